@@ -1,0 +1,11 @@
+/**
+ * candor's public API. Re-exports only: every symbol lives in its own module.
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./data/matrix.ts";
+export * from "./data/panel.ts";
+export * from "./validation/fold.ts";
+export * from "./models/model.ts";
