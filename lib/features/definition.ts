@@ -1,0 +1,229 @@
+/**
+ * Feature definitions as data, and their evaluation on a Panel.
+ *
+ * A feature is a name plus a recipe the leakage auditor can re-run on truncated history:
+ *
+ * - `kind: "expr"` — a polars expression over the price-basis columns (below), evaluated per symbol with
+ *   `.over("symbol")`, so rolling windows and shifts never cross from one symbol into the next;
+ * - `kind: "series"` — a function of one symbol's price-basis arrays (for what polars' JS API cannot express: rolling
+ *   regressions, correlations, arg-max, the causal wavelet denoiser), called once per symbol;
+ * - `kind: "row"` — a polars expression that needs no history (calendar fields), evaluated row by row;
+ * - `kind: "cross-sectional"` — another feature's values ranked across symbols on each date (a percentile in (0, 1]).
+ *
+ * **Time convention** (DESIGN §2): the value at date t may use information up to the close of t. Nothing here may look
+ * at a later row; the truncation test in lib/leakage proves it for every definition.
+ *
+ * **Price basis.** Every feature reads split- and dividend-adjusted prices, so a split does not look like a −50 % day:
+ * with `f = adj_close / close`, `px_open = open·f`, `px_high = high·f`, `px_low = low·f`, `px_close = adj_close`,
+ * `px_volume = volume / f` (shares re-expressed on the adjusted share count). The adjustment factor in vendor files is
+ * computed with later corporate actions, so a price *level* would leak information about future splits; every
+ * built-in feature is therefore a ratio of prices or volumes within one symbol's window, where the factor cancels.
+ * Missing values (warm-up rows, zero ranges) are `NaN`.
+ *
+ * @module
+ */
+
+import pl from "nodejs-polars";
+import type { Panel } from "../data/panel.ts";
+import { ConfigError } from "../errors.ts";
+
+/** Columns added to the panel frame before any feature is evaluated (see the module doc). */
+export const PRICE_BASIS_COLUMNS = ["px_open", "px_high", "px_low", "px_close", "px_volume"] as const;
+
+/** One symbol's history in the price basis, oldest first, for `kind: "series"` features. */
+export interface SymbolSeries {
+  readonly symbol: string;
+  readonly dates: readonly string[];
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+  /**
+   * Memoizes an intermediate shared by several features of the same symbol (e.g. one rolling regression feeding
+   * BETA, RSQR and RESI). Keys are per symbol and per `computeFeatures` call.
+   */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+interface FeatureCommon {
+  /** Unique column name. */
+  name: string;
+  /** What the feature measures, with its formula. */
+  description: string;
+  /** Rows of history (per symbol) the value at t needs beyond t itself; the first `lookback` values are NaN. */
+  lookback: number;
+  /** Family for grouping in tables (e.g. "ROC", "volatility", "calendar"). */
+  family?: string;
+}
+
+/** A feature defined by a polars expression evaluated per symbol (`.over("symbol")`). */
+export interface ExprFeatureDef extends FeatureCommon {
+  kind: "expr";
+  expr: pl.Expr;
+}
+
+/** A feature computed by a function of one symbol's arrays; must return one value per row. */
+export interface SeriesFeatureDef extends FeatureCommon {
+  kind: "series";
+  compute: (s: SymbolSeries) => Float64Array;
+}
+
+/** A feature that needs no history (a function of the row alone, e.g. the weekday of `date`). */
+export interface RowFeatureDef extends FeatureCommon {
+  kind: "row";
+  expr: pl.Expr;
+}
+
+/** Per-date cross-sectional percentile rank of another feature (average ties; rank / count of non-missing). */
+export interface CrossSectionalFeatureDef extends FeatureCommon {
+  kind: "cross-sectional";
+  source: FeatureDef;
+}
+
+/**
+ * A feature definition: data the leakage auditor can re-evaluate on truncated history. See the module doc for the
+ * four kinds and the time convention every definition must honour.
+ */
+export type FeatureDef = ExprFeatureDef | SeriesFeatureDef | RowFeatureDef | CrossSectionalFeatureDef;
+
+/** Adds the price-basis columns (module doc) to a panel frame. */
+export function withPriceBasis(frame: pl.DataFrame): pl.DataFrame {
+  const f = pl.col("adj_close").div(pl.col("close"));
+  return frame.withColumns(
+    pl.col("open").mul(f).alias("px_open"),
+    pl.col("high").mul(f).alias("px_high"),
+    pl.col("low").mul(f).alias("px_low"),
+    pl.col("adj_close").alias("px_close"),
+    pl.col("volume").div(f).alias("px_volume"),
+  );
+}
+
+/** Row ranges [start, end) of each symbol in a frame sorted by symbol then date. */
+export function symbolRanges(frame: pl.DataFrame): { symbol: string; start: number; end: number }[] {
+  const counts = frame.groupBy("symbol").len().sort("symbol");
+  const symbols = counts.getColumn("symbol").toArray() as string[];
+  const lens = counts.getColumn(counts.columns[1]).toArray() as number[];
+  const out: { symbol: string; start: number; end: number }[] = [];
+  let start = 0;
+  for (let i = 0; i < symbols.length; i++) {
+    out.push({ symbol: symbols[i], start, end: start + Number(lens[i]) });
+    start += Number(lens[i]);
+  }
+  return out;
+}
+
+/** Column of a frame as a Float64Array with nulls turned into NaN. */
+export function float64Column(frame: pl.DataFrame, name: string): Float64Array {
+  const s = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(Number.NaN))).getColumn(name);
+  const a = s.toTypedArray() as Float64Array;
+  return a instanceof Float64Array ? a : Float64Array.from(a as ArrayLike<number>);
+}
+
+function checkUniqueNames(defs: readonly FeatureDef[]): void {
+  const seen = new Set<string>();
+  for (const d of defs) {
+    if (seen.has(d.name)) throw new ConfigError(`feature "${d.name}" is defined twice; feature names must be unique`);
+    if (["date", "symbol"].includes(d.name)) throw new ConfigError(`feature name "${d.name}" is reserved`);
+    seen.add(d.name);
+  }
+}
+
+/**
+ * Evaluates feature definitions on a panel frame (sorted by symbol then date).
+ *
+ * Returns a frame with `date`, `symbol` and one Float64 column per definition, in definition order, rows aligned with
+ * the input. Missing values are `NaN` (never null), and ±Inf from divisions by zero become `NaN` too, so downstream
+ * `toTypedArray()` never fails.
+ */
+export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly FeatureDef[]): pl.DataFrame {
+  checkUniqueNames(defs);
+  const basis = withPriceBasis(frame.select("date", "symbol", "open", "high", "low", "close", "adj_close", "volume"));
+  const exprCols: pl.Expr[] = [];
+  const rowCols: pl.Expr[] = [];
+  const seriesDefs: SeriesFeatureDef[] = [];
+  const csDefs: CrossSectionalFeatureDef[] = [];
+  // Sources of cross-sectional features are computed under an internal name unless also requested directly.
+  const requested = new Set(defs.map((d) => d.name));
+  const hidden: FeatureDef[] = [];
+  for (const d of defs) {
+    if (d.kind === "cross-sectional") {
+      csDefs.push(d);
+      if (!requested.has(d.source.name) && !hidden.some((h) => h.name === d.source.name)) hidden.push(d.source);
+    }
+  }
+  for (const d of [...defs, ...hidden]) {
+    if (d.kind === "expr") exprCols.push(d.expr.cast(pl.Float64).over("symbol").alias(d.name));
+    else if (d.kind === "row") rowCols.push(d.expr.cast(pl.Float64).alias(d.name));
+    else if (d.kind === "series") seriesDefs.push(d);
+    else if (d.source.kind === "cross-sectional") {
+      throw new ConfigError(`cross-sectional feature "${d.name}" cannot rank another cross-sectional feature`);
+    }
+  }
+  let out = basis;
+  if (exprCols.length > 0 || rowCols.length > 0) out = out.withColumns(...exprCols, ...rowCols);
+  if (seriesDefs.length > 0) {
+    const ranges = symbolRanges(basis);
+    const cols = {
+      open: float64Column(basis, "px_open"),
+      high: float64Column(basis, "px_high"),
+      low: float64Column(basis, "px_low"),
+      close: float64Column(basis, "px_close"),
+      volume: float64Column(basis, "px_volume"),
+    };
+    const dates = basis.getColumn("date").toArray() as string[];
+    const results = seriesDefs.map(() => new Float64Array(basis.height));
+    for (const r of ranges) {
+      const memo = new Map<string, unknown>();
+      const s: SymbolSeries = {
+        symbol: r.symbol,
+        dates: dates.slice(r.start, r.end),
+        open: cols.open.subarray(r.start, r.end),
+        high: cols.high.subarray(r.start, r.end),
+        low: cols.low.subarray(r.start, r.end),
+        close: cols.close.subarray(r.start, r.end),
+        volume: cols.volume.subarray(r.start, r.end),
+        memo<T>(key: string, compute: () => T): T {
+          if (!memo.has(key)) memo.set(key, compute());
+          return memo.get(key) as T;
+        },
+      };
+      for (let k = 0; k < seriesDefs.length; k++) {
+        const v = seriesDefs[k].compute(s);
+        if (v.length !== r.end - r.start) {
+          throw new ConfigError(
+            `feature "${seriesDefs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
+          );
+        }
+        results[k].set(v, r.start);
+      }
+    }
+    out = out.withColumns(...seriesDefs.map((d, k) => pl.Series(d.name, results[k])));
+  }
+  const finite = (name: string) =>
+    pl.when(pl.col(name).isFinite()).then(pl.col(name)).otherwise(pl.lit(Number.NaN)).alias(name);
+  const allNames = [...defs, ...hidden].filter((d) => d.kind !== "cross-sectional").map((d) => d.name);
+  if (allNames.length > 0) out = out.withColumns(...allNames.map(finite));
+  if (csDefs.length > 0) {
+    out = out.withColumns(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name)));
+  }
+  return out.select("date", "symbol", ...defs.map((d) => d.name));
+}
+
+/** Per-date percentile rank (average ties) of a column among its non-missing values: rank / count, in (0, 1]. */
+function crossSectionalRank(name: string): pl.Expr {
+  const valid = pl.col(name).isNotNan();
+  const x = pl.when(valid).then(pl.col(name)).otherwise(pl.lit(null));
+  const rank = x.rank("average").over("date");
+  const count = x.count().over("date");
+  return pl.when(valid).then(rank.div(count)).otherwise(pl.lit(Number.NaN)).cast(pl.Float64);
+}
+
+/**
+ * Computes features for every (symbol, date) row of a panel. See {@link computeFeaturesOnFrame}.
+ *
+ * @throws ConfigError on duplicate or reserved feature names.
+ */
+export function computeFeatures(panel: Panel, defs: readonly FeatureDef[]): pl.DataFrame {
+  return computeFeaturesOnFrame(panel.frame, defs);
+}
