@@ -9,8 +9,6 @@ export * from "./data/matrix.ts";
 export * from "./data/panel.ts";
 export * from "./validation/fold.ts";
 export * from "./models/model.ts";
-export * from "./validation/mod.ts";
-export * from "./metrics/mod.ts";
 export * from "./report/charts.ts";
 export * from "./report/render.ts";
 export * from "./report/notebook.ts";
