@@ -19,3 +19,5 @@ export * from "./features/calendar.ts";
 export * from "./features/catalog.ts";
 export * from "./features/targets.ts";
 export * from "./features/dataset.ts";
+export * from "./validation/mod.ts";
+export * from "./metrics/mod.ts";

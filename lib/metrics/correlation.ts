@@ -1,0 +1,129 @@
+/**
+ * Information coefficients: Pearson IC, Spearman rank IC (ties take their average rank), and the per-date
+ * cross-sectional IC summarized as mean IC and ICIR.
+ *
+ * Conventions: pairs where either value is non-finite are dropped (features keep NaN for their warm-up rows); fewer
+ * than two remaining pairs, or a constant input, give NaN — an undefined correlation, never a reassuring 0.
+ * Correlations come from simple-statistics (`sampleCorrelation`, and `sampleRankCorrelation`, which uses midranks
+ * for ties like scipy's `spearmanr`).
+ *
+ * @module
+ */
+
+import { sampleCorrelation, sampleRankCorrelation } from "simple-statistics";
+import { ConfigError } from "../errors.ts";
+
+function finitePairs(a: ArrayLike<number>, b: ArrayLike<number>, what: string): [number[], number[]] {
+  if (a.length !== b.length) throw new ConfigError(`${what}: inputs have ${a.length} and ${b.length} values`);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isFinite(a[i]) && Number.isFinite(b[i])) {
+      x.push(a[i]);
+      y.push(b[i]);
+    }
+  }
+  return [x, y];
+}
+
+function clampCorrelation(r: number): number {
+  return Number.isFinite(r) ? Math.max(-1, Math.min(1, r)) : NaN;
+}
+
+/**
+ * Information coefficient: the Pearson correlation of predictions (or a feature) with realized returns, over the
+ * finite pairs. NaN when fewer than two pairs remain or either side is constant.
+ */
+export function informationCoefficient(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const [x, y] = finitePairs(a, b, "informationCoefficient");
+  if (x.length < 2) return NaN;
+  return clampCorrelation(sampleCorrelation(x, y));
+}
+
+/**
+ * Rank information coefficient: the Spearman correlation (Pearson on midranks, so ties are handled as scipy's
+ * `spearmanr` does) over the finite pairs. NaN when fewer than two pairs remain or either side is constant.
+ */
+export function rankInformationCoefficient(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const [x, y] = finitePairs(a, b, "rankInformationCoefficient");
+  if (x.length < 2) return NaN;
+  return clampCorrelation(sampleRankCorrelation(x, y));
+}
+
+/** Options of {@link crossSectionalIC}. */
+export interface CrossSectionalICOptions {
+  /** `"spearman"` (rank IC, the default; robust to outliers) or `"pearson"`. */
+  method?: "pearson" | "spearman";
+  /** Dates with fewer finite pairs than this are skipped. Default 5. */
+  minObservations?: number;
+}
+
+/** Per-date ICs and their summary. ICIR and t-stat are per period (not annualized). */
+export interface CrossSectionalIC {
+  perDate: { date: string; ic: number; n: number }[];
+  /** Mean of the per-date ICs. */
+  meanIC: number;
+  /** Sample standard deviation (n − 1) of the per-date ICs. */
+  icStd: number;
+  /** meanIC / icStd: the information ratio of the IC series. */
+  icir: number;
+  /** meanIC / (icStd / √nDates): t-statistic of the mean IC (dates assumed independent; overlapping labels inflate it). */
+  tStat: number;
+  /** Share of dates with IC > 0. */
+  positiveShare: number;
+  nDates: number;
+}
+
+/**
+ * Cross-sectional IC: for each date, the correlation across symbols of prediction and realized return; then the mean
+ * IC, its standard deviation and ICIR. Rows are grouped by `dates[i]` (any order). Dates whose correlation is
+ * undefined (constant predictions on that date) are skipped, not counted as 0.
+ */
+export function crossSectionalIC(
+  dates: readonly string[],
+  predictions: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  opts: CrossSectionalICOptions = {},
+): CrossSectionalIC {
+  if (dates.length !== predictions.length || dates.length !== targets.length) {
+    throw new ConfigError(
+      `crossSectionalIC: dates (${dates.length}), predictions (${predictions.length}) and targets ` +
+        `(${targets.length}) must have the same length`,
+    );
+  }
+  const method = opts.method ?? "spearman";
+  const minObs = opts.minObservations ?? 5;
+  const byDate = new Map<string, number[]>();
+  for (let i = 0; i < dates.length; i++) {
+    let rows = byDate.get(dates[i]);
+    if (rows === undefined) byDate.set(dates[i], rows = []);
+    rows.push(i);
+  }
+  const perDate: { date: string; ic: number; n: number }[] = [];
+  for (const date of [...byDate.keys()].sort()) {
+    const rows = byDate.get(date)!;
+    const [x, y] = finitePairs(rows.map((r) => predictions[r]), rows.map((r) => targets[r]), "crossSectionalIC");
+    if (x.length < Math.max(2, minObs)) continue;
+    const ic = clampCorrelation(method === "pearson" ? sampleCorrelation(x, y) : sampleRankCorrelation(x, y));
+    if (Number.isFinite(ic)) perDate.push({ date, ic, n: x.length });
+  }
+  const k = perDate.length;
+  let mean = 0;
+  for (const d of perDate) mean += d.ic / k;
+  let ss = 0;
+  let pos = 0;
+  for (const d of perDate) {
+    ss += (d.ic - mean) ** 2;
+    if (d.ic > 0) pos++;
+  }
+  const icStd = k > 1 ? Math.sqrt(ss / (k - 1)) : NaN;
+  return {
+    perDate,
+    meanIC: k > 0 ? mean : NaN,
+    icStd,
+    icir: k > 1 && icStd > 0 ? mean / icStd : NaN,
+    tStat: k > 1 && icStd > 0 ? mean / (icStd / Math.sqrt(k)) : NaN,
+    positiveShare: k > 0 ? pos / k : NaN,
+    nDates: k,
+  };
+}

@@ -1,0 +1,12 @@
+/**
+ * Metrics: classification (direction accuracy, confusion matrix, F1, MCC), information coefficients, regression
+ * errors, baselines, class and sample weights. Import from here; the files are an implementation detail.
+ *
+ * @module
+ */
+
+export * from "./classification.ts";
+export * from "./correlation.ts";
+export * from "./regression.ts";
+export * from "./baselines.ts";
+export * from "./class_weights.ts";
