@@ -21,3 +21,4 @@ export * from "./features/targets.ts";
 export * from "./features/dataset.ts";
 export * from "./validation/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./backtest/mod.ts";
