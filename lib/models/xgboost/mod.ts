@@ -1,0 +1,16 @@
+/**
+ * XGBoost through its C library: the model, library discovery and the GPU probe.
+ *
+ * @module
+ */
+
+export {
+  type FeatureImportance,
+  type ImportanceType,
+  type ShapResult,
+  XGBoostModel,
+  type XGBoostOptions,
+  type XGBoostParamValue,
+} from "./model.ts";
+export { libraryCandidates, openXGBoost, XGBOOST_INSTALL_HINT, XGBoostError, xgboostVersion } from "./library.ts";
+export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
+import { xgboostVersion } from "../../lib/models/xgboost/library.ts";
+import { takeRows } from "../../lib/data/matrix.ts";
+import { BackendUnavailableError, ConfigError } from "../../lib/errors.ts";
+import { accuracy, classification } from "./_synthetic.ts";
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+
+Deno.test("library: Debian's libxgboost reports its version", () => {
+  assert.match(xgboostVersion(), /^\d+\.\d+\.\d+$/);
+});
+
+Deno.test("library: an unusable XGBOOST_LIBRARY_PATH fails with the install hint, not another copy", async () => {
+  const code = `import { XGBoostModel } from "${new URL("../../lib/models/xgboost/model.ts", import.meta.url).href}";
+    try { new XGBoostModel(); console.log("opened"); } catch (e) { console.log(e.name + ": " + e.message); }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { XGBOOST_LIBRARY_PATH: "/nonexistent/libxgboost.so" },
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.match(text, /^BackendUnavailableError: /);
+  assert.match(text, /apt-get install libxgboost0/);
+  assert.match(text, /\/nonexistent\/libxgboost\.so/);
+  assert.ok(BackendUnavailableError);
+});
+
+Deno.test("xgboost: a depth-1 stump with eta 1 and no regularization predicts the two group means", async () => {
+  // x < 5 → y = 2, x ≥ 5 → y = 10. One round, squared error: each leaf = mean residual, so predictions are exact.
+  const x = Float32Array.from(range(0, 10));
+  const y = Float32Array.from(range(0, 10), (v) => (v < 5 ? 2 : 10));
+  const m = new XGBoostModel({
+    params: { objective: "reg:squarederror", max_depth: 1, eta: 1, lambda: 0, min_child_weight: 0, base_score: 0 },
+    numBoostRound: 1,
+  });
+  await m.fit({ data: x, rows: 10, cols: 1 }, y);
+  const p = m.predict({ data: x, rows: 10, cols: 1 });
+  for (let i = 0; i < 10; i++) assert.ok(Math.abs(p[i] - y[i]) < 1e-5, `row ${i}: ${p[i]} vs ${y[i]}`);
+  m.dispose();
+});
+
+Deno.test("xgboost: learns a planted rule and handles NaN as missing", async () => {
+  const { X, label } = classification(2000, 5, 7, 0, 0.2);
+  const train = takeRows(X, range(0, 1500)), test = takeRows(X, range(1500, 2000));
+  const m = new XGBoostModel({ params: { objective: "binary:logistic", max_depth: 3, eta: 0.3, nthread: 1 } });
+  const report = await m.fit(train, label.subarray(0, 1500));
+  assert.equal(report.model, "xgboost");
+  const p = m.predict(test);
+  assert.equal(p.length, 500);
+  assert.ok(p.every((v) => v >= 0 && v <= 1));
+  assert.ok(accuracy(p, label.subarray(1500)) > 0.93, `accuracy ${accuracy(p, label.subarray(1500))}`);
+  m.dispose();
+});
+
+Deno.test("xgboost: early stopping keeps the best round; its predictions equal a fit of exactly that many rounds", async () => {
+  const { X, label } = classification(1200, 4, 3, 0.25);
+  const train = takeRows(X, range(0, 800)), val = takeRows(X, range(800, 1200));
+  const params = { objective: "binary:logistic", max_depth: 4, eta: 0.5, nthread: 1, seed: 5 };
+  const es = new XGBoostModel({ params, numBoostRound: 200, earlyStoppingRounds: 5 });
+  const rep = await es.fit(train, label.subarray(0, 800), { validation: { X: val, y: label.subarray(800) } });
+  const best = rep.bestIteration!;
+  assert.ok(best >= 1 && best < 200, `best iteration ${best}`);
+  const curve = rep.details!.validationCurve as number[];
+  // The stopping rule: the curve ends `earlyStoppingRounds` rounds after its minimum, which is at round `best`.
+  assert.equal(curve.length, best + 5);
+  assert.equal(Math.min(...curve), curve[best - 1]);
+  assert.ok(curve.slice(best).every((v) => v >= curve[best - 1]));
+  const plain = new XGBoostModel({ params, numBoostRound: best });
+  await plain.fit(train, label.subarray(0, 800));
+  assert.deepEqual(es.predict(val), plain.predict(val));
+  es.dispose();
+  plain.dispose();
+});
+
+Deno.test("xgboost: sample weight 2 equals duplicating the row (exact trees)", async () => {
+  const { X, target } = classification(300, 3, 11);
+  const w = Float32Array.from(range(0, 300), (i) => (i % 3 === 0 ? 2 : 1));
+  const dupRows = range(0, 300).flatMap((i) => (i % 3 === 0 ? [i, i] : [i]));
+  const params = { objective: "reg:squarederror", tree_method: "exact", max_depth: 3, eta: 0.3, nthread: 1 };
+  const a = new XGBoostModel({ params, numBoostRound: 20 });
+  await a.fit(X, target, { sampleWeight: w });
+  const b = new XGBoostModel({ params, numBoostRound: 20 });
+  await b.fit(takeRows(X, dupRows), Float32Array.from(dupRows, (i) => target[i]));
+  const unweighted = new XGBoostModel({ params, numBoostRound: 20 });
+  await unweighted.fit(X, target);
+  const pa = a.predict(X), pb = b.predict(X), pu = unweighted.predict(X);
+  for (let i = 0; i < 300; i++) assert.ok(Math.abs(pa[i] - pb[i]) < 1e-5, `row ${i}: ${pa[i]} vs ${pb[i]}`);
+  assert.ok(pa.some((v, i) => Math.abs(v - pu[i]) > 1e-4), "weights must change the fit");
+  for (const m of [a, b, unweighted]) m.dispose();
+});
+
+Deno.test("xgboost: multi:softprob returns rows × num_class probabilities, row-major", async () => {
+  const { X } = classification(600, 3, 5);
+  const y = Float32Array.from(range(0, 600), (i) => Math.min(2, Math.floor(X.data[i * 3] * 3)));
+  const m = new XGBoostModel({
+    params: { objective: "multi:softprob", num_class: 3, max_depth: 2 },
+    numBoostRound: 20,
+  });
+  await m.fit(X, y);
+  const p = m.predict(X);
+  assert.equal(p.length, 600 * 3);
+  let ok = 0;
+  for (let i = 0; i < 600; i++) {
+    const row = p.subarray(i * 3, i * 3 + 3);
+    assert.ok(Math.abs(row[0] + row[1] + row[2] - 1) < 1e-5);
+    if (row.indexOf(Math.max(...row)) === y[i]) ok++;
+  }
+  assert.ok(ok / 600 > 0.95, `multi-class accuracy ${ok / 600}`);
+  m.dispose();
+});
+
+Deno.test("xgboost: save → load gives identical predictions; the file is XGBoost JSON", async () => {
+  const { X, label } = classification(500, 4, 9, 0.1, 0.1);
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const calibration of ["none", "isotonic"] as const) {
+      const m = new XGBoostModel({
+        params: { objective: "binary:logistic", max_depth: 3, subsample: 0.8, colsample_bytree: 0.8 },
+        numBoostRound: 30,
+        calibration,
+      });
+      await m.fit(X, label, { seed: 3 });
+      const path = `${dir}/m-${calibration}.json`;
+      await m.save(path);
+      const json = JSON.parse(await Deno.readTextFile(path));
+      assert.ok(json.learner.gradient_booster, "XGBoost JSON model layout");
+      const back = await XGBoostModel.load(path);
+      assert.deepEqual(back.predict(X), m.predict(X));
+      assert.equal(back.bestIteration, m.bestIteration);
+      assert.deepEqual(back.calibrator, m.calibrator);
+      m.dispose();
+      back.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("xgboost: misuse fails with typed errors", async () => {
+  const { X, label } = classification(50, 2, 1);
+  const m = new XGBoostModel({ params: { objective: "binary:logistic" }, numBoostRound: 2 });
+  assert.throws(() => m.predict(X), ConfigError);
+  await assert.rejects(() => m.fit(X, label.subarray(0, 10)), ConfigError);
+  await assert.rejects(() => m.fit(X, Float32Array.from(label, (v) => v * 3)), ConfigError);
+  await m.fit(X, label);
+  assert.throws(() => m.predict({ data: new Float32Array(3), rows: 1, cols: 3 }), ConfigError);
+  m.dispose();
+  m.dispose();
+  assert.throws(() => m.predict(X), ConfigError);
+  assert.throws(() => new XGBoostModel({ numBoostRound: 0 }), ConfigError);
+});
