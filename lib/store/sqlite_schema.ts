@@ -1,0 +1,115 @@
+/**
+ * The SQLite schema, as forward-only versioned migrations.
+ *
+ * Each migration runs once and records itself in `schema_version`; the pending ones run in one transaction (all or
+ * nothing). Never edit a released
+ * migration: add the next version. A database whose version is newer than the last migration here is refused (an
+ * older candor must not write into a schema it does not know).
+ *
+ * Layout (one row per run; its parts keyed by run id and deleted with it):
+ * - `runs`: identity, times (epoch ms), status with CHECKs tying `finished_at`/`error` to it, JSON config and summary.
+ * - `folds`: one per (run, fold index); date windows, metrics, baselines and fit report as JSON.
+ * - `epochs`: one per (run, fold, epoch); REAL columns plus a bit mask of fields that were NaN (SQLite stores NaN as
+ *   NULL, which would otherwise read back as "not recorded").
+ * - `diagnostics`: append-only, ordered by `seq`.
+ * - `backtests`: at most one per run; the equity curve as little-endian Int32 day numbers and Float64 values (BLOBs).
+ *
+ * Tables are STRICT, so a wrong type is an error instead of a silent coercion.
+ *
+ * @module
+ */
+
+/** A schema migration. `version`s are consecutive from 1. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every SQLite migration, oldest first. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "runs, folds, epochs, diagnostics, backtests",
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        error TEXT,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        model TEXT NOT NULL,
+        symbols TEXT NOT NULL,
+        data_source TEXT NOT NULL,
+        backend TEXT,
+        leakage_override INTEGER NOT NULL CHECK (leakage_override IN (0, 1)),
+        summary TEXT,
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status = 'failed') = (error IS NOT NULL))
+      ) STRICT;
+      CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+      CREATE INDEX runs_by_status ON runs (status, created_at DESC, id DESC);
+
+      CREATE TABLE folds (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index INTEGER NOT NULL CHECK (fold_index >= 0),
+        train TEXT NOT NULL,
+        test TEXT NOT NULL,
+        validation TEXT NOT NULL,
+        purge INTEGER NOT NULL CHECK (purge >= 0),
+        embargo INTEGER NOT NULL CHECK (embargo >= 0),
+        n_train INTEGER NOT NULL CHECK (n_train >= 0),
+        n_test INTEGER NOT NULL CHECK (n_test >= 0),
+        metrics TEXT NOT NULL,
+        baselines TEXT NOT NULL,
+        fit_report TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, fold_index)
+      ) STRICT;
+
+      CREATE TABLE epochs (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index INTEGER CHECK (fold_index >= 0),
+        epoch INTEGER NOT NULL CHECK (epoch >= 0),
+        train_loss REAL,
+        val_loss REAL,
+        lr REAL,
+        grad_norm REAL,
+        clip_ratio REAL,
+        nan_mask INTEGER NOT NULL DEFAULT 0,
+        extra TEXT
+      ) STRICT;
+      CREATE UNIQUE INDEX epochs_key ON epochs (run_id, coalesce(fold_index, -1), epoch);
+
+      CREATE TABLE diagnostics (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index INTEGER CHECK (fold_index >= 0),
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+        message TEXT NOT NULL,
+        data TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX diagnostics_by_run ON diagnostics (run_id, seq);
+
+      CREATE TABLE backtests (
+        run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        lag INTEGER NOT NULL CHECK (lag >= 0),
+        cost_bps REAL NOT NULL,
+        slippage_bps REAL NOT NULL,
+        annualization REAL NOT NULL,
+        metrics TEXT NOT NULL,
+        buy_and_hold TEXT NOT NULL,
+        warnings TEXT NOT NULL,
+        equity_dates BLOB NOT NULL,
+        equity_values BLOB NOT NULL,
+        buy_and_hold_values BLOB,
+        details TEXT,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];

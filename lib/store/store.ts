@@ -1,0 +1,283 @@
+/**
+ * The Store contract: where every run, fold, training epoch, diagnostic and backtest is recorded.
+ *
+ * Design decisions:
+ * - **Append-only while running.** A run is created with status `running`; folds, epochs, diagnostics and the backtest
+ *   are written as they are produced; `finishRun` seals it as `succeeded` or `failed`. A sealed run refuses further
+ *   writes, so a stored result never changes after the fact. A run that crashes keeps every fold written before the
+ *   crash, and its error records the stage (and fold) it failed in (DESIGN §6.5).
+ * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
+ *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
+ * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
+ *   constant prediction) and give `NaN` back; `±Infinity` is refused there, because it always means a bug upstream.
+ *   Fields that must be numbers (purge, sizes, lag, costs, equity values) must be finite. Epoch losses accept any
+ *   number, `NaN` and `±Infinity` included: a diverged loss is data, not bad input.
+ * - **Times** are epoch milliseconds (UTC); dates are ISO `YYYY-MM-DD` strings.
+ * - **Backends.** SQLite (`node:sqlite`) is the default; every backend must pass the same contract test suite
+ *   (tests/store/contract.ts), so callers never special-case one.
+ * - Batch reads (`getRuns`, `listFolds`, ...) take many run ids at once so GraphQL dataloaders avoid N+1 queries.
+ *
+ * @module
+ */
+
+import type { DateWindow } from "../validation/fold.ts";
+export { StoreError } from "../errors.ts";
+
+/** Life cycle of a run: created `running`, sealed `succeeded` or `failed` by `finishRun`. */
+export type RunStatus = "running" | "succeeded" | "failed";
+
+/** The statuses a run can have, in life-cycle order. */
+export const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed"];
+
+/** A JSON value (what `JSON.stringify` round-trips). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Why and where a run failed. */
+export interface RunError {
+  /** The error message, as thrown. */
+  message: string;
+  /** Pipeline stage the run was in (`load`, `features`, `audit`, `fold`, `backtest`, ...). */
+  stage?: string;
+  /** Fold index being processed when it failed, if any. */
+  fold?: number;
+  /** Error class name, e.g. `DataError`. */
+  name?: string;
+}
+
+/** What `createRun` needs: everything required to reproduce the run. */
+export interface NewRun {
+  /** The resolved run configuration (JSON-serializable). */
+  config: Record<string, unknown>;
+  /** Seed of every random choice in the run (an integer), or null when the run has none. */
+  seed?: number | null;
+  /** Model kind, e.g. `xgboost`, `lstm`. */
+  model: string;
+  /** Symbols traded, in panel order. */
+  symbols: string[];
+  /** Where the prices came from: a path, or e.g. `synthetic:planted`. */
+  dataSource: string;
+  /** Compute backend actually used, e.g. `xgboost-c`, `wasm`, `tensorflow`. */
+  backend?: string | null;
+  /** True when training went ahead despite leaking features, by explicit override. */
+  leakageOverride?: boolean;
+}
+
+/** A run's own fields, without its folds, epochs, diagnostics and backtest (what `listRuns` returns). */
+export interface RunSummary {
+  /** `run_` followed by a 26-character time-sortable identifier (ULID). */
+  id: string;
+  /** Epoch milliseconds (UTC). */
+  createdAt: number;
+  /** Epoch milliseconds when `finishRun` sealed it; null while running. */
+  finishedAt: number | null;
+  status: RunStatus;
+  /** Set when `status` is `failed`. */
+  error: RunError | null;
+  config: Record<string, unknown>;
+  seed: number | null;
+  model: string;
+  symbols: string[];
+  dataSource: string;
+  backend: string | null;
+  leakageOverride: boolean;
+  /** Headline results written by `finishRun` (pooled metrics, warnings, ...). */
+  summary: Record<string, unknown> | null;
+}
+
+/** One walk-forward (or CPCV) fold's result, as written by `appendFold`. */
+export interface FoldRecord {
+  /** 0-based fold index, unique within a run. */
+  index: number;
+  /** Training date windows (inclusive). */
+  train: DateWindow[];
+  /** Test date windows (inclusive). */
+  test: DateWindow[];
+  /** Early-stopping windows carved from training, if any. */
+  validation?: DateWindow[];
+  /** Dates purged between training and test (≥ the label horizon). */
+  purge: number;
+  /** Dates embargoed after each test window. */
+  embargo: number;
+  /** Rows used to fit. */
+  nTrain: number;
+  /** Rows tested. */
+  nTest: number;
+  /** Out-of-sample metrics, e.g. `accuracy`, `ic`. `NaN` = undefined on this fold. */
+  metrics: Record<string, number>;
+  /** Baselines on the same test rows, e.g. `coinFlip`, `majorityClass`. */
+  baselines: Record<string, number>;
+  /** What the model's fit reported (best iteration, seconds, notes, ...). */
+  fitReport?: Record<string, unknown>;
+}
+
+/** A stored fold: the record as written, with `validation` and `fitReport` always present. */
+export interface StoredFold extends Required<FoldRecord> {
+  runId: string;
+}
+
+/** One training epoch's health numbers. */
+export interface EpochRecord {
+  /** Fold the epoch belongs to, or null for a fit outside the folds (e.g. the production model). */
+  fold: number | null;
+  /** 0-based epoch (or boosting round) number, unique within (run, fold). */
+  epoch: number;
+  /** Training loss; `NaN`/`±Infinity` are stored as given (a diverged loss is data). */
+  trainLoss: number;
+  valLoss?: number | null;
+  /** Learning rate used in this epoch. */
+  lr?: number | null;
+  /** Global gradient norm before clipping. */
+  gradNorm?: number | null;
+  /** Share of steps whose gradient was clipped, in [0, 1]. */
+  clipRatio?: number | null;
+  /** Anything else worth keeping (prediction std, share of "up" predictions, ...). */
+  extra?: Record<string, unknown> | null;
+}
+
+/** A stored epoch: absent optional numbers read back as null. */
+export interface StoredEpoch {
+  runId: string;
+  fold: number | null;
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  lr: number | null;
+  gradNorm: number | null;
+  clipRatio: number | null;
+  extra: Record<string, unknown> | null;
+}
+
+/** Severity of a diagnostic. */
+export type DiagnosticSeverity = "info" | "warning" | "error";
+
+/** The severities a diagnostic can have. */
+export const DIAGNOSTIC_SEVERITIES: readonly DiagnosticSeverity[] = ["info", "warning", "error"];
+
+/** A finding of a monitor or check, e.g. variance collapse, sign bias, a leakage warning. */
+export interface DiagnosticRecord {
+  /** Fold it concerns, or null for the whole run. */
+  fold: number | null;
+  /** Machine-readable kind, e.g. `variance-collapse`, `sign-bias`, `nan-loss`, `leakage`. */
+  kind: string;
+  severity: DiagnosticSeverity;
+  /** One line a human can act on. */
+  message: string;
+  /** Supporting numbers. */
+  data?: Record<string, unknown> | null;
+}
+
+/** A stored diagnostic, in insertion order (`seq` increases within a run). */
+export interface StoredDiagnostic extends DiagnosticRecord {
+  runId: string;
+  seq: number;
+  data: Record<string, unknown> | null;
+  /** Epoch milliseconds when it was recorded. */
+  createdAt: number;
+}
+
+/** An equity curve: one value per date (growth of 1 unit, after costs). */
+export interface EquityCurve {
+  /** Strictly increasing ISO dates. */
+  dates: string[];
+  /** Strategy equity per date; finite. */
+  values: ArrayLike<number>;
+  /** Buy & hold equity on the same dates, if computed. */
+  buyAndHold?: ArrayLike<number> | null;
+}
+
+/** A backtest of a run's out-of-sample predictions, with its conventions (DESIGN §6.2). */
+export interface BacktestRecord {
+  /** Days between the decision (close of t) and the first return earned; ≥ 1 for an honest backtest. */
+  lag: number;
+  /** Commission per unit turnover, basis points. */
+  costBps: number;
+  /** Slippage per unit turnover, basis points. */
+  slippageBps: number;
+  /** Periods per year used to annualize (252 for daily). */
+  annualization: number;
+  /** Strategy metrics (`sharpe`, `maxDrawdown`, `cagr`, ...); `NaN` = undefined. */
+  metrics: Record<string, number>;
+  /** Buy & hold metrics on the same window. */
+  buyAndHold: Record<string, number>;
+  /** Caveats worth showing next to the numbers. */
+  warnings: string[];
+  equity: EquityCurve;
+  /** Anything else: portfolio construction, sizing, ... */
+  details?: Record<string, unknown> | null;
+}
+
+/** A stored backtest. Equity values come back as plain arrays. */
+export interface StoredBacktest {
+  runId: string;
+  lag: number;
+  costBps: number;
+  slippageBps: number;
+  annualization: number;
+  metrics: Record<string, number>;
+  buyAndHold: Record<string, number>;
+  warnings: string[];
+  equity: { dates: string[]; values: number[]; buyAndHold: number[] | null };
+  details: Record<string, unknown> | null;
+  /** Epoch milliseconds when it was written. */
+  createdAt: number;
+}
+
+/** A run with everything recorded for it. */
+export interface Run extends RunSummary {
+  /** By fold index. */
+  folds: StoredFold[];
+  /** By fold (null first), then epoch. */
+  epochs: StoredEpoch[];
+  /** In the order recorded. */
+  diagnostics: StoredDiagnostic[];
+  backtest: StoredBacktest | null;
+}
+
+/** How `finishRun` seals a run. */
+export type FinishRun =
+  | { status: "succeeded"; summary?: Record<string, unknown> | null }
+  | { status: "failed"; error: RunError; summary?: Record<string, unknown> | null };
+
+/** Filters of `listRuns`. */
+export interface ListRunsOptions {
+  /** At most this many runs (default 50, at most 1000). */
+  limit?: number;
+  /** Skip this many (newest first), for paging. */
+  offset?: number;
+  /** Only runs with this status. */
+  status?: RunStatus;
+}
+
+/** The run store. Every method is async so network backends fit the same contract. */
+export interface Store {
+  /** Backend name, e.g. `sqlite`, `postgres`. */
+  readonly backend: string;
+  /** Records a new run with status `running`; returns its id. */
+  createRun(run: NewRun): Promise<string>;
+  /** Records a finished fold. Refused for an unknown or sealed run, or a fold index already written. */
+  appendFold(runId: string, fold: FoldRecord): Promise<void>;
+  /** Records training epochs (all or nothing). Refused for a duplicate (fold, epoch). */
+  appendEpochs(runId: string, epochs: EpochRecord[]): Promise<void>;
+  /** Records diagnostics (all or nothing). */
+  appendDiagnostics(runId: string, diagnostics: DiagnosticRecord[]): Promise<void>;
+  /** Records the run's backtest, replacing an earlier one while the run is still running. */
+  putBacktest(runId: string, backtest: BacktestRecord): Promise<void>;
+  /** Seals a running run as succeeded or failed. */
+  finishRun(runId: string, outcome: FinishRun): Promise<void>;
+  /** Runs, newest first. */
+  listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
+  /** A run with all its parts, or undefined when no run has this id. */
+  getRun(id: string): Promise<Run | undefined>;
+  /** Batch: the runs with these ids that exist (any order). */
+  getRuns(ids: readonly string[]): Promise<RunSummary[]>;
+  /** Batch: the folds of these runs, by run then fold index. */
+  listFolds(runIds: readonly string[]): Promise<StoredFold[]>;
+  /** Batch: the epochs of these runs, by run, fold (null first), epoch. */
+  listEpochs(runIds: readonly string[]): Promise<StoredEpoch[]>;
+  /** Batch: the diagnostics of these runs, by run then recording order. */
+  listDiagnostics(runIds: readonly string[]): Promise<StoredDiagnostic[]>;
+  /** Batch: the backtests of these runs (at most one per run). */
+  listBacktests(runIds: readonly string[]): Promise<StoredBacktest[]>;
+  /** Releases the connection. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { StoreError } from "../../lib/errors.ts";
+import { DEFAULT_STORE_PATH, openStore, resolveStoreLocation, SqliteStore } from "../../lib/store/mod.ts";
+import { SQLITE_MIGRATIONS } from "../../lib/store/sqlite_schema.ts";
+import { sampleBacktest, sampleFold, sampleRun, storeContractTests } from "./contract.ts";
+
+async function tempDb(): Promise<{ path: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "candor-store-" });
+  return { path: join(dir, "runs.db"), dir };
+}
+
+storeContractTests("sqlite", async () => {
+  const { path, dir } = await tempDb();
+  return { store: openStore(path), cleanup: () => Deno.remove(dir, { recursive: true }) };
+});
+
+storeContractTests("sqlite :memory:", () => Promise.resolve({ store: openStore(":memory:") }));
+
+/** Every row of every table, for byte-level before/after comparisons. */
+function dump(path: string): Record<string, unknown[]> {
+  const db = new DatabaseSync(path);
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string;
+    }[];
+    const out: Record<string, unknown[]> = {};
+    for (const { name } of tables) out[name] = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("sqlite: a refused write leaves every table byte-identical", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path);
+  try {
+    const id = await store.createRun(sampleRun());
+    await store.appendFold(id, sampleFold(0));
+    await store.putBacktest(id, sampleBacktest());
+    const before = dump(path);
+    const refused = [
+      () => store.appendFold(id, sampleFold(0)),
+      () => store.appendFold(id, sampleFold(1, { metrics: { accuracy: Infinity } })),
+      () => store.appendFold("run_00000000000000000000000000", sampleFold(1)),
+      () => store.appendEpochs(id, [{ fold: 0, epoch: 0, trainLoss: 1 }, { fold: 0, epoch: 0, trainLoss: 2 }]),
+      () => store.putBacktest(id, sampleBacktest({ equity: { dates: ["2021-01-01"], values: [NaN] } })),
+      () => store.finishRun(id, { status: "failed", error: { message: "" } }),
+    ];
+    for (const write of refused) await assert.rejects(write, StoreError);
+    assert.deepStrictEqual(dump(path), before);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite: opens in WAL mode with foreign keys on and stores epoch milliseconds", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path);
+  try {
+    const before = Date.now();
+    await store.createRun(sampleRun());
+    const raw = new DatabaseSync(path);
+    try {
+      assert.deepStrictEqual({ ...raw.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
+      const { created_at } = raw.prepare("SELECT created_at FROM runs").get() as { created_at: number };
+      // Milliseconds, not seconds or nanoseconds: within a minute of now.
+      assert.ok(Math.abs(created_at - before) < 60_000, String(created_at));
+    } finally {
+      raw.close();
+    }
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite: the equity curve is stored compactly (12 bytes per point)", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path);
+  try {
+    const id = await store.createRun(sampleRun());
+    const n = 2520;
+    const dates = Array.from(
+      { length: n },
+      (_, i) => new Date(Date.UTC(2010, 0, 1) + i * 86_400_000).toISOString().slice(0, 10),
+    );
+    const values = Array.from({ length: n }, (_, i) => 1 + i / n);
+    await store.putBacktest(id, sampleBacktest({ equity: { dates, values, buyAndHold: null } }));
+    const raw = new DatabaseSync(path);
+    const sizes = raw.prepare("SELECT length(equity_dates) AS d, length(equity_values) AS v FROM backtests").get();
+    raw.close();
+    assert.deepStrictEqual({ ...sizes }, { d: 4 * n, v: 8 * n });
+    const bt = (await store.getRun(id))!.backtest!;
+    assert.deepStrictEqual(bt.equity.dates, dates);
+    assert.deepStrictEqual(bt.equity.values, values);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migrations: a fresh file is at the latest version and reopening applies nothing", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const s1 = new SqliteStore(path);
+    assert.equal(s1.schemaVersion(), SQLITE_MIGRATIONS.length);
+    const id = await s1.createRun(sampleRun());
+    await s1.close();
+    const s2 = new SqliteStore(path);
+    assert.equal(s2.schemaVersion(), SQLITE_MIGRATIONS.length);
+    assert.equal((await s2.getRun(id))?.id, id);
+    await s2.close();
+    const rows = dump(path).schema_version as { version: number }[];
+    assert.deepStrictEqual(rows.map((r) => r.version), SQLITE_MIGRATIONS.map((m) => m.version));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migrations: forward-only upgrade keeps the data; a failing migration changes nothing", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const s1 = new SqliteStore(path);
+    const id = await s1.createRun(sampleRun());
+    await s1.close();
+    const broken = [...SQLITE_MIGRATIONS, {
+      version: SQLITE_MIGRATIONS.length + 1,
+      description: "broken",
+      sql: "ALTER TABLE runs ADD COLUMN note TEXT; THIS IS NOT SQL;",
+    }];
+    const before = dump(path);
+    assert.throws(() => new SqliteStore(path, { migrations: broken }), StoreError);
+    assert.deepStrictEqual(dump(path), before);
+    const next = [...SQLITE_MIGRATIONS, {
+      version: SQLITE_MIGRATIONS.length + 1,
+      description: "run notes",
+      sql: "ALTER TABLE runs ADD COLUMN note TEXT;",
+    }];
+    const s2 = new SqliteStore(path, { migrations: next });
+    assert.equal(s2.schemaVersion(), SQLITE_MIGRATIONS.length + 1);
+    assert.equal((await s2.getRun(id))?.id, id);
+    await s2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migrations: a database newer than the code is refused untouched", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path).close();
+    const raw = new DatabaseSync(path);
+    raw.prepare("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)").run(999, "x", 0);
+    raw.close();
+    const before = dump(path);
+    assert.throws(() => openStore(path), (e: unknown) => {
+      assert.ok(e instanceof StoreError);
+      assert.match(e.message, /schema version 999, newer than this candor understands \(1\)/);
+      assert.match(e.message, /Upgrade candor/);
+      return true;
+    });
+    assert.deepStrictEqual(dump(path), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite concurrency: a second connection waits for the write lock, then fails cleanly", async () => {
+  const { path, dir } = await tempDb();
+  const a = openStore(path);
+  const b = openStore(path, { busyTimeoutMs: 300 });
+  const locker = new DatabaseSync(path);
+  try {
+    const id = await a.createRun(sampleRun());
+    // Writes through two connections interleave and both are visible to each.
+    await b.appendFold(id, sampleFold(0));
+    await a.appendFold(id, sampleFold(1));
+    assert.deepStrictEqual((await b.getRun(id))!.folds.map((f) => f.index), [0, 1]);
+
+    locker.exec("BEGIN IMMEDIATE");
+    const t0 = performance.now();
+    await assert.rejects(() => b.appendFold(id, sampleFold(2)), (e: unknown) => {
+      assert.ok(e instanceof StoreError);
+      assert.match(e.message, /write lock/);
+      return true;
+    });
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 250, `gave up after ${waited.toFixed(0)} ms, before the 300 ms busy timeout`);
+    // Readers are not blocked by the writer (WAL).
+    assert.equal((await b.getRun(id))!.folds.length, 2);
+    locker.exec("ROLLBACK");
+    await b.appendFold(id, sampleFold(2));
+    assert.equal((await a.getRun(id))!.folds.length, 3);
+  } finally {
+    locker.close();
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite concurrency: two processes writing at once lose nothing", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path);
+  try {
+    const mine = await store.createRun(sampleRun());
+    const theirs = await store.createRun(sampleRun());
+    const writer = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./_concurrent_writer.ts", import.meta.url).pathname, path, theirs, "40"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    for (let i = 0; i < 40; i++) await store.appendFold(mine, sampleFold(i));
+    const out = await writer;
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal((await store.getRun(mine))!.folds.length, 40);
+    assert.deepStrictEqual(
+      (await store.getRun(theirs))!.folds.map((f) => f.index),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore: argument, then CANDOR_DB, then data/candor.db; creates the folder", async () => {
+  const { dir } = await tempDb();
+  const saved = Deno.env.get("CANDOR_DB");
+  try {
+    Deno.env.delete("CANDOR_DB");
+    assert.equal(resolveStoreLocation(), DEFAULT_STORE_PATH);
+    assert.equal(DEFAULT_STORE_PATH, "data/candor.db");
+    Deno.env.set("CANDOR_DB", join(dir, "env.db"));
+    assert.equal(resolveStoreLocation(), join(dir, "env.db"));
+    assert.equal(resolveStoreLocation("x.db"), "x.db");
+    assert.equal(resolveStoreLocation(""), join(dir, "env.db"));
+    const nested = join(dir, "a", "b", "runs.db");
+    const s = openStore(nested);
+    await s.createRun(sampleRun());
+    await s.close();
+    assert.ok((await Deno.stat(nested)).isFile);
+    const e = openStore();
+    await e.close();
+    assert.ok((await Deno.stat(join(dir, "env.db"))).isFile);
+  } finally {
+    if (saved === undefined) Deno.env.delete("CANDOR_DB");
+    else Deno.env.set("CANDOR_DB", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openStore: refuses a Postgres URL without leaking the password, and a closed store refuses use", async () => {
+  assert.throws(() => openStore("postgres://me:secret@localhost/candor"), (e: unknown) => {
+    assert.ok(e instanceof StoreError);
+    assert.doesNotMatch(e.message, /secret/);
+    return true;
+  });
+  const s = openStore(":memory:");
+  await s.close();
+  await s.close();
+  await assert.rejects(() => s.listRuns(), /closed/);
+});
