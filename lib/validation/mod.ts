@@ -8,3 +8,4 @@
 export * from "./fold.ts";
 export type { PurgeOptions } from "./purge.ts";
 export * from "./walk_forward.ts";
+export * from "./splits.ts";

@@ -1,0 +1,241 @@
+/** Property tests (fast-check) for every splitter: no overlap, purge and embargo, temporal order, coverage. */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { Fold } from "../../lib/validation/fold.ts";
+import { foldFromJSON, foldToJSON } from "../../lib/validation/fold.ts";
+import { walkForwardSplits } from "../../lib/validation/walk_forward.ts";
+import {
+  cpcvPathPredictions,
+  type CpcvSplits,
+  cpcvSplits,
+  purgedKFoldSplits,
+  threeWaySplit,
+} from "../../lib/validation/splits.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { makeDates } from "./walk_forward_test.ts";
+
+const RUNS = { numRuns: 150, seed: 42 };
+
+function assertSortedUnique(xs: Int32Array, what: string) {
+  for (let i = 1; i < xs.length; i++) assert.ok(xs[i - 1] < xs[i], `${what} not strictly increasing`);
+}
+
+/** Every training date is more than `purge` dates before every test date, or more than purge + embargo after. */
+function assertPurged(f: Fold, n: number) {
+  const isTest = new Uint8Array(n);
+  for (const t of f.testIndices) isTest[t] = 1;
+  // distance to the nearest test date after / before each date
+  const nextTest = new Int32Array(n).fill(1 << 30);
+  const prevTest = new Int32Array(n).fill(-(1 << 30));
+  for (let i = n - 1, next = 1 << 30; i >= 0; i--) {
+    if (isTest[i]) next = i;
+    nextTest[i] = next;
+  }
+  for (let i = 0, prev = -(1 << 30); i < n; i++) {
+    if (isTest[i]) prev = i;
+    prevTest[i] = prev;
+  }
+  for (const t of f.trainIndices) {
+    assert.equal(isTest[t], 0, `train/test overlap at ${t}`);
+    assert.ok(nextTest[t] - t > f.purge, `train ${t} within purge ${f.purge} before test ${nextTest[t]}`);
+    assert.ok(t - prevTest[t] > f.purge + f.embargo, `train ${t} within purge+embargo after test ${prevTest[t]}`);
+  }
+  if (f.validationIndices !== undefined) {
+    for (const v of f.validationIndices) assert.equal(isTest[v], 0, "validation/test overlap");
+    const train = new Set(f.trainIndices);
+    for (const v of f.validationIndices) assert.ok(!train.has(v), "validation/train overlap");
+  }
+}
+
+/** Nothing is dropped beyond the purge and embargo: every other non-test date is a training date. */
+function assertMaximalTraining(f: Fold, n: number) {
+  const train = new Set(f.trainIndices);
+  const isTest = new Uint8Array(n);
+  for (const t of f.testIndices) isTest[t] = 1;
+  for (let d = 0; d < n; d++) {
+    if (isTest[d]) continue;
+    let near = false;
+    for (let j = Math.max(0, d - f.purge - f.embargo); j < Math.min(n, d + f.purge + 1); j++) {
+      if (isTest[j] && ((j > d && j - d <= f.purge) || (j < d && d - j <= f.purge + f.embargo))) near = true;
+    }
+    assert.equal(train.has(d), !near, `date ${d}: training membership wrong`);
+  }
+}
+
+const purgeArb = fc.record({
+  horizon: fc.integer({ min: 1, max: 6 }),
+  extra: fc.integer({ min: 0, max: 3 }),
+  embargo: fc.integer({ min: 0, max: 5 }),
+});
+
+Deno.test("walk-forward: no overlap, purge respected, training strictly before test, contiguous full coverage", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 30, max: 400 }),
+      fc.integer({ min: 1, max: 8 }),
+      purgeArb,
+      fc.constantFrom<"anchored" | "rolling">("anchored", "rolling"),
+      fc.option(fc.constantFrom(0.1, 0.25, 5), { nil: undefined }),
+      (n, folds, { horizon, extra, embargo }, mode, validation) => {
+        const dates = makeDates(n);
+        let splits: Fold[];
+        try {
+          splits = walkForwardSplits(dates, { folds, horizon, purge: horizon + extra, embargo, mode, validation });
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e)); // too little data is refused, never mis-split
+          return;
+        }
+        assert.equal(splits.length, folds);
+        let expectedStart = splits[0].testIndices[0];
+        for (const f of splits) {
+          assertSortedUnique(f.trainIndices, "train");
+          assertSortedUnique(f.testIndices, "test");
+          assertPurged(f, n);
+          assert.ok(f.trainIndices.at(-1)! + f.purge < f.testIndices[0], "train before test");
+          if (f.validationIndices !== undefined) {
+            assert.ok(f.trainIndices.at(-1)! + f.purge < f.validationIndices[0], "fit part purged from validation");
+            assert.ok(f.validationIndices.at(-1)! + f.purge < f.testIndices[0], "validation purged from test");
+          }
+          // contiguous tiling of the tail: each test window starts where the previous ended
+          assert.equal(f.testIndices[0], expectedStart);
+          assert.equal(f.testIndices.at(-1)! - f.testIndices[0] + 1, f.testIndices.length);
+          expectedStart = f.testIndices.at(-1)! + 1;
+          if (mode === "rolling" && validation === undefined) {
+            assert.equal(f.trainIndices.length, splits[0].trainIndices.length);
+          }
+          if (mode === "anchored") assert.equal(f.trainIndices[0], 0);
+        }
+        assert.equal(expectedStart, n, "the last test window ends on the last date");
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("purged K-fold: tests partition the dates; training is exactly the non-purged, non-embargoed rest", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 20, max: 300 }), fc.integer({ min: 2, max: 8 }), purgeArb, (n, k, pa) => {
+      const dates = makeDates(n);
+      let splits: Fold[];
+      try {
+        splits = purgedKFoldSplits(dates, {
+          folds: k,
+          horizon: pa.horizon,
+          purge: pa.horizon + pa.extra,
+          embargo: pa.embargo,
+        });
+      } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return;
+      }
+      const seen = new Uint8Array(n);
+      for (const f of splits) {
+        assertSortedUnique(f.trainIndices, "train");
+        assertPurged(f, n);
+        assertMaximalTraining(f, n);
+        for (const t of f.testIndices) seen[t]++;
+      }
+      assert.ok(seen.every((c) => c === 1), "every date tested exactly once");
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("CPCV: C(N,k) splits, every group tested C(N-1,k-1) times, every path covers each date once", () => {
+  const binom = (n: number, k: number) => {
+    let r = 1;
+    for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+    return Math.round(r);
+  };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 40, max: 240 }),
+      fc.integer({ min: 3, max: 8 }),
+      fc.integer({ min: 1, max: 3 }),
+      purgeArb,
+      (n, groups, kRaw, pa) => {
+        const k = Math.min(kRaw, groups - 1);
+        const dates = makeDates(n);
+        let cv: CpcvSplits;
+        try {
+          cv = cpcvSplits(dates, {
+            groups,
+            testGroups: k,
+            horizon: pa.horizon,
+            purge: pa.horizon + pa.extra,
+            embargo: pa.embargo,
+          });
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e));
+          return;
+        }
+        assert.equal(cv.folds.length, binom(groups, k));
+        assert.equal(cv.paths.length, binom(groups - 1, k - 1));
+        for (const f of cv.folds) {
+          assertPurged(f, n);
+          assertMaximalTraining(f, n);
+        }
+        const testedCount = new Array(groups).fill(0);
+        cv.testGroupsOfFold.forEach((gs) => gs.forEach((g) => testedCount[g]++));
+        assert.ok(testedCount.every((c) => c === binom(groups - 1, k - 1)));
+        for (const path of cv.paths) {
+          // each group's split really tests that group; the stitched path covers every date exactly once
+          path.splitOfGroup.forEach((fi, g) => assert.ok(cv.testGroupsOfFold[fi].includes(g)));
+          const stitched = cpcvPathPredictions(cv, path, cv.folds.map((f) => Float64Array.from(f.testIndices)));
+          assert.ok(stitched.every((v, i) => v === i));
+        }
+        // paths use distinct splits for each group
+        for (let g = 0; g < groups; g++) {
+          const used = new Set(cv.paths.map((p) => p.splitOfGroup[g]));
+          assert.equal(used.size, cv.paths.length);
+        }
+      },
+    ),
+    { numRuns: 80, seed: 7 },
+  );
+});
+
+Deno.test("three-way split: ordered train | purge | validation | purge | test, near the requested fractions", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 50, max: 2000 }), purgeArb, (n, pa) => {
+      const dates = makeDates(n);
+      const purge = pa.horizon + pa.extra;
+      const f = threeWaySplit(dates, { horizon: pa.horizon, purge, embargo: pa.embargo });
+      const v = f.validationIndices!;
+      assert.equal(f.trainIndices[0], 0);
+      assert.equal(v[0] - f.trainIndices.at(-1)!, purge + 1);
+      assert.equal(f.testIndices[0] - v.at(-1)!, purge + 1);
+      assert.equal(f.testIndices.at(-1), n - 1);
+      assert.ok(Math.abs(f.testIndices.length - 0.2 * n) <= 1);
+      assert.ok(Math.abs(f.trainIndices.length + purge - 0.6 * n) <= 1);
+    }),
+    RUNS,
+  );
+  assert.throws(() => threeWaySplit(makeDates(100), { horizon: 5, purge: 2 }), ConfigError);
+  assert.throws(
+    () => threeWaySplit(makeDates(100), { horizon: 1, train: 0.5, validation: 0.2, test: 0.2 }),
+    ConfigError,
+  );
+});
+
+Deno.test("folds survive a JSON round trip (indices as ranges)", () => {
+  const dates = makeDates(200);
+  const all: Fold[] = [
+    ...walkForwardSplits(dates, { folds: 4, horizon: 3, validation: 0.2 }),
+    ...purgedKFoldSplits(dates, { folds: 5, horizon: 2, embargo: 3 }),
+    ...cpcvSplits(dates, { groups: 6, testGroups: 2, horizon: 2 }).folds,
+    threeWaySplit(dates, { horizon: 5 }),
+  ];
+  for (const f of all) {
+    const back = foldFromJSON(JSON.parse(JSON.stringify(foldToJSON(f))));
+    assert.deepEqual(back, f);
+  }
+});
+
+Deno.test("every splitter refuses a purge shorter than the horizon", () => {
+  const dates = makeDates(300);
+  assert.throws(() => purgedKFoldSplits(dates, { horizon: 5, purge: 3 }), ConfigError);
+  assert.throws(() => cpcvSplits(dates, { horizon: 5, purge: 4 }), ConfigError);
+  assert.throws(() => threeWaySplit(dates, { horizon: 5, purge: 0 }), ConfigError);
+  assert.throws(() => walkForwardSplits(dates, { horizon: 5, purge: 1 }), ConfigError);
+});
