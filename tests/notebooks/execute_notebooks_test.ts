@@ -1,0 +1,103 @@
+/**
+ * Executes notebooks with Jupyter's nbconvert and the Deno kernel, exactly as `deno task report` does.
+ * Skipped, with the reason, when Jupyter or the Deno kernel is not installed.
+ */
+import assert from "node:assert/strict";
+import { basename, join } from "node:path";
+import {
+  assertJupyterReady,
+  countEmptiedSvgs,
+  JupyterUnavailableError,
+  listNotebooks,
+  renderNotebook,
+  REPO_ROOT,
+} from "../../tools/render_reports.ts";
+
+let unavailable: string | undefined;
+try {
+  await assertJupyterReady();
+} catch (e) {
+  if (!(e instanceof JupyterUnavailableError)) throw e;
+  unavailable = e.message;
+  console.warn(`SKIPPED notebook execution tests: ${e.message}`);
+}
+
+/** SVG elements of an HTML report that contain drawn path data (`d="M..."`). */
+function drawnSvgs(html: string): string[] {
+  return [...html.matchAll(/<svg\b[\s\S]*?<\/svg>/g)].map((m) => m[0]).filter((svg) => /\bd="M[^"]+"/.test(svg));
+}
+
+function notebookJson(sources: string[]) {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+    cells: sources.map((source) => ({ cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
+  });
+}
+
+Deno.test({
+  name: "report rendering keeps a chart's inline SVG and reports a failing cell",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  async fn() {
+    // The kernel finds deno.json (the import map) by walking up from the notebook's folder, so the scratch notebooks
+    // live under the repository, in data/ (git-ignored, excluded from fmt and lint).
+    await Deno.mkdir(join(REPO_ROOT, "data"), { recursive: true });
+    const dir = await Deno.makeTempDir({ dir: join(REPO_ROOT, "data"), prefix: ".nbexec-test-" });
+    try {
+      const charts = join(REPO_ROOT, "lib", "report", "charts.ts");
+      const notebook = join(REPO_ROOT, "lib", "report", "notebook.ts");
+      await Deno.writeTextFile(
+        join(dir, "chart.ipynb"),
+        notebookJson([
+          `import { lineChart } from "${charts}";\nimport { chartDisplay } from "${notebook}";`,
+          'chartDisplay(lineChart({ x: [0, 1, 2], xType: "quantitative", series: { probe: [3, 1, 2] } }))',
+        ]),
+      );
+      const ok = await renderNotebook(join(dir, "chart.ipynb"), join(dir, "out"));
+      assert.ok(ok.ok, ok.error);
+      assert.deepEqual(ok.outputs, { codeCells: 2, errors: 0, svgs: 1, errorCells: [] });
+      const html = await Deno.readTextFile(ok.html);
+      assert.equal(countEmptiedSvgs(html), 0);
+      // The three points of the line survive in the report: "M x,y L x,y L x,y".
+      assert.ok(
+        drawnSvgs(html).some((svg) =>
+          /aria-roledescription="line mark" d="M[-\d.]+,[-\d.]+(L[-\d.]+,[-\d.]+){2}"/.test(svg)
+        ),
+      );
+
+      await Deno.writeTextFile(
+        join(dir, "broken.ipynb"),
+        notebookJson(["const a = 1;", 'throw new Error("cell two fails");']),
+      );
+      const failed = await renderNotebook(join(dir, "broken.ipynb"), join(dir, "out"));
+      assert.equal(failed.ok, false);
+      assert.match(failed.error ?? "", /cell two fails/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+for (const path of listNotebooks(join(REPO_ROOT, "notebooks"))) {
+  Deno.test({
+    name: `notebook ${basename(path)} executes without errors and renders its charts`,
+    ignore: unavailable !== undefined,
+    sanitizeResources: false,
+    async fn() {
+      const out = await Deno.makeTempDir({ prefix: "candor-nbexec-test-" });
+      try {
+        const result = await renderNotebook(path, out);
+        assert.ok(result.ok, `${basename(path)} failed:\n${result.error}`);
+        assert.equal(result.outputs?.errors, 0, `error outputs in cells ${result.outputs?.errorCells}`);
+        assert.ok((result.outputs?.svgs ?? 0) > 0, "the notebook displays no chart");
+        const html = await Deno.readTextFile(result.html);
+        assert.equal(countEmptiedSvgs(html), 0);
+        assert.ok(drawnSvgs(html).length >= (result.outputs?.svgs ?? 0), "a chart lost its path data in the report");
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    },
+  });
+}

@@ -1,0 +1,255 @@
+/**
+ * Executes every notebook and renders it to HTML (`deno task report`).
+ *
+ *   deno run -A tools/render_reports.ts [notebook.ipynb ...] [--out DIR]    # default: notebooks/*.ipynb → reports/
+ *
+ * Each notebook runs top to bottom in a fresh Deno kernel under `jupyter nbconvert --execute`, with the notebook's
+ * own directory as the working directory (so `../lib/mod.ts` and the import map of deno.json resolve as they do in
+ * Jupyter). A cell that throws fails that notebook, with nbconvert's report of the cell, and the command exits 1
+ * after trying the others.
+ *
+ * nbconvert is run with tools/nbconvert/candor_config.py, whose template keeps inline SVG intact: nbconvert 6.5.x
+ * (Debian 12) would otherwise empty every chart (jupyter/nbconvert#1849). Each report is then checked for an emptied
+ * `<svg>`, so a wrong nbconvert set-up is caught here rather than by a reader.
+ *
+ * Requirements: Jupyter (Debian: jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel) and the
+ * Deno kernel (`deno jupyter --install`). Missing either is reported with the command that installs it.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+/** Repository root (this file lives in tools/). */
+export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The nbconvert configuration that selects candor's SVG-preserving HTML template. */
+export const NBCONVERT_CONFIG: string = join(REPO_ROOT, "tools", "nbconvert", "candor_config.py");
+
+/** Why notebooks cannot be executed here, with the command that fixes it. */
+export class JupyterUnavailableError extends Error {
+  override name = "JupyterUnavailableError";
+}
+
+/** Result of rendering one notebook. */
+export interface RenderResult {
+  notebook: string;
+  html: string;
+  seconds: number;
+  ok: boolean;
+  /** nbconvert's diagnostics (stderr) when it failed, or the post-check's complaint. */
+  error?: string;
+  /** What the executed notebook's outputs contain (absent when execution failed). */
+  outputs?: OutputSummary;
+}
+
+async function run(cmd: string, args: string[], cwd?: string) {
+  try {
+    const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Check that `jupyter nbconvert` and the Deno kernel are available; throws JupyterUnavailableError naming the
+ * missing piece and how to install it.
+ */
+export async function assertJupyterReady(): Promise<void> {
+  const nbconvert = await run("jupyter", ["nbconvert", "--version"]);
+  if (!nbconvert || nbconvert.code !== 0) {
+    throw new JupyterUnavailableError(
+      "Jupyter's nbconvert is not installed (the `jupyter nbconvert` command is missing). Install it with:\n" +
+        "  sudo apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel\n" +
+        "or run `bash tools/setup.sh --no-demo`, which installs everything the project needs.",
+    );
+  }
+  if (!(await denoKernelInstalled())) {
+    throw new JupyterUnavailableError(
+      "The Deno Jupyter kernel is not registered. Register it with:\n  deno jupyter --install",
+    );
+  }
+}
+
+/** Whether a kernelspec named "deno" exists in any of Jupyter's data directories. */
+export async function denoKernelInstalled(): Promise<boolean> {
+  const paths = await run("jupyter", ["--paths", "--json"]);
+  if (!paths || paths.code !== 0) return false;
+  const data = (JSON.parse(paths.stdout) as { data?: string[] }).data ?? [];
+  for (const dir of data) {
+    try {
+      await Deno.stat(join(dir, "kernels", "deno", "kernel.json"));
+      return true;
+    } catch {
+      // not in this data directory
+    }
+  }
+  return false;
+}
+
+/** Empty `<svg ...></svg>` elements in an HTML report: what nbconvert's sanitizer leaves of a chart. */
+export function countEmptiedSvgs(html: string): number {
+  return [...html.matchAll(/<svg\b[^>]*>\s*<\/svg>/g)].length;
+}
+
+/**
+ * Execute one notebook and write `<outDir>/<name>.html`. Never throws for a failing notebook: the result says what
+ * went wrong. Two nbconvert passes: execute to a temporary .ipynb (so the outputs can be inspected as data), then
+ * convert that to HTML with candor's template.
+ */
+export async function renderNotebook(notebook: string, outDir: string): Promise<RenderResult> {
+  const name = basename(notebook, ".ipynb");
+  const html = join(outDir, `${name}.html`);
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const tmp = await Deno.makeTempDir({ prefix: "candor-report-" });
+  try {
+    const executed = await run("jupyter", [
+      "nbconvert",
+      "--config",
+      NBCONVERT_CONFIG,
+      "--to",
+      "notebook",
+      "--execute",
+      "--output-dir",
+      tmp,
+      "--output",
+      name,
+      resolve(notebook),
+    ], dirname(resolve(notebook)));
+    if (!executed) return { notebook, html, seconds: elapsed(), ok: false, error: "the `jupyter` command is missing" };
+    if (executed.code !== 0) {
+      return { notebook, html, seconds: elapsed(), ok: false, error: nbconvertError(executed.stderr) };
+    }
+    const outputs = summarizeOutputs(JSON.parse(await Deno.readTextFile(join(tmp, `${name}.ipynb`))));
+    const converted = await run("jupyter", [
+      "nbconvert",
+      "--config",
+      NBCONVERT_CONFIG,
+      "--to",
+      "html",
+      "--output-dir",
+      resolve(outDir),
+      "--output",
+      name,
+      join(tmp, `${name}.ipynb`),
+    ]);
+    if (!converted || converted.code !== 0) {
+      return { notebook, html, seconds: elapsed(), ok: false, outputs, error: nbconvertError(converted?.stderr ?? "") };
+    }
+    const emptied = countEmptiedSvgs(await Deno.readTextFile(html));
+    if (emptied > 0) {
+      return {
+        notebook,
+        html,
+        seconds: elapsed(),
+        ok: false,
+        outputs,
+        error: `${emptied} chart(s) were emptied by nbconvert's HTML sanitizer; is ${
+          relative(Deno.cwd(), NBCONVERT_CONFIG)
+        } being used?`,
+      };
+    }
+    return { notebook, html, seconds: elapsed(), ok: true, outputs };
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** What an executed notebook's outputs contain. */
+export interface OutputSummary {
+  /** Number of code cells. */
+  codeCells: number;
+  /** Outputs of type "error" (a cell threw). */
+  errors: number;
+  /** Outputs carrying an `image/svg+xml` representation. */
+  svgs: number;
+  /** Cells (1-based, among all cells) with an error output. */
+  errorCells: number[];
+}
+
+/** Count code cells, error outputs and SVG outputs of an executed notebook (nbformat 4 JSON). */
+export function summarizeOutputs(nb: {
+  cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
+}): OutputSummary {
+  const summary: OutputSummary = { codeCells: 0, errors: 0, svgs: 0, errorCells: [] };
+  nb.cells.forEach((cell, i) => {
+    if (cell.cell_type !== "code") return;
+    summary.codeCells++;
+    for (const out of cell.outputs ?? []) {
+      if (out.output_type === "error") {
+        summary.errors++;
+        if (!summary.errorCells.includes(i + 1)) summary.errorCells.push(i + 1);
+      }
+      if (out.data && "image/svg+xml" in out.data) summary.svgs++;
+    }
+  });
+  return summary;
+}
+
+/** The useful part of nbconvert's stderr: from the cell error on, without the kernel's start-up noise. */
+function nbconvertError(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) =>
+    !/deno jupyter" is unstable|^\[NbConvertApp\] (Converting|Writing)/.test(l)
+  );
+  const cellError = lines.findIndex((l) => /An error occurred while executing/.test(l));
+  const start = cellError >= 0 ? cellError : lines.findIndex((l) => /Traceback/.test(l));
+  return lines.slice(start >= 0 ? start : Math.max(0, lines.length - 40)).join("\n").trim();
+}
+
+/** The notebooks under a directory, sorted by name. */
+export function listNotebooks(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(".ipynb") && !e.name.startsWith("."))
+      .map((e) => join(dir, e.name))
+      .sort();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { out: { type: "string", default: join(REPO_ROOT, "reports") } },
+    allowPositionals: true,
+  });
+  const notebooks = positionals.length > 0 ? positionals : listNotebooks(join(REPO_ROOT, "notebooks"));
+  if (notebooks.length === 0) {
+    console.error("no notebooks found under notebooks/");
+    Deno.exit(0);
+  }
+  try {
+    await assertJupyterReady();
+  } catch (e) {
+    if (e instanceof JupyterUnavailableError) {
+      console.error(`report: ${e.message}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+  await Deno.mkdir(values.out!, { recursive: true });
+  let failed = 0;
+  for (const [i, notebook] of notebooks.entries()) {
+    const label = `[${i + 1}/${notebooks.length}] ${relative(Deno.cwd(), resolve(notebook))}`;
+    console.error(`${label}: executing…`);
+    const r = await renderNotebook(notebook, values.out!);
+    if (r.ok) {
+      console.error(`${label}: ok in ${r.seconds.toFixed(1)} s → ${relative(Deno.cwd(), r.html)}`);
+    } else {
+      failed++;
+      console.error(`${label}: FAILED after ${r.seconds.toFixed(1)} s\n${r.error}\n`);
+    }
+  }
+  if (failed > 0) {
+    console.error(`${failed} of ${notebooks.length} notebook(s) failed.`);
+    Deno.exit(1);
+  }
+}
