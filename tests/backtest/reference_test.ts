@@ -1,0 +1,171 @@
+/**
+ * Agreement with the independent numpy implementation (bench/reference/backtest.py) on real prices: the committed
+ * fixture needs no Python; when /usr/bin/python3 with numpy is present, the script is rerun and compared too.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { realDataTest } from "../_helpers/real_data.ts";
+import { backtest, backtestGrid, type BacktestMetrics, type PortfolioScheme } from "../../lib/mod.ts";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const fixturePath = join(here, "../fixtures/backtest/reference.json");
+const script = join(here, "../../bench/reference/backtest.py");
+
+interface RefRun {
+  name: string;
+  lag: number;
+  costBps: number;
+  slippageBps?: number;
+  borrowBps?: number;
+  portfolio?: PortfolioScheme;
+  start: number;
+  end: number;
+  net: number[];
+  equity: number[];
+  buyAndHoldNet: number[];
+  metrics: Record<string, number | null>;
+  buyAndHold: Record<string, number | null>;
+}
+interface Reference {
+  symbols: string[];
+  start: string;
+  end: string;
+  momentum: number;
+  dates: string[];
+  panel: RefRun[];
+  series: RefRun & { symbol: string };
+}
+
+/** Adjusted closes of the fixture's symbols inside its window, on the union of their dates (NaN = no row). */
+function loadGrid(dir: string, ref: Reference): { dates: string[]; prices: Float64Array } {
+  const bySymbol = ref.symbols.map((s) => {
+    const text = new TextDecoder().decode(gunzipSync(readFileSync(join(dir, `${s}.csv.gz`))));
+    const lines = text.trim().split("\n");
+    const header = lines[0].split(",");
+    const di = header.indexOf("date");
+    const pi = header.indexOf("adj_close");
+    const map = new Map<string, number>();
+    for (const line of lines.slice(1)) {
+      const cells = line.split(",");
+      if (cells[di] >= ref.start && cells[di] <= ref.end) map.set(cells[di], Number(cells[pi]));
+    }
+    return map;
+  });
+  const dates = [...new Set(bySymbol.flatMap((m) => [...m.keys()]))].sort();
+  const m = ref.symbols.length;
+  const prices = new Float64Array(dates.length * m).fill(NaN);
+  dates.forEach((d, t) => bySymbol.forEach((mp, j) => (prices[t * m + j] = mp.get(d) ?? NaN)));
+  return { dates, prices };
+}
+
+function returnsAndMomentum(prices: Float64Array, n: number, m: number, k: number) {
+  const returns = new Float64Array(n * m).fill(NaN);
+  const momentum = new Float64Array(n * m).fill(NaN);
+  for (let j = 0; j < m; j++) {
+    let prev = NaN;
+    for (let t = 0; t < n; t++) {
+      const p = prices[t * m + j];
+      if (Number.isNaN(p)) continue;
+      if (!Number.isNaN(prev)) returns[t * m + j] = p / prev - 1;
+      prev = p;
+      if (t >= k) momentum[t * m + j] = Math.log(p / prices[(t - k) * m + j]); // NaN if the old price is missing
+    }
+  }
+  return { returns, momentum };
+}
+
+function near(actual: number, expected: number | null, what: string, tol = 1e-9) {
+  if (expected === null) {
+    assert.ok(Number.isNaN(actual), `${what}: expected NaN, got ${actual}`);
+    return;
+  }
+  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
+}
+
+function compareRun(ref: RefRun, r: {
+  window: { start: number; end: number };
+  netReturns: Float64Array;
+  equity: Float64Array;
+  metrics: BacktestMetrics;
+  buyAndHold: { netReturns: Float64Array; metrics: BacktestMetrics };
+}) {
+  assert.equal(r.window.start, ref.start, `${ref.name}: window start`);
+  assert.equal(r.window.end, ref.end, `${ref.name}: window end`);
+  for (let i = 0; i < ref.net.length; i++) {
+    near(r.netReturns[ref.start + i], ref.net[i], `${ref.name}: net[${i}]`);
+    near(r.equity[ref.start + i], ref.equity[i], `${ref.name}: equity[${i}]`);
+    near(r.buyAndHold.netReturns[ref.start + i], ref.buyAndHoldNet[i], `${ref.name}: buy & hold net[${i}]`);
+  }
+  const m = r.metrics as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(ref.metrics)) near(m[k], v, `${ref.name}: metrics.${k}`);
+  const b = r.buyAndHold.metrics as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(ref.buyAndHold)) near(b[k], v, `${ref.name}: buyAndHold.${k}`);
+}
+
+function checkAgainst(ref: Reference, dir: string) {
+  const { dates, prices } = loadGrid(dir, ref);
+  assert.deepEqual(dates, ref.dates);
+  const n = dates.length;
+  const m = ref.symbols.length;
+  const { returns, momentum } = returnsAndMomentum(prices, n, m, ref.momentum);
+  for (const cfg of ref.panel) {
+    const r = backtestGrid({
+      dates,
+      symbols: ref.symbols,
+      returns,
+      forecasts: momentum,
+      portfolio: cfg.portfolio,
+      lag: cfg.lag,
+      costBps: cfg.costBps,
+      slippageBps: cfg.slippageBps,
+      borrowBps: cfg.borrowBps,
+    });
+    compareRun(cfg, r);
+  }
+  const s = ref.series;
+  const j = ref.symbols.indexOf(s.symbol);
+  const rets = Float64Array.from({ length: n }, (_, t) => returns[t * m + j]);
+  const positions = Float64Array.from({ length: n }, (_, t) => Math.min(1, Math.max(-1, momentum[t * m + j] / 0.1)));
+  compareRun(
+    s,
+    backtest({
+      returns: rets,
+      positions,
+      lag: s.lag,
+      costBps: s.costBps,
+      slippageBps: s.slippageBps,
+      borrowBps: s.borrowBps,
+    }),
+  );
+}
+
+realDataTest("agrees to 1e-9 with the numpy reference on real prices (committed fixture)", (dir) => {
+  const ref = JSON.parse(readFileSync(fixturePath, "utf8")) as Reference;
+  // The fixture must exercise gaps (missing prices), a listing inside the window, and every portfolio scheme.
+  assert.ok(ref.symbols.includes("WELL") && ref.symbols.includes("MA"));
+  checkAgainst(ref, dir);
+});
+
+function pythonWithNumpy(): boolean {
+  if (!existsSync("/usr/bin/python3")) return false;
+  const out = new Deno.Command("/usr/bin/python3", { args: ["-c", "import numpy"], stderr: "null", stdout: "null" })
+    .outputSync();
+  return out.success;
+}
+
+const hasPython = pythonWithNumpy();
+if (!hasPython) console.warn("numpy reference rerun skipped: /usr/bin/python3 with numpy not found");
+realDataTest("the numpy reference script, rerun now, still agrees (skipped without Python + numpy)", async (dir) => {
+  if (!hasPython) return;
+  const out = join(await Deno.makeTempDir(), "reference.json");
+  const cmd = await new Deno.Command("/usr/bin/python3", { args: [script, "fixture", dir, out], stderr: "piped" })
+    .output();
+  assert.ok(cmd.success, new TextDecoder().decode(cmd.stderr));
+  const fresh = JSON.parse(readFileSync(out, "utf8")) as Reference;
+  checkAgainst(fresh, dir);
+  const committed = JSON.parse(readFileSync(fixturePath, "utf8")) as Reference;
+  assert.deepEqual(fresh.panel.map((p) => p.metrics), committed.panel.map((p) => p.metrics));
+});
