@@ -1,0 +1,165 @@
+/**
+ * The wasm backend (with candor's transposed-matMul fast path and cpu fallbacks) must compute the same gradients as
+ * the pure-JS cpu backend for every op the models use. Each case is differentiated on both backends from identical
+ * inputs and compared element-wise.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../../lib/models/nn/backend.ts";
+import { installWasmPatches } from "../../../lib/models/nn/wasm_patches.ts";
+import { ConfigError } from "../../../lib/errors.ts";
+import { ParamStore } from "../../../lib/models/nn/params.ts";
+import { layerNorm, lstm, selfAttention, slstm } from "../../../lib/models/nn/layers.ts";
+import { SeededRandom } from "../../../lib/training/rng.ts";
+
+function randn(shape: number[], seed: number): { shape: number[]; values: Float32Array } {
+  const r = new SeededRandom(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, values: Float32Array.from({ length: n }, () => r.normal()) };
+}
+
+type Input = { shape: number[]; values: Float32Array };
+type Case = { name: string; inputs: Input[]; f: (...xs: tf.Tensor[]) => tf.Scalar };
+
+const cases: Case[] = [
+  {
+    name: "matMul",
+    inputs: [randn([5, 4], 1), randn([4, 3], 2)],
+    f: (a, b) => tf.sum(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)),
+  },
+  {
+    name: "matMul transposeA/B",
+    inputs: [randn([4, 5], 3), randn([3, 4], 4)],
+    f: (a, b) => tf.sum(tf.square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true, true))),
+  },
+  {
+    name: "batched matMul (attention shapes)",
+    inputs: [randn([2, 3, 4, 5], 5), randn([2, 3, 4, 5], 6)],
+    f: (a, b) => tf.sum(tf.softmax(tf.matMul(a as tf.Tensor4D, b as tf.Tensor4D, false, true))),
+  },
+  {
+    name: "elementwise: add sub mul div sigmoid tanh relu exp softplus abs sqrt minimum maximum",
+    inputs: [randn([6, 4], 7), randn([6, 4], 8)],
+    f: (a, b) =>
+      tf.sum(tf.addN([
+        tf.mul(tf.sigmoid(a), tf.tanh(b)),
+        tf.div(tf.sub(a, b), tf.add(tf.exp(b), 1)),
+        tf.relu(a),
+        tf.neg(tf.softplus(tf.neg(a))),
+        tf.abs(b),
+        tf.sqrt(tf.add(tf.square(a), 1)),
+        tf.minimum(a, 0.5),
+        tf.maximum(a, b),
+      ])),
+  },
+  {
+    name: "reductions, moments, logSoftmax",
+    inputs: [randn([8, 3], 9)],
+    f: (a) => {
+      const { mean, variance } = tf.moments(a, -1, true);
+      return tf.add(tf.sum(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5)))), tf.mean(tf.logSoftmax(a)));
+    },
+  },
+  {
+    name: "gather (UnsortedSegmentSum via cpu fallback), oneHot",
+    inputs: [randn([4, 3], 10)],
+    f: (a) =>
+      tf.add(
+        tf.sum(tf.gather(a, tf.tensor1d([0, 2, 2, 1], "int32"))),
+        tf.sum(tf.mul(a, tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 0], "int32"), 3), "float32"))),
+      ),
+  },
+  {
+    name: "reshape, transpose, split, unstack, stack, concat, slice",
+    inputs: [randn([2, 4, 6], 11)],
+    f: (a) => {
+      const [p, q] = tf.split(a, 2, 2);
+      const st = tf.stack(tf.unstack(tf.transpose(p, [0, 2, 1]), 1), 1);
+      return tf.sum(
+        tf.mul(
+          tf.concat([tf.reshape(st, [2, -1]), tf.reshape(q, [2, -1])], 1),
+          tf.slice(tf.reshape(a, [2, -1]), [0, 0], [2, 24]),
+        ),
+      );
+    },
+  },
+];
+
+function layerCase(name: string, inShape: number[], build: (p: ParamStore) => (x: tf.Tensor) => tf.Tensor): Case {
+  // Parameters are created from a seeded store on the current backend; gradients are taken w.r.t. the input.
+  return {
+    name,
+    inputs: [randn(inShape, 12)],
+    f: (x) => {
+      const p = new ParamStore(7);
+      const out = tf.sum(tf.square(build(p)(x))) as tf.Scalar;
+      const kept = tf.keep(out);
+      p.dispose();
+      return kept;
+    },
+  };
+}
+cases.push(
+  layerCase("LSTM layer", [3, 5, 4], (p) => {
+    const f = lstm(p, "l", 4, 6);
+    return (x) => f(x as tf.Tensor3D);
+  }),
+  layerCase("sLSTM layer", [3, 5, 4], (p) => {
+    const f = slstm(p, "s", 4, 6);
+    return (x) => f(x as tf.Tensor3D);
+  }),
+  layerCase("self-attention + layer norm", [2, 5, 8], (p) => {
+    const ln = layerNorm(p, "ln", 8);
+    const att = selfAttention(p, "a", 8, 2);
+    return (x) => att(ln(x) as tf.Tensor3D);
+  }),
+);
+
+async function gradsOn(backend: string, c: Case): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const xs = c.inputs.map((i) => tf.tensor(i.values, i.shape));
+  const g = tf.grads((...a: tf.Tensor[]) => c.f(...a))(xs);
+  const out = g.map((t) => t.dataSync() as Float32Array).map((a) => new Float32Array(a));
+  tf.dispose([...xs, ...g]);
+  return out;
+}
+
+Deno.test("backend: auto selects wasm here and records why tensorflow was skipped", async () => {
+  const info = await initBackend("auto");
+  assert.equal(info.name, "wasm");
+  assert.ok(info.fallbacks.some((f) => f.startsWith("tensorflow:")), info.fallbacks.join("; "));
+  assert.ok(info.patches.includes("BatchMatMul:explicit-transpose"));
+  assert.ok(info.patches.includes("cpu-fallback:UnsortedSegmentSum"));
+  assert.equal(installWasmPatches(), info.patches, "patches are installed once");
+});
+
+Deno.test("backend: explicit unavailable backends fail with a typed error; unknown names are config errors", async () => {
+  await assert.rejects(() => initBackend("tensorflow"), /no TensorFlow native binding/);
+  Deno.env.set("TFJS_BACKEND", "gpu-please");
+  try {
+    await assert.rejects(() => initBackend(), ConfigError);
+  } finally {
+    Deno.env.delete("TFJS_BACKEND");
+  }
+});
+
+for (const c of cases) {
+  Deno.test(`backend: wasm gradient matches cpu — ${c.name}`, async () => {
+    await initBackend("wasm");
+    const onCpu = await gradsOn("cpu", c);
+    const onWasm = await gradsOn("wasm", c);
+    assert.equal(onWasm.length, onCpu.length);
+    for (let k = 0; k < onCpu.length; k++) {
+      let scale = 1e-3;
+      for (const v of onCpu[k]) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < onCpu[k].length; i++) {
+        const d = Math.abs(onWasm[k][i] - onCpu[k][i]);
+        assert.ok(
+          d <= 1e-4 * scale + 1e-5,
+          `${c.name}: input ${k} element ${i}: wasm ${onWasm[k][i]} vs cpu ${onCpu[k][i]}`,
+        );
+      }
+    }
+    await tf.setBackend("wasm");
+  });
+}
