@@ -511,13 +511,15 @@ export class XGBoostModel implements Model {
         const { format: _f, options: _o, ...state } = saved;
         model.#state = state;
       } else {
-        const config = booster.jsonConfig() as { learner?: { objective?: { name?: string } } };
+        const config = booster.jsonConfig() as {
+          learner?: { objective?: { name?: string }; learner_model_param?: { num_class?: string } };
+        };
         const objective = config.learner?.objective?.name ?? "reg:squarederror";
         model.#state = {
           inputColumns: booster.numFeatures(),
           calibrator: { kind: "identity" },
           objective,
-          numClass: 1,
+          numClass: Math.max(1, Number(config.learner?.learner_model_param?.num_class ?? 1)),
           bestIteration: booster.boostedRounds(),
           device: "cpu",
         };
