@@ -9,3 +9,5 @@ export * from "./engine.ts";
 export * from "./metrics.ts";
 export * from "./portfolio.ts";
 export * from "./panel.ts";
+export * from "./forecast.ts";
+export * from "./sizing.ts";
