@@ -1,0 +1,585 @@
+/**
+ * The training loop shared by every neural model.
+ *
+ * Per step: build the batch tensors from Float32Arrays → forward → loss → backward → global-norm clipping (the
+ * pre-clip norm and whether it was clipped are recorded) → optimizer step (Adam) → learning rate from the schedule.
+ * Per epoch: validation loss in batches (batch size chosen so there are at least two batches), monitors
+ * (lib/diagnostics plugs in here), early stopping, checkpoint.
+ *
+ * Failure handling, by design:
+ * - empty training or validation data, NaN/Inf in inputs or targets: a ConfigError *before* training starts;
+ * - a non-finite loss or gradient norm during training (the NaN/Inf sentinel): the step is not applied, training stops,
+ *   the weights of the last finite epoch are restored and a `non-finite` diagnostic is recorded — it never throws;
+ * - resuming from a checkpoint restores weights, Adam slots, schedule, shuffling RNG and early-stopping state, so the
+ *   resumed run is bit-identical to an uninterrupted one on the same backend (tests/training/loop_test.ts).
+ *
+ * Datasets stay in Float32Arrays; tensors exist only per batch (the wasm heap is 32-bit).
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core's node bundle registers no gradients and its ESM gradient modules do not resolve under Deno (extensionless
+// imports); the @tensorflow/tfjs bundle registers them all in the global registry shared by every tfjs module.
+import "@tensorflow/tfjs";
+import { ConfigError } from "../errors.ts";
+import { type Checkpoint, decodeFloat32, encodeFloat32, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import type { LossCounters, LossResult } from "./losses.ts";
+import { type ProgressSetting, TrainingProgress } from "./progress.ts";
+import { SeededRandom } from "./rng.ts";
+import { constantSchedule, type Schedule, type ScheduleState } from "./schedules.ts";
+
+/** A dataset held in typed arrays: `n` samples, each of shape `sampleShape`, targets `n × yWidth`. */
+export interface ArrayDataset {
+  /** Row-major samples: `n · prod(sampleShape)` values. */
+  x: Float32Array;
+  /** Shape of one sample, e.g. `[features]` or `[steps, features]`. */
+  sampleShape: number[];
+  /** Targets, `n · yWidth` values (class indices as floats, or regression values). */
+  y: Float32Array;
+  /** Target columns per sample (default 1). */
+  yWidth?: number;
+  /** Optional per-sample weights (length n). */
+  weight?: Float32Array;
+}
+
+/** One batch as handed to a {@link Trainable}. Tensors are disposed by the loop. */
+export interface TrainBatch {
+  /** Samples, shape `[b, ...sampleShape]`. */
+  x: tf.Tensor;
+  /** Targets, shape `[b]` (yWidth 1) or `[b, yWidth]`. */
+  y: tf.Tensor;
+  /** Sample weights `[b]` when the dataset has them. */
+  weight?: tf.Tensor1D;
+  /** The same targets as a Float32Array, for off-tape computations (masks, signs, class frequencies). */
+  yValues: Float32Array;
+  /** Loss counters (e.g. batches with no valid targets), accumulated per epoch. */
+  counters: LossCounters;
+}
+
+/** What a model exposes to the loop. */
+export interface Trainable {
+  /** Trainable variables with stable logical names (used in checkpoints). */
+  namedVariables(): Array<[string, tf.Variable]>;
+  /** Non-trainable state saved with the weights (e.g. batch-norm running statistics). */
+  namedState?(): Array<[string, tf.Variable]>;
+  /** Forward pass and loss on a batch. `pred` is `[b]` or `[b, k]`: what monitors see. */
+  forward(batch: TrainBatch, training: boolean): { loss: LossResult; pred: tf.Tensor };
+}
+
+/** Per-epoch record (JSON-serializable); the loss components are batch-size-weighted means. */
+export interface EpochRecord {
+  /** 1-based epoch. */
+  epoch: number;
+  trainLoss: number;
+  valLoss?: number;
+  components: Record<string, number>;
+  valComponents?: Record<string, number>;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** Pre-clip global gradient norm statistics over the epoch's steps. */
+  gradNorm: { mean: number; median: number; max: number };
+  /** Fraction of steps whose gradient was clipped. */
+  clipRatio: number;
+  steps: number;
+  /** Batches whose targets were all masked (loss 0 by convention). */
+  noValidTargets: number;
+  seconds: number;
+}
+
+/** A diagnostic event recorded by the loop or a monitor. */
+export interface TrainingEvent {
+  epoch: number;
+  step?: number;
+  kind: string;
+  message: string;
+}
+
+/** What a monitor sees at the end of each epoch. */
+export interface EpochContext {
+  record: EpochRecord;
+  /** Predictions (first output column) on the validation data, else on the training data in order. */
+  predictions: Float32Array;
+  /** Matching targets (first column). */
+  targets: Float32Array;
+  /** Pre-clip gradient norms of every step of this epoch. */
+  stepGradNorms: number[];
+  /** Whether each step was clipped. */
+  stepClipped: boolean[];
+}
+
+/** A per-epoch observer (the monitors of lib/diagnostics implement it). */
+export interface TrainingMonitor {
+  readonly name: string;
+  onEpochEnd(ctx: EpochContext): void;
+  /** Events found so far. */
+  events(): TrainingEvent[];
+}
+
+/** Adam hyper-parameters (tfjs `tf.train.adam`). */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  epochs: number;
+  batchSize?: number;
+  /** Constant learning rate when no schedule is given (default 1e-3). */
+  learningRate?: number;
+  schedule?: Schedule;
+  adam?: AdamOptions;
+  /** Global-norm clipping threshold; undefined = no clipping (norms are still recorded). */
+  clipNorm?: number;
+  validation?: ArrayDataset;
+  /** Validation batch size; default min(batchSize·4, ceil(n/2)) so there are always at least two batches. */
+  validationBatchSize?: number;
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  seed?: number;
+  shuffle?: boolean;
+  /** Write a checkpoint to `dir` every `everyEpochs` (default 1) epochs. */
+  checkpoint?: { dir: string; everyEpochs?: number };
+  /** Resume from a checkpoint folder written by a previous run with the same model and options. */
+  resumeFrom?: string;
+  /** Stop after this many epochs in this call (checkpoint tests, time budgets); `epochs` still drives schedules. */
+  stopAfterEpochs?: number;
+  progress?: ProgressSetting;
+  monitors?: TrainingMonitor[];
+  onEpochEnd?: (r: EpochRecord) => void;
+}
+
+/** Why training ended. */
+export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-after";
+
+/** The result of {@link train}. */
+export interface TrainResult {
+  history: EpochRecord[];
+  stopReason: StopReason;
+  /** 1-based epoch whose weights the model holds at the end (best epoch when restored). */
+  bestEpoch: number;
+  events: TrainingEvent[];
+  seconds: number;
+}
+
+function sampleSize(d: ArrayDataset): number {
+  return d.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+/** Number of samples in a dataset; ConfigError when shapes disagree. */
+export function datasetSize(d: ArrayDataset, what = "dataset"): number {
+  const s = sampleSize(d);
+  const yw = d.yWidth ?? 1;
+  if (s <= 0) throw new ConfigError(`${what}: sample shape [${d.sampleShape}] has no elements`);
+  const n = d.x.length / s;
+  if (!Number.isInteger(n)) throw new ConfigError(`${what}: x has ${d.x.length} values, not a multiple of ${s}`);
+  if (d.y.length !== n * yw) throw new ConfigError(`${what}: ${n} samples but ${d.y.length / yw} target rows`);
+  if (d.weight !== undefined && d.weight.length !== n) {
+    throw new ConfigError(`${what}: ${n} samples but ${d.weight.length} weights`);
+  }
+  return n;
+}
+
+function assertFinite(a: Float32Array, what: string, rowSize: number): void {
+  let count = 0, first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (count > 0) {
+    throw new ConfigError(
+      `${what} contains ${count} NaN/Inf values (first in sample ${
+        Math.floor(first / rowSize)
+      }): impute or drop them ` +
+        `before training a neural model (NaNs propagate into every weight)`,
+    );
+  }
+}
+
+/** Builds the tensors of one batch from the given sample indices. */
+export function makeBatch(d: ArrayDataset, idx: ArrayLike<number>, counters: LossCounters): TrainBatch {
+  const s = sampleSize(d);
+  const yw = d.yWidth ?? 1;
+  const b = idx.length;
+  const xb = new Float32Array(b * s);
+  const yb = new Float32Array(b * yw);
+  const wb = d.weight ? new Float32Array(b) : undefined;
+  for (let i = 0; i < b; i++) {
+    const r = idx[i];
+    xb.set(d.x.subarray(r * s, (r + 1) * s), i * s);
+    yb.set(d.y.subarray(r * yw, (r + 1) * yw), i * yw);
+    if (wb) wb[i] = d.weight![r];
+  }
+  return {
+    x: tf.tensor(xb, [b, ...d.sampleShape]),
+    y: yw === 1 ? tf.tensor1d(yb) : tf.tensor2d(yb, [b, yw]),
+    weight: wb ? tf.tensor1d(wb) : undefined,
+    yValues: yb,
+    counters,
+  };
+}
+
+function disposeBatch(b: TrainBatch): void {
+  tf.dispose([b.x, b.y, ...(b.weight ? [b.weight] : [])]);
+}
+
+/** Validation batch size giving at least two batches when n ≥ 2. */
+export function validationBatchSize(n: number, batchSize: number, requested?: number): number {
+  const cap = Math.max(1, Math.ceil(n / 2));
+  return Math.max(1, Math.min(requested ?? batchSize * 4, cap));
+}
+
+interface Evaluation {
+  loss: number;
+  components: Record<string, number>;
+  predictions: Float32Array;
+  targets: Float32Array;
+  noValidTargets: number;
+}
+
+/** Loss and predictions over a whole dataset in batches (no gradients, no weight updates). */
+export function evaluate(model: Trainable, d: ArrayDataset, batchSize: number): Evaluation {
+  const n = datasetSize(d);
+  const yw = d.yWidth ?? 1;
+  const counters: LossCounters = { noValidTargets: 0 };
+  const predictions = new Float32Array(n);
+  const targets = new Float32Array(n);
+  let loss = 0;
+  const comps: Record<string, number> = {};
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const idx = Array.from({ length: end - start }, (_, i) => start + i);
+    const batch = makeBatch(d, idx, counters);
+    const names: string[] = [];
+    const packed = tf.tidy(() => {
+      const { loss: l, pred } = model.forward(batch, false);
+      const p = pred.rank === 1 ? pred : tf.reshape(tf.slice(pred, [0, 0], [-1, 1]), [-1]);
+      const parts: tf.Tensor[] = [tf.reshape(l.total, [1])];
+      for (const [k, v] of Object.entries(l.components)) {
+        names.push(k);
+        parts.push(tf.reshape(v, [1]));
+      }
+      parts.push(tf.cast(p, "float32"));
+      return tf.concat(parts);
+    });
+    const v = packed.dataSync() as Float32Array;
+    packed.dispose();
+    disposeBatch(batch);
+    const b = end - start;
+    loss += v[0] * b;
+    names.forEach((k, i) => comps[k] = (comps[k] ?? 0) + v[1 + i] * b);
+    predictions.set(v.subarray(1 + names.length), start);
+    for (let i = 0; i < b; i++) targets[start + i] = d.y[(start + i) * yw];
+  }
+  for (const k of Object.keys(comps)) comps[k] /= n;
+  return { loss: loss / n, components: comps, predictions, targets, noValidTargets: counters.noValidTargets };
+}
+
+function medianOf(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function snapshot(vars: Array<[string, tf.Variable]>): tf.Tensor[] {
+  return vars.map(([, v]) => tf.clone(v));
+}
+
+function restore(vars: Array<[string, tf.Variable]>, snap: tf.Tensor[]): void {
+  vars.forEach(([, v], i) => v.assign(snap[i]));
+}
+
+function serialize(vars: Array<[string, tf.Tensor]>): Record<string, ReturnType<typeof encodeFloat32>> {
+  const out: Record<string, ReturnType<typeof encodeFloat32>> = {};
+  for (const [name, v] of vars) out[name] = encodeFloat32(v.shape, v.dataSync() as Float32Array);
+  return out;
+}
+
+function deserializeInto(
+  vars: Array<[string, tf.Variable]>,
+  saved: Record<string, ReturnType<typeof encodeFloat32>>,
+  what: string,
+): void {
+  for (const [name, v] of vars) {
+    const t = saved[name];
+    if (t === undefined) throw new ConfigError(`${what}: variable "${name}" missing from the checkpoint`);
+    if (t.shape.join("x") !== v.shape.join("x")) {
+      throw new ConfigError(`${what}: variable "${name}" has shape [${t.shape}] in the checkpoint, [${v.shape}] here`);
+    }
+    v.assign(tf.tensor(decodeFloat32(t), t.shape));
+  }
+}
+
+type AdamLike = tf.Optimizer & {
+  learningRate: number;
+  iterations: number;
+  getWeights(): Promise<Array<{ name: string; tensor: tf.Tensor }>>;
+  /** Running β1^t and β2^t (tfjs internals): saved because recomputing them as a power differs in the last bit. */
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  setWeights(w: Array<{ name: string; tensor: tf.Tensor }>): Promise<void>;
+};
+
+/**
+ * Trains `model` on `data`. Never throws for numerical trouble during training (see the module doc); throws
+ * ConfigError for unusable inputs before the first step.
+ */
+export async function train(model: Trainable, data: ArrayDataset, o: TrainOptions): Promise<TrainResult> {
+  const t0 = performance.now();
+  const n = datasetSize(data, "training data");
+  if (n === 0) {
+    throw new ConfigError(
+      "training data is empty (0 samples): check the fold's training window, the sequence length (each sample needs " +
+        "that many past rows) and that rows were not all dropped for missing features",
+    );
+  }
+  assertFinite(data.x, "training inputs", sampleSize(data));
+  assertFinite(data.y, "training targets", data.yWidth ?? 1);
+  let nVal = 0;
+  if (o.validation !== undefined) {
+    nVal = datasetSize(o.validation, "validation data");
+    if (nVal === 0) {
+      throw new ConfigError(
+        "validation data is empty (0 samples): pass none, or enlarge the validation tail of the training window",
+      );
+    }
+    assertFinite(o.validation.x, "validation inputs", sampleSize(o.validation));
+    assertFinite(o.validation.y, "validation targets", o.validation.yWidth ?? 1);
+  }
+  if (!(o.epochs >= 0) || !Number.isInteger(o.epochs)) {
+    throw new ConfigError(`epochs must be a non-negative integer, got ${o.epochs}`);
+  }
+  const batchSize = Math.max(1, Math.min(o.batchSize ?? 32, n));
+  const valBatch = validationBatchSize(nVal, batchSize, o.validationBatchSize);
+  const stepsPerEpoch = Math.ceil(n / batchSize);
+  const schedule = o.schedule ?? constantSchedule(o.learningRate ?? 1e-3);
+  const vars = model.namedVariables();
+  const state = model.namedState?.() ?? [];
+  const allVars = [...vars, ...state];
+  const optimizer = tf.train.adam(
+    schedule.lrAt(0),
+    o.adam?.beta1 ?? 0.9,
+    o.adam?.beta2 ?? 0.999,
+    o.adam?.epsilon ?? 1e-7,
+  ) as unknown as AdamLike;
+  let rng = new SeededRandom(o.seed ?? 42);
+  let history: EpochRecord[] = [];
+  const events: TrainingEvent[] = [];
+  const es = o.earlyStopping;
+  let best = Infinity, bestEpoch = 0, wait = 0;
+  let bestSnap: tf.Tensor[] | undefined;
+  let startEpoch = 0;
+
+  if (o.resumeFrom !== undefined) {
+    const c = readCheckpoint(o.resumeFrom);
+    deserializeInto(allVars, c.variables, `resume from ${o.resumeFrom}`);
+    if (c.optimizer.iterations > 0) {
+      const slots = c.optimizer.slots.map((s, i) => ({
+        name: `slot${i}`,
+        tensor: tf.tensor(decodeFloat32(s), s.shape),
+      }));
+      await optimizer.setWeights([{ name: "iter", tensor: tf.scalar(c.optimizer.iterations, "int32") }, ...slots]);
+      if (c.optimizer.accBeta !== undefined) {
+        optimizer.accBeta1.assign(tf.scalar(c.optimizer.accBeta[0]));
+        optimizer.accBeta2.assign(tf.scalar(c.optimizer.accBeta[1]));
+      }
+    }
+    (schedule as { load?: (s: ScheduleState) => void }).load?.(c.schedule);
+    rng = SeededRandom.fromState(c.rng);
+    best = c.earlyStopping.best ?? Infinity;
+    bestEpoch = c.earlyStopping.bestEpoch;
+    wait = c.earlyStopping.wait;
+    if (c.bestVariables !== undefined) {
+      bestSnap = allVars.map(([name]) => {
+        const t = c.bestVariables![name];
+        return tf.tensor(decodeFloat32(t), t.shape);
+      });
+    }
+    history = c.history as EpochRecord[];
+    startEpoch = c.epoch;
+  }
+
+  let lastGood = snapshot(allVars);
+  const progress = new TrainingProgress(o.progress ?? "auto");
+  progress.start(o.epochs * stepsPerEpoch, startEpoch * stepsPerEpoch);
+  let stopReason: StopReason = "completed";
+  let lr = schedule.lrAt(startEpoch);
+  const lastEpoch = o.stopAfterEpochs !== undefined ? Math.min(o.epochs, startEpoch + o.stopAfterEpochs) : o.epochs;
+
+  for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
+    const te = performance.now();
+    const order = o.shuffle === false ? Uint32Array.from({ length: n }, (_, i) => i) : rng.permutation(n);
+    const counters: LossCounters = { noValidTargets: 0 };
+    const norms: number[] = [];
+    const clipped: boolean[] = [];
+    let lossSum = 0;
+    const compSum: Record<string, number> = {};
+    let nonFinite: TrainingEvent | undefined;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
+      lr = schedule.lrAt(epoch + s / stepsPerEpoch);
+      optimizer.learningRate = lr;
+      const batch = makeBatch(data, idx, counters);
+      const names: string[] = [];
+      let comps: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const { loss } = model.forward(batch, true);
+        for (const [k, v] of Object.entries(loss.components)) {
+          names.push(k);
+          comps.push(tf.keep(v));
+        }
+        return loss.total;
+      }, vars.map(([, v]) => v));
+      const gradList = vars.map(([, v]) => grads[v.name]);
+      const sumSq = tf.tidy(() => tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
+      const packed = tf.tidy(() =>
+        tf.concat([tf.reshape(value, [1]), tf.reshape(sumSq, [1]), ...comps.map((c) => tf.reshape(c, [1]))])
+      );
+      const v = packed.dataSync() as Float32Array;
+      tf.dispose([packed, value, sumSq, ...comps]);
+      comps = [];
+      disposeBatch(batch);
+      const loss = v[0];
+      const norm = Math.sqrt(v[1]);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        tf.dispose(Object.values(grads));
+        nonFinite = {
+          epoch: epoch + 1,
+          step: s + 1,
+          kind: "non-finite",
+          message: `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at epoch ${epoch + 1}, step ${
+            s + 1
+          } (loss ${loss}, grad norm ${norm}): step skipped, training stopped, weights of the last finite epoch (${epoch}) restored`,
+        };
+        break;
+      }
+      const doClip = o.clipNorm !== undefined && norm > o.clipNorm;
+      const scaled: tf.NamedTensorMap = {};
+      const scale = doClip ? o.clipNorm! / (norm + 1e-6) : 1;
+      for (const [, variable] of vars) {
+        const g = grads[variable.name];
+        scaled[variable.name] = doClip ? tf.mul(g, scale) : g;
+      }
+      optimizer.applyGradients(scaled);
+      tf.dispose(Object.values(grads));
+      if (doClip) tf.dispose(Object.values(scaled));
+      norms.push(norm);
+      clipped.push(doClip);
+      const b = idx.length;
+      lossSum += loss * b;
+      names.forEach((k, i) => compSum[k] = (compSum[k] ?? 0) + v[2 + i] * b);
+      progress.update(epoch * stepsPerEpoch + s + 1, epoch + 1, loss, lr, norm);
+    }
+    if (nonFinite !== undefined) {
+      restore(allVars, lastGood);
+      events.push(nonFinite);
+      stopReason = "non-finite";
+      if (bestEpoch === 0) bestEpoch = epoch;
+      break;
+    }
+    const trainN = norms.length > 0 ? n : 1;
+    const components: Record<string, number> = {};
+    for (const k of Object.keys(compSum)) components[k] = compSum[k] / trainN;
+    const evalSet = o.validation ?? data;
+    const ev = evaluate(
+      model,
+      evalSet,
+      o.validation ? valBatch : Math.max(batchSize, validationBatchSize(n, batchSize)),
+    );
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      trainLoss: lossSum / trainN,
+      valLoss: o.validation ? ev.loss : undefined,
+      components,
+      valComponents: o.validation ? ev.components : undefined,
+      lr,
+      gradNorm: {
+        mean: norms.reduce((a, b) => a + b, 0) / Math.max(1, norms.length),
+        median: medianOf(norms),
+        max: Math.max(...norms),
+      },
+      clipRatio: clipped.filter(Boolean).length / Math.max(1, clipped.length),
+      steps: norms.length,
+      noValidTargets: counters.noValidTargets,
+      seconds: (performance.now() - te) / 1000,
+    };
+    history.push(record);
+    const monitored = record.valLoss ?? record.trainLoss;
+    schedule.onEpochEnd?.(epoch, monitored);
+    for (const m of o.monitors ?? []) {
+      m.onEpochEnd({
+        record,
+        predictions: ev.predictions,
+        targets: ev.targets,
+        stepGradNorms: norms,
+        stepClipped: clipped,
+      });
+    }
+    o.onEpochEnd?.(record);
+    if (!Number.isFinite(monitored)) {
+      events.push({
+        epoch: epoch + 1,
+        kind: "non-finite",
+        message:
+          `non-finite ${o.validation ? "validation" : "training"} loss at epoch ${epoch + 1}: training stopped, ` +
+          `weights of epoch ${epoch} restored`,
+      });
+      restore(allVars, lastGood);
+      stopReason = "non-finite";
+      break;
+    }
+    tf.dispose(lastGood);
+    lastGood = snapshot(allVars);
+    const minDelta = es?.minDelta ?? 0;
+    if (monitored < best - minDelta) {
+      best = monitored;
+      bestEpoch = epoch + 1;
+      wait = 0;
+      if (es?.restoreBest !== false && es !== undefined) {
+        if (bestSnap) tf.dispose(bestSnap);
+        bestSnap = snapshot(allVars);
+      }
+    } else wait++;
+    const stopNow = es !== undefined && wait >= es.patience;
+    if (o.checkpoint && ((epoch + 1) % (o.checkpoint.everyEpochs ?? 1) === 0 || stopNow || epoch + 1 === lastEpoch)) {
+      const slots = optimizer.iterations > 0 ? await optimizer.getWeights() : [];
+      const c: Checkpoint = {
+        format: "candor-checkpoint/1",
+        epoch: epoch + 1,
+        variables: serialize(allVars),
+        optimizer: {
+          iterations: optimizer.iterations,
+          accBeta: [optimizer.accBeta1.dataSync()[0], optimizer.accBeta2.dataSync()[0]],
+          slots: slots.slice(1).map((w) => encodeFloat32(w.tensor.shape, w.tensor.dataSync() as Float32Array)),
+        },
+        schedule: schedule.state(),
+        rng: rng.state(),
+        earlyStopping: { best: Number.isFinite(best) ? best : null, bestEpoch, wait },
+        bestVariables: bestSnap ? serialize(allVars.map(([name], i) => [name, bestSnap![i]])) : undefined,
+        history,
+      };
+      writeCheckpoint(o.checkpoint.dir, c);
+    }
+    if (stopNow) {
+      stopReason = "early-stopping";
+      break;
+    }
+    if (epoch + 1 === lastEpoch && lastEpoch < o.epochs) stopReason = "stop-after";
+  }
+  progress.stop();
+  let finalEpoch = history.length > 0 ? history[history.length - 1].epoch : 0;
+  if (stopReason === "non-finite") finalEpoch = history.length;
+  if (es !== undefined && es.restoreBest !== false && bestSnap !== undefined && stopReason !== "stop-after") {
+    restore(allVars, bestSnap);
+    finalEpoch = bestEpoch;
+  }
+  tf.dispose(lastGood);
+  if (bestSnap) tf.dispose(bestSnap);
+  optimizer.dispose();
+  for (const m of o.monitors ?? []) events.push(...m.events());
+  return { history, stopReason, bestEpoch: finalEpoch, events, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../lib/models/nn/backend.ts";
+import {
+  antiCollapse,
+  balancedDirectionalLoss,
+  crossEntropy,
+  directionalMse,
+  huber,
+  type LossCounters,
+  maskedCrossEntropy,
+} from "../../lib/training/losses.ts";
+
+await initBackend("wasm");
+const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+const v = (t: tf.Tensor) => t.dataSync()[0];
+const sig = (z: number) => 1 / (1 + Math.exp(-z));
+
+Deno.test("losses: binary cross-entropy with class weights and label smoothing, by hand", () => {
+  const z = tf.tensor1d([2, -1, 0.5]);
+  const y = tf.tensor1d([1, 0, 0]);
+  const plain = [-Math.log(sig(2)), -Math.log(1 - sig(-1)), -Math.log(1 - sig(0.5))];
+  close(v(crossEntropy(z, y).total), (plain[0] + plain[1] + plain[2]) / 3);
+  // class weights [1, 3]: each row weighs classWeights[label] = [3, 1, 1]
+  close(v(crossEntropy(z, y, { classWeights: [1, 3] }).total), (3 * plain[0] + plain[1] + plain[2]) / 5);
+  const eps = 0.2;
+  const q = [1 - eps / 2, eps / 2, eps / 2];
+  const zs = [2, -1, 0.5];
+  const smoothed = zs.map((zz, i) => -(q[i] * Math.log(sig(zz)) + (1 - q[i]) * Math.log(1 - sig(zz))));
+  close(v(crossEntropy(z, y, { labelSmoothing: eps }).total), smoothed.reduce((a, b) => a + b) / 3);
+});
+
+Deno.test("losses: multiclass cross-entropy (DOWN/FLAT/UP) by hand", () => {
+  const logits = tf.tensor2d([[1, 0, -1], [0, 2, 0]]);
+  const y = tf.tensor1d([2, 1]);
+  const lse = (r: number[]) => Math.log(r.reduce((a, b) => a + Math.exp(b), 0));
+  const expect = ((lse([1, 0, -1]) - -1) + (lse([0, 2, 0]) - 2)) / 2;
+  close(v(crossEntropy(logits, y).total), expect);
+});
+
+Deno.test("losses: all-masked cross-entropy is 0 (not NaN), has zero gradient, and is counted", () => {
+  const counters: LossCounters = { noValidTargets: 0 };
+  const w = tf.variable(tf.tensor1d([0.3, -0.2]));
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const { value, grads } = tf.variableGrads(() => {
+    const z = tf.reshape(tf.matMul(x, tf.reshape(w, [2, 1])), [-1]);
+    return maskedCrossEntropy(z, tf.tensor1d([1, 0]), [0, 0], {}, counters).total;
+  }, [w]);
+  assert.equal(v(value), 0);
+  assert.deepEqual(Array.from(grads[w.name].dataSync()), [0, 0]);
+  assert.equal(counters.noValidTargets, 1);
+  // With one valid row the loss is that row's cross-entropy.
+  const one = maskedCrossEntropy(tf.tensor1d([2, 5]), tf.tensor1d([1, 0]), [1, 0], {}, counters);
+  close(v(one.total), -Math.log(sig(2)));
+  assert.equal(counters.noValidTargets, 1);
+});
+
+Deno.test("losses: Huber, directional MSE and balanced directional loss follow their formulas", () => {
+  const p = tf.tensor1d([0.5, -2, 1]);
+  const y = tf.tensor1d([0, 1, 1.5]);
+  // errors 0.5, -3, -0.5 with δ = 1: 0.125, 1·(3 − 0.5) = 2.5, 0.125
+  close(v(huber(p, y, 1).total), (0.125 + 2.5 + 0.125) / 3);
+  const m = (0.25 + 9 + 0.25) / 3;
+  const d = (0 + 2 + 0) / 3; // max(0, −p·y): only row 2 (−2 vs 1) has the wrong sign
+  const dm = directionalMse(p, y);
+  close(v(dm.total), 0.4 * m + 0.6 * d);
+  close(v(dm.components.mse), m);
+  close(v(dm.components.direction), d);
+  // Balanced directional: 1 down row, 2 up rows, 1 zero row (weight 0) → weights 1.5 (down), 0.75 (up)
+  const sp = (x: number) => Math.log1p(Math.exp(x));
+  const bd = balancedDirectionalLoss(tf.tensor1d([0.2, -0.1, 0.3, 9]), [1, 1, -1, 0]);
+  const expect = (0.75 * sp(-0.2) + 0.75 * sp(0.1) + 1.5 * sp(0.3)) / 3;
+  close(v(bd.total), expect);
+});
+
+Deno.test("losses: anti-collapse penalizes a constant prediction and a one-signed one", () => {
+  const base = { total: tf.scalar(0), components: {} };
+  const constant = antiCollapse(base, tf.tensor1d([0.01, 0.01, 0.01, 0.01]), { targetStd: 0.01 });
+  close(v(constant.components.variance), 1e-4, 1e-7); // (0.01 − 0)²
+  close(v(constant.components.sign), Math.tanh(1) ** 2);
+  const healthy = antiCollapse(base, tf.tensor1d([0.02, -0.02, 0.02, -0.02]), { targetStd: 0.01 });
+  close(v(healthy.components.variance), 0, 1e-9);
+  close(v(healthy.components.sign), 0, 1e-9);
+});
