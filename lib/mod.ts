@@ -25,3 +25,7 @@ export * from "./backtest/mod.ts";
 export * from "./store/mod.ts";
 export * from "./models/xgboost/mod.ts";
 export * from "./models/calibration/calibration.ts";
+export * from "./features/wavelet.ts";
+export * from "./features/scalers.ts";
+export * from "./leakage/audit.ts";
+export * from "./leakage/configuration.ts";

@@ -20,8 +20,13 @@
  */
 
 import pl from "nodejs-polars";
-import type { DateWindow } from "../validation/fold.ts";
 import { ConfigError } from "../errors.ts";
+
+/** An inclusive range of ISO dates (structurally the same as lib/validation's DateWindow). */
+export interface FitWindow {
+  start: string;
+  end: string;
+}
 
 /** Checks that a horizon is a positive integer number of trading days. */
 export function assertHorizon(horizon: number): void {
@@ -125,7 +130,7 @@ export interface TargetDemeaner {
   /** Mean of the non-missing training targets. */
   readonly mean: number;
   /** The inclusive date window it was fitted on. */
-  readonly window: DateWindow;
+  readonly window: FitWindow;
   /** Number of targets it was fitted on. */
   readonly count: number;
   /** Returns `y − mean` (a new array). */
@@ -141,7 +146,7 @@ export interface TargetDemeaner {
 export function fitTargetDemeaner(
   target: ArrayLike<number>,
   dates: readonly string[],
-  window: DateWindow,
+  window: FitWindow,
 ): TargetDemeaner {
   let sum = 0;
   let count = 0;

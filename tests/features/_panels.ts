@@ -80,3 +80,54 @@ export function readRealPanel(dir: string, symbols: string[]): Panel {
   });
   return panelFromFrame(pl.concat(frames));
 }
+
+/** Deterministic uniform(0, 1) generator (mulberry32), for test data only. */
+export function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws from a uniform generator (Box–Muller). */
+export function normal(u: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** Business days from 2010-01-04 (Mon–Fri), ISO strings. */
+export function businessDays(n: number): string[] {
+  const out: string[] = [];
+  const d = new Date(Date.UTC(2010, 0, 4));
+  while (out.length < n) {
+    const wd = d.getUTCDay();
+    if (wd !== 0 && wd !== 6) out.push(d.toISOString().slice(0, 10));
+    d.setUTCDate(d.getUTCDate() + 1);
+  }
+  return out;
+}
+
+/** A seeded random-walk panel: valid OHLCV (low ≤ open, close ≤ high), 1 % daily volatility, lognormal volume. */
+export function randomWalkPanel(seed: number, symbols: number, days: number): Panel {
+  const z = normal(uniform(seed));
+  const dates = businessDays(days);
+  const bySymbol: Record<string, PriceRows> = {};
+  for (let s = 0; s < symbols; s++) {
+    const r: PriceRows = { date: dates, open: [], high: [], low: [], close: [], volume: [] };
+    let c = 50 + 10 * s;
+    for (let t = 0; t < days; t++) {
+      const o = c * Math.exp(0.002 * z());
+      c = o * Math.exp(0.01 * z());
+      r.open.push(o);
+      r.close.push(c);
+      r.high.push(Math.max(o, c) * Math.exp(0.004 * Math.abs(z())));
+      r.low.push(Math.min(o, c) * Math.exp(-0.004 * Math.abs(z())));
+      r.volume.push(Math.round(1e6 * Math.exp(0.3 * z())));
+    }
+    bySymbol[`S${String(s).padStart(2, "0")}`] = r;
+  }
+  return panelOf(bySymbol);
+}

@@ -1,0 +1,387 @@
+/**
+ * The leakage auditor: does any feature use information from after its date?
+ *
+ * Verdicts are `ok`, `suspect` (worth a human look) or `leak` (look-ahead shown), each with human-readable reasons.
+ *
+ * **Defined features** (FeatureDef, ../features/definition.ts) are checked by construction:
+ * - *Truncation test.* Each feature is recomputed on history cut at several dates (all symbols audited cut at the same
+ *   date). A past-only feature gives the same value at every date ≤ the cut whether or not later rows exist; any value
+ *   at or before a cut that changes (beyond a relative tolerance of 1e−9, for float rounding) is a `leak`, reported
+ *   with the first offending date. This catches `shift(−k)`, centred windows, whole-series normalisation or
+ *   denoising, full-sample ranks — anything that reads later rows.
+ * - *Target identity.* A feature (nearly) equal — |Pearson r| ≥ 0.95 — to the h-day forward target, to the target
+ *   shifted by less than h days into the past (it still reaches past t), to the target of a later day, or to any
+ *   one-day return after t, is a `leak`. This is the classic `returns` / `log_returns` / `momentum_1d` misalignment.
+ *   The target shifted by h or more days (the past h-day return) is legitimate and never flagged.
+ *
+ * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check plus:
+ * - *Implausible predictiveness.* Daily-return features rarely reach |IC| of 0.05–0.1 with the forward return.
+ *   |IC| ≥ 0.3 is a `leak`; |IC| ≥ 0.1 and ≥ 5 standard errors (SE = 1/√(n/h), overlap-adjusted) is `suspect`.
+ * - *Lead/lag asymmetry.* A column correlated with future one-day returns (max over the next h) significantly
+ *   (≥ 4/√n) and at least 3× more than with the last h known returns is `suspect`: real signals are usually at least
+ *   as visible in the past as in the future, leaks are the other way round.
+ *
+ * **Configuration** (./configuration.ts): purge ≥ horizon, fitted-transform windows inside their training fold.
+ *
+ * Cost: the truncation test evaluates the feature set `cuts + 1` times on the audited symbols only; identity and IC
+ * checks are single passes. See {@link leakingFeatures} for the cheap pre-run gate.
+ *
+ * @module
+ */
+
+import pl from "nodejs-polars";
+import type { Panel } from "../data/panel.ts";
+import { ConfigError } from "../errors.ts";
+import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "../features/definition.ts";
+import { assertHorizon } from "../features/targets.ts";
+
+/** Outcome of one check or of a whole feature. */
+export type Verdict = "ok" | "suspect" | "leak";
+
+/** The auditor's finding on one feature. */
+export interface FeatureAudit {
+  name: string;
+  /** "definition": a FeatureDef recomputed by the auditor; "column": a precomputed column from the input. */
+  source: "definition" | "column";
+  verdict: Verdict;
+  /** Why; empty when `ok`. */
+  reasons: string[];
+  /** Truncation test: earliest date whose value changed when later history was removed. */
+  firstOffendingDate?: string;
+  /** Pearson correlation with the h-day forward target on the audited rows (informational for definitions). */
+  ic?: number;
+}
+
+/** Result of {@link auditFeatures}. */
+export interface AuditReport {
+  horizon: number;
+  /** Symbols the truncation and identity tests ran on. */
+  symbolsAudited: string[];
+  /** Cut dates of the truncation test. */
+  cutDates: string[];
+  features: FeatureAudit[];
+  /** Names with verdict `leak`. */
+  leaking: string[];
+  /** Names with verdict `suspect`. */
+  suspect: string[];
+}
+
+/** Options of {@link auditFeatures}. */
+export interface AuditOptions {
+  /** Feature definitions to recompute and test (default: none). */
+  features?: readonly FeatureDef[];
+  /** Precomputed numeric columns of `panel.frame` to test (default: `panel.extraColumns`). */
+  columns?: readonly string[];
+  /** Target horizon in trading days (default 1). */
+  horizon?: number;
+  /** Symbols for the definition tests: a count (the N with the longest history) or names. Default 3. */
+  symbols?: number | readonly string[];
+  /** Number of truncation cut dates (default 4). */
+  cuts?: number;
+  /** Relative tolerance of the truncation comparison (default 1e−9). */
+  tolerance?: number;
+}
+
+const IDENTITY_R = 0.95;
+const IC_LEAK = 0.3;
+const IC_SUSPECT = 0.1;
+
+function worst(a: Verdict, b: Verdict): Verdict {
+  const rank = { ok: 0, suspect: 1, leak: 2 } as const;
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/** Picks audit symbols: the `n` with the most rows (ties by name), or the given names (checked). */
+export function chooseAuditSymbols(panel: Panel, symbols: number | readonly string[] = 3): string[] {
+  if (typeof symbols !== "number") {
+    const known = new Set(panel.symbols);
+    for (const s of symbols) if (!known.has(s)) throw new ConfigError(`audit symbol "${s}" is not in the panel`);
+    return [...symbols].sort();
+  }
+  const ranges = symbolRanges(panel.frame).map((r) => ({ symbol: r.symbol, n: r.end - r.start }));
+  ranges.sort((a, b) => b.n - a.n || (a.symbol < b.symbol ? -1 : 1));
+  return ranges.slice(0, Math.max(1, symbols)).map((r) => r.symbol).sort();
+}
+
+/** Cut dates spread over [30 %, 90 %] of the given sorted dates. */
+export function chooseCutDates(dates: readonly string[], cuts: number): string[] {
+  if (!Number.isInteger(cuts) || cuts < 1) throw new ConfigError(`cuts must be a positive integer, got ${cuts}`);
+  const out = new Set<string>();
+  for (let i = 0; i < cuts; i++) {
+    const f = cuts === 1 ? 0.7 : 0.3 + (0.6 * i) / (cuts - 1);
+    out.add(dates[Math.min(dates.length - 1, Math.floor(f * (dates.length - 1)))]);
+  }
+  return [...out].sort();
+}
+
+function differs(a: number, b: number, tol: number): boolean {
+  const na = Number.isNaN(a);
+  const nb = Number.isNaN(b);
+  if (na || nb) return na !== nb;
+  return Math.abs(a - b) > tol * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
+}
+
+/** Truncation-test result for one feature. */
+export interface TruncationResult {
+  /** Earliest date (over all cuts) whose value changed; undefined when none did. */
+  firstOffendingDate?: string;
+  /** The cut that exposed it. */
+  cut?: string;
+  /** Number of (row, cut) values that changed. */
+  changed: number;
+}
+
+/**
+ * Recomputes `defs` on `frame` cut at each date in `cutDates` and compares every value at or before the cut with the
+ * value computed on the full frame.
+ */
+export function truncationTest(
+  frame: pl.DataFrame,
+  defs: readonly FeatureDef[],
+  cutDates: readonly string[],
+  tolerance = 1e-9,
+): Map<string, TruncationResult> {
+  const results = new Map<string, TruncationResult>(defs.map((d) => [d.name, { changed: 0 }]));
+  if (defs.length === 0) return results;
+  const full = computeFeaturesOnFrame(frame, defs);
+  for (const cut of cutDates) {
+    const keep = pl.col("date").lessThanEquals(pl.lit(cut));
+    const cutFrame = frame.filter(keep);
+    if (cutFrame.height === 0) continue;
+    const truncated = computeFeaturesOnFrame(cutFrame, defs);
+    const reference = full.filter(keep);
+    const dates = reference.getColumn("date").toArray() as string[];
+    for (const d of defs) {
+      const a = float64Column(reference, d.name);
+      const b = float64Column(truncated, d.name);
+      const r = results.get(d.name)!;
+      for (let i = 0; i < a.length; i++) {
+        if (differs(a[i], b[i], tolerance)) {
+          r.changed++;
+          if (r.firstOffendingDate === undefined || dates[i] < r.firstOffendingDate) {
+            r.firstOffendingDate = dates[i];
+            r.cut = cut;
+          }
+        }
+      }
+    }
+  }
+  return results;
+}
+
+/** A future quantity a feature must not reproduce, aligned with the rows of a frame. */
+interface FutureQuantity {
+  label: string;
+  values: Float64Array;
+}
+
+/** Per-row forward quantities (module doc, "target identity"), per symbol, from adj_close. */
+function futureQuantities(frame: pl.DataFrame, horizon: number): { future: FutureQuantity[]; past: Float64Array[] } {
+  const close = float64Column(frame, "adj_close");
+  const ranges = symbolRanges(frame);
+  const n = close.length;
+  const fwd = (h: number, shift: number) => {
+    // value at row t: ln(C[t+shift+h] / C[t+shift]) within the symbol, NaN outside.
+    const out = new Float64Array(n).fill(Number.NaN);
+    for (const r of ranges) {
+      for (let t = r.start; t < r.end; t++) {
+        const a = t + shift;
+        const b = a + h;
+        if (a >= r.start && b < r.end && a >= r.start) out[t] = Math.log(close[b] / close[a]);
+      }
+    }
+    return out;
+  };
+  const future: FutureQuantity[] = [{ label: `the ${horizon}-day forward target`, values: fwd(horizon, 0) }];
+  for (let k = 1; k < horizon; k++) {
+    future.push({
+      label: `the target of ${k} day(s) earlier (still reaches ${horizon - k} day(s) ahead)`,
+      values: fwd(horizon, -k),
+    });
+  }
+  for (let k = 1; k <= 2; k++) future.push({ label: `the target of ${k} day(s) later`, values: fwd(horizon, k) });
+  for (let j = horizon === 1 ? 2 : 1; j <= horizon + 1; j++) {
+    future.push({ label: `the one-day return ${j} day(s) ahead`, values: fwd(1, j - 1) });
+  }
+  const past: Float64Array[] = [];
+  for (let j = 0; j < horizon; j++) past.push(fwd(1, -j - 1)); // r_{t−j}: known at t
+  return { future, past };
+}
+
+/** Pearson correlation over rows where both are finite; NaN when fewer than 30 pairs or a side is constant. */
+export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): { r: number; n: number } {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+      n++;
+      sx += x[i];
+      sy += y[i];
+    }
+  }
+  if (n < 30) return { r: Number.NaN, n };
+  const mx = sx / n;
+  const my = sy / n;
+  let cxy = 0;
+  let cxx = 0;
+  let cyy = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+      const dx = x[i] - mx;
+      const dy = y[i] - my;
+      cxy += dx * dy;
+      cxx += dx * dx;
+      cyy += dy * dy;
+    }
+  }
+  return { r: cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : Number.NaN, n };
+}
+
+function identityCheck(values: Float64Array, future: FutureQuantity[]): string[] {
+  const reasons: string[] = [];
+  for (const q of future) {
+    const { r, n } = pairedCorrelation(values, q.values);
+    if (Math.abs(r) >= IDENTITY_R) {
+      reasons.push(`equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): the feature is the answer shifted into t`);
+    }
+  }
+  return reasons;
+}
+
+function predictivenessCheck(
+  values: Float64Array,
+  target: Float64Array,
+  future: FutureQuantity[],
+  past: Float64Array[],
+  horizon: number,
+): { verdict: Verdict; reasons: string[]; ic: number } {
+  const reasons: string[] = [];
+  let verdict: Verdict = "ok";
+  const { r: ic, n } = pairedCorrelation(values, target);
+  if (Number.isNaN(ic)) return { verdict, reasons, ic };
+  const se = 1 / Math.sqrt(Math.max(1, n / horizon));
+  if (Math.abs(ic) >= IC_LEAK) {
+    verdict = "leak";
+    reasons.push(
+      `|IC| with the ${horizon}-day forward return is ${Math.abs(ic).toFixed(3)} (n = ${n}); daily-return features ` +
+        `rarely exceed 0.05-0.1, so ${IC_LEAK} or more means the column knows the future`,
+    );
+  } else if (Math.abs(ic) >= IC_SUSPECT && Math.abs(ic) >= 5 * se) {
+    verdict = "suspect";
+    reasons.push(
+      `|IC| with the ${horizon}-day forward return is ${Math.abs(ic).toFixed(3)} (${(Math.abs(ic) / se).toFixed(1)} ` +
+        `standard errors, n = ${n}): implausibly predictive for daily returns; check how the column was built`,
+    );
+  }
+  const oneDayAhead = future.filter((q) => q.label.startsWith("the one-day return"));
+  const fut = [pairedCorrelation(values, target), ...oneDayAhead.map((q) => pairedCorrelation(values, q.values))];
+  const lead = Math.max(...fut.map((c) => (Number.isNaN(c.r) ? 0 : Math.abs(c.r))));
+  const lag = Math.max(0, ...past.map((p) => Math.abs(pairedCorrelation(values, p).r) || 0));
+  const se1 = 1 / Math.sqrt(n);
+  if (lead >= 4 * se1 && lead >= 3 * lag) {
+    verdict = worst(verdict, "suspect");
+    reasons.push(
+      `lead/lag asymmetry: max |corr| with returns after t is ${lead.toFixed(3)} but with the last ${horizon} ` +
+        `return(s) known at t only ${lag.toFixed(3)}; genuine signals rarely see the future better than the past`,
+    );
+  }
+  return { verdict, reasons, ic };
+}
+
+/**
+ * Audits feature definitions (truncation + target identity) and precomputed columns (identity, implausible IC,
+ * lead/lag asymmetry) against the h-day forward target. See the module doc for every rule and threshold.
+ *
+ * @throws ConfigError for a bad horizon, unknown audit symbols or columns.
+ */
+export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditReport {
+  const horizon = options.horizon ?? 1;
+  assertHorizon(horizon);
+  const defs = options.features ?? [];
+  const columns = options.columns ?? panel.extraColumns;
+  for (const c of columns) {
+    if (!panel.frame.columns.includes(c)) throw new ConfigError(`column "${c}" is not in the panel`);
+  }
+  const symbols = chooseAuditSymbols(panel, options.symbols ?? 3);
+  const sub = panel.frame.filter(pl.col("symbol").isIn(symbols));
+  const subDates = sub.getColumn("date").unique().sort().toArray() as string[];
+  const cutDates = chooseCutDates(subDates, options.cuts ?? 4);
+  const features: FeatureAudit[] = [];
+
+  if (defs.length > 0) {
+    const trunc = truncationTest(sub, defs, cutDates, options.tolerance ?? 1e-9);
+    const computed = computeFeaturesOnFrame(sub, defs);
+    const { future } = futureQuantities(sub, horizon);
+    for (const d of defs) {
+      const reasons: string[] = [];
+      let verdict: Verdict = "ok";
+      const t = trunc.get(d.name)!;
+      if (t.firstOffendingDate !== undefined) {
+        verdict = "leak";
+        reasons.push(
+          `truncation test: value on ${t.firstOffendingDate} changed when history after ${t.cut} was removed ` +
+            `(${t.changed} value(s) changed over ${cutDates.length} cut(s)); the feature reads later rows`,
+        );
+      }
+      const values = float64Column(computed, d.name);
+      const id = identityCheck(values, future);
+      if (id.length > 0) {
+        verdict = "leak";
+        reasons.push(...id);
+      }
+      const ic = pairedCorrelation(values, future[0].values).r;
+      features.push({
+        name: d.name,
+        source: "definition",
+        verdict,
+        reasons,
+        firstOffendingDate: t.firstOffendingDate,
+        ic,
+      });
+    }
+  }
+
+  if (columns.length > 0) {
+    const { future, past } = futureQuantities(panel.frame, horizon);
+    for (const c of columns) {
+      const values = float64Column(panel.frame, c);
+      const reasons = identityCheck(values, future);
+      let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
+      const p = predictivenessCheck(values, future[0].values, future, past, horizon);
+      verdict = worst(verdict, p.verdict);
+      reasons.push(...p.reasons);
+      features.push({ name: c, source: "column", verdict, reasons, ic: p.ic });
+    }
+  }
+  return {
+    horizon,
+    symbolsAudited: symbols,
+    cutDates,
+    features,
+    leaking: features.filter((f) => f.verdict === "leak").map((f) => f.name),
+    suspect: features.filter((f) => f.verdict === "suspect").map((f) => f.name),
+  };
+}
+
+/**
+ * The cheap pre-run gate: names of the features (definitions and precomputed columns) the auditor calls `leak`.
+ *
+ * Runs {@link auditFeatures} on the 2 symbols with the longest history with 3 cut dates. Measured on this project's
+ * 2-core machine (S&P 500 panel, ~7,000 rows per symbol): about 0.2 s for BASE_FEATURES and about 2 s for
+ * FULL_FEATURES, plus ~0.1 s per precomputed column over the whole panel. The pipeline calls it before every run and
+ * refuses to train when the list is non-empty (unless overridden).
+ */
+export function leakingFeatures(
+  panel: Panel,
+  features: readonly FeatureDef[],
+  options: { horizon?: number; columns?: readonly string[]; symbols?: number | readonly string[]; cuts?: number } = {},
+): string[] {
+  return auditFeatures(panel, {
+    features,
+    columns: options.columns ?? [],
+    horizon: options.horizon ?? 1,
+    symbols: options.symbols ?? 2,
+    cuts: options.cuts ?? 3,
+  }).leaking;
+}

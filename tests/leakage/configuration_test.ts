@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { checkConfiguration, fitStandardScaler } from "../../lib/mod.ts";
+
+const fold = {
+  index: 0,
+  train: [{ start: "2020-01-01", end: "2020-06-30" }],
+  test: [{ start: "2020-07-10", end: "2020-09-30" }],
+};
+
+Deno.test("purge shorter than the horizon is a leak; purge = horizon is ok", () => {
+  const bad = checkConfiguration({ horizon: 5, purge: 3 });
+  assert.equal(bad[0].verdict, "leak");
+  assert.match(bad[0].reason, /purge 3 < horizon 5/);
+  assert.equal(checkConfiguration({ horizon: 5, purge: 5 })[0].verdict, "ok");
+});
+
+Deno.test("a scaler fitted on the whole sample is a leak; one fitted on the training window is ok", () => {
+  const dates = ["2020-01-02", "2020-03-02", "2020-06-30", "2020-07-15", "2020-09-30"];
+  const X = { data: Float32Array.from([1, 2, 3, 4, 5]), rows: 5, cols: 1 };
+  const honest = fitStandardScaler(X, dates, fold.train[0]);
+  const whole = fitStandardScaler(X, dates, { start: dates[0], end: dates[4] });
+  const findings = checkConfiguration({
+    horizon: 1,
+    purge: 1,
+    folds: [fold],
+    fitted: [
+      { name: "scaler (train)", fold: 0, window: honest.window },
+      { name: "scaler (whole sample)", fold: 0, window: whole.window },
+    ],
+  });
+  const byName = new Map(findings.map((f) => [f.subject, f]));
+  assert.equal(byName.get("scaler (train) (fold 0)")!.verdict, "ok");
+  const leak = byName.get("scaler (whole sample) (fold 0)")!;
+  assert.equal(leak.verdict, "leak");
+  assert.match(leak.reason, /overlapping the test window/);
+});
