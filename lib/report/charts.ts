@@ -151,7 +151,13 @@ export function equityChart(input: EquityChartInput): TopLevelSpec {
         title: "growth of 1",
         scale: input.logScale ? { type: "log" } : { zero: false },
       },
-      color: { field: "series", type: "nominal", title: null, sort: curves.map((c) => c.name) },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        sort: curves.map((c) => c.name),
+        legend: { orient: "top" },
+      },
     },
   };
 }
@@ -168,7 +174,13 @@ export function drawdownChart(input: EquityChartInput): TopLevelSpec {
     encoding: {
       x: { field: "date", type: "temporal", title: "date", scale: { type: "utc" } },
       y: { field: "value", type: "quantitative", title: "drawdown", axis: { format: ".0%" }, stack: null },
-      color: { field: "series", type: "nominal", title: null, sort: curves.map((c) => c.name) },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        sort: curves.map((c) => c.name),
+        legend: { orient: "top" },
+      },
     },
   };
 }
@@ -256,7 +268,13 @@ export function lineChart(input: LineChartInput): TopLevelSpec {
         scale: { zero: false },
         ...(input.yFormat ? { axis: { format: input.yFormat } } : {}),
       },
-      color: { field: "series", type: "nominal" as const, title: null, sort: names },
+      color: {
+        field: "series",
+        type: "nominal" as const,
+        title: null,
+        sort: names,
+        legend: { orient: "top" as const },
+      },
     },
   };
   const layer: unknown[] = [lines];
@@ -281,6 +299,8 @@ function header(layout: ChartLayout, defaultTitle: string) {
     ...(title ? { title } : {}),
     width: layout.width ?? DEFAULT_WIDTH,
     height: layout.height ?? DEFAULT_HEIGHT,
+    // Long series names ("strategy (long-short, net of costs)") are not truncated at vega's default 160 px.
+    config: { legend: { labelLimit: 400 } },
   };
 }
 
