@@ -1,0 +1,119 @@
+/**
+ * `deno task serve`: the GraphQL API and GraphiQL over the run store, on http://127.0.0.1:4000/graphql by default.
+ *
+ * ```
+ * deno task serve [--port N] [--host H] [--db PATH]
+ * ```
+ *
+ * Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
+ * to loopback by default, because the API has no authentication; bind another interface only behind a proxy that
+ * adds it. Store: `--db`, else `CANDOR_DB`, else data/candor.db.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import process from "node:process";
+import { openStore } from "../lib/store/mod.ts";
+import type { Store } from "../lib/store/store.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { createGraphQLHandler, GRAPHQL_PATH } from "./handler.ts";
+
+/** Default port of `deno task serve`. */
+export const DEFAULT_PORT = 4000;
+/** Default interface: loopback only. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. Default {@link DEFAULT_PORT}. */
+  port?: number;
+  /** Interface to bind. Default {@link DEFAULT_HOST}. */
+  host?: string;
+  /** An open store to serve (the caller closes it). Without it, `db` is opened and closed with the server. */
+  store?: Store;
+  /** Store location when `store` is not given (see openStore). */
+  db?: string;
+  /** Called once listening, with the endpoint URL. */
+  onListen?: (url: string) => void;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  url: string;
+  /** Stops accepting requests, waits for in-flight ones, and closes the store if the server opened it. */
+  shutdown(): Promise<void>;
+}
+
+/** Parses a TCP port (0–65535) from a flag or environment value. */
+export function parsePort(value: string | undefined, source: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535) {
+    throw new ConfigError(`${source} must be a TCP port between 0 and 65535, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Starts the GraphQL server. */
+export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? openStore(options.db);
+  const handler = createGraphQLHandler(store);
+  const hostname = options.host ?? DEFAULT_HOST;
+  return new Promise((resolve, reject) => {
+    let server: Deno.HttpServer;
+    try {
+      server = Deno.serve({
+        hostname,
+        port: options.port ?? DEFAULT_PORT,
+        onListen: ({ port }: Deno.NetAddr) => {
+          const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+          const url = `http://${host}:${port}${GRAPHQL_PATH}`;
+          options.onListen?.(url);
+          resolve({
+            url,
+            shutdown: async () => {
+              await server.shutdown();
+              if (ownsStore) await store.close();
+            },
+          });
+        },
+      }, (request) => handler.fetch(request));
+    } catch (e) {
+      if (ownsStore) store.close();
+      reject(e);
+    }
+  });
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { port: { type: "string" }, host: { type: "string" }, db: { type: "string" } },
+  });
+  const port = parsePort(values.port, "--port") ?? parsePort(process.env.PORT, "PORT") ?? DEFAULT_PORT;
+  const host = values.host ?? (process.env.HOST || DEFAULT_HOST);
+  const server = await startServer({
+    port,
+    host,
+    db: values.db,
+    onListen: (url) => console.error(`candor GraphQL API and GraphiQL on ${url}`),
+  });
+  const stop = () => {
+    server.shutdown().finally(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    console.error(`candor serve: ${(e as Error).message}`);
+    Deno.exit(e instanceof ConfigError || e instanceof TypeError ? 2 : 1);
+  }
+}

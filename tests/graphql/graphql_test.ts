@@ -1,0 +1,411 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { getIntrospectionQuery } from "graphql";
+import { createSchema, createYoga } from "graphql-yoga";
+import { openStore } from "../../lib/store/mod.ts";
+import type { Store } from "../../lib/store/store.ts";
+import { createGraphQLHandler } from "../../graphql/handler.ts";
+import { parsePort, startServer } from "../../graphql/server.ts";
+import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
+
+interface GraphQLResponse {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** A store on a temp file with: a succeeded run (2 folds, epochs, diagnostics, backtest) and a failed run. */
+async function populatedStore(): Promise<{ store: Store; dir: string; ok: string; failed: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "candor-graphql-" });
+  const store = openStore(join(dir, "runs.db"));
+  const ok = await store.createRun(sampleRun({ symbols: ["AAA", "BBB", "CCC"], seed: 7 }));
+  await store.appendFold(ok, sampleFold(0, { metrics: { accuracy: 0.53, ic: NaN }, baselines: { coinFlip: 0.5 } }));
+  await store.appendFold(
+    ok,
+    sampleFold(1, {
+      train: [{ start: "2015-01-02", end: "2019-06-28" }],
+      test: [{ start: "2019-07-03", end: "2020-06-30" }],
+      purge: 5,
+      embargo: 2,
+      nTrain: 20_000,
+      nTest: 4_800,
+      metrics: { accuracy: 0.548, ic: 0.042 },
+      baselines: { coinFlip: 0.5, majorityClass: 0.512 },
+    }),
+  );
+  await store.appendEpochs(ok, [
+    { fold: 0, epoch: 0, trainLoss: 0.693, valLoss: 0.694, lr: 0.01, gradNorm: 1.5, clipRatio: 0 },
+    { fold: 0, epoch: 1, trainLoss: NaN, valLoss: Infinity },
+    { fold: 1, epoch: 0, trainLoss: 0.69 },
+  ]);
+  await store.appendDiagnostics(ok, [
+    { fold: 0, kind: "nan-loss", severity: "error", message: "loss became NaN at epoch 1", data: { epoch: 1 } },
+    { fold: null, kind: "sign-bias", severity: "warning", message: "71% of predictions are up" },
+  ]);
+  await store.putBacktest(
+    ok,
+    sampleBacktest({
+      lag: 1,
+      costBps: 5,
+      metrics: { sharpe: 0.91, maxDrawdown: -0.18, calmar: NaN },
+      buyAndHold: { sharpe: 0.62, maxDrawdown: -0.34 },
+      equity: {
+        dates: ["2020-01-02", "2020-01-03", "2020-01-06"],
+        values: [1, 1.004, 0.998],
+        buyAndHold: [1, 0.99, 1.01],
+      },
+    }),
+  );
+  await store.finishRun(ok, { status: "succeeded", summary: { pooled: { accuracy: 0.54 } } });
+
+  const failed = await store.createRun(sampleRun({ model: "lstm", backend: "wasm" }));
+  await store.appendFold(failed, sampleFold(0));
+  await store.finishRun(failed, {
+    status: "failed",
+    error: { message: "loss is NaN", stage: "fold", fold: 1, name: "CandorError" },
+  });
+  return { store, dir, ok, failed };
+}
+
+async function query(
+  handler: { fetch: (r: Request) => Response | Promise<Response> },
+  source: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse> {
+  const res = await handler.fetch(
+    new Request("http://localhost/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query: source, variables }),
+    }),
+  );
+  return await res.json() as GraphQLResponse;
+}
+
+const RUN_QUERY = `query ($id: ID!) {
+  run(id: $id) {
+    id status model symbols seed backend leakageOverride config summary createdAt finishedAt
+    error { message stage fold name }
+    folds {
+      index purge embargo nTrain nTest
+      train { start end } test { start end } validation { start end }
+      metrics { name value } baselines { name value }
+      accuracy: metric(name: "accuracy")
+      fitReport
+    }
+    epochs { fold epoch trainLoss valLoss lr gradNorm clipRatio nonFinite }
+    diagnostics { fold kind severity message data }
+    backtest {
+      lag costBps slippageBps annualization warnings
+      metrics { name value } buyAndHold { name value }
+      sharpe: metric(name: "sharpe")
+      equity { date value buyAndHold }
+    }
+  }
+}`;
+
+Deno.test("graphql: run(id) answers from a real store with the values written through the Store API", async () => {
+  const { store, dir, ok } = await populatedStore();
+  try {
+    const stored = (await store.getRun(ok))!;
+    const res = await query(createGraphQLHandler(store), RUN_QUERY, { id: ok });
+    assert.equal(res.errors, undefined, JSON.stringify(res.errors));
+    // deno-lint-ignore no-explicit-any
+    const run = res.data!.run as any;
+    assert.equal(run.id, ok);
+    assert.equal(run.status, "succeeded");
+    assert.equal(run.model, "xgboost");
+    assert.deepStrictEqual(run.symbols, ["AAA", "BBB", "CCC"]);
+    assert.equal(run.seed, 7);
+    assert.equal(run.backend, "xgboost-c");
+    assert.equal(run.leakageOverride, false);
+    assert.deepStrictEqual(run.config, sampleRun().config);
+    assert.deepStrictEqual(run.summary, { pooled: { accuracy: 0.54 } });
+    assert.equal(run.createdAt, new Date(stored.createdAt).toISOString());
+    assert.match(run.finishedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.equal(run.error, null);
+
+    assert.equal(run.folds.length, 2);
+    const [f0, f1] = run.folds;
+    assert.deepStrictEqual(f0.metrics, [{ name: "accuracy", value: 0.53 }, { name: "ic", value: null }]);
+    assert.deepStrictEqual(f0.baselines, [{ name: "coinFlip", value: 0.5 }]);
+    assert.equal(f0.accuracy, 0.53);
+    assert.deepStrictEqual(f1, {
+      index: 1,
+      purge: 5,
+      embargo: 2,
+      nTrain: 20_000,
+      nTest: 4_800,
+      train: [{ start: "2015-01-02", end: "2019-06-28" }],
+      test: [{ start: "2019-07-03", end: "2020-06-30" }],
+      validation: [{ start: "2020-11-01", end: "2020-12-31" }],
+      metrics: [{ name: "accuracy", value: 0.548 }, { name: "ic", value: 0.042 }],
+      baselines: [{ name: "coinFlip", value: 0.5 }, { name: "majorityClass", value: 0.512 }],
+      accuracy: 0.548,
+      fitReport: { bestIteration: 17, seconds: 0.25, notes: [] },
+    });
+
+    assert.deepStrictEqual(run.epochs, [
+      { fold: 0, epoch: 0, trainLoss: 0.693, valLoss: 0.694, lr: 0.01, gradNorm: 1.5, clipRatio: 0, nonFinite: [] },
+      {
+        fold: 0,
+        epoch: 1,
+        trainLoss: null,
+        valLoss: null,
+        lr: null,
+        gradNorm: null,
+        clipRatio: null,
+        nonFinite: ["trainLoss=NaN", "valLoss=Infinity"],
+      },
+      { fold: 1, epoch: 0, trainLoss: 0.69, valLoss: null, lr: null, gradNorm: null, clipRatio: null, nonFinite: [] },
+    ]);
+    assert.deepStrictEqual(run.diagnostics, [
+      { fold: 0, kind: "nan-loss", severity: "error", message: "loss became NaN at epoch 1", data: { epoch: 1 } },
+      { fold: null, kind: "sign-bias", severity: "warning", message: "71% of predictions are up", data: null },
+    ]);
+    assert.deepStrictEqual(run.backtest, {
+      lag: 1,
+      costBps: 5,
+      slippageBps: 2,
+      annualization: 252,
+      warnings: ["short sample"],
+      metrics: [{ name: "sharpe", value: 0.91 }, { name: "maxDrawdown", value: -0.18 }, {
+        name: "calmar",
+        value: null,
+      }],
+      buyAndHold: [{ name: "sharpe", value: 0.62 }, { name: "maxDrawdown", value: -0.34 }],
+      sharpe: 0.91,
+      equity: [
+        { date: "2020-01-02", value: 1, buyAndHold: 1 },
+        { date: "2020-01-03", value: 1.004, buyAndHold: 0.99 },
+        { date: "2020-01-06", value: 0.998, buyAndHold: 1.01 },
+      ],
+    });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql: runs(limit, status), newest first; a failed run says where it failed and keeps its folds", async () => {
+  const { store, dir, ok, failed } = await populatedStore();
+  try {
+    const handler = createGraphQLHandler(store);
+    const all = await query(handler, `{ runs { id status } }`);
+    assert.deepStrictEqual(all.data!.runs, [{ id: failed, status: "failed" }, { id: ok, status: "succeeded" }]);
+    const limited = await query(handler, `{ runs(limit: 1) { id } }`);
+    assert.deepStrictEqual(limited.data!.runs, [{ id: failed }]);
+    const byStatus = await query(
+      handler,
+      `{ runs(status: failed) { id model backend error { message stage fold name } folds { index } backtest { lag } } }`,
+    );
+    assert.deepStrictEqual(byStatus.data!.runs, [{
+      id: failed,
+      model: "lstm",
+      backend: "wasm",
+      error: { message: "loss is NaN", stage: "fold", fold: 1, name: "CandorError" },
+      folds: [{ index: 0 }],
+      backtest: null,
+    }]);
+    const bad = await query(handler, `{ runs(limit: 0) { id } }`);
+    assert.equal(bad.errors?.[0].extensions?.code, "BAD_USER_INPUT");
+    const filtered = await query(
+      handler,
+      `query ($id: ID!) { run(id: $id) { epochs(fold: 1) { epoch } diagnostics(severity: warning) { kind } } }`,
+      { id: ok },
+    );
+    assert.deepStrictEqual(filtered.data!.run, { epochs: [{ epoch: 0 }], diagnostics: [{ kind: "sign-bias" }] });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql: an unknown run id is a NOT_FOUND error, not a silent null", async () => {
+  const { store, dir } = await populatedStore();
+  try {
+    const res = await query(createGraphQLHandler(store), `{ run(id: "run_nope") { id } }`);
+    assert.deepStrictEqual(res.data, { run: null });
+    assert.equal(res.errors?.length, 1);
+    assert.equal(res.errors![0].extensions?.code, "NOT_FOUND");
+    assert.match(res.errors![0].message, /no run with id "run_nope"/);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql: dataloaders read each kind of part once per request, whatever the number of runs", async () => {
+  const { store, dir } = await populatedStore();
+  for (let i = 0; i < 3; i++) {
+    const id = await store.createRun(sampleRun());
+    await store.appendFold(id, sampleFold(0));
+  }
+  const calls: Record<string, number> = {};
+  const counting = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+  try {
+    const res = await query(
+      createGraphQLHandler(counting),
+      `{ runs { id folds { index } epochs { epoch } diagnostics { kind } backtest { lag } } }`,
+    );
+    assert.equal(res.errors, undefined, JSON.stringify(res.errors));
+    assert.equal((res.data!.runs as unknown[]).length, 5);
+    assert.deepStrictEqual(calls, {
+      listRuns: 1,
+      listFolds: 1,
+      listEpochs: 1,
+      listDiagnostics: 1,
+      listBacktests: 1,
+    });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql: armor limits refuse alias floods; introspection (GraphiQL's schema query) still works", async () => {
+  const store = openStore(":memory:");
+  try {
+    const handler = createGraphQLHandler(store);
+    const flood = `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: runs { id }`).join(" ")} }`;
+    const res = await query(handler, flood);
+    assert.ok(res.errors !== undefined && res.errors.length > 0);
+    assert.match(res.errors[0].message, /alias/i);
+    const intro = await query(handler, getIntrospectionQuery());
+    assert.equal(intro.errors, undefined, JSON.stringify(intro.errors));
+    // deno-lint-ignore no-explicit-any
+    const types = (intro.data!.__schema as any).types.map((t: { name: string }) => t.name);
+    for (const t of ["Run", "Fold", "Backtest", "Metric", "DateWindow", "Epoch", "Diagnostic", "EquityPoint"]) {
+      assert.ok(types.includes(t), `schema lacks ${t}`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+/** URLs the page would load from the network: script/img/iframe src, link href, CSS @import and url(). */
+function externalLoads(html: string): string[] {
+  const found: string[] = [];
+  const patterns = [
+    /<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)/gi,
+    /<link\b[^>]*\bhref\s*=\s*["']?([^"'\s>]+)/gi,
+    /<(?:img|iframe)\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)/gi,
+    /@import\s+(?:url\()?\s*["']?([^"')\s;]+)/gi,
+    /url\(\s*["']?((?:https?:)?\/\/[^"')\s]+)/gi,
+  ];
+  for (const re of patterns) {
+    for (const m of html.matchAll(re)) {
+      if (/^(?:https?:)?\/\//i.test(m[1])) found.push(m[1]);
+    }
+  }
+  // Script, style and font URLs in string literals (worker bundles fetched at start-up, dynamic imports).
+  for (const m of html.matchAll(/["'`]((?:https?:)?\/\/[^"'`\s]+\.(?:m?js|css|woff2?|ttf))["'`]/gi)) found.push(m[1]);
+  for (const m of html.matchAll(/\bimport\(\s*["'`]((?:https?:)?\/\/[^"'`]+)/gi)) found.push(m[1]);
+  return [...new Set(found)];
+}
+
+Deno.test("graphql: the GraphiQL page is self-contained (loads nothing from another host)", async () => {
+  const store = openStore(":memory:");
+  try {
+    const res = await createGraphQLHandler(store).fetch(
+      new Request("http://localhost/graphql", { headers: { accept: "text/html" } }),
+    );
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+    const html = await res.text();
+    assert.match(html, /<title>candor runs<\/title>/);
+    assert.match(html, /renderYogaGraphiQL/);
+    assert.deepStrictEqual(externalLoads(html), []);
+    // The check itself must catch the CDN page yoga serves by default.
+    const cdnPage = await createYoga({ schema: createSchema({ typeDefs: "type Query { a: Int }" }), logging: false })
+      .fetch(new Request("http://localhost/graphql", { headers: { accept: "text/html" } }));
+    const cdnLoads = externalLoads(await cdnPage.text());
+    assert.ok(cdnLoads.some((u) => u.includes("yoga-graphiql.umd.js")), cdnLoads.join(", "));
+    assert.ok(cdnLoads.some((u) => u.includes("graphiql.css")), cdnLoads.join(", "));
+    assert.ok(cdnLoads.some((u) => u.includes("editor.worker.bundle.js")), cdnLoads.join(", "));
+    assert.deepStrictEqual(
+      externalLoads('<link rel="stylesheet" href="https://unpkg.com/x.css"><script src="//cdn.x/y.js"></script>')
+        .sort(),
+      ["//cdn.x/y.js", "https://unpkg.com/x.css"],
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("graphql server: serves queries and GraphiQL over a real port on 127.0.0.1", async () => {
+  const { store, dir, ok } = await populatedStore();
+  const server = await startServer({ port: 0, store });
+  try {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    const res = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ runs(status: succeeded) { id folds { index } backtest { lag costBps } } }` }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json() as GraphQLResponse;
+    assert.deepStrictEqual(body.data, {
+      runs: [{ id: ok, folds: [{ index: 0 }, { index: 1 }], backtest: { lag: 1, costBps: 5 } }],
+    });
+    const page = await fetch(server.url, { headers: { accept: "text/html" } });
+    assert.equal(page.status, 200);
+    assert.deepStrictEqual(externalLoads(await page.text()), []);
+  } finally {
+    await server.shutdown();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql server: `deno task serve` entry point honours PORT, HOST and CANDOR_DB", async () => {
+  const { store, dir, ok } = await populatedStore();
+  await store.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../graphql/server.ts", import.meta.url).pathname],
+    env: { PORT: "0", HOST: "127.0.0.1", CANDOR_DB: join(dir, "runs.db") },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    // The server announces its URL on stderr once listening.
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let url: string | undefined;
+    while (url === undefined) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`server exited before listening: ${text}`);
+      text += value;
+      url = text.match(/(http:\/\/127\.0\.0\.1:\d+\/graphql)/)?.[1];
+    }
+    reader.releaseLock();
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `query ($id: ID!) { run(id: $id) { id status } }`, variables: { id: ok } }),
+    });
+    assert.deepStrictEqual((await res.json() as GraphQLResponse).data, { run: { id: ok, status: "succeeded" } });
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphql server: ports are validated", () => {
+  assert.equal(parsePort(undefined, "PORT"), undefined);
+  assert.equal(parsePort("", "PORT"), undefined);
+  assert.equal(parsePort("4000", "PORT"), 4000);
+  assert.equal(parsePort("0", "PORT"), 0);
+  assert.throws(() => parsePort("70000", "--port"), /--port must be a TCP port/);
+  assert.throws(() => parsePort("4k", "PORT"), /PORT must be a TCP port/);
+});
