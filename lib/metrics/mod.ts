@@ -10,3 +10,8 @@ export * from "./correlation.ts";
 export * from "./regression.ts";
 export * from "./baselines.ts";
 export * from "./class_weights.ts";
+export * from "./significance.ts";
+export * from "./sharpe.ts";
+export * from "./pbo.ts";
+export * from "./threshold.ts";
+export * from "./plausibility.ts";

@@ -9,3 +9,4 @@ export * from "./fold.ts";
 export type { PurgeOptions } from "./purge.ts";
 export * from "./walk_forward.ts";
 export * from "./splits.ts";
+export * from "./efficiency.ts";

@@ -1,0 +1,125 @@
+/**
+ * The plausibility guard (DESIGN §6.3): flags out-of-sample numbers that are too good for the data they came from
+ * and recommends the leakage audit. Daily single-stock direction is close to a coin flip: honest models land at
+ * 50–55 % accuracy and a daily IC of 0.01–0.05. A 70 % accuracy is far more often a leak (a feature computed with
+ * future data, a scaler fitted on the test window, an unpurged overlap) than a discovery.
+ *
+ * The limits are defaults for daily single-stock returns; pass your own for other horizons or assets. A flag is a
+ * reason to audit, not proof of a leak.
+ *
+ * @module
+ */
+
+/** Out-of-sample numbers to check; omit what you do not have. */
+export interface PlausibilityInput {
+  /** Out-of-sample direction accuracy (0..1). */
+  accuracy?: number;
+  /** Number of test rows behind `accuracy`. */
+  nTest?: number;
+  /** Out-of-sample Pearson IC of predictions with returns. */
+  ic?: number;
+  /** Out-of-sample rank IC. */
+  rankIc?: number;
+  /** Mean per-date cross-sectional IC. */
+  meanIC?: number;
+  /** Annualized out-of-sample Sharpe ratio of the strategy. */
+  annualizedSharpe?: number;
+  /** Single-feature ICs with the target, by feature name. */
+  featureICs?: Record<string, number>;
+}
+
+/** Limits above which a number is flagged. */
+export interface PlausibilityLimits {
+  /** Default 0.60 (daily single-stock direction). */
+  maxAccuracy: number;
+  /** Default 0.10 for |IC|, |rank IC| and |mean IC| of a model on daily returns. */
+  maxAbsIC: number;
+  /** Default 0.15 for one feature's |IC| with daily forward returns. */
+  maxAbsFeatureIC: number;
+  /** Default 3 (annualized, before costs). */
+  maxAnnualizedSharpe: number;
+}
+
+/** Default limits for daily single-stock prediction. */
+export const DAILY_SINGLE_STOCK_LIMITS: PlausibilityLimits = {
+  maxAccuracy: 0.6,
+  maxAbsIC: 0.1,
+  maxAbsFeatureIC: 0.15,
+  maxAnnualizedSharpe: 3,
+};
+
+/** One flagged number. */
+export interface PlausibilityFlag {
+  metric: string;
+  value: number;
+  limit: number;
+  reason: string;
+}
+
+/** The guard's verdict. */
+export interface PlausibilityReport {
+  /** True when at least one number is flagged. */
+  suspicious: boolean;
+  flags: PlausibilityFlag[];
+  /** What to do next (empty when nothing is flagged). */
+  recommendation: string;
+}
+
+/**
+ * Flags too-good out-of-sample numbers with reasons. Accuracy on fewer than 30 test rows is not judged (too noisy
+ * to mean anything either way).
+ */
+export function plausibilityCheck(
+  input: PlausibilityInput,
+  limits: Partial<PlausibilityLimits> = {},
+): PlausibilityReport {
+  const l = { ...DAILY_SINGLE_STOCK_LIMITS, ...limits };
+  const flags: PlausibilityFlag[] = [];
+  if (input.accuracy !== undefined && Number.isFinite(input.accuracy) && (input.nTest ?? Infinity) >= 30) {
+    if (input.accuracy > l.maxAccuracy) {
+      flags.push({
+        metric: "accuracy",
+        value: input.accuracy,
+        limit: l.maxAccuracy,
+        reason: `out-of-sample direction accuracy ${(100 * input.accuracy).toFixed(1)} % is above ` +
+          `${(100 * l.maxAccuracy).toFixed(0)} %, beyond what daily returns allow for honest models`,
+      });
+    }
+  }
+  for (const [metric, v] of [["ic", input.ic], ["rankIc", input.rankIc], ["meanIC", input.meanIC]] as const) {
+    if (v !== undefined && Number.isFinite(v) && Math.abs(v) > l.maxAbsIC) {
+      flags.push({
+        metric,
+        value: v,
+        limit: l.maxAbsIC,
+        reason: `|${metric}| = ${Math.abs(v).toFixed(3)} is far above daily norms (0.01–0.05)`,
+      });
+    }
+  }
+  if (input.annualizedSharpe !== undefined && input.annualizedSharpe > l.maxAnnualizedSharpe) {
+    flags.push({
+      metric: "annualizedSharpe",
+      value: input.annualizedSharpe,
+      limit: l.maxAnnualizedSharpe,
+      reason: `annualized Sharpe ${input.annualizedSharpe.toFixed(2)} is above ${l.maxAnnualizedSharpe}`,
+    });
+  }
+  for (const [name, v] of Object.entries(input.featureICs ?? {})) {
+    if (Number.isFinite(v) && Math.abs(v) > l.maxAbsFeatureIC) {
+      flags.push({
+        metric: `featureIC:${name}`,
+        value: v,
+        limit: l.maxAbsFeatureIC,
+        reason: `feature ${name} alone has |IC| ${Math.abs(v).toFixed(3)} with the forward return: ` +
+          `typical of a feature that sees the future`,
+      });
+    }
+  }
+  return {
+    suspicious: flags.length > 0,
+    flags,
+    recommendation: flags.length === 0 ? "" : "Too good to be true until shown otherwise: run the leakage audit " +
+      "(auditFeatures), check that scalers and thresholds were fitted on training data only, and " +
+      "that the purge covers the label horizon.",
+  };
+}
