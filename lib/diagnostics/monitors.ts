@@ -1,0 +1,271 @@
+/**
+ * Training-health monitors. Each implements the training loop's `TrainingMonitor` (lib/training/loop.ts): it sees,
+ * after every epoch, the epoch record (losses, components, gradient norms, clip ratio) and the model's raw outputs
+ * (logits or regression values) on the validation data, and records events with a one-line message.
+ *
+ * What each guards against:
+ * - {@link VarianceCollapseMonitor}: the model predicts (nearly) a constant — an LSTM regressor on daily returns that
+ *   learned the mean; its loss looks fine, its predictions are useless.
+ * - {@link SignBiasMonitor}: (almost) every prediction has the same sign / class — "always long" in disguise.
+ * - {@link GradientHealthMonitor}: exploding gradients (a step's norm far above the running median), and a clip
+ *   ratio near 100 % (clipping is then doing the optimizer's job; usually unscaled inputs).
+ * - {@link LossBalanceMonitor}: one loss component dominating the total (a penalty drowning the data term).
+ *
+ * @module
+ */
+
+import type { EpochContext, TrainingEvent, TrainingMonitor } from "../training/loop.ts";
+
+function stats(p: Float32Array): { mean: number; std: number; positive: number } {
+  let s = 0, s2 = 0, pos = 0;
+  for (const v of p) {
+    s += v;
+    if (v > 0) pos++;
+  }
+  const mean = s / Math.max(1, p.length);
+  for (const v of p) s2 += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(s2 / Math.max(1, p.length - 1)), positive: pos / Math.max(1, p.length) };
+}
+
+/** Options of {@link VarianceCollapseMonitor}. */
+export interface CollapseOptions {
+  /** Prediction std below which an epoch counts as collapsed (units of the model output), default 1e-3. */
+  minStd?: number;
+  /** Consecutive collapsed checks before the event fires, default 3. */
+  patience?: number;
+  /** Epochs ignored at the start (a zero-initialized head starts collapsed), default 2. */
+  warmup?: number;
+  /** Check every n-th epoch, default 1. */
+  checkInterval?: number;
+}
+
+/** Detects prediction-variance collapse; records per-epoch prediction std. */
+export class VarianceCollapseMonitor implements TrainingMonitor {
+  readonly name = "variance-collapse";
+  readonly options: Required<CollapseOptions>;
+  /** Prediction std per epoch (index = epoch − 1). */
+  readonly stds: number[] = [];
+  #streak = 0;
+  #streakStart = 0;
+  #events: TrainingEvent[] = [];
+  /** Epoch at which collapse was confirmed (first epoch of the streak), if any. */
+  collapsedAt?: number;
+
+  constructor(o: CollapseOptions = {}) {
+    this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, ...o };
+  }
+
+  onEpochEnd(ctx: EpochContext): void {
+    const { std } = stats(ctx.predictions);
+    this.stds.push(std);
+    const e = ctx.record.epoch;
+    const { warmup, checkInterval, minStd, patience } = this.options;
+    if (e <= warmup || (e - warmup) % checkInterval !== 0) return;
+    if (std < minStd) {
+      if (this.#streak === 0) this.#streakStart = e;
+      this.#streak++;
+      if (this.#streak === patience && this.collapsedAt === undefined) {
+        this.collapsedAt = this.#streakStart;
+        this.#events.push({
+          epoch: this.#streakStart,
+          kind: "variance-collapse",
+          message: `collapsed at epoch ${this.#streakStart}: prediction std ${std.toPrecision(2)} < ${minStd}`,
+        });
+      }
+    } else this.#streak = 0;
+  }
+
+  events(): TrainingEvent[] {
+    return [...this.#events];
+  }
+}
+
+/** Options of {@link SignBiasMonitor}. */
+export interface SignBiasOptions {
+  /** Fraction of predictions on one side above which an epoch is biased, default 0.9. */
+  maxFraction?: number;
+  /** Decision threshold on the raw output (0 for logits and returns), default 0. */
+  threshold?: number;
+  /** Consecutive biased epochs before the event fires, default 3. */
+  patience?: number;
+  /** Epochs ignored at the start, default 1. */
+  warmup?: number;
+}
+
+/** Detects predictions that (almost) all fall on one side of the threshold. */
+export class SignBiasMonitor implements TrainingMonitor {
+  readonly name = "sign-bias";
+  readonly options: Required<SignBiasOptions>;
+  /** Fraction of predictions above the threshold, per epoch. */
+  readonly positiveFractions: number[] = [];
+  #streak = 0;
+  #start = 0;
+  #events: TrainingEvent[] = [];
+
+  constructor(o: SignBiasOptions = {}) {
+    this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, ...o };
+  }
+
+  onEpochEnd(ctx: EpochContext): void {
+    let pos = 0;
+    for (const v of ctx.predictions) if (v > this.options.threshold) pos++;
+    const f = pos / Math.max(1, ctx.predictions.length);
+    this.positiveFractions.push(f);
+    const e = ctx.record.epoch;
+    if (e <= this.options.warmup) return;
+    const biased = Math.max(f, 1 - f) > this.options.maxFraction;
+    if (!biased) {
+      this.#streak = 0;
+      return;
+    }
+    if (this.#streak++ === 0) this.#start = e;
+    if (this.#streak === this.options.patience && this.#events.length === 0) {
+      const side = f >= 0.5 ? "positive" : "negative";
+      this.#events.push({
+        epoch: this.#start,
+        kind: "sign-bias",
+        message:
+          `sign bias from epoch ${this.#start}: ${(100 * Math.max(f, 1 - f)).toFixed(1)}% of predictions ${side} ` +
+          `(> ${(100 * this.options.maxFraction).toFixed(0)}%)`,
+      });
+    }
+  }
+
+  events(): TrainingEvent[] {
+    return [...this.#events];
+  }
+}
+
+/** Options of {@link GradientHealthMonitor}. */
+export interface GradientHealthOptions {
+  /** A step norm above `factor ×` the median of all earlier epochs' steps is an explosion, default 10. */
+  explosionFactor?: number;
+  /** Mean clip ratio above which clipping is flagged, default 0.5. */
+  maxClipRatio?: number;
+}
+
+/** Per-epoch gradient statistics: explosions relative to the running median, clip ratio and its trend. */
+export class GradientHealthMonitor implements TrainingMonitor {
+  readonly name = "gradient-health";
+  readonly options: Required<GradientHealthOptions>;
+  readonly clipRatios: number[] = [];
+  readonly medianNorms: number[] = [];
+  readonly maxNorms: number[] = [];
+  /** Steps flagged as explosions, per epoch. */
+  readonly explosions: number[] = [];
+  #all: number[] = [];
+  #events: TrainingEvent[] = [];
+
+  constructor(o: GradientHealthOptions = {}) {
+    this.options = { explosionFactor: 10, maxClipRatio: 0.5, ...o };
+  }
+
+  onEpochEnd(ctx: EpochContext): void {
+    let exploded = 0, worst = 0;
+    // Reference: median of every earlier step (this epoch's own median during the first epoch).
+    const ref = this.#all.length >= 5 ? median(this.#all) : median(ctx.stepGradNorms);
+    for (const g of ctx.stepGradNorms) {
+      if (ref > 0 && g > this.options.explosionFactor * ref) {
+        exploded++;
+        worst = Math.max(worst, g / ref);
+      }
+    }
+    this.#all.push(...ctx.stepGradNorms);
+    this.explosions.push(exploded);
+    this.clipRatios.push(ctx.record.clipRatio);
+    this.medianNorms.push(ctx.record.gradNorm.median);
+    this.maxNorms.push(ctx.record.gradNorm.max);
+    if (exploded > 0) {
+      this.#events.push({
+        epoch: ctx.record.epoch,
+        kind: "gradient-explosion",
+        message:
+          `exploding gradients at epoch ${ctx.record.epoch}: ${exploded} step(s) above ${this.options.explosionFactor}× ` +
+          `the running median (worst ${worst.toFixed(0)}×)`,
+      });
+    }
+  }
+
+  /** Mean clip ratio over all epochs. */
+  meanClipRatio(): number {
+    return this.clipRatios.reduce((a, b) => a + b, 0) / Math.max(1, this.clipRatios.length);
+  }
+
+  /** Least-squares slope of the clip ratio per epoch (negative: clipping fades as training settles). */
+  clipTrend(): number {
+    const n = this.clipRatios.length;
+    if (n < 2) return 0;
+    const xm = (n - 1) / 2;
+    const ym = this.meanClipRatio();
+    let sxy = 0, sxx = 0;
+    this.clipRatios.forEach((y, x) => {
+      sxy += (x - xm) * (y - ym);
+      sxx += (x - xm) ** 2;
+    });
+    return sxy / sxx;
+  }
+
+  events(): TrainingEvent[] {
+    const out = [...this.#events];
+    const r = this.meanClipRatio();
+    if (this.clipRatios.length > 0 && r > this.options.maxClipRatio) {
+      out.push({
+        epoch: this.clipRatios.length,
+        kind: "clipping",
+        message: `gradient clipped on ${(100 * r).toFixed(0)}% of steps (trend ${this.clipTrend() >= 0 ? "+" : ""}${
+          (100 * this.clipTrend()).toFixed(1)
+        } pts/epoch): check input scaling`,
+      });
+    }
+    return out;
+  }
+}
+
+/** Options of {@link LossBalanceMonitor}. */
+export interface LossBalanceOptions {
+  /** Share of the summed absolute components above which one component dominates, default 0.9. */
+  maxShare?: number;
+}
+
+/** Tracks each loss component's share of the total, per epoch. */
+export class LossBalanceMonitor implements TrainingMonitor {
+  readonly name = "loss-balance";
+  readonly maxShare: number;
+  /** Per epoch: component → share of Σ|components|. */
+  readonly shares: Array<Record<string, number>> = [];
+
+  constructor(o: LossBalanceOptions = {}) {
+    this.maxShare = o.maxShare ?? 0.9;
+  }
+
+  onEpochEnd(ctx: EpochContext): void {
+    const c = ctx.record.components;
+    const total = Object.values(c).reduce((a, b) => a + Math.abs(b), 0);
+    const s: Record<string, number> = {};
+    for (const [k, v] of Object.entries(c)) s[k] = total > 0 ? Math.abs(v) / total : 0;
+    this.shares.push(s);
+  }
+
+  events(): TrainingEvent[] {
+    const last = this.shares.at(-1);
+    if (last === undefined || Object.keys(last).length < 2) return [];
+    const [name, share] = Object.entries(last).sort((a, b) => b[1] - a[1])[0];
+    if (share <= this.maxShare) return [];
+    return [{
+      epoch: this.shares.length,
+      kind: "loss-imbalance",
+      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch)`,
+    }];
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Prediction mean, std and fraction positive: the numbers the health log keeps per epoch. */
+export function predictionStats(p: Float32Array): { mean: number; std: number; positive: number } {
+  return stats(p);
+}
