@@ -11,3 +11,4 @@ export * from "./portfolio.ts";
 export * from "./panel.ts";
 export * from "./forecast.ts";
 export * from "./sizing.ts";
+export * from "./simulator.ts";
