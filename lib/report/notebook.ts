@@ -3,7 +3,11 @@
  *
  * The Deno kernel displays any value that has a method under `Symbol.for("Jupyter.display")` returning a MIME
  * bundle (or a promise of one): either as the last expression of a cell or through `Deno.jupyter.display(value)`.
- * The helpers here return such values, so a cell can end with `chartDisplay(spec)` or `tableDisplay(rows)`.
+ * The helpers here return such values, so a cell can end with `chartDisplay(spec)` or `tableDisplay(rows)`, or show
+ * one mid-cell with `await Deno.jupyter.display(chartDisplay(spec))`. The values carry nothing but the display method:
+ * the kernel treats a plain object's own keys as MIME types when asked for a raw display, and a stray key (a `spec`
+ * field, say) makes the whole output invalid. To display a bundle itself, use
+ * `Deno.jupyter.display(await chartBundle(spec), { raw: true })`.
  *
  * A chart's bundle carries:
  * - `application/vnd.vegalite.v5+json`: the Vega-Lite spec, for front ends with a Vega-Lite renderer (JupyterLab,
@@ -57,10 +61,8 @@ export async function chartBundle(spec: ChartSpec, options: ChartBundleOptions =
  * A displayable chart: end a notebook cell with it (or pass it to `Deno.jupyter.display`). Rendering happens when
  * the kernel asks for the bundle, so building the value is cheap.
  */
-export function chartDisplay(spec: ChartSpec, options: ChartBundleOptions = {}): NotebookDisplayable & {
-  spec: ChartSpec;
-} {
-  return { spec, [JUPYTER_DISPLAY]: () => chartBundle(spec, options) };
+export function chartDisplay(spec: ChartSpec, options: ChartBundleOptions = {}): NotebookDisplayable {
+  return { [JUPYTER_DISPLAY]: () => chartBundle(spec, options) };
 }
 
 /** Options of {@link tableDisplay}. */
