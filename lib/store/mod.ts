@@ -2,7 +2,8 @@
  * The run store: open one with {@link openStore}, write through the {@link Store} contract.
  *
  * Location: the argument, else the `CANDOR_DB` environment variable, else `data/candor.db` (relative to the working
- * directory; the folder is created). A `postgres://` or `postgresql://` URL selects the Postgres backend.
+ * directory; the folder is created). A `postgres://` or `postgresql://` URL selects the Postgres backend
+ * (lib/store/postgres.ts), which passes the same contract tests.
  *
  * @module
  */
@@ -11,11 +12,13 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { StoreError } from "../errors.ts";
-import { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+import { SqliteStore } from "./sqlite.ts";
+import { PostgresStore } from "./postgres.ts";
 import type { Store } from "./store.ts";
 
 export * from "./store.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+export { PostgresStore, type PostgresStoreOptions, redactUrl } from "./postgres.ts";
 export { isRunId, newRunId } from "./run_id.ts";
 
 /** Default location of the SQLite run store, relative to the working directory. */
@@ -37,22 +40,28 @@ export function resolveStoreLocation(location?: string): string {
   return DEFAULT_STORE_PATH;
 }
 
+/** Options of {@link openStore}; each applies to one backend and is ignored by the other. */
+export interface OpenStoreOptions {
+  /** SQLite: milliseconds to wait for another connection's write lock (default 5000). */
+  busyTimeoutMs?: number;
+  /** Postgres: schema holding the tables (default `public`). */
+  schema?: string;
+  /** Postgres: largest number of pooled connections (default 4). */
+  maxConnections?: number;
+}
+
 /**
- * Opens (creating and migrating if needed) the run store at `location` (see {@link resolveStoreLocation}).
+ * Opens the run store at `location` (see {@link resolveStoreLocation}): a SQLite file (created and migrated at once;
+ * its folder is created) or, for a `postgres://` URL, a Postgres database (connected and migrated on first use).
  * Close it with `await store.close()`.
  *
- * @throws StoreError when the location cannot be opened, the schema is newer than this code, or a Postgres URL is
- *   given (the Postgres backend is not available in this version).
+ * @throws StoreError when the SQLite file cannot be opened or its schema is newer than this code. Postgres reports
+ *   the same problems from its first call.
  */
-export function openStore(location?: string, options: SqliteStoreOptions = {}): Store {
+export function openStore(location?: string, options: OpenStoreOptions = {}): Store {
   const where = resolveStoreLocation(location);
   if (isPostgresUrl(where)) {
-    throw new StoreError(
-      `the Postgres run store is not available in this version of candor (asked for ${
-        where.replace(/:[^:@/]*@/, ":***@")
-      }); ` +
-        `use a SQLite file path instead, e.g. CANDOR_DB=data/candor.db`,
-    );
+    return new PostgresStore(where, { schema: options.schema, maxConnections: options.maxConnections });
   }
   if (where !== ":memory:" && !where.startsWith("file:")) {
     try {
@@ -61,5 +70,5 @@ export function openStore(location?: string, options: SqliteStoreOptions = {}): 
       throw new StoreError(`cannot create the folder of the run store ${where}: ${(e as Error).message}`, { cause: e });
     }
   }
-  return new SqliteStore(where, options);
+  return new SqliteStore(where, { busyTimeoutMs: options.busyTimeoutMs });
 }

@@ -121,9 +121,9 @@ export function metricsJson(x: unknown, field: string): string {
   return JSON.stringify(obj);
 }
 
-/** Parses a metric map written by {@link metricsJson}: null becomes NaN again. */
-export function parseMetrics(text: string): Record<string, number> {
-  const obj = JSON.parse(text) as Record<string, number | null>;
+/** Parses a metric map written by {@link metricsJson} (as text, or already parsed): null becomes NaN again. */
+export function parseMetrics(json: string | Record<string, number | null>): Record<string, number> {
+  const obj = typeof json === "string" ? JSON.parse(json) as Record<string, number | null> : json;
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(obj)) out[k] = v === null ? NaN : v;
   return out;

@@ -254,12 +254,7 @@ Deno.test("openStore: argument, then CANDOR_DB, then data/candor.db; creates the
   }
 });
 
-Deno.test("openStore: refuses a Postgres URL without leaking the password, and a closed store refuses use", async () => {
-  assert.throws(() => openStore("postgres://me:secret@localhost/candor"), (e: unknown) => {
-    assert.ok(e instanceof StoreError);
-    assert.doesNotMatch(e.message, /secret/);
-    return true;
-  });
+Deno.test("openStore: a closed store refuses use; closing twice is harmless", async () => {
   const s = openStore(":memory:");
   await s.close();
   await s.close();

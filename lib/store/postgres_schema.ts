@@ -1,0 +1,102 @@
+/**
+ * The Postgres schema, as forward-only versioned migrations (same versions and meaning as the SQLite ones in
+ * sqlite_schema.ts; the SQL differs by dialect).
+ *
+ * Dialect choices:
+ * - Epoch milliseconds are `bigint` (read back as JS numbers: exact up to year 287 396).
+ * - Metric maps and date windows are `json` (keeps key order, so metrics list in the order written); configuration,
+ *   summaries and free-form data are `jsonb` (queryable and indexable).
+ * - Epoch numbers are `double precision`, which holds NaN and ±Infinity natively (no NaN mask needed).
+ * - The equity curve is `bytea`, in the same compact little-endian encoding as SQLite.
+ *
+ * @module
+ */
+
+import type { Migration } from "./sqlite_schema.ts";
+
+/** Every Postgres migration, oldest first. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "runs, folds, epochs, diagnostics, backtests",
+    sql: `
+      CREATE TABLE runs (
+        id text PRIMARY KEY,
+        created_at bigint NOT NULL,
+        finished_at bigint,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        error jsonb,
+        config jsonb NOT NULL,
+        seed bigint,
+        model text NOT NULL,
+        symbols jsonb NOT NULL,
+        data_source text NOT NULL,
+        backend text,
+        leakage_override boolean NOT NULL,
+        summary jsonb,
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status = 'failed') = (error IS NOT NULL))
+      );
+      CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+      CREATE INDEX runs_by_status ON runs (status, created_at DESC, id DESC);
+
+      CREATE TABLE folds (
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index integer NOT NULL CHECK (fold_index >= 0),
+        train json NOT NULL,
+        test json NOT NULL,
+        validation json NOT NULL,
+        purge integer NOT NULL CHECK (purge >= 0),
+        embargo integer NOT NULL CHECK (embargo >= 0),
+        n_train bigint NOT NULL CHECK (n_train >= 0),
+        n_test bigint NOT NULL CHECK (n_test >= 0),
+        metrics json NOT NULL,
+        baselines json NOT NULL,
+        fit_report jsonb NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (run_id, fold_index)
+      );
+
+      CREATE TABLE epochs (
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index integer CHECK (fold_index >= 0),
+        epoch integer NOT NULL CHECK (epoch >= 0),
+        train_loss double precision NOT NULL,
+        val_loss double precision,
+        lr double precision,
+        grad_norm double precision,
+        clip_ratio double precision,
+        extra jsonb
+      );
+      CREATE UNIQUE INDEX epochs_key ON epochs (run_id, coalesce(fold_index, -1), epoch);
+
+      CREATE TABLE diagnostics (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index integer CHECK (fold_index >= 0),
+        kind text NOT NULL,
+        severity text NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+        message text NOT NULL,
+        data jsonb,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX diagnostics_by_run ON diagnostics (run_id, seq);
+
+      CREATE TABLE backtests (
+        run_id text PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        lag integer NOT NULL CHECK (lag >= 0),
+        cost_bps double precision NOT NULL,
+        slippage_bps double precision NOT NULL,
+        annualization double precision NOT NULL,
+        metrics json NOT NULL,
+        buy_and_hold json NOT NULL,
+        warnings jsonb NOT NULL,
+        equity_dates bytea NOT NULL,
+        equity_values bytea NOT NULL,
+        buy_and_hold_values bytea,
+        details jsonb,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
+];
