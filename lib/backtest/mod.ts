@@ -12,3 +12,4 @@ export * from "./panel.ts";
 export * from "./forecast.ts";
 export * from "./sizing.ts";
 export * from "./simulator.ts";
+export * from "./sweep.ts";

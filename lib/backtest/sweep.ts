@@ -1,0 +1,265 @@
+/**
+ * Robustness sweeps: the same strategy over a grid of date windows × costs × lags × sizing rules × symbols, one
+ * backtest per cell, one row per cell. A result that only holds in one cell is not a result.
+ *
+ * - Each cell is an independent single-symbol backtest of the window's data alone (sizing warm-ups, e.g. a trailing
+ *   volatility, happen inside the window), with buy & hold on the same window.
+ * - Rows carry the cell's coordinates, every metric and buy & hold's key figures; they are written as CSV and JSON
+ *   (NaN → `NaN` in CSV, `null` in JSON) together with a `sweep.json` describing the grid and the conventions.
+ * - Output folders are named `sweep-YYYYMMDDTHHMMSS.ffffffZ` (UTC, microseconds) and created with an exclusive
+ *   mkdir: when two sweeps, in one process or several, pick the same microsecond, the loser moves on to the next
+ *   microsecond, so parallel sweeps never write into the same folder.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import type { DateWindow } from "../validation/fold.ts";
+import { backtest, type BacktestConventions, resolveCosts } from "./engine.ts";
+import type { BacktestMetrics } from "./metrics.ts";
+import { describeSizing, sizePositions, type SizingSpec } from "./sizing.ts";
+
+/** One symbol's aligned inputs on the sweep's date axis. */
+export interface SweepSeries {
+  /** Arithmetic returns r[t] (NaN = no price). */
+  returns: ArrayLike<number>;
+  /** Forecasts known at each close. */
+  forecasts: ArrayLike<number>;
+  /** P(next return > 0), for Kelly sizing. */
+  probabilities?: ArrayLike<number>;
+}
+
+/** The grid. Every combination is one cell. */
+export interface SweepGrid {
+  /** Symbols to sweep (keys of `SweepData.series`; default all). */
+  symbols?: string[];
+  /** Inclusive date windows (default: the whole date axis). */
+  windows?: DateWindow[];
+  /** Commission levels in bps (default 0, 5, 10, 20). */
+  costBps?: number[];
+  /** Slippage levels in bps (default 0). */
+  slippageBps?: number[];
+  /** Lags (default 1). */
+  lags?: number[];
+  /** Sizing rules (default sign). */
+  sizing?: SizingSpec[];
+}
+
+/** Inputs of {@link runSweep}. */
+export interface SweepData {
+  /** Sorted ISO dates shared by every series. */
+  dates: readonly string[];
+  series: Record<string, SweepSeries>;
+}
+
+/** Fixed options of every cell. */
+export interface SweepOptions {
+  /** Annual borrow on shorts, bps (default 0). */
+  borrowBps?: number;
+  /** Periods per year (default 252). */
+  annualization?: number;
+}
+
+/** One cell's result: coordinates, metrics, and buy & hold on the same window. */
+export interface SweepRow {
+  symbol: string;
+  windowStart: string;
+  windowEnd: string;
+  costBps: number;
+  slippageBps: number;
+  lag: number;
+  sizing: string;
+  metrics: BacktestMetrics;
+  buyAndHold: BacktestMetrics;
+}
+
+function windowIndices(dates: readonly string[], w: DateWindow): [number, number] {
+  if (!(w.start <= w.end)) throw new ConfigError(`sweep window ${w.start}..${w.end}: start must be ≤ end`);
+  let a = 0;
+  while (a < dates.length && dates[a] < w.start) a++;
+  let b = dates.length - 1;
+  while (b >= 0 && dates[b] > w.end) b--;
+  if (b < a) throw new ConfigError(`sweep window ${w.start}..${w.end} contains no date of the data`);
+  return [a, b];
+}
+
+/** Whether a rule's positions depend on costs (the drawdown breaker tracks net equity). */
+function costDependent(spec: SizingSpec): boolean {
+  return spec.kind === "hybrid" && spec.drawdownThreshold !== undefined;
+}
+
+/** Runs every cell of the grid (symbols × windows × lags × sizing × slippage × costs) and returns one row per cell. */
+export function runSweep(data: SweepData, grid: SweepGrid = {}, options: SweepOptions = {}): SweepRow[] {
+  const symbols = grid.symbols ?? Object.keys(data.series);
+  const windows = grid.windows ?? [{ start: data.dates[0], end: data.dates[data.dates.length - 1] }];
+  const costs = grid.costBps ?? [0, 5, 10, 20];
+  const slippages = grid.slippageBps ?? [0];
+  const lags = grid.lags ?? [1];
+  const sizings = grid.sizing ?? [{ kind: "sign" } as SizingSpec];
+  for (const c of costs) resolveCosts({ costBps: c });
+  for (const s of slippages) resolveCosts({ slippageBps: s });
+  for (const l of lags) resolveCosts({ lag: l });
+  const rows: SweepRow[] = [];
+  for (const symbol of symbols) {
+    const series = data.series[symbol];
+    if (series === undefined) throw new ConfigError(`sweep symbol ${symbol} has no series`);
+    if (series.returns.length !== data.dates.length || series.forecasts.length !== data.dates.length) {
+      throw new ConfigError(`sweep series ${symbol}: returns and forecasts must have one value per date`);
+    }
+    for (const w of windows) {
+      const [a, b] = windowIndices(data.dates, w);
+      const slice = (x: ArrayLike<number>) => Float64Array.from({ length: b - a + 1 }, (_, i) => x[a + i]);
+      const returns = slice(series.returns);
+      const forecasts = slice(series.forecasts);
+      const probabilities = series.probabilities === undefined ? undefined : slice(series.probabilities);
+      for (const lag of lags) {
+        for (const spec of sizings) {
+          const label = describeSizing(spec);
+          let cached: Float64Array | undefined;
+          for (const slippageBps of slippages) {
+            for (const costBps of costs) {
+              const cellCosts = { lag, costBps, slippageBps, ...options };
+              const positions = costDependent(spec)
+                ? sizePositions(spec, { forecasts, returns, probabilities, costs: cellCosts })
+                : (cached ??= sizePositions(spec, { forecasts, returns, probabilities, costs: cellCosts }));
+              const r = backtest({ returns, positions, ...cellCosts });
+              rows.push({
+                symbol,
+                windowStart: data.dates[a],
+                windowEnd: data.dates[b],
+                costBps,
+                slippageBps,
+                lag,
+                sizing: label,
+                metrics: r.metrics,
+                buyAndHold: r.buyAndHold.metrics,
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+/** A flat record of a row: coordinates, then metrics, then `bh_`-prefixed buy & hold metrics. */
+export function flattenSweepRow(row: SweepRow): Record<string, string | number> {
+  const out: Record<string, string | number> = {
+    symbol: row.symbol,
+    windowStart: row.windowStart,
+    windowEnd: row.windowEnd,
+    costBps: row.costBps,
+    slippageBps: row.slippageBps,
+    lag: row.lag,
+    sizing: row.sizing,
+  };
+  for (const [k, v] of Object.entries(row.metrics)) if (typeof v === "number") out[k] = v;
+  for (const [k, v] of Object.entries(row.buyAndHold)) if (typeof v === "number") out[`bh_${k}`] = v;
+  return out;
+}
+
+function csvCell(v: string | number | undefined): string {
+  if (v === undefined) return "";
+  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : String(v);
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** Rows as CSV (header = union of the flattened keys, in first-seen order; full float precision). */
+export function sweepToCsv(rows: SweepRow[]): string {
+  const flat = rows.map(flattenSweepRow);
+  const header: string[] = [];
+  const seen = new Set<string>();
+  for (const r of flat) {
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        header.push(k);
+      }
+    }
+  }
+  const lines = [header.join(",")];
+  for (const r of flat) lines.push(header.map((k) => csvCell(r[k])).join(","));
+  return lines.join("\n") + "\n";
+}
+
+let lastStampMicros = 0;
+
+/**
+ * A UTC timestamp with microseconds, `YYYYMMDDTHHMMSS.ffffffZ`, strictly increasing within the process. `micros` is
+ * microseconds since the epoch.
+ */
+export function microsecondStamp(micros?: number): string {
+  let us = micros ?? Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  if (micros === undefined) {
+    if (us <= lastStampMicros) us = lastStampMicros + 1;
+    lastStampMicros = us;
+  }
+  const d = new Date(Math.floor(us / 1000));
+  const pad = (x: number, w = 2) => String(x).padStart(w, "0");
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}` +
+    `${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.${pad(us % 1_000_000, 6)}Z`;
+}
+
+/**
+ * Creates `<baseDir>/<prefix>-<microsecond stamp>` exclusively (retrying on the next microsecond when another
+ * sweep took that name) and returns its path.
+ */
+export async function createStampedDir(baseDir: string, prefix = "sweep"): Promise<string> {
+  await Deno.mkdir(baseDir, { recursive: true });
+  let us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  if (us <= lastStampMicros) us = lastStampMicros + 1;
+  for (let attempt = 0; attempt < 10_000; attempt++, us++) {
+    const dir = join(baseDir, `${prefix}-${microsecondStamp(us)}`);
+    try {
+      await Deno.mkdir(dir); // not recursive: fails if it exists
+      lastStampMicros = Math.max(lastStampMicros, us);
+      return dir;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+  throw new ConfigError(`could not create a unique sweep folder under ${baseDir}`);
+}
+
+/** Where {@link writeSweep} put its files. */
+export interface SweepOutput {
+  dir: string;
+  csv: string;
+  json: string;
+  meta: string;
+}
+
+/**
+ * Writes rows to a fresh, uniquely named folder under `baseDir`: `rows.csv`, `rows.json` and `sweep.json` (grid,
+ * options, conventions, row count, creation time).
+ */
+export async function writeSweep(
+  rows: SweepRow[],
+  baseDir: string,
+  info: { grid?: SweepGrid; options?: SweepOptions; conventions?: Partial<BacktestConventions> } = {},
+): Promise<SweepOutput> {
+  const dir = await createStampedDir(baseDir);
+  const csv = join(dir, "rows.csv");
+  const json = join(dir, "rows.json");
+  const meta = join(dir, "sweep.json");
+  const noNaN = (_k: string, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v);
+  await Deno.writeTextFile(csv, sweepToCsv(rows));
+  await Deno.writeTextFile(json, JSON.stringify(rows.map(flattenSweepRow), noNaN, 1) + "\n");
+  await Deno.writeTextFile(
+    meta,
+    JSON.stringify(
+      {
+        rows: rows.length,
+        createdAt: new Date().toISOString(),
+        grid: info.grid ?? null,
+        options: info.options ?? null,
+        conventions: info.conventions ?? null,
+      },
+      noNaN,
+      2,
+    ) + "\n",
+  );
+  return { dir, csv, json, meta };
+}

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  backtest,
+  createStampedDir,
+  microsecondStamp,
+  runSweep,
+  signPositions,
+  type SizingSpec,
+  sweepToCsv,
+  writeSweep,
+} from "../../lib/mod.ts";
+
+function series(n: number, seed: number) {
+  let s = seed;
+  const u = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const returns = Float64Array.from({ length: n }, (_, t) => (t === 0 ? NaN : (u() - 0.5) * 0.04));
+  const forecasts = Float64Array.from(
+    { length: n },
+    (_, t) => (t + 1 < n ? returns[t + 1] * 0.2 : 0) + (u() - 0.5) * 0.01,
+  );
+  const probabilities = forecasts.map((f) => Math.min(0.9, Math.max(0.1, 0.5 + 10 * f)));
+  return { returns, forecasts, probabilities };
+}
+
+const n = 300;
+const dates = Array.from({ length: n }, (_, t) => new Date(Date.UTC(2019, 0, 1 + t)).toISOString().slice(0, 10));
+const data = { dates, series: { AAA: series(n, 1), BBB: series(n, 2) } };
+const sizing: SizingSpec[] = [
+  { kind: "sign" },
+  { kind: "volatilityTarget", targetVol: 0.1, window: 10 },
+  { kind: "kelly", fraction: 0.5 },
+  {
+    kind: "hybrid",
+    maxLong: 1,
+    maxShort: 0.5,
+    baseLongBias: 0.2,
+    bearishRiskOff: false,
+    winRate: 0.55,
+    drawdownThreshold: 0.05,
+    drawdownMaxPosition: 0.1,
+  },
+];
+const windows = [{ start: "2019-01-01", end: "2019-06-30" }, { start: "2019-04-01", end: "2019-10-27" }];
+
+Deno.test("a sweep has one row per cell and each row is that cell's backtest", () => {
+  const rows = runSweep(data, { windows, sizing, costBps: [0, 5, 10, 20] });
+  assert.equal(rows.length, 2 * 2 * 4 * 4);
+  const keys = new Set(rows.map((r) => `${r.symbol}|${r.windowStart}|${r.sizing}|${r.costBps}`));
+  assert.equal(keys.size, rows.length);
+  // Spot-check one cell against a direct backtest of the window's data.
+  const row = rows.find((r) =>
+    r.symbol === "BBB" && r.windowStart === "2019-04-01" && r.sizing === "sign()" && r.costBps === 10
+  )!;
+  const a = dates.indexOf("2019-04-01");
+  const b = dates.indexOf("2019-10-27");
+  const s = data.series.BBB;
+  const direct = backtest({
+    returns: s.returns.slice(a, b + 1),
+    positions: signPositions(s.forecasts.slice(a, b + 1)),
+    costBps: 10,
+  });
+  assert.deepEqual(row.metrics, direct.metrics);
+  assert.equal(row.windowEnd, "2019-10-27");
+  // Costs never help: with positions fixed, total return falls as costs rise.
+  for (const sym of ["AAA", "BBB"]) {
+    for (const w of windows) {
+      for (const z of sizing.filter((s) => s.kind !== "hybrid")) { // the breaker makes positions cost-dependent
+        const fam = rows.filter((r) =>
+          r.symbol === sym && r.windowStart === w.start &&
+          r.sizing === rows.find((x) => x.sizing.startsWith(z.kind))!.sizing
+        );
+        for (let i = 1; i < fam.length; i++) {
+          assert.ok(fam[i].metrics.totalReturn <= fam[i - 1].metrics.totalReturn + 1e-15);
+        }
+      }
+    }
+  }
+  assert.throws(() => runSweep(data, { windows: [{ start: "2030-01-01", end: "2030-02-01" }] }), /no date/);
+  assert.throws(() => runSweep(data, { costBps: [-5] }), /costBps/);
+});
+
+Deno.test("sweep CSV and JSON: full precision, quoted labels, NaN kept", async () => {
+  const rows = runSweep(data, {
+    symbols: ["AAA"],
+    sizing: [{ kind: "sign" }, { kind: "forecastOverSigma", window: 5, cap: 2 }],
+    costBps: [0, 20],
+  });
+  const csv = sweepToCsv(rows).trim().split("\n");
+  assert.equal(csv.length, 1 + rows.length);
+  const header = csv[0].split(",");
+  assert.deepEqual(header.slice(0, 7), [
+    "symbol",
+    "windowStart",
+    "windowEnd",
+    "costBps",
+    "slippageBps",
+    "lag",
+    "sizing",
+  ]);
+  assert.ok(header.includes("sharpe") && header.includes("bh_sharpe") && header.includes("maxDrawdown"));
+  assert.ok(csv.some((l) => l.includes('"forecastOverSigma(window=5,cap=2)"')), "labels with commas are quoted");
+  const base = await Deno.makeTempDir();
+  const out = await writeSweep(rows, base, { grid: { costBps: [0, 20] } });
+  assert.ok(/sweep-\d{8}T\d{6}\.\d{6}Z$/.test(out.dir), out.dir);
+  const json = JSON.parse(readFileSync(out.json, "utf8"));
+  assert.equal(json.length, rows.length);
+  assert.equal(json[1].sharpe, rows[1].metrics.sharpe); // full precision survives
+  assert.equal(readFileSync(out.csv, "utf8"), sweepToCsv(rows));
+  assert.equal(JSON.parse(readFileSync(out.meta, "utf8")).rows, rows.length);
+  // A cell that never trades has NaN Sharpe: "NaN" in CSV, null in JSON.
+  const flat = runSweep({
+    dates: dates.slice(0, 5),
+    series: { Z: { returns: [NaN, 0, 0, 0, 0], forecasts: [0, 0, 0, 0, 0] } },
+  }, { costBps: [0] });
+  assert.ok(Number.isNaN(flat[0].metrics.sharpe));
+  assert.ok(sweepToCsv(flat).includes("NaN"));
+  const o2 = await writeSweep(flat, base);
+  assert.equal(JSON.parse(readFileSync(o2.json, "utf8"))[0].sharpe, null);
+});
+
+Deno.test("microsecond stamps: format, and strictly increasing within a process", () => {
+  assert.equal(microsecondStamp(Date.UTC(2026, 0, 2, 3, 4, 5) * 1000 + 123456), "20260102T030405.123456Z");
+  const stamps = Array.from({ length: 1000 }, () => microsecondStamp());
+  for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] > stamps[i - 1]);
+});
+
+Deno.test("a taken microsecond is skipped: the folder is created exclusively", async () => {
+  const base = await Deno.makeTempDir();
+  // Occupy the next 3 ms worth of names.
+  const now = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const taken = new Set<string>();
+  for (let us = now; us < now + 3000; us++) {
+    const d = join(base, `sweep-${microsecondStamp(us)}`);
+    await Deno.mkdir(d);
+    taken.add(d);
+  }
+  const dir = await createStampedDir(base);
+  assert.ok(!taken.has(dir) && existsSync(dir));
+});
+
+Deno.test("parallel sweeps (in one process and in three processes) never share a folder", async () => {
+  const base = await Deno.makeTempDir();
+  const rowsFor = (tag: string) => runSweep({ dates, series: { [tag]: data.series.AAA } }, { costBps: [0] });
+  const inProcess = await Promise.all(Array.from({ length: 20 }, (_, i) => writeSweep(rowsFor(`P${i}`), base)));
+  const sweepUrl = new URL("../../lib/backtest/sweep.ts", import.meta.url).href;
+  const script = `
+    import { writeSweep } from "${sweepUrl}";
+    const tag = Deno.args[0];
+    const row = { symbol: tag, windowStart: "a", windowEnd: "b", costBps: 0, slippageBps: 0, lag: 1, sizing: "x",
+      metrics: { totalReturn: 0 }, buyAndHold: { totalReturn: 0 } };
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writeSweep([{ ...row, symbol: tag + "-" + i }], Deno.args[1])));
+  `;
+  const file = join(await Deno.makeTempDir(), "writer.ts");
+  await Deno.writeTextFile(file, script);
+  const procs = ["X", "Y", "Z"].map((tag) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--no-lock", file, tag, base], stderr: "piped" }).output()
+  );
+  for (const p of await Promise.all(procs)) assert.ok(p.success, new TextDecoder().decode(p.stderr));
+  const dirs = readdirSync(base);
+  assert.equal(dirs.length, 20 + 30);
+  assert.equal(new Set(inProcess.map((o) => o.dir)).size, 20);
+  // Every folder holds exactly its own sweep.
+  const symbols = dirs.map((d) => JSON.parse(readFileSync(join(base, d, "rows.json"), "utf8"))[0].symbol as string);
+  assert.equal(new Set(symbols).size, 50);
+});
