@@ -5,7 +5,7 @@
  * deno task serve [--port N] [--host H] [--db PATH]
  * ```
  *
- * Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
+ * `/` redirects to the endpoint. Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
  * to loopback by default, because the API has no authentication; bind another interface only behind a proxy that
  * adds it. Store: `--db`, else `CANDOR_DB`, else data/candor.db.
  *
@@ -80,7 +80,21 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
             },
           });
         },
-      }, (request) => handler.fetch(request));
+      }, (request) => {
+        const url = new URL(request.url);
+        if (url.pathname === "/") return Response.redirect(new URL(GRAPHQL_PATH, url), 302);
+        // A copy without the connection's abort signal: Deno aborts that signal after every successful response
+        // (legacy behaviour) and warns when a handler listens to it; this API is read-only, so there is nothing to
+        // cancel when a client goes away.
+        return handler.fetch(
+          new Request(request.url, {
+            method: request.method,
+            headers: request.headers,
+            body: request.body,
+            duplex: "half",
+          } as RequestInit),
+        );
+      });
     } catch (e) {
       if (ownsStore) store.close();
       reject(e);

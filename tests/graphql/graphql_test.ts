@@ -356,6 +356,10 @@ Deno.test("graphql server: serves queries and GraphiQL over a real port on 127.0
     assert.deepStrictEqual(body.data, {
       runs: [{ id: ok, folds: [{ index: 0 }, { index: 1 }], backtest: { lag: 1, costBps: 5 } }],
     });
+    const root = await fetch(server.url.replace(/graphql$/, ""), { redirect: "manual" });
+    await root.body?.cancel();
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get("location"), server.url);
     const page = await fetch(server.url, { headers: { accept: "text/html" } });
     assert.equal(page.status, 200);
     assert.deepStrictEqual(externalLoads(await page.text()), []);
