@@ -51,3 +51,34 @@ export function previousSignBaseline(previousReturn: ArrayLike<number>, testTrue
 export function alwaysLongBaseline(testTrue: ArrayLike<number>): number {
   return directionAccuracy(testTrue, new Float64Array(testTrue.length).fill(1));
 }
+
+/** Inputs of {@link directionBaselines}: all on the same test rows, training labels from the fold's training part. */
+export interface DirectionBaselinesInput {
+  /** Realized test returns (or 0/1 labels). */
+  testTrue: ArrayLike<number>;
+  /** Training labels or returns, for the majority class. */
+  trainLabels: ArrayLike<number>;
+  /** The return realized just before each test row (omit when unavailable). */
+  previousReturn?: ArrayLike<number>;
+  /** Seed for a realized coin-flip sequence; without it the coin flip is its expectation, 0.5. */
+  seed?: number;
+}
+
+/** Every direction baseline on one test window, for the fold table beside the model's accuracy. */
+export interface DirectionBaselines {
+  coinFlip: number;
+  majorityClass: number;
+  /** NaN when no previous returns were given. */
+  previousSign: number;
+  alwaysLong: number;
+}
+
+/** All four direction baselines on the same test rows. */
+export function directionBaselines(input: DirectionBaselinesInput): DirectionBaselines {
+  return {
+    coinFlip: coinFlipBaseline(input.testTrue, { seed: input.seed }),
+    majorityClass: majorityClassBaseline(input.trainLabels, input.testTrue),
+    previousSign: input.previousReturn === undefined ? NaN : previousSignBaseline(input.previousReturn, input.testTrue),
+    alwaysLong: alwaysLongBaseline(input.testTrue),
+  };
+}

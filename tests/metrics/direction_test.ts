@@ -5,6 +5,7 @@ import {
   balancedRegressionWeights,
   coinFlipBaseline,
   directionAccuracy,
+  directionBaselines,
   majorityClassBaseline,
   positivePredictionShare,
   previousSignBaseline,
@@ -46,4 +47,11 @@ Deno.test("balancedRegressionWeights give both signs equal total weight with mea
   assert.deepEqual(Array.from(w), [5 / 6, 5 / 6, 5 / 6, 5 / 4, 5 / 4]);
   assert.equal(positivePredictionShare(t), 3 / 5);
   assert.equal(positivePredictionShare([0.4, 0.6, 0.7], 0.5), 2 / 3);
+});
+
+Deno.test("directionBaselines reports all four baselines on the same rows", () => {
+  const test = [0.01, -0.01, 0.02, 0.03];
+  const b = directionBaselines({ testTrue: test, trainLabels: [0, 0, 0, 1], previousReturn: [1, 1, 1, 1] });
+  assert.deepEqual(b, { coinFlip: 0.5, majorityClass: 0.25, previousSign: 0.75, alwaysLong: 0.75 });
+  assert.ok(Number.isNaN(directionBaselines({ testTrue: test, trainLabels: [1] }).previousSign));
 });

@@ -77,3 +77,12 @@ Deno.test("walkForwardSplits carves a purged validation tail from each training 
     assert.equal(f.validation![0].start, dates[v[0]]);
   }
 });
+
+Deno.test("walkForwardSplits with a step shorter than the test window: overlapping windows, last ends on the last date", () => {
+  const dates = makeDates(100);
+  const folds = walkForwardSplits(dates, { horizon: 1, testSize: 20, step: 10, trainSize: 30 });
+  // room = 100 - 30 - 1 - 20 = 49 → floor(49 / 10) + 1 = 5 folds; starts 40, 50, 60, 70, 80
+  assert.deepEqual(folds.map((f) => f.testIndices[0]), [40, 50, 60, 70, 80]);
+  assert.deepEqual(folds.map((f) => f.trainIndices.at(-1)), [38, 48, 58, 68, 78]);
+  assert.ok(folds.every((f) => f.trainIndices[0] === 0 && f.testIndices.length === 20));
+});
