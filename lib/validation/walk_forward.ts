@@ -42,7 +42,7 @@ export interface WalkForwardOptions extends PurgeOptions {
   mode?: "anchored" | "rolling";
   /** Dates per test window. Default: `floor(n / (folds + 1))`, or `floor((n - trainSize - purge) / folds)`. */
   testSize?: number;
-  /** Rolling: training window length (default: the first fold's). Anchored: length of the first training window. */
+  /** Rolling: training window length (default: the first fold's). Anchored: minimum length of the first training window. */
   trainSize?: number;
   /** Dates between the starts of consecutive test windows. Default `testSize`. */
   step?: number;
