@@ -40,12 +40,15 @@ Deno.test("sqlite: a refused write leaves every table byte-identical", async () 
     const id = await store.createRun(sampleRun());
     await store.appendFold(id, sampleFold(0));
     await store.putBacktest(id, sampleBacktest());
+    await store.appendEpochs(id, [{ fold: 0, epoch: 0, trainLoss: 1 }]);
     const before = dump(path);
     const refused = [
       () => store.appendFold(id, sampleFold(0)),
       () => store.appendFold(id, sampleFold(1, { metrics: { accuracy: Infinity } })),
       () => store.appendFold("run_00000000000000000000000000", sampleFold(1)),
-      () => store.appendEpochs(id, [{ fold: 0, epoch: 0, trainLoss: 1 }, { fold: 0, epoch: 0, trainLoss: 2 }]),
+      () => store.appendEpochs(id, [{ fold: 0, epoch: 1, trainLoss: 1 }, { fold: 0, epoch: 1, trainLoss: 2 }]),
+      // Fails mid-transaction, after epoch 2 was inserted: the insert must be rolled back.
+      () => store.appendEpochs(id, [{ fold: 0, epoch: 2, trainLoss: 1 }, { fold: 0, epoch: 0, trainLoss: 2 }]),
       () => store.putBacktest(id, sampleBacktest({ equity: { dates: ["2021-01-01"], values: [NaN] } })),
       () => store.finishRun(id, { status: "failed", error: { message: "" } }),
     ];
