@@ -12,6 +12,8 @@
  *   constant prediction) and give `NaN` back; `±Infinity` is refused there, because it always means a bug upstream.
  *   Fields that must be numbers (purge, sizes, lag, costs, equity values) must be finite. Epoch losses accept any
  *   number, `NaN` and `±Infinity` included: a diverged loss is data, not bad input.
+ *   Free-form JSON fields (config, summary, fit reports, `extra`, `data`, `details`) follow JSON: a NaN or ±Infinity
+ *   inside them is stored as null, so put numbers that matter into metric maps.
  * - **Times** are epoch milliseconds (UTC); dates are ISO `YYYY-MM-DD` strings.
  * - **Backends.** SQLite (`node:sqlite`) is the default; every backend must pass the same contract test suite
  *   (tests/store/contract.ts), so callers never special-case one.
