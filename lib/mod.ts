@@ -29,3 +29,7 @@ export * from "./features/wavelet.ts";
 export * from "./features/scalers.ts";
 export * from "./leakage/audit.ts";
 export * from "./leakage/configuration.ts";
+export * from "./data/column_names.ts";
+export * from "./data/load.ts";
+export * from "./data/synthetic.ts";
+export * from "./data/write.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type pl from "nodejs-polars";
+import pl from "nodejs-polars";
 
 /** Required price columns, in canonical order, after loading. */
 export const PANEL_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "adj_close", "volume"] as const;
@@ -29,4 +29,35 @@ export interface Panel {
   readonly warnings: readonly string[];
   /** Names of the extra numeric columns beyond PANEL_COLUMNS. */
   readonly extraColumns: readonly string[];
+}
+
+/** The price columns that must be finite and strictly positive. */
+export const PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close"] as const;
+
+/**
+ * Wraps an already validated long frame as a Panel, deriving `symbols` (sorted unique) and `dates` (sorted union).
+ *
+ * The frame must already satisfy every Panel invariant (this is for the loader and the generators, which validate or
+ * construct them); it is sorted by symbol then date here, and columns are put in canonical order with the extra
+ * columns after them. Use `loadPanel` for untrusted input.
+ */
+export function panelFromFrame(
+  frame: pl.DataFrame,
+  info: { warnings?: readonly string[]; extraColumns?: readonly string[] } = {},
+): Panel {
+  const extraColumns = [...(info.extraColumns ?? [])];
+  const selected = frame.select(...PANEL_COLUMNS, ...extraColumns);
+  const sorted = isSortedBySymbolDate(selected) ? selected : selected.sort(["symbol", "date"]);
+  const symbols = sorted.getColumn("symbol").unique().sort().toArray() as string[];
+  const dates = sorted.getColumn("date").unique().sort().toArray() as string[];
+  return { frame: sorted, symbols, dates, warnings: [...(info.warnings ?? [])], extraColumns };
+}
+
+/** True when the frame's rows are in (symbol, date) order with no repeated (symbol, date); one vectorized pass. */
+export function isSortedBySymbolDate(frame: pl.DataFrame): boolean {
+  if (frame.height < 2) return true;
+  const symbol = pl.col("symbol");
+  const date = pl.col("date");
+  const bad = symbol.lt(symbol.shift(1)).or(symbol.eq(symbol.shift(1)).and(date.ltEq(date.shift(1))));
+  return (frame.select(bad.fillNull(false).sum().alias("n")).getColumn("n").get(0) as number) === 0;
 }
