@@ -1,0 +1,50 @@
+/**
+ * Multi-layer perceptron on flat feature rows: Dense → ReLU (× hidden layers) → Dense head.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import { dense } from "./layers.ts";
+import { type Network, NeuralModel, type NeuralOptions, readSavedOptions } from "./neural_model.ts";
+import type { ParamStore } from "./params.ts";
+
+/** Options of {@link MLPModel}. */
+export interface MLPOptions extends NeuralOptions {
+  /** Hidden layer widths, default [64, 64]. */
+  hidden?: number[];
+}
+
+/** MLP classifier or regressor implementing the Model contract. */
+export class MLPModel extends NeuralModel {
+  readonly kind = "mlp";
+  declare readonly options: MLPOptions;
+
+  constructor(options: MLPOptions = {}) {
+    super(options);
+  }
+
+  protected hyperParameters(): Record<string, unknown> {
+    return { hidden: this.options.hidden ?? [64, 64] };
+  }
+
+  protected buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network {
+    const widths = [sampleShape[0], ...(this.options.hidden ?? [64, 64])];
+    const layers = widths.slice(1).map((w, i) => dense(p, `dense${i}`, widths[i], w));
+    const head = dense(p, "head", widths[widths.length - 1], outDim);
+    return {
+      forward: (x) => {
+        let h = x;
+        for (const l of layers) h = tf.relu(l(h));
+        return head(h);
+      },
+    };
+  }
+
+  /** Loads a model saved with `save(path)`. */
+  static async load(path: string): Promise<MLPModel> {
+    const m = new MLPModel(readSavedOptions(path) as MLPOptions);
+    await m.loadWeights(path);
+    return m;
+  }
+}

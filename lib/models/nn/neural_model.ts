@@ -1,0 +1,401 @@
+/**
+ * The shared base of every tfjs model: turns the Model contract (`fit(X, y, opts)` on a {@link Matrix}) into a call of
+ * the training loop (lib/training/loop.ts), and handles the task (binary / multiclass / regression), class weights,
+ * target de-meaning, sequence reshaping, prediction in batches, saving and loading.
+ *
+ * Sequence models read each row of X as `timesteps` consecutive observations of `cols / timesteps` features,
+ * time-major (`[x_{t−T+1}, …, x_t]`), oldest first; build such rows with {@link slidingWindows}.
+ *
+ * `predict` returns P(class 1) for binary models, the regression value for regression models, and the most probable
+ * class index for multiclass models (`predictProba` gives all class probabilities).
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../../errors.ts";
+import { assertMatrix, type Matrix } from "../../data/matrix.ts";
+import { classWeights } from "../../metrics/class_weights.ts";
+import type { FitOptions, FitReport, Model, Target } from "../model.ts";
+import {
+  antiCollapse,
+  type AntiCollapseOptions,
+  balancedDirectionalLoss,
+  crossEntropy,
+  directionalHuber,
+  directionalMse,
+  huber,
+  type LossResult,
+  mse,
+} from "../../training/losses.ts";
+import {
+  type ArrayDataset,
+  type EpochRecord,
+  train,
+  type Trainable,
+  type TrainBatch,
+  type TrainingEvent,
+  type TrainingMonitor,
+  type TrainOptions,
+  type TrainResult,
+} from "../../training/loop.ts";
+import type { Schedule } from "../../training/schedules.ts";
+import { type BackendInfo, type BackendRequest, initBackend } from "./backend.ts";
+import { ParamStore } from "./params.ts";
+
+/** What the network predicts. */
+export type Task = "binary" | "multiclass" | "regression";
+
+/** Regression losses selectable by name (see lib/training/losses.ts for formulas). */
+export type RegressionLoss = "mse" | "huber" | "directional-mse" | "directional-huber" | "balanced-directional";
+
+/** Options shared by every neural model. */
+export interface NeuralOptions {
+  task?: Task;
+  /** Classes for multiclass (default 3: DOWN/FLAT/UP as 0/1/2). */
+  numClasses?: number;
+  /** Sequence length for sequence models (each row of X is timesteps × features). */
+  timesteps?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  schedule?: Schedule;
+  clipNorm?: number;
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  /** Class weights for classification: "balanced" (computed on the training labels with lib/metrics) or explicit. */
+  classWeights?: "balanced" | number[];
+  labelSmoothing?: number;
+  /** Regression loss (default "mse"). */
+  loss?: RegressionLoss;
+  huberDelta?: number;
+  /** Adds the variance and sign-diversity penalties to the loss (regression). */
+  antiCollapse?: AntiCollapseOptions;
+  /** Regression: subtract the training-target mean before fitting and add it back when predicting. */
+  demean?: boolean;
+  seed?: number;
+  backend?: BackendRequest;
+  progress?: boolean | "auto";
+  monitors?: TrainingMonitor[];
+  checkpoint?: { dir: string; everyEpochs?: number };
+  resumeFrom?: string;
+  validationBatchSize?: number;
+}
+
+/** The network a subclass builds: output `[B, outDim]` plus optional auxiliary losses. */
+export interface Network {
+  forward(x: tf.Tensor, training: boolean): tf.Tensor;
+  /** Extra loss terms (multitask heads) given the batch; added to the main loss as named components. */
+  auxLoss?(x: tf.Tensor, batch: TrainBatch, training: boolean): Record<string, tf.Scalar>;
+  /** Called after each optimizer step (batch-norm running statistics). */
+  afterStep?(): void;
+}
+
+/** Base class of the tfjs models; subclasses implement {@link NeuralModel.buildNetwork}. */
+export abstract class NeuralModel implements Model {
+  abstract readonly kind: string;
+  readonly options: NeuralOptions;
+  protected params?: ParamStore;
+  protected network?: Network;
+  protected sampleShape?: number[];
+  /** Training-target mean removed when `demean` is on. */
+  protected targetOffset = 0;
+  /** Per-epoch history of the last fit. */
+  history: EpochRecord[] = [];
+  /** Diagnostic events of the last fit (non-finite sentinel, monitors). */
+  events: TrainingEvent[] = [];
+  /** Backend used by the last fit. */
+  backend?: BackendInfo;
+  lastTrain?: TrainResult;
+
+  constructor(options: NeuralOptions = {}) {
+    this.options = options;
+  }
+
+  /** Builds the network for samples of `sampleShape` with `outDim` outputs. */
+  protected abstract buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network;
+
+  /** Model-specific parameters for describe() and save(). */
+  protected abstract hyperParameters(): Record<string, unknown>;
+
+  protected get task(): Task {
+    return this.options.task ?? "binary";
+  }
+
+  protected outDim(): number {
+    return this.task === "multiclass" ? (this.options.numClasses ?? 3) : 1;
+  }
+
+  /** Shape of one sample for a matrix with `cols` columns. */
+  protected shapeFor(cols: number): number[] {
+    const t = this.options.timesteps;
+    if (t === undefined) return [cols];
+    if (cols % t !== 0) {
+      throw new ConfigError(
+        `${this.kind}: ${cols} columns is not a multiple of timesteps = ${t}; build rows with slidingWindows`,
+      );
+    }
+    return [t, cols / t];
+  }
+
+  /** Preprocesses inputs before they reach the network (identity; wavelet denoising overrides). */
+  protected transformInputs(X: Matrix): Matrix {
+    return X;
+  }
+
+  protected toDataset(X: Matrix, y: Target, w?: Float32Array, what = "training data"): ArrayDataset {
+    assertMatrix(X, what);
+    if (y.length !== X.rows) throw new ConfigError(`${what}: ${X.rows} rows but ${y.length} targets`);
+    const yy = Float32Array.from(y, (v) => v - (this.task === "regression" ? this.targetOffset : 0));
+    if (this.task !== "regression") {
+      const k = this.outDim() === 1 ? 2 : this.outDim();
+      for (let i = 0; i < yy.length; i++) {
+        if (!(Number.isInteger(yy[i]) && yy[i] >= 0 && yy[i] < k)) {
+          throw new ConfigError(`${what}: label ${y[i]} at row ${i} is not a class index in 0..${k - 1}`);
+        }
+      }
+    }
+    return { x: this.transformInputs(X).data, sampleShape: this.shapeFor(X.cols), y: yy, weight: w };
+  }
+
+  protected mainLoss(pred: tf.Tensor, batch: TrainBatch, cw: number[] | undefined): LossResult {
+    const o = this.options;
+    if (this.task !== "regression") {
+      return crossEntropy(pred, batch.y as tf.Tensor1D, {
+        classWeights: cw,
+        labelSmoothing: o.labelSmoothing,
+        sampleWeight: batch.weight,
+      });
+    }
+    let base: LossResult;
+    switch (o.loss ?? "mse") {
+      case "mse":
+        base = mse(pred, batch.y, batch.weight);
+        break;
+      case "huber":
+        base = huber(pred, batch.y, o.huberDelta ?? 1, batch.weight);
+        break;
+      case "directional-mse":
+        base = directionalMse(pred, batch.y, batch.weight);
+        break;
+      case "directional-huber":
+        base = directionalHuber(pred, batch.y, o.huberDelta ?? 1, 1, batch.weight);
+        break;
+      case "balanced-directional":
+        base = balancedDirectionalLoss(pred, batch.yValues);
+        break;
+    }
+    return o.antiCollapse ? antiCollapse(base, pred, o.antiCollapse) : base;
+  }
+
+  /** Trains the model (see the module doc); records backend, history and diagnostics in the report. */
+  async fit(X: Matrix, y: Target, opts: FitOptions = {}): Promise<FitReport> {
+    const t0 = performance.now();
+    this.backend = await initBackend(this.options.backend);
+    const o = this.options;
+    const seed = opts.seed ?? o.seed ?? 42;
+    if (X.rows === 0) {
+      throw new ConfigError(`${this.kind}: training data is empty (0 rows): check the fold's training window`);
+    }
+    if (this.task === "regression" && o.demean) {
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += y[i];
+      this.targetOffset = s / y.length;
+    } else this.targetOffset = 0;
+    const data = this.toDataset(X, y, opts.sampleWeight);
+    const validation = opts.validation
+      ? this.toDataset(opts.validation.X, opts.validation.y, opts.validation.sampleWeight, "validation data")
+      : undefined;
+    let cw: number[] | undefined;
+    if (this.task !== "regression" && o.classWeights !== undefined) {
+      if (o.classWeights === "balanced") {
+        const w = classWeights(data.y, "balanced");
+        cw = Array.from({ length: Math.max(2, this.outDim()) }, (_, k) => w[k] ?? 0);
+      } else cw = o.classWeights;
+    }
+    this.dispose();
+    this.params = new ParamStore(seed);
+    this.sampleShape = data.sampleShape;
+    const net = this.buildNetwork(this.params, data.sampleShape, this.outDim());
+    this.network = net;
+    const params = this.params;
+    const trainable: Trainable = {
+      namedVariables: () => params.trainable,
+      namedState: () => params.state,
+      forward: (batch, training) => {
+        const out = net.forward(batch.x, training);
+        const pred = this.outDim() === 1 ? tf.reshape(out, [-1]) : out;
+        const main = this.mainLoss(pred, batch, cw);
+        const aux = net.auxLoss?.(batch.x, batch, training);
+        if (training) net.afterStep?.();
+        if (aux === undefined || Object.keys(aux).length === 0) return { loss: main, pred };
+        const total = tf.addN([main.total, ...Object.values(aux)]) as tf.Scalar;
+        return { loss: { total, components: { ...main.components, ...aux } }, pred };
+      },
+    };
+    const trainOpts: TrainOptions = {
+      epochs: o.epochs ?? 20,
+      batchSize: o.batchSize ?? 64,
+      learningRate: o.learningRate ?? 1e-3,
+      schedule: o.schedule,
+      clipNorm: o.clipNorm,
+      validation,
+      validationBatchSize: o.validationBatchSize,
+      earlyStopping: validation ? o.earlyStopping : undefined,
+      seed,
+      progress: o.progress ?? "auto",
+      monitors: o.monitors,
+      checkpoint: o.checkpoint,
+      resumeFrom: o.resumeFrom,
+      onEpochEnd: opts.onProgress
+        ? (r) => opts.onProgress!(r.epoch / (o.epochs ?? 20), `epoch ${r.epoch} loss ${r.trainLoss.toPrecision(4)}`)
+        : undefined,
+    };
+    const result = await train(trainable, data, trainOpts);
+    this.lastTrain = result;
+    this.history = result.history;
+    this.events = result.events;
+    const notes = result.events.map((e) => e.message);
+    if (this.backend.fallbacks.length > 0) notes.push(`backend fallbacks: ${this.backend.fallbacks.join(" | ")}`);
+    return {
+      model: this.kind,
+      bestIteration: result.bestEpoch,
+      seconds: (performance.now() - t0) / 1000,
+      notes,
+      details: {
+        backend: this.backend.name,
+        backendRequested: this.backend.requested,
+        stopReason: result.stopReason,
+        classWeights: cw,
+        targetOffset: this.targetOffset,
+        history: result.history,
+        events: result.events,
+      },
+    };
+  }
+
+  /** Raw network outputs `[rows, outDim]` computed in batches. */
+  protected outputs(X: Matrix): Float32Array {
+    if (this.network === undefined) throw new ConfigError(`${this.kind}: predict called before fit or load`);
+    assertMatrix(X, "prediction input");
+    const shape = this.shapeFor(X.cols);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const xs = this.transformInputs(X).data;
+    const k = this.outDim();
+    const out = new Float32Array(X.rows * k);
+    const bs = 512;
+    for (let s = 0; s < X.rows; s += bs) {
+      const e = Math.min(X.rows, s + bs);
+      const t = tf.tidy(() => {
+        const x = tf.tensor(xs.subarray(s * size, e * size), [e - s, ...shape]);
+        const o = this.network!.forward(x, false);
+        return k === 1 ? (this.task === "binary" ? tf.sigmoid(o) : o) : tf.softmax(o);
+      });
+      out.set(t.dataSync() as Float32Array, s * k);
+      t.dispose();
+    }
+    return out;
+  }
+
+  /** One value per row: P(class 1) (binary), the predicted value (regression), the argmax class (multiclass). */
+  predict(X: Matrix): Float64Array {
+    const out = this.outputs(X);
+    const k = this.outDim();
+    if (k === 1) return Float64Array.from(out, (v) => v + this.targetOffset);
+    const res = new Float64Array(X.rows);
+    for (let i = 0; i < X.rows; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (out[i * k + j] > out[i * k + best]) best = j;
+      res[i] = best;
+    }
+    return res;
+  }
+
+  /** Class probabilities `[rows × numClasses]`, row-major (multiclass), or `[rows]` P(class 1) (binary). */
+  predictProba(X: Matrix): Float32Array {
+    return this.outputs(X);
+  }
+
+  describe(): Record<string, unknown> {
+    const o = { ...this.options } as Record<string, unknown>;
+    delete o.monitors;
+    if (this.options.schedule) o.schedule = this.options.schedule.state();
+    return {
+      kind: this.kind,
+      ...o,
+      ...this.hyperParameters(),
+      backend: this.backend?.name,
+      targetOffset: this.targetOffset,
+    };
+  }
+
+  /** Writes `model.json` (description, sample shape, weights) into the folder `path`. */
+  save(path: string): Promise<void> {
+    if (this.params === undefined) throw new ConfigError(`${this.kind}: nothing to save, fit first`);
+    mkdirSync(path, { recursive: true });
+    writeFileSync(
+      join(path, "model.json"),
+      JSON.stringify({
+        format: "candor-nn/1",
+        description: this.describe(),
+        sampleShape: this.sampleShape,
+        targetOffset: this.targetOffset,
+        weights: this.params.snapshot(),
+      }),
+    );
+    return Promise.resolve();
+  }
+
+  /** Loads weights saved by {@link NeuralModel.save} into this (identically configured) model. */
+  async loadWeights(path: string): Promise<void> {
+    const saved = JSON.parse(readFileSync(join(path, "model.json"), "utf8"));
+    if (saved.format !== "candor-nn/1") throw new ConfigError(`${path}/model.json is not a candor neural model`);
+    if (saved.description.kind !== this.kind) {
+      throw new ConfigError(`${path} holds a ${saved.description.kind} model, not ${this.kind}`);
+    }
+    this.backend = await initBackend(this.options.backend);
+    this.dispose();
+    this.params = new ParamStore(this.options.seed ?? 42);
+    this.sampleShape = saved.sampleShape;
+    this.network = this.buildNetwork(this.params, saved.sampleShape, this.outDim());
+    this.params.load(saved.weights);
+    this.targetOffset = saved.targetOffset;
+  }
+
+  dispose(): void {
+    this.params?.dispose();
+    this.params = undefined;
+    this.network = undefined;
+  }
+}
+
+/** Reads the options stored in a saved model folder (for the subclasses' static `load`). */
+export function readSavedOptions(path: string): Record<string, unknown> {
+  const saved = JSON.parse(readFileSync(join(path, "model.json"), "utf8"));
+  return saved.description;
+}
+
+/**
+ * Builds sequence rows: row i of the result holds rows `i − T + 1 … i` of `X` (oldest first, flattened time-major),
+ * for every i with a full window inside its group. `groups` (e.g. symbols, one label per row, rows of a group
+ * contiguous and in date order) keeps windows from crossing groups. Returns the windows and, per window, the index of
+ * its last row (use it to align targets, dates and symbols).
+ */
+export function slidingWindows(X: Matrix, timesteps: number, groups?: ArrayLike<string | number>): {
+  X: Matrix;
+  rowIndex: Uint32Array;
+} {
+  assertMatrix(X);
+  if (!(timesteps >= 1)) throw new ConfigError(`timesteps must be ≥ 1, got ${timesteps}`);
+  const ends: number[] = [];
+  let runStart = 0;
+  for (let i = 0; i < X.rows; i++) {
+    if (groups !== undefined && i > 0 && groups[i] !== groups[i - 1]) runStart = i;
+    if (i - runStart + 1 >= timesteps) ends.push(i);
+  }
+  const c = X.cols;
+  const data = new Float32Array(ends.length * timesteps * c);
+  ends.forEach((e, j) => data.set(X.data.subarray((e - timesteps + 1) * c, (e + 1) * c), j * timesteps * c));
+  return { X: { data, rows: ends.length, cols: timesteps * c }, rowIndex: Uint32Array.from(ends) };
+}
