@@ -10,11 +10,15 @@
  * - Errors thrown on purpose are `GraphQLError`s with `extensions.code` (`NOT_FOUND`, `BAD_USER_INPUT`); anything
  *   else is masked as "Unexpected error." so store internals never reach a client.
  * - Read-only: the schema has queries only; runs are written by the pipeline through the Store API.
+ * - Optional bearer token: with `token` set, every request except the GraphiQL page itself must carry
+ *   `Authorization: Bearer <token>` (compared in constant time), else 401 with `extensions.code = "UNAUTHENTICATED"`.
+ *   In GraphiQL, add the header in the Headers tab.
  *
  * @module
  */
 
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { timingSafeEqual } from "node:crypto";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import type { Store } from "../lib/store/store.ts";
@@ -54,6 +58,34 @@ export interface GraphQLHandlerOptions {
   graphiql?: boolean;
   /** Log through yoga's logger (default false: quiet in tests and CLIs). */
   logging?: boolean;
+  /** Require `Authorization: Bearer <token>` on every API request (the GraphiQL page itself stays open). */
+  token?: string;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Refuses requests without the bearer token, except the GraphiQL page (a browser GET asking for HTML). */
+function bearerTokenPlugin(token: string): Plugin {
+  if (token.length === 0) throw new TypeError("the GraphQL token must not be empty");
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const wantsPage = request.method === "GET" && (request.headers.get("accept") ?? "").includes("text/html");
+      if (wantsPage) return;
+      if (sameSecret(request.headers.get("authorization") ?? "", `Bearer ${token}`)) return;
+      endResponse(
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [{ message: "missing or wrong bearer token", extensions: { code: "UNAUTHENTICATED" } }],
+          }),
+          { status: 401, headers: { "content-type": "application/json", "www-authenticate": "Bearer" } },
+        ),
+      );
+    },
+  };
 }
 
 /** A fetch-style handler: `await handler.fetch(new Request(...))`. */
@@ -73,6 +105,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
     graphiql: options.graphiql === false ? false : { title: "candor runs", defaultQuery: DEFAULT_GRAPHIQL_QUERY },
     renderGraphiQL,
     plugins: [
+      ...(options.token === undefined ? [] : [bearerTokenPlugin(options.token)]),
       EnvelopArmorPlugin({
         maxDepth: { n: 10 },
         costLimit: { maxCost: 5000 },

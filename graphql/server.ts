@@ -2,12 +2,13 @@
  * `deno task serve`: the GraphQL API and GraphiQL over the run store, on http://127.0.0.1:4000/graphql by default.
  *
  * ```
- * deno task serve [--port N] [--host H] [--db PATH]
+ * deno task serve [--port N] [--host H] [--db PATH] [--insecure]
  * ```
  *
  * `/` redirects to the endpoint. Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
- * to loopback by default, because the API has no authentication; bind another interface only behind a proxy that
- * adds it. Store: `--db`, else `CANDOR_DB`, else data/candor.db.
+ * to loopback by default. Set `CANDOR_GRAPHQL_TOKEN` to require `Authorization: Bearer <token>` on every API request;
+ * binding another interface without a token is refused (use a token, or a proxy that authenticates, and pass
+ * `--insecure` to bind anyway). Store: `--db`, else `CANDOR_DB`, else data/candor.db.
  *
  * @module
  */
@@ -34,6 +35,10 @@ export interface ServerOptions {
   store?: Store;
   /** Store location when `store` is not given (see openStore). */
   db?: string;
+  /** Require this bearer token on API requests (see createGraphQLHandler). */
+  token?: string;
+  /** Allow a non-loopback host without a token (e.g. behind an authenticating proxy). */
+  insecure?: boolean;
   /** Called once listening, with the endpoint URL. */
   onListen?: (url: string) => void;
 }
@@ -56,12 +61,28 @@ export function parsePort(value: string | undefined, source: string): number | u
   return n;
 }
 
-/** Starts the GraphQL server. */
+/** True for hosts only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Starts the GraphQL server.
+ * @throws ConfigError when asked to bind a non-loopback host with neither a token nor `insecure`.
+ */
 export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const hostname = options.host ?? DEFAULT_HOST;
+  if (!isLoopback(hostname) && options.token === undefined && options.insecure !== true) {
+    return Promise.reject(
+      new ConfigError(
+        `refusing to serve the run store on ${hostname} without authentication: set CANDOR_GRAPHQL_TOKEN, ` +
+          `or pass --insecure if a proxy in front authenticates`,
+      ),
+    );
+  }
   const ownsStore = options.store === undefined;
   const store = options.store ?? openStore(options.db);
-  const handler = createGraphQLHandler(store);
-  const hostname = options.host ?? DEFAULT_HOST;
+  const handler = createGraphQLHandler(store, { token: options.token });
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer;
     try {
@@ -106,7 +127,12 @@ async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: { port: { type: "string" }, host: { type: "string" }, db: { type: "string" } },
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      db: { type: "string" },
+      insecure: { type: "boolean" },
+    },
   });
   const port = parsePort(values.port, "--port") ?? parsePort(process.env.PORT, "PORT") ?? DEFAULT_PORT;
   const host = values.host ?? (process.env.HOST || DEFAULT_HOST);
@@ -114,6 +140,8 @@ async function main(args: string[]): Promise<void> {
     port,
     host,
     db: values.db,
+    token: process.env.CANDOR_GRAPHQL_TOKEN || undefined,
+    insecure: values.insecure,
     onListen: (url) => console.error(`candor GraphQL API and GraphiQL on ${url}`),
   });
   const stop = () => {

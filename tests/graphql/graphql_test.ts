@@ -5,7 +5,7 @@ import { createSchema, createYoga } from "graphql-yoga";
 import { openStore } from "../../lib/store/mod.ts";
 import type { Store } from "../../lib/store/store.ts";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
-import { parsePort, startServer } from "../../graphql/server.ts";
+import { isLoopback, parsePort, startServer } from "../../graphql/server.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 
 interface GraphQLResponse {
@@ -412,4 +412,50 @@ Deno.test("graphql server: ports are validated", () => {
   assert.equal(parsePort("0", "PORT"), 0);
   assert.throws(() => parsePort("70000", "--port"), /--port must be a TCP port/);
   assert.throws(() => parsePort("4k", "PORT"), /PORT must be a TCP port/);
+});
+
+Deno.test("graphql: with a token, API requests need the bearer header; the GraphiQL page stays reachable", async () => {
+  const store = openStore(":memory:");
+  try {
+    const handler = createGraphQLHandler(store, { token: "s3cret" });
+    const ask = (headers: Record<string, string>) =>
+      handler.fetch(
+        new Request("http://localhost/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ query: "{ runs { id } }" }),
+        }),
+      );
+    const refused: Record<string, string>[] = [{}, { authorization: "Bearer wrong!" }, { authorization: "s3cret" }];
+    for (const headers of refused) {
+      const res = await ask(headers);
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.equal(res.headers.get("www-authenticate"), "Bearer");
+      const body = await res.json() as GraphQLResponse;
+      assert.equal(body.errors?.[0].extensions?.code, "UNAUTHENTICATED");
+    }
+    const ok = await ask({ authorization: "Bearer s3cret" });
+    assert.equal(ok.status, 200);
+    assert.deepStrictEqual((await ok.json() as GraphQLResponse).data, { runs: [] });
+    const page = await handler.fetch(new Request("http://localhost/graphql", { headers: { accept: "text/html" } }));
+    assert.equal(page.status, 200);
+    await page.body?.cancel();
+    // A GET query is an API request too, even from a browser-like client without the header.
+    const get = await handler.fetch(new Request("http://localhost/graphql?query=%7Bruns%7Bid%7D%7D"));
+    assert.equal(get.status, 401);
+    await get.body?.cancel();
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("graphql server: refuses to bind a non-loopback host without a token", async () => {
+  const store = openStore(":memory:");
+  try {
+    await assert.rejects(() => startServer({ host: "0.0.0.0", port: 0, store }), /without authentication/);
+    assert.ok(isLoopback("127.0.0.1") && isLoopback("localhost") && isLoopback("::1"));
+    assert.ok(!isLoopback("0.0.0.0") && !isLoopback("192.168.1.10"));
+  } finally {
+    await store.close();
+  }
 });
