@@ -154,11 +154,10 @@ def metrics(net, annualization, gross=None, traded=None, bench=None):
     equity = np.cumprod(1.0 + net)
     peak = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
     dd = equity / peak - 1.0
-    below = equity < peak
-    longest = run = 0
-    for b in below:
-        run = run + 1 if b else 0
-        longest = max(longest, run)
+    below = np.concatenate([[0], (equity < peak).astype(np.int8), [0]])
+    edges = np.diff(below)
+    runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    longest = int(runs.max()) if runs.size else 0
     mdd = float(dd.min()) if n else 0.0
     mdd = min(mdd, 0.0)
     gross = np.ones(n) if gross is None else gross
@@ -262,8 +261,9 @@ def fixture(data_dir, out_path):
     print(json.dumps({"written": out_path, "dates": len(dates), "configs": len(panel) + 1}))
 
 
-def median_time(fn, runs):
-    fn()
+def median_time(fn, runs, warmup=True):
+    if warmup:
+        fn()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -288,25 +288,36 @@ def bench():
         run_config(r, weights_topk(f, 50, 5, False), cfg)
 
     rs = r[:, :1]
-    fs = f[:, :1]
+    fs = f[:, :1] * 0.01
+
+    def trailing_vol(x, window):
+        """std (ddof 1) of the last `window` finite returns up to and including t; NaN during the warm-up."""
+        out = np.full(x.shape[0], np.nan)
+        finite = np.flatnonzero(np.isfinite(x[:, 0]))
+        vals = x[finite, 0]
+        sd = np.lib.stride_tricks.sliding_window_view(vals, window).std(axis=1, ddof=1)
+        out[finite[window - 1 :]] = sd
+        return out[:, None]
 
     def sweep():
+        # Same grid as bench/backtest.ts: 25 scales x 10 caps of clip(scale * f / sigma_20, -cap, cap) x 4 costs.
         rows = []
-        for cost in (0, 5, 10, 20):
-            for scale in np.linspace(0.1, 2.5, 25):
-                for cap in np.linspace(0.25, 2.5, 10):
-                    pos = np.clip(fs * scale, -cap, cap)
-                    res = simulate(rs, pos, 1, cost, 0, 0, 252)
-                    start, end, net, gross, traded = res
+        for scale in np.linspace(0.1, 2.5, 25):
+            for cap in np.linspace(0.25, 2.5, 10):
+                sigma = trailing_vol(rs, 20)
+                with np.errstate(invalid="ignore"):
+                    pos = np.clip(scale * fs / sigma, -cap, cap)
+                for cost in (0, 5, 10, 20):
+                    start, end, net, gross, traded = simulate(rs, pos, 1, cost, 0, 0, 252)
                     ones = np.full(pos.shape, np.nan)
                     ones[start - 1 : end] = 1.0
                     bh = simulate(rs, ones, 1, cost, 0, 0, 252)
-                    rows.append(metrics(net, 252, gross, traded, bh[2]))
+                    rows.append((metrics(net, 252, gross, traded, bh[2]), metrics(bh[2], 252, bh[3], bh[4])))
         return rows
 
     out = {
         "panel_long_short_s": median_time(panel_long_short, 5),
-        "panel_topk_s": median_time(panel_topk, 3),
+        "panel_topk_s": median_time(panel_topk, 1, warmup=False),
         "sweep_s": median_time(sweep, 3),
         "sweep_configs": 1000,
     }

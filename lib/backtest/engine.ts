@@ -26,7 +26,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { type BacktestMetrics, computeMetrics, METRIC_CONVENTIONS } from "./metrics.ts";
+import { asFloat64, type BacktestMetrics, computeMetrics, METRIC_CONVENTIONS } from "./metrics.ts";
 
 /** Conventions a backtest was run with; stored verbatim with the result. */
 export interface BacktestConventions {
@@ -189,13 +189,15 @@ export function simulateWeights(
         `(${n} periods × ${m} symbols)`,
     );
   }
+  const rets = asFloat64(returns);
+  const wts = asFloat64(weights);
   let first = -1;
   let last = -1;
-  for (let i = 0; i < n * m; i++) {
-    if (Number.isFinite(weights[i])) {
-      if (first < 0) first = Math.floor(i / m);
-      last = Math.floor(i / m);
-    }
+  for (let t = 0; t < n && first < 0; t++) {
+    for (let j = 0; j < m; j++) if (Number.isFinite(wts[t * m + j])) first = t;
+  }
+  for (let t = n - 1; t >= 0 && last < 0; t--) {
+    for (let j = 0; j < m; j++) if (Number.isFinite(wts[t * m + j])) last = t;
   }
   const lag = costs.lag;
   const start = first < 0 ? n : first + lag;
@@ -215,10 +217,10 @@ export function simulateWeights(
     let tr = 0;
     let shorts = 0;
     for (let j = 0; j < m; j++) {
-      const w = weights[src + j];
+      const w = wts[src + j];
       const q = w === w && w !== Infinity && w !== -Infinity ? w : 0;
       held[row + j] = q;
-      const r = returns[row + j];
+      const r = rets[row + j];
       if (r === r && r !== Infinity && r !== -Infinity) pnl += q * r;
       const prev = prevRow < 0 ? 0 : held[prevRow + j];
       tr += Math.abs(q - prev);

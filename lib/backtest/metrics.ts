@@ -91,6 +91,11 @@ export interface MetricInputs {
   annualization: number;
 }
 
+/** The input as a Float64Array (no copy when it already is one), so hot loops see one array type. */
+export function asFloat64(x: ArrayLike<number>): Float64Array {
+  return x instanceof Float64Array ? x : Float64Array.from(x);
+}
+
 function meanOf(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i];
@@ -137,7 +142,10 @@ export function drawdownStats(net: ArrayLike<number>): { maxDrawdown: number; ma
 
 /** Computes every metric of {@link BacktestMetrics} (except PSR/DSR) with the conventions of this module. */
 export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
-  const { net, annualization: A } = inputs;
+  const A = inputs.annualization;
+  const net = asFloat64(inputs.net);
+  const grossIn = inputs.gross === undefined ? undefined : asFloat64(inputs.gross);
+  const tradedIn = inputs.traded === undefined ? undefined : asFloat64(inputs.traded);
   const n = net.length;
   let growth = 1;
   let downside = 0;
@@ -158,13 +166,13 @@ export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
   let grossSum = 0;
   let tradedSum = 0;
   for (let i = 0; i < n; i++) {
-    const g = inputs.gross === undefined ? 1 : inputs.gross[i];
+    const g = grossIn === undefined ? 1 : grossIn[i];
     grossSum += g;
     if (g > 0) {
       invested++;
       if (net[i] > 0) wins++;
     }
-    if (inputs.traded !== undefined) tradedSum += inputs.traded[i];
+    if (tradedIn !== undefined) tradedSum += tradedIn[i];
   }
   const turnover = n === 0 ? NaN : tradedSum / n;
   const metrics: BacktestMetrics = {
@@ -183,7 +191,7 @@ export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
     timeInMarket: n === 0 ? NaN : invested / n,
     periods: n,
   };
-  const b = inputs.benchmark;
+  const b = inputs.benchmark === undefined ? undefined : asFloat64(inputs.benchmark);
   if (b !== undefined) {
     const active = new Float64Array(n);
     let bGrowth = 1;

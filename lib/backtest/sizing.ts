@@ -47,20 +47,18 @@ export function trailingVolatility(returns: ArrayLike<number>, window: number): 
   check(Number.isInteger(window) && window >= 2, "window", "an integer ≥ 2", window);
   const n = returns.length;
   const out = new Float64Array(n).fill(NaN);
-  const buf: number[] = [];
+  const seen = new Float64Array(n); // finite returns so far, compacted
+  let k = 0;
   for (let t = 0; t < n; t++) {
     const r = returns[t];
-    if (Number.isFinite(r)) {
-      buf.push(r);
-      if (buf.length > window) buf.shift();
-    }
-    if (buf.length === window) {
+    if (Number.isFinite(r)) seen[k++] = r;
+    if (k >= window) {
       let m = 0;
-      for (const x of buf) m += x;
+      for (let i = k - window; i < k; i++) m += seen[i];
       m /= window;
-      let s = 0;
-      for (const x of buf) s += (x - m) ** 2;
-      out[t] = Math.sqrt(s / (window - 1));
+      let ss = 0;
+      for (let i = k - window; i < k; i++) ss += (seen[i] - m) * (seen[i] - m);
+      out[t] = Math.sqrt(ss / (window - 1));
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { backtest, ConfigError } from "../../lib/mod.ts";
+import { backtest } from "../../lib/backtest/mod.ts";
+import { ConfigError } from "../../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} != ${b}`);

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import pl from "nodejs-polars";
-import { backtestGrid, backtestPanel, ConfigError, type Panel, portfolioWeights } from "../../lib/mod.ts";
+import { backtestGrid, backtestPanel, portfolioWeights } from "../../lib/backtest/mod.ts";
+import type { Panel } from "../../lib/data/panel.ts";
+import { ConfigError } from "../../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} != ${b}`);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { realDataTest } from "../_helpers/real_data.ts";
-import { backtest, backtestGrid, type BacktestMetrics, type PortfolioScheme } from "../../lib/mod.ts";
+import { backtest, backtestGrid, type BacktestMetrics, type PortfolioScheme } from "../../lib/backtest/mod.ts";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const fixturePath = join(here, "../fixtures/backtest/reference.json");

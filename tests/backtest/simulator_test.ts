@@ -3,11 +3,11 @@ import {
   backtest,
   backtestGrid,
   hybridPositions,
-  LeakageError,
   type MarketView,
   signPositions,
   simulateForward,
-} from "../../lib/mod.ts";
+} from "../../lib/backtest/mod.ts";
+import { LeakageError } from "../../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import {
   applyDrawdownBreaker,
   backtest,
-  ConfigError,
   dailyExpectedReturn,
   dailyExpectedReturns,
   forecastOverSigma,
@@ -17,7 +16,8 @@ import {
   trailingVolatility,
   volatilityTarget,
   winRatePrior,
-} from "../../lib/mod.ts";
+} from "../../lib/backtest/mod.ts";
+import { ConfigError } from "../../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} != ${b}`);

@@ -10,7 +10,7 @@ import {
   type SizingSpec,
   sweepToCsv,
   writeSweep,
-} from "../../lib/mod.ts";
+} from "../../lib/backtest/mod.ts";
 
 function series(n: number, seed: number) {
   let s = seed;
