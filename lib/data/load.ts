@@ -223,6 +223,7 @@ async function readTable(src: SourceFile, index: number, warnings: string[]): Pr
         raiseIfEmpty: false,
         rowIndexName: "__row",
         rechunk: true,
+        truncateRaggedLines: false,
       });
     } catch (e) {
       throw explainUnparsableCsv(src, bytes.toString("utf8"), e);
@@ -259,7 +260,7 @@ async function readTable(src: SourceFile, index: number, warnings: string[]): Pr
       line: src.format === "parquet" ? undefined : 1,
       column: missing[0],
       expected: `a header with ${REQUIRED_COLUMNS.join(", ")} (adj_close, symbol optional)`,
-      found: df.columns.join(","),
+      found: df.columns.filter((c) => c !== "__row").join(","),
     });
   }
   df = df.rename(rename);

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPanel, syntheticMarket, writePanelCsv } from "../../lib/mod.ts";
+import { loadPanel } from "../../lib/data/load.ts";
+import { syntheticMarket } from "../../lib/data/synthetic.ts";
+import { writePanelCsv } from "../../lib/data/write.ts";
 
 Deno.test("syntheticMarket → writePanelCsv → loadPanel round-trips exactly", async () => {
   const m = syntheticMarket({ symbols: 3, days: 300, seed: 1, exposeDriver: true });
