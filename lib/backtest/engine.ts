@@ -26,7 +26,13 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { asFloat64, type BacktestMetrics, computeMetrics, METRIC_CONVENTIONS } from "./metrics.ts";
+import {
+  asFloat64,
+  type BacktestMetrics,
+  computeMetrics,
+  METRIC_CONVENTIONS,
+  type SharpeSignificanceOptions,
+} from "./metrics.ts";
 
 /** Conventions a backtest was run with; stored verbatim with the result. */
 export interface BacktestConventions {
@@ -67,7 +73,7 @@ export interface BacktestCostOptions {
 }
 
 /** Options of {@link backtest}. */
-export interface BacktestOptions extends BacktestCostOptions {
+export interface BacktestOptions extends BacktestCostOptions, SharpeSignificanceOptions {
   /** Arithmetic returns r[t] = P[t]/P[t−1] − 1 (NaN where unknown, e.g. the first period). */
   returns: ArrayLike<number>;
   /** Target positions decided at the close of each period (NaN = no decision = flat). */
@@ -288,6 +294,8 @@ export function backtest(opts: BacktestOptions): BacktestResult {
     traded: win(sim.traded),
     benchmark: win(bh.net),
     annualization: costs.annualization,
+    trials: opts.trials,
+    trialSharpeVariance: opts.trialSharpeVariance,
   });
   return {
     equity: equityOf(sim.net, start, end),

@@ -22,11 +22,18 @@
  *   arithmetic active return), `informationRatio` = mean(active) / std(active, ddof 1) · √annualization,
  *   `beta` = cov(net, benchmark) / var(benchmark) (ddof 1 both), `excessTotalReturn` = totalReturn − benchmark's.
  *
- * The Sharpe ratio here is not deflated. The number of trials behind it is a separate fact: pass it to
- * {@link withSharpeSignificance} to add the probabilistic and deflated Sharpe ratios.
+ * - `probabilisticSharpe` = PSR(0): the probability that the true per-period Sharpe ratio exceeds 0, given the
+ *   sample's length, skewness and kurtosis (`skewness`, `kurtosis` not excess, both biased moment estimators).
+ * - `deflatedSharpe` = DSR: PSR against the Sharpe ratio the best of `trials` unskilled configurations would reach
+ *   by luck (needs the variance of the trials' per-period Sharpe ratios when trials > 1); present only when the
+ *   number of trials is given, and stored with it (`trials`). An undeflated Sharpe from the best of many tries
+ *   overstates skill; that is what the deflation corrects. PSR/DSR come from lib/metrics (Bailey & López de Prado).
  *
  * @module
  */
+
+import { ConfigError } from "../errors.ts";
+import { deflatedSharpe, probabilisticSharpe, sharpeStatistics } from "../metrics/sharpe.ts";
 
 /** Metrics of one backtest. Returns are fractions (0.12 = 12 %), durations are in periods. */
 export interface BacktestMetrics {
@@ -51,8 +58,12 @@ export interface BacktestMetrics {
   informationRatio?: number;
   beta?: number;
   excessTotalReturn?: number;
-  /** Probabilistic Sharpe ratio P(true Sharpe > 0), when computed. */
-  probabilisticSharpe?: number;
+  /** Probabilistic Sharpe ratio P(true Sharpe > 0); NaN with fewer than 3 periods or no variation. */
+  probabilisticSharpe: number;
+  /** Skewness of net returns (biased estimator). */
+  skewness: number;
+  /** Kurtosis of net returns, not excess (biased estimator; 3 for a normal). */
+  kurtosis: number;
   /** Deflated Sharpe ratio given the number of trials, when computed. */
   deflatedSharpe?: number;
   /** Number of strategy configurations tried before this one (the deflation's N), when given. */
@@ -75,10 +86,21 @@ export const METRIC_CONVENTIONS: Readonly<Record<string, string>> = Object.freez
   alpha: "mean(net - benchmark) * annualization (benchmark = buy & hold on the same window)",
   informationRatio: "mean(net - benchmark) / std(net - benchmark, ddof=1) * sqrt(annualization)",
   beta: "cov(net, benchmark) / var(benchmark), ddof=1",
+  probabilisticSharpe:
+    "PSR(0) = Phi(SR * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)), SR per period",
+  deflatedSharpe: "PSR against the expected maximum Sharpe of `trials` unskilled trials (Bailey & Lopez de Prado 2014)",
 });
 
+/** How many configurations were tried before this one, for the deflated Sharpe ratio. */
+export interface SharpeSignificanceOptions {
+  /** Number of configurations tried (N ≥ 1), this one included. Given → `deflatedSharpe` is computed and stored. */
+  trials?: number;
+  /** Variance across the trials of their per-period (not annualized) Sharpe ratios; required when trials > 1. */
+  trialSharpeVariance?: number;
+}
+
 /** Per-period inputs of {@link computeMetrics}; all arrays cover the evaluation window only and have equal length. */
-export interface MetricInputs {
+export interface MetricInputs extends SharpeSignificanceOptions {
   /** Net returns per period. */
   net: ArrayLike<number>;
   /** Gross exposure Σ|q| per period (omit for a fully invested series). */
@@ -190,7 +212,11 @@ export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
     exposure: n === 0 ? NaN : grossSum / n,
     timeInMarket: n === 0 ? NaN : invested / n,
     periods: n,
+    probabilisticSharpe: NaN,
+    skewness: NaN,
+    kurtosis: NaN,
   };
+  addSharpeSignificance(metrics, net, inputs);
   const b = inputs.benchmark === undefined ? undefined : asFloat64(inputs.benchmark);
   if (b !== undefined) {
     const active = new Float64Array(n);
@@ -211,6 +237,47 @@ export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
     metrics.informationRatio = ratio(am, sampleStd(active, am)) * Math.sqrt(A);
     metrics.beta = n < 2 ? NaN : ratio(cov, varB);
     metrics.excessTotalReturn = totalReturn - (bGrowth - 1);
+  }
+  return metrics;
+}
+
+/**
+ * Fills `probabilisticSharpe`, `skewness`, `kurtosis` and, when `trials` is given, `deflatedSharpe` and `trials`
+ * (see module docs). Throws ConfigError for trials > 1 without their Sharpe variance.
+ */
+export function addSharpeSignificance(
+  metrics: BacktestMetrics,
+  net: ArrayLike<number>,
+  opts: SharpeSignificanceOptions,
+): BacktestMetrics {
+  const { trials, trialSharpeVariance } = opts;
+  if (trials !== undefined) {
+    if (!Number.isInteger(trials) || trials < 1) throw new ConfigError(`trials must be an integer ≥ 1, got ${trials}`);
+    if (trials > 1 && !(typeof trialSharpeVariance === "number" && trialSharpeVariance >= 0)) {
+      throw new ConfigError(
+        `the deflated Sharpe ratio of the best of ${trials} trials needs trialSharpeVariance (variance of their ` +
+          `per-period Sharpe ratios); runSweep rows give it via deflateSweep`,
+      );
+    }
+    metrics.trials = trials;
+  }
+  let finite = net.length >= 3;
+  for (let i = 0; finite && i < net.length; i++) finite = Number.isFinite(net[i]);
+  const stats = finite ? sharpeStatistics(net) : undefined;
+  if (stats === undefined || !Number.isFinite(stats.sharpe) || !Number.isFinite(stats.kurtosis)) {
+    if (trials !== undefined) metrics.deflatedSharpe = NaN;
+    return metrics;
+  }
+  const moments = { sharpe: stats.sharpe, nObs: stats.nObs, skew: stats.skew, kurtosis: stats.kurtosis };
+  metrics.skewness = stats.skew;
+  metrics.kurtosis = stats.kurtosis;
+  metrics.probabilisticSharpe = probabilisticSharpe(moments);
+  if (trials !== undefined) {
+    metrics.deflatedSharpe = deflatedSharpe({
+      ...moments,
+      nTrials: trials,
+      trialSharpeVariance: trials === 1 ? 0 : trialSharpeVariance!,
+    });
   }
   return metrics;
 }

@@ -31,11 +31,11 @@ import {
   resolveCosts,
   simulateWeights,
 } from "./engine.ts";
-import { type BacktestMetrics, computeMetrics } from "./metrics.ts";
+import { type BacktestMetrics, computeMetrics, type SharpeSignificanceOptions } from "./metrics.ts";
 import { describeScheme, type PortfolioScheme, portfolioWeights } from "./portfolio.ts";
 
 /** Options of {@link backtestGrid}. Give either `forecasts` (with `portfolio`) or `weights`. */
-export interface GridBacktestOptions extends BacktestCostOptions {
+export interface GridBacktestOptions extends BacktestCostOptions, SharpeSignificanceOptions {
   /** Sorted ISO dates (n). */
   dates: readonly string[];
   /** Symbols (m). */
@@ -67,10 +67,13 @@ export interface BacktestRunRecord {
   details: Record<string, unknown>;
 }
 
-/** Metrics as a plain number map (absent optional figures left out), for storage. */
+/**
+ * Metrics as a plain number map for storage: absent optional figures are left out and ±Infinity (an overflowing
+ * CAGR over a very short window) is stored as NaN, "undefined", since stores keep finite numbers or NaN only.
+ */
 export function metricsRecord(m: BacktestMetrics): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) if (typeof v === "number") out[k] = v;
+  for (const [k, v] of Object.entries(m)) if (typeof v === "number") out[k] = Number.isFinite(v) ? v : NaN;
   return out;
 }
 
@@ -174,6 +177,8 @@ export function backtestGrid(opts: GridBacktestOptions): PanelBacktestResult {
     traded: win(sim.traded),
     benchmark: bhWin,
     annualization: costs.annualization,
+    trials: opts.trials,
+    trialSharpeVariance: opts.trialSharpeVariance,
   });
   const equity = equityOf(sim.net, start, end);
   const bhEquity = equityOf(bh.net, start, end);
@@ -295,7 +300,7 @@ export function toGrid(values: LongValues, dates: readonly string[], symbols: re
 }
 
 /** Options of {@link backtestPanel}. */
-export interface PanelBacktestOptions extends BacktestCostOptions {
+export interface PanelBacktestOptions extends BacktestCostOptions, SharpeSignificanceOptions {
   panel: Panel;
   /** Forecasts known at the close of each (date, symbol), long format; rows not given are "no forecast". */
   forecasts: LongValues;

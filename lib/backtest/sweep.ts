@@ -6,6 +6,8 @@
  *   volatility, happen inside the window), with buy & hold on the same window.
  * - Rows carry the cell's coordinates, every metric and buy & hold's key figures; they are written as CSV and JSON
  *   (NaN → `NaN` in CSV, `null` in JSON) together with a `sweep.json` describing the grid and the conventions.
+ * - {@link deflateSweep} adds each row's deflated Sharpe ratio with N = the number of cells: picking the best cell of
+ *   a sweep is exactly the multiple-testing situation the deflation corrects for.
  * - Output folders are named `sweep-YYYYMMDDTHHMMSS.ffffffZ` (UTC, microseconds) and created with an exclusive
  *   mkdir: when two sweeps, in one process or several, pick the same microsecond, the loser moves on to the next
  *   microsecond, so parallel sweeps never write into the same folder.
@@ -18,6 +20,7 @@ import { ConfigError } from "../errors.ts";
 import type { DateWindow } from "../validation/fold.ts";
 import { backtest, type BacktestConventions, resolveCosts } from "./engine.ts";
 import type { BacktestMetrics } from "./metrics.ts";
+import { deflatedSharpe } from "../metrics/sharpe.ts";
 import { describeSizing, sizePositions, type SizingSpec } from "./sizing.ts";
 
 /** One symbol's aligned inputs on the sweep's date axis. */
@@ -140,6 +143,36 @@ export function runSweep(data: SweepData, grid: SweepGrid = {}, options: SweepOp
         }
       }
     }
+  }
+  return rows;
+}
+
+/**
+ * Adds `deflatedSharpe` and `trials` to every row's metrics (in place; returns the rows): N = number of rows, the
+ * trial variance = sample variance (ddof 1) of the rows' finite per-period Sharpe ratios (annual Sharpe / √A).
+ * Rows whose Sharpe is undefined get NaN. Uses each row's own length, skewness and kurtosis.
+ */
+export function deflateSweep(rows: SweepRow[], annualization = 252): SweepRow[] {
+  const perPeriod = rows.map((r) => r.metrics.sharpe / Math.sqrt(annualization)).filter(Number.isFinite);
+  const mean = perPeriod.reduce((a, b) => a + b, 0) / Math.max(1, perPeriod.length);
+  const variance = perPeriod.length < 2
+    ? 0
+    : perPeriod.reduce((a, b) => a + (b - mean) ** 2, 0) / (perPeriod.length - 1);
+  for (const row of rows) {
+    const m = row.metrics;
+    m.trials = rows.length;
+    if (!Number.isFinite(m.sharpe) || !Number.isFinite(m.kurtosis) || m.periods < 3) {
+      m.deflatedSharpe = NaN;
+      continue;
+    }
+    m.deflatedSharpe = deflatedSharpe({
+      sharpe: m.sharpe / Math.sqrt(annualization),
+      nTrials: rows.length,
+      trialSharpeVariance: variance,
+      nObs: m.periods,
+      skew: m.skewness,
+      kurtosis: m.kurtosis,
+    });
   }
   return rows;
 }

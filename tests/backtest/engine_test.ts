@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 import { backtest } from "../../lib/backtest/mod.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
@@ -134,4 +135,27 @@ Deno.test("properties: zero costs and a constant position 1 reproduce buy & hold
     ),
     { seed: 7, numRuns: 200 },
   );
+});
+
+Deno.test("PSR by hand, DSR with the number of trials, and a refusal to deflate without the trials' variance", () => {
+  const rets = [NaN, 0.02, -0.01, 0.015, 0.005, -0.02, 0.03, 0.01];
+  const r = backtest({ returns: rets, positions: rets.map(() => 1), trials: 1 });
+  const x = rets.slice(1);
+  const n = x.length;
+  const mean = x.reduce((a, b) => a + b) / n;
+  const sr = mean / sampleStd(x);
+  const m2 = x.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+  const skew = x.reduce((a, b) => a + (b - mean) ** 3, 0) / n / m2 ** 1.5;
+  const kurt = x.reduce((a, b) => a + (b - mean) ** 4, 0) / n / m2 ** 2;
+  const z = sr * Math.sqrt(n - 1) / Math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr * sr);
+  close(r.metrics.skewness, skew);
+  close(r.metrics.kurtosis, kurt);
+  close(r.metrics.probabilisticSharpe, normalCdf(z, 0, 1), 1e-12);
+  // One trial: nothing to deflate.
+  close(r.metrics.deflatedSharpe!, r.metrics.probabilisticSharpe);
+  assert.equal(r.metrics.trials, 1);
+  // The best of 100 trials must clear a higher bar.
+  const d = backtest({ returns: rets, positions: rets.map(() => 1), trials: 100, trialSharpeVariance: 0.01 });
+  assert.ok(d.metrics.deflatedSharpe! < d.metrics.probabilisticSharpe);
+  assert.throws(() => backtest({ returns: rets, positions: rets.map(() => 1), trials: 100 }), /trialSharpeVariance/);
 });

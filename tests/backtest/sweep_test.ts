@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   backtest,
   createStampedDir,
+  deflateSweep,
   microsecondStamp,
   runSweep,
   signPositions,
@@ -11,6 +12,7 @@ import {
   sweepToCsv,
   writeSweep,
 } from "../../lib/backtest/mod.ts";
+import { deflatedSharpe } from "../../lib/metrics/sharpe.ts";
 
 function series(n: number, seed: number) {
   let s = seed;
@@ -153,9 +155,11 @@ Deno.test("parallel sweeps (in one process and in three processes) never share a
     await Promise.all(Array.from({ length: 10 }, (_, i) => writeSweep([{ ...row, symbol: tag + "-" + i }], Deno.args[1])));
   `;
   const file = join(await Deno.makeTempDir(), "writer.ts");
+  const configPath = new URL("../../deno.json", import.meta.url).pathname;
   await Deno.writeTextFile(file, script);
   const procs = ["X", "Y", "Z"].map((tag) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--no-lock", file, tag, base], stderr: "piped" }).output()
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", "--config", configPath, file, tag, base], stderr: "piped" })
+      .output()
   );
   for (const p of await Promise.all(procs)) assert.ok(p.success, new TextDecoder().decode(p.stderr));
   const dirs = readdirSync(base);
@@ -164,4 +168,24 @@ Deno.test("parallel sweeps (in one process and in three processes) never share a
   // Every folder holds exactly its own sweep.
   const symbols = dirs.map((d) => JSON.parse(readFileSync(join(base, d, "rows.json"), "utf8"))[0].symbol as string);
   assert.equal(new Set(symbols).size, 50);
+});
+
+Deno.test("deflateSweep: N = number of cells, variance across cells, each row deflated below its PSR", () => {
+  const rows = deflateSweep(runSweep(data, { windows, sizing: sizing.slice(0, 2), costBps: [0, 10] }));
+  const pp = rows.map((r) => r.metrics.sharpe / Math.sqrt(252));
+  const mean = pp.reduce((a, b) => a + b) / pp.length;
+  const variance = pp.reduce((a, b) => a + (b - mean) ** 2, 0) / (pp.length - 1);
+  for (const r of rows) {
+    assert.equal(r.metrics.trials, rows.length);
+    const expected = deflatedSharpe({
+      sharpe: r.metrics.sharpe / Math.sqrt(252),
+      nTrials: rows.length,
+      trialSharpeVariance: variance,
+      nObs: r.metrics.periods,
+      skew: r.metrics.skewness,
+      kurtosis: r.metrics.kurtosis,
+    });
+    assert.ok(Math.abs(r.metrics.deflatedSharpe! - expected) < 1e-12);
+    assert.ok(r.metrics.deflatedSharpe! <= r.metrics.probabilisticSharpe + 1e-15);
+  }
 });
