@@ -100,3 +100,51 @@ for (const path of listNotebooks(join(REPO_ROOT, "notebooks"))) {
     },
   });
 }
+
+/** Run `deno task report`'s script with a changed environment; returns its exit code and stderr. */
+async function runReportScript(env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-config", join(REPO_ROOT, "tools", "render_reports.ts"), "--out", join(REPO_ROOT, "data")],
+    env: { NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("deno task report says how to install Jupyter when it is missing", async () => {
+  // A PATH with no `jupyter` on it (the script needs nothing else from PATH).
+  const { code, stderr } = await runReportScript({ PATH: "/nonexistent", HOME: Deno.env.get("HOME") ?? "/" });
+  assert.equal(code, 2);
+  assert.match(stderr, /apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel/);
+});
+
+// A fresh HOME hides the user's kernelspecs, not a system-wide one.
+const systemWideDenoKernel = ["/usr/local/share/jupyter/kernels/deno", "/usr/share/jupyter/kernels/deno"].some(
+  existsSync,
+);
+
+Deno.test({
+  name: "deno task report says how to register the Deno kernel when it is missing",
+  ignore: unavailable !== undefined || systemWideDenoKernel,
+  async fn() {
+    const home = await Deno.makeTempDir({ prefix: "candor-home-" });
+    try {
+      const { code, stderr } = await runReportScript({ PATH: Deno.env.get("PATH") ?? "", HOME: home });
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /deno jupyter --install/);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
