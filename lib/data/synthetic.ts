@@ -9,11 +9,12 @@
  *     r[i,t] = μ + φ·S[i,t−1] + β_i·σ_m[t]·z_m[t] + σ_u[i,t]·z_u[i,t],     S[i,t−1] = r[i,t−1] + … + r[i,t−K]
  *
  * - **Market factor** σ_m·z_m with GARCH(1,1) variance σ_m²[t] = ω_m + α_m·(σ_m z_m)²[t−1] + β^g_m·σ_m²[t−1]
- *   (α_m = 0.06, β^g_m = 0.92, unconditional daily vol `marketVol` = 1 %), and per-symbol betas β_i ~ U(0.6, 1.4).
- * - **Idiosyncratic noise** σ_u·z_u with its own GARCH(1,1) per symbol (α = 0.05, β^g = 0.93), unconditional daily
+ *   (α_m = 0.08, β^g_m = 0.90, unconditional daily vol `marketVol` = 1 %), and per-symbol betas β_i ~ U(0.6, 1.4).
+ * - **Idiosyncratic noise** σ_u·z_u with its own GARCH(1,1) per symbol (α = 0.07, β^g = 0.91), unconditional daily
  *   vol σ̄_u,i ~ U(1.0 %, 1.8 %). Total daily vol is ≈ 1.3–2.1 %. Volatility clusters (GARCH); tails are fat:
- *   z_m, z_u are Student-t with ν = 5 scaled to unit variance (both GARCH recursions keep a finite fourth moment:
- *   β² + 2αβ + 9α² < 1).
+ *   z_m, z_u are Student-t with ν = 6 scaled to unit variance (`tailDof`). Both GARCH recursions keep a finite fourth
+ *   moment (β² + 2αβ + κα² < 1 with κ = E z⁴ = 3(ν − 2)/(ν − 4) = 6), so kurtosis and the autocorrelation of squared
+ *   returns are well defined; ν = 5 with these α would not satisfy it.
  * - **Drift** μ (default 0.0002 a day, ≈ 5 % a year).
  * - **Planted signal** (mode `planted`): φ = −signalStrength/√K (short-term reversal, `signalKind: "reversal"`) or
  *   +signalStrength/√K (`"momentum"`), K = `signalLookback` (default 5, one week). The driver is therefore the
@@ -33,7 +34,7 @@
  * than a simulation). `theoreticalAccuracy` is the mean of that probability over every (symbol, day) that has a next
  * day: the expected accuracy of the best possible forecaster on this very sample. No model can beat it except by
  * luck. The realized hit rate of that oracle is reported as `realizedOracleAccuracy`; the two differ only by sampling
- * noise. The default strength (0.23) puts theoreticalAccuracy near 0.57: realistic, yet learnable from ~50k rows.
+ * noise. The default strength (0.23) puts theoreticalAccuracy near 0.566: realistic, yet learnable from ~50k rows.
  *
  * ## Prices and volume
  *
@@ -68,7 +69,7 @@ export interface SyntheticMarketOptions {
   seed?: number;
   /** `planted` (default): next-day returns partly predictable from the past K-day return; `random-walk`: not. */
   mode?: "planted" | "random-walk";
-  /** Planted mean's sd relative to the noise (default 0.23 → theoreticalAccuracy ≈ 0.57). Ignored in random-walk. */
+  /** Planted mean's sd relative to the noise (default 0.23 → theoreticalAccuracy ≈ 0.566). Ignored in random-walk. */
   signalStrength?: number;
   /** `reversal` (default; tomorrow's mean opposes the past K-day return) or `momentum`. */
   signalKind?: "reversal" | "momentum";
@@ -78,7 +79,7 @@ export interface SyntheticMarketOptions {
   start?: string;
   /** Daily log-return drift μ (default 0.0002). */
   drift?: number;
-  /** Student-t degrees of freedom of every innovation (default 5; must be > 2). */
+  /** Student-t degrees of freedom of every innovation (default 6; must be > 2). */
   tailDof?: number;
   /** Unconditional daily vol of the market factor (default 0.01). */
   marketVol?: number;
@@ -177,13 +178,13 @@ export function syntheticMarket(opts: SyntheticMarketOptions = {}): SyntheticMar
     );
   }
   const drift = opts.drift ?? 0.0002;
-  const nu = opts.tailDof ?? 5;
+  const nu = opts.tailDof ?? 6;
   const dist = UnitStudentT.of(nu); // validates nu > 2
   const marketVol = opts.marketVol ?? 0.01;
   if (!(marketVol >= 0)) throw new ConfigError(`marketVol must be ≥ 0, got ${marketVol}`);
   const dates = businessDays(opts.start ?? "2010-01-04", days);
   const burnIn = 250;
-  const mA = 0.06, mB = 0.92, uA = 0.05, uB = 0.93;
+  const mA = 0.08, mB = 0.9, uA = 0.07, uB = 0.91;
   const mOmega = marketVol * marketVol * (1 - mA - mB);
 
   // Independent streams: market after 1 jump, symbol k after k + 2 jumps.
