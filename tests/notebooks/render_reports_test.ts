@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { countEmptiedSvgs, NBCONVERT_CONFIG, summarizeOutputs } from "../../tools/render_reports.ts";
+
+const SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><path d="M0,0L20,10" stroke="black"/></svg>';
+
+Deno.test("countEmptiedSvgs finds the empty boxes nbconvert's sanitizer leaves, and only those", () => {
+  assert.equal(countEmptiedSvgs(`<div>${SVG}</div>`), 0);
+  assert.equal(countEmptiedSvgs('<svg width="20" height="10"></svg> and <svg>\n </svg>'), 2);
+});
+
+Deno.test("summarizeOutputs counts code cells, error outputs (by cell) and SVG outputs", () => {
+  const summary = summarizeOutputs({
+    cells: [
+      { cell_type: "markdown" },
+      { cell_type: "code", outputs: [{ output_type: "display_data", data: { "image/svg+xml": SVG } }] },
+      { cell_type: "code", outputs: [{ output_type: "stream" }, { output_type: "error" }] },
+      { cell_type: "code", outputs: [{ output_type: "execute_result", data: { "text/plain": "1" } }] },
+    ],
+  });
+  assert.deepEqual(summary, { codeCells: 3, errors: 1, svgs: 1, errorCells: [3] });
+});
+
+Deno.test({
+  name: "candor's nbconvert template keeps the inside of inline SVG outputs (nbconvert 6.5 would empty them)",
+  // Conversion only (no kernel), so it needs nbconvert but not the Deno kernel.
+  ignore: !(await hasNbconvert()),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "candor-template-test-" });
+    try {
+      const nb = {
+        nbformat: 4,
+        nbformat_minor: 4,
+        metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+        cells: [{
+          cell_type: "code",
+          metadata: {},
+          execution_count: 1,
+          source: "chart",
+          outputs: [{ output_type: "display_data", metadata: {}, data: { "image/svg+xml": SVG, "text/plain": "x" } }],
+        }],
+      };
+      await Deno.writeTextFile(join(dir, "svg.ipynb"), JSON.stringify(nb));
+      const out = await new Deno.Command("jupyter", {
+        args: ["nbconvert", "--config", NBCONVERT_CONFIG, "--to", "html", join(dir, "svg.ipynb")],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const html = await Deno.readTextFile(join(dir, "svg.html"));
+      assert.ok(html.includes('<path d="M0,0L20,10" stroke="black"/>'), "the SVG's path was stripped");
+      assert.equal(countEmptiedSvgs(html), 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+async function hasNbconvert(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("jupyter", { args: ["nbconvert", "--version"], stdout: "null", stderr: "null" })
+      .output();
+    return out.code === 0;
+  } catch {
+    return false;
+  }
+}
