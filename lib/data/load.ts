@@ -37,10 +37,10 @@
  */
 
 import pl from "nodejs-polars";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { gunzip } from "node:zlib";
+import { constants as zlibConstants, gunzip, gunzipSync } from "node:zlib";
 import { DataError } from "../errors.ts";
 import { canonicalColumnName } from "./column_names.ts";
 import { csvRecords, lineOfRecord } from "./csv_lines.ts";
@@ -51,8 +51,8 @@ const gunzipAsync = promisify(gunzip);
 /** Options of `loadPanel`. */
 export interface LoadPanelOptions {
   /**
-   * Keep only these symbols. In a folder, files named after other symbols are not even read; rows of other symbols
-   * in multi-symbol files are dropped. A requested symbol that is found nowhere is an error.
+   * Keep only these symbols. In a folder, files named after other symbols are not read unless their header has a
+   * symbol/ticker column; rows of other symbols are dropped. A requested symbol that is found nowhere is an error.
    */
   symbols?: readonly string[];
   /** Files read and decompressed at once (default 8). */
@@ -167,6 +167,31 @@ async function readBytes(src: SourceFile): Promise<Buffer> {
     bytes = bytes.subarray(3);
   }
   return bytes;
+}
+
+/**
+ * True when a file may hold symbols other than its name's: a Parquet file (not peeked), or a CSV whose header has a
+ * symbol/ticker column. Reads only the first few kilobytes (a partial gunzip for .csv.gz).
+ */
+async function mayHoldOtherSymbols(src: SourceFile): Promise<boolean> {
+  if (src.format === "parquet") return true;
+  const handle = await open(src.path, "r");
+  try {
+    const chunk = Buffer.alloc(16_384);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, 0);
+    let head: Buffer = chunk.subarray(0, bytesRead);
+    if (src.format === "csv.gz") {
+      try {
+        head = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      } catch {
+        return true; // let the full read report it
+      }
+    }
+    const firstLine = head.toString("utf8").split("\n")[0];
+    return firstLine.split(",").some((name) => canonicalColumnName(name) === "symbol");
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Explains why polars refused a CSV: the first record whose field count differs from the header's. */
@@ -454,7 +479,14 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
   const warnings: string[] = [];
   let sources = await listSources(source);
   const wanted = opts.symbols === undefined ? undefined : new Set(opts.symbols);
-  if (wanted !== undefined) sources = sources.filter((s) => s.explicit || wanted.has(s.fileSymbol));
+  if (wanted !== undefined) {
+    const keep = await mapLimited(
+      sources,
+      opts.concurrency ?? 8,
+      async (s) => s.explicit || wanted.has(s.fileSymbol) || await mayHoldOtherSymbols(s),
+    );
+    sources = sources.filter((_, i) => keep[i]);
+  }
 
   const read = await mapLimited(
     sources.map((s, i) => [s, i] as const),

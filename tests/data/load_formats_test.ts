@@ -161,6 +161,21 @@ Deno.test("a long file with a ticker column and interleaved symbols is sorted by
   });
 });
 
+Deno.test("symbols option: multi-symbol files in a folder are searched, single-symbol files chosen by name", async () => {
+  const rows = ROWS.flatMap((r) => [["ZZ", ...r], ["AA", ...r]]);
+  const header = "Date,Ticker,Open,High,Low,Close,Adj Close,Volume";
+  const long = csv(header, "\n", rows.map(([s, d, ...v]) => [d, s, ...v]));
+  await withFiles({
+    "universe.csv.gz": gzipSync(new TextEncoder().encode(long)),
+    "QQ.csv": csv("date,open,high,low,close,adj_close,volume"),
+    "RR.csv": "this file is not even a CSV price file, and is never read",
+  }, async (dir) => {
+    const panel = await loadPanel(dir, { symbols: ["ZZ", "QQ"] });
+    assert.deepEqual(panel.symbols, ["QQ", "ZZ"]);
+    assert.deepEqual(panel.frame.toRecords(), [...expectedRecords("QQ"), ...expectedRecords("ZZ")]);
+  });
+});
+
 Deno.test("extra columns: numeric ones kept as Float64 (empty → NaN, union across files), text ones dropped with a warning", async () => {
   const header = "date,open,high,low,close,adj_close,volume,Momentum 5,name";
   const rows = ROWS.map((r, i) => [...r, i === 1 ? "" : String(i / 10), "Acme Corp"]);
