@@ -142,6 +142,11 @@ export interface GradientHealthOptions {
   explosionFactor?: number;
   /** Mean clip ratio above which clipping is flagged, default 0.5. */
   maxClipRatio?: number;
+  /**
+   * Absolute ceiling on an epoch's median pre-clip norm, default 1e3: gradients that are huge from the first step
+   * (unscaled inputs) never stand out against their own running median, so they are caught here.
+   */
+  maxNorm?: number;
 }
 
 /** Per-epoch gradient statistics: explosions relative to the running median, clip ratio and its trend. */
@@ -157,7 +162,7 @@ export class GradientHealthMonitor implements TrainingMonitor {
   #events: TrainingEvent[] = [];
 
   constructor(o: GradientHealthOptions = {}) {
-    this.options = { explosionFactor: 10, maxClipRatio: 0.5, ...o };
+    this.options = { explosionFactor: 10, maxClipRatio: 0.5, maxNorm: 1e3, ...o };
   }
 
   onEpochEnd(ctx: EpochContext): void {
@@ -175,7 +180,15 @@ export class GradientHealthMonitor implements TrainingMonitor {
     this.clipRatios.push(ctx.record.clipRatio);
     this.medianNorms.push(ctx.record.gradNorm.median);
     this.maxNorms.push(ctx.record.gradNorm.max);
-    if (exploded > 0) {
+    if (ctx.record.gradNorm.median > this.options.maxNorm) {
+      this.#events.push({
+        epoch: ctx.record.epoch,
+        kind: "gradient-explosion",
+        message: `exploding gradients at epoch ${ctx.record.epoch}: median step norm ${
+          ctx.record.gradNorm.median.toPrecision(2)
+        } > ${this.options.maxNorm}`,
+      });
+    } else if (exploded > 0) {
       this.#events.push({
         epoch: ctx.record.epoch,
         kind: "gradient-explosion",

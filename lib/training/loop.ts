@@ -330,6 +330,12 @@ type AdamLike = tf.Optimizer & {
  */
 export async function train(model: Trainable, data: ArrayDataset, o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
+  if (!tf.engine().backendName) {
+    throw new ConfigError(
+      "no tfjs backend is initialized: call initBackend() from lib/models/nn/backend.ts before train() (every model's " +
+        "fit does this)",
+    );
+  }
   const n = datasetSize(data, "training data");
   if (n === 0) {
     throw new ConfigError(

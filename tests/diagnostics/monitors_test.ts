@@ -74,6 +74,9 @@ Deno.test("gradient health: explosions relative to the running median; clip-rati
     g.events()[0].message,
     /exploding gradients at epoch 2: 1 step\(s\) above 10× the running median \(worst 50×\)/,
   );
+  const huge = new GradientHealthMonitor({ maxNorm: 1e3 });
+  huge.onEpochEnd(ctx(1, spread, { gradNorm: { mean: 2e6, median: 2e6, max: 3e6 } }, [2e6, 2e6, 2e6, 3e6]));
+  assert.equal(huge.events()[0].message, "exploding gradients at epoch 1: median step norm 2.0e+6 > 1000");
   const t = new GradientHealthMonitor();
   [1, 0.75, 0.5, 0.25].forEach((r, i) => t.onEpochEnd(ctx(i + 1, spread, { clipRatio: r })));
   assert.ok(Math.abs(t.clipTrend() + 0.25) < 1e-12);
