@@ -5,7 +5,8 @@
  * How look-ahead is kept out and caught:
  *
  * 1. **Truncated views.** At the close of d the strategy gets a {@link MarketView} whose arrays end at d (returns,
- *    forecasts, its own equity and positions). They are windows onto buffers that are filled one date at a time, so
+ *    forecasts, its own equity and positions); the position it decides is held over d + lag. Seen from the period a
+ *    position is held in, t, the model and sizer saw a view truncated at t − lag (t − 1 by default). They are windows onto buffers that are filled one date at a time, so
  *    not even the underlying ArrayBuffer holds a later value: reading past the end yields `undefined` / NaN.
  * 2. **Look-ahead audit** (on by default). At each audited date the same decision is recomputed from an *oracle*
  *    view whose arrays run to the last date. An honest decision at d depends only on data through d and comes out
