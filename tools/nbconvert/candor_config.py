@@ -11,4 +11,6 @@ _here = os.path.dirname(os.path.abspath(__file__))
 c.TemplateExporter.extra_template_basedirs = [os.path.join(_here, "templates")]
 c.HTMLExporter.template_name = "candor"
 # Notebooks are executed with the kernel named in their metadata (deno); a cell error fails the conversion.
-c.ExecutePreprocessor.timeout = 600
+# Generous limits: on a busy 2-core CI machine the kernel's first start compiles the library.
+c.ExecutePreprocessor.timeout = 600  # seconds per cell
+c.ExecutePreprocessor.startup_timeout = 180  # seconds for the kernel to answer
