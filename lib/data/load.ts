@@ -215,8 +215,8 @@ function explainUnparsableCsv(src: SourceFile, text: string, cause: unknown): Da
   }, { cause });
 }
 
-/** Reads one file into a FileTable (all Utf8), or undefined when a folder file is not a price file. */
-async function readTable(src: SourceFile, index: number, warnings: string[]): Promise<FileTable | undefined> {
+/** Reads one file into a FileTable (all Utf8), or a warning when a folder file is not a price file. */
+async function readTable(src: SourceFile, index: number): Promise<FileTable | { skipped: string }> {
   const bytes = await readBytes(src);
   let df: pl.DataFrame;
   if (src.format === "parquet") {
@@ -277,8 +277,7 @@ async function readTable(src: SourceFile, index: number, warnings: string[]): Pr
   const missing = REQUIRED_COLUMNS.filter((c) => !written.has(c));
   if (missing.length > 0) {
     if (!src.explicit && OHLC.every((c) => !written.has(c))) {
-      warnings.push(`skipped ${src.path}: not a price file (no open/high/low/close columns)`);
-      return undefined;
+      return { skipped: `skipped ${src.path}: not a price file (no open/high/low/close columns)` };
     }
     throw new DataError("missing required column", {
       file: src.path,
@@ -298,17 +297,26 @@ async function readTable(src: SourceFile, index: number, warnings: string[]): Pr
   return { source: src, written, frame: df, adjFallback };
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, preserving order. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, preserving order. When several calls fail, the failure of
+ * the first item (not the first to happen) is thrown, so errors do not depend on timing.
+ */
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
+  const failures = new Map<number, unknown>();
   let next = 0;
   async function worker() {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      try {
+        out[i] = await fn(items[i]);
+      } catch (e) {
+        failures.set(i, e);
+      }
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
   return out;
 }
 
@@ -488,11 +496,14 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
     sources = sources.filter((_, i) => keep[i]);
   }
 
-  const read = await mapLimited(
+  const results = await mapLimited(
     sources.map((s, i) => [s, i] as const),
     opts.concurrency ?? 8,
-    ([s, i]) => readTable(s, i, warnings),
+    ([s, i]) => readTable(s, i),
   );
+  const read: (FileTable | undefined)[] = results.map((r) => ("skipped" in r ? undefined : r));
+  for (const r of results) if ("skipped" in r) warnings.push(r.skipped);
+
   const tables = read.filter((t): t is FileTable => t !== undefined);
   if (tables.length === 0) {
     throw new DataError("no price files found", {

@@ -336,3 +336,13 @@ Deno.test("a bad gzip file", async () => {
     await assertDataError(loadPanel(join(dir, "X.csv.gz")), { file: join(dir, "X.csv.gz"), message: /gzip/ });
   });
 });
+
+Deno.test("with several bad files, the first in load order is reported whatever finishes first", async () => {
+  const big = [HEADER.replace(",close", ""), ...Array.from({ length: 20_000 }, () => "2021-01-04,10,11,9,10.4,1000")]
+    .join("\n");
+  await withFiles({ "A.csv": big, "B.csv": "date,open\n" }, async (dir) => {
+    for (let i = 0; i < 3; i++) {
+      await assertDataError(loadPanel(dir), { file: join(dir, "A.csv"), line: 1, column: "close" });
+    }
+  });
+});
