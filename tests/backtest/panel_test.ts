@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import pl from "nodejs-polars";
-import { backtestGrid, backtestPanel, portfolioWeights } from "../../lib/backtest/mod.ts";
+import {
+  backtest,
+  backtestGrid,
+  backtestPanel,
+  type PortfolioScheme,
+  portfolioWeights,
+} from "../../lib/backtest/mod.ts";
 import type { Panel } from "../../lib/data/panel.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
@@ -167,4 +173,64 @@ Deno.test("backtestPanel reads adj_close returns from a Panel and places long-fo
     () => backtestPanel({ panel, forecasts: { dates: ["2021-01-01"], symbols: ["A"], values: [1] } }),
     ConfigError,
   );
+});
+
+Deno.test("properties: symbol order does not matter; m identical symbols behave like one series", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 7 }),
+      fc.integer({ min: 3, max: 25 }),
+      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.constantFrom<PortfolioScheme>(
+        "equal-weight",
+        "long-short",
+        "long-only",
+        { kind: "topk", k: 2, nDrop: 1 },
+        { kind: "topk", k: 1, short: true },
+      ),
+      (m, n, seed, scheme) => {
+        let s = seed;
+        const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+        const rets = Array.from({ length: n * m }, (_, i) => (i < m || u() < 0.1 ? NaN : (u() - 0.5) * 0.1));
+        const fcs = Array.from({ length: n * m }, () => (u() < 0.1 ? NaN : u() - 0.5)); // distinct: no ties
+        const dates = Array.from({ length: n }, (_, t) => `d${String(t).padStart(3, "0")}`);
+        const syms = Array.from({ length: m }, (_, j) => `S${j}`);
+        const opts = { dates, portfolio: scheme, costBps: 7, borrowBps: 30 };
+        const a = backtestGrid({ ...opts, symbols: syms, returns: rets, forecasts: fcs });
+        const perm = Array.from({ length: m }, (_, j) => (j + 1) % m); // rotate the columns
+        const pick = (x: number[]) => x.map((_, i) => x[Math.floor(i / m) * m + perm[i % m]]);
+        const b = backtestGrid({
+          ...opts,
+          symbols: perm.map((j) => syms[j]),
+          returns: pick(rets),
+          forecasts: pick(fcs),
+        });
+        for (let t = 0; t < n; t++) {
+          const x = a.netReturns[t];
+          const y = b.netReturns[t];
+          assert.ok((Number.isNaN(x) && Number.isNaN(y)) || Math.abs(x - y) < 1e-14, `${t}: ${x} vs ${y}`);
+          const bx = a.buyAndHold.netReturns[t];
+          const by = b.buyAndHold.netReturns[t];
+          assert.ok((Number.isNaN(bx) && Number.isNaN(by)) || Math.abs(bx - by) < 1e-14);
+        }
+      },
+    ),
+    { seed: 21, numRuns: 200 },
+  );
+  // m copies of one series, long-short on the same forecast = the series with position sign(forecast).
+  const n = 30;
+  const r = Array.from({ length: n }, (_, t) => (t === 0 ? NaN : Math.sin(t) * 0.03));
+  const f = Array.from({ length: n }, (_, t) => Math.cos(t * 1.3));
+  const m = 4;
+  const rep = (x: number[]) => x.flatMap((v) => Array(m).fill(v));
+  const grid = backtestGrid({
+    dates: Array.from({ length: n }, (_, t) => `d${t}`),
+    symbols: ["A", "B", "C", "D"],
+    returns: rep(r),
+    forecasts: rep(f),
+    costBps: 10,
+  });
+  const one = backtest({ returns: r, positions: f.map(Math.sign), costBps: 10 });
+  for (let t = 1; t < n; t++) close(grid.netReturns[t], one.netReturns[t], 1e-14);
+  close(grid.metrics.sharpe, one.metrics.sharpe, 1e-12);
 });
