@@ -368,7 +368,9 @@ function rulesFor(extraColumns: readonly string[]): Rule[] {
       rules.push({
         column: c,
         bad: pl.col(c).isNull(),
-        problem: `missing ${c}`,
+        problem: c === "adj_close"
+          ? "missing adj_close (fill it, or leave the whole column empty to fall back to close)"
+          : `missing ${c}`,
         expected: () => "a number",
         found: () => "",
       });
