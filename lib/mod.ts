@@ -33,3 +33,4 @@ export * from "./data/column_names.ts";
 export * from "./data/load.ts";
 export * from "./data/synthetic.ts";
 export * from "./data/write.ts";
+export * from "./models/linear/linear.ts";
