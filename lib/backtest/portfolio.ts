@@ -53,32 +53,32 @@ export function validateScheme(s: PortfolioScheme): void {
   if (!Number.isInteger(nDrop) || nDrop < 0) throw new ConfigError(`topk.nDrop must be an integer ≥ 0, got ${nDrop}`);
 }
 
-/** `a` ranks before `b`: higher score, ties by lower index. */
-function better(scores: ArrayLike<number>, base: number, a: number, b: number): boolean {
-  const sa = scores[base + a];
-  const sb = scores[base + b];
-  return sa > sb || (sa === sb && a < b);
-}
-
 /**
- * The best `count` of `candidates` (symbol indices) by score on row `base`, best first. A bounded heap keeps this
- * O(m log count) per date.
+ * The best `count` of `candidates` (symbol indices), best first, ranking by `sign · score` (higher first; ties by
+ * lower index). A bounded heap keeps this O(candidates · log count) per date.
  */
 function bestOf(scores: ArrayLike<number>, base: number, candidates: number[], count: number, sign: number): number[] {
   if (count <= 0) return [];
+  const key = (j: number) => sign * scores[base + j];
+  /** `a` ranks after `b`. */
+  const worse = (a: number, b: number) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb || (ka === kb && a > b);
+  };
   // Heap whose root is the worst of the kept elements.
   const heap: number[] = [];
-  const worse = (a: number, b: number) => sign > 0 ? better(scores, base, b, a) : betterNeg(scores, base, b, a);
   for (const c of candidates) {
     if (heap.length < count) {
       heap.push(c);
       let i = heap.length - 1;
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (worse(heap[i], heap[p])) {
-          [heap[i], heap[p]] = [heap[p], heap[i]];
-          i = p;
-        } else break;
+        if (!worse(heap[i], heap[p])) break;
+        const tmp = heap[i];
+        heap[i] = heap[p];
+        heap[p] = tmp;
+        i = p;
       }
     } else if (worse(heap[0], c)) {
       heap[0] = c;
@@ -90,7 +90,9 @@ function bestOf(scores: ArrayLike<number>, base: number, candidates: number[], c
         if (l < heap.length && worse(heap[l], heap[w])) w = l;
         if (r < heap.length && worse(heap[r], heap[w])) w = r;
         if (w === i) break;
-        [heap[i], heap[w]] = [heap[w], heap[i]];
+        const tmp = heap[i];
+        heap[i] = heap[w];
+        heap[w] = tmp;
         i = w;
       }
     }
@@ -98,47 +100,94 @@ function bestOf(scores: ArrayLike<number>, base: number, candidates: number[], c
   return heap.sort((a, b) => (worse(a, b) ? 1 : -1));
 }
 
-/** `a` ranks before `b` when ranking by −score: lower score, ties by lower index. */
-function betterNeg(scores: ArrayLike<number>, base: number, a: number, b: number): boolean {
-  const sa = scores[base + a];
-  const sb = scores[base + b];
-  return sa < sb || (sa === sb && a < b);
-}
-
-/** One TopkDropout step for one book. Returns the new holdings. */
+/**
+ * One TopkDropout step for one book: returns the new holdings. `blocked[j]` = 1 marks symbols this book may not
+ * hold (the other book's names); it is used as scratch and restored.
+ */
 function topkDropoutStep(
   scores: ArrayLike<number>,
   base: number,
   held: number[],
   eligible: number[],
-  excluded: Uint8Array,
+  blocked: Uint8Array,
   k: number,
   nDrop: number,
   sign: number,
 ): number[] {
-  const isHeld = new Set<number>();
   const last: number[] = [];
-  for (const h of held) {
-    if (Number.isFinite(scores[base + h]) && !excluded[h]) {
-      last.push(h);
-      isHeld.add(h);
-    }
-  }
-  const nonHeld = eligible.filter((j) => !isHeld.has(j) && !excluded[j]);
+  for (const h of held) if (Number.isFinite(scores[base + h]) && !blocked[h]) last.push(h);
+  for (const h of last) blocked[h] |= 2;
+  const nonHeld: number[] = [];
+  for (const j of eligible) if (!blocked[j]) nonHeld.push(j);
+  for (const h of last) blocked[h] &= 1;
   const today = bestOf(scores, base, nonHeld, nDrop + k - last.length, sign);
   const comb = bestOf(scores, base, [...last, ...today], last.length + today.length, sign);
   // The nDrop worst of the ranking, but never a name that is still within the best k (possible when too few
   // candidates exist to fill k + nDrop places).
-  const worstN = new Set(comb.slice(Math.max(k, comb.length - nDrop)));
-  const sell = last.filter((h) => worstN.has(h));
-  const left = last.filter((h) => !worstN.has(h));
+  const worst = new Set(comb.slice(Math.max(k, comb.length - nDrop)));
+  const sell = last.filter((h) => worst.has(h));
+  const left = last.filter((h) => !worst.has(h));
   const buy = today.slice(0, Math.max(0, sell.length + k - last.length));
   return [...left, ...buy];
 }
 
 /**
+ * One date's target weights from that date's forecasts (`forecasts[offset .. offset + m)`) and the previous
+ * decided weights (the books top-k keeps; undefined before the first decision). All NaN when no symbol is
+ * eligible. This is the step {@link portfolioWeights} repeats, exported so a forward simulation can build the same
+ * portfolio one date at a time.
+ */
+export function nextPortfolioWeights(
+  forecasts: ArrayLike<number>,
+  previous: ArrayLike<number> | undefined,
+  scheme: PortfolioScheme,
+  m: number = forecasts.length,
+  offset = 0,
+): Float64Array {
+  validateScheme(scheme);
+  const w = new Float64Array(m);
+  const eligible: number[] = [];
+  for (let j = 0; j < m; j++) if (Number.isFinite(forecasts[offset + j])) eligible.push(j);
+  if (eligible.length === 0) return w.fill(NaN);
+  const N = eligible.length;
+  if (scheme === "equal-weight") {
+    for (const j of eligible) w[j] = 1 / N;
+  } else if (scheme === "long-short") {
+    for (const j of eligible) {
+      const f = forecasts[offset + j];
+      w[j] = f > 0 ? 1 / N : f < 0 ? -1 / N : 0;
+    }
+  } else if (scheme === "long-only") {
+    for (const j of eligible) w[j] = forecasts[offset + j] > 0 ? 1 / N : 0;
+  } else {
+    const k = scheme.k;
+    const nDrop = scheme.nDrop ?? k;
+    const longHeld: number[] = [];
+    const shortHeld: number[] = [];
+    if (previous !== undefined) {
+      for (let j = 0; j < m; j++) {
+        if (previous[j] > 0) longHeld.push(j);
+        else if (previous[j] < 0) shortHeld.push(j);
+      }
+    }
+    const excluded = new Uint8Array(m);
+    const longBook = topkDropoutStep(forecasts, offset, longHeld, eligible, excluded, k, nDrop, 1);
+    let shortBook: number[] = [];
+    if (scheme.short) {
+      for (const j of longBook) excluded[j] = 1;
+      shortBook = topkDropoutStep(forecasts, offset, shortHeld, eligible, excluded, k, nDrop, -1);
+    }
+    const half = scheme.short && shortBook.length > 0 && longBook.length > 0 ? 0.5 : 1;
+    for (const j of longBook) w[j] = half / longBook.length;
+    for (const j of shortBook) w[j] = -half / shortBook.length;
+  }
+  return w;
+}
+
+/**
  * Target weights (dates × symbols, row-major, 0 where not held) from a forecast grid. Rows with no eligible symbol
- * are all NaN ("no decision"), so the engine's evaluation window starts at the first date with a forecast.
+ * are all NaN ("no decision"), so the engine's evaluation window starts at the first date with a forecast; top-k
+ * books carry over such rows unchanged.
  */
 export function portfolioWeights(
   forecasts: ArrayLike<number>,
@@ -151,40 +200,11 @@ export function portfolioWeights(
     throw new ConfigError(`forecasts has ${forecasts.length} entries, expected ${n * m} (${n} dates × ${m} symbols)`);
   }
   const w = new Float64Array(n * m);
-  let longBook: number[] = [];
-  let shortBook: number[] = [];
-  const excluded = new Uint8Array(m);
+  let previous: Float64Array | undefined;
   for (let t = 0; t < n; t++) {
-    const base = t * m;
-    const eligible: number[] = [];
-    for (let j = 0; j < m; j++) if (Number.isFinite(forecasts[base + j])) eligible.push(j);
-    if (eligible.length === 0) {
-      w.fill(NaN, base, base + m);
-      continue;
-    }
-    const N = eligible.length;
-    if (scheme === "equal-weight") {
-      for (const j of eligible) w[base + j] = 1 / N;
-    } else if (scheme === "long-short") {
-      for (const j of eligible) {
-        const f = forecasts[base + j];
-        w[base + j] = f > 0 ? 1 / N : f < 0 ? -1 / N : 0;
-      }
-    } else if (scheme === "long-only") {
-      for (const j of eligible) w[base + j] = forecasts[base + j] > 0 ? 1 / N : 0;
-    } else {
-      const k = scheme.k;
-      const nDrop = scheme.nDrop ?? k;
-      excluded.fill(0);
-      longBook = topkDropoutStep(forecasts, base, longBook, eligible, excluded, k, nDrop, 1);
-      if (scheme.short) {
-        for (const j of longBook) excluded[j] = 1;
-        shortBook = topkDropoutStep(forecasts, base, shortBook, eligible, excluded, k, nDrop, -1);
-      }
-      const half = scheme.short && shortBook.length > 0 && longBook.length > 0 ? 0.5 : 1;
-      for (const j of longBook) w[base + j] = half / longBook.length;
-      for (const j of shortBook) w[base + j] = -half / shortBook.length;
-    }
+    const row = nextPortfolioWeights(forecasts, previous, scheme, m, t * m);
+    w.set(row, t * m);
+    if (!Number.isNaN(row[0])) previous = row; // a no-decision row is all NaN
   }
   return w;
 }

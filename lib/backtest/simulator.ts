@@ -59,6 +59,8 @@ export interface MarketView {
   readonly equity: Float64Array;
   /** Positions held through t: (t + 1) × symbols. */
   readonly held: Float64Array;
+  /** The strategy's own earlier decisions, through t − 1: t × symbols (NaN = no decision). */
+  readonly decisions: Float64Array;
 }
 
 /** The strategy's decision at a close: one position (single series) or one weight per symbol. NaN = no decision. */
@@ -196,6 +198,7 @@ export function simulateForward(opts: ForwardOptions): ForwardResult {
       forecasts: seenForecasts?.subarray(0, (t + 1) * m),
       equity: equityBuf.subarray(0, t + 1),
       held: held.subarray(0, (t + 1) * m),
+      decisions: decisions.subarray(0, t * m),
     };
     const d = decide(view);
     if (auditEvery > 0 && t % auditEvery === 0) {

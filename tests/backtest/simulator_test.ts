@@ -4,6 +4,7 @@ import {
   backtestGrid,
   hybridPositions,
   type MarketView,
+  nextPortfolioWeights,
   signPositions,
   simulateForward,
 } from "../../lib/backtest/mod.ts";
@@ -165,4 +166,27 @@ Deno.test("vectorized look-ahead in a model is caught: centered smoothing and fu
   };
   const ok = simulateForward({ returns, forecasts, model: trailing, costBps: 5 });
   assert.ok(ok.metrics.periods > 100);
+});
+
+Deno.test("forward top-k with dropout, built one date at a time from the view, equals the grid engine", () => {
+  const n = 150;
+  const m = 8;
+  const { returns, forecasts } = market(n, m, 31);
+  const dates = Array.from({ length: n }, (_, t) => `d${String(t).padStart(3, "0")}`);
+  const symbols = Array.from({ length: m }, (_, j) => `S${j}`);
+  for (const scheme of [{ kind: "topk", k: 3, nDrop: 1 }, { kind: "topk", k: 2, nDrop: 1, short: true }] as const) {
+    const sizer = (f: unknown, v: MarketView) => {
+      // The previous decided row (skipping no-decision rows), from the view's own decisions.
+      let prev: Float64Array | undefined;
+      for (let s = v.t - 1; s >= 0 && prev === undefined; s--) {
+        const row = v.decisions.subarray(s * m, (s + 1) * m);
+        if (!Number.isNaN(row[0])) prev = row;
+      }
+      return nextPortfolioWeights(f as Float64Array, prev, scheme);
+    };
+    const fwd = simulateForward({ returns, forecasts, symbols: m, dates, sizer, costBps: 10, borrowBps: 40 });
+    const vec = backtestGrid({ dates, symbols, returns, forecasts, portfolio: scheme, costBps: 10, borrowBps: 40 });
+    assertSameRun(fwd, vec);
+    assert.ok(vec.metrics.turnover > 0);
+  }
 });
