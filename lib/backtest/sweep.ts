@@ -18,7 +18,9 @@
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DateWindow } from "../validation/fold.ts";
+import type { Panel } from "../data/panel.ts";
 import { backtest, type BacktestConventions, resolveCosts } from "./engine.ts";
+import { type LongValues, panelReturns, toGrid } from "./panel.ts";
 import type { BacktestMetrics } from "./metrics.ts";
 import { deflatedSharpe } from "../metrics/sharpe.ts";
 import { describeSizing, sizePositions, type SizingSpec } from "./sizing.ts";
@@ -75,6 +77,56 @@ export interface SweepRow {
   sizing: string;
   metrics: BacktestMetrics;
   buyAndHold: BacktestMetrics;
+}
+
+/**
+ * Calendar-year windows over sorted ISO dates (the first and last may be partial), for a sweep's `windows`.
+ */
+export function yearlyWindows(dates: readonly string[]): DateWindow[] {
+  const out: DateWindow[] = [];
+  for (const d of dates) {
+    const last = out.at(-1);
+    if (last !== undefined && last.end.slice(0, 4) === d.slice(0, 4)) last.end = d;
+    else out.push({ start: d, end: d });
+  }
+  return out;
+}
+
+/**
+ * Rolling windows of `length` dates, starting every `step` dates (default `length`: back to back); a final window
+ * shorter than `length` is dropped.
+ */
+export function rollingWindows(dates: readonly string[], length: number, step = length): DateWindow[] {
+  if (!Number.isInteger(length) || length < 2) {
+    throw new ConfigError(`window length must be an integer ≥ 2, got ${length}`);
+  }
+  if (!Number.isInteger(step) || step < 1) throw new ConfigError(`window step must be an integer ≥ 1, got ${step}`);
+  const out: DateWindow[] = [];
+  for (let a = 0; a + length <= dates.length; a += step) out.push({ start: dates[a], end: dates[a + length - 1] });
+  return out;
+}
+
+/**
+ * Sweep inputs from a Panel and long-format forecasts (e.g. stitched out-of-sample predictions): per symbol, the
+ * adjusted-close returns on the panel's date axis and the forecasts placed on it (NaN where absent). `probabilities`
+ * (optional, same rows as `forecasts`) feed Kelly sizing.
+ */
+export function sweepDataFromPanel(panel: Panel, forecasts: LongValues, probabilities?: ArrayLike<number>): SweepData {
+  const { dates, symbols, returns } = panelReturns(panel);
+  const n = dates.length;
+  const m = symbols.length;
+  const f = toGrid(forecasts, dates, symbols);
+  const p = probabilities === undefined ? undefined : toGrid({ ...forecasts, values: probabilities }, dates, symbols);
+  const column = (grid: Float64Array, j: number) => Float64Array.from({ length: n }, (_, t) => grid[t * m + j]);
+  const series: Record<string, SweepSeries> = {};
+  symbols.forEach((s, j) => {
+    series[s] = {
+      returns: column(returns, j),
+      forecasts: column(f, j),
+      ...(p === undefined ? {} : { probabilities: column(p, j) }),
+    };
+  });
+  return { dates, series };
 }
 
 function windowIndices(dates: readonly string[], w: DateWindow): [number, number] {

@@ -6,12 +6,17 @@ import {
   createStampedDir,
   deflateSweep,
   microsecondStamp,
+  rollingWindows,
   runSweep,
   signPositions,
   type SizingSpec,
+  sweepDataFromPanel,
   sweepToCsv,
   writeSweep,
+  yearlyWindows,
 } from "../../lib/backtest/mod.ts";
+import type { Panel } from "../../lib/data/panel.ts";
+import pl from "nodejs-polars";
 import { deflatedSharpe } from "../../lib/metrics/sharpe.ts";
 
 function series(n: number, seed: number) {
@@ -188,4 +193,51 @@ Deno.test("deflateSweep: N = number of cells, variance across cells, each row de
     assert.ok(Math.abs(r.metrics.deflatedSharpe! - expected) < 1e-12);
     assert.ok(r.metrics.deflatedSharpe! <= r.metrics.probabilisticSharpe + 1e-15);
   }
+});
+
+Deno.test("window helpers: calendar years and rolling windows", () => {
+  const d = ["2019-12-30", "2019-12-31", "2020-01-02", "2020-06-30", "2020-12-31", "2021-01-04"];
+  assert.deepEqual(yearlyWindows(d), [
+    { start: "2019-12-30", end: "2019-12-31" },
+    { start: "2020-01-02", end: "2020-12-31" },
+    { start: "2021-01-04", end: "2021-01-04" },
+  ]);
+  assert.deepEqual(rollingWindows(d, 3, 2), [
+    { start: "2019-12-30", end: "2020-01-02" },
+    { start: "2020-01-02", end: "2020-12-31" },
+  ]);
+  assert.throws(() => rollingWindows(d, 1), /length/);
+});
+
+Deno.test("sweepDataFromPanel: per-symbol returns and forecasts on the panel's date axis", () => {
+  const frame = pl.DataFrame({
+    date: ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-02", "2020-01-03"],
+    symbol: ["A", "A", "A", "B", "B"],
+    adj_close: [100, 110, 99, 50, 55],
+  });
+  const panel = {
+    frame,
+    symbols: ["A", "B"],
+    dates: ["2020-01-01", "2020-01-02", "2020-01-03"],
+    warnings: [],
+    extraColumns: [],
+  } as unknown as Panel;
+  const data = sweepDataFromPanel(
+    panel,
+    { dates: ["2020-01-01", "2020-01-02"], symbols: ["A", "B"], values: [0.5, -0.5] },
+    [0.6, 0.4],
+  );
+  assert.deepEqual(data.dates, panel.dates);
+  assert.deepEqual(Array.from(data.series.A.returns).map((x) => Number.isNaN(x) ? null : +x.toFixed(12)), [
+    null,
+    0.1,
+    -0.1,
+  ]);
+  assert.deepEqual(Array.from(data.series.B.forecasts).map((x) => Number.isNaN(x) ? null : x), [null, -0.5, null]);
+  assert.deepEqual(Array.from(data.series.A.probabilities!).map((x) => Number.isNaN(x) ? null : x), [0.6, null, null]);
+  const rows = runSweep(data, { costBps: [0] });
+  assert.equal(rows.length, 2);
+  // A: long on day 0, held on day 1 (+10 %); B: short on day 1, held on day 2 (55/50 − 1 = +10 % against it).
+  assert.ok(Math.abs(rows[0].metrics.totalReturn - 0.1) < 1e-12);
+  assert.ok(Math.abs(rows[1].metrics.totalReturn + 0.1) < 1e-12);
 });
