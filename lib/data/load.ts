@@ -18,6 +18,9 @@
  *   [low, high]; open outside [low, high] (checked too: an open outside the day's range is as impossible as a close
  *   outside it, and signals a mis-adjusted or shifted column); a date repeated for a symbol; dates not strictly
  *   increasing for a symbol (across files too: a symbol split over several files must have them in date order).
+ * - **Dates** are ISO `YYYY-MM-DD`; a time and zone may follow (`2021-01-04 00:00:00-05:00`, as yfinance writes, or
+ *   `2021-01-04T00:00:00Z`) and are dropped: the calendar day as written is the bar's date. Intraday bars therefore
+ *   fail as duplicate dates, which is intended (the Panel is daily).
  * - **Tolerated**: header spelling (see column_names.ts), a UTF-8 BOM, CRLF line ends, spaces around values, empty
  *   lines (every field empty) which are skipped, and an `adj_close` column that is absent or entirely empty, which
  *   falls back to `close` with one warning naming the symbols (returns then miss dividends). A partly empty
@@ -64,7 +67,8 @@ export const REQUIRED_COLUMNS = ["date", "open", "high", "low", "close", "volume
 
 const NUMERIC_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"] as const;
 const OHLC = ["open", "high", "low", "close"] as const;
-const ISO_DATE = "^\\d{4}-\\d{2}-\\d{2}$";
+/** An ISO date, optionally followed by a time and zone (`2021-01-04 00:00:00-05:00`, as yfinance writes). */
+const ISO_DATE = "^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?$";
 
 type Format = "csv" | "csv.gz" | "parquet";
 
@@ -543,7 +547,14 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
     all = parseNumbers(retry);
   }
   const dateIsBad = pl.col("date").str.contains(ISO_DATE).not().or(pl.col("__date").isNull());
-  const parseDates = () => all.withColumns(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").alias("__date"));
+  // `__iso` is the date as written, cut to its calendar day when a time follows (the bar's own day, not UTC's).
+  const parseDates = () => {
+    const longest = all.select(pl.col("date").str.lengths().max().alias("n")).getColumn("n").get(0) as number | null;
+    const iso = (longest ?? 0) > 10 ? pl.col("date").str.slice(0, 10) : pl.col("date");
+    return all.withColumns(iso.alias("__iso")).withColumns(
+      pl.col("__iso").str.strptime(pl.Date, "%Y-%m-%d").alias("__date"),
+    );
+  };
   all = parseDates();
   if ((all.select(dateIsBad.fillNull(false).sum().alias("n")).getColumn("n").get(0) as number) > 0) {
     all = all.withColumns(trimmedText("date"));
@@ -635,17 +646,18 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
     pl.col("__file"),
     pl.col("__row"),
     pl.col("symbol").shift(1).alias("__psym"),
-    pl.col("date").shift(1).alias("__pdate"),
+    pl.col("__iso").shift(1).alias("__pdate"),
+    pl.col("__iso"),
     pl.col("__file").shift(1).alias("__pfile"),
     pl.col("__row").shift(1).alias("__prow"),
-  ).filter(pl.col("symbol").eq(pl.col("__psym")).and(pl.col("date").ltEq(pl.col("__pdate"))));
+  ).filter(pl.col("symbol").eq(pl.col("__psym")).and(pl.col("__iso").ltEq(pl.col("__pdate"))));
   if (order.height > 0) {
     const row = order.sort(["__file", "__row"]).head(1).toRecords()[0] as Record<string, unknown>;
     const prevTable = read[Number(row.__pfile)]!;
     const prev = await locate(prevTable, Number(row.__prow));
     const prevWhere = (Number(row.__pfile) === Number(row.__file) ? "" : `${prevTable.source.path} `) +
       (prev.line !== undefined ? `line ${prev.line}` : prev.prefix.replace(/: $/, ""));
-    const duplicate = row.date === row.__pdate;
+    const duplicate = row.__iso === row.__pdate;
     first = earlier(first, {
       file: Number(row.__file),
       row: Number(row.__row),
@@ -670,7 +682,7 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
     );
   }
   const frame = all.select(
-    pl.col("date"),
+    pl.col("__iso").alias("date"),
     pl.col("symbol"),
     ...NUMERIC_COLUMNS.map((c) => pl.col(num(c)).alias(c)),
     ...numericExtras.map((c) => pl.col(num(c)).fillNull(pl.lit(NaN)).alias(c)),

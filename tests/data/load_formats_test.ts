@@ -84,6 +84,39 @@ Deno.test("Yahoo-style files load identically whatever the header spelling, BOM,
   });
 });
 
+Deno.test("yfinance-style date-times keep their calendar day; Dividends/Stock Splits become extra columns", async () => {
+  const header = "Date,Open,High,Low,Close,Volume,Dividends,Stock Splits";
+  const rows = ROWS.map(([d, o, h, l, c, _a, v], i) => [`${d} 00:00:00-05:00`, o, h, l, c, v, i === 2 ? 0.5 : 0, 0]);
+  const iso = ROWS.map(([d, ...rest]) => [`${d}T00:00:00Z`, ...rest]);
+  await withFiles({
+    "YF.csv": csv(header, "\n", rows),
+    "ISO.csv": csv("date,open,high,low,close,adj_close,volume", "\n", iso),
+  }, async (dir) => {
+    const panel = await loadPanel(dir);
+    assert.deepEqual(panel.dates, ["2021-01-04", "2021-01-05", "2021-01-06"]);
+    assert.deepEqual(panel.extraColumns, ["dividends", "stock_splits"]);
+    const yf = panel.frame.filter(pl.col("symbol").eq(pl.lit("YF")));
+    assert.deepEqual(yf.getColumn("dividends").toArray(), [0, 0, 0.5]);
+    assert.match(panel.warnings.join(";"), /adj_close missing or empty for 1 symbol\(s\): YF;/);
+  });
+  const intraday = [["2021-01-04 09:30:00", 10, 11, 9, 10.5, 10.4, 1], [
+    "2021-01-04 09:31:00",
+    10,
+    11,
+    9,
+    10.5,
+    10.4,
+    1,
+  ]];
+  await withFiles({ "X.csv": csv("date,open,high,low,close,adj_close,volume", "\n", intraday) }, async (dir) => {
+    await assert.rejects(loadPanel(join(dir, "X.csv")), /line 3, column "date": duplicate date/);
+  });
+  const junk = [["2021-01-04 noon", 10, 11, 9, 10.5, 10.4, 1]];
+  await withFiles({ "X.csv": csv("date,open,high,low,close,adj_close,volume", "\n", junk) }, async (dir) => {
+    await assert.rejects(loadPanel(join(dir, "X.csv")), /line 2, column "date": unparsable date/);
+  });
+});
+
 Deno.test("gzip, Parquet (Utf8 and Date dates) and plain CSV in one folder; non-price files skipped with a warning", async () => {
   const dir = mkdtempSync(join(tmpdir(), "candor-load-fmt-"));
   try {
