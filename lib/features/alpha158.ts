@@ -45,7 +45,15 @@ const EPS = 1e-12;
 export const ALPHA158_WINDOWS = [5, 10, 20, 30, 60] as const;
 
 function e(name: string, lookback: number, description: string, expr: pl.Expr, family: string): ExprFeatureDef {
-  return { kind: "expr", name, lookback, description, expr, family };
+  return { kind: "expr", bounded: true, name, lookback, description, expr, family };
+}
+
+/**
+ * Polars' rolling std keeps running sums of squares; evaluated on the whole frame, rounding residue from the previous
+ * symbol would reach the next one (~1e−8 relative). Std-based features are therefore evaluated per symbol.
+ */
+function perSymbol(def: ExprFeatureDef): ExprFeatureDef {
+  return { ...def, bounded: false };
 }
 
 function s(
@@ -122,15 +130,22 @@ export function rollingCorrelation(x: Float64Array, y: Float64Array, d: number, 
   return out;
 }
 
-/** 1-based position (oldest first, first of ties) of the window's maximum (`sign = 1`) or minimum (`sign = −1`). */
+/**
+ * 1-based position (oldest first, first of ties) of the window's maximum (`sign = 1`) or minimum (`sign = −1`), with a
+ * monotonic deque: O(n) for any window length.
+ */
 export function rollingArgExtreme(x: Float64Array, d: number, sign: 1 | -1): Float64Array {
   const n = x.length;
   const out = new Float64Array(n).fill(Number.NaN);
-  for (let t = d - 1; t < n; t++) {
-    const a = t - d + 1;
-    let best = a;
-    for (let k = a + 1; k <= t; k++) if (sign * x[k] > sign * x[best]) best = k;
-    out[t] = best - a + 1;
+  const deque = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let t = 0; t < n; t++) {
+    // Drop strictly worse values from the back: an equal older value stays in front (first of ties wins).
+    while (tail > head && sign * x[deque[tail - 1]] < sign * x[t]) tail--;
+    deque[tail++] = t;
+    if (deque[head] <= t - d) head++;
+    if (t >= d - 1) out[t] = deque[head] - (t - d + 1) + 1;
   }
   return out;
 }
@@ -156,6 +171,17 @@ function ratioToClose(values: Float64Array, close: Float64Array): Float64Array {
   const out = new Float64Array(values.length);
   for (let i = 0; i < out.length; i++) out[i] = values[i] / close[i];
   return out;
+}
+
+function cordInputs(x: SymbolSeries): { cr: Float64Array; vr: Float64Array } {
+  const n = x.close.length;
+  const cr = new Float64Array(n).fill(Number.NaN);
+  const vr = new Float64Array(n).fill(Number.NaN);
+  for (let i = 1; i < n; i++) {
+    cr[i] = x.close[i] / x.close[i - 1];
+    vr[i] = Math.log(x.volume[i] / x.volume[i - 1] + 1);
+  }
+  return { cr, vr };
 }
 
 function candleFeatures(): ExprFeatureDef[] {
@@ -212,7 +238,7 @@ function windowFeatures(d: number): FeatureDef[] {
   return [
     e(`ROC${d}`, d, `Ref(C,${d})/C`, C.shift(d).div(C), "ROC"),
     e(`MA${d}`, w, `mean(C,${d})/C`, C.rollingMean({ windowSize: d }).div(C), "MA"),
-    e(`STD${d}`, w, `std(C,${d})/C`, C.rollingStd({ windowSize: d, ddof: 1 }).div(C), "STD"),
+    perSymbol(e(`STD${d}`, w, `std(C,${d})/C`, C.rollingStd({ windowSize: d, ddof: 1 }).div(C), "STD")),
     s(`BETA${d}`, w, `slope of C on time over ${d} days / C`, (x) => ratioToClose(reg(x).slope, x.close), "BETA"),
     s(`RSQR${d}`, w, `R^2 of C on time over ${d} days`, (x) => reg(x).rsq, "RSQR"),
     s(
@@ -248,17 +274,11 @@ function windowFeatures(d: number): FeatureDef[] {
       return a.map((v, i) => (v - b[i]) / d);
     }, "IMXD"),
     s(`CORR${d}`, w, `corr(C, ln(V+1)) over ${d} days`, (x) => {
-      const lv = x.volume.map((v) => Math.log(v + 1));
+      const lv = x.memo("logVolume", () => x.volume.map((v) => Math.log(v + 1)));
       return rollingCorrelation(x.close, lv, d);
     }, "CORR"),
     s(`CORD${d}`, d, `corr(C/Ref(C,1), ln(V/Ref(V,1)+1)) over ${d} days`, (x) => {
-      const n = x.close.length;
-      const cr = new Float64Array(n).fill(Number.NaN);
-      const vr = new Float64Array(n).fill(Number.NaN);
-      for (let i = 1; i < n; i++) {
-        cr[i] = x.close[i] / x.close[i - 1];
-        vr[i] = Math.log(x.volume[i] / x.volume[i - 1] + 1);
-      }
+      const { cr, vr } = x.memo("cordInputs", () => cordInputs(x));
       return rollingCorrelation(cr, vr, d, 1);
     }, "CORD"),
     e(`CNTP${d}`, d, `share of up days over ${d} days`, cntp, "CNT"),
@@ -268,14 +288,16 @@ function windowFeatures(d: number): FeatureDef[] {
     e(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, sumDnC.div(sumAbsC), "SUM"),
     e(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, sumUpC.sub(sumDnC).div(sumAbsC), "SUM"),
     e(`VMA${d}`, w, `mean(V,${d})/(V+eps)`, V.rollingMean({ windowSize: d }).div(V.add(EPS)), "VMA"),
-    e(`VSTD${d}`, w, `std(V,${d})/(V+eps)`, V.rollingStd({ windowSize: d, ddof: 1 }).div(V.add(EPS)), "VSTD"),
-    e(
+    perSymbol(
+      e(`VSTD${d}`, w, `std(V,${d})/(V+eps)`, V.rollingStd({ windowSize: d, ddof: 1 }).div(V.add(EPS)), "VSTD"),
+    ),
+    perSymbol(e(
       `WVMA${d}`,
       d,
       `std(|C/Ref(C,1)-1|*V,${d})/(mean(|C/Ref(C,1)-1|*V,${d})+eps)`,
       wv.rollingStd({ windowSize: d, ddof: 1 }).div(wv.rollingMean({ windowSize: d }).add(EPS)),
       "WVMA",
-    ),
+    )),
     e(`VSUMP${d}`, d, `sum(max(dV,0))/(sum|dV|+eps) over ${d} days`, sumUpV.div(sumAbsV), "VSUM"),
     e(`VSUMN${d}`, d, `sum(max(-dV,0))/(sum|dV|+eps) over ${d} days`, sumDnV.div(sumAbsV), "VSUM"),
     e(`VSUMD${d}`, d, `VSUMP${d} - VSUMN${d}`, sumUpV.sub(sumDnV).div(sumAbsV), "VSUM"),

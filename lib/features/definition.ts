@@ -57,10 +57,19 @@ interface FeatureCommon {
   family?: string;
 }
 
-/** A feature defined by a polars expression evaluated per symbol (`.over("symbol")`). */
+/**
+ * A feature defined by a polars expression over the price-basis columns, evaluated per symbol.
+ *
+ * By default it is evaluated with `.over("symbol")`. With `bounded: true` the definition promises that the value at
+ * row t reads only rows t − lookback … t: it is then evaluated once on the whole (symbol, date)-sorted frame, letting
+ * polars share common subexpressions across features, and the first `lookback` rows of every symbol — the only rows
+ * where a window could reach into the previous symbol — are set to NaN. This is ~2× faster on the full set;
+ * tests/features/bounded_test.ts checks every built-in bounded feature against its `.over` evaluation.
+ */
 export interface ExprFeatureDef extends FeatureCommon {
   kind: "expr";
   expr: pl.Expr;
+  bounded?: boolean;
 }
 
 /** A feature computed by a function of one symbol's arrays; must return one value per row. */
@@ -136,7 +145,12 @@ function checkUniqueNames(defs: readonly FeatureDef[]): void {
  * the input. Missing values are `NaN` (never null), and ±Inf from divisions by zero become `NaN` too, so downstream
  * `toTypedArray()` never fails.
  */
-export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly FeatureDef[]): pl.DataFrame {
+export function computeFeaturesOnFrame(
+  frame: pl.DataFrame,
+  defs: readonly FeatureDef[],
+  options: { evaluateBoundedPerSymbol?: boolean } = {},
+): pl.DataFrame {
+  const unmasked = options.evaluateBoundedPerSymbol ?? false;
   checkUniqueNames(defs);
   const basis = withPriceBasis(frame.select("date", "symbol", "open", "high", "low", "close", "adj_close", "volume"));
   const exprCols: pl.Expr[] = [];
@@ -153,7 +167,7 @@ export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly Featu
     }
   }
   for (const d of [...defs, ...hidden]) {
-    if (d.kind === "expr") exprCols.push(d.expr.cast(pl.Float64).over("symbol").alias(d.name));
+    if (d.kind === "expr") exprCols.push(evaluateExpr(d, unmasked).alias(d.name));
     else if (d.kind === "row") rowCols.push(d.expr.cast(pl.Float64).alias(d.name));
     else if (d.kind === "series") seriesDefs.push(d);
     else if (d.source.kind === "cross-sectional") {
@@ -161,7 +175,12 @@ export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly Featu
     }
   }
   let out = basis;
-  if (exprCols.length > 0 || rowCols.length > 0) out = out.withColumns(...exprCols, ...rowCols);
+  if (exprCols.length > 0 || rowCols.length > 0) {
+    const rowInSymbol = new Int32Array(basis.height);
+    for (const r of symbolRanges(basis)) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
+    out = out.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().withColumns(...exprCols, ...rowCols)
+      .collectSync();
+  }
   if (seriesDefs.length > 0) {
     const ranges = symbolRanges(basis);
     const cols = {
@@ -171,13 +190,17 @@ export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly Featu
       close: float64Column(basis, "px_close"),
       volume: float64Column(basis, "px_volume"),
     };
-    const dates = basis.getColumn("date").toArray() as string[];
+    let dates: string[] | undefined;
+    const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
     const results = seriesDefs.map(() => new Float64Array(basis.height));
     for (const r of ranges) {
       const memo = new Map<string, unknown>();
+      let symbolDates: string[] | undefined;
       const s: SymbolSeries = {
         symbol: r.symbol,
-        dates: dates.slice(r.start, r.end),
+        get dates() {
+          return (symbolDates ??= allDates().slice(r.start, r.end));
+        },
         open: cols.open.subarray(r.start, r.end),
         high: cols.high.subarray(r.start, r.end),
         low: cols.low.subarray(r.start, r.end),
@@ -205,17 +228,26 @@ export function computeFeaturesOnFrame(frame: pl.DataFrame, defs: readonly Featu
   const allNames = [...defs, ...hidden].filter((d) => d.kind !== "cross-sectional").map((d) => d.name);
   if (allNames.length > 0) out = out.withColumns(...allNames.map(finite));
   if (csDefs.length > 0) {
-    out = out.withColumns(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name)));
+    // Group by an integer day number rather than the ISO string: hashing integers is several times cheaper.
+    out = out.withColumns(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").cast(pl.Int32).alias("__day"))
+      .lazy().withColumns(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name))).collectSync();
   }
   return out.select("date", "symbol", ...defs.map((d) => d.name));
+}
+
+/** A per-symbol expression: masked whole-frame evaluation when bounded (see ExprFeatureDef), else `.over`. */
+function evaluateExpr(d: ExprFeatureDef, forceOver: boolean): pl.Expr {
+  const e = d.expr.cast(pl.Float64);
+  if (!d.bounded || forceOver) return e.over("symbol");
+  return pl.when(pl.col("__row_in_symbol").gtEq(d.lookback)).then(e).otherwise(pl.lit(Number.NaN));
 }
 
 /** Per-date percentile rank (average ties) of a column among its non-missing values: rank / count, in (0, 1]. */
 function crossSectionalRank(name: string): pl.Expr {
   const valid = pl.col(name).isNotNan();
   const x = pl.when(valid).then(pl.col(name)).otherwise(pl.lit(null));
-  const rank = x.rank("average").over("date");
-  const count = x.count().over("date");
+  const rank = x.rank("average").over("__day");
+  const count = x.count().over("__day");
   return pl.when(valid).then(rank.div(count)).otherwise(pl.lit(Number.NaN)).cast(pl.Float64);
 }
 

@@ -38,6 +38,7 @@ function ewm(x: pl.Expr, alpha: number, minPeriods: number): pl.Expr {
 export function logReturnFeature(d: number): ExprFeatureDef {
   return {
     kind: "expr",
+    bounded: true,
     name: `RET${d}`,
     family: "return",
     lookback: d,
@@ -50,6 +51,8 @@ export function logReturnFeature(d: number): ExprFeatureDef {
 export function realizedVolatilityFeature(d: number): ExprFeatureDef {
   return {
     kind: "expr",
+    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
+    bounded: false,
     name: `RVOL${d}`,
     family: "volatility",
     lookback: d,
@@ -62,6 +65,7 @@ export function realizedVolatilityFeature(d: number): ExprFeatureDef {
 export function movingAverageRatioFeature(d: number): ExprFeatureDef {
   return {
     kind: "expr",
+    bounded: true,
     name: `MAR${d}`,
     family: "moving average",
     lookback: d - 1,
@@ -96,6 +100,8 @@ export function volumeZScoreFeature(d: number): ExprFeatureDef {
   const x = V.add(1).log();
   return {
     kind: "expr",
+    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
+    bounded: false,
     name: `VZ${d}`,
     family: "volume",
     lookback: d - 1,
@@ -108,6 +114,7 @@ export function volumeZScoreFeature(d: number): ExprFeatureDef {
 export function rangeFeature(): ExprFeatureDef {
   return {
     kind: "expr",
+    bounded: true,
     name: "RANGE",
     family: "volatility",
     lookback: 0,
@@ -177,6 +184,8 @@ export function bollingerPercentBFeature(d = 20, k = 2): ExprFeatureDef {
   const s = C.rollingStd({ windowSize: d, ddof: 1 });
   return {
     kind: "expr",
+    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
+    bounded: false,
     name: `BBPB${d}`,
     family: "oscillator",
     lookback: d - 1,
@@ -190,6 +199,7 @@ export function parkinsonVolatilityFeature(d = 20): ExprFeatureDef {
   const hl = H.div(L).log();
   return {
     kind: "expr",
+    bounded: true,
     name: `PARK${d}`,
     family: "volatility",
     lookback: d - 1,
@@ -207,6 +217,7 @@ export function garmanKlassVolatilityFeature(d = 20): ExprFeatureDef {
   const term = hl.mul(hl).mul(0.5).sub(co.mul(co).mul(2 * Math.LN2 - 1));
   return {
     kind: "expr",
+    bounded: true,
     name: `GK${d}`,
     family: "volatility",
     lookback: d - 1,

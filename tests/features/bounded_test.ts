@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import {
+  computeFeaturesOnFrame,
+  type ExprFeatureDef,
+  type FeatureDef,
+  float64Column,
+  FULL_FEATURES,
+} from "../../lib/mod.ts";
+import { randomWalkPanel } from "./_panels.ts";
+
+/** Names of bounded features whose whole-frame (masked) values differ from their per-symbol `.over` values. */
+function boundedMismatches(frame: pl.DataFrame, defs: readonly FeatureDef[]): string[] {
+  const bounded = defs.filter((d): d is ExprFeatureDef => d.kind === "expr" && d.bounded === true);
+  const fast = computeFeaturesOnFrame(frame, bounded);
+  const slow = computeFeaturesOnFrame(frame, bounded, { evaluateBoundedPerSymbol: true });
+  const bad: string[] = [];
+  for (const d of bounded) {
+    const a = float64Column(fast, d.name);
+    const b = float64Column(slow, d.name);
+    for (let i = 0; i < a.length; i++) {
+      const same = (Number.isNaN(a[i]) && Number.isNaN(b[i])) ||
+        Math.abs(a[i] - b[i]) <= 1e-9 * Math.max(Math.abs(a[i]), Math.abs(b[i])) + 1e-12;
+      if (!same) {
+        bad.push(d.name);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+Deno.test("every bounded built-in feature equals its per-symbol evaluation (lookbacks are declared correctly)", () => {
+  // Symbols at different price levels, so anything crossing a symbol boundary shows.
+  const frame = randomWalkPanel(21, 4, 150).frame.withColumns(
+    pl.when(pl.col("symbol").eq(pl.lit("S01"))).then(pl.col("volume").mul(1000)).otherwise(pl.col("volume")).alias(
+      "volume",
+    ),
+  );
+  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length > 80);
+  assert.deepEqual(boundedMismatches(frame, FULL_FEATURES), []);
+});
+
+Deno.test("a bounded feature that reads further back than its lookback is caught by the same comparison", () => {
+  const frame = randomWalkPanel(22, 3, 60).frame;
+  const wrong: ExprFeatureDef = {
+    kind: "expr",
+    bounded: true,
+    name: "WRONG_LOOKBACK",
+    lookback: 2,
+    description: "reads 5 rows back but declares 2",
+    expr: pl.col("px_close").div(pl.col("px_close").shift(5)),
+  };
+  assert.deepEqual(boundedMismatches(frame, [wrong]), ["WRONG_LOOKBACK"]);
+});
