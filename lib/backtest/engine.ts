@@ -82,34 +82,49 @@ export interface BacktestOptions extends BacktestCostOptions, SharpeSignificance
 
 /** A benchmark run over the same window. */
 export interface BenchmarkResult {
+  /** Equity ∏(1 + net) over the window; NaN outside. */
   equity: Float64Array;
+  /** Net return per period; NaN outside the window. */
   netReturns: Float64Array;
+  /** Metrics over the window. */
   metrics: BacktestMetrics;
 }
 
 /** Result of {@link backtest}. Arrays are aligned with the inputs; NaN outside the evaluation window. */
 export interface BacktestResult {
+  /** Equity ∏(1 + net) over the window; NaN outside. */
   equity: Float64Array;
+  /** Net return per period; NaN outside the window. */
   netReturns: Float64Array;
   /** Positions actually held, q[t] = p[t − lag] (0 outside the window). */
   heldPositions: Float64Array;
+  /** Metrics over the window, with alpha/IR/beta against buy & hold. */
   metrics: BacktestMetrics;
   /** Buy & hold (constant position 1) on the same window, with the same costs. */
   buyAndHold: BenchmarkResult;
   /** Inclusive index range of the evaluation window ([0, −1] when empty). */
   window: { start: number; end: number };
+  /** Conventions the run used (stored). */
   conventions: BacktestConventions;
+  /** Caveats (same-bar trading, nothing held, ...). */
   warnings: string[];
 }
 
 /** Validated, defaulted cost options. */
 export interface ResolvedCosts {
+  /** Days between decision and holding. */
   lag: number;
+  /** Whether lag 0 was explicitly allowed. */
   sameBar: boolean;
+  /** Commission, bps. */
   costBps: number;
+  /** Slippage, bps. */
   slippageBps: number;
+  /** Annual borrow on shorts, bps. */
   borrowBps: number;
+  /** Periods per year. */
   annualization: number;
+  /** Warnings implied by the options. */
   warnings: string[];
 }
 
@@ -168,12 +183,17 @@ export function conventionsOf(c: ResolvedCosts): BacktestConventions {
 
 /** Output of {@link simulateWeights}: per-period series over the whole grid (window entries only are meaningful). */
 export interface WeightSimulation {
+  /** Portfolio net return per date. */
   net: Float64Array;
+  /** Gross exposure Σ|q| per date. */
   gross: Float64Array;
+  /** One-way traded weight Σ|Δq| per date. */
   traded: Float64Array;
   /** Held weights q (dates × symbols, row-major). */
   held: Float64Array;
+  /** First index of the evaluation window. */
   start: number;
+  /** Last index of the evaluation window (inclusive; < start when empty). */
   end: number;
 }
 

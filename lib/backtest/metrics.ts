@@ -37,26 +37,41 @@ import { deflatedSharpe, probabilisticSharpe, sharpeStatistics } from "../metric
 
 /** Metrics of one backtest. Returns are fractions (0.12 = 12 %), durations are in periods. */
 export interface BacktestMetrics {
+  /** ∏(1 + net) − 1. */
   totalReturn: number;
+  /** Compound annual growth rate. */
   cagr: number;
+  /** std(net, ddof 1) · √annualization. */
   annualVolatility: number;
+  /** Annualized Sharpe ratio, risk-free 0. */
   sharpe: number;
+  /** Annualized Sortino ratio, target 0. */
   sortino: number;
   /** Negative or 0 (−0.41 = a 41 % peak-to-trough fall). */
   maxDrawdown: number;
+  /** Longest run of periods below a previous peak. */
   maxDrawdownDuration: number;
+  /** cagr / |maxDrawdown|. */
   calmar: number;
+  /** Share of invested periods with a positive net return. */
   hitRate: number;
+  /** Mean one-way traded weight per period. */
   turnover: number;
+  /** turnover · annualization. */
   annualTurnover: number;
+  /** Mean gross exposure. */
   exposure: number;
+  /** Share of periods with any exposure. */
   timeInMarket: number;
   /** Number of periods in the evaluation window. */
   periods: number;
-  /** Benchmark-relative figures, present when a benchmark was given. */
+  /** Annualized mean of net − benchmark; this and the next three are present when a benchmark was given. */
   alpha?: number;
+  /** Annualized information ratio of net − benchmark. */
   informationRatio?: number;
+  /** cov(net, benchmark) / var(benchmark). */
   beta?: number;
+  /** totalReturn − benchmark total return. */
   excessTotalReturn?: number;
   /** Probabilistic Sharpe ratio P(true Sharpe > 0); NaN with fewer than 3 periods or no variation. */
   probabilisticSharpe: number;

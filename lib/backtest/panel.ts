@@ -57,14 +57,23 @@ export interface GridBacktestOptions extends BacktestCostOptions, SharpeSignific
  * `details` (portfolio construction, same-bar flag, borrow, window, metric definitions). NaN metrics are kept as NaN.
  */
 export interface BacktestRunRecord {
+  /** Days between decision and holding. */
   lag: number;
+  /** Commission per unit of one-way turnover, bps. */
   costBps: number;
+  /** Slippage per unit of one-way turnover, bps. */
   slippageBps: number;
+  /** Periods per year. */
   annualization: number;
+  /** Strategy metrics (see lib/backtest/metrics.ts). */
   metrics: Record<string, number>;
+  /** Buy & hold metrics on the same window. */
   buyAndHold: Record<string, number>;
+  /** Caveats to show beside the numbers. */
   warnings: string[];
+  /** Equity curves over the window: strategy and buy & hold, dates aligned. */
   equity: { dates: string[]; values: number[]; buyAndHold: number[] };
+  /** Portfolio construction, same-bar flag, borrow, window, return and metric definitions. */
   details: Record<string, unknown>;
 }
 
@@ -80,9 +89,13 @@ export function metricsRecord(m: BacktestMetrics): Record<string, number> {
 
 /** Result of a panel backtest. Per-date arrays have n entries (NaN outside the window). */
 export interface PanelBacktestResult {
+  /** The grid's dates (n). */
   dates: readonly string[];
+  /** The grid's symbols (m). */
   symbols: readonly string[];
+  /** Equity ∏(1 + net) over the window; NaN outside. */
   equity: Float64Array;
+  /** Net portfolio return per date; NaN outside the window. */
   netReturns: Float64Array;
   /** Gross exposure Σ|q| per date. */
   gross: Float64Array;
@@ -90,11 +103,17 @@ export interface PanelBacktestResult {
   traded: Float64Array;
   /** Held weights q (n × m row-major). */
   heldWeights: Float64Array;
+  /** Strategy metrics, with alpha/IR/beta against buy & hold. */
   metrics: BacktestMetrics;
+  /** Equal-weight buy & hold on the same window. */
   buyAndHold: BenchmarkResult;
+  /** Inclusive evaluation window, as indices and dates. */
   window: { start: number; end: number; startDate?: string; endDate?: string };
+  /** Portfolio construction label. */
   portfolio: string;
+  /** Conventions the run used (stored). */
   conventions: BacktestConventions;
+  /** Caveats (same-bar trading, partial universes, ...). */
   warnings: string[];
   /** JSON-ready summary for the run store. */
   record: BacktestRunRecord;
@@ -296,8 +315,11 @@ export function panelReturns(panel: Panel): { dates: string[]; symbols: string[]
 
 /** Long-format values keyed by (date, symbol), e.g. stitched out-of-sample predictions. */
 export interface LongValues {
+  /** Date of each value. */
   dates: readonly string[];
+  /** Symbol of each value. */
   symbols: readonly string[];
+  /** The values (NaN = absent). */
   values: ArrayLike<number>;
 }
 
@@ -335,6 +357,7 @@ export function toGrid(values: LongValues, dates: readonly string[], symbols: re
 
 /** Options of {@link backtestPanel}. */
 export interface PanelBacktestOptions extends BacktestCostOptions, SharpeSignificanceOptions {
+  /** Prices; returns come from `adj_close`. */
   panel: Panel;
   /** Forecasts known at the close of each (date, symbol), long format; rows not given are "no forecast". */
   forecasts: LongValues;

@@ -55,6 +55,7 @@ export interface SweepGrid {
 export interface SweepData {
   /** Sorted ISO dates shared by every series. */
   dates: readonly string[];
+  /** Per-symbol inputs, keyed by symbol. */
   series: Record<string, SweepSeries>;
 }
 
@@ -68,14 +69,23 @@ export interface SweepOptions {
 
 /** One cell's result: coordinates, metrics, and buy & hold on the same window. */
 export interface SweepRow {
+  /** Symbol of the cell. */
   symbol: string;
+  /** First date of the cell's window. */
   windowStart: string;
+  /** Last date of the cell's window. */
   windowEnd: string;
+  /** Commission, bps. */
   costBps: number;
+  /** Slippage, bps. */
   slippageBps: number;
+  /** Lag between decision and holding. */
   lag: number;
+  /** Sizing rule label, e.g. "sign()". */
   sizing: string;
+  /** The cell's metrics. */
   metrics: BacktestMetrics;
+  /** Buy & hold on the cell's window. */
   buyAndHold: BacktestMetrics;
 }
 
@@ -310,9 +320,13 @@ export async function createStampedDir(baseDir: string, prefix = "sweep"): Promi
 
 /** Where {@link writeSweep} put its files. */
 export interface SweepOutput {
+  /** The sweep's own folder. */
   dir: string;
+  /** rows.csv path. */
   csv: string;
+  /** rows.json path. */
   json: string;
+  /** sweep.json path (grid, options, conventions). */
   meta: string;
 }
 
