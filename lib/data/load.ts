@@ -60,6 +60,8 @@ export interface LoadPanelOptions {
   symbols?: readonly string[];
   /** Files read and decompressed at once (default 8). */
   concurrency?: number;
+  /** Called after each file is read with (files read, files to read), for progress bars. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Columns every price file must have (after header normalization). */
@@ -502,10 +504,15 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
     sources = sources.filter((_, i) => keep[i]);
   }
 
+  let filesRead = 0;
   const results = await mapLimited(
     sources.map((s, i) => [s, i] as const),
     opts.concurrency ?? 8,
-    ([s, i]) => readTable(s, i),
+    async ([s, i]) => {
+      const table = await readTable(s, i);
+      opts.onProgress?.(++filesRead, sources.length);
+      return table;
+    },
   );
   const read: (FileTable | undefined)[] = results.map((r) => ("skipped" in r ? undefined : r));
   for (const r of results) if ("skipped" in r) warnings.push(r.skipped);

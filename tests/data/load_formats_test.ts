@@ -147,6 +147,10 @@ Deno.test("gzip, Parquet (Utf8 and Date dates) and plain CSV in one folder; non-
     assert.equal(panel.warnings.length, 1);
     assert.match(panel.warnings[0], /skipped .*SUMMARY\.csv: not a price file/);
 
+    const progress: [number, number][] = [];
+    await loadPanel(dir, { onProgress: (done, total) => progress.push([done, total]) });
+    assert.deepEqual(progress, [1, 2, 3, 4, 5].map((k) => [k, 5])); // SUMMARY.csv is read, then skipped
+
     const some = await loadPanel(dir, { symbols: ["CCC", "AAA"] });
     assert.deepEqual(some.symbols, ["AAA", "CCC"]);
 
