@@ -490,12 +490,21 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
     const trainN = norms.length > 0 ? n : 1;
     const components: Record<string, number> = {};
     for (const k of Object.keys(compSum)) components[k] = compSum[k] / trainN;
-    const evalSet = o.validation ?? data;
-    const ev = evaluate(
-      model,
-      evalSet,
-      o.validation ? valBatch : Math.max(batchSize, validationBatchSize(n, batchSize)),
-    );
+    // Without validation, predictions on the training rows are only computed when a monitor needs them.
+    const needEval = o.validation !== undefined || (o.monitors?.length ?? 0) > 0;
+    const ev = needEval
+      ? evaluate(
+        model,
+        o.validation ?? data,
+        o.validation ? valBatch : Math.max(batchSize, validationBatchSize(n, batchSize)),
+      )
+      : {
+        loss: NaN,
+        components: {},
+        predictions: new Float32Array(0),
+        targets: new Float32Array(0),
+        noValidTargets: 0,
+      };
     const record: EpochRecord = {
       epoch: epoch + 1,
       trainLoss: lossSum / trainN,

@@ -1,0 +1,80 @@
+"""PyTorch CPU reference for bench/nn.ts: training throughput of the same models on the same shapes.
+
+LSTM [60 steps x 20 features] -> LSTM(64) -> Linear(1), MSE; MLP 20 -> 128 -> 128 -> 3, cross-entropy. Adam, batch
+256, global-norm clipping computed every step (as candor's loop does; threshold high enough never to bind), loss read
+back every step. Run with Debian's python3-torch, OPENBLAS_NUM_THREADS=1 and 2 intra-op threads.
+
+Usage: nn_torch.py lstm|mlp STEPS [THREADS]; prints one JSON line:
+{"model", "samples_per_sec", "seconds", "steps", "batch", "peak_rss_mb", "torch"}.
+"""
+import json
+import resource
+import sys
+import time
+
+import torch
+
+kind = sys.argv[1]
+steps = int(sys.argv[2])
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+batch = 256
+
+if kind == "lstm":
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(20, 64, batch_first=True)
+            self.head = torch.nn.Linear(64, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1, :]).squeeze(-1)
+
+    net = Net()
+    xs = torch.randn(steps + 2, batch, 60, 20)
+    ys = torch.randn(steps + 2, batch)
+    loss_fn = torch.nn.MSELoss()
+elif kind == "mlp":
+    net = torch.nn.Sequential(
+        torch.nn.Linear(20, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 3)
+    )
+    xs = torch.randn(steps + 2, batch, 20)
+    ys = torch.randint(0, 3, (steps + 2, batch))
+    loss_fn = torch.nn.CrossEntropyLoss()
+else:
+    raise SystemExit(f"unknown model {kind}")
+
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+
+def step(i):
+    opt.zero_grad()
+    loss = loss_fn(net(xs[i]), ys[i])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1e9)
+    opt.step()
+    return loss.item()
+
+
+for i in range(2):  # warm-up
+    step(i)
+t0 = time.perf_counter()
+for i in range(steps):
+    step(2 + i)
+seconds = time.perf_counter() - t0
+print(
+    json.dumps(
+        {
+            "model": kind,
+            "samples_per_sec": steps * batch / seconds,
+            "seconds": seconds,
+            "steps": steps,
+            "batch": batch,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "torch": torch.__version__,
+        }
+    )
+)
