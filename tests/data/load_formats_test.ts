@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { loadPanel } from "../../lib/data/load.ts";
 import { canonicalColumnName } from "../../lib/data/column_names.ts";
@@ -307,4 +307,22 @@ realDataTest("real data: the whole S&P 500 folder loads and matches SUMMARY.csv 
   assert.equal(f.select(pl.col("low").gt(pl.col("close")).or(pl.col("close").gt(pl.col("high"))).sum()).row(0)[0], 0);
   assert.equal(f.getColumn("adj_close").nullCount(), 0);
   assert.equal(panel.dates.length, new Set(f.getColumn("date").toArray()).size);
+});
+
+realDataTest("real data: one corrupted line in a copy of AAPL.csv.gz is reported at that line", async (dir) => {
+  const lines = gunzipSync(readFileSync(join(dir, "AAPL.csv.gz"))).toString("utf8").split("\n");
+  const header = lines[0].split(",");
+  const target = 1234; // 1-based line number in the file
+  const cells = lines[target - 1].split(",");
+  const high = Number(cells[header.indexOf("high")]);
+  cells[header.indexOf("close")] = String(high * 1.01);
+  lines[target - 1] = cells.join(",");
+  await withFiles({ "AAPL.csv.gz": gzipSync(new TextEncoder().encode(lines.join("\n"))) }, async (tmp) => {
+    await assert.rejects(loadPanel(tmp), (e: Error & { line?: number; column?: string; found?: string }) => {
+      assert.equal(e.line, target, e.message);
+      assert.equal(e.column, "close");
+      assert.equal(e.found, String(high * 1.01));
+      return true;
+    });
+  });
 });
