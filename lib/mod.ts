@@ -34,3 +34,4 @@ export * from "./data/load.ts";
 export * from "./data/synthetic.ts";
 export * from "./data/write.ts";
 export * from "./models/linear/linear.ts";
+export * from "./models/stacking/mod.ts";

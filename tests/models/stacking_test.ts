@@ -1,0 +1,235 @@
+/** Stacking: OOF causality (the meta-learner sees only predictions from earlier periods), learning, save/load. */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { metaFeatures, StackingModel } from "../../lib/models/stacking/stacking.ts";
+import { appendRegimeColumns, causalRegimeFeatures } from "../../lib/models/stacking/regime.ts";
+import { ElasticNet, Ridge } from "../../lib/models/linear/linear.ts";
+import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
+import type { Matrix } from "../../lib/data/matrix.ts";
+import type { FitOptions, FitReport, Model, Target } from "../../lib/models/model.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { lcg, normal } from "./_synthetic.ts";
+
+/** A panel of `symbols` rows per date: column 0 = date index t, then features; y = x1 + noise. */
+function panel(dates: number, symbols: number, features: number, seed: number) {
+  const r = lcg(seed), n = normal(r);
+  const rows = dates * symbols, cols = 1 + features;
+  const data = new Float32Array(rows * cols), y = new Float64Array(rows), rowDates: string[] = [];
+  const day0 = Date.UTC(2020, 0, 1);
+  for (let t = 0; t < dates; t++) {
+    const date = new Date(day0 + t * 86_400_000).toISOString().slice(0, 10);
+    for (let s = 0; s < symbols; s++) {
+      const i = t * symbols + s;
+      data[i * cols] = t;
+      for (let j = 1; j < cols; j++) data[i * cols + j] = n();
+      y[i] = data[i * cols + 1] + 0.5 * data[i * cols + 2] + 0.3 * n();
+      rowDates.push(date);
+    }
+  }
+  const columns = ["t", ...Array.from({ length: features }, (_, j) => `x${j + 1}`)];
+  return { X: { data, rows, cols, columns } as Matrix, y, dates: rowDates };
+}
+
+/** Base model spy: remembers the latest date index it was trained on and predicts exactly that number. */
+class LatestDateSpy implements Model {
+  readonly kind = "spy";
+  maxT = -1;
+  static fits: Array<{ maxT: number; predictedMinT: number }> = [];
+  fit(X: Matrix, _y: Target): Promise<FitReport> {
+    for (let i = 0; i < X.rows; i++) this.maxT = Math.max(this.maxT, X.data[i * X.cols]);
+    return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
+  }
+  predict(X: Matrix): Float64Array {
+    let minT = Infinity;
+    for (let i = 0; i < X.rows; i++) minT = Math.min(minT, X.data[i * X.cols]);
+    LatestDateSpy.fits.push({ maxT: this.maxT, predictedMinT: minT });
+    return new Float64Array(X.rows).fill(this.maxT);
+  }
+  save(): Promise<void> {
+    return Promise.resolve();
+  }
+  describe() {
+    return { kind: this.kind };
+  }
+}
+
+/** Meta-learner spy: records the meta-feature rows it is fitted on. */
+class MetaSpy implements Model {
+  readonly kind = "metaspy";
+  seen: Matrix | null = null;
+  fit(X: Matrix, _y: Target, _o?: FitOptions): Promise<FitReport> {
+    this.seen = X;
+    return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
+  }
+  predict(X: Matrix): Float64Array {
+    return new Float64Array(X.rows);
+  }
+  save(): Promise<void> {
+    return Promise.resolve();
+  }
+  describe() {
+    return { kind: this.kind };
+  }
+}
+
+Deno.test("stacking: the meta-learner only sees OOF predictions of models trained on earlier, purged periods", async () => {
+  const { X, y, dates } = panel(120, 3, 2, 5);
+  const purge = 3;
+  const meta = new MetaSpy();
+  LatestDateSpy.fits = [];
+  const stack = new StackingModel({
+    baseModels: [{ name: "spy", create: () => new LatestDateSpy() }],
+    meta: () => meta,
+    folds: 4,
+    horizon: 2,
+    purge,
+    regimeColumns: ["t"], // the row's date index reaches the meta-learner as a "regime" column
+  });
+  const rep = await stack.fit(X, y, { dates });
+  const seen = meta.seen!;
+  assert.deepEqual(rep.details!.metaColumns, ["pred_spy", "agreement", "dispersion", "t"]);
+  // Every meta row: its date t is more than `purge` dates after the last date its base prediction was trained on.
+  for (let i = 0; i < seen.rows; i++) {
+    const producedBy = seen.data[i * seen.cols], t = seen.data[i * seen.cols + 3];
+    assert.ok(producedBy >= 0 && t - producedBy > purge, `row ${i}: t=${t}, base trained up to ${producedBy}`);
+  }
+  // Rows of the first training window never reach the meta-learner; all later rows do, exactly once.
+  const ts = Array.from({ length: seen.rows }, (_, i) => seen.data[i * seen.cols + 3]);
+  const firstTest = Math.min(...ts);
+  assert.equal(seen.rows, (120 - firstTest) * 3);
+  assert.ok(firstTest > purge);
+  // And every OOF prediction call was made on dates after the model's training dates.
+  const oofCalls = LatestDateSpy.fits.slice(0, 4);
+  for (const c of oofCalls) assert.ok(c.predictedMinT - c.maxT > purge);
+});
+
+Deno.test("stacking: ElasticNet(positive) puts weight on the informative base model; save → load is identical", async () => {
+  const { X, y, dates } = panel(150, 4, 3, 9);
+  const good = () => new Ridge({ alpha: 1 });
+  // A base model that only sees noise: drop the informative columns by training on x3 alone.
+  class NoiseOnly implements Model {
+    readonly kind = "noise-only";
+    constructor(readonly inner = new Ridge({ alpha: 1 })) {}
+    #sub(X: Matrix): Matrix {
+      const data = Float32Array.from({ length: X.rows * X.cols }, (_, k) => (k % X.cols === 3 ? X.data[k] : 0));
+      return { data, rows: X.rows, cols: X.cols };
+    }
+    fit(X: Matrix, y: Target) {
+      return this.inner.fit(this.#sub(X), y);
+    }
+    predict(X: Matrix) {
+      return this.inner.predict(this.#sub(X));
+    }
+    save(p: string) {
+      return this.inner.save(p);
+    }
+    describe() {
+      return this.inner.describe();
+    }
+  }
+  const stack = new StackingModel({
+    baseModels: [{ name: "good", create: good }, { name: "noise", create: () => new NoiseOnly() }],
+    folds: 4,
+    threshold: 0,
+  });
+  await stack.fit(X, y, { dates });
+  const meta = stack.describe().meta as { coef: number[] };
+  assert.ok(meta.coef.every((c) => c >= 0), `non-negative weights ${meta.coef}`);
+  assert.ok(meta.coef[0] > 0.5 && meta.coef[0] > 5 * meta.coef[1], `weights ${meta.coef}`);
+  const p = stack.predict(X);
+  const dir = await Deno.makeTempDir();
+  await stack.save(dir);
+  const back = await StackingModel.load(dir, {
+    "noise-only": async (path) => new NoiseOnly(await Ridge.load(path)),
+  });
+  assert.equal(back.describe().metaKind, "elasticnet");
+  assert.deepEqual(back.predict(X), p);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(p.length, X.rows);
+});
+
+Deno.test("stacking: one XGBoost base model with an XGBoost meta-learner; save → load gives identical predictions", async () => {
+  const { X, y, dates } = panel(100, 4, 3, 13);
+  const label = Float64Array.from(y, (v) => (v > 0 ? 1 : 0));
+  const regime = causalRegimeFeatures(
+    [...new Set(dates)],
+    Array.from({ length: 100 }, (_, t) => Math.sin(t / 7) * 0.01),
+    { volWindow: 5, rankWindow: 30, trendWindow: 10 },
+  );
+  const Xr = appendRegimeColumns(X, dates, regime);
+  const xgb = () =>
+    new XGBoostModel({ params: { objective: "binary:logistic", max_depth: 2, nthread: 1 }, numBoostRound: 20 });
+  const stack = new StackingModel({
+    baseModels: [{ name: "xgb", create: xgb }],
+    meta: "xgboost",
+    metaOptions: { params: { objective: "binary:logistic", max_depth: 2, nthread: 1 }, numBoostRound: 10 },
+    regimeColumns: ["regime_vol_pct", "regime_trend"],
+  });
+  await stack.fit(Xr, label, { dates });
+  const p = stack.predict(Xr);
+  assert.ok(p.every((v) => v > 0 && v < 1));
+  let ok = 0;
+  for (let i = 0; i < label.length; i++) if ((p[i] > 0.5 ? 1 : 0) === label[i]) ok++;
+  assert.ok(ok / label.length > 0.75, `in-sample accuracy ${ok / label.length}`);
+  const dir = await Deno.makeTempDir();
+  await stack.save(dir);
+  const back = await StackingModel.load(dir);
+  assert.deepEqual(back.predict(Xr), p);
+  back.dispose();
+  stack.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("stacking: fit without row dates or with an unknown regime column is refused", async () => {
+  const { X, y, dates } = panel(30, 2, 2, 1);
+  const s = new StackingModel({ baseModels: [{ name: "en", create: () => new ElasticNet() }] });
+  await assert.rejects(() => s.fit(X, y), ConfigError);
+  const bad = new StackingModel({
+    baseModels: [{ name: "en", create: () => new ElasticNet() }],
+    regimeColumns: ["nope"],
+  });
+  await assert.rejects(() => bad.fit(X, y, { dates }), ConfigError);
+  assert.throws(() => new StackingModel({ baseModels: [] }), ConfigError);
+});
+
+Deno.test("stacking: agreement and dispersion of base predictions", () => {
+  const X: Matrix = { data: new Float32Array(2), rows: 2, cols: 1 };
+  const m = metaFeatures(
+    [Float64Array.from([0.7, 0.2]), Float64Array.from([0.6, 0.9]), Float64Array.from([0.4, 0.3])],
+    X,
+    [],
+    0.5,
+  );
+  // Row 0: mean 0.5667 > 0.5; 2 of 3 above → 2/3. Population sd of (0.7, 0.6, 0.4).
+  assert.ok(Math.abs(m.data[3] - 2 / 3) < 1e-6);
+  const mean0 = (0.7 + 0.6 + 0.4) / 3;
+  assert.ok(Math.abs(m.data[4] - Math.sqrt(((0.7 - mean0) ** 2 + (0.6 - mean0) ** 2 + (0.4 - mean0) ** 2) / 3)) < 1e-6);
+  // Row 1: mean 0.4667 < 0.5; 2 of 3 below → 2/3.
+  assert.ok(Math.abs(m.data[5 + 3] - 2 / 3) < 1e-6);
+});
+
+Deno.test("regime: features at date t are unchanged when later history is cut off (causal)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 30, max: 120 }), fc.integer({ min: 1, max: 1000 }), (cut, seed) => {
+      const r = normal(lcg(seed));
+      const n = 150;
+      const dates = Array.from(
+        { length: n },
+        (_, t) => new Date(Date.UTC(2021, 0, 1) + t * 86_400_000).toISOString().slice(0, 10),
+      );
+      const rets = Array.from({ length: n }, () => 0.01 * r());
+      const opts = { volWindow: 10, rankWindow: 40, trendWindow: 15 };
+      const full = causalRegimeFeatures(dates, rets, opts);
+      const part = causalRegimeFeatures(dates.slice(0, cut), rets.slice(0, cut), opts);
+      for (let t = 0; t < cut; t++) {
+        assert.ok(Object.is(full.volPercentile[t], part.volPercentile[t]) && Object.is(full.trend[t], part.trend[t]));
+      }
+    }),
+    { numRuns: 30 },
+  );
+  // Hand check: trend is the sum of the last window's returns; the percentile of a record high volatility is 1.
+  const d = ["2021-01-01", "2021-01-02", "2021-01-03", "2021-01-04"];
+  const f = causalRegimeFeatures(d, [0.01, -0.01, 0.02, 0.1], { volWindow: 2, rankWindow: 10, trendWindow: 2 });
+  assert.ok(Math.abs(f.trend[3] - 0.12) < 1e-12 && Number.isNaN(f.trend[0]));
+  assert.equal(f.volPercentile[3], 1);
+});
