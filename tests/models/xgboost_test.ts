@@ -150,3 +150,28 @@ Deno.test("xgboost: misuse fails with typed errors", async () => {
   assert.throws(() => m.predict(X), ConfigError);
   assert.throws(() => new XGBoostModel({ numBoostRound: 0 }), ConfigError);
 });
+
+Deno.test("xgboost: sign-bias warning from the training share of positive calls; centering fixes the tilt", async () => {
+  // 85 % positive labels: an honest model calls "up" on most training rows, outside a [0.2, 0.6] band.
+  const { X } = classification(600, 3, 8);
+  const y = Float32Array.from({ length: 600 }, (_, i) => (X.data[i * 3] < 0.85 ? 1 : 0));
+  const m = new XGBoostModel({
+    params: { objective: "binary:logistic", max_depth: 2 },
+    numBoostRound: 10,
+    positiveShareBand: [0.2, 0.6],
+  });
+  const rep = await m.fit(X, y);
+  assert.ok(rep.notes.some((n) => /sign bias/.test(n)), rep.notes.join("; "));
+  assert.ok((rep.details!.trainPositiveShare as number) > 0.8);
+  const fine = new XGBoostModel({ params: { objective: "binary:logistic", max_depth: 2 }, numBoostRound: 10 });
+  const ok = await fine.fit(X, Float32Array.from(y, (_, i) => (X.data[i * 3] < 0.5 ? 1 : 0)));
+  assert.ok(!ok.notes.some((n) => /sign bias/.test(n)));
+  // Centering: the mean calibrated training prediction equals the label mean (clipping aside).
+  const c = new XGBoostModel({ params: { objective: "binary:logistic" }, numBoostRound: 3, calibration: "centering" });
+  await c.fit(X, y);
+  const p = c.predict(X), raw = c.predict(X, { calibrated: false });
+  const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(Math.abs(mean(p) - mean(y)) < 1e-3, `${mean(p)} vs ${mean(y)}`);
+  assert.ok(Math.abs(mean(raw) - mean(y)) > 0.01, "3 rounds at eta 0.3 leave the raw mean off the base rate");
+  for (const model of [m, fine, c]) model.dispose();
+});
