@@ -21,11 +21,15 @@
  *   "no price": the held position earns nothing that period (costs of position changes are still charged).
  * - Buy & hold (single series) is the same engine with a constant position of 1 over the same window, so it pays the
  *   same one-time entry cost.
+ * - Too good to be true is flagged (DESIGN §6.3): with at least {@link PLAUSIBILITY_MIN_PERIODS} periods, an
+ *   annualized Sharpe ratio above the plausibility guard's limit (lib/metrics, 3 by default) adds a warning that
+ *   recommends the leakage audit. Net of costs here, so anything flagged is also flagged before costs.
  *
  * @module
  */
 
 import { ConfigError } from "../errors.ts";
+import { plausibilityCheck } from "../metrics/plausibility.ts";
 import {
   asFloat64,
   type BacktestMetrics,
@@ -163,6 +167,16 @@ export function resolveCosts(opts: BacktestCostOptions): ResolvedCosts {
     annualization,
     warnings,
   };
+}
+
+/** Fewer periods than this (about a quarter of daily bars) are too noisy for the Sharpe plausibility flag. */
+export const PLAUSIBILITY_MIN_PERIODS = 60;
+
+/** Warnings for too-good-to-be-true metrics (empty when plausible or too short to judge). */
+export function plausibilityWarnings(metrics: BacktestMetrics): string[] {
+  if (!(metrics.periods >= PLAUSIBILITY_MIN_PERIODS) || !Number.isFinite(metrics.sharpe)) return [];
+  const report = plausibilityCheck({ annualizedSharpe: metrics.sharpe });
+  return report.flags.map((f) => `too good to be true: ${f.reason}. ${report.recommendation}`);
 }
 
 /** The stored conventions of a run with these costs. */
@@ -317,6 +331,7 @@ export function backtest(opts: BacktestOptions): BacktestResult {
     trials: opts.trials,
     trialSharpeVariance: opts.trialSharpeVariance,
   });
+  warnings.push(...plausibilityWarnings(metrics));
   return {
     equity: equityOf(sim.net, start, end),
     netReturns: sim.net,

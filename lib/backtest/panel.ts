@@ -29,6 +29,7 @@ import {
   type BenchmarkResult,
   conventionsOf,
   equityOf,
+  plausibilityWarnings,
   resolveCosts,
   simulateWeights,
 } from "./engine.ts";
@@ -200,6 +201,7 @@ export function backtestGrid(opts: GridBacktestOptions): PanelBacktestResult {
     trials: opts.trials,
     trialSharpeVariance: opts.trialSharpeVariance,
   });
+  warnings.push(...plausibilityWarnings(metrics));
   const equity = equityOf(sim.net, start, end);
   const bhEquity = equityOf(bh.net, start, end);
   const conventions = conventionsOf(costs);

@@ -30,6 +30,7 @@ import {
   type BacktestResult,
   conventionsOf,
   equityOf,
+  plausibilityWarnings,
   resolveCosts,
   simulateWeights,
 } from "./engine.ts";
@@ -241,18 +242,20 @@ export function simulateForward(opts: ForwardOptions): ForwardResult {
     traded: bhTraded(n, start),
   };
   const win = (a: Float64Array) => a.subarray(start, end + 1);
+  const metrics = computeMetrics({
+    net: win(net),
+    gross: win(gross),
+    traded: win(traded),
+    benchmark: win(bh.net),
+    annualization: costs.annualization,
+  });
+  warnings.push(...plausibilityWarnings(metrics));
   return {
     equity: equityOf(net, start, end),
     netReturns: net,
     heldPositions: held,
     decisions,
-    metrics: computeMetrics({
-      net: win(net),
-      gross: win(gross),
-      traded: win(traded),
-      benchmark: win(bh.net),
-      annualization: costs.annualization,
-    }),
+    metrics,
     buyAndHold: {
       equity: equityOf(bh.net, start, end),
       netReturns: bh.net,

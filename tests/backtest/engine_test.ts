@@ -102,12 +102,16 @@ Deno.test("NaN returns earn nothing, NaN decisions inside the window are flat", 
 Deno.test("a decision using the return it will earn is look-ahead: lag 1 removes the edge it shows at lag 0", () => {
   // Deterministic alternating returns: sign(r[t]) is perfect at lag 0 and always wrong at lag 1.
   const n = 200;
-  const returns = Array.from({ length: n }, (_, t) => (t % 2 === 0 ? 0.01 : -0.01));
+  const size = (t: number) => 0.01 + 0.005 * Math.sin(t);
+  const returns = Array.from({ length: n }, (_, t) => (t % 2 === 0 ? size(t) : -size(t)));
   const positions = returns.map(Math.sign);
   const peeking = backtest({ returns, positions, lag: 0, sameBar: true });
   const honest = backtest({ returns, positions, lag: 1 });
-  close(peeking.metrics.totalReturn, 1.01 ** n - 1);
-  close(honest.metrics.totalReturn, 0.99 ** (n - 1) - 1);
+  close(peeking.metrics.totalReturn, returns.reduce((e, r) => e * (1 + Math.abs(r)), 1) - 1);
+  close(honest.metrics.totalReturn, returns.slice(1).reduce((e, r) => e * (1 - Math.abs(r)), 1) - 1);
+  // The peeking run is flagged as too good to be true (Sharpe far above 3), beside the same-bar warning.
+  assert.ok(peeking.warnings.some((w) => w.startsWith("too good to be true")), peeking.warnings.join("; "));
+  assert.ok(!honest.warnings.some((w) => w.startsWith("too good to be true")));
 });
 
 Deno.test("properties: zero costs and a constant position 1 reproduce buy & hold; costs never help", () => {
