@@ -175,3 +175,22 @@ Deno.test("xgboost: sign-bias warning from the training share of positive calls;
   assert.ok(Math.abs(mean(raw) - mean(y)) > 0.01, "3 rounds at eta 0.3 leave the raw mean off the base rate");
   for (const model of [m, fine, c]) model.dispose();
 });
+
+Deno.test("xgboost: the seed drives row/column subsampling: same seed, same model; another seed, another model", async () => {
+  const { X, label } = classification(400, 6, 12, 0.2);
+  const fit = async (seed: number) => {
+    const m = new XGBoostModel({
+      params: { objective: "binary:logistic", subsample: 0.5, colsample_bytree: 0.5, nthread: 2 },
+      numBoostRound: 15,
+    });
+    await m.fit(X, label, { seed });
+    const p = m.predict(X);
+    assert.equal((m.describe().params as Record<string, unknown>).objective, "binary:logistic");
+    JSON.stringify(m.describe()); // JSON-serializable
+    m.dispose();
+    return p;
+  };
+  const [a, b, c] = [await fit(1), await fit(1), await fit(2)];
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
