@@ -35,3 +35,4 @@ export * from "./data/synthetic.ts";
 export * from "./data/write.ts";
 export * from "./models/linear/linear.ts";
 export * from "./models/stacking/mod.ts";
+export * from "./features/base.ts";

@@ -1,7 +1,7 @@
 /**
  * The built-in feature sets and lookup by name.
  *
- * - {@link BASE_FEATURES}: 12 past-only features (returns, volatility, moving-average ratios, RSI, volume z-score,
+ * - `BASE_FEATURES` (./base.ts): 12 past-only features (returns, volatility, moving-average ratios, RSI, volume z-score,
  *   range, ATR, Bollinger %B), all polars expressions, cheap enough for every run; the pipeline's default.
  * - {@link FULL_FEATURES}: the Alpha158-style set (./alpha158.ts) plus the technical features (./technical.ts),
  *   calendar fields (./calendar.ts) and per-date cross-sectional ranks.
@@ -11,35 +11,10 @@
 
 import { ConfigError } from "../errors.ts";
 import type { FeatureDef } from "./definition.ts";
-import {
-  atrFeature,
-  bollingerPercentBFeature,
-  logReturnFeature,
-  movingAverageRatioFeature,
-  rangeFeature,
-  realizedVolatilityFeature,
-  rsiFeature,
-  technicalFeatures,
-  volumeZScoreFeature,
-} from "./technical.ts";
+import { technicalFeatures } from "./technical.ts";
+import { BASE_FEATURES } from "./base.ts";
 import { alpha158Features } from "./alpha158.ts";
 import { calendarFeatures, crossSectionalRankFeatures } from "./calendar.ts";
-
-/** The default feature set: 12 past-only polars-expression features (see the module doc). */
-export const BASE_FEATURES: readonly FeatureDef[] = Object.freeze([
-  logReturnFeature(1),
-  logReturnFeature(5),
-  logReturnFeature(20),
-  realizedVolatilityFeature(5),
-  realizedVolatilityFeature(20),
-  movingAverageRatioFeature(5),
-  movingAverageRatioFeature(20),
-  rsiFeature(14),
-  volumeZScoreFeature(20),
-  rangeFeature(),
-  atrFeature(14),
-  bollingerPercentBFeature(20, 2),
-]);
 
 /** Every built-in feature: Alpha158-style, technical, calendar and cross-sectional ranks (names are unique). */
 export const FULL_FEATURES: readonly FeatureDef[] = Object.freeze([

@@ -24,7 +24,7 @@
  * **Configuration** (./configuration.ts): purge ≥ horizon, fitted-transform windows inside their training fold.
  *
  * Cost: the truncation test evaluates the feature set `cuts + 1` times on the audited symbols only; identity and IC
- * checks are single passes. See {@link leakingFeatures} for the cheap pre-run gate.
+ * checks are single passes. See {@link findLeakingFeatures} for the cheap pre-run gate.
  *
  * @module
  */
@@ -133,17 +133,17 @@ export interface TruncationResult {
 
 /**
  * Recomputes `defs` on `frame` cut at each date in `cutDates` and compares every value at or before the cut with the
- * value computed on the full frame.
+ * value computed on the full frame (`full`, computed here unless the caller already has it).
  */
 export function truncationTest(
   frame: pl.DataFrame,
   defs: readonly FeatureDef[],
   cutDates: readonly string[],
   tolerance = 1e-9,
+  full: pl.DataFrame = computeFeaturesOnFrame(frame, defs),
 ): Map<string, TruncationResult> {
   const results = new Map<string, TruncationResult>(defs.map((d) => [d.name, { changed: 0 }]));
   if (defs.length === 0) return results;
-  const full = computeFeaturesOnFrame(frame, defs);
   for (const cut of cutDates) {
     const keep = pl.col("date").lessThanEquals(pl.lit(cut));
     const cutFrame = frame.filter(keep);
@@ -310,8 +310,8 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
   const features: FeatureAudit[] = [];
 
   if (defs.length > 0) {
-    const trunc = truncationTest(sub, defs, cutDates, options.tolerance ?? 1e-9);
     const computed = computeFeaturesOnFrame(sub, defs);
+    const trunc = truncationTest(sub, defs, cutDates, options.tolerance ?? 1e-9, computed);
     const { future } = futureQuantities(sub, horizon);
     for (const d of defs) {
       const reasons: string[] = [];
@@ -372,7 +372,7 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
  * FULL_FEATURES, plus ~0.1 s per precomputed column over the whole panel. The pipeline calls it before every run and
  * refuses to train when the list is non-empty (unless overridden).
  */
-export function leakingFeatures(
+export function findLeakingFeatures(
   panel: Panel,
   features: readonly FeatureDef[],
   options: { horizon?: number; columns?: readonly string[]; symbols?: number | readonly string[]; cuts?: number } = {},

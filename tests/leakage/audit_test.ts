@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import {
   auditFeatures,
   BASE_FEATURES,
+  findLeakingFeatures,
   FULL_FEATURES,
-  leakingFeatures,
   waveletDeviationFeature,
 } from "../../lib/mod.ts";
 import type { AuditReport, FeatureDef, Panel } from "../../lib/mod.ts";
@@ -97,7 +97,7 @@ realDataTest("real data: injected leaks are caught on AAPL and MSFT", (dir) => {
 
 realDataTest("real data: the full built-in set has zero false positives (truncation + identity)", (dir) => {
   const panel = readRealPanel(dir, ["AAPL", "JPM"]);
-  assert.deepEqual(leakingFeatures(panel, FULL_FEATURES, { horizon: 1, symbols: 2, cuts: 3 }), []);
+  assert.deepEqual(findLeakingFeatures(panel, FULL_FEATURES, { horizon: 1, symbols: 2, cuts: 3 }), []);
   const h5 = auditFeatures(panel, { features: FULL_FEATURES, horizon: 5, symbols: 1, cuts: 2 });
   assert.deepEqual(h5.features.filter((f) => f.verdict !== "ok").map((f) => f.name), []);
 });
