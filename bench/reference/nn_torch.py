@@ -8,7 +8,6 @@ Usage: nn_torch.py lstm|mlp STEPS [THREADS]; prints one JSON line:
 {"model", "samples_per_sec", "seconds", "steps", "batch", "peak_rss_mb", "torch"}.
 """
 import json
-import resource
 import sys
 import time
 
@@ -47,6 +46,15 @@ elif kind == "mlp":
 else:
     raise SystemExit(f"unknown model {kind}")
 
+def peak_rss_mb():
+    # VmHWM, not getrusage: Linux carries ru_maxrss across fork + exec, so it would report the parent's peak.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
 
@@ -73,7 +81,7 @@ print(
             "seconds": seconds,
             "steps": steps,
             "batch": batch,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mb": peak_rss_mb(),
             "torch": torch.__version__,
         }
     )

@@ -98,8 +98,109 @@ function timeMajorProjection(x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor, inDim: 
 /**
  * LSTM over `[B, T, F]` inputs (PyTorch gate order i, f, g, o; forget-gate bias initialized to 1). Returns all hidden
  * states `[B, T, H]` when `sequences` is true, else the last `[B, H]`.
+ *
+ * Same function as {@link lstmAutodiff}, with a hand-written backward pass (`tf.customGrad`): autodiff through 60
+ * unrolled steps issues ~35 small kernels and three matMuls per step, and sums 60 separate weight gradients. Here the
+ * backward loop only carries `dh`, `dc` (one `[B, 4H] × [4H, H]` matMul per step against `Whᵀ` transposed once), and
+ * the weight gradients are single large matMuls over all steps: `dWh = H_prevᵀ·DZ`, `dWx = Xᵀ·DZ`, `db = ΣDZ`.
+ * tests/models/nn/backend_test.ts checks it against the autodiff version.
  */
 export function lstm(p: ParamStore, name: string, inDim: number, hidden: number) {
+  const H = hidden;
+  const wx = p.add(`${name}/kernel`, [inDim, 4 * H], { kind: "glorot", fanIn: inDim, fanOut: 4 * H });
+  const wh = p.add(`${name}/recurrent_kernel`, [H, 4 * H], { kind: "glorot", fanIn: H, fanOut: 4 * H });
+  const bias = new Float32Array(4 * H);
+  bias.fill(1, H, 2 * H);
+  const b = p.add(`${name}/bias`, [4 * H], { kind: "zeros" });
+  b.assign(tf.tensor1d(bias));
+  // 1 on the sigmoid gates (i, f, o), 0 on the tanh gate g.
+  const sigMask = tf.keep(
+    tf.tensor1d(Float32Array.from({ length: 4 * H }, (_, k) => (k >= 2 * H && k < 3 * H ? 0 : 1))),
+  );
+
+  const build = (sequences: boolean) =>
+    tf.customGrad((...args: unknown[]) => {
+      const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+      const [B, T] = x.shape;
+      const xt = tf.reshape(tf.transpose(x, [1, 0, 2]), [T * B, inDim]);
+      const steps = tf.unstack(tf.reshape(tf.add(tf.matMul(xt, wxT), bT), [T, B, 4 * H]), 0);
+      let h: tf.Tensor = tf.zeros([B, H]);
+      let c: tf.Tensor = tf.zeros([B, H]);
+      const gates: tf.Tensor[] = [], cs: tf.Tensor[] = [], hs: tf.Tensor[] = [];
+      for (let t = 0; t < T; t++) {
+        const z = tf.add(steps[t], tf.matMul(h as tf.Tensor2D, whT));
+        // σ on i, f, o and tanh on g, from one sigmoid: tanh(u) = 2σ(2u) − 1.
+        const s = tf.sigmoid(tf.mul(z, tf.sub(2, sigMask)));
+        const a = tf.add(tf.mul(s, tf.sub(2, sigMask)), tf.sub(sigMask, 1));
+        const [i, f, g, o] = tf.split(a, 4, 1);
+        c = tf.add(tf.mul(f, c), tf.mul(i, g));
+        h = tf.mul(o, tf.tanh(c));
+        gates.push(a);
+        cs.push(c);
+        hs.push(h);
+      }
+      const A = tf.stack(gates), C = tf.stack(cs), Hs = tf.stack(hs);
+      save([xt, A, C, Hs, wxT, whT]);
+      const value = sequences ? tf.transpose(Hs, [1, 0, 2]) : h;
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, As, Cs, Hsv, wxS, whS] = saved;
+          const whTr = tf.transpose(whS);
+          const aSteps = tf.unstack(As, 0), cSteps = tf.unstack(Cs, 0);
+          // Derivative of each activated gate w.r.t. its pre-activation: a(1 − a) for σ, 1 − a² for tanh.
+          const dyT = sequences ? tf.unstack(tf.transpose(dy, [1, 0, 2]), 0) : undefined;
+          let dh: tf.Tensor = sequences ? tf.zeros([B, H]) : dy;
+          let dc: tf.Tensor = tf.zeros([B, H]);
+          const dzs: tf.Tensor[] = new Array(T);
+          for (let t = T - 1; t >= 0; t--) {
+            if (dyT) dh = tf.add(dh, dyT[t]);
+            const a = aSteps[t];
+            const [i, f, g, o] = tf.split(a, 4, 1);
+            const tc = tf.tanh(cSteps[t]);
+            dc = tf.add(dc, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
+            const cPrev = t > 0 ? cSteps[t - 1] : tf.zeros([B, H]);
+            const dA = tf.concat([tf.mul(dc, g), tf.mul(dc, cPrev), tf.mul(dc, i), tf.mul(dh, tc)], 1);
+            const deriv = tf.add(
+              tf.mul(sigMask, tf.mul(a, tf.sub(1, a))),
+              tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(a))),
+            );
+            const dz = tf.mul(dA, deriv);
+            dzs[t] = dz;
+            dc = tf.mul(dc, f);
+            dh = tf.matMul(dz as tf.Tensor2D, whTr as tf.Tensor2D);
+          }
+          const DZ = tf.reshape(tf.stack(dzs), [T * B, 4 * H]);
+          const hPrev = tf.reshape(tf.concat([tf.zeros([1, B, H]), tf.slice(Hsv, [0, 0, 0], [T - 1, B, H])], 0), [
+            T * B,
+            H,
+          ]);
+          const dWh = tf.matMul(hPrev as tf.Tensor2D, DZ as tf.Tensor2D, true, false);
+          const dWx = tf.matMul(xs as tf.Tensor2D, DZ as tf.Tensor2D, true, false);
+          const db = tf.sum(DZ, 0);
+          const dX = tf.transpose(
+            tf.reshape(tf.matMul(DZ as tf.Tensor2D, wxS as tf.Tensor2D, false, true), [T, B, inDim]),
+            [
+              1,
+              0,
+              2,
+            ],
+          );
+          return [dX, dWx, dWh, db];
+        },
+      };
+    });
+  const lastOnly = build(false);
+  const allSteps = build(true);
+  return (x: tf.Tensor3D, sequences = false): tf.Tensor => (sequences ? allSteps : lastOnly)(x, wx, wh, b);
+}
+
+/**
+ * Reference LSTM differentiated by tfjs's autodiff (one tape entry per op per step); {@link lstm} must match it. Kept
+ * for the gradient tests and as the readable definition. LSTM over `[B, T, F]` inputs (PyTorch gate order i, f, g, o; forget-gate bias initialized to 1). Returns all hidden
+ * states `[B, T, H]` when `sequences` is true, else the last `[B, H]`.
+ */
+export function lstmAutodiff(p: ParamStore, name: string, inDim: number, hidden: number) {
   const wx = p.add(`${name}/kernel`, [inDim, 4 * hidden], { kind: "glorot", fanIn: inDim, fanOut: 4 * hidden });
   const wh = p.add(`${name}/recurrent_kernel`, [hidden, 4 * hidden], {
     kind: "glorot",

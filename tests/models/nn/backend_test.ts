@@ -9,7 +9,7 @@ import { initBackend } from "../../../lib/models/nn/backend.ts";
 import { installWasmPatches } from "../../../lib/models/nn/wasm_patches.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { ParamStore } from "../../../lib/models/nn/params.ts";
-import { layerNorm, lstm, selfAttention, slstm } from "../../../lib/models/nn/layers.ts";
+import { layerNorm, lstm, lstmAutodiff, selfAttention, slstm } from "../../../lib/models/nn/layers.ts";
 import { SeededRandom } from "../../../lib/training/rng.ts";
 
 function randn(shape: number[], seed: number): { shape: number[]; values: Float32Array } {
@@ -161,5 +161,40 @@ for (const c of cases) {
       }
     }
     await tf.setBackend("wasm");
+  });
+}
+
+for (const sequences of [false, true]) {
+  Deno.test(`LSTM: hand-written backward equals autodiff (${sequences ? "all steps" : "last step"}), on wasm`, async () => {
+    await initBackend("wasm");
+    const x = tf.tensor(randn([3, 7, 4], 21).values, [3, 7, 4]) as tf.Tensor3D;
+    const weights = tf.tensor(randn([7 * 3 * 5], 22).values, [3, 7, 5]);
+    const gradsOf = (make: typeof lstm) => {
+      const p = new ParamStore(9);
+      const cell = make(p, "l", 4, 5);
+      const vars = p.trainable.map(([, v]) => v);
+      const { value, grads } = tf.variableGrads(() => {
+        const out = cell(x, sequences);
+        // A non-uniform weighting so every output element gets its own upstream gradient.
+        return tf.sum(tf.mul(out, sequences ? weights : tf.reshape(tf.slice(weights, [0, 6, 0], [3, 1, 5]), [3, 5])));
+      }, vars);
+      const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(cell(xx as tf.Tensor3D, sequences))))(x);
+      const out = [
+        value.dataSync()[0],
+        ...vars.map((v) => Array.from(grads[v.name].dataSync())),
+        Array.from(dx.dataSync()),
+      ];
+      p.dispose();
+      return out;
+    };
+    const fast = gradsOf(lstm);
+    const reference = gradsOf(lstmAutodiff);
+    assert.ok(Math.abs((fast[0] as number) - (reference[0] as number)) < 1e-5, "same forward value");
+    for (let k = 1; k < fast.length; k++) {
+      const a = fast[k] as number[], b = reference[k] as number[];
+      for (let i = 0; i < a.length; i++) {
+        assert.ok(Math.abs(a[i] - b[i]) < 1e-4, `tensor ${k}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
+    }
   });
 }
