@@ -1,0 +1,212 @@
+/**
+ * Run configuration for the validate → backtest → store pipeline.
+ *
+ * A config is plain JSON: it is stored verbatim with every run, so a run can be reproduced from its record.
+ * `resolveConfig` fills defaults and validates; every problem is a ConfigError that names the field.
+ *
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+
+/** The built-in synthetic market. */
+export interface SyntheticSourceConfig {
+  kind: "synthetic";
+  /** Number of symbols. */
+  symbols: number;
+  /** Trading days. */
+  days: number;
+  /** "planted": an observable driver of next-day returns; "random-walk": nothing is predictable. */
+  mode: "planted" | "random-walk";
+  /** Strength of the planted driver (generator units; see lib/data/synthetic.ts). Default: the generator's. */
+  signalStrength?: number;
+  /** Seed of the generator. */
+  seed: number;
+}
+
+/** Price files: a CSV / CSV.gz / Parquet file or a folder of them. */
+export interface FilesSourceConfig {
+  kind: "files";
+  path: string;
+  /** Keep only these symbols (all when absent). */
+  symbols?: string[];
+}
+
+/** Where prices come from: the built-in synthetic market, or price files. */
+export type DataSourceConfig = SyntheticSourceConfig | FilesSourceConfig;
+
+/** XGBoost settings (XGBoost's own parameter names in `params`). */
+export interface XGBoostConfig {
+  kind: "xgboost";
+  params: Record<string, string | number | boolean>;
+  /** Maximum boosting rounds. */
+  numBoostRound: number;
+  /** Stop when the validation loss has not improved for this many rounds. */
+  earlyStoppingRounds: number;
+}
+
+/** The full, resolved pipeline configuration. */
+export interface PipelineConfig {
+  data: DataSourceConfig;
+  /** Label horizon in trading days: the target at t is log(adj_close[t+h] / adj_close[t]). */
+  horizon: number;
+  /** Number of walk-forward test folds. */
+  folds: number;
+  /** Dates dropped between training and test (and between fitting and validation); ≥ horizon. */
+  purge: number;
+  /** Dates dropped after each test window (walk-forward folds never train after their test, so 0 is usual). */
+  embargo: number;
+  /** Share of each fold's training dates held out at its end for early stopping. */
+  validationFraction: number;
+  /** Built-in feature names; empty = the default base set. */
+  features: string[];
+  /**
+   * Extra numeric columns of the price files used as features (user-supplied, precomputed): "all" (default), "none",
+   * or a list. They pass the leakage audit's predictiveness and lead/lag checks before training.
+   */
+  columns: "all" | "none" | string[];
+  model: XGBoostConfig;
+  backtest: {
+    /** Days between the decision (close of t) and the first return earned; ≥ 1. */
+    lag: number;
+    /** Commission per unit of turnover, in basis points. */
+    costBps: number;
+    /** Slippage per unit of turnover, in basis points. */
+    slippageBps: number;
+    /** "long-short": +1/N when P(up) > 0.5, −1/N otherwise; "long-only": +1/N or flat. */
+    portfolio: "long-short" | "long-only";
+    /** Periods per year for annualized figures. */
+    annualization: number;
+  };
+  /** Seed for every random choice (model subsampling). */
+  seed: number;
+  /** Train even when the leakage audit finds leaking features (stored with the run). */
+  allowLeakage: boolean;
+}
+
+/** A partial config: anything omitted takes its default. */
+export interface PipelineConfigInput {
+  data?: (Partial<SyntheticSourceConfig> & { kind?: "synthetic" }) | FilesSourceConfig;
+  horizon?: number;
+  folds?: number;
+  purge?: number;
+  embargo?: number;
+  validationFraction?: number;
+  features?: string[];
+  columns?: "all" | "none" | string[];
+  model?: Partial<XGBoostConfig>;
+  backtest?: Partial<PipelineConfig["backtest"]>;
+  seed?: number;
+  allowLeakage?: boolean;
+}
+
+/** Defaults of the demo: 20 synthetic symbols × 10 years with a planted signal, 5-fold walk-forward, 1-day target. */
+export const DEFAULT_CONFIG: PipelineConfig = {
+  data: { kind: "synthetic", symbols: 20, days: 2520, mode: "planted", seed: 42 },
+  horizon: 1,
+  folds: 5,
+  purge: 1,
+  embargo: 0,
+  validationFraction: 0.15,
+  features: [],
+  columns: "all",
+  model: {
+    kind: "xgboost",
+    params: {
+      objective: "binary:logistic",
+      eval_metric: "logloss",
+      tree_method: "hist",
+      max_depth: 3,
+      eta: 0.05,
+      subsample: 0.8,
+      colsample_bytree: 0.8,
+      min_child_weight: 20,
+      lambda: 1,
+      nthread: 2,
+    },
+    numBoostRound: 400,
+    earlyStoppingRounds: 30,
+  },
+  backtest: { lag: 1, costBps: 5, slippageBps: 0, portfolio: "long-short", annualization: 252 },
+  seed: 42,
+  allowLeakage: false,
+};
+
+function positiveInt(value: number, field: string, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${field} must be an integer ≥ ${min}, got ${value}`);
+  }
+  return value;
+}
+
+function finiteNonNegative(value: number, field: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${field} must be a finite number ≥ 0, got ${value}`);
+  return value;
+}
+
+/**
+ * Fills defaults and validates. The purge defaults to the horizon and may never be shorter (a shorter purge lets
+ * training labels overlap the test window); the lag must be ≥ 1 (same-bar trading is look-ahead).
+ */
+export function resolveConfig(input: PipelineConfigInput = {}): PipelineConfig {
+  const d = DEFAULT_CONFIG;
+  const horizon = positiveInt(input.horizon ?? d.horizon, "horizon");
+  const data = input.data?.kind === "files"
+    ? { kind: "files" as const, path: String(input.data.path ?? ""), symbols: input.data.symbols }
+    : {
+      ...(d.data as Extract<DataSourceConfig, { kind: "synthetic" }>),
+      ...(input.data ?? {}),
+      kind: "synthetic" as const,
+    };
+  if (data.kind === "files" && data.path === "") throw new ConfigError("data.path is required for file data");
+  if (data.kind === "synthetic") {
+    positiveInt(data.symbols, "data.symbols");
+    positiveInt(data.days, "data.days", 60);
+    if (data.mode !== "planted" && data.mode !== "random-walk") {
+      throw new ConfigError(`data.mode must be "planted" or "random-walk", got ${JSON.stringify(data.mode)}`);
+    }
+  }
+  const purge = positiveInt(input.purge ?? horizon, "purge", 0);
+  if (purge < horizon) {
+    throw new ConfigError(
+      `purge (${purge}) is shorter than the label horizon (${horizon}): training labels would overlap the test ` +
+        `window. Use purge ≥ ${horizon}.`,
+    );
+  }
+  const validationFraction = input.validationFraction ?? d.validationFraction;
+  if (!(validationFraction > 0 && validationFraction < 0.5)) {
+    throw new ConfigError(`validationFraction must be in (0, 0.5), got ${validationFraction}`);
+  }
+  const model: XGBoostConfig = {
+    ...d.model,
+    ...(input.model ?? {}),
+    params: { ...d.model.params, ...(input.model?.params ?? {}) },
+    kind: "xgboost",
+  };
+  positiveInt(model.numBoostRound, "model.numBoostRound");
+  positiveInt(model.earlyStoppingRounds, "model.earlyStoppingRounds");
+  const backtest = { ...d.backtest, ...(input.backtest ?? {}) };
+  positiveInt(backtest.lag, "backtest.lag");
+  finiteNonNegative(backtest.costBps, "backtest.costBps");
+  finiteNonNegative(backtest.slippageBps, "backtest.slippageBps");
+  positiveInt(backtest.annualization, "backtest.annualization");
+  if (backtest.portfolio !== "long-short" && backtest.portfolio !== "long-only") {
+    throw new ConfigError(
+      `backtest.portfolio must be "long-short" or "long-only", got ${JSON.stringify(backtest.portfolio)}`,
+    );
+  }
+  return {
+    data,
+    horizon,
+    folds: positiveInt(input.folds ?? d.folds, "folds", 2),
+    purge,
+    embargo: positiveInt(input.embargo ?? d.embargo, "embargo", 0),
+    validationFraction,
+    features: [...(input.features ?? d.features)],
+    columns: Array.isArray(input.columns) ? [...input.columns] : input.columns ?? d.columns,
+    model,
+    backtest,
+    seed: positiveInt(input.seed ?? d.seed, "seed", 0),
+    allowLeakage: input.allowLeakage ?? d.allowLeakage,
+  };
+}

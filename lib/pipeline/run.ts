@@ -1,0 +1,462 @@
+/**
+ * The end-to-end pipeline: prices → features and targets → leakage gate → purged walk-forward folds → per fold
+ * (early stopping on a validation tail inside training) fit and predict → fold metrics beside their baselines →
+ * stitched out-of-sample predictions → lagged backtest against buy & hold → stored run.
+ *
+ * Honesty rules enforced here (DESIGN §6):
+ * - splits are on the shared date axis and the purge is never shorter than the label horizon;
+ * - the early-stopping tail is carved from the end of each fold's training dates, purged from the fitting part, and
+ *   never touches the test window;
+ * - every accuracy stands beside the coin-flip, majority-class and previous-period-sign baselines on the same rows;
+ * - positions decided at the close of t earn returns from t + lag (lag ≥ 1);
+ * - a run that fails keeps its finished folds and records the stage it failed in.
+ *
+ * @module
+ */
+
+import type { Panel } from "../data/panel.ts";
+import { type Matrix, takeRows } from "../data/matrix.ts";
+import { loadPanel } from "../data/load.ts";
+import { syntheticMarket } from "../data/synthetic.ts";
+import { buildDataset, type Dataset } from "../features/dataset.ts";
+import { resolveFeatures } from "../features/catalog.ts";
+import { auditFeatures } from "../leakage/audit.ts";
+import { walkForwardSplits } from "../validation/walk_forward.ts";
+import type { Fold } from "../validation/fold.ts";
+import {
+  accuracySignificance,
+  crossSectionalIC,
+  directionAccuracy,
+  directionBaselines,
+  informationCoefficient,
+  plausibilityCheck,
+  predictionStd,
+  rankInformationCoefficient,
+} from "../metrics/mod.ts";
+import { XGBoostModel } from "../models/xgboost/model.ts";
+import { backtestPanel, type PanelBacktestResult } from "../backtest/panel.ts";
+import type { Store } from "../store/store.ts";
+import { ConfigError, LeakageError } from "../errors.ts";
+import { float64Column, symbolRanges } from "../features/definition.ts";
+import { type PipelineConfig, type PipelineConfigInput, resolveConfig } from "./config.ts";
+
+/** Progress events for bars and logs: `stage` names the step, `fraction` is progress within the whole run. */
+export interface PipelineProgress {
+  stage: "load" | "features" | "audit" | "fold" | "backtest" | "store" | "done";
+  fraction: number;
+  message: string;
+}
+
+/** One fold's outcome: windows, sizes, metrics and baselines on the same test rows. */
+export interface FoldResult {
+  index: number;
+  fold: Fold;
+  nTrain: number;
+  nValidation: number;
+  nTest: number;
+  /** Direction accuracy, ICs, prediction std, share of "up" predictions. */
+  metrics: Record<string, number>;
+  /** Baseline accuracies on the same test rows. */
+  baselines: Record<string, number>;
+  bestIteration?: number;
+  seconds: number;
+}
+
+/** Everything a run produced. Predictions are out-of-sample only (each row predicted by the fold that tested it). */
+export interface PipelineResult {
+  runId?: string;
+  config: PipelineConfig;
+  symbols: string[];
+  features: string[];
+  folds: FoldResult[];
+  /**
+   * Pooled out-of-sample metrics over all folds: accuracy with its 95 % Wilson interval (`accuracyLow`,
+   * `accuracyHigh`) and one-sided binomial p-value against 0.5 (`accuracyPValue`; rows assumed independent, which
+   * overlapping multi-day labels violate), Pearson and rank IC, mean per-date cross-sectional rank IC and its ICIR,
+   * prediction std and share of "up" calls.
+   */
+  pooled: Record<string, number>;
+  backtest: PanelBacktestResult;
+  /** Theoretical best direction accuracy, known only for the synthetic market. */
+  theoreticalAccuracy?: number;
+  warnings: string[];
+  predictions: { dates: string[]; symbols: string[]; probability: Float64Array; target: Float64Array };
+}
+
+/** Dependencies and callbacks of a run. */
+export interface PipelineOptions {
+  /** Where to record the run; omitted → nothing is stored. */
+  store?: Store;
+  onProgress?: (p: PipelineProgress) => void;
+}
+
+/** Loads the configured data source into a validated Panel. */
+export async function loadConfiguredPanel(
+  config: PipelineConfig,
+): Promise<{ panel: Panel; theoreticalAccuracy?: number }> {
+  if (config.data.kind === "files") {
+    const panel = await loadPanel(config.data.path, { symbols: config.data.symbols });
+    return { panel };
+  }
+  const market = syntheticMarket({
+    symbols: config.data.symbols,
+    days: config.data.days,
+    mode: config.data.mode,
+    seed: config.data.seed,
+    ...(config.data.signalStrength === undefined ? {} : { signalStrength: config.data.signalStrength }),
+  });
+  return { panel: market.panel, theoreticalAccuracy: market.theoreticalAccuracy };
+}
+
+/** The panel's extra columns the config asks for; unknown names are a ConfigError. */
+function selectColumns(panel: Panel, wanted: PipelineConfig["columns"]): string[] {
+  if (wanted === "none") return [];
+  if (wanted === "all") return [...panel.extraColumns];
+  const missing = wanted.filter((c) => !panel.extraColumns.includes(c));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `columns not found in the price files: ${missing.join(", ")}; extra numeric columns present: ${
+        panel.extraColumns.join(", ") || "none"
+      }`,
+    );
+  }
+  return [...wanted];
+}
+
+/** Row indices (into the dataset) of every row whose date index is in `dateIdx`. */
+function rowsForDates(rowDateIndex: Int32Array, dateIdx: ArrayLike<number>, nDates: number): Int32Array {
+  const wanted = new Uint8Array(nDates);
+  for (let i = 0; i < dateIdx.length; i++) wanted[dateIdx[i]] = 1;
+  let n = 0;
+  for (let r = 0; r < rowDateIndex.length; r++) n += wanted[rowDateIndex[r]];
+  const out = new Int32Array(n);
+  let k = 0;
+  for (let r = 0; r < rowDateIndex.length; r++) if (wanted[rowDateIndex[r]]) out[k++] = r;
+  return out;
+}
+
+function pick(a: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = a[rows[i]];
+  return out;
+}
+
+/**
+ * The panel row of each dataset row. Relies on the dataset's documented order: panel order (symbol, then date) minus
+ * each symbol's last h rows, whose target is unknown; checked row by row against the symbols.
+ */
+export function panelRowsOfDataset(panel: Panel, data: Dataset): Int32Array {
+  const out = new Int32Array(data.dates.length);
+  let row = 0;
+  for (const { symbol, start, end } of symbolRanges(panel.frame)) {
+    const kept = Math.max(0, end - start - data.horizon);
+    for (let i = start; i < start + kept; i++, row++) {
+      if (data.symbols[row] !== symbol) throw new Error(`internal: dataset row ${row} is not in panel order`);
+      out[row] = i;
+    }
+  }
+  if (row !== out.length) {
+    throw new Error(`internal: dataset has ${out.length} rows but the panel accounts for ${row}`);
+  }
+  return out;
+}
+
+/**
+ * The h-day log return ending at each dataset row's date, log(adj_close[t] / adj_close[t−h]): the last return of the
+ * target's length known at the decision time, for the previous-period-sign baseline. NaN for a symbol's first h rows.
+ */
+export function previousReturns(panel: Panel, rows: Int32Array, horizon: number): Float64Array {
+  const adj = float64Column(panel.frame, "adj_close");
+  const symbols = panel.frame.getColumn("symbol").toArray() as string[];
+  return Float64Array.from(
+    rows,
+    (i) => i - horizon >= 0 && symbols[i - horizon] === symbols[i] ? Math.log(adj[i] / adj[i - horizon]) : NaN,
+  );
+}
+
+/** Appends panel columns (gathered at `rows`) to a feature matrix, as extra features. */
+function appendColumns(X: Matrix, panel: Panel, names: string[], rows: Int32Array): Matrix {
+  if (names.length === 0) return X;
+  const extra = names.map((n) => float64Column(panel.frame, n));
+  const cols = X.cols + names.length;
+  const data = new Float32Array(X.rows * cols);
+  for (let r = 0; r < X.rows; r++) {
+    data.set(X.data.subarray(r * X.cols, (r + 1) * X.cols), r * cols);
+    for (let j = 0; j < extra.length; j++) data[r * cols + X.cols + j] = extra[j][rows[r]];
+  }
+  return { data, rows: X.rows, cols, columns: [...(X.columns ?? []), ...names] };
+}
+
+/**
+ * Splits a fold's training dates into a fitting part and an early-stopping tail: the last `fraction` of the training
+ * dates become validation, and `purge` dates before them are dropped so no fitting label reaches into validation.
+ */
+export function carveValidationTail(
+  trainDateIdx: Int32Array,
+  fraction: number,
+  purge: number,
+): { fit: Int32Array; validation: Int32Array } {
+  const n = trainDateIdx.length;
+  const nVal = Math.max(1, Math.round(n * fraction));
+  const nFit = n - nVal - purge;
+  if (nFit < 1) {
+    throw new ConfigError(
+      `a fold has only ${n} training dates: too few for a validation tail of ${nVal} plus a purge of ${purge}. ` +
+        `Use fewer folds or more data.`,
+    );
+  }
+  return { fit: trainDateIdx.subarray(0, nFit), validation: trainDateIdx.subarray(n - nVal) };
+}
+
+function foldMetrics(target: Float64Array, prob: Float64Array): Record<string, number> {
+  const signal = prob.map((p) => p - 0.5);
+  let up = 0;
+  for (const p of prob) up += p > 0.5 ? 1 : 0;
+  return {
+    accuracy: directionAccuracy(target, signal),
+    ic: informationCoefficient(prob, target),
+    rankIc: rankInformationCoefficient(prob, target),
+    predictionStd: predictionStd(prob),
+    shareUp: prob.length === 0 ? NaN : up / prob.length,
+  };
+}
+
+/** Fold metrics plus significance and cross-sectional IC, over all out-of-sample rows. */
+function pooledMetrics(dates: string[], target: Float64Array, prob: Float64Array): Record<string, number> {
+  const m = foldMetrics(target, prob);
+  let hits = 0;
+  for (let i = 0; i < prob.length; i++) hits += (prob[i] > 0.5) === (target[i] > 0) ? 1 : 0;
+  const sig = accuracySignificance(hits, prob.length);
+  const cs = crossSectionalIC(dates, prob, target);
+  return {
+    ...m,
+    accuracyLow: sig.interval.low,
+    accuracyHigh: sig.interval.high,
+    accuracyPValue: sig.pValue,
+    meanIC: cs.meanIC,
+    icir: cs.icir,
+    nTest: prob.length,
+  };
+}
+
+/**
+ * Runs the whole pipeline. With a store, the run is recorded as it goes: a failure marks the run failed with the
+ * stage it failed in, keeping the folds already finished, and the error is rethrown.
+ */
+export async function runPipeline(
+  input: PipelineConfigInput | PipelineConfig = {},
+  options: PipelineOptions = {},
+): Promise<PipelineResult> {
+  const config = resolveConfig(input as PipelineConfigInput);
+  const progress = options.onProgress ?? (() => {});
+  const store = options.store;
+  let stage: PipelineProgress["stage"] = "load";
+  let runId: string | undefined;
+
+  try {
+    progress({ stage, fraction: 0, message: "loading prices" });
+    const { panel, theoreticalAccuracy } = await loadConfiguredPanel(config);
+    const warnings = [...panel.warnings];
+
+    stage = "features";
+    progress({ stage, fraction: 0.05, message: `computing features for ${panel.symbols.length} symbols` });
+    const builtIn = resolveFeatures(config.features);
+    const columns = selectColumns(panel, config.columns);
+
+    stage = "audit";
+    progress({ stage, fraction: 0.08, message: "leakage audit" });
+    const audit = auditFeatures(panel, { features: builtIn, columns, horizon: config.horizon, symbols: 2, cuts: 3 });
+    const leaking = audit.features.filter((f) => f.verdict === "leak");
+    if (leaking.length > 0) {
+      const list = leaking.map((l) => `${l.name} (${l.reasons.join("; ")})`).join(", ");
+      if (!config.allowLeakage) {
+        throw new LeakageError(
+          `refusing to train on leaking features: ${list}. Fix or drop them; ` +
+            `to train anyway for a demonstration, set allowLeakage (--allow-leakage), which is stored with the run.`,
+        );
+      }
+      warnings.push(`trained on leaking features by explicit override: ${list}`);
+    }
+    for (const f of audit.features.filter((f) => f.verdict === "suspect")) {
+      warnings.push(`leakage audit: ${f.name} is suspect (${f.reasons.join("; ")})`);
+    }
+
+    stage = "features";
+    const built = buildDataset(panel, { features: builtIn, horizon: config.horizon });
+    const panelRows = panelRowsOfDataset(panel, built);
+    const data: Dataset = {
+      ...built,
+      X: appendColumns(built.X, panel, columns, panelRows),
+      featureNames: [...built.featureNames, ...columns],
+    };
+    const dates = [...new Set(data.dates)].sort();
+    const dateIndex = new Map(dates.map((d, i) => [d, i]));
+    const rowDateIndex = Int32Array.from(data.dates, (d) => dateIndex.get(d)!);
+    const previousReturn = previousReturns(panel, panelRows, config.horizon);
+
+    if (store !== undefined) {
+      runId = await store.createRun({
+        config: config as unknown as Record<string, unknown>,
+        seed: config.seed,
+        model: config.model.kind,
+        symbols: [...panel.symbols],
+        dataSource: config.data.kind === "files" ? config.data.path : `synthetic:${config.data.mode}`,
+        leakageOverride: leaking.length > 0 && config.allowLeakage,
+      });
+    }
+
+    const folds = walkForwardSplits(dates, {
+      folds: config.folds,
+      horizon: config.horizon,
+      purge: config.purge,
+      embargo: config.embargo,
+      mode: "anchored",
+    });
+
+    const oosRows: Int32Array[] = [];
+    const oosProb: Float64Array[] = [];
+    const foldResults: FoldResult[] = [];
+    for (const fold of folds) {
+      stage = "fold";
+      const base = 0.1 + 0.8 * (fold.index / folds.length);
+      progress({ stage, fraction: base, message: `fold ${fold.index + 1}/${folds.length}: training` });
+      const t0 = performance.now();
+      const { fit, validation } = carveValidationTail(fold.trainIndices, config.validationFraction, config.purge);
+      const fitRows = rowsForDates(rowDateIndex, fit, dates.length);
+      const valRows = rowsForDates(rowDateIndex, validation, dates.length);
+      const testRows = rowsForDates(rowDateIndex, fold.testIndices, dates.length);
+
+      const model = new XGBoostModel({
+        params: { ...config.model.params, seed: config.seed },
+        numBoostRound: config.model.numBoostRound,
+        earlyStoppingRounds: config.model.earlyStoppingRounds,
+      });
+      let prob: Float64Array;
+      let bestIteration: number | undefined;
+      try {
+        const report = await model.fit(takeRows(data.X, fitRows), Float32Array.from(pick(data.label, fitRows)), {
+          validation: { X: takeRows(data.X, valRows), y: Float32Array.from(pick(data.label, valRows)) },
+          seed: config.seed,
+          onProgress: (f, status) =>
+            progress({ stage, fraction: base + 0.8 / folds.length * f, message: `fold ${fold.index + 1}: ${status}` }),
+        });
+        bestIteration = report.bestIteration;
+        prob = model.predict(takeRows(data.X, testRows));
+      } finally {
+        model.dispose();
+      }
+
+      const testTarget = pick(data.target, testRows);
+      const metrics = foldMetrics(testTarget, prob);
+      const baselines: Record<string, number> = {
+        ...directionBaselines({
+          testTrue: testTarget,
+          trainLabels: pick(data.label, fitRows),
+          previousReturn: pick(previousReturn, testRows),
+        }),
+      };
+      const result: FoldResult = {
+        index: fold.index,
+        fold,
+        nTrain: fitRows.length,
+        nValidation: valRows.length,
+        nTest: testRows.length,
+        metrics,
+        baselines,
+        bestIteration,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      foldResults.push(result);
+      oosRows.push(testRows);
+      oosProb.push(prob);
+      if (store !== undefined && runId !== undefined) {
+        await store.appendFold(runId, {
+          index: fold.index,
+          train: fold.train,
+          test: fold.test,
+          validation: [{ start: dates[validation[0]], end: dates[validation[validation.length - 1]] }],
+          purge: fold.purge,
+          embargo: fold.embargo,
+          nTrain: fitRows.length,
+          nTest: testRows.length,
+          metrics,
+          baselines,
+          fitReport: { bestIteration, seconds: result.seconds, nValidation: valRows.length },
+        });
+      }
+    }
+
+    // Stitch the out-of-sample predictions (every row belongs to exactly one test window).
+    let nOos = 0;
+    for (const r of oosRows) nOos += r.length;
+    const allRows = new Int32Array(nOos);
+    const probability = new Float64Array(nOos);
+    let k = 0;
+    oosRows.forEach((rows, i) => {
+      allRows.set(rows, k);
+      probability.set(oosProb[i], k);
+      k += rows.length;
+    });
+    const oosTarget = pick(data.target, allRows);
+    const oosDates = Array.from(allRows, (r) => data.dates[r]);
+    const oosSymbols = Array.from(allRows, (r) => data.symbols[r]);
+    const pooled = pooledMetrics(oosDates, oosTarget, probability);
+
+    stage = "backtest";
+    progress({ stage, fraction: 0.92, message: "backtesting out-of-sample predictions" });
+    const backtest = backtestPanel({
+      panel,
+      forecasts: { dates: oosDates, symbols: oosSymbols, values: probability.map((p) => p - 0.5) },
+      portfolio: config.backtest.portfolio,
+      lag: config.backtest.lag,
+      costBps: config.backtest.costBps,
+      slippageBps: config.backtest.slippageBps,
+      annualization: config.backtest.annualization,
+    });
+
+    const guard = plausibilityCheck({
+      accuracy: pooled.accuracy,
+      nTest: probability.length,
+      rankIc: pooled.rankIc,
+      meanIC: pooled.meanIC,
+      annualizedSharpe: backtest.metrics.sharpe,
+    });
+    for (const flag of guard.flags) warnings.push(`implausible ${flag.metric}: ${flag.reason}`);
+    if (guard.suspicious && theoreticalAccuracy !== undefined) {
+      warnings.push(
+        `this is the synthetic market with a planted signal (theoretical best accuracy ${
+          theoreticalAccuracy.toFixed(3)
+        }): numbers this strong are expected here, not on real daily stock returns`,
+      );
+    }
+
+    stage = "store";
+    if (store !== undefined && runId !== undefined) {
+      progress({ stage, fraction: 0.97, message: "storing the run" });
+      await store.putBacktest(runId, backtest.record);
+      await store.finishRun(runId, {
+        status: "succeeded",
+        summary: { pooled, theoreticalAccuracy, warnings, folds: foldResults.length },
+      });
+    }
+    progress({ stage: "done", fraction: 1, message: "done" });
+    return {
+      runId,
+      config,
+      symbols: [...panel.symbols],
+      features: data.featureNames,
+      folds: foldResults,
+      pooled,
+      backtest,
+      theoreticalAccuracy,
+      warnings,
+      predictions: { dates: oosDates, symbols: oosSymbols, probability, target: oosTarget },
+    };
+  } catch (error) {
+    if (store !== undefined && runId !== undefined) {
+      const message = error instanceof Error ? error.message : String(error);
+      await store.finishRun(runId, { status: "failed", error: { message, stage } }).catch(() => {});
+    }
+    throw error;
+  }
+}
