@@ -43,8 +43,8 @@ export interface Checkpoint {
   /** Number of completed epochs. */
   epoch: number;
   variables: Record<string, SerializedTensor>;
-  /** Adam iteration count and moment slots, in the optimizer's own order. */
-  optimizer: { iterations: number; slots: SerializedTensor[]; accBeta?: [number, number] };
+  /** Adam step count and flat first/second moments (parameters in the model's variable order). */
+  optimizer: { iterations: number; m: SerializedTensor; v: SerializedTensor };
   schedule: ScheduleState;
   rng: RandomState;
   earlyStopping: { best: number | null; bestEpoch: number; wait: number };

@@ -2,7 +2,7 @@
  * The training loop shared by every neural model.
  *
  * Per step: build the batch tensors from Float32Arrays → forward → loss → backward → global-norm clipping (the
- * pre-clip norm and whether it was clipped are recorded) → optimizer step (Adam) → learning rate from the schedule.
+ * pre-clip norm and whether it was clipped are recorded) → optimizer step (Adam on the flat parameter vector, adam.ts) → learning rate from the schedule.
  * Per epoch: validation loss in batches (batch size chosen so there are at least two batches), monitors
  * (lib/diagnostics plugs in here), early stopping, checkpoint.
  *
@@ -27,6 +27,7 @@ import { type Checkpoint, decodeFloat32, encodeFloat32, readCheckpoint, writeChe
 import type { LossCounters, LossResult } from "./losses.ts";
 import { type ProgressSetting, TrainingProgress } from "./progress.ts";
 import { SeededRandom } from "./rng.ts";
+import { type AdamOptions, FlatAdam } from "./adam.ts";
 import { constantSchedule, type Schedule, type ScheduleState } from "./schedules.ts";
 
 /** A dataset held in typed arrays: `n` samples, each of shape `sampleShape`, targets `n × yWidth`. */
@@ -114,13 +115,6 @@ export interface TrainingMonitor {
   onEpochEnd(ctx: EpochContext): void;
   /** Events found so far. */
   events(): TrainingEvent[];
-}
-
-/** Adam hyper-parameters (tfjs `tf.train.adam`). */
-export interface AdamOptions {
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
 }
 
 /** Options of {@link train}. */
@@ -314,16 +308,6 @@ function deserializeInto(
   }
 }
 
-type AdamLike = tf.Optimizer & {
-  learningRate: number;
-  iterations: number;
-  getWeights(): Promise<Array<{ name: string; tensor: tf.Tensor }>>;
-  /** Running β1^t and β2^t (tfjs internals): saved because recomputing them as a power differs in the last bit. */
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  setWeights(w: Array<{ name: string; tensor: tf.Tensor }>): Promise<void>;
-};
-
 /**
  * Trains `model` on `data`. Never throws for numerical trouble during training (see the module doc); throws
  * ConfigError for unusable inputs before the first step.
@@ -366,12 +350,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   const vars = model.namedVariables();
   const state = model.namedState?.() ?? [];
   const allVars = [...vars, ...state];
-  const optimizer = tf.train.adam(
-    schedule.lrAt(0),
-    o.adam?.beta1 ?? 0.9,
-    o.adam?.beta2 ?? 0.999,
-    o.adam?.epsilon ?? 1e-7,
-  ) as unknown as AdamLike;
+  const optimizer = new FlatAdam(vars.map(([, v]) => v), o.adam);
   let rng = new SeededRandom(o.seed ?? 42);
   let history: EpochRecord[] = [];
   const events: TrainingEvent[] = [];
@@ -383,17 +362,11 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   if (o.resumeFrom !== undefined) {
     const c = readCheckpoint(o.resumeFrom);
     deserializeInto(allVars, c.variables, `resume from ${o.resumeFrom}`);
-    if (c.optimizer.iterations > 0) {
-      const slots = c.optimizer.slots.map((s, i) => ({
-        name: `slot${i}`,
-        tensor: tf.tensor(decodeFloat32(s), s.shape),
-      }));
-      await optimizer.setWeights([{ name: "iter", tensor: tf.scalar(c.optimizer.iterations, "int32") }, ...slots]);
-      if (c.optimizer.accBeta !== undefined) {
-        optimizer.accBeta1.assign(tf.scalar(c.optimizer.accBeta[0]));
-        optimizer.accBeta2.assign(tf.scalar(c.optimizer.accBeta[1]));
-      }
-    }
+    optimizer.load({
+      t: c.optimizer.iterations,
+      m: decodeFloat32(c.optimizer.m),
+      v: decodeFloat32(c.optimizer.v),
+    });
     (schedule as { load?: (s: ScheduleState) => void }).load?.(c.schedule);
     rng = SeededRandom.fromState(c.rng);
     best = c.earlyStopping.best ?? Infinity;
@@ -428,7 +401,6 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
     for (let s = 0; s < stepsPerEpoch; s++) {
       const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
       lr = schedule.lrAt(epoch + s / stepsPerEpoch);
-      optimizer.learningRate = lr;
       const batch = makeBatch(data, idx, counters);
       const names: string[] = [];
       let comps: tf.Tensor[] = [];
@@ -440,8 +412,9 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         }
         return loss.total;
       }, vars.map(([, v]) => v));
-      const gradList = vars.map(([, v]) => grads[v.name]);
-      const sumSq = tf.tidy(() => tf.addN(gradList.map((g) => tf.sum(tf.square(g)))));
+      const flat = optimizer.flatten(vars.map(([, v]) => grads[v.name]));
+      tf.dispose(Object.values(grads));
+      const sumSq = tf.tidy(() => tf.sum(tf.square(flat)));
       const packed = tf.tidy(() =>
         tf.concat([tf.reshape(value, [1]), tf.reshape(sumSq, [1]), ...comps.map((c) => tf.reshape(c, [1]))])
       );
@@ -452,7 +425,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
       const loss = v[0];
       const norm = Math.sqrt(v[1]);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        tf.dispose(Object.values(grads));
+        flat.dispose();
         nonFinite = {
           epoch: epoch + 1,
           step: s + 1,
@@ -464,15 +437,12 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         break;
       }
       const doClip = o.clipNorm !== undefined && norm > o.clipNorm;
-      const scaled: tf.NamedTensorMap = {};
-      const scale = doClip ? o.clipNorm! / (norm + 1e-6) : 1;
-      for (const [, variable] of vars) {
-        const g = grads[variable.name];
-        scaled[variable.name] = doClip ? tf.mul(g, scale) : g;
-      }
-      optimizer.applyGradients(scaled);
-      tf.dispose(Object.values(grads));
-      if (doClip) tf.dispose(Object.values(scaled));
+      if (doClip) {
+        const scaled = tf.mul(flat, o.clipNorm! / (norm + 1e-6)) as tf.Tensor1D;
+        optimizer.step(scaled, lr);
+        scaled.dispose();
+      } else optimizer.step(flat, lr);
+      flat.dispose();
       norms.push(norm);
       clipped.push(doClip);
       const b = idx.length;
@@ -535,6 +505,8 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
       });
     }
     o.onEpochEnd?.(record);
+    // Yield to the event loop between epochs so timers, signals and progress output are serviced.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     if (!Number.isFinite(monitored)) {
       events.push({
         epoch: epoch + 1,
@@ -561,16 +533,12 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
     } else wait++;
     const stopNow = es !== undefined && wait >= es.patience;
     if (o.checkpoint && ((epoch + 1) % (o.checkpoint.everyEpochs ?? 1) === 0 || stopNow || epoch + 1 === lastEpoch)) {
-      const slots = optimizer.iterations > 0 ? await optimizer.getWeights() : [];
+      const os = optimizer.state();
       const c: Checkpoint = {
         format: "candor-checkpoint/1",
         epoch: epoch + 1,
         variables: serialize(allVars),
-        optimizer: {
-          iterations: optimizer.iterations,
-          accBeta: [optimizer.accBeta1.dataSync()[0], optimizer.accBeta2.dataSync()[0]],
-          slots: slots.slice(1).map((w) => encodeFloat32(w.tensor.shape, w.tensor.dataSync() as Float32Array)),
-        },
+        optimizer: { iterations: os.t, m: encodeFloat32([os.m.length], os.m), v: encodeFloat32([os.v.length], os.v) },
         schedule: schedule.state(),
         rng: rng.state(),
         earlyStopping: { best: Number.isFinite(best) ? best : null, bestEpoch, wait },
