@@ -36,3 +36,6 @@ export * from "./data/write.ts";
 export * from "./models/linear/linear.ts";
 export * from "./models/stacking/mod.ts";
 export * from "./features/base.ts";
+export * from "./training/mod.ts";
+export * from "./models/nn/mod.ts";
+export * from "./diagnostics/mod.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { EpochContext, EpochRecord, TrainingEvent, TrainingMonitor } from "../training/loop.ts";
+import type { EpochContext, TrainingEpoch, TrainingEvent, TrainingMonitor } from "../training/loop.ts";
 import {
   type CollapseOptions,
   GradientHealthMonitor,
@@ -62,7 +62,7 @@ export class HealthLog implements TrainingMonitor {
   readonly rows: HealthRow[] = [];
 
   onEpochEnd(ctx: EpochContext): void {
-    const r: EpochRecord = ctx.record;
+    const r: TrainingEpoch = ctx.record;
     const p = predictionStats(ctx.predictions);
     this.rows.push({
       epoch: r.epoch,

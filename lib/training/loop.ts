@@ -69,7 +69,7 @@ export interface Trainable {
 }
 
 /** Per-epoch record (JSON-serializable); the loss components are batch-size-weighted means. */
-export interface EpochRecord {
+export interface TrainingEpoch {
   /** 1-based epoch. */
   epoch: number;
   trainLoss: number;
@@ -98,7 +98,7 @@ export interface TrainingEvent {
 
 /** What a monitor sees at the end of each epoch. */
 export interface EpochContext {
-  record: EpochRecord;
+  record: TrainingEpoch;
   /** Predictions (first output column) on the validation data, else on the training data in order. */
   predictions: Float32Array;
   /** Matching targets (first column). */
@@ -141,7 +141,7 @@ export interface TrainOptions {
   stopAfterEpochs?: number;
   progress?: ProgressSetting;
   monitors?: TrainingMonitor[];
-  onEpochEnd?: (r: EpochRecord) => void;
+  onEpochEnd?: (r: TrainingEpoch) => void;
 }
 
 /** Why training ended. */
@@ -149,7 +149,7 @@ export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-a
 
 /** The result of {@link train}. */
 export interface TrainResult {
-  history: EpochRecord[];
+  history: TrainingEpoch[];
   stopReason: StopReason;
   /** 1-based epoch whose weights the model holds at the end (best epoch when restored). */
   bestEpoch: number;
@@ -352,7 +352,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   const allVars = [...vars, ...state];
   const optimizer = new FlatAdam(vars.map(([, v]) => v), o.adam);
   let rng = new SeededRandom(o.seed ?? 42);
-  let history: EpochRecord[] = [];
+  let history: TrainingEpoch[] = [];
   const events: TrainingEvent[] = [];
   const es = o.earlyStopping;
   let best = Infinity, bestEpoch = 0, wait = 0;
@@ -378,7 +378,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         return tf.tensor(decodeFloat32(t), t.shape);
       });
     }
-    history = c.history as EpochRecord[];
+    history = c.history as TrainingEpoch[];
     startEpoch = c.epoch;
   }
 
@@ -475,7 +475,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         targets: new Float32Array(0),
         noValidTargets: 0,
       };
-    const record: EpochRecord = {
+    const record: TrainingEpoch = {
       epoch: epoch + 1,
       trainLoss: lossSum / trainN,
       valLoss: o.validation ? ev.loss : undefined,

@@ -32,10 +32,10 @@ import {
 } from "../../training/losses.ts";
 import {
   type ArrayDataset,
-  type EpochRecord,
   train,
   type Trainable,
   type TrainBatch,
+  type TrainingEpoch,
   type TrainingEvent,
   type TrainingMonitor,
   type TrainOptions,
@@ -102,7 +102,7 @@ export abstract class NeuralModel implements Model {
   /** Training-target mean removed when `demean` is on. */
   protected targetOffset = 0;
   /** Per-epoch history of the last fit. */
-  history: EpochRecord[] = [];
+  history: TrainingEpoch[] = [];
   /** Diagnostic events of the last fit (non-finite sentinel, monitors). */
   events: TrainingEvent[] = [];
   /** Backend used by the last fit. */

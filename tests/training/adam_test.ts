@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../lib/models/nn/backend.ts";
+import { FlatAdam } from "../../lib/training/adam.ts";
+
+await initBackend("wasm");
+
+Deno.test("FlatAdam: two steps on two variables match the Adam formula computed by hand", () => {
+  const a = tf.variable(tf.tensor1d([1, -2]), true, "adam_test/a");
+  const b = tf.variable(tf.tensor2d([[0.5]]), true, "adam_test/b");
+  const opt = new FlatAdam([a, b], { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  const grads = [[0.5, 0.1, -1], [-0.3, 0.2, 2]];
+  const theta = [1, -2, 0.5], m = [0, 0, 0], v = [0, 0, 0];
+  grads.forEach((g, k) => {
+    const t = k + 1;
+    for (let i = 0; i < 3; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] ** 2;
+      theta[i] -= (0.1 / (1 - 0.9 ** t)) * m[i] / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+    }
+    opt.step(tf.tensor1d(g), 0.1);
+  });
+  const got = [...a.dataSync(), ...b.dataSync()];
+  theta.forEach((x, i) => assert.ok(Math.abs(got[i] - x) < 1e-6, `θ${i}: ${got[i]} vs ${x}`));
+  assert.deepEqual(b.shape, [1, 1]);
+  const s = opt.state();
+  assert.equal(s.t, 2);
+  const again = new FlatAdam([a, b]);
+  again.load(s);
+  assert.deepEqual(again.state(), s);
+  assert.throws(() => new FlatAdam([a]).load(s), /holds 3 parameters, the model has 2/);
+});
