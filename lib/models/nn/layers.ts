@@ -103,10 +103,19 @@ function timeMajorProjection(x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor, inDim: 
  * unrolled steps issues ~35 small kernels and three matMuls per step, and sums 60 separate weight gradients. Here the
  * backward loop only carries `dh`, `dc` (one `[B, 4H] × [4H, H]` matMul per step against `Whᵀ` transposed once), and
  * the weight gradients are single large matMuls over all steps: `dWh = H_prevᵀ·DZ`, `dWx = Xᵀ·DZ`, `db = ΣDZ`.
- * tests/models/nn/backend_test.ts checks it against the autodiff version.
+ * tests/models/nn/backend_test.ts checks it against the autodiff version. `inputGradient: false` (first layer on raw
+ * data) returns a zero input gradient instead of computing it.
  */
-export function lstm(p: ParamStore, name: string, inDim: number, hidden: number) {
+export function lstm(
+  p: ParamStore,
+  name: string,
+  inDim: number,
+  hidden: number,
+  opts: { inputGradient?: boolean } = {},
+) {
   const H = hidden;
+  // When the input is data (the first layer), its gradient is never used: skip the [T·B, 4H] × [4H, F] matMul.
+  const inputGradient = opts.inputGradient ?? true;
   const wx = p.add(`${name}/kernel`, [inDim, 4 * H], { kind: "glorot", fanIn: inDim, fanOut: 4 * H });
   const wh = p.add(`${name}/recurrent_kernel`, [H, 4 * H], { kind: "glorot", fanIn: H, fanOut: 4 * H });
   const bias = new Float32Array(4 * H);
@@ -122,16 +131,17 @@ export function lstm(p: ParamStore, name: string, inDim: number, hidden: number)
     tf.customGrad((...args: unknown[]) => {
       const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
       const [B, T] = x.shape;
+      // σ on i, f, o and tanh on g from one sigmoid, tanh(u) = 2σ(2u) − 1: the g columns of the weights are doubled
+      // once per call instead of scaling z at every step (the backward pass works with the unscaled z).
+      const scale = tf.sub(2, sigMask), offset = tf.sub(sigMask, 1);
+      const wxS = tf.mul(wxT, scale), whS = tf.mul(whT, scale), bS = tf.mul(bT, scale);
       const xt = tf.reshape(tf.transpose(x, [1, 0, 2]), [T * B, inDim]);
-      const steps = tf.unstack(tf.reshape(tf.add(tf.matMul(xt, wxT), bT), [T, B, 4 * H]), 0);
+      const steps = tf.unstack(tf.reshape(tf.add(tf.matMul(xt, wxS), bS), [T, B, 4 * H]), 0);
       let h: tf.Tensor = tf.zeros([B, H]);
       let c: tf.Tensor = tf.zeros([B, H]);
       const gates: tf.Tensor[] = [], cs: tf.Tensor[] = [], hs: tf.Tensor[] = [];
       for (let t = 0; t < T; t++) {
-        const z = tf.add(steps[t], tf.matMul(h as tf.Tensor2D, whT));
-        // σ on i, f, o and tanh on g, from one sigmoid: tanh(u) = 2σ(2u) − 1.
-        const s = tf.sigmoid(tf.mul(z, tf.sub(2, sigMask)));
-        const a = tf.add(tf.mul(s, tf.sub(2, sigMask)), tf.sub(sigMask, 1));
+        const a = tf.add(tf.mul(tf.sigmoid(tf.add(steps[t], tf.matMul(h as tf.Tensor2D, whS))), scale), offset);
         const [i, f, g, o] = tf.split(a, 4, 1);
         c = tf.add(tf.mul(f, c), tf.mul(i, g));
         h = tf.mul(o, tf.tanh(c));
@@ -145,29 +155,32 @@ export function lstm(p: ParamStore, name: string, inDim: number, hidden: number)
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, As, Cs, Hsv, wxS, whS] = saved;
-          const whTr = tf.transpose(whS);
-          const aSteps = tf.unstack(As, 0), cSteps = tf.unstack(Cs, 0);
-          // Derivative of each activated gate w.r.t. its pre-activation: a(1 − a) for σ, 1 − a² for tanh.
+          const [xs, As, Cs, Hsv, wxU, whU] = saved;
+          const whTr = tf.transpose(whU);
+          // Everything that does not depend on the backward recursion is computed for all steps at once.
+          const [Ia, Fa, Ga, Oa] = tf.split(As, 4, 2);
+          const tanhC = tf.tanh(Cs);
+          const cPrevAll = tf.concat([tf.zeros([1, B, H]), tf.slice(Cs, [0, 0, 0], [T - 1, B, H])], 0);
+          // dA/dz: a(1 − a) on σ gates, 1 − a² on the tanh gate.
+          const deriv = tf.add(
+            tf.mul(sigMask, tf.mul(As, tf.sub(1, As))),
+            tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(As))),
+          );
+          const oDtanh = tf.mul(Oa, tf.sub(1, tf.square(tanhC)));
+          const gcI = tf.concat([Ga, cPrevAll, Ia], 2); // multiplies dc to give dA for i, f, g
+          const dStep = tf.unstack(deriv, 0), fStep = tf.unstack(Fa, 0), tcStep = tf.unstack(tanhC, 0);
+          const odStep = tf.unstack(oDtanh, 0), gciStep = tf.unstack(gcI, 0);
           const dyT = sequences ? tf.unstack(tf.transpose(dy, [1, 0, 2]), 0) : undefined;
           let dh: tf.Tensor = sequences ? tf.zeros([B, H]) : dy;
           let dc: tf.Tensor = tf.zeros([B, H]);
           const dzs: tf.Tensor[] = new Array(T);
           for (let t = T - 1; t >= 0; t--) {
             if (dyT) dh = tf.add(dh, dyT[t]);
-            const a = aSteps[t];
-            const [i, f, g, o] = tf.split(a, 4, 1);
-            const tc = tf.tanh(cSteps[t]);
-            dc = tf.add(dc, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
-            const cPrev = t > 0 ? cSteps[t - 1] : tf.zeros([B, H]);
-            const dA = tf.concat([tf.mul(dc, g), tf.mul(dc, cPrev), tf.mul(dc, i), tf.mul(dh, tc)], 1);
-            const deriv = tf.add(
-              tf.mul(sigMask, tf.mul(a, tf.sub(1, a))),
-              tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(a))),
-            );
-            const dz = tf.mul(dA, deriv);
+            dc = tf.add(dc, tf.mul(dh, odStep[t]));
+            const dA = tf.concat([tf.mul(tf.concat([dc, dc, dc], 1), gciStep[t]), tf.mul(dh, tcStep[t])], 1);
+            const dz = tf.mul(dA, dStep[t]);
             dzs[t] = dz;
-            dc = tf.mul(dc, f);
+            dc = tf.mul(dc, fStep[t]);
             dh = tf.matMul(dz as tf.Tensor2D, whTr as tf.Tensor2D);
           }
           const DZ = tf.reshape(tf.stack(dzs), [T * B, 4 * H]);
@@ -178,8 +191,8 @@ export function lstm(p: ParamStore, name: string, inDim: number, hidden: number)
           const dWh = tf.matMul(hPrev as tf.Tensor2D, DZ as tf.Tensor2D, true, false);
           const dWx = tf.matMul(xs as tf.Tensor2D, DZ as tf.Tensor2D, true, false);
           const db = tf.sum(DZ, 0);
-          const dX = tf.transpose(
-            tf.reshape(tf.matMul(DZ as tf.Tensor2D, wxS as tf.Tensor2D, false, true), [T, B, inDim]),
+          const dX = !inputGradient ? tf.zerosLike(x) : tf.transpose(
+            tf.reshape(tf.matMul(DZ as tf.Tensor2D, wxU as tf.Tensor2D, false, true), [T, B, inDim]),
             [
               1,
               0,

@@ -28,7 +28,7 @@ export interface LSTMOptions extends NeuralOptions {
 
 function buildLstm(o: LSTMOptions, p: ParamStore, sampleShape: number[], outDim: number): Network {
   const units = o.units ?? 64;
-  const cell = lstm(p, "lstm", sampleShape[1], units);
+  const cell = lstm(p, "lstm", sampleShape[1], units, { inputGradient: false });
   const bn = o.batchNorm ? batchNorm(p, "bn", units) : undefined;
   const head = dense(p, "head", units, outDim, { zeroInit: o.zeroInitHead });
   return {

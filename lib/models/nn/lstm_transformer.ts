@@ -53,7 +53,7 @@ export class LSTMTransformerModel extends NeuralModel {
   protected buildNetwork(p: ParamStore, s: number[], outDim: number): Network {
     const o = this.options;
     const d = o.units ?? 32;
-    const cell = lstm(p, "lstm", s[1], d);
+    const cell = lstm(p, "lstm", s[1], d, { inputGradient: false });
     const lnIn = layerNorm(p, "lstm_norm", d);
     const blocks = Array.from({ length: o.blocks ?? 2 }, (_, i) => ({
       ln1: layerNorm(p, `block${i}/ln1`, d),

@@ -198,3 +198,22 @@ for (const sequences of [false, true]) {
     }
   });
 }
+
+Deno.test("LSTM: inputGradient false leaves weight gradients unchanged and returns a zero input gradient", async () => {
+  await initBackend("wasm");
+  const x = tf.tensor(randn([2, 5, 3], 31).values, [2, 5, 3]) as tf.Tensor3D;
+  const run = (inputGradient: boolean) => {
+    const p = new ParamStore(4);
+    const cell = lstm(p, "l", 3, 4, { inputGradient });
+    const vars = p.trainable.map(([, v]) => v);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.square(cell(x))), vars);
+    const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(cell(xx as tf.Tensor3D))))(x);
+    const out = { w: vars.map((v) => Array.from(grads[v.name].dataSync())), dx: Array.from(dx.dataSync()) };
+    p.dispose();
+    return out;
+  };
+  const full = run(true), skipped = run(false);
+  assert.deepEqual(skipped.w, full.w);
+  assert.ok(skipped.dx.every((v) => v === 0));
+  assert.ok(full.dx.some((v) => v !== 0));
+});
