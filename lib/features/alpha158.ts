@@ -27,9 +27,9 @@
  * - `WVMAd = std(|C/Ref(C,1) − 1|·V) / (mean(|C/Ref(C,1) − 1|·V) + ε)`;
  * - `VSUMPd`, `VSUMNd`, `VSUMDd`: as SUMP/SUMN/SUMD on ΔV = V − Ref(V,1).
  *
- * The rolling regressions, ranks, arg-max/arg-min and correlations are written by hand as per-symbol loops (polars'
- * JS API has no rolling regression, rank, arg-max or correlation); each is a direct two-pass computation per window,
- * O(n·d), so a value depends only on its own window and is reproducible on truncated history.
+ * The rolling regressions, correlations, standard deviations, quantiles, ranks and arg-max/arg-min are per-symbol
+ * kernels (./rolling.ts and below): polars' JS API has no rolling regression, correlation, rank or arg-max, and its
+ * per-symbol rolling std/quantile were the slowest part of the set. Each value depends only on its own window.
  *
  * @module
  */
@@ -37,6 +37,7 @@
 import pl from "nodejs-polars";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { C, H, L, O, V } from "./technical.ts";
+import { rollingMoments, rollingQuantilesAndRank, rollingStd } from "./rolling.ts";
 
 /** Qlib's ε in ratio denominators. */
 const EPS = 1e-12;
@@ -46,14 +47,6 @@ export const ALPHA158_WINDOWS = [5, 10, 20, 30, 60] as const;
 
 function e(name: string, lookback: number, description: string, expr: pl.Expr, family: string): ExprFeatureDef {
   return { kind: "expr", bounded: true, name, lookback, description, expr, family };
-}
-
-/**
- * Polars' rolling std keeps running sums of squares; evaluated on the whole frame, rounding residue from the previous
- * symbol would reach the next one (~1e−8 relative). Std-based features are therefore evaluated per symbol.
- */
-function perSymbol(def: ExprFeatureDef): ExprFeatureDef {
-  return { ...def, bounded: false };
 }
 
 function s(
@@ -66,66 +59,42 @@ function s(
   return { kind: "series", name, lookback, description, compute, family };
 }
 
-/** Least-squares line of y on time 0..d−1 over each full window: slope, R² and the residual at the window's end. */
+/** Least-squares line of y on time over each full window of length d: slope, R² and the residual at the window's end. */
 export function rollingRegression(
   y: Float64Array,
   d: number,
 ): { slope: Float64Array; rsq: Float64Array; resid: Float64Array } {
   const n = y.length;
+  const index = new Float64Array(n);
+  for (let i = 0; i < n; i++) index[i] = i;
+  const m = rollingMoments(index, y, d);
+  const sxx = (d * (d * d - 1)) / 12; // exact Σ(k − k̄)² of d consecutive integers
   const slope = new Float64Array(n).fill(Number.NaN);
   const rsq = new Float64Array(n).fill(Number.NaN);
   const resid = new Float64Array(n).fill(Number.NaN);
-  const xm = (d - 1) / 2;
-  const sxx = (d * (d * d - 1)) / 12;
   for (let t = d - 1; t < n; t++) {
-    const a = t - d + 1;
-    let sy = 0;
-    for (let k = 0; k < d; k++) sy += y[a + k];
-    const ym = sy / d;
-    let sxy = 0;
-    let syy = 0;
-    for (let k = 0; k < d; k++) {
-      const dy = y[a + k] - ym;
-      sxy += (k - xm) * dy;
-      syy += dy * dy;
-    }
-    if (!Number.isFinite(sy)) continue;
-    const b = sxy / sxx;
+    if (Number.isNaN(m.sxy[t])) continue;
+    const b = m.sxy[t] / sxx;
     slope[t] = b;
-    rsq[t] = syy > 0 ? (sxy * sxy) / (sxx * syy) : Number.NaN;
-    resid[t] = y[t] - (ym + b * (d - 1 - xm));
+    const syy = m.syy[t];
+    rsq[t] = syy > 1e-20 * d * m.meanY[t] * m.meanY[t] && syy > 0 ? (m.sxy[t] * m.sxy[t]) / (sxx * syy) : Number.NaN;
+    resid[t] = y[t] - (m.meanY[t] + (b * (d - 1)) / 2);
   }
   return { slope, rsq, resid };
 }
 
 /** Pearson correlation of x and y over each full window of length d (NaN if a side is constant or non-finite). */
-export function rollingCorrelation(x: Float64Array, y: Float64Array, d: number, first = 0): Float64Array {
-  const n = x.length;
-  const out = new Float64Array(n).fill(Number.NaN);
-  for (let t = first + d - 1; t < n; t++) {
-    const a = t - d + 1;
-    let sx = 0;
-    let sy = 0;
-    for (let k = a; k <= t; k++) {
-      sx += x[k];
-      sy += y[k];
-    }
-    if (!Number.isFinite(sx) || !Number.isFinite(sy)) continue;
-    const mx = sx / d;
-    const my = sy / d;
-    let cxy = 0;
-    let cxx = 0;
-    let cyy = 0;
-    for (let k = a; k <= t; k++) {
-      const dx = x[k] - mx;
-      const dy = y[k] - my;
-      cxy += dx * dy;
-      cxx += dx * dx;
-      cyy += dy * dy;
-    }
+export function rollingCorrelation(x: Float64Array, y: Float64Array, d: number): Float64Array {
+  const m = rollingMoments(x, y, d);
+  const out = new Float64Array(x.length).fill(Number.NaN);
+  for (let t = d - 1; t < x.length; t++) {
+    const cxx = m.sxx[t];
+    const cyy = m.syy[t];
+    const mx = m.meanX[t];
+    const my = m.meanY[t];
     // Treat a side as constant when its spread is at rounding level, not only exactly zero.
-    if (cxx <= 1e-20 * d * mx * mx || cyy <= 1e-20 * d * my * my || cxx === 0 || cyy === 0) continue;
-    out[t] = cxy / Math.sqrt(cxx * cyy);
+    if (!(cxx > 1e-20 * d * mx * mx && cyy > 1e-20 * d * my * my && cxx > 0 && cyy > 0)) continue;
+    out[t] = m.sxy[t] / Math.sqrt(cxx * cyy);
   }
   return out;
 }
@@ -150,27 +119,15 @@ export function rollingArgExtreme(x: Float64Array, d: number, sign: 1 | -1): Flo
   return out;
 }
 
-/** Percentile rank of the last value in each full window: `(#less + (#equal + 1)/2) / d` (#equal counts itself). */
-export function rollingPercentileRank(x: Float64Array, d: number): Float64Array {
-  const n = x.length;
-  const out = new Float64Array(n).fill(Number.NaN);
-  for (let t = d - 1; t < n; t++) {
-    const v = x[t];
-    let less = 0;
-    let equal = 0;
-    for (let k = t - d + 1; k <= t; k++) {
-      if (x[k] < v) less++;
-      else if (x[k] === v) equal++;
-    }
-    out[t] = (less + (equal + 1) / 2) / d;
-  }
+/** Element-wise `f(a[i], b[i])` into a new array (a plain loop: typed-array `map` is several times slower). */
+export function combine(a: Float64Array, b: Float64Array, f: (x: number, y: number) => number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
   return out;
 }
 
 function ratioToClose(values: Float64Array, close: Float64Array): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < out.length; i++) out[i] = values[i] / close[i];
-  return out;
+  return combine(values, close, (v, c) => v / c);
 }
 
 function cordInputs(x: SymbolSeries): { cr: Float64Array; vr: Float64Array } {
@@ -228,17 +185,17 @@ function windowFeatures(d: number): FeatureDef[] {
   const down = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.lt(0).cast(pl.Float64));
   const cntp = up.rollingMean({ windowSize: d });
   const cntn = down.rollingMean({ windowSize: d });
-  const wv = C.div(C.shift(1)).sub(1).abs().mul(V);
   const hi = H.rollingMax({ windowSize: d });
   const lo = L.rollingMin({ windowSize: d });
   const reg = (x: SymbolSeries) => x.memo(`reg${d}`, () => rollingRegression(x.close, d));
   const imax = (x: SymbolSeries) => x.memo(`imax${d}`, () => rollingArgExtreme(x.high, d, 1));
   const imin = (x: SymbolSeries) => x.memo(`imin${d}`, () => rollingArgExtreme(x.low, d, -1));
+  const sortedStats = (x: SymbolSeries) => x.memo(`sorted${d}`, () => rollingQuantilesAndRank(x.close, d, [0.8, 0.2]));
   const w = d - 1;
   return [
     e(`ROC${d}`, d, `Ref(C,${d})/C`, C.shift(d).div(C), "ROC"),
     e(`MA${d}`, w, `mean(C,${d})/C`, C.rollingMean({ windowSize: d }).div(C), "MA"),
-    perSymbol(e(`STD${d}`, w, `std(C,${d})/C`, C.rollingStd({ windowSize: d, ddof: 1 }).div(C), "STD")),
+    s(`STD${d}`, w, `std(C,${d})/C`, (x) => ratioToClose(rollingStd(x.close, d), x.close), "STD"),
     s(`BETA${d}`, w, `slope of C on time over ${d} days / C`, (x) => ratioToClose(reg(x).slope, x.close), "BETA"),
     s(`RSQR${d}`, w, `R^2 of C on time over ${d} days`, (x) => reg(x).rsq, "RSQR"),
     s(
@@ -250,36 +207,20 @@ function windowFeatures(d: number): FeatureDef[] {
     ),
     e(`MAX${d}`, w, `max(H,${d})/C`, hi.div(C), "MAX"),
     e(`MIN${d}`, w, `min(L,${d})/C`, lo.div(C), "MIN"),
-    e(
-      `QTLU${d}`,
-      w,
-      `q0.8(C,${d})/C`,
-      C.rollingQuantile({ quantile: 0.8, interpolation: "linear", windowSize: d }).div(C),
-      "QTL",
-    ),
-    e(
-      `QTLD${d}`,
-      w,
-      `q0.2(C,${d})/C`,
-      C.rollingQuantile({ quantile: 0.2, interpolation: "linear", windowSize: d }).div(C),
-      "QTL",
-    ),
-    s(`RANK${d}`, w, `percentile of C_t among the last ${d} closes`, (x) => rollingPercentileRank(x.close, d), "RANK"),
+    s(`QTLU${d}`, w, `q0.8(C,${d})/C`, (x) => ratioToClose(sortedStats(x).quantiles[0], x.close), "QTL"),
+    s(`QTLD${d}`, w, `q0.2(C,${d})/C`, (x) => ratioToClose(sortedStats(x).quantiles[1], x.close), "QTL"),
+    s(`RANK${d}`, w, `percentile of C_t among the last ${d} closes`, (x) => sortedStats(x).rank, "RANK"),
     e(`RSV${d}`, w, `(C-min(L,${d}))/(max(H,${d})-min(L,${d})+eps)`, C.sub(lo).div(hi.sub(lo).add(EPS)), "RSV"),
-    s(`IMAX${d}`, w, `(argmax(H,${d})+1)/${d}`, (x) => imax(x).map((v) => v / d), "IMAX"),
-    s(`IMIN${d}`, w, `(argmin(L,${d})+1)/${d}`, (x) => imin(x).map((v) => v / d), "IMIN"),
-    s(`IMXD${d}`, w, `IMAX${d} - IMIN${d}`, (x) => {
-      const a = imax(x);
-      const b = imin(x);
-      return a.map((v, i) => (v - b[i]) / d);
-    }, "IMXD"),
+    s(`IMAX${d}`, w, `(argmax(H,${d})+1)/${d}`, (x) => combine(imax(x), imax(x), (a) => a / d), "IMAX"),
+    s(`IMIN${d}`, w, `(argmin(L,${d})+1)/${d}`, (x) => combine(imin(x), imin(x), (a) => a / d), "IMIN"),
+    s(`IMXD${d}`, w, `IMAX${d} - IMIN${d}`, (x) => combine(imax(x), imin(x), (a, b) => (a - b) / d), "IMXD"),
     s(`CORR${d}`, w, `corr(C, ln(V+1)) over ${d} days`, (x) => {
-      const lv = x.memo("logVolume", () => x.volume.map((v) => Math.log(v + 1)));
+      const lv = x.memo("logVolume", () => combine(x.volume, x.volume, (v) => Math.log(v + 1)));
       return rollingCorrelation(x.close, lv, d);
     }, "CORR"),
     s(`CORD${d}`, d, `corr(C/Ref(C,1), ln(V/Ref(V,1)+1)) over ${d} days`, (x) => {
       const { cr, vr } = x.memo("cordInputs", () => cordInputs(x));
-      return rollingCorrelation(cr, vr, d, 1);
+      return rollingCorrelation(cr, vr, d);
     }, "CORD"),
     e(`CNTP${d}`, d, `share of up days over ${d} days`, cntp, "CNT"),
     e(`CNTN${d}`, d, `share of down days over ${d} days`, cntn, "CNT"),
@@ -288,16 +229,22 @@ function windowFeatures(d: number): FeatureDef[] {
     e(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, sumDnC.div(sumAbsC), "SUM"),
     e(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, sumUpC.sub(sumDnC).div(sumAbsC), "SUM"),
     e(`VMA${d}`, w, `mean(V,${d})/(V+eps)`, V.rollingMean({ windowSize: d }).div(V.add(EPS)), "VMA"),
-    perSymbol(
-      e(`VSTD${d}`, w, `std(V,${d})/(V+eps)`, V.rollingStd({ windowSize: d, ddof: 1 }).div(V.add(EPS)), "VSTD"),
+    s(
+      `VSTD${d}`,
+      w,
+      `std(V,${d})/(V+eps)`,
+      (x) => combine(rollingStd(x.volume, d), x.volume, (a, b) => a / (b + EPS)),
+      "VSTD",
     ),
-    perSymbol(e(
-      `WVMA${d}`,
-      d,
-      `std(|C/Ref(C,1)-1|*V,${d})/(mean(|C/Ref(C,1)-1|*V,${d})+eps)`,
-      wv.rollingStd({ windowSize: d, ddof: 1 }).div(wv.rollingMean({ windowSize: d }).add(EPS)),
-      "WVMA",
-    )),
+    s(`WVMA${d}`, d, `std(|C/Ref(C,1)-1|*V,${d})/(mean(|C/Ref(C,1)-1|*V,${d})+eps)`, (x) => {
+      const wv = x.memo("wv", () => {
+        const out = new Float64Array(x.close.length).fill(Number.NaN);
+        for (let i = 1; i < out.length; i++) out[i] = Math.abs(x.close[i] / x.close[i - 1] - 1) * x.volume[i];
+        return out;
+      });
+      const m = rollingMoments(wv, wv, d);
+      return combine(m.sxx, m.meanX, (v, mean) => Math.sqrt(v / (d - 1)) / (mean + EPS));
+    }, "WVMA"),
     e(`VSUMP${d}`, d, `sum(max(dV,0))/(sum|dV|+eps) over ${d} days`, sumUpV.div(sumAbsV), "VSUM"),
     e(`VSUMN${d}`, d, `sum(max(-dV,0))/(sum|dV|+eps) over ${d} days`, sumDnV.div(sumAbsV), "VSUM"),
     e(`VSUMD${d}`, d, `VSUMP${d} - VSUMN${d}`, sumUpV.sub(sumDnV).div(sumAbsV), "VSUM"),

@@ -1,5 +1,5 @@
 /**
- * The default feature set: 12 past-only features, all polars expressions — returns over 1, 5 and 20 days, realized
+ * The default feature set: 12 past-only features — returns over 1, 5 and 20 days, realized
  * volatility over 5 and 20 days, moving-average ratios over 5 and 20 days, RSI(14), the 20-day volume z-score, the
  * daily range, ATR(14) and Bollinger %B(20) — cheap enough for every run; the pipeline's default. Formulas are in
  * ./technical.ts; the full set is in ./catalog.ts.

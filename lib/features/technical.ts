@@ -12,7 +12,8 @@
  */
 
 import pl from "nodejs-polars";
-import type { ExprFeatureDef } from "./definition.ts";
+import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef } from "./definition.ts";
+import { rollingMoments, rollingStd } from "./rolling.ts";
 
 /** Adjusted close (`C`). */
 export const C: pl.Expr = pl.col("px_close");
@@ -28,6 +29,13 @@ export const V: pl.Expr = pl.col("px_volume");
 /** `r_t = ln(C_t / C_{t−1})`, the daily log return (null on a symbol's first row). */
 export function dailyLogReturn(): pl.Expr {
   return C.div(C.shift(1)).log();
+}
+
+/** Daily log returns of a close series (NaN on the first row). */
+export function logReturns(close: Float64Array): Float64Array {
+  const out = new Float64Array(close.length).fill(Number.NaN);
+  for (let i = 1; i < out.length; i++) out[i] = Math.log(close[i] / close[i - 1]);
+  return out;
 }
 
 function ewm(x: pl.Expr, alpha: number, minPeriods: number): pl.Expr {
@@ -48,16 +56,14 @@ export function logReturnFeature(d: number): ExprFeatureDef {
 }
 
 /** `RVOL{d}`: sample standard deviation of the last d daily log returns `r_{t−d+1} … r_t` (daily units). */
-export function realizedVolatilityFeature(d: number): ExprFeatureDef {
+export function realizedVolatilityFeature(d: number): SeriesFeatureDef {
   return {
-    kind: "expr",
-    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
-    bounded: false,
+    kind: "series",
     name: `RVOL${d}`,
     family: "volatility",
     lookback: d,
     description: `realized volatility: sample std (ddof 1) of the last ${d} daily log returns, daily units`,
-    expr: dailyLogReturn().rollingStd({ windowSize: d, ddof: 1 }),
+    compute: (s) => rollingStd(s.memo("logReturn", () => logReturns(s.close)), d),
   };
 }
 
@@ -96,17 +102,24 @@ export function rsiFeature(n = 14): ExprFeatureDef {
 }
 
 /** `VZ{d}`: z-score of `ln(1 + V_t)` against its last d values (including t): `(x_t − mean) / std`. */
-export function volumeZScoreFeature(d: number): ExprFeatureDef {
-  const x = V.add(1).log();
+export function volumeZScoreFeature(d: number): SeriesFeatureDef {
   return {
-    kind: "expr",
-    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
-    bounded: false,
+    kind: "series",
     name: `VZ${d}`,
     family: "volume",
     lookback: d - 1,
     description: `z-score of ln(1+V_t) over the last ${d} days (sample std)`,
-    expr: x.sub(x.rollingMean({ windowSize: d })).div(x.rollingStd({ windowSize: d, ddof: 1 })),
+    compute: (s) => {
+      const x = s.memo("logVolume", () => {
+        const out = new Float64Array(s.volume.length);
+        for (let i = 0; i < out.length; i++) out[i] = Math.log(s.volume[i] + 1);
+        return out;
+      });
+      const m = rollingMoments(x, x, d);
+      const out = new Float64Array(x.length);
+      for (let i = 0; i < out.length; i++) out[i] = (x[i] - m.meanX[i]) / Math.sqrt(m.sxx[i] / (d - 1));
+      return out;
+    },
   };
 }
 
@@ -179,18 +192,22 @@ export function macdFeatures(): ExprFeatureDef[] {
 }
 
 /** `BBPB{d} = (C_t − (m − k·s)) / (2k·s)` with m, s the d-day mean and sample std of C: Bollinger %B. */
-export function bollingerPercentBFeature(d = 20, k = 2): ExprFeatureDef {
-  const m = C.rollingMean({ windowSize: d });
-  const s = C.rollingStd({ windowSize: d, ddof: 1 });
+export function bollingerPercentBFeature(d = 20, k = 2): SeriesFeatureDef {
   return {
-    kind: "expr",
-    // rolling std keeps running sums: evaluate per symbol so no state crosses symbols (see ExprFeatureDef)
-    bounded: false,
+    kind: "series",
     name: `BBPB${d}`,
     family: "oscillator",
     lookback: d - 1,
     description: `Bollinger %B: (C_t - (m - ${k}s)) / (${2 * k}s), m and s the ${d}-day mean and std of C`,
-    expr: C.sub(m.sub(s.mul(k))).div(s.mul(2 * k)),
+    compute: (s) => {
+      const m = rollingMoments(s.close, s.close, d);
+      const out = new Float64Array(s.close.length);
+      for (let i = 0; i < out.length; i++) {
+        const sd = Math.sqrt(m.sxx[i] / (d - 1));
+        out[i] = (s.close[i] - (m.meanX[i] - k * sd)) / (2 * k * sd);
+      }
+      return out;
+    },
   };
 }
 
@@ -227,7 +244,7 @@ export function garmanKlassVolatilityFeature(d = 20): ExprFeatureDef {
 }
 
 /** Every technical feature: returns, volatilities, MA ratios, oscillators, volume z-scores. */
-export function technicalFeatures(): ExprFeatureDef[] {
+export function technicalFeatures(): FeatureDef[] {
   return [
     ...[1, 5, 10, 20, 60].map(logReturnFeature),
     ...[5, 10, 20, 60].map(realizedVolatilityFeature),
