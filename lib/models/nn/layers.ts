@@ -13,13 +13,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ParamStore } from "./params.ts";
 
-/** `y = x·W + b` over the last axis; `zeroInit` starts W and b at 0 (a head that initially predicts 0). */
+/**
+ * `y = act(x·W + b)` over the last axis (act = identity or ReLU); `zeroInit` starts W and b at 0 (a head that
+ * initially predicts 0).
+ */
 export function dense(
   p: ParamStore,
   name: string,
   inDim: number,
   outDim: number,
-  opts: { zeroInit?: boolean; bias?: boolean } = {},
+  opts: { zeroInit?: boolean; bias?: boolean; activation?: "relu" } = {},
 ): (x: tf.Tensor) => tf.Tensor {
   const w = p.add(
     `${name}/kernel`,
@@ -34,8 +37,8 @@ export function dense(
   return (x) => {
     const shape = x.shape;
     const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]);
-    let y = tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D);
-    if (b !== undefined) y = tf.add(y, b);
+    // One fused kernel for matMul + bias + activation (its gradient is tfjs's own).
+    const y = tf.fused.matMul({ a: flat as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: opts.activation });
     return x.rank === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), outDim]);
   };
 }

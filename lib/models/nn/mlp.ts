@@ -30,12 +30,12 @@ export class MLPModel extends NeuralModel {
 
   protected buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network {
     const widths = [sampleShape[0], ...(this.options.hidden ?? [64, 64])];
-    const layers = widths.slice(1).map((w, i) => dense(p, `dense${i}`, widths[i], w));
+    const layers = widths.slice(1).map((w, i) => dense(p, `dense${i}`, widths[i], w, { activation: "relu" }));
     const head = dense(p, "head", widths[widths.length - 1], outDim);
     return {
       forward: (x) => {
         let h = x;
-        for (const l of layers) h = tf.relu(l(h));
+        for (const l of layers) h = l(h);
         return head(h);
       },
     };

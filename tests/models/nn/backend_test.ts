@@ -33,6 +33,12 @@ const cases: Case[] = [
     f: (a, b) => tf.sum(tf.square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true, true))),
   },
   {
+    name: "fused matMul + bias + relu (dense layers)",
+    inputs: [randn([6, 5], 41), randn([5, 4], 42), randn([4], 43)],
+    f: (a, b, c) =>
+      tf.sum(tf.square(tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c, activation: "relu" }))),
+  },
+  {
     name: "batched matMul (attention shapes)",
     inputs: [randn([2, 3, 4, 5], 5), randn([2, 3, 4, 5], 6)],
     f: (a, b) => tf.sum(tf.softmax(tf.matMul(a as tf.Tensor4D, b as tf.Tensor4D, false, true))),
