@@ -5,10 +5,9 @@
  */
 
 import pl from "nodejs-polars";
-import { gunzipSync } from "node:zlib";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Panel } from "../../lib/data/panel.ts";
+import { type Panel, PANEL_COLUMNS, panelFromFrame as panelFromDataFrame } from "../../lib/data/panel.ts";
+import { loadPanel } from "../../lib/data/load.ts";
 
 /** Price columns of a test panel. */
 export interface PriceRows {
@@ -48,37 +47,15 @@ export function panelOf(
   return panelFromFrame(pl.concat(frames));
 }
 
-/** Wraps a frame (date, symbol, prices, extra numeric columns) sorted by symbol then date into a Panel. */
+/** Wraps a frame (date, symbol, prices, extra numeric columns) into a Panel with lib/data's panelFromFrame. */
 export function panelFromFrame(frame: pl.DataFrame): Panel {
-  const price = new Set(["date", "symbol", "open", "high", "low", "close", "adj_close", "volume"]);
-  const sorted = frame.sort(["symbol", "date"]);
-  return {
-    frame: sorted,
-    symbols: sorted.getColumn("symbol").unique().sort().toArray() as string[],
-    dates: sorted.getColumn("date").unique().sort().toArray() as string[],
-    warnings: [],
-    extraColumns: sorted.columns.filter((c) => !price.has(c)),
-  };
+  const price = new Set<string>(PANEL_COLUMNS);
+  return panelFromDataFrame(frame, { extraColumns: frame.columns.filter((c) => !price.has(c)) });
 }
 
-/** Reads `<dir>/<SYMBOL>.csv.gz` files into a Panel (adj_close falls back to close when empty). */
-export function readRealPanel(dir: string, symbols: string[]): Panel {
-  const frames = symbols.map((symbol) => {
-    const text = gunzipSync(readFileSync(join(dir, `${symbol}.csv.gz`))).toString("utf8");
-    const df = pl.readCSV(text, { inferSchemaLength: 0 });
-    const num = (c: string) => pl.col(c).cast(pl.Float64);
-    return df.select(
-      pl.col("date"),
-      pl.lit(symbol).alias("symbol"),
-      num("open"),
-      num("high"),
-      num("low"),
-      num("close"),
-      pl.when(num("adj_close").isNull()).then(num("close")).otherwise(num("adj_close")).alias("adj_close"),
-      num("volume"),
-    );
-  });
-  return panelFromFrame(pl.concat(frames));
+/** Loads `<dir>/<SYMBOL>.csv.gz` files into a Panel with the product's loader. */
+export function readRealPanel(dir: string, symbols: string[]): Promise<Panel> {
+  return loadPanel(symbols.map((s) => join(dir, `${s}.csv.gz`)));
 }
 
 /** Deterministic uniform(0, 1) generator (mulberry32), for test data only. */

@@ -89,14 +89,14 @@ Deno.test("synthetic: the full built-in set and the causal wavelet feature give 
   assert.deepEqual(flagged, []);
 });
 
-realDataTest("real data: injected leaks are caught on AAPL and MSFT", (dir) => {
-  const panel = readRealPanel(dir, ["AAPL", "MSFT"]);
+realDataTest("real data: injected leaks are caught on AAPL and MSFT", async (dir) => {
+  const panel = await readRealPanel(dir, ["AAPL", "MSFT"]);
   assertLeakKindsCaught(panel, 1);
   assertColumnsJudged(withPrecomputedColumns(panel, 1.0));
 });
 
-realDataTest("real data: the full built-in set has zero false positives (truncation + identity)", (dir) => {
-  const panel = readRealPanel(dir, ["AAPL", "JPM"]);
+realDataTest("real data: the full built-in set has zero false positives (truncation + identity)", async (dir) => {
+  const panel = await readRealPanel(dir, ["AAPL", "JPM"]);
   assert.deepEqual(findLeakingFeatures(panel, FULL_FEATURES, { horizon: 1, symbols: 2, cuts: 3 }), []);
   const h5 = auditFeatures(panel, { features: FULL_FEATURES, horizon: 5, symbols: 1, cuts: 2 });
   assert.deepEqual(h5.features.filter((f) => f.verdict !== "ok").map((f) => f.name), []);
