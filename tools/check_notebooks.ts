@@ -7,9 +7,11 @@
  * one session in which later cells see earlier cells' declarations, with top-level `await` allowed (a module allows
  * it too). `%magic`, `%%cell-magic` and `!shell` lines are commented out so the rest still type-checks, and reported,
  * because Deno's kernel has no magics and fails on them. A cell's last bare expression (what the kernel displays,
- * e.g. `chartDisplay(spec)`) is an ordinary expression statement and needs no handling. The module lives in a temporary directory, so relative imports (which the kernel resolves from
- * the notebook's directory, its working directory under Jupyter and nbconvert) are rewritten to absolute file URLs,
- * and the repository's deno.json is passed explicitly so bare specifiers resolve through the same import map.
+ * e.g. `chartDisplay(spec)`) is an ordinary expression statement and needs no handling.
+ *
+ * The module lives in a temporary directory, so relative imports (which the kernel resolves from the notebook's
+ * directory, its working directory under Jupyter and nbconvert) are rewritten to absolute file URLs, and the
+ * repository's deno.json is passed explicitly so bare specifiers resolve through the same import map.
  * Errors are reported as `notebooks/NAME.ipynb cell N, line L:C`, N counting code cells and markdown alike from 1 as
  * Jupyter shows them.
  *

@@ -92,6 +92,9 @@ export async function denoKernelInstalled(): Promise<boolean> {
   return false;
 }
 
+/** How many times a notebook is executed before a cell that lost its output fails the report. */
+export const EXECUTION_ATTEMPTS = 3;
+
 /** Empty `<svg ...></svg>` elements in an HTML report: what nbconvert's sanitizer leaves of a chart. */
 export function countEmptiedSvgs(html: string): number {
   return [...html.matchAll(/<svg\b[^>]*>\s*<\/svg>/g)].length;
@@ -109,24 +112,49 @@ export async function renderNotebook(notebook: string, outDir: string): Promise<
   const elapsed = () => (performance.now() - started) / 1000;
   const tmp = await Deno.makeTempDir({ prefix: "candor-report-" });
   try {
-    const executed = await run("jupyter", [
-      "nbconvert",
-      "--config",
-      NBCONVERT_CONFIG,
-      "--to",
-      "notebook",
-      "--execute",
-      "--output-dir",
-      tmp,
-      "--output",
-      name,
-      resolve(notebook),
-    ], dirname(resolve(notebook)));
-    if (!executed) return { notebook, html, seconds: elapsed(), ok: false, error: "the `jupyter` command is missing" };
-    if (executed.code !== 0) {
-      return { notebook, html, seconds: elapsed(), ok: false, error: nbconvertError(executed.stderr) };
+    // Deno's kernel can publish an output after it has reported the cell finished; nbclient has stopped listening
+    // by then and the output is lost (rare, more likely under load). Cells that show something are checked, and the
+    // notebook is executed again (up to EXECUTION_ATTEMPTS times) when one of them came back empty.
+    let outputs: OutputSummary | undefined;
+    for (let attempt = 1; attempt <= EXECUTION_ATTEMPTS; attempt++) {
+      const executed = await run("jupyter", [
+        "nbconvert",
+        "--config",
+        NBCONVERT_CONFIG,
+        "--to",
+        "notebook",
+        "--execute",
+        "--output-dir",
+        tmp,
+        "--output",
+        name,
+        resolve(notebook),
+      ], dirname(resolve(notebook)));
+      if (!executed) {
+        return { notebook, html, seconds: elapsed(), ok: false, error: "the `jupyter` command is missing" };
+      }
+      if (executed.code !== 0) {
+        return { notebook, html, seconds: elapsed(), ok: false, error: nbconvertError(executed.stderr) };
+      }
+      outputs = summarizeOutputs(JSON.parse(await Deno.readTextFile(join(tmp, `${name}.ipynb`))));
+      if (outputs.lostCells.length === 0) break;
+      if (attempt < EXECUTION_ATTEMPTS) {
+        console.error(
+          `${basename(notebook)}: cell(s) ${outputs.lostCells.join(", ")} lost their output; executing again`,
+        );
+      }
     }
-    const outputs = summarizeOutputs(JSON.parse(await Deno.readTextFile(join(tmp, `${name}.ipynb`))));
+    if (outputs!.lostCells.length > 0) {
+      return {
+        notebook,
+        html,
+        seconds: elapsed(),
+        ok: false,
+        outputs,
+        error: `cell(s) ${outputs!.lostCells.join(", ")} showed nothing in ${EXECUTION_ATTEMPTS} executions ` +
+          "(they call showChart/showTable/Deno.jupyter.display)",
+      };
+    }
     const converted = await run("jupyter", [
       "nbconvert",
       "--config",
@@ -171,16 +199,32 @@ export interface OutputSummary {
   svgs: number;
   /** Cells (1-based, among all cells) with an error output. */
   errorCells: number[];
+  /** Code cells (1-based, among all cells) that produced no output at all. */
+  silentCells: number[];
+  /** Silent cells whose source shows something (showChart, showTable, Deno.jupyter.display): lost outputs. */
+  lostCells: number[];
 }
 
-/** Count code cells, error outputs and SVG outputs of an executed notebook (nbformat 4 JSON). */
+/** A cell source that publishes output while it runs. */
+const SHOWS_OUTPUT = /\bshow(Chart|Table)\s*\(|\bDeno\.jupyter\.display\s*\(/;
+
+/** Count code cells, error outputs, SVG outputs and silent cells of an executed notebook (nbformat 4 JSON). */
 export function summarizeOutputs(nb: {
-  cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
+  cells: {
+    cell_type: string;
+    source?: string | string[];
+    outputs?: { output_type: string; data?: Record<string, unknown> }[];
+  }[];
 }): OutputSummary {
-  const summary: OutputSummary = { codeCells: 0, errors: 0, svgs: 0, errorCells: [] };
+  const summary: OutputSummary = { codeCells: 0, errors: 0, svgs: 0, errorCells: [], silentCells: [], lostCells: [] };
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;
     summary.codeCells++;
+    if ((cell.outputs ?? []).length === 0) {
+      summary.silentCells.push(i + 1);
+      const source = Array.isArray(cell.source) ? cell.source.join("") : cell.source ?? "";
+      if (SHOWS_OUTPUT.test(source)) summary.lostCells.push(i + 1);
+    }
     for (const out of cell.outputs ?? []) {
       if (out.output_type === "error") {
         summary.errors++;

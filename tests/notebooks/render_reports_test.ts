@@ -10,16 +10,25 @@ Deno.test("countEmptiedSvgs finds the empty boxes nbconvert's sanitizer leaves, 
   assert.equal(countEmptiedSvgs('<svg width="20" height="10"></svg> and <svg>\n </svg>'), 2);
 });
 
-Deno.test("summarizeOutputs counts code cells, error outputs (by cell) and SVG outputs", () => {
+Deno.test("summarizeOutputs counts code cells, error outputs (by cell), SVG outputs, silent cells and lost outputs", () => {
   const summary = summarizeOutputs({
     cells: [
       { cell_type: "markdown" },
       { cell_type: "code", outputs: [{ output_type: "display_data", data: { "image/svg+xml": SVG } }] },
       { cell_type: "code", outputs: [{ output_type: "stream" }, { output_type: "error" }] },
       { cell_type: "code", outputs: [{ output_type: "execute_result", data: { "text/plain": "1" } }] },
+      { cell_type: "code", source: "const quiet = 1;", outputs: [] },
+      { cell_type: "code", source: ["const x = 1;\n", "await showTable([{ x }]);"], outputs: [] },
     ],
   });
-  assert.deepEqual(summary, { codeCells: 3, errors: 1, svgs: 1, errorCells: [3] });
+  assert.deepEqual(summary, {
+    codeCells: 5,
+    errors: 1,
+    svgs: 1,
+    errorCells: [3],
+    silentCells: [5, 6],
+    lostCells: [6],
+  });
 });
 
 Deno.test({

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { equityChart } from "../../lib/report/charts.ts";
-import { chartBundle, chartDisplay, tableBundle, tableDisplay, VEGA_LITE_MIME } from "../../lib/report/notebook.ts";
+import {
+  chartBundle,
+  chartDisplay,
+  showChart,
+  showTable,
+  tableBundle,
+  tableDisplay,
+  VEGA_LITE_MIME,
+} from "../../lib/report/notebook.ts";
+import { ConfigError } from "../../lib/errors.ts";
 import { compileToVega } from "../../lib/report/render.ts";
 
 const spec = equityChart({
@@ -47,4 +56,9 @@ Deno.test("tableBundle formats numbers, escapes HTML and keeps the column order"
   assert.match(html, /<td>2<\/td><td>NaN<\/td><td><\/td>/);
   const text = (bundle["text/plain"] as string).split("\n");
   assert.deepEqual(text, ["folds", "fold  accuracy  note", "   1     0.523   <b>", "   2       NaN      "]);
+});
+
+Deno.test("showChart and showTable refuse to run outside Deno's Jupyter kernel, saying what to use instead", async () => {
+  await assert.rejects(() => showChart(spec), (e: unknown) => e instanceof ConfigError && /renderSvg/.test(e.message));
+  await assert.rejects(() => showTable([{ a: 1 }]), ConfigError);
 });
