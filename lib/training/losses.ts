@@ -68,7 +68,8 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, o: CrossEnt
     per = tf.neg(tf.add(tf.mul(q, logSigmoid(z)), tf.mul(tf.sub(1, q), logSigmoid(tf.neg(z)))));
   } else {
     const k = logits.shape[1]!;
-    const q = tf.add(tf.mul(tf.cast(tf.oneHot(tf.cast(labels, "int32"), k), "float32"), 1 - eps), eps / k);
+    const onehot = tf.cast(tf.oneHot(tf.cast(labels, "int32"), k), "float32");
+    const q = eps === 0 ? onehot : tf.add(tf.mul(onehot, 1 - eps), eps / k);
     per = tf.neg(tf.sum(tf.mul(q, tf.logSoftmax(logits)), 1));
   }
   const total = weightedMean(per, w);
