@@ -373,7 +373,10 @@ export abstract class NeuralModel implements Model {
 /** Reads the options stored in a saved model folder (for the subclasses' static `load`). */
 export function readSavedOptions(path: string): Record<string, unknown> {
   const saved = JSON.parse(readFileSync(join(path, "model.json"), "utf8"));
-  return saved.description;
+  // The schedule is stored as its state for the record; a reloaded model is for prediction (refit with a new one).
+  const options = { ...saved.description };
+  delete options.schedule;
+  return options;
 }
 
 /**
