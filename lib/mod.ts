@@ -39,3 +39,5 @@ export * from "./features/base.ts";
 export * from "./training/mod.ts";
 export * from "./models/nn/mod.ts";
 export * from "./diagnostics/mod.ts";
+export * from "./pipeline/config.ts";
+export * from "./pipeline/run.ts";
