@@ -4,7 +4,6 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
 import { dense } from "./layers.ts";
 import { type Network, NeuralModel, type NeuralOptions, readSavedOptions } from "./neural_model.ts";
 import type { ParamStore } from "./params.ts";

@@ -19,7 +19,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../../errors.ts";
 import { assertMatrix, type Matrix } from "../../data/matrix.ts";
@@ -276,6 +276,22 @@ export class NotearsDAG implements Model {
       }),
     );
     return Promise.resolve();
+  }
+
+  /** Loads a learner saved with `save(path)` (weights, standardization and options). */
+  static async load(path: string): Promise<NotearsDAG> {
+    const saved = JSON.parse(readFileSync(join(path, "model.json"), "utf8"));
+    if (saved.format !== "candor-dag/1") throw new ConfigError(`${path}/model.json is not a candor DAG learner`);
+    const { kind: _kind, backend, ...options } = saved.description;
+    const m = new NotearsDAG(options as NotearsOptions);
+    m.backend = await initBackend(backend ?? undefined);
+    m.#d = saved.d;
+    m.#mean = Float64Array.from(saved.mean);
+    m.#std = Float64Array.from(saved.std);
+    m.#params = new ParamStore(0);
+    m.#w = m.#params.add("W", [saved.d, saved.d], { kind: "zeros" });
+    m.#w.assign(tf.tensor2d(Float32Array.from(saved.weights), [saved.d, saved.d]));
+    return m;
   }
 
   dispose(): void {

@@ -12,6 +12,7 @@ import { LSTMClassifier, LSTMRegressor } from "../../../lib/models/nn/lstm.ts";
 import { LSTMTransformerModel } from "../../../lib/models/nn/lstm_transformer.ts";
 import { XLSTMModel } from "../../../lib/models/nn/xlstm.ts";
 import { slidingWindows } from "../../../lib/models/nn/neural_model.ts";
+import { NotearsDAG } from "../../../lib/models/nn/notears.ts";
 import { SeededRandom } from "../../../lib/training/rng.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 
@@ -209,4 +210,30 @@ Deno.test("slidingWindows: windows never cross groups and are oldest-first", () 
   const w = slidingWindows(X, 3, ["a", "a", "a", "a", "b", "b", "b"]);
   assert.deepEqual(Array.from(w.rowIndex), [2, 3, 6]);
   assert.deepEqual(Array.from(w.X.data), [1, 2, 3, 2, 3, 4, 5, 6, 7]);
+});
+
+Deno.test("NOTEARS DAG learner: save/load keeps weights, standardization and predictions", async () => {
+  const r = new SeededRandom(12);
+  const n = 200;
+  const data = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const a = r.normal(), b = 1.5 * a + r.normal();
+    data.set([a * 10 + 100, b, 0.8 * b + r.normal()], i * 3);
+  }
+  const X: Matrix = { data, rows: n, cols: 3 };
+  const m = new NotearsDAG({ epochs: 40, rounds: 2, learningRate: 0.05, progress: false });
+  const rep = await m.fit(X);
+  assert.equal((rep.details!.edgeCounts as number[]).length, 40);
+  const dir = tmp();
+  try {
+    await m.save(dir);
+    const back = await NotearsDAG.load(dir);
+    assert.deepEqual(back.weights(), m.weights());
+    assert.deepEqual(back.predict(X), m.predict(X));
+    assert.deepEqual(back.adjacency(), m.adjacency());
+    back.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  m.dispose();
 });
