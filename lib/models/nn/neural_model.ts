@@ -80,6 +80,8 @@ export interface NeuralOptions {
   monitors?: TrainingMonitor[];
   checkpoint?: { dir: string; everyEpochs?: number };
   resumeFrom?: string;
+  /** Stop after this many epochs in this fit (time budgets; resume later with `resumeFrom`). */
+  stopAfterEpochs?: number;
   validationBatchSize?: number;
 }
 
@@ -248,6 +250,7 @@ export abstract class NeuralModel implements Model {
       monitors: o.monitors,
       checkpoint: o.checkpoint,
       resumeFrom: o.resumeFrom,
+      stopAfterEpochs: o.stopAfterEpochs,
       onEpochEnd: opts.onProgress
         ? (r) => opts.onProgress!(r.epoch / (o.epochs ?? 20), `epoch ${r.epoch} loss ${r.trainLoss.toPrecision(4)}`)
         : undefined,

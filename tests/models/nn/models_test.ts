@@ -237,3 +237,29 @@ Deno.test("NOTEARS DAG learner: save/load keeps weights, standardization and pre
   }
   m.dispose();
 });
+
+Deno.test("MLP: a fit interrupted after 2 of 4 epochs and resumed from its checkpoint equals the uninterrupted fit", async () => {
+  const d = threeClass(300, 13);
+  const opts = {
+    task: "multiclass" as const,
+    hidden: [8],
+    epochs: 4,
+    learningRate: 0.01,
+    progress: false as const,
+    seed: 2,
+  };
+  const full = new MLPModel(opts);
+  await full.fit(d.X, d.y);
+  const dir = tmp();
+  try {
+    const first = new MLPModel({ ...opts, checkpoint: { dir }, stopAfterEpochs: 2 });
+    const r1 = await first.fit(d.X, d.y);
+    assert.equal(r1.details!.stopReason, "stop-after");
+    const resumed = new MLPModel({ ...opts, resumeFrom: dir });
+    await resumed.fit(d.X, d.y);
+    assert.deepEqual(resumed.predictProba(d.X), full.predictProba(d.X));
+    assert.equal(resumed.history.length, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
