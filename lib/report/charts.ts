@@ -65,8 +65,9 @@ export interface LineChartInput extends ChartLayout {
   series: Readonly<Record<string, ArrayLike<number>>>;
   /** Type of the x axis (default "temporal"). */
   xType?: "temporal" | "quantitative" | "ordinal";
-  /** Axis titles. */
+  /** Title of the x axis (default "x"). */
   xTitle?: string;
+  /** Title of the y axis (default "value"). */
   yTitle?: string;
   /** Optional horizontal reference line (e.g. 0 or 0.5). */
   reference?: number;

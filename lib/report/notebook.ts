@@ -44,6 +44,7 @@ export type MimeBundle = Record<string, string | object>;
 
 /** A value Deno's Jupyter kernel can display richly. */
 export interface NotebookDisplayable {
+  /** Called by the kernel to get the output's MIME bundle. */
   [JUPYTER_DISPLAY](): Promise<MimeBundle>;
 }
 
