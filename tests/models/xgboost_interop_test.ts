@@ -76,3 +76,12 @@ Deno.test({
     }
   },
 });
+
+Deno.test("interop: importances of a Python model are reported under its own feature names", async () => {
+  const fx: Fixture = JSON.parse(await Deno.readTextFile(fixtureUrl));
+  const m = XGBoostModel.fromJSONBytes(new TextEncoder().encode(fx.models["binary:logistic"].model));
+  const imp = m.importance("weight");
+  assert.deepEqual(imp.names, ["x0", "x1", "x2", "x3"]);
+  assert.ok(imp.values[0] > 0 && imp.values[1] > 0);
+  m.dispose();
+});

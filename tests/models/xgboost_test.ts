@@ -194,3 +194,17 @@ Deno.test("xgboost: the seed drives row/column subsampling: same seed, same mode
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+Deno.test("xgboost: matrices that are views into a larger buffer (non-zero byteOffset) are read correctly", async () => {
+  const { X, label } = classification(300, 4, 3);
+  const view = { data: X.data.subarray(400, 800), rows: 100, cols: 4 };
+  const copy = { data: X.data.slice(400, 800), rows: 100, cols: 4 };
+  const a = new XGBoostModel({ params: { objective: "binary:logistic", nthread: 1 }, numBoostRound: 5 });
+  await a.fit(view, label.subarray(100, 200));
+  const b = new XGBoostModel({ params: { objective: "binary:logistic", nthread: 1 }, numBoostRound: 5 });
+  await b.fit(copy, label.slice(100, 200));
+  assert.deepEqual(a.predict(copy), b.predict(copy));
+  assert.deepEqual(a.predict(view), a.predict(copy));
+  a.dispose();
+  b.dispose();
+});

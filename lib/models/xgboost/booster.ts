@@ -206,9 +206,12 @@ export class Booster {
     return { values: copyFloats(result[0], n), shape };
   }
 
-  /** Predicts from a DMatrix (needed for SHAP contributions). */
-  predictDMatrix(d: DMatrix, type: number): { values: Float32Array; shape: number[] } {
-    const config = `{"type": ${type}, "training": false, "iteration_begin": 0, "iteration_end": 0, ` +
+  /**
+   * Predicts from a DMatrix (needed for SHAP contributions). With `iterationEnd` 0 (all rounds) predictions for a
+   * matrix the booster was trained on come from XGBoost's prediction cache at no cost.
+   */
+  predictDMatrix(d: DMatrix, type: number, iterationEnd = 0): { values: Float32Array; shape: number[] } {
+    const config = `{"type": ${type}, "training": false, "iteration_begin": 0, "iteration_end": ${iterationEnd}, ` +
       `"strict_shape": false}`;
     const shapePtr = new BigUint64Array(1), dim = new BigUint64Array(1), result = new BigUint64Array(1);
     this.#lib.check(

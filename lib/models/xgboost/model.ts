@@ -197,7 +197,15 @@ export class XGBoostModel implements Model {
     opts: FitOptions,
     earlyStopping: number | undefined,
     onRound?: (i: number) => Promise<void>,
-  ): Promise<{ booster: Booster; bestIteration: number; bestScore?: number; metric?: string; history: number[] }> {
+    wantTrainPredictions = false,
+  ): Promise<{
+    booster: Booster;
+    bestIteration: number;
+    bestScore?: number;
+    metric?: string;
+    history: number[];
+    trainPredictions?: Float32Array;
+  }> {
     const nthread = Number(params.find(([k]) => k === "nthread")?.[1] ?? -1);
     const dtrain = new DMatrix(X, { label: y, weight: opts.sampleWeight, nthread });
     let dval: DMatrix | undefined;
@@ -231,7 +239,12 @@ export class XGBoostModel implements Model {
         if (onRound) await onRound(i);
       }
       const kept = bestIter + 1;
-      if (kept < booster.boostedRounds()) {
+      const total = booster.boostedRounds();
+      // Training-row predictions of the kept rounds (served from XGBoost's prediction cache when nothing is cut).
+      const trainPredictions = wantTrainPredictions
+        ? booster.predictDMatrix(dtrain, PredictType.value, kept < total ? kept : 0).values
+        : undefined;
+      if (kept < total) {
         const cut = booster.slice(0, kept);
         booster.free();
         booster = cut;
@@ -242,6 +255,7 @@ export class XGBoostModel implements Model {
         bestScore: metric === undefined ? undefined : (maximize ? -best : best),
         metric,
         history,
+        trainPredictions,
       };
     };
     return run().catch((e) => {
@@ -340,7 +354,7 @@ export class XGBoostModel implements Model {
         }
       }
       : undefined;
-    const trained = await this.#train(fitX, y, params, rounds, opts, o.earlyStoppingRounds, onRound);
+    const trained = await this.#train(fitX, y, params, rounds, opts, o.earlyStoppingRounds, onRound, numClass <= 1);
     this.#booster = trained.booster;
     this.#state.bestIteration = trained.bestIteration;
     this.#state.bestScore = trained.bestScore;
@@ -349,8 +363,8 @@ export class XGBoostModel implements Model {
 
     // Calibration and sign-bias check on the training rows.
     let positiveShare: number | undefined;
-    if (numClass <= 1) {
-      const raw = this.#booster.predictDense(fitX).values;
+    if (trained.trainPredictions) {
+      const raw = trained.trainPredictions;
       const method = o.calibration ?? "none";
       if (method !== "none") {
         this.#state.calibrator = fitCalibrator(method, raw, y, {
@@ -515,8 +529,15 @@ export class XGBoostModel implements Model {
           learner?: { objective?: { name?: string }; learner_model_param?: { num_class?: string } };
         };
         const objective = config.learner?.objective?.name ?? "reg:squarederror";
+        let names: string[] | undefined;
+        if (bytes[0] === 0x7b) { // JSON: feature names, when the writer stored them
+          const fn = (JSON.parse(new TextDecoder().decode(bytes)) as { learner?: { feature_names?: string[] } })
+            .learner?.feature_names;
+          if (fn && fn.length === booster.numFeatures()) names = fn;
+        }
         model.#state = {
           inputColumns: booster.numFeatures(),
+          ...(names ? { columnNames: names } : {}),
           calibrator: { kind: "identity" },
           objective,
           numClass: Math.max(1, Number(config.learner?.learner_model_param?.num_class ?? 1)),
