@@ -42,7 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # 3. The Deno Jupyter kernel (notebooks and `deno task report`).
-if ! jupyter kernelspec list 2>/dev/null | grep -q '^ *deno '; then
+if ! /usr/bin/python3 -c "import sys; from jupyter_client.kernelspec import find_kernel_specs as f; sys.exit('deno' not in f())" 2>/dev/null; then
   say "registering the Deno Jupyter kernel"
   deno jupyter --install >/dev/null
 fi
