@@ -170,9 +170,9 @@ export function lstm(
             tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(As))),
           );
           const oDtanh = tf.mul(Oa, tf.sub(1, tf.square(tanhC)));
-          const gcI = tf.concat([Ga, cPrevAll, Ia], 2); // multiplies dc to give dA for i, f, g
-          const dStep = tf.unstack(deriv, 0), fStep = tf.unstack(Fa, 0), tcStep = tf.unstack(tanhC, 0);
-          const odStep = tf.unstack(oDtanh, 0), gciStep = tf.unstack(gcI, 0);
+          // dz = [dc, dc, dc, dh] ⊙ [g, c_prev, i, tanh(c)] ⊙ dA/dz; the last two factors are known for all steps.
+          const mult = tf.mul(tf.concat([Ga, cPrevAll, Ia, tanhC], 2), deriv);
+          const multStep = tf.unstack(mult, 0), fStep = tf.unstack(Fa, 0), odStep = tf.unstack(oDtanh, 0);
           const dyT = sequences ? tf.unstack(tf.transpose(dy, [1, 0, 2]), 0) : undefined;
           let dh: tf.Tensor = sequences ? tf.zeros([B, H]) : dy;
           let dc: tf.Tensor = tf.zeros([B, H]);
@@ -180,8 +180,7 @@ export function lstm(
           for (let t = T - 1; t >= 0; t--) {
             if (dyT) dh = tf.add(dh, dyT[t]);
             dc = tf.add(dc, tf.mul(dh, odStep[t]));
-            const dA = tf.concat([tf.mul(tf.concat([dc, dc, dc], 1), gciStep[t]), tf.mul(dh, tcStep[t])], 1);
-            const dz = tf.mul(dA, dStep[t]);
+            const dz = tf.mul(tf.concat([dc, dc, dc, dh], 1), multStep[t]);
             dzs[t] = dz;
             dc = tf.mul(dc, fStep[t]);
             dh = tf.matMul(dz as tf.Tensor2D, whTr as tf.Tensor2D);
