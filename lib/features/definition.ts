@@ -24,7 +24,7 @@
  */
 
 import pl from "nodejs-polars";
-import type { Panel } from "../data/panel.ts";
+import { isSortedBySymbolDate, type Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Columns added to the panel frame before any feature is evaluated (see the module doc). */
@@ -152,6 +152,12 @@ export function computeFeaturesOnFrame(
 ): pl.DataFrame {
   const unmasked = options.evaluateBoundedPerSymbol ?? false;
   checkUniqueNames(defs);
+  if (!isSortedBySymbolDate(frame)) {
+    throw new ConfigError(
+      "features need a frame sorted by symbol then date with no repeated (symbol, date); build it with loadPanel or " +
+        "panelFromFrame",
+    );
+  }
   const basis = withPriceBasis(frame.select("date", "symbol", "open", "high", "low", "close", "adj_close", "volume"));
   const exprCols: pl.Expr[] = [];
   const rowCols: pl.Expr[] = [];
@@ -254,7 +260,7 @@ function crossSectionalRank(name: string): pl.Expr {
 /**
  * Computes features for every (symbol, date) row of a panel. See {@link computeFeaturesOnFrame}.
  *
- * @throws ConfigError on duplicate or reserved feature names.
+ * @throws ConfigError on duplicate or reserved feature names, or a frame not sorted by symbol then date.
  */
 export function computeFeatures(panel: Panel, defs: readonly FeatureDef[]): pl.DataFrame {
   return computeFeaturesOnFrame(panel.frame, defs);

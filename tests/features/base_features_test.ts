@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { BASE_FEATURES, buildDataset, computeFeatures, FULL_FEATURES } from "../../lib/mod.ts";
+import {
+  BASE_FEATURES,
+  buildDataset,
+  computeFeatures,
+  ConfigError,
+  FULL_FEATURES,
+  resolveFeatures,
+} from "../../lib/mod.ts";
 import { float64Column } from "../../lib/features/definition.ts";
 import { panelOf } from "./_panels.ts";
 
@@ -113,4 +120,16 @@ Deno.test("buildDataset: h-day forward log-return target, direction label, last 
 Deno.test("feature names are unique across the full built-in set, and the base set has at least 10", () => {
   assert.ok(BASE_FEATURES.length >= 10);
   assert.equal(new Set(FULL_FEATURES.map((d) => d.name)).size, FULL_FEATURES.length);
+});
+
+Deno.test("resolveFeatures: names from the full registry, base set by default, ConfigError for unknown names", () => {
+  assert.deepEqual(resolveFeatures([]).map((d) => d.name), BASE_FEATURES.map((d) => d.name));
+  assert.deepEqual(resolveFeatures(["KMID", "RSI14", "CSR_RET5"]).map((d) => d.name), ["KMID", "RSI14", "CSR_RET5"]);
+  assert.throws(() => resolveFeatures(["NOPE"]), ConfigError);
+});
+
+Deno.test("computeFeatures refuses a frame that is not sorted by symbol then date", () => {
+  const panel = panelOf({ A: rows });
+  const shuffled = { ...panel, frame: panel.frame.sort("date", true) };
+  assert.throws(() => computeFeatures(shuffled, BASE_FEATURES), ConfigError);
 });
