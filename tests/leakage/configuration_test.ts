@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { checkConfiguration, fitStandardScaler } from "../../lib/mod.ts";
+import {
+  BASE_FEATURES,
+  buildDataset,
+  checkConfiguration,
+  fitStandardScaler,
+  walkForwardSplits,
+} from "../../lib/mod.ts";
+import { randomWalkPanel } from "../features/_panels.ts";
 
 const fold = {
   index: 0,
@@ -33,4 +40,25 @@ Deno.test("a scaler fitted on the whole sample is a leak; one fitted on the trai
   const leak = byName.get("scaler (whole sample) (fold 0)")!;
   assert.equal(leak.verdict, "leak");
   assert.match(leak.reason, /overlapping the test window/);
+});
+
+Deno.test("walk-forward folds: scalers fitted per fold pass, a whole-sample fit leaks in every fold", () => {
+  const panel = randomWalkPanel(41, 2, 300);
+  const ds = buildDataset(panel, { features: BASE_FEATURES, horizon: 1 });
+  const folds = walkForwardSplits(panel.dates, { folds: 3, horizon: 1 });
+  const fitted = folds.flatMap((f) => [
+    { name: "per-fold scaler", fold: f.index, window: fitStandardScaler(ds.X, ds.dates, f.train[0]).window },
+    {
+      name: "whole-sample scaler",
+      fold: f.index,
+      window: fitStandardScaler(ds.X, ds.dates, { start: panel.dates[0], end: panel.dates.at(-1)! }).window,
+    },
+  ]);
+  const findings = checkConfiguration({ horizon: 1, purge: folds[0].purge, folds, fitted });
+  assert.equal(findings.filter((f) => f.subject.startsWith("per-fold") && f.verdict === "ok").length, folds.length);
+  assert.equal(
+    findings.filter((f) => f.subject.startsWith("whole-sample") && f.verdict === "leak").length,
+    folds.length,
+  );
+  assert.equal(findings.find((f) => f.check === "purge")!.verdict, "ok");
 });
