@@ -37,7 +37,7 @@
 import pl from "nodejs-polars";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { C, H, L, O, V } from "./technical.ts";
-import { rollingMoments, rollingQuantilesAndRank, rollingStd } from "./rolling.ts";
+import { rollingMoments, rollingQuantilesAndRank, rollingStd, rollingSum } from "./rolling.ts";
 
 /** Qlib's ε in ratio denominators. */
 const EPS = 1e-12;
@@ -141,6 +141,37 @@ function cordInputs(x: SymbolSeries): { cr: Float64Array; vr: Float64Array } {
   return { cr, vr };
 }
 
+/**
+ * SUMP/SUMN/SUMD (or VSUM… on volume) over d days: with Δ = X_t − X_{t−1}, `Σmax(Δ,0)`, `Σmax(−Δ,0)` and `Σ|Δ|` by
+ * {@link rollingSum} (exact on flat windows), divided by `Σ|Δ| + ε`.
+ */
+function upDown(x: SymbolSeries, column: "close" | "volume", d: number) {
+  return x.memo(`updown-${column}-${d}`, () => {
+    const moves = x.memo(`moves-${column}`, () => {
+      const v = x[column];
+      const n = v.length;
+      const up = new Float64Array(n).fill(Number.NaN);
+      const down = new Float64Array(n).fill(Number.NaN);
+      const abs = new Float64Array(n).fill(Number.NaN);
+      for (let i = 1; i < n; i++) {
+        const delta = v[i] - v[i - 1];
+        up[i] = delta > 0 ? delta : 0;
+        down[i] = delta < 0 ? -delta : 0;
+        abs[i] = Math.abs(delta);
+      }
+      return { up, down, abs };
+    });
+    const su = rollingSum(moves.up, d);
+    const sd = rollingSum(moves.down, d);
+    const sa = rollingSum(moves.abs, d);
+    return {
+      up: combine(su, sa, (u, a) => u / (a + EPS)),
+      down: combine(sd, sa, (w, a) => w / (a + EPS)),
+      net: combine(combine(su, sd, (u, w) => u - w), sa, (v, a) => v / (a + EPS)),
+    };
+  });
+}
+
 function candleFeatures(): ExprFeatureDef[] {
   const range = H.sub(L).add(EPS);
   const top = pl.maxHorizontal([O, C]);
@@ -164,23 +195,6 @@ function candleFeatures(): ExprFeatureDef[] {
 
 function windowFeatures(d: number): FeatureDef[] {
   const dC = C.sub(C.shift(1));
-  const absDC = dC.abs();
-  const upC = pl.when(dC.gt(0)).then(dC).otherwise(pl.when(dC.isNull()).then(pl.lit(null)).otherwise(pl.lit(0)));
-  const dnC = pl.when(dC.lt(0)).then(dC.mul(-1)).otherwise(
-    pl.when(dC.isNull()).then(pl.lit(null)).otherwise(pl.lit(0)),
-  );
-  const sumAbsC = absDC.rollingSum({ windowSize: d }).add(EPS);
-  const sumUpC = upC.cast(pl.Float64).rollingSum({ windowSize: d });
-  const sumDnC = dnC.cast(pl.Float64).rollingSum({ windowSize: d });
-  const dV = V.sub(V.shift(1));
-  const absDV = dV.abs();
-  const upV = pl.when(dV.gt(0)).then(dV).otherwise(pl.when(dV.isNull()).then(pl.lit(null)).otherwise(pl.lit(0)));
-  const dnV = pl.when(dV.lt(0)).then(dV.mul(-1)).otherwise(
-    pl.when(dV.isNull()).then(pl.lit(null)).otherwise(pl.lit(0)),
-  );
-  const sumAbsV = absDV.rollingSum({ windowSize: d }).add(EPS);
-  const sumUpV = upV.cast(pl.Float64).rollingSum({ windowSize: d });
-  const sumDnV = dnV.cast(pl.Float64).rollingSum({ windowSize: d });
   const up = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.gt(0).cast(pl.Float64));
   const down = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.lt(0).cast(pl.Float64));
   const cntp = up.rollingMean({ windowSize: d });
@@ -225,9 +239,9 @@ function windowFeatures(d: number): FeatureDef[] {
     e(`CNTP${d}`, d, `share of up days over ${d} days`, cntp, "CNT"),
     e(`CNTN${d}`, d, `share of down days over ${d} days`, cntn, "CNT"),
     e(`CNTD${d}`, d, `CNTP${d} - CNTN${d}`, cntp.sub(cntn), "CNT"),
-    e(`SUMP${d}`, d, `sum(max(dC,0))/(sum|dC|+eps) over ${d} days`, sumUpC.div(sumAbsC), "SUM"),
-    e(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, sumDnC.div(sumAbsC), "SUM"),
-    e(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, sumUpC.sub(sumDnC).div(sumAbsC), "SUM"),
+    s(`SUMP${d}`, d, `sum(max(dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).up, "SUM"),
+    s(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).down, "SUM"),
+    s(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, (x) => upDown(x, "close", d).net, "SUM"),
     e(`VMA${d}`, w, `mean(V,${d})/(V+eps)`, V.rollingMean({ windowSize: d }).div(V.add(EPS)), "VMA"),
     s(
       `VSTD${d}`,
@@ -245,9 +259,9 @@ function windowFeatures(d: number): FeatureDef[] {
       const m = rollingMoments(wv, wv, d);
       return combine(m.sxx, m.meanX, (v, mean) => Math.sqrt(v / (d - 1)) / (mean + EPS));
     }, "WVMA"),
-    e(`VSUMP${d}`, d, `sum(max(dV,0))/(sum|dV|+eps) over ${d} days`, sumUpV.div(sumAbsV), "VSUM"),
-    e(`VSUMN${d}`, d, `sum(max(-dV,0))/(sum|dV|+eps) over ${d} days`, sumDnV.div(sumAbsV), "VSUM"),
-    e(`VSUMD${d}`, d, `VSUMP${d} - VSUMN${d}`, sumUpV.sub(sumDnV).div(sumAbsV), "VSUM"),
+    s(`VSUMP${d}`, d, `sum(max(dV,0))/(sum|dV|+eps) over ${d} days`, (x) => upDown(x, "volume", d).up, "VSUM"),
+    s(`VSUMN${d}`, d, `sum(max(-dV,0))/(sum|dV|+eps) over ${d} days`, (x) => upDown(x, "volume", d).down, "VSUM"),
+    s(`VSUMD${d}`, d, `VSUMP${d} - VSUMN${d}`, (x) => upDown(x, "volume", d).net, "VSUM"),
   ];
 }
 

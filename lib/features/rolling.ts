@@ -207,3 +207,43 @@ export function rollingQuantilesAndRank(
   });
   return { quantiles: outs, rank };
 }
+
+/**
+ * Sum over each full window of length d (NaN where the window holds a non-finite value). Recomputed exactly every d
+ * steps, so rounding residue never travels further than 2d rows, and exactly 0 when every value in the window is 0
+ * (ratios such as `Σmax(ΔC,0) / (Σ|ΔC| + ε)` are unstable to residue on flat windows).
+ */
+export function rollingSum(x: ArrayLike<number>, d: number): Float64Array {
+  const n = x.length;
+  const out = new Float64Array(n).fill(Number.NaN);
+  let sum = 0;
+  let bad = 0;
+  let nonzero = 0;
+  let age = Number.POSITIVE_INFINITY;
+  for (let t = 0; t < n; t++) {
+    const v = x[t];
+    if (v - v !== 0) bad++;
+    else if (v !== 0) nonzero++;
+    const a = t - d + 1;
+    if (a - 1 >= 0) {
+      const o = x[a - 1];
+      if (o - o !== 0) bad--;
+      else if (o !== 0) nonzero--;
+    }
+    if (a < 0) continue;
+    if (bad > 0) {
+      age = Number.POSITIVE_INFINITY;
+      continue;
+    }
+    if (age >= d) {
+      sum = 0;
+      for (let k = a; k <= t; k++) sum += x[k];
+      age = 1;
+    } else {
+      sum += v - x[a - 1];
+      age++;
+    }
+    out[t] = nonzero === 0 ? 0 : sum;
+  }
+  return out;
+}

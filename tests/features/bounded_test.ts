@@ -37,7 +37,7 @@ Deno.test("every bounded built-in feature equals its per-symbol evaluation (look
       "volume",
     ),
   );
-  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length > 80);
+  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length >= 60);
   assert.deepEqual(boundedMismatches(frame, FULL_FEATURES), []);
 });
 
@@ -52,4 +52,23 @@ Deno.test("a bounded feature that reads further back than its lookback is caught
     expr: pl.col("px_close").div(pl.col("px_close").shift(5)),
   };
   assert.deepEqual(boundedMismatches(frame, [wrong]), ["WRONG_LOOKBACK"]);
+});
+
+Deno.test("SUM ratios are exactly 0 on flat windows (no rounding residue from earlier rows)", () => {
+  // A symbol whose close moves for 40 days then stays flat: SUMP5 over a flat window must be exactly 0.
+  const panel = randomWalkPanel(23, 1, 60);
+  const flat = panel.frame.withColumns(
+    pl.when(pl.col("date").gt(pl.lit(panel.dates[40]))).then(pl.lit(123.456789)).otherwise(pl.col("close")).alias("c"),
+  ).withColumns(
+    pl.col("c").alias("close"),
+    pl.col("c").alias("adj_close"),
+    pl.col("c").alias("open"),
+    pl.col("c").alias("high"),
+    pl.col("c").alias("low"),
+  ).drop("c");
+  const out = computeFeaturesOnFrame(flat, FULL_FEATURES.filter((d) => ["SUMP5", "SUMN5", "SUMD5"].includes(d.name)));
+  for (const name of ["SUMP5", "SUMN5", "SUMD5"]) {
+    const v = float64Column(out, name);
+    for (let t = 47; t < 60; t++) assert.equal(v[t], 0, `${name}[${t}]`);
+  }
 });
