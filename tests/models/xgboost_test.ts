@@ -208,3 +208,28 @@ Deno.test("xgboost: matrices that are views into a larger buffer (non-zero byteO
   a.dispose();
   b.dispose();
 });
+
+const wheelCopy = "/usr/lib/python3/dist-packages/xgboost/lib/libxgboost.so";
+const hasWheelCopy = (() => {
+  try {
+    return Deno.statSync(wheelCopy).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "library: XGBOOST_LIBRARY_PATH selects a specific copy (Python's xgboost package copy here)" +
+    (hasWheelCopy ? "" : " (SKIPPED: no Python xgboost package copy of libxgboost.so on this machine)"),
+  ignore: !hasWheelCopy,
+  fn: async () => {
+    const code = `import { openXGBoost } from "${new URL("../../lib/models/xgboost/library.ts", import.meta.url).href}";
+      const lib = openXGBoost(); console.log(lib.path + " " + lib.version.join("."));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { XGBOOST_LIBRARY_PATH: wheelCopy },
+      stdout: "piped",
+    }).output();
+    assert.match(new TextDecoder().decode(out.stdout), new RegExp(`^${wheelCopy} \\d+\\.\\d+\\.\\d+`));
+  },
+});
