@@ -27,16 +27,20 @@
  * - `WVMAd = std(|C/Ref(C,1) − 1|·V) / (mean(|C/Ref(C,1) − 1|·V) + ε)`;
  * - `VSUMPd`, `VSUMNd`, `VSUMDd`: as SUMP/SUMN/SUMD on ΔV = V − Ref(V,1).
  *
- * The rolling regressions, correlations, standard deviations, quantiles, ranks and arg-max/arg-min are per-symbol
- * kernels (./rolling.ts and below): polars' JS API has no rolling regression, correlation, rank or arg-max, and its
- * per-symbol rolling std/quantile were the slowest part of the set. Each value depends only on its own window.
+ * Everything that sums or averages over a window (means, sums, standard deviations, regressions, correlations) and
+ * the quantiles, ranks and arg-max/arg-min are per-symbol kernels (./rolling.ts and below): polars' JS API has no
+ * rolling regression, correlation, rank or arg-max; its per-symbol (`.over`) rolling std and quantile were the slowest
+ * part of the set; and its running sums, evaluated on the whole frame, carry rounding residue from one symbol into the
+ * next (seen by the truncation test as changing values on flat or thinly traded stretches). Polars expressions are
+ * kept for what is exact: shifts, rolling max/min, counts, candle arithmetic. Each value depends only on its own
+ * window of its own symbol.
  *
  * @module
  */
 
 import pl from "nodejs-polars";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
-import { C, H, L, O, V } from "./technical.ts";
+import { C, H, L, O } from "./technical.ts";
 import { rollingMoments, rollingQuantilesAndRank, rollingStd, rollingSum } from "./rolling.ts";
 
 /** Qlib's ε in ratio denominators. */
@@ -208,7 +212,7 @@ function windowFeatures(d: number): FeatureDef[] {
   const w = d - 1;
   return [
     e(`ROC${d}`, d, `Ref(C,${d})/C`, C.shift(d).div(C), "ROC"),
-    e(`MA${d}`, w, `mean(C,${d})/C`, C.rollingMean({ windowSize: d }).div(C), "MA"),
+    s(`MA${d}`, w, `mean(C,${d})/C`, (x) => combine(rollingSum(x.close, d), x.close, (sum, c) => sum / d / c), "MA"),
     s(`STD${d}`, w, `std(C,${d})/C`, (x) => ratioToClose(rollingStd(x.close, d), x.close), "STD"),
     s(`BETA${d}`, w, `slope of C on time over ${d} days / C`, (x) => ratioToClose(reg(x).slope, x.close), "BETA"),
     s(`RSQR${d}`, w, `R^2 of C on time over ${d} days`, (x) => reg(x).rsq, "RSQR"),
@@ -242,7 +246,13 @@ function windowFeatures(d: number): FeatureDef[] {
     s(`SUMP${d}`, d, `sum(max(dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).up, "SUM"),
     s(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).down, "SUM"),
     s(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, (x) => upDown(x, "close", d).net, "SUM"),
-    e(`VMA${d}`, w, `mean(V,${d})/(V+eps)`, V.rollingMean({ windowSize: d }).div(V.add(EPS)), "VMA"),
+    s(
+      `VMA${d}`,
+      w,
+      `mean(V,${d})/(V+eps)`,
+      (x) => combine(rollingSum(x.volume, d), x.volume, (sum, v) => sum / d / (v + EPS)),
+      "VMA",
+    ),
     s(
       `VSTD${d}`,
       w,

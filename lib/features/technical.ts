@@ -13,7 +13,7 @@
 
 import pl from "nodejs-polars";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef } from "./definition.ts";
-import { rollingMoments, rollingStd } from "./rolling.ts";
+import { rollingMoments, rollingStd, rollingSum } from "./rolling.ts";
 
 /** Adjusted close (`C`). */
 export const C: pl.Expr = pl.col("px_close");
@@ -68,15 +68,19 @@ export function realizedVolatilityFeature(d: number): SeriesFeatureDef {
 }
 
 /** `MAR{d} = C_t / mean(C_{t−d+1} … C_t) − 1`: distance from the d-day simple moving average. */
-export function movingAverageRatioFeature(d: number): ExprFeatureDef {
+export function movingAverageRatioFeature(d: number): SeriesFeatureDef {
   return {
-    kind: "expr",
-    bounded: true,
+    kind: "series",
     name: `MAR${d}`,
     family: "moving average",
     lookback: d - 1,
     description: `close over its ${d}-day simple moving average, minus 1`,
-    expr: C.div(C.rollingMean({ windowSize: d })).sub(1),
+    compute: (s) => {
+      const sum = rollingSum(s.close, d);
+      const out = new Float64Array(sum.length);
+      for (let i = 0; i < out.length; i++) out[i] = s.close[i] / (sum[i] / d) - 1;
+      return out;
+    },
   };
 }
 
@@ -212,34 +216,43 @@ export function bollingerPercentBFeature(d = 20, k = 2): SeriesFeatureDef {
 }
 
 /** `PARK{d} = sqrt(mean_d(ln(H/L)²) / (4 ln 2))`: Parkinson's range-based volatility, daily units. */
-export function parkinsonVolatilityFeature(d = 20): ExprFeatureDef {
-  const hl = H.div(L).log();
+export function parkinsonVolatilityFeature(d = 20): SeriesFeatureDef {
   return {
-    kind: "expr",
-    bounded: true,
+    kind: "series",
     name: `PARK${d}`,
     family: "volatility",
     lookback: d - 1,
     description: `Parkinson volatility over ${d} days: sqrt(mean(ln(H/L)^2) / (4 ln 2))`,
-    expr: hl.mul(hl).rollingMean({ windowSize: d }).div(4 * Math.LN2).pow(0.5),
+    compute: (s) => {
+      const sq = new Float64Array(s.close.length);
+      for (let i = 0; i < sq.length; i++) sq[i] = Math.log(s.high[i] / s.low[i]) ** 2;
+      const sum = rollingSum(sq, d);
+      for (let i = 0; i < sum.length; i++) sum[i] = Math.sqrt(sum[i] / d / (4 * Math.LN2));
+      return sum;
+    },
   };
 }
 
 /**
  * `GK{d} = sqrt(max(0, mean_d(½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²)))`: Garman–Klass range-based volatility, daily units.
  */
-export function garmanKlassVolatilityFeature(d = 20): ExprFeatureDef {
-  const hl = H.div(L).log();
-  const co = C.div(O).log();
-  const term = hl.mul(hl).mul(0.5).sub(co.mul(co).mul(2 * Math.LN2 - 1));
+export function garmanKlassVolatilityFeature(d = 20): SeriesFeatureDef {
   return {
-    kind: "expr",
-    bounded: true,
+    kind: "series",
     name: `GK${d}`,
     family: "volatility",
     lookback: d - 1,
     description: `Garman-Klass volatility over ${d} days: sqrt(mean(0.5 ln(H/L)^2 - (2 ln2 - 1) ln(C/O)^2))`,
-    expr: term.rollingMean({ windowSize: d }).clip(0, Number.MAX_VALUE).pow(0.5),
+    compute: (s) => {
+      const term = new Float64Array(s.close.length);
+      for (let i = 0; i < term.length; i++) {
+        term[i] = 0.5 * Math.log(s.high[i] / s.low[i]) ** 2 -
+          (2 * Math.LN2 - 1) * Math.log(s.close[i] / s.open[i]) ** 2;
+      }
+      const sum = rollingSum(term, d);
+      for (let i = 0; i < sum.length; i++) sum[i] = Math.sqrt(Math.max(0, sum[i] / d));
+      return sum;
+    },
   };
 }
 

@@ -37,7 +37,7 @@ Deno.test("every bounded built-in feature equals its per-symbol evaluation (look
       "volume",
     ),
   );
-  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length >= 60);
+  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length >= 50);
   assert.deepEqual(boundedMismatches(frame, FULL_FEATURES), []);
 });
 
