@@ -29,6 +29,7 @@ import { type ProgressSetting, TrainingProgress } from "./progress.ts";
 import { SeededRandom } from "./rng.ts";
 import { type AdamOptions, FlatAdam } from "./adam.ts";
 import { constantSchedule, type Schedule, type ScheduleState } from "./schedules.ts";
+import { type DataParallelSupport, GradientPool } from "./data_parallel.ts";
 
 /** A dataset held in typed arrays: `n` samples, each of shape `sampleShape`, targets `n × yWidth`. */
 export interface ArrayDataset {
@@ -54,6 +55,8 @@ export interface TrainBatch {
   weight?: tf.Tensor1D;
   /** The same targets as a Float32Array, for off-tape computations (masks, signs, class frequencies). */
   yValues: Float32Array;
+  /** The sample weights as a Float32Array, when the dataset has them. */
+  weightValues?: Float32Array;
   /** Loss counters (e.g. batches with no valid targets), accumulated per epoch. */
   counters: LossCounters;
 }
@@ -66,6 +69,11 @@ export interface Trainable {
   namedState?(): Array<[string, tf.Variable]>;
   /** Forward pass and loss on a batch. `pred` is `[b]` or `[b, k]`: what monitors see. */
   forward(batch: TrainBatch, training: boolean): { loss: LossResult; pred: tf.Tensor };
+  /**
+   * How to train this model data-parallel (a replica recipe for workers and the shard weight of its loss), or a
+   * sentence saying why it cannot be (e.g. "batch normalization uses whole-batch statistics"). Absent: one thread.
+   */
+  dataParallel?(): DataParallelSupport | string;
 }
 
 /** Per-epoch record (JSON-serializable); the loss components are batch-size-weighted means. */
@@ -142,7 +150,20 @@ export interface TrainOptions {
   progress?: ProgressSetting;
   monitors?: TrainingMonitor[];
   onEpochEnd?: (r: TrainingEpoch) => void;
+  /**
+   * Gradient threads: the main thread plus `workers − 1` Web Workers, each computing the gradient of one shard of
+   * every batch (lib/training/data_parallel.ts). Default 1. `"auto"` uses min(2, navigator.hardwareConcurrency) when
+   * the model supports it (see {@link Trainable.dataParallel}), the backend is single-threaded (wasm, cpu) and
+   * batches have at least {@link MIN_AUTO_SHARD} rows per thread; otherwise 1, with the reason in
+   * {@link TrainResult.workersNote}. An explicit number > 1 that the model cannot honour is a ConfigError.
+   */
+  workers?: number | "auto";
+  /** Milliseconds a worker may take to start, and to return one shard's gradient (default 120 000). */
+  workerTimeoutMs?: number;
 }
+
+/** Smallest shard (rows per gradient thread) for which `workers: "auto"` splits a batch. */
+export const MIN_AUTO_SHARD = 64;
 
 /** Why training ended. */
 export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-after";
@@ -155,6 +176,43 @@ export interface TrainResult {
   bestEpoch: number;
   events: TrainingEvent[];
   seconds: number;
+  /** Gradient threads used (1 = the main thread only). */
+  workers: number;
+  /** Why fewer gradient threads than requested were used (`workers: "auto"`). */
+  workersNote?: string;
+}
+
+/** Gradient threads for a run, and the data-parallel support when more than one (see {@link TrainOptions.workers}). */
+export function resolveWorkers(
+  model: Trainable,
+  requested: number | "auto" | undefined,
+  batchSize: number,
+  backendName: string,
+): { threads: number; support?: DataParallelSupport; note?: string } {
+  const req = requested ?? 1;
+  if (req !== "auto" && !(Number.isInteger(req) && req >= 1)) {
+    throw new ConfigError(`workers must be a positive integer or "auto", got ${JSON.stringify(req)}`);
+  }
+  if (req === 1) return { threads: 1 };
+  const s = model.dataParallel?.() ?? "the model provides no replica recipe for workers";
+  const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency ?? 1 : 1;
+  let why: string | undefined;
+  if (typeof s === "string") why = s;
+  else if (backendName === "tensorflow" || backendName === "webgl" || backendName === "webgpu") {
+    why = `the ${backendName} backend is multi-threaded or on a GPU already`;
+  }
+  const threads = req === "auto" ? Math.min(2, cores) : req;
+  if (why === undefined && req === "auto") {
+    if (threads < 2) why = `${cores} CPU core(s) available`;
+    else if (batchSize < MIN_AUTO_SHARD * threads) {
+      why = `batches of ${batchSize} rows are too small to split (auto needs ≥ ${MIN_AUTO_SHARD} rows per thread)`;
+    }
+  }
+  if (why !== undefined) {
+    if (req !== "auto") throw new ConfigError(`workers: ${req} requested, but ${why}; use workers: 1 or "auto"`);
+    return { threads: 1, note: `one gradient thread: ${why}` };
+  }
+  return { threads, support: s as DataParallelSupport };
 }
 
 function sampleSize(d: ArrayDataset): number {
@@ -212,6 +270,7 @@ export function makeBatch(d: ArrayDataset, idx: ArrayLike<number>, counters: Los
     y: yw === 1 ? tf.tensor1d(yb) : tf.tensor2d(yb, [b, yw]),
     weight: wb ? tf.tensor1d(wb) : undefined,
     yValues: yb,
+    weightValues: wb,
     counters,
   };
 }
@@ -389,169 +448,203 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   let lr = schedule.lrAt(startEpoch);
   const lastEpoch = o.stopAfterEpochs !== undefined ? Math.min(o.epochs, startEpoch + o.stopAfterEpochs) : o.epochs;
 
-  for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
-    const te = performance.now();
-    const order = o.shuffle === false ? Uint32Array.from({ length: n }, (_, i) => i) : rng.permutation(n);
-    const counters: LossCounters = { noValidTargets: 0 };
-    const norms: number[] = [];
-    const clipped: boolean[] = [];
-    let lossSum = 0;
-    const compSum: Record<string, number> = {};
-    let nonFinite: TrainingEvent | undefined;
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
-      lr = schedule.lrAt(epoch + s / stepsPerEpoch);
-      const batch = makeBatch(data, idx, counters);
-      const names: string[] = [];
-      let comps: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const { loss } = model.forward(batch, true);
-        for (const [k, v] of Object.entries(loss.components)) {
-          names.push(k);
-          comps.push(tf.keep(v));
+  const par = resolveWorkers(model, o.workers, batchSize, tf.getBackend());
+  const pool = par.support === undefined ? undefined : await GradientPool.open(model, par.support, {
+    threads: par.threads,
+    startTimeoutMs: o.workerTimeoutMs,
+    stepTimeoutMs: o.workerTimeoutMs,
+  }).catch((e) => {
+    progress.stop();
+    tf.dispose(lastGood);
+    if (bestSnap) tf.dispose(bestSnap);
+    optimizer.dispose();
+    throw e;
+  });
+  try {
+    for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
+      const te = performance.now();
+      const order = o.shuffle === false ? Uint32Array.from({ length: n }, (_, i) => i) : rng.permutation(n);
+      const counters: LossCounters = { noValidTargets: 0 };
+      const norms: number[] = [];
+      const clipped: boolean[] = [];
+      let lossSum = 0;
+      const compSum: Record<string, number> = {};
+      let nonFinite: TrainingEvent | undefined;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
+        lr = schedule.lrAt(epoch + s / stepsPerEpoch);
+        let flat: tf.Tensor1D, loss: number, norm: number;
+        const stepComps: Record<string, number> = {};
+        if (pool !== undefined) {
+          const r = await pool.gradient(data, idx, counters, makeBatch);
+          flat = tf.tensor1d(r.grad);
+          loss = r.loss;
+          norm = Math.sqrt(r.sumSquares);
+          Object.assign(stepComps, r.components);
+        } else {
+          const batch = makeBatch(data, idx, counters);
+          const names: string[] = [];
+          let comps: tf.Tensor[] = [];
+          const { value, grads } = tf.variableGrads(() => {
+            const { loss } = model.forward(batch, true);
+            for (const [k, v] of Object.entries(loss.components)) {
+              names.push(k);
+              comps.push(tf.keep(v));
+            }
+            return loss.total;
+          }, vars.map(([, v]) => v));
+          flat = optimizer.flatten(vars.map(([, v]) => grads[v.name]));
+          tf.dispose(Object.values(grads));
+          const sumSq = tf.tidy(() => tf.sum(tf.square(flat)));
+          const packed = tf.tidy(() =>
+            tf.concat([tf.reshape(value, [1]), tf.reshape(sumSq, [1]), ...comps.map((c) => tf.reshape(c, [1]))])
+          );
+          const v = packed.dataSync() as Float32Array;
+          tf.dispose([packed, value, sumSq, ...comps]);
+          comps = [];
+          disposeBatch(batch);
+          loss = v[0];
+          norm = Math.sqrt(v[1]);
+          names.forEach((k, i) => stepComps[k] = v[2 + i]);
         }
-        return loss.total;
-      }, vars.map(([, v]) => v));
-      const flat = optimizer.flatten(vars.map(([, v]) => grads[v.name]));
-      tf.dispose(Object.values(grads));
-      const sumSq = tf.tidy(() => tf.sum(tf.square(flat)));
-      const packed = tf.tidy(() =>
-        tf.concat([tf.reshape(value, [1]), tf.reshape(sumSq, [1]), ...comps.map((c) => tf.reshape(c, [1]))])
-      );
-      const v = packed.dataSync() as Float32Array;
-      tf.dispose([packed, value, sumSq, ...comps]);
-      comps = [];
-      disposeBatch(batch);
-      const loss = v[0];
-      const norm = Math.sqrt(v[1]);
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+          flat.dispose();
+          nonFinite = {
+            epoch: epoch + 1,
+            step: s + 1,
+            kind: "non-finite",
+            message: `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at epoch ${epoch + 1}, step ${
+              s + 1
+            } (loss ${loss}, grad norm ${norm}): step skipped, training stopped, weights of the last finite epoch (${epoch}) restored`,
+          };
+          break;
+        }
+        const doClip = o.clipNorm !== undefined && norm > o.clipNorm;
+        if (doClip) {
+          const scaled = tf.mul(flat, o.clipNorm! / (norm + 1e-6)) as tf.Tensor1D;
+          optimizer.step(scaled, lr);
+          scaled.dispose();
+        } else optimizer.step(flat, lr);
         flat.dispose();
-        nonFinite = {
-          epoch: epoch + 1,
-          step: s + 1,
-          kind: "non-finite",
-          message: `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at epoch ${epoch + 1}, step ${
-            s + 1
-          } (loss ${loss}, grad norm ${norm}): step skipped, training stopped, weights of the last finite epoch (${epoch}) restored`,
-        };
+        norms.push(norm);
+        clipped.push(doClip);
+        const b = idx.length;
+        lossSum += loss * b;
+        for (const [k, c] of Object.entries(stepComps)) compSum[k] = (compSum[k] ?? 0) + c * b;
+        progress.update(epoch * stepsPerEpoch + s + 1, epoch + 1, loss, lr, norm);
+      }
+      if (nonFinite !== undefined) {
+        restore(allVars, lastGood);
+        events.push(nonFinite);
+        stopReason = "non-finite";
+        if (bestEpoch === 0) bestEpoch = epoch;
         break;
       }
-      const doClip = o.clipNorm !== undefined && norm > o.clipNorm;
-      if (doClip) {
-        const scaled = tf.mul(flat, o.clipNorm! / (norm + 1e-6)) as tf.Tensor1D;
-        optimizer.step(scaled, lr);
-        scaled.dispose();
-      } else optimizer.step(flat, lr);
-      flat.dispose();
-      norms.push(norm);
-      clipped.push(doClip);
-      const b = idx.length;
-      lossSum += loss * b;
-      names.forEach((k, i) => compSum[k] = (compSum[k] ?? 0) + v[2 + i] * b);
-      progress.update(epoch * stepsPerEpoch + s + 1, epoch + 1, loss, lr, norm);
-    }
-    if (nonFinite !== undefined) {
-      restore(allVars, lastGood);
-      events.push(nonFinite);
-      stopReason = "non-finite";
-      if (bestEpoch === 0) bestEpoch = epoch;
-      break;
-    }
-    const trainN = norms.length > 0 ? n : 1;
-    const components: Record<string, number> = {};
-    for (const k of Object.keys(compSum)) components[k] = compSum[k] / trainN;
-    // Without validation, predictions on the training rows are only computed when a monitor needs them.
-    const needEval = o.validation !== undefined || (o.monitors?.length ?? 0) > 0;
-    const ev = needEval
-      ? evaluate(
-        model,
-        o.validation ?? data,
-        o.validation ? valBatch : Math.max(batchSize, validationBatchSize(n, batchSize)),
-      )
-      : {
-        loss: NaN,
-        components: {},
-        predictions: new Float32Array(0),
-        targets: new Float32Array(0),
-        noValidTargets: 0,
-      };
-    const record: TrainingEpoch = {
-      epoch: epoch + 1,
-      trainLoss: lossSum / trainN,
-      valLoss: o.validation ? ev.loss : undefined,
-      components,
-      valComponents: o.validation ? ev.components : undefined,
-      lr,
-      gradNorm: {
-        mean: norms.reduce((a, b) => a + b, 0) / Math.max(1, norms.length),
-        median: medianOf(norms),
-        max: Math.max(...norms),
-      },
-      clipRatio: clipped.filter(Boolean).length / Math.max(1, clipped.length),
-      steps: norms.length,
-      noValidTargets: counters.noValidTargets,
-      seconds: (performance.now() - te) / 1000,
-    };
-    history.push(record);
-    const monitored = record.valLoss ?? record.trainLoss;
-    schedule.onEpochEnd?.(epoch, monitored);
-    for (const m of o.monitors ?? []) {
-      m.onEpochEnd({
-        record,
-        predictions: ev.predictions,
-        targets: ev.targets,
-        stepGradNorms: norms,
-        stepClipped: clipped,
-      });
-    }
-    o.onEpochEnd?.(record);
-    // Yield to the event loop between epochs so timers, signals and progress output are serviced.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (!Number.isFinite(monitored)) {
-      events.push({
+      const trainN = norms.length > 0 ? n : 1;
+      const components: Record<string, number> = {};
+      for (const k of Object.keys(compSum)) components[k] = compSum[k] / trainN;
+      // Without validation, predictions on the training rows are only computed when a monitor needs them.
+      const needEval = o.validation !== undefined || (o.monitors?.length ?? 0) > 0;
+      const ev = needEval
+        ? evaluate(
+          model,
+          o.validation ?? data,
+          o.validation ? valBatch : Math.max(batchSize, validationBatchSize(n, batchSize)),
+        )
+        : {
+          loss: NaN,
+          components: {},
+          predictions: new Float32Array(0),
+          targets: new Float32Array(0),
+          noValidTargets: 0,
+        };
+      const record: TrainingEpoch = {
         epoch: epoch + 1,
-        kind: "non-finite",
-        message:
-          `non-finite ${o.validation ? "validation" : "training"} loss at epoch ${epoch + 1}: training stopped, ` +
-          `weights of epoch ${epoch} restored`,
-      });
-      restore(allVars, lastGood);
-      stopReason = "non-finite";
-      break;
-    }
-    tf.dispose(lastGood);
-    lastGood = snapshot(allVars);
-    const minDelta = es?.minDelta ?? 0;
-    if (monitored < best - minDelta) {
-      best = monitored;
-      bestEpoch = epoch + 1;
-      wait = 0;
-      if (es?.restoreBest !== false && es !== undefined) {
-        if (bestSnap) tf.dispose(bestSnap);
-        bestSnap = snapshot(allVars);
+        trainLoss: lossSum / trainN,
+        valLoss: o.validation ? ev.loss : undefined,
+        components,
+        valComponents: o.validation ? ev.components : undefined,
+        lr,
+        gradNorm: {
+          mean: norms.reduce((a, b) => a + b, 0) / Math.max(1, norms.length),
+          median: medianOf(norms),
+          max: Math.max(...norms),
+        },
+        clipRatio: clipped.filter(Boolean).length / Math.max(1, clipped.length),
+        steps: norms.length,
+        noValidTargets: counters.noValidTargets,
+        seconds: (performance.now() - te) / 1000,
+      };
+      history.push(record);
+      const monitored = record.valLoss ?? record.trainLoss;
+      schedule.onEpochEnd?.(epoch, monitored);
+      for (const m of o.monitors ?? []) {
+        m.onEpochEnd({
+          record,
+          predictions: ev.predictions,
+          targets: ev.targets,
+          stepGradNorms: norms,
+          stepClipped: clipped,
+        });
       }
-    } else wait++;
-    const stopNow = es !== undefined && wait >= es.patience;
-    if (o.checkpoint && ((epoch + 1) % (o.checkpoint.everyEpochs ?? 1) === 0 || stopNow || epoch + 1 === lastEpoch)) {
-      const os = optimizer.state();
-      const c: Checkpoint = {
-        format: "candor-checkpoint/1",
-        epoch: epoch + 1,
-        variables: serialize(allVars),
-        optimizer: { iterations: os.t, m: encodeFloat32([os.m.length], os.m), v: encodeFloat32([os.v.length], os.v) },
-        schedule: schedule.state(),
-        rng: rng.state(),
-        earlyStopping: { best: Number.isFinite(best) ? best : null, bestEpoch, wait },
-        bestVariables: bestSnap ? serialize(allVars.map(([name], i) => [name, bestSnap![i]])) : undefined,
-        history,
-      };
-      writeCheckpoint(o.checkpoint.dir, c);
+      o.onEpochEnd?.(record);
+      // Yield to the event loop between epochs so timers, signals and progress output are serviced.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (!Number.isFinite(monitored)) {
+        events.push({
+          epoch: epoch + 1,
+          kind: "non-finite",
+          message:
+            `non-finite ${o.validation ? "validation" : "training"} loss at epoch ${epoch + 1}: training stopped, ` +
+            `weights of epoch ${epoch} restored`,
+        });
+        restore(allVars, lastGood);
+        stopReason = "non-finite";
+        break;
+      }
+      tf.dispose(lastGood);
+      lastGood = snapshot(allVars);
+      const minDelta = es?.minDelta ?? 0;
+      if (monitored < best - minDelta) {
+        best = monitored;
+        bestEpoch = epoch + 1;
+        wait = 0;
+        if (es?.restoreBest !== false && es !== undefined) {
+          if (bestSnap) tf.dispose(bestSnap);
+          bestSnap = snapshot(allVars);
+        }
+      } else wait++;
+      const stopNow = es !== undefined && wait >= es.patience;
+      if (o.checkpoint && ((epoch + 1) % (o.checkpoint.everyEpochs ?? 1) === 0 || stopNow || epoch + 1 === lastEpoch)) {
+        const os = optimizer.state();
+        const c: Checkpoint = {
+          format: "candor-checkpoint/1",
+          epoch: epoch + 1,
+          variables: serialize(allVars),
+          optimizer: { iterations: os.t, m: encodeFloat32([os.m.length], os.m), v: encodeFloat32([os.v.length], os.v) },
+          schedule: schedule.state(),
+          rng: rng.state(),
+          earlyStopping: { best: Number.isFinite(best) ? best : null, bestEpoch, wait },
+          bestVariables: bestSnap ? serialize(allVars.map(([name], i) => [name, bestSnap![i]])) : undefined,
+          history,
+        };
+        writeCheckpoint(o.checkpoint.dir, c);
+      }
+      if (stopNow) {
+        stopReason = "early-stopping";
+        break;
+      }
+      if (epoch + 1 === lastEpoch && lastEpoch < o.epochs) stopReason = "stop-after";
     }
-    if (stopNow) {
-      stopReason = "early-stopping";
-      break;
-    }
-    if (epoch + 1 === lastEpoch && lastEpoch < o.epochs) stopReason = "stop-after";
+  } catch (e) {
+    // A worker failure (WorkerError) ends the run: release what the loop holds before surfacing it.
+    progress.stop();
+    tf.dispose(lastGood);
+    if (bestSnap) tf.dispose(bestSnap);
+    optimizer.dispose();
+    throw e;
+  } finally {
+    pool?.close();
   }
   progress.stop();
   let finalEpoch = history.length > 0 ? history[history.length - 1].epoch : 0;
@@ -564,5 +657,13 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   if (bestSnap) tf.dispose(bestSnap);
   optimizer.dispose();
   for (const m of o.monitors ?? []) events.push(...m.events());
-  return { history, stopReason, bestEpoch: finalEpoch, events, seconds: (performance.now() - t0) / 1000 };
+  return {
+    history,
+    stopReason,
+    bestEpoch: finalEpoch,
+    events,
+    seconds: (performance.now() - t0) / 1000,
+    workers: par.threads,
+    workersNote: par.note,
+  };
 }

@@ -12,3 +12,4 @@ export * from "./losses.ts";
 export * from "./rng.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
+export * from "./data_parallel.ts";

@@ -41,6 +41,8 @@ function buildLstm(o: LSTMOptions, p: ParamStore, sampleShape: number[], outDim:
   };
 }
 
+const BATCH_NORM_BLOCKER = "batch normalization normalizes with whole-batch statistics";
+
 /** LSTM direction classifier (binary or DOWN/FLAT/UP). */
 export class LSTMClassifier extends NeuralModel {
   readonly kind = "lstm-classifier";
@@ -56,6 +58,10 @@ export class LSTMClassifier extends NeuralModel {
 
   protected buildNetwork(p: ParamStore, s: number[], k: number): Network {
     return buildLstm(this.options, p, s, k);
+  }
+
+  protected override dataParallelBlocker(weighted: boolean): string | undefined {
+    return this.options.batchNorm ? BATCH_NORM_BLOCKER : super.dataParallelBlocker(weighted);
   }
 
   /** Loads a model saved with `save(path)`. */
@@ -85,6 +91,10 @@ export class LSTMRegressor extends NeuralModel {
 
   protected buildNetwork(p: ParamStore, s: number[], k: number): Network {
     return buildLstm(this.options, p, s, k);
+  }
+
+  protected override dataParallelBlocker(weighted: boolean): string | undefined {
+    return this.options.batchNorm ? BATCH_NORM_BLOCKER : super.dataParallelBlocker(weighted);
   }
 
   /** Loads a model saved with `save(path)`. */

@@ -112,6 +112,16 @@ export class LSTMTransformerModel extends NeuralModel {
     };
   }
 
+  protected override dataParallelBlocker(weighted: boolean): string | undefined {
+    const o = this.options;
+    const aux = this.task === "regression" && o.multitask !== false &&
+      (o.magnitudeHead || o.signHead || o.volatilityHead);
+    // The auxiliary heads' losses are plain means; with sample weights the main loss is not, so no single shard
+    // weight makes the sum of shard gradients equal the batch's.
+    if (aux && weighted) return "auxiliary-head losses are unweighted means while the main loss uses sample weights";
+    return super.dataParallelBlocker(weighted);
+  }
+
   /** Loads a model saved with `save(path)`. */
   static async load(path: string): Promise<LSTMTransformerModel> {
     const m = new LSTMTransformerModel(readSavedOptions(path) as unknown as LSTMTransformerOptions);

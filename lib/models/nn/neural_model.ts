@@ -42,6 +42,7 @@ import {
   type TrainResult,
 } from "../../training/loop.ts";
 import type { Schedule } from "../../training/schedules.ts";
+import type { DataParallelSupport } from "../../training/data_parallel.ts";
 import { type BackendInfo, type BackendRequest, initBackend } from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
@@ -83,6 +84,36 @@ export interface NeuralOptions {
   /** Stop after this many epochs in this fit (time budgets; resume later with `resumeFrom`). */
   stopAfterEpochs?: number;
   validationBatchSize?: number;
+  /**
+   * Gradient threads (see `TrainOptions.workers` in lib/training/loop.ts): `"auto"` (default) uses two on a machine
+   * with two or more cores when batches have ≥ 64 rows per thread and the loss is a per-sample mean; 1 = main thread
+   * only. Results equal single-thread training up to float32 summation order and are bit-identical for the same seed
+   * and worker count; the count used is recorded in the fit report (`details.workers`).
+   */
+  workers?: number | "auto";
+}
+
+/** Options a worker replica does not need (and that cannot be sent to a worker: schedules, monitors). */
+const NOT_REPLICATED = [
+  "schedule",
+  "monitors",
+  "checkpoint",
+  "resumeFrom",
+  "progress",
+  "stopAfterEpochs",
+  "earlyStopping",
+  "workers",
+] as const;
+
+/** What a worker needs to rebuild a model's training replica (lib/models/nn/replica.ts). */
+export interface ReplicaArgs {
+  kind: string;
+  options: Record<string, unknown>;
+  sampleShape: number[];
+  classWeights?: number[];
+  seed: number;
+  /** Backend name of the main thread (wasm or cpu). */
+  backend: string;
 }
 
 /** The network a subclass builds: output `[B, outDim]` plus optional auxiliary losses. */
@@ -216,26 +247,7 @@ export abstract class NeuralModel implements Model {
         cw = Array.from({ length: Math.max(2, this.outDim()) }, (_, k) => w[k] ?? 0);
       } else cw = o.classWeights;
     }
-    this.dispose();
-    this.params = new ParamStore(seed);
-    this.sampleShape = data.sampleShape;
-    const net = this.buildNetwork(this.params, data.sampleShape, this.outDim());
-    this.network = net;
-    const params = this.params;
-    const trainable: Trainable = {
-      namedVariables: () => params.trainable,
-      namedState: () => params.state,
-      forward: (batch, training) => {
-        const out = net.forward(batch.x, training);
-        const pred = this.outDim() === 1 ? tf.reshape(out, [-1]) : out;
-        const main = this.mainLoss(pred, batch, cw);
-        const aux = net.auxLoss?.(batch.x, batch, training);
-        if (training) net.afterStep?.();
-        if (aux === undefined || Object.keys(aux).length === 0) return { loss: main, pred };
-        const total = tf.addN([main.total, ...Object.values(aux)]) as tf.Scalar;
-        return { loss: { total, components: { ...main.components, ...aux } }, pred };
-      },
-    };
+    const trainable = this.buildTrainable(data.sampleShape, cw, seed, data.weight !== undefined);
     const trainOpts: TrainOptions = {
       epochs: o.epochs ?? 20,
       batchSize: o.batchSize ?? 64,
@@ -251,6 +263,7 @@ export abstract class NeuralModel implements Model {
       checkpoint: o.checkpoint,
       resumeFrom: o.resumeFrom,
       stopAfterEpochs: o.stopAfterEpochs,
+      workers: o.workers ?? "auto",
       onEpochEnd: opts.onProgress
         ? (r) => opts.onProgress!(r.epoch / (o.epochs ?? 20), `epoch ${r.epoch} loss ${r.trainLoss.toPrecision(4)}`)
         : undefined,
@@ -269,6 +282,8 @@ export abstract class NeuralModel implements Model {
       details: {
         backend: this.backend.name,
         backendRequested: this.backend.requested,
+        workers: result.workers,
+        workersNote: result.workersNote,
         stopReason: result.stopReason,
         classWeights: cw,
         targetOffset: this.targetOffset,
@@ -276,6 +291,86 @@ export abstract class NeuralModel implements Model {
         events: result.events,
       },
     };
+  }
+
+  /**
+   * Creates fresh parameters (seeded) and the network, and returns the training loop's view of them. `weighted`:
+   * the training data has sample weights (decides whether the loss is a mean the workers can split).
+   */
+  protected buildTrainable(
+    sampleShape: number[],
+    cw: number[] | undefined,
+    seed: number,
+    weighted: boolean,
+  ): Trainable {
+    this.dispose();
+    this.params = new ParamStore(seed);
+    this.sampleShape = sampleShape;
+    const net = this.buildNetwork(this.params, sampleShape, this.outDim());
+    this.network = net;
+    const params = this.params;
+    return {
+      namedVariables: () => params.trainable,
+      namedState: () => params.state,
+      forward: (batch, training) => {
+        const out = net.forward(batch.x, training);
+        const pred = this.outDim() === 1 ? tf.reshape(out, [-1]) : out;
+        const main = this.mainLoss(pred, batch, cw);
+        const aux = net.auxLoss?.(batch.x, batch, training);
+        if (training) net.afterStep?.();
+        if (aux === undefined || Object.keys(aux).length === 0) return { loss: main, pred };
+        const total = tf.addN([main.total, ...Object.values(aux)]) as tf.Scalar;
+        return { loss: { total, components: { ...main.components, ...aux } }, pred };
+      },
+      dataParallel: (): DataParallelSupport | string => {
+        const why = this.dataParallelBlocker(weighted);
+        if (why !== undefined) return why;
+        const options: Record<string, unknown> = { ...this.options };
+        for (const k of NOT_REPLICATED) delete options[k];
+        const args: ReplicaArgs = {
+          kind: this.kind,
+          options,
+          sampleShape,
+          classWeights: cw,
+          seed,
+          backend: this.backend?.name ?? "wasm",
+        };
+        return {
+          replica: { module: new URL("./replica.ts", import.meta.url).href, args },
+          // Every loss accepted by dataParallelBlocker is Σ wᵢℓᵢ / Σ wᵢ with wᵢ = classWeight[yᵢ] · sampleWeightᵢ
+          // (1 when absent), so a shard weighs Σ wᵢ over its rows.
+          shardWeight: (y, w) => {
+            let total = 0;
+            for (let i = 0; i < y.length; i++) {
+              const c = cw !== undefined && this.task !== "regression" ? cw[y[i]] : 1;
+              total += c * (w !== undefined ? w[i] : 1);
+            }
+            return total;
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * Why this model's loss cannot be split across workers, or undefined when it is a per-sample weighted mean (the
+   * condition for data-parallel gradients to equal the whole batch's). Subclasses add their own reasons.
+   */
+  protected dataParallelBlocker(_weighted: boolean): string | undefined {
+    const o = this.options;
+    if (o.antiCollapse !== undefined) return "the anti-collapse penalty uses the whole batch's prediction spread";
+    if (this.task === "regression" && o.loss === "balanced-directional") {
+      return "the balanced directional loss weights rows by the whole batch's up/down frequencies";
+    }
+    return undefined;
+  }
+
+  /**
+   * Builds this model's training view in a worker (called by lib/models/nn/replica.ts with the main thread's
+   * {@link ReplicaArgs}); the worker receives the parameters before each step, so its own initialization is unused.
+   */
+  replicaTrainable(args: ReplicaArgs): Trainable {
+    return this.buildTrainable(args.sampleShape, args.classWeights, args.seed, false);
   }
 
   /** Raw network outputs `[rows, outDim]` computed in batches. */

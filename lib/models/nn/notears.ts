@@ -219,6 +219,7 @@ export class NotearsDAG implements Model {
         ...new Map(results.flatMap((r) => r.events).map((e) => [`${e.kind}|${e.epoch}|${e.message}`, e])).values(),
       ],
       seconds: results.reduce((a, r) => a + r.seconds, 0),
+      workers: 1,
     };
     offDiag.dispose();
     w.assign(tf.mul(w, tf.sub(tf.ones([d, d]), tf.eye(d))));

@@ -1,0 +1,159 @@
+/**
+ * The data-parallel gradient path of the training loop on a linear model (fast): shard weighting by hand, parity
+ * with one thread over several epochs, determinism, and failure handling — a worker that throws, hangs, fails to start
+ * or returns NaN ends the run with a clear error or the NaN sentinel, never a hang.
+ */
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/models/nn/backend.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { combineShards, shardSizes, WorkerError } from "../../lib/training/data_parallel.ts";
+import { type ArrayDataset, MIN_AUTO_SHARD, resolveWorkers, train } from "../../lib/training/loop.ts";
+import { SeededRandom } from "../../lib/training/rng.ts";
+import { type Fault, linearTrainable } from "./linear_replica.ts";
+
+await initBackend("wasm");
+
+/** y = x·w* + noise with 6 features and per-sample weights that differ between the halves of the data. */
+function weightedData(n: number, seed: number): ArrayDataset {
+  const r = new SeededRandom(seed);
+  const f = 6;
+  const x = Float32Array.from({ length: n * f }, () => r.normal());
+  const y = Float32Array.from({ length: n }, (_, i) => x[i * f] - 2 * x[i * f + 1] + 0.1 * r.normal());
+  const weight = Float32Array.from({ length: n }, (_, i) => (i % 2 ? 3 : 0.5));
+  return { x, y, sampleShape: [f], weight };
+}
+
+Deno.test("data-parallel: shard sizes and the weighted combination, by hand", () => {
+  assert.deepEqual(shardSizes(10, 3), [4, 3, 3]);
+  assert.deepEqual(shardSizes(256, 2), [128, 128]);
+  // Shard weights 1 and 3: g = (1·[1, 2] + 3·[3, 4]) / 4 = [2.5, 3.5]; loss = (1·1 + 3·2) / 4 = 1.75.
+  const r = combineShards(
+    [
+      { grad: Float32Array.of(1, 2), loss: 1, names: ["mse"], components: [1] },
+      { grad: Float32Array.of(3, 4), loss: 2, names: ["mse"], components: [2] },
+    ],
+    [1, 3],
+    [2, 2],
+  );
+  assert.deepEqual(Array.from(r.grad), [2.5, 3.5]);
+  assert.equal(r.loss, 1.75);
+  assert.equal(r.components.mse, 1.75);
+  assert.equal(r.sumSquares, 2.5 ** 2 + 3.5 ** 2);
+  // A NaN in a zero-weight shard is not hidden.
+  const nan = combineShards(
+    [{ grad: Float32Array.of(1), loss: 1, names: [], components: [] }, {
+      grad: Float32Array.of(NaN),
+      loss: NaN,
+      names: [],
+      components: [],
+    }],
+    [1, 0],
+    [1, 1],
+  );
+  assert.ok(Number.isNaN(nan.sumSquares) && Number.isNaN(nan.loss));
+});
+
+Deno.test("data-parallel: 2 threads track 1 thread over 5 epochs of weighted data; same seed is bit-identical", async () => {
+  const data = weightedData(513, 1); // each epoch ends with a one-row batch: one shard, not an empty second one
+  const run = async (workers: number) => {
+    const m = linearTrainable({ seed: 2, features: 6 });
+    const res = await train(m, data, {
+      epochs: 5,
+      batchSize: 128,
+      learningRate: 0.05,
+      seed: 9,
+      progress: false,
+      workers,
+    });
+    return { res, w: Array.from(m.w.dataSync()), b: m.b.dataSync()[0] };
+  };
+  const one = await run(1), two = await run(2), again = await run(2);
+  assert.equal(one.res.workers, 1);
+  assert.equal(two.res.workers, 2);
+  // 20 Adam steps; per-step differences are float32 rounding of the shard sums (≈ 1e-7 relative) and Adam does not
+  // amplify them here (|g| ≫ ε), so the weights agree to ~1e-6.
+  for (let j = 0; j < 6; j++) assert.ok(Math.abs(two.w[j] - one.w[j]) < 1e-5, `w[${j}]: ${two.w[j]} vs ${one.w[j]}`);
+  assert.ok(Math.abs(two.b - one.b) < 1e-5);
+  two.res.history.forEach((h, i) => {
+    const ref = one.res.history[i].trainLoss;
+    assert.ok(Math.abs(h.trainLoss - ref) <= 1e-5 * ref, `epoch ${i + 1}: ${h.trainLoss} vs ${ref}`);
+  });
+  // Training happened (the comparison is not between two untouched initializations).
+  const losses = one.res.history.map((h) => h.trainLoss);
+  assert.ok(losses[4] < losses[0] / 2, `losses ${losses}`);
+  assert.deepEqual(again.w, two.w);
+  assert.equal(again.b, two.b);
+  assert.deepEqual(again.res.history.map((h) => h.trainLoss), two.res.history.map((h) => h.trainLoss));
+});
+
+async function faulty(fault: Fault, timeoutMs = 20_000) {
+  const m = linearTrainable({ seed: 2, features: 6, fault });
+  return await train(m, weightedData(256, 3), {
+    epochs: 3,
+    batchSize: 128,
+    learningRate: 0.05,
+    progress: false,
+    workers: 2,
+    workerTimeoutMs: timeoutMs,
+  });
+}
+
+Deno.test("data-parallel: a worker that throws ends the run with a WorkerError naming the cause", async () => {
+  await assert.rejects(
+    () => faulty({ kind: "throw", atCall: 3 }),
+    (e) =>
+      e instanceof WorkerError &&
+      /gradient worker 1 failed: .*injected failure in the replica's forward/.test(e.message),
+  );
+});
+
+Deno.test("data-parallel: a worker that never answers times out with a WorkerError instead of hanging", async () => {
+  const t0 = performance.now();
+  await assert.rejects(
+    () => faulty({ kind: "hang", atCall: 2 }, 1500),
+    (e) => e instanceof WorkerError && /did not return its gradient within 1500 ms/.test(e.message),
+  );
+  assert.ok(performance.now() - t0 < 15_000);
+});
+
+Deno.test("data-parallel: a replica that fails to start is a WorkerError before the first step", async () => {
+  await assert.rejects(
+    () => faulty({ kind: "start", atCall: 1 }),
+    (e) => e instanceof WorkerError && /failed: .*injected failure while building the replica/.test(e.message),
+  );
+});
+
+Deno.test("data-parallel: NaN from a worker trips the sentinel, restores the last finite epoch and stops cleanly", async () => {
+  const m = linearTrainable({ seed: 2, features: 6, fault: { kind: "nan", atCall: 5 } }); // epoch 3, step 1
+  const seen: number[][] = [];
+  const res = await train(m, weightedData(256, 3), {
+    epochs: 6,
+    batchSize: 128,
+    learningRate: 0.05,
+    progress: false,
+    workers: 2,
+    onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
+  });
+  assert.equal(res.stopReason, "non-finite");
+  assert.equal(res.history.length, 2);
+  assert.deepEqual(Array.from(m.w.dataSync()), seen[1]);
+  assert.match(res.events[0].message, /non-finite loss at epoch 3, step 1/);
+});
+
+Deno.test("data-parallel: worker count resolution (auto, explicit, refused)", () => {
+  const m = linearTrainable({ seed: 1, features: 2 });
+  const cores = navigator.hardwareConcurrency;
+  const big = resolveWorkers(m, "auto", 2 * MIN_AUTO_SHARD, "wasm");
+  assert.equal(big.threads, Math.min(2, cores));
+  const small = resolveWorkers(m, "auto", 2 * MIN_AUTO_SHARD - 1, "wasm");
+  assert.equal(small.threads, 1);
+  if (cores >= 2) assert.match(small.note!, /too small to split/);
+  assert.equal(resolveWorkers(m, "auto", 4096, "tensorflow").threads, 1);
+  assert.equal(resolveWorkers(m, undefined, 4096, "wasm").threads, 1, "train() defaults to one thread");
+  assert.equal(resolveWorkers(m, 3, 8, "wasm").threads, 3, "explicit counts are honoured");
+  const plain = { namedVariables: m.namedVariables, forward: m.forward };
+  assert.throws(() => resolveWorkers(plain, 2, 256, "wasm"), ConfigError);
+  assert.equal(resolveWorkers(plain, "auto", 256, "wasm").threads, 1);
+  assert.throws(() => resolveWorkers(m, 0, 256, "wasm"), ConfigError);
+  assert.throws(() => resolveWorkers(m, 1.5, 256, "wasm"), ConfigError);
+});
