@@ -4,8 +4,9 @@
  *
  * With `P` gradient threads (the main thread plus `P − 1` workers, each with its own single-threaded backend and a
  * replica of the model), every step splits the batch into `P` contiguous shards of near-equal size (the first shards
- * take the remainder). The main thread sends each worker the current parameters and its shard, computes the gradient
- * of shard 0 itself, then combines the shard results in shard order:
+ * take the remainder). The main thread writes the current parameters and each worker's shard into that worker's
+ * shared memory and wakes it (`Atomics.notify`), computes the gradient of shard 0 itself, waits for the workers
+ * (`Atomics.wait`, with a timeout) and combines the shard results in shard order:
  *
  *   g = Σ_k (W_k / W) · g_k,   loss = Σ_k (W_k / W) · L_k,   W = Σ_k W_k,
  *
@@ -19,8 +20,14 @@
  * Losses that depend on the whole batch jointly (batch-norm statistics, anti-collapse std penalties, batch-frequency
  * weights) are not such means: models declare that, and training then runs on one thread with the reason recorded.
  *
- * Failure handling: a worker that throws, fails to load, or does not answer within the timeout rejects the step with
- * a {@link WorkerError} naming the worker and the cause (never a hang); {@link GradientPool.close} terminates every
+ * Shared memory instead of messages per step: a message round trip costs about a millisecond, as much as half a
+ * shard of the MLP benchmark; the wake-up through `Atomics` costs microseconds on an idle machine. Start-up still uses
+ * messages (the replica is built asynchronously). Neither side spins: waiting threads sleep, so a busy machine loses
+ * no CPU to them.
+ *
+ * Failure handling: a worker that throws (in its forward or backward pass, or while starting), or does not answer
+ * within the timeout — which also covers a worker killed without reporting — fails the step with a
+ * {@link WorkerError} naming the worker and the cause (never a hang); {@link GradientPool.close} terminates every
  * worker and is called by the loop in a `finally`, including after a NaN stop.
  *
  * @module
@@ -66,20 +73,13 @@ export interface ShardedGradient {
   sumSquares: number;
 }
 
-interface GradReply {
-  type: "grad";
-  id: number;
+/** One shard's result. */
+interface ShardResult {
   grad: Float32Array;
   loss: number;
   names: string[];
   components: number[];
   noValidTargets: number;
-}
-
-interface Pending {
-  resolve: (r: GradReply) => void;
-  reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 /** Splits `n` into `parts` contiguous shard sizes differing by at most one (larger first). */
@@ -88,32 +88,74 @@ export function shardSizes(n: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, k) => base + (k < extra ? 1 : 0));
 }
 
-/** Gathers rows `idx` of a dataset into fresh arrays (which can be transferred to a worker). */
-function gather(d: ArrayDataset, idx: ArrayLike<number>): { x: Float32Array; y: Float32Array; w?: Float32Array } {
-  const s = d.sampleShape.reduce((a, b) => a * b, 1);
-  const yw = d.yWidth ?? 1;
-  const b = idx.length;
-  const x = new Float32Array(b * s), y = new Float32Array(b * yw);
-  const w = d.weight ? new Float32Array(b) : undefined;
-  for (let i = 0; i < b; i++) {
-    const r = idx[i];
-    x.set(d.x.subarray(r * s, (r + 1) * s), i * s);
-    y.set(d.y.subarray(r * yw, (r + 1) * yw), i * yw);
-    if (w) w[i] = d.weight![r];
-  }
-  return { x, y, w };
+/**
+ * Shared-memory layout between the main thread and one worker (see gradient_worker.ts, which mirrors it). The
+ * control words are Int32; the data buffer holds, as float32: parameters `[0, P)`, the gradient `[P, 2P)`, a result
+ * header `[2P, 2P + HEADER)` (loss, no-valid-target count, component count, components), then the shard's inputs
+ * `x`, targets `y` and weights `w` for up to `maxRows` rows. The text buffer carries component names and error
+ * messages (UTF-8, length in the control word TEXT_LENGTH).
+ */
+export const SHARED = {
+  /** Control words: request counter (−1 = shut down), last request done, status (0 ok, 1 error), rows, has weights, text length. */
+  REQUEST: 0,
+  DONE: 1,
+  STATUS: 2,
+  ROWS: 3,
+  HAS_WEIGHTS: 4,
+  TEXT_LENGTH: 5,
+  CONTROL_WORDS: 8,
+  /** Float32 slots of the result header: loss, noValidTargets, component count, then up to 61 components. */
+  HEADER: 64,
+  TEXT_BYTES: 1 << 16,
+} as const;
+
+/** Offsets (in float32 elements) of the regions of a worker's shared data buffer. */
+export interface SharedLayout {
+  params: number;
+  grad: number;
+  header: number;
+  x: number;
+  y: number;
+  w: number;
+  /** Total float32 elements. */
+  size: number;
+  paramCount: number;
+  maxRows: number;
+  sampleShape: number[];
+  sampleSize: number;
+  yWidth: number;
 }
 
-/** One worker and its outstanding requests. */
+/** The layout for `paramCount` parameters and shards of up to `maxRows` rows. */
+export function sharedLayout(paramCount: number, maxRows: number, sampleShape: number[], yWidth: number): SharedLayout {
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+  const grad = paramCount, header = 2 * paramCount, x = header + SHARED.HEADER;
+  const y = x + maxRows * sampleSize, w = y + maxRows * yWidth;
+  return { params: 0, grad, header, x, y, w, size: w + maxRows, paramCount, maxRows, sampleShape, sampleSize, yWidth };
+}
+
+/**
+ * One worker. Start-up goes through messages (the replica is built asynchronously); every step after that goes
+ * through shared memory and `Atomics.wait`/`notify`, which costs microseconds where a message round trip costs
+ * about a millisecond (measured on the MLP benchmark, whose shard takes ~1.6 ms).
+ */
 class GradientWorker {
   readonly index: number;
   #worker: Worker;
-  #pending = new Map<number, Pending>();
   #failure?: WorkerError;
   #ready?: { resolve: (v: { names: string[]; sizes: number[] }) => void; reject: (e: Error) => void };
+  readonly control: Int32Array;
+  readonly data: Float32Array;
+  readonly text: Uint8Array;
+  readonly layout: SharedLayout;
+  #request = 0;
 
-  constructor(index: number) {
+  constructor(index: number, layout: SharedLayout) {
     this.index = index;
+    this.layout = layout;
+    this.control = new Int32Array(new SharedArrayBuffer(4 * SHARED.CONTROL_WORDS));
+    this.data = new Float32Array(new SharedArrayBuffer(4 * layout.size));
+    this.text = new Uint8Array(new SharedArrayBuffer(SHARED.TEXT_BYTES));
     this.#worker = new Worker(new URL("./gradient_worker.ts", import.meta.url).href, { type: "module" });
     this.#worker.onmessage = (e: MessageEvent) => this.#onMessage(e.data);
     this.#worker.onerror = (e: ErrorEvent) => {
@@ -123,28 +165,18 @@ class GradientWorker {
     this.#worker.onmessageerror = () => this.#fail("sent a message that could not be deserialized");
   }
 
-  #fail(why: string): void {
+  #fail(why: string): WorkerError {
     const err = new WorkerError(`gradient worker ${this.index} ${why}`);
     this.#failure ??= err;
     this.#ready?.reject(err);
     this.#ready = undefined;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
-    this.#pending.clear();
+    return err;
   }
 
-  #onMessage(msg: { type: string; id?: number; message?: string } & Record<string, unknown>): void {
+  #onMessage(msg: { type: string; message?: string } & Record<string, unknown>): void {
     if (msg.type === "ready") {
       this.#ready?.resolve(msg as unknown as { names: string[]; sizes: number[] });
       this.#ready = undefined;
-    } else if (msg.type === "grad") {
-      const p = this.#pending.get(msg.id!);
-      if (p === undefined) return;
-      clearTimeout(p.timer);
-      this.#pending.delete(msg.id!);
-      p.resolve(msg as unknown as GradReply);
     } else if (msg.type === "error") this.#fail(`failed: ${msg.message}`);
   }
 
@@ -165,25 +197,58 @@ class GradientWorker {
           reject(e);
         },
       };
-      this.#worker.postMessage({ type: "init", module: spec.module, args: spec.args });
+      this.#worker.postMessage({
+        type: "init",
+        module: spec.module,
+        args: spec.args,
+        control: this.control.buffer,
+        data: this.data.buffer,
+        text: this.text.buffer,
+        layout: this.layout,
+      });
     });
   }
 
-  gradient(id: number, msg: Record<string, unknown>, transfer: ArrayBuffer[], timeoutMs: number): Promise<GradReply> {
-    return new Promise((resolve, reject) => {
-      if (this.#failure) return reject(this.#failure);
-      const timer = setTimeout(
-        () => this.#fail(`did not return its gradient within ${timeoutMs} ms (step request ${id})`),
-        timeoutMs,
-      );
-      this.#pending.set(id, { resolve, reject, timer });
-      this.#worker.postMessage({ type: "grad", id, ...msg }, transfer);
-    });
+  /** Signals a request whose inputs were written into {@link GradientWorker.data}; returns its number. */
+  submit(rows: number, hasWeights: boolean): number {
+    if (this.#failure) throw this.#failure;
+    const c = this.control;
+    c[SHARED.ROWS] = rows;
+    c[SHARED.HAS_WEIGHTS] = hasWeights ? 1 : 0;
+    this.#request++;
+    Atomics.store(c, SHARED.REQUEST, this.#request);
+    Atomics.notify(c, SHARED.REQUEST);
+    return this.#request;
+  }
+
+  /** Blocks until request `id` is done (or `timeoutMs` passes) and returns the result (views into shared memory). */
+  collect(id: number, timeoutMs: number): ShardResult {
+    const c = this.control;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const done = Atomics.load(c, SHARED.DONE);
+      if (done === id) break;
+      const left = deadline - performance.now();
+      if (left <= 0) throw this.#fail(`did not return its gradient within ${timeoutMs} ms (step request ${id})`);
+      Atomics.wait(c, SHARED.DONE, done, left);
+    }
+    const textLength = c[SHARED.TEXT_LENGTH];
+    const text = new TextDecoder().decode(this.text.slice(0, textLength));
+    if (c[SHARED.STATUS] !== 0) throw this.#fail(`failed: ${text}`);
+    const L = this.layout, h = this.data.subarray(L.header, L.header + SHARED.HEADER);
+    const k = h[2];
+    return {
+      grad: this.data.subarray(L.grad, L.grad + L.paramCount),
+      loss: h[0],
+      noValidTargets: h[1],
+      components: Array.from(h.subarray(3, 3 + k)),
+      names: k > 0 ? JSON.parse(text) as string[] : [],
+    };
   }
 
   terminate(): void {
-    for (const p of this.#pending.values()) clearTimeout(p.timer);
-    this.#pending.clear();
+    Atomics.store(this.control, SHARED.REQUEST, -1);
+    Atomics.notify(this.control, SHARED.REQUEST);
     this.#worker.terminate();
   }
 }
@@ -192,6 +257,11 @@ class GradientWorker {
 export interface PoolOptions {
   /** Gradient threads including the main thread (≥ 2). */
   threads: number;
+  /** Largest batch (rows) the pool will be asked for. */
+  maxBatch: number;
+  /** Shape of one sample and target columns of the data the pool trains on. */
+  sampleShape: number[];
+  yWidth: number;
   /** Milliseconds a worker may take to start (load tfjs, compile wasm, build the replica); default 120 000. */
   startTimeoutMs?: number;
   /** Milliseconds a worker may take for one shard's gradient; default 120 000. */
@@ -209,7 +279,6 @@ export class GradientPool {
   #model: Trainable;
   #vars: tf.Variable[];
   #stepTimeoutMs: number;
-  #nextId = 0;
 
   private constructor(
     workers: GradientWorker[],
@@ -233,10 +302,16 @@ export class GradientPool {
     if (!(Number.isInteger(o.threads) && o.threads >= 2)) {
       throw new ConfigError(`a gradient pool needs at least 2 threads, got ${o.threads}`);
     }
-    const workers = Array.from({ length: o.threads - 1 }, (_, i) => new GradientWorker(i + 1));
+    const names = model.namedVariables().map(([n]) => n);
+    const sizes = model.namedVariables().map(([, v]) => v.size);
+    const layout = sharedLayout(
+      sizes.reduce((a, b) => a + b, 0),
+      Math.ceil(o.maxBatch / o.threads),
+      o.sampleShape,
+      o.yWidth,
+    );
+    const workers = Array.from({ length: o.threads - 1 }, (_, i) => new GradientWorker(i + 1, layout));
     try {
-      const names = model.namedVariables().map(([n]) => n);
-      const sizes = model.namedVariables().map(([, v]) => v.size);
       const ready = await Promise.all(workers.map((w) => w.init(support.replica, o.startTimeoutMs ?? 120_000)));
       ready.forEach((r, i) => {
         if (r.names.join("|") !== names.join("|") || r.sizes.join("|") !== sizes.join("|")) {
@@ -256,47 +331,56 @@ export class GradientPool {
   /**
    * The gradient of the model's loss on batch rows `idx` of `data`, computed in shards (see the module doc). The
    * main thread's shard is built with `makeBatch`; counters (e.g. batches with no valid targets) are accumulated.
+   * Synchronous: the main thread blocks on the workers (with the step timeout) after computing its own shard.
    */
-  async gradient(
+  gradient(
     data: ArrayDataset,
     idx: Uint32Array,
     counters: LossCounters,
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
-  ): Promise<ShardedGradient> {
+  ): ShardedGradient {
     // A batch with fewer rows than threads (an epoch's last) uses fewer shards: an empty shard's mean would be 0/0.
     const parts = Math.min(this.threads, idx.length);
     const sizes = shardSizes(idx.length, parts);
     const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
-    const params = this.#readParams();
-    const yWidth = data.yWidth ?? 1;
+    if (parts > 1 && sizes[0] > this.#workers[0].layout.maxRows) {
+      throw new ConfigError(`batch of ${idx.length} rows is larger than the pool was opened for`);
+    }
+    const params = parts > 1 ? this.#readParams() : undefined;
     const weights: number[] = [];
-    const replies: Array<Promise<GradReply>> = [];
+    const requests: number[] = [];
     for (let k = 1; k < parts; k++) {
-      const shard = gather(data, idx.subarray(starts[k], starts[k] + sizes[k]));
-      weights[k] = this.#support.shardWeight(shard.y, shard.w);
-      const transfer = [shard.x.buffer, shard.y.buffer, ...(shard.w ? [shard.w.buffer] : [])] as ArrayBuffer[];
-      const id = this.#nextId++;
-      const p = this.#workers[k - 1].gradient(
-        id,
-        { params: params.slice(), ...shard, sampleShape: data.sampleShape, yWidth },
-        transfer,
-        this.#stepTimeoutMs,
-      );
-      // Attach a handler now so a worker failing while the main thread computes is never an unhandled rejection.
-      p.catch(() => {});
-      replies.push(p);
+      const w = this.#workers[k - 1];
+      const L = w.layout;
+      w.data.set(params!, L.params);
+      const rows = idx.subarray(starts[k], starts[k] + sizes[k]);
+      const S = L.sampleSize, Y = L.yWidth;
+      const xs = w.data.subarray(L.x, L.x + rows.length * S);
+      const ys = w.data.subarray(L.y, L.y + rows.length * Y);
+      const ws = data.weight ? w.data.subarray(L.w, L.w + rows.length) : undefined;
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        xs.set(data.x.subarray(r * S, (r + 1) * S), i * S);
+        ys.set(data.y.subarray(r * Y, (r + 1) * Y), i * Y);
+        if (ws) ws[i] = data.weight![r];
+      }
+      weights[k] = this.#support.shardWeight(ys, ws);
+      requests[k] = w.submit(rows.length, ws !== undefined);
     }
     const own = this.#ownShard(data, idx.subarray(0, sizes[0]), counters, makeBatch);
     weights[0] = this.#support.shardWeight(own.y, own.w);
-    const others = await Promise.all(replies);
-    const results = [own.reply, ...others];
-    for (const r of others) counters.noValidTargets += r.noValidTargets;
+    const results: ShardResult[] = [own.result];
+    for (let k = 1; k < parts; k++) {
+      const r = this.#workers[k - 1].collect(requests[k], this.#stepTimeoutMs);
+      counters.noValidTargets += r.noValidTargets;
+      results.push(r);
+    }
     return combineShards(results, weights, sizes);
   }
 
   #readParams(): Float32Array {
     const flat = tf.tidy(() => tf.concat(this.#vars.map((v) => tf.reshape(v, [-1]))));
-    const out = new Float32Array(flat.dataSync() as Float32Array);
+    const out = flat.dataSync() as Float32Array;
     flat.dispose();
     return out;
   }
@@ -306,7 +390,7 @@ export class GradientPool {
     idx: Uint32Array,
     counters: LossCounters,
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
-  ): { reply: GradReply; y: Float32Array; w?: Float32Array } {
+  ): { result: ShardResult; y: Float32Array; w?: Float32Array } {
     const batch = makeBatch(data, idx, counters);
     const names: string[] = [];
     const comps: tf.Tensor[] = [];
@@ -336,9 +420,7 @@ export class GradientPool {
       ...(batch.weight ? [batch.weight] : []),
     ]);
     return {
-      reply: {
-        type: "grad",
-        id: -1,
+      result: {
         loss: all[0],
         names,
         components: Array.from(all.subarray(1, 1 + names.length)),
@@ -358,7 +440,8 @@ export class GradientPool {
 }
 
 /**
- * Combines shard results in shard order with weights `W_k / W` (float64 accumulation, rounded once to float32). When
+ * Combines shard results in shard order with weights `W_k / W` (float64 accumulation, rounded once to float32;
+ * the two-shard case is the same sum written out, for speed). When
  * every shard weight is 0 (e.g. all-zero sample weights) the shards are weighted by their sizes; their gradients are
  * then all zero anyway.
  */
@@ -374,22 +457,37 @@ export function combineShards(
     W = sizes.reduce((a, b) => a + b, 0);
   }
   const n = results[0].grad.length;
-  const acc = new Float64Array(n);
   let loss = 0;
   const components: Record<string, number> = {};
-  results.forEach((r, k) => {
+  const f = results.map((r, k) => {
     if (r.grad.length !== n) {
       throw new WorkerError(`shard ${k} returned ${r.grad.length} gradient values, expected ${n}`);
     }
     // A zero-weight shard still goes through the sum, so a non-finite value in it is not hidden.
-    const f = ws[k] / W;
-    const g = r.grad;
-    for (let i = 0; i < n; i++) acc[i] += f * g[i];
-    loss += f * r.loss;
-    r.names.forEach((name, j) => components[name] = (components[name] ?? 0) + f * r.components[j]);
+    const fk = ws[k] / W;
+    loss += fk * r.loss;
+    r.names.forEach((name, j) => components[name] = (components[name] ?? 0) + fk * r.components[j]);
+    return fk;
   });
-  const grad = new Float32Array(acc);
+  // One pass: each element summed over shards in shard order in float64, rounded once, and squared for the norm.
+  const grad = new Float32Array(n);
   let sumSquares = 0;
-  for (let i = 0; i < n; i++) sumSquares += grad[i] * grad[i];
+  if (results.length === 2) {
+    const g0 = results[0].grad, g1 = results[1].grad, f0 = f[0], f1 = f[1];
+    for (let i = 0; i < n; i++) {
+      const v = Math.fround(f0 * g0[i] + f1 * g1[i]);
+      grad[i] = v;
+      sumSquares += v * v;
+    }
+  } else {
+    const gs = results.map((r) => r.grad);
+    for (let i = 0; i < n; i++) {
+      let a = 0;
+      for (let k = 0; k < gs.length; k++) a += f[k] * gs[k][i];
+      const v = Math.fround(a);
+      grad[i] = v;
+      sumSquares += v * v;
+    }
+  }
   return { grad, loss, components, sumSquares };
 }

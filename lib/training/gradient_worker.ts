@@ -1,83 +1,84 @@
 /**
  * The Web Worker side of data-parallel training (see data_parallel.ts): holds one replica of the model on its own
- * single-threaded tfjs backend and, per step, sets the parameters it is sent, computes the gradient of the loss on its
- * shard of the batch and sends it back as one flat Float32Array (transferred, not copied).
+ * single-threaded tfjs backend and, per step, takes the parameters and its shard of the batch from shared memory,
+ * computes the gradient of the loss on the shard and writes it back.
  *
- * Protocol (all messages are plain objects):
- * - in `{type: "init", module, args}`: `await import(module)` and `createReplica(args)` → a {@link Trainable};
- *   out `{type: "ready", names, sizes}` (the variables, so the main thread can check both sides agree).
- * - in `{type: "grad", id, params, x, y, w?, sampleShape, yWidth}`: out `{type: "grad", id, grad, loss, names,
- *   components, noValidTargets}`.
- * - any failure: out `{type: "error", id?, message}`; the main thread turns it into an error and terminates the worker.
+ * Protocol: one message `{type: "init", module, args, control, data, text, layout}` — `await import(module)`,
+ * `createReplica(args)` → a {@link Trainable}, answered with `{type: "ready", names, sizes}` (the variables, so the
+ * main thread can check both sides agree) or `{type: "error", message}`. From then on the worker serves requests
+ * through the shared buffers (layout in data_parallel.ts: `SHARED`, `SharedLayout`): it waits on the request counter
+ * with `Atomics.wait`, computes, writes the gradient, loss and components (names and errors as UTF-8 text), stores
+ * the request number in DONE and notifies. A request counter of −1 ends the loop.
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { Trainable } from "./loop.ts";
-
-/** A step request as received by the worker. */
-interface GradRequest {
-  type: "grad";
-  id: number;
-  params: Float32Array;
-  x: Float32Array;
-  y: Float32Array;
-  w?: Float32Array;
-  sampleShape: number[];
-  yWidth: number;
-}
+import { SHARED, type SharedLayout } from "./data_parallel.ts";
 
 interface InitRequest {
   type: "init";
   module: string;
   args: unknown;
+  control: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  text: SharedArrayBuffer;
+  layout: SharedLayout;
 }
 
 // deno-lint-ignore no-explicit-any
 const scope = self as any;
-let model: Trainable | undefined;
-let vars: tf.Variable[] = [];
+const encoder = new TextEncoder();
 
-function gradient(r: GradRequest): void {
-  if (model === undefined) throw new Error("gradient requested before init");
-  let off = 0;
+function writeText(text: Uint8Array, control: Int32Array, s: string): void {
+  const bytes = encoder.encode(s).subarray(0, text.length);
+  text.set(bytes);
+  control[SHARED.TEXT_LENGTH] = bytes.length;
+}
+
+/** Computes one request's gradient into the shared buffers. */
+function gradient(model: Trainable, vars: tf.Variable[], c: Int32Array, data: Float32Array, L: SharedLayout): string[] {
+  let off = L.params;
   for (const v of vars) {
-    const t = tf.tensor(r.params.subarray(off, off + v.size), v.shape);
+    const t = tf.tensor(data.subarray(off, off + v.size), v.shape);
     v.assign(t);
     t.dispose();
     off += v.size;
   }
-  if (off !== r.params.length) throw new Error(`received ${r.params.length} parameters, the replica has ${off}`);
-  const b = r.y.length / r.yWidth;
+  const b = c[SHARED.ROWS];
+  const hasW = c[SHARED.HAS_WEIGHTS] === 1;
+  // Copies: the batch's value arrays must not change under the model while it runs (they are also cheap).
+  const yValues = data.slice(L.y, L.y + b * L.yWidth);
+  const weightValues = hasW ? data.slice(L.w, L.w + b) : undefined;
   const counters = { noValidTargets: 0 };
   const batch = {
-    x: tf.tensor(r.x, [b, ...r.sampleShape]),
-    y: r.yWidth === 1 ? tf.tensor1d(r.y) : tf.tensor2d(r.y, [b, r.yWidth]),
-    weight: r.w ? tf.tensor1d(r.w) : undefined,
-    yValues: r.y,
-    weightValues: r.w,
+    x: tf.tensor(data.subarray(L.x, L.x + b * L.sampleSize), [b, ...L.sampleShape]),
+    y: L.yWidth === 1 ? tf.tensor1d(yValues) : tf.tensor2d(yValues, [b, L.yWidth]),
+    weight: weightValues ? tf.tensor1d(weightValues) : undefined,
+    yValues,
+    weightValues,
     counters,
   };
   const names: string[] = [];
   const comps: tf.Tensor[] = [];
   const { value, grads } = tf.variableGrads(() => {
-    const { loss } = model!.forward(batch, true);
-    for (const [k, c] of Object.entries(loss.components)) {
+    const { loss } = model.forward(batch, true);
+    for (const [k, t] of Object.entries(loss.components)) {
       names.push(k);
-      comps.push(tf.keep(c));
+      comps.push(tf.keep(t));
     }
     return loss.total;
   }, vars);
+  if (names.length > SHARED.HEADER - 3) throw new Error(`more than ${SHARED.HEADER - 3} loss components`);
   const packed = tf.tidy(() =>
     tf.concat([
       tf.reshape(value, [1]),
-      ...comps.map((c) => tf.reshape(c, [1])),
+      ...comps.map((t) => tf.reshape(t, [1])),
       ...vars.map((v) => tf.reshape(grads[v.name], [-1])),
     ])
   );
-  // One read-back; the copy owns its buffer, so it can be transferred.
-  const all = new Float32Array(packed.dataSync() as Float32Array);
+  const all = packed.dataSync() as Float32Array;
   tf.dispose([
     packed,
     value,
@@ -87,36 +88,54 @@ function gradient(r: GradRequest): void {
     batch.y,
     ...(batch.weight ? [batch.weight] : []),
   ]);
-  const grad = all.subarray(1 + names.length);
-  scope.postMessage(
-    {
-      type: "grad",
-      id: r.id,
-      loss: all[0],
-      names,
-      components: Array.from(all.subarray(1, 1 + names.length)),
-      grad,
-      noValidTargets: counters.noValidTargets,
-    },
-    [all.buffer],
-  );
+  data.set(all.subarray(1 + names.length), L.grad);
+  data[L.header] = all[0];
+  data[L.header + 1] = counters.noValidTargets;
+  data[L.header + 2] = names.length;
+  data.set(all.subarray(1, 1 + names.length), L.header + 3);
+  return names;
+}
+
+/** Serves requests until the counter is −1 (blocking this worker's thread, which has nothing else to do). */
+function serve(model: Trainable, vars: tf.Variable[], init: InitRequest): void {
+  const c = new Int32Array(init.control);
+  const data = new Float32Array(init.data);
+  const text = new Uint8Array(init.text);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(c, SHARED.REQUEST, seen);
+    const req = Atomics.load(c, SHARED.REQUEST);
+    if (req < 0) return;
+    if (req === seen) continue;
+    seen = req;
+    try {
+      const names = gradient(model, vars, c, data, init.layout);
+      writeText(text, c, JSON.stringify(names));
+      c[SHARED.STATUS] = 0;
+    } catch (err) {
+      writeText(text, c, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      c[SHARED.STATUS] = 1;
+    }
+    Atomics.store(c, SHARED.DONE, req);
+    Atomics.notify(c, SHARED.DONE);
+  }
 }
 
 scope.onmessage = async (e: MessageEvent) => {
-  const msg = e.data as InitRequest | GradRequest;
+  const msg = e.data as InitRequest;
+  if (msg.type !== "init") return;
+  let model: Trainable;
+  let vars: tf.Variable[];
   try {
-    if (msg.type === "init") {
-      const mod = await import(msg.module);
-      if (typeof mod.createReplica !== "function") throw new Error(`${msg.module} exports no createReplica(args)`);
-      model = await mod.createReplica(msg.args) as Trainable;
-      const named = model.namedVariables();
-      vars = named.map(([, v]) => v);
-      scope.postMessage({ type: "ready", names: named.map(([n]) => n), sizes: vars.map((v) => v.size) });
-    } else if (msg.type === "grad") {
-      gradient(msg);
-    }
+    const mod = await import(msg.module);
+    if (typeof mod.createReplica !== "function") throw new Error(`${msg.module} exports no createReplica(args)`);
+    model = await mod.createReplica(msg.args) as Trainable;
+    const named = model.namedVariables();
+    vars = named.map(([, v]) => v);
+    scope.postMessage({ type: "ready", names: named.map(([n]) => n), sizes: vars.map((v) => v.size) });
   } catch (err) {
-    const m = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    scope.postMessage({ type: "error", id: (msg as GradRequest).id, message: m });
+    scope.postMessage({ type: "error", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    return;
   }
+  serve(model, vars, msg);
 };

@@ -451,6 +451,9 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   const par = resolveWorkers(model, o.workers, batchSize, tf.getBackend());
   const pool = par.support === undefined ? undefined : await GradientPool.open(model, par.support, {
     threads: par.threads,
+    maxBatch: batchSize,
+    sampleShape: data.sampleShape,
+    yWidth: data.yWidth ?? 1,
     startTimeoutMs: o.workerTimeoutMs,
     stepTimeoutMs: o.workerTimeoutMs,
   }).catch((e) => {
@@ -476,7 +479,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         let flat: tf.Tensor1D, loss: number, norm: number;
         const stepComps: Record<string, number> = {};
         if (pool !== undefined) {
-          const r = await pool.gradient(data, idx, counters, makeBatch);
+          const r = pool.gradient(data, idx, counters, makeBatch);
           flat = tf.tensor1d(r.grad);
           loss = r.loss;
           norm = Math.sqrt(r.sumSquares);
