@@ -50,6 +50,11 @@ export interface ReplicaSpec {
 export interface DataParallelSupport {
   replica: ReplicaSpec;
   /**
+   * Approximate multiply-adds of one sample's forward pass (e.g. parameters × time steps): `workers: "auto"` splits
+   * only batches whose shards carry enough work to gain (see `MIN_AUTO_WORK` in loop.ts).
+   */
+  workPerSample: number;
+  /**
    * The weight of a shard in the batch loss: the loss of the union of shards is `Σ W_k·L_k / Σ W_k`. For a plain mean
    * this is the shard's sample count; for `Σ w_i ℓ_i / Σ w_i` it is `Σ w_i` over the shard. `y` holds the shard's
    * targets (row-major, `yWidth` per row) and `w` its sample weights.

@@ -154,7 +154,8 @@ export interface TrainOptions {
    * Gradient threads: the main thread plus `workers − 1` Web Workers, each computing the gradient of one shard of
    * every batch (lib/training/data_parallel.ts). Default 1. `"auto"` uses min(2, navigator.hardwareConcurrency) when
    * the model supports it (see {@link Trainable.dataParallel}), the backend is single-threaded (wasm, cpu) and
-   * batches have at least {@link MIN_AUTO_SHARD} rows per thread; otherwise 1, with the reason in
+   * each thread's shard holds at least {@link MIN_AUTO_SHARD} rows and {@link MIN_AUTO_WORK} multiply-adds of forward
+   * pass (smaller shards lose more to waking and waiting than they gain); otherwise 1, with the reason in
    * {@link TrainResult.workersNote}. An explicit number > 1 that the model cannot honour is a ConfigError.
    */
   workers?: number | "auto";
@@ -164,6 +165,14 @@ export interface TrainOptions {
 
 /** Smallest shard (rows per gradient thread) for which `workers: "auto"` splits a batch. */
 export const MIN_AUTO_SHARD = 64;
+
+/**
+ * Smallest shard work (forward-pass multiply-adds, {@link DataParallelSupport.workPerSample} × rows) for which
+ * `workers: "auto"` splits a batch. Measured on 2 cores: the LSTM benchmark's 128-row shards (~170 M) gain ~1.8× on
+ * an idle machine; the MLP benchmark's (~2.5 M, ~1.5 ms each) gain ~5 % idle and lose ~30 % when another process
+ * holds a core, because every step waits for the slower thread.
+ */
+export const MIN_AUTO_WORK = 20e6;
 
 /** Why training ended. */
 export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-after";
@@ -206,6 +215,10 @@ export function resolveWorkers(
     if (threads < 2) why = `${cores} CPU core(s) available`;
     else if (batchSize < MIN_AUTO_SHARD * threads) {
       why = `batches of ${batchSize} rows are too small to split (auto needs ≥ ${MIN_AUTO_SHARD} rows per thread)`;
+    } else if ((s as DataParallelSupport).workPerSample * Math.floor(batchSize / threads) < MIN_AUTO_WORK) {
+      const work = (s as DataParallelSupport).workPerSample * Math.floor(batchSize / threads);
+      why = `shards of ${(work / 1e6).toPrecision(2)} M multiply-adds are too small to gain from splitting ` +
+        `(auto needs ≥ ${MIN_AUTO_WORK / 1e6} M)`;
     }
   }
   if (why !== undefined) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../../lib/models/nn/backend.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { combineShards, shardSizes, WorkerError } from "../../lib/training/data_parallel.ts";
-import { type ArrayDataset, MIN_AUTO_SHARD, resolveWorkers, train } from "../../lib/training/loop.ts";
+import { type ArrayDataset, MIN_AUTO_SHARD, MIN_AUTO_WORK, resolveWorkers, train } from "../../lib/training/loop.ts";
 import { SeededRandom } from "../../lib/training/rng.ts";
 import { type Fault, linearTrainable } from "./linear_replica.ts";
 
@@ -148,6 +148,12 @@ Deno.test("data-parallel: worker count resolution (auto, explicit, refused)", ()
   const small = resolveWorkers(m, "auto", 2 * MIN_AUTO_SHARD - 1, "wasm");
   assert.equal(small.threads, 1);
   if (cores >= 2) assert.match(small.note!, /too small to split/);
+  // Enough rows but too little work per shard (the MLP benchmark's case): one thread, saying why.
+  const light = linearTrainable({ seed: 1, features: 2, work: MIN_AUTO_WORK / MIN_AUTO_SHARD - 1 });
+  const lightRes = resolveWorkers(light, "auto", 2 * MIN_AUTO_SHARD, "wasm");
+  assert.equal(lightRes.threads, 1);
+  if (cores >= 2) assert.match(lightRes.note!, /multiply-adds are too small/);
+  assert.equal(resolveWorkers(light, 2, 2 * MIN_AUTO_SHARD, "wasm").threads, 2, "explicit workers still split");
   assert.equal(resolveWorkers(m, "auto", 4096, "tensorflow").threads, 1);
   assert.equal(resolveWorkers(m, undefined, 4096, "wasm").threads, 1, "train() defaults to one thread");
   assert.equal(resolveWorkers(m, 3, 8, "wasm").threads, 3, "explicit counts are honoured");

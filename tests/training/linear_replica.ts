@@ -19,6 +19,8 @@ export interface LinearArgs {
   seed: number;
   features: number;
   fault?: Fault;
+  /** Declared forward multiply-adds per sample (default 1e6, so that "auto" splits batches of ≥ 128 rows). */
+  work?: number;
 }
 
 let counter = 0;
@@ -51,6 +53,7 @@ export function linearTrainable(args: LinearArgs, replica = false): Trainable & 
     },
     dataParallel: () => ({
       replica: { module: new URL("./linear_replica.ts", import.meta.url).href, args },
+      workPerSample: args.work ?? 1e6,
       shardWeight: (y, wt) => wt === undefined ? y.length : wt.reduce((a, v) => a + v, 0),
     }),
   };

@@ -335,8 +335,11 @@ export abstract class NeuralModel implements Model {
           seed,
           backend: this.backend?.name ?? "wasm",
         };
+        const steps = sampleShape.length >= 2 ? sampleShape[0] : 1;
         return {
           replica: { module: new URL("./replica.ts", import.meta.url).href, args },
+          // Each weight is used about once per sample and time step in the forward pass.
+          workPerSample: params.trainable.reduce((a, [, v]) => a + v.size, 0) * steps,
           // Every loss accepted by dataParallelBlocker is Σ wᵢℓᵢ / Σ wᵢ with wᵢ = classWeight[yᵢ] · sampleWeightᵢ
           // (1 when absent), so a shard weighs Σ wᵢ over its rows.
           shardWeight: (y, w) => {

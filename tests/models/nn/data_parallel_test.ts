@@ -127,3 +127,20 @@ Deno.test("data-parallel: batch norm refuses explicit workers and falls back to 
   assert.match(String(r.details!.workersNote), /batch normalization/);
   m.dispose();
 });
+
+Deno.test("data-parallel: auto splits the LSTM benchmark's batches and keeps the MLP benchmark's on one thread", async () => {
+  // Fit reports only (one short epoch each); the threshold itself is tested in tests/training/data_parallel_test.ts.
+  const cores = navigator.hardwareConcurrency;
+  const T = 60, F = 20;
+  const { X, y } = lstmData(256, T, F);
+  const lstm = new LSTMRegressor({ timesteps: T, units: 64, epochs: 1, batchSize: 256, progress: false });
+  const rl = await lstm.fit(X, y);
+  assert.equal(rl.details!.workers, Math.min(2, cores));
+  lstm.dispose();
+  const d = mlpData(256);
+  const mlp = new MLPModel({ task: "multiclass", hidden: [128, 128], epochs: 1, batchSize: 256, progress: false });
+  const rm = await mlp.fit(d.X, d.y);
+  assert.equal(rm.details!.workers, 1);
+  if (cores >= 2) assert.match(String(rm.details!.workersNote), /too small to gain/);
+  mlp.dispose();
+});
