@@ -4,9 +4,11 @@
  * A feature is a name plus a recipe the leakage auditor can re-run on truncated history:
  *
  * - `kind: "expr"` — a polars expression over the price-basis columns (below), evaluated per symbol with
- *   `.over("symbol")`, so rolling windows and shifts never cross from one symbol into the next;
- * - `kind: "series"` — a function of one symbol's price-basis arrays (for what polars' JS API cannot express: rolling
- *   regressions, correlations, arg-max, the causal wavelet denoiser), called once per symbol;
+ *   `.over("symbol")`, so rolling windows and shifts never cross from one symbol into the next (or, for exact
+ *   operations with a declared window, once on the whole frame with each symbol's warm-up masked: `bounded`);
+ * - `kind: "series"` — a function of one symbol's price-basis arrays, called once per symbol: for what polars' JS API
+ *   cannot express (rolling regressions, correlations, ranks, arg-max, the causal wavelet denoiser) and for window
+ *   sums and moments, computed exactly per symbol by ./rolling.ts;
  * - `kind: "row"` — a polars expression that needs no history (calendar fields), evaluated row by row;
  * - `kind: "cross-sectional"` — another feature's values ranked across symbols on each date (a percentile in (0, 1]).
  *
@@ -61,10 +63,11 @@ interface FeatureCommon {
  * A feature defined by a polars expression over the price-basis columns, evaluated per symbol.
  *
  * By default it is evaluated with `.over("symbol")`. With `bounded: true` the definition promises that the value at
- * row t reads only rows t − lookback … t: it is then evaluated once on the whole (symbol, date)-sorted frame, letting
- * polars share common subexpressions across features, and the first `lookback` rows of every symbol — the only rows
- * where a window could reach into the previous symbol — are set to NaN. This is ~2× faster on the full set;
- * tests/features/bounded_test.ts checks every built-in bounded feature against its `.over` evaluation.
+ * row t reads only rows t − lookback … t and uses only exact operations (shifts, rolling max/min, arithmetic — not
+ * running sums, whose rounding residue would carry from one symbol into the next): it is then evaluated once on the
+ * whole (symbol, date)-sorted frame, letting polars share common subexpressions across features, and the first
+ * `lookback` rows of every symbol — the only rows where a window could reach into the previous symbol — are set to
+ * NaN. tests/features/bounded_test.ts checks every built-in bounded feature against its `.over` evaluation.
  */
 export interface ExprFeatureDef extends FeatureCommon {
   kind: "expr";
@@ -72,7 +75,10 @@ export interface ExprFeatureDef extends FeatureCommon {
   bounded?: boolean;
 }
 
-/** A feature computed by a function of one symbol's arrays; must return one value per row. */
+/**
+ * A feature computed by a function of one symbol's arrays (oldest first); must return one value per row, NaN where
+ * undefined, and may read only rows up to the one it writes (the truncation test checks).
+ */
 export interface SeriesFeatureDef extends FeatureCommon {
   kind: "series";
   compute: (s: SymbolSeries) => Float64Array;
