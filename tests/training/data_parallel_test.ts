@@ -4,6 +4,9 @@
  * or returns NaN ends the run with a clear error or the NaN sentinel, never a hang.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 import { initBackend } from "../../lib/models/nn/backend.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { combineShards, shardSizes, WorkerError } from "../../lib/training/data_parallel.ts";
@@ -84,6 +87,24 @@ Deno.test("data-parallel: 2 threads track 1 thread over 5 epochs of weighted dat
   assert.deepEqual(again.w, two.w);
   assert.equal(again.b, two.b);
   assert.deepEqual(again.res.history.map((h) => h.trainLoss), two.res.history.map((h) => h.trainLoss));
+});
+
+Deno.test("data-parallel: checkpoint + resume on 2 threads equals the uninterrupted 2-thread run exactly", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "candor-dp-ckpt-"));
+  try {
+    const data = weightedData(384, 4);
+    const opts = { epochs: 4, batchSize: 128, learningRate: 0.05, seed: 3, progress: false as const, workers: 2 };
+    const a = linearTrainable({ seed: 2, features: 6 });
+    await train(a, data, opts);
+    await train(linearTrainable({ seed: 2, features: 6 }), data, { ...opts, checkpoint: { dir }, stopAfterEpochs: 2 });
+    const c = linearTrainable({ seed: 77, features: 6 }); // different init: everything must come from the checkpoint
+    const rc = await train(c, data, { ...opts, resumeFrom: dir });
+    assert.equal(rc.workers, 2);
+    assert.deepEqual(Array.from(c.w.dataSync()), Array.from(a.w.dataSync()));
+    assert.deepEqual(Array.from(c.b.dataSync()), Array.from(a.b.dataSync()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function faulty(fault: Fault, timeoutMs = 20_000) {
