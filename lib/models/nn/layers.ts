@@ -16,13 +16,19 @@ import type { ParamStore } from "./params.ts";
 /**
  * `y = act(x·W + b)` over the last axis (act = identity or ReLU); `zeroInit` starts W and b at 0 (a head that
  * initially predicts 0).
+ *
+ * With a bias, the layer has a hand-written backward pass (`tf.customGrad`), so training runs the fused
+ * matMul + bias + ReLU kernel forward (tfjs un-fuses it whenever gradients are recorded) and the backward pass is
+ * `dz = dy ⊙ 1[y > 0]`, `dW = xᵀ·dz`, `db = 1ᵀ·dz` (a one-row matMul: the wasm `Sum` over the batch axis transposes
+ * first and cost as much as a weight gradient), `dx = dz·Wᵀ` — or nothing for `inputGradient: false` (a first layer
+ * on data, whose input gradient is never used). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
  */
 export function dense(
   p: ParamStore,
   name: string,
   inDim: number,
   outDim: number,
-  opts: { zeroInit?: boolean; bias?: boolean; activation?: "relu" } = {},
+  opts: { zeroInit?: boolean; bias?: boolean; activation?: "relu"; inputGradient?: boolean } = {},
 ): (x: tf.Tensor) => tf.Tensor {
   const w = p.add(
     `${name}/kernel`,
@@ -34,13 +40,53 @@ export function dense(
     },
   );
   const b = opts.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  const relu = opts.activation === "relu";
+  const inputGradient = opts.inputGradient ?? true;
+  const fusedOp = b === undefined ? undefined : tf.customGrad((...args: unknown[]) => {
+    const [x, wT, bT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    // runKernel, not tf.fused.matMul: the op wrapper un-fuses whenever a gradient tape is active. The kernel takes
+    // rank-3 operands (as the op passes them).
+    const [m, k] = x.shape;
+    const y3 = tf.engine().runKernel(
+      "_FusedMatMul",
+      { a: tf.reshape(x, [1, m, k]), b: tf.reshape(wT, [1, k, outDim]), bias: bT },
+      { transposeA: false, transposeB: false, activation: relu ? "relu" : "linear", leakyreluAlpha: 0 },
+    ) as tf.Tensor3D;
+    const y = tf.reshape(y3, [m, outDim]) as tf.Tensor2D;
+    save([x, wT, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, ys] = saved as tf.Tensor2D[];
+        const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
+        const dW = tf.matMul(xs, dz, true, false);
+        const db = tf.reshape(tf.matMul(tf.ones([1, xs.shape[0]]) as tf.Tensor2D, dz), [outDim]);
+        const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
+        return [dx, dW, db];
+      },
+    };
+  });
   return (x) => {
     const shape = x.shape;
-    const flat = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]);
-    // One fused kernel for matMul + bias + activation (its gradient is tfjs's own).
-    const y = tf.fused.matMul({ a: flat as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: opts.activation });
+    const flat = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D;
+    const y = fusedOp !== undefined
+      ? fusedOp(flat, w, b!)
+      : tf.fused.matMul({ a: flat, b: w as tf.Tensor2D, activation: opts.activation });
     return x.rank === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), outDim]);
   };
+}
+
+/** The dense layer differentiated by tfjs's autodiff; {@link dense} must match it (tests only). */
+export function denseAutodiff(
+  p: ParamStore,
+  name: string,
+  inDim: number,
+  outDim: number,
+  opts: { activation?: "relu" } = {},
+): (x: tf.Tensor) => tf.Tensor {
+  const w = p.add(`${name}/kernel`, [inDim, outDim], { kind: "glorot", fanIn: inDim, fanOut: outDim });
+  const b = p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: opts.activation });
 }
 
 /** Layer normalization over the last axis with learned scale and shift. */

@@ -29,7 +29,10 @@ export class MLPModel extends NeuralModel {
 
   protected buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network {
     const widths = [sampleShape[0], ...(this.options.hidden ?? [64, 64])];
-    const layers = widths.slice(1).map((w, i) => dense(p, `dense${i}`, widths[i], w, { activation: "relu" }));
+    // The first layer's input is data: its gradient is never used.
+    const layers = widths.slice(1).map((w, i) =>
+      dense(p, `dense${i}`, widths[i], w, { activation: "relu", inputGradient: i > 0 })
+    );
     const head = dense(p, "head", widths[widths.length - 1], outDim);
     return {
       forward: (x) => {

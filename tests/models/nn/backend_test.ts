@@ -9,7 +9,15 @@ import { initBackend } from "../../../lib/models/nn/backend.ts";
 import { installWasmPatches } from "../../../lib/models/nn/wasm_patches.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { ParamStore } from "../../../lib/models/nn/params.ts";
-import { layerNorm, lstm, lstmAutodiff, selfAttention, slstm } from "../../../lib/models/nn/layers.ts";
+import {
+  dense,
+  denseAutodiff,
+  layerNorm,
+  lstm,
+  lstmAutodiff,
+  selfAttention,
+  slstm,
+} from "../../../lib/models/nn/layers.ts";
 import { SeededRandom } from "../../../lib/training/rng.ts";
 
 function randn(shape: number[], seed: number): { shape: number[]; values: Float32Array } {
@@ -223,3 +231,43 @@ Deno.test("LSTM: inputGradient false leaves weight gradients unchanged and retur
   assert.ok(skipped.dx.every((v) => v === 0));
   assert.ok(full.dx.some((v) => v !== 0));
 });
+
+for (const activation of [undefined, "relu"] as const) {
+  Deno.test(`dense: hand-written backward equals autodiff (${activation ?? "linear"}), on wasm`, async () => {
+    await initBackend("wasm");
+    const x = tf.tensor(randn([6, 5], 41).values, [6, 5]) as tf.Tensor2D;
+    const weights = tf.tensor(randn([6, 4], 42).values, [6, 4]);
+    const gradsOf = (make: typeof denseAutodiff, inputGradient = true) => {
+      const p = new ParamStore(8);
+      const layer = make === denseAutodiff
+        ? denseAutodiff(p, "d", 5, 4, { activation })
+        : dense(p, "d", 5, 4, { activation, inputGradient });
+      // A non-zero bias so that some ReLU units are off and others on.
+      p.trainable[1][1].assign(tf.tensor1d([0.3, -0.4, 0.1, -0.05]));
+      const vars = p.trainable.map(([, v]) => v);
+      const f = (xx: tf.Tensor) => tf.sum(tf.mul(layer(xx), weights)) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(() => f(x), vars);
+      const dx = tf.grad(f)(x);
+      const out = [
+        value.dataSync()[0],
+        ...vars.map((v) => Array.from(grads[v.name].dataSync())),
+        Array.from(dx.dataSync()),
+      ];
+      p.dispose();
+      return out;
+    };
+    const fast = gradsOf(dense as typeof denseAutodiff), reference = gradsOf(denseAutodiff);
+    assert.ok(Math.abs((fast[0] as number) - (reference[0] as number)) < 1e-5, "same forward value");
+    for (let k = 1; k < fast.length; k++) {
+      const a = fast[k] as number[], b = reference[k] as number[];
+      for (let i = 0; i < a.length; i++) {
+        assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `tensor ${k}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
+    }
+    if (activation === "relu") assert.ok((reference[3] as number[]).some((v) => v === 0), "some units are off");
+    // inputGradient: false keeps the weight gradients and returns a zero input gradient.
+    const skipped = gradsOf(dense as typeof denseAutodiff, false);
+    assert.deepEqual(skipped.slice(0, 3), fast.slice(0, 3));
+    assert.ok((skipped[3] as number[]).every((v) => v === 0));
+  });
+}
