@@ -232,22 +232,27 @@ Deno.test("LSTM: inputGradient false leaves weight gradients unchanged and retur
   assert.ok(full.dx.some((v) => v !== 0));
 });
 
-for (const activation of [undefined, "relu"] as const) {
-  Deno.test(`dense: hand-written backward equals autodiff (${activation ?? "linear"}), on wasm`, async () => {
+// 5 → 4 takes the narrow-output path of the weight gradient, 3 → 6 the plain one.
+for (const [inDim, outDim, activation] of [[5, 4, undefined], [5, 4, "relu"], [3, 6, "relu"]] as const) {
+  Deno.test(`dense ${inDim}→${outDim}: hand-written backward equals autodiff (${activation ?? "linear"}), on wasm`, async () => {
     await initBackend("wasm");
-    const x = tf.tensor(randn([6, 5], 41).values, [6, 5]) as tf.Tensor2D;
-    const weights = tf.tensor(randn([6, 4], 42).values, [6, 4]);
+    const x = tf.tensor(randn([6, inDim], 41).values, [6, inDim]) as tf.Tensor2D;
+    const weights = tf.tensor(randn([6, outDim], 42).values, [6, outDim]);
     const gradsOf = (make: typeof denseAutodiff, inputGradient = true) => {
       const p = new ParamStore(8);
       const layer = make === denseAutodiff
-        ? denseAutodiff(p, "d", 5, 4, { activation })
-        : dense(p, "d", 5, 4, { activation, inputGradient });
+        ? denseAutodiff(p, "d", inDim, outDim, { activation })
+        : dense(p, "d", inDim, outDim, { activation, inputGradient });
       // A non-zero bias so that some ReLU units are off and others on.
-      p.trainable[1][1].assign(tf.tensor1d([0.3, -0.4, 0.1, -0.05]));
+      p.trainable[1][1].assign(tf.tensor1d([0.3, -0.4, 0.1, -0.05, 0.2, -0.1].slice(0, outDim)));
       const vars = p.trainable.map(([, v]) => v);
       const f = (xx: tf.Tensor) => tf.sum(tf.mul(layer(xx), weights)) as tf.Scalar;
       const { value, grads } = tf.variableGrads(() => f(x), vars);
       const dx = tf.grad(f)(x);
+      if (activation === "relu") {
+        const y = Array.from(layer(x).dataSync());
+        assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), "some ReLU units are off, some on");
+      }
       const out = [
         value.dataSync()[0],
         ...vars.map((v) => Array.from(grads[v.name].dataSync())),
@@ -264,7 +269,6 @@ for (const activation of [undefined, "relu"] as const) {
         assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `tensor ${k}[${i}]: ${a[i]} vs ${b[i]}`);
       }
     }
-    if (activation === "relu") assert.ok((reference[3] as number[]).some((v) => v === 0), "some units are off");
     // inputGradient: false keeps the weight gradients and returns a zero input gradient.
     const skipped = gradsOf(dense as typeof denseAutodiff, false);
     assert.deepEqual(skipped.slice(0, 3), fast.slice(0, 3));
