@@ -232,6 +232,8 @@ export class NotearsDAG implements Model {
       notes: result.events.map((e) => e.message),
       details: {
         backend: this.backend.name,
+        // Full-batch augmented-Lagrangian rounds on a d × d matrix: always the main thread.
+        workers: result.workers,
         stopReason: result.stopReason,
         edges: this.edgeCounts.at(-1),
         edgeCounts: this.edgeCounts,
