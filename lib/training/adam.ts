@@ -6,9 +6,10 @@
  *
  * Why not `tf.train.adam`: it issues ~15 kernels per variable per step, which dominates small models on wasm (an MLP
  * step spent more time in the optimizer than in its forward pass), and its bias-correction state cannot be restored
- * bit-exactly. Concatenating the gradients once also makes the global gradient norm two kernels, and the state is just
- * `(t, m, v)`, which checkpoints restore exactly. Written by hand because no maintained tfjs optimizer works on a flat
- * parameter vector.
+ * bit-exactly. The loop reads the gradient back once per step anyway (for the global norm and the NaN sentinel), so the
+ * update itself runs in JS on typed arrays — one pass instead of ~25 tiny kernels, measured 12 % faster per MLP step
+ * on wasm — and the state is just `(t, m, v)`, which checkpoints restore exactly. Written by hand because no
+ * maintained tfjs optimizer works on a flat parameter vector.
  *
  * @module
  */
@@ -34,8 +35,8 @@ export interface AdamState {
 export class FlatAdam {
   readonly size: number;
   #vars: tf.Variable[];
-  #m: tf.Variable;
-  #v: tf.Variable;
+  #m: Float32Array;
+  #v: Float32Array;
   #t = 0;
   readonly beta1: number;
   readonly beta2: number;
@@ -47,8 +48,8 @@ export class FlatAdam {
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;
     this.epsilon = o.epsilon ?? 1e-8;
-    this.#m = tf.variable(tf.zeros([this.size]), false);
-    this.#v = tf.variable(tf.zeros([this.size]), false);
+    this.#m = new Float32Array(this.size);
+    this.#v = new Float32Array(this.size);
   }
 
   /** Steps taken so far. */
@@ -61,30 +62,48 @@ export class FlatAdam {
     return tf.concat(grads.map((g) => tf.reshape(g, [-1]))) as tf.Tensor1D;
   }
 
-  /** Applies one Adam step with learning rate `lr` from the flat gradient `g`. */
-  step(g: tf.Tensor1D, lr: number): void {
+  /** The parameters as one flat vector (a copy, in the constructor's variable order). */
+  parameters(): Float32Array {
+    const flat = tf.tidy(() => tf.concat(this.#vars.map((x) => tf.reshape(x, [-1]))));
+    const out = new Float32Array(flat.dataSync() as Float32Array);
+    flat.dispose();
+    return out;
+  }
+
+  /**
+   * Applies one Adam step with learning rate `lr` from the flat gradient `g`, scaled by `scale` (global-norm
+   * clipping), and returns the new parameters as a flat vector. The update runs in JS on the flat vectors (float64
+   * arithmetic, float32 state): on wasm the same update as ~25 tiny kernels cost ~0.3 ms per step, 10 % of an MLP
+   * step; the variables are then assigned once each.
+   */
+  step(g: tf.Tensor1D | Float32Array, lr: number, scale = 1): Float32Array {
+    const grad = g instanceof Float32Array ? g : (g.dataSync() as Float32Array);
+    if (grad.length !== this.size) throw new ConfigError(`gradient has ${grad.length} values, expected ${this.size}`);
     this.#t++;
     const { beta1: b1, beta2: b2, epsilon } = this;
     const bc1 = 1 - b1 ** this.#t, bc2 = 1 - b2 ** this.#t;
-    tf.tidy(() => {
-      const m = tf.add(tf.mul(this.#m, b1), tf.mul(g, 1 - b1));
-      const v = tf.add(tf.mul(this.#v, b2), tf.mul(tf.square(g), 1 - b2));
-      this.#m.assign(m);
-      this.#v.assign(v);
-      const update = tf.mul(tf.div(m, tf.add(tf.sqrt(tf.div(v, bc2)), epsilon)), lr / bc1);
-      const theta = tf.concat(this.#vars.map((x) => tf.reshape(x, [-1])));
-      const next = tf.split(tf.sub(theta, update), this.#vars.map((x) => x.size));
-      this.#vars.forEach((x, i) => x.assign(tf.reshape(next[i], x.shape)));
-    });
+    const m = this.#m, v = this.#v;
+    const theta = this.parameters();
+    const stepSize = lr / bc1;
+    for (let i = 0; i < theta.length; i++) {
+      const gi = grad[i] * scale;
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      theta[i] -= stepSize * m[i] / (Math.sqrt(v[i] / bc2) + epsilon);
+    }
+    let off = 0;
+    for (const x of this.#vars) {
+      const t = tf.tensor(theta.subarray(off, off + x.size), x.shape);
+      x.assign(t);
+      t.dispose();
+      off += x.size;
+    }
+    return theta;
   }
 
   /** The state (copies). */
   state(): AdamState {
-    return {
-      t: this.#t,
-      m: new Float32Array(this.#m.dataSync()),
-      v: new Float32Array(this.#v.dataSync()),
-    };
+    return { t: this.#t, m: new Float32Array(this.#m), v: new Float32Array(this.#v) };
   }
 
   /** Restores {@link FlatAdam.state}; ConfigError when the parameter count differs. */
@@ -93,12 +112,10 @@ export class FlatAdam {
       throw new ConfigError(`optimizer state holds ${s.m.length} parameters, the model has ${this.size}`);
     }
     this.#t = s.t;
-    this.#m.assign(tf.tensor1d(s.m));
-    this.#v.assign(tf.tensor1d(s.v));
+    this.#m = new Float32Array(s.m);
+    this.#v = new Float32Array(s.v);
   }
 
-  dispose(): void {
-    this.#m.dispose();
-    this.#v.dispose();
-  }
+  /** Nothing to release (the state lives in typed arrays); kept so callers need not know. */
+  dispose(): void {}
 }

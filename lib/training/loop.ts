@@ -489,11 +489,11 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
       for (let s = 0; s < stepsPerEpoch; s++) {
         const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
         lr = schedule.lrAt(epoch + s / stepsPerEpoch);
-        let flat: tf.Tensor1D, loss: number, norm: number;
+        let grad: Float32Array, loss: number, norm: number;
         const stepComps: Record<string, number> = {};
         if (pool !== undefined) {
           const r = pool.gradient(data, idx, counters, makeBatch);
-          flat = tf.tensor1d(r.grad);
+          grad = r.grad;
           loss = r.loss;
           norm = Math.sqrt(r.sumSquares);
           Object.assign(stepComps, r.components);
@@ -509,22 +509,26 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
             }
             return loss.total;
           }, vars.map(([, v]) => v));
-          flat = optimizer.flatten(vars.map(([, v]) => grads[v.name]));
-          tf.dispose(Object.values(grads));
-          const sumSq = tf.tidy(() => tf.sum(tf.square(flat)));
+          // One read-back: loss, components and the flat gradient (Adam and the norm work on it in JS).
           const packed = tf.tidy(() =>
-            tf.concat([tf.reshape(value, [1]), tf.reshape(sumSq, [1]), ...comps.map((c) => tf.reshape(c, [1]))])
+            tf.concat([
+              tf.reshape(value, [1]),
+              ...comps.map((c) => tf.reshape(c, [1])),
+              ...vars.map(([, v]) => tf.reshape(grads[v.name], [-1])),
+            ])
           );
           const v = packed.dataSync() as Float32Array;
-          tf.dispose([packed, value, sumSq, ...comps]);
+          tf.dispose([packed, value, ...comps, ...Object.values(grads)]);
           comps = [];
           disposeBatch(batch);
           loss = v[0];
-          norm = Math.sqrt(v[1]);
-          names.forEach((k, i) => stepComps[k] = v[2 + i]);
+          names.forEach((k, i) => stepComps[k] = v[1 + i]);
+          grad = v.subarray(1 + names.length);
+          let sumSq = 0;
+          for (let i = 0; i < grad.length; i++) sumSq += grad[i] * grad[i];
+          norm = Math.sqrt(sumSq);
         }
         if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-          flat.dispose();
           nonFinite = {
             epoch: epoch + 1,
             step: s + 1,
@@ -536,12 +540,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
           break;
         }
         const doClip = o.clipNorm !== undefined && norm > o.clipNorm;
-        if (doClip) {
-          const scaled = tf.mul(flat, o.clipNorm! / (norm + 1e-6)) as tf.Tensor1D;
-          optimizer.step(scaled, lr);
-          scaled.dispose();
-        } else optimizer.step(flat, lr);
-        flat.dispose();
+        optimizer.step(grad, lr, doClip ? o.clipNorm! / (norm + 1e-6) : 1);
         norms.push(norm);
         clipped.push(doClip);
         const b = idx.length;
