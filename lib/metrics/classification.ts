@@ -19,21 +19,8 @@
  * @module
  */
 
-import { ConfigError, DataError } from "../errors.ts";
-
-function assertPaired(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, what: string): void {
-  if (yTrue.length !== yPred.length) {
-    throw new ConfigError(`${what}: yTrue has ${yTrue.length} values but yPred has ${yPred.length}`);
-  }
-  for (let i = 0; i < yTrue.length; i++) {
-    if (!Number.isFinite(yTrue[i]) || !Number.isFinite(yPred[i])) {
-      throw new DataError(`${what}: non-finite value at row ${i}`, {
-        expected: "finite numbers",
-        found: `yTrue=${yTrue[i]}, yPred=${yPred[i]}`,
-      });
-    }
-  }
-}
+import { ConfigError } from "../errors.ts";
+import { assertPaired } from "./paired.ts";
 
 /** Options of {@link directionAccuracy}. */
 export interface DirectionAccuracyOptions {

@@ -6,25 +6,11 @@
  * @module
  */
 
-import { ConfigError, DataError } from "../errors.ts";
-
-function check(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, what: string): void {
-  if (yTrue.length !== yPred.length) {
-    throw new ConfigError(`${what}: yTrue has ${yTrue.length} values but yPred has ${yPred.length}`);
-  }
-  for (let i = 0; i < yTrue.length; i++) {
-    if (!Number.isFinite(yTrue[i]) || !Number.isFinite(yPred[i])) {
-      throw new DataError(`${what}: non-finite value at row ${i}`, {
-        expected: "finite numbers",
-        found: `yTrue=${yTrue[i]}, yPred=${yPred[i]}`,
-      });
-    }
-  }
-}
+import { assertPaired } from "./paired.ts";
 
 /** Mean squared error (units: squared target units). NaN for empty input. */
 export function meanSquaredError(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
-  check(yTrue, yPred, "meanSquaredError");
+  assertPaired(yTrue, yPred, "meanSquaredError");
   let s = 0;
   for (let i = 0; i < yTrue.length; i++) s += (yTrue[i] - yPred[i]) ** 2;
   return yTrue.length === 0 ? NaN : s / yTrue.length;
@@ -32,7 +18,7 @@ export function meanSquaredError(yTrue: ArrayLike<number>, yPred: ArrayLike<numb
 
 /** Mean absolute error (target units). NaN for empty input. */
 export function meanAbsoluteError(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
-  check(yTrue, yPred, "meanAbsoluteError");
+  assertPaired(yTrue, yPred, "meanAbsoluteError");
   let s = 0;
   for (let i = 0; i < yTrue.length; i++) s += Math.abs(yTrue[i] - yPred[i]);
   return yTrue.length === 0 ? NaN : s / yTrue.length;
@@ -44,7 +30,7 @@ export function meanAbsoluteError(yTrue: ArrayLike<number>, yPred: ArrayLike<num
  * forecasts are biased or over-dispersed, even when its IC is positive.
  */
 export function r2Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
-  check(yTrue, yPred, "r2Score");
+  assertPaired(yTrue, yPred, "r2Score");
   const n = yTrue.length;
   if (n < 2) return NaN;
   let mean = 0;

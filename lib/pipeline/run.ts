@@ -187,27 +187,6 @@ function appendColumns(X: Matrix, panel: Panel, names: string[], rows: Int32Arra
   return { data, rows: X.rows, cols, columns: [...(X.columns ?? []), ...names] };
 }
 
-/**
- * Splits a fold's training dates into a fitting part and an early-stopping tail: the last `fraction` of the training
- * dates become validation, and `purge` dates before them are dropped so no fitting label reaches into validation.
- */
-export function carveValidationTail(
-  trainDateIdx: Int32Array,
-  fraction: number,
-  purge: number,
-): { fit: Int32Array; validation: Int32Array } {
-  const n = trainDateIdx.length;
-  const nVal = Math.max(1, Math.round(n * fraction));
-  const nFit = n - nVal - purge;
-  if (nFit < 1) {
-    throw new ConfigError(
-      `a fold has only ${n} training dates: too few for a validation tail of ${nVal} plus a purge of ${purge}. ` +
-        `Use fewer folds or more data.`,
-    );
-  }
-  return { fit: trainDateIdx.subarray(0, nFit), validation: trainDateIdx.subarray(n - nVal) };
-}
-
 function foldMetrics(target: Float64Array, prob: Float64Array): Record<string, number> {
   const signal = prob.map((p) => p - 0.5);
   let up = 0;
@@ -311,6 +290,7 @@ export async function runPipeline(
       purge: config.purge,
       embargo: config.embargo,
       mode: "anchored",
+      validation: config.validationFraction,
     });
 
     const oosRows: Int32Array[] = [];
@@ -321,9 +301,9 @@ export async function runPipeline(
       const base = 0.1 + 0.8 * (fold.index / folds.length);
       progress({ stage, fraction: base, message: `fold ${fold.index + 1}/${folds.length}: training` });
       const t0 = performance.now();
-      const { fit, validation } = carveValidationTail(fold.trainIndices, config.validationFraction, config.purge);
-      const fitRows = rowsForDates(rowDateIndex, fit, dates.length);
-      const valRows = rowsForDates(rowDateIndex, validation, dates.length);
+      // The splitter carved the early-stopping tail from the end of training, purged from the fitting part.
+      const fitRows = rowsForDates(rowDateIndex, fold.trainIndices, dates.length);
+      const valRows = rowsForDates(rowDateIndex, fold.validationIndices!, dates.length);
       const testRows = rowsForDates(rowDateIndex, fold.testIndices, dates.length);
 
       const model = new XGBoostModel({
@@ -374,7 +354,7 @@ export async function runPipeline(
           index: fold.index,
           train: fold.train,
           test: fold.test,
-          validation: [{ start: dates[validation[0]], end: dates[validation[validation.length - 1]] }],
+          validation: fold.validation,
           purge: fold.purge,
           embargo: fold.embargo,
           nTrain: fitRows.length,

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { carveValidationTail } from "../../lib/pipeline/run.ts";
 import { DEFAULT_CONFIG, resolveConfig } from "../../lib/pipeline/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
@@ -29,14 +28,4 @@ Deno.test("resolveConfig: same-bar trading (lag 0), negative costs and unknown m
   assert.throws(() => resolveConfig({ data: { kind: "synthetic", mode: "trending" as "planted" } }), ConfigError);
   assert.throws(() => resolveConfig({ folds: 1 }), ConfigError);
   assert.throws(() => resolveConfig({ data: { kind: "files", path: "" } }), ConfigError);
-});
-
-Deno.test("carveValidationTail: last 15 % of 100 training dates validate, a purge of 2 separates them", () => {
-  const train = Int32Array.from({ length: 100 }, (_, i) => i + 10);
-  const { fit, validation } = carveValidationTail(train, 0.15, 2);
-  assert.deepEqual([...validation], Array.from({ length: 15 }, (_, i) => 95 + i));
-  assert.equal(fit.length, 83); // 100 − 15 − 2
-  assert.equal(fit[0], 10);
-  assert.equal(fit.at(-1), 92); // 93 and 94 are purged
-  assert.throws(() => carveValidationTail(train.subarray(0, 3), 0.15, 2), ConfigError);
 });

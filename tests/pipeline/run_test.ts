@@ -48,10 +48,18 @@ Deno.test("pipeline: folds purge the horizon, the early-stopping tail stays insi
   });
   const dates = [...new Set(r.predictions.dates)].sort();
   for (const f of r.folds) {
-    const lastTrain = Math.max(...f.fold.trainIndices);
+    const lastFit = Math.max(...f.fold.trainIndices);
+    const firstValidation = Math.min(...f.fold.validationIndices!);
+    const lastValidation = Math.max(...f.fold.validationIndices!);
     const firstTest = Math.min(...f.fold.testIndices);
-    // A training label at index i reaches i + horizon; it must end before the test window starts.
-    assert.ok(lastTrain + horizon < firstTest, `fold ${f.index}: last train ${lastTrain}, first test ${firstTest}`);
+    // A label at index i reaches i + horizon: fitting labels must end before the early-stopping tail starts, and
+    // early-stopping labels before the test window starts.
+    assert.ok(
+      lastFit + horizon < firstValidation,
+      `fold ${f.index}: last fit ${lastFit}, validation ${firstValidation}`,
+    );
+    assert.ok(lastValidation + horizon < firstTest, `fold ${f.index}: validation ${lastValidation}, test ${firstTest}`);
+    assert.ok(f.nValidation > 0);
     assert.ok(f.fold.purge >= horizon);
     assert.equal(f.nTest > 0, true);
   }
