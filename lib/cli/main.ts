@@ -329,7 +329,9 @@ async function synthCommand(args: string[]): Promise<number> {
 
 /** Runs the CLI with `args` (without the program name) and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
+  const [command, ...afterCommand] = args;
+  // `deno task demo -- --mode x` (an npm habit) passes the separator through: accept it.
+  const rest = afterCommand[0] === "--" ? afterCommand.slice(1) : afterCommand;
   try {
     switch (command) {
       case "demo":

@@ -64,7 +64,7 @@ Deno.test("candor: bad arguments exit 2 with usage; refused configs exit 1 with 
   const notNumber = await candor(["demo", "--folds", "many"]);
   assert.equal(notNumber.code, 2);
   assert.match(notNumber.stderr, /--folds expects a number/);
-  const purge = await candor(["demo", "--no-store", "--horizon", "5", "--purge", "2"]);
+  const purge = await candor(["demo", "--", "--no-store", "--horizon", "5", "--purge", "2"]);
   assert.equal(purge.code, 1);
   assert.match(purge.stderr, /purge \(2\) is shorter than the label horizon \(5\)/);
   const missing = await candor(["run", "--no-store", "--data", "/nonexistent/prices"]);
