@@ -399,7 +399,7 @@ export async function runPipeline(
       nTest: probability.length,
       rankIc: pooled.rankIc,
       meanIC: pooled.meanIC,
-      annualizedSharpe: backtest.metrics.sharpe,
+      // The Sharpe ratio is judged by the backtest itself, whose warnings are reported beside these.
     });
     for (const flag of guard.flags) warnings.push(`implausible ${flag.metric}: ${flag.reason}`);
     if (guard.suspicious && theoreticalAccuracy !== undefined) {
