@@ -5,6 +5,7 @@ import {
   antiCollapse,
   balancedDirectionalLoss,
   crossEntropy,
+  crossEntropyAutodiff,
   directionalMse,
   huber,
   type LossCounters,
@@ -36,6 +37,52 @@ Deno.test("losses: multiclass cross-entropy (DOWN/FLAT/UP) by hand", () => {
   const lse = (r: number[]) => Math.log(r.reduce((a, b) => a + Math.exp(b), 0));
   const expect = ((lse([1, 0, -1]) - -1) + (lse([0, 2, 0]) - 2)) / 2;
   close(v(crossEntropy(logits, y).total), expect);
+});
+
+// The fused cross-entropy (JS forward, hand-written gradient) against the same loss written with tfjs ops and
+// differentiated by autodiff: value and logit gradient, binary ([B] and [B, 1]) and multiclass, with class weights,
+// label smoothing and sample weights.
+for (
+  const [name, shape, labels, o] of [
+    ["multiclass", [5, 3], [2, 0, 1, 1, 2], {}],
+    ["multiclass, class weights + smoothing", [5, 3], [2, 0, 1, 1, 2], {
+      classWeights: [0.5, 2, 1],
+      labelSmoothing: 0.1,
+    }],
+    ["multiclass, sample weights", [5, 4], [3, 0, 1, 1, 2], { sampleWeight: [1, 0, 2, 0.5, 3] }],
+    ["binary [B]", [5], [1, 0, 0, 1, 1], { classWeights: [1, 3], labelSmoothing: 0.2 }],
+    ["binary [B, 1], sample weights", [5, 1], [1, 0, 0, 1, 1], { sampleWeight: [0.2, 1, 1, 4, 0] }],
+  ] as const
+) {
+  Deno.test(`losses: fused cross-entropy equals autodiff in value and gradient (${name})`, () => {
+    const size = shape.reduce((a: number, b: number) => a * b, 1);
+    // Large logits too (±30), where a naive softmax or log σ would overflow.
+    const z = tf.tensor(
+      Array.from({ length: size }, (_, i) => (i === 1 ? 30 : i === 2 ? -30 : Math.sin(i * 1.7) * 3)),
+      [
+        ...shape,
+      ],
+    );
+    const y = tf.tensor1d([...labels]);
+    const opts = {
+      classWeights: "classWeights" in o ? [...o.classWeights] : undefined,
+      labelSmoothing: "labelSmoothing" in o ? o.labelSmoothing : undefined,
+      sampleWeight: "sampleWeight" in o ? tf.tensor1d([...o.sampleWeight]) : undefined,
+    };
+    // A non-uniform upstream gradient (the loss scaled by 1.7) checks that dy is applied.
+    const grad = (f: typeof crossEntropy) => tf.valueAndGrad((zz: tf.Tensor) => tf.mul(f(zz, y, opts).total, 1.7))(z);
+    const fused = grad(crossEntropy), reference = grad(crossEntropyAutodiff);
+    close(v(fused.value), v(reference.value));
+    assert.deepEqual(fused.grad.shape, z.shape);
+    const a = fused.grad.dataSync(), b = reference.grad.dataSync();
+    for (let i = 0; i < a.length; i++) close(a[i], b[i], 1e-6);
+    assert.ok(Array.from(a).some((g) => Math.abs(g) > 1e-3), "non-trivial gradient");
+  });
+}
+
+Deno.test("losses: fused cross-entropy propagates NaN logits (the training loop's non-finite sentinel)", () => {
+  const r = crossEntropy(tf.tensor2d([[NaN, 0, 1], [0, 1, 2]]), tf.tensor1d([0, 1]));
+  assert.ok(Number.isNaN(v(r.total)));
 });
 
 Deno.test("losses: all-masked cross-entropy is 0 (not NaN), has zero gradient, and is counted", () => {
