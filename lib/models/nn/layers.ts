@@ -19,7 +19,7 @@ import type { ParamStore } from "./params.ts";
  *
  * With a bias, the layer has a hand-written backward pass (`tf.customGrad`), so training runs the fused
  * matMul + bias + ReLU kernel forward (tfjs un-fuses it whenever gradients are recorded) and the backward pass is
- * `dz = dy ⊙ 1[y > 0]`, `dW = xᵀ·dz` (as `(dzᵀ·x)ᵀ` for narrow heads), `db = 1ᵀ·dz` (a one-row matMul: the wasm `Sum` over the batch axis transposes
+ * `dz = dy ⊙ 1[y > 0]`, `dW = xᵀ·dz`, `db = 1ᵀ·dz` (a one-row matMul: the wasm `Sum` over the batch axis transposes
  * first and cost as much as a weight gradient), `dx = dz·Wᵀ` — or nothing for `inputGradient: false` (a first layer
  * on data, whose input gradient is never used). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
  */
@@ -59,11 +59,11 @@ export function dense(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as tf.Tensor2D[];
         const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
-        // A narrow output (a head: 1–3 columns) is the slow shape for wasm's matMul (measured 95 µs vs 19 µs for
-        // [256, 128]ᵀ·[256, 3]): compute dWᵀ = dzᵀ·x there and transpose the small result.
-        const dW = outDim < 16 && outDim < inDim
-          ? tf.transpose(tf.matMul(dz, xs, true, false))
-          : tf.matMul(xs, dz, true, false);
+        // xᵀ·dz for every shape. (dzᵀ·x)ᵀ looks cheaper for narrow heads when timed on the same x repeatedly (19 µs
+        // vs 95 µs at [256, 128]ᵀ·[256, 3]), but the wasm matMul packs its right operand into a cached XNNPACK
+        // operator keyed by tensor, and a fresh x every step pays that packing (~120 µs): measured on fresh tensors,
+        // as in training, xᵀ·dz takes 101 µs and (dzᵀ·x)ᵀ 164 µs.
+        const dW = tf.matMul(xs, dz, true, false);
         const db = tf.reshape(tf.matMul(tf.ones([1, xs.shape[0]]) as tf.Tensor2D, dz), [outDim]);
         const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
         return [dx, dW, db];

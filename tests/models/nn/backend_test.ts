@@ -232,7 +232,7 @@ Deno.test("LSTM: inputGradient false leaves weight gradients unchanged and retur
   assert.ok(full.dx.some((v) => v !== 0));
 });
 
-// 5 → 4 takes the narrow-output path of the weight gradient, 3 → 6 the plain one.
+// A narrowing (5 → 4) and a widening (3 → 6) layer, linear and ReLU.
 for (const [inDim, outDim, activation] of [[5, 4, undefined], [5, 4, "relu"], [3, 6, "relu"]] as const) {
   Deno.test(`dense ${inDim}→${outDim}: hand-written backward equals autodiff (${activation ?? "linear"}), on wasm`, async () => {
     await initBackend("wasm");
