@@ -349,6 +349,17 @@ export function evaluate(model: Trainable, d: ArrayDataset, batchSize: number): 
   return { loss: loss / n, components: comps, predictions, targets, noValidTargets: counters.noValidTargets };
 }
 
+/**
+ * Σ aᵢ². A function of its own so that V8 optimizes this loop apart from {@link train}: inside train's body it ran
+ * interpreted whenever train was deoptimized at an epoch boundary, costing ~0.6 ms per MLP step (20k gradient values,
+ * a 30 % slower epoch).
+ */
+function sumOfSquares(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return s;
+}
+
 function medianOf(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -530,9 +541,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
           loss = v[0];
           names.forEach((k, i) => stepComps[k] = v[1 + i]);
           grad = v.subarray(1 + names.length);
-          let sumSq = 0;
-          for (let i = 0; i < grad.length; i++) sumSq += grad[i] * grad[i];
-          norm = Math.sqrt(sumSq);
+          norm = Math.sqrt(sumOfSquares(grad));
         }
         if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
           nonFinite = {
