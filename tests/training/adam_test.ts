@@ -30,3 +30,16 @@ Deno.test("FlatAdam: two steps on two variables match the Adam formula computed 
   assert.deepEqual(again.state(), s);
   assert.throws(() => new FlatAdam([a]).load(s), /holds 3 parameters, the model has 2/);
 });
+
+Deno.test("FlatAdam: a variable changed between steps (restore, resume) is re-read, not overwritten from a stale copy", () => {
+  const a = tf.variable(tf.tensor1d([1, 2]), true, "adam_test/restored");
+  const opt = new FlatAdam([a]);
+  opt.step(new Float32Array([1, 1]), 0.1);
+  // Restoring a snapshot, as the loop does after a non-finite step or for early stopping.
+  a.assign(tf.tensor1d([10, 20]));
+  opt.step(new Float32Array([0, 0]), 0.1);
+  // Step 2 from the restored values, by hand: m = 0.9·0.1, v = 0.999·0.001, bias corrections 1 − 0.9², 1 − 0.999².
+  const delta = (0.1 / (1 - 0.81)) * 0.09 / (Math.sqrt(0.000999 / (1 - 0.999 ** 2)) + 1e-8);
+  const got = Array.from(a.dataSync());
+  assert.ok(Math.abs(got[0] - (10 - delta)) < 1e-5 && Math.abs(got[1] - (20 - delta)) < 1e-5, `${got}, δ ${delta}`);
+});
