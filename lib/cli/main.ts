@@ -271,7 +271,12 @@ async function runsCommand(args: string[]): Promise<number> {
     const full = [];
     for (const r of runs) full.push(await store.getRun(r.id));
     if (values.json) {
-      console.log(JSON.stringify(full, null, 2));
+      // A summary per run: the equity curve stays in the store (GraphQL serves it).
+      const summaries = full.filter((r) => r !== undefined).map((r) => ({
+        ...r,
+        backtest: r.backtest === undefined ? undefined : { ...r.backtest, equity: undefined },
+      }));
+      console.log(JSON.stringify(summaries, null, 2));
       return 0;
     }
     const table = new Table({

@@ -45,6 +45,8 @@ Deno.test("candor demo --json stores a run that candor runs --json lists with fo
     assert.equal(listed[0].folds.length, 2);
     assert.equal(listed[0].folds[0].metrics.accuracy, result.folds[0].metrics.accuracy);
     assert.equal(listed[0].backtest.lag, 1);
+    assert.equal(typeof listed[0].backtest.metrics.sharpe, "number");
+    assert.equal(listed[0].backtest.equity, undefined, "equity curves stay in the store");
 
     const table = await candor(["runs", "--db", db]);
     assert.equal(table.code, 0);
