@@ -273,8 +273,8 @@ export function makeBatch(d: ArrayDataset, idx: ArrayLike<number>, counters: Los
   const yb = new Float32Array(b * yw);
   const wb = d.weight ? new Float32Array(b) : undefined;
   const { x, y } = d;
-  // Short rows are copied element by element: a subarray view per row cost more than the copy itself (two views per
-  // row made this ~6 % of an MLP training step at 20 features).
+  // Short rows are copied element by element: a subarray view per row cost more than the copy itself (measured 32 →
+  // 18 µs for a batch of 256 rows of 20 features).
   const viaView = s >= 64;
   for (let i = 0; i < b; i++) {
     const r = idx[i];

@@ -13,6 +13,27 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ParamStore } from "./params.ts";
 
+const onesRows = new Map<number, tf.Tensor2D>();
+
+/**
+ * A kept `[1, n]` row of ones (the bias gradient's left operand), one per batch size instead of a new tensor per layer
+ * per step. At most 8 sizes are kept (a training run uses two: the batch size and its last partial batch); the oldest
+ * is disposed beyond that, which is safe because each is only read inside one synchronous matMul.
+ */
+function onesRow(n: number): tf.Tensor2D {
+  let t = onesRows.get(n);
+  if (t === undefined || t.isDisposed) {
+    t = tf.keep(tf.ones([1, n]));
+    onesRows.set(n, t);
+    if (onesRows.size > 8) {
+      const [oldest, tensor] = onesRows.entries().next().value!;
+      tensor.dispose();
+      onesRows.delete(oldest);
+    }
+  }
+  return t;
+}
+
 /**
  * `y = act(x·W + b)` over the last axis (act = identity or ReLU); `zeroInit` starts W and b at 0 (a head that
  * initially predicts 0).
@@ -64,7 +85,7 @@ export function dense(
         // operator keyed by tensor, and a fresh x every step pays that packing (~120 µs): measured on fresh tensors,
         // as in training, xᵀ·dz takes 101 µs and (dzᵀ·x)ᵀ 164 µs.
         const dW = tf.matMul(xs, dz, true, false);
-        const db = tf.reshape(tf.matMul(tf.ones([1, xs.shape[0]]) as tf.Tensor2D, dz), [outDim]);
+        const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
         const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
         return [dx, dW, db];
       },
