@@ -274,6 +274,46 @@ export interface PoolOptions {
 }
 
 /**
+ * One shard's loss and gradient, read back in a single transfer as `[loss, ...loss components, ...flattened
+ * gradients in vars order]`, with the component names. Disposes every tensor it and the batch created. The main
+ * thread and every gradient worker compute their shards with this one function, so they cannot drift apart.
+ */
+export function shardGradient(
+  model: Trainable,
+  vars: tf.Variable[],
+  batch: TrainBatch,
+): { all: Float32Array; names: string[] } {
+  const names: string[] = [];
+  const comps: tf.Tensor[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const { loss } = model.forward(batch, true);
+    for (const [k, c] of Object.entries(loss.components)) {
+      names.push(k);
+      comps.push(tf.keep(c));
+    }
+    return loss.total;
+  }, vars);
+  const packed = tf.tidy(() =>
+    tf.concat([
+      tf.reshape(value, [1]),
+      ...comps.map((c) => tf.reshape(c, [1])),
+      ...vars.map((v) => tf.reshape(grads[v.name], [-1])),
+    ])
+  );
+  const all = packed.dataSync() as Float32Array;
+  tf.dispose([
+    packed,
+    value,
+    ...comps,
+    ...Object.values(grads),
+    batch.x,
+    batch.y,
+    ...(batch.weight ? [batch.weight] : []),
+  ]);
+  return { all, names };
+}
+
+/**
  * The main thread's side: `threads − 1` workers plus the main thread computing shard 0. Open with
  * {@link GradientPool.open}; always {@link GradientPool.close}.
  */
@@ -397,33 +437,7 @@ export class GradientPool {
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
   ): { result: ShardResult; y: Float32Array; w?: Float32Array } {
     const batch = makeBatch(data, idx, counters);
-    const names: string[] = [];
-    const comps: tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const { loss } = this.#model.forward(batch, true);
-      for (const [k, c] of Object.entries(loss.components)) {
-        names.push(k);
-        comps.push(tf.keep(c));
-      }
-      return loss.total;
-    }, this.#vars);
-    const packed = tf.tidy(() =>
-      tf.concat([
-        tf.reshape(value, [1]),
-        ...comps.map((c) => tf.reshape(c, [1])),
-        ...this.#vars.map((v) => tf.reshape(grads[v.name], [-1])),
-      ])
-    );
-    const all = packed.dataSync() as Float32Array;
-    tf.dispose([
-      packed,
-      value,
-      ...comps,
-      ...Object.values(grads),
-      batch.x,
-      batch.y,
-      ...(batch.weight ? [batch.weight] : []),
-    ]);
+    const { all, names } = shardGradient(this.#model, this.#vars, batch);
     return {
       result: {
         loss: all[0],

@@ -15,7 +15,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { Trainable } from "./loop.ts";
-import { SHARED, type SharedLayout } from "./data_parallel.ts";
+import { shardGradient, SHARED, type SharedLayout } from "./data_parallel.ts";
 
 interface InitRequest {
   type: "init";
@@ -60,34 +60,8 @@ function gradient(model: Trainable, vars: tf.Variable[], c: Int32Array, data: Fl
     weightValues,
     counters,
   };
-  const names: string[] = [];
-  const comps: tf.Tensor[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const { loss } = model.forward(batch, true);
-    for (const [k, t] of Object.entries(loss.components)) {
-      names.push(k);
-      comps.push(tf.keep(t));
-    }
-    return loss.total;
-  }, vars);
+  const { all, names } = shardGradient(model, vars, batch);
   if (names.length > SHARED.HEADER - 3) throw new Error(`more than ${SHARED.HEADER - 3} loss components`);
-  const packed = tf.tidy(() =>
-    tf.concat([
-      tf.reshape(value, [1]),
-      ...comps.map((t) => tf.reshape(t, [1])),
-      ...vars.map((v) => tf.reshape(grads[v.name], [-1])),
-    ])
-  );
-  const all = packed.dataSync() as Float32Array;
-  tf.dispose([
-    packed,
-    value,
-    ...comps,
-    ...Object.values(grads),
-    batch.x,
-    batch.y,
-    ...(batch.weight ? [batch.weight] : []),
-  ]);
   data.set(all.subarray(1 + names.length), L.grad);
   data[L.header] = all[0];
   data[L.header + 1] = counters.noValidTargets;
