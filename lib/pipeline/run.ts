@@ -30,6 +30,7 @@ import {
   directionBaselines,
   informationCoefficient,
   plausibilityCheck,
+  positivePredictionShare,
   predictionStd,
   rankInformationCoefficient,
 } from "../metrics/mod.ts";
@@ -188,24 +189,19 @@ function appendColumns(X: Matrix, panel: Panel, names: string[], rows: Int32Arra
 }
 
 function foldMetrics(target: Float64Array, prob: Float64Array): Record<string, number> {
-  const signal = prob.map((p) => p - 0.5);
-  let up = 0;
-  for (const p of prob) up += p > 0.5 ? 1 : 0;
   return {
-    accuracy: directionAccuracy(target, signal),
+    accuracy: directionAccuracy(target, prob.map((p) => p - 0.5)),
     ic: informationCoefficient(prob, target),
     rankIc: rankInformationCoefficient(prob, target),
     predictionStd: predictionStd(prob),
-    shareUp: prob.length === 0 ? NaN : up / prob.length,
+    shareUp: positivePredictionShare(prob, 0.5),
   };
 }
 
 /** Fold metrics plus significance and cross-sectional IC, over all out-of-sample rows. */
 function pooledMetrics(dates: string[], target: Float64Array, prob: Float64Array): Record<string, number> {
   const m = foldMetrics(target, prob);
-  let hits = 0;
-  for (let i = 0; i < prob.length; i++) hits += (prob[i] > 0.5) === (target[i] > 0) ? 1 : 0;
-  const sig = accuracySignificance(hits, prob.length);
+  const sig = accuracySignificance(Math.round(m.accuracy * prob.length), prob.length);
   const cs = crossSectionalIC(dates, prob, target);
   return {
     ...m,
