@@ -1,7 +1,7 @@
 /**
  * Type-checks the TypeScript cells of every notebook (`deno task check` runs it; `deno check` itself rejects .ipynb).
  *
- *   deno run -A tools/check_notebooks.ts [notebook.ipynb ...]     # default: notebooks/*.ipynb
+ *   deno run -A tools/check_notebooks.ts [--fix] [notebook.ipynb ...]     # default: notebooks/*.ipynb
  *
  * Each notebook's code cells become one temporary module, in cell order, because that is how Deno's kernel runs them:
  * one session in which later cells see earlier cells' declarations, with top-level `await` allowed (a module allows
@@ -14,6 +14,11 @@
  * repository's deno.json is passed explicitly so bare specifiers resolve through the same import map.
  * Errors are reported as `notebooks/NAME.ipynb cell N, line L:C`, N counting code cells and markdown alike from 1 as
  * Jupyter shows them.
+ *
+ * Code cells must also be formatted as `deno fmt` formats TypeScript (with the repository's deno.json, so the same line
+ * width). `deno fmt` itself skips notebooks here (deno.json's fmt.exclude): Deno 2.9.6's `deno fmt --check` reports
+ * every .ipynb as "not formatted" when its incremental cache is empty — as on a fresh CI machine — while `deno fmt`
+ * rewrites the file byte for byte unchanged. `--fix` rewrites unformatted cells in place.
  *
  * Also refused, because they type-check but fail in the kernel: `import.meta` (the kernel evaluates cells as scripts)
  * and a notebook whose kernel is not Deno. Redeclaring a `const` in a later cell, which the kernel tolerates when a
@@ -148,14 +153,92 @@ export function lintCells(notebook: string, kernel: string | undefined, cells: r
   return found;
 }
 
+/** Format TypeScript source as `deno fmt` would with the given deno.json (same line width and options). */
+export async function formatTypeScript(source: string, configPath: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", "--config", configPath, "--ext", "ts", "-"],
+    env: { NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(source.endsWith("\n") ? source : source + "\n"));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  if (code !== 0) throw new Error(new TextDecoder().decode(stderr).trim() || `deno fmt exited with ${code}`);
+  return new TextDecoder().decode(stdout).replace(/\n+$/, "");
+}
+
+/**
+ * Code cells that `deno fmt` would change, each with the formatted source and a diagnostic at the first differing
+ * line. Cells with magics are skipped (they are not TypeScript, and lintCells reports them); a cell that does not
+ * parse is left to the type check, which reports it with a better message.
+ */
+export async function unformattedCells(
+  notebook: string,
+  cells: readonly NotebookCodeCell[],
+  configPath: string,
+): Promise<{ cell: number; formatted: string; diagnostic: NotebookDiagnostic }[]> {
+  const found: { cell: number; formatted: string; diagnostic: NotebookDiagnostic }[] = [];
+  for (const { cell, source } of cells) {
+    if (source.split("\n").some((l) => /^\s*(%|!)/.test(l))) continue;
+    let formatted: string;
+    try {
+      formatted = await formatTypeScript(source, configPath);
+    } catch {
+      continue;
+    }
+    const original = source.replace(/\n+$/, "");
+    if (formatted === original) continue;
+    const a = original.split("\n"), b = formatted.split("\n");
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    found.push({
+      cell,
+      formatted,
+      diagnostic: {
+        notebook,
+        cell,
+        line: i + 1,
+        column: 1,
+        message: `not formatted (deno fmt would write ${JSON.stringify(b[i] ?? "")}); ` +
+          "run `deno run -A tools/check_notebooks.ts --fix`",
+      },
+    });
+  }
+  return found;
+}
+
+/** Replace the sources of the given code cells (numbered as Jupyter shows them) and write the notebook back. */
+export function rewriteCells(path: string, sources: ReadonlyMap<number, string>): void {
+  const nb = JSON.parse(Deno.readTextFileSync(path)) as { cells: { source: string | string[] }[] };
+  for (const [cell, source] of sources) {
+    const lines = source.split("\n");
+    nb.cells[cell - 1].source = lines.map((l, i) => (i < lines.length - 1 ? l + "\n" : l));
+  }
+  // Jupyter's own layout: one-space indent, non-ASCII kept, trailing newline.
+  Deno.writeTextFileSync(path, JSON.stringify(nb, null, 1) + "\n");
+}
+
 /**
  * Type-check one notebook: write its module to a temporary directory and run `deno check` on it with the given
  * deno.json. Returns the diagnostics mapped back to cells (empty when clean).
  */
-export async function checkNotebook(path: string, configPath: string): Promise<NotebookDiagnostic[]> {
+export async function checkNotebook(
+  path: string,
+  configPath: string,
+  opts: { fix?: boolean } = {},
+): Promise<NotebookDiagnostic[]> {
   const notebook = relative(Deno.cwd(), path) || path;
-  const { kernel, cells } = readCodeCells(path);
+  let { kernel, cells } = readCodeCells(path);
+  const unformatted = await unformattedCells(notebook, cells, configPath);
+  if (opts.fix && unformatted.length > 0) {
+    rewriteCells(path, new Map(unformatted.map((u) => [u.cell, u.formatted])));
+    ({ kernel, cells } = readCodeCells(path));
+  }
   const diagnostics = lintCells(notebook, kernel, cells);
+  if (!opts.fix) diagnostics.push(...unformatted.map((u) => u.diagnostic));
   if (cells.length === 0) return diagnostics;
   const mod = notebookToModule(cells, dirname(resolve(path)));
   const dir = await Deno.makeTempDir({ prefix: "candor-nbcheck-" });
@@ -221,10 +304,12 @@ export function formatDiagnostic(d: NotebookDiagnostic): string {
 
 if (import.meta.main) {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-  const paths = Deno.args.length > 0 ? Deno.args.map((p) => resolve(p)) : listNotebooks(join(root, "notebooks"));
+  const fix = Deno.args.includes("--fix");
+  const args = Deno.args.filter((a) => a !== "--fix");
+  const paths = args.length > 0 ? args.map((p) => resolve(p)) : listNotebooks(join(root, "notebooks"));
   let failures = 0;
   for (const path of paths) {
-    const diagnostics = await checkNotebook(path, join(root, "deno.json"));
+    const diagnostics = await checkNotebook(path, join(root, "deno.json"), { fix });
     const name = relative(Deno.cwd(), path);
     if (diagnostics.length === 0) {
       console.error(`notebook ok: ${name}`);

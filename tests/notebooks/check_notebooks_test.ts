@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { checkNotebook, locateInCells, notebookToModule, readCodeCells } from "../../tools/check_notebooks.ts";
+import {
+  checkNotebook,
+  locateInCells,
+  notebookToModule,
+  readCodeCells,
+  unformattedCells,
+} from "../../tools/check_notebooks.ts";
 import { REPO_ROOT } from "../../tools/render_reports.ts";
 
 const CONFIG = join(REPO_ROOT, "deno.json");
@@ -74,7 +80,7 @@ Deno.test("checkNotebook passes a clean notebook and refuses a non-Deno kernel",
     const clean = join(dir, "clean.ipynb");
     await Deno.writeTextFile(
       clean,
-      notebookJson([{ type: "code", source: "const n: number = await Promise.resolve(1);\nn" }]),
+      notebookJson([{ type: "code", source: "const n: number = await Promise.resolve(1);\nn;" }]),
     );
     assert.deepEqual(await checkNotebook(clean, CONFIG), []);
     const python = join(dir, "python.ipynb");
@@ -82,6 +88,36 @@ Deno.test("checkNotebook passes a clean notebook and refuses a non-Deno kernel",
     const found = await checkNotebook(python, CONFIG);
     assert.equal(found.length, 1);
     assert.match(found[0].message, /expected "deno"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unformatted code cells are reported at their first differing line, and --fix rewrites only those cells", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "candor-nbcheck-test-" });
+  try {
+    const path = join(dir, "fmt.ipynb");
+    await Deno.writeTextFile(
+      path,
+      notebookJson([
+        { type: "markdown", source: "# keep   this   markdown as is" },
+        { type: "code", source: "const a = 1;\nconst b = {c:1}\nb" },
+        { type: "code", source: "const d: number = a + 1;\nd; // the kernel still displays d" },
+        { type: "code", source: "%%time\nconst e = {f:1}" },
+      ]),
+    );
+    const found = await unformattedCells("fmt.ipynb", readCodeCells(path).cells, CONFIG);
+    // Cell 2 line 2 lacks spaces in the object and the semicolons (deno fmt ends `b` with one too); cell 3 is formatted; cell 4 has a magic.
+    assert.deepEqual(found.map((f) => [f.cell, f.diagnostic.line]), [[2, 2]]);
+    assert.equal(found[0].formatted, "const a = 1;\nconst b = { c: 1 };\nb;");
+    assert.ok((await checkNotebook(path, CONFIG)).some((d) => d.cell === 2 && /not formatted/.test(d.message)));
+
+    await checkNotebook(path, CONFIG, { fix: true });
+    const nb = JSON.parse(await Deno.readTextFile(path));
+    assert.deepEqual(nb.cells[1].source, ["const a = 1;\n", "const b = { c: 1 };\n", "b;"]);
+    assert.equal(nb.cells[2].source, "const d: number = a + 1;\nd; // the kernel still displays d");
+    assert.equal(nb.cells[0].source, "# keep   this   markdown as is");
+    assert.deepEqual((await checkNotebook(path, CONFIG)).filter((d) => /not formatted/.test(d.message)), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
