@@ -108,6 +108,16 @@ export class FlatAdam {
   }
 
   /**
+   * The current parameters as one flat vector without reading the variables back when they still hold what the last
+   * step wrote (the common case in a training loop); otherwise read from the variables. Valid until the next step:
+   * callers copy it, never write it.
+   */
+  currentParameters(): Float32Array {
+    const current = this.#theta !== undefined && this.#vars.every((x, i) => x.dataId === this.#written[i]);
+    return current ? this.#theta! : this.parameters();
+  }
+
+  /**
    * Applies one Adam step with learning rate `lr` from the flat gradient `g`, scaled by `scale` (global-norm
    * clipping), and returns the new parameters as a flat vector. The update runs in JS on the flat vectors (float64
    * arithmetic, float32 state): on wasm the same update as ~25 tiny kernels cost ~0.3 ms per step, 10 % of an MLP
@@ -122,8 +132,8 @@ export class FlatAdam {
     const m = this.#m, v = this.#v;
     // tfjs tensors are immutable and `assign` gives a variable a new data id, so unchanged ids mean the variables
     // still hold what the last step wrote (a restore, resume or load changes them): then there is nothing to read.
-    const current = this.#theta !== undefined && this.#vars.every((x, i) => x.dataId === this.#written[i]);
-    const theta = current ? this.#theta! : this.parameters();
+    // Updated in place: currentParameters() returned this same array, and callers copy it before the next step.
+    const theta = this.currentParameters();
     adamUpdate(theta, grad, m, v, scale, b1, b2, lr / bc1, Math.sqrt(bc2), epsilon);
     let off = 0;
     for (const x of this.#vars) {

@@ -20,10 +20,10 @@
  * Losses that depend on the whole batch jointly (batch-norm statistics, anti-collapse std penalties, batch-frequency
  * weights) are not such means: models declare that, and training then runs on one thread with the reason recorded.
  *
- * Shared memory instead of messages per step: a message round trip costs about a millisecond, as much as half a
- * shard of the MLP benchmark; the wake-up through `Atomics` costs microseconds on an idle machine. Start-up still uses
- * messages (the replica is built asynchronously). Neither side spins: waiting threads sleep, so a busy machine loses
- * no CPU to them.
+ * Shared memory instead of messages per step: a message round trip costs about a millisecond, more than a whole
+ * shard of the MLP benchmark (≈ 0.75 ms for 128 rows); the wake-up through `Atomics` costs microseconds on an idle
+ * machine. Start-up still uses messages (the replica is built asynchronously). Neither side spins: waiting threads
+ * sleep, so a busy machine loses no CPU to them.
  *
  * Failure handling: a worker that throws (in its forward or backward pass, or while starting), or does not answer
  * within the timeout — which also covers a worker killed without reporting — fails the step with a
@@ -142,7 +142,7 @@ export function sharedLayout(paramCount: number, maxRows: number, sampleShape: n
 /**
  * One worker. Start-up goes through messages (the replica is built asynchronously); every step after that goes
  * through shared memory and `Atomics.wait`/`notify`, which costs microseconds where a message round trip costs
- * about a millisecond (measured on the MLP benchmark, whose shard takes ~1.6 ms).
+ * about a millisecond (measured on the MLP benchmark, whose 128-row shard takes ≈ 0.75 ms).
  */
 class GradientWorker {
   readonly index: number;
@@ -377,12 +377,15 @@ export class GradientPool {
    * The gradient of the model's loss on batch rows `idx` of `data`, computed in shards (see the module doc). The
    * main thread's shard is built with `makeBatch`; counters (e.g. batches with no valid targets) are accumulated.
    * Synchronous: the main thread blocks on the workers (with the step timeout) after computing its own shard.
+   * `params`, when given, must be the model's current parameters as one flat vector in variable order (e.g.
+   * `FlatAdam.currentParameters()`); otherwise they are read from the variables.
    */
   gradient(
     data: ArrayDataset,
     idx: Uint32Array,
     counters: LossCounters,
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
+    params?: Float32Array,
   ): ShardedGradient {
     // A batch with fewer rows than threads (an epoch's last) uses fewer shards: an empty shard's mean would be 0/0.
     const parts = Math.min(this.threads, idx.length);
@@ -391,7 +394,11 @@ export class GradientPool {
     if (parts > 1 && sizes[0] > this.#workers[0].layout.maxRows) {
       throw new ConfigError(`batch of ${idx.length} rows is larger than the pool was opened for`);
     }
-    const params = parts > 1 ? this.#readParams() : undefined;
+    // The caller's flat parameters (the optimizer keeps them) spare a concat kernel and a read-back per step.
+    if (params !== undefined && params.length !== this.#workers[0]?.layout.paramCount && parts > 1) {
+      throw new ConfigError(`${params.length} parameters given, the model has ${this.#workers[0].layout.paramCount}`);
+    }
+    if (parts > 1) params ??= this.#readParams();
     const weights: number[] = [];
     const requests: number[] = [];
     for (let k = 1; k < parts; k++) {

@@ -508,7 +508,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         let grad: Float32Array, loss: number, norm: number;
         const stepComps: Record<string, number> = {};
         if (pool !== undefined) {
-          const r = pool.gradient(data, idx, counters, makeBatch);
+          const r = pool.gradient(data, idx, counters, makeBatch, optimizer.currentParameters());
           grad = r.grad;
           loss = r.loss;
           norm = Math.sqrt(r.sumSquares);

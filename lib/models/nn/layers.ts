@@ -80,10 +80,8 @@ export function dense(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as tf.Tensor2D[];
         const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
-        // xᵀ·dz for every shape. (dzᵀ·x)ᵀ looks cheaper for narrow heads when timed on the same x repeatedly (19 µs
-        // vs 95 µs at [256, 128]ᵀ·[256, 3]), but the wasm matMul packs its right operand into a cached XNNPACK
-        // operator keyed by tensor, and a fresh x every step pays that packing (~120 µs): measured on fresh tensors,
-        // as in training, xᵀ·dz takes 101 µs and (dzᵀ·x)ᵀ 164 µs.
+        // xᵀ·dz for every shape: on wasm, candor's matMul kernel (kernels/gemm.ts) reads the transposed x through
+        // its strides, with no transpose kernel and no packing of the fresh right operand.
         const dW = tf.matMul(xs, dz, true, false);
         const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
         const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);

@@ -6,6 +6,10 @@
  *    materializes the transpose with the wasm `Transpose` kernel and then calls the plain (fast) kernel. Gradients are
  *    unchanged (the same arithmetic, summed in the same order per output element), which
  *    tests/models/nn/backend_test.ts checks against the cpu backend.
+ *    On top of that, {@link installGemmKernels} (kernels/gemm.ts) replaces `BatchMatMul` and `_FusedMatMul` with
+ *    candor's own SIMD kernel, which skips XNNPACK's per-tensor packing of the right-hand operand that every training
+ *    step pays (the explicit-transpose kernel stays as its fallback). `CANDOR_WASM_GEMM=0` turns it off (read when
+ *    the backend is first set up), to compare or to rule it out.
  * 2. **Copy-free slicing.** The wasm `Slice` kernel (also called internally by `Unpack` and `SplitV`) starts with
  *    `readSync`, which copies the *whole* input out of the wasm heap for every slice: unstacking a [60, 256, 256]
  *    LSTM input projection into 60 steps copied 60 × 15.7 MB per forward pass (70 % of an LSTM training step,
@@ -24,6 +28,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { installGemmKernels } from "./kernels/gemm.ts";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 type WasmBackendLike = tf.KernelBackend & {
@@ -91,6 +96,8 @@ export function installWasmPatches(): string[] {
     tf.registerKernel({ ...original, kernelFunc: fast });
     applied.push("BatchMatMul:explicit-transpose");
   }
+  // On top of it (it stays the fallback): candor's matMul without XNNPACK's per-tensor packing, unless turned off.
+  if (Deno.env.get("CANDOR_WASM_GEMM") !== "0") applied.push(...installGemmKernels());
 
   applied.push(...installSlicePatches());
 
