@@ -43,3 +43,17 @@ Deno.test("FlatAdam: a variable changed between steps (restore, resume) is re-re
   const got = Array.from(a.dataSync());
   assert.ok(Math.abs(got[0] - (10 - delta)) < 1e-5 && Math.abs(got[1] - (20 - delta)) < 1e-5, `${got}, δ ${delta}`);
 });
+
+Deno.test("FlatAdam.currentParameters: the variables' values after a step, and re-read after a restore", () => {
+  const a = tf.variable(tf.tensor1d([1, 2]), true, "adam_test/current_a");
+  const b = tf.variable(tf.tensor1d([3]), true, "adam_test/current_b");
+  const opt = new FlatAdam([a, b]);
+  assert.deepEqual(Array.from(opt.currentParameters()), [1, 2, 3]);
+  opt.step(new Float32Array([1, -1, 0]), 0.1);
+  // First Adam step moves each parameter by lr·sign(g) (up to ε), none where g = 0.
+  const after = Array.from(opt.currentParameters());
+  assert.deepEqual(after, [...a.dataSync(), ...b.dataSync()]);
+  assert.ok(Math.abs(after[0] - 0.9) < 1e-6 && Math.abs(after[1] - 2.1) < 1e-6 && after[2] === 3, `${after}`);
+  b.assign(tf.tensor1d([7]));
+  assert.deepEqual(Array.from(opt.currentParameters()), [after[0], after[1], 7]);
+});
