@@ -135,11 +135,19 @@ export async function run(): Promise<BenchResult[]> {
       );
       model.predict({ data: big.X.data.subarray(0, 1000 * cols), rows: 1000, cols });
       const ours: number[] = [], theirs: number[] = [];
+      let sumOurs = 0, sumPy = 0;
       for (let r = 0; r < runs; r++) {
         const t0 = performance.now();
-        model.predict(big.X);
+        const pred = model.predict(big.X);
         ours.push((performance.now() - t0) / 1000);
-        theirs.push((await runPython(script, ["predict", `${dir}/cfg.json`])).seconds as number);
+        sumOurs = pred.reduce((a, b) => a + b, 0);
+        const py = await runPython(script, ["predict", `${dir}/cfg.json`]);
+        theirs.push(py.seconds as number);
+        sumPy = py.checksum as number;
+      }
+      // Both sides must have predicted the same thing, or the timing compares different work.
+      if (Math.abs(sumOurs - sumPy) > 1e-6 * Math.max(1, Math.abs(sumPy))) {
+        throw new Error(`xgboost predict bench: prediction sums differ (candor ${sumOurs}, Python ${sumPy})`);
       }
       const mo = median(ours), mp = median(theirs);
       results.push({

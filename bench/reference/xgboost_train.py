@@ -36,8 +36,9 @@ def main() -> None:
         yv = np.fromfile(cfg["val_label"], dtype="<f4") if cfg.get("val") else None
         xgb.train(cfg["params"], xgb.DMatrix(X[:1000], label=y[:1000]), num_boost_round=1)  # warm-up
         t0, c0 = time.perf_counter(), time.process_time()
-        dtrain = xgb.DMatrix(X, label=y, missing=np.nan)
-        evals = [(xgb.DMatrix(Xv, label=yv, missing=np.nan), "validation")] if Xv is not None else []
+        nthread = cfg["params"].get("nthread", -1)
+        dtrain = xgb.DMatrix(X, label=y, missing=np.nan, nthread=nthread)
+        evals = [(xgb.DMatrix(Xv, label=yv, missing=np.nan, nthread=nthread), "validation")] if Xv is not None else []
         booster = xgb.train(cfg["params"], dtrain, num_boost_round=cfg["num_boost_round"], evals=evals,
                             early_stopping_rounds=cfg.get("early_stopping_rounds"), verbose_eval=False)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
