@@ -34,6 +34,21 @@ function seconds(fn: () => unknown): number {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * The ratio only means something when both sides computed the same thing: the pandas reference must report as many
+ * feature columns as FULL_FEATURES and as many rows as candor's panel (a reference that silently dropped a family or
+ * loaded fewer rows would look faster than it is).
+ */
+function assertSameWork(py: Record<string, unknown>, rows: number): void {
+  if (py.features !== FULL_FEATURES.length || py.rows !== rows) {
+    throw new Error(
+      `bench/reference/features.py computed ${py.features} features on ${py.rows} rows, candor ` +
+        `${FULL_FEATURES.length} features on ${rows} rows: the timings are not comparable; bring the reference in line ` +
+        "with lib/features before reading the ratio",
+    );
+  }
+}
+
 /** Runs the feature and audit benchmarks; `pairs` interleaved candor/pandas runs. */
 export async function run(pairs = 3): Promise<BenchResult[]> {
   const dir = realDataDir();
@@ -49,6 +64,7 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   for (let i = 0; i < pairs; i++) {
     ours.push(seconds(() => computeFeatures(panel, FULL_FEATURES)));
     const py = await runPython(reference, ["bench", dir, "1"]);
+    assertSameWork(py, rows);
     theirs.push((py.seconds as number[])[0]);
     console.error(
       `[features] pair ${i + 1}: candor ${ours.at(-1)!.toFixed(2)} s, pandas ${theirs.at(-1)!.toFixed(2)} s`,
