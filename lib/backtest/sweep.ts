@@ -4,10 +4,14 @@
  *
  * - Each cell is an independent single-symbol backtest of the window's data alone (sizing warm-ups, e.g. a trailing
  *   volatility, happen inside the window), with buy & hold on the same window.
- * - Rows carry the cell's coordinates, every metric and buy & hold's key figures; they are written as CSV and JSON
- *   (NaN → `NaN` in CSV, `null` in JSON) together with a `sweep.json` describing the grid and the conventions.
+ * - Rows carry the cell's coordinates, its fixed options (borrow, annualization), every metric and buy & hold's
+ *   metrics; they are written as CSV and JSON (NaN → `NaN` in CSV, `null` in JSON) together with a `sweep.json` that
+ *   always states the grid that was run, the options and the conventions (lags, costs, slippage, borrow,
+ *   annualization, same-bar flag, return/engine/metric definitions), derived from the rows when the caller gives
+ *   nothing, so a sweep folder never travels without its meaning.
  * - {@link deflateSweep} adds each row's deflated Sharpe ratio with N = the number of cells: picking the best cell of
- *   a sweep is exactly the multiple-testing situation the deflation corrects for.
+ *   a sweep is exactly the multiple-testing situation the deflation corrects for. The annualization comes from the
+ *   rows (mixing annualizations is refused).
  * - Output folders are named `sweep-YYYYMMDDTHHMMSS.ffffffZ` (UTC, microseconds) and created with an exclusive
  *   mkdir: when two sweeps, in one process or several, pick the same microsecond, the loser moves on to the next
  *   microsecond, so parallel sweeps never write into the same folder.
@@ -19,7 +23,7 @@ import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
 import type { DateWindow } from "../validation/fold.ts";
 import type { Panel } from "../data/panel.ts";
-import { backtest, type BacktestConventions, resolveCosts } from "./engine.ts";
+import { backtest, conventionsOf, resolveCosts } from "./engine.ts";
 import { type LongValues, panelReturns, toGrid } from "./panel.ts";
 import type { BacktestMetrics } from "./metrics.ts";
 import { deflatedSharpe } from "../metrics/sharpe.ts";
@@ -65,6 +69,8 @@ export interface SweepOptions {
   borrowBps?: number;
   /** Periods per year (default 252). */
   annualization?: number;
+  /** Allow lag 0 in `lags` (same-bar execution; each such row's backtest stores a warning). Default false. */
+  sameBar?: boolean;
 }
 
 /** One cell's result: coordinates, metrics, and buy & hold on the same window. */
@@ -81,6 +87,10 @@ export interface SweepRow {
   slippageBps: number;
   /** Lag between decision and holding. */
   lag: number;
+  /** Annual borrow on shorts, bps (the sweep's option). */
+  borrowBps: number;
+  /** Periods per year the metrics were annualized with (the sweep's option). */
+  annualization: number;
   /** Sizing rule label, e.g. "sign()". */
   sizing: string;
   /** The cell's metrics. */
@@ -162,9 +172,10 @@ export function runSweep(data: SweepData, grid: SweepGrid = {}, options: SweepOp
   const slippages = grid.slippageBps ?? [0];
   const lags = grid.lags ?? [1];
   const sizings = grid.sizing ?? [{ kind: "sign" } as SizingSpec];
+  const fixed = resolveCosts(options);
   for (const c of costs) resolveCosts({ costBps: c });
   for (const s of slippages) resolveCosts({ slippageBps: s });
-  for (const l of lags) resolveCosts({ lag: l });
+  for (const l of lags) resolveCosts({ lag: l, sameBar: options.sameBar });
   const rows: SweepRow[] = [];
   for (const symbol of symbols) {
     const series = data.series[symbol];
@@ -196,6 +207,8 @@ export function runSweep(data: SweepData, grid: SweepGrid = {}, options: SweepOp
                 costBps,
                 slippageBps,
                 lag,
+                borrowBps: fixed.borrowBps,
+                annualization: fixed.annualization,
                 sizing: label,
                 metrics: r.metrics,
                 buyAndHold: r.buyAndHold.metrics,
@@ -209,12 +222,36 @@ export function runSweep(data: SweepData, grid: SweepGrid = {}, options: SweepOp
   return rows;
 }
 
+/** The one value of `field` shared by every row; ConfigError when rows disagree or a row lacks it. */
+function sharedOption(rows: readonly SweepRow[], field: "borrowBps" | "annualization"): number | undefined {
+  const values = new Set<number>();
+  for (const r of rows) {
+    const v = r[field];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new ConfigError(
+        `sweep row ${r.symbol} ${r.windowStart}..${r.windowEnd} has no valid ${field} (got ${v}); build rows with ` +
+          `runSweep, which records it`,
+      );
+    }
+    values.add(v);
+  }
+  if (values.size > 1) {
+    throw new ConfigError(
+      `sweep rows mix ${field} values (${[...values].join(", ")}): rows from sweeps with different options are ` +
+        `not one sweep; deflate and store them separately`,
+    );
+  }
+  return values.size === 0 ? undefined : [...values][0];
+}
+
 /**
  * Adds `deflatedSharpe` and `trials` to every row's metrics (in place; returns the rows): N = number of rows, the
- * trial variance = sample variance (ddof 1) of the rows' finite per-period Sharpe ratios (annual Sharpe / √A).
- * Rows whose Sharpe is undefined get NaN. Uses each row's own length, skewness and kurtosis.
+ * trial variance = sample variance (ddof 1) of the rows' finite per-period Sharpe ratios (annual Sharpe / √A, with
+ * A the rows' own `annualization`). Rows whose Sharpe is undefined get NaN. Uses each row's own length, skewness and
+ * kurtosis. Throws ConfigError when the rows mix annualizations (their Sharpe ratios are not comparable).
  */
-export function deflateSweep(rows: SweepRow[], annualization = 252): SweepRow[] {
+export function deflateSweep(rows: SweepRow[]): SweepRow[] {
+  const annualization = sharedOption(rows, "annualization") ?? 252;
   const perPeriod = rows.map((r) => r.metrics.sharpe / Math.sqrt(annualization)).filter(Number.isFinite);
   const mean = perPeriod.reduce((a, b) => a + b, 0) / Math.max(1, perPeriod.length);
   const variance = perPeriod.length < 2
@@ -248,6 +285,8 @@ export function flattenSweepRow(row: SweepRow): Record<string, string | number> 
     costBps: row.costBps,
     slippageBps: row.slippageBps,
     lag: row.lag,
+    borrowBps: row.borrowBps,
+    annualization: row.annualization,
     sizing: row.sizing,
   };
   for (const [k, v] of Object.entries(row.metrics)) if (typeof v === "number") out[k] = v;
@@ -330,15 +369,115 @@ export interface SweepOutput {
   meta: string;
 }
 
+/** The conventions of a sweep, stored in `sweep.json`: per-cell values as lists, fixed options as numbers. */
+export interface SweepConventions {
+  /** Lags of the cells (decision at the close of t held from t + lag). */
+  lags: number[];
+  /** Whether lag 0 was allowed (same-bar execution). */
+  sameBar: boolean;
+  /** Commission levels of the cells, bps per unit of one-way turnover. */
+  costBps: number[];
+  /** Slippage levels of the cells, bps per unit of one-way turnover. */
+  slippageBps: number[];
+  /** Annual borrow on shorts, bps (charged per period as borrowBps / 1e4 / annualization). */
+  borrowBps: number;
+  /** Periods per year of every metric. */
+  annualization: number;
+  /** Return definition. */
+  returns: string;
+  /** Held-position and net-return definitions. */
+  engine: string;
+  /** What one cell is. */
+  cell: string;
+  /** Deflated Sharpe convention of the rows. */
+  deflation: string;
+  /** Metric definitions. */
+  metrics: Readonly<Record<string, string>>;
+}
+
+/** What `sweep.json` holds. */
+export interface SweepMeta {
+  /** Number of rows. */
+  rows: number;
+  /** ISO creation time. */
+  createdAt: string;
+  /** The grid that was run: the caller's fields, the others as found in the rows (sizing as labels). */
+  grid: SweepGrid | Record<string, unknown>;
+  /** The fixed options of every cell. */
+  options: Required<SweepOptions>;
+  /** The conventions of every cell. */
+  conventions: SweepConventions;
+}
+
+const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+/**
+ * The metadata {@link writeSweep} stores: grid, options and conventions, taken from the rows and completed by what
+ * the caller passes. Throws ConfigError when the rows mix borrow or annualization, or when the given options
+ * contradict the rows.
+ */
+export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: SweepOptions } = {}): SweepMeta {
+  const given = resolveCosts(info.options ?? {});
+  const fromRows = { borrowBps: sharedOption(rows, "borrowBps"), annualization: sharedOption(rows, "annualization") };
+  for (const k of ["borrowBps", "annualization"] as const) {
+    const v = info.options?.[k];
+    if (v !== undefined && fromRows[k] !== undefined && v !== fromRows[k]) {
+      throw new ConfigError(`options.${k} = ${v} but the rows were run with ${k} = ${fromRows[k]}`);
+    }
+  }
+  const lags = uniq(rows.map((r) => r.lag)).sort((a, b) => a - b);
+  const sameBar = (info.options?.sameBar ?? false) || lags.includes(0);
+  const options: Required<SweepOptions> = {
+    borrowBps: fromRows.borrowBps ?? given.borrowBps,
+    annualization: fromRows.annualization ?? given.annualization,
+    sameBar,
+  };
+  const derived = {
+    symbols: uniq(rows.map((r) => r.symbol)),
+    windows: uniq(rows.map((r) => `${r.windowStart}|${r.windowEnd}`)).map((w) => {
+      const [start, end] = w.split("|");
+      return { start, end };
+    }),
+    costBps: uniq(rows.map((r) => r.costBps)),
+    slippageBps: uniq(rows.map((r) => r.slippageBps)),
+    lags,
+    sizing: uniq(rows.map((r) => r.sizing)),
+  };
+  const engine = conventionsOf(resolveCosts({ ...options, lag: lags[0] ?? 1 }));
+  return {
+    rows: rows.length,
+    createdAt: new Date().toISOString(),
+    grid: { ...derived, ...(info.grid ?? {}) },
+    options,
+    conventions: {
+      lags,
+      sameBar,
+      costBps: derived.costBps,
+      slippageBps: derived.slippageBps,
+      borrowBps: options.borrowBps,
+      annualization: options.annualization,
+      returns: engine.returns,
+      engine: engine.engine,
+      cell: "one single-symbol backtest of the window's data alone (sizing warm-ups inside the window), with buy & " +
+        "hold (constant position 1, same costs) on the same window",
+      deflation: "deflatedSharpe (when present): N = trials = number of rows, trial variance = ddof-1 variance of " +
+        "the rows' finite per-period Sharpe ratios (sharpe / sqrt(annualization))",
+      metrics: engine.metrics,
+    },
+  };
+}
+
 /**
  * Writes rows to a fresh, uniquely named folder under `baseDir`: `rows.csv`, `rows.json` and `sweep.json` (grid,
- * options, conventions, row count, creation time).
+ * options, conventions, row count, creation time; see {@link sweepMeta}). The conventions are always written, from
+ * the rows when `info` is empty.
  */
 export async function writeSweep(
   rows: SweepRow[],
   baseDir: string,
-  info: { grid?: SweepGrid; options?: SweepOptions; conventions?: Partial<BacktestConventions> } = {},
+  info: { grid?: SweepGrid; options?: SweepOptions } = {},
 ): Promise<SweepOutput> {
+  const metaDoc = sweepMeta(rows, info); // validates before anything is written
   const dir = await createStampedDir(baseDir);
   const csv = join(dir, "rows.csv");
   const json = join(dir, "rows.json");
@@ -348,17 +487,7 @@ export async function writeSweep(
   await Deno.writeTextFile(json, JSON.stringify(rows.map(flattenSweepRow), noNaN, 1) + "\n");
   await Deno.writeTextFile(
     meta,
-    JSON.stringify(
-      {
-        rows: rows.length,
-        createdAt: new Date().toISOString(),
-        grid: info.grid ?? null,
-        options: info.options ?? null,
-        conventions: info.conventions ?? null,
-      },
-      noNaN,
-      2,
-    ) + "\n",
+    JSON.stringify(metaDoc, noNaN, 2) + "\n",
   );
   return { dir, csv, json, meta };
 }

@@ -17,6 +17,7 @@ import {
 } from "../../lib/backtest/mod.ts";
 import type { Panel } from "../../lib/data/panel.ts";
 import pl from "nodejs-polars";
+import { ConfigError } from "../../lib/errors.ts";
 import { deflatedSharpe } from "../../lib/metrics/sharpe.ts";
 
 function series(n: number, seed: number) {
@@ -97,13 +98,15 @@ Deno.test("sweep CSV and JSON: full precision, quoted labels, NaN kept", async (
   const csv = sweepToCsv(rows).trim().split("\n");
   assert.equal(csv.length, 1 + rows.length);
   const header = csv[0].split(",");
-  assert.deepEqual(header.slice(0, 7), [
+  assert.deepEqual(header.slice(0, 9), [
     "symbol",
     "windowStart",
     "windowEnd",
     "costBps",
     "slippageBps",
     "lag",
+    "borrowBps",
+    "annualization",
     "sizing",
   ]);
   assert.ok(header.includes("sharpe") && header.includes("bh_sharpe") && header.includes("maxDrawdown"));
@@ -155,8 +158,8 @@ Deno.test("parallel sweeps (in one process and in three processes) never share a
   const script = `
     import { writeSweep } from "${sweepUrl}";
     const tag = Deno.args[0];
-    const row = { symbol: tag, windowStart: "a", windowEnd: "b", costBps: 0, slippageBps: 0, lag: 1, sizing: "x",
-      metrics: { totalReturn: 0 }, buyAndHold: { totalReturn: 0 } };
+    const row = { symbol: tag, windowStart: "a", windowEnd: "b", costBps: 0, slippageBps: 0, lag: 1, borrowBps: 0,
+      annualization: 252, sizing: "x", metrics: { totalReturn: 0 }, buyAndHold: { totalReturn: 0 } };
     await Promise.all(Array.from({ length: 10 }, (_, i) => writeSweep([{ ...row, symbol: tag + "-" + i }], Deno.args[1])));
   `;
   const file = join(await Deno.makeTempDir(), "writer.ts");
@@ -193,6 +196,71 @@ Deno.test("deflateSweep: N = number of cells, variance across cells, each row de
     assert.ok(Math.abs(r.metrics.deflatedSharpe! - expected) < 1e-12);
     assert.ok(r.metrics.deflatedSharpe! <= r.metrics.probabilisticSharpe + 1e-15);
   }
+});
+
+Deno.test("sweep.json always states the grid, the options and the conventions, even when given nothing", async () => {
+  const rows = runSweep(data, { symbols: ["AAA"], windows, lags: [1, 2], slippageBps: [0, 3], costBps: [0, 10] }, {
+    borrowBps: 75,
+    annualization: 52,
+  });
+  // Rows carry the fixed options.
+  for (const r of rows) assert.deepEqual([r.borrowBps, r.annualization], [75, 52]);
+  const out = await writeSweep(rows, await Deno.makeTempDir()); // no grid, no options given
+  const meta = JSON.parse(readFileSync(out.meta, "utf8"));
+  assert.equal(meta.rows, 2 * 2 * 2 * 2);
+  assert.deepEqual(meta.options, { borrowBps: 75, annualization: 52, sameBar: false });
+  const c = meta.conventions;
+  assert.deepEqual(
+    [c.lags, c.costBps, c.slippageBps, c.borrowBps, c.annualization, c.sameBar],
+    [[1, 2], [0, 10], [0, 3], 75, 52, false],
+  );
+  assert.ok(c.engine.includes("q[t] = p[t - lag]") && c.engine.includes("borrowBps/1e4/annualization"));
+  assert.ok(c.returns.startsWith("arithmetic"));
+  assert.ok(typeof c.metrics.sharpe === "string" && typeof c.deflation === "string");
+  assert.deepEqual(meta.grid.symbols, ["AAA"]);
+  assert.deepEqual(meta.grid.windows, windows);
+  assert.deepEqual(meta.grid.lags, [1, 2]);
+  assert.deepEqual(meta.grid.sizing, ["sign()"]);
+  // The caller's grid fields are kept as given (sizing as specs); the rest still comes from the rows.
+  const given = await writeSweep(rows, await Deno.makeTempDir(), { grid: { sizing: [{ kind: "sign" }] } });
+  const g = JSON.parse(readFileSync(given.meta, "utf8")).grid;
+  assert.deepEqual(g.sizing, [{ kind: "sign" }]);
+  assert.deepEqual(g.costBps, [0, 10]);
+  // Options contradicting the rows, and rows mixing options, are refused before anything is written.
+  const base = await Deno.makeTempDir();
+  await assert.rejects(() => writeSweep(rows, base, { options: { annualization: 252 } }), ConfigError);
+  const other = runSweep(data, { symbols: ["BBB"], costBps: [0] }); // borrow 0, annualization 252
+  await assert.rejects(() => writeSweep([...rows, ...other], base), /mix borrowBps/);
+  assert.equal(readdirSync(base).length, 0);
+  // lag 0 needs sameBar, and then the flag is stored.
+  assert.throws(() => runSweep(data, { symbols: ["AAA"], lags: [0], costBps: [0] }), /sameBar/);
+  const sb = runSweep(data, { symbols: ["AAA"], lags: [0, 1], costBps: [0] }, { sameBar: true });
+  const sbMeta = JSON.parse(readFileSync((await writeSweep(sb, base)).meta, "utf8"));
+  assert.equal(sbMeta.conventions.sameBar, true);
+  assert.deepEqual(sbMeta.conventions.lags, [0, 1]);
+});
+
+Deno.test("deflateSweep takes the annualization from the rows and refuses a mix", () => {
+  const weekly = deflateSweep(runSweep(data, { windows, costBps: [0, 10] }, { annualization: 52 }));
+  const pp = weekly.map((r) => r.metrics.sharpe / Math.sqrt(52));
+  const mean = pp.reduce((a, b) => a + b) / pp.length;
+  const variance = pp.reduce((a, b) => a + (b - mean) ** 2, 0) / (pp.length - 1);
+  for (const r of weekly) {
+    const expected = deflatedSharpe({
+      sharpe: r.metrics.sharpe / Math.sqrt(52),
+      nTrials: weekly.length,
+      trialSharpeVariance: variance,
+      nObs: r.metrics.periods,
+      skew: r.metrics.skewness,
+      kurtosis: r.metrics.kurtosis,
+    });
+    assert.ok(Math.abs(r.metrics.deflatedSharpe! - expected) < 1e-12);
+  }
+  const daily = runSweep(data, { windows, costBps: [0] });
+  assert.throws(() => deflateSweep([...runSweep(data, { windows, costBps: [0] }, { annualization: 52 }), ...daily]), {
+    name: "ConfigError",
+    message: /mix annualization values \(52, 252\)/,
+  });
 });
 
 Deno.test("window helpers: calendar years and rolling windows", () => {
