@@ -289,7 +289,9 @@ async function readTable(src: SourceFile, index: number): Promise<FileTable | { 
       file: src.path,
       line: src.format === "parquet" ? undefined : 1,
       column: missing[0],
-      expected: `a header with ${REQUIRED_COLUMNS.join(", ")} (adj_close, symbol optional)`,
+      expected: `${src.format === "parquet" ? "columns" : "a header with"} ${
+        REQUIRED_COLUMNS.join(", ")
+      } (adj_close, symbol optional)`,
       found: df.columns.filter((c) => c !== "__row").join(","),
     });
   }

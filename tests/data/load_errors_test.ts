@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DataError } from "../../lib/errors.ts";
+import pl from "nodejs-polars";
 import { loadPanel } from "../../lib/data/load.ts";
 
 const HEADER = "date,open,high,low,close,adj_close,volume";
@@ -344,5 +345,95 @@ Deno.test("with several bad files, the first in load order is reported whatever 
     for (let i = 0; i < 3; i++) {
       await assertDataError(loadPanel(dir), { file: join(dir, "A.csv"), line: 1, column: "close" });
     }
+  });
+});
+
+// Parquet has no lines: errors leave `line` undefined and name the 1-based data row in the message instead. Columns
+// here are typed (Float64 prices), so NaN and ±Inf arrive as real IEEE values, not as text.
+
+/** The GOOD rows as typed Parquet columns (Yahoo-style names), with `change` applied, written to X.parquet. */
+function parquetWith(dir: string, change: (cols: Record<string, unknown[]>) => void): string {
+  const cols: Record<string, unknown[]> = {
+    Date: ["2021-01-04", "2021-01-05", "2021-01-06"],
+    Open: [10, 10.5, 11],
+    High: [11, 11.5, 11.2],
+    Low: [9, 10, 10.1],
+    Close: [10.5, 11, 10.2],
+    "Adj Close": [10.4, 10.9, 10.1],
+    Volume: [1000, 1200, 900],
+  };
+  change(cols);
+  const path = join(dir, "X.parquet");
+  pl.DataFrame(cols).writeParquet(path);
+  return path;
+}
+
+async function expectParquetError(
+  change: (cols: Record<string, unknown[]>) => void,
+  want: Omit<Expected, "file" | "line">,
+): Promise<void> {
+  await withFiles({}, async (dir) => {
+    const path = parquetWith(dir, change);
+    await assertDataError(loadPanel(path), { file: path, line: undefined, ...want });
+  });
+}
+
+Deno.test("Parquet: good typed columns load (control for the Parquet error tests)", async () => {
+  await withFiles({}, async (dir) => {
+    const panel = await loadPanel(parquetWith(dir, () => {}));
+    assert.deepEqual(panel.frame.getColumn("close").toArray(), [10.5, 11, 10.2]);
+    assert.deepEqual(panel.frame.getColumn("adj_close").toArray(), [10.4, 10.9, 10.1]);
+  });
+});
+
+Deno.test("Parquet: a missing required column names it and lists the columns found", async () => {
+  await expectParquetError((cols) => delete cols.Close, {
+    column: "close",
+    expected: /^columns date, open, high, low, close, volume/,
+    found: "Date,Open,High,Low,Adj Close,Volume",
+    message: /missing required column/,
+  });
+});
+
+Deno.test("Parquet: NaN, +Inf and −Inf in Float64 price columns are refused at their row", async () => {
+  await expectParquetError((cols) => (cols.Close[1] = NaN), {
+    column: "Close",
+    expected: /^a finite number$/,
+    found: "NaN",
+    message: /row 2: non-finite close/,
+  });
+  await expectParquetError((cols) => (cols.High[2] = Infinity), {
+    column: "High",
+    expected: /^a finite number$/,
+    found: "inf",
+    message: /row 3: non-finite high/,
+  });
+  await expectParquetError((cols) => (cols["Adj Close"][0] = -Infinity), {
+    column: "Adj Close",
+    expected: /^a finite number$/,
+    found: "-inf",
+    message: /row 1: non-finite adj_close/,
+  });
+});
+
+Deno.test("Parquet: a duplicate date points at the second row and names the first (text and Date columns)", async () => {
+  const want = {
+    column: "Date",
+    expected: /each date once per symbol \(2021-01-05 is already on row 2\)/,
+    found: "2021-01-05",
+    message: /row 3: duplicate date for X/,
+  };
+  await expectParquetError((cols) => (cols.Date[2] = "2021-01-05"), want);
+  await withFiles({}, async (dir) => {
+    const path = join(dir, "X.parquet");
+    pl.DataFrame({
+      date: ["2021-01-04", "2021-01-05", "2021-01-05"],
+      open: [10, 10.5, 11],
+      high: [11, 11.5, 11.2],
+      low: [9, 10, 10.1],
+      close: [10.5, 11, 10.2],
+      volume: [1000, 1200, 900],
+    }).withColumns(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d")).writeParquet(path);
+    await assertDataError(loadPanel(path), { file: path, line: undefined, ...want, column: "date" });
   });
 });
