@@ -143,7 +143,12 @@ export interface TrainOptions {
   shuffle?: boolean;
   /** Write a checkpoint to `dir` every `everyEpochs` (default 1) epochs. */
   checkpoint?: { dir: string; everyEpochs?: number };
-  /** Resume from a checkpoint folder written by a previous run with the same model and options. */
+  /**
+   * Resume from a checkpoint folder written by a previous run with the same model and options. Weights, optimizer,
+   * schedule, shuffling RNG, early-stopping state and history are restored; monitors are not (they are plain objects
+   * the caller owns, not part of the checkpoint): pass fresh monitors and read their verdicts as covering the resumed
+   * epochs only, or keep the same monitor objects alive across the interruption.
+   */
   resumeFrom?: string;
   /** Stop after this many epochs in this call (checkpoint tests, time budgets); `epochs` still drives schedules. */
   stopAfterEpochs?: number;
@@ -161,6 +166,13 @@ export interface TrainOptions {
   workers?: number | "auto";
   /** Milliseconds a worker may take to start, and to return one shard's gradient (default 120 000). */
   workerTimeoutMs?: number;
+  /**
+   * Added to every epoch number the run reports (records, events, monitors, {@link TrainResult.bestEpoch}), for callers
+   * that train one model in several calls and want one numbering, e.g. NOTEARS's augmented-Lagrangian rounds (round 2
+   * of 50-epoch rounds reports epochs 51–100). Schedules, checkpoints and `stopAfterEpochs` still count this call's
+   * epochs from 0. Default 0.
+   */
+  epochOffset?: number;
 }
 
 /** Smallest shard (rows per gradient thread) for which `workers: "auto"` splits a batch. */
@@ -444,6 +456,9 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   const events: TrainingEvent[] = [];
   const es = o.earlyStopping;
   let best = Infinity, bestEpoch = 0, wait = 0;
+  const off = o.epochOffset ?? 0;
+  /** After a non-finite stop: the (local, 1-based) epoch whose weights were restored. */
+  let heldEpoch = 0;
   let bestSnap: tf.Tensor[] | undefined;
   let startEpoch = 0;
 
@@ -545,12 +560,16 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         }
         if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
           nonFinite = {
-            epoch: epoch + 1,
+            epoch: off + epoch + 1,
             step: s + 1,
             kind: "non-finite",
-            message: `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at epoch ${epoch + 1}, step ${
+            message: `non-finite ${Number.isFinite(loss) ? "gradient norm" : "loss"} at epoch ${
+              off + epoch + 1
+            }, step ${
               s + 1
-            } (loss ${loss}, grad norm ${norm}): step skipped, training stopped, weights of the last finite epoch (${epoch}) restored`,
+            } (loss ${loss}, grad norm ${norm}): step skipped, training stopped, weights of the last finite epoch (${
+              off + epoch
+            }) restored`,
           };
           break;
         }
@@ -561,13 +580,13 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         const b = idx.length;
         lossSum += loss * b;
         for (const [k, c] of Object.entries(stepComps)) compSum[k] = (compSum[k] ?? 0) + c * b;
-        progress.update(epoch * stepsPerEpoch + s + 1, epoch + 1, loss, lr, norm);
+        progress.update(epoch * stepsPerEpoch + s + 1, off + epoch + 1, loss, lr, norm);
       }
       if (nonFinite !== undefined) {
         restore(allVars, lastGood);
         events.push(nonFinite);
         stopReason = "non-finite";
-        if (bestEpoch === 0) bestEpoch = epoch;
+        heldEpoch = epoch;
         break;
       }
       const trainN = norms.length > 0 ? n : 1;
@@ -589,7 +608,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
           noValidTargets: 0,
         };
       const record: TrainingEpoch = {
-        epoch: epoch + 1,
+        epoch: off + epoch + 1,
         trainLoss: lossSum / trainN,
         valLoss: o.validation ? ev.loss : undefined,
         components,
@@ -622,14 +641,15 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (!Number.isFinite(monitored)) {
         events.push({
-          epoch: epoch + 1,
+          epoch: off + epoch + 1,
           kind: "non-finite",
           message:
-            `non-finite ${o.validation ? "validation" : "training"} loss at epoch ${epoch + 1}: training stopped, ` +
-            `weights of epoch ${epoch} restored`,
+            `non-finite ${o.validation ? "validation" : "training"} loss at epoch ${off + epoch + 1}: training ` +
+            `stopped, weights of epoch ${off + epoch} restored`,
         });
         restore(allVars, lastGood);
         stopReason = "non-finite";
+        heldEpoch = epoch;
         break;
       }
       tf.dispose(lastGood);
@@ -677,11 +697,13 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
     pool?.close();
   }
   progress.stop();
-  let finalEpoch = history.length > 0 ? history[history.length - 1].epoch : 0;
-  if (stopReason === "non-finite") finalEpoch = history.length;
+  // The history's last record is this call's last epoch (offset included; a resumed history ends at the resume point
+  // when this call ran no epoch).
+  let finalEpoch = history.length > 0 ? history[history.length - 1].epoch : off;
+  if (stopReason === "non-finite") finalEpoch = off + heldEpoch;
   if (es !== undefined && es.restoreBest !== false && bestSnap !== undefined && stopReason !== "stop-after") {
     restore(allVars, bestSnap);
-    finalEpoch = bestEpoch;
+    finalEpoch = off + bestEpoch;
   }
   tf.dispose(lastGood);
   if (bestSnap) tf.dispose(bestSnap);

@@ -123,9 +123,11 @@ export function layerNorm(p: ParamStore, name: string, dim: number, eps = 1e-5):
 }
 
 /**
- * Batch normalization over the batch axis of `[B, D]` inputs. Training uses batch statistics and queues a running
- * average update (momentum 0.1, PyTorch convention) applied by `commit()` after the optimizer step; inference uses the
- * running statistics.
+ * Batch normalization over the batch axis of `[B, D]` inputs. Training uses the batch's statistics and keeps them for
+ * `commit()`, which folds them into the running averages (momentum 0.1, PyTorch convention; the variance folded
+ * in is the biased batch variance, where PyTorch uses the unbiased one: a factor B/(B − 1)); inference uses the running statistics. The models call `commit()` right after each
+ * training forward pass (`Network.afterStep`), before the backward pass and the optimizer step — the statistics
+ * therefore come from the pre-step weights, as in PyTorch, whose running averages are updated during the forward pass.
  */
 export function batchNorm(p: ParamStore, name: string, dim: number, eps = 1e-5) {
   const g = p.add(`${name}/gamma`, [dim], { kind: "ones" });
@@ -141,7 +143,7 @@ export function batchNorm(p: ParamStore, name: string, dim: number, eps = 1e-5) 
       pending = [tf.keep(tf.clone(mean)), tf.keep(tf.clone(variance))];
       return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), g), b);
     },
-    /** Folds the last training batch's statistics into the running averages. */
+    /** Folds the last training forward pass's batch statistics into the running averages (no-op if none pending). */
     commit(): void {
       if (!pending) return;
       const [m, v] = pending;

@@ -43,7 +43,7 @@ import {
 } from "../../training/loop.ts";
 import type { Schedule } from "../../training/schedules.ts";
 import type { DataParallelSupport } from "../../training/data_parallel.ts";
-import { type BackendInfo, type BackendRequest, initBackend } from "./backend.ts";
+import { type BackendInfo, type BackendRequest, initBackend, initBackendForLoad } from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
 /** What the network predicts. */
@@ -121,7 +121,10 @@ export interface Network {
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   /** Extra loss terms (multitask heads) given the batch; added to the main loss as named components. */
   auxLoss?(x: tf.Tensor, batch: TrainBatch, training: boolean): Record<string, tf.Scalar>;
-  /** Called after each optimizer step (batch-norm running statistics). */
+  /**
+   * Called right after each training forward pass, before its backward pass and optimizer step (batch norm folds the
+   * batch's statistics into its running averages here, as PyTorch does during its forward pass).
+   */
   afterStep?(): void;
 }
 
@@ -282,6 +285,7 @@ export abstract class NeuralModel implements Model {
       details: {
         backend: this.backend.name,
         backendRequested: this.backend.requested,
+        backendPatches: this.backend.patches,
         workers: result.workers,
         workersNote: result.workersNote,
         stopReason: result.stopReason,
@@ -455,7 +459,7 @@ export abstract class NeuralModel implements Model {
     if (saved.description.kind !== this.kind) {
       throw new ConfigError(`${path} holds a ${saved.description.kind} model, not ${this.kind}`);
     }
-    this.backend = await initBackend(this.options.backend);
+    this.backend = await initBackendForLoad(this.options.backend);
     this.dispose();
     this.params = new ParamStore(this.options.seed ?? 42);
     this.sampleShape = saved.sampleShape;

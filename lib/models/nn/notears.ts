@@ -25,7 +25,8 @@ import { ConfigError } from "../../errors.ts";
 import { assertMatrix, type Matrix } from "../../data/matrix.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 import { train, type TrainingEvent, type TrainingMonitor, type TrainResult } from "../../training/loop.ts";
-import { type BackendInfo, type BackendRequest, initBackend } from "./backend.ts";
+import type { LossResult } from "../../training/losses.ts";
+import { type BackendInfo, type BackendRequest, initBackend, initBackendForLoad } from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
 /** Options of {@link NotearsDAG}. */
@@ -78,6 +79,57 @@ export function scoreEdges(w: ArrayLike<number>, truth: ArrayLike<number>, d: nu
   const recall = tp + fn > 0 ? tp / (tp + fn) : 0;
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { threshold, edges: tp + fp, precision, recall, f1 };
+}
+
+/** Weights and multipliers of {@link notearsObjective}. */
+export interface NotearsObjectiveOptions {
+  lambdaReconstruction: number;
+  lambdaSparsity: number;
+  lambdaAcyclicity: number;
+  /** Dual variable α of the augmented Lagrangian. */
+  alpha: number;
+  /** Quadratic penalty weight ρ. */
+  rho: number;
+  /** Column whose reconstruction is returned as `pred`. */
+  targetColumn: number;
+}
+
+/**
+ * The NOTEARS training objective on a batch `x` `[b, d]` for weights `w` `[d, d]` (the diagonal is masked out):
+ * `λ_rec·½·mean_rows‖x − x·W‖² + λ_sparse·‖W‖₁ + λ_acyc·(α·h + ½·ρ·h²)`, `h = tr((I + W∘W/d)^d) − d`. Components:
+ * `reconstruction`, `sparsity` (‖W‖₁) and `acyclicity` (h). `pred` is the reconstruction of `targetColumn`.
+ */
+export function notearsObjective(
+  w: tf.Tensor,
+  x: tf.Tensor2D,
+  o: NotearsObjectiveOptions,
+): { loss: LossResult; pred: tf.Tensor } {
+  const d = w.shape[0]!;
+  const eye = tf.eye(d);
+  const wm = tf.mul(w, tf.sub(1, eye)) as tf.Tensor2D;
+  const recon = tf.matMul(x, wm);
+  const rec = tf.mul(0.5, tf.mean(tf.sum(tf.square(tf.sub(x, recon)), 1))) as tf.Scalar;
+  const l1 = tf.sum(tf.abs(wm)) as tf.Scalar;
+  const m = tf.add(eye, tf.div(tf.square(wm), d)) as tf.Tensor2D;
+  let power = m;
+  for (let k = 1; k < d; k++) power = tf.matMul(power, m);
+  const h = tf.sub(tf.sum(tf.mul(power, eye)), d) as tf.Scalar;
+  const acyc = tf.add(tf.mul(o.alpha, h), tf.mul(0.5 * o.rho, tf.square(h))) as tf.Scalar;
+  const total = tf.addN([
+    tf.mul(o.lambdaReconstruction, rec),
+    tf.mul(o.lambdaSparsity, l1),
+    tf.mul(o.lambdaAcyclicity, acyc),
+  ]) as tf.Scalar;
+  const pred = tf.reshape(tf.slice(recon, [0, o.targetColumn], [-1, 1]), [-1]);
+  return { loss: { total, components: { reconstruction: rec, sparsity: l1, acyclicity: h } }, pred };
+}
+
+/**
+ * Forwards epochs to a monitor but hides its events from each round's result: the monitors see every round, so
+ * their events are collected once, after the last round.
+ */
+function quietMonitor(m: TrainingMonitor): TrainingMonitor {
+  return { name: m.name, onEpochEnd: (ctx) => m.onEpochEnd(ctx), events: () => [] };
 }
 
 /** The NOTEARS-style DAG learner. */
@@ -151,46 +203,40 @@ export class NotearsDAG implements Model {
     this.#params = new ParamStore(opts.seed ?? o.seed ?? 42);
     const w = this.#params.add("W", [d, d], { kind: "zeros" });
     this.#w = w;
-    const offDiag = tf.sub(tf.ones([d, d]), tf.eye(d));
-    const lr = o.lambdaReconstruction ?? 1, ls = o.lambdaSparsity ?? 0.01, la = o.lambdaAcyclicity ?? 1;
-    const target = o.targetColumn ?? d - 1;
+    const objective: NotearsObjectiveOptions = {
+      lambdaReconstruction: o.lambdaReconstruction ?? 1,
+      lambdaSparsity: o.lambdaSparsity ?? 0.01,
+      lambdaAcyclicity: o.lambdaAcyclicity ?? 1,
+      alpha: 0,
+      rho: o.rho ?? 1,
+      targetColumn: o.targetColumn ?? d - 1,
+    };
     const threshold = o.threshold ?? 0.3;
     this.edgeCounts = [];
     this.acyclicity = [];
     const params = this.#params;
     const rounds = Math.max(1, o.rounds ?? 4);
     const epochsPerRound = Math.max(1, Math.round((o.epochs ?? 200) / rounds));
-    let rho = o.rho ?? 1;
-    let alpha = 0;
     let lastH = Infinity;
     const results: TrainResult[] = [];
     const trainable = {
       namedVariables: () => params.trainable,
-      forward: (batch: { x: tf.Tensor }) => {
-        const wm = tf.mul(w, offDiag) as tf.Tensor2D;
-        const x = batch.x as tf.Tensor2D;
-        const recon = tf.matMul(x, wm);
-        const rec = tf.mul(0.5, tf.mean(tf.sum(tf.square(tf.sub(x, recon)), 1))) as tf.Scalar;
-        const l1 = tf.sum(tf.abs(wm)) as tf.Scalar;
-        const m = tf.add(tf.eye(d), tf.div(tf.square(wm), d)) as tf.Tensor2D;
-        let power = m;
-        for (let k = 1; k < d; k++) power = tf.matMul(power, m);
-        const h = tf.sub(tf.sum(tf.mul(power, tf.eye(d))), d) as tf.Scalar;
-        const acyc = tf.add(tf.mul(alpha, h), tf.mul(0.5 * rho, tf.square(h))) as tf.Scalar;
-        const total = tf.addN([tf.mul(lr, rec), tf.mul(ls, l1), tf.mul(la, acyc)]) as tf.Scalar;
-        const pred = tf.reshape(tf.slice(recon, [0, target], [-1, 1]), [-1]);
-        return { loss: { total, components: { reconstruction: rec, sparsity: l1, acyclicity: h } }, pred };
-      },
+      forward: (batch: { x: tf.Tensor }) => notearsObjective(w, batch.x as tf.Tensor2D, objective),
     };
+    const monitors = o.monitors?.map(quietMonitor);
+    let epochsDone = 0;
     for (let round = 0; round < rounds; round++) {
+      // One epoch numbering across rounds: monitors, the health log and the history see epochs 1, 2, … once each (a
+      // collapse monitor's warm-up covers the first epochs of the fit, not of every round).
       const r = await train(trainable, { x: xs, sampleShape: [d], y: new Float32Array(X.rows) }, {
         epochs: epochsPerRound,
+        epochOffset: epochsDone,
         batchSize: o.batchSize ?? 256,
         learningRate: o.learningRate ?? 0.01,
         clipNorm: o.clipNorm,
         seed: (opts.seed ?? o.seed ?? 42) + round,
         progress: o.progress ?? "auto",
-        monitors: o.monitors,
+        monitors,
         onEpochEnd: (rec) => {
           const wv = w.dataSync();
           let edges = 0;
@@ -204,24 +250,22 @@ export class NotearsDAG implements Model {
         },
       });
       results.push(r);
+      epochsDone += r.history.length;
       if (r.stopReason === "non-finite") break;
       const h = this.acyclicity.at(-1) ?? 0;
-      alpha += rho * h;
-      if (h > lastH / 4) rho *= 10;
+      objective.alpha += objective.rho * h;
+      if (h > lastH / 4) objective.rho *= 10;
       lastH = h;
     }
     const result: TrainResult = {
       history: results.flatMap((r) => r.history),
       stopReason: results.at(-1)!.stopReason,
-      bestEpoch: results.reduce((a, r) => a + r.history.length, 0),
-      // Monitors are shared across rounds: keep each event once.
-      events: [
-        ...new Map(results.flatMap((r) => r.events).map((e) => [`${e.kind}|${e.epoch}|${e.message}`, e])).values(),
-      ],
+      bestEpoch: results.at(-1)!.bestEpoch,
+      // The loop's own events (non-finite sentinel) per round, then each monitor's events once.
+      events: [...results.flatMap((r) => r.events), ...(o.monitors ?? []).flatMap((m) => m.events())],
       seconds: results.reduce((a, r) => a + r.seconds, 0),
       workers: 1,
     };
-    offDiag.dispose();
     w.assign(tf.mul(w, tf.sub(tf.ones([d, d]), tf.eye(d))));
     this.lastTrain = result;
     this.events = result.events;
@@ -232,6 +276,7 @@ export class NotearsDAG implements Model {
       notes: result.events.map((e) => e.message),
       details: {
         backend: this.backend.name,
+        backendPatches: this.backend.patches,
         // Full-batch augmented-Lagrangian rounds on a d × d matrix: always the main thread.
         workers: result.workers,
         stopReason: result.stopReason,
@@ -287,7 +332,7 @@ export class NotearsDAG implements Model {
     if (saved.format !== "candor-dag/1") throw new ConfigError(`${path}/model.json is not a candor DAG learner`);
     const { kind: _kind, backend, ...options } = saved.description;
     const m = new NotearsDAG(options as NotearsOptions);
-    m.backend = await initBackend(backend ?? undefined);
+    m.backend = await initBackendForLoad(backend ?? undefined);
     m.#d = saved.d;
     m.#mean = Float64Array.from(saved.mean);
     m.#std = Float64Array.from(saved.std);

@@ -137,6 +137,13 @@ Deno.test("demo 3: DAG learner — unscaled inputs explode and clip ~100 %; stan
   };
   const raw = await run(false);
   const std = await run(true);
+  // 4 augmented-Lagrangian rounds of 50 epochs, numbered as one run: the health log sees epochs 1…200 once each.
+  for (const r of [raw, std]) {
+    const seen = r.summary.rows.map((row) => row.epoch);
+    assert.ok(seen.every((e, i) => i === 0 || e > seen[i - 1]), `epochs strictly increase: ${seen.join(",")}`);
+    assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(r.m.lastTrain!.history.map((h) => h.epoch), seen);
+  }
 
   assert.ok(raw.summary.meanClipRatio > 0.95, `unscaled clip ratio ${raw.summary.meanClipRatio}`);
   assert.ok(raw.summary.rows[0].gradNormMedian > 1e5, `unscaled grad norm ${raw.summary.rows[0].gradNormMedian}`);

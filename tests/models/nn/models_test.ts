@@ -224,6 +224,11 @@ Deno.test("NOTEARS DAG learner: save/load keeps weights, standardization and pre
   const m = new NotearsDAG({ epochs: 40, rounds: 2, learningRate: 0.05, progress: false });
   const rep = await m.fit(X);
   assert.equal((rep.details!.edgeCounts as number[]).length, 40);
+  // Two rounds of 20 epochs: one numbering across rounds, each epoch once.
+  const epochs = (rep.details!.history as Array<{ epoch: number }>).map((h) => h.epoch);
+  assert.deepEqual(epochs, Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.equal(rep.bestIteration, 40);
+  assert.ok((rep.details!.backendPatches as string[]).includes("BatchMatMul:explicit-transpose"));
   const dir = tmp();
   try {
     await m.save(dir);
