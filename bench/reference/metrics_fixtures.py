@@ -219,11 +219,79 @@ for name, t, n, s, skill in [("noise", 203, 12, 6, 0.0), ("one skilled trial", 1
     pbo_cases.append({"name": name, "rows": t, "cols": n, "S": s, "matrix": fl(m.ravel()), **pbo_reference(m, s)})
 out["pbo"] = pbo_cases
 
+
+# --- PBO: S = 16, the "mean" metric, and zero-variance trials (drawn after every case above, so those keep their
+# values). Same CSCV as pbo_reference, with candor's documented conventions for a constant trial: Sharpe 0 when its
+# mean is 0, +/-inf otherwise; the degradation line is fitted on the combinations with finite IS and OOS values.
+def perf(x, metric):
+    mean = x.mean(0)
+    if metric == "mean":
+        return mean
+    sd = x.std(0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = mean / sd
+        return np.where(sd == 0, np.where(mean == 0, 0.0, np.sign(mean) * np.inf), p)
+
+
+def pbo_reference_general(m, s, metric):
+    t, n = m.shape
+    groups = np.array_split(np.arange(t), s)
+    logits, oos_loss, is_best, oos_best = [], [], [], []
+    for combo in itertools.combinations(range(s), s // 2):
+        is_rows = np.concatenate([groups[g] for g in combo])
+        oos_rows = np.concatenate([groups[g] for g in range(s) if g not in combo])
+        is_perf = perf(m[is_rows], metric)
+        oos_perf = perf(m[oos_rows], metric)
+        star = int(np.argmax(is_perf))
+        # scipy 1.10's rankdata returns all-NaN when both +inf and -inf occur: rank order-preserving finite stand-ins.
+        w = stats.rankdata(np.nan_to_num(oos_perf, posinf=1e300, neginf=-1e300))[star] / (n + 1)
+        logits.append(math.log(w / (1 - w)))
+        oos_loss.append(oos_perf[star] < 0)
+        is_best.append(is_perf[star])
+        oos_best.append(oos_perf[star])
+    logits = np.array(logits)
+    is_best, oos_best = np.array(is_best), np.array(oos_best)
+    finite = np.isfinite(is_best) & np.isfinite(oos_best)
+    slope, intercept = np.polyfit(is_best[finite], oos_best[finite], 1)
+    return logits, {"pbo": float(np.mean(logits <= 0)), "probOosLoss": float(np.mean(oos_loss)),
+                    "degradationSlope": float(slope), "degradationIntercept": float(intercept),
+                    "degradationCombinations": int(finite.sum()), "nCombinations": len(logits)}
+
+
+m16 = rng.normal(0, 0.01, (64, 6))
+m16[:, 1] += 0.002
+logits16, r16 = pbo_reference_general(m16, 16, "sharpe")
+# C(16, 8) = 12,870 logits are too many to store: the first and last ten and two checksums.
+out["pboS16"] = {"rows": 64, "cols": 6, "S": 16, "metric": "sharpe", "matrix": fl(m16.ravel()), **r16,
+                 "logitsHead": fl(logits16[:10]), "logitsTail": fl(logits16[-10:]),
+                 "logitsSum": float(logits16.sum()), "logitsSumSquares": float((logits16 ** 2).sum())}
+
+m_mean = rng.normal(0, 0.01, (120, 9))
+m_mean[:, 4] += 0.001
+logits_mean, r_mean = pbo_reference_general(m_mean, 8, "mean")
+out["pboMean"] = {"rows": 120, "cols": 9, "S": 8, "metric": "mean", "matrix": fl(m_mean.ravel()), **r_mean,
+                  "logits": fl(logits_mean)}
+
+m_zv = rng.normal(0, 0.01, (120, 8))
+zv_groups = np.array_split(np.arange(120), 6)
+m_zv[np.concatenate([zv_groups[g] for g in (0, 2, 4)]), 2] = 2.0 ** -12  # constant (exactly representable) in 3 groups
+m_zv[:, 5] = 0.0  # a flat trial: Sharpe 0 everywhere
+m_zv[:, 6] = -(2.0 ** -8)  # a constant loser: Sharpe -inf everywhere
+logits_zv, r_zv = pbo_reference_general(m_zv, 6, "sharpe")
+out["pboZeroVariance"] = {"rows": 120, "cols": 8, "S": 6, "metric": "sharpe", "matrix": fl(m_zv.ravel()), **r_zv,
+                          "logits": fl(logits_zv)}
+
 path = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "metrics", "reference.json")
-with open(path, "w") as f:
-    json.dump(out, f, separators=(",", ":"))
-    f.write("\n")
+text = json.dumps(out, separators=(",", ":")) + "\n"
 deno = shutil.which("deno")
-if deno:  # keep the committed file in `deno fmt` style so `deno fmt --check` passes
-    subprocess.run([deno, "fmt", "-q", path], check=True)
+if deno:
+    # Keep the committed file in `deno fmt` layout (readable diffs). deno.json excludes tests/fixtures/ from fmt, so a
+    # path argument finds no target: format through stdin, from the repository root so its lineWidth applies.
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    fmt = subprocess.run([deno, "fmt", "--ext=json", "-"], input=text, capture_output=True, text=True, cwd=root)
+    if fmt.returncode != 0:
+        raise SystemExit(f"deno fmt failed: {fmt.stderr}")
+    text = fmt.stdout
+with open(path, "w") as f:
+    f.write(text)
 print(json.dumps({"written": os.path.normpath(path), "bytes": os.path.getsize(path)}))

@@ -13,6 +13,16 @@
  * selected trial's OOS performance on its IS performance (a slope near or below 0 says IS performance does not carry
  * over).
  *
+ * Zero-variance trials. A trial whose returns are constant on a set of periods (a flat, always-out-of-market trial; a
+ * fixed-coupon trial) has no Sharpe ratio there. Convention: its Sharpe is 0 when the mean is 0 (a flat trial is
+ * neither good nor bad), +∞ when the mean is positive and −∞ when it is negative (no risk taken for a gain or a
+ * loss). The variance counts as zero when it is within rounding of zero (≤ 1e-12 of the mean square), so a constant
+ * 0.001 return is +∞ whatever the floating-point sums round to. The infinities rank like any value (an infinite IS
+ * Sharpe is always selected; ties average), so PBO, logits and the probability of loss stay defined. The degradation
+ * fit cannot use an infinite performance: it is fitted on the combinations whose selected IS and OOS performance
+ * are both finite (`degradation.combinations` says how many), and is NaN when fewer than two remain or their IS
+ * values are all equal.
+ *
  * Performance is the per-period Sharpe ratio (mean / sample standard deviation) by default, or the mean. Both are
  * computed from per-group sums and sums of squares, so each combination costs O(S · N) instead of O(T · N): S = 16
  * on a 5,000 × 1,000 matrix takes well under the 5 s budget (bench/pbo.ts). Hand-written: no maintained npm package
@@ -49,8 +59,11 @@ export interface PboResult {
   /** IS and OOS performance of the selected trial, per combination. */
   selectedInSample: Float64Array;
   selectedOutOfSample: Float64Array;
-  /** Least-squares fit OOS = intercept + slope · IS over the combinations. */
-  degradation: { slope: number; intercept: number };
+  /**
+   * Least-squares fit OOS = intercept + slope · IS over the combinations whose selected IS and OOS performance are
+   * both finite (`combinations` of them; see the module notes on zero-variance trials). NaN when undefined.
+   */
+  degradation: { slope: number; intercept: number; combinations: number };
   nCombinations: number;
   groups: number;
   nTrials: number;
@@ -75,7 +88,8 @@ function performance(sum: number, sq: number, n: number, metric: "sharpe" | "mea
   const mean = sum / n;
   if (metric === "mean") return mean;
   const variance = (sq - sum * mean) / (n - 1);
-  if (!(variance > 0)) return mean === 0 ? 0 : mean > 0 ? Infinity : -Infinity;
+  // Zero within rounding: the sums of a constant series leave a residue of a few ulps of sq (module notes).
+  if (!(variance > 1e-12 * (sq / (n - 1)))) return mean === 0 ? 0 : mean > 0 ? Infinity : -Infinity;
   return mean / Math.sqrt(variance);
 }
 
@@ -206,20 +220,28 @@ export function probabilityOfBacktestOverfitting(
   };
 }
 
-function leastSquares(x: Float64Array, y: Float64Array): { slope: number; intercept: number } {
-  const n = x.length;
+/** Least squares y = intercept + slope · x over the pairs where both are finite; NaN when undefined. */
+function leastSquares(x: Float64Array, y: Float64Array): { slope: number; intercept: number; combinations: number } {
+  let n = 0;
   let mx = 0;
   let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
+  for (let i = 0; i < x.length; i++) {
+    if (!(Number.isFinite(x[i]) && Number.isFinite(y[i]))) continue;
+    n++;
+    mx += x[i];
+    my += y[i];
   }
+  if (n < 2) return { slope: NaN, intercept: NaN, combinations: n };
+  mx /= n;
+  my /= n;
   let sxy = 0;
   let sxx = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < x.length; i++) {
+    if (!(Number.isFinite(x[i]) && Number.isFinite(y[i]))) continue;
     sxy += (x[i] - mx) * (y[i] - my);
     sxx += (x[i] - mx) ** 2;
   }
-  const slope = sxx > 0 ? sxy / sxx : NaN;
-  return { slope, intercept: my - slope * mx };
+  if (!(sxx > 0)) return { slope: NaN, intercept: NaN, combinations: n };
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, combinations: n };
 }
