@@ -17,8 +17,10 @@
  * - Evaluation window: from the first period in which a decided position can be held (first finite decision + lag)
  *   to the last (last finite decision + lag, or the last period). Metrics and buy & hold use this window only;
  *   `equity` and `netReturns` are NaN outside it.
- * - Missing data: a non-finite position inside the window means "no decision": flat (0). A non-finite return means
- *   "no price": the held position earns nothing that period (costs of position changes are still charged).
+ * - Missing data: a NaN position inside the window means "no decision": flat (0). A non-finite return means "no
+ *   price": the held position earns nothing that period (costs of position changes are still charged). An infinite
+ *   position (±Infinity, e.g. a forecast divided by a zero volatility) is a bug upstream, not "no decision": it is a
+ *   ConfigError naming its index.
  * - Buy & hold (single series) is the same engine with a constant position of 1 over the same window, so it pays the
  *   same one-time entry cost.
  * - Too good to be true is flagged (DESIGN §6.3): with at least {@link PLAUSIBILITY_MIN_PERIODS} periods, an
@@ -231,6 +233,16 @@ export function simulateWeights(
   }
   const rets = asFloat64(returns);
   const wts = asFloat64(weights);
+  for (let i = 0; i < wts.length; i++) {
+    const w = wts[i];
+    if (w === Infinity || w === -Infinity) {
+      const where = m === 1 ? `index ${i}` : `index ${i} (period ${Math.floor(i / m)}, symbol ${i % m})`;
+      throw new ConfigError(
+        `position at ${where} is ${w}: an infinite position cannot be held (a forecast divided by a zero ` +
+          `volatility?); use NaN for "no decision" or clip the sizing`,
+      );
+    }
+  }
   let first = -1;
   let last = -1;
   for (let t = 0; t < n && first < 0; t++) {

@@ -97,13 +97,20 @@ export const METRIC_CONVENTIONS: Readonly<Record<string, string>> = Object.freez
   calmar: "cagr / |maxDrawdown|",
   hitRate: "share of invested periods (gross > 0) with net > 0",
   turnover: "mean one-way traded weight sum|q[t] - q[t-1]| per period (initial entry counts)",
+  annualTurnover: "turnover * annualization",
   exposure: "mean gross exposure sum|q[t]|",
+  timeInMarket: "share of periods with gross exposure > 0",
+  periods: "number of periods in the evaluation window",
   alpha: "mean(net - benchmark) * annualization (benchmark = buy & hold on the same window)",
   informationRatio: "mean(net - benchmark) / std(net - benchmark, ddof=1) * sqrt(annualization)",
   beta: "cov(net, benchmark) / var(benchmark), ddof=1",
+  excessTotalReturn: "totalReturn - benchmark totalReturn (benchmark = buy & hold on the same window)",
+  skewness: "mean((net - mean)^3) / mean((net - mean)^2)^1.5 (biased moment estimator)",
+  kurtosis: "mean((net - mean)^4) / mean((net - mean)^2)^2, not excess: 3 for a normal (biased moment estimator)",
   probabilisticSharpe:
     "PSR(0) = Phi(SR * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)), SR per period",
   deflatedSharpe: "PSR against the expected maximum Sharpe of `trials` unskilled trials (Bailey & Lopez de Prado 2014)",
+  trials: "number of configurations tried (the deflation's N), this one included",
 });
 
 /** How many configurations were tried before this one, for the deflated Sharpe ratio. */
@@ -177,7 +184,11 @@ export function drawdownStats(net: ArrayLike<number>): { maxDrawdown: number; ma
   return { maxDrawdown, maxDrawdownDuration: longest };
 }
 
-/** Computes every metric of {@link BacktestMetrics} (except PSR/DSR) with the conventions of this module. */
+/**
+ * Computes every metric of {@link BacktestMetrics} with the conventions of this module: PSR, skewness and kurtosis
+ * always (NaN with fewer than 3 periods or no variation), DSR and `trials` when `trials` is given (see
+ * {@link addSharpeSignificance}).
+ */
 export function computeMetrics(inputs: MetricInputs): BacktestMetrics {
   const A = inputs.annualization;
   const net = asFloat64(inputs.net);

@@ -34,7 +34,7 @@ import {
   resolveCosts,
   simulateWeights,
 } from "./engine.ts";
-import { computeMetrics } from "./metrics.ts";
+import { computeMetrics, type SharpeSignificanceOptions } from "./metrics.ts";
 import { buyAndHoldGrid } from "./panel.ts";
 
 /** Buy & hold trades its whole capital once, on the first held date. */
@@ -68,7 +68,7 @@ export interface MarketView {
 export type Decision = number | ArrayLike<number>;
 
 /** Options of {@link simulateForward}. */
-export interface ForwardOptions extends BacktestCostOptions {
+export interface ForwardOptions extends BacktestCostOptions, SharpeSignificanceOptions {
   /** Returns, n × symbols row-major (NaN = no price). */
   returns: ArrayLike<number>;
   /** Number of symbols (default 1). */
@@ -218,6 +218,13 @@ export function simulateForward(opts: ForwardOptions): ForwardResult {
     }
     let any = false;
     for (let j = 0; j < m; j++) {
+      if (d[j] === Infinity || d[j] === -Infinity) {
+        const when = opts.dates?.[t] ?? `index ${t}`;
+        throw new ConfigError(
+          `the decision at ${when}${m > 1 ? ` (symbol ${j})` : ""} is ${d[j]}: an infinite position cannot be ` +
+            `held; return NaN for "no decision" or clip the sizing`,
+        );
+      }
       decisions[t * m + j] = d[j];
       if (isFiniteNumber(d[j])) any = true;
     }
@@ -248,6 +255,8 @@ export function simulateForward(opts: ForwardOptions): ForwardResult {
     traded: win(traded),
     benchmark: win(bh.net),
     annualization: costs.annualization,
+    trials: opts.trials,
+    trialSharpeVariance: opts.trialSharpeVariance,
   });
   warnings.push(...plausibilityWarnings(metrics));
   return {

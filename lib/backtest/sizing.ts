@@ -18,6 +18,15 @@
  * - {@link applyDrawdownBreaker}: a drawdown circuit breaker. The strategy's own equity is tracked with the engine's
  *   semantics; once its drawdown at a close reaches −threshold, every decision is capped to ±drawdownMaxPosition
  *   until equity recovers to its previous peak. Path-dependent, so sequential (hand-written, as is all sizing).
+ *   The cap must be > 0: a cap of 0 goes flat, flat equity never regains its peak, and the breaker would never
+ *   release (a permanent stop, not a breaker). In the hybrid it must also be below max(maxLong, maxShort), the
+ *   largest |position| the rule can take, or it never binds. A small cap recovers slowly: the breaker stays on
+ *   until the capped position earns back the whole drawdown.
+ * - Forecast conversion ({@link sizePositions}, lib/backtest/forecast.ts): a spec with `horizon` h treats the
+ *   forecasts as h-day log-return forecasts and converts them to daily arithmetic expected returns
+ *   exp(f / h + σ² / 2) − 1 before sizing (σ = `dailyLogVol`: a number, or "trailing" for the trailing std of daily
+ *   log returns over the rule's window, known at the close). This matters for forecast/σ sizing, which uses the
+ *   magnitude; for sign-based rules only the sign changes, and only when the drift correction outweighs f / h.
  *
  * Every parameter set is validated: a bad one is a ConfigError naming the field and the allowed range.
  *
@@ -26,6 +35,7 @@
 
 import { ConfigError } from "../errors.ts";
 import { type BacktestCostOptions, resolveCosts } from "./engine.ts";
+import { dailyExpectedReturns } from "./forecast.ts";
 
 function check(cond: boolean, field: string, allowed: string, got: unknown): void {
   if (!cond) throw new ConfigError(`${field} must be ${allowed}, got ${JSON.stringify(got)}`);
@@ -222,7 +232,11 @@ export interface HybridSizingParams {
   payoff?: number;
   /** Drawdown (positive fraction, e.g. 0.15) at which the circuit breaker trips; omit for no breaker. */
   drawdownThreshold?: number;
-  /** |position| cap while the breaker is on; required with drawdownThreshold. */
+  /**
+   * |position| cap while the breaker is on; required with drawdownThreshold. In (0, max(maxLong, maxShort)): 0
+   * would go flat and never recover (the breaker would never release); a cap at or above the largest position the
+   * rule takes never binds.
+   */
   drawdownMaxPosition?: number;
 }
 
@@ -253,10 +267,12 @@ export function validateHybridParams(
       "in (0, 1) (a positive drawdown fraction, e.g. 0.15)",
       p.drawdownThreshold,
     );
+    const largest = Math.max(p.maxLong, p.maxShort);
     check(
-      finite(p.drawdownMaxPosition) && p.drawdownMaxPosition >= 0,
+      finite(p.drawdownMaxPosition) && p.drawdownMaxPosition > 0 && p.drawdownMaxPosition < largest,
       "drawdownMaxPosition",
-      "a finite number ≥ 0",
+      `in (0, max(maxLong, maxShort) = ${largest}): 0 goes flat, flat equity never regains its peak and the ` +
+        `breaker would never release; a cap ≥ ${largest} never binds`,
       p.drawdownMaxPosition,
     );
   }
@@ -283,7 +299,7 @@ export function longBiasedHalfKelly(forecasts: ArrayLike<number>, params: Hybrid
 export interface DrawdownBreakerOptions extends BacktestCostOptions {
   /** Positive drawdown fraction that trips the breaker (e.g. 0.15 = a 15 % fall from the peak). */
   threshold: number;
-  /** |position| cap while tripped. */
+  /** |position| cap while tripped, > 0 (a cap of 0 goes flat and would never release). */
   maxPosition: number;
 }
 
@@ -299,7 +315,12 @@ export function applyDrawdownBreaker(
   opts: DrawdownBreakerOptions,
 ): { positions: Float64Array; tripped: Uint8Array; equity: Float64Array } {
   check(finite(opts.threshold) && opts.threshold > 0 && opts.threshold < 1, "threshold", "in (0, 1)", opts.threshold);
-  check(finite(opts.maxPosition) && opts.maxPosition >= 0, "maxPosition", "a finite number ≥ 0", opts.maxPosition);
+  check(
+    finite(opts.maxPosition) && opts.maxPosition > 0,
+    "maxPosition",
+    "a finite number > 0 (a cap of 0 goes flat: equity stays below its peak and the breaker never releases)",
+    opts.maxPosition,
+  );
   if (positions.length !== returns.length) throw new ConfigError("positions and returns must have the same length");
   const costs = resolveCosts(opts);
   const c = (costs.costBps + costs.slippageBps) / 1e4;
@@ -365,13 +386,31 @@ export function hybridPositions(
   }).positions;
 }
 
+/**
+ * Optional forecast conversion of a {@link SizingSpec}: with `horizon` h, forecasts are h-day log-return forecasts
+ * and are converted to daily arithmetic expected returns exp(f / h + σ² / 2) − 1 before sizing.
+ */
+export interface ForecastConversionSpec {
+  /** Forecast horizon in days (integer ≥ 1); omit when forecasts already are daily arithmetic returns. */
+  horizon?: number;
+  /**
+   * Daily log-return volatility σ of the conversion (needs `horizon`): a number ≥ 0 (default 0: no drift
+   * correction), or "trailing": the std (ddof 1) of the last `window` daily log returns log(1 + r) up to the close
+   * (window of the rule, default 20; NaN during the warm-up).
+   */
+  dailyLogVol?: number | "trailing";
+}
+
 /** A sizing rule as data (for sweeps and stored configurations). */
 export type SizingSpec =
-  | { kind: "sign"; scale?: number }
-  | { kind: "forecastOverSigma"; window?: number; scale?: number; cap?: number }
-  | { kind: "volatilityTarget"; targetVol: number; window?: number; maxLeverage?: number }
-  | { kind: "kelly"; fraction?: number; payoff?: number; maxPosition?: number }
-  | ({ kind: "hybrid" } & HybridSizingParams);
+  & (
+    | { kind: "sign"; scale?: number }
+    | { kind: "forecastOverSigma"; window?: number; scale?: number; cap?: number }
+    | { kind: "volatilityTarget"; targetVol: number; window?: number; maxLeverage?: number }
+    | { kind: "kelly"; fraction?: number; payoff?: number; maxPosition?: number }
+    | ({ kind: "hybrid" } & HybridSizingParams)
+  )
+  & ForecastConversionSpec;
 
 /** Inputs of {@link sizePositions}, aligned per period. */
 export interface SizingInputs {
@@ -392,9 +431,41 @@ export function describeSizing(spec: SizingSpec): string {
   return `${kind}(${args})`;
 }
 
-/** Applies a {@link SizingSpec}: target positions decided at each close from information up to that close. */
+/**
+ * The forecasts a spec sizes with: unchanged without `horizon`, else converted from h-day log returns to daily
+ * arithmetic expected returns (see {@link ForecastConversionSpec}).
+ */
+export function convertedForecasts(spec: SizingSpec, inputs: SizingInputs): ArrayLike<number> {
+  const { horizon, dailyLogVol } = spec;
+  if (horizon === undefined) {
+    if (dailyLogVol !== undefined) {
+      throw new ConfigError("dailyLogVol converts h-day log forecasts and needs horizon (days) as well");
+    }
+    return inputs.forecasts;
+  }
+  check(Number.isInteger(horizon) && horizon >= 1, "horizon", "an integer ≥ 1 (days)", horizon);
+  if (dailyLogVol === "trailing") {
+    const window = "window" in spec && spec.window !== undefined ? spec.window : 20;
+    const logReturns = Float64Array.from(inputs.returns as ArrayLike<number>, (r) => Math.log1p(r));
+    return dailyExpectedReturns(inputs.forecasts, horizon, trailingVolatility(logReturns, window));
+  }
+  const sigma = dailyLogVol ?? 0;
+  check(finite(sigma) && sigma >= 0, "dailyLogVol", `a number ≥ 0 or "trailing"`, sigma);
+  return dailyExpectedReturns(inputs.forecasts, horizon, sigma);
+}
+
+/**
+ * Applies a {@link SizingSpec}: target positions decided at each close from information up to that close. With
+ * `horizon`, forecasts are first converted to daily arithmetic expected returns ({@link convertedForecasts}).
+ */
 export function sizePositions(spec: SizingSpec, inputs: SizingInputs): Float64Array {
-  const { forecasts, returns } = inputs;
+  const { returns } = inputs;
+  if (inputs.forecasts.length !== returns.length) {
+    throw new ConfigError(
+      `forecasts (${inputs.forecasts.length}) and returns (${returns.length}) must have one value per period`,
+    );
+  }
+  const forecasts = convertedForecasts(spec, inputs);
   switch (spec.kind) {
     case "sign":
       return signPositions(forecasts, spec.scale ?? 1);

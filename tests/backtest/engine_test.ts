@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
-import { backtest } from "../../lib/backtest/mod.ts";
+import { backtest, backtestGrid, computeMetrics, METRIC_CONVENTIONS } from "../../lib/backtest/mod.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
@@ -162,4 +162,45 @@ Deno.test("PSR by hand, DSR with the number of trials, and a refusal to deflate 
   const d = backtest({ returns: rets, positions: rets.map(() => 1), trials: 100, trialSharpeVariance: 0.01 });
   assert.ok(d.metrics.deflatedSharpe! < d.metrics.probabilisticSharpe);
   assert.throws(() => backtest({ returns: rets, positions: rets.map(() => 1), trials: 100 }), /trialSharpeVariance/);
+});
+
+Deno.test("beta by hand: cov(net, benchmark) / var(benchmark), ddof 1", () => {
+  // net deviations (−0.0025, 0.0075, −0.0225, 0.0175), benchmark deviations (0.0125, 0.0025, −0.0275, 0.0125):
+  // Σ products = 0.000825, Σ squares = 0.001075, beta = 33/43.
+  const m = computeMetrics({
+    net: [0.01, 0.02, -0.01, 0.03],
+    benchmark: [0.02, 0.01, -0.02, 0.02],
+    annualization: 252,
+  });
+  close(m.beta!, 33 / 43);
+  close(m.alpha!, 0.005 * 252); // mean(net − benchmark) = 0.02 / 4
+  close(m.excessTotalReturn!, (1.01 * 1.02 * 0.99 * 1.03 - 1) - (1.02 * 1.01 * 0.98 * 1.02 - 1));
+  // Half invested without costs: net = ½ r exactly, so beta against buy & hold is ½.
+  const r = backtest({ returns: [NaN, 0.01, -0.02, 0.03, 0.005, -0.01], positions: [0.5, 0.5, 0.5, 0.5, 0.5, NaN] });
+  close(r.metrics.beta!, 0.5);
+});
+
+Deno.test("infinite positions are ConfigErrors naming their index, not silently flat", () => {
+  assert.throws(() => backtest({ returns: [NaN, 0.01, 0.02], positions: [1, Infinity, 1] }), {
+    name: "ConfigError",
+    message: /index 1 is Infinity/,
+  });
+  assert.throws(
+    () =>
+      backtestGrid({
+        dates: ["2020-01-01", "2020-01-02"],
+        symbols: ["A", "B"],
+        returns: [NaN, NaN, 0.01, 0.02],
+        weights: [0.5, 0.5, 0.5, -Infinity],
+      }),
+    { name: "ConfigError", message: /index 3 \(period 1, symbol 1\) is -Infinity/ },
+  );
+  // NaN still means "no decision".
+  assert.equal(backtest({ returns: [NaN, 0.01, 0.02], positions: [1, NaN, 1] }).heldPositions[2], 0);
+});
+
+Deno.test("every metric carries a stated convention", () => {
+  const r = backtest({ returns: [NaN, 0.01, -0.02, 0.03, 0.005], positions: [1, 1, -1, 1, NaN], trials: 1 });
+  for (const k of Object.keys(r.metrics)) assert.ok(k in METRIC_CONVENTIONS, `no convention for ${k}`);
+  assert.equal(r.conventions.metrics, METRIC_CONVENTIONS);
 });

@@ -8,7 +8,8 @@ import {
   signPositions,
   simulateForward,
 } from "../../lib/backtest/mod.ts";
-import { LeakageError } from "../../lib/errors.ts";
+import { ConfigError, LeakageError } from "../../lib/errors.ts";
+import { deflatedSharpe } from "../../lib/metrics/sharpe.ts";
 
 const close = (a: number, b: number, tol = 1e-12) =>
   assert.ok(
@@ -189,4 +190,41 @@ Deno.test("forward top-k with dropout, built one date at a time from the view, e
     assertSameRun(fwd, vec);
     assert.ok(vec.metrics.turnover > 0);
   }
+});
+
+Deno.test("forward results carry the deflated Sharpe ratio given the number of trials", () => {
+  const { returns, forecasts } = market(300, 1, 11);
+  const fwd = simulateForward({
+    returns,
+    forecasts,
+    sizer: (f) => Math.sign(f as number),
+    trials: 20,
+    trialSharpeVariance: 0.002,
+  });
+  const m = fwd.metrics;
+  assert.equal(m.trials, 20);
+  const expected = deflatedSharpe({
+    sharpe: m.sharpe / Math.sqrt(252),
+    nTrials: 20,
+    trialSharpeVariance: 0.002,
+    nObs: m.periods,
+    skew: m.skewness,
+    kurtosis: m.kurtosis,
+  });
+  close(m.deflatedSharpe!, expected);
+  assert.ok(m.deflatedSharpe! < m.probabilisticSharpe);
+  // Same figure as the vectorized engine on the same decisions.
+  const vec = backtest({ returns, positions: fwd.decisions, trials: 20, trialSharpeVariance: 0.002 });
+  close(m.deflatedSharpe!, vec.metrics.deflatedSharpe!);
+  assert.throws(() => simulateForward({ returns, forecasts, trials: 20 }), /trialSharpeVariance/);
+  assert.equal(simulateForward({ returns, forecasts }).metrics.deflatedSharpe, undefined);
+});
+
+Deno.test("an infinite decision is a ConfigError naming its date", () => {
+  const returns = [NaN, 0.01, 0.02, 0.01];
+  const dates = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06"];
+  assert.throws(
+    () => simulateForward({ returns, dates, forecasts: [1, 1, 1, 1], sizer: (_f, v) => (v.t === 2 ? Infinity : 1) }),
+    (e: unknown) => e instanceof ConfigError && /2020-01-03 is Infinity/.test(e.message),
+  );
 });

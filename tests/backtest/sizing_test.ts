@@ -157,6 +157,54 @@ Deno.test("sizePositions dispatches every rule and hybridPositions adds the brea
   const f = [0.01, -0.02, 0.03, 0.01, -0.01];
   const r = [NaN, 0.01, -0.02, 0.015, -0.3];
   assert.deepEqual(Array.from(sizePositions({ kind: "sign" }, { forecasts: f, returns: r })), [1, -1, 1, 1, -1]);
+  // forecast/σ with window 2: σ[2] = std(0.01, −0.02) = 0.03/√2, σ[3] = std(−0.02, 0.015) = 0.035/√2,
+  // σ[4] = std(0.015, −0.3) = 0.315/√2.
+  const s2 = [NaN, NaN, 0.03 / Math.SQRT2, 0.035 / Math.SQRT2, 0.315 / Math.SQRT2];
+  const fos = sizePositions({ kind: "forecastOverSigma", window: 2, scale: 1, cap: 1 }, { forecasts: f, returns: r });
+  assert.ok(Number.isNaN(fos[0]) && Number.isNaN(fos[1]));
+  assert.equal(fos[2], 1); // 0.03 / 0.0212 = 1.41, capped
+  close(fos[3], 0.01 / s2[3]);
+  close(fos[4], -0.01 / s2[4]);
+  // Volatility targeting of the sign: ±0.1 / (σ·√252), annualized with the costs' annualization.
+  const vt = sizePositions({ kind: "volatilityTarget", targetVol: 0.1, window: 2, maxLeverage: 10 }, {
+    forecasts: f,
+    returns: r,
+    costs: { annualization: 52 },
+  });
+  for (const t of [2, 3, 4]) close(vt[t], Math.sign(f[t]) * 0.1 / (s2[t] * Math.sqrt(52)));
+  // Kelly: P = 0.7 → half of f* = 0.4 is 0.2 long; P = 0.35 → half of f*(0.65) = 0.3 is 0.15 short.
+  const kelly = sizePositions({ kind: "kelly", fraction: 0.5 }, {
+    forecasts: f,
+    returns: r,
+    probabilities: [0.7, 0.35, 0.5, NaN, 0.55],
+  });
+  close(kelly[0], 0.2);
+  close(kelly[1], -0.15);
+  assert.equal(kelly[2], 0);
+  assert.ok(Number.isNaN(kelly[3]));
+  close(kelly[4], 0.05);
+  // Hybrid (no breaker): winRate 0.55 → Kelly 0.1, half 0.05 around the bias 0.5.
+  const hybrid = sizePositions({
+    kind: "hybrid",
+    maxLong: 1,
+    maxShort: 0,
+    baseLongBias: 0.5,
+    bearishRiskOff: false,
+    winRate: 0.55,
+  }, { forecasts: f, returns: r });
+  for (let t = 0; t < 5; t++) close(hybrid[t], f[t] > 0 ? 0.55 : 0.45);
+  // With the breaker, tracked with the given costs: day 4 (−30 % on a 0.55 long, 10 bps entry) trips a 15 % breaker.
+  const hb = sizePositions({
+    kind: "hybrid",
+    maxLong: 1,
+    maxShort: 0,
+    baseLongBias: 0.5,
+    bearishRiskOff: false,
+    winRate: 0.55,
+    drawdownThreshold: 0.15,
+    drawdownMaxPosition: 0.2,
+  }, { forecasts: [...f, 0.01], returns: [...r, 0.01], costs: { costBps: 10 } });
+  assert.deepEqual(Array.from(hb).map((x) => +x.toFixed(12)), [0.55, 0.45, 0.55, 0.55, 0.2, 0.2]);
   const hy = { maxLong: 1, maxShort: 0, baseLongBias: 1, bearishRiskOff: false, winRate: 0.55 };
   const withBreaker = hybridPositions([1, 1, 1, 1, 1], [NaN, -0.3, 0.01, 0.01, 0.01], {
     ...hy,
@@ -166,4 +214,69 @@ Deno.test("sizePositions dispatches every rule and hybridPositions adds the brea
   assert.deepEqual(Array.from(withBreaker), [1, 0.1, 0.1, 0.1, 0.1]);
   assert.throws(() => sizePositions({ kind: "kelly" }, { forecasts: f, returns: r }), /probabilities/);
   assert.throws(() => sizePositions({ kind: "nope" } as never, { forecasts: f, returns: r }), ConfigError);
+});
+
+Deno.test("the breaker refuses a cap of 0 (it would never release) and a cap that never binds", () => {
+  const hy = { maxLong: 1, maxShort: 0.3, baseLongBias: 0.5, bearishRiskOff: false, winRate: 0.55 };
+  assert.throws(() => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: 0 }), {
+    name: "ConfigError",
+    message: /drawdownMaxPosition must be in \(0, max\(maxLong, maxShort\) = 1\).*never release/,
+  });
+  assert.throws(
+    () => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: 1 }),
+    /never binds/,
+  );
+  // A cap above maxLong still binds on shorts when maxShort is larger: allowed.
+  const shortHeavy = { ...hy, maxLong: 0.2, baseLongBias: 0, maxShort: 1, drawdownThreshold: 0.1 };
+  assert.doesNotThrow(() => longBiasedHalfKelly([1], { ...shortHeavy, drawdownMaxPosition: 0.5 }));
+  assert.throws(() => applyDrawdownBreaker([1, 1], [NaN, 0.01], { threshold: 0.1, maxPosition: 0 }), {
+    name: "ConfigError",
+    message: /maxPosition must be a finite number > 0/,
+  });
+  // Why 0 is refused: capped to 0 the equity is flat, stays below its peak, and the breaker stays on for good.
+  const tiny = applyDrawdownBreaker([1, 1, 1, 1, 1], [NaN, -0.2, 0.5, 0.5, 0.5], { threshold: 0.1, maxPosition: 1e-9 });
+  assert.deepEqual(Array.from(tiny.tripped), [0, 1, 1, 1, 1]);
+});
+
+Deno.test("sizing specs with a horizon convert h-day log forecasts to daily arithmetic returns first", () => {
+  const r = [NaN, 0.01, 0.03, -0.01];
+  const f = [0.05, 0.05, 0.05, -0.05]; // 5-day log-return forecasts
+  // σ (window 2): NaN, NaN, std(0.01, 0.03) = √0.0002, std(0.03, −0.01) = √0.0008.
+  const raw = sizePositions({ kind: "forecastOverSigma", window: 2, cap: 1 }, { forecasts: f, returns: r });
+  assert.deepEqual(Array.from(raw).slice(2), [1, -1]); // the 5-day forecast read as daily: capped both times
+  const conv = sizePositions({ kind: "forecastOverSigma", window: 2, cap: 1, horizon: 5 }, {
+    forecasts: f,
+    returns: r,
+  });
+  close(conv[2], Math.expm1(0.01) / Math.sqrt(0.0002)); // 0.7106...
+  close(conv[3], Math.expm1(-0.01) / Math.sqrt(0.0008)); // −0.3518...
+  // A constant daily log volatility adds the lognormal drift σ²/2.
+  const withVol = sizePositions(
+    { kind: "forecastOverSigma", window: 2, cap: 1, horizon: 5, dailyLogVol: 0.02 },
+    { forecasts: f, returns: r },
+  );
+  close(withVol[2], Math.expm1(0.01 + 0.0002) / Math.sqrt(0.0002));
+  // "trailing": σ = std of the last 2 daily log returns, known at the close.
+  const trailing = sizePositions(
+    { kind: "forecastOverSigma", window: 2, cap: 1, horizon: 5, dailyLogVol: "trailing" },
+    { forecasts: f, returns: r },
+  );
+  const sLog = Math.abs(Math.log(1.03) - Math.log(1.01)) / Math.SQRT2;
+  close(trailing[2], Math.expm1(0.01 + sLog * sLog / 2) / Math.sqrt(0.0002));
+  // The drift correction can turn a slightly negative log forecast into a positive expected return.
+  const sign = sizePositions({ kind: "sign", horizon: 1, dailyLogVol: 0.02 }, {
+    forecasts: [-0.0001, -0.0003],
+    returns: [NaN, 0],
+  });
+  assert.deepEqual(Array.from(sign), [1, -1]); // −0.0001 + 0.0002 > 0; −0.0003 + 0.0002 < 0
+  assert.throws(
+    () => sizePositions({ kind: "sign", dailyLogVol: 0.02 }, { forecasts: f, returns: r }),
+    /needs horizon/,
+  );
+  assert.throws(() => sizePositions({ kind: "sign", horizon: 0 }, { forecasts: f, returns: r }), /horizon/);
+  assert.throws(
+    () => sizePositions({ kind: "sign", horizon: 5, dailyLogVol: -1 }, { forecasts: f, returns: r }),
+    /dailyLogVol/,
+  );
+  assert.throws(() => sizePositions({ kind: "sign" }, { forecasts: [1], returns: r }), /one value per period/);
 });
