@@ -1,7 +1,7 @@
 /** TreeSHAP, importances, SHAP top-k selection inside the training fold, the GPU fallback, and memory stability. */
 import assert from "node:assert/strict";
 import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
-import { openXGBoost } from "../../lib/models/xgboost/library.ts";
+import { openXGBoost, XGBoostError } from "../../lib/models/xgboost/library.ts";
 import { BackendUnavailableError } from "../../lib/errors.ts";
 import type { Matrix } from "../../lib/data/matrix.ts";
 import { classification, lcg } from "./_synthetic.ts";
@@ -117,7 +117,97 @@ Deno.test("selection: SHAP top-k is fitted on training rows only; the validation
   for (const m of [a, b, back]) m.dispose();
 });
 
+/** A model whose margin is off by one: every TreeSHAP row then violates additivity (contributions sum to margin − 1). */
+class OffByOneMargin extends XGBoostModel {
+  override predictMargin(X: Matrix): Float64Array {
+    return super.predictMargin(X).map((v) => v + 1);
+  }
+}
+
+Deno.test("shap: an additivity violation throws, and shapImportance falls back to gain importance saying why", async () => {
+  const { X, label } = classification(300, 4, 6, 0.05);
+  const m = new OffByOneMargin({ params: { objective: "binary:logistic", max_depth: 3 }, numBoostRound: 10 });
+  await m.fit(X, label);
+  assert.throws(
+    () => m.shapValues(X),
+    (e: unknown) => e instanceof XGBoostError && /additivity failed/.test(e.message),
+  );
+  const imp = m.shapImportance(X);
+  assert.equal(imp.method, "gain");
+  assert.match(imp.fallbackReason!, /SHAP additivity failed at row 0/);
+  assert.deepEqual(Array.from(imp.values), Array.from(m.importance("gain").values));
+  assert.deepEqual(imp.names, ["x0", "x1", "x2", "x3"]);
+  m.dispose();
+});
+
+/** The label rule of `classification` (x0 + x1 > 1) with its informative columns moved to positions 4 and 2. */
+function permutedNamed(rows: number, seed: number) {
+  const { X, label } = classification(rows, 6, seed, 0.05);
+  const perm = [5, 3, 1, 4, 0, 2]; // new column c holds original column perm[c]: x0 → 4, x1 → 2
+  const data = new Float32Array(X.data.length);
+  for (let i = 0; i < rows; i++) for (let c = 0; c < 6; c++) data[i * 6 + c] = X.data[i * 6 + perm[c]];
+  const columns = ["mom_5d", "vol_20d", "rsi_14", "gap", "ret_1d", "volume_z"];
+  return { X: { data, rows, cols: 6, columns } as Matrix, label };
+}
+
+Deno.test("selection: with named columns, the gain fallback picks the truly important columns (not the first k)", async () => {
+  const { X, label } = permutedNamed(800, 23);
+  const opts = { params: { objective: "binary:logistic", max_depth: 3 }, numBoostRound: 30, selectTopK: 2 };
+  // SHAP fails on the preliminary booster, so the ranking is by its gain importance, looked up by feature name.
+  const forced = new OffByOneMargin(opts);
+  const rep = await forced.fit(X, label);
+  assert.ok(
+    rep.notes.some((n) => /feature selection used gain importance: SHAP additivity failed/.test(n)),
+    rep.notes.join("; "),
+  );
+  assert.deepEqual(forced.selectedColumns, [2, 4]);
+  // The SHAP path agrees.
+  const shap = new XGBoostModel(opts);
+  const repShap = await shap.fit(X, label);
+  assert.ok(!repShap.notes.some((n) => /gain importance/.test(n)));
+  assert.deepEqual(shap.selectedColumns, [2, 4]);
+  // Importances of the final booster are reported under the input names, at the input positions.
+  const imp = forced.importance("gain");
+  assert.equal(imp.names[4], "ret_1d");
+  assert.deepEqual(Array.from(imp.values).map((v) => v > 0), [false, false, true, false, true, false]);
+  forced.dispose();
+  shap.dispose();
+});
+
 const noCuda = openXGBoost().buildInfo.USE_CUDA !== true;
+
+Deno.test({
+  name:
+    "device: an explicit 'cuda' request on a CPU-only library trains on the CPU, warns once on stderr and notes why",
+  ignore: !noCuda,
+  fn: async () => {
+    const { X, label } = classification(100, 2, 4);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+    try {
+      const m = new XGBoostModel({ params: { objective: "binary:logistic" }, numBoostRound: 3, device: "cuda" });
+      const rep = await m.fit(X, label);
+      assert.equal(rep.details!.device, "cpu");
+      assert.equal(m.describe().device, "cpu");
+      assert.ok(rep.notes.some((n) => /^training on CPU: .*built without CUDA/.test(n)), rep.notes.join("; "));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /XGBoost: training on CPU: .*USE_CUDA=false/);
+      // The CPU fallback trains normally: the configuration has no GPU parameter.
+      const config = JSON.stringify(m.jsonConfig());
+      assert.ok(!/gpu_hist/.test(config) && /"tree_method":"hist"/.test(config));
+      // The XGBoost-style spelling params.device = "cuda" takes the same path.
+      const viaParam = new XGBoostModel({ params: { objective: "binary:logistic", device: "cuda" }, numBoostRound: 3 });
+      const rep2 = await viaParam.fit(X, label);
+      assert.equal(rep2.details!.device, "cpu");
+      assert.equal(warnings.length, 2);
+      m.dispose();
+      viaParam.dispose();
+    } finally {
+      console.warn = warn;
+    }
+  },
+});
 
 Deno.test({
   name: "device: asking for CUDA on a CPU-only library falls back to the CPU with the reason; requireGpu refuses",

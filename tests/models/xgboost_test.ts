@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
-import { xgboostVersion } from "../../lib/models/xgboost/library.ts";
+import { libraryCandidates, xgboostVersion } from "../../lib/models/xgboost/library.ts";
 import { takeRows } from "../../lib/data/matrix.ts";
 import { BackendUnavailableError, ConfigError } from "../../lib/errors.ts";
 import { accuracy, classification } from "./_synthetic.ts";
@@ -232,4 +232,128 @@ Deno.test({
     }).output();
     assert.match(new TextDecoder().decode(out.stdout), new RegExp(`^${wheelCopy} \\d+\\.\\d+\\.\\d+`));
   },
+});
+
+const debianLibrary = "/usr/lib/x86_64-linux-gnu/libxgboost.so.0";
+const hasDebianLibrary = (() => {
+  try {
+    return Deno.statSync(debianLibrary).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "library: XGBOOST_LIBRARY_PATH accepts the absolute path of Debian's library" +
+    (hasDebianLibrary ? "" : ` (SKIPPED: no ${debianLibrary} on this machine)`),
+  ignore: !hasDebianLibrary,
+  fn: async () => {
+    // A fresh process: the library is opened once per process.
+    const code = `import { openXGBoost } from "${new URL("../../lib/models/xgboost/library.ts", import.meta.url).href}";
+      const lib = openXGBoost(); console.log(lib.path + " " + lib.version.join("."));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { XGBOOST_LIBRARY_PATH: debianLibrary },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), `${debianLibrary} ${xgboostVersion()}`);
+  },
+});
+
+Deno.test("library: candidates list a pip wheel's copy under ~/.local and the active virtualenv, after the sonames", () => {
+  const tmp = Deno.makeTempDirSync();
+  const saved = Object.fromEntries(
+    ["HOME", "XGBOOST_LIBRARY_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"].map((k) => [k, Deno.env.get(k)]),
+  );
+  try {
+    const wheel = (root: string, py: string) => {
+      const dir = `${root}/lib/${py}/site-packages/xgboost/lib`;
+      Deno.mkdirSync(dir, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/libxgboost.so`, "not a real library");
+      return `${dir}/libxgboost.so`;
+    };
+    const userCopy = wheel(`${tmp}/home/.local`, "python3.11");
+    const venvCopy = wheel(`${tmp}/venv`, "python3.12");
+    Deno.mkdirSync(`${tmp}/elsewhere/lib/python3.11/site-packages/xgboost/lib`, { recursive: true }); // no file
+    Deno.env.set("HOME", `${tmp}/home`);
+    for (const k of ["XGBOOST_LIBRARY_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"]) Deno.env.delete(k);
+    const plain = libraryCandidates();
+    assert.deepEqual(plain.slice(0, 2), ["libxgboost.so.0", "libxgboost.so"]);
+    assert.ok(plain.includes(userCopy), plain.join("\n"));
+    assert.ok(!plain.includes(venvCopy), "an inactive virtualenv is not searched");
+    assert.ok(!plain.some((p) => p.startsWith(`${tmp}/elsewhere`)));
+    Deno.env.set("VIRTUAL_ENV", `${tmp}/venv`);
+    const withVenv = libraryCandidates();
+    assert.equal(withVenv[2], venvCopy, "the active virtualenv comes before system and user copies");
+    assert.ok(withVenv.includes(userCopy));
+    // An explicit choice is the only candidate.
+    Deno.env.set("XGBOOST_LIBRARY_PATH", "/opt/xgb/libxgboost.so");
+    assert.deepEqual(libraryCandidates(), ["/opt/xgb/libxgboost.so"]);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    Deno.removeSync(tmp, { recursive: true });
+  }
+});
+
+Deno.test("xgboost: the booster's own configuration shows every parameter applied (hist by default, seed, nthread)", async () => {
+  const { X, target } = classification(200, 3, 14);
+  const m = new XGBoostModel({
+    params: { alpha: 0.25, lambda: 3.5, min_child_weight: 4, max_depth: 2, eta: 0.125, nthread: 1, subsample: 0.75 },
+    numBoostRound: 3,
+  });
+  await m.fit(X, target, { seed: 42 });
+  type Config = {
+    learner: {
+      generic_param: Record<string, string>;
+      gradient_booster: {
+        gbtree_train_param: Record<string, string>;
+        updater: Record<string, { train_param: Record<string, string> }>;
+      };
+      objective: { name: string };
+    };
+  };
+  const c = m.jsonConfig() as Config;
+  assert.equal(c.learner.gradient_booster.gbtree_train_param.tree_method, "hist");
+  assert.equal(c.learner.objective.name, "reg:squarederror");
+  assert.equal(c.learner.generic_param.seed, "42");
+  assert.equal(c.learner.generic_param.nthread, "1");
+  const train = c.learner.gradient_booster.updater.grow_quantile_histmaker.train_param;
+  assert.equal(Number(train.alpha), 0.25);
+  assert.equal(Number(train.lambda), 3.5);
+  assert.equal(Number(train.min_child_weight), 4);
+  assert.equal(Number(train.max_depth), 2);
+  assert.equal(Number(train.eta), 0.125);
+  assert.equal(Number(train.subsample), 0.75);
+  // params.seed wins over fit's seed; an explicit tree_method replaces the default.
+  const exact = new XGBoostModel({ params: { tree_method: "exact", seed: 9, nthread: 1 }, numBoostRound: 2 });
+  await exact.fit(X, target, { seed: 42 });
+  const ce = exact.jsonConfig() as Config;
+  assert.equal(ce.learner.gradient_booster.gbtree_train_param.tree_method, "exact");
+  assert.equal(ce.learner.generic_param.seed, "9");
+  m.dispose();
+  exact.dispose();
+});
+
+Deno.test("xgboost: multi-class objectives refuse calibration and a positive-share band; the skipped bias check is noted", async () => {
+  const multi = { objective: "multi:softprob", num_class: 3 };
+  assert.throws(() => new XGBoostModel({ params: multi, calibration: "centering" }), ConfigError);
+  assert.throws(() => new XGBoostModel({ params: multi, calibration: "isotonic" }), ConfigError);
+  assert.throws(() => new XGBoostModel({ params: { num_class: 3 }, calibration: "centering" }), ConfigError);
+  assert.throws(() => new XGBoostModel({ params: multi, positiveShareBand: [0.3, 0.7] }), ConfigError);
+  const { X } = classification(150, 3, 5);
+  const y = Float32Array.from(range(0, 150), (i) => i % 3);
+  const m = new XGBoostModel({ params: { ...multi, max_depth: 2 }, numBoostRound: 3 });
+  const rep = await m.fit(X, y);
+  assert.ok(rep.notes.some((n) => /sign-bias check skipped: multi:softprob gives 3 class probabilities/.test(n)));
+  assert.equal(rep.details!.trainPositiveShare, undefined);
+  assert.equal(rep.details!.calibration, "identity");
+  m.dispose();
+  // Single-output objectives keep the check (and no such note).
+  const b = new XGBoostModel({ params: { objective: "binary:logistic" }, numBoostRound: 3, calibration: "centering" });
+  const rb = await b.fit(X, Float32Array.from(y, (v) => (v === 0 ? 1 : 0)));
+  assert.ok(!rb.notes.some((n) => /skipped/.test(n)));
+  assert.equal(typeof rb.details!.trainPositiveShare, "number");
+  b.dispose();
 });

@@ -6,8 +6,10 @@
  * `xgboost/lib/libxgboost.so`) only that file is tried, so an explicit choice is never silently replaced. Otherwise,
  * first that opens wins:
  * 1. Debian's `libxgboost.so.0` (package `libxgboost0`) via the dynamic loader's search path;
- * 2. `libxgboost.so` via the loader, then the copy shipped inside a pip wheel of Python's `xgboost` under the usual
- *    site-packages folders.
+ * 2. `libxgboost.so` via the loader, then the copy shipped inside a pip wheel of Python's `xgboost` in the
+ *    `site-packages` / `dist-packages` folders of `lib/python3*` under: the active virtualenv (`$VIRTUAL_ENV`), the
+ *    active conda environment (`$CONDA_PREFIX`), `/usr/local/lib`, `/usr/lib` and `~/.local/lib`. Other virtualenvs
+ *    are not searched: activate the one holding xgboost, or set `XGBOOST_LIBRARY_PATH`.
  *
  * When none opens, {@link openXGBoost} throws `BackendUnavailableError` with the install command. The library is
  * opened once per process and never closed (closing it while a booster is alive would crash).
@@ -21,7 +23,8 @@
 
 import { BackendUnavailableError, CandorError } from "../../errors.ts";
 
-const SYMBOLS = {
+/** The C functions candor binds, in `Deno.dlopen`'s notation. */
+export const XGBOOST_SYMBOLS = {
   XGBoostVersion: { parameters: ["buffer", "buffer", "buffer"], result: "void" },
   XGBGetLastError: { parameters: [], result: "pointer" },
   XGBuildInfo: { parameters: ["buffer"], result: "i32" },
@@ -58,18 +61,19 @@ const SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The raw symbols of the opened library. */
-export type XGBoostSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+export type XGBoostSymbols = Deno.DynamicLibrary<typeof XGBOOST_SYMBOLS>["symbols"];
 
 /** A failed XGBoost C call; the message is XGBoost's own (`XGBGetLastError`) prefixed by the call's name. */
 export class XGBoostError extends CandorError {}
 
 /** Install hint shown when no library can be opened. */
-export const XGBOOST_INSTALL_HINT =
+export const XGBOOST_INSTALL_HINT: string =
   "install XGBoost's C library: `sudo apt-get install libxgboost0` (Debian/Ubuntu), or `pip install xgboost` and " +
   "point XGBOOST_LIBRARY_PATH at the wheel's xgboost/lib/libxgboost.so";
 
 /** The opened library: its symbols, version, build information and where it was found. */
 export interface XGBoostLibrary {
+  /** The C functions candor binds (`Deno.dlopen` symbols). */
   symbols: XGBoostSymbols;
   /** The path or soname that opened. */
   path: string;
@@ -83,14 +87,31 @@ export interface XGBoostLibrary {
 
 let cached: XGBoostLibrary | undefined;
 
-/** Paths tried, in order, when `XGBOOST_LIBRARY_PATH` is not set or fails. */
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Paths tried, in order (see the module doc): only `XGBOOST_LIBRARY_PATH` when it is set; otherwise the loader's
+ * sonames, then every pip-wheel location that exists on disk. Reads the environment on each call.
+ */
 export function libraryCandidates(): string[] {
   const env = Deno.env.get("XGBOOST_LIBRARY_PATH");
   if (env) return [env]; // an explicit choice is never silently replaced by another copy
   const out: string[] = [];
   out.push("libxgboost.so.0", "libxgboost.so");
   const home = Deno.env.get("HOME");
-  const roots = ["/usr/local/lib", "/usr/lib", ...(home ? [`${home}/.local/lib`] : [])];
+  const envRoots = ["VIRTUAL_ENV", "CONDA_PREFIX"].map((k) => Deno.env.get(k)).filter((v): v is string => !!v);
+  const roots = [
+    ...envRoots.map((r) => `${r}/lib`),
+    "/usr/local/lib",
+    "/usr/lib",
+    ...(home ? [`${home}/.local/lib`] : []),
+  ];
   for (const root of roots) {
     let entries: Deno.DirEntry[] = [];
     try {
@@ -101,7 +122,8 @@ export function libraryCandidates(): string[] {
     for (const e of entries) {
       if (/^python3(\.\d+)?$/.test(e.name)) {
         for (const site of ["site-packages", "dist-packages"]) {
-          out.push(`${root}/${e.name}/${site}/xgboost/lib/libxgboost.so`);
+          const path = `${root}/${e.name}/${site}/xgboost/lib/libxgboost.so`;
+          if (exists(path) && !out.includes(path)) out.push(path);
         }
       }
     }
@@ -118,9 +140,9 @@ export function openXGBoost(): XGBoostLibrary {
   if (cached) return cached;
   const tried: string[] = [];
   for (const path of libraryCandidates()) {
-    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    let lib: Deno.DynamicLibrary<typeof XGBOOST_SYMBOLS>;
     try {
-      lib = Deno.dlopen(path, SYMBOLS);
+      lib = Deno.dlopen(path, XGBOOST_SYMBOLS);
     } catch (e) {
       tried.push(`${path} (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`);
       continue;

@@ -12,5 +12,14 @@ export {
   type XGBoostOptions,
   type XGBoostParamValue,
 } from "./model.ts";
-export { libraryCandidates, openXGBoost, XGBOOST_INSTALL_HINT, XGBoostError, xgboostVersion } from "./library.ts";
+export {
+  libraryCandidates,
+  openXGBoost,
+  XGBOOST_INSTALL_HINT,
+  XGBOOST_SYMBOLS,
+  XGBoostError,
+  type XGBoostLibrary,
+  type XGBoostSymbols,
+  xgboostVersion,
+} from "./library.ts";
 export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";

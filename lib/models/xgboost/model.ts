@@ -15,10 +15,13 @@
  *   `num_class = k`) → k probabilities per row, **row-major** (`out[i * k + c]`), so the array has `rows × k` values.
  * - **Calibration and the sign-bias check** (lib/models/calibration) are fitted on the training rows' predictions
  *   only and stored with the model; `predict` applies the calibration (pass `{ calibrated: false }` for the raw
- *   booster output, which is what Python's xgboost returns for the saved file).
+ *   booster output, which is what Python's xgboost returns for the saved file). Both need one output per row:
+ *   with `multi:*` objectives (or `num_class > 1`) asking for a calibration or a `positiveShareBand` is refused with a
+ *   ConfigError, and the default sign-bias check is skipped with a note in the fit report saying so.
  * - **SHAP top-k feature selection** (`selectTopK`) is fitted inside `fit` on the training rows only: a preliminary
  *   booster is trained on them, features are ranked by mean |TreeSHAP| on those same rows, and the final booster sees
- *   the top k columns. Validation and test rows never influence the choice.
+ *   the top k columns. Validation and test rows never influence the choice. When SHAP fails (an error or an
+ *   additivity violation) the ranking falls back to the preliminary booster's gain importance, noted in the report.
  * - **Native handles** (DMatrix, Booster) are freed deterministically: DMatrices before `fit` returns, the booster
  *   by `dispose()` (idempotent) or when `fit` is called again.
  * - **Files**: `save(path)` writes one XGBoost JSON model file; candor's own settings travel inside it as the
@@ -59,9 +62,12 @@ export interface XGBoostOptions {
   device?: DeviceRequest;
   /** Throw instead of falling back to the CPU when the GPU is unavailable. */
   requireGpu?: boolean;
-  /** Calibration fitted on the training rows' predictions (default "none"). */
+  /** Calibration fitted on the training rows' predictions (default "none"; refused for multi-class objectives). */
   calibration?: CalibrationMethod;
-  /** Accepted share of positive training predictions; outside it `fit` reports a sign-bias warning. Default [0.2, 0.8]. */
+  /**
+   * Accepted share of positive training predictions; outside it `fit` reports a sign-bias warning. Default [0.2, 0.8].
+   * Refused for multi-class objectives (no single decision threshold).
+   */
   positiveShareBand?: [number, number];
   /** Keep only the k features with the largest mean |SHAP| on the training rows (fitted inside `fit`). */
   selectTopK?: number;
@@ -73,6 +79,7 @@ export interface XGBoostOptions {
 export interface ShapResult {
   /** Row-major `rows × (features + 1)`; column `features` is the bias (expected margin). In margin units. */
   values: Float64Array;
+  /** Rows explained. */
   rows: number;
   /** Features of the booster + 1. */
   cols: number;
@@ -137,11 +144,19 @@ function validFeatureNames(names: string[] | undefined): names is string[] {
 
 /** XGBoost gradient-boosted trees implementing the Model contract (see the module doc for conventions). */
 export class XGBoostModel implements Model {
+  /** Model kind in reports and saved stacks. */
   readonly kind = "xgboost";
+  /** The options as given, with `numBoostRound` resolved and `params` copied. */
   readonly options: XGBoostOptions;
   #booster: Booster | null = null;
   #state: Omit<SavedState, "format" | "options"> | null = null;
 
+  /**
+   * Checks the options and opens XGBoost's C library (so a missing library fails here, with the install hint).
+   *
+   * @throws ConfigError for invalid rounds, `selectTopK`, or calibration / `positiveShareBand` with a multi-class
+   *   objective; BackendUnavailableError when the library cannot be opened.
+   */
   constructor(options: XGBoostOptions = {}) {
     const rounds = options.numBoostRound ?? 100;
     if (!Number.isInteger(rounds) || rounds < 1) {
@@ -152,6 +167,22 @@ export class XGBoostModel implements Model {
     }
     if (options.selectTopK !== undefined && !(Number.isInteger(options.selectTopK) && options.selectTopK >= 1)) {
       throw new ConfigError(`selectTopK must be a positive integer, got ${options.selectTopK}`);
+    }
+    const objective = String(options.params?.objective ?? "reg:squarederror");
+    const numClass = Number(options.params?.num_class ?? 1);
+    if (numClass > 1 || objective.startsWith("multi:")) {
+      if ((options.calibration ?? "none") !== "none") {
+        throw new ConfigError(
+          `calibration "${options.calibration}" needs one output per row; ${objective} (num_class ${numClass}) ` +
+            `gives one per class. Use calibration "none", or a binary objective per class`,
+        );
+      }
+      if (options.positiveShareBand !== undefined) {
+        throw new ConfigError(
+          `positiveShareBand needs one output per row and a decision threshold; ${objective} has neither. ` +
+            `Drop positiveShareBand, or check class shares on the predictions yourself`,
+        );
+      }
     }
     this.options = { ...options, params: { ...(options.params ?? {}) }, numBoostRound: rounds };
     openXGBoost(); // fail early, with the install hint, when the library is missing
@@ -331,6 +362,8 @@ export class XGBoostModel implements Model {
       const rounds = o.selectionRounds ?? Math.min(o.numBoostRound!, 100);
       const pre = await this.#train(X, y, params, rounds, { sampleWeight: opts.sampleWeight }, undefined);
       this.#booster = pre.booster;
+      // Same naming as the final booster: `importance` (the gain fallback) looks features up by these names.
+      if (validFeatureNames(X.columns)) this.#booster.setFeatureNames(X.columns);
       try {
         const imp = this.shapImportance(X);
         if (imp.fallbackReason) notes.push(`feature selection used gain importance: ${imp.fallbackReason}`);
@@ -380,6 +413,11 @@ export class XGBoostModel implements Model {
       });
       positiveShare = check.share;
       if (check.warning) notes.push(check.warning);
+    } else {
+      notes.push(
+        `sign-bias check skipped: ${objective} gives ${numClass} class probabilities per row, not one score with ` +
+          `a decision threshold`,
+      );
     }
     this.#saveAttr();
     opts.onProgress?.(1, "done");
@@ -428,6 +466,31 @@ export class XGBoostModel implements Model {
   }
 
   /**
+   * Untransformed margin (log-odds for `binary:logistic`, the value itself for regression; `rows × num_class`
+   * row-major for multi-class) of every row of `X` (same columns as in `fit`). Calibration is not applied.
+   */
+  predictMargin(X: Matrix): Float64Array {
+    const b = this.#live();
+    const s = this.#state!;
+    assertMatrix(X, "XGBoostModel.predictMargin X");
+    if (X.cols !== s.inputColumns) {
+      throw new ConfigError(
+        `XGBoostModel.predictMargin: X has ${X.cols} columns, the model was fitted on ${s.inputColumns}`,
+      );
+    }
+    if (X.rows === 0) return new Float64Array(0);
+    return Float64Array.from(b.predictDense(selectColumns(X, s.selected), PredictType.margin).values);
+  }
+
+  /**
+   * The booster's effective configuration as XGBoost reports it (`XGBoosterSaveJsonConfig`): objective, tree
+   * method, `nthread`, `seed` and every training parameter's value, as strings.
+   */
+  jsonConfig(): Record<string, unknown> {
+    return this.#live().jsonConfig();
+  }
+
+  /**
    * Exact TreeSHAP contributions (XGBoost `pred_contribs`) for single-output models, with the additivity check:
    * each row's contributions (bias included) must sum to its margin prediction.
    *
@@ -442,7 +505,7 @@ export class XGBoostModel implements Model {
     const d = new DMatrix(Xs);
     try {
       const contrib = b.predictDMatrix(d, PredictType.contributions);
-      const margin = b.predictDense(Xs, PredictType.margin).values;
+      const margin = this.predictMargin(X);
       const cols = Xs.cols + 1;
       if (contrib.values.length !== X.rows * cols) {
         throw new XGBoostError(`pred_contribs returned ${contrib.values.length} values for ${X.rows} × ${cols}`);
