@@ -40,7 +40,9 @@ export interface FitReport {
 export interface Model {
   /** Model kind, e.g. "xgboost", "elasticnet". */
   readonly kind: string;
+  /** Fits on `X`, `y`; `opts.validation` only for early stopping / selection, `opts.sampleWeight` weights rows. */
   fit(X: Matrix, y: Target, opts?: FitOptions): Promise<FitReport>;
+  /** One prediction per row of `X` (same columns as in `fit`). */
   predict(X: Matrix): Float64Array;
   /** Writes everything needed to reload the model into the folder or file `path`. */
   save(path: string): Promise<void>;

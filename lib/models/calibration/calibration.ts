@@ -157,7 +157,9 @@ export interface PositiveShareCheck {
   share: number;
   /** The accepted band `[low, high]`. */
   band: [number, number];
+  /** Decision threshold a prediction must exceed to count as positive. */
   threshold: number;
+  /** Whether the share lies inside the band (false when there are no non-NaN predictions). */
   ok: boolean;
   /** Human-readable warning when outside the band. */
   warning?: string;

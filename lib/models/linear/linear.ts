@@ -29,7 +29,9 @@ import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 
 /** What every fitted linear model stores. */
 export interface LinearFit {
+  /** One coefficient per input column. */
   coef: Float64Array;
+  /** Intercept (0 without `fitIntercept`). */
   intercept: number;
   /** Column names seen at fit time, when the matrix had them. */
   columns?: string[];
@@ -107,19 +109,30 @@ export function linearPredict(fit: LinearFit, X: Matrix, what: string): Float64A
   return out;
 }
 
-interface SavedLinear {
+/** The JSON file a linear model's `save` writes. */
+export interface SavedLinear {
+  /** "elasticnet", "ridge" or "logistic". */
   kind: string;
+  /** Constructor options, defaults resolved. */
   options: Record<string, unknown>;
+  /** One coefficient per input column. */
   coef: number[];
+  /** Intercept. */
   intercept: number;
+  /** Column names seen at fit time, when the matrix had them. */
   columns?: string[];
 }
 
-abstract class LinearModelBase<O extends object> implements Model {
+/** Shared behaviour of the linear models: prediction, save, describe; subclasses implement the fit. */
+export abstract class LinearModelBase<O extends object> implements Model {
+  /** Model kind in reports and saved files. */
   abstract readonly kind: string;
+  /** The options, defaults resolved. */
   readonly options: O;
+  /** The fitted coefficients, once fitted or restored. */
   protected fitted: LinearFit | null = null;
 
+  /** Stores the (already validated) options. */
   constructor(options: O) {
     this.options = options;
   }
@@ -199,8 +212,14 @@ export interface ElasticNetOptions {
 
 /** Elastic-net regression by cyclic coordinate descent (see the module doc for the objective). */
 export class ElasticNet extends LinearModelBase<ElasticNetOptions> {
+  /** Model kind in reports and saved files. */
   readonly kind = "elasticnet";
 
+  /**
+   * Resolves defaults (α = 1, ρ = 0.5, intercept, 10,000 sweeps, tol 1e-10).
+   *
+   * @throws ConfigError when α < 0 or ρ is outside [0, 1].
+   */
   constructor(options: ElasticNetOptions = {}) {
     const o = { alpha: 1, l1Ratio: 0.5, positive: false, fitIntercept: true, maxIter: 10_000, tol: 1e-10, ...options };
     if (!(o.alpha >= 0)) throw new ConfigError(`ElasticNet: alpha must be ≥ 0, got ${o.alpha}`);
@@ -291,8 +310,14 @@ export interface RidgeOptions {
 
 /** Ridge regression by the closed form `(XᵀWX + αI) β = XᵀWy` on centered data (Cholesky). */
 export class Ridge extends LinearModelBase<RidgeOptions> {
+  /** Model kind in reports and saved files. */
   readonly kind = "ridge";
 
+  /**
+   * Resolves defaults (α = 1, intercept).
+   *
+   * @throws ConfigError when α < 0.
+   */
   constructor(options: RidgeOptions = {}) {
     const o = { alpha: 1, fitIntercept: true, ...options };
     if (!(o.alpha >= 0)) throw new ConfigError(`Ridge: alpha must be ≥ 0, got ${o.alpha}`);
@@ -353,8 +378,14 @@ function sigmoid(z: number): number {
 
 /** Binary logistic regression with an L2 penalty, fitted by damped Newton steps; `predict` returns P(y = 1). */
 export class LogisticRegression extends LinearModelBase<LogisticRegressionOptions> {
+  /** Model kind in reports and saved files. */
   readonly kind = "logistic";
 
+  /**
+   * Resolves defaults (C = 1, intercept, 100 Newton steps, tol 1e-10).
+   *
+   * @throws ConfigError when C ≤ 0.
+   */
   constructor(options: LogisticRegressionOptions = {}) {
     const o = { C: 1, fitIntercept: true, maxIter: 100, tol: 1e-10, ...options };
     if (!(o.C > 0)) throw new ConfigError(`LogisticRegression: C must be > 0, got ${o.C}`);

@@ -25,8 +25,11 @@ export interface RegimeOptions {
 
 /** Per-date regime features, aligned with the dates given. */
 export interface RegimeFeatures {
+  /** The date axis the features belong to (sorted, unique). */
   dates: string[];
+  /** Share in (0, 1] of the last `rankWindow` trailing volatilities that are ≤ the date's; NaN while warming up. */
   volPercentile: Float64Array;
+  /** Sum of the trailing window's log returns up to and including the date; NaN while warming up. */
   trend: Float64Array;
 }
 
