@@ -20,7 +20,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import type { DateWindow, Fold } from "./fold.ts";
+import { type DateWindow, type Fold, foldFromJSON, type FoldJSON, foldToJSON } from "./fold.ts";
 import {
   assertDateAxis,
   assertInteger,
@@ -134,6 +134,57 @@ export interface CpcvSplits {
   groups: { window: DateWindow; start: number; end: number }[];
   /** φ = C(N−1, k−1) backtest paths. */
   paths: CpcvPath[];
+}
+
+/**
+ * A {@link CpcvSplits} in plain JSON: folds as {@link FoldJSON} (indices as half-open ranges), the rest as is.
+ * `JSON.stringify` of a raw CpcvSplits would mangle the folds' Int32Arrays; use {@link cpcvToJSON}.
+ */
+export interface CpcvSplitsJSON {
+  folds: FoldJSON[];
+  testGroupsOfFold: number[][];
+  groups: { window: DateWindow; start: number; end: number }[];
+  paths: CpcvPath[];
+}
+
+/** A whole CPCV result (folds, test groups, date groups, paths) as JSON-safe data. Inverse of {@link cpcvFromJSON}. */
+export function cpcvToJSON(cv: CpcvSplits): CpcvSplitsJSON {
+  return {
+    folds: cv.folds.map(foldToJSON),
+    testGroupsOfFold: cv.testGroupsOfFold.map((g) => [...g]),
+    groups: cv.groups.map((g) => ({ window: { ...g.window }, start: g.start, end: g.end })),
+    paths: cv.paths.map((p) => ({ index: p.index, splitOfGroup: [...p.splitOfGroup] })),
+  };
+}
+
+/**
+ * Rebuilds a {@link CpcvSplits} from {@link cpcvToJSON} output (or its `JSON.parse`d text). Throws ConfigError when
+ * the parts do not fit together (a test-group list per fold, a split per group on every path, folds that exist).
+ */
+export function cpcvFromJSON(json: CpcvSplitsJSON): CpcvSplits {
+  const { folds, testGroupsOfFold, groups, paths } = json;
+  if (!Array.isArray(folds) || !Array.isArray(testGroupsOfFold) || !Array.isArray(groups) || !Array.isArray(paths)) {
+    throw new ConfigError("a serialized CPCV result needs folds, testGroupsOfFold, groups and paths arrays");
+  }
+  if (testGroupsOfFold.length !== folds.length) {
+    throw new ConfigError(
+      `serialized CPCV result has ${folds.length} folds but ${testGroupsOfFold.length} test-group lists`,
+    );
+  }
+  for (const p of paths) {
+    if (p.splitOfGroup.length !== groups.length || p.splitOfGroup.some((f) => !(f >= 0 && f < folds.length))) {
+      throw new ConfigError(
+        `serialized CPCV path ${p.index} must name one of the ${folds.length} folds for each of the ` +
+          `${groups.length} groups`,
+      );
+    }
+  }
+  return {
+    folds: folds.map(foldFromJSON),
+    testGroupsOfFold: testGroupsOfFold.map((g) => [...g]),
+    groups: groups.map((g) => ({ window: { ...g.window }, start: g.start, end: g.end })),
+    paths: paths.map((p) => ({ index: p.index, splitOfGroup: [...p.splitOfGroup] })),
+  };
 }
 
 /** The k-combinations of 0..n−1 in lexicographic order. */

@@ -5,9 +5,11 @@ import type { Fold } from "../../lib/validation/fold.ts";
 import { foldFromJSON, foldToJSON } from "../../lib/validation/fold.ts";
 import { walkForwardSplits } from "../../lib/validation/walk_forward.ts";
 import {
+  cpcvFromJSON,
   cpcvPathPredictions,
   type CpcvSplits,
   cpcvSplits,
+  cpcvToJSON,
   purgedKFoldSplits,
   threeWaySplit,
 } from "../../lib/validation/splits.ts";
@@ -238,4 +240,154 @@ Deno.test("every splitter refuses a purge shorter than the horizon", () => {
   assert.throws(() => cpcvSplits(dates, { horizon: 5, purge: 4 }), ConfigError);
   assert.throws(() => threeWaySplit(dates, { horizon: 5, purge: 0 }), ConfigError);
   assert.throws(() => walkForwardSplits(dates, { horizon: 5, purge: 1 }), ConfigError);
+});
+
+/** The fold after a JSON text round trip equals the original (Int32Arrays included). */
+function assertRoundTrip(f: Fold) {
+  assert.deepEqual(foldFromJSON(JSON.parse(JSON.stringify(foldToJSON(f)))), f);
+}
+
+Deno.test("walk-forward by testSize/trainSize/step: window layout, gaps or overlaps, purge, maximal fold count", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 30, max: 400 }),
+      fc.integer({ min: 1, max: 40 }), // testSize
+      fc.integer({ min: 1, max: 60 }), // step: below, equal to or above testSize
+      fc.option(fc.integer({ min: 1, max: 120 }), { nil: undefined }), // trainSize
+      purgeArb,
+      fc.constantFrom<"anchored" | "rolling">("anchored", "rolling"),
+      (n, testSize, step, trainSize, { horizon, extra, embargo }, mode) => {
+        const dates = makeDates(n);
+        const purge = horizon + extra;
+        let splits: Fold[];
+        try {
+          splits = walkForwardSplits(dates, { testSize, step, trainSize, horizon, purge, embargo, mode });
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e));
+          // Refused only when not even one fold fits.
+          assert.ok(n - (trainSize ?? testSize) - purge - testSize < 0, `refused a layout that fits: ${e}`);
+          return;
+        }
+        const minTrain = trainSize ?? testSize;
+        // As many folds as fit: one more, `step` earlier, would leave fewer than minTrain training dates.
+        assert.equal(splits.length, Math.floor((n - minTrain - purge - testSize) / step) + 1);
+        const tested = new Uint16Array(n);
+        splits.forEach((f, i) => {
+          assertSortedUnique(f.trainIndices, "train");
+          assertPurged(f, n);
+          assert.equal(f.purge, purge);
+          assert.equal(f.embargo, embargo);
+          // contiguous test window of testSize dates, starting `step` after the previous one, the last ending on n − 1
+          assert.equal(f.testIndices.length, testSize);
+          assert.equal(f.testIndices.at(-1)! - f.testIndices[0] + 1, testSize);
+          assert.equal(f.testIndices[0], n - testSize - (splits.length - 1 - i) * step);
+          assert.deepEqual(f.test, [{ start: dates[f.testIndices[0]], end: dates[f.testIndices.at(-1)!] }]);
+          // training is contiguous and ends exactly `purge` dates before the test window
+          assert.equal(f.trainIndices.at(-1)! - f.trainIndices[0] + 1, f.trainIndices.length);
+          assert.equal(f.trainIndices.at(-1)! + purge + 1, f.testIndices[0]);
+          if (mode === "anchored") {
+            assert.equal(f.trainIndices[0], 0);
+            assert.ok(f.trainIndices.length >= minTrain);
+          } else if (trainSize !== undefined) {
+            assert.equal(f.trainIndices.length, trainSize);
+          } else {
+            assert.equal(f.trainIndices.length, splits[0].trainIndices.length);
+          }
+          for (const t of f.testIndices) tested[t]++;
+          assertRoundTrip(f);
+        });
+        // step > testSize leaves untested gaps of step − testSize dates; step ≤ testSize covers the tail, with each
+        // date tested at most ceil(testSize / step) times.
+        const first = splits[0].testIndices[0];
+        for (let d = 0; d < first; d++) assert.equal(tested[d], 0);
+        for (let d = first; d < n; d++) {
+          const expected = splits.filter((f) => f.testIndices[0] <= d && d <= f.testIndices.at(-1)!).length;
+          assert.equal(tested[d], expected);
+          if (step <= testSize) assert.ok(tested[d] >= 1 && tested[d] <= Math.ceil(testSize / step));
+          else assert.ok(tested[d] <= 1);
+        }
+        if (step > testSize && splits.length > 1) {
+          assert.equal(splits[1].testIndices[0] - splits[0].testIndices.at(-1)! - 1, step - testSize);
+        }
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("every splitter's folds survive a JSON text round trip (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 40, max: 300 }),
+      purgeArb,
+      fc.integer({ min: 2, max: 6 }),
+      fc.option(fc.constantFrom(0.2, 3), { nil: undefined }),
+      (n, pa, k, validation) => {
+        const dates = makeDates(n);
+        const p = { horizon: pa.horizon, purge: pa.horizon + pa.extra, embargo: pa.embargo };
+        const build: Array<() => Fold[]> = [
+          () => walkForwardSplits(dates, { ...p, folds: k, validation }),
+          () => walkForwardSplits(dates, { ...p, testSize: k + 3, step: k, mode: "rolling" }),
+          () => purgedKFoldSplits(dates, { ...p, folds: k }),
+          () => cpcvSplits(dates, { ...p, groups: k + 1, testGroups: 2 }).folds,
+          () => [threeWaySplit(dates, p)],
+        ];
+        for (const b of build) {
+          let folds: Fold[];
+          try {
+            folds = b();
+          } catch (e) {
+            assert.ok(e instanceof ConfigError, String(e));
+            continue;
+          }
+          folds.forEach(assertRoundTrip);
+        }
+      },
+    ),
+    { numRuns: 60, seed: 11 },
+  );
+});
+
+Deno.test("a whole CPCV result (folds, groups, paths) survives a JSON round trip and still stitches paths", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 40, max: 240 }),
+      fc.integer({ min: 3, max: 7 }),
+      fc.integer({ min: 1, max: 3 }),
+      purgeArb,
+      (n, groups, kRaw, pa) => {
+        const k = Math.min(kRaw, groups - 1);
+        let cv: CpcvSplits;
+        try {
+          cv = cpcvSplits(makeDates(n), {
+            groups,
+            testGroups: k,
+            horizon: pa.horizon,
+            purge: pa.horizon + pa.extra,
+            embargo: pa.embargo,
+          });
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e));
+          return;
+        }
+        const text = JSON.stringify(cpcvToJSON(cv));
+        const back = cpcvFromJSON(JSON.parse(text));
+        assert.deepEqual(back, cv);
+        // The restored result is usable: each path still stitches a full out-of-sample history.
+        const preds = back.folds.map((f) => Float64Array.from(f.testIndices));
+        for (const path of back.paths) assert.ok(cpcvPathPredictions(back, path, preds).every((v, i) => v === i));
+      },
+    ),
+    { numRuns: 60, seed: 3 },
+  );
+  const cv = cpcvSplits(makeDates(60), { groups: 4, testGroups: 2, horizon: 1 });
+  const json = cpcvToJSON(cv);
+  // Plain data only: no typed arrays left for JSON.stringify to mangle.
+  assert.ok(json.folds.every((f) => Array.isArray(f.trainIndices) && Array.isArray(f.testIndices)));
+  assert.throws(() => cpcvFromJSON({ ...json, testGroupsOfFold: json.testGroupsOfFold.slice(1) }), ConfigError);
+  assert.throws(
+    () => cpcvFromJSON({ ...json, paths: [{ index: 0, splitOfGroup: [0, 0, 1, 99] }] }),
+    ConfigError,
+  );
+  assert.throws(() => cpcvFromJSON({ ...json, paths: [{ index: 0, splitOfGroup: [0, 0, 1] }] }), ConfigError);
 });
