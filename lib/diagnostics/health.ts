@@ -33,10 +33,13 @@ export interface HealthRow {
   valLoss?: number;
   components: Record<string, number>;
   lr: number;
+  /** Mean and std of the predictions the monitors see (for multiclass, the decision margin). */
   predMean: number;
   predStd: number;
-  /** Fraction of raw outputs > 0. */
-  predPositive: number;
+  /** Fraction of predictions > 0 (single-output models; undefined for multiclass, see `classShares`). */
+  predPositive?: number;
+  /** Multiclass models: share of rows predicted as each class. */
+  classShares?: number[];
   gradNormMedian: number;
   gradNormMax: number;
   clipRatio: number;
@@ -72,7 +75,8 @@ export class HealthLog implements TrainingMonitor {
       lr: r.lr,
       predMean: p.mean,
       predStd: p.std,
-      predPositive: p.positive,
+      predPositive: ctx.classShares === undefined ? p.positive : undefined,
+      classShares: ctx.classShares,
       gradNormMedian: r.gradNorm.median,
       gradNormMax: r.gradNorm.max,
       clipRatio: r.clipRatio,

@@ -1,12 +1,15 @@
 /**
  * Training-health monitors. Each implements the training loop's `TrainingMonitor` (lib/training/loop.ts): it sees,
- * after every epoch, the epoch record (losses, components, gradient norms, clip ratio) and the model's raw outputs
- * (logits or regression values) on the validation data, and records events with a one-line message.
+ * after every epoch, the epoch record (losses, components, gradient norms, clip ratio) and the model's predictions on
+ * the validation data — raw outputs (logit, regression value) for single-output models; for multiclass models the
+ * margin between the two largest logits plus the share of rows predicted as each class — and records events with a
+ * one-line message.
  *
  * What each guards against:
  * - {@link VarianceCollapseMonitor}: the model predicts (nearly) a constant — an LSTM regressor on daily returns that
  *   learned the mean; its loss looks fine, its predictions are useless.
- * - {@link SignBiasMonitor}: (almost) every prediction has the same sign / class — "always long" in disguise.
+ * - {@link SignBiasMonitor}: (almost) every prediction has the same sign (single output) or the same class
+ *   (multiclass) — "always long" in disguise.
  * - {@link GradientHealthMonitor}: exploding gradients (a step's norm far above the running median), and a clip
  *   ratio near 100 % (clipping is then doing the optimizer's job; usually unscaled inputs).
  * - {@link LossBalanceMonitor}: one loss component dominating the total (a penalty drowning the data term).
@@ -56,6 +59,8 @@ export class VarianceCollapseMonitor implements TrainingMonitor {
   }
 
   onEpochEnd(ctx: EpochContext): void {
+    // Multiclass: the spread of the decision margin (top logit − runner-up); 0 when every row gets the same logits.
+    const what = ctx.classShares !== undefined ? "decision-margin std" : "prediction std";
     const { std } = stats(ctx.predictions);
     this.stds.push(std);
     const e = ctx.record.epoch;
@@ -69,7 +74,7 @@ export class VarianceCollapseMonitor implements TrainingMonitor {
         this.#events.push({
           epoch: this.#streakStart,
           kind: "variance-collapse",
-          message: `collapsed at epoch ${this.#streakStart}: prediction std ${std.toPrecision(2)} < ${minStd}`,
+          message: `collapsed at epoch ${this.#streakStart}: ${what} ${std.toPrecision(2)} < ${minStd}`,
         });
       }
     } else this.#streak = 0;
@@ -92,12 +97,17 @@ export interface SignBiasOptions {
   warmup?: number;
 }
 
-/** Detects predictions that (almost) all fall on one side of the threshold. */
+/**
+ * Detects predictions that (almost) all fall on one side of the threshold (single-output models), or (almost) all in
+ * one class (multiclass models: the largest class share above `maxFraction`, from {@link EpochContext.classShares}).
+ */
 export class SignBiasMonitor implements TrainingMonitor {
   readonly name = "sign-bias";
   readonly options: Required<SignBiasOptions>;
-  /** Fraction of predictions above the threshold, per epoch. */
+  /** Fraction of predictions above the threshold, per epoch (single-output models). */
   readonly positiveFractions: number[] = [];
+  /** Share of the most frequently predicted class, per epoch (multiclass models). */
+  readonly topClassShares: number[] = [];
   #streak = 0;
   #start = 0;
   #events: TrainingEvent[] = [];
@@ -107,26 +117,37 @@ export class SignBiasMonitor implements TrainingMonitor {
   }
 
   onEpochEnd(ctx: EpochContext): void {
-    let pos = 0;
-    for (const v of ctx.predictions) if (v > this.options.threshold) pos++;
-    const f = pos / Math.max(1, ctx.predictions.length);
-    this.positiveFractions.push(f);
+    let share: number, describe: () => string;
+    const shares = ctx.classShares;
+    if (shares !== undefined) {
+      const top = shares.indexOf(Math.max(...shares));
+      share = shares[top];
+      this.topClassShares.push(share);
+      describe = () =>
+        `class bias from epoch ${this.#start}: ${(100 * share).toFixed(1)}% of predictions are class ${top}`;
+    } else {
+      let pos = 0;
+      for (const v of ctx.predictions) if (v > this.options.threshold) pos++;
+      const f = pos / Math.max(1, ctx.predictions.length);
+      this.positiveFractions.push(f);
+      share = Math.max(f, 1 - f);
+      describe = () =>
+        `sign bias from epoch ${this.#start}: ${(100 * share).toFixed(1)}% of predictions ${
+          f >= 0.5 ? "positive" : "negative"
+        }`;
+    }
     const e = ctx.record.epoch;
     if (e <= this.options.warmup) return;
-    const biased = Math.max(f, 1 - f) > this.options.maxFraction;
-    if (!biased) {
+    if (!(share > this.options.maxFraction)) {
       this.#streak = 0;
       return;
     }
     if (this.#streak++ === 0) this.#start = e;
     if (this.#streak === this.options.patience && this.#events.length === 0) {
-      const side = f >= 0.5 ? "positive" : "negative";
       this.#events.push({
         epoch: this.#start,
         kind: "sign-bias",
-        message:
-          `sign bias from epoch ${this.#start}: ${(100 * Math.max(f, 1 - f)).toFixed(1)}% of predictions ${side} ` +
-          `(> ${(100 * this.options.maxFraction).toFixed(0)}%)`,
+        message: `${describe()} (> ${(100 * this.options.maxFraction).toFixed(0)}%)`,
       });
     }
   }

@@ -67,7 +67,10 @@ export interface Trainable {
   namedVariables(): Array<[string, tf.Variable]>;
   /** Non-trainable state saved with the weights (e.g. batch-norm running statistics). */
   namedState?(): Array<[string, tf.Variable]>;
-  /** Forward pass and loss on a batch. `pred` is `[b]` or `[b, k]`: what monitors see. */
+  /**
+   * Forward pass and loss on a batch. `pred` is `[b]` or `[b, k]`; monitors see it summarized per row (see
+   * {@link EpochContext.predictions}).
+   */
   forward(batch: TrainBatch, training: boolean): { loss: LossResult; pred: tf.Tensor };
   /**
    * How to train this model data-parallel (a replica recipe for workers and the shard weight of its loss), or a
@@ -107,8 +110,18 @@ export interface TrainingEvent {
 /** What a monitor sees at the end of each epoch. */
 export interface EpochContext {
   record: TrainingEpoch;
-  /** Predictions (first output column) on the validation data, else on the training data in order. */
+  /**
+   * What the model predicts on the validation data (else on the training data, in order), one value per row: the raw
+   * output for single-output models (binary logit, regression value); for models with k > 1 outputs (multiclass
+   * logits), the margin between the largest and the second-largest output — the confidence of the decision, constant
+   * when the network has collapsed to one output vector. Class balance is in {@link EpochContext.classShares}.
+   */
   predictions: Float32Array;
+  /**
+   * Models with k > 1 outputs: the share of rows whose largest output is class c (index c), e.g. `[0, 0, 1]` for a
+   * 3-class model that always predicts class 2. Undefined for single-output models.
+   */
+  classShares?: number[];
   /** Matching targets (first column). */
   targets: Float32Array;
   /** Pre-clip gradient norms of every step of this epoch. */
@@ -318,9 +331,29 @@ export function validationBatchSize(n: number, batchSize: number, requested?: nu
 interface Evaluation {
   loss: number;
   components: Record<string, number>;
+  /** See {@link EpochContext.predictions}. */
   predictions: Float32Array;
+  /** See {@link EpochContext.classShares}. */
+  classShares?: number[];
   targets: Float32Array;
   noValidTargets: number;
+}
+
+/**
+ * Row-wise summary of `[b, k]` outputs (k > 1): per row, the margin between the largest and second-largest value,
+ * and the index of the largest (first on ties) counted into `counts`.
+ */
+export function summarizeOutputs(values: Float32Array, k: number, margins: Float32Array, counts: number[]): void {
+  for (let i = 0; i < margins.length; i++) {
+    let best = 0, top = -Infinity, second = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const v = values[i * k + j];
+      if (v > top) [second, top, best] = [top, v, j];
+      else if (v > second) second = v;
+    }
+    margins[i] = top - second;
+    counts[best]++;
+  }
 }
 
 /** Loss and predictions over a whole dataset in batches (no gradients, no weight updates). */
@@ -330,6 +363,7 @@ export function evaluate(model: Trainable, d: ArrayDataset, batchSize: number): 
   const counters: LossCounters = { noValidTargets: 0 };
   const predictions = new Float32Array(n);
   const targets = new Float32Array(n);
+  let counts: number[] | undefined;
   let loss = 0;
   const comps: Record<string, number> = {};
   for (let start = 0; start < n; start += batchSize) {
@@ -337,15 +371,16 @@ export function evaluate(model: Trainable, d: ArrayDataset, batchSize: number): 
     const idx = Array.from({ length: end - start }, (_, i) => start + i);
     const batch = makeBatch(d, idx, counters);
     const names: string[] = [];
+    let width = 1;
     const packed = tf.tidy(() => {
       const { loss: l, pred } = model.forward(batch, false);
-      const p = pred.rank === 1 ? pred : tf.reshape(tf.slice(pred, [0, 0], [-1, 1]), [-1]);
+      width = pred.rank === 1 ? 1 : pred.size / pred.shape[0];
       const parts: tf.Tensor[] = [tf.reshape(l.total, [1])];
       for (const [k, v] of Object.entries(l.components)) {
         names.push(k);
         parts.push(tf.reshape(v, [1]));
       }
-      parts.push(tf.cast(p, "float32"));
+      parts.push(tf.reshape(tf.cast(pred, "float32"), [-1]));
       return tf.concat(parts);
     });
     const v = packed.dataSync() as Float32Array;
@@ -354,11 +389,23 @@ export function evaluate(model: Trainable, d: ArrayDataset, batchSize: number): 
     const b = end - start;
     loss += v[0] * b;
     names.forEach((k, i) => comps[k] = (comps[k] ?? 0) + v[1 + i] * b);
-    predictions.set(v.subarray(1 + names.length), start);
+    const out = v.subarray(1 + names.length);
+    if (width === 1) predictions.set(out, start);
+    else {
+      counts ??= new Array<number>(width).fill(0);
+      summarizeOutputs(out, width, predictions.subarray(start, end), counts);
+    }
     for (let i = 0; i < b; i++) targets[start + i] = d.y[(start + i) * yw];
   }
   for (const k of Object.keys(comps)) comps[k] /= n;
-  return { loss: loss / n, components: comps, predictions, targets, noValidTargets: counters.noValidTargets };
+  return {
+    loss: loss / n,
+    components: comps,
+    predictions,
+    classShares: counts?.map((c) => c / n),
+    targets,
+    noValidTargets: counters.noValidTargets,
+  };
 }
 
 /**
@@ -631,6 +678,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
         m.onEpochEnd({
           record,
           predictions: ev.predictions,
+          classShares: ev.classShares,
           targets: ev.targets,
           stepGradNorms: norms,
           stepClipped: clipped,

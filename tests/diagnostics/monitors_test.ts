@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { EpochContext } from "../../lib/training/loop.ts";
 import { diagnose, TrainingHealth } from "../../lib/diagnostics/health.ts";
-import { GradientHealthMonitor, VarianceCollapseMonitor } from "../../lib/diagnostics/monitors.ts";
+import { GradientHealthMonitor, SignBiasMonitor, VarianceCollapseMonitor } from "../../lib/diagnostics/monitors.ts";
+import { summarizeOutputs } from "../../lib/training/loop.ts";
+import { SeededRandom } from "../../lib/training/rng.ts";
+import { initBackend } from "../../lib/models/nn/backend.ts";
+import { MLPModel } from "../../lib/models/nn/mlp.ts";
+import type { Matrix } from "../../lib/data/matrix.ts";
 import { auditInputScale, nonFiniteCounts } from "../../lib/diagnostics/input_scale.ts";
 
 function ctx(
@@ -50,7 +55,7 @@ Deno.test("health: healthy run gives 'healthy'; sign bias, clipping and imbalanc
   const s = ok.summary();
   assert.equal(s.verdict, "healthy");
   assert.equal(s.rows.length, 6);
-  assert.ok(Math.abs(s.rows[0].predPositive - 0.5) < 1e-9);
+  assert.ok(Math.abs(s.rows[0].predPositive! - 0.5) < 1e-9);
   assert.equal(JSON.parse(JSON.stringify(s)).verdict, "healthy", "the summary is JSON");
 
   const bad = new TrainingHealth();
@@ -108,4 +113,70 @@ Deno.test("input audit: unscaled, constant and non-finite columns are flagged wi
   assert.equal(r.nonFinite, 2);
   assert.match(r.summary, /1 unscaled column\(s\): price \[0\.00, 2\.78e\+3\]/);
   assert.deepEqual(nonFiniteCounts({ data, rows, cols: 4, columns: ["ret", "price", "one", "gappy"] }), { gappy: 2 });
+});
+
+Deno.test("multiclass outputs: per-row decision margin and class shares, by hand", () => {
+  const margins = new Float32Array(3);
+  const counts = [0, 0, 0];
+  // rows: winner 2 by 1.5; a tie between 0 and 1 (first wins, margin 0); winner 1 by 4
+  summarizeOutputs(Float32Array.from([0, 0.5, 2, 3, 3, -1, -2, 2, -3]), 3, margins, counts);
+  assert.deepEqual(Array.from(margins), [1.5, 0, 4]);
+  assert.deepEqual(counts, [1, 1, 1]);
+});
+
+Deno.test("sign-bias monitor: multiclass checks the largest class share, not the sign of a logit", () => {
+  const m = new SignBiasMonitor({ patience: 2, warmup: 1 });
+  // Margins are always ≥ 0: a sign check on them would call every multiclass model biased. The message gives the
+  // share at the epoch that confirms the streak (the 4th).
+  const shares = [[0.3, 0.3, 0.4], [0.3, 0.35, 0.35], [0.02, 0.03, 0.95], [0, 0.04, 0.96]];
+  shares.forEach((s, i) => m.onEpochEnd({ ...ctx(i + 1, [0.5, 1, 2, 0.1]), classShares: s }));
+  assert.deepEqual(m.topClassShares, [0.4, 0.35, 0.95, 0.96]);
+  assert.equal(m.events().length, 1);
+  assert.equal(m.events()[0].message, "class bias from epoch 3: 96.0% of predictions are class 2 (> 90%)");
+});
+
+/** 150 rows, 4 features; class = DOWN/FLAT/UP of x0 + 0.5·x1 at ±0.5 (about a third each). */
+function threeClass(): { X: Matrix; y: Float64Array } {
+  const r = new SeededRandom(21);
+  const n = 150, f = 4;
+  const data = Float32Array.from({ length: n * f }, () => r.normal());
+  const y = Float64Array.from({ length: n }, (_, i) => {
+    const s = data[i * f] + 0.5 * data[i * f + 1];
+    return s < -0.5 ? 0 : s > 0.5 ? 2 : 1;
+  });
+  return { X: { data, rows: n, cols: f }, y };
+}
+
+Deno.test("health: a 3-class model that predicts one class only is flagged; a balanced one is not", async () => {
+  await initBackend();
+  const d = threeClass();
+  const fit = async (classWeights?: number[]) => {
+    const health = new TrainingHealth();
+    const m = new MLPModel({
+      task: "multiclass",
+      hidden: [8],
+      epochs: 6,
+      batchSize: 30,
+      learningRate: 0.05,
+      classWeights,
+      monitors: health.monitors,
+      progress: false,
+      seed: 4,
+    });
+    await m.fit(d.X, d.y, { validation: d });
+    const pred = m.predict(d.X);
+    m.dispose();
+    return { s: health.summary(m.events), pred };
+  };
+  // Only class-2 rows carry weight: the loss falls by raising logit 2 everywhere, so every row is called class 2.
+  const one = await fit([0, 0, 1]);
+  assert.ok(one.pred.every((c) => c === 2), "ground truth: the model predicts class 2 only");
+  assert.deepEqual(one.s.rows.at(-1)!.classShares, [0, 0, 1]);
+  assert.equal(one.s.rows.at(-1)!.predPositive, undefined);
+  assert.match(one.s.verdict, /class bias from epoch 2: 100\.0% of predictions are class 2 \(> 90%\)/);
+  const balanced = await fit();
+  const shares = balanced.s.rows.at(-1)!.classShares!;
+  const truth = [0, 1, 2].map((c) => d.y.filter((v) => v === c).length / d.y.length);
+  assert.ok(shares.every((v, c) => Math.abs(v - truth[c]) < 0.15), `shares ${shares} vs labels ${truth}`);
+  assert.doesNotMatch(balanced.s.verdict, /class bias|collapsed/);
 });
