@@ -57,8 +57,10 @@ class LatestDateSpy implements Model {
 class MetaSpy implements Model {
   readonly kind = "metaspy";
   seen: Matrix | null = null;
-  fit(X: Matrix, _y: Target, _o?: FitOptions): Promise<FitReport> {
+  weights: Float32Array | undefined;
+  fit(X: Matrix, _y: Target, o?: FitOptions): Promise<FitReport> {
     this.seen = X;
+    this.weights = o?.sampleWeight;
     return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
   }
   predict(X: Matrix): Float64Array {
@@ -232,4 +234,127 @@ Deno.test("regime: features at date t are unchanged when later history is cut of
   const f = causalRegimeFeatures(d, [0.01, -0.01, 0.02, 0.1], { volWindow: 2, rankWindow: 10, trendWindow: 2 });
   assert.ok(Math.abs(f.trend[3] - 0.12) < 1e-12 && Number.isNaN(f.trend[0]));
   assert.equal(f.volPercentile[3], 1);
+});
+
+/** Base model spy: records the date range (column 0) of its fitting rows, of its validation rows, and its weights. */
+class WindowSpy implements Model {
+  readonly kind = "window-spy";
+  static calls: Array<{ fit: [number, number]; val?: [number, number]; weighted: boolean; valWeighted: boolean }> = [];
+  fit(X: Matrix, _y: Target, opts: FitOptions = {}): Promise<FitReport> {
+    const span = (M: Matrix): [number, number] => {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < M.rows; i++) {
+        lo = Math.min(lo, M.data[i * M.cols]);
+        hi = Math.max(hi, M.data[i * M.cols]);
+      }
+      return [lo, hi];
+    };
+    WindowSpy.calls.push({
+      fit: span(X),
+      ...(opts.validation ? { val: span(opts.validation.X) } : {}),
+      weighted: opts.sampleWeight?.length === X.rows,
+      valWeighted: opts.validation?.sampleWeight?.length === opts.validation?.X.rows,
+    });
+    return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
+  }
+  predict(X: Matrix): Float64Array {
+    return new Float64Array(X.rows);
+  }
+  save(): Promise<void> {
+    return Promise.resolve();
+  }
+  describe() {
+    return { kind: this.kind };
+  }
+}
+
+Deno.test("stacking: a base model's validation tail is carved the same way in every OOF fold and in the final refit", async () => {
+  const { X, y, dates } = panel(120, 3, 2, 5);
+  WindowSpy.calls = [];
+  const purge = 3;
+  const stack = new StackingModel({
+    baseModels: [{ name: "es", create: () => new WindowSpy(), validation: 0.25 }],
+    meta: () => new MetaSpy(),
+    folds: 4,
+    horizon: 2,
+    purge,
+  });
+  const w = Float32Array.from({ length: X.rows }, (_, i) => 1 + (i % 4));
+  await stack.fit(X, y, { dates, sampleWeight: w });
+  // 120 dates, 4 folds: test windows of 24 dates from date 24; fold k trains on [0, 24k + 21) (purge 3 before the
+  // test window). Tail of round(0.25 · n) dates, 3 purged dates before it. Refit: all 120 dates.
+  const expected = [21, 45, 69, 93, 120].map((n) => {
+    const nVal = Math.round(0.25 * n);
+    return { fit: [0, n - nVal - purge - 1], val: [n - nVal, n - 1], weighted: true, valWeighted: true };
+  });
+  assert.deepEqual(WindowSpy.calls, expected);
+});
+
+Deno.test("stacking: base models without a validation tail get no validation set anywhere, even when fit is given one", async () => {
+  const { X, y, dates } = panel(60, 2, 2, 3);
+  WindowSpy.calls = [];
+  const meta = new MetaSpy();
+  const stack = new StackingModel({
+    baseModels: [{ name: "plain", create: () => new WindowSpy() }],
+    meta: () => meta,
+    folds: 3,
+  });
+  const rep = await stack.fit(X, y, { dates, validation: { X, y } });
+  assert.equal(WindowSpy.calls.length, 4);
+  assert.ok(WindowSpy.calls.every((c) => c.val === undefined && !c.weighted));
+  assert.deepEqual(WindowSpy.calls.at(-1)!.fit, [0, 59], "the refit sees every date");
+  assert.ok(rep.notes.some((n) => /validation set passed to StackingModel\.fit was not used/.test(n)));
+  assert.equal(meta.weights, undefined);
+});
+
+Deno.test("stacking: sample weights reach the meta-learner, row for row on the OOF rows", async () => {
+  const { X, y, dates } = panel(60, 2, 2, 4);
+  const meta = new MetaSpy();
+  const stack = new StackingModel({
+    baseModels: [{ name: "ridge", create: () => new Ridge({ alpha: 1 }) }],
+    meta: () => meta,
+    folds: 3,
+    regimeColumns: ["t"],
+  });
+  // Weight of a row: 1 + t / 8 + symbol / 2, recoverable from the meta row's date t and its position within the date.
+  const w = Float32Array.from({ length: X.rows }, (_, i) => 1 + Math.floor(i / 2) / 8 + (i % 2) / 2);
+  await stack.fit(X, y, { dates, sampleWeight: w });
+  const seen = meta.seen!, weights = meta.weights!;
+  assert.equal(weights.length, seen.rows);
+  for (let i = 0; i < seen.rows; i++) {
+    const t = seen.data[i * seen.cols + 3], symbol = i % 2; // OOF rows keep date order, symbols within a date
+    assert.equal(weights[i], Math.fround(1 + t / 8 + symbol / 2), `meta row ${i}`);
+  }
+});
+
+Deno.test("stacking: an early-stopping XGBoost base model stops on its validation tail in the OOF folds and the refit", async () => {
+  const { X, y, dates } = panel(80, 3, 3, 8);
+  const label = Float64Array.from(y, (v) => (v > 0 ? 1 : 0));
+  const stack = new StackingModel({
+    baseModels: [{
+      name: "xgb",
+      create: () =>
+        new XGBoostModel({
+          params: { objective: "binary:logistic", max_depth: 2, eta: 0.5, nthread: 1 },
+          numBoostRound: 200,
+          earlyStoppingRounds: 3,
+        }),
+      validation: 0.2,
+    }],
+    folds: 3,
+  });
+  const rep = await stack.fit(X, label, { dates });
+  assert.ok(!rep.notes.some((n) => /ignored: no validation set/.test(n)), rep.notes.join("; "));
+  // The deployed base model stopped early (on its tail) instead of running all 200 rounds.
+  const dir = await Deno.makeTempDir();
+  try {
+    await stack.save(dir);
+    const refit = await XGBoostModel.load(`${dir}/base-0.json`);
+    assert.ok(refit.bestIteration! < 200, `best iteration ${refit.bestIteration}`);
+    refit.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(stack.predict(X).length, X.rows);
+  stack.dispose();
 });

@@ -14,6 +14,15 @@
  *    values 0.5 and 0). It never sees an in-sample base prediction.
  * 3. Every base model is refitted on all training rows for prediction.
  *
+ * **Validation sets are treated the same in the OOF fits and the final refit**, so the base models the meta-learner
+ * learned to combine are fitted the way the deployed ones are. A base model gets a validation set only when its spec
+ * asks for one (`validation`: a fraction of its training dates or a count of dates): the last dates of *each* of its
+ * training windows (every OOF fold's, and all dates for the refit) become the validation tail, with `purge` dates
+ * dropped before it (lib/validation `carveValidationTail`), and the model fits on the rest. Use it for base models
+ * with early stopping. A `validation` passed to `StackingModel.fit` itself is not forwarded to any model (it would
+ * reach the refit only, or leak the caller's validation window into the OOF folds); the report notes it.
+ * `sampleWeight` weights the rows of every base fit and of the meta-learner's fit (on the OOF rows).
+ *
  * The default meta-learner is `ElasticNet({ positive: true })`: non-negative weights on the base predictions (and
  * on agreement and regime terms), the usual guard against a stack that shorts one model to lever another.
  * `meta: "xgboost"` uses `XGBoostModel` instead (it can use regime interactions). One base model is allowed (the
@@ -28,14 +37,23 @@
 import { assertMatrix, type Matrix, takeRows } from "../../data/matrix.ts";
 import { ConfigError } from "../../errors.ts";
 import { walkForwardSplits } from "../../validation/walk_forward.ts";
+import { carveValidationTail } from "../../validation/purge.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 import { ElasticNet, type ElasticNetOptions, loadLinearModel } from "../linear/linear.ts";
 import { XGBoostModel, type XGBoostOptions } from "../xgboost/model.ts";
 
 /** A base model of the stack: a name and a factory (called once per OOF fold and once for the final refit). */
 export interface BaseModelSpec {
+  /** Unique name; the meta-feature of its predictions is `pred_<name>`. */
   name: string;
+  /** Builds a fresh, unfitted model. */
   create: () => Model;
+  /**
+   * Validation tail for early stopping, carved from the end of every training window of this model (OOF folds and
+   * the final refit alike) with the purge before it: a fraction in (0, 1) of the window's dates or a count ≥ 1.
+   * Omitted: the model never gets a validation set.
+   */
+  validation?: number;
 }
 
 /** Options of {@link StackingModel}. */
@@ -130,12 +148,19 @@ async function loadByKind(
 
 /** A stacking ensemble over walk-forward OOF predictions (see the module doc). */
 export class StackingModel implements Model {
+  /** Model kind in reports and saved stacks. */
   readonly kind = "stacking";
+  /** The options as given. */
   readonly options: StackingOptions;
   #base: Model[] = [];
   #meta: Model | null = null;
   #file: StackingFile | null = null;
 
+  /**
+   * Checks the options (nothing is fitted yet).
+   *
+   * @throws ConfigError without base models or with duplicate base names.
+   */
   constructor(options: StackingOptions) {
     if (!options.baseModels || options.baseModels.length === 0) {
       throw new ConfigError("StackingModel: give at least one base model");
@@ -181,23 +206,48 @@ export class StackingModel implements Model {
     opts.dates.forEach((d, i) => rowsByDate[dateIndex.get(d)!].push(i));
     const rowsOf = (idx: Int32Array) => Array.from(idx).flatMap((k) => rowsByDate[k]);
     const horizon = o.horizon ?? 1;
-    const folds = walkForwardSplits(uniqueDates, { folds: o.folds ?? 4, horizon, purge: o.purge ?? horizon });
+    const purge = o.purge ?? horizon;
+    const folds = walkForwardSplits(uniqueDates, { folds: o.folds ?? 4, horizon, purge });
+    for (const spec of o.baseModels) {
+      if (spec.validation !== undefined && !(spec.validation > 0)) {
+        throw new ConfigError(`StackingModel: base model ${spec.name}: validation must be > 0, got ${spec.validation}`);
+      }
+    }
+    if (opts.sampleWeight && opts.sampleWeight.length !== X.rows) {
+      throw new ConfigError(`StackingModel.fit: ${opts.sampleWeight.length} sample weights for ${X.rows} rows`);
+    }
+    const pick = (rows: number[]) => Float64Array.from(rows, (r) => y[r]);
+    const weightsOf = (rows: number[]) => opts.sampleWeight && Float32Array.from(rows, (r) => opts.sampleWeight![r]);
+    /** Fit options of base model `k` on the dates `dateIdx` (sorted): with its validation tail when it wants one. */
+    const baseFitOptions = (k: number, dateIdx: Int32Array): { rows: number[]; fit: FitOptions } => {
+      const share = o.baseModels[k].validation;
+      if (share === undefined) {
+        const rows = rowsOf(dateIdx);
+        return { rows, fit: { seed: opts.seed, sampleWeight: weightsOf(rows) } };
+      }
+      const carved = carveValidationTail(dateIdx, share, purge);
+      const rows = rowsOf(carved.fit), vRows = rowsOf(carved.validation);
+      const validation = { X: takeRows(X, vRows), y: pick(vRows), sampleWeight: weightsOf(vRows) };
+      return { rows, fit: { seed: opts.seed, sampleWeight: weightsOf(rows), validation } };
+    };
 
     const m = o.baseModels.length;
     const oofRows: number[] = [];
     const oof: number[][] = o.baseModels.map(() => []);
     const notes: string[] = [];
-    const pick = (rows: number[]) => Float64Array.from(rows, (r) => y[r]);
+    if (opts.validation) {
+      notes.push(
+        "the validation set passed to StackingModel.fit was not used; give base models a `validation` tail instead",
+      );
+    }
     for (const [f, fold] of folds.entries()) {
-      const trainRows = rowsOf(fold.trainIndices), testRows = rowsOf(fold.testIndices);
-      const Xtr = takeRows(X, trainRows), Xte = takeRows(X, testRows);
+      const testRows = rowsOf(fold.testIndices);
+      const Xte = takeRows(X, testRows);
       for (let k = 0; k < m; k++) {
         const base = o.baseModels[k].create();
         try {
-          await base.fit(Xtr, pick(trainRows), {
-            seed: opts.seed,
-            sampleWeight: opts.sampleWeight && Float32Array.from(trainRows, (r) => opts.sampleWeight![r]),
-          });
+          const { rows, fit } = baseFitOptions(k, fold.trainIndices);
+          await base.fit(takeRows(X, rows), pick(rows), fit);
           const p = base.predict(Xte);
           if (p.length !== testRows.length) {
             throw new ConfigError(`base model ${o.baseModels[k].name} must return one prediction per row`);
@@ -217,14 +267,17 @@ export class StackingModel implements Model {
     const metaColumns = metaFeatureNames(o.baseModels.map((b) => b.name), regimeNames);
     metaX.columns = metaColumns;
     const meta = this.#newMeta();
-    const metaReport = await meta.fit(metaX, pick(oofRows), { seed: opts.seed });
+    const metaReport = await meta.fit(metaX, pick(oofRows), { seed: opts.seed, sampleWeight: weightsOf(oofRows) });
     this.#meta = meta;
     opts.onProgress?.((folds.length + 1) / (folds.length + 2), "stacking: final base fits");
 
     const baseReports: FitReport[] = [];
-    for (const spec of o.baseModels) {
+    const allDates = Int32Array.from(uniqueDates.keys());
+    for (const [k, spec] of o.baseModels.entries()) {
       const base = spec.create();
-      baseReports.push(await base.fit(X, y, { ...opts, onProgress: undefined }));
+      const { rows, fit } = baseFitOptions(k, allDates);
+      const whole = rows.length === X.rows;
+      baseReports.push(await base.fit(whole ? X : takeRows(X, rows), whole ? y : pick(rows), fit));
       this.#base.push(base);
     }
     this.#file = {
