@@ -24,9 +24,23 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. Deno, from the npm registry, pinned.
-if ! command -v deno >/dev/null 2>&1 || ! deno --version | grep -q "^deno ${DENO_VERSION} "; then
+deno_is_pinned() { [[ "$(deno --version 2>/dev/null)" == "deno ${DENO_VERSION} "* ]]; }
+if ! deno_is_pinned; then
   say "installing Deno ${DENO_VERSION} from npm"
   as_root npm install -g --no-fund --no-audit "deno@${DENO_VERSION}"
+  hash -r # forget where the shell last found deno
+  if ! deno_is_pinned; then
+    npm_bin="$(npm prefix -g 2>/dev/null)/bin"
+    found="$(command -v deno || true)"
+    if [ -z "$found" ]; then
+      echo "setup.sh: npm installed Deno ${DENO_VERSION} into ${npm_bin}, but no deno is on PATH; add ${npm_bin} to PATH and run setup again" >&2
+    else
+      echo "setup.sh: npm installed Deno ${DENO_VERSION} into ${npm_bin}, but ${found} comes first on PATH and is" \
+        "'$(deno --version 2>/dev/null | head -n 1)'; remove it or put ${npm_bin} before $(dirname "$found") in PATH," \
+        "then run setup again" >&2
+    fi
+    exit 1
+  fi
 fi
 say "$(deno --version | head -n 1)"
 
