@@ -123,9 +123,24 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   });
 }
 
-async function main(args: string[]): Promise<void> {
+/** What `deno task serve` binds and serves, resolved from its flags and environment (see the module documentation). */
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** Store location; undefined lets openStore apply `CANDOR_DB`, else data/candor.db. */
+  db?: string;
+  token?: string;
+  insecure: boolean;
+}
+
+/**
+ * Resolves the `deno task serve` command line: flags first, then `PORT`, `HOST`, `CANDOR_GRAPHQL_TOKEN` from `env`,
+ * then the defaults ({@link DEFAULT_HOST}:{@link DEFAULT_PORT}). Empty environment values count as unset.
+ * @throws ConfigError for a port outside 0–65535; TypeError (from parseArgs) for an unknown flag.
+ */
+export function resolveServeOptions(args: readonly string[], env: Record<string, string | undefined>): ServeOptions {
   const { values } = parseArgs({
-    args,
+    args: [...args],
     strict: true,
     options: {
       port: { type: "string" },
@@ -134,14 +149,19 @@ async function main(args: string[]): Promise<void> {
       insecure: { type: "boolean" },
     },
   });
-  const port = parsePort(values.port, "--port") ?? parsePort(process.env.PORT, "PORT") ?? DEFAULT_PORT;
-  const host = values.host ?? (process.env.HOST || DEFAULT_HOST);
-  const server = await startServer({
-    port,
-    host,
+  return {
+    port: parsePort(values.port, "--port") ?? parsePort(env.PORT, "PORT") ?? DEFAULT_PORT,
+    host: values.host || env.HOST || DEFAULT_HOST,
     db: values.db,
-    token: process.env.CANDOR_GRAPHQL_TOKEN || undefined,
-    insecure: values.insecure,
+    token: env.CANDOR_GRAPHQL_TOKEN || undefined,
+    insecure: values.insecure ?? false,
+  };
+}
+
+async function main(args: string[]): Promise<void> {
+  const options = resolveServeOptions(args, process.env);
+  const server = await startServer({
+    ...options,
     onListen: (url) => console.error(`candor GraphQL API and GraphiQL on ${url}`),
   });
   const stop = () => {

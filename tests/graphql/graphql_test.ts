@@ -5,7 +5,7 @@ import { createSchema, createYoga } from "graphql-yoga";
 import { openStore } from "../../lib/store/mod.ts";
 import type { Store } from "../../lib/store/store.ts";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
-import { isLoopback, parsePort, startServer } from "../../graphql/server.ts";
+import { isLoopback, parsePort, resolveServeOptions, startServer } from "../../graphql/server.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 
 interface GraphQLResponse {
@@ -403,6 +403,39 @@ Deno.test("graphql server: `deno task serve` entry point honours PORT, HOST and 
     await child.stderr.cancel().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags beat PORT/HOST, which beat defaults", () => {
+  // The defaults as the issue states them, not as the module's constants: loopback only, port 4000.
+  assert.deepStrictEqual(resolveServeOptions([], {}), {
+    port: 4000,
+    host: "127.0.0.1",
+    db: undefined,
+    token: undefined,
+    insecure: false,
+  });
+  // Empty environment values count as unset.
+  assert.deepStrictEqual(resolveServeOptions([], { PORT: "", HOST: "", CANDOR_GRAPHQL_TOKEN: "" }), {
+    port: 4000,
+    host: "127.0.0.1",
+    db: undefined,
+    token: undefined,
+    insecure: false,
+  });
+  const env = { PORT: "8080", HOST: "0.0.0.0", CANDOR_GRAPHQL_TOKEN: "t0k" };
+  assert.deepStrictEqual(resolveServeOptions([], env), {
+    port: 8080,
+    host: "0.0.0.0",
+    db: undefined,
+    token: "t0k",
+    insecure: false,
+  });
+  assert.deepStrictEqual(
+    resolveServeOptions(["--port", "0", "--host", "::1", "--db", "/tmp/x.db", "--insecure"], env),
+    { port: 0, host: "::1", db: "/tmp/x.db", token: "t0k", insecure: true },
+  );
+  assert.throws(() => resolveServeOptions([], { PORT: "http" }), /PORT must be a TCP port/);
+  assert.throws(() => resolveServeOptions(["--bogus"], {}), TypeError);
 });
 
 Deno.test("graphql server: ports are validated", () => {
