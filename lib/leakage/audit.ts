@@ -10,16 +10,35 @@
  *   with the first offending date. This catches `shift(−k)`, centred windows, whole-series normalisation or
  *   denoising, full-sample ranks — anything that reads later rows.
  * - *Target identity.* A feature (nearly) equal — |Pearson r| ≥ 0.95 — to the h-day forward target, to the target
- *   shifted by less than h days into the past (it still reaches past t), to the target of a later day, or to any
- *   one-day return after t, is a `leak`. This is the classic `returns` / `log_returns` / `momentum_1d` misalignment.
- *   The target shifted by h or more days (the past h-day return) is legitimate and never flagged.
+ *   of a later day, or to any one-day return after t, is a `leak`. This is the classic `returns` / `log_returns` /
+ *   `momentum_1d` misalignment. The target shifted k < h days into the past, ln(C_{t+h−k}/C_{t−k}), still reaches
+ *   h − k days past t, but most of it is known at t: an honest trailing return correlates with it up to √(k/h)
+ *   (0.975 for k = 19, h = 20). So it is a `leak` only when, besides |r| ≥ 0.95, the feature also tracks its unknown
+ *   part ln(C_{t+h−k}/C_t) once the known part ln(C_t/C_{t−k}) is accounted for (partial |r| ≥ 0.5). The target
+ *   shifted by h or more days (the past h-day return) is legitimate and never flagged.
  *
- * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check plus:
+ * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check plus
+ * two statistical rules. Both measure correlations in standard errors, because a large correlation on a short sample
+ * (or on overlapping h-day targets) is weak evidence:
+ *
+ *   SE(r) = √h · √(Σ_d (Σ_{i∈d} x̃ᵢỹᵢ)²) / √(Σ x̃ᵢ² · Σ ỹᵢ²)
+ *
+ *   with x̃, ỹ the demeaned column and return over the n rows where both are finite, d the dates (rows of one date
+ *   summed first), and h the number of days the return spans (h for the target, 1 for a one-day return). For
+ *   independent, homoskedastic rows this is √(h/n). The inner sum by date keeps symbols that move together (one
+ *   market) from counting as independent evidence; the squares make it robust to volatility clustering (White); √h
+ *   bounds the overlap of h-day targets: Var(r) ≈ (1/n)(1 + 2 Σ_{k<h} ρ_x(k) ρ_y(k)) and overlapping sums of
+ *   independent returns have ρ_y(k) = 1 − k/h, so with any ρ_x(k) ≤ 1 the variance is at most h/n.
  * - *Implausible predictiveness.* Daily-return features rarely reach |IC| of 0.05–0.1 with the forward return.
- *   |IC| ≥ 0.3 is a `leak`; |IC| ≥ 0.1 and ≥ 5 standard errors (SE = 1/√(n/h), overlap-adjusted) is `suspect`.
- * - *Lead/lag asymmetry.* A column correlated with future one-day returns (max over the next h) significantly
- *   (≥ 4/√n) and at least 3× more than with the last h known returns is `suspect`: real signals are usually at least
- *   as visible in the past as in the future, leaks are the other way round.
+ *   |IC| ≥ 0.3 at ≥ 6 SE is a `leak`; |IC| ≥ 0.1 at ≥ 5 SE is `suspect`. A large |IC| measured on too few
+ *   (independent) rows to reach those z-scores is not reported: noise cannot be told from a leak there.
+ * - *Lead/lag asymmetry.* The column's correlations with what comes after t (the h-day target and the one-day returns
+ *   1…h+1 days ahead) are compared with those with what is known at t (the last h one-day returns and the past h-day
+ *   return). If the largest lead correlation is significant — its z = |r|/SE, maximised over the m lead correlations,
+ *   has a Bonferroni p = m · P(|Z| ≥ z) no larger than that of a single 4-SE deviation (6.3e−5), i.e. z ≥ 4.44 for
+ *   m = 7 (h = 5) and z ≥ 4.68 for m = 22 (h = 20) — and at least 3× the largest lag correlation, the column is
+ *   `suspect`: real signals are usually at least as visible in the past as in the future, leaks are the other way
+ *   round.
  *
  * **Configuration** (./configuration.ts): purge ≥ horizon, fitted-transform windows inside their training fold.
  *
@@ -83,8 +102,15 @@ export interface AuditOptions {
 }
 
 const IDENTITY_R = 0.95;
+/** Partial |r| with the unknown part of a shifted target that makes a near-identity a leak (module doc). */
+const SHIFTED_UNKNOWN_R = 0.5;
 const IC_LEAK = 0.3;
+const IC_LEAK_Z = 6;
 const IC_SUSPECT = 0.1;
+const IC_SUSPECT_Z = 5;
+const LEAD_LAG_RATIO = 3;
+/** Family-wise two-sided level of the lead test: the tail of a single 4-SE deviation, 2·P(Z ≥ 4). */
+const LEAD_ALPHA = 2 * normalTail(4);
 
 function worst(a: Verdict, b: Verdict): Verdict {
   const rank = { ok: 0, suspect: 1, leak: 2 } as const;
@@ -173,10 +199,19 @@ export function truncationTest(
 interface FutureQuantity {
   label: string;
   values: Float64Array;
+  /** Days the quantity spans (its overlap, for the standard error). */
+  span: number;
+  /** For the target shifted k < h days into the past: its part known at t and its part after t. */
+  split?: { known: Float64Array; unknown: Float64Array };
+  /** Whether it is a lead quantity of the lead/lag check (the target and the one-day returns after t). */
+  lead: boolean;
 }
 
-/** Per-row forward quantities (module doc, "target identity"), per symbol, from adj_close. */
-function futureQuantities(frame: pl.DataFrame, horizon: number): { future: FutureQuantity[]; past: Float64Array[] } {
+/** Per-row forward and past quantities (module doc, "target identity" and "lead/lag"), per symbol, from adj_close. */
+function futureQuantities(
+  frame: pl.DataFrame,
+  horizon: number,
+): { future: FutureQuantity[]; past: { values: Float64Array; span: number }[] } {
   const close = float64Column(frame, "adj_close");
   const ranges = symbolRanges(frame);
   const n = close.length;
@@ -187,24 +222,32 @@ function futureQuantities(frame: pl.DataFrame, horizon: number): { future: Futur
       for (let t = r.start; t < r.end; t++) {
         const a = t + shift;
         const b = a + h;
-        if (a >= r.start && b < r.end && a >= r.start) out[t] = Math.log(close[b] / close[a]);
+        if (a >= r.start && b < r.end) out[t] = Math.log(close[b] / close[a]);
       }
     }
     return out;
   };
-  const future: FutureQuantity[] = [{ label: `the ${horizon}-day forward target`, values: fwd(horizon, 0) }];
+  const future: FutureQuantity[] = [
+    { label: `the ${horizon}-day forward target`, values: fwd(horizon, 0), span: horizon, lead: true },
+  ];
   for (let k = 1; k < horizon; k++) {
     future.push({
       label: `the target of ${k} day(s) earlier (still reaches ${horizon - k} day(s) ahead)`,
       values: fwd(horizon, -k),
+      span: horizon,
+      split: { known: fwd(k, -k), unknown: fwd(horizon - k, 0) },
+      lead: false,
     });
   }
-  for (let k = 1; k <= 2; k++) future.push({ label: `the target of ${k} day(s) later`, values: fwd(horizon, k) });
-  for (let j = horizon === 1 ? 2 : 1; j <= horizon + 1; j++) {
-    future.push({ label: `the one-day return ${j} day(s) ahead`, values: fwd(1, j - 1) });
+  for (let k = 1; k <= 2; k++) {
+    future.push({ label: `the target of ${k} day(s) later`, values: fwd(horizon, k), span: horizon, lead: false });
   }
-  const past: Float64Array[] = [];
-  for (let j = 0; j < horizon; j++) past.push(fwd(1, -j - 1)); // r_{t−j}: known at t
+  for (let j = horizon === 1 ? 2 : 1; j <= horizon + 1; j++) {
+    future.push({ label: `the one-day return ${j} day(s) ahead`, values: fwd(1, j - 1), span: 1, lead: true });
+  }
+  const past: { values: Float64Array; span: number }[] = [];
+  for (let j = 0; j < horizon; j++) past.push({ values: fwd(1, -j - 1), span: 1 }); // r_{t−j}: known at t
+  if (horizon > 1) past.push({ values: fwd(horizon, -horizon), span: horizon }); // ln(C_t / C_{t−h})
   return { future, past };
 }
 
@@ -238,51 +281,158 @@ export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): {
   return { r: cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : Number.NaN, n };
 }
 
+/** Partial correlation of a and b given c, from the three pairwise correlations; NaN when undefined. */
+function partialCorrelation(rab: number, rac: number, rbc: number): number {
+  const d = (1 - rac * rac) * (1 - rbc * rbc);
+  return d > 0 ? (rab - rac * rbc) / Math.sqrt(d) : Number.NaN;
+}
+
 function identityCheck(values: Float64Array, future: FutureQuantity[]): string[] {
   const reasons: string[] = [];
   for (const q of future) {
     const { r, n } = pairedCorrelation(values, q.values);
-    if (Math.abs(r) >= IDENTITY_R) {
-      reasons.push(`equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): the feature is the answer shifted into t`);
+    if (!(Math.abs(r) >= IDENTITY_R)) continue;
+    if (q.split !== undefined) {
+      // Only a leak when the feature also follows the part of the shifted target that lies after t (module doc).
+      const partial = partialCorrelation(
+        pairedCorrelation(values, q.split.unknown).r,
+        pairedCorrelation(values, q.split.known).r,
+        pairedCorrelation(q.split.unknown, q.split.known).r,
+      );
+      if (!(Math.abs(partial) >= SHIFTED_UNKNOWN_R)) continue;
+      reasons.push(
+        `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows, partial r = ${partial.toFixed(3)} with its part ` +
+          `after t): the feature is the answer shifted into t`,
+      );
+      continue;
     }
+    reasons.push(`equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): the feature is the answer shifted into t`);
   }
   return reasons;
 }
 
+/**
+ * P(Z ≥ z) for a standard normal Z: erfc(z/√2)/2 with the Chebyshev fit of Numerical Recipes (erfcc, relative error
+ * below 1.2e−7 everywhere).
+ */
+export function normalTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const erfc = t * Math.exp(
+    -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+                      t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+  );
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/** A correlation with its standard error (module doc formula). */
+export interface CorrelationEstimate {
+  r: number;
+  /** Rows where both sides are finite. */
+  n: number;
+  /** Date-clustered, heteroskedasticity-robust standard error under no association, times √span. */
+  se: number;
+}
+
+/**
+ * Pearson correlation of x and y with the standard error of the module doc:
+ * SE = √span · √(Σ_d (Σ_{i∈d} x̃ᵢỹᵢ)²) / √(Σx̃² · Σỹ²), rows grouped by `cluster` (date ids). NaN r and se when fewer
+ * than 30 finite pairs or a side is constant.
+ */
+export function correlationWithError(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  cluster: Int32Array,
+  clusters: number,
+  span: number,
+): CorrelationEstimate {
+  const { r, n } = pairedCorrelation(x, y);
+  if (Number.isNaN(r)) return { r, n, se: Number.NaN };
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+      sx += x[i];
+      sy += y[i];
+    }
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  const byCluster = new Float64Array(clusters);
+  let cxx = 0;
+  let cyy = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+      const dx = x[i] - mx;
+      const dy = y[i] - my;
+      byCluster[cluster[i]] += dx * dy;
+      cxx += dx * dx;
+      cyy += dy * dy;
+    }
+  }
+  let v = 0;
+  for (let c = 0; c < clusters; c++) v += byCluster[c] * byCluster[c];
+  return { r, n, se: Math.sqrt(span * v / (cxx * cyy)) };
+}
+
+/** Integer ids of the distinct dates of a frame's rows (the clusters of {@link correlationWithError}). */
+function dateClusters(frame: pl.DataFrame): { cluster: Int32Array; clusters: number } {
+  const dates = frame.getColumn("date").toArray() as string[];
+  const ids = new Map<string, number>();
+  const cluster = new Int32Array(dates.length);
+  for (let i = 0; i < dates.length; i++) {
+    let id = ids.get(dates[i]);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(dates[i], id);
+    }
+    cluster[i] = id;
+  }
+  return { cluster, clusters: ids.size };
+}
+
 function predictivenessCheck(
   values: Float64Array,
-  target: Float64Array,
   future: FutureQuantity[],
-  past: Float64Array[],
+  past: { values: Float64Array; span: number }[],
   horizon: number,
+  dates: { cluster: Int32Array; clusters: number },
 ): { verdict: Verdict; reasons: string[]; ic: number } {
   const reasons: string[] = [];
   let verdict: Verdict = "ok";
-  const { r: ic, n } = pairedCorrelation(values, target);
-  if (Number.isNaN(ic)) return { verdict, reasons, ic };
-  const se = 1 / Math.sqrt(Math.max(1, n / horizon));
-  if (Math.abs(ic) >= IC_LEAK) {
+  const est = (y: Float64Array, span: number) => correlationWithError(values, y, dates.cluster, dates.clusters, span);
+  const target = est(future[0].values, horizon);
+  const ic = target.r;
+  if (Number.isNaN(ic) || !(target.se > 0)) return { verdict, reasons, ic };
+  const absIc = Math.abs(ic);
+  const z = absIc / target.se;
+  if (absIc >= IC_LEAK && z >= IC_LEAK_Z) {
     verdict = "leak";
     reasons.push(
-      `|IC| with the ${horizon}-day forward return is ${Math.abs(ic).toFixed(3)} (n = ${n}); daily-return features ` +
-        `rarely exceed 0.05-0.1, so ${IC_LEAK} or more means the column knows the future`,
+      `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${z.toFixed(1)} standard errors, ` +
+        `n = ${target.n}); daily-return features rarely exceed 0.05-0.1, so ${IC_LEAK} or more, this far from ` +
+        `zero, means the column knows the future`,
     );
-  } else if (Math.abs(ic) >= IC_SUSPECT && Math.abs(ic) >= 5 * se) {
+  } else if (absIc >= IC_SUSPECT && z >= IC_SUSPECT_Z) {
     verdict = "suspect";
     reasons.push(
-      `|IC| with the ${horizon}-day forward return is ${Math.abs(ic).toFixed(3)} (${(Math.abs(ic) / se).toFixed(1)} ` +
-        `standard errors, n = ${n}): implausibly predictive for daily returns; check how the column was built`,
+      `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${z.toFixed(1)} standard errors, ` +
+        `n = ${target.n}): implausibly predictive for daily returns; check how the column was built`,
     );
   }
-  const oneDayAhead = future.filter((q) => q.label.startsWith("the one-day return"));
-  const fut = [pairedCorrelation(values, target), ...oneDayAhead.map((q) => pairedCorrelation(values, q.values))];
-  const lead = Math.max(...fut.map((c) => (Number.isNaN(c.r) ? 0 : Math.abs(c.r))));
-  const lag = Math.max(0, ...past.map((p) => Math.abs(pairedCorrelation(values, p).r) || 0));
-  const se1 = 1 / Math.sqrt(n);
-  if (lead >= 4 * se1 && lead >= 3 * lag) {
+  const leads = [target, ...future.slice(1).filter((q) => q.lead).map((q) => est(q.values, q.span))]
+    .filter((c) => !Number.isNaN(c.r) && c.se > 0);
+  const lags = past.map((p) => pairedCorrelation(values, p.values).r).filter((r) => !Number.isNaN(r));
+  if (leads.length === 0) return { verdict, reasons, ic };
+  const lead = Math.max(...leads.map((c) => Math.abs(c.r)));
+  const leadZ = Math.max(...leads.map((c) => Math.abs(c.r) / c.se));
+  const p = Math.min(1, leads.length * 2 * normalTail(leadZ));
+  const lag = Math.max(0, ...lags.map(Math.abs));
+  if (p <= LEAD_ALPHA && lead >= LEAD_LAG_RATIO * lag) {
     verdict = worst(verdict, "suspect");
     reasons.push(
-      `lead/lag asymmetry: max |corr| with returns after t is ${lead.toFixed(3)} but with the last ${horizon} ` +
+      `lead/lag asymmetry: max |corr| with returns after t is ${lead.toFixed(3)} (max z = ${leadZ.toFixed(1)} over ` +
+        `${leads.length} lead correlations, Bonferroni p = ${p.toExponential(1)}) but with the last ${horizon} ` +
         `return(s) known at t only ${lag.toFixed(3)}; genuine signals rarely see the future better than the past`,
     );
   }
@@ -344,11 +494,12 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
 
   if (columns.length > 0) {
     const { future, past } = futureQuantities(panel.frame, horizon);
+    const dates = dateClusters(panel.frame);
     for (const c of columns) {
       const values = float64Column(panel.frame, c);
       const reasons = identityCheck(values, future);
       let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
-      const p = predictivenessCheck(values, future[0].values, future, past, horizon);
+      const p = predictivenessCheck(values, future, past, horizon, dates);
       verdict = worst(verdict, p.verdict);
       reasons.push(...p.reasons);
       features.push({ name: c, source: "column", verdict, reasons, ic: p.ic });

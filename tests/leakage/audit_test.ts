@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 import {
   auditFeatures,
   BASE_FEATURES,
+  computeFeatures,
+  correlationWithError,
   findLeakingFeatures,
   FULL_FEATURES,
+  normalTail,
   waveletDeviationFeature,
 } from "../../lib/mod.ts";
 import type { AuditReport, FeatureDef, Panel } from "../../lib/mod.ts";
 import pl from "nodejs-polars";
-import { randomWalkPanel, readRealPanel } from "../features/_panels.ts";
+import { normal, panelFromFrame, randomWalkPanel, readRealPanel, uniform } from "../features/_panels.ts";
 import { realDataTest } from "../_helpers/real_data.ts";
 import { leakingDefinitions, withPrecomputedColumns } from "./_leaks.ts";
 
@@ -74,7 +77,9 @@ Deno.test("synthetic: a shifted target is a leak for h = 5 when it still reaches
 });
 
 Deno.test("synthetic: precomputed columns — misaligned returns and implausible IC are leaks, faint future echo is suspect, honest columns pass", () => {
-  assertColumnsJudged(withPrecomputedColumns(randomWalkPanel(13, 4, 1000), 0.5));
+  // 4 × 2000 rows: the faint echo (|IC| ≈ 0.07) is then ≈ 6 standard errors from zero, beyond the lead test's
+  // Bonferroni bar (4.16 SE for its 2 lead correlations at h = 1); on 4 × 1000 rows it would be ≈ 4.2, too close to call.
+  assertColumnsJudged(withPrecomputedColumns(randomWalkPanel(13, 4, 2000), 0.5));
 });
 
 Deno.test("synthetic: the full built-in set and the causal wavelet feature give zero false positives", () => {
@@ -100,7 +105,113 @@ realDataTest("real data: the full built-in set has zero false positives (truncat
   // flat windows once showed up here as a false positive.
   const sample = ["AAPL", "JPM", "ABC", "AMT", "BEN", "DISH", "EQIX", "FLIR", "PG", "SPY"];
   const panel = await readRealPanel(dir, sample);
-  assert.deepEqual(findLeakingFeatures(panel, FULL_FEATURES, { horizon: 1, symbols: sample, cuts: 3 }), []);
-  const h5 = auditFeatures(panel, { features: FULL_FEATURES, horizon: 5, symbols: 1, cuts: 2 });
+  const features = [...FULL_FEATURES, waveletDeviationFeature(32)];
+  assert.deepEqual(findLeakingFeatures(panel, features, { horizon: 1, symbols: sample, cuts: 3 }), []);
+  const h5 = auditFeatures(panel, { features, horizon: 5, symbols: 1, cuts: 2 });
   assert.deepEqual(h5.features.filter((f) => f.verdict !== "ok").map((f) => f.name), []);
+});
+
+/** The panel with every built-in feature (and the causal wavelet one) attached as a precomputed column. */
+function honestColumns(panel: Panel): Panel {
+  const f = computeFeatures(panel, [...FULL_FEATURES, waveletDeviationFeature(32)]);
+  return panelFromFrame(panel.frame.hstack(f.drop("date", "symbol")));
+}
+
+function flaggedColumns(panel: Panel, horizon: number, allow: "none" | "suspect" = "none"): string[] {
+  const report = auditFeatures(panel, { horizon, symbols: 1, cuts: 1 });
+  assert.equal(report.features.length, FULL_FEATURES.length + 1);
+  const bad = allow === "none" ? ["suspect", "leak"] : ["leak"];
+  return report.features.filter((f) => bad.includes(f.verdict)).map((f) => `${f.name}: ${f.reasons.join("; ")}`);
+}
+
+Deno.test("normalTail matches published standard normal tail probabilities", () => {
+  // Abramowitz & Stegun table 26.1: Q(1.96) = 0.0249979, Q(3) = 0.00134990, Q(4) = 3.16712e-5.
+  assert.ok(Math.abs(normalTail(1.96) - 0.0249979) < 1e-7);
+  assert.ok(Math.abs(normalTail(3) - 0.0013499) < 1e-8);
+  assert.ok(Math.abs(normalTail(4) / 3.16712e-5 - 1) < 1e-5);
+  assert.ok(Math.abs(normalTail(-1.96) - (1 - 0.0249979)) < 1e-7);
+});
+
+Deno.test("correlationWithError: √(h/n) on independent rows, and a duplicated symbol adds no evidence", () => {
+  const z = normal(uniform(5));
+  const n = 20000;
+  const x = Float64Array.from({ length: n }, z);
+  const y = Float64Array.from({ length: n }, z);
+  const own = Int32Array.from({ length: n }, (_, i) => i);
+  for (const h of [1, 5, 20]) {
+    const e = correlationWithError(x, y, own, n, h);
+    assert.ok(Math.abs(e.se / Math.sqrt(h / n) - 1) < 0.03, `h = ${h}: se ${e.se} vs ${Math.sqrt(h / n)}`);
+  }
+  // The same series twice, both copies on the same dates: twice the rows, the same standard error.
+  const xx = Float64Array.from([...x, ...x]);
+  const yy = Float64Array.from([...y, ...y]);
+  const dates = Int32Array.from([...own, ...own]);
+  const single = correlationWithError(x, y, own, n, 5);
+  const twice = correlationWithError(xx, yy, dates, n, 5);
+  assert.equal(twice.n, 2 * n);
+  assert.ok(Math.abs(twice.se - single.se) < 1e-12 * single.se, `${twice.se} vs ${single.se}`);
+  // Counted as independent rows, the copy would wrongly shrink the error by √2.
+  const naive = correlationWithError(xx, yy, Int32Array.from({ length: 2 * n }, (_, i) => i), 2 * n, 5);
+  assert.ok(Math.abs(single.se / naive.se - Math.SQRT2) < 1e-9);
+});
+
+Deno.test("synthetic: honest columns on a short sample are not flagged at h = 5 and h = 20, though |IC| ≥ 0.3 by chance", () => {
+  for (const seed of [21, 22, 23]) {
+    const panel = honestColumns(randomWalkPanel(seed, 2, 160));
+    for (const h of [5, 20]) assert.deepEqual(flaggedColumns(panel, h), [], `seed ${seed}, h = ${h}`);
+    // 2 × 160 rows of 20-day targets hold about 16 independent observations (SE ≈ 0.25): past-only columns then
+    // reach |IC| ≥ 0.3 by chance, which a rule blind to the sample size would call a leak.
+    const report = auditFeatures(panel, { horizon: 20, symbols: 1, cuts: 1 });
+    assert.ok(report.features.some((f) => Math.abs(f.ic!) >= 0.3), `seed ${seed}: no large chance IC to test with`);
+  }
+});
+
+Deno.test("synthetic: the IC rules still catch a leak on a short sample once it is many standard errors out", () => {
+  // ln(C_{t+20}/C_t) plus noise of equal variance: |IC| ≈ 0.7 — about 3 SE on 2 × 160 rows, but 13 on 2 × 2000.
+  const withNoisyTarget = (panel: Panel, seed: number) => {
+    const z = normal(uniform(seed));
+    const e = pl.Series("e", Array.from({ length: panel.frame.height }, () => 0.045 * z()));
+    const c = pl.col("adj_close");
+    return panelFromFrame(
+      panel.frame.withColumns(e).withColumns(c.shift(-20).div(c).log().over("symbol").add(pl.col("e")).alias("noisy"))
+        .drop("e"),
+    );
+  };
+  const small = auditFeatures(withNoisyTarget(randomWalkPanel(24, 2, 160), 1), { horizon: 20, symbols: 1, cuts: 1 });
+  assert.notEqual(verdictOf(small, "noisy").verdict, "leak", "16 independent observations cannot prove a leak");
+  const big = auditFeatures(withNoisyTarget(randomWalkPanel(24, 2, 2000), 1), { horizon: 20, symbols: 1, cuts: 1 });
+  const noisy = verdictOf(big, "noisy");
+  assert.equal(noisy.verdict, "leak", noisy.reasons.join("; "));
+  assert.ok(noisy.reasons.some((r) => r.includes("standard errors")));
+});
+
+realDataTest(
+  "real data: built-in features as precomputed columns pass the statistical rules at h = 5 and h = 20",
+  async (dir) => {
+    const panel = honestColumns(await readRealPanel(dir, ["AAPL", "MSFT"]));
+    assert.deepEqual(flaggedColumns(panel, 5), []);
+    assert.deepEqual(flaggedColumns(panel, 20), []);
+    // At h = 1 candle shapes (KLOW, KSFT) can be suspect — a real next-day close-location reversal — but never a leak.
+    assert.deepEqual(flaggedColumns(panel, 1, "suspect"), []);
+  },
+);
+
+Deno.test("synthetic: at h = 20 the trailing 19-day return (r ≈ 0.975 with the shifted target) is honest, the shifted target itself leaks", () => {
+  const panel = randomWalkPanel(25, 2, 600);
+  const c = pl.col("adj_close");
+  const frame = panel.frame.withColumns(
+    // known at t: shares 19 of the 20 returns of ln(C_{t+1}/C_{t−19}), so r ≈ √(19/20)
+    c.div(c.shift(19)).log().over("symbol").alias("past_19"),
+    c.div(c.shift(20)).log().over("symbol").alias("past_20"),
+    // the 20-day target of 19 days earlier: one day of it is still in the future
+    c.shift(-1).div(c.shift(19)).log().over("symbol").alias("target_shifted_19"),
+  );
+  const report = auditFeatures(panelFromFrame(frame), { horizon: 20, symbols: 1, cuts: 1 });
+  for (const name of ["past_19", "past_20"]) {
+    const f = verdictOf(report, name);
+    assert.equal(f.verdict, "ok", `${name}: ${f.reasons.join("; ")}`);
+  }
+  const leak = verdictOf(report, "target_shifted_19");
+  assert.equal(leak.verdict, "leak");
+  assert.ok(leak.reasons.some((r) => r.includes("the target of 19 day(s) earlier")), leak.reasons.join("; "));
 });
