@@ -129,8 +129,8 @@ export async function initBackend(requested?: BackendRequest): Promise<BackendIn
 /**
  * {@link initBackend} for loading a saved model: the saved model records the backend it was trained on, which may be
  * unavailable here (a model trained with tfjs-node, loaded where only wasm exists). Weights are plain float32 values
- * valid on every backend, so an unavailable backend falls back to `auto` (the fallback's reason is added to
- * {@link BackendInfo.fallbacks}) instead of refusing to load. Unknown names are still a ConfigError.
+ * valid on every backend, so an unavailable backend falls back to `auto` (the returned info's
+ * {@link BackendInfo.fallbacks} says why) instead of refusing to load. Unknown names are still a ConfigError.
  */
 export async function initBackendForLoad(saved?: BackendRequest): Promise<BackendInfo> {
   try {
@@ -138,9 +138,11 @@ export async function initBackendForLoad(saved?: BackendRequest): Promise<Backen
   } catch (e) {
     if (!(e instanceof BackendUnavailableError) || saved === undefined || saved === "auto") throw e;
     const info = await initBackend("auto");
-    const why = `${saved} (saved with the model): ${(e as Error).message.split(":")[0]}`;
-    if (!info.fallbacks.includes(why)) info.fallbacks.push(why);
-    return info;
+    // A copy: the process-wide record (and every later fit report) must not inherit this load's fallback.
+    return {
+      ...info,
+      fallbacks: [...info.fallbacks, `${saved} (saved with the model): ${(e as Error).message.split(":")[0]}`],
+    };
   }
 }
 

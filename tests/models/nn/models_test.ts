@@ -3,7 +3,8 @@
  * predictions. Sized for CI (a few seconds each on two cores).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Matrix } from "../../../lib/data/matrix.ts";
@@ -11,7 +12,10 @@ import { MLPModel } from "../../../lib/models/nn/mlp.ts";
 import { LSTMClassifier, LSTMRegressor } from "../../../lib/models/nn/lstm.ts";
 import { LSTMTransformerModel } from "../../../lib/models/nn/lstm_transformer.ts";
 import { XLSTMModel } from "../../../lib/models/nn/xlstm.ts";
-import { slidingWindows } from "../../../lib/models/nn/neural_model.ts";
+import { type NeuralModel, slidingWindows } from "../../../lib/models/nn/neural_model.ts";
+import { initBackend } from "../../../lib/models/nn/backend.ts";
+import { ParamStore } from "../../../lib/models/nn/params.ts";
+import { slstm } from "../../../lib/models/nn/layers.ts";
 import { NotearsDAG } from "../../../lib/models/nn/notears.ts";
 import { SeededRandom } from "../../../lib/training/rng.ts";
 import { ConfigError } from "../../../lib/errors.ts";
@@ -267,4 +271,154 @@ Deno.test("MLP: a fit interrupted after 2 of 4 epochs and resumed from its check
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("save/load round trips: LSTM regressor (de-meaned: targetOffset), LSTM+Transformer, xLSTM-TS", async () => {
+  const tr = sequences(120, 6, 14);
+  const y = tr.y.map((v) => v + 3);
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const small = { timesteps: 6, units: 8, epochs: 1, batchSize: 32, progress: false as const, seed: 1 };
+  const cases: Array<[NeuralModel, (dir: string) => Promise<NeuralModel>]> = [
+    [new LSTMRegressor({ ...small, demean: true }), (dir) => LSTMRegressor.load(dir)],
+    [
+      new LSTMTransformerModel({ ...small, blocks: 1, heads: 2, magnitudeHead: true, signHead: true }),
+      (dir) => LSTMTransformerModel.load(dir),
+    ],
+    [new XLSTMModel({ ...small, blocks: 1, denoise: { wavelet: "haar", level: 1 } }), (dir) => XLSTMModel.load(dir)],
+  ];
+  for (const [m, load] of cases) {
+    const rep = await m.fit(tr.X, y);
+    if (m instanceof LSTMRegressor) {
+      assert.ok(Math.abs((rep.details!.targetOffset as number) - mean) < 1e-9, "targetOffset = training mean");
+    }
+    const dir = tmp();
+    try {
+      await m.save(dir);
+      const back = await load(dir);
+      assert.equal(back.kind, m.kind);
+      assert.deepEqual(back.predict(tr.X), m.predict(tr.X), `${m.kind}: identical predictions after reload`);
+      if (m instanceof LSTMRegressor) {
+        // The offset travels with the model: without it every prediction would be off by the training mean.
+        const p = back.predict(tr.X);
+        assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) / p.length - mean) < 1, "predictions sit around the mean");
+      }
+      back.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    m.dispose();
+  }
+});
+
+Deno.test("load: a model saved on an unavailable backend loads on auto and records why", async () => {
+  const d = threeClass(60, 15);
+  const m = new MLPModel({ task: "multiclass", hidden: [4], epochs: 1, progress: false });
+  await m.fit(d.X, d.y);
+  const dir = tmp();
+  try {
+    await m.save(dir);
+    const file = join(dir, "model.json");
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    saved.description.backend = "tensorflow"; // as if trained with tfjs-node, absent here
+    writeFileSync(file, JSON.stringify(saved));
+    const back = await MLPModel.load(dir);
+    assert.equal(back.backend!.name, "wasm");
+    assert.ok(back.backend!.fallbacks.some((f) => f.startsWith("tensorflow (saved with the model)")));
+    assert.deepEqual(back.predict(d.X), m.predict(d.X));
+    back.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  m.dispose();
+});
+
+Deno.test("LSTM classifier: 3-class DOWN/FLAT/UP with balanced class weights learns a sequence rule", async () => {
+  // Class of the sum of feature 0 over the last 3 steps at ±1: FLAT is the majority, DOWN and UP rarer.
+  const lab = (y: Float64Array) => y.map((v) => (v < -1 ? 0 : v > 1 ? 2 : 1));
+  const tr = sequences(900, 6, 16), te = sequences(300, 6, 17);
+  const m = new LSTMClassifier({
+    timesteps: 6,
+    units: 12,
+    task: "multiclass",
+    numClasses: 3,
+    epochs: 8,
+    learningRate: 0.02,
+    classWeights: "balanced",
+    progress: false,
+    seed: 3,
+  });
+  const ytr = lab(tr.y);
+  const rep = await m.fit(tr.X, ytr);
+  const cw = rep.details!.classWeights as number[];
+  for (let c = 0; c < 3; c++) {
+    const count = ytr.filter((v) => v === c).length;
+    assert.ok(Math.abs(cw[c] - ytr.length / (3 * count)) < 1e-12, `class ${c} weight ${cw[c]}`);
+  }
+  assert.ok(cw[1] < cw[0] && cw[1] < cw[2], "the majority class (FLAT) weighs least");
+  const pred = m.predict(te.X);
+  const yte = lab(te.y);
+  // Balanced accuracy (mean per-class recall): a majority-class predictor scores 1/3.
+  const recall = [0, 1, 2].map((c) => {
+    const idx = Array.from(yte.keys()).filter((i) => yte[i] === c);
+    return idx.filter((i) => pred[i] === c).length / idx.length;
+  });
+  const balanced = recall.reduce((a, b) => a + b, 0) / 3;
+  assert.ok(balanced > 0.7, `balanced accuracy ${balanced} (recalls ${recall})`);
+  const proba = m.predictProba(te.X);
+  for (let i = 0; i < te.X.rows; i++) {
+    assert.ok(Math.abs(proba[3 * i] + proba[3 * i + 1] + proba[3 * i + 2] - 1) < 1e-5);
+  }
+  m.dispose();
+});
+
+Deno.test("LSTM+Transformer: the zero-initialized head predicts exactly 0 before training", async () => {
+  const tr = sequences(50, 5, 18);
+  const m = new LSTMTransformerModel({ timesteps: 5, units: 8, blocks: 1, heads: 2, epochs: 0, progress: false });
+  await m.fit(tr.X, tr.y.map((v) => v + 10)); // no de-meaning: a random head would predict anything
+  assert.ok(m.predict(tr.X).every((v) => v === 0));
+  m.dispose();
+});
+
+Deno.test("sLSTM: pre-activations far beyond exp's float32 range stay finite and equal the float64 recurrences", async () => {
+  await initBackend();
+  const B = 2, T = 5, F = 3, H = 2;
+  const r = new SeededRandom(19);
+  const x = Float32Array.from({ length: B * T * F }, () => 150 * r.normal());
+  const p = new ParamStore(5);
+  const cell = slstm(p, "s", F, H);
+  const [wx, wh, b] = p.trainable.map(([, v]) => Array.from(v.dataSync()));
+  const xt = tf.tensor3d(x, [B, T, F]);
+  const out = cell(xt);
+  const got = Array.from(out.dataSync());
+  // Reference without the stabilizer, in float64: c = σ(f̃)c + e^ĩ·tanh(z̃), n = σ(f̃)n + e^ĩ, h = σ(õ)·c/n.
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  let maxI = 0;
+  for (let s = 0; s < B; s++) {
+    const h = new Float64Array(H), c = new Float64Array(H), n = new Float64Array(H);
+    for (let t = 0; t < T; t++) {
+      const z = Array.from({ length: 4 * H }, (_, k) => {
+        let v = b[k];
+        for (let f = 0; f < F; f++) v += x[(s * T + t) * F + f] * wx[f * 4 * H + k];
+        for (let j = 0; j < H; j++) v += h[j] * wh[j * 4 * H + k];
+        return v;
+      });
+      for (let j = 0; j < H; j++) {
+        const [ii, ff, zz] = [z[j], z[H + j], z[2 * H + j]];
+        maxI = Math.max(maxI, ii);
+        c[j] = sig(ff) * c[j] + Math.exp(ii) * Math.tanh(zz);
+        n[j] = sig(ff) * n[j] + Math.exp(ii);
+      }
+      for (let j = 0; j < H; j++) {
+        h[j] = sig(z[3 * H + j]) * c[j] / n[j];
+        const g = got[(s * T + t) * H + j];
+        assert.ok(Number.isFinite(g), `h[${s},${t},${j}] = ${g}`);
+        assert.ok(Math.abs(g - h[j]) < 1e-3, `h[${s},${t},${j}]: ${g} vs float64 ${h[j]}`);
+      }
+    }
+  }
+  assert.ok(maxI > 100, `the input gate reaches ${maxI}: exp() would overflow float32 (> 88.7) without the stabilizer`);
+  const dx = tf.grad((v: tf.Tensor) => tf.sum(cell(v as tf.Tensor3D)))(xt);
+  assert.ok(Array.from(dx.dataSync()).every(Number.isFinite), "gradients stay finite too");
+  tf.dispose([xt, out, dx]);
+  p.dispose();
 });
