@@ -9,8 +9,16 @@ Written from the stated conventions, not from the TypeScript code:
   net[t] = sum_j q*r (NaN r -> 0) - (cost + slippage)/1e4 * sum|q[t] - q[t-1]| - borrow/1e4/A * sum max(-q, 0);
   window = [first decision row + lag, min(last decision row + lag, n - 1)];  equity = cumprod(1 + net);
   buy & hold = 1/N in each symbol with a return on the first held date, never rebalanced, entry cost once;
-  metrics as documented in lib/backtest/metrics.ts (Sharpe with ddof 1 * sqrt(A), drawdown negative, ...).
+  metrics as documented in lib/backtest/metrics.ts (Sharpe with ddof 1 * sqrt(A), drawdown negative, ...);
+  PSR(0) and DSR (Bailey & Lopez de Prado 2012, 2014) with the normal CDF from math.erfc and its quantile from
+  statistics.NormalDist, skewness and kurtosis (not excess) as biased moment estimators.
 Top-k with dropout follows Qlib's TopkDropoutStrategy (method_sell="bottom", method_buy="top") with full sorts.
+Sizing (lib/backtest/sizing.ts conventions): sign; clip(scale * forecast / sigma, +-cap) with sigma the ddof-1 std of
+the last `window` finite returns up to t; volatility targeting target / (sigma * sqrt(A)); fractional Kelly
+f* = p - (1 - p) / b; the long-biased hybrid; the drawdown breaker, here evaluated from scratch at every close by
+running the reference engine on the decisions taken so far (quadratic, but independent of the sequential
+implementation); forecast conversion exp(f / h + s^2 / 2) - 1; sweeps of window x sizing x cost cells deflated with
+N = number of rows.
 """
 
 import csv
@@ -18,6 +26,7 @@ import gzip
 import json
 import math
 import os
+import statistics
 import sys
 import time
 
@@ -145,6 +154,42 @@ def buy_and_hold(r, start, end, entry_cost):
     return net
 
 
+def normal_cdf(z):
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def sharpe_significance(net, trials=None, trial_variance=None):
+    """Per-period Sharpe (ddof 1), biased skewness and kurtosis, PSR(0), and the DSR given the trials."""
+    out = {"probabilisticSharpe": None, "skewness": None, "kurtosis": None}
+    if trials is not None:
+        out["trials"] = trials
+        out["deflatedSharpe"] = None
+    n = net.size
+    if n < 3 or not np.all(np.isfinite(net)):
+        return out
+    d = net - net.mean()
+    m2, m3, m4 = (d**2).mean(), (d**3).mean(), (d**4).mean()
+    sd = net.std(ddof=1)
+    if not (sd > 0 and m2 > 0):
+        return out
+    sr = net.mean() / sd
+    skew = m3 / m2**1.5
+    kurt = m4 / m2**2
+    denom = math.sqrt(1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr)
+    out.update({"skewness": skew, "kurtosis": kurt, "probabilisticSharpe": normal_cdf(sr * math.sqrt(n - 1) / denom)})
+    if trials is not None:
+        sr0 = 0.0
+        if trials > 1:
+            inv = statistics.NormalDist().inv_cdf
+            sr0 = math.sqrt(trial_variance) * ((1 - EULER_GAMMA) * inv(1 - 1 / trials)
+                                               + EULER_GAMMA * inv(1 - 1 / (trials * math.e)))
+        out["deflatedSharpe"] = normal_cdf((sr - sr0) * math.sqrt(n - 1) / denom)
+    return out
+
+
 def metrics(net, annualization, gross=None, traded=None, bench=None):
     n = net.size
     A = annualization
@@ -174,6 +219,7 @@ def metrics(net, annualization, gross=None, traded=None, bench=None):
         "calmar": cagr / abs(mdd) if mdd < 0 else None,
         "hitRate": float((net[invested] > 0).mean()) if invested.any() else None,
         "turnover": float(traded.mean()) if traded is not None else 0.0,
+        "annualTurnover": float(traded.mean()) * A if traded is not None else 0.0,
         "exposure": float(gross.mean()),
         "timeInMarket": float(invested.mean()),
         "periods": n,
@@ -184,6 +230,7 @@ def metrics(net, annualization, gross=None, traded=None, bench=None):
         out["informationRatio"] = active.mean() / active.std(ddof=1) * math.sqrt(A)
         out["beta"] = np.cov(net, bench, ddof=1)[0, 1] / bench.var(ddof=1)
         out["excessTotalReturn"] = (growth - 1.0) - (np.prod(1.0 + bench) - 1.0)
+    out.update(sharpe_significance(net))
     return {k: (None if v is None else float(v)) for k, v in out.items()}
 
 
@@ -234,6 +281,229 @@ def weights_for(f, portfolio):
     return weights_topk(f, portfolio["k"], portfolio.get("nDrop", portfolio["k"]), portfolio.get("short", False))
 
 
+# ---- sizing -------------------------------------------------------------------------------------------------------
+
+
+def trailing_std(x, window):
+    """std (ddof 1) of the last `window` finite values up to and including t (NaN before `window` of them)."""
+    x = np.asarray(x, dtype=float)
+    out = np.full(x.size, np.nan)
+    idx = np.flatnonzero(np.isfinite(x))
+    if idx.size < window:
+        return out
+    sd = np.lib.stride_tricks.sliding_window_view(x[idx], window).std(axis=1, ddof=1)
+    seen = np.cumsum(np.isfinite(x))  # finite values up to t
+    ok = seen >= window
+    out[ok] = sd[seen[ok] - window]
+    return out
+
+
+def daily_expected(f, horizon, log_vol):
+    return np.expm1(f / horizon + np.asarray(log_vol) ** 2 / 2.0)
+
+
+def converted(spec, f, r):
+    h = spec.get("horizon")
+    if h is None:
+        return f
+    vol = spec.get("dailyLogVol", 0.0)
+    if vol == "trailing":
+        vol = trailing_std(np.log1p(r), spec.get("window", 20))
+    return daily_expected(f, h, vol)
+
+
+def kelly_star(p, b):
+    return p - (1.0 - p) / b
+
+
+def hybrid_base(f, spec):
+    k = spec.get("kellyFraction", 0.5) * max(0.0, kelly_star(spec["winRate"], spec.get("payoff", 1.0)))
+    bull = min(spec["maxLong"], spec["baseLongBias"] + k)
+    bear = 0.0 if spec["bearishRiskOff"] else max(-spec["maxShort"], spec["baseLongBias"] - k)
+    neutral = min(spec["maxLong"], spec["baseLongBias"])
+    with np.errstate(invalid="ignore"):
+        return np.where(f > 0, bull, np.where(f < 0, bear, np.where(f == 0, neutral, np.nan)))
+
+
+def breaker(base, r, threshold, cap, costs):
+    """At each close t: run the reference engine on the decisions so far (window forced to end at t), then cap the
+    decision at t while the drawdown has reached -threshold since the last time equity stood at its peak."""
+    n = base.size
+    out = base.astype(float).copy()
+    tripped = np.zeros(n, dtype=bool)
+    lag = costs["lag"]
+    finite = np.flatnonzero(np.isfinite(base))
+    start = finite[0] + lag if finite.size else n
+    last_end = min(finite[-1] + lag, n - 1) if finite.size else -1
+    for t in range(n):
+        on = False
+        end = min(t, last_end)
+        if end >= start:
+            q = np.nan_to_num(out[start - lag : end - lag + 1], nan=0.0)
+            rr = np.nan_to_num(r[start : end + 1], nan=0.0)
+            prev = np.concatenate([[0.0], q[:-1]])
+            net = (q * rr - (costs["costBps"] + costs["slippageBps"]) / 1e4 * np.abs(q - prev)
+                   - costs["borrowBps"] / 1e4 / costs["annualization"] * np.clip(-q, 0, None))
+            e = np.cumprod(1.0 + net)
+            before = np.maximum.accumulate(np.concatenate([[1.0], e]))[:-1]  # peak before each period
+            at_peak = np.flatnonzero(e >= before)
+            peak = np.maximum(before, e)
+            trips = np.flatnonzero((e < before) & (e / peak - 1.0 <= -threshold))
+            on = trips.size > 0 and (at_peak.size == 0 or trips[-1] > at_peak[-1])
+        tripped[t] = on
+        if on and np.isfinite(base[t]):
+            out[t] = min(cap, max(-cap, base[t]))
+    return out, tripped
+
+
+def size(spec, f, r, prob=None, costs=None):
+    """Positions of a SizingSpec (lib/backtest/sizing.ts) from forecasts f and returns r (1-D)."""
+    f = converted(spec, f, r)
+    kind = spec["kind"]
+    A = (costs or {}).get("annualization", 252)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "sign":
+            return np.sign(f) * spec.get("scale", 1.0)
+        if kind == "forecastOverSigma":
+            sigma = trailing_std(r, spec.get("window", 20))
+            pos = np.clip(spec.get("scale", 1.0) * f / sigma, -spec.get("cap", 1.0), spec.get("cap", 1.0))
+            return np.where(sigma > 0, pos, np.nan)
+        if kind == "volatilityTarget":
+            s = trailing_std(r, spec.get("window", 20)) * math.sqrt(A)
+            lev = spec.get("maxLeverage", 2.0)
+            pos = np.clip(np.sign(f) * spec["targetVol"] / s, -lev, lev)
+            return np.where(s > 0, pos, np.nan)
+        if kind == "kelly":
+            frac, b, cap = spec.get("fraction", 0.5), spec.get("payoff", 1.0), spec.get("maxPosition", 1.0)
+            up = frac * np.maximum(0.0, kelly_star(prob, b))
+            down = frac * np.maximum(0.0, kelly_star(1.0 - prob, b))
+            pos = np.where(up > 0, np.minimum(cap, up), np.where(down > 0, -np.minimum(cap, down), 0.0))
+            return np.where(np.isfinite(prob), pos, np.nan)
+    if kind == "hybrid":
+        base = hybrid_base(f, spec)
+        if spec.get("drawdownThreshold") is None:
+            return base
+        return breaker(base, r, spec["drawdownThreshold"], spec["drawdownMaxPosition"], costs)[0]
+    raise ValueError(kind)
+
+
+SIZING_SYMBOL = "AAPL"
+HORIZON = MOMENTUM  # the momentum feature is a 20-day log return: convert it as a 20-day log forecast
+CONVERSION_VOL = 0.015
+PROBABILITY = {"center": 0.5, "slope": 2.0, "lo": 0.05, "hi": 0.95}  # P(up) = clip(center + slope * f, lo, hi)
+HOLDOUT_START = "2007-01-01"
+
+
+def win_rate_inputs(dates, f, r):
+    """Direction accuracy of sign(f[t]) for r[t + 1] from HOLDOUT_START on; share of positive returns before it."""
+    d = np.array(dates)
+    hold = d[:-1] >= HOLDOUT_START
+    fx, nxt = f[:-1], r[1:]
+    ok = hold & np.isfinite(fx) & np.isfinite(nxt) & (fx != 0) & (nxt != 0)
+    accuracy = float((np.sign(fx[ok]) == np.sign(nxt[ok])).mean())
+    train = (d < HOLDOUT_START) & np.isfinite(r)
+    share = float((r[train] > 0).mean())
+    return accuracy, share, min(0.6, max(0.5, max(accuracy, share)))
+
+
+def jsonable(a):
+    return [None if not np.isfinite(x) else float(x) for x in a]
+
+
+def sizing_section(dates, r_all, f_all):
+    j = SYMBOLS.index(SIZING_SYMBOL)
+    r, f = r_all[:, j], f_all[:, j]
+    accuracy, share, win = win_rate_inputs(dates, f, r)
+    c = PROBABILITY
+    prob = np.clip(c["center"] + c["slope"] * f, c["lo"], c["hi"])
+    cases = [
+        ("forecast/sigma of a 20-day log forecast, trailing log vol", {
+            "kind": "forecastOverSigma", "window": 20, "scale": 10.0, "cap": 1.0, "horizon": HORIZON,
+            "dailyLogVol": "trailing"}, {"lag": 1, "costBps": 5}),
+        ("volatility target 15 %", {"kind": "volatilityTarget", "targetVol": 0.15, "window": 20, "maxLeverage": 1.5},
+         {"lag": 1, "costBps": 10, "slippageBps": 2}),
+        ("half Kelly, payoff 1.2", {"kind": "kelly", "fraction": 0.5, "payoff": 1.2, "maxPosition": 0.8},
+         {"lag": 1, "costBps": 5, "borrowBps": 50}),
+        ("full Kelly, payoff 1", {"kind": "kelly", "fraction": 1.0}, {"lag": 2, "costBps": 0}),
+        # Breaker settings chosen so that on these prices each trips and releases more than once.
+        ("hybrid long-biased, shorts, breaker 3 % -> 0.2", {
+            "kind": "hybrid", "maxLong": 1.0, "maxShort": 0.25, "baseLongBias": 0.1, "bearishRiskOff": False,
+            "kellyFraction": 1.0, "winRate": win, "payoff": 1.5, "drawdownThreshold": 0.03,
+            "drawdownMaxPosition": 0.2}, {"lag": 1, "costBps": 5, "slippageBps": 2, "borrowBps": 100}),
+        ("hybrid half Kelly, risk-off, breaker 5 % -> 0.2, lag 2", {
+            "kind": "hybrid", "maxLong": 1.0, "maxShort": 0.0, "baseLongBias": 0.5, "bearishRiskOff": True,
+            "kellyFraction": 0.5, "winRate": win, "drawdownThreshold": 0.05, "drawdownMaxPosition": 0.2},
+         {"lag": 2, "costBps": 10}),
+    ]
+    out = []
+    for name, spec, cfg in cases:
+        costs = {"lag": 1, "costBps": 0, "slippageBps": 0, "borrowBps": 0, "annualization": 252, **cfg}
+        pos = size(spec, f, r, prob, costs)
+        entry = {"name": name, "spec": spec, **costs}
+        if spec["kind"] == "hybrid":
+            entry["tripped"] = int(breaker(hybrid_base(converted(spec, f, r), spec), r, spec["drawdownThreshold"],
+                                           spec["drawdownMaxPosition"], costs)[1].sum())
+        entry["positions"] = jsonable(pos)
+        entry.update(run_config(r[:, None], pos[:, None], costs))
+        out.append(entry)
+    return {
+        "symbol": SIZING_SYMBOL,
+        "horizon": HORIZON,
+        "conversionVol": CONVERSION_VOL,
+        "converted": jsonable(daily_expected(f, HORIZON, CONVERSION_VOL)),
+        "probability": PROBABILITY,
+        "winRate": {"holdoutStart": HOLDOUT_START, "holdoutAccuracy": accuracy, "trainPositiveShare": share,
+                    "winRate": win},
+        "cases": out,
+    }
+
+
+SWEEP = {
+    "symbols": ["AAPL", "MSFT"],
+    "windows": [{"start": "2006-01-01", "end": "2006-12-31"}, {"start": "2007-01-01", "end": "2007-12-31"}],
+    "costBps": [0, 10],
+    "lag": 1,
+    "borrowBps": 25,
+    "annualization": 252,
+}
+
+
+def sweep_section(dates, r_all, f_all, win):
+    sizing = [
+        {"kind": "sign"},
+        {"kind": "forecastOverSigma", "window": 20, "scale": 10.0, "cap": 1.0, "horizon": HORIZON},
+        {"kind": "hybrid", "maxLong": 1.0, "maxShort": 0.5, "baseLongBias": 0.2, "bearishRiskOff": False,
+         "kellyFraction": 1.0, "winRate": win, "payoff": 1.5, "drawdownThreshold": 0.05, "drawdownMaxPosition": 0.1},
+    ]
+    d = np.array(dates)
+    rows = []
+    for sym in SWEEP["symbols"]:
+        j = SYMBOLS.index(sym)
+        for w in SWEEP["windows"]:
+            idx = np.flatnonzero((d >= w["start"]) & (d <= w["end"]))
+            a, b = idx[0], idx[-1]
+            r, f = r_all[a : b + 1, j], f_all[a : b + 1, j]
+            for k, spec in enumerate(sizing):
+                for cost in SWEEP["costBps"]:
+                    costs = {"lag": SWEEP["lag"], "costBps": cost, "slippageBps": 0, "borrowBps": SWEEP["borrowBps"],
+                             "annualization": SWEEP["annualization"]}
+                    pos = size(spec, f, r, None, costs)
+                    res = run_config(r[:, None], pos[:, None], costs)
+                    net = np.array(res["net"])
+                    rows.append({"symbol": sym, "windowStart": dates[a], "windowEnd": dates[b], "costBps": cost,
+                                 "sizingIndex": k, "net": net, "metrics": res["metrics"],
+                                 "buyAndHold": res["buyAndHold"]})
+    # Deflation: N = rows, variance (ddof 1) of the finite per-period Sharpe ratios.
+    per_period = np.array([row["metrics"]["sharpe"] / math.sqrt(SWEEP["annualization"]) for row in rows
+                           if row["metrics"]["sharpe"] is not None])
+    variance = float(per_period.var(ddof=1))
+    for row in rows:
+        sig = sharpe_significance(row.pop("net"), len(rows), variance)
+        row["metrics"]["trials"] = float(len(rows))
+        row["metrics"]["deflatedSharpe"] = sig["deflatedSharpe"]
+    return {**SWEEP, "sizing": sizing, "trialSharpeVariance": variance, "rows": rows}
+
+
 def fixture(data_dir, out_path):
     dates, prices = load_prices(data_dir)
     r = returns_from_prices(prices)
@@ -245,6 +515,7 @@ def fixture(data_dir, out_path):
     j = SYMBOLS.index(SERIES_CONFIG["symbol"])
     pos = np.clip(f[:, j : j + 1] / 0.1, -1.0, 1.0)
     series = {**SERIES_CONFIG, **run_config(r[:, j : j + 1], pos, SERIES_CONFIG)}
+    sizing = sizing_section(dates, r, f)
     doc = {
         "generator": "bench/reference/backtest.py fixture",
         "numpy": np.__version__,
@@ -255,10 +526,14 @@ def fixture(data_dir, out_path):
         "dates": dates,
         "panel": panel,
         "series": series,
+        "sizing": sizing,
+        "sweep": sweep_section(dates, r, f, sizing["winRate"]["winRate"]),
     }
     with open(out_path, "w") as fh:
         json.dump(doc, fh, allow_nan=False)
-    print(json.dumps({"written": out_path, "dates": len(dates), "configs": len(panel) + 1}))
+    print(json.dumps({"written": out_path, "dates": len(dates), "configs": len(panel) + 1,
+                      "sizingCases": len(sizing["cases"]), "sweepRows": len(doc["sweep"]["rows"]),
+                      "tripped": [c.get("tripped") for c in sizing["cases"]]}))
 
 
 def median_time(fn, runs, warmup=True):

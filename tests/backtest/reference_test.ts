@@ -1,6 +1,8 @@
 /**
- * Agreement with the independent numpy implementation (bench/reference/backtest.py) on real prices: the committed
- * fixture needs no Python; when /usr/bin/python3 with numpy is present, the script is rerun and compared too.
+ * Agreement with the independent numpy implementation (bench/reference/backtest.py) on real prices: the engine and
+ * panel portfolios, every sizing rule (forecast conversion, forecast/σ, volatility targeting, Kelly, the hybrid with
+ * its drawdown breaker), and sweep rows with PSR, DSR, skewness and kurtosis. The committed fixture needs no Python;
+ * when /usr/bin/python3 with numpy is present, the script is rerun and compared too.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,11 +11,21 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { realDataTest } from "../_helpers/real_data.ts";
 import {
+  applyDrawdownBreaker,
   backtest,
   backtestGrid,
   type BacktestMetrics,
   backtestPanel,
+  dailyExpectedReturns,
+  deflateSweep,
+  describeSizing,
+  type HybridSizingParams,
+  longBiasedHalfKelly,
   type PortfolioScheme,
+  runSweep,
+  sizePositions,
+  type SizingSpec,
+  winRatePrior,
 } from "../../lib/backtest/mod.ts";
 import { loadPanel } from "../../lib/data/load.ts";
 
@@ -36,6 +48,40 @@ interface RefRun {
   metrics: Record<string, number | null>;
   buyAndHold: Record<string, number | null>;
 }
+interface SizingCase extends RefRun {
+  spec: SizingSpec;
+  annualization: number;
+  positions: (number | null)[];
+  tripped?: number;
+}
+interface SizingReference {
+  symbol: string;
+  horizon: number;
+  conversionVol: number;
+  converted: (number | null)[];
+  probability: { center: number; slope: number; lo: number; hi: number };
+  winRate: { holdoutAccuracy: number; trainPositiveShare: number; winRate: number };
+  cases: SizingCase[];
+}
+interface SweepReference {
+  symbols: string[];
+  windows: { start: string; end: string }[];
+  costBps: number[];
+  lag: number;
+  borrowBps: number;
+  annualization: number;
+  sizing: SizingSpec[];
+  trialSharpeVariance: number;
+  rows: {
+    symbol: string;
+    windowStart: string;
+    windowEnd: string;
+    costBps: number;
+    sizingIndex: number;
+    metrics: Record<string, number | null>;
+    buyAndHold: Record<string, number | null>;
+  }[];
+}
 interface Reference {
   symbols: string[];
   start: string;
@@ -44,6 +90,8 @@ interface Reference {
   dates: string[];
   panel: RefRun[];
   series: RefRun & { symbol: string };
+  sizing: SizingReference;
+  sweep: SweepReference;
 }
 
 /** Adjusted closes of the fixture's symbols inside its window, on the union of their dates (NaN = no row). */
@@ -106,10 +154,93 @@ function compareRun(ref: RefRun, r: {
     near(r.equity[ref.start + i], ref.equity[i], `${ref.name}: equity[${i}]`);
     near(r.buyAndHold.netReturns[ref.start + i], ref.buyAndHoldNet[i], `${ref.name}: buy & hold net[${i}]`);
   }
-  const m = r.metrics as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(ref.metrics)) near(m[k], v, `${ref.name}: metrics.${k}`);
-  const b = r.buyAndHold.metrics as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(ref.buyAndHold)) near(b[k], v, `${ref.name}: buyAndHold.${k}`);
+  compareMetrics(r.metrics, ref.metrics, `${ref.name}: metrics`);
+  compareMetrics(r.buyAndHold.metrics, ref.buyAndHold, `${ref.name}: buyAndHold`);
+}
+
+function compareMetrics(actual: BacktestMetrics, expected: Record<string, number | null>, what: string) {
+  const m = actual as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(expected)) {
+    assert.ok(k in m, `${what}: metric ${k} missing`);
+    near(m[k], v, `${what}: ${k}`);
+  }
+}
+
+const column = (grid: Float64Array, n: number, m: number, j: number) =>
+  Float64Array.from({ length: n }, (_, t) => grid[t * m + j]);
+
+function checkSizing(ref: Reference, returns: Float64Array, momentum: Float64Array) {
+  const n = ref.dates.length;
+  const m = ref.symbols.length;
+  const s = ref.sizing;
+  const j = ref.symbols.indexOf(s.symbol);
+  const r = column(returns, n, m, j);
+  const f = column(momentum, n, m, j);
+  // Forecast conversion of the 20-day log momentum read as a 20-day forecast.
+  const conv = dailyExpectedReturns(f, s.horizon, s.conversionVol);
+  s.converted.forEach((v, t) => near(conv[t], v, `converted[${t}]`));
+  assert.equal(winRatePrior(s.winRate.holdoutAccuracy, s.winRate.trainPositiveShare), s.winRate.winRate);
+  const c = s.probability;
+  const probabilities = f.map((x) => Math.min(c.hi, Math.max(c.lo, c.center + c.slope * x)));
+  const kinds = new Set<string>();
+  for (const cs of s.cases) {
+    kinds.add(cs.spec.kind);
+    const costs = {
+      lag: cs.lag,
+      costBps: cs.costBps,
+      slippageBps: cs.slippageBps,
+      borrowBps: cs.borrowBps,
+      annualization: cs.annualization,
+    };
+    const positions = sizePositions(cs.spec, { forecasts: f, returns: r, probabilities, costs });
+    cs.positions.forEach((v, t) => near(positions[t], v, `${cs.name}: position[${t}]`));
+    if (cs.tripped !== undefined) {
+      const spec = cs.spec as HybridSizingParams;
+      const b = applyDrawdownBreaker(longBiasedHalfKelly(f, spec), r, {
+        ...costs,
+        threshold: spec.drawdownThreshold!,
+        maxPosition: spec.drawdownMaxPosition!,
+      });
+      let on = 0;
+      let releases = 0;
+      b.tripped.forEach((x, t) => {
+        on += x;
+        if (t > 0 && b.tripped[t - 1] === 1 && x === 0) releases++;
+      });
+      assert.equal(on, cs.tripped, `${cs.name}: days with the breaker on`);
+      assert.ok(on > 0 && releases > 0, `${cs.name}: the breaker should trip and release on these prices`);
+    }
+    compareRun(cs, backtest({ returns: r, positions, ...costs }));
+  }
+  assert.deepEqual([...kinds].sort(), ["forecastOverSigma", "hybrid", "kelly", "volatilityTarget"]);
+}
+
+function checkSweep(ref: Reference, returns: Float64Array, momentum: Float64Array) {
+  const n = ref.dates.length;
+  const m = ref.symbols.length;
+  const sw = ref.sweep;
+  const series = Object.fromEntries(sw.symbols.map((sym) => {
+    const j = ref.symbols.indexOf(sym);
+    return [sym, { returns: column(returns, n, m, j), forecasts: column(momentum, n, m, j) }];
+  }));
+  const rows = deflateSweep(runSweep(
+    { dates: ref.dates, series },
+    { symbols: sw.symbols, windows: sw.windows, costBps: sw.costBps, lags: [sw.lag], sizing: sw.sizing },
+    { borrowBps: sw.borrowBps, annualization: sw.annualization },
+  ));
+  assert.equal(rows.length, sw.rows.length);
+  for (const e of sw.rows) {
+    const label = describeSizing(sw.sizing[e.sizingIndex]);
+    const what = `sweep ${e.symbol} ${e.windowStart} ${label} ${e.costBps}bps`;
+    const row = rows.find((r) =>
+      r.symbol === e.symbol && r.windowStart === e.windowStart && r.sizing === label && r.costBps === e.costBps
+    );
+    assert.ok(row !== undefined, `${what}: no such row`);
+    assert.equal(row.windowEnd, e.windowEnd, what);
+    assert.equal(row.metrics.trials, sw.rows.length);
+    compareMetrics(row.metrics, e.metrics, what);
+    compareMetrics(row.buyAndHold, e.buyAndHold, `${what} buy & hold`);
+  }
 }
 
 function checkAgainst(ref: Reference, dir: string) {
@@ -147,6 +278,8 @@ function checkAgainst(ref: Reference, dir: string) {
       borrowBps: s.borrowBps,
     }),
   );
+  checkSizing(ref, returns, momentum);
+  checkSweep(ref, returns, momentum);
 }
 
 realDataTest("agrees to 1e-9 with the numpy reference on real prices (committed fixture)", (dir) => {
@@ -175,6 +308,8 @@ realDataTest("the numpy reference script, rerun now, still agrees (skipped witho
   checkAgainst(fresh, dir);
   const committed = JSON.parse(readFileSync(fixturePath, "utf8")) as Reference;
   assert.deepEqual(fresh.panel.map((p) => p.metrics), committed.panel.map((p) => p.metrics));
+  assert.deepEqual(fresh.sizing.cases.map((c) => c.positions), committed.sizing.cases.map((c) => c.positions));
+  assert.deepEqual(fresh.sweep.rows.map((r) => r.metrics), committed.sweep.rows.map((r) => r.metrics));
 });
 
 /** Long-format momentum forecasts on the fixture's window for dates[0..last]. */
