@@ -1,10 +1,30 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import { auditCommand } from "../../lib/cli/audit.ts";
+import { FULL_FEATURES, openStore, panelFromFrame, syntheticMarket, writePanelCsv } from "../../lib/mod.ts";
 import { randomWalkPanel } from "../features/_panels.ts";
+import { realDataFile, realDataTest } from "../_helpers/real_data.ts";
+
+const MAIN = fileURLToPath(new URL("../../lib/cli/main.ts", import.meta.url));
+
+/** Runs the real `candor` entry point in a subprocess: its exit status and outputs. */
+async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
 
 /** Writes one CSV per symbol (date, OHLC, adj_close, volume and any extra columns) into a fresh folder. */
 function writeFolder(frame: pl.DataFrame): string {
@@ -59,4 +79,59 @@ Deno.test("candor audit: bad arguments exit 2 with usage", async () => {
   assert.equal((await capture([])).status, 2);
   assert.equal((await capture(["--data", "x", "--horizon", "0"])).status, 2);
   assert.equal((await capture(["--data", "x", "--bogus"])).status, 2);
+});
+
+realDataTest("candor audit --json on two real symbols: every built-in feature listed, all ok, exit 0", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "candor-audit-real-"));
+  try {
+    for (const s of ["AAPL", "MSFT"]) symlinkSync(realDataFile(s)!, join(dir, `${s}.csv.gz`));
+    const r = await candor(["audit", "--data", dir, "--json", "--horizon", "5", "--symbols", "2"]);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as { features: { name: string; verdict: string; reasons: string[] }[] };
+    assert.deepEqual(Object.keys(json), ["features"]);
+    assert.deepEqual(json.features.map((f) => f.name), FULL_FEATURES.map((d) => d.name));
+    for (const f of json.features) {
+      assert.deepEqual(Object.keys(f).sort(), ["name", "reasons", "verdict"]);
+      assert.ok(Array.isArray(f.reasons));
+      assert.equal(f.verdict, "ok", `${f.name}: ${f.reasons.join("; ")}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("candor run refuses leaking data with exit 3; --allow-leakage trains and stores the override", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "candor-run-leak-"));
+  try {
+    const market = syntheticMarket({ symbols: 3, days: 400, seed: 5 });
+    // "tomorrow": the next day's log return, the classic misaligned-returns leak.
+    const leaked = market.panel.frame.withColumns(
+      pl.col("adj_close").shift(-1).div(pl.col("adj_close")).log().over("symbol").fillNull(0).alias("tomorrow"),
+    );
+    await writePanelCsv(panelFromFrame(leaked, { extraColumns: ["tomorrow"] }), join(dir, "prices"));
+    const db = join(dir, "runs.db");
+    const args = ["run", "--data", join(dir, "prices"), "--folds", "2", "--db", db, "--json"];
+
+    const refused = await candor(args);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /tomorrow/);
+    assert.equal(refused.stdout, "");
+
+    const allowed = await candor([...args, "--allow-leakage"]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const result = JSON.parse(allowed.stdout) as { runId: string; warnings: string[] };
+    assert.ok(result.warnings.some((w) => /override/.test(w) && /tomorrow/.test(w)), result.warnings.join("\n"));
+    const store = openStore(db);
+    try {
+      const runs = await store.listRuns({});
+      assert.equal(runs.length, 1, "the refused run stored nothing");
+      const stored = await store.getRun(result.runId);
+      assert.equal(stored?.leakageOverride, true);
+      assert.equal(stored?.status, "succeeded");
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });

@@ -215,3 +215,24 @@ Deno.test("synthetic: at h = 20 the trailing 19-day return (r ≈ 0.975 with the
   assert.equal(leak.verdict, "leak");
   assert.ok(leak.reasons.some((r) => r.includes("the target of 19 day(s) earlier")), leak.reasons.join("; "));
 });
+
+realDataTest(
+  "real data: at h = 5 the target shifted 2 days into the past is a leak, the past 5-day return is not",
+  async (dir) => {
+    const panel = await readRealPanel(dir, ["AAPL", "MSFT"]);
+    const C = pl.col("px_close");
+    const defs: FeatureDef[] = [
+      // ln(C_{t+3}/C_{t−2}): the 5-day target of two days earlier, three days of it after t
+      { kind: "expr", name: "TARGET_SHIFTED_2", lookback: 2, description: "", expr: C.shift(-3).div(C.shift(2)).log() },
+      // ln(C_t/C_{t−5}): the target shifted by exactly h, known at t
+      { kind: "expr", name: "PAST_5", lookback: 5, description: "", expr: C.div(C.shift(5)).log() },
+    ];
+    const report = auditFeatures(panel, { features: defs, horizon: 5, symbols: 2, cuts: 2 });
+    const leak = verdictOf(report, "TARGET_SHIFTED_2");
+    assert.equal(leak.verdict, "leak");
+    assert.ok(leak.reasons.some((r) => r.includes("the target of 2 day(s) earlier")), leak.reasons.join("; "));
+    assert.ok(leak.reasons.some((r) => r.startsWith("truncation test")));
+    const past = verdictOf(report, "PAST_5");
+    assert.equal(past.verdict, "ok", past.reasons.join("; "));
+  },
+);

@@ -3,10 +3,12 @@ import {
   BASE_FEATURES,
   buildDataset,
   checkConfiguration,
+  ConfigError,
   fitStandardScaler,
   walkForwardSplits,
 } from "../../lib/mod.ts";
-import { randomWalkPanel } from "../features/_panels.ts";
+import { randomWalkPanel, readRealPanel } from "../features/_panels.ts";
+import { realDataTest } from "../_helpers/real_data.ts";
 
 const fold = {
   index: 0,
@@ -61,4 +63,41 @@ Deno.test("walk-forward folds: scalers fitted per fold pass, a whole-sample fit 
     folds.length,
   );
   assert.equal(findings.find((f) => f.check === "purge")!.verdict, "ok");
+});
+
+realDataTest(
+  "real data: purge < horizon is refused at h = 5 on AAPL/MSFT dates, purge = horizon passes",
+  async (dir) => {
+    const panel = await readRealPanel(dir, ["AAPL", "MSFT"]);
+    assert.throws(() => walkForwardSplits(panel.dates, { folds: 4, horizon: 5, purge: 3 }), ConfigError);
+    const folds = walkForwardSplits(panel.dates, { folds: 4, horizon: 5 });
+    assert.equal(folds[0].purge, 5);
+    const purge = (p: number) => checkConfiguration({ horizon: 5, purge: p, folds }).find((f) => f.check === "purge")!;
+    assert.equal(purge(3).verdict, "leak");
+    assert.match(purge(3).reason, /purge 3 < horizon 5: the last 2 training label\(s\)/);
+    assert.equal(purge(5).verdict, "ok");
+  },
+);
+
+realDataTest("real data: walk-forward folds on AAPL/MSFT flag a whole-sample scaler in every fold", async (dir) => {
+  const panel = await readRealPanel(dir, ["AAPL", "MSFT"]);
+  const ds = buildDataset(panel, { features: BASE_FEATURES, horizon: 5 });
+  const folds = walkForwardSplits(panel.dates, { folds: 4, horizon: 5 });
+  const whole = fitStandardScaler(ds.X, ds.dates, { start: panel.dates[0], end: panel.dates.at(-1)! });
+  const fitted = folds.flatMap((f) => [
+    { name: "per-fold scaler", fold: f.index, window: fitStandardScaler(ds.X, ds.dates, f.train[0]).window },
+    { name: "whole-sample scaler", fold: f.index, window: whole.window },
+  ]);
+  const findings = checkConfiguration({ horizon: 5, purge: folds[0].purge, folds, fitted });
+  const per = findings.filter((f) => f.subject.startsWith("per-fold"));
+  const leaks = findings.filter((f) => f.subject.startsWith("whole-sample"));
+  assert.equal(per.length, 4);
+  assert.ok(per.every((f) => f.verdict === "ok"), per.map((f) => f.reason).join("; "));
+  assert.equal(leaks.length, 4);
+  for (const f of leaks) {
+    assert.equal(f.verdict, "leak");
+    // The whole-sample window runs from the first to the last real date, through every test window.
+    assert.ok(f.reason.includes(`fitted on ${panel.dates[0]}..${panel.dates.at(-1)}`), f.reason);
+    assert.match(f.reason, /overlapping the test window/);
+  }
 });
