@@ -25,7 +25,7 @@ import "@tensorflow/tfjs";
 import { ConfigError } from "../errors.ts";
 import { type Checkpoint, decodeFloat32, encodeFloat32, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { LossCounters, LossResult } from "./losses.ts";
-import { type ProgressSetting, TrainingProgress } from "./progress.ts";
+import { type ProgressSetting, type ProgressStream, TrainingProgress } from "./progress.ts";
 import { SeededRandom } from "./rng.ts";
 import { type AdamOptions, FlatAdam } from "./adam.ts";
 import { constantSchedule, type Schedule, type ScheduleState } from "./schedules.ts";
@@ -166,6 +166,8 @@ export interface TrainOptions {
   /** Stop after this many epochs in this call (checkpoint tests, time budgets); `epochs` still drives schedules. */
   stopAfterEpochs?: number;
   progress?: ProgressSetting;
+  /** Where the progress bar is drawn (default stderr). */
+  progressStream?: ProgressStream;
   monitors?: TrainingMonitor[];
   onEpochEnd?: (r: TrainingEpoch) => void;
   /**
@@ -533,7 +535,7 @@ export async function train(model: Trainable, data: ArrayDataset, o: TrainOption
   }
 
   let lastGood = snapshot(allVars);
-  const progress = new TrainingProgress(o.progress ?? "auto");
+  const progress = new TrainingProgress(o.progress ?? "auto", o.progressStream);
   progress.start(o.epochs * stepsPerEpoch, startEpoch * stepsPerEpoch);
   let stopReason: StopReason = "completed";
   let lr = schedule.lrAt(startEpoch);

@@ -1,6 +1,7 @@
 /**
- * Training progress bar on stderr (cli-progress): epoch, batch, loss, learning rate and gradient norm. Off when stderr
- * is not a terminal (CI logs, pipes), so logs never fill with carriage returns.
+ * Training progress bar on stderr, or a given stream (cli-progress): epoch, batch, loss, learning rate and gradient
+ * norm. Off when the stream is not a terminal (CI logs, pipes), so logs never fill with carriage returns; cli-progress
+ * itself draws nothing on a stream that is not a TTY.
  *
  * @module
  */
@@ -8,8 +9,17 @@
 import cliProgress from "cli-progress";
 import process from "node:process";
 
-/** Whether to draw: `true`/`false`, or `"auto"` (only when stderr is a terminal). */
+/** Whether to draw: `true`/`false`, or `"auto"` (only when the stream is a terminal). */
 export type ProgressSetting = boolean | "auto";
+
+/** Where the bar is drawn: a Node-style writable stream (`process.stderr` by default). */
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  /** Whether the stream is a terminal; cli-progress draws only on terminals. */
+  isTTY?: boolean;
+  /** Terminal width. */
+  columns?: number;
+}
 
 /** A progress bar for one training run; every method is a no-op when disabled. */
 export class TrainingProgress {
@@ -17,15 +27,19 @@ export class TrainingProgress {
   // deno-lint-ignore no-explicit-any
   #bar: any;
 
-  constructor(setting: ProgressSetting = "auto") {
-    this.enabled = setting === "auto" ? Deno.stderr.isTerminal() : setting;
+  readonly #stream: ProgressStream;
+
+  /** `stream` defaults to stderr; with `"auto"` the bar is drawn only when the stream is a terminal. */
+  constructor(setting: ProgressSetting = "auto", stream?: ProgressStream) {
+    this.#stream = stream ?? process.stderr;
+    this.enabled = setting === "auto" ? (stream ? stream.isTTY === true : Deno.stderr.isTerminal()) : setting;
   }
 
   /** Starts the bar for `totalSteps` optimizer steps. */
   start(totalSteps: number, startStep = 0): void {
     if (!this.enabled) return;
     this.#bar = new cliProgress.SingleBar({
-      stream: process.stderr,
+      stream: this.#stream as typeof process.stderr,
       format: "epoch {epoch} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | grad norm {gnorm}",
       hideCursor: true,
       clearOnComplete: false,

@@ -30,8 +30,16 @@ function linearData(n: number, seed: number, scale = 1): ArrayDataset {
 }
 
 let counter = 0;
-/** A linear model y = x·w + b with the loop's contract. `poison` makes the loss NaN from a given call on. */
-function linearModel(seed = 1, poisonAfter?: number): Trainable & { w: tf.Variable; b: tf.Variable; calls: number } {
+/**
+ * A linear model y = x·w + b with the loop's contract. After `poisonAfter` training calls: the loss turns NaN
+ * (`poison: "loss"`), the loss stays finite but its gradient is +Inf (`"gradient"`), or evaluation (validation) returns
+ * NaN predictions (`"validation"`).
+ */
+function linearModel(
+  seed = 1,
+  poisonAfter?: number,
+  poison: "loss" | "gradient" | "validation" = "loss",
+): Trainable & { w: tf.Variable; b: tf.Variable; calls: number } {
   const r = new SeededRandom(seed);
   const w = tf.variable(
     tf.tensor2d(Float32Array.from({ length: 4 }, () => r.normal() * 0.1), [4, 1]),
@@ -47,8 +55,19 @@ function linearModel(seed = 1, poisonAfter?: number): Trainable & { w: tf.Variab
     forward(batch: { x: tf.Tensor; y: tf.Tensor }, training: boolean) {
       if (training) m.calls++;
       let pred = tf.reshape(tf.add(tf.matMul(batch.x as tf.Tensor2D, w), b), [-1]);
-      if (poisonAfter !== undefined && training && m.calls > poisonAfter) pred = tf.mul(pred, NaN);
-      return { loss: mse(pred, batch.y), pred };
+      const poisoned = poisonAfter !== undefined && m.calls > poisonAfter;
+      if (poisoned && poison === "loss" && training) pred = tf.mul(pred, NaN);
+      if (poisoned && poison === "validation" && !training) pred = tf.mul(pred, NaN);
+      const loss = mse(pred, batch.y);
+      if (poisoned && poison === "gradient" && training) {
+        // + 0 in value, +Inf in gradient: the loss the loop reads is finite, the gradient norm is not.
+        const inf = tf.customGrad((...args: unknown[]) => {
+          const x = args[0] as tf.Tensor;
+          return { value: tf.mul(tf.sum(x), 0), gradFunc: () => tf.fill(x.shape, Infinity) };
+        })(w);
+        loss.total = tf.add(loss.total, inf) as tf.Scalar;
+      }
+      return { loss, pred };
     },
   };
   return m;
@@ -180,4 +199,159 @@ Deno.test("loop: a one-epoch run with warmup + cosine completes (T_max clamps to
   });
   assert.equal(res.stopReason, "completed");
   assert.ok(Number.isFinite(res.history[0].trainLoss));
+});
+
+Deno.test("loop: an Inf gradient norm with a finite loss triggers the sentinel too", async () => {
+  const m = linearModel(1, 20, "gradient"); // 8 steps per epoch: epoch 3, step 5 has an infinite gradient
+  const seen: number[][] = [];
+  const res = await train(m, linearData(256, 2), {
+    epochs: 10,
+    batchSize: 32,
+    learningRate: 0.01,
+    onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
+    progress: false,
+  });
+  assert.equal(res.stopReason, "non-finite");
+  assert.equal(res.history.length, 2);
+  assert.equal(res.bestEpoch, 2);
+  assert.deepEqual(Array.from(m.w.dataSync()), seen[1], "weights of epoch 2 restored");
+  assert.ok(Array.from(m.w.dataSync()).every(Number.isFinite));
+  assert.equal(res.events.length, 1);
+  assert.match(
+    res.events[0].message,
+    /^non-finite gradient norm at epoch 3, step 5 \(loss [0-9.e-]+, grad norm Infinity\)/,
+  );
+});
+
+Deno.test("loop: a non-finite validation loss stops training and restores the previous epoch's weights", async () => {
+  const m = linearModel(1, 16, "validation"); // validation after epoch 3's 8 steps returns NaN predictions
+  const seen: number[][] = [];
+  const res = await train(m, linearData(256, 2), {
+    epochs: 10,
+    batchSize: 32,
+    learningRate: 0.01,
+    validation: linearData(64, 3),
+    onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
+    progress: false,
+  });
+  assert.equal(res.stopReason, "non-finite");
+  assert.equal(res.history.length, 3);
+  assert.ok(Number.isNaN(res.history[2].valLoss!));
+  assert.equal(res.bestEpoch, 2, "the model holds epoch 2's weights");
+  assert.deepEqual(Array.from(m.w.dataSync()), seen[1]);
+  assert.notDeepEqual(seen[2], seen[1]);
+  assert.equal(
+    res.events[0].message,
+    "non-finite validation loss at epoch 3: training stopped, weights of epoch 2 restored",
+  );
+});
+
+/** One trainable weight; validation losses follow `script` (one value per epoch, one step per epoch). */
+function scriptedModel(script: number[]): Trainable & { w: tf.Variable } {
+  const w = tf.variable(tf.tensor1d([0]), true, `scripted${counter++}/w`);
+  let steps = 0;
+  return {
+    w,
+    namedVariables: () => [["w", w]],
+    forward(batch, training) {
+      const b = batch.yValues.length;
+      if (training) {
+        steps++;
+        const total = tf.sum(tf.square(tf.sub(w, 1))) as tf.Scalar;
+        return { loss: { total, components: {} }, pred: tf.zeros([b]) };
+      }
+      const total = tf.scalar(script[steps - 1]);
+      return { loss: { total, components: {} }, pred: tf.zeros([b]) };
+    },
+  };
+}
+
+Deno.test("loop: early stopping counts only improvements larger than minDelta", async () => {
+  const script = [1, 0.9, 0.88, 0.87, 0.86, 0.85, 0.84, 0.83];
+  const data: ArrayDataset = { x: new Float32Array(4), y: new Float32Array(4), sampleShape: [1] };
+  const run = async (minDelta: number) => {
+    const m = scriptedModel(script);
+    const seen: number[] = [];
+    const res = await train(m, data, {
+      epochs: script.length,
+      batchSize: 4,
+      learningRate: 0.05,
+      validation: data,
+      earlyStopping: { patience: 3, minDelta },
+      onEpochEnd: () => seen.push(m.w.dataSync()[0]),
+      progress: false,
+    });
+    return { res, seen, w: m.w.dataSync()[0] };
+  };
+  // minDelta 0.05: epoch 2 improves on 1 by 0.1; epochs 3–5 improve by < 0.05 on 0.9 → 3 bad epochs, stop at 5.
+  const strict = await run(0.05);
+  assert.equal(strict.res.stopReason, "early-stopping");
+  assert.equal(strict.res.history.length, 5);
+  assert.equal(strict.res.bestEpoch, 2);
+  assert.equal(strict.w, strict.seen[1], "epoch 2's weights restored");
+  // minDelta 0: every epoch improves, training runs to the end.
+  const loose = await run(0);
+  assert.equal(loose.res.stopReason, "completed");
+  assert.equal(loose.res.bestEpoch, script.length);
+});
+
+Deno.test("loop: resuming after the best epoch keeps the checkpointed best weights and restores them at the stop", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "candor-ckpt-"));
+  try {
+    const data = linearData(128, 2), val = linearData(64, 3);
+    const opts = () => ({
+      epochs: 40,
+      batchSize: 32,
+      schedule: { kind: "blowup", lrAt: (t: number) => 0.02 * 1.5 ** t, state: () => ({ kind: "blowup" }) },
+      validation: val,
+      earlyStopping: { patience: 3, restoreBest: true },
+      progress: false as const,
+    });
+    const a = linearModel();
+    const ra = await train(a, data, opts());
+    assert.equal(ra.stopReason, "early-stopping");
+    const best = ra.bestEpoch;
+    // Interrupted one epoch after the best: the best weights exist only in the checkpoint's bestVariables.
+    const b = linearModel();
+    await train(b, data, { ...opts(), checkpoint: { dir }, stopAfterEpochs: best + 1 });
+    const c = linearModel(99);
+    const rc = await train(c, data, { ...opts(), resumeFrom: dir });
+    assert.equal(rc.stopReason, "early-stopping");
+    assert.equal(rc.bestEpoch, best);
+    assert.deepEqual(rc.history.map((h) => h.valLoss), ra.history.map((h) => h.valLoss));
+    assert.deepEqual(Array.from(c.w.dataSync()), Array.from(a.w.dataSync()));
+    assert.deepEqual(Array.from(c.b.dataSync()), Array.from(a.b.dataSync()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("loop: the progress bar writes loss, lr and grad norm to the given stream, and nothing when disabled", async () => {
+  const written: string[] = [];
+  const tty = { isTTY: true, columns: 160, write: (s: string) => written.push(s) };
+  const run = (progress: boolean | "auto", stream: typeof tty) =>
+    train(linearModel(), linearData(64, 2), {
+      epochs: 2,
+      batchSize: 16,
+      learningRate: 0.01,
+      progress,
+      progressStream: stream,
+    });
+  await run(true, tty);
+  const text = written.join("");
+  assert.match(text, /epoch 2 \|.*\| 8\/8 steps \| loss [0-9.]+ \| lr 1\.00e-2 \| grad norm [0-9.]+/);
+  written.length = 0;
+  await run(false, tty);
+  assert.equal(written.length, 0, "disabled: nothing written");
+  const pipe = { ...tty, isTTY: false };
+  await run("auto", pipe);
+  assert.equal(written.length, 0, "auto on a non-terminal: nothing written");
+});
+
+Deno.test("loop: epochOffset numbers records, events and bestEpoch from the offset", async () => {
+  const m = linearModel(1, 20);
+  const res = await train(m, linearData(256, 2), { epochs: 5, batchSize: 32, epochOffset: 10, progress: false });
+  assert.deepEqual(res.history.map((h) => h.epoch), [11, 12]);
+  assert.equal(res.bestEpoch, 12);
+  assert.match(res.events[0].message, /at epoch 13, step 5 .* last finite epoch \(12\) restored/);
 });
