@@ -5,7 +5,7 @@
  * candor demo  [--symbols N] [--days D] [--mode planted|random-walk] [--seed S] [options]
  * candor run   --data PATH [--only SYM,SYM] [options]
  * candor runs  [--json] [--limit N] [--db PATH]
- * candor audit --data PATH [--horizon H] [--json]
+ * candor audit --data PATH [--horizon H] [--symbols N] [--json]
  * candor synth --out DIR [--symbols N] [--days D] [--mode M] [--seed S]
  * ```
  *
@@ -35,7 +35,7 @@ Usage:
   candor demo  [--symbols N] [--days D] [--mode planted|random-walk] [--seed S] [options]
   candor run   --data PATH [--only SYM,SYM,...] [options]
   candor runs  [--json] [--limit N] [--db PATH]
-  candor audit --data PATH [--horizon H] [--json]
+  candor audit --data PATH [--horizon H] [--symbols N] [--json]
   candor synth --out DIR [--symbols N] [--days D] [--mode M] [--seed S]
 
 Options for demo and run:

@@ -3,7 +3,7 @@
  *
  * Rows are (symbol, date) pairs in panel order (symbol, then date). Rows whose target is unknown — the last `horizon`
  * rows of each symbol — are dropped; missing feature values stay `NaN` (XGBoost treats them as missing; neural models
- * must sanitize first, see ./sanitize.ts).
+ * must sanitize first, see `sanitize` in ./scalers.ts).
  *
  * @module
  */

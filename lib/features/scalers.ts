@@ -191,7 +191,8 @@ export type SanitizePolicy =
  * Handles non-finite cells (NaN, ±Inf) by policy:
  * - `"drop"`: removes every row with a non-finite cell (`keptRows` says which rows survived, to subset targets too);
  * - `"fill"`: replaces them with `value` (default 0) or a per-column `fitted` value (e.g. training medians);
- * - `"error"`: throws DataError naming the first offending row and column.
+ * - `"error"`: throws DataError with the counts (NaN, +Inf, −Inf, rows, worst columns) and the first offending row
+ *   and column.
  *
  * Always reports per-column counts. Guards against NaN reaching a neural model, where one NaN poisons every weight.
  */
@@ -204,24 +205,36 @@ export function sanitize(
   const posInf = new Array<number>(X.cols).fill(0);
   const negInf = new Array<number>(X.cols).fill(0);
   const badRow = new Uint8Array(X.rows);
+  let first: { row: number; col: number; value: number } | undefined;
   for (let i = 0; i < X.rows; i++) {
     for (let j = 0; j < X.cols; j++) {
       const x = X.data[i * X.cols + j];
       if (Number.isFinite(x)) continue;
-      if (options.policy === "error") {
-        const name = X.columns?.[j] ?? `column ${j + 1}`;
-        throw new DataError(`non-finite feature value`, {
-          line: i + 1,
-          column: name,
-          expected: "a finite number (choose the drop or fill policy to handle missing values)",
-          found: String(x),
-        });
-      }
+      first ??= { row: i, col: j, value: x };
       badRow[i] = 1;
       if (Number.isNaN(x)) nan[j]++;
       else if (x > 0) posInf[j]++;
       else negInf[j]++;
     }
+  }
+  if (options.policy === "error" && first !== undefined) {
+    const name = (j: number) => X.columns?.[j] ?? `column ${j + 1}`;
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    const perColumn = nan.map((_, j) => ({ j, n: nan[j] + posInf[j] + negInf[j] })).filter((c) => c.n > 0)
+      .sort((a, b) => b.n - a.n || a.j - b.j);
+    const listed = perColumn.slice(0, 5).map((c) => `${name(c.j)} ${c.n}`).join(", ") +
+      (perColumn.length > 5 ? `, … (${perColumn.length - 5} more column(s))` : "");
+    const rows = badRow.reduce((a, b) => a + b, 0);
+    throw new DataError(
+      `${sum(nan) + sum(posInf) + sum(negInf)} non-finite feature value(s) (${sum(nan)} NaN, ${sum(posInf)} +Inf, ` +
+        `${sum(negInf)} -Inf) in ${rows} of ${X.rows} row(s), by column: ${listed}; the first is here`,
+      {
+        line: first.row + 1,
+        column: name(first.col),
+        expected: "a finite number (choose the drop or fill policy to handle missing values)",
+        found: String(first.value),
+      },
+    );
   }
   if (options.policy === "fill") {
     if (options.fitted !== undefined && options.fitted.length !== X.cols) {

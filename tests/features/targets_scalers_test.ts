@@ -104,4 +104,11 @@ Deno.test("sanitizer: counts NaN/±Inf per column; drop, fill and error policies
     () => sanitize(X, { policy: "error" }),
     (e: unknown) => e instanceof DataError && /"b"/.test(e.message),
   );
+  // The error reports the counts, not only the first cell: rows 1-3 hold one NaN, one +Inf and one -Inf.
+  assert.throws(
+    () => sanitize(X, { policy: "error" }),
+    (e: unknown) =>
+      e instanceof DataError && e.line === 1 && e.column === "b" &&
+      e.message.includes("3 non-finite feature value(s) (1 NaN, 1 +Inf, 1 -Inf) in 3 of 4 row(s), by column: b 2, a 1"),
+  );
 });
