@@ -6,10 +6,12 @@ import {
   balancedDirectionalLoss,
   crossEntropy,
   crossEntropyAutodiff,
+  directionalHuber,
   directionalMse,
   huber,
   type LossCounters,
   maskedCrossEntropy,
+  mse,
 } from "../../lib/training/losses.ts";
 
 await initBackend("wasm");
@@ -128,4 +130,24 @@ Deno.test("losses: anti-collapse penalizes a constant prediction and a one-signe
   const healthy = antiCollapse(base, tf.tensor1d([0.02, -0.02, 0.02, -0.02]), { targetStd: 0.01 });
   close(v(healthy.components.variance), 0, 1e-9);
   close(v(healthy.components.sign), 0, 1e-9);
+});
+
+Deno.test("losses: directional Huber and sample-weighted MSE / Huber, by hand", () => {
+  const p = tf.tensor1d([0.5, -2, 1]);
+  const y = tf.tensor1d([0, 1, 1.5]);
+  // per-row errors 0.5, −3, −0.5; Huber (δ = 1) 0.125, 2.5, 0.125; wrong direction max(0, −p·y) 0, 2, 0
+  const dh = directionalHuber(p, y, 1, 2);
+  close(v(dh.components.huber), 2.75 / 3);
+  close(v(dh.components.direction), 2 / 3);
+  close(v(dh.total), 2.75 / 3 + 2 * (2 / 3));
+  // δ = 4 keeps every row quadratic: ½e² = 0.125, 4.5, 0.125
+  close(v(directionalHuber(p, y, 4).components.huber), 4.75 / 3);
+  // Sample weights 1, 2, 3 normalized by their sum (6).
+  const w = tf.tensor1d([1, 2, 3]);
+  close(v(mse(p, y, w).total), (0.25 + 2 * 9 + 3 * 0.25) / 6);
+  close(v(huber(p, y, 1, w).total), (0.125 + 2 * 2.5 + 3 * 0.125) / 6);
+  const dw = directionalHuber(p, y, 1, 1, w);
+  close(v(dw.total), (0.125 + 5 + 0.375) / 6 + (2 * 2) / 6);
+  // A zero weight removes a row entirely.
+  close(v(mse(p, y, tf.tensor1d([1, 0, 1])).total), (0.25 + 0.25) / 2);
 });

@@ -63,3 +63,23 @@ Deno.test("schedules: lambda schedules restore only with their function", () => 
   close(restoreSchedule(s.state(), { inv: f }).lrAt(3), 0.025);
   close(restoreSchedule(warmupCosine({ baseLr: 1, epochs: 4 }).state()).lrAt(2), 0.5);
 });
+
+Deno.test("schedules: ReduceLROnPlateau mode max with a relative threshold (PyTorch rel mode), by hand", () => {
+  const p = new ReduceLROnPlateau({ baseLr: 1, mode: "max", patience: 0, factor: 0.5, threshold: 0.1 });
+  const lrs = [1, 1.05, 1.2, 1.25, 1.4].map((m, e) => {
+    p.onEpochEnd(e, m);
+    return p.lrAt();
+  });
+  // better iff metric > best·(1 + 0.1): 1 (best 1) | 1.05 ≤ 1.1 bad → 0.5 | 1.2 > 1.1 (best 1.2) | 1.25 ≤ 1.32 bad
+  // → 0.25 | 1.4 > 1.32
+  assert.deepEqual(lrs, [1, 0.5, 0.5, 0.25, 0.25]);
+  assert.equal(p.best, 1.4);
+  // mode min: better iff metric < best·(1 − 0.1); a 5 % drop from 1 is not enough, a 15 % drop is.
+  const q = new ReduceLROnPlateau({ baseLr: 1, patience: 0, factor: 0.5, threshold: 0.1 });
+  const mins = [1, 0.95, 0.85].map((m, e) => {
+    q.onEpochEnd(e, m);
+    return q.lrAt();
+  });
+  assert.deepEqual(mins, [1, 0.5, 0.5]);
+  assert.equal(q.best, 0.85);
+});
