@@ -5,6 +5,10 @@
  *
  * Honesty rules enforced here (DESIGN §6):
  * - splits are on the shared date axis and the purge is never shorter than the label horizon;
+ * - the configuration gate (lib/leakage/configuration.ts) checks, per fold, that the rows the model is fitted on and
+ *   the early-stopping tail lie inside the fold's training period and that purge ≥ horizon; a leak there is refused
+ *   (LeakageError) whatever `allowLeakage` says — the override covers leaking features only — and every finding is
+ *   returned (`configurationChecks`) and stored in the run summary;
  * - the early-stopping tail is carved from the end of each fold's training dates, purged from the fitting part, and
  *   never touches the test window;
  * - every accuracy stands beside the coin-flip, majority-class and previous-period-sign baselines on the same rows;
@@ -21,6 +25,7 @@ import { syntheticMarket } from "../data/synthetic.ts";
 import { buildDataset, type Dataset } from "../features/dataset.ts";
 import { resolveFeatures } from "../features/catalog.ts";
 import { auditFeatures } from "../leakage/audit.ts";
+import { checkConfiguration, type ConfigurationFinding, type FittedTransformRecord } from "../leakage/configuration.ts";
 import { walkForwardSplits } from "../validation/walk_forward.ts";
 import type { Fold } from "../validation/fold.ts";
 import {
@@ -81,6 +86,8 @@ export interface PipelineResult {
   /** Theoretical best direction accuracy, known only for the synthetic market. */
   theoreticalAccuracy?: number;
   warnings: string[];
+  /** Findings of the configuration gate (purge ≥ horizon; fitted windows inside each fold's training period). */
+  configurationChecks: ConfigurationFinding[];
   predictions: { dates: string[]; symbols: string[]; probability: Float64Array; target: Float64Array };
 }
 
@@ -198,6 +205,51 @@ function foldMetrics(target: Float64Array, prob: Float64Array): Record<string, n
   };
 }
 
+/** The inclusive date span of dataset rows (their dates need not be sorted). */
+function spanOf(rows: Int32Array, rowDates: readonly string[]): { start: string; end: string } | undefined {
+  if (rows.length === 0) return undefined;
+  let start = rowDates[rows[0]];
+  let end = start;
+  for (const r of rows) {
+    const d = rowDates[r];
+    if (d < start) start = d;
+    if (d > end) end = d;
+  }
+  return { start, end };
+}
+
+/**
+ * The configuration gate of a run: {@link checkConfiguration} with the folds' training periods (fitting part plus
+ * early-stopping tail) and the windows actually fitted on.
+ *
+ * @param horizon label horizon in trading days
+ * @param folds the run's walk-forward folds
+ * @param fitted one record per fitted thing and fold: the date span of the rows it saw
+ * @returns every finding (verdict `ok` included)
+ * @throws LeakageError when any finding is a `leak` (purge < horizon, or a fit reaching outside its training period)
+ */
+export function configurationGate(
+  horizon: number,
+  folds: readonly Fold[],
+  fitted: readonly FittedTransformRecord[],
+): ConfigurationFinding[] {
+  const findings = checkConfiguration({
+    horizon,
+    purge: Math.min(...folds.map((f) => f.purge)),
+    folds: folds.map((f) => ({ index: f.index, train: [...f.train, ...(f.validation ?? [])], test: f.test })),
+    fitted,
+  });
+  const leaks = findings.filter((f) => f.verdict === "leak");
+  if (leaks.length > 0) {
+    throw new LeakageError(
+      `refusing to train: the split or a fit lets test information in: ` +
+        leaks.map((f) => `${f.subject}: ${f.reason}`).join("; ") +
+        ". This is a configuration error, not a feature, so --allow-leakage does not override it.",
+    );
+  }
+  return findings;
+}
+
 /** Fold metrics plus significance and cross-sectional IC, over all out-of-sample rows. */
 function pooledMetrics(dates: string[], target: Float64Array, prob: Float64Array): Record<string, number> {
   const m = foldMetrics(target, prob);
@@ -288,6 +340,17 @@ export async function runPipeline(
       mode: "anchored",
       validation: config.validationFraction,
     });
+    const fitted: FittedTransformRecord[] = [];
+    for (const fold of folds) {
+      const fit = spanOf(rowsForDates(rowDateIndex, fold.trainIndices, dates.length), data.dates);
+      if (fit !== undefined) fitted.push({ name: "model fit", fold: fold.index, window: fit });
+      const tail = spanOf(rowsForDates(rowDateIndex, fold.validationIndices ?? [], dates.length), data.dates);
+      if (tail !== undefined) fitted.push({ name: "early-stopping tail", fold: fold.index, window: tail });
+    }
+    const configurationChecks = configurationGate(config.horizon, folds, fitted);
+    for (const f of configurationChecks.filter((f) => f.verdict !== "ok")) {
+      warnings.push(`configuration check: ${f.subject} is ${f.verdict} (${f.reason})`);
+    }
 
     const oosRows: Int32Array[] = [];
     const oosProb: Float64Array[] = [];
@@ -412,7 +475,7 @@ export async function runPipeline(
       await store.putBacktest(runId, backtest.record);
       await store.finishRun(runId, {
         status: "succeeded",
-        summary: { pooled, theoreticalAccuracy, warnings, folds: foldResults.length },
+        summary: { pooled, theoreticalAccuracy, warnings, folds: foldResults.length, configurationChecks },
       });
     }
     progress({ stage: "done", fraction: 1, message: "done" });
@@ -426,6 +489,7 @@ export async function runPipeline(
       backtest,
       theoreticalAccuracy,
       warnings,
+      configurationChecks,
       predictions: { dates: oosDates, symbols: oosSymbols, probability, target: oosTarget },
     };
   } catch (error) {
