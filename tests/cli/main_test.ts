@@ -1,25 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { candor } from "../_helpers/candor_cli.ts";
 import { openStore } from "../../lib/store/mod.ts";
 import { syntheticMarket } from "../../lib/data/synthetic.ts";
 import { realDataTest } from "../_helpers/real_data.ts";
-
-const MAIN = fileURLToPath(new URL("../../lib/cli/main.ts", import.meta.url));
-
-async function candor(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 const SMALL = ["--symbols", "4", "--days", "500", "--folds", "2"];
 

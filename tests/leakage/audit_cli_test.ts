@@ -2,29 +2,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { candor } from "../_helpers/candor_cli.ts";
 import pl from "nodejs-polars";
 import { auditCommand } from "../../lib/cli/audit.ts";
 import { FULL_FEATURES, openStore, panelFromFrame, syntheticMarket, writePanelCsv } from "../../lib/mod.ts";
 import { randomWalkPanel } from "../features/_panels.ts";
 import { realDataFile, realDataTest } from "../_helpers/real_data.ts";
-
-const MAIN = fileURLToPath(new URL("../../lib/cli/main.ts", import.meta.url));
-
-/** Runs the real `candor` entry point in a subprocess: its exit status and outputs. */
-async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 /** Writes one CSV per symbol (date, OHLC, adj_close, volume and any extra columns) into a fresh folder. */
 function writeFolder(frame: pl.DataFrame): string {
