@@ -72,15 +72,23 @@ export interface RunSummary {
   createdAt: number;
   /** Epoch milliseconds when `finishRun` sealed it; null while running. */
   finishedAt: number | null;
+  /** Life-cycle state: `running` until `finishRun` seals it. */
   status: RunStatus;
   /** Set when `status` is `failed`. */
   error: RunError | null;
+  /** The resolved configuration the run was created with (JSON). */
   config: Record<string, unknown>;
+  /** Seed of every random choice in the run, or null when it has none. */
   seed: number | null;
+  /** Model kind, e.g. `xgboost`, `lstm`. */
   model: string;
+  /** Symbols traded, in panel order. */
   symbols: string[];
+  /** Where the prices came from: a path, or e.g. `synthetic:planted`. */
   dataSource: string;
+  /** Compute backend actually used (`xgboost-c`, `wasm`, ...), or null when not recorded. */
   backend: string | null;
+  /** True when training went ahead despite leaking features, by explicit override. */
   leakageOverride: boolean;
   /** Headline results written by `finishRun` (pooled metrics, warnings, ...). */
   summary: Record<string, unknown> | null;
@@ -114,6 +122,7 @@ export interface FoldRecord {
 
 /** A stored fold: the record as written, with `validation` and `fitReport` always present. */
 export interface StoredFold extends Required<FoldRecord> {
+  /** Id of the run the fold belongs to. */
   runId: string;
 }
 
@@ -125,6 +134,7 @@ export interface EpochRecord {
   epoch: number;
   /** Training loss; `NaN`/`±Infinity` are stored as given (a diverged loss is data). */
   trainLoss: number;
+  /** Validation loss after the epoch (same loss as `trainLoss`), or null without a validation set. */
   valLoss?: number | null;
   /** Learning rate used in this epoch. */
   lr?: number | null;
@@ -138,14 +148,23 @@ export interface EpochRecord {
 
 /** A stored epoch: absent optional numbers read back as null. */
 export interface StoredEpoch {
+  /** Id of the run the epoch belongs to. */
   runId: string;
+  /** Fold index, or null for a fit outside the folds. */
   fold: number | null;
+  /** 0-based epoch (or boosting round) number, unique within (run, fold). */
   epoch: number;
+  /** Training loss as recorded; may be `NaN`/`±Infinity` when training diverged. */
   trainLoss: number;
+  /** Validation loss, or null when none was recorded. */
   valLoss: number | null;
+  /** Learning rate used in this epoch, or null. */
   lr: number | null;
+  /** Global gradient L2 norm before clipping, or null. */
   gradNorm: number | null;
+  /** Share of steps whose gradient was clipped, in [0, 1], or null. */
   clipRatio: number | null;
+  /** Other per-epoch numbers as recorded (prediction std, share of "up" calls, ...), or null. */
   extra: Record<string, unknown> | null;
 }
 
@@ -161,6 +180,7 @@ export interface DiagnosticRecord {
   fold: number | null;
   /** Machine-readable kind, e.g. `variance-collapse`, `sign-bias`, `nan-loss`, `leakage`. */
   kind: string;
+  /** `info`, `warning` (worth a look before trusting the result) or `error` (the result is not usable). */
   severity: DiagnosticSeverity;
   /** One line a human can act on. */
   message: string;
@@ -170,8 +190,11 @@ export interface DiagnosticRecord {
 
 /** A stored diagnostic, in insertion order (`seq` increases within a run). */
 export interface StoredDiagnostic extends DiagnosticRecord {
+  /** Id of the run the diagnostic belongs to. */
   runId: string;
+  /** Recording order within the run (increasing). */
   seq: number;
+  /** Supporting numbers, or null. */
   data: Record<string, unknown> | null;
   /** Epoch milliseconds when it was recorded. */
   createdAt: number;
@@ -203,6 +226,7 @@ export interface BacktestRecord {
   buyAndHold: Record<string, number>;
   /** Caveats worth showing next to the numbers. */
   warnings: string[];
+  /** Strategy equity per date, with buy & hold on the same dates when computed. */
   equity: EquityCurve;
   /** Anything else: portfolio construction, sizing, ... */
   details?: Record<string, unknown> | null;
@@ -210,15 +234,25 @@ export interface BacktestRecord {
 
 /** A stored backtest. Equity values come back as plain arrays. */
 export interface StoredBacktest {
+  /** Id of the run the backtest belongs to. */
   runId: string;
+  /** Days between the decision (close of t) and the first return earned. */
   lag: number;
+  /** Commission per unit turnover, basis points. */
   costBps: number;
+  /** Slippage per unit turnover, basis points. */
   slippageBps: number;
+  /** Periods per year used to annualize (252 for daily). */
   annualization: number;
+  /** Strategy metrics (`sharpe`, `maxDrawdown`, ...); `NaN` = undefined. */
   metrics: Record<string, number>;
+  /** Buy & hold metrics on the same window. */
   buyAndHold: Record<string, number>;
+  /** Caveats worth showing next to the numbers. */
   warnings: string[];
+  /** Equity curves as plain arrays: strategy `values` and `buyAndHold` (null when not computed) per date. */
   equity: { dates: string[]; values: number[]; buyAndHold: number[] | null };
+  /** Portfolio construction, sizing and other details, or null. */
   details: Record<string, unknown> | null;
   /** Epoch milliseconds when it was written. */
   createdAt: number;
@@ -232,6 +266,7 @@ export interface Run extends RunSummary {
   epochs: StoredEpoch[];
   /** In the order recorded. */
   diagnostics: StoredDiagnostic[];
+  /** The backtest of the run's out-of-sample predictions, or null when none was stored. */
   backtest: StoredBacktest | null;
 }
 
