@@ -9,6 +9,10 @@
 
 /** Base class of every error candor throws on purpose. */
 export class CandorError extends Error {
+  /**
+   * Creates the error; `name` is set to the concrete subclass name (e.g. "DataError") so logs and stack traces show it.
+   * Pass `options.cause` to keep the underlying error.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -30,12 +34,21 @@ export interface DataLocation {
  * Raised before anything is written, so a failed load never leaves partial state behind.
  */
 export class DataError extends CandorError {
+  /** Path of the offending file, when the problem is tied to one. */
   readonly file?: string;
+  /** 1-based line number in that file (the header is line 1). */
   readonly line?: number;
+  /** Column name as written in the file, or its 1-based number. */
   readonly column?: string | number;
+  /** What a valid value would look like, in words (e.g. "a positive number"). */
   readonly expected?: string;
+  /** What was found instead: the offending value as read, or a short description of it. */
   readonly found?: string;
 
+  /**
+   * Builds the message as `file, line N, column "c": problem; expected …, found "…"`, leaving out the parts that
+   * `where` does not give, and keeps each part as a field so callers can point at the location programmatically.
+   */
   constructor(
     problem: string,
     where: DataLocation & { expected?: string; found?: string } = {},

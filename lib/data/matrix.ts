@@ -11,9 +11,13 @@ import { ConfigError } from "../errors.ts";
  * models require it to be sanitized first). `columns`, when given, names the features in column order.
  */
 export interface Matrix {
+  /** Row-major values, length `rows * cols`: element (r, c) is `data[r * cols + c]`. `NaN` = missing. */
   data: Float32Array;
+  /** Number of rows (samples, one per (symbol, date) in the pipeline). */
   rows: number;
+  /** Number of columns (features). */
   cols: number;
+  /** Optional feature names in column order; when present its length must equal `cols` (see `assertMatrix`). */
   columns?: string[];
 }
 

@@ -20,6 +20,7 @@ export const PANEL_COLUMNS = ["date", "symbol", "open", "high", "low", "close", 
  * - Extra numeric columns found in the files (user-supplied features) are kept after the price columns.
  */
 export interface Panel {
+  /** The long price frame itself: canonical columns, then `extraColumns`; sorted by symbol then date (see above). */
   readonly frame: pl.DataFrame;
   /** Symbols in frame order (sorted). */
   readonly symbols: readonly string[];

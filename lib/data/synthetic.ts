@@ -89,33 +89,49 @@ export interface SyntheticMarketOptions {
 
 /** Everything the generator used, resolved, so a run can record and reproduce it. */
 export interface SyntheticMarketParams {
+  /** Number of symbols generated (SYN00, SYN01, …). */
   symbols: number;
+  /** Number of business days kept in the panel (burn-in days excluded). */
   days: number;
+  /** Seed of the xoroshiro128+ generator every draw comes from. */
   seed: number;
+  /** `planted` (a predictable component exists) or `random-walk` (nothing but the drift is predictable). */
   mode: "planted" | "random-walk";
+  /** Planted mean's sd relative to the daily noise; recorded as 0 in random-walk mode whatever was passed. */
   signalStrength: number;
+  /** Sign of the planted effect: `reversal` (φ < 0) or `momentum` (φ > 0). */
   signalKind: "reversal" | "momentum";
+  /** K, the number of past daily log returns summed into the driver S. */
   signalLookback: number;
   /** φ: the coefficient on the past K-day log return in tomorrow's mean (0 in random-walk mode). */
   signalCoefficient: number;
+  /** First date of the panel, ISO `YYYY-MM-DD`, after moving the requested start forward to a weekday. */
   start: string;
+  /** μ, the constant daily log-return drift (per day, not annualized; 0.0002 ≈ 5 % a year). */
   drift: number;
+  /** ν, Student-t degrees of freedom of every innovation (scaled to unit variance). */
   tailDof: number;
+  /** Simulated days discarded before the first panel date so GARCH variances and the driver are stationary. */
   burnIn: number;
+  /** Market factor: unconditional daily vol (fraction, 0.01 = 1 %) and its GARCH(1,1) α and β. */
   market: { vol: number; garchAlpha: number; garchBeta: number };
+  /** GARCH(1,1) α and β shared by every symbol's idiosyncratic noise (their vols are in `idiosyncraticVols`). */
   idiosyncratic: { garchAlpha: number; garchBeta: number };
   /** Per symbol, in `panel.symbols` order. */
   betas: number[];
+  /** Per symbol, in `panel.symbols` order: unconditional daily idiosyncratic vol σ̄_u (fraction, in [0.01, 0.018)). */
   idiosyncraticVols: number[];
 }
 
 /** A generated market and what is knowable about it. */
 export interface SyntheticMarket {
+  /** The generated prices (and the `driver` column when `exposeDriver` was set). */
   panel: Panel;
   /** Expected next-day direction accuracy of the Bayes-optimal forecaster (see the module documentation). */
   theoreticalAccuracy: number;
   /** The hit rate that forecaster actually achieved on this sample (theoreticalAccuracy ± sampling noise). */
   realizedOracleAccuracy: number;
+  /** Every parameter resolved to the value used, so the run can be recorded and regenerated exactly. */
   params: SyntheticMarketParams;
 }
 
