@@ -34,12 +34,19 @@ export const PRICE_BASIS_COLUMNS = ["px_open", "px_high", "px_low", "px_close", 
 
 /** One symbol's history in the price basis, oldest first, for `kind: "series"` features. */
 export interface SymbolSeries {
+  /** The symbol these arrays belong to. */
   readonly symbol: string;
+  /** This symbol's own trading dates (ISO `YYYY-MM-DD`), oldest first; index i matches index i of every array. */
   readonly dates: readonly string[];
+  /** Adjusted open, `px_open = open · adj_close / close`. */
   readonly open: Float64Array;
+  /** Adjusted high, `px_high = high · adj_close / close`. */
   readonly high: Float64Array;
+  /** Adjusted low, `px_low = low · adj_close / close`. */
   readonly low: Float64Array;
+  /** Adjusted close, `px_close = adj_close` (split- and dividend-adjusted). */
   readonly close: Float64Array;
+  /** Volume in adjusted shares, `px_volume = volume · close / adj_close`. */
   readonly volume: Float64Array;
   /**
    * Memoizes an intermediate shared by several features of the same symbol (e.g. one rolling regression feeding
@@ -70,8 +77,14 @@ interface FeatureCommon {
  * NaN. tests/features/bounded_test.ts checks every built-in bounded feature against its `.over` evaluation.
  */
 export interface ExprFeatureDef extends FeatureCommon {
+  /** Discriminant: a per-symbol polars expression. */
   kind: "expr";
+  /** Expression over the price-basis columns (`px_open` … `px_volume`); cast to Float64, non-finite results → NaN. */
   expr: pl.Expr;
+  /**
+   * Promise that row t reads only rows t − lookback … t through exact operations, allowing the faster masked
+   * whole-frame evaluation described above (default false: evaluated with `.over("symbol")`).
+   */
   bounded?: boolean;
 }
 
@@ -80,19 +93,31 @@ export interface ExprFeatureDef extends FeatureCommon {
  * undefined, and may read only rows up to the one it writes (the truncation test checks).
  */
 export interface SeriesFeatureDef extends FeatureCommon {
+  /** Discriminant: a function of one symbol's arrays. */
   kind: "series";
+  /**
+   * Called once per symbol; must return exactly `s.close.length` values aligned with `s.dates` (else ConfigError),
+   * with NaN where undefined. Non-finite results are stored as NaN.
+   */
   compute: (s: SymbolSeries) => Float64Array;
 }
 
 /** A feature that needs no history (a function of the row alone, e.g. the weekday of `date`). */
 export interface RowFeatureDef extends FeatureCommon {
+  /** Discriminant: needs no history. */
   kind: "row";
+  /** Expression of the current row only (e.g. over `date`), evaluated without `.over`; cast to Float64. */
   expr: pl.Expr;
 }
 
 /** Per-date cross-sectional percentile rank of another feature (average ties; rank / count of non-missing). */
 export interface CrossSectionalFeatureDef extends FeatureCommon {
+  /** Discriminant: ranked across symbols on each date. */
   kind: "cross-sectional";
+  /**
+   * The feature whose values are ranked; it must not itself be cross-sectional (ConfigError). It is computed under
+   * its own name and dropped from the output unless also requested directly.
+   */
   source: FeatureDef;
 }
 

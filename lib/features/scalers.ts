@@ -21,6 +21,7 @@ import type { FitWindow } from "./targets.ts";
 
 /** A per-column affine scaler fitted on one training window. */
 export interface FittedScaler {
+  /** `standard`: centre = mean, scale = sample std (ddof 1); `robust`: centre = median, scale = IQR (q75 − q25). */
   readonly kind: "standard" | "robust";
   /** Per-column centre (mean or median). */
   readonly center: Float64Array;

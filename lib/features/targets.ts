@@ -24,7 +24,9 @@ import { ConfigError } from "../errors.ts";
 
 /** An inclusive range of ISO dates (structurally the same as lib/validation's DateWindow). */
 export interface FitWindow {
+  /** First date of the window, ISO `YYYY-MM-DD`, inclusive. */
   start: string;
+  /** Last date of the window, ISO `YYYY-MM-DD`, inclusive. */
   end: string;
 }
 
