@@ -59,9 +59,11 @@ export type Verdict = "ok" | "suspect" | "leak";
 
 /** The auditor's finding on one feature. */
 export interface FeatureAudit {
+  /** Feature name (the FeatureDef's `name`) or column name in `panel.frame`. */
   name: string;
   /** "definition": a FeatureDef recomputed by the auditor; "column": a precomputed column from the input. */
   source: "definition" | "column";
+  /** The worst verdict over every check run on this feature (`leak` > `suspect` > `ok`). */
   verdict: Verdict;
   /** Why; empty when `ok`. */
   reasons: string[];
@@ -73,11 +75,13 @@ export interface FeatureAudit {
 
 /** Result of {@link auditFeatures}. */
 export interface AuditReport {
+  /** Target horizon h in trading days that the identity and IC checks used. */
   horizon: number;
   /** Symbols the truncation and identity tests ran on. */
   symbolsAudited: string[];
   /** Cut dates of the truncation test. */
   cutDates: string[];
+  /** One finding per audited feature: the definitions first, then the precomputed columns. */
   features: FeatureAudit[];
   /** Names with verdict `leak`. */
   leaking: string[];
@@ -327,6 +331,7 @@ export function normalTail(z: number): number {
 
 /** A correlation with its standard error (module doc formula). */
 export interface CorrelationEstimate {
+  /** Pearson correlation over the `n` finite pairs; NaN when n < 30 or a side is constant. */
   r: number;
   /** Rows where both sides are finite. */
   n: number;

@@ -17,14 +17,19 @@ import type { Verdict } from "./audit.ts";
 
 /** An inclusive range of ISO dates. */
 export interface CheckedWindow {
+  /** First date, ISO `YYYY-MM-DD`, inclusive. */
   start: string;
+  /** Last date, ISO `YYYY-MM-DD`, inclusive. */
   end: string;
 }
 
 /** The parts of a fold the checks need (lib/validation's Fold satisfies it). */
 export interface FoldWindows {
+  /** Fold number that `FittedTransformRecord.fold` refers to. */
   index: number;
+  /** Training windows; a fitted window must lie wholly inside one of them. */
   train: readonly CheckedWindow[];
+  /** Test windows; used to say in the reason whether an outside fitted window also overlaps the test period. */
   test: readonly CheckedWindow[];
 }
 
@@ -40,9 +45,16 @@ export interface FittedTransformRecord {
 
 /** One configuration finding. */
 export interface ConfigurationFinding {
+  /** `purge`: purge ≥ horizon; `fitted-window`: a fitted transform's window lies inside its training fold. */
   check: "purge" | "fitted-window";
+  /** What was checked: `split` for the purge check, `"<name> (fold <k>)"` for a fitted transform. */
   subject: string;
+  /**
+   * `ok` when the check passed; `leak` when it failed; `suspect` when a fitted transform names a fold that was not
+   * given, so it could not be checked.
+   */
   verdict: Verdict;
+  /** Human-readable explanation with the numbers or windows involved and, on a leak, the fix. */
   reason: string;
 }
 
@@ -52,7 +64,9 @@ export interface ConfigurationCheckInput {
   horizon: number;
   /** Dates purged between training and test. */
   purge: number;
+  /** The folds the fitted records are checked against (default none: every fitted record is then `suspect`). */
   folds?: readonly FoldWindows[];
+  /** Every transform fitted during the run, with its window (default none: only the purge check runs). */
   fitted?: readonly FittedTransformRecord[];
 }
 
