@@ -28,32 +28,67 @@ import {
 
 /** One row of the health log. */
 export interface HealthRow {
+  /** 1-based epoch number, as in {@link TrainingEpoch.epoch} (shifted by the loop's `epochOffset` when one is set). */
   epoch: number;
+  /**
+   * Mean training loss per sample over the epoch's steps (each batch's loss weighted by its size), measured while the
+   * weights were still moving.
+   */
   trainLoss: number;
+  /** Mean validation loss per sample after the epoch's last step; undefined when training had no validation data. */
   valLoss?: number;
+  /** Training loss components by name (e.g. `ce`, `mse`, `direction`), per-sample means like `trainLoss`. */
   components: Record<string, number>;
+  /** Learning rate of the epoch's last step. */
   lr: number;
   /** Mean and std of the predictions the monitors see (for multiclass, the decision margin). */
   predMean: number;
+  /** Sample std (n − 1) of those predictions, in units of the model output; near 0 means variance collapse. */
   predStd: number;
   /** Fraction of predictions > 0 (single-output models; undefined for multiclass, see `classShares`). */
   predPositive?: number;
   /** Multiclass models: share of rows predicted as each class. */
   classShares?: number[];
+  /** Median over the epoch's steps of the global gradient L2 norm before clipping. */
   gradNormMedian: number;
+  /** Largest global gradient L2 norm before clipping among the epoch's steps. */
   gradNormMax: number;
+  /** Fraction (0–1) of the epoch's steps whose gradient was clipped; 0 when no `clipNorm` is set. */
   clipRatio: number;
+  /**
+   * Training batches of the epoch whose targets were all masked (their loss counted as 0); nonzero means gaps in the
+   * target.
+   */
   noValidTargets: number;
 }
 
 /** JSON summary of a run's health. */
 export interface HealthSummary {
+  /** Number of epochs logged (= `rows.length`); after a resume, only the epochs run since. */
   epochs: number;
+  /** The per-epoch log, in epoch order. */
   rows: HealthRow[];
+  /**
+   * Every diagnostic event: the loop's own events passed to `summary()` (the non-finite sentinel) first, then the
+   * monitors'.
+   */
   events: TrainingEvent[];
+  /**
+   * Mean over epochs of the per-epoch clip ratio (fraction of steps clipped, 0–1); above the monitor's `maxClipRatio`
+   * it is flagged.
+   */
   meanClipRatio: number;
+  /**
+   * Least-squares slope of the per-epoch clip ratio against the epoch index (fraction per epoch; negative when clipping
+   * fades); 0 with fewer than two epochs.
+   */
   clipTrend: number;
+  /**
+   * Epoch at which variance collapse was confirmed (first epoch of the collapsed streak); undefined when predictions
+   * never collapsed.
+   */
   collapsedAt?: number;
+  /** Prediction std at the last logged epoch (units of the model output); undefined when no epoch was logged. */
   finalPredStd?: number;
   /** The one-line verdict (same as diagnose(summary)). */
   verdict: string;
@@ -61,9 +96,15 @@ export interface HealthSummary {
 
 /** Records a {@link HealthRow} per epoch. */
 export class HealthLog implements TrainingMonitor {
+  /** Monitor name, `"health-log"`; it records rows and never raises events. */
   readonly name = "health-log";
+  /** One row per epoch seen, in order. */
   readonly rows: HealthRow[] = [];
 
+  /**
+   * Appends the epoch's row: losses, learning rate and gradient statistics from the record, prediction statistics from
+   * the evaluated predictions.
+   */
   onEpochEnd(ctx: EpochContext): void {
     const r: TrainingEpoch = ctx.record;
     const p = predictionStats(ctx.predictions);
@@ -91,20 +132,32 @@ export class HealthLog implements TrainingMonitor {
 
 /** Options of {@link TrainingHealth}. */
 export interface TrainingHealthOptions {
+  /** Thresholds of the variance-collapse monitor (minimum prediction std, patience, warmup). */
   collapse?: CollapseOptions;
+  /** Thresholds of the sign/class-bias monitor (largest one-sided fraction, decision threshold, patience). */
   signBias?: SignBiasOptions;
+  /** Thresholds of the gradient-health monitor (explosion factor, largest mean clip ratio, absolute norm ceiling). */
   gradients?: GradientHealthOptions;
+  /** Threshold of the loss-balance monitor (largest share one loss component may take). */
   lossBalance?: LossBalanceOptions;
 }
 
 /** All monitors plus the health log, ready to pass as `monitors` to a model or to `train()`. */
 export class TrainingHealth {
+  /** The per-epoch health log; runs first so its rows exist before any monitor fires. */
   readonly log = new HealthLog();
+  /** Flags predictions collapsing to (nearly) a constant. */
   readonly collapse: VarianceCollapseMonitor;
+  /** Flags predictions that (almost) all have one sign or one class. */
   readonly signBias: SignBiasMonitor;
+  /**
+   * Flags exploding gradients and persistent clipping; also supplies `meanClipRatio` and `clipTrend` to the summary.
+   */
   readonly gradients: GradientHealthMonitor;
+  /** Flags one loss component dominating the total. */
   readonly lossBalance: LossBalanceMonitor;
 
+  /** Builds every monitor from its options; an omitted option group takes that monitor's defaults. */
   constructor(o: TrainingHealthOptions = {}) {
     this.collapse = new VarianceCollapseMonitor(o.collapse);
     this.signBias = new SignBiasMonitor(o.signBias);

@@ -12,18 +12,28 @@ import type { Matrix } from "../data/matrix.ts";
 
 /** One column's statistics and verdict. */
 export interface ColumnScale {
+  /** Column name from the matrix, or `x<j>` (0-based column index) when the matrix has no names. */
   column: string;
+  /** Mean of the column's finite values; NaN when it has none. */
   mean: number;
+  /** Sample std (n − 1) of the finite values; 0 when fewer than two are finite. */
   std: number;
+  /** Smallest finite value; Infinity when the column has none. */
   min: number;
+  /** Largest finite value; −Infinity when the column has none. */
   max: number;
   /** NaN or ±Inf values. */
   nonFinite: number;
+  /**
+   * First problem found, in this order: `non-finite` (any NaN/Inf), `constant` (std 0), `unscaled` (max(|mean|, std) >
+   * maxScale or some |value| > maxAbs); else `ok`.
+   */
   verdict: "ok" | "unscaled" | "constant" | "non-finite";
 }
 
 /** The audit of a whole matrix. */
 export interface InputScaleReport {
+  /** One entry per matrix column, in column order. */
   columns: ColumnScale[];
   /** Columns not "ok". */
   flagged: string[];

@@ -44,7 +44,9 @@ export interface CollapseOptions {
 
 /** Detects prediction-variance collapse; records per-epoch prediction std. */
 export class VarianceCollapseMonitor implements TrainingMonitor {
+  /** Monitor name, `"variance-collapse"`; also the `kind` of its event. */
   readonly name = "variance-collapse";
+  /** The options with defaults filled in. */
   readonly options: Required<CollapseOptions>;
   /** Prediction std per epoch (index = epoch − 1). */
   readonly stds: number[] = [];
@@ -54,10 +56,15 @@ export class VarianceCollapseMonitor implements TrainingMonitor {
   /** Epoch at which collapse was confirmed (first epoch of the streak), if any. */
   collapsedAt?: number;
 
+  /** Unset options take the defaults: minStd 1e-3, patience 3, warmup 2, checkInterval 1. */
   constructor(o: CollapseOptions = {}) {
     this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, ...o };
   }
 
+  /**
+   * Records the epoch's prediction std (decision-margin std for multiclass) and, past warmup, extends or resets the
+   * collapsed streak; fires at most once, dated at the streak's first epoch.
+   */
   onEpochEnd(ctx: EpochContext): void {
     // Multiclass: the spread of the decision margin (top logit − runner-up); 0 when every row gets the same logits.
     const what = ctx.classShares !== undefined ? "decision-margin std" : "prediction std";
@@ -102,7 +109,9 @@ export interface SignBiasOptions {
  * one class (multiclass models: the largest class share above `maxFraction`, from {@link EpochContext.classShares}).
  */
 export class SignBiasMonitor implements TrainingMonitor {
+  /** Monitor name, `"sign-bias"`; also the `kind` of its event. */
   readonly name = "sign-bias";
+  /** The options with defaults filled in. */
   readonly options: Required<SignBiasOptions>;
   /** Fraction of predictions above the threshold, per epoch (single-output models). */
   readonly positiveFractions: number[] = [];
@@ -112,10 +121,15 @@ export class SignBiasMonitor implements TrainingMonitor {
   #start = 0;
   #events: TrainingEvent[] = [];
 
+  /** Unset options take the defaults: maxFraction 0.9, threshold 0, patience 3, warmup 1. */
   constructor(o: SignBiasOptions = {}) {
     this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, ...o };
   }
 
+  /**
+   * Records the epoch's positive fraction (or top-class share) and, past warmup, extends or resets the biased streak;
+   * fires at most once, after `patience` consecutive biased epochs, dated at the first.
+   */
   onEpochEnd(ctx: EpochContext): void {
     let share: number, describe: () => string;
     const shares = ctx.classShares;
@@ -172,20 +186,31 @@ export interface GradientHealthOptions {
 
 /** Per-epoch gradient statistics: explosions relative to the running median, clip ratio and its trend. */
 export class GradientHealthMonitor implements TrainingMonitor {
+  /** Monitor name, `"gradient-health"`; its events have kind `gradient-explosion` or `clipping`. */
   readonly name = "gradient-health";
+  /** The options with defaults filled in. */
   readonly options: Required<GradientHealthOptions>;
+  /** Fraction (0–1) of steps clipped, per epoch seen, in order. */
   readonly clipRatios: number[] = [];
+  /** Median global gradient L2 norm before clipping, per epoch seen. */
   readonly medianNorms: number[] = [];
+  /** Largest global gradient L2 norm before clipping, per epoch seen. */
   readonly maxNorms: number[] = [];
   /** Steps flagged as explosions, per epoch. */
   readonly explosions: number[] = [];
   #all: number[] = [];
   #events: TrainingEvent[] = [];
 
+  /** Unset options take the defaults: explosionFactor 10, maxClipRatio 0.5, maxNorm 1e3. */
   constructor(o: GradientHealthOptions = {}) {
     this.options = { explosionFactor: 10, maxClipRatio: 0.5, maxNorm: 1e3, ...o };
   }
 
+  /**
+   * Counts the epoch's steps above `explosionFactor` × the median of all earlier steps (this epoch's own median until 5
+   * steps have been seen), stores clip ratio and norms, and records a `gradient-explosion` event when the epoch's
+   * median norm exceeds `maxNorm` or any step exploded.
+   */
   onEpochEnd(ctx: EpochContext): void {
     let exploded = 0, worst = 0;
     // Reference: median of every earlier step (this epoch's own median during the first epoch).
@@ -263,15 +288,19 @@ export interface LossBalanceOptions {
 
 /** Tracks each loss component's share of the total, per epoch. */
 export class LossBalanceMonitor implements TrainingMonitor {
+  /** Monitor name, `"loss-balance"`; its event has kind `loss-imbalance`. */
   readonly name = "loss-balance";
+  /** Share of Σ|components| (0–1) above which the largest component dominates; judged at the last epoch only. */
   readonly maxShare: number;
   /** Per epoch: component → share of Σ|components|. */
   readonly shares: Array<Record<string, number>> = [];
 
+  /** `maxShare` defaults to 0.9. */
   constructor(o: LossBalanceOptions = {}) {
     this.maxShare = o.maxShare ?? 0.9;
   }
 
+  /** Records each training-loss component's share of Σ|components| for the epoch (all 0 when the sum is 0). */
   onEpochEnd(ctx: EpochContext): void {
     const c = ctx.record.components;
     const total = Object.values(c).reduce((a, b) => a + Math.abs(b), 0);
