@@ -19,6 +19,7 @@ import { ConfigError } from "../errors.ts";
 
 /** Inputs of the accuracy form. */
 export interface AccuracyEfficiencyInput {
+  /** Selects the baseline-adjusted accuracy form `(test − b) / (validation − b)`. */
   form: "accuracy";
   /** Out-of-sample (test) accuracy, 0..1. */
   test: number;
@@ -32,6 +33,7 @@ export interface AccuracyEfficiencyInput {
 
 /** Inputs of Pardo's return form. */
 export interface ReturnEfficiencyInput {
+  /** Selects Pardo's form: annualized out-of-sample return / annualized in-sample return. */
   form: "return";
   /** Annualized out-of-sample return (0.08 = 8 %). */
   outOfSample: number;
@@ -43,6 +45,7 @@ export interface ReturnEfficiencyInput {
 
 /** The efficiency, or `null` with the reason it is undefined. */
 export interface WalkForwardEfficiency {
+  /** Which form was computed (echoes the input's `form`). */
   form: "accuracy" | "return";
   /** The ratio (1 = everything retained), or null when undefined. */
   efficiency: number | null;

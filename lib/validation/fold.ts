@@ -6,7 +6,9 @@
 
 /** An inclusive range of trading dates (ISO `YYYY-MM-DD`). */
 export interface DateWindow {
+  /** First date, ISO `YYYY-MM-DD`, inclusive. */
   start: string;
+  /** Last date, ISO `YYYY-MM-DD`, inclusive. */
   end: string;
 }
 
@@ -16,15 +18,23 @@ export interface DateWindow {
  * window (never shorter than the label horizon); `embargo` the number dropped after a test window.
  */
 export interface Fold {
+  /** 0-based position of this fold in the splitter's output. */
   index: number;
+  /** Training dates as maximal runs of consecutive dates on the axis (several when test blocks cut through them). */
   train: DateWindow[];
+  /** Test dates as maximal runs of consecutive dates on the axis. */
   test: DateWindow[];
   /** Optional validation tail carved from training (early stopping). */
   validation?: DateWindow[];
+  /** Sorted ascending indices into `dates` of the dates a model is fitted on (the validation tail excluded). */
   trainIndices: Int32Array;
+  /** Sorted ascending indices into `dates` of the out-of-sample dates. */
   testIndices: Int32Array;
+  /** Sorted ascending indices of the validation tail; disjoint from `trainIndices`, `purge` dates after them. */
   validationIndices?: Int32Array;
+  /** Dates dropped from training before each test window (and after it, plus `embargo`); ≥ the label horizon. */
   purge: number;
+  /** Extra dates dropped from training after each test window, on top of `purge` (0 = none). */
   embargo: number;
 }
 
@@ -36,14 +46,23 @@ export type IndexRanges = Array<[number, number]>;
  * Int32Array into an object keyed "0", "1", ..., which reads back as garbage; use {@link foldToJSON}.
  */
 export interface FoldJSON {
+  /** Same as {@link Fold.index}. */
   index: number;
+  /** Same as {@link Fold.train}. */
   train: DateWindow[];
+  /** Same as {@link Fold.test}. */
   test: DateWindow[];
+  /** Same as {@link Fold.validation}. */
   validation?: DateWindow[];
+  /** {@link Fold.trainIndices} as half-open `[start, end)` ranges. */
   trainIndices: IndexRanges;
+  /** {@link Fold.testIndices} as half-open `[start, end)` ranges. */
   testIndices: IndexRanges;
+  /** {@link Fold.validationIndices} as half-open `[start, end)` ranges. */
   validationIndices?: IndexRanges;
+  /** Same as {@link Fold.purge} (dates). */
   purge: number;
+  /** Same as {@link Fold.embargo} (dates). */
   embargo: number;
 }
 

@@ -119,6 +119,7 @@ export interface CpcvOptions extends PurgeOptions {
 
 /** One CPCV backtest path: which split supplies the out-of-sample predictions for each group. */
 export interface CpcvPath {
+  /** 0-based path number, 0 … φ − 1. */
   index: number;
   /** `splitOfGroup[g]` is the index of the fold whose test predictions cover group `g` on this path. */
   splitOfGroup: number[];
@@ -141,9 +142,13 @@ export interface CpcvSplits {
  * `JSON.stringify` of a raw CpcvSplits would mangle the folds' Int32Arrays; use {@link cpcvToJSON}.
  */
 export interface CpcvSplitsJSON {
+  /** {@link CpcvSplits.folds}, each converted with {@link foldToJSON}. */
   folds: FoldJSON[];
+  /** Same as {@link CpcvSplits.testGroupsOfFold}. */
   testGroupsOfFold: number[][];
+  /** Same as {@link CpcvSplits.groups}: inclusive date window and half-open `[start, end)` index range per group. */
   groups: { window: DateWindow; start: number; end: number }[];
+  /** Same as {@link CpcvSplits.paths}. */
   paths: CpcvPath[];
 }
 
