@@ -66,10 +66,13 @@ export interface DirectionBaselinesInput {
 
 /** Every direction baseline on one test window, for the fold table beside the model's accuracy. */
 export interface DirectionBaselines {
+  /** Coin-flip accuracy: exactly 0.5 without a seed, else one seeded sequence's realized accuracy (fraction). */
   coinFlip: number;
+  /** Accuracy of always predicting the training labels' majority direction (fraction; a tie means "up"). */
   majorityClass: number;
   /** NaN when no previous returns were given. */
   previousSign: number;
+  /** Accuracy of predicting "up" everywhere, i.e. the share of test rows with a value > 0 (fraction). */
   alwaysLong: number;
 }
 

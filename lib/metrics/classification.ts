@@ -64,7 +64,9 @@ export function accuracy(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): nu
 
 /** A confusion matrix: `matrix[i][j]` counts rows with true label `labels[i]` predicted as `labels[j]`. */
 export interface ConfusionMatrix {
+  /** The label set in row/column order: the `labels` argument as given, else every label seen, sorted ascending. */
   labels: number[];
+  /** `labels.length` × `labels.length` counts; rows are true labels, columns predicted labels. */
   matrix: number[][];
 }
 
@@ -102,9 +104,13 @@ export function confusionMatrix(
 
 /** Precision, recall, F1 and support of one class. */
 export interface ClassScores {
+  /** The class label these scores are for. */
   label: number;
+  /** TP / (TP + FP), a fraction in [0, 1]; 0 when the class was never predicted (zero_division = 0). */
   precision: number;
+  /** TP / (TP + FN), a fraction in [0, 1]; 0 when the class never occurs in the truth. */
   recall: number;
+  /** 2·TP / (2·TP + FP + FN), the harmonic mean of precision and recall; 0 when both are undefined. */
   f1: number;
   /** Number of rows whose true label is this class. */
   support: number;
@@ -112,17 +118,25 @@ export interface ClassScores {
 
 /** Averaged scores (macro: unweighted mean over classes; weighted: weighted by support). */
 export interface AveragedScores {
+  /** Average of the per-class precisions (fraction in [0, 1]). */
   precision: number;
+  /** Average of the per-class recalls (fraction in [0, 1]). */
   recall: number;
+  /** Average of the per-class F1 scores (not the F1 of the averaged precision and recall). */
   f1: number;
+  /** Total support over the classes: the number of rows counted in the report (not averaged). */
   support: number;
 }
 
 /** scikit-learn's classification report as data. */
 export interface ClassificationReport {
+  /** Per-class scores in label order. */
   classes: ClassScores[];
+  /** Share of counted rows predicted exactly right (fraction in [0, 1]); NaN when no row was counted. */
   accuracy: number;
+  /** Unweighted mean over classes: every class counts the same, however rare (scikit-learn's "macro avg"). */
   macroAvg: AveragedScores;
+  /** Mean over classes weighted by support (scikit-learn's "weighted avg"); 0s when no row was counted. */
   weightedAvg: AveragedScores;
 }
 

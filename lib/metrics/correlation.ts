@@ -60,6 +60,7 @@ export interface CrossSectionalICOptions {
 
 /** Per-date ICs and their summary. ICIR and t-stat are per period (not annualized). */
 export interface CrossSectionalIC {
+  /** One entry per date with a defined IC, sorted by date: the IC and the number `n` of finite pairs it used. */
   perDate: { date: string; ic: number; n: number }[];
   /** Mean of the per-date ICs. */
   meanIC: number;
@@ -71,6 +72,7 @@ export interface CrossSectionalIC {
   tStat: number;
   /** Share of dates with IC > 0. */
   positiveShare: number;
+  /** Number of dates with a defined IC (dates with too few pairs or constant predictions are not counted). */
   nDates: number;
 }
 

@@ -35,8 +35,11 @@ import { ConfigError } from "../errors.ts";
 
 /** Row-major T × N returns: `data[t * cols + j]` is trial j's return in period t. `Matrix` fits this shape. */
 export interface ReturnsMatrix {
+  /** Per-period returns, row-major, length `rows * cols`. */
   data: ArrayLike<number>;
+  /** T: number of periods, oldest first (they are grouped contiguously, so order matters). */
   rows: number;
+  /** N: number of trials (configurations) that were tried. */
   cols: number;
 }
 
@@ -56,17 +59,22 @@ export interface PboResult {
   logits: Float64Array;
   /** Share of combinations where the IS-selected trial's OOS performance is < 0. */
   probabilityOfLoss: number;
-  /** IS and OOS performance of the selected trial, per combination. */
+  /** In-sample performance of the IS-selected (best IS) trial, per combination, in `logits` order. */
   selectedInSample: Float64Array;
+  /** Out-of-sample performance of that same trial, per combination (per-period Sharpe or mean, as `metric`). */
   selectedOutOfSample: Float64Array;
   /**
    * Least-squares fit OOS = intercept + slope · IS over the combinations whose selected IS and OOS performance are
    * both finite (`combinations` of them; see the module notes on zero-variance trials). NaN when undefined.
    */
   degradation: { slope: number; intercept: number; combinations: number };
+  /** C(S, S/2): the number of IS/OOS splits evaluated (the length of `logits`). */
   nCombinations: number;
+  /** S, the number of contiguous row groups used. */
   groups: number;
+  /** N, the number of trials (columns) compared. */
   nTrials: number;
+  /** Performance measure used: per-period (not annualized) Sharpe ratio, or mean return. */
   metric: "sharpe" | "mean";
 }
 

@@ -58,9 +58,13 @@ export const DAILY_SINGLE_STOCK_LIMITS: PlausibilityLimits = {
 
 /** One flagged number. */
 export interface PlausibilityFlag {
+  /** Which number: `accuracy`, `ic`, `rankIc`, `meanIC`, `annualizedSharpe` or `featureIC:<feature name>`. */
   metric: string;
+  /** The offending value as given (signed for ICs; accuracy as a fraction, not a percent). */
   value: number;
+  /** The limit it exceeded (compared with |value| for ICs). */
   limit: number;
+  /** Human-readable explanation of why the value is implausible. */
   reason: string;
 }
 
@@ -68,6 +72,7 @@ export interface PlausibilityFlag {
 export interface PlausibilityReport {
   /** True when at least one number is flagged. */
   suspicious: boolean;
+  /** Every flagged number (empty when nothing is suspicious). */
   flags: PlausibilityFlag[];
   /** What to do next (empty when nothing is flagged). */
   recommendation: string;

@@ -134,6 +134,7 @@ export interface MinTrackRecordInput {
   sharpe: number;
   /** Benchmark per-period Sharpe ratio (default 0). */
   benchmark?: number;
+  /** Skewness of the returns (default 0, as for normal returns). */
   skew?: number;
   /** Not excess (default 3). */
   kurtosis?: number;
@@ -166,6 +167,7 @@ export interface SharpeStatistics {
   skew: number;
   /** Kurtosis, not excess (biased, as scipy.stats.kurtosis(fisher=False)). */
   kurtosis: number;
+  /** Number of returns the moments were computed from (T, the PSR's `nObs`). */
   nObs: number;
 }
 

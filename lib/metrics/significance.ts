@@ -86,14 +86,19 @@ export function wilsonInterval(k: number, n: number, confidence = 0.95): { low: 
 
 /** An accuracy with its uncertainty: the headline number never stands alone (DESIGN §6.2). */
 export interface AccuracySignificance {
+  /** hits / n, a fraction in [0, 1] (not a percent). */
   accuracy: number;
+  /** Number of correct predictions. */
   hits: number;
+  /** Number of predictions scored (test rows). */
   n: number;
   /** One-sided exact binomial p-value against `chance`. */
   pValue: number;
   /** Wilson interval at `confidence`. */
   interval: { low: number; high: number };
+  /** Accuracy expected by chance that the p-value tests against (default 0.5). */
   chance: number;
+  /** Two-sided confidence level of `interval`, e.g. 0.95 (default). */
   confidence: number;
 }
 

@@ -11,9 +11,13 @@ import { ConfigError, DataError } from "../errors.ts";
 
 /** The best-F1 threshold and the scores it reaches on the data it was chosen on. */
 export interface ThresholdChoice {
+  /** Score cut-off: positive iff `score ≥ threshold`; `Infinity` (predict nothing) when there is no positive label. */
   threshold: number;
+  /** F1 of the positive class at that threshold, on the data it was chosen on (in-sample, so optimistic). */
   f1: number;
+  /** Precision TP / (TP + FP) at that threshold, on the same data. */
   precision: number;
+  /** Recall TP / (TP + FN) at that threshold, on the same data. */
   recall: number;
 }
 
