@@ -19,15 +19,24 @@ import { ConfigError } from "../errors.ts";
 
 /** Adam hyper-parameters (PyTorch names and defaults). */
 export interface AdamOptions {
+  /** Decay rate of the running mean of gradients (first moment), default 0.9. */
   beta1?: number;
+  /** Decay rate of the running mean of squared gradients (second moment), default 0.999. */
   beta2?: number;
+  /**
+   * Added to the bias-corrected √v in the denominator so parameters with zero gradient history do not divide by zero,
+   * default 1e-8.
+   */
   epsilon?: number;
 }
 
 /** Serialized optimizer state. */
 export interface AdamState {
+  /** Steps taken so far: the exponent t of the bias corrections 1 − β1ᵗ and 1 − β2ᵗ. */
   t: number;
+  /** First moments, one per parameter, in the optimizer's flat variable order. */
   m: Float32Array;
+  /** Second (uncentered) moments, one per parameter, same order as `m`. */
   v: Float32Array;
 }
 
@@ -63,6 +72,7 @@ function adamUpdate(
 
 /** Adam on a fixed list of variables, updated from one flat gradient vector. */
 export class FlatAdam {
+  /** Total parameter count across all variables: the length of the flat gradient, parameter and moment vectors. */
   readonly size: number;
   #vars: tf.Variable[];
   #m: Float32Array;
@@ -71,10 +81,14 @@ export class FlatAdam {
   /** The parameters as written by the last step, and the data ids the variables got from it. */
   #theta?: Float32Array;
   #written: tf.DataId[] = [];
+  /** First-moment decay rate in use (default 0.9). */
   readonly beta1: number;
+  /** Second-moment decay rate in use (default 0.999). */
   readonly beta2: number;
+  /** Denominator guard in use (default 1e-8). */
   readonly epsilon: number;
 
+  /** Zero moments and t = 0 for `vars`; their order fixes the layout of every flat gradient and state vector. */
   constructor(vars: tf.Variable[], o: AdamOptions = {}) {
     this.#vars = vars;
     this.size = vars.reduce((a, v) => a + v.size, 0);

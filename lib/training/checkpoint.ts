@@ -18,6 +18,7 @@ import type { ScheduleState } from "./schedules.ts";
 
 /** A float32 tensor in serialized form. */
 export interface SerializedTensor {
+  /** Tensor shape; `data` holds prod(shape) values in row-major order. */
   shape: number[];
   /** base64 of the float32 little-endian bytes. */
   data: string;
@@ -39,14 +40,25 @@ export function decodeFloat32(t: SerializedTensor): Float32Array {
 
 /** Everything needed to resume training exactly. */
 export interface Checkpoint {
+  /** Format tag, checked on read so that any other JSON file is refused instead of half-loaded. */
   format: "candor-checkpoint/1";
   /** Number of completed epochs. */
   epoch: number;
+  /**
+   * Weights and non-trainable state (e.g. batch-norm statistics) at the end of `epoch`, keyed by the model's logical
+   * variable names.
+   */
   variables: Record<string, SerializedTensor>;
   /** Adam step count and flat first/second moments (parameters in the model's variable order). */
   optimizer: { iterations: number; m: SerializedTensor; v: SerializedTensor };
+  /** Learning-rate schedule state, so the schedule (including plateau counters) continues where it stopped. */
   schedule: ScheduleState;
+  /** Shuffling RNG state after `epoch`, so the next epoch's order is the one an uninterrupted run would draw. */
   rng: RandomState;
+  /**
+   * Early-stopping state: the best monitored loss so far (null while none is finite), its 1-based epoch counted within
+   * the training call (no `epochOffset`), and epochs without improvement since.
+   */
   earlyStopping: { best: number | null; bestEpoch: number; wait: number };
   /** Weights of the best epoch so far (for restore-best), when early stopping restores. */
   bestVariables?: Record<string, SerializedTensor>;

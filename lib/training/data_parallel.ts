@@ -48,6 +48,7 @@ export interface ReplicaSpec {
 
 /** What a model provides to be trained data-parallel. */
 export interface DataParallelSupport {
+  /** How each worker rebuilds the same network (module URL and its arguments). */
   replica: ReplicaSpec;
   /**
    * Approximate multiply-adds of one sample's forward pass (e.g. parameters × time steps): `workers: "auto"` splits
@@ -64,6 +65,7 @@ export interface DataParallelSupport {
 
 /** A worker failed, crashed or timed out; the run is stopped and every worker terminated. */
 export class WorkerError extends CandorError {
+  /** Error name, `"WorkerError"`, as shown in logs and stack traces. */
   override name = "WorkerError";
 }
 
@@ -71,6 +73,9 @@ export class WorkerError extends CandorError {
 export interface ShardedGradient {
   /** Combined flat gradient (in the order of the model's trainable variables). */
   grad: Float32Array;
+  /**
+   * Batch loss: the shard losses combined as Σ (W_k / W)·L_k, which is the whole batch's loss for a weighted-mean loss.
+   */
   loss: number;
   /** Loss components combined with the same shard weights. */
   components: Record<string, number>;
@@ -116,18 +121,29 @@ export const SHARED = {
 
 /** Offsets (in float32 elements) of the regions of a worker's shared data buffer. */
 export interface SharedLayout {
+  /** Offset of the flat parameters, written by the main thread before every step. */
   params: number;
+  /** Offset of the flat gradient, written back by the worker. */
   grad: number;
+  /** Offset of the result header: loss, no-valid-target count, component count, components. */
   header: number;
+  /** Offset of the shard's inputs, row-major, `sampleSize` values per row. */
   x: number;
+  /** Offset of the shard's targets, `yWidth` values per row. */
   y: number;
+  /** Offset of the shard's sample weights, one per row (read only when the HAS_WEIGHTS control word is 1). */
   w: number;
   /** Total float32 elements. */
   size: number;
+  /** Number of model parameters P (float32 scalars). */
   paramCount: number;
+  /** Most rows one shard can hold: ceil(maxBatch / threads). */
   maxRows: number;
+  /** Shape of one input sample, e.g. `[features]` or `[steps, features]`. */
   sampleShape: number[];
+  /** Values per sample: the product of `sampleShape`. */
   sampleSize: number;
+  /** Target columns per row. */
   yWidth: number;
 }
 
@@ -266,6 +282,7 @@ export interface PoolOptions {
   maxBatch: number;
   /** Shape of one sample and target columns of the data the pool trains on. */
   sampleShape: number[];
+  /** Target columns per row (1 for a single target). */
   yWidth: number;
   /** Milliseconds a worker may take to start (load tfjs, compile wasm, build the replica); default 120 000. */
   startTimeoutMs?: number;
@@ -318,6 +335,7 @@ export function shardGradient(
  * {@link GradientPool.open}; always {@link GradientPool.close}.
  */
 export class GradientPool {
+  /** Gradient threads, the main thread included (workers + 1). */
   readonly threads: number;
   #workers: GradientWorker[];
   #support: DataParallelSupport;

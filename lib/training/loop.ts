@@ -83,9 +83,19 @@ export interface Trainable {
 export interface TrainingEpoch {
   /** 1-based epoch. */
   epoch: number;
+  /**
+   * Mean training loss per sample over the epoch's steps (each step's batch loss weighted by its row count), measured
+   * as the weights moved, not re-evaluated at the epoch's end.
+   */
   trainLoss: number;
+  /**
+   * Mean validation loss per sample, evaluated after the epoch's last step without gradients; undefined without
+   * validation data.
+   */
   valLoss?: number;
+  /** Training loss components by name (e.g. `ce`, `mse`, `direction`), per-sample means weighted like `trainLoss`. */
   components: Record<string, number>;
+  /** Validation loss components by name, per-sample means; undefined without validation data. */
   valComponents?: Record<string, number>;
   /** Learning rate of the epoch's last step. */
   lr: number;
@@ -93,22 +103,32 @@ export interface TrainingEpoch {
   gradNorm: { mean: number; median: number; max: number };
   /** Fraction of steps whose gradient was clipped. */
   clipRatio: number;
+  /** Optimizer steps taken in the epoch (ceil(n / batchSize)). */
   steps: number;
   /** Batches whose targets were all masked (loss 0 by convention). */
   noValidTargets: number;
+  /** Wall-clock seconds of the epoch's steps plus its validation pass (monitors and checkpoint excluded). */
   seconds: number;
 }
 
 /** A diagnostic event recorded by the loop or a monitor. */
 export interface TrainingEvent {
+  /** 1-based epoch the event belongs to (shifted by `epochOffset` when set). */
   epoch: number;
+  /** 1-based step within the epoch, for events raised mid-epoch (the non-finite sentinel). */
   step?: number;
+  /**
+   * Machine-readable category, e.g. `non-finite`, `variance-collapse`, `sign-bias`, `gradient-explosion`, `clipping`,
+   * `loss-imbalance`.
+   */
   kind: string;
+  /** One-line, human-readable description with the numbers that triggered it. */
   message: string;
 }
 
 /** What a monitor sees at the end of each epoch. */
 export interface EpochContext {
+  /** The epoch's record, as appended to the history. */
   record: TrainingEpoch;
   /**
    * What the model predicts on the validation data (else on the training data, in order), one value per row: the raw
@@ -132,7 +152,12 @@ export interface EpochContext {
 
 /** A per-epoch observer (the monitors of lib/diagnostics implement it). */
 export interface TrainingMonitor {
+  /** Short identifier of the monitor, e.g. `"variance-collapse"`. */
   readonly name: string;
+  /**
+   * Called once after every completed epoch (not after an epoch stopped by the non-finite sentinel), after validation
+   * and before early stopping.
+   */
   onEpochEnd(ctx: EpochContext): void;
   /** Events found so far. */
   events(): TrainingEvent[];
@@ -140,19 +165,36 @@ export interface TrainingMonitor {
 
 /** Options of {@link train}. */
 export interface TrainOptions {
+  /** Total epochs to train (≥ 0, integer); also the horizon schedules are built for. */
   epochs: number;
+  /**
+   * Training rows per optimizer step (default 32, capped at the dataset size); the last batch of an epoch may be
+   * smaller.
+   */
   batchSize?: number;
   /** Constant learning rate when no schedule is given (default 1e-3). */
   learningRate?: number;
+  /** Learning-rate schedule, queried before every step at the fractional epoch; overrides `learningRate`. */
   schedule?: Schedule;
+  /** Adam β1, β2, ε (PyTorch defaults 0.9, 0.999, 1e-8). */
   adam?: AdamOptions;
   /** Global-norm clipping threshold; undefined = no clipping (norms are still recorded). */
   clipNorm?: number;
+  /**
+   * Held-out data evaluated after every epoch; its loss drives early stopping, plateau schedules and the monitors (else
+   * the training loss and training rows do).
+   */
   validation?: ArrayDataset;
   /** Validation batch size; default min(batchSize·4, ceil(n/2)) so there are always at least two batches. */
   validationBatchSize?: number;
+  /**
+   * Stop after `patience` epochs without the monitored loss improving by more than `minDelta` (default 0);
+   * `restoreBest` (default true) then reloads the best epoch's weights.
+   */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  /** Seed of the shuffling RNG (default 42); weight initialization is seeded by the model. */
   seed?: number;
+  /** Shuffle the training rows every epoch (default true); `false` keeps dataset order. */
   shuffle?: boolean;
   /** Write a checkpoint to `dir` every `everyEpochs` (default 1) epochs. */
   checkpoint?: { dir: string; everyEpochs?: number };
@@ -165,10 +207,16 @@ export interface TrainOptions {
   resumeFrom?: string;
   /** Stop after this many epochs in this call (checkpoint tests, time budgets); `epochs` still drives schedules. */
   stopAfterEpochs?: number;
+  /** Whether to draw a progress bar (default `"auto"`: only on a terminal). */
   progress?: ProgressSetting;
   /** Where the progress bar is drawn (default stderr). */
   progressStream?: ProgressStream;
+  /**
+   * Observers called at the end of every epoch (see lib/diagnostics); their events are appended to {@link
+   * TrainResult.events} at the end.
+   */
   monitors?: TrainingMonitor[];
+  /** Callback with every epoch's record, after the monitors. */
   onEpochEnd?: (r: TrainingEpoch) => void;
   /**
    * Gradient threads: the main thread plus `workers − 1` Web Workers, each computing the gradient of one shard of
@@ -206,11 +254,18 @@ export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-a
 
 /** The result of {@link train}. */
 export interface TrainResult {
+  /**
+   * One record per completed epoch, in order (for a resumed run, the checkpoint's history followed by this call's
+   * epochs).
+   */
   history: TrainingEpoch[];
+  /** Why training ended: all epochs run, early stopping, the non-finite sentinel, or `stopAfterEpochs`. */
   stopReason: StopReason;
   /** 1-based epoch whose weights the model holds at the end (best epoch when restored). */
   bestEpoch: number;
+  /** Diagnostics: the loop's own (non-finite sentinel) followed by every monitor's events. */
   events: TrainingEvent[];
+  /** Wall-clock seconds of the whole call, including validation, monitors, checkpoints and worker start-up. */
   seconds: number;
   /** Gradient threads used (1 = the main thread only). */
   workers: number;

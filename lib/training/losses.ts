@@ -16,12 +16,21 @@ import { ConfigError } from "../errors.ts";
 
 /** The scalar loss and its named components (each a scalar; `total` = weighted sum of them). */
 export interface LossResult {
+  /** The scalar that is minimized (and differentiated). */
   total: tf.Scalar;
+  /**
+   * Named parts of the loss (e.g. `mse`, `direction`), logged separately so a dominating penalty is visible; `total` is
+   * their weighted sum.
+   */
   components: Record<string, tf.Scalar>;
 }
 
 /** Counters a loss may increment (e.g. batches whose targets were all masked). Shared with the training log. */
 export interface LossCounters {
+  /**
+   * Batches whose targets were all masked: their loss is set to 0 with zero gradients (instead of 0/0 = NaN) and
+   * counted here.
+   */
   noValidTargets: number;
 }
 

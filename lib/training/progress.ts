@@ -14,6 +14,7 @@ export type ProgressSetting = boolean | "auto";
 
 /** Where the bar is drawn: a Node-style writable stream (`process.stderr` by default). */
 export interface ProgressStream {
+  /** Writes a chunk of text (carriage returns and ANSI codes included); the return value is ignored. */
   write(chunk: string): unknown;
   /** Whether the stream is a terminal; cli-progress draws only on terminals. */
   isTTY?: boolean;
@@ -23,6 +24,7 @@ export interface ProgressStream {
 
 /** A progress bar for one training run; every method is a no-op when disabled. */
 export class TrainingProgress {
+  /** Whether the bar is drawn; decided once, at construction, from the setting and whether the stream is a terminal. */
   readonly enabled: boolean;
   // deno-lint-ignore no-explicit-any
   #bar: any;

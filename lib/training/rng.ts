@@ -13,7 +13,9 @@ import { uniformInt } from "pure-rand/distribution/uniformInt";
 
 /** JSON form of a {@link SeededRandom}'s state. */
 export interface RandomState {
+  /** Generator the state belongs to; always `xoroshiro128plus`. */
   algorithm: "xoroshiro128plus";
+  /** The generator's internal state words as pure-rand's `getState()` returns them (32-bit integers). */
   state: number[];
 }
 

@@ -19,6 +19,10 @@ export type ScheduleState = { kind: string } & Record<string, unknown>;
 
 /** A learning-rate schedule. */
 export interface Schedule {
+  /**
+   * Schedule type (`constant`, `warmup-cosine`, `step`, `exponential`, `plateau`, `lambda`); the same tag as in its
+   * state.
+   */
   readonly kind: string;
   /** Learning rate for the optimizer step taken at fractional epoch `t` ≥ 0. */
   lrAt(t: number): number;
@@ -42,8 +46,11 @@ export function constantSchedule(lr: number): Schedule {
 
 /** Options of {@link warmupCosine}. Epoch counts may be zero; `warmupEpochs ≥ epochs` is allowed. */
 export interface WarmupCosineOptions {
+  /** Peak learning rate (> 0), reached at the end of warmup. */
   baseLr: number;
+  /** Total training epochs: the cosine decays over max(1, epochs − warmupEpochs) epochs, then holds `minLr`. */
   epochs: number;
+  /** Epochs of linear warmup from `baseLr · warmupStartFactor` to `baseLr`, default 0 (none). */
   warmupEpochs?: number;
   /** Floor reached at the end of the cosine, default 0. */
   minLr?: number;
@@ -97,11 +104,17 @@ export function exponentialDecay(o: { baseLr: number; gamma: number }): Schedule
 
 /** Options of {@link ReduceLROnPlateau} (PyTorch names and defaults). */
 export interface PlateauOptions {
+  /** Initial learning rate (> 0). */
   baseLr: number;
+  /** `"min"` (default): a lower metric is better (losses); `"max"`: a higher one is. */
   mode?: "min" | "max";
+  /** Multiplier applied to the learning rate on a plateau, in (0, 1); default 0.1. */
   factor?: number;
+  /** Epochs without improvement tolerated; the rate drops on the (patience + 1)-th. Default 10. */
   patience?: number;
+  /** Epochs after a reduction during which epochs without improvement are not counted, default 0. */
   cooldown?: number;
+  /** Floor for the learning rate, default 0. */
   minLr?: number;
   /** Relative improvement threshold (PyTorch `threshold_mode="rel"`), default 1e-4. */
   threshold?: number;
@@ -112,13 +125,20 @@ export interface PlateauOptions {
  * `patience` epochs, then waits `cooldown` epochs; never below `minLr`.
  */
 export class ReduceLROnPlateau implements Schedule {
+  /** Schedule tag, `"plateau"`. */
   readonly kind = "plateau";
+  /** The options with PyTorch's defaults filled in. */
   readonly options: Required<PlateauOptions>;
+  /** Current learning rate; constant within an epoch, changed only by `onEpochEnd`. */
   lr: number;
+  /** Best metric seen so far (+Infinity in `min` mode, −Infinity in `max` mode, before the first epoch). */
   best: number;
+  /** Epochs without relative improvement since the last improvement, reduction or cooldown epoch. */
   badEpochs = 0;
+  /** Cooldown epochs remaining after the last reduction. */
   cooldownLeft = 0;
 
+  /** Starts at `baseLr`; ConfigError when baseLr is not a positive finite number or factor is outside (0, 1). */
   constructor(o: PlateauOptions) {
     positive("baseLr", o.baseLr);
     this.options = {
