@@ -55,7 +55,8 @@ export interface SymbolSeries {
   memo<T>(key: string, compute: () => T): T;
 }
 
-interface FeatureCommon {
+/** Fields every feature definition has, whatever its kind: name, description, look-back and family. */
+export interface FeatureCommon {
   /** Unique column name. */
   name: string;
   /** What the feature measures, with its formula. */
