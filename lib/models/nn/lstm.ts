@@ -17,6 +17,9 @@ import type { ParamStore } from "./params.ts";
 
 /** Options of the LSTM models. `timesteps` is required. */
 export interface LSTMOptions extends NeuralOptions {
+  /**
+   * Time steps per sample: each row of X holds `timesteps` observations of `cols / timesteps` features, oldest first.
+   */
   timesteps: number;
   /** Hidden units, default 64. */
   units?: number;
@@ -45,21 +48,31 @@ const BATCH_NORM_BLOCKER = "batch normalization normalizes with whole-batch stat
 
 /** LSTM direction classifier (binary or DOWN/FLAT/UP). */
 export class LSTMClassifier extends NeuralModel {
+  /** Model tag, `"lstm-classifier"`, stored with saved models and run summaries. */
   readonly kind = "lstm-classifier";
+  /** The options as given (task defaults to `"binary"`). */
   declare readonly options: LSTMOptions;
 
+  /** Binary unless `task` says otherwise (`"multiclass"`: labels 0..numClasses−1). */
   constructor(options: LSTMOptions) {
     super({ task: "binary", ...options });
   }
 
+  /** Hidden units (default 64) and whether batch norm is on, for describe() and save(). */
   protected hyperParameters(): Record<string, unknown> {
     return { units: this.options.units ?? 64, batchNorm: this.options.batchNorm ?? false };
   }
 
+  /**
+   * LSTM over `s = [timesteps, features]` → optional batch norm of the last hidden state → Dense head with `k` outputs.
+   */
   protected buildNetwork(p: ParamStore, s: number[], k: number): Network {
     return buildLstm(this.options, p, s, k);
   }
 
+  /**
+   * Batch norm blocks data-parallel training (its statistics span the whole batch); otherwise the base class decides.
+   */
   protected override dataParallelBlocker(weighted: boolean): string | undefined {
     return this.options.batchNorm ? BATCH_NORM_BLOCKER : super.dataParallelBlocker(weighted);
   }
@@ -74,13 +87,17 @@ export class LSTMClassifier extends NeuralModel {
 
 /** LSTM return regressor. */
 export class LSTMRegressor extends NeuralModel {
+  /** Model tag, `"lstm-regressor"`, stored with saved models and run summaries. */
   readonly kind = "lstm-regressor";
+  /** The options as given (task forced to `"regression"`). */
   declare readonly options: LSTMOptions;
 
+  /** Always a regressor: a `task` in the options is overridden with `"regression"`. */
   constructor(options: LSTMOptions) {
     super({ ...options, task: "regression" });
   }
 
+  /** Hidden units (default 64), zero-initialized head and target de-meaning flags, for describe() and save(). */
   protected hyperParameters(): Record<string, unknown> {
     return {
       units: this.options.units ?? 64,
@@ -89,10 +106,17 @@ export class LSTMRegressor extends NeuralModel {
     };
   }
 
+  /**
+   * LSTM over `s = [timesteps, features]` → optional batch norm → Dense head (zero-initialized with `zeroInitHead`)
+   * with `k` outputs.
+   */
   protected buildNetwork(p: ParamStore, s: number[], k: number): Network {
     return buildLstm(this.options, p, s, k);
   }
 
+  /**
+   * Batch norm blocks data-parallel training (its statistics span the whole batch); otherwise the base class decides.
+   */
   protected override dataParallelBlocker(weighted: boolean): string | undefined {
     return this.options.batchNorm ? BATCH_NORM_BLOCKER : super.dataParallelBlocker(weighted);
   }

@@ -18,6 +18,9 @@ import type { ParamStore } from "./params.ts";
 
 /** Options of {@link LSTMTransformerModel}. */
 export interface LSTMTransformerOptions extends NeuralOptions {
+  /**
+   * Time steps per sample: each row of X holds `timesteps` observations of `cols / timesteps` features, oldest first.
+   */
   timesteps: number;
   /** LSTM units = model width, default 32. */
   units?: number;
@@ -27,29 +30,40 @@ export interface LSTMTransformerOptions extends NeuralOptions {
   heads?: number;
   /** Feed-forward width, default 2·units. */
   ffDim?: number;
-  /** Auxiliary heads (regression only). */
+  /** Auxiliary heads (regression only): predict the magnitude `|y|` with an MSE head. */
   magnitudeHead?: boolean;
+  /** Predict the sign `1[y > 0]` with a cross-entropy head. */
   signHead?: boolean;
+  /** Predict `y²` with an MSE head. */
   volatilityHead?: boolean;
   /** Master switch for the auxiliary heads (default true: the heads that are enabled are used). */
   multitask?: boolean;
+  /** Weight of each auxiliary head's loss in the total (default 0.1); each is logged as its own component. */
   auxWeight?: number;
 }
 
 /** LSTM + Transformer classifier or regressor. */
 export class LSTMTransformerModel extends NeuralModel {
+  /** Model tag, `"lstm-transformer"`, stored with saved models and run summaries. */
   readonly kind = "lstm-transformer";
+  /** The options as given (task defaults to `"regression"`). */
   declare readonly options: LSTMTransformerOptions;
 
+  /** Regression unless `task` says otherwise. */
   constructor(options: LSTMTransformerOptions) {
     super({ task: "regression", ...options });
   }
 
+  /** Width (default 32), blocks (2), heads (4) and feed-forward width (2·units), for describe() and save(). */
   protected hyperParameters(): Record<string, unknown> {
     const o = this.options;
     return { units: o.units ?? 32, blocks: o.blocks ?? 2, heads: o.heads ?? 4, ffDim: o.ffDim ?? 2 * (o.units ?? 32) };
   }
 
+  /**
+   * LSTM over `s = [timesteps, features]` → LayerNorm → Pre-LN Transformer blocks → LayerNorm → last step →
+   * zero-initialized head with `outDim` outputs, plus the enabled auxiliary heads (regression).
+   */
   protected buildNetwork(p: ParamStore, s: number[], outDim: number): Network {
     const o = this.options;
     const d = o.units ?? 32;
@@ -112,6 +126,10 @@ export class LSTMTransformerModel extends NeuralModel {
     };
   }
 
+  /**
+   * Auxiliary heads combined with sample weights block data-parallel training (their unweighted means and the weighted
+   * main loss have no common shard weight); otherwise the base class decides.
+   */
   protected override dataParallelBlocker(weighted: boolean): string | undefined {
     const o = this.options;
     const aux = this.task === "regression" && o.multitask !== false &&

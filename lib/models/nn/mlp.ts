@@ -16,17 +16,25 @@ export interface MLPOptions extends NeuralOptions {
 
 /** MLP classifier or regressor implementing the Model contract. */
 export class MLPModel extends NeuralModel {
+  /** Model tag, `"mlp"`, stored with saved models and run summaries. */
   readonly kind = "mlp";
+  /** The options as given (task defaults to `"binary"`). */
   declare readonly options: MLPOptions;
 
+  /** Binary classifier unless `task` says otherwise. */
   constructor(options: MLPOptions = {}) {
     super(options);
   }
 
+  /** Hidden layer widths (default [64, 64]), for describe() and save(). */
   protected hyperParameters(): Record<string, unknown> {
     return { hidden: this.options.hidden ?? [64, 64] };
   }
 
+  /**
+   * Dense + ReLU layers of the `hidden` widths on `sampleShape = [features]`, then a linear Dense head with `outDim`
+   * outputs.
+   */
   protected buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network {
     const widths = [sampleShape[0], ...(this.options.hidden ?? [64, 64])];
     // The first layer's input is data: its gradient is never used.

@@ -54,35 +54,63 @@ export type RegressionLoss = "mse" | "huber" | "directional-mse" | "directional-
 
 /** Options shared by every neural model. */
 export interface NeuralOptions {
+  /**
+   * What the network predicts (default `"binary"`): one logit for P(class 1), `numClasses` logits, or one regression
+   * value.
+   */
   task?: Task;
   /** Classes for multiclass (default 3: DOWN/FLAT/UP as 0/1/2). */
   numClasses?: number;
   /** Sequence length for sequence models (each row of X is timesteps × features). */
   timesteps?: number;
+  /** Training epochs (default 20). */
   epochs?: number;
+  /** Training rows per optimizer step (default 64, capped at the number of training rows). */
   batchSize?: number;
+  /** Constant Adam learning rate when no `schedule` is given (default 1e-3). */
   learningRate?: number;
+  /** Learning-rate schedule (lib/training/schedules.ts); overrides `learningRate`. */
   schedule?: Schedule;
+  /**
+   * Global gradient L2-norm threshold: a step whose pre-clip norm exceeds it is scaled down to it; undefined = no
+   * clipping (norms are still logged).
+   */
   clipNorm?: number;
+  /**
+   * Stop after `patience` epochs without the validation loss improving by more than `minDelta` (default 0), then
+   * restore the best epoch's weights unless `restoreBest` is false. Ignored when fit gets no validation data.
+   */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
   /** Class weights for classification: "balanced" (computed on the training labels with lib/metrics) or explicit. */
   classWeights?: "balanced" | number[];
+  /** Classification label smoothing ε: targets become (1 − ε)·onehot + ε/K (K = 2 for binary). Default 0. */
   labelSmoothing?: number;
   /** Regression loss (default "mse"). */
   loss?: RegressionLoss;
+  /** Huber transition point δ, in target units, for the `huber` and `directional-huber` losses (default 1). */
   huberDelta?: number;
   /** Adds the variance and sign-diversity penalties to the loss (regression). */
   antiCollapse?: AntiCollapseOptions;
   /** Regression: subtract the training-target mean before fitting and add it back when predicting. */
   demean?: boolean;
+  /** Seed of weight initialization and shuffling (default 42); `FitOptions.seed` overrides it for one fit. */
   seed?: number;
+  /** tfjs backend to use (`"auto"`, `"tensorflow"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else `"auto"`. */
   backend?: BackendRequest;
+  /** Progress bar: `true`, `false`, or `"auto"` (default: only on a terminal). */
   progress?: boolean | "auto";
+  /**
+   * Training monitors (e.g. `new TrainingHealth().monitors`) called after every epoch; their events land in the fit
+   * report's notes.
+   */
   monitors?: TrainingMonitor[];
+  /** Write a resumable checkpoint into `dir` every `everyEpochs` (default 1) epochs. */
   checkpoint?: { dir: string; everyEpochs?: number };
+  /** Checkpoint folder to resume from; the model and its options must match the run that wrote it. */
   resumeFrom?: string;
   /** Stop after this many epochs in this fit (time budgets; resume later with `resumeFrom`). */
   stopAfterEpochs?: number;
+  /** Rows per validation batch (default 4 · batchSize), capped at ceil(n / 2) so there are always two batches or more. */
   validationBatchSize?: number;
   /**
    * Gradient threads (see `TrainOptions.workers` in lib/training/loop.ts): `"auto"` (default) uses two on a machine
@@ -107,10 +135,18 @@ const NOT_REPLICATED = [
 
 /** What a worker needs to rebuild a model's training replica (lib/models/nn/replica.ts). */
 export interface ReplicaArgs {
+  /** The model's `kind`, which selects the class the worker instantiates. */
   kind: string;
+  /**
+   * The model's options minus those a replica does not need or cannot receive (schedule, monitors, checkpointing, early
+   * stopping, progress, workers).
+   */
   options: Record<string, unknown>;
+  /** Shape of one sample, `[features]` or `[timesteps, features]`. */
   sampleShape: number[];
+  /** Per-class loss weights (index = class) resolved on the main thread, so every thread weighs rows identically. */
   classWeights?: number[];
+  /** The fit's seed; the replica's own initialization is overwritten by the parameters sent before every step. */
   seed: number;
   /** Backend name of the main thread (wasm or cpu). */
   backend: string;
@@ -118,6 +154,10 @@ export interface ReplicaArgs {
 
 /** The network a subclass builds: output `[B, outDim]` plus optional auxiliary losses. */
 export interface Network {
+  /**
+   * Outputs `[B, outDim]` (logits or regression values) for inputs `[B, ...sampleShape]`; `training` selects batch
+   * rather than running statistics where the network has batch norm.
+   */
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   /** Extra loss terms (multitask heads) given the batch; added to the main loss as named components. */
   auxLoss?(x: tf.Tensor, batch: TrainBatch, training: boolean): Record<string, tf.Scalar>;
@@ -131,9 +171,13 @@ export interface Network {
 /** Base class of the tfjs models; subclasses implement {@link NeuralModel.buildNetwork}. */
 export abstract class NeuralModel implements Model {
   abstract readonly kind: string;
+  /** The options as given; defaults are applied where they are used. */
   readonly options: NeuralOptions;
+  /** Parameter store of the current network; undefined before fit or load and after dispose. */
   protected params?: ParamStore;
+  /** The built network; undefined before fit or load and after dispose. */
   protected network?: Network;
+  /** Shape of one sample the network was built for. */
   protected sampleShape?: number[];
   /** Training-target mean removed when `demean` is on. */
   protected targetOffset = 0;
@@ -143,8 +187,10 @@ export abstract class NeuralModel implements Model {
   events: TrainingEvent[] = [];
   /** Backend used by the last fit. */
   backend?: BackendInfo;
+  /** The last fit's full training result (history, stop reason, best epoch, gradient threads used). */
   lastTrain?: TrainResult;
 
+  /** Stores the options; nothing is built until `fit` or `loadWeights`. */
   constructor(options: NeuralOptions = {}) {
     this.options = options;
   }
@@ -155,10 +201,12 @@ export abstract class NeuralModel implements Model {
   /** Model-specific parameters for describe() and save(). */
   protected abstract hyperParameters(): Record<string, unknown>;
 
+  /** The task, default `"binary"`. */
   protected get task(): Task {
     return this.options.task ?? "binary";
   }
 
+  /** Network outputs: `numClasses` (default 3) for multiclass, else 1. */
   protected outDim(): number {
     return this.task === "multiclass" ? (this.options.numClasses ?? 3) : 1;
   }
@@ -180,6 +228,11 @@ export abstract class NeuralModel implements Model {
     return X;
   }
 
+  /**
+   * Converts X, y and sample weights into the loop's dataset: ConfigError on a row/target count mismatch or a label
+   * outside 0..K−1 (classification); subtracts `targetOffset` from regression targets; applies `transformInputs` and
+   * the sample shape.
+   */
   protected toDataset(X: Matrix, y: Target, w?: Float32Array, what = "training data"): ArrayDataset {
     assertMatrix(X, what);
     if (y.length !== X.rows) throw new ConfigError(`${what}: ${X.rows} rows but ${y.length} targets`);
@@ -195,6 +248,10 @@ export abstract class NeuralModel implements Model {
     return { x: this.transformInputs(X).data, sampleShape: this.shapeFor(X.cols), y: yy, weight: w };
   }
 
+  /**
+   * The task's loss on a batch: cross-entropy with class weights, label smoothing and sample weights for
+   * classification; the selected regression loss (default MSE), plus the anti-collapse penalties when configured.
+   */
   protected mainLoss(pred: tf.Tensor, batch: TrainBatch, cw: number[] | undefined): LossResult {
     const o = this.options;
     if (this.task !== "regression") {

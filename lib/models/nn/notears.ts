@@ -31,8 +31,11 @@ import { ParamStore } from "./params.ts";
 
 /** Options of {@link NotearsDAG}. */
 export interface NotearsOptions {
+  /** Weight λ_rec of the reconstruction term ½·mean over rows of ‖x − x·W‖², default 1. */
   lambdaReconstruction?: number;
+  /** Weight λ_sparse of the L1 penalty ‖W‖₁ that prunes weak edges, default 0.01. */
   lambdaSparsity?: number;
+  /** Weight λ_acyc of the augmented-Lagrangian acyclicity term α·h(W) + ½·ρ·h(W)², default 1. */
   lambdaAcyclicity?: number;
   /** Initial quadratic acyclicity weight ρ, default 1; multiplied by 10 after a round that did not shrink h(W) 4×. */
   rho?: number;
@@ -40,25 +43,42 @@ export interface NotearsOptions {
   rounds?: number;
   /** Standardize columns on the training rows (default true). */
   standardize?: boolean;
+  /** Total epochs over all rounds (default 200), split evenly: round(epochs / rounds) per round, at least 1. */
   epochs?: number;
+  /** Rows per optimizer step (default 256). */
   batchSize?: number;
+  /** Constant Adam learning rate (default 0.01). */
   learningRate?: number;
+  /** Global gradient L2-norm clipping threshold; undefined = no clipping (norms are still logged). */
   clipNorm?: number;
   /** |W_ij| above which an entry is an edge, default 0.3. */
   threshold?: number;
+  /** 0-based column that `predict` reconstructs from its parents, default the last column. */
   targetColumn?: number;
+  /** Shuffling seed (default 42; round r uses seed + r); W starts at zero, so initialization does not depend on it. */
   seed?: number;
+  /** tfjs backend to use (`"auto"`, `"tensorflow"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else `"auto"`. */
   backend?: BackendRequest;
+  /** Progress bar: `true`, `false`, or `"auto"` (default: only on a terminal). */
   progress?: boolean | "auto";
+  /**
+   * Training monitors; they see every epoch of every round under one epoch numbering, and their events are collected
+   * once after the last round.
+   */
   monitors?: TrainingMonitor[];
 }
 
 /** Precision, recall and F1 of a predicted edge set against the true one (directed edges). */
 export interface EdgeScore {
+  /** The |W_ij| threshold the edges were cut at. */
   threshold: number;
+  /** Number of predicted directed edges (off-diagonal |W_ij| > threshold). */
   edges: number;
+  /** Fraction of predicted edges that are true edges (0 when none is predicted). */
   precision: number;
+  /** Fraction of true edges that were predicted (0 when the truth has none). */
   recall: number;
+  /** Harmonic mean of precision and recall (0 when both are 0). */
   f1: number;
 }
 
@@ -83,8 +103,11 @@ export function scoreEdges(w: ArrayLike<number>, truth: ArrayLike<number>, d: nu
 
 /** Weights and multipliers of {@link notearsObjective}. */
 export interface NotearsObjectiveOptions {
+  /** Weight of the reconstruction term ½·mean over rows of ‖x − x·W‖². */
   lambdaReconstruction: number;
+  /** Weight of the L1 penalty ‖W‖₁ (diagonal masked out). */
   lambdaSparsity: number;
+  /** Weight of the augmented-Lagrangian term α·h + ½·ρ·h². */
   lambdaAcyclicity: number;
   /** Dual variable α of the augmented Lagrangian. */
   alpha: number;
@@ -135,6 +158,7 @@ function quietMonitor(m: TrainingMonitor): TrainingMonitor {
 /** The NOTEARS-style DAG learner. */
 export class NotearsDAG implements Model {
   readonly kind = "notears-dag";
+  /** The options as given; defaults are applied in `fit`. */
   readonly options: NotearsOptions;
   #params?: ParamStore;
   #w?: tf.Variable;
@@ -145,10 +169,17 @@ export class NotearsDAG implements Model {
   edgeCounts: number[] = [];
   /** h(W) per epoch. */
   acyclicity: number[] = [];
+  /** Diagnostic events of the last fit: the loop's own (non-finite sentinel) per round, then each monitor's once. */
   events: TrainingEvent[] = [];
+  /**
+   * The last fit's training result merged over rounds (concatenated history, the last round's stop reason and best
+   * epoch).
+   */
   lastTrain?: TrainResult;
+  /** Backend used by the last fit or load. */
   backend?: BackendInfo;
 
+  /** Stores the options; W is created (at zero) by `fit`. */
   constructor(options: NotearsOptions = {}) {
     this.options = options;
   }

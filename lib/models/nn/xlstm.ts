@@ -19,6 +19,9 @@ import type { ParamStore } from "./params.ts";
 
 /** Options of {@link XLSTMModel}. */
 export interface XLSTMOptions extends NeuralOptions {
+  /**
+   * Time steps per sample: each row of X holds `timesteps` observations of `cols / timesteps` features, oldest first.
+   */
   timesteps: number;
   /** Embedding and hidden width, default 32. */
   units?: number;
@@ -30,17 +33,25 @@ export interface XLSTMOptions extends NeuralOptions {
 
 /** xLSTM-TS classifier or regressor. */
 export class XLSTMModel extends NeuralModel {
+  /** Model tag, `"xlstm-ts"`, stored with saved models and run summaries. */
   readonly kind = "xlstm-ts";
+  /** The options as given (task defaults to `"regression"`). */
   declare readonly options: XLSTMOptions;
 
+  /** Regression unless `task` says otherwise. */
   constructor(options: XLSTMOptions) {
     super({ task: "regression", ...options });
   }
 
+  /** Width (default 32), sLSTM blocks (2) and the denoising settings (null when off), for describe() and save(). */
   protected hyperParameters(): Record<string, unknown> {
     return { units: this.options.units ?? 32, blocks: this.options.blocks ?? 2, denoise: this.options.denoise ?? null };
   }
 
+  /**
+   * With `denoise`: wavelet-denoises each feature's series within each row's own window (causal: no value from after
+   * the window's last date enters it); otherwise returns X unchanged.
+   */
   protected override transformInputs(X: Matrix): Matrix {
     const dn = this.options.denoise;
     if (dn === undefined) return X;
@@ -59,6 +70,10 @@ export class XLSTMModel extends NeuralModel {
     return { ...X, data: out };
   }
 
+  /**
+   * Per-step linear embedding of `s = [timesteps, features]` → residual pre-LN sLSTM blocks → LayerNorm → last step →
+   * head with `outDim` outputs (zero-initialized for regression).
+   */
   protected buildNetwork(p: ParamStore, s: number[], outDim: number): Network {
     const d = this.options.units ?? 32;
     const embed = dense(p, "embed", s[1], d);
