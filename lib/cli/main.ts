@@ -10,7 +10,8 @@
  * ```
  *
  * Shared options of `demo` and `run`: `--horizon H` (1), `--folds K` (5), `--purge P` (= H), `--cost-bps C` (5),
- * `--portfolio long-short|long-only`, `--columns all|none|a,b`, `--allow-leakage`, `--db PATH` (else `CANDOR_DB`, else data/candor.db),
+ * `--portfolio long-short|long-only`, `--columns all|none|a,b`, `--model xgboost|mlp|lstm` (xgboost), `--epochs N` (neural
+ * models), `--allow-leakage`, `--db PATH` (else `CANDOR_DB`, else data/candor.db),
  * `--no-store`, `--json`. Progress goes to stderr (a bar on a terminal, nothing otherwise); results to stdout.
  * Exit status: 0 success, 1 failure, 2 bad arguments, 3 leakage found (audit) or refused (run).
  *
@@ -23,7 +24,7 @@ import cliProgress from "cli-progress";
 import process from "node:process";
 import { CandorError, ConfigError, DataError, LeakageError } from "../errors.ts";
 import { type PipelineProgress, type PipelineResult, runPipeline } from "../pipeline/run.ts";
-import type { PipelineConfigInput } from "../pipeline/config.ts";
+import { MODEL_KINDS, type ModelConfigInput, type PipelineConfigInput } from "../pipeline/config.ts";
 import { openStore } from "../store/mod.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
@@ -45,6 +46,8 @@ Options for demo and run:
   --cost-bps C       commission per unit turnover, basis points (default 5)
   --portfolio P      long-short (default) or long-only
   --columns C        extra numeric columns of the files to use as features: all (default), none, or a,b,c
+  --model M          xgboost (default), mlp or lstm
+  --epochs N         maximum training epochs per fold for mlp/lstm (default 20 for mlp, 10 for lstm)
   --allow-leakage    train even if the leakage audit finds leaking features (stored with the run)
   --db PATH          run store (default: $CANDOR_DB, else data/candor.db)
   --no-store         do not record the run
@@ -120,7 +123,8 @@ export function formatResult(r: PipelineResult): string {
       f.bestIteration ?? "—",
     ]);
   }
-  out.push(`Walk-forward folds (anchored, purge ${r.config.purge}, horizon ${r.config.horizon} day(s))`);
+  const model = r.backend === undefined ? "" : `, ${r.config.model.kind} on ${r.backend}`;
+  out.push(`Walk-forward folds (anchored, purge ${r.config.purge}, horizon ${r.config.horizon} day(s)${model})`);
   out.push(folds.toString());
   const theory = r.theoreticalAccuracy === undefined
     ? ""
@@ -133,6 +137,16 @@ export function formatResult(r: PipelineResult): string {
       `  IC ${fmt(r.pooled.ic)}, rank IC ${fmt(r.pooled.rankIc)}, mean cross-sectional rank IC ` +
       `${fmt(r.pooled.meanIC)} (ICIR ${fmt(r.pooled.icir, 2)}), share of "up" calls ${pct(r.pooled.shareUp)}`,
   );
+  const e = r.efficiency;
+  out.push(
+    `Walk-forward efficiency (test edge / validation-tail edge over 50%): pooled ${
+      fmt(e.efficiency ?? undefined, 2)
+    } ` +
+      `(validation tails ${pct(e.validationAccuracy)} → test ${pct(e.testAccuracy)}); by fold ${
+        r.folds.map((f) => fmt(f.efficiency.efficiency ?? undefined, 2)).join(", ")
+      }`,
+  );
+  for (const f of r.folds) if (f.health !== undefined) out.push(`fold ${f.index + 1} training health: ${f.health}`);
   const b = r.backtest;
   const bt = new Table({ style: PLAIN, head: ["", "total return", "CAGR", "Sharpe", "max drawdown", "turnover/day"] });
   bt.push([
@@ -181,7 +195,11 @@ function resultJson(r: PipelineResult): Record<string, unknown> {
       metrics: f.metrics,
       baselines: f.baselines,
       bestIteration: f.bestIteration,
+      efficiency: f.efficiency,
+      ...(f.health === undefined ? {} : { health: f.health, backend: f.fitReport.backend }),
     })),
+    efficiency: r.efficiency,
+    ...(r.backend === undefined ? {} : { backend: r.backend }),
     backtest: { ...r.backtest.record, equity: undefined },
     warnings: r.warnings,
   };
@@ -205,12 +223,27 @@ async function pipelineCommand(kind: "demo" | "run", args: string[]): Promise<nu
       portfolio: { type: "string" },
       "allow-leakage": { type: "boolean" },
       columns: { type: "string" },
+      model: { type: "string" },
+      epochs: { type: "string" },
       db: { type: "string" },
       "no-store": { type: "boolean" },
       json: { type: "boolean" },
     },
   });
+  const modelKind = values.model ?? "xgboost";
+  if (!(MODEL_KINDS as readonly string[]).includes(modelKind)) {
+    throw new UsageError(`--model expects one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(modelKind)}`);
+  }
+  if (modelKind === "xgboost" && values.epochs !== undefined) {
+    throw new UsageError("--epochs is for the neural models (--model mlp or lstm); XGBoost stops early by itself");
+  }
+  const epochs = intOption(values.epochs, "epochs");
+  const model =
+    (modelKind === "xgboost"
+      ? {}
+      : { kind: modelKind, ...(epochs === undefined ? {} : { epochs }) }) as ModelConfigInput;
   const input: PipelineConfigInput = {
+    model,
     horizon: intOption(values.horizon, "horizon"),
     folds: intOption(values.folds, "folds"),
     purge: intOption(values.purge, "purge"),

@@ -12,6 +12,12 @@
  * - the early-stopping tail is carved from the end of each fold's training dates, purged from the fitting part, and
  *   never touches the test window;
  * - every accuracy stands beside the coin-flip, majority-class and previous-period-sign baselines on the same rows;
+ * - the walk-forward-efficiency gate sits between the stitched out-of-sample predictions and the backtest: per fold
+ *   and pooled, the accuracy form of {@link walkForwardEfficiency} compares the direction accuracy on the
+ *   early-stopping tail (the model's own predictions there) with the test accuracy, against the 0.5 coin flip; an
+ *   undefined or low pooled efficiency (< {@link WFE_THRESHOLD}) is a warning;
+ * - neural models (MLP, LSTM; lib/pipeline/neural.ts) standardize on each fold's fitting rows only — that window goes
+ *   through the configuration gate like the fit itself — and every epoch and training-health diagnostic is stored;
  * - positions decided at the close of t earn returns from t + lag (lag ≥ 1);
  * - a run that fails keeps its finished folds and records the stage it failed in.
  *
@@ -44,7 +50,87 @@ import { backtestPanel, type PanelBacktestResult } from "../backtest/panel.ts";
 import type { Store } from "../store/store.ts";
 import { ConfigError, LeakageError } from "../errors.ts";
 import { float64Column, symbolRanges } from "../features/definition.ts";
-import { type PipelineConfig, type PipelineConfigInput, resolveConfig } from "./config.ts";
+import { walkForwardEfficiency } from "../validation/efficiency.ts";
+import type { LSTMConfig, MLPConfig, PipelineConfig, PipelineConfigInput } from "./config.ts";
+import { resolveConfig } from "./config.ts";
+
+/**
+ * Pooled walk-forward efficiency below which a run is warned about: less than half of the edge seen on the
+ * early-stopping tails survives out of sample (Pardo's robustness threshold, applied to the accuracy form).
+ */
+export const WFE_THRESHOLD = 0.5;
+
+/** Walk-forward efficiency of one fold or of the pooled folds (accuracy form, coin-flip baseline 0.5). */
+export interface EfficiencyReport {
+  /** Direction accuracy of the model's predictions on the early-stopping tail(s). */
+  validationAccuracy: number;
+  /** Out-of-sample direction accuracy. */
+  testAccuracy: number;
+  /** (test − 0.5) / (validation − 0.5), or null when the validation edge is ≤ 0.005 (or a side has no rows). */
+  efficiency: number | null;
+  /** Why `efficiency` is null. */
+  reason?: string;
+}
+
+/**
+ * The accuracy-form walk-forward efficiency against the coin flip; NaN accuracies (no rows) make it undefined
+ * rather than an error.
+ */
+export function foldEfficiency(testAccuracy: number, validationAccuracy: number): EfficiencyReport {
+  if (!Number.isFinite(testAccuracy) || !Number.isFinite(validationAccuracy)) {
+    return {
+      validationAccuracy,
+      testAccuracy,
+      efficiency: null,
+      reason: "no rows to measure an accuracy on, efficiency undefined",
+    };
+  }
+  const e = walkForwardEfficiency({ form: "accuracy", test: testAccuracy, validation: validationAccuracy });
+  return { validationAccuracy, testAccuracy, efficiency: e.efficiency, ...(e.reason ? { reason: e.reason } : {}) };
+}
+
+/**
+ * The walk-forward-efficiency gate over a run's folds: pools the validation and test accuracies row-weighted (the
+ * accuracy over all tails, and over all test rows) and returns the pooled efficiency with the run warning it
+ * calls for: undefined (no validation edge to carry out of sample) or below {@link WFE_THRESHOLD}.
+ */
+export function efficiencyGate(
+  folds: readonly { validationAccuracy: number; nValidation: number; testAccuracy: number; nTest: number }[],
+): { pooled: EfficiencyReport; warning?: string } {
+  const weighted = (acc: (f: typeof folds[number]) => number, n: (f: typeof folds[number]) => number) => {
+    let s = 0, w = 0;
+    for (const f of folds) {
+      if (n(f) > 0 && Number.isFinite(acc(f))) {
+        s += acc(f) * n(f);
+        w += n(f);
+      }
+    }
+    return w > 0 ? s / w : NaN;
+  };
+  const pooled = foldEfficiency(
+    weighted((f) => f.testAccuracy, (f) => f.nTest),
+    weighted((f) => f.validationAccuracy, (f) => f.nValidation),
+  );
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  if (pooled.efficiency === null) {
+    return {
+      pooled,
+      warning: `walk-forward efficiency undefined: ${pooled.reason} (validation tails ${
+        pct(pooled.validationAccuracy)
+      }, test ${pct(pooled.testAccuracy)}); the model showed no edge before its test windows, so none can survive them`,
+    };
+  }
+  if (pooled.efficiency < WFE_THRESHOLD) {
+    return {
+      pooled,
+      warning: `walk-forward efficiency ${pooled.efficiency.toFixed(2)} < ${WFE_THRESHOLD}: the edge seen on the ` +
+        `validation tails (accuracy ${pct(pooled.validationAccuracy)}) does not survive out of sample (accuracy ${
+          pct(pooled.testAccuracy)
+        })`,
+    };
+  }
+  return { pooled };
+}
 
 /** Progress events for bars and logs: `stage` names the step, `fraction` is progress within the whole run. */
 export interface PipelineProgress {
@@ -66,6 +152,12 @@ export interface FoldResult {
   baselines: Record<string, number>;
   bestIteration?: number;
   seconds: number;
+  /** Walk-forward efficiency of the fold (also in `metrics.validationAccuracy` and `metrics.wfe` when defined). */
+  efficiency: EfficiencyReport;
+  /** What the fit reported (stored with the fold): for neural models the backend, scaler window, stop reason, .... */
+  fitReport: Record<string, unknown>;
+  /** Neural models: the one-line training-health verdict of `diagnose()` ("healthy" or what went wrong). */
+  health?: string;
 }
 
 /** Everything a run produced. Predictions are out-of-sample only (each row predicted by the fold that tested it). */
@@ -88,6 +180,10 @@ export interface PipelineResult {
   warnings: string[];
   /** Findings of the configuration gate (purge ≥ horizon; fitted windows inside each fold's training period). */
   configurationChecks: ConfigurationFinding[];
+  /** Pooled walk-forward efficiency (also in `pooled.validationAccuracy` and `pooled.wfe` when defined). */
+  efficiency: EfficiencyReport;
+  /** Neural runs: the tfjs backend actually used (also stored with the run and in each fold's fit report). */
+  backend?: string;
   predictions: { dates: string[]; symbols: string[]; probability: Float64Array; target: Float64Array };
 }
 
@@ -321,6 +417,11 @@ export async function runPipeline(
     const rowDateIndex = Int32Array.from(data.dates, (d) => dateIndex.get(d)!);
     const previousReturn = previousReturns(panel, panelRows, config.horizon);
 
+    const neural = config.model.kind === "xgboost" ? undefined : config.model;
+    // Neural code (tfjs) is loaded only for neural runs: XGBoost runs start and behave as before.
+    const nn = neural === undefined ? undefined : await import("./neural.ts");
+    const backend = neural === undefined ? undefined : await nn!.neuralBackend(neural);
+
     if (store !== undefined) {
       runId = await store.createRun({
         config: config as unknown as Record<string, unknown>,
@@ -329,6 +430,7 @@ export async function runPipeline(
         symbols: [...panel.symbols],
         dataSource: config.data.kind === "files" ? config.data.path : `synthetic:${config.data.mode}`,
         leakageOverride: leaking.length > 0 && config.allowLeakage,
+        ...(backend === undefined ? {} : { backend }),
       });
     }
 
@@ -346,6 +448,10 @@ export async function runPipeline(
       if (fit !== undefined) fitted.push({ name: "model fit", fold: fold.index, window: fit });
       const tail = spanOf(rowsForDates(rowDateIndex, fold.validationIndices ?? [], dates.length), data.dates);
       if (tail !== undefined) fitted.push({ name: "early-stopping tail", fold: fold.index, window: tail });
+      // Neural models standardize on exactly the fitting rows: the scaler's window is the fit's span.
+      if (neural !== undefined && fit !== undefined) {
+        fitted.push({ name: "standard scaler", fold: fold.index, window: fit });
+      }
     }
     const configurationChecks = configurationGate(config.horizon, folds, fitted);
     for (const f of configurationChecks.filter((f) => f.verdict !== "ok")) {
@@ -360,33 +466,68 @@ export async function runPipeline(
       const base = 0.1 + 0.8 * (fold.index / folds.length);
       progress({ stage, fraction: base, message: `fold ${fold.index + 1}/${folds.length}: training` });
       const t0 = performance.now();
+      const onProgress = (f: number, status: string) =>
+        progress({ stage, fraction: base + 0.8 / folds.length * f, message: `fold ${fold.index + 1}: ${status}` });
       // The splitter carved the early-stopping tail from the end of training, purged from the fitting part.
-      const fitRows = rowsForDates(rowDateIndex, fold.trainIndices, dates.length);
-      const valRows = rowsForDates(rowDateIndex, fold.validationIndices!, dates.length);
-      const testRows = rowsForDates(rowDateIndex, fold.testIndices, dates.length);
+      let fitRows = rowsForDates(rowDateIndex, fold.trainIndices, dates.length);
+      let valRows = rowsForDates(rowDateIndex, fold.validationIndices!, dates.length);
+      let testRows = rowsForDates(rowDateIndex, fold.testIndices, dates.length);
 
-      const model = new XGBoostModel({
-        params: { ...config.model.params, seed: config.seed },
-        numBoostRound: config.model.numBoostRound,
-        earlyStoppingRounds: config.model.earlyStoppingRounds,
-      });
       let prob: Float64Array;
+      let valProb: Float64Array;
       let bestIteration: number | undefined;
-      try {
-        const report = await model.fit(takeRows(data.X, fitRows), Float32Array.from(pick(data.label, fitRows)), {
-          validation: { X: takeRows(data.X, valRows), y: Float32Array.from(pick(data.label, valRows)) },
-          seed: config.seed,
-          onProgress: (f, status) =>
-            progress({ stage, fraction: base + 0.8 / folds.length * f, message: `fold ${fold.index + 1}: ${status}` }),
+      let fitReport: Record<string, unknown>;
+      let trained: Awaited<ReturnType<NonNullable<typeof nn>["fitNeuralFold"]>> | undefined;
+      if (neural === undefined) {
+        const xgb = config.model as Extract<PipelineConfig["model"], { kind: "xgboost" }>;
+        const model = new XGBoostModel({
+          params: { ...xgb.params, seed: config.seed },
+          numBoostRound: xgb.numBoostRound,
+          earlyStoppingRounds: xgb.earlyStoppingRounds,
         });
-        bestIteration = report.bestIteration;
-        prob = model.predict(takeRows(data.X, testRows));
-      } finally {
-        model.dispose();
+        try {
+          const validationX = takeRows(data.X, valRows);
+          const report = await model.fit(takeRows(data.X, fitRows), Float32Array.from(pick(data.label, fitRows)), {
+            validation: { X: validationX, y: Float32Array.from(pick(data.label, valRows)) },
+            seed: config.seed,
+            onProgress,
+          });
+          bestIteration = report.bestIteration;
+          prob = model.predict(takeRows(data.X, testRows));
+          valProb = model.predict(validationX);
+        } finally {
+          model.dispose();
+        }
+        fitReport = { bestIteration, nValidation: valRows.length };
+      } else {
+        trained = await nn!.fitNeuralFold({
+          model: neural as MLPConfig | LSTMConfig,
+          seed: config.seed,
+          fold: fold.index,
+          X: data.X,
+          label: data.label,
+          dates: data.dates,
+          symbols: data.symbols,
+          fitRows,
+          valRows,
+          testRows,
+          scalerWindow: fitted.find((f) => f.name === "standard scaler" && f.fold === fold.index)!.window,
+          onProgress,
+        });
+        ({ fitRows, valRows, testRows, prob, valProb, bestIteration } = trained);
+        fitReport = { bestIteration, nValidation: valRows.length, ...trained.fitReport };
+        warnings.push(...trained.warnings);
       }
 
       const testTarget = pick(data.target, testRows);
       const metrics = foldMetrics(testTarget, prob);
+      const efficiency = foldEfficiency(
+        metrics.accuracy,
+        directionAccuracy(pick(data.target, valRows), valProb.map((p) => p - 0.5)),
+      );
+      metrics.validationAccuracy = efficiency.validationAccuracy;
+      if (efficiency.efficiency !== null) metrics.wfe = efficiency.efficiency;
+      else warnings.push(`fold ${fold.index + 1}: walk-forward efficiency undefined: ${efficiency.reason}`);
       const baselines: Record<string, number> = {
         ...directionBaselines({
           testTrue: testTarget,
@@ -394,6 +535,8 @@ export async function runPipeline(
           previousReturn: pick(previousReturn, testRows),
         }),
       };
+      const seconds = (performance.now() - t0) / 1000;
+      fitReport = { ...fitReport, seconds };
       const result: FoldResult = {
         index: fold.index,
         fold,
@@ -403,7 +546,10 @@ export async function runPipeline(
         metrics,
         baselines,
         bestIteration,
-        seconds: (performance.now() - t0) / 1000,
+        seconds,
+        efficiency,
+        fitReport,
+        ...(trained === undefined ? {} : { health: trained.health }),
       };
       foldResults.push(result);
       oosRows.push(testRows);
@@ -420,8 +566,12 @@ export async function runPipeline(
           nTest: testRows.length,
           metrics,
           baselines,
-          fitReport: { bestIteration, seconds: result.seconds, nValidation: valRows.length },
+          fitReport,
         });
+        if (trained !== undefined) {
+          await store.appendEpochs(runId, trained.epochs);
+          await store.appendDiagnostics(runId, trained.diagnostics);
+        }
       }
     }
 
@@ -440,6 +590,30 @@ export async function runPipeline(
     const oosDates = Array.from(allRows, (r) => data.dates[r]);
     const oosSymbols = Array.from(allRows, (r) => data.symbols[r]);
     const pooled = pooledMetrics(oosDates, oosTarget, probability);
+
+    // The walk-forward-efficiency gate: does the edge seen on the early-stopping tails survive out of sample?
+    const gate = efficiencyGate(foldResults.map((f) => ({
+      validationAccuracy: f.efficiency.validationAccuracy,
+      nValidation: f.nValidation,
+      testAccuracy: f.efficiency.testAccuracy,
+      nTest: f.nTest,
+    })));
+    const efficiency = gate.pooled;
+    pooled.validationAccuracy = efficiency.validationAccuracy;
+    if (efficiency.efficiency !== null) pooled.wfe = efficiency.efficiency;
+    if (gate.warning !== undefined) warnings.push(gate.warning);
+    if (store !== undefined && runId !== undefined) {
+      await store.appendDiagnostics(runId, [{
+        fold: null,
+        kind: "walk-forward-efficiency",
+        severity: gate.warning === undefined ? "info" : "warning",
+        message: gate.warning ??
+          `walk-forward efficiency ${efficiency.efficiency!.toFixed(2)} ≥ ${WFE_THRESHOLD}: validation tails ${
+            (100 * efficiency.validationAccuracy).toFixed(1)
+          }%, test ${(100 * efficiency.testAccuracy).toFixed(1)}%`,
+        data: { ...efficiency, threshold: WFE_THRESHOLD },
+      }]);
+    }
 
     stage = "backtest";
     progress({ stage, fraction: 0.92, message: "backtesting out-of-sample predictions" });
@@ -475,7 +649,18 @@ export async function runPipeline(
       await store.putBacktest(runId, backtest.record);
       await store.finishRun(runId, {
         status: "succeeded",
-        summary: { pooled, theoreticalAccuracy, warnings, folds: foldResults.length, configurationChecks },
+        summary: {
+          pooled,
+          theoreticalAccuracy,
+          warnings,
+          folds: foldResults.length,
+          configurationChecks,
+          walkForwardEfficiency: { ...efficiency, threshold: WFE_THRESHOLD },
+          ...(backend === undefined ? {} : {
+            backend,
+            health: foldResults.map((f) => ({ fold: f.index, verdict: f.health ?? null })),
+          }),
+        },
       });
     }
     progress({ stage: "done", fraction: 1, message: "done" });
@@ -490,6 +675,8 @@ export async function runPipeline(
       theoreticalAccuracy,
       warnings,
       configurationChecks,
+      efficiency,
+      ...(backend === undefined ? {} : { backend }),
       predictions: { dates: oosDates, symbols: oosSymbols, probability, target: oosTarget },
     };
   } catch (error) {

@@ -9,7 +9,8 @@ Deno.test("resolveConfig: defaults are the documented demo (20 symbols × 2520 d
   assert.equal(c.horizon, 1);
   assert.equal(c.purge, 1);
   assert.equal(c.backtest.lag, 1);
-  assert.equal(c.model.params.objective, "binary:logistic");
+  assert.equal(c.model.kind, "xgboost");
+  assert.equal(c.model.kind === "xgboost" && c.model.params.objective, "binary:logistic");
   assert.notEqual(c, DEFAULT_CONFIG);
 });
 
