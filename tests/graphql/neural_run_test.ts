@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openStore } from "../../lib/store/mod.ts";
+import { createGraphQLHandler } from "../../graphql/handler.ts";
+import { runPipeline } from "../../lib/pipeline/run.ts";
+
+interface GraphQLResponse {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function query(
+  handler: { fetch: (r: Request) => Response | Promise<Response> },
+  source: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse> {
+  const res = await handler.fetch(
+    new Request("http://localhost/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query: source, variables }),
+    }),
+  );
+  return await res.json() as GraphQLResponse;
+}
+
+const HEALTH = `query ($id: ID!) {
+  run(id: $id) {
+    model backend
+    folds { index fitReport accuracy: metric(name: "accuracy") wfe: metric(name: "wfe") }
+    epochs(fold: 0) { fold epoch trainLoss valLoss gradNorm clipRatio nonFinite }
+    diagnostics { fold kind severity message }
+    warnings: diagnostics(severity: warning) { kind }
+  }
+}`;
+
+Deno.test("graphql: a real MLP run's training health (epochs of fold 0, diagnostics) as the pipeline stored it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "candor-graphql-neural-" });
+  const store = openStore(join(dir, "runs.db"));
+  try {
+    const r = await runPipeline(
+      {
+        data: { kind: "synthetic", symbols: 4, days: 400, mode: "planted", seed: 5 },
+        folds: 2,
+        model: { kind: "mlp", hidden: [8], epochs: 3, patience: 2, batchSize: 64 },
+      },
+      { store },
+    );
+    const stored = (await store.getRun(r.runId!))!;
+    const res = await query(createGraphQLHandler(store), HEALTH, { id: r.runId });
+    assert.equal(res.errors, undefined, JSON.stringify(res.errors));
+    // deno-lint-ignore no-explicit-any
+    const run = res.data!.run as any;
+    assert.equal(run.model, "mlp");
+    assert.equal(run.backend, r.backend);
+    assert.equal(run.folds.length, 2);
+    for (const f of run.folds) {
+      assert.equal(f.fitReport.backend, r.backend);
+      assert.equal(f.accuracy, r.folds[f.index].metrics.accuracy);
+      assert.equal(f.wfe, r.folds[f.index].metrics.wfe ?? null);
+    }
+
+    // Fold 0's epochs: exactly the stored ones, in order, with the pipeline's numbers.
+    const epochs0 = stored.epochs.filter((e) => e.fold === 0);
+    assert.ok(epochs0.length >= 1 && epochs0.length <= 3);
+    assert.equal(epochs0.length, r.folds[0].fitReport.epochsRun);
+    assert.deepEqual(
+      run.epochs,
+      epochs0.map((e) => ({
+        fold: 0,
+        epoch: e.epoch,
+        trainLoss: e.trainLoss,
+        valLoss: e.valLoss,
+        gradNorm: e.gradNorm,
+        clipRatio: e.clipRatio,
+        nonFinite: [],
+      })),
+    );
+    assert.deepEqual(run.epochs.map((e: { epoch: number }) => e.epoch), epochs0.map((_, i) => i));
+
+    // Diagnostics: every fold has its verdict, the run its walk-forward-efficiency finding.
+    for (const fold of [0, 1]) {
+      const verdict = run.diagnostics.find((d: { fold: number; kind: string }) =>
+        d.fold === fold && d.kind === "training-health"
+      );
+      assert.equal(verdict.message, r.folds[fold].health);
+      assert.ok(
+        run.diagnostics.some((d: { fold: number; kind: string }) => d.fold === fold && d.kind === "variance-collapse"),
+      );
+    }
+    assert.ok(
+      run.diagnostics.some((d: { fold: null; kind: string }) =>
+        d.fold === null && d.kind === "walk-forward-efficiency"
+      ),
+    );
+    assert.equal(run.diagnostics.length, stored.diagnostics.length);
+    assert.equal(run.warnings.length, stored.diagnostics.filter((d) => d.severity === "warning").length);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
