@@ -7,11 +7,7 @@ import type { Store } from "../../lib/store/store.ts";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
 import { isLoopback, parsePort, resolveServeOptions, startServer } from "../../graphql/server.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
-
-interface GraphQLResponse {
-  data?: Record<string, unknown> | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
+import { type GraphQLResponse, query } from "../_helpers/graphql_client.ts";
 
 /** A store on a temp file with: a succeeded run (2 folds, epochs, diagnostics, backtest) and a failed run. */
 async function populatedStore(): Promise<{ store: Store; dir: string; ok: string; failed: string }> {
@@ -64,21 +60,6 @@ async function populatedStore(): Promise<{ store: Store; dir: string; ok: string
     error: { message: "loss is NaN", stage: "fold", fold: 1, name: "CandorError" },
   });
   return { store, dir, ok, failed };
-}
-
-async function query(
-  handler: { fetch: (r: Request) => Response | Promise<Response> },
-  source: string,
-  variables?: Record<string, unknown>,
-): Promise<GraphQLResponse> {
-  const res = await handler.fetch(
-    new Request("http://localhost/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query: source, variables }),
-    }),
-  );
-  return await res.json() as GraphQLResponse;
 }
 
 const RUN_QUERY = `query ($id: ID!) {

@@ -3,26 +3,7 @@ import { join } from "node:path";
 import { openStore } from "../../lib/store/mod.ts";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
 import { runPipeline } from "../../lib/pipeline/run.ts";
-
-interface GraphQLResponse {
-  data?: Record<string, unknown> | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function query(
-  handler: { fetch: (r: Request) => Response | Promise<Response> },
-  source: string,
-  variables?: Record<string, unknown>,
-): Promise<GraphQLResponse> {
-  const res = await handler.fetch(
-    new Request("http://localhost/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query: source, variables }),
-    }),
-  );
-  return await res.json() as GraphQLResponse;
-}
+import { query } from "../_helpers/graphql_client.ts";
 
 const HEALTH = `query ($id: ID!) {
   run(id: $id) {
