@@ -7,7 +7,6 @@ import { walkForwardSplits } from "../../lib/validation/walk_forward.ts";
 import {
   cpcvFromJSON,
   cpcvPathPredictions,
-  type CpcvSplits,
   cpcvSplits,
   cpcvToJSON,
   purgedKFoldSplits,
@@ -70,6 +69,24 @@ const purgeArb = fc.record({
   embargo: fc.integer({ min: 0, max: 5 }),
 });
 
+/** The splitter options one `purgeArb` draw stands for: the purge is the horizon plus `extra`. */
+function purgeOptions(pa: { horizon: number; extra: number; embargo: number }) {
+  return { horizon: pa.horizon, purge: pa.horizon + pa.extra, embargo: pa.embargo };
+}
+
+/**
+ * Runs a splitter; too little data for the requested layout must be refused with a ConfigError (never mis-split),
+ * which yields undefined. Any other error fails the test.
+ */
+function splitOrRefused<T>(split: () => T): T | undefined {
+  try {
+    return split();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return undefined;
+  }
+}
+
 Deno.test("walk-forward: no overlap, purge respected, training strictly before test, contiguous full coverage", () => {
   fc.assert(
     fc.property(
@@ -80,13 +97,10 @@ Deno.test("walk-forward: no overlap, purge respected, training strictly before t
       fc.option(fc.constantFrom(0.1, 0.25, 5), { nil: undefined }),
       (n, folds, { horizon, extra, embargo }, mode, validation) => {
         const dates = makeDates(n);
-        let splits: Fold[];
-        try {
-          splits = walkForwardSplits(dates, { folds, horizon, purge: horizon + extra, embargo, mode, validation });
-        } catch (e) {
-          assert.ok(e instanceof ConfigError, String(e)); // too little data is refused, never mis-split
-          return;
-        }
+        const splits = splitOrRefused(() =>
+          walkForwardSplits(dates, { folds, horizon, purge: horizon + extra, embargo, mode, validation })
+        );
+        if (splits === undefined) return;
         assert.equal(splits.length, folds);
         let expectedStart = splits[0].testIndices[0];
         for (const f of splits) {
@@ -118,18 +132,8 @@ Deno.test("purged K-fold: tests partition the dates; training is exactly the non
   fc.assert(
     fc.property(fc.integer({ min: 20, max: 300 }), fc.integer({ min: 2, max: 8 }), purgeArb, (n, k, pa) => {
       const dates = makeDates(n);
-      let splits: Fold[];
-      try {
-        splits = purgedKFoldSplits(dates, {
-          folds: k,
-          horizon: pa.horizon,
-          purge: pa.horizon + pa.extra,
-          embargo: pa.embargo,
-        });
-      } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return;
-      }
+      const splits = splitOrRefused(() => purgedKFoldSplits(dates, { folds: k, ...purgeOptions(pa) }));
+      if (splits === undefined) return;
       const seen = new Uint8Array(n);
       for (const f of splits) {
         assertSortedUnique(f.trainIndices, "train");
@@ -158,19 +162,8 @@ Deno.test("CPCV: C(N,k) splits, every group tested C(N-1,k-1) times, every path 
       (n, groups, kRaw, pa) => {
         const k = Math.min(kRaw, groups - 1);
         const dates = makeDates(n);
-        let cv: CpcvSplits;
-        try {
-          cv = cpcvSplits(dates, {
-            groups,
-            testGroups: k,
-            horizon: pa.horizon,
-            purge: pa.horizon + pa.extra,
-            embargo: pa.embargo,
-          });
-        } catch (e) {
-          assert.ok(e instanceof ConfigError, String(e));
-          return;
-        }
+        const cv = splitOrRefused(() => cpcvSplits(dates, { groups, testGroups: k, ...purgeOptions(pa) }));
+        if (cv === undefined) return;
         assert.equal(cv.folds.length, binom(groups, k));
         assert.equal(cv.paths.length, binom(groups - 1, k - 1));
         for (const f of cv.folds) {
@@ -188,7 +181,7 @@ Deno.test("CPCV: C(N,k) splits, every group tested C(N-1,k-1) times, every path 
         }
         // paths use distinct splits for each group
         for (let g = 0; g < groups; g++) {
-          const used = new Set(cv.paths.map((p) => p.splitOfGroup[g]));
+          const used: Set<number> = new Set(cv.paths.map((p) => p.splitOfGroup[g]));
           assert.equal(used.size, cv.paths.length);
         }
       },
@@ -324,7 +317,7 @@ Deno.test("every splitter's folds survive a JSON text round trip (property)", ()
       fc.option(fc.constantFrom(0.2, 3), { nil: undefined }),
       (n, pa, k, validation) => {
         const dates = makeDates(n);
-        const p = { horizon: pa.horizon, purge: pa.horizon + pa.extra, embargo: pa.embargo };
+        const p = purgeOptions(pa);
         const build: Array<() => Fold[]> = [
           () => walkForwardSplits(dates, { ...p, folds: k, validation }),
           () => walkForwardSplits(dates, { ...p, testSize: k + 3, step: k, mode: "rolling" }),
@@ -332,16 +325,7 @@ Deno.test("every splitter's folds survive a JSON text round trip (property)", ()
           () => cpcvSplits(dates, { ...p, groups: k + 1, testGroups: 2 }).folds,
           () => [threeWaySplit(dates, p)],
         ];
-        for (const b of build) {
-          let folds: Fold[];
-          try {
-            folds = b();
-          } catch (e) {
-            assert.ok(e instanceof ConfigError, String(e));
-            continue;
-          }
-          folds.forEach(assertRoundTrip);
-        }
+        for (const b of build) splitOrRefused(b)?.forEach(assertRoundTrip);
       },
     ),
     { numRuns: 60, seed: 11 },
@@ -357,19 +341,8 @@ Deno.test("a whole CPCV result (folds, groups, paths) survives a JSON round trip
       purgeArb,
       (n, groups, kRaw, pa) => {
         const k = Math.min(kRaw, groups - 1);
-        let cv: CpcvSplits;
-        try {
-          cv = cpcvSplits(makeDates(n), {
-            groups,
-            testGroups: k,
-            horizon: pa.horizon,
-            purge: pa.horizon + pa.extra,
-            embargo: pa.embargo,
-          });
-        } catch (e) {
-          assert.ok(e instanceof ConfigError, String(e));
-          return;
-        }
+        const cv = splitOrRefused(() => cpcvSplits(makeDates(n), { groups, testGroups: k, ...purgeOptions(pa) }));
+        if (cv === undefined) return;
         const text = JSON.stringify(cpcvToJSON(cv));
         const back = cpcvFromJSON(JSON.parse(text));
         assert.deepEqual(back, cv);
