@@ -30,37 +30,12 @@ function panel(dates: number, symbols: number, features: number, seed: number) {
   return { X: { data, rows, cols, columns } as Matrix, y, dates: rowDates };
 }
 
-/** Base model spy: remembers the latest date index it was trained on and predicts exactly that number. */
-class LatestDateSpy implements Model {
-  readonly kind = "spy";
-  maxT = -1;
-  static fits: Array<{ maxT: number; predictedMinT: number }> = [];
-  fit(X: Matrix, _y: Target): Promise<FitReport> {
-    for (let i = 0; i < X.rows; i++) this.maxT = Math.max(this.maxT, X.data[i * X.cols]);
-    return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
-  }
-  predict(X: Matrix): Float64Array {
-    let minT = Infinity;
-    for (let i = 0; i < X.rows; i++) minT = Math.min(minT, X.data[i * X.cols]);
-    LatestDateSpy.fits.push({ maxT: this.maxT, predictedMinT: minT });
-    return new Float64Array(X.rows).fill(this.maxT);
-  }
-  save(): Promise<void> {
-    return Promise.resolve();
-  }
-  describe() {
-    return { kind: this.kind };
-  }
-}
-
-/** Meta-learner spy: records the meta-feature rows it is fitted on. */
-class MetaSpy implements Model {
-  readonly kind = "metaspy";
-  seen: Matrix | null = null;
-  weights: Float32Array | undefined;
-  fit(X: Matrix, _y: Target, o?: FitOptions): Promise<FitReport> {
-    this.seen = X;
-    this.weights = o?.sampleWeight;
+/** What every spy model shares: an instant fit report, zero predictions, nothing to save, described by its kind. */
+abstract class SpyModel implements Model {
+  abstract readonly kind: string;
+  abstract fit(X: Matrix, y: Target, opts?: FitOptions): Promise<FitReport>;
+  /** The report of a fit that took no time and has nothing to note. */
+  protected fitted(): Promise<FitReport> {
     return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
   }
   predict(X: Matrix): Float64Array {
@@ -71,6 +46,35 @@ class MetaSpy implements Model {
   }
   describe() {
     return { kind: this.kind };
+  }
+}
+
+/** Base model spy: remembers the latest date index it was trained on and predicts exactly that number. */
+class LatestDateSpy extends SpyModel {
+  readonly kind = "spy";
+  maxT = -1;
+  static fits: Array<{ maxT: number; predictedMinT: number }> = [];
+  fit(X: Matrix, _y: Target): Promise<FitReport> {
+    for (let i = 0; i < X.rows; i++) this.maxT = Math.max(this.maxT, X.data[i * X.cols]);
+    return this.fitted();
+  }
+  override predict(X: Matrix): Float64Array {
+    let minT = Infinity;
+    for (let i = 0; i < X.rows; i++) minT = Math.min(minT, X.data[i * X.cols]);
+    LatestDateSpy.fits.push({ maxT: this.maxT, predictedMinT: minT });
+    return new Float64Array(X.rows).fill(this.maxT);
+  }
+}
+
+/** Meta-learner spy: records the meta-feature rows it is fitted on. */
+class MetaSpy extends SpyModel {
+  readonly kind = "metaspy";
+  seen: Matrix | null = null;
+  weights: Float32Array | undefined;
+  fit(X: Matrix, _y: Target, o?: FitOptions): Promise<FitReport> {
+    this.seen = X;
+    this.weights = o?.sampleWeight;
+    return this.fitted();
   }
 }
 
@@ -237,7 +241,7 @@ Deno.test("regime: features at date t are unchanged when later history is cut of
 });
 
 /** Base model spy: records the date range (column 0) of its fitting rows, of its validation rows, and its weights. */
-class WindowSpy implements Model {
+class WindowSpy extends SpyModel {
   readonly kind = "window-spy";
   static calls: Array<{ fit: [number, number]; val?: [number, number]; weighted: boolean; valWeighted: boolean }> = [];
   fit(X: Matrix, _y: Target, opts: FitOptions = {}): Promise<FitReport> {
@@ -255,16 +259,7 @@ class WindowSpy implements Model {
       weighted: opts.sampleWeight?.length === X.rows,
       valWeighted: opts.validation?.sampleWeight?.length === opts.validation?.X.rows,
     });
-    return Promise.resolve({ model: this.kind, seconds: 0, notes: [] });
-  }
-  predict(X: Matrix): Float64Array {
-    return new Float64Array(X.rows);
-  }
-  save(): Promise<void> {
-    return Promise.resolve();
-  }
-  describe() {
-    return { kind: this.kind };
+    return this.fitted();
   }
 }
 
