@@ -116,16 +116,30 @@ Deno.test("loop: learns a linear map; global-norm clipping records pre-clip norm
   assert.equal(res.history[0].steps, 8);
 });
 
-Deno.test("loop: NaN sentinel stops, restores the last finite epoch's weights and records a diagnostic", async () => {
-  const m = linearModel(1, 20); // 8 steps per epoch: epochs 1–2 are finite, epoch 3 turns NaN at step 5
+/**
+ * Trains `linearModel(1, poisonAfter, poison)` on 256 rows in batches of 32 (8 steps per epoch) for up to 10 epochs,
+ * recording w after every completed epoch, so the sentinel tests can tell which epoch's weights were restored.
+ */
+async function trainPoisoned(
+  poisonAfter: number,
+  poison: "loss" | "gradient" | "validation",
+  validation?: ArrayDataset,
+) {
+  const m = linearModel(1, poisonAfter, poison);
   const seen: number[][] = [];
   const res = await train(m, linearData(256, 2), {
     epochs: 10,
     batchSize: 32,
     learningRate: 0.01,
+    validation,
     onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
     progress: false,
   });
+  return { m, res, seen };
+}
+
+Deno.test("loop: NaN sentinel stops, restores the last finite epoch's weights and records a diagnostic", async () => {
+  const { m, res, seen } = await trainPoisoned(20, "loss"); // epochs 1–2 are finite, epoch 3 turns NaN at step 5
   assert.equal(res.stopReason, "non-finite");
   assert.equal(res.history.length, 2);
   assert.deepEqual(Array.from(m.w.dataSync()), seen[1]);
@@ -202,15 +216,7 @@ Deno.test("loop: a one-epoch run with warmup + cosine completes (T_max clamps to
 });
 
 Deno.test("loop: an Inf gradient norm with a finite loss triggers the sentinel too", async () => {
-  const m = linearModel(1, 20, "gradient"); // 8 steps per epoch: epoch 3, step 5 has an infinite gradient
-  const seen: number[][] = [];
-  const res = await train(m, linearData(256, 2), {
-    epochs: 10,
-    batchSize: 32,
-    learningRate: 0.01,
-    onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
-    progress: false,
-  });
+  const { m, res, seen } = await trainPoisoned(20, "gradient"); // epoch 3, step 5 has an infinite gradient
   assert.equal(res.stopReason, "non-finite");
   assert.equal(res.history.length, 2);
   assert.equal(res.bestEpoch, 2);
@@ -224,16 +230,8 @@ Deno.test("loop: an Inf gradient norm with a finite loss triggers the sentinel t
 });
 
 Deno.test("loop: a non-finite validation loss stops training and restores the previous epoch's weights", async () => {
-  const m = linearModel(1, 16, "validation"); // validation after epoch 3's 8 steps returns NaN predictions
-  const seen: number[][] = [];
-  const res = await train(m, linearData(256, 2), {
-    epochs: 10,
-    batchSize: 32,
-    learningRate: 0.01,
-    validation: linearData(64, 3),
-    onEpochEnd: () => seen.push(Array.from(m.w.dataSync())),
-    progress: false,
-  });
+  // Validation after epoch 3's 8 steps returns NaN predictions.
+  const { m, res, seen } = await trainPoisoned(16, "validation", linearData(64, 3));
   assert.equal(res.stopReason, "non-finite");
   assert.equal(res.history.length, 3);
   assert.ok(Number.isNaN(res.history[2].valLoss!));
