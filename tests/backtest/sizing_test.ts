@@ -184,26 +184,21 @@ Deno.test("sizePositions dispatches every rule and hybridPositions adds the brea
   assert.ok(Number.isNaN(kelly[3]));
   close(kelly[4], 0.05);
   // Hybrid (no breaker): winRate 0.55 → Kelly 0.1, half 0.05 around the bias 0.5.
-  const hybrid = sizePositions({
+  const hybridSpec = {
     kind: "hybrid",
     maxLong: 1,
     maxShort: 0,
     baseLongBias: 0.5,
     bearishRiskOff: false,
     winRate: 0.55,
-  }, { forecasts: f, returns: r });
+  } as const;
+  const hybrid = sizePositions(hybridSpec, { forecasts: f, returns: r });
   for (let t = 0; t < 5; t++) close(hybrid[t], f[t] > 0 ? 0.55 : 0.45);
   // With the breaker, tracked with the given costs: day 4 (−30 % on a 0.55 long, 10 bps entry) trips a 15 % breaker.
-  const hb = sizePositions({
-    kind: "hybrid",
-    maxLong: 1,
-    maxShort: 0,
-    baseLongBias: 0.5,
-    bearishRiskOff: false,
-    winRate: 0.55,
-    drawdownThreshold: 0.15,
-    drawdownMaxPosition: 0.2,
-  }, { forecasts: [...f, 0.01], returns: [...r, 0.01], costs: { costBps: 10 } });
+  const hb = sizePositions(
+    { ...hybridSpec, drawdownThreshold: 0.15, drawdownMaxPosition: 0.2 },
+    { forecasts: [...f, 0.01], returns: [...r, 0.01], costs: { costBps: 10 } },
+  );
   assert.deepEqual(Array.from(hb).map((x) => +x.toFixed(12)), [0.55, 0.45, 0.55, 0.55, 0.2, 0.2]);
   const hy = { maxLong: 1, maxShort: 0, baseLongBias: 1, bearishRiskOff: false, winRate: 0.55 };
   const withBreaker = hybridPositions([1, 1, 1, 1, 1], [NaN, -0.3, 0.01, 0.01, 0.01], {
