@@ -117,12 +117,18 @@ function checkFoldAccuracies(r: PipelineResult): void {
   assert.equal(k, r.predictions.probability.length);
 }
 
+/** Runs `model` on TINY (2 folds) into `store`; checks what every stored neural run holds and each fold's accuracy. */
+async function runCheckedNeural(store: Store, model: typeof MLP | typeof LSTM): Promise<PipelineResult> {
+  const r = await runPipeline({ data: TINY, folds: 2, model }, { store });
+  const stored = (await store.getRun(r.runId!))!;
+  checkStoredNeuralRun(r, stored, model.kind);
+  checkFoldAccuracies(r);
+  return r;
+}
+
 Deno.test("pipeline mlp: epochs, diagnostics and backend are stored; the scaler window passes the gate", async () => {
   await withStore(async (store) => {
-    const r = await runPipeline({ data: TINY, folds: 2, model: MLP }, { store });
-    const stored = (await store.getRun(r.runId!))!;
-    checkStoredNeuralRun(r, stored, "mlp");
-    checkFoldAccuracies(r);
+    const r = await runCheckedNeural(store, MLP);
     for (const f of r.folds) {
       // The MLP predicts every row: the scaler saw exactly the rows the model was fitted on.
       assert.equal((f.fitReport.scaler as { rows: number }).rows, f.nTrain);
@@ -132,10 +138,7 @@ Deno.test("pipeline mlp: epochs, diagnostics and backend are stored; the scaler 
 
 Deno.test("pipeline lstm: rows without T days of history are dropped, never predicted; health is stored", async () => {
   await withStore(async (store) => {
-    const r = await runPipeline({ data: TINY, folds: 2, model: LSTM }, { store });
-    const stored = (await store.getRun(r.runId!))!;
-    checkStoredNeuralRun(r, stored, "lstm");
-    checkFoldAccuracies(r);
+    const r = await runCheckedNeural(store, LSTM);
     const xgb = await runPipeline({ data: TINY, folds: 2, model: { numBoostRound: 20, earlyStoppingRounds: 5 } });
     for (const f of r.folds) {
       const dropped = f.fitReport.droppedWithoutHistory as Record<string, number>;
