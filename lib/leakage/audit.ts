@@ -255,8 +255,26 @@ function futureQuantities(
   return { future, past };
 }
 
-/** Pearson correlation over rows where both are finite; NaN when fewer than 30 pairs or a side is constant. */
-export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): { r: number; n: number } {
+/** Centered sums over the rows where x and y are both finite (x̃ = x − mean of those x, likewise ỹ). */
+interface CenteredSums {
+  n: number;
+  /** Σx̃ỹ */
+  cxy: number;
+  /** Σx̃² */
+  cxx: number;
+  /** Σỹ² */
+  cyy: number;
+  /** Σx̃ỹ within each cluster (empty without clusters). */
+  byCluster: Float64Array;
+}
+
+/** Two passes over the finite pairs: their means, then the centered sums (per cluster too when `cluster` is given). */
+function centeredSums(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  cluster?: Int32Array,
+  clusters = 0,
+): CenteredSums {
   let n = 0;
   let sx = 0;
   let sy = 0;
@@ -267,9 +285,9 @@ export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): {
       sy += y[i];
     }
   }
-  if (n < 30) return { r: Number.NaN, n };
   const mx = sx / n;
   const my = sy / n;
+  const byCluster = new Float64Array(clusters);
   let cxy = 0;
   let cxx = 0;
   let cyy = 0;
@@ -278,11 +296,23 @@ export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): {
       const dx = x[i] - mx;
       const dy = y[i] - my;
       cxy += dx * dy;
+      if (cluster !== undefined) byCluster[cluster[i]] += dx * dy;
       cxx += dx * dx;
       cyy += dy * dy;
     }
   }
-  return { r: cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : Number.NaN, n };
+  return { n, cxy, cxx, cyy, byCluster };
+}
+
+/** Pearson r from centered sums; NaN when fewer than 30 pairs or a side is constant. */
+function pearson({ n, cxy, cxx, cyy }: CenteredSums): number {
+  return n >= 30 && cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : Number.NaN;
+}
+
+/** Pearson correlation over rows where both are finite; NaN when fewer than 30 pairs or a side is constant. */
+export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): { r: number; n: number } {
+  const sums = centeredSums(x, y);
+  return { r: pearson(sums), n: sums.n };
 }
 
 /** Partial correlation of a and b given c, from the three pairwise correlations; NaN when undefined. */
@@ -351,33 +381,13 @@ export function correlationWithError(
   clusters: number,
   span: number,
 ): CorrelationEstimate {
-  const { r, n } = pairedCorrelation(x, y);
+  const sums = centeredSums(x, y, cluster, clusters);
+  const r = pearson(sums);
+  const n = sums.n;
   if (Number.isNaN(r)) return { r, n, se: Number.NaN };
-  let sx = 0;
-  let sy = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
-      sx += x[i];
-      sy += y[i];
-    }
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  const byCluster = new Float64Array(clusters);
-  let cxx = 0;
-  let cyy = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
-      const dx = x[i] - mx;
-      const dy = y[i] - my;
-      byCluster[cluster[i]] += dx * dy;
-      cxx += dx * dx;
-      cyy += dy * dy;
-    }
-  }
   let v = 0;
-  for (let c = 0; c < clusters; c++) v += byCluster[c] * byCluster[c];
-  return { r, n, se: Math.sqrt(span * v / (cxx * cyy)) };
+  for (let c = 0; c < clusters; c++) v += sums.byCluster[c] * sums.byCluster[c];
+  return { r, n, se: Math.sqrt(span * v / (sums.cxx * sums.cyy)) };
 }
 
 /** Integer ids of the distinct dates of a frame's rows (the clusters of {@link correlationWithError}). */
