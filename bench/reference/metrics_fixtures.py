@@ -189,13 +189,18 @@ out["bestF1"] = {"yTrue": yb.tolist(), "scores": fl(sc), "threshold": float(thr[
 
 
 # --- PBO by CSCV (direct, slow implementation on row subsets) -------------------------------------------------------
-def pbo_reference(m, s):
-    t, n = m.shape
+def cscv_halves(t, s):
+    """Every CSCV split of t rows in s contiguous groups: (in-sample rows, out-of-sample rows), S/2 groups each."""
     groups = np.array_split(np.arange(t), s)
-    logits, oos_loss, is_best, oos_best = [], [], [], []
     for combo in itertools.combinations(range(s), s // 2):
-        is_rows = np.concatenate([groups[g] for g in combo])
-        oos_rows = np.concatenate([groups[g] for g in range(s) if g not in combo])
+        yield (np.concatenate([groups[g] for g in combo]),
+               np.concatenate([groups[g] for g in range(s) if g not in combo]))
+
+
+def pbo_reference(m, s):
+    n = m.shape[1]
+    logits, oos_loss, is_best, oos_best = [], [], [], []
+    for is_rows, oos_rows in cscv_halves(m.shape[0], s):
         is_perf = m[is_rows].mean(0) / m[is_rows].std(0, ddof=1)
         oos_perf = m[oos_rows].mean(0) / m[oos_rows].std(0, ddof=1)
         star = int(np.argmax(is_perf))
@@ -234,12 +239,9 @@ def perf(x, metric):
 
 
 def pbo_reference_general(m, s, metric):
-    t, n = m.shape
-    groups = np.array_split(np.arange(t), s)
+    n = m.shape[1]
     logits, oos_loss, is_best, oos_best = [], [], [], []
-    for combo in itertools.combinations(range(s), s // 2):
-        is_rows = np.concatenate([groups[g] for g in combo])
-        oos_rows = np.concatenate([groups[g] for g in range(s) if g not in combo])
+    for is_rows, oos_rows in cscv_halves(m.shape[0], s):
         is_perf = perf(m[is_rows], metric)
         oos_perf = perf(m[oos_rows], metric)
         star = int(np.argmax(is_perf))
