@@ -225,12 +225,46 @@ function positiveFinite(value: number, field: string): number {
   return value;
 }
 
-/** Fills a model config's defaults for its kind and validates it; an unknown kind is a ConfigError. */
+/**
+ * The settings each model kind accepts (besides `kind`). Anything else in a model config is refused: a misspelt or
+ * foreign setting (`epochs` for XGBoost, `timesteps` for the MLP) would otherwise be stored with the run as if it had
+ * been used.
+ */
+export const MODEL_SETTINGS: Readonly<Record<ModelConfig["kind"], readonly string[]>> = {
+  xgboost: ["params", "numBoostRound", "earlyStoppingRounds"],
+  mlp: ["epochs", "batchSize", "learningRate", "patience", "clipNorm", "backend", "hidden"],
+  lstm: ["epochs", "batchSize", "learningRate", "patience", "clipNorm", "backend", "timesteps", "units"],
+};
+
+/** The given settings without `undefined` values (an `undefined` setting means "use the default"). */
+function definedSettings(input: object | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined));
+}
+
+/** Refuses settings the model kind does not have, naming the setting, the kinds it belongs to and the allowed ones. */
+function refuseUnknownSettings(kind: ModelConfig["kind"], given: Record<string, unknown>): void {
+  const allowed = MODEL_SETTINGS[kind];
+  for (const key of Object.keys(given)) {
+    if (key === "kind" || allowed.includes(key)) continue;
+    const owners = MODEL_KINDS.filter((k) => MODEL_SETTINGS[k].includes(key));
+    throw new ConfigError(
+      `model.${key} is ${
+        owners.length === 0 ? "not a model setting" : `a setting of ${owners.join(" and ")}, not of ${kind}`
+      }; ${kind} accepts: kind, ${allowed.join(", ")}`,
+    );
+  }
+}
+
+/**
+ * Fills a model config's defaults for its kind and validates it. An unknown kind, a setting the kind does not have
+ * (see {@link MODEL_SETTINGS}) or an invalid value is a ConfigError; a setting given as `undefined` takes its default.
+ */
 export function resolveModel(input: ModelConfigInput | undefined): ModelConfig {
   const kind = input?.kind ?? "xgboost";
   if (kind === "xgboost") {
     const xgb = DEFAULT_CONFIG.model as XGBoostConfig;
-    const given = (input ?? {}) as Partial<XGBoostConfig>;
+    const given = definedSettings(input) as Partial<XGBoostConfig>;
+    refuseUnknownSettings(kind, given);
     const model: XGBoostConfig = {
       ...xgb,
       ...given,
@@ -244,7 +278,9 @@ export function resolveModel(input: ModelConfigInput | undefined): ModelConfig {
   if (kind !== "mlp" && kind !== "lstm") {
     throw new ConfigError(`model.kind must be one of ${MODEL_KINDS.join(", ")}; got ${JSON.stringify(kind)}`);
   }
-  const model = { ...DEFAULT_NEURAL[kind], ...input, kind } as MLPConfig | LSTMConfig;
+  const given = definedSettings(input);
+  refuseUnknownSettings(kind, given);
+  const model = { ...DEFAULT_NEURAL[kind], ...given, kind } as MLPConfig | LSTMConfig;
   positiveInt(model.epochs, "model.epochs");
   positiveInt(model.batchSize, "model.batchSize");
   positiveFinite(model.learningRate, "model.learningRate");

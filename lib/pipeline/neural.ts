@@ -8,6 +8,14 @@
  *   its window is the one the configuration gate checks, and the scaler's own record of it is kept in the fit report.
  * - After scaling, missing values (NaN, ±Inf: warm-up rows of rolling features) are filled with 0 — the fitting
  *   rows' mean — and counted (`fitReport.sanitize`).
+ * - A column with no finite value in the fold's fitting rows (an extra column that starts later, say) has no centre or
+ *   scale to learn: the scaler would pass its tail and test values through raw (prices in the thousands into a net
+ *   trained on zeros). Such a column is set to the fill value 0 on every split of that fold — fitting, tail and test —
+ *   so the model sees it as constant everywhere; the columns and the number of finite values overwritten are in
+ *   `fitReport.emptyColumns`, and the run gets a warning.
+ * - The input-scale audit runs on the scaled fitting, tail and test inputs (`fitReport.inputScale`,
+ *   `inputScaleTail`, `inputScaleTest`; one `input-scale` diagnostic each, `data.split` naming the split); a flagged
+ *   tail or test input is a run warning.
  * - LSTM rows are per-symbol windows of the last `timesteps` scaled rows, oldest first. A row without that much
  *   history for its symbol has no window: it is dropped from fitting, from the tail and from the test window (never
  *   predicted 0.5), so the fold's metrics and baselines are computed on the rows actually predicted; the counts are
@@ -119,6 +127,7 @@ export function healthDiagnostics(
   fold: number,
   summary: HealthSummary,
   inputScale: { summary: string; flagged: string[]; nonFinite: number },
+  otherInputs: readonly { split: string; report: { summary: string; flagged: string[]; nonFinite: number } }[] = [],
 ): DiagnosticRecord[] {
   const out: DiagnosticRecord[] = [];
   const byKind = (kinds: string[]) => summary.events.filter((e) => kinds.includes(e.kind));
@@ -194,6 +203,15 @@ export function healthDiagnostics(
     message: `scaled training inputs: ${inputScale.summary}`,
     data: { flagged: inputScale.flagged, nonFiniteAfterSanitize: inputScale.nonFinite },
   });
+  for (const { split, report } of otherInputs) {
+    out.push({
+      fold,
+      kind: "input-scale",
+      severity: report.flagged.length === 0 ? "info" : "warning",
+      message: `scaled ${split} inputs: ${report.summary}`,
+      data: { split, flagged: report.flagged, nonFiniteAfterSanitize: report.nonFinite },
+    });
+  }
   const verdict = diagnose(summary);
   out.push({
     fold,
@@ -216,6 +234,29 @@ function num(x: number | undefined): number | null {
 
 function fmt(x: number | undefined): string {
   return x === undefined || !Number.isFinite(x) ? "—" : x.toPrecision(3);
+}
+
+/** Indices of the columns of `X` without a single finite value (all NaN/±Inf, or no rows). */
+export function columnsWithoutFiniteValues(X: Matrix): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < X.cols; j++) {
+    let finite = false;
+    for (let i = 0; i < X.rows && !finite; i++) finite = Number.isFinite(X.data[i * X.cols + j]);
+    if (!finite) out.push(j);
+  }
+  return out;
+}
+
+/** Sets columns `cols` of `X` to `value` in place; returns how many finite values were overwritten. */
+function setColumns(X: Matrix, cols: readonly number[], value: number): number {
+  let overwritten = 0;
+  for (const j of cols) {
+    for (let i = 0; i < X.rows; i++) {
+      if (Number.isFinite(X.data[i * X.cols + j])) overwritten++;
+      X.data[i * X.cols + j] = value;
+    }
+  }
+  return overwritten;
 }
 
 /** Rows of `rows` that have a window (`windowOf[row] ≥ 0`). */
@@ -242,8 +283,14 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
       `internal: fold ${fold}'s scaler saw ${scaler.rows} of ${input.fitRows.length} fitting rows in its window`,
     );
   }
+  // Columns the scaler learned nothing about: the fill value on every split of this fold (module notes).
+  const empty = columnsWithoutFiniteValues(fitX);
+  const emptyNames = empty.map((j) => X.columns?.[j] ?? `x${j}`);
+  let overwritten = 0;
   const prepare = (m: Matrix) => {
-    const { X: clean, report } = sanitize(scaler.transform(m), { policy: "fill", value: 0 });
+    const scaled = scaler.transform(m);
+    overwritten += setColumns(scaled, empty, 0);
+    const { X: clean, report } = sanitize(scaled, { policy: "fill", value: 0 });
     return { X: clean, filled: report.filled };
   };
 
@@ -251,6 +298,8 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
   let Xfit: Matrix, Xval: Matrix, Xtest: Matrix;
   let filled: number;
   let inputScale: ReturnType<typeof auditInputScale>;
+  let tailScale: ReturnType<typeof auditInputScale>;
+  let testScale: ReturnType<typeof auditInputScale>;
   const dropped: Record<string, number> = {};
   let net: NeuralModel;
   const health = new TrainingHealth();
@@ -273,6 +322,8 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
     Xfit = f.X, Xval = v.X, Xtest = t.X;
     filled = f.filled + v.filled + t.filled;
     inputScale = auditInputScale(Xfit);
+    tailScale = auditInputScale(Xval);
+    testScale = auditInputScale(Xtest);
     net = new MLPModel({ ...common, hidden: cfg.hidden });
   } else {
     // Scale every row the windows may reach (all of them: features only, never labels), then window per symbol.
@@ -298,6 +349,8 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
     const w = (rows: Int32Array) => takeRows(windows, Array.from(rows, (r) => windowOf[r]));
     Xfit = w(fitRows), Xval = w(valRows), Xtest = w(testRows);
     inputScale = auditInputScale(takeRows(all.X, fitRows));
+    tailScale = auditInputScale(takeRows(all.X, valRows));
+    testScale = auditInputScale(takeRows(all.X, testRows));
     net = new LSTMClassifier({ ...common, timesteps: cfg.timesteps, units: cfg.units });
   }
 
@@ -318,6 +371,18 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
     if (inputScale.flagged.length > 0) {
       warnings.push(`fold ${fold + 1} input scale after standardization: ${inputScale.summary}`);
     }
+    for (const [split, audit] of [["early-stopping tail", tailScale], ["test", testScale]] as const) {
+      if (audit.flagged.length > 0) {
+        warnings.push(`fold ${fold + 1} ${split} input scale after standardization: ${audit.summary}`);
+      }
+    }
+    if (empty.length > 0) {
+      warnings.push(
+        `fold ${fold + 1}: ${emptyNames.join(", ")} ${empty.length === 1 ? "has" : "have"} no finite value in the ` +
+          `fitting rows (${scaler.window.start}..${scaler.window.end}), so nothing to standardize with: set to 0 on ` +
+          `every split of this fold (${overwritten} finite value(s) outside the fitting rows not used)`,
+      );
+    }
     const fitReport: Record<string, unknown> = {
       model: report.model,
       backend,
@@ -331,6 +396,13 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
       scaler: { kind: scaler.kind, window: scaler.window, rows: scaler.rows },
       sanitize: { policy: "fill 0 after scaling", filled },
       inputScale: inputScale.summary,
+      inputScaleTail: tailScale.summary,
+      inputScaleTest: testScale.summary,
+      emptyColumns: {
+        columns: emptyNames,
+        policy: "no finite value in the fitting rows: set to 0 on fitting, tail and test rows",
+        overwritten,
+      },
       health: verdict,
       ...(cfg.kind === "lstm" ? { timesteps: cfg.timesteps, droppedWithoutHistory: dropped } : {}),
     };
@@ -343,7 +415,10 @@ export async function fitNeuralFold(input: NeuralFoldInput): Promise<NeuralFoldO
       bestIteration: report.bestIteration,
       fitReport,
       epochs: epochRecords(fold, net.history, summary),
-      diagnostics: healthDiagnostics(fold, summary, inputScale),
+      diagnostics: healthDiagnostics(fold, summary, inputScale, [
+        { split: "early-stopping tail", report: tailScale },
+        { split: "test", report: testScale },
+      ]),
       health: verdict,
       warnings,
       backend,

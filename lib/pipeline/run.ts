@@ -43,6 +43,7 @@ import {
   plausibilityCheck,
   positivePredictionShare,
   predictionStd,
+  previousSignBaseline,
   rankInformationCoefficient,
 } from "../metrics/mod.ts";
 import { XGBoostModel } from "../models/xgboost/model.ts";
@@ -60,23 +61,52 @@ import { resolveConfig } from "./config.ts";
  */
 export const WFE_THRESHOLD = 0.5;
 
+/**
+ * Standard errors the validation-tail edge must clear for a walk-forward efficiency to be defined: an accuracy on n
+ * rows has a standard error of at most sqrt(0.25 / n) under the coin flip, so an edge below 2·sqrt(0.25 / n) =
+ * 1 / sqrt(n) is indistinguishable from noise (at about 95 %), and a ratio with it in the denominator would print
+ * anything.
+ */
+export const WFE_NOISE_STANDARD_ERRORS = 2;
+
 /** Walk-forward efficiency of one fold or of the pooled folds (accuracy form, coin-flip baseline 0.5). */
 export interface EfficiencyReport {
   /** Direction accuracy of the model's predictions on the early-stopping tail(s). */
   validationAccuracy: number;
   /** Out-of-sample direction accuracy. */
   testAccuracy: number;
-  /** (test − 0.5) / (validation − 0.5), or null when the validation edge is ≤ 0.005 (or a side has no rows). */
+  /**
+   * (test − 0.5) / (validation − 0.5), or null when the validation edge does not exceed its noise threshold
+   * (`minimumEdge`), or a side has no rows.
+   */
   efficiency: number | null;
+  /**
+   * The validation edge the ratio needs: max(0.005, {@link WFE_NOISE_STANDARD_ERRORS}·sqrt(0.25 / nValidation)), or
+   * 0.005 when the number of tail rows is not given.
+   */
+  minimumEdge?: number;
   /** Why `efficiency` is null. */
   reason?: string;
 }
 
 /**
- * The accuracy-form walk-forward efficiency against the coin flip; NaN accuracies (no rows) make it undefined
- * rather than an error.
+ * The validation edge an efficiency needs on `nValidation` tail rows: {@link WFE_NOISE_STANDARD_ERRORS} standard
+ * errors of a coin-flip accuracy, 2·sqrt(0.25 / n), and never less than half a point (0.005).
  */
-export function foldEfficiency(testAccuracy: number, validationAccuracy: number): EfficiencyReport {
+export function minimumValidationEdge(nValidation: number): number {
+  return Math.max(0.005, WFE_NOISE_STANDARD_ERRORS * Math.sqrt(0.25 / nValidation));
+}
+
+/**
+ * The accuracy-form walk-forward efficiency against the coin flip; NaN accuracies (no rows) make it undefined
+ * rather than an error. With `nValidation` (the tail's rows), the ratio is defined only when the validation edge
+ * exceeds {@link minimumValidationEdge}: an edge inside the noise of the tail's accuracy is no edge to retain.
+ */
+export function foldEfficiency(
+  testAccuracy: number,
+  validationAccuracy: number,
+  nValidation?: number,
+): EfficiencyReport {
   if (!Number.isFinite(testAccuracy) || !Number.isFinite(validationAccuracy)) {
     return {
       validationAccuracy,
@@ -85,18 +115,44 @@ export function foldEfficiency(testAccuracy: number, validationAccuracy: number)
       reason: "no rows to measure an accuracy on, efficiency undefined",
     };
   }
-  const e = walkForwardEfficiency({ form: "accuracy", test: testAccuracy, validation: validationAccuracy });
-  return { validationAccuracy, testAccuracy, efficiency: e.efficiency, ...(e.reason ? { reason: e.reason } : {}) };
+  const minimumEdge = nValidation === undefined ? 0.005 : minimumValidationEdge(nValidation);
+  const e = walkForwardEfficiency({
+    form: "accuracy",
+    test: testAccuracy,
+    validation: validationAccuracy,
+    epsilon: minimumEdge,
+  });
+  if (e.efficiency === null && nValidation !== undefined && minimumEdge > 0.005) {
+    return {
+      validationAccuracy,
+      testAccuracy,
+      efficiency: null,
+      minimumEdge,
+      reason: `validation edge ${(validationAccuracy - 0.5).toFixed(4)} over the 0.5 coin flip is within ` +
+        `${WFE_NOISE_STANDARD_ERRORS} standard errors (${minimumEdge.toFixed(4)}) of its ${nValidation} tail rows: ` +
+        `no edge to retain, efficiency undefined`,
+    };
+  }
+  return {
+    validationAccuracy,
+    testAccuracy,
+    efficiency: e.efficiency,
+    minimumEdge,
+    ...(e.reason ? { reason: e.reason } : {}),
+  };
 }
 
 /**
- * The walk-forward-efficiency gate over a run's folds: pools the validation and test accuracies row-weighted (the
- * accuracy over all tails, and over all test rows) and returns the pooled efficiency with the run warning it
- * calls for: undefined (no validation edge to carry out of sample) or below {@link WFE_THRESHOLD}.
+ * The walk-forward-efficiency gate over a run's folds. Pools the validation and test accuracies row-weighted (the
+ * accuracy over all tails, and over all test rows) into a pooled efficiency, whose noise threshold is that of all tail
+ * rows together. Warns when the pooled efficiency is undefined (no validation edge beyond its noise to carry out of
+ * sample) or below {@link WFE_THRESHOLD}; and, even when the pooled value passes, when most folds fail on their own
+ * (undefined or below the threshold): pooling can let opposite-sign fold edges cancel into a small pooled edge whose
+ * ratio means nothing.
  */
 export function efficiencyGate(
   folds: readonly { validationAccuracy: number; nValidation: number; testAccuracy: number; nTest: number }[],
-): { pooled: EfficiencyReport; warning?: string } {
+): { pooled: EfficiencyReport; folds: EfficiencyReport[]; failingFolds: number; warning?: string } {
   const weighted = (acc: (f: typeof folds[number]) => number, n: (f: typeof folds[number]) => number) => {
     let s = 0, w = 0;
     for (const f of folds) {
@@ -105,16 +161,23 @@ export function efficiencyGate(
         w += n(f);
       }
     }
-    return w > 0 ? s / w : NaN;
+    return { accuracy: w > 0 ? s / w : NaN, rows: w };
   };
+  const validation = weighted((f) => f.validationAccuracy, (f) => f.nValidation);
   const pooled = foldEfficiency(
-    weighted((f) => f.testAccuracy, (f) => f.nTest),
-    weighted((f) => f.validationAccuracy, (f) => f.nValidation),
+    weighted((f) => f.testAccuracy, (f) => f.nTest).accuracy,
+    validation.accuracy,
+    validation.rows,
   );
+  const perFold = folds.map((f) => foldEfficiency(f.testAccuracy, f.validationAccuracy, f.nValidation));
+  const failing = perFold.map((e, i) => ({ e, i })).filter(({ e }) =>
+    e.efficiency === null || e.efficiency < WFE_THRESHOLD
+  );
+  const out = { pooled, folds: perFold, failingFolds: failing.length };
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   if (pooled.efficiency === null) {
     return {
-      pooled,
+      ...out,
       warning: `walk-forward efficiency undefined: ${pooled.reason} (validation tails ${
         pct(pooled.validationAccuracy)
       }, test ${pct(pooled.testAccuracy)}); the model showed no edge before its test windows, so none can survive them`,
@@ -122,19 +185,31 @@ export function efficiencyGate(
   }
   if (pooled.efficiency < WFE_THRESHOLD) {
     return {
-      pooled,
+      ...out,
       warning: `walk-forward efficiency ${pooled.efficiency.toFixed(2)} < ${WFE_THRESHOLD}: the edge seen on the ` +
         `validation tails (accuracy ${pct(pooled.validationAccuracy)}) does not survive out of sample (accuracy ${
           pct(pooled.testAccuracy)
         })`,
     };
   }
-  return { pooled };
+  if (2 * failing.length > folds.length) {
+    const list = failing.map(({ e, i }) =>
+      `fold ${i + 1} ${e.efficiency === null ? "undefined" : e.efficiency.toFixed(2)}`
+    );
+    return {
+      ...out,
+      warning:
+        `walk-forward efficiency ${pooled.efficiency.toFixed(2)} pooled, but ${failing.length} of ${folds.length} ` +
+        `folds are undefined or below ${WFE_THRESHOLD} (${list.join(", ")}): the pooled value does not show an ` +
+        `edge that survives fold by fold`,
+    };
+  }
+  return out;
 }
 
 /** Progress events for bars and logs: `stage` names the step, `fraction` is progress within the whole run. */
 export interface PipelineProgress {
-  stage: "load" | "features" | "audit" | "fold" | "backtest" | "store" | "done";
+  stage: "load" | "features" | "audit" | "configuration" | "fold" | "backtest" | "store" | "done";
   fraction: number;
   message: string;
 }
@@ -276,6 +351,30 @@ export function previousReturns(panel: Panel, rows: Int32Array, horizon: number)
     rows,
     (i) => i - horizon >= 0 && symbols[i - horizon] === symbols[i] ? Math.log(adj[i] / adj[i - horizon]) : NaN,
   );
+}
+
+/**
+ * The previous-period-sign baseline on the test rows whose previous h-day return is known: a symbol's first h rows
+ * (a listing, or the start of its history inside a test window) have none, and are left out of this baseline only —
+ * they stay in the model's accuracy and the other baselines. `excluded` counts them (stored in the fold's fit report
+ * as `previousSignBaseline`); the accuracy is NaN when no test row has a previous return.
+ */
+export function previousSignOnKnownRows(
+  testTarget: Float64Array,
+  previousReturn: Float64Array,
+): { accuracy: number; rows: number; excluded: number } {
+  const known: number[] = [];
+  for (let i = 0; i < previousReturn.length; i++) if (Number.isFinite(previousReturn[i])) known.push(i);
+  const excluded = previousReturn.length - known.length;
+  if (known.length === 0) return { accuracy: NaN, rows: 0, excluded };
+  return {
+    accuracy: previousSignBaseline(
+      Float64Array.from(known, (i) => previousReturn[i]),
+      Float64Array.from(known, (i) => testTarget[i]),
+    ),
+    rows: known.length,
+    excluded,
+  };
 }
 
 /** Appends panel columns (gathered at `rows`) to a feature matrix, as extra features. */
@@ -422,18 +521,9 @@ export async function runPipeline(
     const nn = neural === undefined ? undefined : await import("./neural.ts");
     const backend = neural === undefined ? undefined : await nn!.neuralBackend(neural);
 
-    if (store !== undefined) {
-      runId = await store.createRun({
-        config: config as unknown as Record<string, unknown>,
-        seed: config.seed,
-        model: config.model.kind,
-        symbols: [...panel.symbols],
-        dataSource: config.data.kind === "files" ? config.data.path : `synthetic:${config.data.mode}`,
-        leakageOverride: leaking.length > 0 && config.allowLeakage,
-        ...(backend === undefined ? {} : { backend }),
-      });
-    }
-
+    // The configuration gate runs before the run is created: a refused configuration writes nothing (DESIGN §6.5).
+    stage = "configuration";
+    progress({ stage, fraction: 0.09, message: "configuration gate" });
     const folds = walkForwardSplits(dates, {
       folds: config.folds,
       horizon: config.horizon,
@@ -456,6 +546,18 @@ export async function runPipeline(
     const configurationChecks = configurationGate(config.horizon, folds, fitted);
     for (const f of configurationChecks.filter((f) => f.verdict !== "ok")) {
       warnings.push(`configuration check: ${f.subject} is ${f.verdict} (${f.reason})`);
+    }
+
+    if (store !== undefined) {
+      runId = await store.createRun({
+        config: config as unknown as Record<string, unknown>,
+        seed: config.seed,
+        model: config.model.kind,
+        symbols: [...panel.symbols],
+        dataSource: config.data.kind === "files" ? config.data.path : `synthetic:${config.data.mode}`,
+        leakageOverride: leaking.length > 0 && config.allowLeakage,
+        ...(backend === undefined ? {} : { backend }),
+      });
     }
 
     const oosRows: Int32Array[] = [];
@@ -524,19 +626,22 @@ export async function runPipeline(
       const efficiency = foldEfficiency(
         metrics.accuracy,
         directionAccuracy(pick(data.target, valRows), valProb.map((p) => p - 0.5)),
+        valRows.length,
       );
       metrics.validationAccuracy = efficiency.validationAccuracy;
       if (efficiency.efficiency !== null) metrics.wfe = efficiency.efficiency;
       else warnings.push(`fold ${fold.index + 1}: walk-forward efficiency undefined: ${efficiency.reason}`);
+      const previousSign = previousSignOnKnownRows(testTarget, pick(previousReturn, testRows));
       const baselines: Record<string, number> = {
-        ...directionBaselines({
-          testTrue: testTarget,
-          trainLabels: pick(data.label, fitRows),
-          previousReturn: pick(previousReturn, testRows),
-        }),
+        ...directionBaselines({ testTrue: testTarget, trainLabels: pick(data.label, fitRows) }),
+        previousSign: previousSign.accuracy,
       };
       const seconds = (performance.now() - t0) / 1000;
-      fitReport = { ...fitReport, seconds };
+      fitReport = {
+        ...fitReport,
+        previousSignBaseline: { rows: previousSign.rows, excluded: previousSign.excluded },
+        seconds,
+      };
       const result: FoldResult = {
         index: fold.index,
         fold,

@@ -23,19 +23,19 @@ Deno.test("foldEfficiency: (test − 0.5) / (validation − 0.5), undefined with
 
 Deno.test("efficiencyGate pools row-weighted accuracies and warns below 0.5 or when undefined", () => {
   assert.equal(WFE_THRESHOLD, 0.5);
-  // Validation (0.55·100 + 0.53·100) / 200 = 0.54; test (0.52·300 + 0.51·200) / 500 = 0.516;
-  // efficiency 0.016 / 0.04 = 0.4 < 0.5.
+  // Validation (0.55·1000 + 0.53·1000) / 2000 = 0.54 (edge 0.04 > 1/√2000 ≈ 0.022); test (0.52·300 + 0.51·200) / 500
+  // = 0.516; efficiency 0.016 / 0.04 = 0.4 < 0.5.
   const low = efficiencyGate([
-    { validationAccuracy: 0.55, nValidation: 100, testAccuracy: 0.52, nTest: 300 },
-    { validationAccuracy: 0.53, nValidation: 100, testAccuracy: 0.51, nTest: 200 },
+    { validationAccuracy: 0.55, nValidation: 1000, testAccuracy: 0.52, nTest: 300 },
+    { validationAccuracy: 0.53, nValidation: 1000, testAccuracy: 0.51, nTest: 200 },
   ]);
   assert.ok(close(low.pooled.validationAccuracy, 0.54));
   assert.ok(close(low.pooled.testAccuracy, 0.516));
   assert.ok(close(low.pooled.efficiency!, 0.4, 1e-9));
   assert.match(low.warning!, /walk-forward efficiency 0\.40 < 0\.5: .*54\.0%.*51\.6%/);
 
-  // 0.05 of 0.06 points survive: 0.8333…, no warning.
-  const kept = efficiencyGate([{ validationAccuracy: 0.56, nValidation: 50, testAccuracy: 0.55, nTest: 80 }]);
+  // 0.05 of 0.06 points survive: 0.8333…, no warning (the 6-point edge on 500 tail rows clears 1/√500 ≈ 0.045).
+  const kept = efficiencyGate([{ validationAccuracy: 0.56, nValidation: 500, testAccuracy: 0.55, nTest: 80 }]);
   assert.ok(close(kept.pooled.efficiency!, 0.05 / 0.06, 1e-9));
   assert.equal(kept.warning, undefined);
 
@@ -50,7 +50,7 @@ Deno.test("efficiencyGate pools row-weighted accuracies and warns below 0.5 or w
   // A fold without validation rows does not count in the pooled validation accuracy.
   const empty = efficiencyGate([
     { validationAccuracy: NaN, nValidation: 0, testAccuracy: 0.5, nTest: 10 },
-    { validationAccuracy: 0.6, nValidation: 10, testAccuracy: 0.55, nTest: 10 },
+    { validationAccuracy: 0.6, nValidation: 400, testAccuracy: 0.55, nTest: 10 },
   ]);
   assert.ok(close(empty.pooled.validationAccuracy, 0.6));
   assert.ok(close(empty.pooled.efficiency!, 0.025 / 0.1, 1e-9));
@@ -67,8 +67,10 @@ function checkConsistent(r: PipelineResult): void {
     assert.ok(close(Math.round(v * f.nValidation) / f.nValidation, v));
     vs += v * f.nValidation;
     vn += f.nValidation;
-    if (v - 0.5 > 0.005) assert.ok(close(f.metrics.wfe, (f.metrics.accuracy - 0.5) / (v - 0.5)));
-    else {
+    // Defined only when the tail's edge exceeds 2 standard errors of its accuracy, 2·sqrt(0.25 / n) = 1/√n.
+    if (v - 0.5 > Math.max(0.005, 1 / Math.sqrt(f.nValidation))) {
+      assert.ok(close(f.metrics.wfe, (f.metrics.accuracy - 0.5) / (v - 0.5)));
+    } else {
       assert.equal("wfe" in f.metrics, false, "undefined WFE is absent from the metrics");
       assert.ok(r.warnings.some((w) => w.startsWith(`fold ${f.index + 1}: walk-forward efficiency undefined`)));
     }
