@@ -13,7 +13,9 @@
  * `--portfolio long-short|long-only`, `--columns all|none|a,b`, `--model xgboost|mlp|lstm` (xgboost), `--epochs N` (neural
  * models), `--allow-leakage`, `--db PATH` (else `CANDOR_DB`, else data/candor.db),
  * `--no-store`, `--json`. Progress goes to stderr (a bar on a terminal, nothing otherwise); results to stdout.
- * Exit status: 0 success, 1 failure, 2 bad arguments, 3 leakage found (audit) or refused (run).
+ * Exit status: 0 success, 1 failure, 2 bad arguments (including a configuration the pipeline refuses, e.g. a purge
+ * shorter than the horizon, and integer options that are not whole numbers ≥ their minimum), 3 leakage found (audit)
+ * or refused (run).
  *
  * @module
  */
@@ -24,7 +26,13 @@ import cliProgress from "cli-progress";
 import process from "node:process";
 import { CandorError, ConfigError, DataError, LeakageError } from "../errors.ts";
 import { type PipelineProgress, type PipelineResult, runPipeline } from "../pipeline/run.ts";
-import { MODEL_KINDS, type ModelConfigInput, type PipelineConfigInput } from "../pipeline/config.ts";
+import {
+  MODEL_KINDS,
+  type ModelConfigInput,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  resolveConfig,
+} from "../pipeline/config.ts";
 import { openStore } from "../store/mod.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
@@ -57,13 +65,56 @@ Options for demo and run:
 /** Thrown for bad command-line arguments (exit status 2). */
 class UsageError extends CandorError {}
 
+/** The arguments parse but make a configuration the pipeline refuses (exit status 2, without the usage text). */
+class BadConfiguration extends CandorError {}
+
+/**
+ * The smallest value of each integer option: a value below it, a fraction or anything not a whole number is a usage
+ * error (exit status 2) naming the option and what it expects, before any work starts.
+ */
+const INTEGER_MINIMUM: Record<string, number> = {
+  epochs: 1,
+  horizon: 1,
+  folds: 2,
+  purge: 0,
+  seed: 0,
+  symbols: 1,
+  days: 60,
+  limit: 1,
+};
+
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
+  const min = INTEGER_MINIMUM[name] ?? 0;
   const n = Number(value);
-  if (!Number.isFinite(n) || !/^-?\d+(\.\d+)?$/.test(value.trim())) {
-    throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
+  if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} expects an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+function nonNegativeOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\+?\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) {
+    throw new UsageError(`--${name} expects a number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * `--epochs -1` as `--epochs=-1`: parseArgs takes a value starting with a dash for an option, so without this a
+ * negative number would be refused for its dash rather than for its value.
+ */
+function joinNegativeNumbers(args: string[], valued: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith("--") && valued.includes(a.slice(2)) && /^-\d/.test(args[i + 1] ?? "")) {
+      out.push(`${a}=${args[++i]}`);
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** A progress reporter: a bar on stderr when it is a terminal, silent otherwise. */
@@ -207,7 +258,7 @@ function resultJson(r: PipelineResult): Record<string, unknown> {
 
 async function pipelineCommand(kind: "demo" | "run", args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: joinNegativeNumbers(args, Object.keys(INTEGER_MINIMUM).concat("cost-bps")),
     strict: true,
     options: {
       data: { type: "string" },
@@ -255,7 +306,7 @@ async function pipelineCommand(kind: "demo" | "run", args: string[]): Promise<nu
         : values.columns.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     }),
     backtest: {
-      ...(values["cost-bps"] === undefined ? {} : { costBps: intOption(values["cost-bps"], "cost-bps") }),
+      ...(values["cost-bps"] === undefined ? {} : { costBps: nonNegativeOption(values["cost-bps"], "cost-bps") }),
       ...(values.portfolio === undefined ? {} : { portfolio: values.portfolio as "long-short" | "long-only" }),
     },
   };
@@ -279,10 +330,18 @@ async function pipelineCommand(kind: "demo" | "run", args: string[]): Promise<nu
       ...(values.seed === undefined ? {} : { seed: intOption(values.seed, "seed") }),
     };
   }
+  // A configuration the pipeline refuses is a bad argument (exit 2), found before a store is opened or work starts.
+  let config: PipelineConfig;
+  try {
+    config = resolveConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BadConfiguration(error.message);
+    throw error;
+  }
   const store = values["no-store"] ? undefined : openStore(values.db);
   const bar = progressReporter();
   try {
-    const result = await runPipeline(input, { store, onProgress: bar.update });
+    const result = await runPipeline(config, { store, onProgress: bar.update });
     bar.stop();
     console.log(values.json ? JSON.stringify(resultJson(result), null, 2) : formatResult(result));
     return 0;
@@ -294,7 +353,7 @@ async function pipelineCommand(kind: "demo" | "run", args: string[]): Promise<nu
 
 async function runsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: joinNegativeNumbers(args, ["limit"]),
     strict: true,
     options: { json: { type: "boolean" }, limit: { type: "string" }, db: { type: "string" } },
   });
@@ -339,7 +398,7 @@ async function runsCommand(args: string[]): Promise<number> {
 
 async function synthCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: joinNegativeNumbers(args, ["symbols", "days", "seed"]),
     strict: true,
     options: {
       out: { type: "string" },
@@ -393,6 +452,10 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && "code" in error)) {
       console.error(`candor: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof BadConfiguration) {
+      console.error(`candor: ${error.message} (see candor --help)`);
       return 2;
     }
     if (error instanceof LeakageError) {

@@ -43,7 +43,7 @@ Deno.test("candor demo --json stores a run that candor runs --json lists with fo
   }
 });
 
-Deno.test("candor: bad arguments exit 2 with usage; refused configs exit 1 with the reason", async () => {
+Deno.test("candor: bad arguments and refused configs exit 2 with the reason; a missing data path exits 1", async () => {
   const unknown = await candor(["demo", "--bogus"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Usage:/);
@@ -52,9 +52,9 @@ Deno.test("candor: bad arguments exit 2 with usage; refused configs exit 1 with 
   assert.match(noData.stderr, /--data PATH/);
   const notNumber = await candor(["demo", "--folds", "many"]);
   assert.equal(notNumber.code, 2);
-  assert.match(notNumber.stderr, /--folds expects a number/);
+  assert.match(notNumber.stderr, /--folds expects an integer ≥ 2, got "many"/);
   const purge = await candor(["demo", "--", "--no-store", "--horizon", "5", "--purge", "2"]);
-  assert.equal(purge.code, 1);
+  assert.equal(purge.code, 2);
   assert.match(purge.stderr, /purge \(2\) is shorter than the label horizon \(5\)/);
   const missing = await candor(["run", "--no-store", "--data", "/nonexistent/prices"]);
   assert.equal(missing.code, 1);
