@@ -353,3 +353,84 @@ Deno.test("stacking: an early-stopping XGBoost base model stops on its validatio
   assert.equal(stack.predict(X).length, X.rows);
   stack.dispose();
 });
+
+/** Base model spy: counts the rows whose sample weight is not 1 + the row's own id (column 1) in every fit. */
+class OwnWeightSpy extends SpyModel {
+  readonly kind = "ownweight";
+  static fits: Array<{ rows: number; misaligned: number }> = [];
+  fit(X: Matrix, _y: Target, o?: FitOptions): Promise<FitReport> {
+    const w = o!.sampleWeight!;
+    let misaligned = 0;
+    for (let i = 0; i < X.rows; i++) if (w[i] !== Math.fround(1 + X.data[i * X.cols + 1])) misaligned++;
+    OwnWeightSpy.fits.push({ rows: X.rows, misaligned });
+    return this.fitted();
+  }
+}
+
+Deno.test("stacking: every row keeps its own sample weight in every base fit, also when X is not in date order", async () => {
+  // 2 symbols × 40 dates in symbol-then-date order (all of symbol 0's dates, then symbol 1's); column 1 = row id,
+  // weight = 1 + row id, so a fit sees its own weights exactly when w[i] = 1 + X[i, 1].
+  const S = 2, T = 40, rows = S * T, cols = 2;
+  const data = new Float32Array(rows * cols), dates: string[] = [];
+  for (let s = 0; s < S; s++) {
+    for (let t = 0; t < T; t++) {
+      const i = s * T + t;
+      data[i * cols] = t;
+      data[i * cols + 1] = i;
+      dates.push(new Date(Date.UTC(2020, 0, 1 + t)).toISOString().slice(0, 10));
+    }
+  }
+  const X: Matrix = { data, rows, cols, columns: ["t", "row"] };
+  const y = Float64Array.from({ length: rows }, (_, i) => Math.sin(i));
+  const w = Float32Array.from({ length: rows }, (_, i) => 1 + i);
+  for (const validation of [undefined, 0.2]) {
+    OwnWeightSpy.fits = [];
+    const stack = new StackingModel({
+      baseModels: [{ name: "spy", create: () => new OwnWeightSpy(), validation }],
+      meta: () => new MetaSpy(),
+      folds: 3,
+    });
+    await stack.fit(X, y, { dates, sampleWeight: w });
+    assert.equal(OwnWeightSpy.fits.length, 4, "3 OOF fits and the final refit");
+    if (validation === undefined) assert.equal(OwnWeightSpy.fits.at(-1)!.rows, rows, "the refit sees every row");
+    assert.deepEqual(OwnWeightSpy.fits.map((f) => f.misaligned), [0, 0, 0, 0], `validation ${validation}`);
+  }
+});
+
+Deno.test("stacking: hundreds of thousands of OOF rows per fold do not overflow the call stack", async () => {
+  // 8 dates × 100 000 rows: 2 folds of 3 test dates = 300 000 OOF rows each (spreading that many arguments into
+  // push() throws RangeError). The spies keep it cheap: the base predicts each row's date index t.
+  const D = 8, per = 100_000, rows = D * per;
+  const data = new Float32Array(rows), dates: string[] = [];
+  for (let t = 0; t < D; t++) {
+    const date = new Date(Date.UTC(2020, 0, 1 + t)).toISOString().slice(0, 10);
+    for (let j = 0; j < per; j++) {
+      data[t * per + j] = t;
+      dates.push(date);
+    }
+  }
+  const X: Matrix = { data, rows, cols: 1, columns: ["t"] };
+  class DateEcho extends SpyModel {
+    readonly kind = "echo";
+    fit(): Promise<FitReport> {
+      return this.fitted();
+    }
+    override predict(Xp: Matrix): Float64Array {
+      return Float64Array.from(Xp.data);
+    }
+  }
+  const meta = new MetaSpy();
+  const stack = new StackingModel({
+    baseModels: [{ name: "echo", create: () => new DateEcho() }],
+    meta: () => meta,
+    folds: 2,
+  });
+  const rep = await stack.fit(X, new Float64Array(rows), { dates });
+  const seen = meta.seen!;
+  assert.equal(rep.details!.oofRows, seen.rows);
+  assert.ok(seen.rows >= 400_000, `${seen.rows} OOF rows`);
+  // Meta column 0 is the base prediction = the row's date index: dates ascend, every date has `per` rows.
+  for (let i = 1; i < seen.rows; i++) assert.ok(seen.data[i * seen.cols] >= seen.data[(i - 1) * seen.cols]);
+  assert.equal(seen.data[(seen.rows - 1) * seen.cols], D - 1);
+  assert.equal(seen.data[0] + seen.rows / per, D);
+});

@@ -66,7 +66,12 @@ export interface StackingOptions {
   metaOptions?: ElasticNetOptions | XGBoostOptions;
   /** Walk-forward folds producing the OOF predictions (default 4). */
   folds?: number;
-  /** Label horizon in dates; the purge between base training and OOF rows is at least this (default 1). */
+  /**
+   * Label horizon in dates: how many dates ahead the target `y` of a row looks (a 5-day forward return: 5). The purge
+   * between base training and OOF rows is at least this. It must match the target's horizon: the default 1 is right
+   * only for next-period targets, and a shorter horizon than the target's lets labels of the last training rows
+   * overlap the OOF rows (leakage into the meta-learner's inputs).
+   */
   horizon?: number;
   /** Purge in dates (default `horizon`; less is refused). */
   purge?: number;
@@ -133,6 +138,17 @@ export function metaFeatures(
     });
   }
   return { data, rows, cols };
+}
+
+/** One array holding the chunks one after another (typed-array `set`, no argument spreading). */
+function concatChunks(chunks: Float64Array[]): Float64Array {
+  const out = new Float64Array(chunks.reduce((a, c) => a + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 async function loadByKind(
@@ -232,8 +248,10 @@ export class StackingModel implements Model {
     };
 
     const m = o.baseModels.length;
+    // Appended element by element (or as typed-array chunks): `push(...xs)` passes every element as an argument and
+    // overflows the call stack from ~10^5 rows.
     const oofRows: number[] = [];
-    const oof: number[][] = o.baseModels.map(() => []);
+    const oofChunks: Float64Array[][] = o.baseModels.map(() => []);
     const notes: string[] = [];
     if (opts.validation) {
       notes.push(
@@ -252,18 +270,18 @@ export class StackingModel implements Model {
           if (p.length !== testRows.length) {
             throw new ConfigError(`base model ${o.baseModels[k].name} must return one prediction per row`);
           }
-          oof[k].push(...p);
+          oofChunks[k].push(Float64Array.from(p));
         } finally {
           base.dispose?.();
         }
       }
-      oofRows.push(...testRows);
+      for (const r of testRows) oofRows.push(r);
       opts.onProgress?.((f + 1) / (folds.length + 2), `stacking: OOF fold ${f + 1}/${folds.length}`);
     }
     if (oofRows.length === 0) throw new ConfigError("StackingModel.fit: no out-of-fold rows; give more dates");
 
     const Xoof = takeRows(X, oofRows);
-    const metaX = metaFeatures(oof.map((a) => Float64Array.from(a)), Xoof, regimeIndices, threshold, regimeNames);
+    const metaX = metaFeatures(oofChunks.map(concatChunks), Xoof, regimeIndices, threshold, regimeNames);
     const metaColumns = metaFeatureNames(o.baseModels.map((b) => b.name), regimeNames);
     metaX.columns = metaColumns;
     const meta = this.#newMeta();
@@ -276,8 +294,14 @@ export class StackingModel implements Model {
     for (const [k, spec] of o.baseModels.entries()) {
       const base = spec.create();
       const { rows, fit } = baseFitOptions(k, allDates);
+      // Without a validation tail the refit uses every row: X and y are passed as they are (no copy), so the weights
+      // must be the caller's own, in X's order; `rows` lists the same rows in date order.
       const whole = rows.length === X.rows;
-      baseReports.push(await base.fit(whole ? X : takeRows(X, rows), whole ? y : pick(rows), fit));
+      baseReports.push(
+        whole
+          ? await base.fit(X, y, { ...fit, sampleWeight: opts.sampleWeight })
+          : await base.fit(takeRows(X, rows), pick(rows), fit),
+      );
       this.#base.push(base);
     }
     this.#file = {
