@@ -19,8 +19,8 @@
  *   semantics; once its drawdown at a close reaches −threshold, every decision is capped to ±drawdownMaxPosition
  *   until equity recovers to its previous peak. Path-dependent, so sequential (hand-written, as is all sizing).
  *   The cap must be > 0: a cap of 0 goes flat, flat equity never regains its peak, and the breaker would never
- *   release (a permanent stop, not a breaker). In the hybrid it must also be below max(maxLong, maxShort), the
- *   largest |position| the rule can take, or it never binds. A small cap recovers slowly: the breaker stays on
+ *   release (a permanent stop, not a breaker). In the hybrid it must also be below the largest |position| the rule
+ *   actually takes, max(bullish, |bearish|) (at most max(maxLong, maxShort)), or it never binds. A small cap recovers slowly: the breaker stays on
  *   until the capped position earns back the whole drawdown.
  * - Forecast conversion ({@link sizePositions}, lib/backtest/forecast.ts): a spec with `horizon` h treats the
  *   forecasts as h-day log-return forecasts and converts them to daily arithmetic expected returns
@@ -233,9 +233,10 @@ export interface HybridSizingParams {
   /** Drawdown (positive fraction, e.g. 0.15) at which the circuit breaker trips; omit for no breaker. */
   drawdownThreshold?: number;
   /**
-   * |position| cap while the breaker is on; required with drawdownThreshold. In (0, max(maxLong, maxShort)): 0
-   * would go flat and never recover (the breaker would never release); a cap at or above the largest position the
-   * rule takes never binds.
+   * |position| cap while the breaker is on; required with drawdownThreshold. Above 0 and below the largest
+   * |position| the rule actually takes, max(bullish, |bearish|) (see the module docs; not simply max(maxLong,
+   * maxShort)): 0 would go flat and never recover (the breaker would never release); a cap at or above the largest
+   * position never binds.
    */
   drawdownMaxPosition?: number;
 }
@@ -267,16 +268,32 @@ export function validateHybridParams(
       "in (0, 1) (a positive drawdown fraction, e.g. 0.15)",
       p.drawdownThreshold,
     );
-    const largest = Math.max(p.maxLong, p.maxShort);
+    const { bull, bear } = hybridLevels({ ...p, kellyFraction: kf, payoff });
+    const largest = Math.max(bull, Math.abs(bear));
     check(
       finite(p.drawdownMaxPosition) && p.drawdownMaxPosition > 0 && p.drawdownMaxPosition < largest,
       "drawdownMaxPosition",
-      `in (0, max(maxLong, maxShort) = ${largest}): 0 goes flat, flat equity never regains its peak and the ` +
-        `breaker would never release; a cap ≥ ${largest} never binds`,
+      `in (0, ${largest}), the largest |position| this rule takes (bullish ${bull}, bearish ${bear}): 0 goes flat, ` +
+        `flat equity never regains its peak and the breaker would never release; a cap ≥ ${largest} never binds`,
       p.drawdownMaxPosition,
     );
   }
   return { ...p, kellyFraction: kf, payoff };
+}
+
+/** The hybrid's three positions (bullish, bearish, neutral) from validated parameters. */
+function hybridLevels(
+  p: Pick<HybridSizingParams, "maxLong" | "maxShort" | "baseLongBias" | "bearishRiskOff" | "winRate"> & {
+    kellyFraction: number;
+    payoff: number;
+  },
+): { bull: number; bear: number; neutral: number } {
+  const k = p.kellyFraction * Math.max(0, kellyFraction(p.winRate, p.payoff));
+  return {
+    bull: Math.min(p.maxLong, p.baseLongBias + k),
+    bear: p.bearishRiskOff ? 0 : Math.max(-p.maxShort, p.baseLongBias - k),
+    neutral: Math.min(p.maxLong, p.baseLongBias),
+  };
 }
 
 /**
@@ -284,11 +301,7 @@ export function validateHybridParams(
  * not apply the drawdown breaker, which needs returns: use {@link hybridPositions} for the whole rule.
  */
 export function longBiasedHalfKelly(forecasts: ArrayLike<number>, params: HybridSizingParams): Float64Array {
-  const p = validateHybridParams(params);
-  const k = p.kellyFraction * Math.max(0, kellyFraction(p.winRate, p.payoff));
-  const bull = Math.min(p.maxLong, p.baseLongBias + k);
-  const bear = p.bearishRiskOff ? 0 : Math.max(-p.maxShort, p.baseLongBias - k);
-  const neutral = Math.min(p.maxLong, p.baseLongBias);
+  const { bull, bear, neutral } = hybridLevels(validateHybridParams(params));
   return Float64Array.from(
     forecasts as ArrayLike<number>,
     (f) => (f > 0 ? bull : f < 0 ? bear : f === 0 ? neutral : NaN),
@@ -307,7 +320,11 @@ export interface DrawdownBreakerOptions extends BacktestCostOptions {
  * Caps target positions while the strategy's own drawdown is at or beyond −threshold, until equity regains its
  * previous peak. Equity is tracked exactly as the engine computes it (same lag, costs, borrow), so
  * `backtest({ returns, positions: applyDrawdownBreaker(...).positions, ...sameCosts })` reproduces `equity`.
- * The decision at the close of t sees the drawdown at the close of t: no look-ahead.
+ * With lag ≥ 1 the decision at the close of t sees the drawdown at the close of t: no look-ahead. With lag 0
+ * (`sameBar`: the position decided "at t" is held over period t, so it is really decided before period t's return)
+ * the decision at t sees the drawdown through the close of t − 1, the last equity known when it is made; the
+ * breaker then reacts one period later than at lag 1 relative to the return it holds. `tripped[t]` is the state
+ * the decision at t was made with.
  */
 export function applyDrawdownBreaker(
   positions: ArrayLike<number>,
@@ -344,8 +361,16 @@ export function applyDrawdownBreaker(
   let peak = 1;
   let on = false;
   let prevQ = 0;
+  const decide = (t: number) => {
+    const p = positions[t];
+    out[t] = on && Number.isFinite(p) ? Math.min(opts.maxPosition, Math.max(-opts.maxPosition, p)) : p;
+    tripped[t] = on ? 1 : 0;
+  };
   for (let t = 0; t < n; t++) {
-    // 1. Earn period t with the position decided lag periods ago (engine semantics).
+    // Same bar (lag 0): the position held over period t is decided before period t's return is known, so it sees
+    // the drawdown through the close of t − 1 only.
+    if (lag === 0) decide(t);
+    // Earn period t with the position decided lag periods ago (engine semantics).
     if (t >= start && t <= end) {
       const w = out[t - lag];
       const q = Number.isFinite(w) ? w : 0;
@@ -359,10 +384,8 @@ export function applyDrawdownBreaker(
         on = false;
       } else if (e / peak - 1 <= -opts.threshold) on = true;
     }
-    // 2. Decide at the close of t, seeing the drawdown through t.
-    const p = positions[t];
-    out[t] = on && Number.isFinite(p) ? Math.min(opts.maxPosition, Math.max(-opts.maxPosition, p)) : p;
-    tripped[t] = on ? 1 : 0;
+    // lag ≥ 1: decide at the close of t, seeing the drawdown through t.
+    if (lag > 0) decide(t);
   }
   return { positions: out, tripped, equity };
 }
@@ -391,7 +414,10 @@ export function hybridPositions(
  * and are converted to daily arithmetic expected returns exp(f / h + σ² / 2) − 1 before sizing.
  */
 export interface ForecastConversionSpec {
-  /** Forecast horizon in days (integer ≥ 1); omit when forecasts already are daily arithmetic returns. */
+  /**
+   * Forecast horizon in days (integer ≥ 1); omit when forecasts already are daily arithmetic returns. Refused with
+   * `kelly`, which sizes from probabilities and never reads the forecasts.
+   */
   horizon?: number;
   /**
    * Daily log-return volatility σ of the conversion (needs `horizon`): a number ≥ 0 (default 0: no drift
@@ -433,10 +459,17 @@ export function describeSizing(spec: SizingSpec): string {
 
 /**
  * The forecasts a spec sizes with: unchanged without `horizon`, else converted from h-day log returns to daily
- * arithmetic expected returns (see {@link ForecastConversionSpec}).
+ * arithmetic expected returns (see {@link ForecastConversionSpec}). A `kelly` spec sizes from probabilities, so a
+ * conversion on it is refused (ConfigError) rather than silently ignored.
  */
 export function convertedForecasts(spec: SizingSpec, inputs: SizingInputs): ArrayLike<number> {
   const { horizon, dailyLogVol } = spec;
+  if (spec.kind === "kelly" && (horizon !== undefined || dailyLogVol !== undefined)) {
+    throw new ConfigError(
+      "kelly sizing uses probabilities, not forecasts: horizon and dailyLogVol (a forecast conversion) would be " +
+        "ignored; drop them, or size the forecasts with another rule",
+    );
+  }
   if (horizon === undefined) {
     if (dailyLogVol !== undefined) {
       throw new ConfigError("dailyLogVol converts h-day log forecasts and needs horizon (days) as well");

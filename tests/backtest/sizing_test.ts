@@ -132,16 +132,35 @@ Deno.test("drawdown circuit breaker: caps positions from the close the drawdown 
   assert.deepEqual(Array.from(rec.positions), [1, 0.5, 1, 1, 1]);
 });
 
+Deno.test("drawdown breaker at lag 0 (same bar): the decision held over t sees the drawdown through t − 1", () => {
+  // Positions decided "at t" are held over period t, so they are made before r[t] is known.
+  const returns = [NaN, -0.2, -0.2, 1.0, 0.1, 0.1];
+  const b = applyDrawdownBreaker([1, 1, 1, 1, 1, 1], returns, {
+    threshold: 0.1,
+    maxPosition: 0.5,
+    lag: 0,
+    sameBar: true,
+  });
+  // t = 1: held 1 (nothing lost yet), equity 0.8 (−20 %): trips. t = 2: decided on 0.8, capped 0.5: 0.8 · 0.9 = 0.72.
+  // t = 3: 0.5 · 100 % → 1.08 ≥ peak 1: released, so t = 4 and 5 hold 1 again: 1.188, 1.3068.
+  assert.deepEqual(Array.from(b.tripped), [0, 0, 1, 1, 0, 0]);
+  assert.deepEqual(Array.from(b.positions), [1, 1, 0.5, 0.5, 1, 1]);
+  [1, 0.8, 0.72, 1.08, 1.188, 1.3068].forEach((e, t) => close(b.equity[t], e));
+  // The engine, run on those positions with the same lag, computes the same equity.
+  const r = backtest({ returns, positions: b.positions, lag: 0, sameBar: true });
+  for (let t = 0; t < returns.length; t++) close(r.equity[t], b.equity[t]);
+});
+
 Deno.test("property: the breaker tracks exactly the equity the engine computes for its positions", () => {
   fc.assert(
     fc.property(
       fc.array(fc.double({ min: -0.15, max: 0.15, noNaN: true }), { minLength: 5, maxLength: 80 }),
       fc.double({ min: 0.02, max: 0.5, noNaN: true }),
-      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 0, max: 3 }),
       fc.double({ min: 0, max: 30, noNaN: true }),
       (rets, threshold, lag, cost) => {
         const base = rets.map((_, i) => (i % 3 === 0 ? -0.5 : 1));
-        const costs = { lag, costBps: cost, borrowBps: 100 };
+        const costs = { lag, sameBar: lag === 0, costBps: cost, borrowBps: 100 };
         const b = applyDrawdownBreaker(base, rets, { ...costs, threshold, maxPosition: 0.2 });
         const r = backtest({ returns: rets, positions: b.positions, ...costs });
         for (let t = r.window.start; t <= r.window.end; t++) close(b.equity[t], r.equity[t], 1e-12);
@@ -215,15 +234,37 @@ Deno.test("the breaker refuses a cap of 0 (it would never release) and a cap tha
   const hy = { maxLong: 1, maxShort: 0.3, baseLongBias: 0.5, bearishRiskOff: false, winRate: 0.55 };
   assert.throws(() => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: 0 }), {
     name: "ConfigError",
-    message: /drawdownMaxPosition must be in \(0, max\(maxLong, maxShort\) = 1\).*never release/,
+    message: /drawdownMaxPosition must be in \(0, 0\.55\).*never release/,
   });
+  // winRate 0.55, half Kelly: k = 0.5 · (0.55 − 0.45) = 0.05, so the rule takes 0.5 + 0.05 = 0.55 long and
+  // 0.5 − 0.05 = 0.45 long: a cap of 0.6 (below maxLong = 1) still never binds.
+  for (const cap of [1, 0.6, 0.55]) {
+    assert.throws(
+      () => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: cap }),
+      /never binds/,
+      `cap ${cap}`,
+    );
+  }
+  assert.doesNotThrow(() => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: 0.54 }));
+  // A cap above maxLong still binds on shorts when the rule shorts more: full Kelly at p = 0.6, b = 2 gives
+  // f* = 0.6 − 0.4 / 2 = 0.4: bullish min(0.2, 0.4) = 0.2, bearish −0.4.
+  const shortHeavy = {
+    ...hy,
+    maxLong: 0.2,
+    baseLongBias: 0,
+    maxShort: 1,
+    winRate: 0.6,
+    payoff: 2,
+    kellyFraction: 1,
+    drawdownThreshold: 0.1,
+  };
+  assert.doesNotThrow(() => longBiasedHalfKelly([1], { ...shortHeavy, drawdownMaxPosition: 0.3 }));
+  assert.throws(() => longBiasedHalfKelly([1], { ...shortHeavy, drawdownMaxPosition: 0.4 }), /never binds/);
+  // Risk-off never shorts, so maxShort does not count: the largest position is the bullish 0.2.
   assert.throws(
-    () => longBiasedHalfKelly([1], { ...hy, drawdownThreshold: 0.1, drawdownMaxPosition: 1 }),
+    () => longBiasedHalfKelly([1], { ...shortHeavy, bearishRiskOff: true, drawdownMaxPosition: 0.3 }),
     /never binds/,
   );
-  // A cap above maxLong still binds on shorts when maxShort is larger: allowed.
-  const shortHeavy = { ...hy, maxLong: 0.2, baseLongBias: 0, maxShort: 1, drawdownThreshold: 0.1 };
-  assert.doesNotThrow(() => longBiasedHalfKelly([1], { ...shortHeavy, drawdownMaxPosition: 0.5 }));
   assert.throws(() => applyDrawdownBreaker([1, 1], [NaN, 0.01], { threshold: 0.1, maxPosition: 0 }), {
     name: "ConfigError",
     message: /maxPosition must be a finite number > 0/,
@@ -268,6 +309,15 @@ Deno.test("sizing specs with a horizon convert h-day log forecasts to daily arit
     () => sizePositions({ kind: "sign", dailyLogVol: 0.02 }, { forecasts: f, returns: r }),
     /needs horizon/,
   );
+  // Kelly sizes from probabilities and never reads the forecasts: a conversion on it is refused, not ignored.
+  for (const conv of [{ horizon: 5 }, { horizon: 5, dailyLogVol: 0.02 }, { dailyLogVol: 0.02 }]) {
+    assert.throws(
+      () =>
+        sizePositions({ kind: "kelly", ...conv }, { forecasts: f, returns: r, probabilities: [0.6, 0.6, 0.6, 0.6] }),
+      { name: "ConfigError", message: /kelly sizing uses probabilities/ },
+      JSON.stringify(conv),
+    );
+  }
   assert.throws(() => sizePositions({ kind: "sign", horizon: 0 }, { forecasts: f, returns: r }), /horizon/);
   assert.throws(
     () => sizePositions({ kind: "sign", horizon: 5, dailyLogVol: -1 }, { forecasts: f, returns: r }),
