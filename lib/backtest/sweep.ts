@@ -8,7 +8,8 @@
  *   metrics; they are written as CSV and JSON (NaN → `NaN` in CSV, `null` in JSON) together with a `sweep.json` that
  *   always states the grid that was run, the options and the conventions (lags, costs, slippage, borrow,
  *   annualization, same-bar flag, return/engine/metric definitions), derived from the rows when the caller gives
- *   nothing, so a sweep folder never travels without its meaning.
+ *   nothing, so a sweep folder never travels without its meaning. A grid or options the caller gives that
+ *   contradict the rows are refused (ConfigError) before anything is written.
  * - {@link deflateSweep} adds each row's deflated Sharpe ratio with N = the number of cells: picking the best cell of
  *   a sweep is exactly the multiple-testing situation the deflation corrects for. The annualization comes from the
  *   rows (mixing annualizations is refused).
@@ -401,7 +402,10 @@ export interface SweepMeta {
   rows: number;
   /** ISO creation time. */
   createdAt: string;
-  /** The grid that was run: the caller's fields, the others as found in the rows (sizing as labels). */
+  /**
+   * The grid that was run: the caller's fields (checked against the rows: a contradiction is refused), the others as
+   * found in the rows (sizing as labels).
+   */
   grid: SweepGrid | Record<string, unknown>;
   /** The fixed options of every cell. */
   options: Required<SweepOptions>;
@@ -411,10 +415,63 @@ export interface SweepMeta {
 
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 
+/** The grid as found in the rows (sizing as labels, windows as the rows' first and last dates). */
+interface RowsGrid {
+  symbols: string[];
+  windows: DateWindow[];
+  costBps: number[];
+  slippageBps: number[];
+  lags: number[];
+  sizing: string[];
+}
+
+/**
+ * Throws ConfigError when a caller's grid says something the rows contradict: every field given must list exactly
+ * the values the rows were run with (in any order; sizing specs compared by their labels). A given window matches
+ * a row window that lies inside it (rows record the first and last dates of the data in the window).
+ */
+function checkGivenGrid(grid: SweepGrid, rows: RowsGrid): void {
+  const fail = (field: string, given: unknown, found: unknown) => {
+    throw new ConfigError(
+      `grid.${field} = ${JSON.stringify(given)} but the rows were run with ${field} ${JSON.stringify(found)}: ` +
+        `sweep.json would contradict its rows; pass the grid the rows were run with, or none (it is then read ` +
+        `from the rows)`,
+    );
+  };
+  const sameSet = <T>(a: readonly T[], b: readonly T[]) => {
+    const sa = new Set(a), sb = new Set(b);
+    return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+  };
+  for (const field of ["symbols", "costBps", "slippageBps", "lags"] as const) {
+    const given = grid[field];
+    if (given === undefined) continue;
+    if (!Array.isArray(given)) fail(field, given, rows[field]);
+    if (!sameSet<string | number>(given, rows[field])) fail(field, given, rows[field]);
+  }
+  if (grid.sizing !== undefined) {
+    if (!Array.isArray(grid.sizing)) fail("sizing", grid.sizing, rows.sizing);
+    const labels = grid.sizing.map((s) => (typeof s === "string" ? s : describeSizing(s)));
+    if (!sameSet(labels, rows.sizing)) fail("sizing", labels, rows.sizing);
+  }
+  if (grid.windows !== undefined) {
+    const given = grid.windows;
+    if (!Array.isArray(given)) fail("windows", given, rows.windows);
+    const inside = (r: DateWindow, g: DateWindow) => g.start <= r.start && r.end <= g.end;
+    const distinct = new Set(given.map((g) => `${g.start}|${g.end}`)).size;
+    if (
+      distinct !== rows.windows.length ||
+      !given.every((g) => rows.windows.some((r) => inside(r, g))) ||
+      !rows.windows.every((r) => given.some((g) => inside(r, g)))
+    ) {
+      fail("windows", given, rows.windows);
+    }
+  }
+}
+
 /**
  * The metadata {@link writeSweep} stores: grid, options and conventions, taken from the rows and completed by what
- * the caller passes. Throws ConfigError when the rows mix borrow or annualization, or when the given options
- * contradict the rows.
+ * the caller passes. Throws ConfigError when the rows mix borrow or annualization, or when the given options or
+ * grid contradict the rows (a given grid field must list exactly the values the rows were run with).
  */
 export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: SweepOptions } = {}): SweepMeta {
   const given = resolveCosts(info.options ?? {});
@@ -432,7 +489,7 @@ export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: 
     annualization: fromRows.annualization ?? given.annualization,
     sameBar,
   };
-  const derived = {
+  const derived: RowsGrid = {
     symbols: uniq(rows.map((r) => r.symbol)),
     windows: uniq(rows.map((r) => `${r.windowStart}|${r.windowEnd}`)).map((w) => {
       const [start, end] = w.split("|");
@@ -443,6 +500,7 @@ export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: 
     lags,
     sizing: uniq(rows.map((r) => r.sizing)),
   };
+  if (info.grid !== undefined) checkGivenGrid(info.grid, derived);
   const engine = conventionsOf(resolveCosts({ ...options, lag: lags[0] ?? 1 }));
   return {
     rows: rows.length,

@@ -11,6 +11,7 @@ import {
   signPositions,
   type SizingSpec,
   sweepDataFromPanel,
+  sweepMeta,
   sweepToCsv,
   writeSweep,
   yearlyWindows,
@@ -308,4 +309,41 @@ Deno.test("sweepDataFromPanel: per-symbol returns and forecasts on the panel's d
   // A: long on day 0, held on day 1 (+10 %); B: short on day 1, held on day 2 (55/50 − 1 = +10 % against it).
   assert.ok(Math.abs(rows[0].metrics.totalReturn - 0.1) < 1e-12);
   assert.ok(Math.abs(rows[1].metrics.totalReturn + 0.1) < 1e-12);
+});
+
+Deno.test("a caller's grid that contradicts the rows is refused before anything is written", async () => {
+  // Rows: AAA only, costs 0 and 10, lag 1, slippage 0, sign(), the two windows (2019-01-01..06-30, 04-01..10-27).
+  const rows = runSweep(data, { symbols: ["AAA"], windows, costBps: [0, 10] });
+  const base = await Deno.makeTempDir();
+  const contradicting: [string, object][] = [
+    ["costBps", { costBps: [0, 20] }], // 20 was never run, 10 is missing
+    ["costBps", { costBps: [0] }], // a subset hides the 10 bps rows
+    ["lags", { lags: [2] }],
+    ["slippageBps", { slippageBps: [0, 5] }],
+    ["symbols", { symbols: ["AAA", "BBB"] }],
+    ["sizing", { sizing: [{ kind: "sign", scale: 2 }] }], // "sign(scale=2)" ≠ "sign()"
+    ["windows", { windows: [windows[0]] }],
+    ["windows", { windows: [{ start: "2019-02-01", end: "2019-06-30" }, windows[1]] }], // does not hold a row window
+  ];
+  for (const [field, grid] of contradicting) {
+    assert.throws(() => sweepMeta(rows, { grid }), {
+      name: "ConfigError",
+      message: new RegExp(`^grid\\.${field} = .* but the rows were run with ${field}`),
+    }, JSON.stringify(grid));
+    await assert.rejects(() => writeSweep(rows, base, { grid }), ConfigError);
+  }
+  assert.equal(readdirSync(base).length, 0, "nothing written");
+  // The grid the rows were run with is accepted in any order, with windows as given (wider than the data's dates)
+  // and sizing as specs, and is stored as given.
+  const grid = {
+    symbols: ["AAA"],
+    windows: [{ start: "2019-04-01", end: "2019-10-31" }, { start: "2018-12-01", end: "2019-06-30" }],
+    costBps: [10, 0],
+    slippageBps: [0],
+    lags: [1],
+    sizing: [{ kind: "sign" } as const],
+  };
+  const meta = JSON.parse(readFileSync((await writeSweep(rows, base, { grid })).meta, "utf8"));
+  assert.deepEqual(meta.grid, grid);
+  assert.deepEqual(meta.conventions.costBps, [0, 10]);
 });
