@@ -101,10 +101,18 @@ function sameDecision(a: number, b: number): boolean {
 
 /**
  * Runs a strategy forward through time (see module docs). Throws LeakageError when the look-ahead audit finds a
- * decision that changes once later data is visible.
+ * decision that changes once later data is visible, and ConfigError for lag 0: a decision taken at a close from
+ * data through that close cannot be held over the same period.
  */
 export function simulateForward(opts: ForwardOptions): ForwardResult {
   const costs = resolveCosts(opts);
+  if (costs.lag === 0) {
+    throw new ConfigError(
+      "the forward simulator decides at each close from a view through that close, which can only be held from " +
+        "the next period: lag 0 (same bar) is not simulated. Use lag ≥ 1, or the vectorized engine (backtest with " +
+        "sameBar: true) for decisions really made before the bar opens",
+    );
+  }
   const m = opts.symbols ?? 1;
   if (!Number.isInteger(m) || m < 1) throw new ConfigError(`symbols must be an integer ≥ 1, got ${m}`);
   const total = opts.returns.length;

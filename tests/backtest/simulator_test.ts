@@ -228,3 +228,13 @@ Deno.test("an infinite decision is a ConfigError naming its date", () => {
     (e: unknown) => e instanceof ConfigError && /2020-01-03 is Infinity/.test(e.message),
   );
 });
+
+Deno.test("lag 0 (same bar) is refused: a decision from data through a close cannot be held over that period", () => {
+  // Before this was refused, every period at lag 0 read a decision not yet taken and the run held nothing at all.
+  const returns = [NaN, 0.01, -0.02, 0.03, 0.01];
+  assert.throws(() => simulateForward({ returns, forecasts: [1, 1, 1, 1, 1], lag: 0, sameBar: true }), {
+    name: "ConfigError",
+    message: /lag 0 \(same bar\) is not simulated/,
+  });
+  assert.throws(() => simulateForward({ returns, forecasts: [1, 1, 1, 1, 1], lag: 0 }), ConfigError);
+});
