@@ -14,8 +14,11 @@
  *   `momentum_1d` misalignment. The target shifted k < h days into the past, ln(C_{t+h−k}/C_{t−k}), still reaches
  *   h − k days past t, but most of it is known at t: an honest trailing return correlates with it up to √(k/h)
  *   (0.975 for k = 19, h = 20). So it is a `leak` only when, besides |r| ≥ 0.95, the feature also tracks its unknown
- *   part ln(C_{t+h−k}/C_t) once the known part ln(C_t/C_{t−k}) is accounted for (partial |r| ≥ 0.5). The target
- *   shifted by h or more days (the past h-day return) is legitimate and never flagged.
+ *   part ln(C_{t+h−k}/C_t) once the known part ln(C_t/C_{t−k}) is accounted for: partial |r| ≥ 0.15, significant at
+ *   the level of a 4-SE deviation (the correlation of the residuals of both on the known part, with the standard
+ *   error below over h − k days). A past-only feature has partial r ≈ 0; "momentum to tomorrow's open" (a trailing
+ *   return plus the next overnight gap) reaches 0.5–0.65, a trailing return plus 0.3 × tomorrow's return about 0.45.
+ *   The target shifted by h or more days (the past h-day return) is legitimate and never flagged.
  *
  * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check plus
  * two statistical rules. Both measure correlations in standard errors, because a large correlation on a short sample
@@ -118,7 +121,9 @@ export interface AuditOptions {
 
 const IDENTITY_R = 0.95;
 /** Partial |r| with the unknown part of a shifted target that makes a near-identity a leak (module doc). */
-const SHIFTED_UNKNOWN_R = 0.5;
+const SHIFTED_UNKNOWN_R = 0.15;
+/** Two-sided level of that partial correlation: a 4-SE deviation, 2·P(Z ≥ 4). */
+const SHIFTED_UNKNOWN_ALPHA = 2 * normalTail(4);
 const IC_LEAK = 0.3;
 /** Two-sided level of a `leak` IC: a 6-SE deviation of a normal, 2·P(Z ≥ 6). */
 const IC_LEAK_ALPHA = 2 * normalTail(6);
@@ -221,7 +226,7 @@ interface FutureQuantity {
   /** Days the quantity spans (its overlap, for the standard error). */
   span: number;
   /** For the target shifted k < h days into the past: its part known at t and its part after t. */
-  split?: { known: Float64Array; unknown: Float64Array };
+  split?: { known: Float64Array; unknown: Float64Array; span: number };
   /** Whether it is a lead quantity of the lead/lag check (the target and the one-day returns after t). */
   lead: boolean;
 }
@@ -254,7 +259,7 @@ function futureQuantities(
       label: `the target of ${k} day(s) earlier (still reaches ${horizon - k} day(s) ahead)`,
       values: fwd(horizon, -k),
       span: horizon,
-      split: { known: fwd(k, -k), unknown: fwd(horizon - k, 0) },
+      split: { known: fwd(k, -k), unknown: fwd(horizon - k, 0), span: horizon - k },
       lead: false,
     });
   }
@@ -324,28 +329,66 @@ export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): {
   return { r: pearson(sums), n: sums.n };
 }
 
-/** Partial correlation of a and b given c, from the three pairwise correlations; NaN when undefined. */
-function partialCorrelation(rab: number, rac: number, rbc: number): number {
-  const d = (1 - rac * rac) * (1 - rbc * rbc);
-  return d > 0 ? (rab - rac * rbc) / Math.sqrt(d) : Number.NaN;
+/**
+ * `y` minus its least-squares line on `on`, fitted over the rows where y, `on` and `also` are all finite (the
+ * residual of a partial correlation); NaN on every other row.
+ */
+function residualOn(y: Float64Array, on: Float64Array, also: Float64Array): Float64Array {
+  const keep = (i: number) => Number.isFinite(y[i]) && Number.isFinite(on[i]) && Number.isFinite(also[i]);
+  let n = 0;
+  let sy = 0;
+  let so = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (keep(i)) {
+      n++;
+      sy += y[i];
+      so += on[i];
+    }
+  }
+  const my = sy / n;
+  const mo = so / n;
+  let cyo = 0;
+  let coo = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (keep(i)) {
+      cyo += (y[i] - my) * (on[i] - mo);
+      coo += (on[i] - mo) * (on[i] - mo);
+    }
+  }
+  const b = coo > 0 ? cyo / coo : 0;
+  const out = new Float64Array(y.length).fill(Number.NaN);
+  for (let i = 0; i < y.length; i++) if (keep(i)) out[i] = y[i] - my - b * (on[i] - mo);
+  return out;
 }
 
-function identityCheck(values: Float64Array, future: FutureQuantity[]): string[] {
+function identityCheck(
+  values: Float64Array,
+  future: FutureQuantity[],
+  dates: { cluster: Int32Array; clusters: number },
+): string[] {
   const reasons: string[] = [];
   for (const q of future) {
     const { r, n } = pairedCorrelation(values, q.values);
     if (!(Math.abs(r) >= IDENTITY_R)) continue;
     if (q.split !== undefined) {
-      // Only a leak when the feature also follows the part of the shifted target that lies after t (module doc).
-      const partial = partialCorrelation(
-        pairedCorrelation(values, q.split.unknown).r,
-        pairedCorrelation(values, q.split.known).r,
-        pairedCorrelation(q.split.unknown, q.split.known).r,
+      // Only a leak when the feature also follows the part of the shifted target that lies after t (module doc):
+      // the partial correlation with it given the known part, as the correlation of the two residuals on the known part.
+      const { known, unknown } = q.split;
+      const partial = correlationWithError(
+        residualOn(values, known, unknown),
+        residualOn(unknown, known, values),
+        dates.cluster,
+        dates.clusters,
+        q.split.span,
       );
-      if (!(Math.abs(partial) >= SHIFTED_UNKNOWN_R)) continue;
+      const p = correlationPValue(partial);
+      if (!(Math.abs(partial.r) >= SHIFTED_UNKNOWN_R && p <= SHIFTED_UNKNOWN_ALPHA)) continue;
       reasons.push(
-        `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows, partial r = ${partial.toFixed(3)} with its part ` +
-          `after t): the feature is the answer shifted into t`,
+        `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows) and follows its part after t once its part known ` +
+          `at t is accounted for (partial r = ${partial.r.toFixed(3)}, ${
+            (Math.abs(partial.r) / partial.se).toFixed(1)
+          } ` +
+          `standard errors, p = ${p.toExponential(1)}): the feature is the answer shifted into t`,
       );
       continue;
     }
@@ -608,6 +651,7 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
     const computed = computeFeaturesOnFrame(sub, defs);
     const trunc = truncationTest(sub, defs, cutDates, options.tolerance ?? 1e-9, computed);
     const { future } = futureQuantities(sub, horizon);
+    const subClusters = dateClusters(sub);
     for (const d of defs) {
       const reasons: string[] = [];
       let verdict: Verdict = "ok";
@@ -620,7 +664,7 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
         );
       }
       const values = float64Column(computed, d.name);
-      const id = identityCheck(values, future);
+      const id = identityCheck(values, future, subClusters);
       if (id.length > 0) {
         verdict = "leak";
         reasons.push(...id);
@@ -642,7 +686,7 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
     const dates = dateClusters(panel.frame);
     for (const c of columns) {
       const values = float64Column(panel.frame, c);
-      const reasons = identityCheck(values, future);
+      const reasons = identityCheck(values, future, dates);
       let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
       const p = predictivenessCheck(values, future, past, horizon, dates);
       verdict = worst(verdict, p.verdict);
