@@ -264,3 +264,34 @@ realDataTest("real data: leaks a √h-inflated standard error let pass are caugh
   const { panel: withCols, ic } = escapedLeakColumns(panel, 46);
   assertEscapedLeaksCaught(withCols, ic);
 });
+
+realDataTest(
+  "real data: on AAPL × 500 days the future return at IC 0.6–0.8 (h = 20) and 0.45 (h = 5) is flagged",
+  async (dir) => {
+    // 25 non-overlapping 20-day periods: the old √h error (≈ 0.2) made every IC below ~0.9 look like chance.
+    const full = await readRealPanel(dir, ["AAPL"]);
+    const dates = full.dates.slice(-500);
+    const panel = panelFromFrame(full.frame.filter(pl.col("date").greaterThanEquals(pl.lit(dates[0]))));
+    const close = float64Column(panel.frame, "adj_close");
+    const z = normal(uniform(47));
+    const future = (h: number, rho: number) => {
+      const y = close.map((c, t) => (t + h < close.length ? Math.log(close[t + h] / c) : Number.NaN));
+      const f = y.filter(Number.isFinite);
+      const m = f.reduce((a, b) => a + b, 0) / f.length;
+      const s = Math.sqrt(f.reduce((a, b) => a + (b - m) ** 2, 0) / f.length);
+      return Float64Array.from(y, (v) => rho * v / s + Math.sqrt(1 - rho * rho) * z());
+    };
+    const cols: Record<string, Float64Array> = {
+      f20_08: future(20, 0.8),
+      f20_06: future(20, 0.6),
+      f5_05: future(5, 0.5),
+    };
+    let frame = panel.frame;
+    for (const [k, v] of Object.entries(cols)) frame = frame.withColumn(pl.Series(k, Array.from(v), pl.Float64));
+    const withCols = panelFromFrame(frame);
+    for (const [name, h] of [["f20_08", 20], ["f20_06", 20], ["f5_05", 5]] as const) {
+      const f = verdictOf(auditFeatures(withCols, { horizon: h, columns: [name], symbols: 1, cuts: 1 }), name);
+      assert.notEqual(f.verdict, "ok", `${name} at h = ${h} (IC ${f.ic?.toFixed(3)}) should be flagged`);
+    }
+  },
+);
