@@ -53,7 +53,14 @@
  *   Bonferroni-corrected (m · p), no larger than that of a single 4-SE deviation (6.3e−5), i.e. z ≥ 4.44 for m = 7
  *   (h = 5) and z ≥ 4.68 for m = 22 (h = 20) on long samples — and at least 3× the largest lag correlation, the
  *   column is `suspect`: real signals are usually at least as visible in the past as in the future, leaks are the
- *   other way round.
+ *   other way round. A leak mixed into an honest trailing return (x = ln(C_t/C_{t−k}) + c·r_{t+1}) hides behind that
+ *   return's large lag correlation, so the lead test is repeated on the part of the column the known returns do not
+ *   explain: the residual of a least-squares fit of the column on a constant and the last h one-day returns. If that
+ *   residual's largest |corr| with the lead quantities is ≥ 0.14 and Bonferroni-significant at the same level, the
+ *   column is `suspect` (skipped when the known returns explain the column exactly, e.g. a trailing sum of them).
+ *   Removing the honest part only shrinks the column's variance, so a column with |corr| ≥ 0.15 with a one-day return
+ *   after t keeps at least that much in its residual; honest candle shapes with a real next-day reversal (KSFT on
+ *   AAPL + MSFT at h = 5) reach 0.11.
  *
  * **Configuration** (./configuration.ts): purge ≥ horizon, fitted-transform windows inside their training fold.
  *
@@ -132,6 +139,8 @@ const IC_SUSPECT = 0.1;
 /** Two-sided level of a `suspect` IC: a 5-SE deviation, 2·P(Z ≥ 5). */
 const IC_SUSPECT_ALPHA = 2 * normalTail(5);
 const LEAD_LAG_RATIO = 3;
+/** |corr| with a return after t, of the part of a column the known returns do not explain, that is `suspect`. */
+const RESIDUAL_LEAD_R = 0.14;
 /** Family-wise two-sided level of the lead test: a 4-SE deviation, 2·P(Z ≥ 4). */
 const LEAD_ALPHA = 2 * normalTail(4);
 /** Two-sided level at which an |IC| of at least IC_LEAK is `suspect`: a 3.5-SE deviation (module doc). */
@@ -577,12 +586,112 @@ function dateClusters(frame: pl.DataFrame): { cluster: Int32Array; clusters: num
   return { cluster: Int32Array.from(dates, (d) => ids.get(d)!), clusters: sorted.length };
 }
 
+/** The one-day returns known at t, as a least-squares basis shared by every column (module doc, lead/lag). */
+interface PastBasis {
+  /** Regressors: a constant, then each known return; rows where any return is not finite are never used. */
+  rows: Float64Array[];
+  /** Whether row i has every regressor finite. */
+  usable: Uint8Array;
+  /** Σ zzᵀ over the usable rows (z = [1, returns]), row-major. */
+  gram: Float64Array;
+}
+
+function pastBasis(returns: Float64Array[], n: number): PastBasis {
+  const p = returns.length + 1;
+  const usable = new Uint8Array(n);
+  const gram = new Float64Array(p * p);
+  const rows: Float64Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const z = new Float64Array(p);
+    z[0] = 1;
+    let ok = true;
+    for (let j = 0; j < returns.length && ok; j++) {
+      z[j + 1] = returns[j][i];
+      ok = Number.isFinite(z[j + 1]);
+    }
+    rows.push(z);
+    if (!ok) continue;
+    usable[i] = 1;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] += z[a] * z[b];
+  }
+  return { rows, usable, gram };
+}
+
+/** Solves A b = c (A p × p, row-major, copied) by Gaussian elimination with partial pivoting; undefined if singular. */
+function solve(a: Float64Array, c: Float64Array): Float64Array | undefined {
+  const p = c.length;
+  const m = Float64Array.from(a);
+  const b = Float64Array.from(c);
+  for (let k = 0; k < p; k++) {
+    let piv = k;
+    for (let i = k + 1; i < p; i++) if (Math.abs(m[i * p + k]) > Math.abs(m[piv * p + k])) piv = i;
+    if (!(Math.abs(m[piv * p + k]) > 1e-12 * Math.abs(m[0]))) return undefined;
+    if (piv !== k) {
+      for (let j = 0; j < p; j++) [m[k * p + j], m[piv * p + j]] = [m[piv * p + j], m[k * p + j]];
+      [b[k], b[piv]] = [b[piv], b[k]];
+    }
+    for (let i = k + 1; i < p; i++) {
+      const f = m[i * p + k] / m[k * p + k];
+      if (f === 0) continue;
+      for (let j = k; j < p; j++) m[i * p + j] -= f * m[k * p + j];
+      b[i] -= f * b[k];
+    }
+  }
+  for (let k = p - 1; k >= 0; k--) {
+    let v = b[k];
+    for (let j = k + 1; j < p; j++) v -= m[k * p + j] * b[j];
+    b[k] = v / m[k * p + k];
+  }
+  return b;
+}
+
+/**
+ * The column minus its least-squares fit on the known returns (over the rows where both are finite): the part of
+ * the column that the last h returns do not explain. NaN elsewhere, or everywhere when the fit is singular.
+ */
+function residualOnPast(values: Float64Array, basis: PastBasis): Float64Array {
+  const p = basis.rows[0]?.length ?? 1;
+  const gram = Float64Array.from(basis.gram);
+  const xty = new Float64Array(p);
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    if (basis.usable[i] === 0) continue;
+    const z = basis.rows[i];
+    if (Number.isFinite(values[i])) {
+      for (let a = 0; a < p; a++) xty[a] += z[a] * values[i];
+    } else {
+      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] -= z[a] * z[b];
+    }
+  }
+  const out = new Float64Array(n).fill(Number.NaN);
+  const coef = solve(gram, xty);
+  if (coef === undefined) return out;
+  let rss = 0;
+  let sum = 0;
+  let sumSq = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (basis.usable[i] === 0 || !Number.isFinite(values[i])) continue;
+    let fit = 0;
+    for (let a = 0; a < p; a++) fit += coef[a] * basis.rows[i][a];
+    out[i] = values[i] - fit;
+    rss += out[i] * out[i];
+    sum += values[i];
+    sumSq += values[i] * values[i];
+    m++;
+  }
+  // A column the known returns explain (R² ≈ 1, e.g. a trailing sum of them) leaves only rounding: nothing to test.
+  if (!(rss > 1e-8 * (sumSq - sum * sum / m))) out.fill(Number.NaN);
+  return out;
+}
+
 function predictivenessCheck(
   values: Float64Array,
   future: FutureQuantity[],
   past: { values: Float64Array; span: number }[],
   horizon: number,
   dates: { cluster: Int32Array; clusters: number },
+  basis: PastBasis,
 ): { verdict: Verdict; reasons: string[]; ic: number } {
   const reasons: string[] = [];
   let verdict: Verdict = "ok";
@@ -623,6 +732,26 @@ function predictivenessCheck(
       `lead/lag asymmetry: max |corr| with returns after t is ${lead.toFixed(3)} (max z = ${leadZ.toFixed(1)} over ` +
         `${leads.length} lead correlations, Bonferroni p = ${leadP.toExponential(1)}) but with the last ${horizon} ` +
         `return(s) known at t only ${lag.toFixed(3)}; genuine signals rarely see the future better than the past`,
+    );
+    return { verdict, reasons, ic };
+  }
+  // The same question for the part of the column that the known returns do not explain: an honest trailing return
+  // mixed with a future one hides the future part behind a large lag correlation.
+  const rest = residualOnPast(values, basis);
+  const leadQuantities = [future[0], ...future.slice(1).filter((q) => q.lead)];
+  const restLeads = leadQuantities.map((q) =>
+    correlationWithError(rest, q.values, dates.cluster, dates.clusters, q.span)
+  )
+    .filter((c) => !Number.isNaN(c.r) && c.se > 0);
+  if (restLeads.length === 0) return { verdict, reasons, ic };
+  const restLead = Math.max(...restLeads.map((c) => Math.abs(c.r)));
+  const restP = Math.min(1, restLeads.length * Math.min(...restLeads.map(correlationPValue)));
+  if (restP <= LEAD_ALPHA && restLead >= RESIDUAL_LEAD_R) {
+    verdict = worst(verdict, "suspect");
+    reasons.push(
+      `once the last ${horizon} return(s) known at t are regressed out, what remains of the column correlates ` +
+        `${restLead.toFixed(3)} with returns after t (Bonferroni p = ${restP.toExponential(1)} over ` +
+        `${restLeads.length} lead correlations): part of the column is built from the future`,
     );
   }
   return { verdict, reasons, ic };
@@ -685,11 +814,12 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
   if (columns.length > 0) {
     const { future, past } = futureQuantities(panel.frame, horizon);
     const dates = dateClusters(panel.frame);
+    const basis = pastBasis(past.filter((q) => q.span === 1).map((q) => q.values), panel.frame.height);
     for (const c of columns) {
       const values = float64Column(panel.frame, c);
       const reasons = identityCheck(values, future, dates);
       let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
-      const p = predictivenessCheck(values, future, past, horizon, dates);
+      const p = predictivenessCheck(values, future, past, horizon, dates, basis);
       verdict = worst(verdict, p.verdict);
       reasons.push(...p.reasons);
       features.push({ name: c, source: "column", verdict, reasons, ic: p.ic });
