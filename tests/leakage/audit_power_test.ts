@@ -1,7 +1,8 @@
 /**
  * Power and calibration of the leakage audit's statistical rules: the standard error of a correlation matches the
  * spread of r when the association is broken, and leaks that a too-large standard error once let through as `ok`
- * (target shifted 11–14 days, the future 20-day return at IC ≈ 0.16, momentum measured to tomorrow's open) are caught
+ * (target shifted 11–14 days, the future 20-day return at IC ≈ 0.16, momentum measured to tomorrow's open, tomorrow's
+ * return mixed into an honest trailing return) are caught
  * on synthetic and real prices, while honest trailing returns stay `ok`.
  *
  * @module
@@ -205,6 +206,11 @@ function escapedLeakColumns(panel: Panel, seed: number): { panel: Panel; ic: Map
     }
     return out;
   };
+  /** x + c·r_{t+1} with c such that corr(x + c·r_{t+1}, r_{t+1}) = 0.15 (x independent of r_{t+1}). */
+  const mixedWithNext = (x: Float64Array) => {
+    const c = 0.15 * sd(x) / (s1 * Math.sqrt(1 - 0.15 * 0.15));
+    return Float64Array.from(x, (v, i) => v + c * r1[i]);
+  };
   const cols: Record<string, Float64Array> = {
     // h = 20: the 20-day target of 12 days earlier (8 days still ahead), plus noise of half its size
     shifted12_h20: plusNoise(fwd(20, -12), 0.5),
@@ -216,6 +222,8 @@ function escapedLeakColumns(panel: Panel, seed: number): { panel: Panel; ic: Map
     trail19_next_h20: Float64Array.from(fwd(19, -19), (v, i) => v + 0.3 * r1[i] + 0.6 * s1 * z()),
     // h = 20: 19-day momentum measured to tomorrow's open
     to_next_open_h20: toNextOpen(19),
+    // h = 5 and 20: an honest 60-day trailing return plus tomorrow's return, 0.15 correlation with the latter
+    trail60_next: mixedWithNext(fwd(60, -60)),
     // honest controls
     trailing19: fwd(19, -19),
     trailing20: fwd(20, -20),
@@ -245,6 +253,8 @@ function assertEscapedLeaksCaught(panel: Panel, ic: Map<string, number>) {
   expect(h5, "shifted4_h5", ["suspect", "leak"]);
   expect(h20, "trail19_next_h20", ["leak"]);
   expect(h20, "to_next_open_h20", ["leak"]);
+  expect(h5, "trail60_next", ["suspect", "leak"]);
+  expect(h20, "trail60_next", ["suspect", "leak"]);
   for (const name of ["trailing19", "trailing20", "trailing250"]) {
     expect(h20, name, ["ok"]);
     expect(h5, name, ["ok"]);
