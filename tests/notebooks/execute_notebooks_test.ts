@@ -66,6 +66,8 @@ Deno.test({
         errorCells: [],
         silentCells: [1],
         lostCells: [],
+        codeCellIndices: [1, 2],
+        cellSizes: [0, 2],
       });
       const html = await Deno.readTextFile(ok.html);
       assert.equal(countEmptiedSvgs(html), 0);

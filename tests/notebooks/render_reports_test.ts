@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { countEmptiedSvgs, NBCONVERT_CONFIG, summarizeOutputs } from "../../tools/render_reports.ts";
+import {
+  agreedExecution,
+  countEmptiedSvgs,
+  differingCells,
+  NBCONVERT_CONFIG,
+  type OutputSummary,
+  summarizeOutputs,
+} from "../../tools/render_reports.ts";
 
 const SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><path d="M0,0L20,10" stroke="black"/></svg>';
@@ -15,7 +22,7 @@ Deno.test("summarizeOutputs counts code cells, error outputs (by cell), SVG outp
     cells: [
       { cell_type: "markdown" },
       { cell_type: "code", outputs: [{ output_type: "display_data", data: { "image/svg+xml": SVG } }] },
-      { cell_type: "code", outputs: [{ output_type: "stream" }, { output_type: "error" }] },
+      { cell_type: "code", outputs: [{ output_type: "stream", text: ["a\n", "b\n"] }, { output_type: "error" }] },
       { cell_type: "code", outputs: [{ output_type: "execute_result", data: { "text/plain": "1" } }] },
       { cell_type: "code", source: "const quiet = 1;", outputs: [] },
       { cell_type: "code", source: ["const x = 1;\n", "await showTable([{ x }]);"], outputs: [] },
@@ -28,7 +35,41 @@ Deno.test("summarizeOutputs counts code cells, error outputs (by cell), SVG outp
     errorCells: [3],
     silentCells: [5, 6],
     lostCells: [6],
+    codeCellIndices: [2, 3, 4, 5, 6],
+    // display 1; two stream lines + an error; a result; nothing; nothing.
+    cellSizes: [1, 3, 1, 0, 0],
   });
+});
+
+function execution(cellSizes: number[], lostCells: number[] = []): { outputs: OutputSummary } {
+  return {
+    outputs: {
+      codeCells: cellSizes.length,
+      errors: 0,
+      svgs: 0,
+      errorCells: [],
+      silentCells: [],
+      lostCells,
+      codeCellIndices: cellSizes.map((_, i) => 2 * i + 1),
+      cellSizes,
+    },
+  };
+}
+
+Deno.test("agreedExecution needs two executions that agree cell by cell and show as much as any execution did", () => {
+  const full = execution([2, 1, 3]);
+  const lostLine = execution([1, 1, 3]); // one line of cell 1 never arrived
+  assert.equal(agreedExecution([full]), undefined, "one execution proves nothing");
+  assert.equal(agreedExecution([full, lostLine]), undefined, "they disagree");
+  // Two executions that agree but both lost the same line are not enough once a fuller one has been seen.
+  const lostAgain = execution([1, 1, 3]);
+  assert.equal(agreedExecution([full, lostLine, lostAgain]), undefined);
+  const fullAgain = execution([2, 1, 3]);
+  assert.equal(agreedExecution([full, lostLine, fullAgain]), fullAgain);
+  // A cell that calls a display helper and showed nothing is never accepted, even if the executions agree.
+  assert.equal(agreedExecution([execution([0, 1], [1]), execution([0, 1], [1])]), undefined);
+  assert.deepEqual(differingCells([full.outputs, lostLine.outputs, fullAgain.outputs]), [1]);
+  assert.deepEqual(differingCells([full.outputs, fullAgain.outputs]), []);
 });
 
 Deno.test({
