@@ -71,6 +71,9 @@
  */
 
 import pl from "nodejs-polars";
+import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
+import tCdf from "@stdlib/stats-base-dists-t-cdf";
+import { CholeskyDecomposition, Matrix as MlMatrix } from "ml-matrix";
 import type { Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "../features/definition.ts";
@@ -407,85 +410,16 @@ function identityCheck(
   return reasons;
 }
 
-/**
- * P(Z ≥ z) for a standard normal Z: erfc(z/√2)/2 with the Chebyshev fit of Numerical Recipes (erfcc, relative error
- * below 1.2e−7 everywhere).
- */
+/** P(Z ≥ z) for a standard normal Z (from @stdlib's normal CDF, evaluated at −z so the upper tail stays accurate). */
 export function normalTail(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * x);
-  const erfc = t * Math.exp(
-    -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-                      t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-  );
-  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+  return normalCdf(-z, 0, 1);
 }
 
-/** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 terms; relative error below 1e−14). */
-function logGamma(x: number): number {
-  const c = [
-    0.99999999999980993,
-    676.5203681218851,
-    -1259.1392167224028,
-    771.32342877765313,
-    -176.61502916214059,
-    12.507343278686905,
-    -0.13857109526572012,
-    9.9843695780195716e-6,
-    1.5056327351493116e-7,
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  x -= 1;
-  let a = c[0];
-  const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
-  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
-}
-
-/** Continued fraction of the regularized incomplete beta function (Numerical Recipes betacf, modified Lentz). */
-function betaContinuedFraction(a: number, b: number, x: number): number {
-  const tiny = 1e-300;
-  let c = 1;
-  let d = 1 - (a + b) * x / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m;
-    for (
-      const aa of [m * (b - m) * x / ((a + m2 - 1) * (a + m2)), -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))]
-    ) {
-      d = 1 + aa * d;
-      if (Math.abs(d) < tiny) d = tiny;
-      c = 1 + aa / c;
-      if (Math.abs(c) < tiny) c = tiny;
-      d = 1 / d;
-      h *= d * c;
-    }
-    if (Math.abs(d * c - 1) < 1e-15) break;
-  }
-  return h;
-}
-
-/** Regularized incomplete beta I_x(a, b) for 0 ≤ x ≤ 1. */
-function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
-  return x < (a + 1) / (a + b + 2)
-    ? front * betaContinuedFraction(a, b, x) / a
-    : 1 - front * betaContinuedFraction(b, a, 1 - x) / b;
-}
-
-/**
- * P(T ≥ t) for Student's t with `dof` degrees of freedom: I_{ν/(ν+t²)}(ν/2, 1/2) / 2 for t ≥ 0. Falls back to
- * {@link normalTail} for dof = ∞.
- */
+/** P(T ≥ t) for Student's t with `dof` degrees of freedom (@stdlib's t CDF at −t); {@link normalTail} for dof = ∞. */
 export function studentTail(t: number, dof: number): number {
   if (!(dof > 0)) return Number.NaN;
   if (!Number.isFinite(dof)) return normalTail(t);
-  const half = incompleteBeta(dof / (dof + t * t), dof / 2, 0.5) / 2;
-  return t >= 0 ? half : 1 - half;
+  return tCdf(-t, dof);
 }
 
 /** A correlation with its standard error (module doc formula). */
@@ -495,7 +429,7 @@ export interface CorrelationEstimate {
   /** Rows where both sides are finite. */
   n: number;
   /**
-   * Driscoll–Kraay standard error of r: residual products summed by date, Newey–West (Bartlett) over span − 1 lags of
+   * Driscoll–Kraay standard error of r: residual products summed by date, Newey–West (Bartlett) over 2(span − 1) lags of
    * the date sums. NaN with r.
    */
   se: number;
@@ -509,7 +443,7 @@ export interface CorrelationEstimate {
 /**
  * Pearson correlation of x and y with the standard error of the module doc (Driscoll–Kraay):
  *
- *   gᵈ = Σ_{i∈d} x̃ᵢ(ỹᵢ − βx̃ᵢ), β = Σx̃ỹ / Σx̃²;  V = Σ_d gᵈ² + 2 Σ_{l=1}^{L} (1 − l/(L+1)) Σ_d gᵈ gᵈ⁻ˡ, L = span − 1;
+ *   gᵈ = Σ_{i∈d} x̃ᵢ(ỹᵢ − βx̃ᵢ), β = Σx̃ỹ / Σx̃²;  V = Σ_d gᵈ² + 2 Σ_{l=1}^{L} (1 − l/(L+1)) Σ_d gᵈ gᵈ⁻ˡ, L = 2(span − 1);
  *   SE = √V / √(Σx̃² · Σỹ²)
  *
  * so r / SE is the date-clustered, autocorrelation-robust t-statistic of the slope of y on x. `cluster[i]` is the
@@ -617,32 +551,14 @@ function pastBasis(returns: Float64Array[], n: number): PastBasis {
   return { rows, usable, gram };
 }
 
-/** Solves A b = c (A p × p, row-major, copied) by Gaussian elimination with partial pivoting; undefined if singular. */
+/** Solves A b = c for a symmetric positive-definite A (p × p, row-major) by Cholesky; undefined when A is not. */
 function solve(a: Float64Array, c: Float64Array): Float64Array | undefined {
   const p = c.length;
-  const m = Float64Array.from(a);
-  const b = Float64Array.from(c);
-  for (let k = 0; k < p; k++) {
-    let piv = k;
-    for (let i = k + 1; i < p; i++) if (Math.abs(m[i * p + k]) > Math.abs(m[piv * p + k])) piv = i;
-    if (!(Math.abs(m[piv * p + k]) > 1e-12 * Math.abs(m[0]))) return undefined;
-    if (piv !== k) {
-      for (let j = 0; j < p; j++) [m[k * p + j], m[piv * p + j]] = [m[piv * p + j], m[k * p + j]];
-      [b[k], b[piv]] = [b[piv], b[k]];
-    }
-    for (let i = k + 1; i < p; i++) {
-      const f = m[i * p + k] / m[k * p + k];
-      if (f === 0) continue;
-      for (let j = k; j < p; j++) m[i * p + j] -= f * m[k * p + j];
-      b[i] -= f * b[k];
-    }
-  }
-  for (let k = p - 1; k >= 0; k--) {
-    let v = b[k];
-    for (let j = k + 1; j < p; j++) v -= m[k * p + j] * b[j];
-    b[k] = v / m[k * p + k];
-  }
-  return b;
+  const chol = new CholeskyDecomposition(
+    new MlMatrix(Array.from({ length: p }, (_, i) => a.subarray(i * p, i * p + p))),
+  );
+  if (!chol.isPositiveDefinite()) return undefined;
+  return Float64Array.from(chol.solve(MlMatrix.columnVector(Array.from(c))).getColumn(0));
 }
 
 /**
@@ -685,6 +601,11 @@ function residualOnPast(values: Float64Array, basis: PastBasis): Float64Array {
   return out;
 }
 
+/** Family-wise p-value of the smallest of m correlation p-values (Bonferroni: m · min p, at most 1). */
+function bonferroniPValue(estimates: readonly CorrelationEstimate[]): number {
+  return Math.min(1, estimates.length * Math.min(...estimates.map(correlationPValue)));
+}
+
 function predictivenessCheck(
   values: Float64Array,
   future: FutureQuantity[],
@@ -718,13 +639,15 @@ function predictivenessCheck(
         `for daily returns; check how the column was built`,
     );
   }
-  const leads = [target, ...future.slice(1).filter((q) => q.lead).map((q) => est(q.values, q.span))]
-    .filter((c) => !Number.isNaN(c.r) && c.se > 0);
+  // The target (future[0]) and the one-day returns after t; the target's estimate is the one already made.
+  const leadQuantities = future.filter((q) => q.lead);
+  const usable = (c: CorrelationEstimate) => !Number.isNaN(c.r) && c.se > 0;
+  const leads = leadQuantities.map((q) => (q === future[0] ? target : est(q.values, q.span))).filter(usable);
   const lags = past.map((q) => pairedCorrelation(values, q.values).r).filter((r) => !Number.isNaN(r));
   if (leads.length === 0) return { verdict, reasons, ic };
   const lead = Math.max(...leads.map((c) => Math.abs(c.r)));
   const leadZ = Math.max(...leads.map((c) => Math.abs(c.r) / c.se));
-  const leadP = Math.min(1, leads.length * Math.min(...leads.map(correlationPValue)));
+  const leadP = bonferroniPValue(leads);
   const lag = Math.max(0, ...lags.map(Math.abs));
   if (leadP <= LEAD_ALPHA && lead >= LEAD_LAG_RATIO * lag) {
     verdict = worst(verdict, "suspect");
@@ -738,14 +661,12 @@ function predictivenessCheck(
   // The same question for the part of the column that the known returns do not explain: an honest trailing return
   // mixed with a future one hides the future part behind a large lag correlation.
   const rest = residualOnPast(values, basis);
-  const leadQuantities = [future[0], ...future.slice(1).filter((q) => q.lead)];
   const restLeads = leadQuantities.map((q) =>
     correlationWithError(rest, q.values, dates.cluster, dates.clusters, q.span)
-  )
-    .filter((c) => !Number.isNaN(c.r) && c.se > 0);
+  ).filter(usable);
   if (restLeads.length === 0) return { verdict, reasons, ic };
   const restLead = Math.max(...restLeads.map((c) => Math.abs(c.r)));
-  const restP = Math.min(1, restLeads.length * Math.min(...restLeads.map(correlationPValue)));
+  const restP = bonferroniPValue(restLeads);
   if (restP <= LEAD_ALPHA && restLead >= RESIDUAL_LEAD_R) {
     verdict = worst(verdict, "suspect");
     reasons.push(
