@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { BackendRequest } from "../models/nn/backend.ts"; // type only: no tfjs is loaded for XGBoost runs
 import { ConfigError } from "../errors.ts";
 
 /** The built-in synthetic market. */
@@ -58,7 +59,7 @@ export interface NeuralTrainingConfig {
   /** Global gradient-norm clipping threshold (the pre-clip norm is logged every epoch). */
   clipNorm: number;
   /** tfjs backend request; absent = `TFJS_BACKEND`, else `auto`. The backend actually used is stored with the run. */
-  backend?: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend?: BackendRequest;
 }
 
 /** A multi-layer perceptron on each row's standardized features (binary classifier, P(up) out). */
@@ -150,7 +151,7 @@ export interface PipelineConfigInput {
 
 /**
  * Defaults of the neural models: small enough that the demo-sized market (20 symbols × 2520 days, 5 folds) trains in
- * about a minute on two cores (README "The candor command" gives the measured times).
+ * seconds (MLP) to half a minute (LSTM) on two cores (README "The candor command" gives the measured times).
  */
 export const DEFAULT_NEURAL: { mlp: MLPConfig; lstm: LSTMConfig } = {
   mlp: {

@@ -196,22 +196,16 @@ export function healthDiagnostics(
   }
   // Events of kinds no category covers (future monitors) are kept too.
   out.push(...summary.events.filter((e) => !known.has(e.kind)).map(asRecord));
-  out.push({
+  // One input-scale record per split; the training split's data carries no `split` field (it came first).
+  const scaleRecord = (split: string, report: typeof inputScale, named: boolean): DiagnosticRecord => ({
     fold,
     kind: "input-scale",
-    severity: inputScale.flagged.length === 0 ? "info" : "warning",
-    message: `scaled training inputs: ${inputScale.summary}`,
-    data: { flagged: inputScale.flagged, nonFiniteAfterSanitize: inputScale.nonFinite },
+    severity: report.flagged.length === 0 ? "info" : "warning",
+    message: `scaled ${split} inputs: ${report.summary}`,
+    data: { ...(named ? { split } : {}), flagged: report.flagged, nonFiniteAfterSanitize: report.nonFinite },
   });
-  for (const { split, report } of otherInputs) {
-    out.push({
-      fold,
-      kind: "input-scale",
-      severity: report.flagged.length === 0 ? "info" : "warning",
-      message: `scaled ${split} inputs: ${report.summary}`,
-      data: { split, flagged: report.flagged, nonFiniteAfterSanitize: report.nonFinite },
-    });
-  }
+  out.push(scaleRecord("training", inputScale, false));
+  for (const { split, report } of otherInputs) out.push(scaleRecord(split, report, true));
   const verdict = diagnose(summary);
   out.push({
     fold,
