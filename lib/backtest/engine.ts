@@ -141,6 +141,14 @@ function nonNegativeFinite(x: number, name: string): number {
   return x;
 }
 
+/** The error for an infinite position (`where` names it: an index, a decision date): never silently held flat. */
+export function infinitePositionError(where: string, value: number): ConfigError {
+  return new ConfigError(
+    `${where} is ${value}: an infinite position cannot be held (a forecast divided by a zero volatility?); use NaN ` +
+      `for "no decision" or clip the sizing`,
+  );
+}
+
 /** Validates and defaults the cost and timing options; throws ConfigError naming the bad field. */
 export function resolveCosts(opts: BacktestCostOptions): ResolvedCosts {
   const lag = opts.lag ?? 1;
@@ -237,10 +245,7 @@ export function simulateWeights(
     const w = wts[i];
     if (w === Infinity || w === -Infinity) {
       const where = m === 1 ? `index ${i}` : `index ${i} (period ${Math.floor(i / m)}, symbol ${i % m})`;
-      throw new ConfigError(
-        `position at ${where} is ${w}: an infinite position cannot be held (a forecast divided by a zero ` +
-          `volatility?); use NaN for "no decision" or clip the sizing`,
-      );
+      throw infinitePositionError(`position at ${where}`, w);
     }
   }
   let first = -1;

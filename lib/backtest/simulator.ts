@@ -30,6 +30,7 @@ import {
   type BacktestResult,
   conventionsOf,
   equityOf,
+  infinitePositionError,
   plausibilityWarnings,
   resolveCosts,
   simulateWeights,
@@ -228,10 +229,7 @@ export function simulateForward(opts: ForwardOptions): ForwardResult {
     for (let j = 0; j < m; j++) {
       if (d[j] === Infinity || d[j] === -Infinity) {
         const when = opts.dates?.[t] ?? `index ${t}`;
-        throw new ConfigError(
-          `the decision at ${when}${m > 1 ? ` (symbol ${j})` : ""} is ${d[j]}: an infinite position cannot be ` +
-            `held; return NaN for "no decision" or clip the sizing`,
-        );
+        throw infinitePositionError(`the decision at ${when}${m > 1 ? ` (symbol ${j})` : ""}`, d[j]);
       }
       decisions[t * m + j] = d[j];
       if (isFiniteNumber(d[j])) any = true;
