@@ -12,6 +12,7 @@ import { ConfigError } from "../errors.ts";
 
 /** The built-in synthetic market. */
 export interface SyntheticSourceConfig {
+  /** Selects the built-in synthetic market. */
   kind: "synthetic";
   /** Number of symbols. */
   symbols: number;
@@ -27,7 +28,9 @@ export interface SyntheticSourceConfig {
 
 /** Price files: a CSV / CSV.gz / Parquet file or a folder of them. */
 export interface FilesSourceConfig {
+  /** Selects price files. */
   kind: "files";
+  /** A `.csv`, `.csv.gz` or `.parquet` file, or a folder of them (see `loadPanel`). */
   path: string;
   /** Keep only these symbols (all when absent). */
   symbols?: string[];
@@ -38,7 +41,9 @@ export type DataSourceConfig = SyntheticSourceConfig | FilesSourceConfig;
 
 /** XGBoost settings (XGBoost's own parameter names in `params`). */
 export interface XGBoostConfig {
+  /** Selects XGBoost (the default model). */
   kind: "xgboost";
+  /** XGBoost parameters under XGBoost's own names (objective, max_depth, eta, ...); the run's seed overrides `seed`. */
   params: Record<string, string | number | boolean>;
   /** Maximum boosting rounds. */
   numBoostRound: number;
@@ -64,6 +69,7 @@ export interface NeuralTrainingConfig {
 
 /** A multi-layer perceptron on each row's standardized features (binary classifier, P(up) out). */
 export interface MLPConfig extends NeuralTrainingConfig {
+  /** Selects the MLP. */
   kind: "mlp";
   /** Hidden layer widths. */
   hidden: number[];
@@ -75,6 +81,7 @@ export interface MLPConfig extends NeuralTrainingConfig {
  * and from the test window alike (so fold metrics and baselines are computed on the rows actually predicted).
  */
 export interface LSTMConfig extends NeuralTrainingConfig {
+  /** Selects the LSTM. */
   kind: "lstm";
   /** Window length in trading days. */
   timesteps: number;
@@ -96,6 +103,7 @@ export type ModelConfigInput =
 
 /** The full, resolved pipeline configuration. */
 export interface PipelineConfig {
+  /** Where the prices come from. */
   data: DataSourceConfig;
   /** Label horizon in trading days: the target at t is log(adj_close[t+h] / adj_close[t]). */
   horizon: number;
@@ -114,7 +122,9 @@ export interface PipelineConfig {
    * or a list. They pass the leakage audit's predictiveness and lead/lag checks before training.
    */
   columns: "all" | "none" | string[];
+  /** The model trained in every fold, with its settings. */
   model: ModelConfig;
+  /** How the stitched out-of-sample predictions are backtested (conventions stored with the run). */
   backtest: {
     /** Days between the decision (close of t) and the first return earned; ≥ 1. */
     lag: number;
@@ -135,17 +145,29 @@ export interface PipelineConfig {
 
 /** A partial config: anything omitted takes its default. */
 export interface PipelineConfigInput {
+  /** Price source; default the synthetic market (20 × 2520, planted, seed 42). */
   data?: (Partial<SyntheticSourceConfig> & { kind?: "synthetic" }) | FilesSourceConfig;
+  /** See {@link PipelineConfig.horizon} (default 1). */
   horizon?: number;
+  /** See {@link PipelineConfig.folds} (default 5). */
   folds?: number;
+  /** See {@link PipelineConfig.purge} (default = horizon; less is refused). */
   purge?: number;
+  /** See {@link PipelineConfig.embargo} (default 0). */
   embargo?: number;
+  /** See {@link PipelineConfig.validationFraction}; in (0, 0.5). */
   validationFraction?: number;
+  /** See {@link PipelineConfig.features} (default: the base set). */
   features?: string[];
+  /** See {@link PipelineConfig.columns} (default "all"). */
   columns?: "all" | "none" | string[];
+  /** Model kind and settings; omitted settings take that model's defaults, unknown ones are refused. */
   model?: ModelConfigInput;
+  /** Backtest conventions; omitted ones take their defaults (lag 1, 5 bps, long-short, 252). */
   backtest?: Partial<PipelineConfig["backtest"]>;
+  /** See {@link PipelineConfig.seed} (default 42). */
   seed?: number;
+  /** See {@link PipelineConfig.allowLeakage} (default false). */
   allowLeakage?: boolean;
 }
 

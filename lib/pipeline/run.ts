@@ -209,23 +209,33 @@ export function efficiencyGate(
 
 /** Progress events for bars and logs: `stage` names the step, `fraction` is progress within the whole run. */
 export interface PipelineProgress {
+  /** The step the run is in. */
   stage: "load" | "features" | "audit" | "configuration" | "fold" | "backtest" | "store" | "done";
+  /** Progress through the whole run, in [0, 1]. */
   fraction: number;
+  /** One line for a progress bar or log. */
   message: string;
 }
 
 /** One fold's outcome: windows, sizes, metrics and baselines on the same test rows. */
 export interface FoldResult {
+  /** 0-based fold index. */
   index: number;
+  /** The fold's date windows, purge and embargo. */
   fold: Fold;
+  /** Rows the model was fitted on (LSTM: those with a full window). */
   nTrain: number;
+  /** Rows of the early-stopping tail. */
   nValidation: number;
+  /** Test rows predicted. */
   nTest: number;
   /** Direction accuracy, ICs, prediction std, share of "up" predictions. */
   metrics: Record<string, number>;
   /** Baseline accuracies on the same test rows. */
   baselines: Record<string, number>;
+  /** Best boosting round or epoch (1-based), as the fit reported it. */
   bestIteration?: number;
+  /** Wall time of the fold (fit, predictions, metrics), in seconds. */
   seconds: number;
   /** Walk-forward efficiency of the fold (also in `metrics.validationAccuracy` and `metrics.wfe` when defined). */
   efficiency: EfficiencyReport;
@@ -237,10 +247,15 @@ export interface FoldResult {
 
 /** Everything a run produced. Predictions are out-of-sample only (each row predicted by the fold that tested it). */
 export interface PipelineResult {
+  /** Id of the stored run; absent when nothing was stored. */
   runId?: string;
+  /** The resolved configuration the run used. */
   config: PipelineConfig;
+  /** Symbols of the panel, in panel order. */
   symbols: string[];
+  /** Feature columns the model saw (built-in, then extra columns). */
   features: string[];
+  /** One result per walk-forward fold, in order. */
   folds: FoldResult[];
   /**
    * Pooled out-of-sample metrics over all folds: accuracy with its 95 % Wilson interval (`accuracyLow`,
@@ -249,9 +264,11 @@ export interface PipelineResult {
    * prediction std and share of "up" calls.
    */
   pooled: Record<string, number>;
+  /** Lagged backtest of the stitched out-of-sample predictions, beside buy & hold. */
   backtest: PanelBacktestResult;
   /** Theoretical best direction accuracy, known only for the synthetic market. */
   theoreticalAccuracy?: number;
+  /** Everything worth a look before trusting the numbers (audit, gates, health, plausibility). */
   warnings: string[];
   /** Findings of the configuration gate (purge ≥ horizon; fitted windows inside each fold's training period). */
   configurationChecks: ConfigurationFinding[];
@@ -259,6 +276,7 @@ export interface PipelineResult {
   efficiency: EfficiencyReport;
   /** Neural runs: the tfjs backend actually used (also stored with the run and in each fold's fit report). */
   backend?: string;
+  /** Out-of-sample rows: date, symbol, predicted P(up) and the realized h-day log-return target. */
   predictions: { dates: string[]; symbols: string[]; probability: Float64Array; target: Float64Array };
 }
 
@@ -266,6 +284,7 @@ export interface PipelineResult {
 export interface PipelineOptions {
   /** Where to record the run; omitted → nothing is stored. */
   store?: Store;
+  /** Called as the run advances (for progress bars and logs). */
   onProgress?: (p: PipelineProgress) => void;
 }
 
