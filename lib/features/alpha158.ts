@@ -27,31 +27,27 @@
  * - `WVMAd = std(|C/Ref(C,1) − 1|·V) / (mean(|C/Ref(C,1) − 1|·V) + ε)`;
  * - `VSUMPd`, `VSUMNd`, `VSUMDd`: as SUMP/SUMN/SUMD on ΔV = V − Ref(V,1).
  *
- * Everything that sums or averages over a window (means, sums, standard deviations, regressions, correlations) and
- * the quantiles, ranks and arg-max/arg-min are per-symbol kernels (./rolling.ts and below): polars' JS API has no
- * rolling regression, correlation, rank or arg-max; its per-symbol (`.over`) rolling std and quantile were the slowest
- * part of the set; and its running sums, evaluated on the whole frame, carry rounding residue from one symbol into the
- * next (seen by the truncation test as changing values on flat or thinly traded stretches). Polars expressions are
- * kept for what is exact: shifts, rolling max/min, counts, candle arithmetic. Each value depends only on its own
- * window of its own symbol.
+ * Every feature here is a per-symbol typed-array kernel (`kind: "series"`; ./rolling.ts and below), written by hand:
+ * polars' JS API has no rolling regression, correlation, rank or arg-max; its per-symbol (`.over`) rolling std and
+ * quantile were the slowest part of the set; its running sums, evaluated on the whole frame, carry rounding residue
+ * from one symbol into the next (seen by the truncation test as changing values on flat or thinly traded stretches);
+ * and even its exact operations (shifts, rolling max/min, counts, candle arithmetic) cost several times more than one
+ * pass over a symbol's arrays, because every intermediate is a fresh full-height column (bench/features.ts). Those
+ * exact ones were polars expressions before and keep their values to the last bit (tests/features/kernels_test.ts
+ * checks them against the expressions). Each value depends only on its own window of its own symbol.
  *
  * @module
  */
 
-import pl from "nodejs-polars";
-import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
-import { C, H, L, O } from "./technical.ts";
-import { rollingMoments, rollingQuantilesAndRank, rollingStd, rollingSum } from "./rolling.ts";
+import type { FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
+import { rollingMeanAndSquares, rollingMoments, rollingQuantilesAndRank, rollingStd, rollingSum } from "./rolling.ts";
+import { logVolume } from "./technical.ts";
 
 /** Qlib's ε in ratio denominators. */
 const EPS = 1e-12;
 
 /** Windows of the Alpha158 set. */
 export const ALPHA158_WINDOWS = [5, 10, 20, 30, 60] as const;
-
-function e(name: string, lookback: number, description: string, expr: pl.Expr, family: string): ExprFeatureDef {
-  return { kind: "expr", bounded: true, name, lookback, description, expr, family };
-}
 
 function s(
   name: string,
@@ -130,8 +126,119 @@ export function combine(a: Float64Array, b: Float64Array, f: (x: number, y: numb
   return out;
 }
 
-function ratioToClose(values: Float64Array, close: Float64Array): Float64Array {
-  return combine(values, close, (v, c) => v / c);
+/*
+ * The kernels below are explicit loops rather than `combine` with a callback: with a dozen different callbacks the
+ * call site goes megamorphic and the full set ran several times slower (bench/features.ts).
+ */
+
+/** `values[t] / close[t]` into a new array. */
+function perClose(values: Float64Array, close: Float64Array): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[i] / close[i];
+  return out;
+}
+
+/** The twelve candle-shape features of the module doc, in one pass over O, H, L, C. */
+function candleShapes(x: SymbolSeries): Record<string, Float64Array> {
+  const n = x.close.length;
+  const names = ["KMID", "KLEN", "KMID2", "KUP", "KUP2", "KLOW", "KLOW2", "KSFT", "KSFT2", "OPEN0", "HIGH0", "LOW0"];
+  const out: Record<string, Float64Array> = {};
+  for (const name of names) out[name] = new Float64Array(n);
+  const { KMID, KLEN, KMID2, KUP, KUP2, KLOW, KLOW2, KSFT, KSFT2, OPEN0, HIGH0, LOW0 } = out;
+  for (let i = 0; i < n; i++) {
+    const o = x.open[i];
+    const h = x.high[i];
+    const l = x.low[i];
+    const c = x.close[i];
+    const range = h - l + EPS;
+    const top = Math.max(o, c);
+    const bottom = Math.min(o, c);
+    KMID[i] = (c - o) / o;
+    KLEN[i] = (h - l) / o;
+    KMID2[i] = (c - o) / range;
+    KUP[i] = (h - top) / o;
+    KUP2[i] = (h - top) / range;
+    KLOW[i] = (bottom - l) / o;
+    KLOW2[i] = (bottom - l) / range;
+    KSFT[i] = (2 * c - h - l) / o;
+    KSFT2[i] = (2 * c - h - l) / range;
+    OPEN0[i] = o / c;
+    HIGH0[i] = h / c;
+    LOW0[i] = l / c;
+  }
+  return out;
+}
+
+function candleFeatures(): SeriesFeatureDef[] {
+  const shape = (name: string, description: string, family = "candle") =>
+    s(name, 0, description, (x) => x.memo("candleShapes", () => candleShapes(x))[name], family);
+  return [
+    shape("KMID", "(C-O)/O"),
+    shape("KLEN", "(H-L)/O"),
+    shape("KMID2", "(C-O)/(H-L+eps)"),
+    shape("KUP", "(H-max(O,C))/O"),
+    shape("KUP2", "(H-max(O,C))/(H-L+eps)"),
+    shape("KLOW", "(min(O,C)-L)/O"),
+    shape("KLOW2", "(min(O,C)-L)/(H-L+eps)"),
+    shape("KSFT", "(2C-H-L)/O"),
+    shape("KSFT2", "(2C-H-L)/(H-L+eps)"),
+    shape("OPEN0", "O/C", "price"),
+    shape("HIGH0", "H/C", "price"),
+    shape("LOW0", "L/C", "price"),
+  ];
+}
+
+/** `Ref(C,d)/C`: NaN on the first d rows. */
+function rateOfChange(close: Float64Array, d: number): Float64Array {
+  const out = new Float64Array(close.length).fill(Number.NaN);
+  for (let t = d; t < out.length; t++) out[t] = close[t - d] / close[t];
+  return out;
+}
+
+/**
+ * The window's maximum (or minimum) value, read at the position {@link rollingArgExtreme} found (1-based within the
+ * window ending at t), so MAX/MIN/RSV share one pass with IMAX/IMIN; NaN when the window holds a NaN (as polars'
+ * rolling max/min, which these features used before).
+ */
+function valueAt(values: Float64Array, position: Float64Array, d: number): Float64Array {
+  const out = new Float64Array(values.length).fill(Number.NaN);
+  let nans = 0;
+  for (let t = 0; t < out.length; t++) {
+    nans += +Number.isNaN(values[t]);
+    if (t >= d) nans -= +Number.isNaN(values[t - d]);
+    if (t >= d - 1 && nans === 0) out[t] = values[t - d + position[t]];
+  }
+  return out;
+}
+
+/**
+ * CNTP/CNTN/CNTD over d days: the shares of up days (`C_t > C_{t−1}`) and down days in the window, from running
+ * counts (exact integers), NaN until the window holds d daily moves.
+ */
+function directionCounts(close: Float64Array, d: number): { up: Float64Array; down: Float64Array; net: Float64Array } {
+  const n = close.length;
+  const up = new Float64Array(n).fill(Number.NaN);
+  const down = new Float64Array(n).fill(Number.NaN);
+  const net = new Float64Array(n).fill(Number.NaN);
+  let ups = 0;
+  let downs = 0;
+  // Branch-free counting (`+(delta > 0)`): up and down days are a coin flip, so branches would mispredict half the time.
+  for (let t = 1; t < n; t++) {
+    const delta = close[t] - close[t - 1];
+    ups += +(delta > 0);
+    downs += +(delta < 0);
+    if (t > d) {
+      const old = close[t - d] - close[t - d - 1];
+      ups -= +(old > 0);
+      downs -= +(old < 0);
+    }
+    if (t >= d) {
+      up[t] = ups / d;
+      down[t] = downs / d;
+      net[t] = up[t] - down[t];
+    }
+  }
+  return { up, down, net };
 }
 
 function cordInputs(x: SymbolSeries): { cr: Float64Array; vr: Float64Array } {
@@ -165,109 +272,101 @@ function upDown(x: SymbolSeries, column: "close" | "volume", d: number) {
       }
       return { up, down, abs };
     });
-    const su = rollingSum(moves.up, d);
-    const sd = rollingSum(moves.down, d);
-    const sa = rollingSum(moves.abs, d);
-    return {
-      up: combine(su, sa, (u, a) => u / (a + EPS)),
-      down: combine(sd, sa, (w, a) => w / (a + EPS)),
-      net: combine(combine(su, sd, (u, w) => u - w), sa, (v, a) => v / (a + EPS)),
-    };
+    const up = rollingSum(moves.up, d);
+    const down = rollingSum(moves.down, d);
+    const abs = rollingSum(moves.abs, d);
+    const net = new Float64Array(up.length);
+    for (let i = 0; i < net.length; i++) {
+      const total = abs[i] + EPS;
+      net[i] = (up[i] - down[i]) / total;
+      up[i] = up[i] / total;
+      down[i] = down[i] / total;
+    }
+    return { up, down, net };
   });
 }
 
-function candleFeatures(): ExprFeatureDef[] {
-  const range = H.sub(L).add(EPS);
-  const top = pl.maxHorizontal([O, C]);
-  const bottom = pl.minHorizontal([O, C]);
-  const k = "candle";
-  return [
-    e("KMID", 0, "(C-O)/O", C.sub(O).div(O), k),
-    e("KLEN", 0, "(H-L)/O", H.sub(L).div(O), k),
-    e("KMID2", 0, "(C-O)/(H-L+eps)", C.sub(O).div(range), k),
-    e("KUP", 0, "(H-max(O,C))/O", H.sub(top).div(O), k),
-    e("KUP2", 0, "(H-max(O,C))/(H-L+eps)", H.sub(top).div(range), k),
-    e("KLOW", 0, "(min(O,C)-L)/O", bottom.sub(L).div(O), k),
-    e("KLOW2", 0, "(min(O,C)-L)/(H-L+eps)", bottom.sub(L).div(range), k),
-    e("KSFT", 0, "(2C-H-L)/O", C.mul(2).sub(H).sub(L).div(O), k),
-    e("KSFT2", 0, "(2C-H-L)/(H-L+eps)", C.mul(2).sub(H).sub(L).div(range), k),
-    e("OPEN0", 0, "O/C", O.div(C), "price"),
-    e("HIGH0", 0, "H/C", H.div(C), "price"),
-    e("LOW0", 0, "L/C", L.div(C), "price"),
-  ];
-}
-
 function windowFeatures(d: number): FeatureDef[] {
-  const dC = C.sub(C.shift(1));
-  const up = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.gt(0).cast(pl.Float64));
-  const down = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.lt(0).cast(pl.Float64));
-  const cntp = up.rollingMean({ windowSize: d });
-  const cntn = down.rollingMean({ windowSize: d });
-  const hi = H.rollingMax({ windowSize: d });
-  const lo = L.rollingMin({ windowSize: d });
-  const reg = (x: SymbolSeries) => x.memo(`reg${d}`, () => rollingRegression(x.close, d));
   const imax = (x: SymbolSeries) => x.memo(`imax${d}`, () => rollingArgExtreme(x.high, d, 1));
   const imin = (x: SymbolSeries) => x.memo(`imin${d}`, () => rollingArgExtreme(x.low, d, -1));
+  const hi = (x: SymbolSeries) => x.memo(`hi${d}`, () => valueAt(x.high, imax(x), d));
+  const lo = (x: SymbolSeries) => x.memo(`lo${d}`, () => valueAt(x.low, imin(x), d));
+  const counts = (x: SymbolSeries) => x.memo(`counts${d}`, () => directionCounts(x.close, d));
+  const reg = (x: SymbolSeries) => x.memo(`reg${d}`, () => rollingRegression(x.close, d));
   const sortedStats = (x: SymbolSeries) => x.memo(`sorted${d}`, () => rollingQuantilesAndRank(x.close, d, [0.8, 0.2]));
+  const position = (x: SymbolSeries, at: (x: SymbolSeries) => Float64Array) => {
+    const p = at(x);
+    const out = new Float64Array(p.length);
+    for (let i = 0; i < out.length; i++) out[i] = p[i] / d;
+    return out;
+  };
   const w = d - 1;
   return [
-    e(`ROC${d}`, d, `Ref(C,${d})/C`, C.shift(d).div(C), "ROC"),
-    s(`MA${d}`, w, `mean(C,${d})/C`, (x) => combine(rollingSum(x.close, d), x.close, (sum, c) => sum / d / c), "MA"),
-    s(`STD${d}`, w, `std(C,${d})/C`, (x) => ratioToClose(rollingStd(x.close, d), x.close), "STD"),
-    s(`BETA${d}`, w, `slope of C on time over ${d} days / C`, (x) => ratioToClose(reg(x).slope, x.close), "BETA"),
+    s(`ROC${d}`, d, `Ref(C,${d})/C`, (x) => rateOfChange(x.close, d), "ROC"),
+    s(`MA${d}`, w, `mean(C,${d})/C`, (x) => {
+      const sum = rollingSum(x.close, d);
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i] / d / x.close[i];
+      return sum;
+    }, "MA"),
+    s(`STD${d}`, w, `std(C,${d})/C`, (x) => {
+      const std = rollingStd(x.close, d);
+      for (let i = 0; i < std.length; i++) std[i] = std[i] / x.close[i];
+      return std;
+    }, "STD"),
+    s(`BETA${d}`, w, `slope of C on time over ${d} days / C`, (x) => perClose(reg(x).slope, x.close), "BETA"),
     s(`RSQR${d}`, w, `R^2 of C on time over ${d} days`, (x) => reg(x).rsq, "RSQR"),
-    s(
-      `RESI${d}`,
-      w,
-      `residual at t of C on time over ${d} days / C`,
-      (x) => ratioToClose(reg(x).resid, x.close),
-      "RESI",
-    ),
-    e(`MAX${d}`, w, `max(H,${d})/C`, hi.div(C), "MAX"),
-    e(`MIN${d}`, w, `min(L,${d})/C`, lo.div(C), "MIN"),
-    s(`QTLU${d}`, w, `q0.8(C,${d})/C`, (x) => ratioToClose(sortedStats(x).quantiles[0], x.close), "QTL"),
-    s(`QTLD${d}`, w, `q0.2(C,${d})/C`, (x) => ratioToClose(sortedStats(x).quantiles[1], x.close), "QTL"),
+    s(`RESI${d}`, w, `residual at t of C on time over ${d} days / C`, (x) => perClose(reg(x).resid, x.close), "RESI"),
+    s(`MAX${d}`, w, `max(H,${d})/C`, (x) => perClose(hi(x), x.close), "MAX"),
+    s(`MIN${d}`, w, `min(L,${d})/C`, (x) => perClose(lo(x), x.close), "MIN"),
+    s(`QTLU${d}`, w, `q0.8(C,${d})/C`, (x) => perClose(sortedStats(x).quantiles[0], x.close), "QTL"),
+    s(`QTLD${d}`, w, `q0.2(C,${d})/C`, (x) => perClose(sortedStats(x).quantiles[1], x.close), "QTL"),
     s(`RANK${d}`, w, `percentile of C_t among the last ${d} closes`, (x) => sortedStats(x).rank, "RANK"),
-    e(`RSV${d}`, w, `(C-min(L,${d}))/(max(H,${d})-min(L,${d})+eps)`, C.sub(lo).div(hi.sub(lo).add(EPS)), "RSV"),
-    s(`IMAX${d}`, w, `(argmax(H,${d})+1)/${d}`, (x) => combine(imax(x), imax(x), (a) => a / d), "IMAX"),
-    s(`IMIN${d}`, w, `(argmin(L,${d})+1)/${d}`, (x) => combine(imin(x), imin(x), (a) => a / d), "IMIN"),
-    s(`IMXD${d}`, w, `IMAX${d} - IMIN${d}`, (x) => combine(imax(x), imin(x), (a, b) => (a - b) / d), "IMXD"),
-    s(`CORR${d}`, w, `corr(C, ln(V+1)) over ${d} days`, (x) => {
-      const lv = x.memo("logVolume", () => combine(x.volume, x.volume, (v) => Math.log(v + 1)));
-      return rollingCorrelation(x.close, lv, d);
-    }, "CORR"),
+    s(`RSV${d}`, w, `(C-min(L,${d}))/(max(H,${d})-min(L,${d})+eps)`, (x) => {
+      const h = hi(x);
+      const l = lo(x);
+      const out = new Float64Array(x.close.length);
+      for (let t = 0; t < out.length; t++) out[t] = (x.close[t] - l[t]) / (h[t] - l[t] + EPS);
+      return out;
+    }, "RSV"),
+    s(`IMAX${d}`, w, `(argmax(H,${d})+1)/${d}`, (x) => position(x, imax), "IMAX"),
+    s(`IMIN${d}`, w, `(argmin(L,${d})+1)/${d}`, (x) => position(x, imin), "IMIN"),
+    s(`IMXD${d}`, w, `IMAX${d} - IMIN${d}`, (x) => {
+      const a = imax(x);
+      const b = imin(x);
+      const out = new Float64Array(a.length);
+      for (let i = 0; i < out.length; i++) out[i] = (a[i] - b[i]) / d;
+      return out;
+    }, "IMXD"),
+    s(`CORR${d}`, w, `corr(C, ln(V+1)) over ${d} days`, (x) => rollingCorrelation(x.close, logVolume(x), d), "CORR"),
     s(`CORD${d}`, d, `corr(C/Ref(C,1), ln(V/Ref(V,1)+1)) over ${d} days`, (x) => {
       const { cr, vr } = x.memo("cordInputs", () => cordInputs(x));
       return rollingCorrelation(cr, vr, d);
     }, "CORD"),
-    e(`CNTP${d}`, d, `share of up days over ${d} days`, cntp, "CNT"),
-    e(`CNTN${d}`, d, `share of down days over ${d} days`, cntn, "CNT"),
-    e(`CNTD${d}`, d, `CNTP${d} - CNTN${d}`, cntp.sub(cntn), "CNT"),
+    s(`CNTP${d}`, d, `share of up days over ${d} days`, (x) => counts(x).up, "CNT"),
+    s(`CNTN${d}`, d, `share of down days over ${d} days`, (x) => counts(x).down, "CNT"),
+    s(`CNTD${d}`, d, `CNTP${d} - CNTN${d}`, (x) => counts(x).net, "CNT"),
     s(`SUMP${d}`, d, `sum(max(dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).up, "SUM"),
     s(`SUMN${d}`, d, `sum(max(-dC,0))/(sum|dC|+eps) over ${d} days`, (x) => upDown(x, "close", d).down, "SUM"),
     s(`SUMD${d}`, d, `SUMP${d} - SUMN${d}`, (x) => upDown(x, "close", d).net, "SUM"),
-    s(
-      `VMA${d}`,
-      w,
-      `mean(V,${d})/(V+eps)`,
-      (x) => combine(rollingSum(x.volume, d), x.volume, (sum, v) => sum / d / (v + EPS)),
-      "VMA",
-    ),
-    s(
-      `VSTD${d}`,
-      w,
-      `std(V,${d})/(V+eps)`,
-      (x) => combine(rollingStd(x.volume, d), x.volume, (a, b) => a / (b + EPS)),
-      "VSTD",
-    ),
+    s(`VMA${d}`, w, `mean(V,${d})/(V+eps)`, (x) => {
+      const sum = rollingSum(x.volume, d);
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i] / d / (x.volume[i] + EPS);
+      return sum;
+    }, "VMA"),
+    s(`VSTD${d}`, w, `std(V,${d})/(V+eps)`, (x) => {
+      const std = rollingStd(x.volume, d);
+      for (let i = 0; i < std.length; i++) std[i] = std[i] / (x.volume[i] + EPS);
+      return std;
+    }, "VSTD"),
     s(`WVMA${d}`, d, `std(|C/Ref(C,1)-1|*V,${d})/(mean(|C/Ref(C,1)-1|*V,${d})+eps)`, (x) => {
       const wv = x.memo("wv", () => {
         const out = new Float64Array(x.close.length).fill(Number.NaN);
         for (let i = 1; i < out.length; i++) out[i] = Math.abs(x.close[i] / x.close[i - 1] - 1) * x.volume[i];
         return out;
       });
-      const m = rollingMoments(wv, wv, d);
-      return combine(m.sxx, m.meanX, (v, mean) => Math.sqrt(v / (d - 1)) / (mean + EPS));
+      const { mean, sxx } = rollingMeanAndSquares(wv, d);
+      for (let i = 0; i < sxx.length; i++) sxx[i] = Math.sqrt(sxx[i] / (d - 1)) / (mean[i] + EPS);
+      return sxx;
     }, "WVMA"),
     s(`VSUMP${d}`, d, `sum(max(dV,0))/(sum|dV|+eps) over ${d} days`, (x) => upDown(x, "volume", d).up, "VSUM"),
     s(`VSUMN${d}`, d, `sum(max(-dV,0))/(sum|dV|+eps) over ${d} days`, (x) => upDown(x, "volume", d).down, "VSUM"),

@@ -21,7 +21,7 @@ import {
 
 export type { FeatureDef } from "./definition.ts";
 
-/** The default feature set: 12 past-only polars-expression features (see the module doc). */
+/** The default feature set: 12 past-only features (see the module doc). */
 export const BASE_FEATURES: readonly FeatureDef[] = Object.freeze([
   logReturnFeature(1),
   logReturnFeature(5),

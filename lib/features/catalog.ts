@@ -2,7 +2,7 @@
  * The built-in feature sets and lookup by name.
  *
  * - `BASE_FEATURES` (./base.ts): 12 past-only features (returns, volatility, moving-average ratios, RSI, volume z-score,
- *   range, ATR, Bollinger %B), all polars expressions, cheap enough for every run; the pipeline's default.
+ *   range, ATR, Bollinger %B), cheap enough for every run; the pipeline's default.
  * - {@link FULL_FEATURES}: the Alpha158-style set (./alpha158.ts) plus the technical features (./technical.ts),
  *   calendar fields (./calendar.ts) and per-date cross-sectional ranks.
  *

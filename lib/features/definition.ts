@@ -7,12 +7,13 @@
  *   `.over("symbol")`, so rolling windows and shifts never cross from one symbol into the next (or, for exact
  *   operations with a declared window, once on the whole frame with each symbol's warm-up masked: `bounded`);
  * - `kind: "series"` — a function of one symbol's price-basis arrays, called once per symbol: for what polars' JS API
- *   cannot express (rolling regressions, correlations, ranks, arg-max, the causal wavelet denoiser) and for window
- *   sums and moments, computed exactly per symbol by ./rolling.ts;
+ *   cannot express (rolling regressions, correlations, ranks, arg-max, the causal wavelet denoiser), for window sums
+ *   and moments computed exactly per symbol by ./rolling.ts, and for most built-in features, where one pass over a
+ *   symbol's arrays is several times cheaper than polars building a fresh full-height column per intermediate;
  * - `kind: "row"` — a polars expression that needs no history (calendar fields), evaluated row by row;
  * - `kind: "cross-sectional"` — another feature's values ranked across symbols on each date (a percentile in (0, 1]).
  *
- * **Time convention** (DESIGN §2): the value at date t may use information up to the close of t. Nothing here may look
+ * **Time convention**: the value at date t may use information up to the close of t. Nothing here may look
  * at a later row; the truncation test in lib/leakage proves it for every definition.
  *
  * **Price basis.** Every feature reads split- and dividend-adjusted prices, so a split does not look like a −50 % day:
@@ -21,6 +22,13 @@
  * computed with later corporate actions, so a price *level* would leak information about future splits; every
  * built-in feature is therefore a ratio of prices or volumes within one symbol's window, where the factor cancels.
  * Missing values (warm-up rows, zero ranges) are `NaN`.
+ *
+ * **Evaluation** (what bench/features.ts measures): on 2 M rows the full set's cost is dominated by fresh memory — the
+ * 191 output columns alone are 3.3 GB — so the evaluator allocates as little else as it can. Expression and row
+ * features are one lazy polars select (non-finite values turned into NaN in the same query); series features run symbol
+ * by symbol with a shared per-symbol memo, write into reused chunk buffers, and each chunk is copied once into polars
+ * and appended to its column as a new chunk, so the output columns hold several chunks; cross-sectional ranks are one
+ * more lazy select over their sources.
  *
  * @module
  */
@@ -191,86 +199,122 @@ export function computeFeaturesOnFrame(
     );
   }
   const basis = withPriceBasis(frame.select("date", "symbol", "open", "high", "low", "close", "adj_close", "volume"));
-  const exprCols: pl.Expr[] = [];
-  const rowCols: pl.Expr[] = [];
-  const seriesDefs: SeriesFeatureDef[] = [];
-  const csDefs: CrossSectionalFeatureDef[] = [];
-  // Sources of cross-sectional features are computed under an internal name unless also requested directly.
-  const requested = new Set(defs.map((d) => d.name));
-  const hidden: FeatureDef[] = [];
-  for (const d of defs) {
-    if (d.kind === "cross-sectional") {
-      csDefs.push(d);
-      if (!requested.has(d.source.name) && !hidden.some((h) => h.name === d.source.name)) hidden.push(d.source);
-    }
-  }
-  for (const d of [...defs, ...hidden]) {
-    if (d.kind === "expr") exprCols.push(evaluateExpr(d, unmasked).alias(d.name));
-    else if (d.kind === "row") rowCols.push(d.expr.cast(pl.Float64).alias(d.name));
-    else if (d.kind === "series") seriesDefs.push(d);
-    else if (d.source.kind === "cross-sectional") {
+  // Sources of cross-sectional features are computed under their own name even when not requested.
+  const csDefs = defs.filter((d): d is CrossSectionalFeatureDef => d.kind === "cross-sectional");
+  const perSymbol = defs.filter((d) => d.kind !== "cross-sectional");
+  for (const d of csDefs) {
+    if (d.source.kind === "cross-sectional") {
       throw new ConfigError(`cross-sectional feature "${d.name}" cannot rank another cross-sectional feature`);
     }
+    if (!perSymbol.some((p) => p.name === d.source.name)) perSymbol.push(d.source);
   }
-  let out = basis;
-  if (exprCols.length > 0 || rowCols.length > 0) {
+  const columns = new Map<string, pl.Series>();
+  const ranges = symbolRanges(basis);
+  const exprDefs = perSymbol.filter((d): d is ExprFeatureDef | RowFeatureDef => d.kind === "expr" || d.kind === "row");
+  if (exprDefs.length > 0) {
     const rowInSymbol = new Int32Array(basis.height);
-    for (const r of symbolRanges(basis)) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
-    out = out.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().withColumns(...exprCols, ...rowCols)
+    for (const r of ranges) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
+    const exprs = exprDefs.map((d) =>
+      finiteOrNaN(d.kind === "expr" ? evaluateExpr(d, unmasked) : d.expr).alias(d.name)
+    );
+    const evaluated = basis.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().select(...exprs)
       .collectSync();
+    for (const d of exprDefs) columns.set(d.name, evaluated.getColumn(d.name));
   }
+  const seriesDefs = perSymbol.filter((d): d is SeriesFeatureDef => d.kind === "series");
   if (seriesDefs.length > 0) {
-    const ranges = symbolRanges(basis);
-    const cols = {
-      open: float64Column(basis, "px_open"),
-      high: float64Column(basis, "px_high"),
-      low: float64Column(basis, "px_low"),
-      close: float64Column(basis, "px_close"),
-      volume: float64Column(basis, "px_volume"),
-    };
-    let dates: string[] | undefined;
-    const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
-    const results = seriesDefs.map(() => new Float64Array(basis.height));
-    for (const r of ranges) {
-      const memo = new Map<string, unknown>();
-      let symbolDates: string[] | undefined;
-      const s: SymbolSeries = {
-        symbol: r.symbol,
-        get dates() {
-          return (symbolDates ??= allDates().slice(r.start, r.end));
-        },
-        open: cols.open.subarray(r.start, r.end),
-        high: cols.high.subarray(r.start, r.end),
-        low: cols.low.subarray(r.start, r.end),
-        close: cols.close.subarray(r.start, r.end),
-        volume: cols.volume.subarray(r.start, r.end),
-        memo<T>(key: string, compute: () => T): T {
-          if (!memo.has(key)) memo.set(key, compute());
-          return memo.get(key) as T;
-        },
-      };
-      for (let k = 0; k < seriesDefs.length; k++) {
-        const v = seriesDefs[k].compute(s);
-        if (v.length !== r.end - r.start) {
-          throw new ConfigError(
-            `feature "${seriesDefs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
-          );
-        }
-        results[k].set(v, r.start);
-      }
-    }
-    out = out.withColumns(...seriesDefs.map((d, k) => pl.Series(d.name, results[k])));
+    for (const s of evaluateSeries(basis, ranges, seriesDefs)) columns.set(s.name, s);
   }
-  const finite = (name: string) =>
-    pl.when(pl.col(name).isFinite()).then(pl.col(name)).otherwise(pl.lit(Number.NaN)).alias(name);
-  const allNames = [...defs, ...hidden].filter((d) => d.kind !== "cross-sectional").map((d) => d.name);
-  if (allNames.length > 0) out = out.withColumns(...allNames.map(finite));
   if (csDefs.length > 0) {
     // Group by an integer day number rather than the ISO string: hashing integers is several times cheaper.
-    out = out.withColumns(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").cast(pl.Int32).alias("__day"))
-      .lazy().withColumns(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name))).collectSync();
+    const day = basis.select(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").cast(pl.Int32).alias("__day"));
+    const sources = [...new Set(csDefs.map((d) => d.source.name))].map((n) => columns.get(n)!);
+    const ranked = pl.DataFrame([day.getColumn("__day"), ...sources]).lazy()
+      .select(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name))).collectSync();
+    for (const d of csDefs) columns.set(d.name, ranked.getColumn(d.name));
   }
-  return out.select("date", "symbol", ...defs.map((d) => d.name));
+  return pl.DataFrame([basis.getColumn("date"), basis.getColumn("symbol"), ...defs.map((d) => columns.get(d.name)!)]);
+}
+
+/** Bytes of output the per-symbol loop holds in JS before handing a chunk to polars (see {@link evaluateSeries}). */
+const SERIES_CHUNK_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Evaluates `kind: "series"` features symbol by symbol (every feature of a symbol shares its memo), a chunk of
+ * consecutive symbols at a time: values go into reused chunk buffers, and each full chunk is copied once into polars
+ * and appended to its column as a new chunk (no re-copy). Fresh memory is the dominant cost of the full set on large
+ * panels, so the JS side never holds more than about {@link SERIES_CHUNK_BYTES} of output.
+ */
+function evaluateSeries(
+  basis: pl.DataFrame,
+  ranges: { symbol: string; start: number; end: number }[],
+  defs: readonly SeriesFeatureDef[],
+): pl.Series[] {
+  const cols = {
+    open: float64Column(basis, "px_open"),
+    high: float64Column(basis, "px_high"),
+    low: float64Column(basis, "px_low"),
+    close: float64Column(basis, "px_close"),
+    volume: float64Column(basis, "px_volume"),
+  };
+  let dates: string[] | undefined;
+  const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
+  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const chunkRows = Math.max(longest, Math.floor(SERIES_CHUNK_BYTES / (8 * defs.length)));
+  const buffers = defs.map(() => new Float64Array(Math.min(chunkRows, basis.height)));
+  const columns: (pl.Series | undefined)[] = defs.map(() => undefined);
+  const flush = (rows: number) => {
+    for (let k = 0; k < defs.length; k++) {
+      const piece = pl.Series(defs[k].name, buffers[k].subarray(0, rows));
+      if (columns[k] === undefined) columns[k] = piece;
+      else columns[k]!.append(piece);
+    }
+  };
+  let chunkStart = 0;
+  for (const r of ranges) {
+    if (r.end - chunkStart > chunkRows) {
+      flush(r.start - chunkStart);
+      chunkStart = r.start;
+    }
+    const memo = new Map<string, unknown>();
+    let symbolDates: string[] | undefined;
+    const s: SymbolSeries = {
+      symbol: r.symbol,
+      get dates() {
+        return (symbolDates ??= allDates().slice(r.start, r.end));
+      },
+      open: cols.open.subarray(r.start, r.end),
+      high: cols.high.subarray(r.start, r.end),
+      low: cols.low.subarray(r.start, r.end),
+      close: cols.close.subarray(r.start, r.end),
+      volume: cols.volume.subarray(r.start, r.end),
+      memo<T>(key: string, compute: () => T): T {
+        if (!memo.has(key)) memo.set(key, compute());
+        return memo.get(key) as T;
+      },
+    };
+    for (let k = 0; k < defs.length; k++) {
+      const v = defs[k].compute(s);
+      if (v.length !== r.end - r.start) {
+        throw new ConfigError(
+          `feature "${defs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
+        );
+      }
+      const target = buffers[k];
+      for (let i = 0, o = r.start - chunkStart; i < v.length; i++, o++) {
+        const x = v[i];
+        target[o] = x - x === 0 ? x : Number.NaN; // ±Inf and NaN → NaN
+      }
+    }
+  }
+  flush(basis.height - chunkStart);
+  return columns.map((c) => c!);
+}
+
+/** `e` where finite, NaN where it is null, NaN or ±Inf (the output convention of every feature column). */
+function finiteOrNaN(e: pl.Expr): pl.Expr {
+  const x = e.cast(pl.Float64);
+  return pl.when(x.isFinite()).then(x).otherwise(pl.lit(Number.NaN));
 }
 
 /** A per-symbol expression: masked whole-frame evaluation when bounded (see ExprFeatureDef), else `.over`. */

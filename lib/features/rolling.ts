@@ -96,116 +96,143 @@ export function rollingMoments(x: ArrayLike<number>, y: ArrayLike<number>, d: nu
   return out;
 }
 
+/**
+ * Mean and centred sum of squares `Σ(x − x̄)²` of one series over each full window of length d: the x half of
+ * {@link rollingMoments}, with the same arithmetic (so the same values to the last bit), for less work.
+ */
+export function rollingMeanAndSquares(x: ArrayLike<number>, d: number): { mean: Float64Array; sxx: Float64Array } {
+  const n = x.length;
+  const mean = new Float64Array(n).fill(Number.NaN);
+  const sxx = new Float64Array(n).fill(Number.NaN);
+  let k0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let bad = 0;
+  let age = Number.POSITIVE_INFINITY;
+  for (let t = 0; t < n; t++) {
+    if (x[t] - x[t] !== 0) bad++;
+    const a = t - d + 1;
+    if (a - 1 >= 0 && x[a - 1] - x[a - 1] !== 0) bad--;
+    if (a < 0) continue;
+    if (bad > 0) {
+      age = Number.POSITIVE_INFINITY;
+      continue;
+    }
+    if (age >= d) {
+      k0 = x[a];
+      s1 = s2 = 0;
+      for (let k = a; k <= t; k++) {
+        const dx = x[k] - k0;
+        s1 += dx;
+        s2 += dx * dx;
+      }
+      age = 1;
+    } else {
+      const dx = x[t] - k0;
+      const ox = x[a - 1] - k0;
+      s1 += dx - ox;
+      s2 += dx * dx - ox * ox;
+      age++;
+    }
+    mean[t] = k0 + s1 / d;
+    sxx[t] = Math.max(0, s2 - (s1 * s1) / d);
+  }
+  return { mean, sxx };
+}
+
 /** Sample standard deviation (ddof 1) over each full window of length d. */
 export function rollingStd(x: ArrayLike<number>, d: number): Float64Array {
-  const sxx = rollingMoments(x, x, d).sxx;
+  const sxx = rollingMeanAndSquares(x, d).sxx;
   for (let i = 0; i < sxx.length; i++) sxx[i] = Math.sqrt(sxx[i] / (d - 1));
   return sxx;
 }
 
+/** Where quantile q of d sorted values sits: `(d − 1)·q` split into its floor, the next index and the fraction. */
+function quantilePosition(d: number, q: number): { lo: number; hi: number; frac: number } {
+  const lo = Math.floor((d - 1) * q);
+  return { lo, hi: Math.min(lo + 1, d - 1), frac: (d - 1) * q - lo };
+}
+
 /**
- * Visits each full window of length `d` with its values sorted ascending (a view valid only during the call) and
- * writes `visit`'s result at t; NaN where the window holds a non-finite value.
+ * Two quantiles (linear interpolation, numpy's default) and the percentile rank of the last value,
+ * `(#less + (#equal + 1)/2) / d` with #equal counting the value itself, of each full window of length `d` (NaN where
+ * the window holds a non-finite value): what QTLU, QTLD and RANK need, in one pass. The window is kept sorted; once it
+ * is full, the value leaving is replaced by the one entering with a single shift between their two positions (O(d)
+ * moves at worst, O(log d) comparisons).
  */
-export function rollingSortedWindow(
-  x: ArrayLike<number>,
+export function rollingQuantilesAndRank(
+  x: Float64Array,
   d: number,
-  visit: (sorted: Float64Array, current: number, t: number) => number,
-): Float64Array {
+  quantiles: readonly [number, number],
+): { quantiles: [Float64Array, Float64Array]; rank: Float64Array } {
   const n = x.length;
-  const out = new Float64Array(n).fill(Number.NaN);
+  const q0 = new Float64Array(n).fill(Number.NaN);
+  const q1 = new Float64Array(n).fill(Number.NaN);
+  const rank = new Float64Array(n).fill(Number.NaN);
+  const a = quantilePosition(d, quantiles[0]);
+  const b = quantilePosition(d, quantiles[1]);
   const sorted = new Float64Array(d);
   let size = 0;
   let bad = 0;
-  const lowerBound = (v: number) => {
-    let lo = 0;
-    let hi = size;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   for (let t = 0; t < n; t++) {
-    // Remove the value leaving the window first, so the buffer never holds more than d values.
-    const leaving = t - d;
-    if (leaving >= 0) {
-      const o = x[leaving];
-      if (o - o === 0) {
-        const i = lowerBound(o);
-        for (let k = i; k < size - 1; k++) sorted[k] = sorted[k + 1];
-        size--;
-      } else bad--;
-    }
     const v = x[t];
-    if (v - v === 0) {
-      const i = lowerBound(v);
-      for (let k = size; k > i; k--) sorted[k] = sorted[k - 1];
+    const finite = v - v === 0;
+    const old = t >= d ? x[t - d] : Number.NaN;
+    if (t >= d && old - old === 0 && finite) {
+      // Replace `old` by `v`: move the values between them one step towards old's slot.
+      let i = firstAtLeast(sorted, size, old);
+      if (v > old) {
+        for (; i + 1 < size && sorted[i + 1] < v; i++) sorted[i] = sorted[i + 1];
+      } else {
+        for (; i > 0 && sorted[i - 1] > v; i--) sorted[i] = sorted[i - 1];
+      }
       sorted[i] = v;
-      size++;
-    } else bad++;
-    if (t >= d - 1 && bad === 0) out[t] = visit(sorted, v, t);
-  }
-  return out;
-}
-
-/** Quantile q of each full window with linear interpolation (numpy's default). */
-export function rollingQuantile(x: ArrayLike<number>, d: number, q: number): Float64Array {
-  const pos = (d - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, d - 1);
-  const frac = pos - lo;
-  return rollingSortedWindow(x, d, (s) => s[lo] + (s[hi] - s[lo]) * frac);
-}
-
-/** Percentile rank of `v` in a sorted window of length d: `(#less + (#equal + 1)/2) / d`. */
-function percentileOfLast(s: Float64Array, v: number, d: number): number {
-  let lo = 0;
-  let hi = d;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (s[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  const less = lo;
-  hi = d;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (s[mid] <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return (less + (lo - less + 1) / 2) / d;
-}
-
-/** Percentile rank of the window's last value: `(#less + (#equal + 1)/2) / d`, #equal counting the value itself. */
-export function rollingPercentileRank(x: ArrayLike<number>, d: number): Float64Array {
-  return rollingSortedWindow(x, d, (s, v) => percentileOfLast(s, v, d));
-}
-
-/**
- * Several quantiles and the percentile rank of each full window in one pass over a shared sorted window (what QTLU,
- * QTLD and RANK need together).
- */
-export function rollingQuantilesAndRank(
-  x: ArrayLike<number>,
-  d: number,
-  quantiles: readonly number[],
-): { quantiles: Float64Array[]; rank: Float64Array } {
-  const outs = quantiles.map(() => new Float64Array(x.length).fill(Number.NaN));
-  const spec = quantiles.map((q) => {
-    const pos = (d - 1) * q;
-    const lo = Math.floor(pos);
-    return { lo, hi: Math.min(lo + 1, d - 1), frac: pos - lo };
-  });
-  const rank = rollingSortedWindow(x, d, (s, v, t) => {
-    for (let k = 0; k < spec.length; k++) {
-      const { lo, hi, frac } = spec[k];
-      outs[k][t] = s[lo] + (s[hi] - s[lo]) * frac;
+    } else {
+      if (t >= d) {
+        if (old - old === 0) {
+          size--;
+          for (let i = firstAtLeast(sorted, size + 1, old); i < size; i++) sorted[i] = sorted[i + 1];
+        } else bad--;
+      }
+      if (finite) {
+        const i = firstAtLeast(sorted, size, v);
+        for (let k = size; k > i; k--) sorted[k] = sorted[k - 1];
+        sorted[i] = v;
+        size++;
+      } else bad++;
     }
-    return percentileOfLast(s, v, d);
-  });
-  return { quantiles: outs, rank };
+    if (t < d - 1 || bad > 0) continue;
+    q0[t] = sorted[a.lo] + (sorted[a.hi] - sorted[a.lo]) * a.frac;
+    q1[t] = sorted[b.lo] + (sorted[b.hi] - sorted[b.lo]) * b.frac;
+    const less = firstAtLeast(sorted, d, v);
+    const equal = firstAbove(sorted, d, v) - less;
+    rank[t] = (less + (equal + 1) / 2) / d;
+  }
+  return { quantiles: [q0, q1], rank };
+}
+
+/** Index of the first of the `size` sorted values that is ≥ v (`size` when none is). */
+function firstAtLeast(sorted: Float64Array, size: number, v: number): number {
+  let lo = 0;
+  let hi = size;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first of the `size` sorted values that is > v (`size` when none is). */
+function firstAbove(sorted: Float64Array, size: number, v: number): number {
+  let lo = 0;
+  let hi = size;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -221,14 +248,17 @@ export function rollingSum(x: ArrayLike<number>, d: number): Float64Array {
   let nonzero = 0;
   let age = Number.POSITIVE_INFINITY;
   for (let t = 0; t < n; t++) {
+    // Counted without a branch (`+(v !== 0)`): on sparse inputs such as daily gains the branch is a coin flip, and
+    // mispredicting it doubled the kernel's time. A non-finite value is counted too, but only windows without one
+    // are written, and it is uncounted when it leaves.
     const v = x[t];
     if (v - v !== 0) bad++;
-    else if (v !== 0) nonzero++;
+    nonzero += +(v !== 0);
     const a = t - d + 1;
     if (a - 1 >= 0) {
       const o = x[a - 1];
       if (o - o !== 0) bad--;
-      else if (o !== 0) nonzero--;
+      nonzero -= +(o !== 0);
     }
     if (a < 0) continue;
     if (bad > 0) {

@@ -8,12 +8,16 @@
  * observation (pandas' `ewm(alpha, adjust=False)`), with α = 1/n for Wilder's averages and α = 2/(span + 1) for
  * MACD's, and a value only once `n` (or `span`) observations have been seen.
  *
+ * The d-day returns are polars expressions (their logarithm is polars'); everything else is a per-symbol typed-array
+ * kernel, for the reasons given in ./alpha158.ts. RSI, ATR, MACD and RANGE were polars expressions before and keep
+ * their values to the last bit (tests/features/kernels_test.ts).
+ *
  * @module
  */
 
 import pl from "nodejs-polars";
-import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef } from "./definition.ts";
-import { rollingMoments, rollingStd, rollingSum } from "./rolling.ts";
+import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
+import { rollingMeanAndSquares, rollingStd, rollingSum } from "./rolling.ts";
 
 /** Adjusted close (`C`). */
 export const C: pl.Expr = pl.col("px_close");
@@ -38,8 +42,29 @@ export function logReturns(close: Float64Array): Float64Array {
   return out;
 }
 
-function ewm(x: pl.Expr, alpha: number, minPeriods: number): pl.Expr {
-  return x.ewmMean({ alpha, adjust: false, minPeriods, bias: false, ignoreNulls: false });
+/** `ln(1 + V_t)` of one symbol, memoized per symbol (shared by CORR and the volume z-scores). */
+export function logVolume(s: SymbolSeries): Float64Array {
+  return s.memo("logVolume", () => {
+    const out = new Float64Array(s.volume.length);
+    for (let i = 0; i < out.length; i++) out[i] = Math.log(s.volume[i] + 1);
+    return out;
+  });
+}
+
+/**
+ * Recursive exponential average of `x[start…]` (rows before `start` are missing): seeded with `x[start]`, then
+ * `y_t = y_{t−1} + α·(x_t − y_{t−1})` — algebraically `α·x_t + (1 − α)·y_{t−1}`, written in the form polars'
+ * `ewm_mean(adjust=false)` evaluates, which these features used before and whose values they keep to the last bit. NaN
+ * until `minPeriods` values have been seen; a non-finite input propagates, as in polars.
+ */
+function exponentialAverage(x: Float64Array, alpha: number, minPeriods: number, start = 0): Float64Array {
+  const out = new Float64Array(x.length).fill(Number.NaN);
+  let y = x[start];
+  for (let t = start; t < x.length; t++) {
+    if (t > start) y = y + alpha * (x[t] - y);
+    if (t - start + 1 >= minPeriods) out[t] = y;
+  }
+  return out;
 }
 
 /** `RET{d} = ln(C_t / C_{t−d})`: the d-day log return ending at t. */
@@ -86,22 +111,30 @@ export function movingAverageRatioFeature(d: number): SeriesFeatureDef {
 
 /**
  * `RSI{n}` (Wilder): with gains `g_t = max(C_t − C_{t−1}, 0)` and losses `l_t = max(C_{t−1} − C_t, 0)` averaged by
- * Wilder's EMA (α = 1/n), `RSI = 100 · G / (G + L)`; in [0, 100].
+ * Wilder's EMA (α = 1/n) from t = 1, `RSI = 100 · G / (G + L)`; in [0, 100].
  */
-export function rsiFeature(n = 14): ExprFeatureDef {
-  const d = C.sub(C.shift(1));
-  const gain = pl.when(d.gt(0)).then(d).otherwise(pl.lit(0)).cast(pl.Float64);
-  const loss = pl.when(d.lt(0)).then(d.mul(-1)).otherwise(pl.lit(0)).cast(pl.Float64);
-  // Keep the first row missing (no previous close), so the average starts at t = 1.
-  const g = ewm(pl.when(d.isNull()).then(pl.lit(null)).otherwise(gain), 1 / n, n);
-  const l = ewm(pl.when(d.isNull()).then(pl.lit(null)).otherwise(loss), 1 / n, n);
+export function rsiFeature(n = 14): SeriesFeatureDef {
   return {
-    kind: "expr",
+    kind: "series",
     name: `RSI${n}`,
     family: "oscillator",
     lookback: n,
     description: `Wilder RSI(${n}) = 100·G/(G+L), G and L Wilder averages (alpha 1/${n}) of up and down moves`,
-    expr: g.mul(100).div(g.add(l)),
+    compute: (s) => {
+      const c = s.close;
+      const gain = new Float64Array(c.length);
+      const loss = new Float64Array(c.length);
+      for (let t = 1; t < c.length; t++) {
+        const d = c[t] - c[t - 1];
+        gain[t] = d > 0 ? d : 0;
+        loss[t] = d < 0 ? -d : 0;
+      }
+      // The first row has no previous close, so the averages start at t = 1.
+      const g = exponentialAverage(gain, 1 / n, n, 1);
+      const l = exponentialAverage(loss, 1 / n, n, 1);
+      for (let t = 0; t < g.length; t++) g[t] = (g[t] * 100) / (g[t] + l[t]);
+      return g;
+    },
   };
 }
 
@@ -114,29 +147,27 @@ export function volumeZScoreFeature(d: number): SeriesFeatureDef {
     lookback: d - 1,
     description: `z-score of ln(1+V_t) over the last ${d} days (sample std)`,
     compute: (s) => {
-      const x = s.memo("logVolume", () => {
-        const out = new Float64Array(s.volume.length);
-        for (let i = 0; i < out.length; i++) out[i] = Math.log(s.volume[i] + 1);
-        return out;
-      });
-      const m = rollingMoments(x, x, d);
-      const out = new Float64Array(x.length);
-      for (let i = 0; i < out.length; i++) out[i] = (x[i] - m.meanX[i]) / Math.sqrt(m.sxx[i] / (d - 1));
-      return out;
+      const x = logVolume(s);
+      const { mean, sxx } = rollingMeanAndSquares(x, d);
+      for (let i = 0; i < sxx.length; i++) sxx[i] = (x[i] - mean[i]) / Math.sqrt(sxx[i] / (d - 1));
+      return sxx;
     },
   };
 }
 
 /** `RANGE = (H_t − L_t) / C_t`: the day's high-low range relative to the close. */
-export function rangeFeature(): ExprFeatureDef {
+export function rangeFeature(): SeriesFeatureDef {
   return {
-    kind: "expr",
-    bounded: true,
+    kind: "series",
     name: "RANGE",
     family: "volatility",
     lookback: 0,
     description: "daily range (H_t - L_t) / C_t",
-    expr: H.sub(L).div(C),
+    compute: (s) => {
+      const out = new Float64Array(s.close.length);
+      for (let i = 0; i < out.length; i++) out[i] = (s.high[i] - s.low[i]) / s.close[i];
+      return out;
+    },
   };
 }
 
@@ -144,53 +175,72 @@ export function rangeFeature(): ExprFeatureDef {
  * `ATR{n} = WilderEMA_n(TR) / C_t` with the true range `TR_t = max(H_t − L_t, |H_t − C_{t−1}|, |L_t − C_{t−1}|)`
  * (`H_t − L_t` on a symbol's first row).
  */
-export function atrFeature(n = 14): ExprFeatureDef {
-  const prev = C.shift(1);
-  const hl = H.sub(L);
-  const hc = H.sub(prev).abs();
-  const lc = L.sub(prev).abs();
-  const tr = pl.when(prev.isNull()).then(hl).otherwise(pl.maxHorizontal([hl, hc, lc]));
+export function atrFeature(n = 14): SeriesFeatureDef {
   return {
-    kind: "expr",
+    kind: "series",
     name: `ATR${n}`,
     family: "volatility",
     lookback: n - 1,
     description: `average true range: Wilder EMA (alpha 1/${n}) of the true range, over C_t`,
-    expr: ewm(tr, 1 / n, n).div(C),
+    compute: (s) => {
+      const tr = new Float64Array(s.close.length);
+      for (let t = 0; t < tr.length; t++) {
+        const hl = s.high[t] - s.low[t];
+        tr[t] = t === 0 ? hl : Math.max(hl, Math.abs(s.high[t] - s.close[t - 1]), Math.abs(s.low[t] - s.close[t - 1]));
+      }
+      const atr = exponentialAverage(tr, 1 / n, n);
+      for (let t = 0; t < atr.length; t++) atr[t] = atr[t] / s.close[t];
+      return atr;
+    },
   };
+}
+
+/** MACD and its signal line for one symbol (NaN before their first full span), memoized per symbol. */
+function macdLines(s: SymbolSeries): { macd: Float64Array; signal: Float64Array } {
+  return s.memo("macd", () => {
+    const fast = exponentialAverage(s.close, 2 / 13, 12);
+    const slow = exponentialAverage(s.close, 2 / 27, 26);
+    const macd = new Float64Array(s.close.length);
+    for (let t = 0; t < macd.length; t++) macd[t] = (fast[t] - slow[t]) / s.close[t];
+    // MACD is missing before row 25 (the slow average's span), so its signal line starts there.
+    return { macd, signal: exponentialAverage(macd, 2 / 10, 9, 25) };
+  });
 }
 
 /**
  * MACD family, scaled by the close so it is comparable across symbols: `MACD = (EMA12(C) − EMA26(C)) / C_t`,
  * `MACDSIG = EMA9(MACD)`, `MACDHIST = MACD − MACDSIG` (EMAs with α = 2/(span + 1)).
  */
-export function macdFeatures(): ExprFeatureDef[] {
-  const macd = ewm(C, 2 / 13, 12).sub(ewm(C, 2 / 27, 26)).div(C);
-  const signal = ewm(macd, 2 / 10, 9);
+export function macdFeatures(): SeriesFeatureDef[] {
   return [
     {
-      kind: "expr",
+      kind: "series",
       name: "MACD",
       family: "oscillator",
       lookback: 25,
       description: "(EMA12(C) - EMA26(C)) / C_t",
-      expr: macd,
+      compute: (s) => macdLines(s).macd,
     },
     {
-      kind: "expr",
+      kind: "series",
       name: "MACDSIG",
       family: "oscillator",
       lookback: 33,
       description: "EMA9 of MACD",
-      expr: signal,
+      compute: (s) => macdLines(s).signal,
     },
     {
-      kind: "expr",
+      kind: "series",
       name: "MACDHIST",
       family: "oscillator",
       lookback: 33,
       description: "MACD - MACDSIG",
-      expr: macd.sub(signal),
+      compute: (s) => {
+        const { macd, signal } = macdLines(s);
+        const out = new Float64Array(macd.length);
+        for (let t = 0; t < out.length; t++) out[t] = macd[t] - signal[t];
+        return out;
+      },
     },
   ];
 }
@@ -204,13 +254,12 @@ export function bollingerPercentBFeature(d = 20, k = 2): SeriesFeatureDef {
     lookback: d - 1,
     description: `Bollinger %B: (C_t - (m - ${k}s)) / (${2 * k}s), m and s the ${d}-day mean and std of C`,
     compute: (s) => {
-      const m = rollingMoments(s.close, s.close, d);
-      const out = new Float64Array(s.close.length);
-      for (let i = 0; i < out.length; i++) {
-        const sd = Math.sqrt(m.sxx[i] / (d - 1));
-        out[i] = (s.close[i] - (m.meanX[i] - k * sd)) / (2 * k * sd);
+      const { mean, sxx } = rollingMeanAndSquares(s.close, d);
+      for (let i = 0; i < sxx.length; i++) {
+        const sd = Math.sqrt(sxx[i] / (d - 1));
+        sxx[i] = (s.close[i] - (mean[i] - k * sd)) / (2 * k * sd);
       }
-      return out;
+      return sxx;
     },
   };
 }

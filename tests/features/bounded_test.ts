@@ -30,15 +30,41 @@ function boundedMismatches(frame: pl.DataFrame, defs: readonly FeatureDef[]): st
   return bad;
 }
 
-Deno.test("every bounded built-in feature equals its per-symbol evaluation (lookbacks are declared correctly)", () => {
-  // Symbols at different price levels, so anything crossing a symbol boundary shows.
-  const frame = randomWalkPanel(21, 4, 150).frame.withColumns(
+/** Symbols at different price and volume levels, so anything crossing a symbol boundary shows. */
+function multiLevelFrame(): pl.DataFrame {
+  return randomWalkPanel(21, 4, 150).frame.withColumns(
     pl.when(pl.col("symbol").eq(pl.lit("S01"))).then(pl.col("volume").mul(1000)).otherwise(pl.col("volume")).alias(
       "volume",
     ),
   );
-  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length >= 50);
-  assert.deepEqual(boundedMismatches(frame, FULL_FEATURES), []);
+}
+
+Deno.test("every bounded built-in feature equals its per-symbol evaluation (lookbacks are declared correctly)", () => {
+  assert.ok(FULL_FEATURES.filter((d) => d.kind === "expr" && d.bounded).length >= 5);
+  assert.deepEqual(boundedMismatches(multiLevelFrame(), FULL_FEATURES), []);
+});
+
+Deno.test("bounded expressions with shifts, rolling max/min and counts equal their per-symbol evaluation", () => {
+  // Your own features take this path: the masked whole-frame evaluation must agree with `.over("symbol")`.
+  const C = pl.col("px_close");
+  const dC = C.sub(C.shift(1));
+  const up = pl.when(dC.isNull()).then(pl.lit(null)).otherwise(dC.gt(0).cast(pl.Float64));
+  const own = (name: string, lookback: number, expr: pl.Expr): ExprFeatureDef => ({
+    kind: "expr",
+    bounded: true,
+    name,
+    lookback,
+    description: name,
+    expr,
+  });
+  const defs = [
+    own("ROC_OWN", 10, C.shift(10).div(C)),
+    own("MAX_OWN", 19, pl.col("px_high").rollingMax({ windowSize: 20 }).div(C)),
+    own("MIN_OWN", 19, pl.col("px_low").rollingMin({ windowSize: 20 }).div(C)),
+    own("CNT_OWN", 20, up.rollingMean({ windowSize: 20 })),
+    own("VOL_OWN", 1, pl.col("px_volume").div(pl.col("px_volume").shift(1))),
+  ];
+  assert.deepEqual(boundedMismatches(multiLevelFrame(), defs), []);
 });
 
 Deno.test("a bounded feature that reads further back than its lookback is caught by the same comparison", () => {
