@@ -36,6 +36,7 @@
 import pl from "nodejs-polars";
 import { isSortedBySymbolDate, type Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
+import { evaluateSeriesFeatures } from "./series_eval.ts";
 
 /** Columns added to the panel frame before any feature is evaluated (see the module doc). */
 export const PRICE_BASIS_COLUMNS = ["px_open", "px_high", "px_low", "px_close", "px_volume"] as const;
@@ -214,16 +215,26 @@ export function computeFeaturesOnFrame(
   if (exprDefs.length > 0) {
     const rowInSymbol = new Int32Array(basis.height);
     for (const r of ranges) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
-    const exprs = exprDefs.map((d) =>
-      finiteOrNaN(d.kind === "expr" ? evaluateExpr(d, unmasked) : d.expr).alias(d.name)
-    );
+    const exprs = exprDefs.map((d) => (d.kind === "expr" ? evaluateExpr(d, unmasked) : d.expr).alias(d.name));
+    // Non-finite values → NaN in a second step over the evaluated columns: wrapping each expression would evaluate
+    // it twice.
     const evaluated = basis.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().select(...exprs)
-      .collectSync();
+      .select(...exprDefs.map((d) => finiteOrNaN(pl.col(d.name)).alias(d.name))).collectSync();
     for (const d of exprDefs) columns.set(d.name, evaluated.getColumn(d.name));
   }
   const seriesDefs = perSymbol.filter((d): d is SeriesFeatureDef => d.kind === "series");
   if (seriesDefs.length > 0) {
-    for (const s of evaluateSeries(basis, ranges, seriesDefs)) columns.set(s.name, s);
+    const prices = {
+      open: float64Column(basis, "px_open"),
+      high: float64Column(basis, "px_high"),
+      low: float64Column(basis, "px_low"),
+      close: float64Column(basis, "px_close"),
+      volume: float64Column(basis, "px_volume"),
+    };
+    let dates: string[] | undefined;
+    const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
+    const series = evaluateSeriesFeatures(prices, ranges, seriesDefs, allDates);
+    seriesDefs.forEach((d, k) => columns.set(d.name, series[k]));
   }
   if (csDefs.length > 0) {
     // Group by an integer day number rather than the ISO string: hashing integers is several times cheaper.
@@ -234,81 +245,6 @@ export function computeFeaturesOnFrame(
     for (const d of csDefs) columns.set(d.name, ranked.getColumn(d.name));
   }
   return pl.DataFrame([basis.getColumn("date"), basis.getColumn("symbol"), ...defs.map((d) => columns.get(d.name)!)]);
-}
-
-/** Bytes of output the per-symbol loop holds in JS before handing a chunk to polars (see {@link evaluateSeries}). */
-const SERIES_CHUNK_BYTES = 128 * 1024 * 1024;
-
-/**
- * Evaluates `kind: "series"` features symbol by symbol (every feature of a symbol shares its memo), a chunk of
- * consecutive symbols at a time: values go into reused chunk buffers, and each full chunk is copied once into polars
- * and appended to its column as a new chunk (no re-copy). Fresh memory is the dominant cost of the full set on large
- * panels, so the JS side never holds more than about {@link SERIES_CHUNK_BYTES} of output.
- */
-function evaluateSeries(
-  basis: pl.DataFrame,
-  ranges: { symbol: string; start: number; end: number }[],
-  defs: readonly SeriesFeatureDef[],
-): pl.Series[] {
-  const cols = {
-    open: float64Column(basis, "px_open"),
-    high: float64Column(basis, "px_high"),
-    low: float64Column(basis, "px_low"),
-    close: float64Column(basis, "px_close"),
-    volume: float64Column(basis, "px_volume"),
-  };
-  let dates: string[] | undefined;
-  const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
-  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
-  const chunkRows = Math.max(longest, Math.floor(SERIES_CHUNK_BYTES / (8 * defs.length)));
-  const buffers = defs.map(() => new Float64Array(Math.min(chunkRows, basis.height)));
-  const columns: (pl.Series | undefined)[] = defs.map(() => undefined);
-  const flush = (rows: number) => {
-    for (let k = 0; k < defs.length; k++) {
-      const piece = pl.Series(defs[k].name, buffers[k].subarray(0, rows));
-      if (columns[k] === undefined) columns[k] = piece;
-      else columns[k]!.append(piece);
-    }
-  };
-  let chunkStart = 0;
-  for (const r of ranges) {
-    if (r.end - chunkStart > chunkRows) {
-      flush(r.start - chunkStart);
-      chunkStart = r.start;
-    }
-    const memo = new Map<string, unknown>();
-    let symbolDates: string[] | undefined;
-    const s: SymbolSeries = {
-      symbol: r.symbol,
-      get dates() {
-        return (symbolDates ??= allDates().slice(r.start, r.end));
-      },
-      open: cols.open.subarray(r.start, r.end),
-      high: cols.high.subarray(r.start, r.end),
-      low: cols.low.subarray(r.start, r.end),
-      close: cols.close.subarray(r.start, r.end),
-      volume: cols.volume.subarray(r.start, r.end),
-      memo<T>(key: string, compute: () => T): T {
-        if (!memo.has(key)) memo.set(key, compute());
-        return memo.get(key) as T;
-      },
-    };
-    for (let k = 0; k < defs.length; k++) {
-      const v = defs[k].compute(s);
-      if (v.length !== r.end - r.start) {
-        throw new ConfigError(
-          `feature "${defs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
-        );
-      }
-      const target = buffers[k];
-      for (let i = 0, o = r.start - chunkStart; i < v.length; i++, o++) {
-        const x = v[i];
-        target[o] = x - x === 0 ? x : Number.NaN; // ±Inf and NaN → NaN
-      }
-    }
-  }
-  flush(basis.height - chunkStart);
-  return columns.map((c) => c!);
 }
 
 /** `e` where finite, NaN where it is null, NaN or ±Inf (the output convention of every feature column). */

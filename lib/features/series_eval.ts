@@ -1,0 +1,152 @@
+/**
+ * Evaluation of `kind: "series"` features over a whole panel: symbol by symbol, a chunk of consecutive symbols at a
+ * time. Every feature of a symbol is computed with one shared per-symbol memo and written (±Inf as NaN) into reused
+ * chunk buffers; each full chunk is copied once into polars and appended to its column as a new chunk (no re-copy).
+ * On 2 M rows the full set's cost is dominated by fresh memory — its 191 output columns alone are 3.3 GB, and first
+ * touches of memory are slow on virtual machines — so the JS side never holds more than one chunk of output.
+ *
+ * @module
+ */
+
+import pl from "nodejs-polars";
+import { ConfigError } from "../errors.ts";
+import type { SeriesFeatureDef, SymbolSeries } from "./definition.ts";
+
+/** One symbol's rows [start, end) in a frame sorted by symbol then date. */
+export interface SymbolRange {
+  /** The symbol. */
+  symbol: string;
+  /** First row (inclusive). */
+  start: number;
+  /** Last row (exclusive). */
+  end: number;
+}
+
+/** The price-basis columns (./definition.ts) of a whole frame, rows aligned with its symbol ranges. */
+export interface PriceArrays {
+  /** `px_open`. */
+  open: Float64Array;
+  /** `px_high`. */
+  high: Float64Array;
+  /** `px_low`. */
+  low: Float64Array;
+  /** `px_close`. */
+  close: Float64Array;
+  /** `px_volume`. */
+  volume: Float64Array;
+}
+
+/** Consecutive symbols evaluated together: symbols [first, last) covering rows [start, end). */
+export interface Chunk {
+  /** Index of the first symbol (in the ranges). */
+  first: number;
+  /** Index after the last symbol. */
+  last: number;
+  /** First row. */
+  start: number;
+  /** Row after the last. */
+  end: number;
+}
+
+/** Bytes of output the chunk buffers hold. */
+const CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** Splits the symbols into chunks of at most `rows` rows (a longer symbol gets a chunk of its own). */
+export function chunkPlan(ranges: readonly SymbolRange[], rows: number): Chunk[] {
+  const chunks: Chunk[] = [];
+  let first = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    if (i > first && ranges[i].end - ranges[first].start > rows) {
+      chunks.push({ first, last: i, start: ranges[first].start, end: ranges[i].start });
+      first = i;
+    }
+  }
+  if (ranges.length > 0) {
+    chunks.push({ first, last: ranges.length, start: ranges[first].start, end: ranges[ranges.length - 1].end });
+  }
+  return chunks;
+}
+
+/** One symbol's view of the price arrays, with a fresh memo. */
+function symbolSeries(prices: PriceArrays, r: SymbolRange, dates: () => readonly string[]): SymbolSeries {
+  const memo = new Map<string, unknown>();
+  let symbolDates: readonly string[] | undefined;
+  return {
+    symbol: r.symbol,
+    get dates() {
+      return (symbolDates ??= dates().slice(r.start, r.end));
+    },
+    open: prices.open.subarray(r.start, r.end),
+    high: prices.high.subarray(r.start, r.end),
+    low: prices.low.subarray(r.start, r.end),
+    close: prices.close.subarray(r.start, r.end),
+    volume: prices.volume.subarray(r.start, r.end),
+    memo<T>(key: string, compute: () => T): T {
+      if (!memo.has(key)) memo.set(key, compute());
+      return memo.get(key) as T;
+    },
+  };
+}
+
+/**
+ * Computes every definition for the symbols of one chunk into `buffers` (one per definition, row 0 = the chunk's
+ * first row), ±Inf stored as NaN.
+ *
+ * @throws ConfigError when a definition returns the wrong number of values.
+ */
+export function fillChunk(
+  defs: readonly SeriesFeatureDef[],
+  prices: PriceArrays,
+  ranges: readonly SymbolRange[],
+  chunk: Chunk,
+  buffers: readonly Float64Array[],
+  dates: () => readonly string[],
+): void {
+  for (let j = chunk.first; j < chunk.last; j++) {
+    const r = ranges[j];
+    const s = symbolSeries(prices, r, dates);
+    for (let k = 0; k < defs.length; k++) {
+      const v = defs[k].compute(s);
+      if (v.length !== r.end - r.start) {
+        throw new ConfigError(
+          `feature "${defs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
+        );
+      }
+      const target = buffers[k];
+      const offset = r.start - chunk.start;
+      target.set(v, offset);
+      // ±Inf → NaN (NaN stays NaN). Scanning first keeps the common case a plain memcpy.
+      for (let i = 0; i < v.length; i++) {
+        if (Math.abs(v[i]) === Number.POSITIVE_INFINITY) target[offset + i] = Number.NaN;
+      }
+    }
+  }
+}
+
+/**
+ * Evaluates series definitions over every symbol and returns one polars Series per definition (in order), each made
+ * of chunks of consecutive symbols.
+ *
+ * @throws ConfigError when a definition returns the wrong number of values.
+ */
+export function evaluateSeriesFeatures(
+  prices: PriceArrays,
+  ranges: readonly SymbolRange[],
+  defs: readonly SeriesFeatureDef[],
+  dates: () => readonly string[],
+): pl.Series[] {
+  const height = prices.close.length;
+  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const chunkRows = Math.min(height, Math.max(longest, Math.floor(CHUNK_BYTES / (8 * Math.max(1, defs.length)))));
+  const buffers = defs.map(() => new Float64Array(chunkRows));
+  const columns: pl.Series[] = [];
+  for (const chunk of chunkPlan(ranges, chunkRows)) {
+    fillChunk(defs, prices, ranges, chunk, buffers, dates);
+    defs.forEach((d, k) => {
+      const piece = pl.Series(d.name, buffers[k].subarray(0, chunk.end - chunk.start));
+      if (columns[k] === undefined) columns[k] = piece;
+      else columns[k].append(piece);
+    });
+  }
+  return columns;
+}
