@@ -1,14 +1,17 @@
 /**
  * Feature-set and audit benchmarks on the real S&P 500 panel (../shared/data/sp500, ~2.2 M rows).
  *
- * - `features: full set, all symbols`: computeFeatures(panel, FULL_FEATURES) — target ≤ 30 s and ≥ 3× faster than
- *   the pandas/numpy reference (bench/reference/features.py) computing the same 191 features. Runs are paired and
- *   interleaved (candor, pandas, candor, pandas, …); loading is excluded on both sides; medians are reported.
+ * - `features: full set, all symbols`: computeFeatures(panel, FULL_FEATURES) against the pandas/numpy reference
+ *   (bench/reference/features.py) computing the same 191 features on the same rows — target ≥ 10× faster. Runs are
+ *   interleaved (candor, pandas, candor, pandas, …; each pandas run is a fresh process that loads the files untimed);
+ *   loading is excluded on both sides; the ratio is the pandas median over the candor median, reported with both
+ *   ranges and the per-pair ratios.
  * - `audit: truncation test, full set, one symbol`: auditFeatures on the longest-history symbol with 4 cut dates —
  *   target ≤ 10 s.
  * - `audit: pre-run gate (findLeakingFeatures)`: the check the pipeline runs before every run, for the base and full sets.
  *
- * Run alone with `deno run -A bench/features.ts [pairs]` (default 3 pairs).
+ * Run alone with `deno run -A bench/features.ts [pairs]` (default 3 pairs): prints the table and merges these rows
+ * into bench/results.json (rows of other modules are kept).
  *
  * @module
  */
@@ -28,10 +31,18 @@ import { chooseAuditSymbols } from "../lib/leakage/audit.ts";
 
 const reference = fileURLToPath(new URL("./reference/features.py", import.meta.url));
 
+/** The full set must compute at least this many times faster than the pandas reference (issue: features ≥ 10×). */
+const TARGET_RATIO = 10;
+
 function seconds(fn: () => unknown): number {
   const t0 = performance.now();
   fn();
   return (performance.now() - t0) / 1000;
+}
+
+/** `min–max` with one decimal. */
+function range(xs: number[]): string {
+  return `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
 }
 
 /**
@@ -67,11 +78,17 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
     assertSameWork(py, rows);
     theirs.push((py.seconds as number[])[0]);
     console.error(
-      `[features] pair ${i + 1}: candor ${ours.at(-1)!.toFixed(2)} s, pandas ${theirs.at(-1)!.toFixed(2)} s`,
+      `[features] pair ${i + 1}: candor ${ours.at(-1)!.toFixed(2)} s, pandas ${theirs.at(-1)!.toFixed(2)} s, ` +
+        `ratio ${(theirs.at(-1)! / ours.at(-1)!).toFixed(1)}×`,
     );
   }
   const c = median(ours);
   const p = median(theirs);
+  const ratio = p / c;
+  console.error(
+    `[features] full set: candor median ${c.toFixed(2)} s (${range(ours)}), pandas median ${p.toFixed(2)} s ` +
+      `(${range(theirs)}): ${ratio.toFixed(1)}× (target ≥ ${TARGET_RATIO}×)`,
+  );
 
   const one = chooseAuditSymbols(panel, 1);
   const audit: number[] = [];
@@ -87,11 +104,12 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
       value: c,
       unit: "s",
       reference: p,
-      ratio: p / c,
-      target: "≤ 30 s and ≥ 3× faster than pandas",
-      pass: c <= 30 && p / c >= 3,
-      notes: `medians of ${pairs} interleaved pairs; candor ${ours.map((x) => x.toFixed(1)).join(", ")} s; ` +
-        `pandas ${theirs.map((x) => x.toFixed(1)).join(", ")} s`,
+      ratio,
+      target: `≥ ${TARGET_RATIO}× faster than pandas`,
+      pass: ratio >= TARGET_RATIO,
+      notes: `medians of ${pairs} interleaved pairs; candor ${ours.map((x) => x.toFixed(1)).join(", ")} s ` +
+        `(range ${range(ours)}); pandas ${theirs.map((x) => x.toFixed(1)).join(", ")} s (range ${range(theirs)}); ` +
+        `per-pair ratios ${ours.map((x, i) => (theirs[i] / x).toFixed(1)).join(", ")}`,
     },
     {
       name: `audit: truncation test, full set, one symbol (${one[0]}, 4 cuts)`,
@@ -116,4 +134,23 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   ];
 }
 
-if (import.meta.main) console.table(await run(Number(Deno.args[0] ?? 3)));
+/** Replaces this module's rows in bench/results.json (the file `deno task bench` writes), keeping the others. */
+async function mergeIntoResults(results: BenchResult[]): Promise<void> {
+  const file = new URL("./results.json", import.meta.url);
+  let others: unknown[] = [];
+  try {
+    const previous = JSON.parse(await Deno.readTextFile(file)) as { results?: { module?: string }[] };
+    others = (previous.results ?? []).filter((r) => r.module !== "features");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const rows = [...others, ...results.map((r) => ({ module: "features", ...r }))];
+  await Deno.writeTextFile(file, JSON.stringify({ date: new Date().toISOString(), results: rows }, null, 2) + "\n");
+  console.error(`[features] wrote ${fileURLToPath(file)}`);
+}
+
+if (import.meta.main) {
+  const results = await run(Number(Deno.args[0] ?? 3));
+  console.table(results.map(({ notes: _notes, ...r }) => r));
+  if (results.length > 0) await mergeIntoResults(results);
+}
