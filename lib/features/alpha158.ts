@@ -36,12 +36,16 @@
  * exact ones were polars expressions before and keep their values to the last bit (tests/features/kernels_test.ts
  * checks them against the expressions). Each value depends only on its own window of its own symbol.
  *
+ * Kernels return arrays from ./arena.ts: called inside a feature's `compute`, a result is valid until the evaluator
+ * moves to the next symbol; called anywhere else it is an ordinary new array.
+ *
  * @module
  */
 
 import type { FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { rollingMeanAndSquares, rollingMoments, rollingQuantilesAndRank, rollingStd, rollingSum } from "./rolling.ts";
 import { logVolume } from "./technical.ts";
+import { floats, ints, nans } from "./arena.ts";
 
 /** Qlib's ε in ratio denominators. */
 const EPS = 1e-12;
@@ -65,13 +69,13 @@ export function rollingRegression(
   d: number,
 ): { slope: Float64Array; rsq: Float64Array; resid: Float64Array } {
   const n = y.length;
-  const index = new Float64Array(n);
+  const index = floats(n);
   for (let i = 0; i < n; i++) index[i] = i;
   const m = rollingMoments(index, y, d);
   const sxx = (d * (d * d - 1)) / 12; // exact Σ(k − k̄)² of d consecutive integers
-  const slope = new Float64Array(n).fill(Number.NaN);
-  const rsq = new Float64Array(n).fill(Number.NaN);
-  const resid = new Float64Array(n).fill(Number.NaN);
+  const slope = nans(n);
+  const rsq = nans(n);
+  const resid = nans(n);
   for (let t = d - 1; t < n; t++) {
     if (Number.isNaN(m.sxy[t])) continue;
     const b = m.sxy[t] / sxx;
@@ -86,7 +90,7 @@ export function rollingRegression(
 /** Pearson correlation of x and y over each full window of length d (NaN if a side is constant or non-finite). */
 export function rollingCorrelation(x: Float64Array, y: Float64Array, d: number): Float64Array {
   const m = rollingMoments(x, y, d);
-  const out = new Float64Array(x.length).fill(Number.NaN);
+  const out = nans(x.length);
   for (let t = d - 1; t < x.length; t++) {
     const cxx = m.sxx[t];
     const cyy = m.syy[t];
@@ -105,8 +109,8 @@ export function rollingCorrelation(x: Float64Array, y: Float64Array, d: number):
  */
 export function rollingArgExtreme(x: Float64Array, d: number, sign: 1 | -1): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n).fill(Number.NaN);
-  const deque = new Int32Array(n);
+  const out = nans(n);
+  const deque = ints(n);
   let head = 0;
   let tail = 0;
   for (let t = 0; t < n; t++) {
@@ -121,7 +125,7 @@ export function rollingArgExtreme(x: Float64Array, d: number, sign: 1 | -1): Flo
 
 /** Element-wise `f(a[i], b[i])` into a new array (a plain loop: typed-array `map` is several times slower). */
 export function combine(a: Float64Array, b: Float64Array, f: (x: number, y: number) => number): Float64Array {
-  const out = new Float64Array(a.length);
+  const out = floats(a.length);
   for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
   return out;
 }
@@ -133,7 +137,7 @@ export function combine(a: Float64Array, b: Float64Array, f: (x: number, y: numb
 
 /** `values[t] / close[t]` into a new array. */
 function perClose(values: Float64Array, close: Float64Array): Float64Array {
-  const out = new Float64Array(values.length);
+  const out = floats(values.length);
   for (let i = 0; i < out.length; i++) out[i] = values[i] / close[i];
   return out;
 }
@@ -143,7 +147,7 @@ function candleShapes(x: SymbolSeries): Record<string, Float64Array> {
   const n = x.close.length;
   const names = ["KMID", "KLEN", "KMID2", "KUP", "KUP2", "KLOW", "KLOW2", "KSFT", "KSFT2", "OPEN0", "HIGH0", "LOW0"];
   const out: Record<string, Float64Array> = {};
-  for (const name of names) out[name] = new Float64Array(n);
+  for (const name of names) out[name] = floats(n);
   const { KMID, KLEN, KMID2, KUP, KUP2, KLOW, KLOW2, KSFT, KSFT2, OPEN0, HIGH0, LOW0 } = out;
   for (let i = 0; i < n; i++) {
     const o = x.open[i];
@@ -190,7 +194,7 @@ function candleFeatures(): SeriesFeatureDef[] {
 
 /** `Ref(C,d)/C`: NaN on the first d rows. */
 function rateOfChange(close: Float64Array, d: number): Float64Array {
-  const out = new Float64Array(close.length).fill(Number.NaN);
+  const out = nans(close.length);
   for (let t = d; t < out.length; t++) out[t] = close[t - d] / close[t];
   return out;
 }
@@ -201,12 +205,12 @@ function rateOfChange(close: Float64Array, d: number): Float64Array {
  * rolling max/min, which these features used before).
  */
 function valueAt(values: Float64Array, position: Float64Array, d: number): Float64Array {
-  const out = new Float64Array(values.length).fill(Number.NaN);
-  let nans = 0;
+  const out = nans(values.length);
+  let missing = 0;
   for (let t = 0; t < out.length; t++) {
-    nans += +Number.isNaN(values[t]);
-    if (t >= d) nans -= +Number.isNaN(values[t - d]);
-    if (t >= d - 1 && nans === 0) out[t] = values[t - d + position[t]];
+    missing += +Number.isNaN(values[t]);
+    if (t >= d) missing -= +Number.isNaN(values[t - d]);
+    if (t >= d - 1 && missing === 0) out[t] = values[t - d + position[t]];
   }
   return out;
 }
@@ -217,9 +221,9 @@ function valueAt(values: Float64Array, position: Float64Array, d: number): Float
  */
 function directionCounts(close: Float64Array, d: number): { up: Float64Array; down: Float64Array; net: Float64Array } {
   const n = close.length;
-  const up = new Float64Array(n).fill(Number.NaN);
-  const down = new Float64Array(n).fill(Number.NaN);
-  const net = new Float64Array(n).fill(Number.NaN);
+  const up = nans(n);
+  const down = nans(n);
+  const net = nans(n);
   let ups = 0;
   let downs = 0;
   // Branch-free counting (`+(delta > 0)`): up and down days are a coin flip, so branches would mispredict half the time.
@@ -243,8 +247,8 @@ function directionCounts(close: Float64Array, d: number): { up: Float64Array; do
 
 function cordInputs(x: SymbolSeries): { cr: Float64Array; vr: Float64Array } {
   const n = x.close.length;
-  const cr = new Float64Array(n).fill(Number.NaN);
-  const vr = new Float64Array(n).fill(Number.NaN);
+  const cr = nans(n);
+  const vr = nans(n);
   for (let i = 1; i < n; i++) {
     cr[i] = x.close[i] / x.close[i - 1];
     vr[i] = Math.log(x.volume[i] / x.volume[i - 1] + 1);
@@ -261,9 +265,9 @@ function upDown(x: SymbolSeries, column: "close" | "volume", d: number) {
     const moves = x.memo(`moves-${column}`, () => {
       const v = x[column];
       const n = v.length;
-      const up = new Float64Array(n).fill(Number.NaN);
-      const down = new Float64Array(n).fill(Number.NaN);
-      const abs = new Float64Array(n).fill(Number.NaN);
+      const up = nans(n);
+      const down = nans(n);
+      const abs = nans(n);
       for (let i = 1; i < n; i++) {
         const delta = v[i] - v[i - 1];
         up[i] = delta > 0 ? delta : 0;
@@ -275,7 +279,7 @@ function upDown(x: SymbolSeries, column: "close" | "volume", d: number) {
     const up = rollingSum(moves.up, d);
     const down = rollingSum(moves.down, d);
     const abs = rollingSum(moves.abs, d);
-    const net = new Float64Array(up.length);
+    const net = floats(up.length);
     for (let i = 0; i < net.length; i++) {
       const total = abs[i] + EPS;
       net[i] = (up[i] - down[i]) / total;
@@ -296,7 +300,7 @@ function windowFeatures(d: number): FeatureDef[] {
   const sortedStats = (x: SymbolSeries) => x.memo(`sorted${d}`, () => rollingQuantilesAndRank(x.close, d, [0.8, 0.2]));
   const position = (x: SymbolSeries, at: (x: SymbolSeries) => Float64Array) => {
     const p = at(x);
-    const out = new Float64Array(p.length);
+    const out = floats(p.length);
     for (let i = 0; i < out.length; i++) out[i] = p[i] / d;
     return out;
   };
@@ -324,7 +328,7 @@ function windowFeatures(d: number): FeatureDef[] {
     s(`RSV${d}`, w, `(C-min(L,${d}))/(max(H,${d})-min(L,${d})+eps)`, (x) => {
       const h = hi(x);
       const l = lo(x);
-      const out = new Float64Array(x.close.length);
+      const out = floats(x.close.length);
       for (let t = 0; t < out.length; t++) out[t] = (x.close[t] - l[t]) / (h[t] - l[t] + EPS);
       return out;
     }, "RSV"),
@@ -333,7 +337,7 @@ function windowFeatures(d: number): FeatureDef[] {
     s(`IMXD${d}`, w, `IMAX${d} - IMIN${d}`, (x) => {
       const a = imax(x);
       const b = imin(x);
-      const out = new Float64Array(a.length);
+      const out = floats(a.length);
       for (let i = 0; i < out.length; i++) out[i] = (a[i] - b[i]) / d;
       return out;
     }, "IMXD"),
@@ -360,7 +364,7 @@ function windowFeatures(d: number): FeatureDef[] {
     }, "VSTD"),
     s(`WVMA${d}`, d, `std(|C/Ref(C,1)-1|*V,${d})/(mean(|C/Ref(C,1)-1|*V,${d})+eps)`, (x) => {
       const wv = x.memo("wv", () => {
-        const out = new Float64Array(x.close.length).fill(Number.NaN);
+        const out = nans(x.close.length);
         for (let i = 1; i < out.length; i++) out[i] = Math.abs(x.close[i] / x.close[i - 1] - 1) * x.volume[i];
         return out;
       });

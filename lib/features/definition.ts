@@ -107,7 +107,9 @@ export interface SeriesFeatureDef extends FeatureCommon {
   kind: "series";
   /**
    * Called once per symbol; must return exactly `s.close.length` values aligned with `s.dates` (else ConfigError),
-   * with NaN where undefined. Non-finite results are stored as NaN.
+   * with NaN where undefined. Non-finite results are stored as NaN. Arrays the built-in kernels return inside `compute`
+   * (rolling sums, moments, …) live in memory the evaluator reuses for the next symbol (./arena.ts): use them within
+   * the call, never keep them across symbols.
    */
   compute: (s: SymbolSeries) => Float64Array;
 }

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { floats, nans } from "./arena.ts";
+
 /** Centred sums of a window: `Sxx = Σ(x − x̄)²`, `Syy`, `Sxy`, and the means. */
 export interface WindowMoments {
   meanX: Float64Array;
@@ -31,11 +33,11 @@ export interface WindowMoments {
 export function rollingMoments(x: ArrayLike<number>, y: ArrayLike<number>, d: number): WindowMoments {
   const n = x.length;
   const out: WindowMoments = {
-    meanX: new Float64Array(n).fill(Number.NaN),
-    meanY: new Float64Array(n).fill(Number.NaN),
-    sxx: new Float64Array(n).fill(Number.NaN),
-    syy: new Float64Array(n).fill(Number.NaN),
-    sxy: new Float64Array(n).fill(Number.NaN),
+    meanX: nans(n),
+    meanY: nans(n),
+    sxx: nans(n),
+    syy: nans(n),
+    sxy: nans(n),
   };
   let kx = 0;
   let ky = 0;
@@ -102,8 +104,8 @@ export function rollingMoments(x: ArrayLike<number>, y: ArrayLike<number>, d: nu
  */
 export function rollingMeanAndSquares(x: ArrayLike<number>, d: number): { mean: Float64Array; sxx: Float64Array } {
   const n = x.length;
-  const mean = new Float64Array(n).fill(Number.NaN);
-  const sxx = new Float64Array(n).fill(Number.NaN);
+  const mean = nans(n);
+  const sxx = nans(n);
   let k0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -166,12 +168,12 @@ export function rollingQuantilesAndRank(
   quantiles: readonly [number, number],
 ): { quantiles: [Float64Array, Float64Array]; rank: Float64Array } {
   const n = x.length;
-  const q0 = new Float64Array(n).fill(Number.NaN);
-  const q1 = new Float64Array(n).fill(Number.NaN);
-  const rank = new Float64Array(n).fill(Number.NaN);
+  const q0 = nans(n);
+  const q1 = nans(n);
+  const rank = nans(n);
   const a = quantilePosition(d, quantiles[0]);
   const b = quantilePosition(d, quantiles[1]);
-  const sorted = new Float64Array(d);
+  const sorted = floats(d);
   let size = 0;
   let bad = 0;
   for (let t = 0; t < n; t++) {
@@ -242,7 +244,7 @@ function firstAbove(sorted: Float64Array, size: number, v: number): number {
  */
 export function rollingSum(x: ArrayLike<number>, d: number): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n).fill(Number.NaN);
+  const out = nans(n);
   let sum = 0;
   let bad = 0;
   let nonzero = 0;

@@ -11,6 +11,7 @@
 import pl from "nodejs-polars";
 import { ConfigError } from "../errors.ts";
 import type { SeriesFeatureDef, SymbolSeries } from "./definition.ts";
+import { withArena } from "./arena.ts";
 
 /** One symbol's rows [start, end) in a frame sorted by symbol then date. */
 export interface SymbolRange {
@@ -90,7 +91,7 @@ function symbolSeries(prices: PriceArrays, r: SymbolRange, dates: () => readonly
 
 /**
  * Computes every definition for the symbols of one chunk into `buffers` (one per definition, row 0 = the chunk's
- * first row), ±Inf stored as NaN.
+ * first row), ±Inf stored as NaN; calls `nextSymbol` once a symbol's values are copied (./arena.ts).
  *
  * @throws ConfigError when a definition returns the wrong number of values.
  */
@@ -101,6 +102,7 @@ export function fillChunk(
   chunk: Chunk,
   buffers: readonly Float64Array[],
   dates: () => readonly string[],
+  nextSymbol: () => void = () => {},
 ): void {
   for (let j = chunk.first; j < chunk.last; j++) {
     const r = ranges[j];
@@ -120,12 +122,13 @@ export function fillChunk(
         if (Math.abs(v[i]) === Number.POSITIVE_INFINITY) target[offset + i] = Number.NaN;
       }
     }
+    nextSymbol();
   }
 }
 
 /**
  * Evaluates series definitions over every symbol and returns one polars Series per definition (in order), each made
- * of chunks of consecutive symbols.
+ * of chunks of consecutive symbols. `chunkBytes` bounds the chunk buffers (default 64 MiB).
  *
  * @throws ConfigError when a definition returns the wrong number of values.
  */
@@ -134,19 +137,22 @@ export function evaluateSeriesFeatures(
   ranges: readonly SymbolRange[],
   defs: readonly SeriesFeatureDef[],
   dates: () => readonly string[],
+  chunkBytes = CHUNK_BYTES,
 ): pl.Series[] {
   const height = prices.close.length;
   const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
-  const chunkRows = Math.min(height, Math.max(longest, Math.floor(CHUNK_BYTES / (8 * Math.max(1, defs.length)))));
+  const chunkRows = Math.min(height, Math.max(longest, Math.floor(chunkBytes / (8 * Math.max(1, defs.length)))));
   const buffers = defs.map(() => new Float64Array(chunkRows));
   const columns: pl.Series[] = [];
-  for (const chunk of chunkPlan(ranges, chunkRows)) {
-    fillChunk(defs, prices, ranges, chunk, buffers, dates);
-    defs.forEach((d, k) => {
-      const piece = pl.Series(d.name, buffers[k].subarray(0, chunk.end - chunk.start));
-      if (columns[k] === undefined) columns[k] = piece;
-      else columns[k].append(piece);
-    });
-  }
+  withArena(longest, (nextSymbol) => {
+    for (const chunk of chunkPlan(ranges, chunkRows)) {
+      fillChunk(defs, prices, ranges, chunk, buffers, dates, nextSymbol);
+      defs.forEach((d, k) => {
+        const piece = pl.Series(d.name, buffers[k].subarray(0, chunk.end - chunk.start));
+        if (columns[k] === undefined) columns[k] = piece;
+        else columns[k].append(piece);
+      });
+    }
+  });
   return columns;
 }

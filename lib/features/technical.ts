@@ -12,12 +12,16 @@
  * kernel, for the reasons given in ./alpha158.ts. RSI, ATR, MACD and RANGE were polars expressions before and keep
  * their values to the last bit (tests/features/kernels_test.ts).
  *
+ * Kernels return arrays from ./arena.ts: called inside a feature's `compute`, a result is valid until the evaluator
+ * moves to the next symbol; called anywhere else it is an ordinary new array.
+ *
  * @module
  */
 
 import pl from "nodejs-polars";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { rollingMeanAndSquares, rollingStd, rollingSum } from "./rolling.ts";
+import { floats, nans } from "./arena.ts";
 
 /** Adjusted close (`C`). */
 export const C: pl.Expr = pl.col("px_close");
@@ -37,7 +41,7 @@ export function dailyLogReturn(): pl.Expr {
 
 /** Daily log returns of a close series (NaN on the first row). */
 export function logReturns(close: Float64Array): Float64Array {
-  const out = new Float64Array(close.length).fill(Number.NaN);
+  const out = nans(close.length);
   for (let i = 1; i < out.length; i++) out[i] = Math.log(close[i] / close[i - 1]);
   return out;
 }
@@ -45,7 +49,7 @@ export function logReturns(close: Float64Array): Float64Array {
 /** `ln(1 + V_t)` of one symbol, memoized per symbol (shared by CORR and the volume z-scores). */
 export function logVolume(s: SymbolSeries): Float64Array {
   return s.memo("logVolume", () => {
-    const out = new Float64Array(s.volume.length);
+    const out = floats(s.volume.length);
     for (let i = 0; i < out.length; i++) out[i] = Math.log(s.volume[i] + 1);
     return out;
   });
@@ -58,7 +62,7 @@ export function logVolume(s: SymbolSeries): Float64Array {
  * until `minPeriods` values have been seen; a non-finite input propagates, as in polars.
  */
 function exponentialAverage(x: Float64Array, alpha: number, minPeriods: number, start = 0): Float64Array {
-  const out = new Float64Array(x.length).fill(Number.NaN);
+  const out = nans(x.length);
   let y = x[start];
   for (let t = start; t < x.length; t++) {
     if (t > start) y = y + alpha * (x[t] - y);
@@ -102,7 +106,7 @@ export function movingAverageRatioFeature(d: number): SeriesFeatureDef {
     description: `close over its ${d}-day simple moving average, minus 1`,
     compute: (s) => {
       const sum = rollingSum(s.close, d);
-      const out = new Float64Array(sum.length);
+      const out = floats(sum.length);
       for (let i = 0; i < out.length; i++) out[i] = s.close[i] / (sum[i] / d) - 1;
       return out;
     },
@@ -122,8 +126,9 @@ export function rsiFeature(n = 14): SeriesFeatureDef {
     description: `Wilder RSI(${n}) = 100·G/(G+L), G and L Wilder averages (alpha 1/${n}) of up and down moves`,
     compute: (s) => {
       const c = s.close;
-      const gain = new Float64Array(c.length);
-      const loss = new Float64Array(c.length);
+      const gain = floats(c.length);
+      const loss = floats(c.length);
+      gain[0] = loss[0] = Number.NaN; // no previous close (the averages start at t = 1)
       for (let t = 1; t < c.length; t++) {
         const d = c[t] - c[t - 1];
         gain[t] = d > 0 ? d : 0;
@@ -164,7 +169,7 @@ export function rangeFeature(): SeriesFeatureDef {
     lookback: 0,
     description: "daily range (H_t - L_t) / C_t",
     compute: (s) => {
-      const out = new Float64Array(s.close.length);
+      const out = floats(s.close.length);
       for (let i = 0; i < out.length; i++) out[i] = (s.high[i] - s.low[i]) / s.close[i];
       return out;
     },
@@ -183,7 +188,7 @@ export function atrFeature(n = 14): SeriesFeatureDef {
     lookback: n - 1,
     description: `average true range: Wilder EMA (alpha 1/${n}) of the true range, over C_t`,
     compute: (s) => {
-      const tr = new Float64Array(s.close.length);
+      const tr = floats(s.close.length);
       for (let t = 0; t < tr.length; t++) {
         const hl = s.high[t] - s.low[t];
         tr[t] = t === 0 ? hl : Math.max(hl, Math.abs(s.high[t] - s.close[t - 1]), Math.abs(s.low[t] - s.close[t - 1]));
@@ -200,7 +205,7 @@ function macdLines(s: SymbolSeries): { macd: Float64Array; signal: Float64Array 
   return s.memo("macd", () => {
     const fast = exponentialAverage(s.close, 2 / 13, 12);
     const slow = exponentialAverage(s.close, 2 / 27, 26);
-    const macd = new Float64Array(s.close.length);
+    const macd = floats(s.close.length);
     for (let t = 0; t < macd.length; t++) macd[t] = (fast[t] - slow[t]) / s.close[t];
     // MACD is missing before row 25 (the slow average's span), so its signal line starts there.
     return { macd, signal: exponentialAverage(macd, 2 / 10, 9, 25) };
@@ -237,7 +242,7 @@ export function macdFeatures(): SeriesFeatureDef[] {
       description: "MACD - MACDSIG",
       compute: (s) => {
         const { macd, signal } = macdLines(s);
-        const out = new Float64Array(macd.length);
+        const out = floats(macd.length);
         for (let t = 0; t < out.length; t++) out[t] = macd[t] - signal[t];
         return out;
       },
@@ -273,7 +278,7 @@ export function parkinsonVolatilityFeature(d = 20): SeriesFeatureDef {
     lookback: d - 1,
     description: `Parkinson volatility over ${d} days: sqrt(mean(ln(H/L)^2) / (4 ln 2))`,
     compute: (s) => {
-      const sq = new Float64Array(s.close.length);
+      const sq = floats(s.close.length);
       for (let i = 0; i < sq.length; i++) sq[i] = Math.log(s.high[i] / s.low[i]) ** 2;
       const sum = rollingSum(sq, d);
       for (let i = 0; i < sum.length; i++) sum[i] = Math.sqrt(sum[i] / d / (4 * Math.LN2));
@@ -293,7 +298,7 @@ export function garmanKlassVolatilityFeature(d = 20): SeriesFeatureDef {
     lookback: d - 1,
     description: `Garman-Klass volatility over ${d} days: sqrt(mean(0.5 ln(H/L)^2 - (2 ln2 - 1) ln(C/O)^2))`,
     compute: (s) => {
-      const term = new Float64Array(s.close.length);
+      const term = floats(s.close.length);
       for (let i = 0; i < term.length; i++) {
         term[i] = 0.5 * Math.log(s.high[i] / s.low[i]) ** 2 -
           (2 * Math.LN2 - 1) * Math.log(s.close[i] / s.open[i]) ** 2;
