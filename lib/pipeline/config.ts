@@ -31,7 +31,6 @@ import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import {
   closedInterval,
   flag,
-  formatPath,
   integer,
   nonNegative,
   oneOf,
@@ -67,6 +66,9 @@ const syntheticData = z.strictObject({
   ),
   seed: integer(0).default(42).describe("seed of the generator"),
   signalStrength: positive().optional().describe("strength of the planted driver (default: the generator's)"),
+  drift: z.number({ error: "expected a number" }).optional().describe(
+    "daily log-return drift (default 0.0002); a larger one makes a bull market where always-long looks accurate",
+  ),
 });
 
 /** `data`: price files (`path`) or the built-in synthetic market (`synthetic`). */
@@ -184,6 +186,17 @@ export const StudyConfigSchema = z.strictObject({
     portfolio: "long-short",
     annualization: 252,
   }),
+  gate: z.strictObject({
+    wfeThreshold: z.number({ error: "expected a number" }).default(0.5).describe(
+      "walk-forward efficiency a gate-passing entry must reach (test edge / validation-tail edge)",
+    ),
+    skip: flag().default(false).describe("override a failed gate for production (stored with the study)"),
+  }).default({ wfeThreshold: 0.5, skip: false }),
+  health: z.strictObject({
+    upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
+      "accepted share of 'up' calls per fold and pooled; outside it the entry is warned",
+    ),
+  }).default({ upShareBand: [0.2, 0.8] }),
   seed: integer(0).default(42).describe("seed of every random choice (stored with the study)"),
   allowLeakage: flag().default(false).describe("train despite a leak verdict of the audit (stored with the study)"),
 });
@@ -232,13 +245,18 @@ const SCHEME_KEYS: Record<string, readonly string[]> = {
   folds: ["anchored", "rolling", "purged-kfold"],
 };
 
+/** "a", "a and b", "a, b and c". */
+function inWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
 function refuseForeignSchemeKeys(input: unknown, scheme: string): void {
   const given = (input as { validation?: Record<string, unknown> })?.validation;
   if (given === undefined || given === null || typeof given !== "object") return;
   for (const [key, schemes] of Object.entries(SCHEME_KEYS)) {
     if (key in given && given[key] !== undefined && !schemes.includes(scheme)) {
       throw new ConfigError(
-        `validation.${key}: a setting of the ${schemes.join(" and ")} scheme${schemes.length > 1 ? "s" : ""}, ` +
+        `validation.${key}: a setting of the ${inWords(schemes)} scheme${schemes.length > 1 ? "s" : ""}, ` +
           `not of ${scheme}; remove it or change validation.scheme`,
       );
     }
@@ -316,6 +334,7 @@ function resolveEntries(entries: Parsed["models"], task: Task): ModelEntry[] {
  * @throws ConfigError naming the path of every problem
  */
 export function resolveStudyConfig(input: unknown = {}): StudyConfig {
+  if (typeof input === "object" && input !== null && RESOLVED.has(input)) return input as StudyConfig;
   const parsed = parseWith(StudyConfigSchema, input ?? {});
   const horizon = parsed.target.horizon;
   refuseForeignSchemeKeys(input, parsed.validation.scheme);
@@ -357,8 +376,13 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
         `the other folds' predictions come from models trained on this fold's future`,
     );
   }
-  return { ...parsed, validation: { ...parsed.validation, purge }, models };
+  const config = { ...parsed, validation: { ...parsed.validation, purge }, models };
+  RESOLVED.add(config);
+  return config;
 }
+
+/** Configs produced by {@link resolveStudyConfig} (resolving one again returns it unchanged). */
+const RESOLVED = new WeakSet<object>();
 
 /**
  * Reads a study configuration file: YAML (`.yaml`, `.yml`) or JSON (`.json`; any other name is parsed as YAML, of which
@@ -373,10 +397,11 @@ export async function readStudyConfigFile(path: string): Promise<Record<string, 
     if (e instanceof Deno.errors.NotFound) throw new ConfigError(`${path}: config file not found`);
     throw new ConfigError(`${path}: cannot read the config file (${(e as Error).message})`);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const pos = e.linePos?.[0];
+    const pos = lineCounter.linePos(e.pos[0]);
     throw new ConfigError(
       `${path}${pos ? `, line ${pos.line}, column ${pos.col}` : ""}: ${e.message.split("\n")[0]}`,
     );
@@ -406,7 +431,6 @@ export function setConfigValue(config: Record<string, unknown>, path: string, va
     }
     node = node[k] as Record<string | number, unknown>;
   });
-  void formatPath; // paths are reported in the formatPath notation by the schema
 }
 
 /** The resolved config as YAML (what `--dry-run` prints and a user can save and run again). */

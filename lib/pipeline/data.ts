@@ -63,12 +63,14 @@ export async function loadMarket(data: StudyConfig["data"]): Promise<Market> {
     mode: data.mode,
     seed: data.seed,
     ...(data.signalStrength === undefined ? {} : { signalStrength: data.signalStrength }),
+    ...(data.drift === undefined ? {} : { drift: data.drift }),
   });
   return {
     panel: market.panel,
     source: `synthetic:${data.mode}`,
     fingerprint: `synthetic:${data.mode}:${data.symbols}x${data.days}:seed=${data.seed}` +
-      (data.signalStrength === undefined ? "" : `:strength=${data.signalStrength}`),
+      (data.signalStrength === undefined ? "" : `:strength=${data.signalStrength}`) +
+      (data.drift === undefined ? "" : `:drift=${data.drift}`),
     theoreticalAccuracy: market.theoreticalAccuracy,
   };
 }

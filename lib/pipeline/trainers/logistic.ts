@@ -13,6 +13,7 @@ import { fitLinearFold } from "./linear_fold.ts";
 const settings = z.strictObject({
   C: positive().default(1).describe("inverse L2 strength (scikit-learn's C)"),
   maxIter: integer().default(100).describe("maximum Newton steps"),
+  tol: positive().default(1e-6).describe("stop when the largest |gradient| component (a sum over rows) is ≤ tol"),
 });
 
 /** Resolved `logistic` settings. */
