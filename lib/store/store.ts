@@ -18,6 +18,12 @@
  * - **Backends.** SQLite (`node:sqlite`) is the default; every backend must pass the same contract test suite
  *   (tests/store/contract.ts), so callers never special-case one.
  * - Batch reads (`getRuns`, `listFolds`, ...) take many run ids at once so GraphQL dataloaders avoid N+1 queries.
+ * - **Studies** (schema version 2). A study is one fold plan and several model entries trained on the same rows; each
+ *   entry is an ordinary run that names its study and entry, so everything above still holds per run. A study has the
+ *   same life cycle as a run (`createStudy` → `finishStudy`); it is sealed only after all its runs are, and a sealed
+ *   study takes no new runs. Runs written before studies existed were each given a study of their own by the
+ *   migration (summary `{ legacy: true }`).
+ * - **Out-of-sample predictions** are stored per (run, fold) in a compact binary form (see {@link PredictionRecord}).
  *
  * @module
  */
@@ -62,6 +68,17 @@ export interface NewRun {
   backend?: string | null;
   /** True when training went ahead despite leaking features, by explicit override. */
   leakageOverride?: boolean;
+  // --- Study fields (schema version 2) ---
+  /** Id of the study this run is an entry of; the study must exist and still be running. Absent or null: no study. */
+  studyId?: string | null;
+  /** Name of the model entry this run trains, one of the study's planned {@link StudyEntry} names. */
+  entry?: string | null;
+  /** Feature names used, in column order (each non-empty, no repeats). */
+  features?: string[] | null;
+  /** Fingerprint of the input data, e.g. `sha256:…` of the price files or `synthetic:…`. */
+  dataFingerprint?: string | null;
+  /** candor version that ran it (a version constant or `git describe`). */
+  version?: string | null;
 }
 
 /** A run's own fields, without its folds, epochs, diagnostics and backtest (what `listRuns` returns). */
@@ -92,6 +109,17 @@ export interface RunSummary {
   leakageOverride: boolean;
   /** Headline results written by `finishRun` (pooled metrics, warnings, ...). */
   summary: Record<string, unknown> | null;
+  // --- Study fields (schema version 2); null when not recorded ---
+  /** Id of the study this run belongs to (every run migrated from schema version 1 has one), or null. */
+  studyId: string | null;
+  /** Name of the model entry within its study (the model kind for migrated runs), or null. */
+  entry: string | null;
+  /** Feature names used, in column order, or null when not recorded. */
+  features: string[] | null;
+  /** Fingerprint of the input data (`sha256:…`, `synthetic:…`), or null when not recorded. */
+  dataFingerprint: string | null;
+  /** candor version that ran it, or null when not recorded. */
+  version: string | null;
 }
 
 /** One walk-forward (or CPCV) fold's result, as written by `appendFold`. */
@@ -317,4 +345,144 @@ export interface Store {
   listBacktests(runIds: readonly string[]): Promise<StoredBacktest[]>;
   /** Releases the connection. Idempotent. */
   close(): Promise<void>;
+
+  // --- Studies and out-of-sample predictions (schema version 2) ---
+
+  /** Records a new study with status `running`; returns its id (`study_` + ULID). Runs join it through `NewRun.studyId`. */
+  createStudy(study: NewStudy): Promise<string>;
+  /**
+   * Seals a running study as succeeded or failed, like `finishRun`. Refused while any of its runs is still running
+   * (finish them first), so a sealed study and all its runs never change again; a sealed study accepts no new runs.
+   */
+  finishStudy(id: string, outcome: FinishRun): Promise<void>;
+  /** A study with the summaries of its runs (in creation order), read as one consistent snapshot; undefined if unknown. */
+  getStudy(id: string): Promise<Study | undefined>;
+  /** Batch: the studies with these ids that exist (any order). */
+  getStudies(ids: readonly string[]): Promise<StudySummary[]>;
+  /** Studies, newest first; `limit`, `offset` and `status` as in `listRuns`. */
+  listStudies(options?: ListRunsOptions): Promise<StudySummary[]>;
+  /**
+   * Records the out-of-sample predictions of one fold of a running run. Refused for an unknown or sealed run, a
+   * (run, fold) that already has predictions, and malformed records (see {@link PredictionRecord}).
+   */
+  appendPredictions(runId: string, predictions: PredictionRecord): Promise<void>;
+  /** Batch: the prediction records of these runs, by run then fold. */
+  listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Studies and out-of-sample predictions (schema version 2)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** One model entry planned in a study: a name unique within the study and the model kind it trains. */
+export interface StudyEntry {
+  /** Unique within the study, e.g. `gbm`; the `entry` of the run that trains it. */
+  name: string;
+  /** Model kind, e.g. `xgboost`, `lstm`, `stacking`. */
+  kind: string;
+}
+
+/**
+ * What `createStudy` needs. A study is one fold plan and the model entries trained on exactly the same rows and
+ * folds; each entry is stored as a run (`NewRun.studyId`, `NewRun.entry`), so the per-run contract is unchanged.
+ */
+export interface NewStudy {
+  /** Optional human name. */
+  name?: string | null;
+  /** The resolved study configuration (JSON-serializable). */
+  config: Record<string, unknown>;
+  /** Seed of every random choice in the study (an integer), or null when it has none. */
+  seed?: number | null;
+  /** Symbols, in panel order. */
+  symbols: string[];
+  /** Where the prices came from: a path, or e.g. `synthetic:planted`. */
+  dataSource: string;
+  /** Fingerprint of the input data: `sha256:…` of the files, or `synthetic:…`. */
+  dataFingerprint: string;
+  /** candor version that ran it. */
+  version: string;
+  /** Feature names used, in column order (distinct). */
+  features: string[];
+  /** The model entries planned, in training order (at least one; names distinct). */
+  entries: StudyEntry[];
+  /** True when training went ahead despite leaking features, by explicit override. */
+  leakageOverride?: boolean;
+}
+
+/** A study's own fields, without its runs (what `listStudies` and `getStudies` return). */
+export interface StudySummary {
+  /** `study_` followed by a 26-character time-sortable identifier (ULID). */
+  id: string;
+  /** Epoch milliseconds (UTC). */
+  createdAt: number;
+  /** Epoch milliseconds when `finishStudy` sealed it; null while running. */
+  finishedAt: number | null;
+  /** Life-cycle state: `running` until `finishStudy` seals it. */
+  status: RunStatus;
+  /** Set when `status` is `failed`. */
+  error: RunError | null;
+  /** Human name, or null. */
+  name: string | null;
+  /** The resolved configuration (JSON). */
+  config: Record<string, unknown>;
+  /** Seed of every random choice, or null. */
+  seed: number | null;
+  /** Symbols, in panel order. */
+  symbols: string[];
+  /** Where the prices came from. */
+  dataSource: string;
+  /** Fingerprint of the input data, or null (studies migrated from schema version 1 have none). */
+  dataFingerprint: string | null;
+  /** candor version that ran it, or null (studies migrated from schema version 1). */
+  version: string | null;
+  /** Feature names used, in column order (empty for studies migrated from schema version 1). */
+  features: string[];
+  /** The model entries planned, in training order. */
+  entries: StudyEntry[];
+  /** True when training went ahead despite leaking features, by explicit override. */
+  leakageOverride: boolean;
+  /** Results written by `finishStudy` (the comparison, ...); `{ legacy: true }` for migrated studies. */
+  summary: Record<string, unknown> | null;
+}
+
+/** A study with its runs. */
+export interface Study extends StudySummary {
+  /** Summaries of its runs, in creation order. */
+  runs: RunSummary[];
+}
+
+/**
+ * Out-of-sample predictions of one fold of a run: one row per (date, symbol) tested, `width` scores per row.
+ * Stored compactly (day numbers, a symbol dictionary with an index per row, little-endian Float64 scores), so a
+ * 2-million-row fold costs about 16 bytes per row plus 8 per extra score, never per-row JSON.
+ */
+export interface PredictionRecord {
+  /** Fold index (an integer ≥ 0); one record per (run, fold). */
+  fold: number;
+  /** ISO dates `YYYY-MM-DD`, one per row (any order). */
+  dates: string[];
+  /** Symbols, one per row. */
+  symbols: string[];
+  /** `rows × width` scores, row-major; finite or `NaN` (no prediction); `±Infinity` is refused. */
+  values: ArrayLike<number>;
+  /** Scores per row: 1 (a forecast or the probability of "up"), or the number of classes. */
+  width: number;
+}
+
+/** A stored prediction record; `values` come back as a plain array, NaN preserved. */
+export interface StoredPredictions {
+  /** Id of the run the predictions belong to. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** ISO date per row. */
+  dates: string[];
+  /** Symbol per row. */
+  symbols: string[];
+  /** `rows × width` scores, row-major. */
+  values: number[];
+  /** Scores per row. */
+  width: number;
+  /** Epoch milliseconds when it was written. */
+  createdAt: number;
 }

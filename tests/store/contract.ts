@@ -11,8 +11,21 @@
 
 import assert from "node:assert/strict";
 import { StoreError } from "../../lib/errors.ts";
-import type { BacktestRecord, EpochRecord, FoldRecord, NewRun, Run, RunSummary, Store } from "../../lib/store/store.ts";
-import { isRunId } from "../../lib/store/run_id.ts";
+import type {
+  BacktestRecord,
+  EpochRecord,
+  FoldRecord,
+  NewRun,
+  NewStudy,
+  PredictionRecord,
+  Run,
+  RunSummary,
+  Store,
+  StoredPredictions,
+  Study,
+  StudySummary,
+} from "../../lib/store/store.ts";
+import { isRunId, isStudyId } from "../../lib/store/run_id.ts";
 
 /** A fresh, empty store and how to dispose of it. */
 export interface StoreFixture {
@@ -76,11 +89,19 @@ export function sampleBacktest(overrides: Partial<BacktestRecord> = {}): Backtes
 }
 
 /** Everything the API can see, for before/after comparisons. */
-async function snapshot(store: Store): Promise<{ runs: RunSummary[]; full: (Run | undefined)[] }> {
+async function snapshot(store: Store): Promise<{
+  runs: RunSummary[];
+  full: (Run | undefined)[];
+  studies: (Study | undefined)[];
+  predictions: StoredPredictions[];
+}> {
   const runs = await store.listRuns({ limit: 1000 });
   const full = [];
   for (const r of runs) full.push(await store.getRun(r.id));
-  return { runs, full };
+  const studies = [];
+  for (const s of await store.listStudies({ limit: 1000 })) studies.push(await store.getStudy(s.id));
+  const predictions = await store.listPredictions(runs.map((r) => r.id));
+  return { runs, full, studies, predictions };
 }
 
 /** Asserts that `write` is refused with a StoreError matching `message` and leaves the store unchanged. */
@@ -518,5 +539,416 @@ export function storeContractTests(backend: string, factory: StoreFactory): void
   test("getRun of an unknown id is undefined", async (store) => {
     assert.equal(await store.getRun("run_00000000000000000000000000"), undefined);
     assert.equal(await store.getRun("not-a-run"), undefined);
+  });
+
+  studyContractTests(test);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Studies and out-of-sample predictions (schema version 2)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A study input with every field set. */
+export function sampleStudy(overrides: Partial<NewStudy> = {}): NewStudy {
+  return {
+    name: "gbm vs mlp",
+    config: { target: { kind: "direction", horizon: 1 }, validation: { scheme: "rolling", folds: 3 } },
+    seed: 7,
+    symbols: ["AAA", "BBB", "CCC"],
+    dataSource: "prices/",
+    dataFingerprint: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    version: "0.3.0-12-gabc1234",
+    features: ["ret_1", "ret_5", "vol_20"],
+    entries: [{ name: "gbm", kind: "xgboost" }, { name: "mlp", kind: "mlp" }, { name: "stack", kind: "stacking" }],
+    leakageOverride: false,
+    ...overrides,
+  };
+}
+
+/** A prediction record: `rows` rows of `width` scores, from a rule the assertions can recompute. */
+export function samplePredictions(fold: number, rows = 4, width = 1): PredictionRecord {
+  const symbols = ["AAA", "BBB"];
+  const dates = Array.from({ length: rows }, (_, i) => isoDay(Date.UTC(2021, 0, 4) / 86_400_000 + (i >> 1)));
+  const values = Array.from({ length: rows * width }, (_, k) => fold + k / 8);
+  return { fold, dates, symbols: dates.map((_, i) => symbols[i % 2]), values, width };
+}
+
+function isoDay(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Element-wise equality with `Object.is` (NaN equals NaN, 0 differs from -0); reports the first difference. */
+function assertSameNumbers(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) assert.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+  }
+}
+
+function studyContractTests(test: (name: string, fn: (store: Store) => Promise<void>) => void): void {
+  test("createStudy records a running study with every field and no runs", async (store) => {
+    const before = Date.now();
+    const input = sampleStudy();
+    const id = await store.createStudy(input);
+    const after = Date.now();
+    assert.ok(isStudyId(id), id);
+    assert.equal(isRunId(id), false);
+    const study = await store.getStudy(id);
+    assert.ok(study !== undefined);
+    assert.ok(study.createdAt >= before && study.createdAt <= after, `${study.createdAt} not in [${before}, ${after}]`);
+    assert.deepStrictEqual(study, {
+      id,
+      createdAt: study.createdAt,
+      finishedAt: null,
+      status: "running",
+      error: null,
+      name: "gbm vs mlp",
+      config: input.config,
+      seed: 7,
+      symbols: ["AAA", "BBB", "CCC"],
+      dataSource: "prices/",
+      dataFingerprint: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      version: "0.3.0-12-gabc1234",
+      features: ["ret_1", "ret_5", "vol_20"],
+      entries: [{ name: "gbm", kind: "xgboost" }, { name: "mlp", kind: "mlp" }, { name: "stack", kind: "stacking" }],
+      leakageOverride: false,
+      summary: null,
+      runs: [],
+    });
+  });
+
+  test("optional study fields default to null/false; extra keys of an entry are not stored", async (store) => {
+    const { name: _n, seed: _s, leakageOverride: _l, ...bare } = sampleStudy();
+    const id = await store.createStudy({
+      ...bare,
+      features: [],
+      entries: [{ name: "only", kind: "ridge", note: "dropped" } as { name: string; kind: string }],
+    });
+    const study = (await store.getStudy(id))!;
+    assert.equal(study.name, null);
+    assert.equal(study.seed, null);
+    assert.equal(study.leakageOverride, false);
+    assert.deepStrictEqual(study.features, []);
+    assert.deepStrictEqual(study.entries, [{ name: "only", kind: "ridge" }]);
+    assert.ok(isStudyId(await store.createStudy(sampleStudy({ leakageOverride: true }))));
+    assert.equal((await store.listStudies({ limit: 1 }))[0].leakageOverride, true);
+  });
+
+  test("createStudy refuses bad input and writes nothing", async (store) => {
+    await store.createStudy(sampleStudy());
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: [Partial<NewStudy>, RegExp][] = [
+      [{ entries: [] }, /study\.entries: expected a non-empty array/],
+      [{ entries: [{ name: "a", kind: "xgboost" }, { name: "a", kind: "mlp" }] }, /study\.entries\[1\]\.name/],
+      [{ entries: [{ name: "a", kind: "" }] }, /study\.entries\[0\]\.kind/],
+      [{ entries: [{ name: "", kind: "mlp" }] }, /study\.entries\[0\]\.name/],
+      [{ features: ["a", "b", "a"] }, /study\.features\[2\]: expected names without repeats/],
+      [{ features: "ret_1" as unknown as string[] }, /study\.features/],
+      [{ symbols: ["AAA", ""] }, /study\.symbols\[1\]/],
+      [{ dataFingerprint: "" }, /study\.dataFingerprint/],
+      [{ version: undefined as unknown as string }, /study\.version/],
+      [{ dataSource: 3 as unknown as string }, /study\.dataSource/],
+      [{ seed: 1.5 }, /study\.seed/],
+      [{ name: "" }, /study\.name/],
+      [{ leakageOverride: "yes" as unknown as boolean }, /study\.leakageOverride/],
+      [{ config: cyclic }, /study\.config/],
+      [{ config: [] as unknown as Record<string, unknown> }, /study\.config/],
+    ];
+    for (const [override, message] of cases) {
+      await assertRefusedUnchanged(store, () => store.createStudy(sampleStudy(override)), message);
+    }
+    assert.equal((await store.listStudies()).length, 1);
+  });
+
+  test("runs join a study: study fields round-trip and the study lists its runs in creation order", async (store) => {
+    const studyId = await store.createStudy(sampleStudy());
+    const outside = await store.createRun(sampleRun());
+    const gbm = await store.createRun(
+      sampleRun({
+        studyId,
+        entry: "gbm",
+        features: ["ret_1", "vol_20"],
+        dataFingerprint: "sha256:abc",
+        version: "0.3.0",
+      }),
+    );
+    const mlp = await store.createRun(sampleRun({ studyId, entry: "mlp", model: "mlp" }));
+    const bare = await store.createRun(sampleRun({ studyId }));
+    const run = (await store.getRun(gbm))!;
+    assert.equal(run.studyId, studyId);
+    assert.equal(run.entry, "gbm");
+    assert.deepStrictEqual(run.features, ["ret_1", "vol_20"]);
+    assert.equal(run.dataFingerprint, "sha256:abc");
+    assert.equal(run.version, "0.3.0");
+    const plain = (await store.getRun(outside))!;
+    assert.deepStrictEqual(
+      [plain.studyId, plain.entry, plain.features, plain.dataFingerprint, plain.version],
+      [null, null, null, null, null],
+    );
+    const other = (await store.getRun(mlp))!;
+    assert.deepStrictEqual(
+      [other.studyId, other.entry, other.features, other.dataFingerprint, other.version],
+      [studyId, "mlp", null, null, null],
+    );
+    assert.equal((await store.getRun(bare))!.entry, null);
+    // The same fields through the summary reads.
+    const [listed] = (await store.listRuns()).filter((r) => r.id === gbm);
+    assert.deepStrictEqual(listed, (await store.getRuns([gbm]))[0]);
+    assert.deepStrictEqual(
+      [listed.studyId, listed.entry, listed.features, listed.dataFingerprint, listed.version],
+      [studyId, "gbm", ["ret_1", "vol_20"], "sha256:abc", "0.3.0"],
+    );
+    const study = (await store.getStudy(studyId))!;
+    assert.deepStrictEqual(study.runs.map((r) => r.id), [gbm, mlp, bare]);
+    const { folds: _f, epochs: _e, diagnostics: _d, backtest: _b, ...summary } = run;
+    assert.deepStrictEqual(study.runs[0], summary);
+  });
+
+  test("createRun refuses an unknown study, an unplanned entry and bad study fields; writes nothing", async (store) => {
+    const studyId = await store.createStudy(sampleStudy());
+    const cases: [Partial<NewRun>, RegExp][] = [
+      [{ studyId: "study_00000000000000000000000000" }, /unknown study id "study_00000000000000000000000000"/],
+      [{ studyId: "" }, /run\.studyId/],
+      [{ studyId, entry: "lstm" }, /run\.entry: expected one of the entries of study .* \(gbm, mlp, stack\)/],
+      [{ studyId, entry: "" }, /run\.entry/],
+      [{ studyId, features: ["a", "a"] }, /run\.features\[1\]/],
+      [{ studyId, features: [""] }, /run\.features\[0\]/],
+      [{ studyId, dataFingerprint: "" }, /run\.dataFingerprint/],
+      [{ studyId, version: 1 as unknown as string }, /run\.version/],
+    ];
+    for (const [override, message] of cases) {
+      await assertRefusedUnchanged(store, () => store.createRun(sampleRun(override)), message);
+    }
+    assert.deepStrictEqual((await store.getStudy(studyId))!.runs, []);
+  });
+
+  test("finishStudy waits for its runs, then seals the study against new runs", async (store) => {
+    const studyId = await store.createStudy(sampleStudy());
+    const gbm = await store.createRun(sampleRun({ studyId, entry: "gbm" }));
+    const mlp = await store.createRun(sampleRun({ studyId, entry: "mlp" }));
+    await store.finishRun(gbm, { status: "succeeded" });
+    await assertRefusedUnchanged(
+      store,
+      () => store.finishStudy(studyId, { status: "succeeded" }),
+      new RegExp(`still has 1 running run\\(s\\): ${mlp} \\(entry mlp\\)`),
+    );
+    await store.finishRun(mlp, { status: "failed", error: { message: "NaN loss", stage: "fold", fold: 1 } });
+    const before = Date.now();
+    await store.finishStudy(studyId, { status: "succeeded", summary: { comparison: [{ name: "gbm" }] } });
+    const study = (await store.getStudy(studyId))!;
+    assert.equal(study.status, "succeeded");
+    assert.ok(study.finishedAt !== null && study.finishedAt >= before && study.finishedAt >= study.createdAt);
+    assert.equal(study.error, null);
+    assert.deepStrictEqual(study.summary, { comparison: [{ name: "gbm" }] });
+    assert.deepStrictEqual(study.runs.map((r) => [r.id, r.status]), [[gbm, "succeeded"], [mlp, "failed"]]);
+    const sealed = /study .* is already succeeded/;
+    await assertRefusedUnchanged(store, () => store.createRun(sampleRun({ studyId, entry: "stack" })), sealed);
+    await assertRefusedUnchanged(store, () => store.finishStudy(studyId, { status: "succeeded" }), sealed);
+    await assertRefusedUnchanged(
+      store,
+      () => store.finishStudy(studyId, { status: "failed", error: { message: "late" } }),
+      sealed,
+    );
+  });
+
+  test("a failed study records its error; finishStudy refuses bad outcomes and unknown ids", async (store) => {
+    const studyId = await store.createStudy(sampleStudy());
+    await assertRefusedUnchanged(
+      store,
+      () => store.finishStudy(studyId, { status: "failed" } as never),
+      /outcome\.error/,
+    );
+    await assertRefusedUnchanged(
+      store,
+      () => store.finishStudy(studyId, { status: "running" } as never),
+      /outcome\.status/,
+    );
+    await assertRefusedUnchanged(
+      store,
+      () => store.finishStudy("study_00000000000000000000000000", { status: "succeeded" }),
+      /finishStudy: unknown study id/,
+    );
+    await store.finishStudy(studyId, {
+      status: "failed",
+      error: { message: "no rows after the purge", stage: "folds", name: "ConfigError" },
+    });
+    const study = (await store.getStudy(studyId))!;
+    assert.equal(study.status, "failed");
+    assert.ok(study.finishedAt !== null);
+    assert.deepStrictEqual(study.error, { message: "no rows after the purge", stage: "folds", name: "ConfigError" });
+    assert.equal(study.summary, null);
+    await assertRefusedUnchanged(store, () => store.createRun(sampleRun({ studyId })), /is already failed/);
+  });
+
+  test("listStudies: newest first, limit, offset, status filter; getStudies batch", async (store) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.createStudy(sampleStudy({ seed: i })));
+    await store.finishStudy(ids[1], { status: "succeeded" });
+    await store.finishStudy(ids[3], { status: "failed", error: { message: "boom" } });
+    const newestFirst = [...ids].reverse();
+    assert.deepStrictEqual((await store.listStudies()).map((s) => s.id), newestFirst);
+    assert.deepStrictEqual((await store.listStudies({ limit: 2 })).map((s) => s.id), newestFirst.slice(0, 2));
+    assert.deepStrictEqual(
+      (await store.listStudies({ limit: 2, offset: 2 })).map((s) => s.id),
+      newestFirst.slice(2, 4),
+    );
+    assert.deepStrictEqual((await store.listStudies({ status: "running" })).map((s) => s.id), [ids[4], ids[2], ids[0]]);
+    assert.deepStrictEqual((await store.listStudies({ status: "failed" })).map((s) => s.id), [ids[3]]);
+    const [summary] = await store.listStudies({ status: "succeeded" });
+    assert.equal(summary.seed, 1);
+    assert.equal("runs" in summary, false);
+    await assert.rejects(() => store.listStudies({ limit: 0 }), StoreError);
+    await assert.rejects(() => store.listStudies({ status: "done" as never }), StoreError);
+
+    const ghost = "study_00000000000000000000000000";
+    const batch: StudySummary[] = await store.getStudies([ids[3], ghost, ids[0]]);
+    assert.deepStrictEqual(batch.map((s) => s.id).sort(), [ids[0], ids[3]].sort());
+    const { runs: _r, ...full } = (await store.getStudy(ids[3]))!;
+    assert.deepStrictEqual(batch.find((s) => s.id === ids[3]), full);
+    assert.deepStrictEqual(await store.getStudies([]), []);
+    assert.equal(await store.getStudy(ghost), undefined);
+    assert.equal(await store.getStudy("not-a-study"), undefined);
+  });
+
+  test("predictions round-trip exactly: NaN, -0 and subnormals kept, any row order, several widths", async (store) => {
+    const id = await store.createRun(sampleRun());
+    const one: PredictionRecord = {
+      fold: 1,
+      dates: ["2024-02-29", "2021-01-04", "1999-12-31", "2021-01-04", "2024-02-29"],
+      symbols: ["BBB", "AAA", "CCC", "BBB", "AAA"],
+      values: Float64Array.from([0.25, NaN, -0, 5e-324, 0.1 + 0.2]),
+      width: 1,
+    };
+    const three: PredictionRecord = {
+      fold: 0,
+      dates: ["2021-01-04", "2021-01-04"],
+      symbols: ["AAA", "BBB"],
+      values: [0.2, 0.3, 0.5, NaN, NaN, NaN],
+      width: 3,
+    };
+    const before = Date.now();
+    await store.appendPredictions(id, one);
+    await store.appendPredictions(id, three);
+    await store.appendPredictions(id, { fold: 2, dates: [], symbols: [], values: [], width: 2 });
+    const got = await store.listPredictions([id]);
+    assert.deepStrictEqual(got.map((p) => [p.runId, p.fold, p.width]), [[id, 0, 3], [id, 1, 1], [id, 2, 2]]);
+    assert.deepStrictEqual(got[1].dates, one.dates);
+    assert.deepStrictEqual(got[1].symbols, one.symbols);
+    assertSameNumbers(got[1].values, [0.25, NaN, -0, 5e-324, 0.30000000000000004], "fold 1 values");
+    assert.ok(Array.isArray(got[1].values));
+    assert.deepStrictEqual(got[0].dates, ["2021-01-04", "2021-01-04"]);
+    assert.deepStrictEqual(got[0].symbols, ["AAA", "BBB"]);
+    assertSameNumbers(got[0].values, [0.2, 0.3, 0.5, NaN, NaN, NaN], "fold 0 values");
+    assert.deepStrictEqual([got[2].dates, got[2].symbols, got[2].values], [[], [], []]);
+    assert.ok(got.every((p) => p.createdAt >= before && p.createdAt <= Date.now()));
+  });
+
+  test("listPredictions groups by run then fold and ignores unknown ids", async (store) => {
+    const studyId = await store.createStudy(sampleStudy());
+    const a = await store.createRun(sampleRun({ studyId, entry: "gbm" }));
+    const b = await store.createRun(sampleRun({ studyId, entry: "mlp" }));
+    const c = await store.createRun(sampleRun());
+    await store.appendPredictions(b, samplePredictions(1));
+    await store.appendPredictions(a, samplePredictions(2, 6, 2));
+    await store.appendPredictions(b, samplePredictions(0));
+    await store.appendPredictions(a, samplePredictions(0));
+    const ghost = "run_00000000000000000000000000";
+    const got = await store.listPredictions([b, ghost, c, a]);
+    assert.deepStrictEqual(got.map((p) => [p.runId, p.fold]), [[a, 0], [a, 2], [b, 0], [b, 1]]);
+    const want = samplePredictions(2, 6, 2);
+    assert.deepStrictEqual(got[1].dates, want.dates);
+    assert.deepStrictEqual(got[1].dates, [
+      "2021-01-04",
+      "2021-01-04",
+      "2021-01-05",
+      "2021-01-05",
+      "2021-01-06",
+      "2021-01-06",
+    ]);
+    assert.deepStrictEqual(got[1].symbols, ["AAA", "BBB", "AAA", "BBB", "AAA", "BBB"]);
+    assertSameNumbers(got[1].values, Array.from({ length: 12 }, (_, k) => 2 + k / 8), "run a fold 2");
+    assert.deepStrictEqual(await store.listPredictions([c]), []);
+    assert.deepStrictEqual(await store.listPredictions([]), []);
+  });
+
+  test("appendPredictions refuses bad records, unknown and sealed runs, a second record per fold", async (store) => {
+    const id = await store.createRun(sampleRun());
+    await store.appendPredictions(id, samplePredictions(0));
+    const good = samplePredictions(1);
+    const cases: [PredictionRecord, RegExp][] = [
+      [{ ...good, fold: -1 }, /predictions\.fold/],
+      [{ ...good, fold: 0.5 }, /predictions\.fold/],
+      [{ ...good, width: 0 }, /predictions\.width: expected an integer ≥ 1/],
+      [{ ...good, width: 1.5 }, /predictions\.width/],
+      [{ ...good, symbols: good.symbols.slice(1) }, /predictions\.symbols\.length: expected 4/],
+      [{ ...good, values: [1, 2, 3] }, /predictions\.values\.length: expected 4 \(4 rows × width 1\), found 3/],
+      [{ ...good, width: 2 }, /predictions\.values\.length: expected 8/],
+      [{ ...good, values: [1, 2, Infinity, 4] }, /predictions\.values\[2\] \(row 2, column 0\)/],
+      [{
+        ...good,
+        values: [1, 2, 3, 4, 5, -Infinity],
+        dates: good.dates.slice(0, 3),
+        symbols: good.symbols.slice(0, 3),
+        width: 2,
+      }, /predictions\.values\[5\] \(row 2, column 1\)/],
+      [{ ...good, values: [1, "2", 3, 4] as unknown as number[] }, /predictions\.values\[1\]/],
+      [{ ...good, values: null as unknown as number[] }, /predictions\.values/],
+      [{ ...good, dates: ["2021-01-04", "2021-02-30", "2021-01-05", "2021-01-05"] }, /predictions\.dates\[1\]/],
+      [{ ...good, dates: ["2021-01-04", "2021-01-04", "2021/01/05", "2021-01-05"] }, /predictions\.dates\[2\]/],
+      [{ ...good, symbols: ["AAA", "BBB", "", "BBB"] }, /predictions\.symbols\[2\]/],
+      [{ ...good, dates: "2021-01-04" as unknown as string[] }, /predictions\.dates/],
+    ];
+    for (const [record, message] of cases) {
+      await assertRefusedUnchanged(store, () => store.appendPredictions(id, record), message);
+    }
+    await assertRefusedUnchanged(
+      store,
+      () => store.appendPredictions(id, samplePredictions(0, 2)),
+      /already has predictions for fold 0/,
+    );
+    await assertRefusedUnchanged(
+      store,
+      () => store.appendPredictions("run_00000000000000000000000000", good),
+      /unknown run id/,
+    );
+    await store.finishRun(id, { status: "succeeded" });
+    await assertRefusedUnchanged(store, () => store.appendPredictions(id, good), /already succeeded/);
+    const [stored] = await store.listPredictions([id]);
+    assertSameNumbers(stored.values, samplePredictions(0).values, "the first record");
+  });
+
+  test("a 200,000-row prediction record round-trips exactly", async (store) => {
+    const id = await store.createRun(sampleRun());
+    const nDates = 500;
+    const nSymbols = 400;
+    const rows = nDates * nSymbols;
+    const width = 2;
+    const symbolNames = Array.from({ length: nSymbols }, (_, j) => `S${String(j).padStart(3, "0")}`);
+    const firstDay = Date.UTC(2015, 0, 1) / 86_400_000;
+    const dates = new Array<string>(rows);
+    const symbols = new Array<string>(rows);
+    const values = new Float64Array(rows * width);
+    for (let i = 0; i < rows; i++) {
+      // Symbol-major, as a panel is sorted: symbol j, date d.
+      const j = Math.floor(i / nDates);
+      const d = i % nDates;
+      dates[i] = isoDay(firstDay + d);
+      symbols[i] = symbolNames[j];
+      values[2 * i] = i % 97 === 0 ? NaN : Math.sin(i) * 1e-3;
+      values[2 * i + 1] = 1 / (i + 1);
+    }
+    await store.appendPredictions(id, { fold: 3, dates, symbols, values, width });
+    const [got] = await store.listPredictions([id]);
+    assert.equal(got.fold, 3);
+    assert.equal(got.width, 2);
+    assert.equal(got.dates.length, rows);
+    for (let i = 0; i < rows; i++) {
+      if (got.dates[i] !== dates[i] || got.symbols[i] !== symbols[i]) {
+        assert.fail(`row ${i}: got (${got.dates[i]}, ${got.symbols[i]}), want (${dates[i]}, ${symbols[i]})`);
+      }
+    }
+    assertSameNumbers(got.values, values, "values");
+    assert.equal(got.dates[rows - 1], isoDay(firstDay + nDates - 1));
   });
 }
