@@ -162,8 +162,7 @@ export async function trainEntry(ctx: EntryContext): Promise<EntryOutcome> {
   });
   pooled.foldEfficiency.forEach((e, i) => {
     const f = folds.find((x) => x.index === scores[i].index)!;
-    f.efficiency = e;
-    if (e.efficiency !== null) f.metrics.wfe = e.efficiency;
+    f.efficiency = e; // stored in the run summary (folds are written before the pooled baseline is known)
   });
   // Stitch the out-of-sample rows (fold order) and scatter the scores over the dataset for combining entries.
   const nRows = scores.reduce((s, f) => s + f.rows.test.length, 0);

@@ -204,8 +204,11 @@ export function describeSettings(schema: z.ZodType): SettingDoc[] {
 
 function typeInWords(p: Record<string, unknown>): string {
   if (Array.isArray(p.enum)) return `one of ${p.enum.join(", ")}`;
-  if (Array.isArray(p.anyOf)) {
-    return (p.anyOf as Record<string, unknown>[]).map(typeInWords).filter((t) => t !== "null").join(" or ");
+  const options = (p.anyOf ?? p.oneOf) as Record<string, unknown>[] | undefined;
+  if (Array.isArray(options)) {
+    const kinds = options.map((o) => (o.properties as Record<string, { const?: unknown }> | undefined)?.kind?.const);
+    if (kinds.every((k) => typeof k === "string")) return `object, kind one of ${kinds.join(", ")}`;
+    return options.map(typeInWords).filter((t) => t !== "null").join(" or ");
   }
   if (p.type === "integer") {
     return p.minimum !== undefined ? `integer ≥ ${p.minimum}` : "integer";
