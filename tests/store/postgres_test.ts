@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { StoreError } from "../../lib/errors.ts";
 import { openStore, PostgresStore, redactUrl } from "../../lib/store/mod.ts";
 import { POSTGRES_MIGRATIONS } from "../../lib/store/postgres_schema.ts";
-import { sampleFold, sampleRun, storeContractTests } from "./contract.ts";
+import { sampleFold, sampleRun, sampleStudy, storeContractTests } from "./contract.ts";
 import { postgresForTests } from "./_postgres_cluster.ts";
 import { assertMigrated, assertVersion1Run, fillVersion1 } from "./_version1.ts";
 import type { Run } from "../../lib/store/store.ts";
@@ -82,6 +82,34 @@ if ("skip" in server) {
   });
 
   // --- Schema version 2 (studies, predictions) ---
+
+  Deno.test("postgres: a run joining a study races its sealing on another connection; exactly one wins", async () => {
+    const schema = freshSchema();
+    const a = openStore(url, { schema });
+    const b = openStore(url, { schema });
+    try {
+      await a.listRuns();
+      await b.listRuns(); // both migrated
+      for (let i = 0; i < 10; i++) {
+        const studyId = await a.createStudy(sampleStudy());
+        const [joined, sealed] = await Promise.allSettled([
+          a.createRun(sampleRun({ studyId, entry: "gbm" })),
+          b.finishStudy(studyId, { status: "succeeded" }),
+        ]);
+        // Run first: the study has a running run and refuses to seal. Seal first: the sealed study refuses the run.
+        assert.equal([joined, sealed].filter((r) => r.status === "fulfilled").length, 1, `round ${i}`);
+        const loser = (joined.status === "rejected" ? joined : sealed) as PromiseRejectedResult;
+        assert.ok(loser.reason instanceof StoreError, String(loser.reason));
+        const study = (await b.getStudy(studyId))!;
+        assert.equal(study.status === "succeeded", joined.status === "rejected");
+        assert.equal(study.runs.length, joined.status === "fulfilled" ? 1 : 0);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+      await dropSchema(schema);
+    }
+  });
 
   Deno.test("postgres migration to version 2: every version-1 record is kept and every run gets its study", async () => {
     const schema = freshSchema();
