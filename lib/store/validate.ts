@@ -309,7 +309,12 @@ function encodeValues(values: ArrayLike<number>, n: number, field: string): Uint
   return littleEndianBytes(out);
 }
 
+/** True on a little-endian host (every platform Deno ships for): typed arrays already hold the stored byte order. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The little-endian bytes of `a`. Callers pass arrays they made and drop, so on a little-endian host it is a view. */
 function littleEndianBytes(a: Float64Array | Int32Array): Uint8Array {
+  if (HOST_LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const bytes = new Uint8Array(a.byteLength);
   const view = new DataView(bytes.buffer);
   if (a instanceof Float64Array) a.forEach((v, i) => view.setFloat64(i * 8, v, true));
@@ -317,11 +322,33 @@ function littleEndianBytes(a: Float64Array | Int32Array): Uint8Array {
   return bytes;
 }
 
+/** Little-endian Float64 bytes as numbers (a view when aligned on a little-endian host, else a copy). */
+function float64s(bytes: Uint8Array): Float64Array {
+  const n = bytes.byteLength / 8;
+  if (HOST_LITTLE_ENDIAN) {
+    const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+    return new Float64Array(aligned.buffer, aligned.byteOffset, n);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float64Array.from({ length: n }, (_, i) => view.getFloat64(i * 8, true));
+}
+
+/** Little-endian Int32 bytes as numbers (a view when aligned on a little-endian host, else a copy). */
+function int32s(bytes: Uint8Array): Int32Array {
+  const n = bytes.byteLength / 4;
+  if (HOST_LITTLE_ENDIAN) {
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    return new Int32Array(aligned.buffer, aligned.byteOffset, n);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Int32Array.from({ length: n }, (_, i) => view.getInt32(i * 4, true));
+}
+
 /** Decodes equity values written by {@link checkBacktest}. */
 export function decodeValues(bytes: Uint8Array): number[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Array<number>(bytes.byteLength / 8);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
+  const values = float64s(bytes);
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[i];
   return out;
 }
 
@@ -636,24 +663,24 @@ export function decodePredictionRows(
   symbolDictionary: string[],
   symbolCodes: Uint8Array,
 ): { dates: string[]; symbols: string[] } {
-  const n = dates.byteLength / 4;
-  const dayView = new DataView(dates.buffer, dates.byteOffset, dates.byteLength);
-  const codeView = new DataView(symbolCodes.buffer, symbolCodes.byteOffset, symbolCodes.byteLength);
-  if (symbolCodes.byteLength !== dates.byteLength) {
-    throw new StoreError(`stored predictions are corrupt: ${n} dates but ${symbolCodes.byteLength / 4} symbols`);
+  const days = int32s(dates);
+  const codes = int32s(symbolCodes);
+  const n = days.length;
+  if (codes.length !== n) {
+    throw new StoreError(`stored predictions are corrupt: ${n} dates but ${codes.length} symbols`);
   }
   const isoOf = new Map<number, string>();
   const outDates = new Array<string>(n);
   const outSymbols = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    const day = dayView.getInt32(i * 4, true);
+    const day = days[i];
     let iso = isoOf.get(day);
     if (iso === undefined) {
       iso = isoFromDayNumber(day);
       isoOf.set(day, iso);
     }
     outDates[i] = iso;
-    const symbol = symbolDictionary[codeView.getInt32(i * 4, true)];
+    const symbol = symbolDictionary[codes[i]];
     if (symbol === undefined) {
       throw new StoreError(`stored predictions are corrupt: symbol index out of range at row ${i}`);
     }
