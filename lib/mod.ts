@@ -148,12 +148,12 @@ export { balancedRegressionWeights, classWeights, sampleWeightsFromClasses } fro
 export { accuracySignificance, binomialTest, wilsonInterval } from "./metrics/significance.ts";
 export type { AccuracySignificance } from "./metrics/significance.ts";
 export {
+  BOOTSTRAP_REPLICATES,
   bootstrapBlockLength,
   bootstrapCorrelation,
   bootstrapDates,
   bootstrapMean,
   bootstrapSharpeDifference,
-  BOOTSTRAP_REPLICATES,
 } from "./metrics/bootstrap.ts";
 export type { BootstrapEstimate } from "./metrics/bootstrap.ts";
 export {
@@ -288,12 +288,7 @@ export {
 export type { SweepData, SweepGrid, SweepMeta, SweepOptions, SweepRow } from "./backtest/sweep.ts";
 
 // Studies: configuration, the fold-trainer contract and registry, the study loop, records
-export {
-  readStudyConfigFile,
-  resolveStudyConfig,
-  StudyConfigSchema,
-  taskOf,
-} from "./pipeline/config.ts";
+export { readStudyConfigFile, resolveStudyConfig, StudyConfigSchema, taskOf } from "./pipeline/config.ts";
 export type { ModelEntry, StudyConfig, StudyConfigInput } from "./pipeline/config.ts";
 export { runStudy } from "./pipeline/study.ts";
 export type { StudyOptions, StudyProgress, StudyResult, StudyStage } from "./pipeline/study.ts";

@@ -115,7 +115,11 @@ export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
     help: { type: "boolean", short: "h" },
   };
   for (const o of spec.options) {
-    options[o.name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+    options[o.name] = {
+      type: o.type,
+      ...(o.multiple ? { multiple: true } : {}),
+      ...(o.short ? { short: o.short } : {}),
+    };
   }
   let parsed;
   try {

@@ -62,7 +62,10 @@ function foldTable(e: EntryReport): string {
   ]);
   for (const f of e.folds) {
     if (f.nTest === 0) {
-      t.push([f.index + 1, span(f.train), span(f.test), 0, { colSpan: 10 + (e.task === "multiclass" ? 1 : 0), content: `not predicted: ${f.skipped ?? ""}` }]);
+      t.push([f.index + 1, span(f.train), span(f.test), 0, {
+        colSpan: 10 + (e.task === "multiclass" ? 1 : 0),
+        content: `not predicted: ${f.skipped ?? ""}`,
+      }]);
       continue;
     }
     t.push([
@@ -106,7 +109,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
   out.push(targetLine(e.folds, e.task));
   const n = p.metrics.nTest;
   const theory = theoretical === undefined ? "" : ` (theoretical best for this market: ${pct(theoretical)})`;
-  const what = e.task === "regression" ? "direction accuracy" : e.task === "multiclass" ? "3-class accuracy" : "accuracy";
+  const what = e.task === "regression"
+    ? "direction accuracy"
+    : e.task === "multiclass"
+    ? "3-class accuracy"
+    : "accuracy";
   out.push(
     `Pooled over ${n} rows: ${what} ${pct(p.accuracy)} (95% CI ${pct(p.accuracyCi[0])}–${
       pct(p.accuracyCi[1])
@@ -230,7 +237,9 @@ export function formatStudy(r: StudyReport): string {
     ? `${v.split.train}/${v.split.validation}/${v.split.test}`
     : `${r.plan.folds.length} folds`;
   out.push(
-    `Study${r.id ? ` ${r.id}` : ""}${c.name ? ` "${c.name}"` : ""}: ${r.entries.length} model(s) on ${r.symbols.length} ` +
+    `Study${r.id ? ` ${r.id}` : ""}${
+      c.name ? ` "${c.name}"` : ""
+    }: ${r.entries.length} model(s) on ${r.symbols.length} ` +
       `symbols from ${r.source}; target ${c.target.kind}, horizon ${c.target.horizon} day(s); ${
         SCHEME[v.scheme] ?? v.scheme
       } (${plan}, purge ${v.purge}${v.embargo > 0 ? `, embargo ${v.embargo}` : ""})`,
@@ -238,9 +247,9 @@ export function formatStudy(r: StudyReport): string {
   const set = c.features.set;
   const extra = r.features.length - (Array.isArray(set) ? set.length : r.features.length);
   out.push(
-    `Features (${r.features.length}): ${
-      Array.isArray(set) ? set.join(", ") : `${set} set`
-    }${extra > 0 ? ` + ${extra} file column(s)` : ""}`,
+    `Features (${r.features.length}): ${Array.isArray(set) ? set.join(", ") : `${set} set`}${
+      extra > 0 ? ` + ${extra} file column(s)` : ""
+    }`,
   );
   for (const e of r.entries) out.push("", entryText(e, r.theoreticalAccuracy));
   if (r.entries.length > 1) out.push("", "Comparison (same folds, same rows):", comparisonTable(r));

@@ -40,7 +40,16 @@ const AUDIT_SUMMARY: CommandSpec = {
 };
 
 /** Every command, in the order `candor --help` lists them. */
-const COMMANDS: CommandSpec[] = [DEMO_SPEC, RUN_SPEC, RUNS_SPEC, SHOW_SPEC, MODELS_SPEC, FEATURES_SPEC, AUDIT_SUMMARY, SYNTH_SPEC];
+const COMMANDS: CommandSpec[] = [
+  DEMO_SPEC,
+  RUN_SPEC,
+  RUNS_SPEC,
+  SHOW_SPEC,
+  MODELS_SPEC,
+  FEATURES_SPEC,
+  AUDIT_SUMMARY,
+  SYNTH_SPEC,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -87,7 +96,9 @@ async function synthCommand(args: string[]): Promise<number> {
   });
   const files = await writePanelCsv(market.panel, values.out as string);
   console.log(
-    `wrote ${files.length} files to ${values.out} (theoretical best direction accuracy ${pct(market.theoreticalAccuracy)})`,
+    `wrote ${files.length} files to ${values.out} (theoretical best direction accuracy ${
+      pct(market.theoreticalAccuracy)
+    })`,
   );
   return 0;
 }

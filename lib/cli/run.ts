@@ -19,7 +19,7 @@ import {
   setConfigValue,
   type StudyConfig,
 } from "../pipeline/config.ts";
-import { type StudyProgress, runStudy } from "../pipeline/study.ts";
+import { runStudy, type StudyProgress } from "../pipeline/study.ts";
 import { openStore } from "../store/mod.ts";
 import { type CommandSpec, list, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
 import { formatStudy, studyJson } from "./format.ts";
@@ -37,41 +37,220 @@ const featureSet = (v: string) => (v === "base" || v === "full" ? v : list(v));
 
 /** The flags of `run`/`demo` that set config keys (README "Study configuration" lists the same keys). */
 export const RUN_FLAGS: readonly ConfigFlag[] = [
-  { name: "data", type: "string", value: "PATH", key: "data.path", parse: String, description: "price files: a file or a folder (data.path; default $CANDOR_DATA, else the synthetic market)" },
-  { name: "only", type: "string", value: "SYM,…", key: "data.symbols", parse: list, description: "keep only these symbols of the files (data.symbols)" },
-  { name: "symbols", type: "string", value: "N", key: "data.symbols", description: "synthetic market: number of symbols (data.symbols, 20)" },
-  { name: "days", type: "string", value: "D", key: "data.days", description: "synthetic market: trading days (data.days, 2520)" },
-  { name: "mode", type: "string", value: "M", key: "data.mode", parse: String, description: "synthetic market: planted or random-walk (data.mode)" },
-  { name: "target", type: "string", value: "KIND", key: "target.kind", parse: String, description: "direction, direction3, return or excess (target.kind, direction)" },
-  { name: "horizon", type: "string", value: "H", key: "target.horizon", description: "label horizon in trading days (target.horizon, 1)" },
-  { name: "scheme", type: "string", value: "S", key: "validation.scheme", parse: String, description: "anchored, rolling, three-way, purged-kfold or cpcv (validation.scheme, anchored)" },
-  { name: "folds", type: "string", value: "K", key: "validation.folds", description: "test windows / blocks (validation.folds, 5)" },
-  { name: "train-days", type: "string", value: "N", key: "validation.trainDays", description: "rolling: training window in dates (validation.trainDays)" },
-  { name: "test-days", type: "string", value: "N", key: "validation.testDays", description: "anchored/rolling: dates per test window (validation.testDays)" },
-  { name: "step", type: "string", value: "N", key: "validation.step", description: "rolling: dates between test windows (validation.step)" },
-  { name: "purge", type: "string", value: "P", key: "validation.purge", description: "dates purged between train and test (validation.purge, = horizon; never less)" },
-  { name: "embargo", type: "string", value: "E", key: "validation.embargo", description: "dates embargoed after each test block (validation.embargo, 0)" },
-  { name: "features", type: "string", value: "SET", key: "features.set", parse: featureSet, description: "base, full, or a,b,c (features.set, base)" },
-  { name: "columns", type: "string", value: "C", key: "features.columns", parse: files, description: "extra numeric file columns: all, none or a,b (features.columns, all)" },
-  { name: "exclude", type: "string", value: "C,…", key: "features.exclude", parse: list, description: "file columns never used (features.exclude)" },
-  { name: "cost-bps", type: "string", value: "C", key: "backtest.costBps", description: "commission per unit turnover, bps (backtest.costBps, 5)" },
-  { name: "slippage-bps", type: "string", value: "S", key: "backtest.slippageBps", description: "slippage per unit turnover, bps (backtest.slippageBps, 0)" },
-  { name: "lag", type: "string", value: "L", key: "backtest.lag", description: "days from decision to the first return earned (backtest.lag, 1)" },
-  { name: "portfolio", type: "string", value: "P", key: "backtest.portfolio", parse: String, description: "long-short or long-only (backtest.portfolio, long-short)" },
-  { name: "wfe-threshold", type: "string", value: "X", key: "gate.wfeThreshold", description: "walk-forward efficiency the gate requires (gate.wfeThreshold, 0.5)" },
-  { name: "skip-gate", type: "boolean", key: "gate.skip", description: "override a failed gate for production (gate.skip; stored)" },
+  {
+    name: "data",
+    type: "string",
+    value: "PATH",
+    key: "data.path",
+    parse: String,
+    description: "price files: a file or a folder (data.path; default $CANDOR_DATA, else the synthetic market)",
+  },
+  {
+    name: "only",
+    type: "string",
+    value: "SYM,…",
+    key: "data.symbols",
+    parse: list,
+    description: "keep only these symbols of the files (data.symbols)",
+  },
+  {
+    name: "symbols",
+    type: "string",
+    value: "N",
+    key: "data.symbols",
+    description: "synthetic market: number of symbols (data.symbols, 20)",
+  },
+  {
+    name: "days",
+    type: "string",
+    value: "D",
+    key: "data.days",
+    description: "synthetic market: trading days (data.days, 2520)",
+  },
+  {
+    name: "mode",
+    type: "string",
+    value: "M",
+    key: "data.mode",
+    parse: String,
+    description: "synthetic market: planted or random-walk (data.mode)",
+  },
+  {
+    name: "target",
+    type: "string",
+    value: "KIND",
+    key: "target.kind",
+    parse: String,
+    description: "direction, direction3, return or excess (target.kind, direction)",
+  },
+  {
+    name: "horizon",
+    type: "string",
+    value: "H",
+    key: "target.horizon",
+    description: "label horizon in trading days (target.horizon, 1)",
+  },
+  {
+    name: "scheme",
+    type: "string",
+    value: "S",
+    key: "validation.scheme",
+    parse: String,
+    description: "anchored, rolling, three-way, purged-kfold or cpcv (validation.scheme, anchored)",
+  },
+  {
+    name: "folds",
+    type: "string",
+    value: "K",
+    key: "validation.folds",
+    description: "test windows / blocks (validation.folds, 5)",
+  },
+  {
+    name: "train-days",
+    type: "string",
+    value: "N",
+    key: "validation.trainDays",
+    description: "rolling: training window in dates (validation.trainDays)",
+  },
+  {
+    name: "test-days",
+    type: "string",
+    value: "N",
+    key: "validation.testDays",
+    description: "anchored/rolling: dates per test window (validation.testDays)",
+  },
+  {
+    name: "step",
+    type: "string",
+    value: "N",
+    key: "validation.step",
+    description: "rolling: dates between test windows (validation.step)",
+  },
+  {
+    name: "purge",
+    type: "string",
+    value: "P",
+    key: "validation.purge",
+    description: "dates purged between train and test (validation.purge, = horizon; never less)",
+  },
+  {
+    name: "embargo",
+    type: "string",
+    value: "E",
+    key: "validation.embargo",
+    description: "dates embargoed after each test block (validation.embargo, 0)",
+  },
+  {
+    name: "features",
+    type: "string",
+    value: "SET",
+    key: "features.set",
+    parse: featureSet,
+    description: "base, full, or a,b,c (features.set, base)",
+  },
+  {
+    name: "columns",
+    type: "string",
+    value: "C",
+    key: "features.columns",
+    parse: files,
+    description: "extra numeric file columns: all, none or a,b (features.columns, all)",
+  },
+  {
+    name: "exclude",
+    type: "string",
+    value: "C,…",
+    key: "features.exclude",
+    parse: list,
+    description: "file columns never used (features.exclude)",
+  },
+  {
+    name: "cost-bps",
+    type: "string",
+    value: "C",
+    key: "backtest.costBps",
+    description: "commission per unit turnover, bps (backtest.costBps, 5)",
+  },
+  {
+    name: "slippage-bps",
+    type: "string",
+    value: "S",
+    key: "backtest.slippageBps",
+    description: "slippage per unit turnover, bps (backtest.slippageBps, 0)",
+  },
+  {
+    name: "lag",
+    type: "string",
+    value: "L",
+    key: "backtest.lag",
+    description: "days from decision to the first return earned (backtest.lag, 1)",
+  },
+  {
+    name: "portfolio",
+    type: "string",
+    value: "P",
+    key: "backtest.portfolio",
+    parse: String,
+    description: "long-short or long-only (backtest.portfolio, long-short)",
+  },
+  {
+    name: "wfe-threshold",
+    type: "string",
+    value: "X",
+    key: "gate.wfeThreshold",
+    description: "walk-forward efficiency the gate requires (gate.wfeThreshold, 0.5)",
+  },
+  {
+    name: "skip-gate",
+    type: "boolean",
+    key: "gate.skip",
+    description: "override a failed gate for production (gate.skip; stored)",
+  },
   { name: "seed", type: "string", value: "S", key: "seed", description: "seed of every random choice (seed, 42)" },
-  { name: "allow-leakage", type: "boolean", key: "allowLeakage", description: "train despite a leak verdict (allowLeakage; stored)" },
-  { name: "name", type: "string", value: "NAME", key: "name", parse: String, description: "a name for the study (name)" },
+  {
+    name: "allow-leakage",
+    type: "boolean",
+    key: "allowLeakage",
+    description: "train despite a leak verdict (allowLeakage; stored)",
+  },
+  {
+    name: "name",
+    type: "string",
+    value: "NAME",
+    key: "name",
+    parse: String,
+    description: "a name for the study (name)",
+  },
 ];
 
 const OTHER: OptionSpec[] = [
-  { name: "config", type: "string", value: "FILE", description: "study configuration, YAML or JSON (flags override it)" },
-  { name: "model", type: "string", value: "KIND,…", description: "one entry per kind, named by the kind (replaces models)" },
+  {
+    name: "config",
+    type: "string",
+    value: "FILE",
+    description: "study configuration, YAML or JSON (flags override it)",
+  },
+  {
+    name: "model",
+    type: "string",
+    value: "KIND,…",
+    description: "one entry per kind, named by the kind (replaces models)",
+  },
   { name: "epochs", type: "string", value: "N", description: "settings.epochs of every neural entry" },
-  { name: "set", type: "string", value: "KEY=VALUE", multiple: true, description: "set any config key, e.g. models[0].settings.units=32 (repeatable)" },
+  {
+    name: "set",
+    type: "string",
+    value: "KEY=VALUE",
+    multiple: true,
+    description: "set any config key, e.g. models[0].settings.units=32 (repeatable)",
+  },
   { name: "dry-run", type: "boolean", description: "print the resolved config and the fold plan; train nothing" },
-  { name: "db", type: "string", value: "PATH", description: "run store: SQLite path or postgres:// URL (default $CANDOR_DB, else data/candor.db)" },
+  {
+    name: "db",
+    type: "string",
+    value: "PATH",
+    description: "run store: SQLite path or postgres:// URL (default $CANDOR_DB, else data/candor.db)",
+  },
   { name: "no-store", type: "boolean", description: "do not record the study" },
   { name: "json", type: "boolean", description: "print the result as JSON" },
 ];
@@ -137,7 +316,9 @@ export async function configFromArgs(
   }
   if (values.only !== undefined && (config.data as { kind?: string } | undefined)?.kind !== "files") {
     const d = config.data as Record<string, unknown> | undefined;
-    if (d === undefined || !("path" in d)) throw new UsageError("--only selects symbols of price files; give --data PATH");
+    if (d === undefined || !("path" in d)) {
+      throw new UsageError("--only selects symbols of price files; give --data PATH");
+    }
   }
   for (const f of RUN_FLAGS) {
     const v = values[f.name];

@@ -71,7 +71,10 @@ export async function runsCommand(args: string[]): Promise<number> {
   }
   const store = openExistingStore(values.db as string | undefined);
   try {
-    const studies = await store.listStudies({ limit, ...(status === undefined ? {} : { status: status as "running" }) });
+    const studies = await store.listStudies({
+      limit,
+      ...(status === undefined ? {} : { status: status as "running" }),
+    });
     const rows = studies.map((s) => {
       const summary = (s.summary ?? {}) as Partial<StoredStudySummary>;
       const config = s.config as { target?: { kind?: string; horizon?: number }; name?: string };

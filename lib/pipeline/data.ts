@@ -6,7 +6,7 @@
  * - **Features**: the built-in set (`base`, `full` or named), then the extra numeric columns of the files selected by
  *   `columns` / `exclude`. Columns that are not features by nature ({@link NON_FEATURE_COLUMNS}: yfinance's
  *   `Dividends`, `Stock Splits`) are left out unless listed by name, with a note.
- * - **Target** (DESIGN's time convention: a feature at t uses information up to the close of t; the target at t is
+ * - **Target** (the time convention of docs/design.md §2: a feature at t uses information up to the close of t; the target at t is
  *   `log(adj_close[t+h] / adj_close[t])`):
  *   - `direction`: y = 1 when the h-day log return is > 0, else 0;
  *   - `direction3`: y = 0 DOWN / 1 FLAT / 2 UP with a flat band absolute or `k · σ_t · √h`, σ_t the standard deviation

@@ -12,8 +12,8 @@ import type { FoldOutput, FoldTrainer, OutOfFoldPredictions, StudyData } from ".
 import type { FoldPlan } from "./plan.ts";
 import { configurationGate } from "./plan.ts";
 import {
-  type FoldScores,
   foldBaselines,
+  type FoldScores,
   majorityOf,
   poolEntry,
   predictionHealth,

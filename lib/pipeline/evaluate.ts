@@ -26,15 +26,11 @@
  * @module
  */
 
-import {
-  balancedAccuracy,
-  classificationReport,
-  matthewsCorrelation,
-} from "../metrics/classification.ts";
+import { balancedAccuracy, classificationReport, matthewsCorrelation } from "../metrics/classification.ts";
 import { crossSectionalIC, informationCoefficient, rankInformationCoefficient } from "../metrics/correlation.ts";
 import { meanSquaredError, predictionStd, r2Score } from "../metrics/regression.ts";
 import { accuracySignificance } from "../metrics/significance.ts";
-import { type BootstrapEstimate, bootstrapCorrelation, bootstrapMean } from "../metrics/bootstrap.ts";
+import { bootstrapCorrelation, type BootstrapEstimate, bootstrapMean } from "../metrics/bootstrap.ts";
 import type { DiagnosticRecord } from "../store/store.ts";
 import type { FoldRows, StudyData, Task } from "./trainers/contract.ts";
 import { pick } from "./trainers/inputs.ts";
@@ -451,7 +447,10 @@ export function poolEntry(
   metrics.icir = cs.icir;
 
   const baselines = Object.fromEntries(BASELINES.map((b) => [b, meanFinite(hits[b])])) as Record<BaselineName, number>;
-  const strongest = BASELINES.reduce((best, b) => (baselines[b] > baselines[best] ? b : best), "coinFlip" as BaselineName);
+  const strongest = BASELINES.reduce(
+    (best, b) => (baselines[b] > baselines[best] ? b : best),
+    "coinFlip" as BaselineName,
+  );
   const dateOf = Int32Array.from(rows, (r) => data.dateIndex[r]);
   const nDates = data.axis.length;
   const boot = { seed: opts.seed };

@@ -20,14 +20,10 @@
  */
 
 import { walkForwardSplits } from "../validation/walk_forward.ts";
-import { cpcvSplits, type CpcvSplits, purgedKFoldSplits, threeWaySplit } from "../validation/splits.ts";
+import { type CpcvSplits, cpcvSplits, purgedKFoldSplits, threeWaySplit } from "../validation/splits.ts";
 import { carveValidationTail, makeFold } from "../validation/purge.ts";
 import type { Fold } from "../validation/fold.ts";
-import {
-  checkConfiguration,
-  type ConfigurationFinding,
-  type FittedTransformRecord,
-} from "../leakage/configuration.ts";
+import { checkConfiguration, type ConfigurationFinding, type FittedTransformRecord } from "../leakage/configuration.ts";
 import { ConfigError, LeakageError } from "../errors.ts";
 import type { StudyConfig } from "./config.ts";
 import type { FittedSpec, FoldRows, PlannedFold, StudyData } from "./trainers/contract.ts";
@@ -144,7 +140,9 @@ export function plannedFitted(
   data: StudyData,
 ): FittedTransformRecord[] {
   return plan.folds.flatMap((f) =>
-    specs.flatMap((s) => fittedOn(`${entry}: ${s.name}`, f.index, s.rows === "fit" ? f.rows.fit : f.rows.validation, data))
+    specs.flatMap((s) =>
+      fittedOn(`${entry}: ${s.name}`, f.index, s.rows === "fit" ? f.rows.fit : f.rows.validation, data)
+    )
   );
 }
 

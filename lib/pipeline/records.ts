@@ -192,7 +192,10 @@ export interface StudyReport {
   /** Feature names, in column order. */
   features: string[];
   /** The fold plan (date windows). */
-  plan: { scheme: string; folds: { index: number; train: DateWindow[]; validation: DateWindow[]; test: DateWindow[] }[] };
+  plan: {
+    scheme: string;
+    folds: { index: number; train: DateWindow[]; validation: DateWindow[]; test: DateWindow[] }[];
+  };
   /** The entries. */
   entries: EntryReport[];
   /** The comparison table. */

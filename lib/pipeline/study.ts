@@ -209,11 +209,19 @@ export async function runStudy(
   try {
     const market = await step("load", 0, "loading prices", () => loadMarket(config.data));
     const panel = market.panel;
-    const selection = step("features", 0.03, `selecting features for ${panel.symbols.length} symbols`, () =>
-      selectFeatures(panel, config.features));
+    const selection = step(
+      "features",
+      0.03,
+      `selecting features for ${panel.symbols.length} symbols`,
+      () => selectFeatures(panel, config.features),
+    );
     const audit = step("audit", 0.05, "leakage audit", () => auditStep(market, selection, config));
-    const prepared = step("dataset", 0.08, "features and targets", () =>
-      prepareStudyData(panel, selection, config.target));
+    const prepared = step(
+      "dataset",
+      0.08,
+      "features and targets",
+      () => prepareStudyData(panel, selection, config.target),
+    );
     const { data } = prepared;
     const plan = step("plan", 0.1, `${config.validation.scheme} fold plan`, () => planFolds(data, config.validation));
     step("plan", 0.1, "checking the data can be learned from", () => learnableStep(data, plan));
@@ -263,7 +271,12 @@ export async function runStudy(
         ...(runId === undefined ? {} : { runId }),
         backend,
         onProgress: (f, status) =>
-          progress({ stage: "train", fraction: base + share * f, message: `${entry.name} ${status}`, entry: entry.name }),
+          progress({
+            stage: "train",
+            fraction: base + share * f,
+            message: `${entry.name} ${status}`,
+            entry: entry.name,
+          }),
         onFold: (fold) => (at.fold = fold),
       });
       runId = undefined;

@@ -5,7 +5,7 @@
  * - **Append-only while running.** A run is created with status `running`; folds, epochs, diagnostics and the backtest
  *   are written as they are produced; `finishRun` seals it as `succeeded` or `failed`. A sealed run refuses further
  *   writes, so a stored result never changes after the fact. A run that crashes keeps every fold written before the
- *   crash, and its error records the stage (and fold) it failed in (DESIGN §6.5).
+ *   crash, and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
  *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
@@ -238,7 +238,7 @@ export interface EquityCurve {
   buyAndHold?: ArrayLike<number> | null;
 }
 
-/** A backtest of a run's out-of-sample predictions, with its conventions (DESIGN §6.2). */
+/** A backtest of a run's out-of-sample predictions, with its conventions (docs/design.md §6.2). */
 export interface BacktestRecord {
   /** Days between the decision (close of t) and the first return earned; ≥ 1 for an honest backtest. */
   lag: number;

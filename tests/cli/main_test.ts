@@ -93,19 +93,30 @@ Deno.test("candor demo prints each entry's fold table beside its baselines, the 
     rows += Number(r[col("n test")]);
     hits += percent(r[col("accuracy")]) * Number(r[col("n test")]);
   }
-  const pooled = demo.stdout.match(/Pooled over (\d+) rows: accuracy ([\d.]+)% \(95% CI [\d.]+%–[\d.]+%, block bootstrap over dates; naive binomial/);
+  const pooled = demo.stdout.match(
+    /Pooled over (\d+) rows: accuracy ([\d.]+)% \(95% CI [\d.]+%–[\d.]+%, block bootstrap over dates; naive binomial/,
+  );
   assert.ok(pooled, demo.stdout);
   assert.equal(Number(pooled[1]), rows);
   assert.ok(Math.abs(Number(pooled[2]) / 100 - hits / rows) <= 0.001);
-  assert.match(demo.stdout, /^ {2}baselines on the same rows: always long [\d.]+%, majority [\d.]+%, previous sign [\d.]+%, coin flip 50\.0%; strongest: /m);
-  assert.match(demo.stdout, /^ {2}edge over [a-z ]+: [+-][\d.]+ points \(95% CI [+-][\d.]+ to [+-][\d.]+, p [=<] [\d.]+\)$/m);
+  assert.match(
+    demo.stdout,
+    /^ {2}baselines on the same rows: always long [\d.]+%, majority [\d.]+%, previous sign [\d.]+%, coin flip 50\.0%; strongest: /m,
+  );
+  assert.match(
+    demo.stdout,
+    /^ {2}edge over [a-z ]+: [+-][\d.]+ points \(95% CI [+-][\d.]+ to [+-][\d.]+, p [=<] [\d.]+\)$/m,
+  );
   assert.match(demo.stdout, /^Verdict: (edge|no-edge) .*Gate: (passed|failed) — /m);
   const theory = syntheticMarket({ symbols: 4, days: 500, seed: 42, mode: "planted" }).theoreticalAccuracy;
   assert.match(demo.stdout, new RegExp(`theoretical best for this market: ${(100 * theory).toFixed(1)}%`));
   assert.match(backtestPart, /^\S+ → \S+ \(lag 1, costs 5 bps, annualization 252\)/);
   const bt = tableRows(backtestPart);
   assert.deepEqual(bt.slice(1).map((r) => r[0]), ["strategy (long-short)", "buy & hold (equal weight)"]);
-  assert.match(backtestPart, /Sharpe − buy & hold Sharpe: -?[\d.]+ \(95% CI -?[\d.]+ to -?[\d.]+, block bootstrap over days\)/);
+  assert.match(
+    backtestPart,
+    /Sharpe − buy & hold Sharpe: -?[\d.]+ \(95% CI -?[\d.]+ to -?[\d.]+, block bootstrap over days\)/,
+  );
   assert.doesNotMatch(demo.stdout, /stored as study/, "--no-store records nothing");
 });
 
@@ -253,28 +264,31 @@ Deno.test("candor run on a bad price file exits 1 naming file, line and column, 
   }
 });
 
-realDataTest("candor run on real S&P 500 files: SPY's empty adj_close falls back to close; the study is stored", async (data) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const db = join(dir, "runs.db");
-    const run = await candor(["run", "--data", data, "--only", "AAPL,MSFT,SPY", "--folds", "2", "--db", db]);
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^warning: adj_close missing or empty for 1 symbol\(s\): SPY; returns use close/m);
-    const id = run.stdout.match(/stored as study (\S+)/)?.[1];
-    assert.ok(id !== undefined, run.stdout);
-    const store = openStore(db);
+realDataTest(
+  "candor run on real S&P 500 files: SPY's empty adj_close falls back to close; the study is stored",
+  async (data) => {
+    const dir = await Deno.makeTempDir();
     try {
-      const study = await store.getStudy(id);
-      assert.equal(study?.status, "succeeded");
-      assert.deepEqual([...study!.symbols].sort(), ["AAPL", "MSFT", "SPY"]);
-      assert.match(study!.dataFingerprint!, /^sha256:/);
-      const run0 = await store.getRun(study!.runs[0].id);
-      assert.equal(run0?.folds.length, 2);
-      assert.equal(run0?.backtest?.lag, 1);
+      const db = join(dir, "runs.db");
+      const run = await candor(["run", "--data", data, "--only", "AAPL,MSFT,SPY", "--folds", "2", "--db", db]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^warning: adj_close missing or empty for 1 symbol\(s\): SPY; returns use close/m);
+      const id = run.stdout.match(/stored as study (\S+)/)?.[1];
+      assert.ok(id !== undefined, run.stdout);
+      const store = openStore(db);
+      try {
+        const study = await store.getStudy(id);
+        assert.equal(study?.status, "succeeded");
+        assert.deepEqual([...study!.symbols].sort(), ["AAPL", "MSFT", "SPY"]);
+        assert.match(study!.dataFingerprint!, /^sha256:/);
+        const run0 = await store.getRun(study!.runs[0].id);
+        assert.equal(run0?.folds.length, 2);
+        assert.equal(run0?.backtest?.lag, 1);
+      } finally {
+        await store.close();
+      }
     } finally {
-      await store.close();
+      await Deno.remove(dir, { recursive: true });
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);

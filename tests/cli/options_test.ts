@@ -15,7 +15,10 @@ const BAD: Array<{ args: string[]; message: RegExp }> = [
   { args: ["--cost-bps", "-5"], message: /backtest\.costBps: expected a number in \[0, 10000\], found -5/ },
   { args: ["--cost-bps", "99999999"], message: /backtest\.costBps: expected a number in \[0, 10000\], found 99999999/ },
   { args: ["--lag", "0"], message: /backtest\.lag: expected a positive integer, found 0/ },
-  { args: ["--model", "mlp", "--epochs", "0"], message: /models\[0\]\.settings\.epochs: expected a positive integer, found 0/ },
+  {
+    args: ["--model", "mlp", "--epochs", "0"],
+    message: /models\[0\]\.settings\.epochs: expected a positive integer, found 0/,
+  },
   { args: ["--model", "gbm"], message: /models\[0\]\.kind: unknown model kind "gbm"; kinds: xgboost, elasticnet/ },
   { args: ["--epochs", "3"], message: /--epochs is for neural entries/ },
   { args: ["--target", "return", "--model", "logistic"], message: /logistic cannot learn a regression target/ },

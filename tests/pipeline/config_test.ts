@@ -73,12 +73,18 @@ Deno.test("study config: errors are path-precise, say what was expected and what
 
 Deno.test("study config: unknown keys name the allowed ones and the nearest", () => {
   refused({ horizon: 5 }, /^horizon: unknown key; allowed here: name, data, target, validation/);
-  refused({ target: { horizn: 5 } }, /target\.horizn: unknown key \(did you mean "horizon"\?\); allowed here: kind, horizon, flat/);
+  refused(
+    { target: { horizn: 5 } },
+    /target\.horizn: unknown key \(did you mean "horizon"\?\); allowed here: kind, horizon, flat/,
+  );
   refused(
     { models: [{ kind: "mlp", settings: { epoch: 5 } }] },
     /models\[0\]\.settings\.epoch: unknown key \(did you mean "epochs"\?\); allowed here: hidden, epochs, batchSize/,
   );
-  refused({ models: [{ kind: "xgbost" }] }, /models\[0\]\.kind: unknown model kind "xgbost" \(did you mean "xgboost"\?\)/);
+  refused(
+    { models: [{ kind: "xgbost" }] },
+    /models\[0\]\.kind: unknown model kind "xgbost" \(did you mean "xgboost"\?\)/,
+  );
   refused({ features: ["RET5", "RSI41"] }, /features\.set\[1\]: unknown feature "RSI41"/);
 });
 
@@ -88,8 +94,14 @@ Deno.test("study config: the purge may not be shorter than the horizon; scheme s
     /validation\.purge: 2 is shorter than the label horizon 5/,
   );
   assert.equal(resolveStudyConfig({ target: { horizon: 5 } }).validation.purge, 5);
-  refused({ validation: { trainDays: 500 } }, /validation\.trainDays: a setting of the rolling scheme, not of anchored/);
-  refused({ validation: { scheme: "cpcv", folds: 4 } }, /validation\.folds: a setting of the anchored, rolling and purged-kfold schemes/);
+  refused(
+    { validation: { trainDays: 500 } },
+    /validation\.trainDays: a setting of the rolling scheme, not of anchored/,
+  );
+  refused(
+    { validation: { scheme: "cpcv", folds: 4 } },
+    /validation\.folds: a setting of the anchored, rolling and purged-kfold schemes/,
+  );
   refused({ validation: { scheme: "cpcv", groups: 4, testGroups: 4 } }, /testGroups: expected fewer than groups \(4\)/);
   refused(
     { validation: { scheme: "three-way", split: { train: 0.5, validation: 0.2, test: 0.2 } } },
@@ -98,7 +110,10 @@ Deno.test("study config: the purge may not be shorter than the horizon; scheme s
 });
 
 Deno.test("study config: entries — unique names, kinds that fit the target, stacking over named bases only", () => {
-  refused({ models: [{ kind: "mlp" }, { kind: "mlp" }] }, /models\[1\]\.name: "mlp" is already the name of models\[0\]/);
+  refused(
+    { models: [{ kind: "mlp" }, { kind: "mlp" }] },
+    /models\[1\]\.name: "mlp" is already the name of models\[0\]/,
+  );
   refused(
     { target: { kind: "return" }, models: [{ kind: "logistic" }] },
     /models\[0\]\.kind: logistic cannot learn a regression target .* kinds for this target: xgboost, elasticnet, ridge, mlp/,
@@ -129,7 +144,10 @@ Deno.test("readStudyConfigFile: a YAML syntax error names the file, line and col
   try {
     const file = join(dir, "bad.yaml");
     await Deno.writeTextFile(file, "data: { path: prices/ }\nmodels:\n  - { kind: xgboost\n");
-    await assert.rejects(readStudyConfigFile(file), (e) => e instanceof ConfigError && /bad\.yaml, line \d+, column \d+/.test(e.message));
+    await assert.rejects(
+      readStudyConfigFile(file),
+      (e) => e instanceof ConfigError && /bad\.yaml, line \d+, column \d+/.test(e.message),
+    );
     await assert.rejects(readStudyConfigFile(join(dir, "none.yaml")), /none\.yaml: config file not found/);
     const list = join(dir, "list.yaml");
     await Deno.writeTextFile(list, "- a\n- b\n");

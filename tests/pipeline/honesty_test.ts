@@ -19,7 +19,11 @@ const SMALL = { symbols: 8, days: 900, seed: 7 };
 const GBM = { kind: "xgboost", settings: { numBoostRound: 150, earlyStoppingRounds: 20 } };
 
 Deno.test("planted market: the signal is learned (edge, gate passes) but never beyond the Bayes-optimal accuracy; pooled = row-weighted folds", async () => {
-  const r = await runStudy({ data: { synthetic: { ...SMALL, symbols: 12, days: 1500 } }, validation: { folds: 3 }, models: [GBM] });
+  const r = await runStudy({
+    data: { synthetic: { ...SMALL, symbols: 12, days: 1500 } },
+    validation: { folds: 3 },
+    models: [GBM],
+  });
   const e = r.report.entries[0];
   const n = e.pooled.metrics.nTest;
   const theory = r.report.theoreticalAccuracy!;
@@ -232,7 +236,8 @@ Deno.test("refusals come before the study is stored: too few dates for the plan,
     // 299 dates cannot hold 6 folds with 60 fitting dates each: refused with the numbers, nothing stored.
     await assert.rejects(
       runStudy({ data, validation: { folds: 6 }, models: [{ kind: "logistic" }] }, { store: spied }),
-      (e) => e instanceof ConfigError && /fold 1 of the anchored plan has \d+ fitting dates .* at least 60/.test(e.message),
+      (e) =>
+        e instanceof ConfigError && /fold 1 of the anchored plan has \d+ fitting dates .* at least 60/.test(e.message),
     );
     assert.equal((await store.listStudies()).length, 1);
   } finally {

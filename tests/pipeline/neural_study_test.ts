@@ -13,8 +13,19 @@ import type { NeuralFoldReport } from "../../lib/pipeline/trainers/neural.ts";
 const TINY = { synthetic: { symbols: 4, days: 400, mode: "planted", seed: 5 } };
 const T = 5;
 const MLP = { name: "mlp", kind: "mlp", settings: { hidden: [8], epochs: 3, patience: 2, batchSize: 64 } };
-const LSTM = { name: "lstm", kind: "lstm", settings: { timesteps: T, units: 8, epochs: 3, patience: 2, batchSize: 64 } };
-const HEALTH_KINDS = ["non-finite", "variance-collapse", "sign-bias", "loss-imbalance", "input-scale", "training-health"];
+const LSTM = {
+  name: "lstm",
+  kind: "lstm",
+  settings: { timesteps: T, units: 8, epochs: 3, patience: 2, batchSize: 64 },
+};
+const HEALTH_KINDS = [
+  "non-finite",
+  "variance-collapse",
+  "sign-bias",
+  "loss-imbalance",
+  "input-scale",
+  "training-health",
+];
 
 async function withStore<R>(fn: (store: Store) => Promise<R>): Promise<R> {
   const dir = await Deno.makeTempDir({ prefix: "candor-neural-" });
@@ -74,7 +85,9 @@ async function checkStoredNeural(store: Store, r: StudyResult, name: string, lr:
     const [pred] = await store.listPredictions([run.id]).then((p) => p.filter((x) => x.fold === f.index));
     let hits = 0;
     pred.values.forEach((p, i) => {
-      const row = planned.rows.test.find((rw) => r.data.dates[rw] === pred.dates[i] && r.data.symbols[rw] === pred.symbols[i]);
+      const row = planned.rows.test.find((rw) =>
+        r.data.dates[rw] === pred.dates[i] && r.data.symbols[rw] === pred.symbols[i]
+      );
       hits += (p > 0.5) === (r.data.target[row!] > 0) ? 1 : 0;
     });
     assert.ok(Math.abs(hits / pred.values.length - f.metrics.accuracy) < 1e-12);
@@ -103,7 +116,11 @@ Deno.test("study lstm: rows without T days of history are dropped from fitting (
 });
 
 Deno.test("neural studies are seeded: the same config gives the same predictions, another seed others", async () => {
-  const config = { data: TINY, validation: { folds: 2 }, models: [{ ...MLP, settings: { ...MLP.settings, epochs: 2 } }] };
+  const config = {
+    data: TINY,
+    validation: { folds: 2 },
+    models: [{ ...MLP, settings: { ...MLP.settings, epochs: 2 } }],
+  };
   const a = await runStudy(config);
   const b = await runStudy(config);
   assert.deepEqual(a.predictions.get("mlp")!.scores, b.predictions.get("mlp")!.scores);

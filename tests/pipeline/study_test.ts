@@ -118,7 +118,12 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
     assert.equal(e.pooled.verdictOn, "ic");
     for (const f of e.folds) assert.ok(Number.isFinite(f.metrics.mse) && Number.isFinite(f.metrics.r2));
   }
-  const excess = await runStudy({ data: SMALL, target: { kind: "excess" }, validation: { folds: 2 }, models: [{ kind: "ridge" }] });
+  const excess = await runStudy({
+    data: SMALL,
+    target: { kind: "excess" },
+    validation: { folds: 2 },
+    models: [{ kind: "ridge" }],
+  });
   // Excess of the equal-weight market: on every date the targets average to 0 across symbols.
   const byDate = new Map<string, number[]>();
   excess.data.dates.forEach((d, i) => byDate.set(d, [...(byDate.get(d) ?? []), excess.data.target[i]]));
@@ -187,22 +192,30 @@ Deno.test("study: a failure inside an entry marks the entry's run and the study 
   });
 });
 
-realDataTest("the issue's YAML runs as written on real prices (five S&P 500 stocks), every entry stored", async (real) => {
-  await withStore(async (store, dir) => {
-    const prices = join(dir, "prices");
-    await Deno.mkdir(prices);
-    for (const s of ["AAPL", "MSFT", "JPM", "XOM", "PG"]) await Deno.copyFile(join(real, `${s}.csv.gz`), join(prices, `${s}.csv.gz`));
-    const file = join(dir, "study.yaml");
-    await Deno.writeTextFile(file, ISSUE_YAML.replace("path: prices/", `path: ${prices}`));
-    const r = await runStudy(await readStudyConfigFile(file), { store });
-    assert.deepEqual(r.report.entries.map((e) => e.name), ["gbm", "mlp", "lt", "xl", "stack"]);
-    assert.equal(r.plan.folds.length, 3);
-    const study = await store.getStudy(r.id!);
-    assert.ok(study!.runs.every((run) => run.status === "succeeded"));
-    // Real daily direction: nothing near the synthetic market's 56 %; the verdicts stand beside the baselines.
-    for (const e of r.report.entries) {
-      assert.ok(e.pooled.accuracy > 0.4 && e.pooled.accuracy < 0.6, `${e.name} ${e.pooled.accuracy}`);
-      assert.ok(e.pooled.baselines.alwaysLong > 0.45);
-    }
-  });
-});
+realDataTest(
+  "the issue's YAML runs as written on real prices (five S&P 500 stocks), every entry stored",
+  async (real) => {
+    await withStore(async (store, dir) => {
+      const prices = join(dir, "prices");
+      await Deno.mkdir(prices);
+      for (const s of ["AAPL", "MSFT", "JPM", "XOM", "PG"]) {
+        await Deno.copyFile(join(real, `${s}.csv.gz`), join(prices, `${s}.csv.gz`));
+      }
+      const file = join(dir, "study.yaml");
+      await Deno.writeTextFile(file, ISSUE_YAML.replace("path: prices/", `path: ${prices}`));
+      const r = await runStudy(await readStudyConfigFile(file), { store });
+      assert.deepEqual(
+        r.report.entries.map((e) => e.name),
+        ["gbm", "mlp", "lt", "xl", "stack"],
+      );
+      assert.equal(r.plan.folds.length, 3);
+      const study = await store.getStudy(r.id!);
+      assert.ok(study!.runs.every((run) => run.status === "succeeded"));
+      // Real daily direction: nothing near the synthetic market's 56 %; the verdicts stand beside the baselines.
+      for (const e of r.report.entries) {
+        assert.ok(e.pooled.accuracy > 0.4 && e.pooled.accuracy < 0.6, `${e.name} ${e.pooled.accuracy}`);
+        assert.ok(e.pooled.baselines.alwaysLong > 0.45);
+      }
+    });
+  },
+);
