@@ -137,7 +137,7 @@ export function plausibilityCheck(
     suspicious: flags.length > 0,
     flags,
     recommendation: flags.length === 0 ? "" : "Too good to be true until shown otherwise: run the leakage audit " +
-      "(auditFeatures), check that scalers and thresholds were fitted on training data only, and " +
+      "(candor audit --data PATH), check that scalers and thresholds were fitted on training data only, and " +
       "that the purge covers the label horizon.",
   };
 }

@@ -116,9 +116,9 @@ const validationSchema = z.strictObject({
     "share of each fold's training dates held out at its end for early stopping (not three-way)",
   ),
   split: z.strictObject({
-    train: openInterval(0, 1).default(0.6),
-    validation: openInterval(0, 1).default(0.2),
-    test: openInterval(0, 1).default(0.2),
+    train: openInterval(0, 1).default(0.6).describe("three-way: share of the dates for fitting"),
+    validation: openInterval(0, 1).default(0.2).describe("three-way: share for the validation part (early stopping)"),
+    test: openInterval(0, 1).default(0.2).describe("three-way: share for the test part"),
   }).default({ train: 0.6, validation: 0.2, test: 0.2 }).describe("three-way: shares of the dates"),
   groups: integer(2).default(6).describe("cpcv: date groups N"),
   testGroups: integer().default(2).describe("cpcv: test groups per split k"),
@@ -126,17 +126,19 @@ const validationSchema = z.strictObject({
 
 const featureSet = z.union([oneOf(["base", "full"]), z.array(text(), { error: "expected a list of feature names" })]);
 
+const featuresObject = z.strictObject({
+  set: featureSet.default("base").describe("built-in features: base (12), full (191) or a list of names"),
+  columns: z.union([oneOf(["all", "none"]), z.array(text())]).default("all").describe(
+    "extra numeric columns of the price files used as features: all, none, or a list",
+  ),
+  exclude: z.array(text()).default([]).describe(
+    "extra columns never used (Dividends and Stock Splits are excluded unless listed in columns)",
+  ),
+});
+
 const featuresSchema = z.preprocess(
   (v) => (typeof v === "string" || Array.isArray(v) ? { set: v } : v),
-  z.strictObject({
-    set: featureSet.default("base").describe("built-in features: base (12), full (191) or a list of names"),
-    columns: z.union([oneOf(["all", "none"]), z.array(text())]).default("all").describe(
-      "extra numeric columns of the price files used as features: all, none, or a list",
-    ),
-    exclude: z.array(text()).default([]).describe(
-      "extra columns never used (Dividends and Stock Splits are excluded unless listed in columns)",
-    ),
-  }),
+  featuresObject,
 );
 
 const entrySchema = z.strictObject({
@@ -160,6 +162,35 @@ const backtestSchema = z.strictObject({
   ),
   annualization: integer().default(252).describe("periods per year for annualized figures"),
 });
+
+const gateSchema = z.strictObject({
+  wfeThreshold: z.number({ error: "expected a number" }).default(0.5).describe(
+    "walk-forward efficiency a gate-passing entry must reach (test edge / validation-tail edge)",
+  ),
+  skip: flag().default(false).describe("override a failed gate for production (stored with the study)"),
+});
+
+const healthSchema = z.strictObject({
+  upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
+    "accepted share of 'up' calls per fold and pooled; outside it the entry is warned",
+  ),
+});
+
+/**
+ * The parts of the configuration, for documentation generated from the schema (tools/config_docs.ts): each key's
+ * type, default and meaning come from the declarations above.
+ */
+export const STUDY_CONFIG_PARTS: Readonly<Record<string, z.ZodObject>> = {
+  "data (files)": filesData,
+  "data (synthetic)": syntheticData,
+  target: targetSchema,
+  validation: validationSchema,
+  features: featuresObject,
+  "models[]": entrySchema,
+  backtest: backtestSchema,
+  gate: gateSchema,
+  health: healthSchema,
+};
 
 /** The whole study configuration (YAML/JSON or code). */
 export const StudyConfigSchema = z.strictObject({
@@ -186,17 +217,8 @@ export const StudyConfigSchema = z.strictObject({
     portfolio: "long-short",
     annualization: 252,
   }),
-  gate: z.strictObject({
-    wfeThreshold: z.number({ error: "expected a number" }).default(0.5).describe(
-      "walk-forward efficiency a gate-passing entry must reach (test edge / validation-tail edge)",
-    ),
-    skip: flag().default(false).describe("override a failed gate for production (stored with the study)"),
-  }).default({ wfeThreshold: 0.5, skip: false }),
-  health: z.strictObject({
-    upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
-      "accepted share of 'up' calls per fold and pooled; outside it the entry is warned",
-    ),
-  }).default({ upShareBand: [0.2, 0.8] }),
+  gate: gateSchema.default({ wfeThreshold: 0.5, skip: false }),
+  health: healthSchema.default({ upShareBand: [0.2, 0.8] }),
   seed: integer(0).default(42).describe("seed of every random choice (stored with the study)"),
   allowLeakage: flag().default(false).describe("train despite a leak verdict of the audit (stored with the study)"),
 });

@@ -41,6 +41,14 @@ export const BASELINES = ["coinFlip", "alwaysLong", "majorityClass", "previousSi
 /** A naive baseline's name. */
 export type BaselineName = typeof BASELINES[number];
 
+/** The baselines in words, for messages. */
+export const BASELINE_WORDS: Readonly<Record<BaselineName, string>> = {
+  coinFlip: "the coin flip",
+  alwaysLong: "always long",
+  majorityClass: "the training majority",
+  previousSign: "the previous sign",
+};
+
 /** The default band of acceptable shares of "up" calls; outside it a fold (or the pooled run) is warned. */
 export const UP_SHARE_BAND: readonly [number, number] = [0.2, 0.8];
 
@@ -524,7 +532,7 @@ export function poolEntry(
   const pctPts = (x: number) => `${(100 * x).toFixed(2)} points`;
   const edgeText = verdictOn === "ic"
     ? `IC ${ic.estimate.toFixed(4)} (95% CI ${ic.ci[0].toFixed(4)} to ${ic.ci[1].toFixed(4)})`
-    : `accuracy edge over ${strongest} ${pctPts(edge.difference)} (95% CI ${pctPts(edge.ci[0])} to ${
+    : `accuracy edge over ${BASELINE_WORDS[strongest]} ${pctPts(edge.difference)} (95% CI ${pctPts(edge.ci[0])} to ${
       pctPts(edge.ci[1])
     })`;
   let gate: Gate;

@@ -194,12 +194,24 @@ export function describeSettings(schema: z.ZodType): SettingDoc[] {
   const js = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as {
     properties?: Record<string, Record<string, unknown>>;
   };
-  return Object.entries(js.properties ?? {}).map(([name, p]) => ({
-    name,
-    type: typeInWords(p),
-    ...(p.default === undefined ? {} : { default: JSON.stringify(p.default) }),
-    description: String(p.description ?? ""),
-  }));
+  const out: SettingDoc[] = [];
+  const walk = (props: Record<string, Record<string, unknown>>, prefix: string) => {
+    for (const [name, p] of Object.entries(props)) {
+      const nested = p.type === "object" ? p.properties as Record<string, Record<string, unknown>> | undefined : undefined;
+      if (nested !== undefined && Object.keys(nested).length > 0) {
+        walk(nested, `${prefix}${name}.`);
+        continue;
+      }
+      out.push({
+        name: `${prefix}${name}`,
+        type: typeInWords(p),
+        ...(p.default === undefined ? {} : { default: JSON.stringify(p.default) }),
+        description: String(p.description ?? ""),
+      });
+    }
+  };
+  walk(js.properties ?? {}, "");
+  return out;
 }
 
 function typeInWords(p: Record<string, unknown>): string {
@@ -221,6 +233,10 @@ function typeInWords(p: Record<string, unknown>): string {
     if (p.exclusiveMinimum !== undefined) return `number > ${p.exclusiveMinimum}`;
     if (p.minimum !== undefined) return `number ≥ ${p.minimum}`;
     return "number";
+  }
+  if (Array.isArray(p.prefixItems)) {
+    const items = (p.prefixItems as Record<string, unknown>[]).map(typeInWords);
+    return items.every((t) => t === items[0]) ? `pair of ${items[0]}` : `[${items.join(", ")}]`;
   }
   if (p.type === "array") {
     const items = p.items as Record<string, unknown> | undefined;
