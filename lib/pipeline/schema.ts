@@ -197,7 +197,9 @@ export function describeSettings(schema: z.ZodType): SettingDoc[] {
   const out: SettingDoc[] = [];
   const walk = (props: Record<string, Record<string, unknown>>, prefix: string) => {
     for (const [name, p] of Object.entries(props)) {
-      const nested = p.type === "object" ? p.properties as Record<string, Record<string, unknown>> | undefined : undefined;
+      const nested = p.type === "object"
+        ? p.properties as Record<string, Record<string, unknown>> | undefined
+        : undefined;
       if (nested !== undefined && Object.keys(nested).length > 0) {
         walk(nested, `${prefix}${name}.`);
         continue;

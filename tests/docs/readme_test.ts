@@ -5,10 +5,34 @@ Deno.test("README's study-config and model-kind tables are the ones generated fr
   const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
   assert.equal(await formatMarkdown(updateReadme(readme)), readme, "README.md is out of date: run deno task docs");
   // The tables hold every kind and every top-level key.
-  for (const kind of ["xgboost", "elasticnet", "ridge", "logistic", "mlp", "lstm", "lstm-regressor", "lstm-transformer", "xlstm", "stacking"]) {
+  for (
+    const kind of [
+      "xgboost",
+      "elasticnet",
+      "ridge",
+      "logistic",
+      "mlp",
+      "lstm",
+      "lstm-regressor",
+      "lstm-transformer",
+      "xlstm",
+      "stacking",
+    ]
+  ) {
     assert.ok(readme.includes(`**\`${kind}\`** — `), kind);
   }
-  for (const key of ["data.path", "target.horizon", "validation.scheme", "features.set", "models[].kind", "backtest.costBps", "gate.wfeThreshold", "seed"]) {
+  for (
+    const key of [
+      "data.path",
+      "target.horizon",
+      "validation.scheme",
+      "features.set",
+      "models[].kind",
+      "backtest.costBps",
+      "gate.wfeThreshold",
+      "seed",
+    ]
+  ) {
     assert.ok(readme.includes(`| \`${key}\``), key);
   }
 });
