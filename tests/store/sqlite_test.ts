@@ -263,3 +263,23 @@ Deno.test("openStore: a closed store refuses use; closing twice is harmless", as
   await s.close();
   await assert.rejects(() => s.listRuns(), /closed/);
 });
+
+// Dashboard read queries: the change token sees writes committed by another connection (another process alike).
+Deno.test("sqlite: changeToken changes when another connection commits a write", async () => {
+  const { path, dir } = await tempDb();
+  const reader = openStore(path);
+  const writer = openStore(path);
+  try {
+    const t0 = await reader.changeToken();
+    assert.equal(await reader.changeToken(), t0);
+    const id = await writer.createRun(sampleRun());
+    const t1 = await reader.changeToken();
+    assert.notEqual(t1, t0);
+    await writer.appendFold(id, sampleFold(0));
+    assert.notEqual(await reader.changeToken(), t1);
+  } finally {
+    await reader.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
