@@ -173,7 +173,8 @@ async function main(args: string[]): Promise<void> {
   const options = resolveServeOptions(args, process.env);
   const server = await startServer({
     ...options,
-    onListen: (url) => console.error(`candor dashboard on ${url.replace(/graphql$/, "")}, GraphQL API and GraphiQL on ${url}`),
+    onListen: (url) =>
+      console.error(`candor dashboard on ${url.replace(/graphql$/, "")}, GraphQL API and GraphiQL on ${url}`),
   });
   const stop = () => {
     server.shutdown().finally(() => Deno.exit(0));

@@ -12,6 +12,22 @@ import type { TopLevelSpec } from "vega-lite";
 
 export { drawdownChart, equityChart, foldMetricsChart, lineChart } from "../../lib/report/charts.ts";
 
+/**
+ * vega's logger, minus one false alarm: vega 6.3.0's build reports its version as 5.33.1, so vega-embed warns that
+ * the compiled spec "uses Vega v6, but current version is v5.33.1" on every chart.
+ */
+const logger = {
+  level(): number {
+    return 2; // warnings and errors
+  },
+  error: (...args: unknown[]) => console.error(...args),
+  warn: (...args: unknown[]) => {
+    if (!String(args.at(-1) ?? "").includes("but current version is v5.")) console.warn(...args);
+  },
+  info: () => {},
+  debug: () => {},
+};
+
 /** Renders `spec` as SVG into `el` (marked `data-chart="name"` for tests and styles); errors are shown in place. */
 export async function draw(el: HTMLElement, name: string, spec: TopLevelSpec): Promise<void> {
   el.classList.add("chart");
@@ -23,6 +39,7 @@ export async function draw(el: HTMLElement, name: string, spec: TopLevelSpec): P
       expr: expressionInterpreter,
       actions: { export: true, source: false, compiled: false, editor: false },
       downloadFileName: `candor-${name}`,
+      logger: logger as unknown as NonNullable<Parameters<typeof embed>[2]>["logger"],
     });
     el.dataset.rendered = "true";
   } catch (e) {

@@ -82,3 +82,8 @@ export function table(
   );
   return h("table", attrs, h("thead", {}, h("tr", {}, th)), h("tbody", {}, body));
 }
+
+/** Wraps a wide element so it scrolls sideways instead of widening the page. */
+export function scroll(el: HTMLElement): HTMLElement {
+  return h("div", { class: "scroll" }, el);
+}

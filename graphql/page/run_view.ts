@@ -8,7 +8,7 @@
  */
 
 import { graphql, RUN_QUERY, type RunDetail } from "./api.ts";
-import { type Cell, h, num, pct, replace, table, when } from "./dom.ts";
+import { type Cell, h, num, pct, replace, scroll, table, when } from "./dom.ts";
 import { draw, drawdownChart, equityChart, foldMetricsChart, lineChart, widthFor } from "./charts.ts";
 
 /** Human names of the baselines and metrics the pipeline stores (others show their stored name). */
@@ -108,7 +108,7 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
     list.find((m) => m.name === name)?.value ?? null;
   const rows: Cell[][] = run.folds.map((f) => [
     String(f.index),
-    f.test.map((w) => `${w.start} → ${w.end}`).join(", "),
+    { child: f.test.map((w) => `${w.start} → ${w.end}`).join(", "), className: "nowrap" },
     { child: String(f.nTrain), numeric: true },
     { child: String(f.nTest), numeric: true },
     { child: `${f.purge} / ${f.embargo}`, numeric: true },
@@ -155,7 +155,7 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
       )
     );
   }
-  return [h("h3", {}, "Folds beside their baselines (same test rows)"), t, chartEl];
+  return [h("h3", {}, "Folds beside their baselines (same test rows)"), scroll(t), chartEl];
 }
 
 function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLElement[] {
@@ -172,17 +172,25 @@ function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLE
       numeric: true,
       className: "baseline",
     }]),
-    { id: "backtest-table" },
+    { id: "backtest-table", class: "compact" },
   );
   const equityEl = h("div");
   const drawdownEl = h("div");
+  const log = h("input", { type: "checkbox", id: "equity-log" });
   if (bt.equity.length > 0) {
     const dates = bt.equity.map((p) => p.date);
     const series = [{ name: "strategy (after costs)", equity: bt.equity.map((p) => p.value) }];
     if (bt.equity.every((p) => p.buyAndHold !== null)) {
       series.push({ name: "buy & hold", equity: bt.equity.map((p) => p.buyAndHold as number) });
     }
-    charts.push(() => draw(equityEl, "equity", equityChart({ dates, series, width: widthFor(equityEl), height: 260 })));
+    const drawEquity = () =>
+      draw(
+        equityEl,
+        "equity",
+        equityChart({ dates, series, width: widthFor(equityEl), height: 260, logScale: log.checked }),
+      );
+    log.addEventListener("change", () => void drawEquity());
+    charts.push(drawEquity);
     charts.push(() =>
       draw(drawdownEl, "drawdown", drawdownChart({ dates, series, width: widthFor(drawdownEl), height: 180 }))
     );
@@ -195,9 +203,10 @@ function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLE
       `lag ${bt.lag} day(s) from decision to first return · costs ${bt.costBps} bps + slippage ${bt.slippageBps} bps per unit turnover · ${bt.annualization} periods per year · ${bt.points} dates`,
     ),
     bt.warnings.length ? h("ul", { class: "warnings" }, bt.warnings.map((w) => h("li", {}, w))) : h("span"),
+    h("label", { class: "toggle" }, log, " logarithmic equity axis"),
     equityEl,
     drawdownEl,
-    metricsTable,
+    scroll(metricsTable),
   ];
 }
 
@@ -289,18 +298,26 @@ function healthSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEle
 function diagnosticsSection(run: RunDetail): HTMLElement[] {
   const title = h("h3", {}, "Diagnostics");
   if (run.diagnostics.length === 0) return [title, h("p", { class: "muted" }, "No diagnostic was recorded.")];
+  const rank = { error: 0, warning: 1, info: 2 } as const;
+  const rows = (list: RunDetail["diagnostics"]) =>
+    list.map((d): Cell[] => [
+      h("span", { class: `sev-${d.severity}` }, d.severity),
+      d.fold === null ? "run" : String(d.fold),
+      d.kind,
+      d.message,
+    ]);
+  const head = ["severity", "fold", "kind", "message"];
+  const notable = run.diagnostics.filter((d) => d.severity !== "info")
+    .sort((a, b) => rank[a.severity] - rank[b.severity]);
+  const info = run.diagnostics.filter((d) => d.severity === "info");
   return [
     title,
-    table(
-      ["severity", "fold", "kind", "message"],
-      run.diagnostics.map((d) => [
-        h("span", { class: `sev-${d.severity}` }, d.severity),
-        d.fold === null ? "run" : String(d.fold),
-        d.kind,
-        d.message,
-      ]),
-      { id: "diagnostics-table" },
-    ),
+    notable.length === 0
+      ? h("p", { class: "muted" }, "No warning or error.")
+      : scroll(table(head, rows(notable), { id: "diagnostics-table" })),
+    info.length === 0
+      ? h("span")
+      : h("details", {}, h("summary", {}, `${info.length} informational findings`), scroll(table(head, rows(info)))),
   ];
 }
 

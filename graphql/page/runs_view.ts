@@ -8,7 +8,7 @@
  */
 
 import { graphql, type RunRow, RUNS_QUERY, type RunsPage } from "./api.ts";
-import { type Cell, h, num, pct, replace, table, when } from "./dom.ts";
+import { type Cell, h, num, pct, replace, scroll, table, when } from "./dom.ts";
 
 /** Page size of the list. */
 export const PAGE_SIZE = 50;
@@ -181,7 +181,7 @@ function row(edge: RunsPage["runsConnection"]["edges"][number], showSort: boolea
     h("span", { class: `status status-${r.status}`, title: r.error?.message ?? "" }, r.status),
     r.model,
     h("span", {}, r.dataSource, h("br"), h("span", { class: "muted" }, symbols)),
-    when(r.createdAt),
+    { child: when(r.createdAt), className: "nowrap" },
     accuracyCell(r),
     agg.strongestBaseline === null
       ? "—"
@@ -233,7 +233,7 @@ export async function renderRuns(root: HTMLElement, query: string, navigate: (ha
     const data: RunsPage = await graphql<RunsPage>(RUNS_QUERY, { ...variables, after });
     const c = data.runsConnection;
     for (const edge of c.edges) rows.push(row(edge, showSort));
-    replace(tbodyHolder, table(head, rows, { id: "runs-table" }));
+    replace(tbodyHolder, scroll(table(head, rows, { id: "runs-table" })));
     replace(
       status,
       c.totalCount === 0
