@@ -231,11 +231,9 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         { "retry-after": "1" },
       );
     }
-    let released = false;
-    const done = () => {
-      if (!released) release();
-      released = true;
-    };
+    // The slot is released when execution ends: at once for a cached answer or a failure, otherwise when yoga's work
+    // settles — which may be after a timeout answer, so a runaway request keeps holding its slot until it stops.
+    let handedOver = false;
     try {
       const accept = request.headers.get("accept") ?? "";
       const key = `${accept}\n${body}`;
@@ -252,7 +250,8 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         res,
         text: await res.text(),
       }));
-      work.finally(done).catch(() => {}); // the slot frees when execution ends, even after a timeout answer
+      handedOver = true;
+      work.finally(release).catch(() => {});
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), Math.max(0, guard.deadline - Date.now()));
@@ -284,9 +283,8 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         cache!.set(key, { token, status: res.status, contentType, body: text });
       }
       return new Response(text, { status: res.status, headers: res.headers });
-    } catch (e) {
-      done();
-      throw e;
+    } finally {
+      if (!handedOver) release();
     }
   }
 
