@@ -203,7 +203,7 @@ function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLE
       `lag ${bt.lag} day(s) from decision to first return · costs ${bt.costBps} bps + slippage ${bt.slippageBps} bps per unit turnover · ${bt.annualization} periods per year · ${bt.points} dates`,
     ),
     bt.warnings.length ? h("ul", { class: "warnings" }, bt.warnings.map((w) => h("li", {}, w))) : h("span"),
-    h("label", { class: "toggle" }, log, " logarithmic equity axis"),
+    h("p", {}, h("label", { class: "toggle" }, log, " logarithmic equity axis")),
     equityEl,
     drawdownEl,
     scroll(metricsTable),
@@ -292,7 +292,7 @@ function healthSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEle
   };
   choose.addEventListener("change", () => void render());
   charts.push(render);
-  return [title, h("label", {}, "fold ", choose), h("div", { class: "charts" }, lossEl, gradEl), details];
+  return [title, h("p", {}, h("label", {}, "fold ", choose)), h("div", { class: "charts" }, lossEl, gradEl), details];
 }
 
 function diagnosticsSection(run: RunDetail): HTMLElement[] {
