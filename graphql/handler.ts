@@ -23,6 +23,7 @@
  *   every response carries in `x-request-id`.
  * - Responses are cached per query text while the store's change token is unchanged (http.ts); a response with errors
  *   is never cached.
+ * - Queries run compiled by graphql-jit (documents with a single operation) and otherwise by graphql-js.
  * - Read-only: the schema has queries only; runs are written by the pipeline through the Store API.
  *
  * @module
@@ -32,7 +33,8 @@ import { timingSafeEqual } from "node:crypto";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import type { ExecutionResult, GraphQLError } from "graphql";
+import { useGraphQlJit } from "@envelop/graphql-jit";
+import { type ExecutionResult, type GraphQLError, Kind } from "graphql";
 import type { Store } from "../lib/store/store.ts";
 import { buildSchema, type GraphQLContext } from "./schema.ts";
 import { createRunLoaders } from "./loaders.ts";
@@ -212,6 +214,14 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         maxTokens: { n: 2000 },
       }),
       costLimitPlugin(limits.maxCost),
+      // Queries compiled to JavaScript (graphql-jit) run about twice as fast as graphql-js's interpreter here. The
+      // plugin caches compiled queries per document without the operation name, so documents holding several
+      // operations keep the interpreter.
+      useGraphQlJit({}, {
+        enableIf: (args) => args.document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length === 1,
+        onError: (result) =>
+          log({ level: "warn", message: "graphql-jit could not compile a query", errors: result.errors }),
+      }),
       errorMaskingPlugin(),
     ],
   });

@@ -4,6 +4,7 @@
  *
  * ```
  * deno task serve [--port N] [--host H] [--db PATH] [--insecure] [--allow-host NAME]... [--allow-origin URL]...
+ *                 [--cache-mb MB]
  * ```
  *
  * Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
@@ -13,7 +14,8 @@
  *
  * Browser defences (handler.ts): requests must name a loopback host, or the bound host, or one added with
  * `--allow-host` / `CANDOR_ALLOWED_HOSTS` (comma-separated; e.g. the name a reverse proxy forwards); no CORS unless an
- * origin is added with `--allow-origin` / `CANDOR_ALLOWED_ORIGINS`.
+ * origin is added with `--allow-origin` / `CANDOR_ALLOWED_ORIGINS`. Answers are cached while the store is unchanged,
+ * up to `--cache-mb` / `CANDOR_GRAPHQL_CACHE_MB` megabytes (default 32; 0 turns the cache off).
  *
  * @module
  */
@@ -51,6 +53,8 @@ export interface ServerOptions {
   allowedHosts?: readonly string[];
   /** Origins allowed to call the API cross-origin (CORS). */
   allowedOrigins?: readonly string[];
+  /** Megabytes of answers cached while the store is unchanged (default 32; 0 turns the cache off). */
+  cacheMb?: number;
   /** Called once listening, with the endpoint URL. */
   onListen?: (url: string) => void;
 }
@@ -95,6 +99,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     token: options.token,
     allowedHosts: [...bound, ...(options.allowedHosts ?? [])],
     allowedOrigins: options.allowedOrigins,
+    ...(options.cacheMb === undefined ? {} : { cacheBytes: Math.round(options.cacheMb * 1024 * 1024) }),
   });
   // Build the dashboard's script in the background, so the first page view does not wait for it.
   handler.warmUp().catch((e) => console.error(`candor serve: the dashboard page is unavailable: ${e.message}`));
@@ -136,6 +141,8 @@ export interface ServeOptions {
   allowedHosts: string[];
   /** From `--allow-origin` (repeatable) and `CANDOR_ALLOWED_ORIGINS` (comma-separated). */
   allowedOrigins: string[];
+  /** From `--cache-mb`, else `CANDOR_GRAPHQL_CACHE_MB`; undefined keeps the default (32). */
+  cacheMb?: number;
 }
 
 /**
@@ -155,6 +162,7 @@ export function resolveServeOptions(args: readonly string[], env: Record<string,
       insecure: { type: "boolean" },
       "allow-host": { type: "string", multiple: true },
       "allow-origin": { type: "string", multiple: true },
+      "cache-mb": { type: "string" },
     },
   });
   const csv = (x: string | undefined) => (x ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -166,7 +174,19 @@ export function resolveServeOptions(args: readonly string[], env: Record<string,
     insecure: values.insecure ?? false,
     allowedHosts: [...(values["allow-host"] ?? []), ...csv(env.CANDOR_ALLOWED_HOSTS)],
     allowedOrigins: [...(values["allow-origin"] ?? []), ...csv(env.CANDOR_ALLOWED_ORIGINS)],
+    ...cacheOption(values["cache-mb"] ?? (env.CANDOR_GRAPHQL_CACHE_MB || undefined)),
   };
+}
+
+function cacheOption(value: string | undefined): { cacheMb?: number } {
+  if (value === undefined) return {};
+  const mb = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(mb)) {
+    throw new ConfigError(
+      `--cache-mb (CANDOR_GRAPHQL_CACHE_MB) must be a number of megabytes ≥ 0, got ${JSON.stringify(value)}`,
+    );
+  }
+  return { cacheMb: mb };
 }
 
 async function main(args: string[]): Promise<void> {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
 import { newRunId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
@@ -541,13 +541,20 @@ export class SqliteStore implements Store {
     );
   }
 
+  /** The change token's statements, prepared once (the token is read on every API request). */
+  #tokenStatements: { version: StatementSync; changes: StatementSync } | undefined;
+
   changeToken(): Promise<string> {
     return Promise.resolve().then(() => {
       // data_version changes when another connection (or process) commits; total_changes() counts this connection's
       // own writes. Together they change with every committed write this connection can see.
       const db = this.#conn;
-      const v = db.prepare("PRAGMA data_version").get() as Row;
-      const c = db.prepare("SELECT total_changes() AS c").get() as Row;
+      this.#tokenStatements ??= {
+        version: db.prepare("PRAGMA data_version"),
+        changes: db.prepare("SELECT total_changes() AS c"),
+      };
+      const v = this.#tokenStatements.version.get() as Row;
+      const c = this.#tokenStatements.changes.get() as Row;
       return `${v.data_version}:${c.c}`;
     });
   }

@@ -515,3 +515,31 @@ Deno.test("graphql server: refuses to bind a non-loopback host without a token",
     await store.close();
   }
 });
+
+Deno.test("graphql: a document with several operations answers the one named, whichever was asked first", async () => {
+  const { store, dir, ok, failed } = await populatedStore();
+  try {
+    const handler = createGraphQLHandler(store, { cacheBytes: 0 });
+    const doc = `query Failed { runs(status: failed) { id } } query Succeeded { runs(status: succeeded) { id } }`;
+    const ask = async (operationName: string) => {
+      const res = await handler.fetch(
+        new Request("http://localhost/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: doc, operationName }),
+        }),
+      );
+      return ((await res.json()) as GraphQLResponse).data;
+    };
+    for (let i = 0; i < 2; i++) {
+      assert.deepStrictEqual(await ask("Failed"), { runs: [{ id: failed }] });
+      assert.deepStrictEqual(await ask("Succeeded"), { runs: [{ id: ok }] });
+    }
+    // A single-operation query runs compiled; its answer is the same as the interpreter's.
+    const single = await query(handler, `{ runs { id status } }`);
+    assert.deepStrictEqual(single.data, { runs: [{ id: failed, status: "failed" }, { id: ok, status: "succeeded" }] });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
