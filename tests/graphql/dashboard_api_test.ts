@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { openStore } from "../../lib/store/mod.ts";
 import type { Store } from "../../lib/store/store.ts";
+import { parse, validate } from "graphql";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
+import { buildSchema } from "../../graphql/schema.ts";
+import { DEFAULT_LIMITS, operationCost } from "../../graphql/guard.ts";
+import { RUN_QUERY, RUNS_QUERY } from "../../graphql/page/api.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 import { query } from "../_helpers/graphql_client.ts";
 
@@ -216,5 +220,15 @@ Deno.test("dashboard API: fold aggregates beside the strongest baseline, pooled 
     });
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("dashboard API: the page's own queries validate against the schema and fit the default cost limit", () => {
+  const schema = buildSchema();
+  for (const [name, text] of [["runs list", RUNS_QUERY], ["run page", RUN_QUERY]] as const) {
+    const document = parse(text);
+    assert.deepStrictEqual(validate(schema, document).map((e) => e.message), [], name);
+    const cost = operationCost(schema, document, undefined, { id: "run_x", first: 50 });
+    assert.ok(cost !== undefined && cost <= DEFAULT_LIMITS.maxCost, `${name} costs ${cost}`);
   }
 });
