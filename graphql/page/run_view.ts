@@ -126,7 +126,7 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
   });
   const aggRow = (stat: "mean" | "std"): Cell[] => [
     stat,
-    `over ${agg.folds} folds`,
+    `over ${agg.folds} fold${agg.folds === 1 ? "" : "s"}`,
     "",
     "",
     "",
@@ -213,7 +213,14 @@ function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLE
 function healthSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLElement[] {
   const title = h("h3", {}, "Training health per epoch");
   if (run.epochs.length === 0) {
-    return [title, h("p", { class: "muted" }, "No per-epoch record (gradient-boosted and linear runs store none).")];
+    return [
+      title,
+      h(
+        "p",
+        { class: "muted" },
+        "No per-epoch record: gradient-boosted and linear runs store none; a neural run stores them as it trains.",
+      ),
+    ];
   }
   const folds = [...new Set(run.epochs.map((e) => e.fold))];
   const lossEl = h("div");
@@ -291,8 +298,23 @@ function healthSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEle
     ]).then(() => {});
   };
   choose.addEventListener("change", () => void render());
+  const nonFinite = run.epochs.filter((e) => e.nonFinite.length > 0);
+  const nonFiniteNote = nonFinite.length === 0 ? h("span") : h(
+    "ul",
+    { class: "warnings", id: "non-finite-epochs" },
+    nonFinite.slice(0, 10).map((e) =>
+      h("li", {}, `fold ${e.fold ?? "—"}, epoch ${e.epoch}: ${e.nonFinite.join(", ")} (not drawn)`)
+    ),
+    nonFinite.length > 10 ? h("li", {}, `… ${nonFinite.length - 10} more epochs with non-finite values`) : [],
+  );
   charts.push(render);
-  return [title, h("p", {}, h("label", {}, "fold ", choose)), h("div", { class: "charts" }, lossEl, gradEl), details];
+  return [
+    title,
+    nonFiniteNote,
+    h("p", {}, h("label", {}, "fold ", choose)),
+    h("div", { class: "charts" }, lossEl, gradEl),
+    details,
+  ];
 }
 
 function diagnosticsSection(run: RunDetail): HTMLElement[] {
@@ -341,9 +363,9 @@ export async function renderRun(root: HTMLElement, id: string): Promise<void> {
     run.error === null ? h("span") : h(
       "div",
       { class: "error-box" },
-      `Failed${run.error.stage ? ` at ${run.error.stage}` : ""}${
-        run.error.fold !== null ? `, fold ${run.error.fold}` : ""
-      }: ${run.error.message}`,
+      `Failed${run.error.stage ? ` in stage ${run.error.stage}` : ""}${
+        run.error.fold !== null ? ` (fold ${run.error.fold})` : ""
+      }${run.error.name ? ` with ${run.error.name}` : ""}: ${run.error.message}`,
     ),
     headline(run),
     run.warnings.length
