@@ -83,13 +83,19 @@ export function maskErrors(
 ): GraphQLError[] {
   return errors.map((error) => {
     if (isIntended(error)) {
+      // yoga describes some request errors with the parser's own message (which can quote the input) under
+      // extensions.originalError; its presence also makes yoga answer 400 rather than 200. Keep the class name only.
+      const { originalError, ...rest } = error.extensions ?? {};
+      const extensions = originalError === undefined
+        ? rest
+        : { ...rest, originalError: { name: (originalError as { name?: unknown })?.name ?? "Error" } };
       return new GraphQLError(truncateEcho(error.message), {
         nodes: error.nodes,
         source: error.source,
         positions: error.positions,
         path: error.path,
         originalError: error.originalError ?? undefined,
-        extensions: { ...error.extensions, requestId },
+        extensions: { ...extensions, requestId },
       });
     }
     log({

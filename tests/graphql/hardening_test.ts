@@ -411,6 +411,10 @@ Deno.test("hardening: inputs echoed in error messages are truncated", async () =
     );
     assert.equal(badCursor.body.errors![0].extensions?.code, "BAD_USER_INPUT");
     assert.ok(badCursor.body.errors![0].message.length < 300);
+    // A body that is not JSON: 400, and nothing of it comes back (the parser's message can quote it).
+    const garbled = await handler.fetch(post(`{"query": ${"x".repeat(5000)}`));
+    assert.equal(garbled.status, 400);
+    assert.doesNotMatch(await garbled.text(), /xxxx/);
   } finally {
     await store.close();
     await Deno.remove(dir, { recursive: true });
