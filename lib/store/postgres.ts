@@ -19,24 +19,30 @@ import { StoreError } from "../errors.ts";
 import { newRunId, newStudyId } from "./run_id.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 import type { Migration } from "./sqlite_schema.ts";
+import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql } from "./run_query.ts";
 import type {
   BacktestRecord,
+  BacktestSummary,
   DiagnosticRecord,
   DiagnosticSeverity,
   EpochRecord,
   FinishRun,
+  FoldAggregates,
   FoldRecord,
   ListRunsOptions,
   NewRun,
   NewStudy,
   PredictionRecord,
   Run,
+  RunPage,
+  RunQuery,
   RunStatus,
   RunSummary,
   Store,
   StoredBacktest,
   StoredDiagnostic,
   StoredEpoch,
+  StoredEquityCurve,
   StoredFold,
   StoredPredictions,
   Study,
@@ -450,6 +456,92 @@ export class PostgresStore implements Store {
         backtest: bt === undefined ? null : storedBacktest(bt),
       } as Run;
     }) as Run | undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard read queries (additive, read-only; see StoreDashboardReads in store.ts and run_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  async queryRuns(query: RunQuery = {}): Promise<RunPage> {
+    const q = checkRunQuery(query);
+    const page = runPageSql(q, "postgres");
+    const count = runCountSql(q, "postgres");
+    await this.#ensureReady();
+    // One snapshot for the page and the count.
+    const [rows, total] = await this.#conn.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => [
+      await tx.unsafe(page.text, page.params),
+      await tx.unsafe(count.text, count.params),
+    ]) as [Row[], Row[]];
+    const shown = rows.slice(0, q.first);
+    const sortValues = shown.map((r) => r.sort_value === null ? null : Number(r.sort_value));
+    return {
+      runs: shown.map(runSummary),
+      sortValues,
+      cursors: shown.map((r, i) => encodeCursor(q.order.signature, sortValues[i], r.id as string)),
+      totalCount: Number(total[0].n),
+      hasNextPage: rows.length > q.first,
+    };
+  }
+
+  async foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, metrics, baselines FROM folds WHERE run_id = ANY(${ids}::text[]) ORDER BY run_id, fold_index`,
+    );
+    return foldAggregatesOf(rows.map((r) => ({
+      runId: r.run_id as string,
+      metrics: parseMetrics(json(r.metrics)),
+      baselines: parseMetrics(json(r.baselines)),
+    })));
+  }
+
+  async listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, lag, cost_bps, slippage_bps, annualization, metrics, buy_and_hold, warnings, details,
+              created_at, octet_length(equity_dates) / 4 AS points, buy_and_hold_values IS NOT NULL AS has_buy_and_hold
+            FROM backtests WHERE run_id = ANY(${ids}::text[])`,
+    );
+    return rows.map((r) => ({
+      runId: r.run_id as string,
+      lag: r.lag as number,
+      costBps: r.cost_bps as number,
+      slippageBps: r.slippage_bps as number,
+      annualization: r.annualization as number,
+      metrics: parseMetrics(json(r.metrics)),
+      buyAndHold: parseMetrics(json(r.buy_and_hold)),
+      warnings: json(r.warnings),
+      details: r.details === null ? null : json(r.details),
+      createdAt: r.created_at as number,
+      points: Number(r.points),
+      hasBuyAndHold: r.has_buy_and_hold === true,
+    }));
+  }
+
+  async listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, equity_dates, equity_values, buy_and_hold_values FROM backtests
+            WHERE run_id = ANY(${ids}::text[])`,
+    );
+    return rows.map((r) => ({
+      runId: r.run_id as string,
+      dates: decodeDates(r.equity_dates as Uint8Array),
+      values: decodeValues(r.equity_values as Uint8Array),
+      buyAndHold: r.buy_and_hold_values === null ? null : decodeValues(r.buy_and_hold_values as Uint8Array),
+    }));
+  }
+
+  async changeToken(): Promise<string> {
+    await this.#ensureReady();
+    // The cluster's current snapshot (xmin:xmax:in-progress ids) changes whenever a transaction that wrote anything
+    // starts or ends, here or in another database of the cluster: never equal across a commit, at worst a spurious
+    // change.
+    const [row] = await this.#conn`SELECT pg_current_snapshot()::text AS s`;
+    return row.s as string;
   }
 
   async close(): Promise<void> {

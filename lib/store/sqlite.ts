@@ -11,28 +11,34 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
 import { newRunId, newStudyId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql } from "./run_query.ts";
 import type {
   BacktestRecord,
+  BacktestSummary,
   DiagnosticRecord,
   DiagnosticSeverity,
   EpochRecord,
   FinishRun,
+  FoldAggregates,
   FoldRecord,
   ListRunsOptions,
   NewRun,
   NewStudy,
   PredictionRecord,
   Run,
+  RunPage,
+  RunQuery,
   RunStatus,
   RunSummary,
   Store,
   StoredBacktest,
   StoredDiagnostic,
   StoredEpoch,
+  StoredEquityCurve,
   StoredFold,
   StoredPredictions,
   Study,
@@ -474,6 +480,109 @@ export class SqliteStore implements Store {
       } finally {
         db.exec("COMMIT");
       }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard read queries (additive, read-only; see StoreDashboardReads in store.ts and run_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  queryRuns(query: RunQuery = {}): Promise<RunPage> {
+    return Promise.resolve().then(() => {
+      const q = checkRunQuery(query);
+      const page = runPageSql(q, "sqlite");
+      const count = runCountSql(q, "sqlite");
+      const db = this.#conn;
+      // One read transaction: the page and the count see the same snapshot.
+      db.exec("BEGIN");
+      try {
+        const rows = db.prepare(page.text).all(...page.params) as Row[];
+        const total = db.prepare(count.text).get(...count.params) as Row;
+        const shown = rows.slice(0, q.first);
+        const sortValues = shown.map((r) => (r.sort_value as number | null) ?? null);
+        return {
+          runs: shown.map(runSummary),
+          sortValues,
+          cursors: shown.map((r, i) => encodeCursor(q.order.signature, sortValues[i], r.id as string)),
+          totalCount: total.n as number,
+          hasNextPage: rows.length > q.first,
+        };
+      } finally {
+        db.exec("COMMIT");
+      }
+    });
+  }
+
+  foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]> {
+    return Promise.resolve().then(() =>
+      foldAggregatesOf(
+        this.#byRunIds(
+          `SELECT run_id, metrics, baselines FROM folds WHERE run_id IN (SELECT value FROM json_each(?))
+             ORDER BY run_id, fold_index`,
+          runIds,
+        ).map((r) => ({
+          runId: r.run_id as string,
+          metrics: parseMetrics(r.metrics as string),
+          baselines: parseMetrics(r.baselines as string),
+        })),
+      )
+    );
+  }
+
+  listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]> {
+    return Promise.resolve().then(() =>
+      this.#byRunIds(
+        `SELECT run_id, lag, cost_bps, slippage_bps, annualization, metrics, buy_and_hold, warnings, details, created_at,
+           length(equity_dates) / 4 AS points, buy_and_hold_values IS NOT NULL AS has_buy_and_hold
+           FROM backtests WHERE run_id IN (SELECT value FROM json_each(?))`,
+        runIds,
+      ).map((r) => ({
+        runId: r.run_id as string,
+        lag: r.lag as number,
+        costBps: r.cost_bps as number,
+        slippageBps: r.slippage_bps as number,
+        annualization: r.annualization as number,
+        metrics: parseMetrics(r.metrics as string),
+        buyAndHold: parseMetrics(r.buy_and_hold as string),
+        warnings: parseJson(r.warnings),
+        details: r.details === null ? null : parseJson(r.details),
+        createdAt: r.created_at as number,
+        points: r.points as number,
+        hasBuyAndHold: r.has_buy_and_hold === 1,
+      }))
+    );
+  }
+
+  listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]> {
+    return Promise.resolve().then(() =>
+      this.#byRunIds(
+        `SELECT run_id, equity_dates, equity_values, buy_and_hold_values FROM backtests
+           WHERE run_id IN (SELECT value FROM json_each(?))`,
+        runIds,
+      ).map((r) => ({
+        runId: r.run_id as string,
+        dates: decodeDates(r.equity_dates as Uint8Array),
+        values: decodeValues(r.equity_values as Uint8Array),
+        buyAndHold: r.buy_and_hold_values === null ? null : decodeValues(r.buy_and_hold_values as Uint8Array),
+      }))
+    );
+  }
+
+  /** The change token's statements, prepared once (the token is read on every API request). */
+  #tokenStatements: { version: StatementSync; changes: StatementSync } | undefined;
+
+  changeToken(): Promise<string> {
+    return Promise.resolve().then(() => {
+      // data_version changes when another connection (or process) commits; total_changes() counts this connection's
+      // own writes. Together they change with every committed write this connection can see.
+      const db = this.#conn;
+      this.#tokenStatements ??= {
+        version: db.prepare("PRAGMA data_version"),
+        changes: db.prepare("SELECT total_changes() AS c"),
+      };
+      const v = this.#tokenStatements.version.get() as Row;
+      const c = this.#tokenStatements.changes.get() as Row;
+      return `${v.data_version}:${c.c}`;
     });
   }
 

@@ -314,7 +314,7 @@ export interface ListRunsOptions {
 }
 
 /** The run store. Every method is async so network backends fit the same contract. */
-export interface Store {
+export interface Store extends StoreDashboardReads {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */
@@ -485,4 +485,163 @@ export interface StoredPredictions {
   width: number;
   /** Epoch milliseconds when it was written. */
   createdAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dashboard read queries (additive, read-only): filtered and sorted run pages with cursors, fold aggregates, backtest
+// summaries without their equity curves, equity curves on their own, and a change token for response caching.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Where a run-level metric is read from, for filtering and sorting runs:
+ * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`);
+ * - `backtest`: the backtest's strategy metrics (`sharpe`, `maxDrawdown`, ...);
+ * - `buyAndHold`: buy & hold's metrics on the same backtest window;
+ * - `foldMean`: the mean of a fold metric over the run's folds where it is defined.
+ */
+export type RunMetricSource = "pooled" | "backtest" | "buyAndHold" | "foldMean";
+
+/** The metric sources, in documentation order. */
+export const RUN_METRIC_SOURCES: readonly RunMetricSource[] = ["pooled", "backtest", "buyAndHold", "foldMean"];
+
+/** A run-level metric: its source and its name within that source (letters, digits and `_`, ≤ 64 characters). */
+export interface RunMetricRef {
+  /** Which stored map the metric comes from. */
+  source: RunMetricSource;
+  /** The metric's key in that map, e.g. `accuracy`, `sharpe`. */
+  name: string;
+}
+
+/** A threshold on a run-level metric. Runs where the metric is missing or undefined (NaN) never pass one. */
+export interface RunMetricFilter {
+  /** The metric compared. */
+  metric: RunMetricRef;
+  /** Keep runs whose metric is ≥ this (inclusive). */
+  min?: number;
+  /** Keep runs whose metric is ≤ this (inclusive). */
+  max?: number;
+}
+
+/**
+ * The order of a run page. Ties (and every `createdAt` order) are broken by run id in the same direction, so the order
+ * is total and a cursor is unambiguous. Runs whose sort metric is missing or undefined come last in both directions.
+ */
+export interface RunOrder {
+  /** `createdAt` (default), `finishedAt` (running runs last) or a stored metric. */
+  by: "createdAt" | "finishedAt" | RunMetricRef;
+  /** Default `desc` (newest or largest first). */
+  direction?: "asc" | "desc";
+}
+
+/**
+ * Filters, order and page of `queryRuns`. Each list filter keeps runs matching any of its values; different filters
+ * must all hold. Omitted or empty filters keep every run.
+ */
+export interface RunQuery {
+  /** Model kinds, e.g. `["xgboost", "lstm"]`. */
+  models?: readonly string[];
+  /** Runs trading at least one of these symbols. */
+  symbols?: readonly string[];
+  /** Data sources exactly as stored (`prices/`, `synthetic:planted`, ...). */
+  dataSources?: readonly string[];
+  /** Life-cycle states. */
+  statuses?: readonly RunStatus[];
+  /** Created at or after this time (epoch ms, inclusive). */
+  createdFrom?: number;
+  /** Created before this time (epoch ms, exclusive). */
+  createdTo?: number;
+  /** Metric thresholds, all of which must hold. At most 8. */
+  metrics?: readonly RunMetricFilter[];
+  /** Order (default newest first). */
+  order?: RunOrder;
+  /** Page size, 1–1000 (default 50). */
+  first?: number;
+  /** The `endCursor` of the previous page, from the same filters and order. */
+  after?: string | null;
+}
+
+/** One page of `queryRuns`. */
+export interface RunPage {
+  /** The runs of this page, in order. */
+  runs: RunSummary[];
+  /** The value each run was sorted by (epoch ms for times; null for a missing metric), parallel to `runs`. */
+  sortValues: (number | null)[];
+  /** Opaque cursor of each run (pass one as `after` to continue after it), parallel to `runs`. */
+  cursors: string[];
+  /** How many runs match the filters, over all pages. */
+  totalCount: number;
+  /** True when more runs follow this page. */
+  hasNextPage: boolean;
+}
+
+/**
+ * Summary statistics of one metric over a run's folds. Only defined values count: NaN (undefined on a fold) is left
+ * out and `n` says how many values remain. `std` is the sample standard deviation (n − 1), null for n < 2; `mean`,
+ * `min` and `max` are null for n = 0.
+ */
+export interface MetricAggregate {
+  /** The metric's key in the fold maps. */
+  name: string;
+  /** Folds where the metric is defined. */
+  n: number;
+  /** Mean over those folds. */
+  mean: number | null;
+  /** Sample standard deviation over those folds (n − 1 in the denominator). */
+  std: number | null;
+  /** Smallest value. */
+  min: number | null;
+  /** Largest value. */
+  max: number | null;
+}
+
+/** Aggregates of every fold metric and baseline of one run, names in first-seen order (by fold index). */
+export interface FoldAggregates {
+  /** Id of the run. */
+  runId: string;
+  /** Number of stored folds. */
+  folds: number;
+  /** Per fold metric (`accuracy`, `ic`, ...). */
+  metrics: MetricAggregate[];
+  /** Per baseline (`coinFlip`, `majorityClass`, ...), on the same test rows as the metrics. */
+  baselines: MetricAggregate[];
+}
+
+/** A stored backtest without its equity curve, plus the curve's length (cheap to list for many runs). */
+export interface BacktestSummary extends Omit<StoredBacktest, "equity"> {
+  /** Points (dates) in the equity curve. */
+  points: number;
+  /** True when buy & hold equity is stored beside the strategy's. */
+  hasBuyAndHold: boolean;
+}
+
+/** A run's equity curve as stored with its backtest. */
+export interface StoredEquityCurve {
+  /** Id of the run. */
+  runId: string;
+  /** Strictly increasing ISO dates. */
+  dates: string[];
+  /** Strategy equity (growth of 1, after costs) per date. */
+  values: number[];
+  /** Buy & hold equity per date, or null when not stored. */
+  buyAndHold: number[] | null;
+}
+
+/**
+ * Read-only queries for dashboards. Every backend implements them with the same semantics (tests/store/contract.ts).
+ */
+export interface StoreDashboardReads {
+  /** Runs filtered, ordered and paged by cursor, with the total count of matches. */
+  queryRuns(query?: RunQuery): Promise<RunPage>;
+  /** Batch: fold aggregates of these runs (one entry per existing run, any order; runs without folds have none). */
+  foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]>;
+  /** Batch: the backtests of these runs without their equity curves (at most one per run). */
+  listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]>;
+  /** Batch: the equity curves of these runs' backtests (at most one per run). */
+  listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]>;
+  /**
+   * An opaque value that changes whenever a write committed by any connection or process becomes visible to this
+   * store (it may also change without one). Equal tokens mean every read in between saw the same data, so a response
+   * computed after reading token t stays valid while the token is still t.
+   */
+  changeToken(): Promise<string>;
 }

@@ -19,6 +19,10 @@ import type {
   NewStudy,
   PredictionRecord,
   Run,
+  RunMetricRef,
+  RunPage,
+  RunQuery,
+  RunStatus,
   RunSummary,
   Store,
   StoredPredictions,
@@ -121,6 +125,7 @@ export async function assertRefusedUnchanged(
 
 /** Registers the contract tests for one backend. */
 export function storeContractTests(backend: string, factory: StoreFactory): void {
+  storeDashboardReadTests(backend, factory);
   const test = (name: string, fn: (store: Store) => Promise<void>) =>
     Deno.test(`store contract (${backend}): ${name}`, async () => {
       const { store, cleanup } = await factory();
@@ -950,5 +955,387 @@ function studyContractTests(test: (name: string, fn: (store: Store) => Promise<v
     }
     assertSameNumbers(got.values, values, "values");
     assert.equal(got.dates[rows - 1], isoDay(firstDay + nDates - 1));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dashboard read queries (queryRuns, foldAggregates, listBacktestSummaries, listEquityCurves, changeToken). Expected
+// pages are computed from the written inputs by plain filtering and sorting here, never captured from a backend.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Every page of `query` walked with page size `first`, concatenated; checks the page invariants on the way. */
+async function allPages(store: Store, query: RunQuery, first: number): Promise<{ ids: string[]; values: unknown[] }> {
+  const ids: string[] = [];
+  const values: unknown[] = [];
+  let after: string | null = null;
+  for (let guard = 0; guard < 100; guard++) {
+    const page: RunPage = await store.queryRuns({ ...query, first, after });
+    assert.equal(page.cursors.length, page.runs.length);
+    assert.equal(page.sortValues.length, page.runs.length);
+    assert.ok(page.runs.length <= first);
+    ids.push(...page.runs.map((r) => r.id));
+    values.push(...page.sortValues);
+    if (!page.hasNextPage) return { ids, values };
+    assert.equal(page.runs.length, first, "a page followed by more runs is full");
+    after = page.cursors.at(-1)!;
+  }
+  throw new Error("pagination did not end");
+}
+
+/** Ids ordered by value (nulls last), ties by id, both in `direction`. */
+function expectedOrder(rows: { id: string; value: number | null }[], direction: "asc" | "desc"): string[] {
+  const sign = direction === "asc" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    if (a.value === null || b.value === null) {
+      if (a.value !== b.value) return a.value === null ? 1 : -1;
+    } else if (a.value !== b.value) return sign * (a.value - b.value);
+    return sign * (a.id < b.id ? -1 : 1);
+  }).map((r) => r.id);
+}
+
+/** Registers the dashboard read-query contract tests for one backend (called by {@link storeContractTests}). */
+export function storeDashboardReadTests(backend: string, factory: StoreFactory): void {
+  const test = (name: string, fn: (store: Store) => Promise<void>) =>
+    Deno.test(`store contract (${backend}): ${name}`, async () => {
+      const { store, cleanup } = await factory();
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+        await cleanup?.();
+      }
+    });
+
+  /**
+   * Six runs with dyadic metric values (exact in binary, so sums and means are exact):
+   * pooled accuracy, backtest sharpe, buy & hold sharpe and fold accuracies per run, some missing or NaN.
+   */
+  async function sixRuns(store: Store) {
+    const spec = [
+      {
+        model: "xgboost",
+        symbols: ["AAA", "BBB"],
+        data: "prices/",
+        pooled: 0.5625,
+        sharpe: 0.5,
+        bh: 0.25,
+        folds: [0.5, 0.625],
+      },
+      {
+        model: "lstm",
+        symbols: ["CCC"],
+        data: "prices/",
+        pooled: NaN,
+        sharpe: -0.25,
+        bh: 0.25,
+        folds: [0.5, NaN, 0.75],
+      },
+      {
+        model: "xgboost",
+        symbols: ["BBB"],
+        data: "synthetic:planted",
+        pooled: 0.5,
+        sharpe: 1.5,
+        bh: 0.75,
+        folds: [0.5],
+      },
+      { model: "mlp", symbols: ["DDD"], data: "synthetic:planted", pooled: 0.5625, sharpe: null, bh: null, folds: [] },
+      { model: "xgboost", symbols: ["AAA"], data: "prices/", pooled: null, sharpe: 0.5, bh: 0.5, folds: [0.75, 0.75] },
+      {
+        model: "lstm",
+        symbols: ["EEE", "AAA"],
+        data: "other.csv",
+        pooled: 0.625,
+        sharpe: 0.125,
+        bh: 0.25,
+        folds: [0.25],
+      },
+    ] as const;
+    const runs = [];
+    for (const [i, s] of spec.entries()) {
+      const id = await store.createRun(sampleRun({ model: s.model, symbols: [...s.symbols], dataSource: s.data }));
+      for (const [k, acc] of s.folds.entries()) {
+        await store.appendFold(id, sampleFold(k, { metrics: { accuracy: acc }, baselines: { coinFlip: 0.5 } }));
+      }
+      if (s.sharpe !== null) {
+        await store.putBacktest(id, sampleBacktest({ metrics: { sharpe: s.sharpe }, buyAndHold: { sharpe: s.bh! } }));
+      }
+      if (i === 1) await store.finishRun(id, { status: "failed", error: { message: "boom" } });
+      else if (s.pooled !== null) {
+        await store.finishRun(id, { status: "succeeded", summary: { pooled: { accuracy: s.pooled, n: 10 } } });
+      } // run 4 stays running, without a summary
+      const foldValues = s.folds.filter((x) => !Number.isNaN(x));
+      runs.push({
+        id,
+        ...s,
+        createdAt: (await store.getRun(id))!.createdAt,
+        // What the store must read back: NaN and "not written" are both missing.
+        pooledValue: i === 1 || s.pooled === null || Number.isNaN(s.pooled) ? null : s.pooled as number,
+        foldMean: foldValues.length === 0 ? null : foldValues.reduce((a, b) => a + b, 0) / foldValues.length,
+      });
+    }
+    return runs;
+  }
+
+  test("queryRuns: newest first by default, paged by cursor without gaps or repeats, with the total count", async (store) => {
+    const runs = await sixRuns(store);
+    const newest = (await store.listRuns()).map((r) => r.id);
+    const page = await store.queryRuns();
+    assert.deepStrictEqual(page.runs.map((r) => r.id), newest);
+    assert.equal(page.totalCount, 6);
+    assert.equal(page.hasNextPage, false);
+    assert.deepStrictEqual(page.sortValues, page.runs.map((r) => r.createdAt));
+    assert.deepStrictEqual(page.runs.find((r) => r.id === runs[0].id), (await store.getRuns([runs[0].id]))[0]);
+    for (const first of [1, 2, 4, 6]) assert.deepStrictEqual((await allPages(store, {}, first)).ids, newest);
+    const two = await store.queryRuns({ first: 2 });
+    assert.equal(two.totalCount, 6);
+    assert.equal(two.hasNextPage, true);
+    // A run created after the first page was read does not shift the next one (keyset, not offset).
+    await store.createRun(sampleRun());
+    const next = await store.queryRuns({ first: 2, after: two.cursors[1] });
+    assert.deepStrictEqual(next.runs.map((r) => r.id), newest.slice(2, 4));
+    assert.equal(next.totalCount, 7);
+    const oldest = await allPages(store, { order: { by: "createdAt", direction: "asc" } }, 3);
+    assert.deepStrictEqual(oldest.ids.slice(0, 6), [...newest].reverse());
+  });
+
+  test("queryRuns: list filters keep runs matching any value; different filters must all hold", async (store) => {
+    const runs = await sixRuns(store);
+    const ids = async (q: RunQuery) => {
+      const page = await store.queryRuns(q);
+      assert.equal(page.totalCount, page.runs.length);
+      return page.runs.map((r) => r.id).sort();
+    };
+    const want = (keep: (r: (typeof runs)[number], i: number) => boolean) => runs.filter(keep).map((r) => r.id).sort();
+    assert.deepStrictEqual(await ids({ models: ["xgboost"] }), want((r) => r.model === "xgboost"));
+    assert.deepStrictEqual(
+      await ids({ models: ["lstm", "mlp"] }),
+      want((r) => r.model === "lstm" || r.model === "mlp"),
+    );
+    assert.deepStrictEqual(
+      await ids({ symbols: ["AAA"] }),
+      want((r) => (r.symbols as readonly string[]).includes("AAA")),
+    );
+    assert.deepStrictEqual(
+      await ids({ symbols: ["CCC", "DDD"] }),
+      want((r) => r.symbols.some((s: string) => s === "CCC" || s === "DDD")),
+    );
+    assert.deepStrictEqual(await ids({ symbols: ["ZZZ"] }), []);
+    assert.deepStrictEqual(await ids({ dataSources: ["prices/"] }), want((r) => r.data === "prices/"));
+    assert.deepStrictEqual(await ids({ statuses: ["failed"] }), [runs[1].id]);
+    assert.deepStrictEqual(await ids({ statuses: ["running", "failed"] }), [runs[1].id, runs[4].id].sort());
+    assert.deepStrictEqual(
+      await ids({ models: ["xgboost"], symbols: ["AAA"], dataSources: ["prices/"], statuses: ["succeeded"] }),
+      [runs[0].id],
+    );
+    const from = runs[2].createdAt;
+    const to = runs[4].createdAt;
+    assert.deepStrictEqual(await ids({ createdFrom: from }), want((r) => r.createdAt >= from));
+    assert.deepStrictEqual(await ids({ createdTo: to }), want((r) => r.createdAt < to));
+    assert.deepStrictEqual(
+      await ids({ createdFrom: from, createdTo: to }),
+      want((r) => r.createdAt >= from && r.createdAt < to),
+    );
+    assert.deepStrictEqual(await ids({ models: [], symbols: [] }), want(() => true));
+  });
+
+  test("queryRuns: metric thresholds on every source; a missing or NaN metric never passes", async (store) => {
+    const runs = await sixRuns(store);
+    const ids = async (q: RunQuery) => (await store.queryRuns(q)).runs.map((r) => r.id).sort();
+    const want = (keep: (r: (typeof runs)[number]) => boolean) => runs.filter(keep).map((r) => r.id).sort();
+    const pooled = { source: "pooled", name: "accuracy" } as const;
+    assert.deepStrictEqual(
+      await ids({ metrics: [{ metric: pooled, min: 0.5625 }] }),
+      want((r) => r.pooledValue !== null && r.pooledValue >= 0.5625),
+    );
+    assert.deepStrictEqual(
+      await ids({ metrics: [{ metric: pooled, max: 0.5625 }] }),
+      want((r) => r.pooledValue !== null && r.pooledValue <= 0.5625),
+    );
+    assert.deepStrictEqual(
+      await ids({ metrics: [{ metric: { source: "backtest", name: "sharpe" }, min: 0, max: 0.5 }] }),
+      want((r) => r.sharpe !== null && r.sharpe >= 0 && r.sharpe <= 0.5),
+    );
+    assert.deepStrictEqual(
+      await ids({ metrics: [{ metric: { source: "buyAndHold", name: "sharpe" }, min: 0.5 }] }),
+      want((r) => r.bh !== null && r.bh >= 0.5),
+    );
+    assert.deepStrictEqual(
+      await ids({ metrics: [{ metric: { source: "foldMean", name: "accuracy" }, min: 0.5625 }] }),
+      want((r) => r.foldMean !== null && r.foldMean >= 0.5625),
+    );
+    // Two thresholds at once, and a metric no run has.
+    assert.deepStrictEqual(
+      await ids({
+        metrics: [{ metric: pooled, min: 0.5 }, { metric: { source: "backtest", name: "sharpe" }, min: 1 }],
+      }),
+      [runs[2].id],
+    );
+    assert.deepStrictEqual(await ids({ metrics: [{ metric: { source: "pooled", name: "nope" }, min: -1e9 }] }), []);
+    // `n` is an integer in the summary: integers are numbers too.
+    assert.equal((await ids({ metrics: [{ metric: { source: "pooled", name: "n" }, min: 10, max: 10 }] })).length, 4);
+  });
+
+  test("queryRuns: ordered by a stored metric, ties by id, missing values last in both directions", async (store) => {
+    const runs = await sixRuns(store);
+    const cases: [RunMetricRef, (r: (typeof runs)[number]) => number | null][] = [
+      [{ source: "pooled", name: "accuracy" }, (r) => r.pooledValue],
+      [{ source: "backtest", name: "sharpe" }, (r) => r.sharpe],
+      [{ source: "buyAndHold", name: "sharpe" }, (r) => r.bh],
+      [{ source: "foldMean", name: "accuracy" }, (r) => r.foldMean],
+    ];
+    for (const [metric, value] of cases) {
+      for (const direction of ["desc", "asc"] as const) {
+        const rows = runs.map((r) => ({ id: r.id, value: value(r) }));
+        const expected = expectedOrder(rows, direction);
+        const order = { by: metric, direction };
+        const whole = await store.queryRuns({ order });
+        const label = `${metric.source}.${metric.name} ${direction}`;
+        assert.deepStrictEqual(whole.runs.map((r) => r.id), expected, label);
+        assert.deepStrictEqual(whole.sortValues, expected.map((id) => rows.find((r) => r.id === id)!.value), label);
+        for (const first of [1, 2, 5]) {
+          assert.deepStrictEqual(
+            (await allPages(store, { order }, first)).ids,
+            expected,
+            `${label}, pages of ${first}`,
+          );
+        }
+      }
+    }
+    // Filters and order together: xgboost runs by fold mean, largest first.
+    const xgb = runs.filter((r) => r.model === "xgboost").map((r) => ({ id: r.id, value: r.foldMean }));
+    const page = await store.queryRuns({
+      models: ["xgboost"],
+      order: { by: { source: "foldMean", name: "accuracy" } },
+      first: 2,
+    });
+    assert.deepStrictEqual(page.runs.map((r) => r.id), expectedOrder(xgb, "desc").slice(0, 2));
+    assert.equal(page.totalCount, 3);
+    assert.equal(page.hasNextPage, true);
+    // Finished time: running runs (no finishedAt) last.
+    const byFinish = await store.queryRuns({ order: { by: "finishedAt", direction: "asc" } });
+    assert.equal(byFinish.runs.at(-1)!.id, runs[4].id);
+    assert.equal(byFinish.sortValues.at(-1), null);
+  });
+
+  test("queryRuns: bad arguments and foreign cursors are refused with the field named", async (store) => {
+    await sixRuns(store);
+    const page = await store.queryRuns({ first: 1 });
+    const refuse = async (q: RunQuery, message: RegExp) =>
+      await assert.rejects(() => store.queryRuns(q), (e: unknown) => {
+        assert.ok(e instanceof StoreError, String(e));
+        assert.match((e as Error).message, message);
+        return true;
+      });
+    await refuse({ first: 0 }, /first: expected 1 to 1000/);
+    await refuse({ first: 1001 }, /first/);
+    await refuse({ statuses: ["done" as RunStatus] }, /statuses/);
+    await refuse({ order: { by: { source: "elsewhere" as never, name: "x" } } }, /order\.by\.source/);
+    await refuse({ order: { by: { source: "pooled", name: "a'); DROP TABLE runs; --" } } }, /order\.by\.name/);
+    await refuse({ metrics: [{ metric: { source: "pooled", name: "accuracy" } }] }, /metrics\[0\]: expected min, max/);
+    await refuse({ metrics: [{ metric: { source: "pooled", name: "accuracy" }, min: NaN }] }, /metrics\[0\]\.min/);
+    await refuse({ createdFrom: 1.5 }, /createdFrom/);
+    await refuse({ after: "not a cursor!" }, /after/);
+    await refuse({ after: "e30" }, /after/); // base64url of "{}"
+    // A cursor of newest-first order is not a cursor of the Sharpe order.
+    await refuse(
+      { after: page.cursors[0], order: { by: { source: "backtest", name: "sharpe" } } },
+      /after: expected a cursor of the order backtest\.sharpe:desc \(this one belongs to createdAt:desc\)/,
+    );
+    assert.equal((await store.listRuns({ limit: 1000 })).length, 6, "nothing was dropped");
+  });
+
+  test("foldAggregates: mean, sample std, min and max of each metric and baseline, NaN left out", async (store) => {
+    const a = await store.createRun(sampleRun());
+    const b = await store.createRun(sampleRun());
+    const none = await store.createRun(sampleRun());
+    await store.appendFold(a, sampleFold(0, { metrics: { accuracy: 0.5, ic: NaN }, baselines: { coinFlip: 0.5 } }));
+    await store.appendFold(a, sampleFold(1, { metrics: { accuracy: 0.75, ic: 0.25 }, baselines: { coinFlip: 0.5 } }));
+    await store.appendFold(
+      a,
+      sampleFold(2, { metrics: { accuracy: 0.625 }, baselines: { coinFlip: 0.5, prev: 0.25 } }),
+    );
+    await store.appendFold(b, sampleFold(0, { metrics: { ic: NaN }, baselines: {} }));
+    const ghost = "run_00000000000000000000000000";
+    const got = await store.foldAggregates([b, none, ghost, a]);
+    const byRun = new Map(got.map((g) => [g.runId, g]));
+    assert.deepStrictEqual([...byRun.keys()].sort(), [a, b].sort());
+    // accuracy: 0.5, 0.75, 0.625 → mean 0.625, deviations −1/8, 1/8, 0 → sample variance (1/64 + 1/64) / 2 = 1/64.
+    assert.deepStrictEqual(byRun.get(a), {
+      runId: a,
+      folds: 3,
+      metrics: [
+        { name: "accuracy", n: 3, mean: 0.625, std: 0.125, min: 0.5, max: 0.75 },
+        { name: "ic", n: 1, mean: 0.25, std: null, min: 0.25, max: 0.25 },
+      ],
+      baselines: [
+        { name: "coinFlip", n: 3, mean: 0.5, std: 0, min: 0.5, max: 0.5 },
+        { name: "prev", n: 1, mean: 0.25, std: null, min: 0.25, max: 0.25 },
+      ],
+    });
+    assert.deepStrictEqual(byRun.get(b), {
+      runId: b,
+      folds: 1,
+      metrics: [{ name: "ic", n: 0, mean: null, std: null, min: null, max: null }],
+      baselines: [],
+    });
+    assert.deepStrictEqual(await store.foldAggregates([]), []);
+  });
+
+  test("backtest summaries and equity curves read back what putBacktest wrote, apart", async (store) => {
+    const a = await store.createRun(sampleRun());
+    const b = await store.createRun(sampleRun());
+    await store.createRun(sampleRun());
+    await store.putBacktest(a, sampleBacktest());
+    const noBh = sampleBacktest({
+      equity: { dates: ["2022-03-01", "2022-03-02"], values: [1, 0.5], buyAndHold: null },
+      details: null,
+    });
+    await store.putBacktest(b, noBh);
+    const full = new Map((await store.listBacktests([a, b])).map((x) => [x.runId, x]));
+    const summaries = await store.listBacktestSummaries([a, b, "run_00000000000000000000000000"]);
+    assert.equal(summaries.length, 2);
+    for (const s of summaries) {
+      const { equity, ...rest } = full.get(s.runId)!;
+      assert.deepStrictEqual(s, { ...rest, points: equity.dates.length, hasBuyAndHold: equity.buyAndHold !== null });
+    }
+    assert.equal(summaries.find((s) => s.runId === a)!.points, 3);
+    assert.equal(summaries.find((s) => s.runId === b)!.hasBuyAndHold, false);
+    const curves = await store.listEquityCurves([b, a]);
+    assert.deepStrictEqual(
+      new Map(curves.map((c) => [c.runId, c])),
+      new Map([
+        [a, {
+          runId: a,
+          dates: ["2021-01-04", "2021-01-05", "2021-01-06"],
+          values: [1, 1.01, 0.995],
+          buyAndHold: [1, 1.02, 1.03],
+        }],
+        [b, { runId: b, dates: ["2022-03-01", "2022-03-02"], values: [1, 0.5], buyAndHold: null }],
+      ]),
+    );
+    assert.deepStrictEqual(await store.listBacktestSummaries([]), []);
+    assert.deepStrictEqual(await store.listEquityCurves([]), []);
+  });
+
+  test("changeToken: stable while nothing is written, different after every committed write", async (store) => {
+    const t0 = await store.changeToken();
+    await store.listRuns();
+    await store.queryRuns();
+    assert.equal(await store.changeToken(), t0);
+    const id = await store.createRun(sampleRun());
+    const t1 = await store.changeToken();
+    assert.notEqual(t1, t0);
+    await store.appendFold(id, sampleFold(0));
+    const t2 = await store.changeToken();
+    assert.notEqual(t2, t1);
+    await store.finishRun(id, { status: "succeeded" });
+    const t3 = await store.changeToken();
+    assert.notEqual(t3, t2);
+    assert.equal(await store.changeToken(), t3);
+    // A refused write commits nothing; the token may stay or change, but reads still agree with it afterwards.
+    await assert.rejects(() => store.appendFold(id, sampleFold(1)), StoreError);
+    const t4 = await store.changeToken();
+    assert.equal(await store.changeToken(), t4);
   });
 }

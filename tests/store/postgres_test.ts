@@ -174,6 +174,27 @@ if ("skip" in server) {
       await dropSchema(schema);
     }
   });
+
+  // Dashboard read queries: the change token sees writes committed through another connection pool.
+  Deno.test("postgres: changeToken changes when another connection commits a write", async () => {
+    const schema = freshSchema();
+    const reader = openStore(url, { schema });
+    const writer = openStore(url, { schema });
+    try {
+      await reader.listRuns();
+      const t0 = await reader.changeToken();
+      assert.equal(await reader.changeToken(), t0);
+      const id = await writer.createRun(sampleRun());
+      const t1 = await reader.changeToken();
+      assert.notEqual(t1, t0);
+      await writer.appendFold(id, sampleFold(0));
+      assert.notEqual(await reader.changeToken(), t1);
+    } finally {
+      await reader.close();
+      await writer.close();
+      await dropSchema(schema);
+    }
+  });
 }
 
 Deno.test("postgres: an unreachable server is a StoreError that never shows the password", async () => {

@@ -359,3 +359,23 @@ Deno.test("sqlite: prediction scores are stored as 8-byte little-endian BLOBs (N
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Dashboard read queries: the change token sees writes committed by another connection (another process alike).
+Deno.test("sqlite: changeToken changes when another connection commits a write", async () => {
+  const { path, dir } = await tempDb();
+  const reader = openStore(path);
+  const writer = openStore(path);
+  try {
+    const t0 = await reader.changeToken();
+    assert.equal(await reader.changeToken(), t0);
+    const id = await writer.createRun(sampleRun());
+    const t1 = await reader.changeToken();
+    assert.notEqual(t1, t0);
+    await writer.appendFold(id, sampleFold(0));
+    assert.notEqual(await reader.changeToken(), t1);
+  } finally {
+    await reader.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
