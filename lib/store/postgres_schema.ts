@@ -15,6 +15,7 @@
  */
 
 import type { Migration } from "./sqlite_schema.ts";
+import { POSTGRES_PRODUCTION_MIGRATION } from "./schema_production.ts";
 
 /** Every Postgres migration, oldest first. */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -162,4 +163,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // --- Version 3: reserved for the next store migration (interrupted status, heartbeats, tags and notes) ---
+  // TODO(merge): replace this placeholder with that migration when it lands; it must stay version 3.
+  { version: 3, description: "reserved (no change)", sql: "SELECT 1;" },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  POSTGRES_PRODUCTION_MIGRATION,
 ];

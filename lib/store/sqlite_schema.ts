@@ -27,6 +27,8 @@
  * @module
  */
 
+import { SQLITE_PRODUCTION_MIGRATION } from "./schema_production.ts";
+
 /** A schema migration. `version`s are consecutive from 1. */
 export interface Migration {
   version: number;
@@ -179,4 +181,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  // --- Version 3: reserved for the next store migration (interrupted status, heartbeats, tags and notes) ---
+  // TODO(merge): replace this placeholder with that migration when it lands; it must stay version 3.
+  { version: 3, description: "reserved (no change)", sql: "SELECT 1;" },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  SQLITE_PRODUCTION_MIGRATION,
 ];

@@ -29,6 +29,7 @@
  */
 
 import type { DateWindow } from "../validation/fold.ts";
+import type { ProductionStore } from "./production.ts";
 export { StoreError } from "../errors.ts";
 
 /** Life cycle of a run: created `running`, sealed `succeeded` or `failed` by `finishRun`. */
@@ -313,8 +314,11 @@ export interface ListRunsOptions {
   status?: RunStatus;
 }
 
-/** The run store. Every method is async so network backends fit the same contract. */
-export interface Store extends StoreDashboardReads {
+/**
+ * The run store. Every method is async so network backends fit the same contract. The production methods (models,
+ * production predictions, run backtests, sweeps and trials; schema version 4) are declared in ./production.ts.
+ */
+export interface Store extends StoreDashboardReads, ProductionStore {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */

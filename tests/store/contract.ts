@@ -30,6 +30,7 @@ import type {
   StudySummary,
 } from "../../lib/store/store.ts";
 import { isRunId, isStudyId } from "../../lib/store/run_id.ts";
+import { productionContractTests } from "./contract_production.ts";
 
 /** A fresh, empty store and how to dispose of it. */
 export interface StoreFixture {
@@ -547,6 +548,7 @@ export function storeContractTests(backend: string, factory: StoreFactory): void
   });
 
   studyContractTests(test);
+  productionContractTests(test);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

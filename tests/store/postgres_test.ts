@@ -155,7 +155,7 @@ if ("skip" in server) {
 
       const store = new PostgresStore(url, { schema });
       try {
-        assert.equal(await store.schemaVersion(), 2);
+        assert.equal(await store.schemaVersion(), POSTGRES_MIGRATIONS.length);
         const tablesAfter = await tables();
         for (const [table, rows] of Object.entries(tablesBefore)) {
           assert.ok(rows.length > 0, table);
