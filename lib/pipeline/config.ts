@@ -41,6 +41,7 @@ import {
   text,
 } from "./schema.ts";
 import { modelKinds, trainerOf } from "./trainers/registry.ts";
+import { checkSizing, portfolioSchema, sizingSchema } from "./sizing.ts";
 import type { Task } from "./trainers/contract.ts";
 
 /** Columns of price files that are not features by nature (yfinance's corporate-action columns); excluded by default. */
@@ -157,8 +158,14 @@ const backtestSchema = z.strictObject({
   lag: integer().default(1).describe("days between the decision (close of t) and the first return earned; ≥ 1"),
   costBps: closedInterval(0, MAX_COST_BPS).default(5).describe("commission per unit of turnover, basis points"),
   slippageBps: closedInterval(0, MAX_COST_BPS).default(0).describe("slippage per unit of turnover, basis points"),
-  portfolio: oneOf(["long-short", "long-only"]).default("long-short").describe(
-    "long-short: +1/N when the model calls up, −1/N otherwise; long-only: +1/N or flat",
+  borrowBps: closedInterval(0, MAX_COST_BPS).default(0).describe("annual borrow rate on short positions, basis points"),
+  portfolio: portfolioSchema.default("long-short").describe(
+    "long-short: an equal sleeve 1/N per symbol with a decision, holding the sized position (sign sizing: ±1/N); " +
+      "long-only: the same with shorts flat; { kind: topk, k, nDrop, short }: top-k by the signal with dropout",
+  ),
+  sizing: sizingSchema.default({ kind: "sign" }).describe(
+    "position sizing per symbol: sign, forecast-over-sigma, vol-target, kelly, hybrid, or the preset seed-aapl " +
+      "(README: Sizing rules)",
   ),
   annualization: integer().default(252).describe("periods per year for annualized figures"),
 });
@@ -214,7 +221,9 @@ export const StudyConfigSchema = z.strictObject({
     lag: 1,
     costBps: 5,
     slippageBps: 0,
+    borrowBps: 0,
     portfolio: "long-short",
+    sizing: { kind: "sign" },
     annualization: 252,
   }),
   gate: gateSchema.default({ wfeThreshold: 0.5, skip: false }),
@@ -392,6 +401,7 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
     });
   }
   const models = resolveEntries(parsed.models, taskOf(parsed.target.kind));
+  checkSizing(parsed.backtest.sizing, taskOf(parsed.target.kind));
   if (models.some((m) => m.base !== undefined) && !["anchored", "rolling"].includes(parsed.validation.scheme)) {
     throw new ConfigError(
       `validation.scheme: stacking needs a walk-forward scheme (anchored or rolling); with ${parsed.validation.scheme} ` +
