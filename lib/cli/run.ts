@@ -253,6 +253,12 @@ const OTHER: OptionSpec[] = [
   },
   { name: "no-store", type: "boolean", description: "do not record the study" },
   { name: "json", type: "boolean", description: "print the result as JSON" },
+  {
+    name: "production",
+    type: "boolean",
+    description: "then retrain every gate-passing entry on all labelled data and register it (candor train)",
+  },
+  { name: "models-dir", type: "string", value: "DIR", description: "with --production: folder of model folders" },
 ];
 
 function spec(kind: "run" | "demo"): CommandSpec {
@@ -425,7 +431,24 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
   try {
     const result = await runStudy(config, { ...(store === undefined ? {} : { store }), onProgress: bar.update });
     bar.stop();
-    console.log(values.json ? JSON.stringify(studyJson(result.report), null, 2) : formatStudy(result.report));
+    let production: string | undefined;
+    if (values.production) {
+      const { trainAfterStudy } = await import("./production.ts");
+      production = await trainAfterStudy(result, config, store, {
+        ...(values["models-dir"] === undefined ? {} : { modelsDir: values["models-dir"] as string }),
+        json: values.json === true,
+      });
+    }
+    if (values.json) {
+      const out = {
+        ...studyJson(result.report),
+        ...(production === undefined ? {} : { production: JSON.parse(production) }),
+      };
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(formatStudy(result.report));
+      if (production !== undefined) console.log(production);
+    }
     return 0;
   } finally {
     bar.stop();

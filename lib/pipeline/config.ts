@@ -413,6 +413,24 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
   return config;
 }
 
+/**
+ * Resolves a configuration read back from the store (a study's or a model's): a resolved configuration carries the
+ * defaults of every validation scheme's keys, which {@link resolveStudyConfig} would refuse as set for another
+ * scheme; they are dropped first, then everything is validated again (a configuration stored by an older candor gets
+ * the defaults of keys added since).
+ */
+export function resolveStoredConfig(stored: unknown): StudyConfig {
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) return resolveStudyConfig(stored);
+  const s = stored as Record<string, unknown>;
+  const v = s.validation as Record<string, unknown> | undefined;
+  if (v === undefined || v === null || typeof v !== "object") return resolveStudyConfig(s);
+  const scheme = String(v.scheme ?? "anchored");
+  const own = Object.fromEntries(
+    Object.entries(v).filter(([key]) => SCHEME_KEYS[key] === undefined || SCHEME_KEYS[key].includes(scheme)),
+  );
+  return resolveStudyConfig({ ...s, validation: own });
+}
+
 /** Configs produced by {@link resolveStudyConfig} (resolving one again returns it unchanged). */
 const RESOLVED = new WeakSet<object>();
 
