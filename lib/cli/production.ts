@@ -237,7 +237,8 @@ export const SIMULATE_SPEC: CommandSpec = {
 };
 
 async function resolveConfig(values: Record<string, string | boolean | string[] | undefined>): Promise<StudyConfig> {
-  const { model: _m, ...rest } = values;
+  // --model names an entry here (not run's kinds); --skip-gate is the production override, not a study key.
+  const { model: _m, "skip-gate": _s, ...rest } = values;
   try {
     return resolveStudyConfig(await configFromArgs("run", rest));
   } catch (e) {
