@@ -227,7 +227,7 @@ export interface HybridSizingParams {
   bearishRiskOff: boolean;
   /**
    * The position held on a bearish forecast when `bearishRiskOff` (default 0, flat), in [0, baseLongBias]: a small
-   * residual long (the seeds held 0.10) keeps some market exposure while risk is off.
+   * residual long (the seed-aapl preset holds 0.10) keeps some market exposure while risk is off.
    */
   riskOffPosition?: number;
   /** Kelly multiplier in (0, 1] (default 0.5, half Kelly). */

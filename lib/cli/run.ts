@@ -191,7 +191,22 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
     value: "P",
     key: "backtest.portfolio",
     parse: String,
-    description: "long-short or long-only (backtest.portfolio, long-short)",
+    description: "long-short or long-only (backtest.portfolio, long-short; top-k: --set)",
+  },
+  {
+    name: "borrow-bps",
+    type: "string",
+    value: "B",
+    key: "backtest.borrowBps",
+    description: "annual borrow rate on shorts, bps (backtest.borrowBps, 0)",
+  },
+  {
+    name: "sizing",
+    type: "string",
+    value: "RULE",
+    key: "backtest.sizing",
+    parse: String,
+    description: "sign, forecast-over-sigma, vol-target, kelly, hybrid or seed-aapl (backtest.sizing, sign)",
   },
   {
     name: "wfe-threshold",

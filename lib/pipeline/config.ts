@@ -160,12 +160,11 @@ const backtestSchema = z.strictObject({
   slippageBps: closedInterval(0, MAX_COST_BPS).default(0).describe("slippage per unit of turnover, basis points"),
   borrowBps: closedInterval(0, MAX_COST_BPS).default(0).describe("annual borrow rate on short positions, basis points"),
   portfolio: portfolioSchema.default("long-short").describe(
-    "long-short: an equal sleeve 1/N per symbol with a decision, holding the sized position (sign sizing: ±1/N); " +
-      "long-only: the same with shorts flat; { kind: topk, k, nDrop, short }: top-k by the signal with dropout",
+    "long-short: equal sleeves 1/N holding the sized positions (sign: ±1/N); long-only: shorts flat; or " +
+      "{ kind: topk, k, nDrop, short }",
   ),
   sizing: sizingSchema.default({ kind: "sign" }).describe(
-    "position sizing per symbol: sign, forecast-over-sigma, vol-target, kelly, hybrid, or the preset seed-aapl " +
-      "(README: Sizing rules)",
+    "per-symbol sizing: sign, forecast-over-sigma, vol-target, kelly, hybrid or the preset seed-aapl (Sizing rules)",
   ),
   annualization: integer().default(252).describe("periods per year for annualized figures"),
 });

@@ -248,6 +248,7 @@ export function describeSettings(schema: z.ZodType): SettingDoc[] {
 
 function typeInWords(p: Record<string, unknown>): string {
   if (Array.isArray(p.enum)) return `one of ${p.enum.join(", ")}`;
+  if (p.const !== undefined) return JSON.stringify(p.const);
   const options = (p.anyOf ?? p.oneOf) as Record<string, unknown>[] | undefined;
   if (Array.isArray(options)) {
     const kinds = options.map((o) => (o.properties as Record<string, { const?: unknown }> | undefined)?.kind?.const);
@@ -262,6 +263,9 @@ function typeInWords(p: Record<string, unknown>): string {
       return `number in (${p.exclusiveMinimum}, ${p.exclusiveMaximum})`;
     }
     if (p.minimum !== undefined && p.maximum !== undefined) return `number in [${p.minimum}, ${p.maximum}]`;
+    if (p.exclusiveMinimum !== undefined && p.maximum !== undefined) {
+      return `number in (${p.exclusiveMinimum}, ${p.maximum}]`;
+    }
     if (p.exclusiveMinimum !== undefined) return `number > ${p.exclusiveMinimum}`;
     if (p.minimum !== undefined) return `number ≥ ${p.minimum}`;
     return "number";

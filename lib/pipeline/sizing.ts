@@ -22,7 +22,8 @@
  *
  * **The breaker** tracks the equity of the symbol's own sized position (its sleeve, as if traded alone with the same
  * lag, costs and borrow); once that sleeve is `breaker.drawdown` below its peak, the symbol's positions are capped to
- * ±`breaker.maxPosition` until the sleeve regains its peak. With one symbol this is exactly the seeds' rule.
+ * ±`breaker.maxPosition` until the sleeve regains its peak. With one symbol this is exactly the single-stock rule
+ * the `seed-aapl` preset was tuned with.
  *
  * **Portfolio** (`backtest.portfolio`): `long-short` gives every symbol with a decision an equal sleeve 1/N_t of
  * capital and holds the sized position in it (with `sign` sizing: ±1/N_t, the equal-weight long/short book);
@@ -30,7 +31,7 @@
  * model's signal with Qlib-style dropout (lib/backtest/portfolio.ts) and scales each picked name's weight by the size
  * of its position.
  *
- * The preset `seed-aapl` is the hybrid with the seeds' tuned values for AAPL (maxLong 1.8, maxShort 0.1,
+ * The preset `seed-aapl` is the hybrid as tuned for a single stock, AAPL (maxLong 1.8, maxShort 0.1,
  * baseLongBias 1.3, bearish risk-off at a 0.10 position, half Kelly on the win-rate prior, breaker at a 25 % drawdown
  * capping positions at 0.60).
  *
@@ -104,11 +105,14 @@ export const SIZING_RULES = {
     breaker: z.strictObject({
       drawdown: openInterval(0, 1).describe("sleeve drawdown (a positive fraction) that trips the breaker"),
       maxPosition: positive().describe("|position| cap while tripped"),
-    }).nullable().default(null).describe("drawdown circuit breaker (null: none)"),
+    }).nullable().default(null).describe(
+      "drawdown circuit breaker { drawdown, maxPosition }: the symbol's sleeve drawdown that trips it and the " +
+        "|position| cap until the sleeve regains its peak (null: none)",
+    ),
   }),
 } as const;
 
-/** The seeds' tuned hybrid for AAPL (see the module notes). */
+/** The hybrid as tuned for AAPL (see the module notes). */
 export const SEED_AAPL_SIZING = Object.freeze({
   kind: "hybrid" as const,
   preset: "seed-aapl" as const,

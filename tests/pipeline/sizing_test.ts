@@ -79,7 +79,7 @@ Deno.test("win-rate prior: clip(max(holdout direction accuracy, training share u
   assert.equal(priorOf(NaN, 0.56), 0.56); // no tail rows: the training share alone
 });
 
-Deno.test("seed-aapl reproduces the seeds' rule on a hand-worked path: the breaker trips at −25 % and releases at the peak", () => {
+Deno.test("seed-aapl reproduces its single-stock rule on a hand-worked path: the breaker trips at −25 % and releases at the peak", () => {
   // One symbol, lag 1, no costs, win-rate prior 0.55: k = ½ · (0.55 − 0.45) = 0.05, so bullish = min(1.8, 1.3 + 0.05)
   // = 1.35, bearish = the risk-off position 0.10, neutral = 1.30. The breaker tracks this position's own equity.
   const signal = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, -0.1, 0];

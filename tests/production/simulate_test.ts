@@ -1,6 +1,6 @@
 /**
  * Forward simulation: production walked day by day (retraining on a schedule) must give exactly the vectorized
- * backtest of the same predictions — with the default sign book, with the seeds' stateful hybrid (the drawdown
+ * backtest of the same predictions — with the default sign book, with the stateful seed-aapl hybrid (the drawdown
  * breaker tracks equity through time) and with a top-k book (yesterday's book decides today's) — and a sizer that
  * looks one day ahead is caught.
  */

@@ -60,7 +60,7 @@ Deno.test("backtest --run: the sign re-backtest equals the library's long-short 
       assert.ok(Math.abs(own.metrics[k] - lib.metrics[k]) < 1e-12, `stored ${k}`);
     }
     assert.deepEqual(await store.listRunBacktests([runId]), [], "save: false stores nothing");
-    // Re-sized with the seeds' rule and other costs: stored with the run, its sizing and the priors in details.
+    // Re-sized with the seed-aapl hybrid and other costs: stored with the run, its sizing and the priors in details.
     const seed = await rebacktestRun(store, runId, { sizing: "seed-aapl", costBps: 10, lag: 2 });
     const [added] = await store.listRunBacktests([runId]);
     assert.equal(added.seq, seed.seq);
