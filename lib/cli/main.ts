@@ -79,7 +79,7 @@ function usage(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage.",
+    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage or look-ahead.",
   ].join("\n");
 }
 

@@ -441,6 +441,11 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
     console.log(await dryRun(config));
     return 0;
   }
+  if (values.production && values["no-store"]) {
+    throw new UsageError(
+      "--production registers the models in the run store (predict finds them there): drop --no-store",
+    );
+  }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();
   try {
