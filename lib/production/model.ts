@@ -26,6 +26,7 @@ import type { FoldPrior } from "../pipeline/backtest.ts";
 import type { StudyData, Task, TrainedModel } from "../pipeline/trainers/contract.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
 import type { DateWindow } from "../validation/fold.ts";
+import type { Calibrator } from "../models/calibration/calibration.ts";
 import type { StoredModel } from "../store/production.ts";
 import type { Store } from "../store/store.ts";
 import type { SavedFeature } from "./features.ts";
@@ -75,6 +76,11 @@ export interface ModelManifest {
   backtest: StudyConfig["backtest"];
   /** The win-rate prior of the production fit (hybrid sizing). */
   winRatePrior: Omit<FoldPrior, "fold">;
+  /**
+   * Binary targets: the isotonic calibration of P(up), fitted on the entry's out-of-fold predictions in the study
+   * against the realized direction (rows, and the first and last decision dates), or null.
+   */
+  calibration: { method: "isotonic"; rows: number; from: string; to: string; calibrator: Calibrator } | null;
   /** The target on the fitting rows and the early-stopping tail. */
   targetStats: { fit: TargetStats; validation: TargetStats };
   /** Training window: decision dates of the labelled rows, their date windows, row counts, the last price date. */

@@ -5,10 +5,11 @@
  * known yet, are exactly the ones predicted. Per symbol, the prediction is made from the symbol's last row:
  *
  * - **score**: P(up) (binary), P(UP) − P(DOWN) (DOWN/FLAT/UP), or the h-day log-return forecast;
- * - **confidence**: for classifiers the model's probability of the side it calls (max(P, 1 − P); for DOWN/FLAT/UP
- *   the largest class probability) — the model's own probability, not recalibrated: read it beside the holdout
- *   accuracy; for regressors forecast / σ, with σ = the symbol's trailing 20-day standard deviation of daily log
- *   returns scaled to the horizon (σ·√h). The output says which;
+ * - **confidence**: binary — the calibrated probability that the call is right: P(up) mapped through the isotonic
+ *   calibration fitted at training on the entry's out-of-fold predictions in the study (each from a model that never
+ *   saw its row) against the realized direction, for the side called (P(up) > 0.5: up); DOWN/FLAT/UP — the largest
+ *   class probability as the model outputs it; regressors — forecast / σ, with σ = the symbol's trailing 20-day
+ *   standard deviation of daily log returns scaled to the horizon (σ·√h). The output says which;
  * - **position**: the target position under the model's sizing rule (the sleeve position of lib/pipeline/sizing.ts)
  *   and **weight**, its share of capital in the model's portfolio. Rules with state (the drawdown breaker, trailing
  *   volatility) are run over the rows after the model's training data ended, the only rows where the model's own
@@ -39,6 +40,7 @@ import type { Store } from "../store/store.ts";
 import type { NewProductionPredictions, ProductionPrediction } from "../store/production.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { resolveSavedFeatures } from "./features.ts";
+import { applyCalibrator } from "../models/calibration/calibration.ts";
 import { findModel, loadComponents, type ModelManifest, scoreModel } from "./model.ts";
 
 /** More trading days than this between the model's last training price and the as-of date are warned. */
@@ -92,9 +94,13 @@ function conventions(m: ModelManifest): PredictOutput["conventions"] {
   const sizing = `${sizingLabel(m.backtest.sizing)} in a ${portfolioLabel(m.backtest.portfolio)} book`;
   const weight = "share of capital: the position times the symbol's sleeve of the book";
   if (m.task === "binary") {
+    const c = m.calibration;
     return {
       score: "P(up): the probability that the next h-day log return is > 0",
-      confidence: "probability of the called side, max(P(up), 1 − P(up)), as the model outputs it (not recalibrated)",
+      confidence: c === null
+        ? "probability of the called side, max(P(up), 1 − P(up)), as the model outputs it (not calibrated)"
+        : `calibrated probability that the call is right: P(up) through the isotonic calibration of the entry's ` +
+          `out-of-fold predictions in the study (${c.rows} rows, ${c.from} → ${c.to}), for the side called`,
       position: `target position under ${sizing}`,
       weight,
     };
@@ -250,7 +256,8 @@ export async function predictLatest(
       const s = scored.scores.subarray(i * width, (i + 1) * width);
       if (m.task === "binary") {
         score = s[0];
-        confidence = Math.max(s[0], 1 - s[0]);
+        const p = m.calibration === null ? s[0] : applyCalibrator(m.calibration.calibrator, [s[0]])[0];
+        confidence = s[0] > 0.5 ? p : 1 - p;
       } else if (m.task === "multiclass") {
         score = s[width - 1] - s[0];
         confidence = Math.max(...s);

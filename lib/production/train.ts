@@ -40,6 +40,7 @@ import { CANDOR_VERSION } from "../version.ts";
 import { newModelId } from "../store/run_id.ts";
 import type { Store } from "../store/store.ts";
 import { saveFeature } from "./features.ts";
+import { type Calibrator, fitIsotonic } from "../models/calibration/calibration.ts";
 import { MODEL_FORMAT, type ModelComponent, type ModelManifest, writeManifest } from "./model.ts";
 
 /** Default folder of production models. */
@@ -284,6 +285,7 @@ async function register(
   dates.sort();
   const entry = config.models.find((m) => m.name === name)!;
   const manifest: ModelManifest = {
+    calibration: data.task === "binary" ? calibrationOf(data, input.oof.scores(name)) : null,
     format: MODEL_FORMAT,
     id,
     name,
@@ -362,4 +364,45 @@ async function register(
     throw e;
   }
   return { id, path, manifest };
+}
+
+/**
+ * The isotonic calibration of P(up) on an entry's out-of-fold predictions (each from a model that never saw its row)
+ * against the realized direction; reduced to the ends of its constant blocks, which keeps the same piecewise-linear
+ * function. Null with fewer than 50 such rows.
+ */
+function calibrationOf(data: StudyData, oof: Float64Array): ModelManifest["calibration"] {
+  const rows: number[] = [];
+  for (let r = 0; r < data.dates.length; r++) {
+    if (Number.isFinite(oof[r]) && Number.isFinite(data.target[r])) rows.push(r);
+  }
+  if (rows.length < 50) return null;
+  const fitted = fitIsotonic(rows.map((r) => oof[r]), rows.map((r) => (data.target[r] > 0 ? 1 : 0)));
+  if (fitted.kind !== "isotonic") return null;
+  const dates = rows.map((r) => data.dates[r]).sort();
+  return {
+    method: "isotonic",
+    rows: rows.length,
+    from: dates[0],
+    to: dates[dates.length - 1],
+    calibrator: compact(fitted),
+  };
+}
+
+/**
+ * An isotonic calibrator reduced to the first and last point of each constant block: the same piecewise-linear
+ * function (inside a block it is constant; between blocks it interpolates between their facing ends), with as many
+ * points as blocks rather than distinct predictions.
+ */
+export function compact(c: Extract<Calibrator, { kind: "isotonic" }>): Extract<Calibrator, { kind: "isotonic" }> {
+  const x: number[] = [], y: number[] = [];
+  c.x.forEach((v, i) => {
+    const first = i === 0 || c.y[i - 1] !== c.y[i];
+    const last = i === c.x.length - 1 || c.y[i + 1] !== c.y[i];
+    if (first || last) {
+      x.push(v);
+      y.push(c.y[i]);
+    }
+  });
+  return { kind: "isotonic", x, y };
 }

@@ -19,6 +19,9 @@ import { trainProduction } from "../../lib/production/train.ts";
 import { fromStudyResult } from "../../lib/production/study_source.ts";
 import { predictLatest } from "../../lib/production/predict.ts";
 import { readManifest, writeManifest } from "../../lib/production/model.ts";
+import { applyCalibrator, fitIsotonic } from "../../lib/models/calibration/calibration.ts";
+import { compact } from "../../lib/production/train.ts";
+import fc from "fast-check";
 import { candor } from "../_helpers/candor_cli.ts";
 
 const DAYS = 600, TRAIN_DAYS = 540;
@@ -103,6 +106,11 @@ Deno.test("production: study → gate → train on all labelled data → predict
     await t.step(
       "predict: at later dates the positions follow sign(driver); the same inputs give the same output",
       async () => {
+        const [record] = await store.getModels([modelId]);
+        const manifest = await readManifest(record.path);
+        // The calibration was fitted on the study's out-of-fold predictions: every test row of the 3 folds.
+        assert.equal(manifest.calibration?.rows, entry.folds.reduce((n, f) => n + f.nTest, 0));
+        const scored: [number, number][] = [];
         let agree = 0, total = 0;
         for (const asOf of laterDates) {
           const { output } = await predictLatest({ store, model: modelId, data: allPrices, asOf });
@@ -111,7 +119,9 @@ Deno.test("production: study → gate → train on all labelled data → predict
           for (const p of output.predictions) {
             assert.equal(p.date, asOf);
             assert.ok(p.score > 0 && p.score < 1);
-            assert.ok(Math.abs(p.confidence - Math.max(p.score, 1 - p.score)) < 1e-15);
+            const cal: number = applyCalibrator(manifest.calibration!.calibrator, [p.score])[0];
+            assert.equal(p.confidence, p.score > 0.5 ? cal : 1 - cal);
+            scored.push([p.score, p.confidence]);
             // sign sizing, long-short book: ±1 per symbol, ±1/8 of capital.
             assert.equal(Math.abs(p.position), 1);
             assert.equal(p.weight, p.position / 8);
@@ -120,6 +130,15 @@ Deno.test("production: study → gate → train on all labelled data → predict
           }
         }
         assert.ok(agree / total >= 0.9, `positions follow the driver in ${agree} of ${total} predictions`);
+        // Calibrated confidence: a probability, monotone in the score on each side of 0.5 (an isotonic map).
+        for (const up of [true, false]) {
+          const side = scored.filter(([x]) => (x > 0.5) === up).sort((a, b) => a[0] - b[0]);
+          for (let i = 1; i < side.length; i++) {
+            const step = side[i][1] - side[i - 1][1];
+            assert.ok(up ? step >= 0 : step <= 0, `confidence not monotone at ${side[i][0]}`);
+          }
+        }
+        assert.ok(scored.every(([, c]) => c >= 0 && c <= 1));
         const a = await predictLatest({ store, model: "latest", data: allPrices, asOf: laterDates[2] });
         const b = await predictLatest({ store, model: modelId, data: allPrices, asOf: laterDates[2] });
         assert.deepEqual(a, b);
@@ -309,4 +328,20 @@ Deno.test("production: a failed gate refuses training with its numbers; --skip-g
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a compacted isotonic calibrator is the same function with one point per block end", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean()), { minLength: 2, maxLength: 200 }),
+      fc.array(fc.double({ min: -0.5, max: 1.5, noNaN: true }), { minLength: 1, maxLength: 50 }),
+      (points, probes) => {
+        const full = fitIsotonic(points.map(([x]) => x), points.map(([, y]) => (y ? 1 : 0)));
+        if (full.kind !== "isotonic") return false;
+        const small = compact(full);
+        const a = applyCalibrator(full, probes), b = applyCalibrator(small, probes);
+        return small.x.length <= full.x.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-12);
+      },
+    ),
+  );
 });
