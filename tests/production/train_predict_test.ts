@@ -179,6 +179,36 @@ Deno.test("production: study → gate → train on all labelled data → predict
       assert.match(JSON.stringify(stored.at(-1)!.details), /P\(up\)/);
     });
 
+    await t.step("warnings: a symbol the model never saw, stale data, missing features", async () => {
+      // The generator's symbols do not depend on how many are generated: SYN08 is new, the others are the same.
+      const nine = syntheticMarket({ symbols: 9, days: DAYS, seed: 7, exposeDriver: true, signalStrength: 0.35 });
+      const lastDates = nine.panel.dates.slice(-3);
+      const frame = nine.panel.frame.filter(
+        pl.col("symbol").neq(pl.lit("SYN01")).or(pl.col("date").lessThan(pl.lit(lastDates[0]))),
+      );
+      const dirNine = join(dir, "nine");
+      writePanelCsv(panelFromFrame(frame, { extraColumns: ["driver"] }), dirNine);
+      const { output } = await predictLatest({ store, model: modelId, data: dirNine });
+      const bySymbol = new Map(output.predictions.map((p) => [p.symbol, p]));
+      assert.ok(bySymbol.get("SYN08")!.warnings.includes("a symbol the model never saw in training"));
+      const stale = bySymbol.get("SYN01")!;
+      assert.equal(stale.date, nine.panel.dates[DAYS - 4]);
+      assert.ok(
+        stale.warnings.some((w) => w.startsWith(`stale data: the last price is on ${stale.date}, 3 trading day(s)`)),
+      );
+      assert.ok(!bySymbol.get("SYN00")!.warnings.some((w) => /stale|never saw|missing features/.test(w)));
+      // A file that starts on the as-of date has no history for RET1: the feature is missing, said per symbol.
+      const short = join(dir, "short");
+      writePanelCsv(
+        panelFromFrame(market.panel.frame.filter(pl.col("date").greaterThanEquals(pl.lit(laterDates[0]))), {
+          extraColumns: ["driver"],
+        }),
+        short,
+      );
+      const first = await predictLatest({ store, model: modelId, data: short, asOf: laterDates[0] });
+      assert.ok(first.output.predictions.every((p) => p.warnings.some((w) => /^missing features: RET1 /.test(w))));
+    });
+
     await t.step("bad input is refused with exit status 2 and nothing stored", async () => {
       const count = async () => (await store.listProductionPredictions([modelId])).length;
       const before = await count();
