@@ -74,13 +74,70 @@ import pl from "nodejs-polars";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 import tCdf from "@stdlib/stats-base-dists-t-cdf";
 import { CholeskyDecomposition, Matrix as MlMatrix } from "ml-matrix";
-import type { Panel } from "../data/panel.ts";
+import { type Panel, PANEL_COLUMNS } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "../features/definition.ts";
 import { assertHorizon } from "../features/targets.ts";
 
 /** Outcome of one check or of a whole feature. */
 export type Verdict = "ok" | "suspect" | "leak";
+
+/**
+ * A correlation with its Driscoll–Kraay standard error (module doc), as reported. `z` = |r| / SE; `p` two-sided
+ * against Student's t with `dof` degrees of freedom. NaN (null in JSON) where undefined.
+ */
+export interface CorrelationStatistic {
+  /** What the column was correlated with, e.g. "the 5-day forward target". */
+  quantity: string;
+  /** Pearson correlation over the `n` rows where both sides are finite. */
+  r: number;
+  /** Driscoll–Kraay standard error of r. */
+  se: number;
+  /** |r| / se: the number of standard errors r is from zero. */
+  z: number;
+  /** Two-sided p-value of z. */
+  p: number;
+  /** Degrees of freedom of the t-distribution (non-overlapping periods − 1). */
+  dof: number;
+  /** Rows used. */
+  n: number;
+}
+
+/**
+ * The numbers behind a verdict (module doc), for `candor audit --json` and for anyone checking a finding by hand.
+ * Which fields are present depends on the feature's source: definitions get `truncation` and `identity`; precomputed
+ * columns get `identity`, `ic`, `leadLag` and `controlled`.
+ */
+export interface FeatureStatistics {
+  /** Truncation test (definitions): cut dates tried, values that changed, the first changed date and its cut. */
+  truncation?: { cuts: number; changed: number; firstOffendingDate?: string; cut?: string };
+  /** The future quantity the feature is closest to (identity check): its |r| and, for a shifted target, the partial r. */
+  identity?: { quantity: string; r: number; n: number; partialR?: number; partialP?: number };
+  /** Correlation with the h-day forward target (the IC rules). */
+  ic?: CorrelationStatistic;
+  /**
+   * Lead/lag asymmetry: the largest |corr| with a quantity after t (with its z and the Bonferroni p over the `leads`
+   * lead correlations) against the largest |corr| with the returns known at t.
+   */
+  leadLag?: { lead: number; leadZ: number; bonferroniP: number; leads: number; lag: number };
+  /**
+   * The lead test controlled for the past: the column and each quantity after t with their least-squares fit on the
+   * last `pastReturns` one-day returns (known at t) removed. `survives` is the condition for any accusation (module
+   * doc). `explained` when those returns explain the column exactly (nothing left to test).
+   */
+  controlled?: {
+    pastReturns: number;
+    explained: boolean;
+    maxAbsPartialR: number;
+    z: number;
+    bonferroniP: number;
+    leads: number;
+    /** The controlled correlation with the h-day target alone, and its p-value (what gates the IC rules). */
+    targetPartialR: number;
+    targetP: number;
+    survives: boolean;
+  };
+}
 
 /** The auditor's finding on one feature. */
 export interface FeatureAudit {
@@ -90,8 +147,15 @@ export interface FeatureAudit {
   source: "definition" | "column";
   /** The worst verdict over every check run on this feature (`leak` > `suspect` > `ok`). */
   verdict: Verdict;
-  /** Why; empty when `ok`. */
+  /** Why; empty when `ok`. Each reason states only what its statistics show. */
   reasons: string[];
+  /**
+   * Observations that are not accusations, e.g. a column strongly predictive only through returns known at t (a
+   * genuine past-only signal, as on the synthetic market).
+   */
+  notes: string[];
+  /** The statistics the verdict rests on. */
+  statistics: FeatureStatistics;
   /** Truncation test: earliest date whose value changed when later history was removed. */
   firstOffendingDate?: string;
   /** Pearson correlation with the h-day forward target on the audited rows (informational for definitions). */
@@ -106,6 +170,11 @@ export interface AuditReport {
   symbolsAudited: string[];
   /** Cut dates of the truncation test. */
   cutDates: string[];
+  /**
+   * Number of past one-day returns (known at t) the controlled lead test removes from a precomputed column and from
+   * the returns after t: {@link controlReturns}(horizon).
+   */
+  controlReturns: number;
   /** One finding per audited feature: the definitions first, then the precomputed columns. */
   features: FeatureAudit[];
   /** Names with verdict `leak`. */
@@ -148,6 +217,29 @@ const RESIDUAL_LEAD_R = 0.14;
 const LEAD_ALPHA = 2 * normalTail(4);
 /** Two-sided level at which an |IC| of at least IC_LEAK is `suspect`: a 3.5-SE deviation (module doc). */
 const IC_FLOOR_ALPHA = 2 * normalTail(3.5);
+/** Standard-error counts above this are printed as "more than 10⁶": beyond it the number only measures rounding. */
+const MAX_PRINTED_Z = 1e6;
+
+/**
+ * Number of past one-day returns the controlled lead test removes (module doc): max(2h, 10), always more than the
+ * last h returns, and at least two weeks of them so that a past-only signal built on up to 10 days of returns (the
+ * synthetic market's driver is the past 5-day return) is explained by them whatever the horizon.
+ */
+export function controlReturns(horizon: number): number {
+  return Math.max(2 * horizon, 10);
+}
+
+/** A count of standard errors for print, bounded: `4.2`, or `more than 10⁶` (module doc). */
+export function formatStandardErrors(z: number): string {
+  if (!Number.isFinite(z) || z > MAX_PRINTED_Z) return "more than 10⁶";
+  return z.toFixed(1);
+}
+
+/** A p-value for print: `3.1e-5`, or `< 1e-300` when it underflows. */
+export function formatPValue(p: number): string {
+  if (Number.isNaN(p)) return "undefined";
+  return p < 1e-300 ? "< 1e-300" : `= ${p.toExponential(1)}`;
+}
 
 function worst(a: Verdict, b: Verdict): Verdict {
   const rank = { ok: 0, suspect: 1, leak: 2 } as const;
@@ -374,14 +466,19 @@ function residualOn(y: Float64Array, on: Float64Array, also: Float64Array): Floa
   return out;
 }
 
+/** The target-identity check (module doc): reasons (empty when none applies) and the closest future quantity. */
 function identityCheck(
   values: Float64Array,
   future: FutureQuantity[],
   dates: { cluster: Int32Array; clusters: number },
-): string[] {
+): { reasons: string[]; closest?: NonNullable<FeatureStatistics["identity"]> } {
   const reasons: string[] = [];
+  let closest: FeatureStatistics["identity"];
   for (const q of future) {
     const { r, n } = pairedCorrelation(values, q.values);
+    if (!Number.isNaN(r) && (closest === undefined || Math.abs(r) > Math.abs(closest.r))) {
+      closest = { quantity: q.label, r, n };
+    }
     if (!(Math.abs(r) >= IDENTITY_R)) continue;
     if (q.split !== undefined) {
       // Only a leak when the feature also follows the part of the shifted target that lies after t (module doc):
@@ -395,19 +492,19 @@ function identityCheck(
         q.split.span,
       );
       const p = correlationPValue(partial);
+      if (closest?.quantity === q.label) closest = { ...closest, partialR: partial.r, partialP: p };
       if (!(Math.abs(partial.r) >= SHIFTED_UNKNOWN_R && p <= SHIFTED_UNKNOWN_ALPHA)) continue;
       reasons.push(
         `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows) and follows its part after t once its part known ` +
           `at t is accounted for (partial r = ${partial.r.toFixed(3)}, ${
-            (Math.abs(partial.r) / partial.se).toFixed(1)
-          } ` +
-          `standard errors, p = ${p.toExponential(1)}): the feature is the answer shifted into t`,
+            formatStandardErrors(Math.abs(partial.r) / partial.se)
+          } standard errors, p ${formatPValue(p)}): the feature is the answer shifted into t`,
       );
       continue;
     }
     reasons.push(`equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): the feature is the answer shifted into t`);
   }
-  return reasons;
+  return { reasons, closest };
 }
 
 /** P(Z ≥ z) for a standard normal Z (from @stdlib's normal CDF, evaluated at −z so the upper tail stays accurate). */
@@ -520,35 +617,46 @@ function dateClusters(frame: pl.DataFrame): { cluster: Int32Array; clusters: num
   return { cluster: Int32Array.from(dates, (d) => ids.get(d)!), clusters: sorted.length };
 }
 
-/** The one-day returns known at t, as a least-squares basis shared by every column (module doc, lead/lag). */
+/**
+ * The last L one-day returns known at t (r_t, r_{t−1}, …, r_{t−L+1}), as a least-squares basis shared by every
+ * column (module doc, controlled lead test). Stored flat (row i's regressors at [i·p, (i+1)·p)), so its memory is
+ * one array of n·p numbers rather than n small arrays.
+ */
 interface PastBasis {
-  /** Regressors: a constant, then each known return; rows where any return is not finite are never used. */
-  rows: Float64Array[];
+  /** p = L + 1 regressors per row: a constant, then the L returns. */
+  p: number;
+  /** Row-major regressors, n·p; rows where any return is not finite are never used. */
+  z: Float64Array;
   /** Whether row i has every regressor finite. */
   usable: Uint8Array;
-  /** Σ zzᵀ over the usable rows (z = [1, returns]), row-major. */
+  /** Σ zzᵀ over the usable rows, row-major p × p. */
   gram: Float64Array;
 }
 
-function pastBasis(returns: Float64Array[], n: number): PastBasis {
-  const p = returns.length + 1;
+/** The basis of the last `lags` one-day returns of each row, within its symbol, from adj_close. */
+function pastBasis(frame: pl.DataFrame, lags: number): PastBasis {
+  const close = float64Column(frame, "adj_close");
+  const n = close.length;
+  const p = lags + 1;
+  const z = new Float64Array(n * p);
   const usable = new Uint8Array(n);
   const gram = new Float64Array(p * p);
-  const rows: Float64Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const z = new Float64Array(p);
-    z[0] = 1;
-    let ok = true;
-    for (let j = 0; j < returns.length && ok; j++) {
-      z[j + 1] = returns[j][i];
-      ok = Number.isFinite(z[j + 1]);
+  for (const r of symbolRanges(frame)) {
+    for (let t = r.start; t < r.end; t++) {
+      const o = t * p;
+      z[o] = 1;
+      let ok = t - lags >= r.start;
+      for (let j = 0; j < lags && ok; j++) {
+        const v = Math.log(close[t - j] / close[t - j - 1]);
+        z[o + j + 1] = v;
+        ok = Number.isFinite(v);
+      }
+      if (!ok) continue;
+      usable[t] = 1;
+      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] += z[o + a] * z[o + b];
     }
-    rows.push(z);
-    if (!ok) continue;
-    usable[i] = 1;
-    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] += z[a] * z[b];
   }
-  return { rows, usable, gram };
+  return { p, z, usable, gram };
 }
 
 /** Solves A b = c for a symmetric positive-definite A (p × p, row-major) by Cholesky; undefined when A is not. */
@@ -562,21 +670,22 @@ function solve(a: Float64Array, c: Float64Array): Float64Array | undefined {
 }
 
 /**
- * The column minus its least-squares fit on the known returns (over the rows where both are finite): the part of
- * the column that the last h returns do not explain. NaN elsewhere, or everywhere when the fit is singular.
+ * The series minus its least-squares fit on the known returns (over the rows where both are finite): the part that
+ * the last L returns do not explain. NaN elsewhere, or everywhere when the fit is singular or explains the series
+ * exactly (R² ≈ 1, e.g. a trailing sum of those returns: only rounding would be left to test).
  */
 function residualOnPast(values: Float64Array, basis: PastBasis): Float64Array {
-  const p = basis.rows[0]?.length ?? 1;
+  const { p, z } = basis;
   const gram = Float64Array.from(basis.gram);
   const xty = new Float64Array(p);
   const n = values.length;
   for (let i = 0; i < n; i++) {
     if (basis.usable[i] === 0) continue;
-    const z = basis.rows[i];
+    const o = i * p;
     if (Number.isFinite(values[i])) {
-      for (let a = 0; a < p; a++) xty[a] += z[a] * values[i];
+      for (let a = 0; a < p; a++) xty[a] += z[o + a] * values[i];
     } else {
-      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] -= z[a] * z[b];
+      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) gram[a * p + b] -= z[o + a] * z[o + b];
     }
   }
   const out = new Float64Array(n).fill(Number.NaN);
@@ -588,15 +697,15 @@ function residualOnPast(values: Float64Array, basis: PastBasis): Float64Array {
   let m = 0;
   for (let i = 0; i < n; i++) {
     if (basis.usable[i] === 0 || !Number.isFinite(values[i])) continue;
+    const o = i * p;
     let fit = 0;
-    for (let a = 0; a < p; a++) fit += coef[a] * basis.rows[i][a];
+    for (let a = 0; a < p; a++) fit += coef[a] * z[o + a];
     out[i] = values[i] - fit;
     rss += out[i] * out[i];
     sum += values[i];
     sumSq += values[i] * values[i];
     m++;
   }
-  // A column the known returns explain (R² ≈ 1, e.g. a trailing sum of them) leaves only rounding: nothing to test.
   if (!(rss > 1e-8 * (sumSq - sum * sum / m))) out.fill(Number.NaN);
   return out;
 }
@@ -606,76 +715,165 @@ function bonferroniPValue(estimates: readonly CorrelationEstimate[]): number {
   return Math.min(1, estimates.length * Math.min(...estimates.map(correlationPValue)));
 }
 
+/** What the statistical rules of a precomputed column share: dates, lead quantities and their controlled forms. */
+interface ColumnContext {
+  horizon: number;
+  future: FutureQuantity[];
+  past: { values: Float64Array; span: number }[];
+  dates: { cluster: Int32Array; clusters: number };
+  basis: PastBasis;
+  /** The lead quantities (the target, then the one-day returns after t), each with its residual on the basis. */
+  leads: { q: FutureQuantity; residual: Float64Array }[];
+}
+
+function columnContext(frame: pl.DataFrame, horizon: number): ColumnContext {
+  const { future, past } = futureQuantities(frame, horizon);
+  const basis = pastBasis(frame, controlReturns(horizon));
+  const leads = future.filter((q) => q.lead).map((q) => ({ q, residual: residualOnPast(q.values, basis) }));
+  return { horizon, future, past, dates: dateClusters(frame), basis, leads };
+}
+
+/** A correlation estimate as reported (with its quantity, z and p). */
+function statistic(quantity: string, e: CorrelationEstimate): CorrelationStatistic {
+  return { quantity, r: e.r, se: e.se, z: Math.abs(e.r) / e.se, p: correlationPValue(e), dof: e.dof, n: e.n };
+}
+
+/**
+ * The statistical rules for a precomputed column (module doc): implausible IC, lead/lag asymmetry and the controlled
+ * lead test. An accusation is made only when the controlled lead test survives; otherwise what the raw rules saw is a
+ * note (the column predicts through returns known at t, which is no evidence of look-ahead).
+ */
 function predictivenessCheck(
   values: Float64Array,
-  future: FutureQuantity[],
-  past: { values: Float64Array; span: number }[],
-  horizon: number,
-  dates: { cluster: Int32Array; clusters: number },
-  basis: PastBasis,
-): { verdict: Verdict; reasons: string[]; ic: number } {
+  ctx: ColumnContext,
+): { verdict: Verdict; reasons: string[]; notes: string[]; ic: number; statistics: FeatureStatistics } {
   const reasons: string[] = [];
+  const notes: string[] = [];
+  const statistics: FeatureStatistics = {};
   let verdict: Verdict = "ok";
+  const { horizon, future, dates } = ctx;
+  const L = controlReturns(horizon);
   const est = (y: Float64Array, span: number) => correlationWithError(values, y, dates.cluster, dates.clusters, span);
   const target = est(future[0].values, horizon);
   const ic = target.r;
-  if (Number.isNaN(ic) || !(target.se > 0)) return { verdict, reasons, ic };
+  if (Number.isNaN(ic) || !(target.se > 0)) return { verdict, reasons, notes, ic, statistics };
+  statistics.ic = statistic(future[0].label, target);
+  const usable = (c: CorrelationEstimate) => !Number.isNaN(c.r) && c.se > 0;
+
+  // The controlled lead test: is the column related to what comes after t beyond what the last L returns explain?
+  const rest = residualOnPast(values, ctx.basis);
+  const controlledAll = ctx.leads.map(({ q, residual }) =>
+    correlationWithError(rest, residual, dates.cluster, dates.clusters, q.span)
+  );
+  const controlled = controlledAll.filter(usable);
+  // The target alone, controlled: what gates the IC rules, each at its own level.
+  const controlledTarget = controlledAll[0] !== undefined && usable(controlledAll[0])
+    ? correlationPValue(controlledAll[0])
+    : 1;
+  const explained = controlled.length === 0;
+  const restLead = explained ? Number.NaN : Math.max(...controlled.map((c) => Math.abs(c.r)));
+  const restZ = explained ? Number.NaN : Math.max(...controlled.map((c) => Math.abs(c.r) / c.se));
+  const restP = explained ? 1 : bonferroniPValue(controlled);
+  const survives = !explained && restP <= LEAD_ALPHA;
+  statistics.controlled = {
+    pastReturns: L,
+    explained,
+    maxAbsPartialR: restLead,
+    z: restZ,
+    bonferroniP: restP,
+    leads: controlled.length,
+    targetPartialR: controlledAll[0]?.r ?? Number.NaN,
+    targetP: controlledTarget,
+    survives,
+  };
+  const control = explained
+    ? `the last ${L} one-day returns known at t explain the column exactly`
+    : `controlled for the last ${L} one-day returns known at t (removed from the column and from the returns after ` +
+      `t), its largest |corr| with returns after t is ${restLead.toFixed(3)} (${formatStandardErrors(restZ)} ` +
+      `standard errors, Bonferroni p ${formatPValue(restP)} over ${controlled.length} lead correlations)`;
+
+  // Implausible IC.
   const absIc = Math.abs(ic);
   const z = absIc / target.se;
   const p = correlationPValue(target);
-  const evidence =
-    `${z.toFixed(1)} standard errors, p = ${p.toExponential(1)} with ${target.dof} degrees of freedom, ` +
-    `n = ${target.n}`;
-  if (absIc >= IC_LEAK && p <= IC_LEAK_ALPHA) {
+  const evidence = `${formatStandardErrors(z)} standard errors, p ${formatPValue(p)} with ${target.dof} degrees of ` +
+    `freedom, n = ${target.n}`;
+  const icLeak = absIc >= IC_LEAK && p <= IC_LEAK_ALPHA;
+  const icSuspect = (absIc >= IC_SUSPECT && p <= IC_SUSPECT_ALPHA) || (absIc >= IC_LEAK && p <= IC_FLOOR_ALPHA);
+  const icText = `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${evidence})`;
+  const targetControl = explained
+    ? `the last ${L} one-day returns known at t explain the column exactly`
+    : `controlled for the last ${L} one-day returns known at t (removed from the column and from the target), the ` +
+      `correlation with the target is ${controlledAll[0].r.toFixed(3)} (p ${formatPValue(controlledTarget)})`;
+  const icSurvives = (alpha: number) => !explained && controlledTarget <= alpha;
+
+  // Raw lead/lag asymmetry.
+  const leads = ctx.leads.map(({ q }) => (q === future[0] ? target : est(q.values, q.span))).filter(usable);
+  const lags = ctx.past.map((q) => pairedCorrelation(values, q.values).r).filter((r) => !Number.isNaN(r));
+  let asymmetry = false;
+  let leadLagText = "";
+  if (leads.length > 0) {
+    const lead = Math.max(...leads.map((c) => Math.abs(c.r)));
+    const leadZ = Math.max(...leads.map((c) => Math.abs(c.r) / c.se));
+    const leadP = bonferroniPValue(leads);
+    const lag = Math.max(0, ...lags.map(Math.abs));
+    statistics.leadLag = { lead, leadZ, bonferroniP: leadP, leads: leads.length, lag };
+    asymmetry = leadP <= LEAD_ALPHA && lead >= LEAD_LAG_RATIO * lag;
+    leadLagText = `max |corr| with returns after t is ${lead.toFixed(3)} (max ${formatStandardErrors(leadZ)} ` +
+      `standard errors over ${leads.length} lead correlations, Bonferroni p ${formatPValue(leadP)}) but with the ` +
+      `last ${horizon} return(s) known at t only ${lag.toFixed(3)}`;
+  }
+
+  const noEvidence = "what the column knows about the future, the past returns already tell, so this is no evidence " +
+    "of look-ahead (a genuine past-only signal, or a market whose past returns predict its future ones)";
+  if (icLeak && icSurvives(IC_LEAK_ALPHA)) {
     verdict = "leak";
     reasons.push(
-      `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${evidence}); daily-return features ` +
-        `rarely exceed 0.05-0.1, so ${IC_LEAK} or more, this far from zero, means the column knows the future`,
+      `${icText}; daily-return features rarely exceed 0.05-0.1, and ${targetControl}: the column is built from ` +
+        `the future`,
     );
-  } else if ((absIc >= IC_SUSPECT && p <= IC_SUSPECT_ALPHA) || (absIc >= IC_LEAK && p <= IC_FLOOR_ALPHA)) {
+  } else if ((icLeak || icSuspect) && icSurvives(IC_FLOOR_ALPHA)) {
     verdict = "suspect";
     reasons.push(
-      `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${evidence}): implausibly predictive ` +
-        `for daily returns; check how the column was built`,
+      `${icText}: implausibly predictive for daily returns, and ${targetControl}; check how the column was built`,
     );
+  } else if (icLeak || icSuspect) {
+    notes.push(`${icText}; but ${targetControl}: ${noEvidence}`);
   }
-  // The target (future[0]) and the one-day returns after t; the target's estimate is the one already made.
-  const leadQuantities = future.filter((q) => q.lead);
-  const usable = (c: CorrelationEstimate) => !Number.isNaN(c.r) && c.se > 0;
-  const leads = leadQuantities.map((q) => (q === future[0] ? target : est(q.values, q.span))).filter(usable);
-  const lags = past.map((q) => pairedCorrelation(values, q.values).r).filter((r) => !Number.isNaN(r));
-  if (leads.length === 0) return { verdict, reasons, ic };
-  const lead = Math.max(...leads.map((c) => Math.abs(c.r)));
-  const leadZ = Math.max(...leads.map((c) => Math.abs(c.r) / c.se));
-  const leadP = bonferroniPValue(leads);
-  const lag = Math.max(0, ...lags.map(Math.abs));
-  if (leadP <= LEAD_ALPHA && lead >= LEAD_LAG_RATIO * lag) {
+  if (!survives) {
+    if (asymmetry) notes.push(`lead/lag: ${leadLagText}; but ${control}: ${noEvidence}`);
+    return { verdict, reasons, notes, ic, statistics };
+  }
+  if (asymmetry) {
     verdict = worst(verdict, "suspect");
     reasons.push(
-      `lead/lag asymmetry: max |corr| with returns after t is ${lead.toFixed(3)} (max z = ${leadZ.toFixed(1)} over ` +
-        `${leads.length} lead correlations, Bonferroni p = ${leadP.toExponential(1)}) but with the last ${horizon} ` +
-        `return(s) known at t only ${lag.toFixed(3)}; genuine signals rarely see the future better than the past`,
+      `lead/lag asymmetry: ${leadLagText}, and ${control}; genuine signals rarely see the future better than the past`,
     );
-    return { verdict, reasons, ic };
   }
-  // The same question for the part of the column that the known returns do not explain: an honest trailing return
-  // mixed with a future one hides the future part behind a large lag correlation.
-  const rest = residualOnPast(values, basis);
-  const restLeads = leadQuantities.map((q) =>
-    correlationWithError(rest, q.values, dates.cluster, dates.clusters, q.span)
-  ).filter(usable);
-  if (restLeads.length === 0) return { verdict, reasons, ic };
-  const restLead = Math.max(...restLeads.map((c) => Math.abs(c.r)));
-  const restP = bonferroniPValue(restLeads);
-  if (restP <= LEAD_ALPHA && restLead >= RESIDUAL_LEAD_R) {
+  if (restLead >= IDENTITY_R && verdict !== "leak") {
+    verdict = "leak";
+    reasons.push(`${control}: once the returns known at t are removed, the column is a return after t`);
+  } else if (reasons.length === 0 && restLead >= RESIDUAL_LEAD_R) {
     verdict = worst(verdict, "suspect");
-    reasons.push(
-      `once the last ${horizon} return(s) known at t are regressed out, what remains of the column correlates ` +
-        `${restLead.toFixed(3)} with returns after t (Bonferroni p = ${restP.toExponential(1)} over ` +
-        `${restLeads.length} lead correlations): part of the column is built from the future`,
-    );
+    reasons.push(`${control}: part of the column is built from the future`);
   }
-  return { verdict, reasons, ic };
+  return { verdict, reasons, notes, ic, statistics };
+}
+
+/** Precomputed columns taken out of the panel per polars call (see {@link auditFeatures}). */
+const COLUMN_BATCH = 100;
+
+/**
+ * A column as a Float64Array (null → NaN) owned by JavaScript: a copy of polars' buffer, so that V8 counts the memory
+ * and collects the native buffer it came from in step (native buffers alone do not prompt a collection, and a loop
+ * over thousands of columns would otherwise hold them all). A Float64 column without nulls (what the loader makes) is
+ * copied straight from its Series, without a polars expression per column.
+ */
+function columnValues(series: pl.Series): Float64Array {
+  if (series.dtype.equals(pl.Float64) && series.nullCount() === 0) {
+    return new Float64Array(series.toTypedArray() as Float64Array);
+  }
+  return new Float64Array(float64Column(series.toFrame(), series.name));
 }
 
 /**
@@ -689,11 +887,12 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
   assertHorizon(horizon);
   const defs = options.features ?? [];
   const columns = options.columns ?? panel.extraColumns;
-  for (const c of columns) {
-    if (!panel.frame.columns.includes(c)) throw new ConfigError(`column "${c}" is not in the panel`);
-  }
+  const present = new Set(panel.frame.columns); // `frame.columns` builds a new array at every read
+  for (const c of columns) if (!present.has(c)) throw new ConfigError(`column "${c}" is not in the panel`);
   const symbols = chooseAuditSymbols(panel, options.symbols ?? 3);
-  const sub = panel.frame.filter(pl.col("symbol").isIn(symbols));
+  // Only the price columns take part in recomputation: filtering a frame copies every column it has.
+  const prices = panel.frame.select(...PANEL_COLUMNS);
+  const sub = prices.filter(pl.col("symbol").isIn(symbols));
   const subDates = sub.getColumn("date").unique().sort().toArray() as string[];
   const cutDates = chooseCutDates(subDates, options.cuts ?? 4);
   const features: FeatureAudit[] = [];
@@ -716,9 +915,9 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
       }
       const values = float64Column(computed, d.name);
       const id = identityCheck(values, future, subClusters);
-      if (id.length > 0) {
+      if (id.reasons.length > 0) {
         verdict = "leak";
-        reasons.push(...id);
+        reasons.push(...id.reasons);
       }
       const ic = pairedCorrelation(values, future[0].values).r;
       features.push({
@@ -726,6 +925,16 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
         source: "definition",
         verdict,
         reasons,
+        notes: [],
+        statistics: {
+          truncation: {
+            cuts: cutDates.length,
+            changed: t.changed,
+            firstOffendingDate: t.firstOffendingDate,
+            cut: t.cut,
+          },
+          identity: id.closest,
+        },
         firstOffendingDate: t.firstOffendingDate,
         ic,
       });
@@ -733,23 +942,38 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
   }
 
   if (columns.length > 0) {
-    const { future, past } = futureQuantities(panel.frame, horizon);
-    const dates = dateClusters(panel.frame);
-    const basis = pastBasis(past.filter((q) => q.span === 1).map((q) => q.values), panel.frame.height);
-    for (const c of columns) {
-      const values = float64Column(panel.frame, c);
-      const reasons = identityCheck(values, future, dates);
-      let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
-      const p = predictivenessCheck(values, future, past, horizon, dates, basis);
-      verdict = worst(verdict, p.verdict);
-      reasons.push(...p.reasons);
-      features.push({ name: c, source: "column", verdict, reasons, ic: p.ic });
+    const ctx = columnContext(prices, horizon);
+    // Columns are taken out of the panel a batch at a time through a narrow frame: a polars call on a frame of
+    // thousands of columns costs time and native memory in proportion to its width, every time.
+    for (let b = 0; b < columns.length; b += COLUMN_BATCH) {
+      const names = columns.slice(b, b + COLUMN_BATCH);
+      const batch = panel.frame.select(...names).getColumns();
+      for (const series of batch) {
+        const c = series.name;
+        const values = columnValues(series);
+        const id = identityCheck(values, ctx.future, ctx.dates);
+        const reasons = id.reasons;
+        let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
+        const p = predictivenessCheck(values, ctx);
+        verdict = worst(verdict, p.verdict);
+        reasons.push(...p.reasons);
+        features.push({
+          name: c,
+          source: "column",
+          verdict,
+          reasons,
+          notes: verdict === "ok" ? p.notes : [],
+          statistics: { identity: id.closest, ...p.statistics },
+          ic: p.ic,
+        });
+      }
     }
   }
   return {
     horizon,
     symbolsAudited: symbols,
     cutDates,
+    controlReturns: controlReturns(horizon),
     features,
     leaking: features.filter((f) => f.verdict === "leak").map((f) => f.name),
     suspect: features.filter((f) => f.verdict === "suspect").map((f) => f.name),
