@@ -63,8 +63,9 @@ export interface AuditJson {
   cutDates: string[];
   /** Past one-day returns the controlled lead test removes: max(2h, 10). */
   controlReturns: number;
-  /** Names with verdict `leak`, then `suspect`. */
+  /** Names with verdict `leak`. */
   leaking: string[];
+  /** Names with verdict `suspect`. */
   suspect: string[];
   /** Built-in features first, then file columns. */
   features: AuditJsonFeature[];

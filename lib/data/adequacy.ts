@@ -39,8 +39,9 @@ export interface ConstantSymbol {
   rows: number;
   /** The one adj_close value it has. */
   price: number;
-  /** Its first and last dates (ISO). */
+  /** Its first date (ISO). */
   firstDate: string;
+  /** Its last date (ISO). */
   lastDate: string;
 }
 
@@ -48,9 +49,11 @@ export interface ConstantSymbol {
 export interface PanelAdequacy {
   /** The source named in the options, if any. */
   source?: string;
-  /** Number of symbols, of dates on the shared axis, and of rows. */
+  /** Number of symbols. */
   symbols: number;
+  /** Number of dates on the shared date axis. */
   dates: number;
+  /** Number of (symbol, date) rows. */
   rows: number;
   /** The horizon h the target uses. */
   horizon: number;
