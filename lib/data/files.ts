@@ -19,7 +19,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";

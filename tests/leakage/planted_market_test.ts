@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { auditFeatures, controlReturns, panelFromFrame, syntheticMarket } from "../../lib/mod.ts";
+import { auditFeatures, panelFromFrame, syntheticMarket } from "../../lib/mod.ts";
+import { controlReturns } from "../../lib/leakage/audit.ts";
 import type { AuditReport, FeatureAudit, Panel } from "../../lib/mod.ts";
 import { normal, uniform } from "../features/_panels.ts";
 
