@@ -7,13 +7,30 @@
  */
 
 // Errors
-export { BackendUnavailableError, CandorError, ConfigError, DataError, LeakageError, StoreError } from "./errors.ts";
+export {
+  BackendUnavailableError,
+  CandorError,
+  clipEcho,
+  ConfigError,
+  DataError,
+  LeakageError,
+  MAX_ECHO_CHARS,
+  StoreError,
+} from "./errors.ts";
 export type { DataLocation } from "./errors.ts";
 export { CANDOR_VERSION } from "./version.ts";
 
 // Data: loading, the Panel, the synthetic market
-export { loadPanel, REQUIRED_COLUMNS } from "./data/load.ts";
-export type { LoadPanelOptions } from "./data/load.ts";
+export {
+  LOAD_MEMORY_MULTIPLE,
+  LOAD_MEMORY_OVERHEAD_BYTES,
+  loadPanel,
+  MAX_EXTRA_COLUMNS,
+  REQUIRED_COLUMNS,
+} from "./data/load.ts";
+export type { ExtraColumnSelection, LoadPanelOptions } from "./data/load.ts";
+export { assertPanelAdequate, checkPanelAdequacy, MIN_LEARNING_DATES } from "./data/adequacy.ts";
+export type { ConstantSymbol, PanelAdequacy, PanelAdequacyOptions } from "./data/adequacy.ts";
 export { PANEL_COLUMNS, panelFromFrame, PRICE_COLUMNS } from "./data/panel.ts";
 export type { Panel } from "./data/panel.ts";
 export { assertMatrix, takeRows } from "./data/matrix.ts";
@@ -78,8 +95,23 @@ export {
 export type { WaveletDenoiseOptions } from "./features/wavelet.ts";
 
 // Leakage audit and configuration checks
-export { auditFeatures, findLeakingFeatures, truncationTest } from "./leakage/audit.ts";
-export type { AuditOptions, AuditReport, FeatureAudit, TruncationResult, Verdict } from "./leakage/audit.ts";
+export {
+  auditFeatures,
+  controlReturns,
+  findLeakingFeatures,
+  formatPValue,
+  formatStandardErrors,
+  truncationTest,
+} from "./leakage/audit.ts";
+export type {
+  AuditOptions,
+  AuditReport,
+  CorrelationStatistic,
+  FeatureAudit,
+  FeatureStatistics,
+  TruncationResult,
+  Verdict,
+} from "./leakage/audit.ts";
 export { checkConfiguration } from "./leakage/configuration.ts";
 export type {
   ConfigurationCheckInput,

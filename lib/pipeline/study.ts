@@ -22,6 +22,7 @@
 
 import type { Panel } from "../data/panel.ts";
 import { auditFeatures } from "../leakage/audit.ts";
+import { assertPanelAdequate } from "../data/adequacy.ts";
 import type { ConfigurationFinding } from "../leakage/configuration.ts";
 import { plausibilityCheck } from "../metrics/plausibility.ts";
 import type { Store } from "../store/store.ts";
@@ -230,8 +231,15 @@ export async function prepareStudy(
   opts: { step?: <T>(stage: StudyStage, fraction: number, message: string, fn: () => T) => T; audit?: boolean } = {},
 ): Promise<PreparedStudy> {
   const step = opts.step ?? (<T>(_s: StudyStage, _f: number, _m: string, fn: () => T): T => fn());
-  const market = await step("load", 0, "loading prices", () => loadMarket(config.data));
+  const market = await step("load", 0, "loading prices", () => loadMarket(config.data, config.features.columns));
   const panel = market.panel;
+  // Data too short, a horizon as long as the data, constant prices: refused with the numbers, before anything else.
+  step(
+    "load",
+    0.02,
+    "checking the data can be learned from",
+    () => assertPanelAdequate(panel, { horizon: config.target.horizon, source: market.source }),
+  );
   const selection = step(
     "features",
     0.03,

@@ -372,7 +372,7 @@ const NOT_LEARNABLE: Case[] = [
     /constant prices: adj_close never changes for any of the 1 symbol\(s\): X \(10 on all 300 rows/,
   ),
 ];
-const PIPELINE_CHECKS_ADEQUACY = false;
+const PIPELINE_CHECKS_ADEQUACY = true;
 
 for (const c of [...CATALOGUE, ...NOT_LEARNABLE]) {
   const ignore = !PIPELINE_CHECKS_ADEQUACY && NOT_LEARNABLE.includes(c);
