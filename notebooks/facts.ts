@@ -29,11 +29,11 @@ export interface JupyterApi {
 }
 
 /**
- * Publishes `facts` as one output of MIME type {@link FACTS_MIME} (inside Jupyter; elsewhere it does nothing and
- * returns the facts). Non-finite numbers are refused: JSON would turn them into null and a test would then read a
+ * Publishes `facts` as one output of MIME type {@link FACTS_MIME} (inside Jupyter; elsewhere it does nothing). It returns nothing, so a
+ * cell ending with it shows no value. Non-finite numbers are refused: JSON would turn them into null and a test would then read a
  * missing number as a value.
  */
-export async function recordFacts(facts: Facts): Promise<Facts> {
+export async function recordFacts(facts: Facts): Promise<void> {
   const bad: string[] = [];
   const walk = (v: FactValue, path: string) => {
     if (typeof v === "number" && !Number.isFinite(v)) bad.push(`${path} = ${v}`);
@@ -44,7 +44,6 @@ export async function recordFacts(facts: Facts): Promise<Facts> {
   if (bad.length > 0) throw new Error(`recordFacts: non-finite value(s): ${bad.join(", ")}`);
   const jupyter = jupyterApi();
   if (jupyter !== undefined) await jupyter.display({ [FACTS_MIME]: facts }, { raw: true });
-  return facts;
 }
 
 /** Deno's Jupyter API inside the kernel; undefined elsewhere (reading `Deno.jupyter` outside the kernel throws). */
