@@ -2,8 +2,9 @@
  * Executes notebooks with Jupyter's nbconvert and the Deno kernel, exactly as `deno task report` does, and checks the
  * numbers each chapter's story depends on (the facts it records with `recordFacts`). Skipped, with the reason, when
  * Jupyter or the Deno kernel is not installed. Chapters read real prices from the folder the other real-data tests
- * use (`CANDOR_REAL_DATA`, default ../shared/data/sp500); without it they run on the synthetic market, and only the
- * checks that hold there too are made.
+ * use (`CANDOR_REAL_DATA`, default ../shared/data/sp500); without it they run on the synthetic market and only the
+ * claims that do not depend on real prices are checked (the random-walk sections of 01, the DAG simulation of 08, the
+ * structure of 04).
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
@@ -179,6 +180,8 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     assert.deepEqual(f.waveletAuditVerdicts, { WDEV_WHOLE_SERIES_LEAK_DEMO: "leak", WDEV64: "ok" });
     // The clean run is within chance: its Wilson interval contains 0.5.
     assert.ok(covers(f.cleanWilson, 0.5), `clean interval ${JSON.stringify(f.cleanWilson)}`);
+    assert.equal(f.realSource, real ? "real" : "synthetic");
+    if (!real) return;
     // xLSTM-TS: the smoothed run looks brilliant and is flagged; without the smoother and with the causal one it is
     // within chance (the published 71–73 % against 49.5 %).
     const xlstm = list(f.xlstm, "xlstm");
@@ -192,7 +195,6 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
       assert.equal(run.suspicious, false);
     }
     assert.deepEqual(f.realAuditVerdicts, { RET1: "ok", WDEV_WHOLE_SERIES_LEAK_DEMO: "leak", WDEV64: "ok" });
-    assert.equal(f.realSource, real ? "real" : "synthetic");
   },
   "02-training-health": (f, real) => {
     assert.equal(f.source, real ? "real" : "synthetic");
@@ -223,10 +225,6 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const schemes = list(f.schemes, "schemes");
     const shuffled = named(schemes, "shuffled"), purged = named(schemes, "purged 5-fold");
     const walk = named(schemes, "purged walk-forward");
-    // Overlapping labels: shuffling scores far higher than either purged split, on the same model.
-    assert.ok(num(shuffled.accuracy, "shuffled") - num(purged.accuracy, "purged") > 0.1);
-    assert.ok(num(shuffled.accuracy, "shuffled") - num(walk.accuracy, "walk-forward") > 0.1);
-    assert.ok(num(f.sameLabelAsPreviousDay, "sameLabelAsPreviousDay") > 0.8);
     assert.equal(f.cpcvSplits, 10);
     assert.equal(list(f.cpcvPaths, "cpcvPaths").length, 4);
     assert.equal(f.rules, 48);
@@ -234,6 +232,10 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const pbo = num(f.pbo, "pbo");
     assert.ok(pbo >= 0 && pbo <= 1);
     if (!real) return;
+    // Overlapping labels: shuffling scores far higher than either purged split, on the same model.
+    assert.ok(num(shuffled.accuracy, "shuffled") - num(purged.accuracy, "purged") > 0.1);
+    assert.ok(num(shuffled.accuracy, "shuffled") - num(walk.accuracy, "walk-forward") > 0.1);
+    assert.ok(num(f.sameLabelAsPreviousDay, "sameLabelAsPreviousDay") > 0.8);
     // On real prices the shuffled split flatters the model past always long; the honest splits are below it.
     assert.ok(num(shuffled.accuracy, "shuffled") > num(shuffled.alwaysLong, "always long") + 0.05);
     for (const s of [purged, walk]) assert.ok(num(s.accuracy, String(s.name)) < num(s.alwaysLong, "always long"));
@@ -246,6 +248,7 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
   },
   "06-sequence-models": (f, real) => {
     assert.equal(f.source, real ? "real" : "synthetic");
+    if (!real) return;
     const three = list(f.threeClass, "threeClass");
     const unweighted = named(three, "LSTM, unweighted"), weighted = named(three, "LSTM, balanced");
     const flat = f.alwaysFlat as Record<string, number>;
@@ -257,7 +260,6 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     // Class weights: lower accuracy, higher macro-F1.
     assert.ok(num(weighted.accuracy, "weighted accuracy") < num(unweighted.accuracy, "unweighted accuracy"));
     assert.ok(num(weighted.macroF1, "weighted macro-F1") > num(unweighted.macroF1, "unweighted macro-F1") + 0.05);
-    if (!real) return;
     assert.match(String(unweighted.verdict), /class bias/);
     assert.ok(num(weighted.macroF1, "weighted") > num(weighted.shuffledMacroF1, "shuffled"));
     // The multitask LSTM + Transformer's volatility head outweighs its main loss.
