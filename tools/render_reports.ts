@@ -23,11 +23,10 @@
  * file (a `<script src>`, stylesheet, image or CSS `url()` that is not a `data:` URL or an anchor), so a report opens
  * the same on any machine.
  *
- * **Environment of the kernels**: `CANDOR_REAL_DATA` (the price folder the chapters read; default
+ * **Environment of the kernels**: `CANDOR_REAL_DATA`, the price folder the chapters read: as given, else
  * `../shared/data/sp500` next to the repository when it exists, resolved to an absolute path because kernels run in
- * notebooks/; when there is none, chapters fall back to the synthetic market and say so), and
- * `OMP_WAIT_POLICY=PASSIVE` unless set (XGBoost's OpenMP threads otherwise spin while waiting: under CPU contention a
- * chapter's 0.6 s of XGBoost took 24 s).
+ * notebooks/. When there is none, chapters fall back to the synthetic market and say so; a variable naming a missing
+ * folder is an error.
  *
  * Requirements: Jupyter (Debian: jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel) and the
  * Deno kernel (`deno jupyter --install`). Missing either is reported with the command that installs it.
@@ -191,15 +190,11 @@ export function externalResources(html: string): string[] {
 
 /**
  * The kernel environment `deno task report` and the notebook tests use: `CANDOR_REAL_DATA` resolved to an absolute
- * path (kernels run in notebooks/, so a relative path would point elsewhere) when given, and `OMP_WAIT_POLICY=PASSIVE`
- * unless already set. `realData` undefined leaves `CANDOR_REAL_DATA` out (chapters then use the synthetic market and
- * say so).
+ * path (kernels run in notebooks/, so a relative path would point elsewhere) when given; `realData` undefined leaves it
+ * out (chapters then use the synthetic market and say so).
  */
 export function kernelEnvironment(realData: string | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (realData !== undefined) env.CANDOR_REAL_DATA = isAbsolute(realData) ? realData : resolve(realData);
-  if (Deno.env.get("OMP_WAIT_POLICY") === undefined) env.OMP_WAIT_POLICY = "PASSIVE";
-  return env;
+  return realData === undefined ? {} : { CANDOR_REAL_DATA: isAbsolute(realData) ? realData : resolve(realData) };
 }
 
 /**
