@@ -12,6 +12,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { ParamStore } from "./params.ts";
+import { CANDOR_KERNELS, hasCandorKernel } from "./kernels/blas_kernels.ts";
 
 const onesRows = new Map<number, tf.Tensor2D>();
 
@@ -79,9 +80,15 @@ export function dense(
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as tf.Tensor2D[];
+        if (hasCandorKernel(CANDOR_KERNELS.denseBackward)) {
+          // The same three gradients in one kernel (wasm with OpenBLAS, kernels/blas_kernels.ts).
+          return tf.engine().runKernel(
+            CANDOR_KERNELS.denseBackward,
+            { dy, x: xs, w: ws, y: ys },
+            { relu, inputGradient },
+          ) as tf.Tensor[];
+        }
         const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
-        // xᵀ·dz for every shape: on wasm, candor's matMul kernel (kernels/gemm.ts) reads the transposed x through
-        // its strides, with no transpose kernel and no packing of the fresh right operand.
         const dW = tf.matMul(xs, dz, true, false);
         const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
         const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
@@ -276,9 +283,32 @@ export function lstm(
         },
       };
     });
-  const lastOnly = build(false);
-  const allSteps = build(true);
-  return (x: tf.Tensor3D, sequences = false): tf.Tensor => (sequences ? allSteps : lastOnly)(x, wx, wh, b);
+  // The same layer as two kernels (wasm with OpenBLAS: kernels/blas_kernels.ts), forward and backward through time.
+  const buildFused = (sequences: boolean) =>
+    tf.customGrad((...args: unknown[]) => {
+      const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+      const [value, ...kept] = tf.engine().runKernel(
+        CANDOR_KERNELS.lstmForward,
+        { x, wx: wxT, wh: whT, b: bT },
+        { sequences },
+      ) as tf.Tensor[];
+      save([...kept, wxT, whT]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [gates, cells, tanhc, hidden, xt, wxS, whS] = saved;
+          return tf.engine().runKernel(
+            CANDOR_KERNELS.lstmBackward,
+            { dy, gates, cells, tanhc, hidden, xt, wx: wxS, wh: whS },
+            { sequences, inputGradient },
+          ) as tf.Tensor[];
+        },
+      };
+    });
+  const ops = [build(false), build(true)];
+  const fused = [buildFused(false), buildFused(true)];
+  return (x: tf.Tensor3D, sequences = false): tf.Tensor =>
+    (hasCandorKernel(CANDOR_KERNELS.lstmForward) ? fused : ops)[sequences ? 1 : 0](x, wx, wh, b);
 }
 
 /**

@@ -1,16 +1,17 @@
 /**
  * Whole-model gradient check: for every neural model, the gradient of its real training loss with respect to every
- * parameter is computed on the pure-JS cpu backend and on wasm (with candor's kernel patches: own matMul kernel,
- * explicit-transpose matMul, heap-view slicing, cpu fallbacks) from the same seeded parameters and batch, and compared
- * element-wise. This covers what the per-op cases of backend_test.ts do not: weight gradients through the hand-written
+ * parameter is computed on the pure-JS cpu backend and on wasm (with candor's kernel patches: OpenBLAS matMul, the
+ * fused dense-backward and LSTM kernels, explicit-transpose matMul, heap-view slicing, cpu fallbacks) from the same
+ * seeded parameters and batch, and compared element-wise. This covers what the per-op cases of backend_test.ts do not: weight gradients through the hand-written
  * dense and LSTM backward passes, batch-norm moments, squaredDifference (MSE and auxiliary heads), step (ReLU
  * backward), the NOTEARS acyclicity matMul chain, and rank-3 slices of the sequence models.
  *
  * Zero-initialized tensors (output heads, biases) are filled with seeded values first: a zero head would make every
  * trunk gradient exactly 0 on both backends, a comparison that could not fail.
  *
- * The last test runs this file again in a subprocess with `CANDOR_WASM_GEMM=0` (kernels are registered once per
- * process), so tfjs's own matMul path with the explicit-transpose patch is checked too.
+ * The last test runs this file again in a subprocess with `CANDOR_BLAS=0` (kernels are registered once per process),
+ * so the path without OpenBLAS — tfjs's own matMul with the explicit-transpose patch, the op-by-op layers — is checked
+ * too.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -235,18 +236,21 @@ Deno.test("model gradients: wasm equals cpu — NOTEARS objective (acyclicity ma
   assertClose("NOTEARS", cpu, wasm);
 });
 
-Deno.test(`model gradients: the wasm run used ${CHILD ? "tfjs's matMul (CANDOR_WASM_GEMM=0)" : "candor's matMul"}`, () => {
+Deno.test(`model gradients: the wasm run used ${CHILD ? "tfjs's kernels (CANDOR_BLAS=0)" : "OpenBLAS and the fused kernels"}`, () => {
   assert.equal(info.name, "wasm");
-  assert.equal(info.patches.includes("BatchMatMul:candor-gemm"), !CHILD, info.patches.join(", "));
+  for (const k of ["BatchMatMul:blas", "CandorLstmForward:blas", "CandorDenseBackward:blas"]) {
+    assert.equal(info.patches.includes(k), !CHILD, info.patches.join(", "));
+  }
+  assert.equal(info.patches.some((p) => p.startsWith("blas-unavailable: disabled by CANDOR_BLAS=0")), CHILD);
   assert.ok(info.patches.includes("BatchMatMul:explicit-transpose"));
 });
 
 if (!CHILD) {
-  Deno.test("model gradients: the same checks pass with CANDOR_WASM_GEMM=0 (subprocess)", async () => {
+  Deno.test("model gradients: the same checks pass with CANDOR_BLAS=0 (subprocess)", async () => {
     const file = fileURLToPath(import.meta.url);
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--no-check", file],
-      env: { CANDOR_WASM_GEMM: "0", CANDOR_GRADCHECK_CHILD: "1", NO_COLOR: "1" },
+      env: { CANDOR_BLAS: "0", CANDOR_GRADCHECK_CHILD: "1", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();
