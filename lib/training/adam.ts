@@ -122,6 +122,22 @@ export class FlatAdam {
   }
 
   /**
+   * Reads the variables' values asynchronously into the parameter vector, for backends that cannot read synchronously
+   * (WebGPU): afterwards {@link FlatAdam.currentParameters} and {@link FlatAdam.step} read nothing until the variables
+   * are changed from outside (a restore, a resume) again.
+   */
+  async refresh(): Promise<void> {
+    const theta = new Float32Array(this.size);
+    let off = 0;
+    for (const x of this.#vars) {
+      theta.set(await x.data() as Float32Array, off);
+      off += x.size;
+    }
+    this.#theta = theta;
+    this.#written = this.#vars.map((x) => x.dataId);
+  }
+
+  /**
    * The current parameters as one flat vector without reading the variables back when they still hold what the last
    * step wrote (the common case in a training loop); otherwise read from the variables. Valid until the next step:
    * callers copy it, never write it.
