@@ -64,8 +64,30 @@ export function dense(
   const b = opts.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
   const relu = opts.activation === "relu";
   const inputGradient = opts.inputGradient ?? true;
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+    const [xs, ws, ys] = saved as tf.Tensor2D[];
+    if (hasCandorKernel(CANDOR_KERNELS.denseBackward)) {
+      // The same three gradients in one kernel (wasm with OpenBLAS, kernels/blas_kernels.ts).
+      return tf.engine().runKernel(
+        CANDOR_KERNELS.denseBackward,
+        { dy, x: xs, w: ws, y: ys },
+        { relu, inputGradient },
+      ) as tf.Tensor[];
+    }
+    const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
+    const dW = tf.matMul(xs, dz, true, false);
+    const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
+    const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
+    return [dx, dW, db];
+  };
   const fusedOp = b === undefined ? undefined : tf.customGrad((...args: unknown[]) => {
     const [x, wT, bT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    if (hasCandorKernel(CANDOR_KERNELS.dense)) {
+      // The same product in one kernel on rank-2 operands (wasm with OpenBLAS, kernels/blas_kernels.ts).
+      const y = tf.engine().runKernel(CANDOR_KERNELS.dense, { x, w: wT, b: bT }, { relu }) as tf.Tensor2D;
+      save([x, wT, y]);
+      return { value: y, gradFunc };
+    }
     // runKernel, not tf.fused.matMul: the op wrapper un-fuses whenever a gradient tape is active. The kernel takes
     // rank-3 operands (as the op passes them).
     const [m, k] = x.shape;
@@ -76,25 +98,7 @@ export function dense(
     ) as tf.Tensor3D;
     const y = tf.reshape(y3, [m, outDim]) as tf.Tensor2D;
     save([x, wT, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws, ys] = saved as tf.Tensor2D[];
-        if (hasCandorKernel(CANDOR_KERNELS.denseBackward)) {
-          // The same three gradients in one kernel (wasm with OpenBLAS, kernels/blas_kernels.ts).
-          return tf.engine().runKernel(
-            CANDOR_KERNELS.denseBackward,
-            { dy, x: xs, w: ws, y: ys },
-            { relu, inputGradient },
-          ) as tf.Tensor[];
-        }
-        const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
-        const dW = tf.matMul(xs, dz, true, false);
-        const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
-        const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
-        return [dx, dW, db];
-      },
-    };
+    return { value: y, gradFunc };
   });
   return (x) => {
     const shape = x.shape;

@@ -16,7 +16,12 @@
  *    LSTM input projection into 60 steps copied 60 × 15.7 MB per forward pass (70 % of an LSTM training step,
  *    measured with `tf.profile`). The patched kernels read through a view of the heap instead and copy only the
  *    slice itself.
- * 3. **cpu fallbacks.** Kernels that exist on the cpu backend but not on wasm (`UnsortedSegmentSum` for gather
+ * 3. **Shared-data identity.** tfjs-wasm's `Identity` copies its input, and the engine runs it for every tensor a
+ *    custom gradient saves for its backward pass (`save([...])` clones each one) and for every `tf.clone`: an LSTM
+ *    layer's saved activations (~40 MB at the benchmark's shapes) were copied on every training step. Tensors are
+ *    immutable and no wasm kernel writes into its inputs, so the patched `Identity` shares the input's data with a
+ *    reference count — as tfjs's own `Reshape` on wasm and `Identity` on the cpu backend already do.
+ * 4. **cpu fallbacks.** Kernels that exist on the cpu backend but not on wasm (`UnsortedSegmentSum` for gather
  *    gradients, `Conv2DBackpropFilter`, depthwise-conv backprop, `Einsum`) are registered on wasm as "copy inputs to a private cpu
  *    backend, run the cpu kernel, copy the result back". Slow, but correct instead of a missing-kernel crash.
  *
@@ -36,6 +41,7 @@ type KernelFunc = tf.KernelConfig["kernelFunc"];
 type WasmBackendLike = tf.KernelBackend & {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  incRef(dataId: tf.DataId): void;
   readSync(dataId: tf.DataId): tf.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.BackendValues): tf.TensorInfo;
 };
@@ -105,6 +111,22 @@ export function installWasmPatches(): string[] {
   else applied.push(`blas: ${blas.description}`, ...installBlasKernels(blas));
 
   applied.push(...installSlicePatches());
+
+  const identity = tf.getKernel("Identity", "wasm");
+  if (identity !== undefined) {
+    const copy = identity.kernelFunc;
+    tf.unregisterKernel("Identity", "wasm");
+    tf.registerKernel({
+      ...identity,
+      kernelFunc: (args) => {
+        const x = (args.inputs as { x: tf.TensorInfo }).x;
+        if (x.dtype === "string") return copy(args);
+        (args.backend as WasmBackendLike).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
+    });
+    applied.push("Identity:shared");
+  }
 
   const wasmNames = new Set(tf.getKernelsForBackend("wasm").map((k) => k.kernelName));
   let cpu: MathBackendCPU | undefined;

@@ -5,8 +5,9 @@
  * - `BatchMatMul` and `_FusedMatMul` (bias, linear or ReLU): one `cblas_sgemm` per batch entry, transposed operands
  *   read in place (tfjs 4.22 multiplies through XNNPACK, which packs the right-hand matrix per tensor — right for
  *   inference, a cost on every step in training — and takes a 10–20× slower path for transposed operands).
- * - `CandorDenseBackward`: a dense layer's whole backward pass in one kernel (ReLU mask, `dW = xᵀ·dz`, `db = Σ dz`,
- *   `dx = dz·Wᵀ`), instead of five tfjs kernels and their tensors.
+ * - `CandorDense` / `CandorDenseBackward`: a dense layer forward (`act(x·W + b)` on rank-2 operands, without the
+ *   reshapes to rank 3 that `_FusedMatMul` needs) and its whole backward pass in one kernel (ReLU mask, `dW = xᵀ·dz`,
+ *   `db = Σ dz`, `dx = dz·Wᵀ`), instead of five tfjs kernels and their tensors.
  * - `CandorLstmForward` / `CandorLstmBackward`: a whole LSTM layer, forward and backward through time, each one
  *   kernel: the input projection of all steps is one product, each step is one product for the recurrence plus one
  *   fused element-wise pass (gates, cell, hidden state; in backward the gate gradients and the bias gradient), and the
@@ -33,6 +34,7 @@ type KernelFunc = tf.KernelConfig["kernelFunc"];
 
 /** Names of candor's own kernels (registered on wasm only; layers.ts uses them when they are registered). */
 export const CANDOR_KERNELS = {
+  dense: "CandorDense",
   denseBackward: "CandorDenseBackward",
   lstmForward: "CandorLstmForward",
   lstmBackward: "CandorLstmBackward",
@@ -350,6 +352,17 @@ export function installBlasKernels(blas: Blas): string[] {
     tf.registerKernel({ ...fused, kernelFunc });
     applied.push("_FusedMatMul:blas");
   }
+  tf.registerKernel({
+    kernelName: CANDOR_KERNELS.dense,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, b } = inputs as Record<string, tf.TensorInfo>;
+      const { relu } = attrs as unknown as { relu: boolean };
+      const y = matMul(heapOf(backend), x, w, false, false, b, relu);
+      if (y === undefined) throw new Error(`${CANDOR_KERNELS.dense}: unsupported operands [${x.shape}]·[${w.shape}]`);
+      return y;
+    },
+  });
   tf.registerKernel({
     kernelName: CANDOR_KERNELS.denseBackward,
     backendName: "wasm",
