@@ -14,18 +14,20 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ParamStore } from "./params.ts";
 import { CANDOR_KERNELS, hasCandorKernel } from "./kernels/blas_kernels.ts";
 
-const onesRows = new Map<number, tf.Tensor2D>();
+const onesRows = new Map<string, tf.Tensor2D>();
 
 /**
- * A kept `[1, n]` row of ones (the bias gradient's left operand), one per batch size instead of a new tensor per layer
- * per step. At most 8 sizes are kept (a training run uses two: the batch size and its last partial batch); the oldest
- * is disposed beyond that, which is safe because each is only read inside one synchronous matMul.
+ * A kept `[1, n]` row of ones (the bias gradient's left operand), one per batch size and backend instead of a new
+ * tensor per layer per step (per backend: a tensor kept on a GPU cannot be read when prediction runs on the cpu
+ * backend). At most 8 are kept (a training run uses two: the batch size and its last partial batch); the oldest is
+ * disposed beyond that, which is safe because each is only read inside one synchronous matMul.
  */
 function onesRow(n: number): tf.Tensor2D {
-  let t = onesRows.get(n);
+  const key = `${tf.getBackend()}:${n}`;
+  let t = onesRows.get(key);
   if (t === undefined || t.isDisposed) {
     t = tf.keep(tf.ones([1, n]));
-    onesRows.set(n, t);
+    onesRows.set(key, t);
     if (onesRows.size > 8) {
       const [oldest, tensor] = onesRows.entries().next().value!;
       tensor.dispose();
@@ -207,15 +209,15 @@ export function lstm(
   bias.fill(1, H, 2 * H);
   const b = p.add(`${name}/bias`, [4 * H], { kind: "zeros" });
   b.assign(tf.tensor1d(bias));
-  // 1 on the sigmoid gates (i, f, o), 0 on the tanh gate g.
-  const sigMask = tf.keep(
-    tf.tensor1d(Float32Array.from({ length: 4 * H }, (_, k) => (k >= 2 * H && k < 3 * H ? 0 : 1))),
-  );
+  // 1 on the sigmoid gates (i, f, o), 0 on the tanh gate g. Made per call from host values: a tensor kept across
+  // calls would stay on the backend that made it (a GPU), unreadable when prediction runs on the cpu backend.
+  const sigMaskValues = Float32Array.from({ length: 4 * H }, (_, k) => (k >= 2 * H && k < 3 * H ? 0 : 1));
 
   const build = (sequences: boolean) =>
     tf.customGrad((...args: unknown[]) => {
       const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
       const [B, T] = x.shape;
+      const sigMask = tf.tensor1d(sigMaskValues);
       // σ on i, f, o and tanh on g from one sigmoid, tanh(u) = 2σ(2u) − 1: the g columns of the weights are doubled
       // once per call instead of scaling z at every step (the backward pass works with the unscaled z).
       const scale = tf.sub(2, sigMask), offset = tf.sub(sigMask, 1);
@@ -242,14 +244,15 @@ export function lstm(
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xs, As, Cs, Hsv, wxU, whU] = saved;
           const whTr = tf.transpose(whU);
+          const mask = tf.tensor1d(sigMaskValues);
           // Everything that does not depend on the backward recursion is computed for all steps at once.
           const [Ia, Fa, Ga, Oa] = tf.split(As, 4, 2);
           const tanhC = tf.tanh(Cs);
           const cPrevAll = tf.concat([tf.zeros([1, B, H]), tf.slice(Cs, [0, 0, 0], [T - 1, B, H])], 0);
           // dA/dz: a(1 − a) on σ gates, 1 − a² on the tanh gate.
           const deriv = tf.add(
-            tf.mul(sigMask, tf.mul(As, tf.sub(1, As))),
-            tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(As))),
+            tf.mul(mask, tf.mul(As, tf.sub(1, As))),
+            tf.mul(tf.sub(1, mask), tf.sub(1, tf.square(As))),
           );
           const oDtanh = tf.mul(Oa, tf.sub(1, tf.square(tanhC)));
           // dz = [dc, dc, dc, dh] ⊙ [g, c_prev, i, tanh(c)] ⊙ dA/dz; the last two factors are known for all steps.

@@ -388,6 +388,7 @@ export function installBlasKernels(blas: Blas): string[] {
     },
   });
   applied.push(
+    `${CANDOR_KERNELS.dense}:blas`,
     `${CANDOR_KERNELS.denseBackward}:blas`,
     `${CANDOR_KERNELS.lstmForward}:blas`,
     `${CANDOR_KERNELS.lstmBackward}:blas`,
