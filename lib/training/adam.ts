@@ -149,9 +149,10 @@ export class FlatAdam {
 
   /**
    * Applies one Adam step with learning rate `lr` from the flat gradient `g`, scaled by `scale` (global-norm
-   * clipping), and returns the new parameters as a flat vector. The update runs in JS on the flat vectors (float64
-   * arithmetic, float32 state): on wasm the same update as ~25 tiny kernels cost ~0.3 ms per step, 10 % of an MLP
-   * step; the variables are then assigned once each.
+   * clipping), and returns the new parameters as a flat vector: the optimizer's own (as from
+   * {@link FlatAdam.currentParameters}), valid until the next step — copy it to keep it, never write it. The update
+   * runs in JS on the flat vectors (float64 arithmetic, float32 state): on wasm the same update as ~25 tiny kernels
+   * cost ~0.3 ms per step, 10 % of an MLP step; the variables are then assigned once each.
    */
   step(g: tf.Tensor1D | Float32Array, lr: number, scale = 1): Float32Array {
     const grad = g instanceof Float32Array ? g : (g.dataSync() as Float32Array);
@@ -174,7 +175,7 @@ export class FlatAdam {
     }
     this.#theta = theta;
     this.#written = this.#vars.map((x) => x.dataId);
-    return new Float32Array(theta);
+    return theta;
   }
 
   /** The state (copies). */

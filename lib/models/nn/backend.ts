@@ -136,6 +136,29 @@ export async function probeGpuAdapter(): Promise<GpuAdapterInfo | string> {
   }
 }
 
+/**
+ * On Linux, why no hardware GPU adapter can exist — no GPU device node (`/dev/dri/renderD*`, `/dev/nvidia*`, WSL's
+ * `/dev/dxg`) — or undefined (other systems, nodes present, /dev unreadable). `auto` then skips asking WebGPU for an
+ * adapter, which would load a Vulkan driver (~0.5 s and ~70 MB of resident memory) only to find a software one.
+ */
+function noGpuDevice(): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const dri = (() => {
+      try {
+        return [...Deno.readDirSync("/dev/dri")].some((e) => e.name.startsWith("renderD"));
+      } catch {
+        return false;
+      }
+    })();
+    if (dri) return undefined;
+    for (const e of Deno.readDirSync("/dev")) if (e.name.startsWith("nvidia") || e.name === "dxg") return undefined;
+    return "no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): no hardware adapter to look for";
+  } catch {
+    return undefined;
+  }
+}
+
 /** Sets up the webgpu backend (the cpu backend too, which `predict` uses), or returns why it cannot be used. */
 async function tryWebgpu(adapter: GpuAdapterInfo): Promise<string | undefined> {
   try {
@@ -185,7 +208,7 @@ export async function initBackend(requested?: BackendRequest): Promise<BackendIn
   }
   let adapter: GpuAdapterInfo | undefined;
   if (name === undefined && (req === "auto" || req === "webgpu")) {
-    const probe = await probeGpuAdapter();
+    const probe = req === "auto" ? (noGpuDevice() ?? await probeGpuAdapter()) : await probeGpuAdapter();
     let why: string | undefined = typeof probe === "string" ? probe : undefined;
     if (typeof probe !== "string") {
       adapter = probe;

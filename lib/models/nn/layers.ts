@@ -11,6 +11,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { ConfigError } from "../../errors.ts";
 import type { ParamStore } from "./params.ts";
 import { CANDOR_KERNELS, hasCandorKernel } from "./kernels/blas_kernels.ts";
 
@@ -37,6 +38,29 @@ function onesRow(n: number): tf.Tensor2D {
   return t;
 }
 
+/** Options of {@link dense}. */
+export interface DenseOptions {
+  /** Start W and b at 0 (a head that initially predicts 0). */
+  zeroInit?: boolean;
+  /** Add a bias (default true). */
+  bias?: boolean;
+  /** ReLU after the affine map (default: none). */
+  activation?: "relu";
+  /** Compute the input's gradient (default true; false for a first layer on data, whose gradient is never used). */
+  inputGradient?: boolean;
+}
+
+/** Creates a dense layer's kernel `[inDim, outDim]` and bias `[outDim]` (Glorot uniform / zeros, or all zeros). */
+function denseParams(p: ParamStore, name: string, inDim: number, outDim: number, o: DenseOptions) {
+  const w = p.add(
+    `${name}/kernel`,
+    [inDim, outDim],
+    o.zeroInit ? { kind: "zeros" } : { kind: "glorot", fanIn: inDim, fanOut: outDim },
+  );
+  const b = o.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  return { w, b };
+}
+
 /**
  * `y = act(x·W + b)` over the last axis (act = identity or ReLU); `zeroInit` starts W and b at 0 (a head that
  * initially predicts 0).
@@ -45,25 +69,28 @@ function onesRow(n: number): tf.Tensor2D {
  * matMul + bias + ReLU kernel forward (tfjs un-fuses it whenever gradients are recorded) and the backward pass is
  * `dz = dy ⊙ 1[y > 0]`, `dW = xᵀ·dz`, `db = 1ᵀ·dz` (a one-row matMul: the wasm `Sum` over the batch axis transposes
  * first and cost as much as a weight gradient), `dx = dz·Wᵀ` — or nothing for `inputGradient: false` (a first layer
- * on data, whose input gradient is never used). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
+ * on data, whose input gradient is never used). On wasm with OpenBLAS, forward and backward are one kernel each
+ * (kernels/blas_kernels.ts). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
  */
 export function dense(
   p: ParamStore,
   name: string,
   inDim: number,
   outDim: number,
-  opts: { zeroInit?: boolean; bias?: boolean; activation?: "relu"; inputGradient?: boolean } = {},
+  opts: DenseOptions = {},
 ): (x: tf.Tensor) => tf.Tensor {
-  const w = p.add(
-    `${name}/kernel`,
-    [inDim, outDim],
-    opts.zeroInit ? { kind: "zeros" } : {
-      kind: "glorot",
-      fanIn: inDim,
-      fanOut: outDim,
-    },
-  );
-  const b = opts.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  const { w, b } = denseParams(p, name, inDim, outDim, opts);
+  return denseOp(w, b, inDim, outDim, opts);
+}
+
+/** The dense layer's computation on existing parameters (see {@link dense}). */
+function denseOp(
+  w: tf.Variable,
+  b: tf.Variable | undefined,
+  inDim: number,
+  outDim: number,
+  opts: DenseOptions,
+): (x: tf.Tensor) => tf.Tensor {
   const relu = opts.activation === "relu";
   const inputGradient = opts.inputGradient ?? true;
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
@@ -109,6 +136,67 @@ export function dense(
       ? fusedOp(flat, w, b!)
       : tf.fused.matMul({ a: flat, b: w as tf.Tensor2D, activation: opts.activation });
     return x.rank === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), outDim]);
+  };
+}
+
+/** One layer of a {@link denseStack}. */
+export interface StackLayer {
+  /** Variable name prefix (`<name>/kernel`, `<name>/bias`). */
+  name: string;
+  /** Output width. */
+  units: number;
+  /** ReLU after the affine map. */
+  relu: boolean;
+}
+
+/**
+ * Dense layers applied in sequence to `[B, inDim]` rows, with biases: the same variables, initialization and function
+ * as one {@link dense} per layer (so saved models and checkpoints are interchangeable). On wasm with OpenBLAS the whole
+ * stack is one kernel forward and one backward (kernels/blas_kernels.ts), instead of two per layer plus the engine's
+ * bookkeeping for each, which dominated small networks' training steps; elsewhere it is the per-layer ops.
+ * `inputGradient: false` skips the first layer's input gradient (data). The last layer must be linear (a head).
+ */
+export function denseStack(
+  p: ParamStore,
+  inDim: number,
+  layers: StackLayer[],
+  opts: { inputGradient?: boolean } = {},
+): (x: tf.Tensor) => tf.Tensor {
+  if (layers.length === 0 || layers[layers.length - 1].relu) {
+    throw new ConfigError("denseStack: needs at least one layer and a linear last layer (a head)");
+  }
+  const inputGradient = opts.inputGradient ?? true;
+  const dims = [inDim, ...layers.map((l) => l.units)];
+  const params = layers.map((l, i) => denseParams(p, l.name, dims[i], dims[i + 1], {}));
+  const ops = layers.map((l, i) =>
+    denseOp(params[i].w, params[i].b, dims[i], dims[i + 1], {
+      activation: l.relu ? "relu" : undefined,
+      inputGradient: i > 0 || inputGradient,
+    })
+  );
+  const relu = layers.map((l) => (l.relu ? 1 : 0));
+  const flat = params.flatMap(({ w, b }) => [w, b!]);
+  const fused = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x, ...wb] = args as tf.Tensor[];
+    const inputs: Record<string, tf.Tensor> = { x };
+    wb.forEach((t, i) => inputs[`${i % 2 ? "b" : "w"}${i >> 1}`] = t);
+    const [value, ...hidden] = tf.engine().runKernel(CANDOR_KERNELS.denseStack, inputs, { relu }) as tf.Tensor[];
+    save([x, ...hidden, ...wb.filter((_, i) => i % 2 === 0)]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const L = layers.length;
+        const back: Record<string, tf.Tensor> = { dy, x: saved[0] };
+        saved.slice(1, L).forEach((h, i) => back[`h${i + 1}`] = h);
+        saved.slice(L).forEach((w, i) => back[`w${i}`] = w);
+        return tf.engine().runKernel(CANDOR_KERNELS.denseStackBackward, back, { relu, inputGradient }) as tf.Tensor[];
+      },
+    };
+  });
+  return (x) => {
+    if (x.rank === 2 && hasCandorKernel(CANDOR_KERNELS.denseStack)) return fused(x, ...flat);
+    return ops.reduce((h, op) => op(h), x);
   };
 }
 

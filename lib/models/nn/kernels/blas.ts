@@ -13,6 +13,10 @@
  * Loading needs `--allow-ffi`. When it cannot be loaded, {@link loadBlas} returns the reason and the callers keep
  * tfjs's own kernels (the reason is recorded with the backend's patches in every fit report).
  *
+ * Kernels: OpenBLAS chooses them for the CPU when it loads (`OPENBLAS_CORETYPE` overrides, e.g. `SkylakeX` for
+ * its AVX-512 kernels on AMD CPUs, where 0.3.21 picks the AVX2 "Haswell" ones); the kernels in use are part of
+ * {@link Blas.description}.
+ *
  * Threads: OpenBLAS is set to one thread. Training is parallel across gradient threads instead (the main thread and
  * Web Workers, lib/training/data_parallel.ts), each calling BLAS on its own shard; OpenBLAS's own threads would compete
  * with them and busy-wait between calls, which costs most when the machine is shared.

@@ -8,6 +8,8 @@
  * - `CandorDense` / `CandorDenseBackward`: a dense layer forward (`act(x·W + b)` on rank-2 operands, without the
  *   reshapes to rank 3 that `_FusedMatMul` needs) and its whole backward pass in one kernel (ReLU mask, `dW = xᵀ·dz`,
  *   `db = Σ dz`, `dx = dz·Wᵀ`), instead of five tfjs kernels and their tensors.
+ * - `CandorDenseStack` / `CandorDenseStackBackward`: a whole stack of dense layers (an MLP) forward and backward, one
+ *   kernel each, so a small network's step is not dominated by the engine's per-kernel bookkeeping.
  * - `CandorLstmForward` / `CandorLstmBackward`: a whole LSTM layer, forward and backward through time, each one
  *   kernel: the input projection of all steps is one product, each step is one product for the recurrence plus one
  *   fused element-wise pass (gates, cell, hidden state; in backward the gate gradients and the bias gradient), and the
@@ -36,6 +38,8 @@ type KernelFunc = tf.KernelConfig["kernelFunc"];
 export const CANDOR_KERNELS = {
   dense: "CandorDense",
   denseBackward: "CandorDenseBackward",
+  denseStack: "CandorDenseStack",
+  denseStackBackward: "CandorDenseStackBackward",
   lstmForward: "CandorLstmForward",
   lstmBackward: "CandorLstmBackward",
 } as const;
@@ -210,6 +214,63 @@ function denseBackward(heap: Heap, inputs: Record<string, tf.TensorInfo>, relu: 
 }
 
 /**
+ * A stack of L dense layers forward: inputs `x` [m, d0], `w{l}` [d_l, d_{l+1}], `b{l}` [d_{l+1}]; `relu[l]` = 1 applies
+ * ReLU after layer l (the last layer must be linear). Outputs `[out, h1, …, h_{L−1}]`: the last layer's output and the
+ * hidden activations the backward kernel needs.
+ */
+function denseStackForward(heap: Heap, inputs: Record<string, tf.TensorInfo>, relu: number[]): tf.TensorInfo[] {
+  const outs: tf.TensorInfo[] = [];
+  let a = inputs.x;
+  relu.forEach((r, l) => {
+    const y = matMul(heap, a, inputs[`w${l}`], false, false, inputs[`b${l}`], r === 1);
+    if (y === undefined) throw new Error(`${CANDOR_KERNELS.denseStack}: unsupported operands at layer ${l}`);
+    outs.push(y);
+    a = y;
+  });
+  return [outs[outs.length - 1], ...outs.slice(0, -1)];
+}
+
+/**
+ * The stack's backward pass: inputs `dy` [m, d_L], `x`, the hidden activations `h1 … h_{L−1}` and the weights
+ * `w0 … w_{L−1}`. Outputs `[dx, dW0, db0, dW1, db1, …]` (dx zeros when `inputGradient` is false): layer by layer from
+ * the last, `dz = relu ? dA ⊙ 1[h > 0] : dA`, `dW = aᵀ·dz`, `db = Σ dz`, `dA_prev = dz·Wᵀ`.
+ */
+function denseStackBackward(
+  heap: Heap,
+  inputs: Record<string, tf.TensorInfo>,
+  relu: number[],
+  inputGradient: boolean,
+): tf.TensorInfo[] {
+  const L = relu.length;
+  const acts = [inputs.x, ...Array.from({ length: L - 1 }, (_, l) => inputs[`h${l + 1}`])];
+  const m = inputs.x.shape[0];
+  const grads: tf.TensorInfo[] = new Array(2 * L);
+  const dx = heap.output([m, inputs.x.shape[1]]);
+  let dA = inputs.dy;
+  for (let l = L - 1; l >= 0; l--) {
+    const w = inputs[`w${l}`];
+    const [k, n] = w.shape;
+    let dz = dA;
+    if (relu[l] === 1) {
+      dz = heap.scratch([m, n]);
+      heap.k.relu_backward(heap.at(dA), heap.at(acts[l + 1]), heap.at(dz), m * n);
+    }
+    const dW = heap.output([k, n]), db = heap.output([n]);
+    heap.gemm(true, false, k, n, m, heap.at(acts[l]), k, heap.at(dz), n, 0, heap.at(dW), n);
+    heap.k.column_sums(heap.at(dz), heap.at(db), m, n);
+    grads[2 * l] = dW;
+    grads[2 * l + 1] = db;
+    if (l > 0 || inputGradient) {
+      const prev = l > 0 ? heap.scratch([m, k]) : dx;
+      heap.gemm(false, true, m, k, n, heap.at(dz), n, heap.at(w), n, 0, heap.at(prev), k);
+      dA = prev;
+    } else heap.k.fill_rows(heap.at(dx), 0, m, k);
+  }
+  heap.release();
+  return [dx, ...grads];
+}
+
+/**
  * LSTM forward over `x` [B, T, F] with `wx` [F, 4H], `wh` [H, 4H], `b` [4H]. Outputs `[out, gates, cells, tanhc,
  * hidden, xt]`: out = all hidden states [B, T, H] (`sequences`) or the last [B, H]; gates [T, B, 4H] (activated i, f,
  * g, o), cells [T, B, H], tanhc = tanh(cells), hidden [T + 1, B, H] (hidden[0] = 0, hidden[t + 1] = h_t), xt = x
@@ -372,6 +433,22 @@ export function installBlasKernels(blas: Blas): string[] {
     },
   });
   tf.registerKernel({
+    kernelName: CANDOR_KERNELS.denseStack,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { relu } = attrs as unknown as { relu: number[] };
+      return denseStackForward(heapOf(backend), inputs as Record<string, tf.TensorInfo>, relu);
+    },
+  });
+  tf.registerKernel({
+    kernelName: CANDOR_KERNELS.denseStackBackward,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { relu, inputGradient } = attrs as unknown as { relu: number[]; inputGradient: boolean };
+      return denseStackBackward(heapOf(backend), inputs as Record<string, tf.TensorInfo>, relu, inputGradient);
+    },
+  });
+  tf.registerKernel({
     kernelName: CANDOR_KERNELS.lstmForward,
     backendName: "wasm",
     kernelFunc: ({ inputs, backend, attrs }) => {
@@ -390,6 +467,8 @@ export function installBlasKernels(blas: Blas): string[] {
   applied.push(
     `${CANDOR_KERNELS.dense}:blas`,
     `${CANDOR_KERNELS.denseBackward}:blas`,
+    `${CANDOR_KERNELS.denseStack}:blas`,
+    `${CANDOR_KERNELS.denseStackBackward}:blas`,
     `${CANDOR_KERNELS.lstmForward}:blas`,
     `${CANDOR_KERNELS.lstmBackward}:blas`,
   );
