@@ -53,6 +53,7 @@ export type { ArrayDataset, Trainable, TrainBatch } from "./trainable.ts";
 export { datasetSize, makeBatch } from "./trainable.ts";
 export { evaluate, summarizeOutputs, validationBatchSize } from "./evaluate.ts";
 
+/** Per-epoch record (JSON-serializable); the loss components are batch-size-weighted means. */
 export interface TrainingEpoch {
   /** 1-based epoch. */
   epoch: number;
@@ -455,6 +456,8 @@ class TrainingRun {
   stopReason: StopReason = "completed";
   lr: number;
   workers: { threads: number; support?: DataParallelSupport; note?: string } = { threads: 1 };
+  /** Reused for every step's gradient read (its values are consumed within the step). */
+  gradBuffer?: Float32Array;
   pool?: GradientPool;
 
   constructor(readonly model: Trainable, readonly data: ArrayDataset, readonly o: TrainOptions) {
@@ -596,7 +599,10 @@ class TrainingRun {
       const r = this.pool.gradient(this.data, idx, counters, makeBatch, this.optimizer.currentParameters());
       return { loss: r.loss, components: r.components, grad: r.grad, norm: Math.sqrt(r.sumSquares) };
     }
-    return stepGradient(readGradient(gradientTensors(this.model, this.vars, makeBatch(this.data, idx, counters))));
+    const g = gradientTensors(this.model, this.vars, makeBatch(this.data, idx, counters));
+    const read = readGradient(g, this.gradBuffer);
+    this.gradBuffer = read.values;
+    return stepGradient(read);
   }
 
   /** {@link TrainingRun.gradient} on a backend that reads asynchronously (one thread: such backends use no workers). */

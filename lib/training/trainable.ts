@@ -196,10 +196,12 @@ interface HeapBackend {
 /**
  * Reads {@link gradientTensors}' result into one Float32Array and disposes the tensors. Each tensor is read directly
  * into its place: a concat on the backend would add a kernel per tensor and one more copy. On a backend whose memory
- * can be viewed (wasm), the values are copied straight from the view, without `dataSync`'s intermediate copy.
+ * can be viewed (wasm), the values are copied straight from the view, without `dataSync`'s intermediate copy. A
+ * `buffer` of the right length is filled instead of a new array (the loop reuses one per run: the values are consumed
+ * within the step).
  */
-export function readGradient(g: GradientTensors): BatchGradient {
-  const values = new Float32Array(g.size);
+export function readGradient(g: GradientTensors, buffer?: Float32Array): BatchGradient {
+  const values = buffer !== undefined && buffer.length === g.size ? buffer : new Float32Array(g.size);
   const backend = tf.backend() as unknown as Partial<HeapBackend>;
   const view = typeof backend.typedArrayFromHeap === "function" ? backend as HeapBackend : undefined;
   let off = 0;

@@ -41,7 +41,7 @@ Deno.test("model gradients: wasm equals cpu — NOTEARS objective (acyclicity ma
 
 Deno.test(`model gradients: the wasm run used ${CHILD ? "tfjs's kernels (CANDOR_BLAS=0)" : "OpenBLAS and the fused kernels"}`, () => {
   assert.equal(info.name, "wasm");
-  for (const k of ["BatchMatMul:blas", "CandorLstmForward:blas", "CandorDense:blas", "CandorDenseBackward:blas"]) {
+  for (const k of ["BatchMatMul:blas", "CandorLstmForward:blas", "CandorDenseStack:blas", "CandorDenseBackward:blas"]) {
     assert.equal(info.patches.includes(k), !CHILD, info.patches.join(", "));
   }
   assert.equal(info.patches.some((p) => p.startsWith("blas-unavailable: disabled by CANDOR_BLAS=0")), CHILD);
