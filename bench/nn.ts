@@ -14,6 +14,10 @@
  * stays on one), so both sides use up to two threads; candor on one thread (`workers: 1`) is in the notes. Throughput
  * is samples per second over the epochs after a warm-up epoch (PyTorch: after two warm-up steps, over as many steps).
  *
+ * The notes also give samples per CPU-second with one thread on each side (the process's CPU time over the timed
+ * steps): the two implementations' efficiency, which other processes on a busy machine move much less than wall-clock
+ * throughput.
+ *
  * Peak memory is the kernel's high-water mark of resident memory, `VmHWM` in /proc/self/status, read at the end of
  * each training process on both sides (the Deno process holds two wasm heaps and two V8 isolates when training uses a
  * gradient worker).
@@ -29,6 +33,7 @@
  * @module
  */
 
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type BenchResult, median, runPython } from "./lib.ts";
 
@@ -42,6 +47,8 @@ const STEPS: Record<Kind, number> = { lstm: 24, mlp: 200 };
 /** One training process's result. */
 interface Measurement {
   samplesPerSec: number;
+  /** Samples per CPU-second of the process (all its threads) over the timed steps: less sensitive to other load. */
+  samplesPerCpuSec: number;
   peakMb: number;
 }
 
@@ -78,7 +85,14 @@ async function child(kind: Kind, workers: number | "auto"): Promise<Record<strin
   const y = kind === "lstm"
     ? Float64Array.from(randomMatrix(n, 1, 2))
     : Float64Array.from({ length: n }, (_, i) => i % 3);
-  const report = await m.fit(X, y);
+  // Process CPU time (all threads) from the end of the warm-up epoch to the end of the last.
+  const cpuAt: number[] = [];
+  const report = await m.fit(X, y, {
+    onProgress: () => {
+      const u = process.cpuUsage();
+      cpuAt.push((u.user + u.system) / 1e6);
+    },
+  });
   const timed = m.history.slice(1);
   const seconds = timed.reduce((a, h) => a + h.seconds, 0);
   const d = report.details!;
@@ -86,6 +100,7 @@ async function child(kind: Kind, workers: number | "auto"): Promise<Record<strin
   return {
     model: kind,
     samples_per_sec: (timed.length * n) / seconds,
+    cpu_seconds: cpuAt[cpuAt.length - 1] - cpuAt[0],
     peak_rss_mb: peakRssMb(),
     workers: d.workers,
     backend: d.backend,
@@ -103,7 +118,13 @@ async function candor(kind: Kind, workers: number | "auto"): Promise<Measurement
   const text = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) throw new Error(`candor ${kind} run failed: ${new TextDecoder().decode(out.stderr)}`);
   const info = JSON.parse(text.split("\n").at(-1)!);
-  return { samplesPerSec: info.samples_per_sec, peakMb: info.peak_rss_mb, info };
+  const samples = STEPS[kind] * 256;
+  return {
+    samplesPerSec: info.samples_per_sec,
+    samplesPerCpuSec: samples / info.cpu_seconds,
+    peakMb: info.peak_rss_mb,
+    info,
+  };
 }
 
 /** PyTorch on `threads` threads under each wait policy; the faster run is the reference. */
@@ -116,6 +137,7 @@ async function torch(kind: Kind, threads: number) {
   const best = speeds[0] >= speeds[1] ? 0 : 1;
   return {
     samplesPerSec: speeds[best],
+    samplesPerCpuSec: (STEPS[kind] * 256) / (runs[best].cpu_seconds as number),
     peakMb: runs[best].peak_rss_mb as number,
     policies: `default ${speeds[0].toFixed(0)}, passive ${speeds[1].toFixed(0)}`,
     version: runs[0].torch as string,
@@ -130,9 +152,9 @@ export async function run(): Promise<BenchResult[]> {
   const rounds = Number(Deno.env.get("ROUNDS") ?? 5);
   const kinds: Kind[] = ["lstm", "mlp"];
   const ours = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const oneThread = { lstm: [] as number[], mlp: [] as number[] };
+  const oneThread = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
   const ref = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const ref1 = { lstm: [] as number[], mlp: [] as number[] };
+  const ref1 = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
   const policies = { lstm: [] as string[], mlp: [] as string[] };
   const info: Record<Kind, Record<string, unknown>> = { lstm: {}, mlp: {} };
   let version = "";
@@ -145,8 +167,8 @@ export async function run(): Promise<BenchResult[]> {
       ref[kind].push(t);
       policies[kind].push(t.policies);
       version = t.version;
-      oneThread[kind].push((await candor(kind, 1)).samplesPerSec);
-      ref1[kind].push((await torch(kind, 1)).samplesPerSec);
+      oneThread[kind].push(await candor(kind, 1));
+      ref1[kind].push(await torch(kind, 1));
     }
   }
   const load = `load average ${Deno.loadavg().map((v) => v.toFixed(2)).join(" ")} at the end`;
@@ -156,7 +178,11 @@ export async function run(): Promise<BenchResult[]> {
   const throughput = (kind: Kind, name: string): BenchResult => {
     const c = ours[kind].map((m) => m.samplesPerSec), t = ref[kind].map((m) => m.samplesPerSec);
     const paired = c.map((v, i) => v / t[i]);
-    const value = median(c), reference = median(t), one = median(oneThread[kind]), r1 = median(ref1[kind]);
+    const c1 = oneThread[kind].map((m) => m.samplesPerSec), t1 = ref1[kind].map((m) => m.samplesPerSec);
+    const value = median(c), reference = median(t), one = median(c1), r1 = median(t1);
+    // Per CPU-second on one thread each: the two implementations' efficiency, much less moved by other processes.
+    const cpu1 = oneThread[kind].map((m) => m.samplesPerCpuSec), tcpu1 = ref1[kind].map((m) => m.samplesPerCpuSec);
+    const pairedCpu = cpu1.map((v, i) => v / tcpu1[i]);
     return {
       name,
       value,
@@ -168,8 +194,10 @@ export async function run(): Promise<BenchResult[]> {
       notes: `candor ${info[kind].workers} gradient thread(s) (workers "auto"), runs ${fmt(c)} (range ` +
         `${range(c)}); PyTorch 2 threads, the faster wait policy each round (${policies[kind].join(" | ")}), runs ` +
         `${fmt(t)} (range ${range(t)}); paired ratios ${fmt(paired, 2)} (median ${median(paired).toFixed(2)}, range ` +
-        `${range(paired, 2)}); candor 1 thread ${one.toFixed(0)} samples/s (runs ${fmt(oneThread[kind])}), PyTorch ` +
-        `1 thread ${r1.toFixed(0)} (runs ${fmt(ref1[kind])}): ${(one / r1).toFixed(2)}×; ${common(kind)}; ${load}`,
+        `${range(paired, 2)}); candor 1 thread ${one.toFixed(0)} samples/s (runs ${fmt(c1)}), PyTorch 1 thread ` +
+        `${r1.toFixed(0)} (runs ${fmt(t1)}): ${(one / r1).toFixed(2)}×; per CPU-second on 1 thread each: candor ` +
+        `${median(cpu1).toFixed(0)} (runs ${fmt(cpu1)}), PyTorch ${median(tcpu1).toFixed(0)} (runs ${fmt(tcpu1)}), ` +
+        `paired ratios ${fmt(pairedCpu, 2)} (median ${median(pairedCpu).toFixed(2)}); ${common(kind)}; ${load}`,
     };
   };
   const memory = (kind: Kind, name: string): BenchResult => {
