@@ -25,6 +25,9 @@
  * machine. Start-up still uses messages (the replica is built asynchronously). Neither side spins: waiting threads
  * sleep, so a busy machine loses no CPU to them.
  *
+ * Every shard's gradient — the main thread's and each worker's — is computed by trainable.ts's `gradientTensors` and
+ * `readGradient`, the same step single-thread training runs, so the threads cannot drift apart.
+ *
  * Failure handling: a worker that throws (in its forward or backward pass, or while starting), or does not answer
  * within the timeout — which also covers a worker killed without reporting — fails the step with a
  * {@link WorkerError} naming the worker and the cause (never a hang); {@link GradientPool.close} terminates every
