@@ -201,8 +201,16 @@ export interface TrainOptions {
    * {@link TrainResult.workersNote}. An explicit number > 1 that the model cannot honour is a ConfigError.
    */
   workers?: number | "auto";
-  /** Milliseconds a worker may take to start, and to return one shard's gradient (default 120 000). */
+  /**
+   * Milliseconds a worker may take to return one shard's gradient (default 120 000); also the start-up bound unless
+   * {@link TrainOptions.workerStartTimeoutMs} is given.
+   */
   workerTimeoutMs?: number;
+  /**
+   * Milliseconds a worker may take to start — load tfjs, compile wasm, load OpenBLAS, build the replica — (default
+   * `workerTimeoutMs`, else 120 000). Start-up takes seconds on a busy machine, far longer than a step.
+   */
+  workerStartTimeoutMs?: number;
   /**
    * Added to every epoch number the run reports (records, events, monitors, {@link TrainResult.bestEpoch}), for callers
    * that train one model in several calls and want one numbering, e.g. NOTEARS's augmented-Lagrangian rounds (round 2
@@ -520,7 +528,7 @@ class TrainingRun {
           maxBatch: this.batchSize,
           sampleShape: this.data.sampleShape,
           yWidth: this.data.yWidth ?? 1,
-          startTimeoutMs: this.o.workerTimeoutMs,
+          startTimeoutMs: this.o.workerStartTimeoutMs ?? this.o.workerTimeoutMs,
           stepTimeoutMs: this.o.workerTimeoutMs,
         });
       }
