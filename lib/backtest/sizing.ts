@@ -10,7 +10,7 @@
  *   (average win / average loss), times a fraction (½ = half Kelly).
  * - {@link winRatePrior}: the honest win probability to feed Kelly: clip(max(holdout direction accuracy, training
  *   share of positive targets), 0.50, 0.60). The floor 0.5 stops a bad holdout from sizing to 0 on noise; the
- *   ceiling 0.6 is where daily direction accuracy stops being believable (DESIGN §6.3): above it, suspect a leak
+ *   ceiling 0.6 is where daily direction accuracy stops being believable (docs/design.md §6.3): above it, suspect a leak
  *   rather than bet more.
  * - {@link longBiasedHalfKelly}: the long-biased hybrid. With k = kellyFraction · max(0, p − (1 − p)/b):
  *   bullish → min(maxLong, baseLongBias + k); bearish → 0 if bearishRiskOff, else max(−maxShort, baseLongBias − k);

@@ -20,6 +20,7 @@ export * from "./store.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { PostgresStore, type PostgresStoreOptions, redactUrl } from "./postgres.ts";
 export { isRunId, newRunId } from "./run_id.ts";
+export { isStudyId, newStudyId } from "./run_id.ts";
 
 /** Default location of the SQLite run store, relative to the working directory. */
 export const DEFAULT_STORE_PATH = "data/candor.db";

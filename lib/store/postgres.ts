@@ -16,26 +16,38 @@
 
 import postgres from "postgres";
 import { StoreError } from "../errors.ts";
-import { newRunId } from "./run_id.ts";
+import { newRunId, newStudyId } from "./run_id.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 import type { Migration } from "./sqlite_schema.ts";
+import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql } from "./run_query.ts";
 import type {
   BacktestRecord,
+  BacktestSummary,
   DiagnosticRecord,
   DiagnosticSeverity,
   EpochRecord,
   FinishRun,
+  FoldAggregates,
   FoldRecord,
   ListRunsOptions,
   NewRun,
+  NewStudy,
+  PredictionRecord,
   Run,
+  RunPage,
+  RunQuery,
   RunStatus,
   RunSummary,
   Store,
   StoredBacktest,
   StoredDiagnostic,
   StoredEpoch,
+  StoredEquityCurve,
   StoredFold,
+  StoredPredictions,
+  Study,
+  StudyEntry,
+  StudySummary,
 } from "./store.ts";
 import {
   checkBacktest,
@@ -45,7 +57,14 @@ import {
   checkFold,
   checkListOptions,
   checkNewRun,
+  checkNewStudy,
+  checkNoRunningRuns,
+  checkPredictions,
+  checkRunStudyFields,
+  checkStudyForRun,
+  checkStudyRunning,
   decodeDates,
+  decodePredictionRows,
   decodeValues,
   parseMetrics,
   requireString,
@@ -88,6 +107,12 @@ function runSummary(r: Row): RunSummary {
     backend: (r.backend as string | null) ?? null,
     leakageOverride: r.leakage_override === true,
     summary: r.summary === null ? null : json(r.summary),
+    // Study fields (schema version 2); absent columns (a version-1 database) read as null.
+    studyId: (r.study_id as string | null | undefined) ?? null,
+    entry: (r.entry as string | null | undefined) ?? null,
+    features: r.features === null || r.features === undefined ? null : json(r.features),
+    dataFingerprint: (r.data_fingerprint as string | null | undefined) ?? null,
+    version: (r.version as string | null | undefined) ?? null,
   };
 }
 
@@ -273,12 +298,15 @@ export class PostgresStore implements Store {
 
   async createRun(run: NewRun): Promise<string> {
     const r = checkNewRun(run);
+    const s = checkRunStudyFields(run);
     const id = newRunId();
     await this.#write("createRun", async (tx) => {
+      if (s.studyId !== null) await this.#requireStudyForRun(tx, s.studyId, s.entry);
       await tx`INSERT INTO runs (id, created_at, status, config, seed, model, symbols, data_source, backend,
-                 leakage_override)
+                 leakage_override, study_id, entry, features, data_fingerprint, version)
                VALUES (${id}, ${Date.now()}, 'running', ${r.config}::jsonb, ${r.seed}, ${r.model},
-                 ${r.symbols}::jsonb, ${r.dataSource}, ${r.backend}, ${r.leakageOverride})`;
+                 ${r.symbols}::jsonb, ${r.dataSource}, ${r.backend}, ${r.leakageOverride}, ${s.studyId},
+                 ${s.entry}, ${s.features}::jsonb, ${s.dataFingerprint}, ${s.version})`;
     });
     return id;
   }
@@ -430,9 +458,232 @@ export class PostgresStore implements Store {
     }) as Run | undefined;
   }
 
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard read queries (additive, read-only; see StoreDashboardReads in store.ts and run_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  async queryRuns(query: RunQuery = {}): Promise<RunPage> {
+    const q = checkRunQuery(query);
+    const page = runPageSql(q, "postgres");
+    const count = runCountSql(q, "postgres");
+    await this.#ensureReady();
+    // One snapshot for the page and the count.
+    const [rows, total] = await this.#conn.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => [
+      await tx.unsafe(page.text, page.params),
+      await tx.unsafe(count.text, count.params),
+    ]) as [Row[], Row[]];
+    const shown = rows.slice(0, q.first);
+    const sortValues = shown.map((r) => r.sort_value === null ? null : Number(r.sort_value));
+    return {
+      runs: shown.map(runSummary),
+      sortValues,
+      cursors: shown.map((r, i) => encodeCursor(q.order.signature, sortValues[i], r.id as string)),
+      totalCount: Number(total[0].n),
+      hasNextPage: rows.length > q.first,
+    };
+  }
+
+  async foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, metrics, baselines FROM folds WHERE run_id = ANY(${ids}::text[]) ORDER BY run_id, fold_index`,
+    );
+    return foldAggregatesOf(rows.map((r) => ({
+      runId: r.run_id as string,
+      metrics: parseMetrics(json(r.metrics)),
+      baselines: parseMetrics(json(r.baselines)),
+    })));
+  }
+
+  async listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, lag, cost_bps, slippage_bps, annualization, metrics, buy_and_hold, warnings, details,
+              created_at, octet_length(equity_dates) / 4 AS points, buy_and_hold_values IS NOT NULL AS has_buy_and_hold
+            FROM backtests WHERE run_id = ANY(${ids}::text[])`,
+    );
+    return rows.map((r) => ({
+      runId: r.run_id as string,
+      lag: r.lag as number,
+      costBps: r.cost_bps as number,
+      slippageBps: r.slippage_bps as number,
+      annualization: r.annualization as number,
+      metrics: parseMetrics(json(r.metrics)),
+      buyAndHold: parseMetrics(json(r.buy_and_hold)),
+      warnings: json(r.warnings),
+      details: r.details === null ? null : json(r.details),
+      createdAt: r.created_at as number,
+      points: Number(r.points),
+      hasBuyAndHold: r.has_buy_and_hold === true,
+    }));
+  }
+
+  async listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]> {
+    const rows = await this.#byRunIds(
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, equity_dates, equity_values, buy_and_hold_values FROM backtests
+            WHERE run_id = ANY(${ids}::text[])`,
+    );
+    return rows.map((r) => ({
+      runId: r.run_id as string,
+      dates: decodeDates(r.equity_dates as Uint8Array),
+      values: decodeValues(r.equity_values as Uint8Array),
+      buyAndHold: r.buy_and_hold_values === null ? null : decodeValues(r.buy_and_hold_values as Uint8Array),
+    }));
+  }
+
+  async changeToken(): Promise<string> {
+    await this.#ensureReady();
+    // The cluster's current snapshot (xmin:xmax:in-progress ids) changes whenever a transaction that wrote anything
+    // starts or ends, here or in another database of the cluster: never equal across a commit, at worst a spurious
+    // change.
+    const [row] = await this.#conn`SELECT pg_current_snapshot()::text AS s`;
+    return row.s as string;
+  }
+
   async close(): Promise<void> {
     const sql = this.#sql;
     this.#sql = undefined;
     await sql?.end({ timeout: 5 });
   }
+
+  // --- Studies and out-of-sample predictions (schema version 2) ---
+
+  /**
+   * Locks the study's row (so `finishStudy` cannot seal it until this run is committed, and then sees it running);
+   * refuses an unknown or sealed study, or an entry the study did not plan.
+   */
+  async #requireStudyForRun(tx: postgres.TransactionSql, studyId: string, entry: string | null): Promise<void> {
+    const [row] = await tx`SELECT status, entries FROM studies WHERE id = ${studyId} FOR UPDATE`;
+    checkStudyForRun(
+      row === undefined ? undefined : { status: row.status as string, entries: json<StudyEntry[]>(row.entries) },
+      studyId,
+      entry,
+    );
+  }
+
+  async createStudy(study: NewStudy): Promise<string> {
+    const s = checkNewStudy(study);
+    const id = newStudyId();
+    await this.#write("createStudy", async (tx) => {
+      await tx`INSERT INTO studies (id, created_at, status, name, config, seed, symbols, data_source, data_fingerprint,
+                 version, features, entries, leakage_override)
+               VALUES (${id}, ${Date.now()}, 'running', ${s.name}, ${s.config}::jsonb, ${s.seed}, ${s.symbols}::jsonb,
+                 ${s.dataSource}, ${s.dataFingerprint}, ${s.version}, ${s.features}::jsonb, ${s.entries}::jsonb,
+                 ${s.leakageOverride})`;
+    });
+    return id;
+  }
+
+  async finishStudy(id: string, outcome: FinishRun): Promise<void> {
+    requireString(id, "id");
+    const f = checkFinish(outcome);
+    await this.#write("finishStudy", async (tx) => {
+      const [row] = await tx`SELECT status FROM studies WHERE id = ${id} FOR UPDATE`;
+      checkStudyRunning(row?.status as string | undefined, id, "finishStudy");
+      const running = await tx`SELECT id, entry FROM runs WHERE study_id = ${id} AND status = 'running'
+                               ORDER BY created_at, id`;
+      checkNoRunningRuns(running.map((r) => ({ id: r.id as string, entry: (r.entry as string | null) ?? null })), id);
+      await tx`UPDATE studies SET status = ${f.status}, error = ${f.error}::jsonb, summary = ${f.summary}::jsonb,
+                 finished_at = ${Date.now()}
+               WHERE id = ${id}`;
+    });
+  }
+
+  async getStudy(id: string): Promise<Study | undefined> {
+    requireString(id, "id");
+    await this.#ensureReady();
+    return await this.#conn.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+      const [row] = await tx`SELECT * FROM studies WHERE id = ${id}`;
+      if (row === undefined) return undefined;
+      const runs = await tx`SELECT * FROM runs WHERE study_id = ${id} ORDER BY created_at, id`;
+      return { ...studySummary(row), runs: runs.map(runSummary) } as Study;
+    }) as Study | undefined;
+  }
+
+  async getStudies(ids: readonly string[]): Promise<StudySummary[]> {
+    if (!Array.isArray(ids)) throw new StoreError("expected an array of study ids");
+    if (ids.length === 0) return [];
+    await this.#ensureReady();
+    const rows = await this.#conn`SELECT * FROM studies WHERE id = ANY(${[...ids]}::text[])`;
+    return rows.map(studySummary);
+  }
+
+  async listStudies(options: ListRunsOptions = {}): Promise<StudySummary[]> {
+    const { limit, offset, status } = checkListOptions(options);
+    await this.#ensureReady();
+    const sql = this.#conn;
+    const rows = status === null
+      ? await sql`SELECT * FROM studies ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`
+      : await sql`SELECT * FROM studies WHERE status = ${status}
+                  ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`;
+    return rows.map(studySummary);
+  }
+
+  async appendPredictions(runId: string, predictions: PredictionRecord): Promise<void> {
+    const p = checkPredictions(predictions);
+    await this.#write("appendPredictions", async (tx) => {
+      await this.#requireRunning(tx, runId, "appendPredictions");
+      const dup = await tx`SELECT 1 FROM predictions WHERE run_id = ${runId} AND fold_index = ${p.fold}`;
+      if (dup.length > 0) {
+        throw new StoreError(
+          `appendPredictions: run ${runId} already has predictions for fold ${p.fold}; nothing was written`,
+        );
+      }
+      await tx`INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes,
+                 scores, created_at)
+               VALUES (${runId}, ${p.fold}, ${p.rows}, ${p.width}, ${p.dates}, ${p.symbolDictionary}::jsonb,
+                 ${p.symbolCodes}, ${p.values}, ${Date.now()})`;
+    });
+  }
+
+  async listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]> {
+    return (await this.#byRunIds(
+      runIds,
+      (sql, ids) => sql`SELECT * FROM predictions WHERE run_id = ANY(${ids}::text[]) ORDER BY run_id, fold_index`,
+    )).map(storedPredictions);
+  }
+}
+
+// --- Studies and out-of-sample predictions (schema version 2): row mapping ---
+
+function studySummary(r: Row): StudySummary {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    finishedAt: (r.finished_at as number | null) ?? null,
+    status: r.status as RunStatus,
+    error: r.error === null ? null : json(r.error),
+    name: (r.name as string | null) ?? null,
+    config: json(r.config),
+    seed: (r.seed as number | null) ?? null,
+    symbols: json(r.symbols),
+    dataSource: r.data_source as string,
+    dataFingerprint: (r.data_fingerprint as string | null) ?? null,
+    version: (r.version as string | null) ?? null,
+    features: json(r.features),
+    entries: json(r.entries),
+    leakageOverride: r.leakage_override === true,
+    summary: r.summary === null ? null : json(r.summary),
+  };
+}
+
+function storedPredictions(r: Row): StoredPredictions {
+  const rows = decodePredictionRows(
+    r.dates as Uint8Array,
+    json<string[]>(r.symbol_dictionary),
+    r.symbol_codes as Uint8Array,
+  );
+  return {
+    runId: r.run_id as string,
+    fold: r.fold_index as number,
+    dates: rows.dates,
+    symbols: rows.symbols,
+    values: decodeValues(r.scores as Uint8Array),
+    width: r.width as number,
+    createdAt: r.created_at as number,
+  };
 }

@@ -8,6 +8,8 @@
  *   summaries and free-form data are `jsonb` (queryable and indexable).
  * - Epoch numbers are `double precision`, which holds NaN and ±Infinity natively (no NaN mask needed).
  * - The equity curve is `bytea`, in the same compact little-endian encoding as SQLite.
+ * - Version 2 (studies, predictions): the same tables and backfill as SQLite's version 2; prediction arrays are
+ *   `bytea` in the same encoding, the symbol dictionary `jsonb`.
  *
  * @module
  */
@@ -96,6 +98,67 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         buy_and_hold_values bytea,
         details jsonb,
         created_at bigint NOT NULL
+      );
+    `,
+  },
+  // --- Version 2: studies and out-of-sample predictions ---
+  {
+    version: 2,
+    description: "studies (every version-1 run gets its own), run study fields, out-of-sample predictions",
+    sql: `
+      CREATE TABLE studies (
+        id text PRIMARY KEY,
+        created_at bigint NOT NULL,
+        finished_at bigint,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        error jsonb,
+        name text,
+        config jsonb NOT NULL,
+        seed bigint,
+        symbols jsonb NOT NULL,
+        data_source text NOT NULL,
+        data_fingerprint text,
+        version text,
+        features jsonb NOT NULL,
+        entries jsonb NOT NULL,
+        leakage_override boolean NOT NULL,
+        summary jsonb,
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status = 'failed') = (error IS NOT NULL))
+      );
+      CREATE INDEX studies_by_created ON studies (created_at DESC, id DESC);
+      CREATE INDEX studies_by_status ON studies (status, created_at DESC, id DESC);
+
+      ALTER TABLE runs
+        ADD COLUMN study_id text REFERENCES studies (id) ON DELETE CASCADE,
+        ADD COLUMN entry text,
+        ADD COLUMN features jsonb,
+        ADD COLUMN data_fingerprint text,
+        ADD COLUMN version text;
+      CREATE INDEX runs_by_study ON runs (study_id, created_at, id);
+
+      -- Every version-1 run becomes the only entry of a study of its own, so every run belongs to a study.
+      INSERT INTO studies (id, created_at, finished_at, status, error, name, config, seed, symbols, data_source,
+          data_fingerprint, version, features, entries, leakage_override, summary)
+        SELECT 'study_' || (CASE WHEN left(id, 4) = 'run_' THEN substr(id, 5) ELSE id END), created_at, finished_at,
+          status, error, NULL, config, seed, symbols, data_source, NULL, NULL, '[]'::jsonb,
+          jsonb_build_array(jsonb_build_object('name', model, 'kind', model)), leakage_override,
+          '{"legacy": true}'::jsonb
+        FROM runs;
+      UPDATE runs SET study_id = 'study_' || (CASE WHEN left(id, 4) = 'run_' THEN substr(id, 5) ELSE id END),
+        entry = model;
+
+      CREATE TABLE predictions (
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index integer NOT NULL CHECK (fold_index >= 0),
+        n_rows bigint NOT NULL CHECK (n_rows >= 0),
+        width integer NOT NULL CHECK (width >= 1),
+        dates bytea NOT NULL CHECK (octet_length(dates) = 4 * n_rows),
+        symbol_dictionary jsonb NOT NULL,
+        symbol_codes bytea NOT NULL CHECK (octet_length(symbol_codes) = 4 * n_rows),
+        scores bytea NOT NULL CHECK (octet_length(scores) = 8 * n_rows * width),
+        created_at bigint NOT NULL,
+        PRIMARY KEY (run_id, fold_index)
       );
     `,
   },

@@ -11,27 +11,39 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
-import { newRunId } from "./run_id.ts";
+import { newRunId, newStudyId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql } from "./run_query.ts";
 import type {
   BacktestRecord,
+  BacktestSummary,
   DiagnosticRecord,
   DiagnosticSeverity,
   EpochRecord,
   FinishRun,
+  FoldAggregates,
   FoldRecord,
   ListRunsOptions,
   NewRun,
+  NewStudy,
+  PredictionRecord,
   Run,
+  RunPage,
+  RunQuery,
   RunStatus,
   RunSummary,
   Store,
   StoredBacktest,
   StoredDiagnostic,
   StoredEpoch,
+  StoredEquityCurve,
   StoredFold,
+  StoredPredictions,
+  Study,
+  StudyEntry,
+  StudySummary,
 } from "./store.ts";
 import {
   checkBacktest,
@@ -41,7 +53,14 @@ import {
   checkFold,
   checkListOptions,
   checkNewRun,
+  checkNewStudy,
+  checkNoRunningRuns,
+  checkPredictions,
+  checkRunStudyFields,
+  checkStudyForRun,
+  checkStudyRunning,
   decodeDates,
+  decodePredictionRows,
   decodeValues,
   epochNumbers,
   parseMetrics,
@@ -77,6 +96,12 @@ function runSummary(r: Row): RunSummary {
     backend: (r.backend as string | null) ?? null,
     leakageOverride: r.leakage_override === 1,
     summary: r.summary === null ? null : parseJson(r.summary),
+    // Study fields (schema version 2); absent columns (a version-1 database) read as null.
+    studyId: (r.study_id as string | null | undefined) ?? null,
+    entry: (r.entry as string | null | undefined) ?? null,
+    features: r.features === null || r.features === undefined ? null : parseJson(r.features),
+    dataFingerprint: (r.data_fingerprint as string | null | undefined) ?? null,
+    version: (r.version as string | null | undefined) ?? null,
   };
 }
 
@@ -226,11 +251,14 @@ export class SqliteStore implements Store {
   createRun(run: NewRun): Promise<string> {
     return Promise.resolve().then(() => {
       const row = checkNewRun(run);
+      const study = checkRunStudyFields(run);
       const id = newRunId();
       this.#write("createRun", (db) => {
+        if (study.studyId !== null) this.#requireStudyForRun(db, study.studyId, study.entry);
         db.prepare(
           `INSERT INTO runs (id, created_at, status, config, seed, model, symbols, data_source, backend,
-             leakage_override) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+             leakage_override, study_id, entry, features, data_fingerprint, version)
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
           id,
           Date.now(),
@@ -241,6 +269,11 @@ export class SqliteStore implements Store {
           row.dataSource,
           row.backend,
           row.leakageOverride ? 1 : 0,
+          study.studyId,
+          study.entry,
+          study.features,
+          study.dataFingerprint,
+          study.version,
         );
       });
       return id;
@@ -450,6 +483,109 @@ export class SqliteStore implements Store {
     });
   }
 
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard read queries (additive, read-only; see StoreDashboardReads in store.ts and run_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  queryRuns(query: RunQuery = {}): Promise<RunPage> {
+    return Promise.resolve().then(() => {
+      const q = checkRunQuery(query);
+      const page = runPageSql(q, "sqlite");
+      const count = runCountSql(q, "sqlite");
+      const db = this.#conn;
+      // One read transaction: the page and the count see the same snapshot.
+      db.exec("BEGIN");
+      try {
+        const rows = db.prepare(page.text).all(...page.params) as Row[];
+        const total = db.prepare(count.text).get(...count.params) as Row;
+        const shown = rows.slice(0, q.first);
+        const sortValues = shown.map((r) => (r.sort_value as number | null) ?? null);
+        return {
+          runs: shown.map(runSummary),
+          sortValues,
+          cursors: shown.map((r, i) => encodeCursor(q.order.signature, sortValues[i], r.id as string)),
+          totalCount: total.n as number,
+          hasNextPage: rows.length > q.first,
+        };
+      } finally {
+        db.exec("COMMIT");
+      }
+    });
+  }
+
+  foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]> {
+    return Promise.resolve().then(() =>
+      foldAggregatesOf(
+        this.#byRunIds(
+          `SELECT run_id, metrics, baselines FROM folds WHERE run_id IN (SELECT value FROM json_each(?))
+             ORDER BY run_id, fold_index`,
+          runIds,
+        ).map((r) => ({
+          runId: r.run_id as string,
+          metrics: parseMetrics(r.metrics as string),
+          baselines: parseMetrics(r.baselines as string),
+        })),
+      )
+    );
+  }
+
+  listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]> {
+    return Promise.resolve().then(() =>
+      this.#byRunIds(
+        `SELECT run_id, lag, cost_bps, slippage_bps, annualization, metrics, buy_and_hold, warnings, details, created_at,
+           length(equity_dates) / 4 AS points, buy_and_hold_values IS NOT NULL AS has_buy_and_hold
+           FROM backtests WHERE run_id IN (SELECT value FROM json_each(?))`,
+        runIds,
+      ).map((r) => ({
+        runId: r.run_id as string,
+        lag: r.lag as number,
+        costBps: r.cost_bps as number,
+        slippageBps: r.slippage_bps as number,
+        annualization: r.annualization as number,
+        metrics: parseMetrics(r.metrics as string),
+        buyAndHold: parseMetrics(r.buy_and_hold as string),
+        warnings: parseJson(r.warnings),
+        details: r.details === null ? null : parseJson(r.details),
+        createdAt: r.created_at as number,
+        points: r.points as number,
+        hasBuyAndHold: r.has_buy_and_hold === 1,
+      }))
+    );
+  }
+
+  listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]> {
+    return Promise.resolve().then(() =>
+      this.#byRunIds(
+        `SELECT run_id, equity_dates, equity_values, buy_and_hold_values FROM backtests
+           WHERE run_id IN (SELECT value FROM json_each(?))`,
+        runIds,
+      ).map((r) => ({
+        runId: r.run_id as string,
+        dates: decodeDates(r.equity_dates as Uint8Array),
+        values: decodeValues(r.equity_values as Uint8Array),
+        buyAndHold: r.buy_and_hold_values === null ? null : decodeValues(r.buy_and_hold_values as Uint8Array),
+      }))
+    );
+  }
+
+  /** The change token's statements, prepared once (the token is read on every API request). */
+  #tokenStatements: { version: StatementSync; changes: StatementSync } | undefined;
+
+  changeToken(): Promise<string> {
+    return Promise.resolve().then(() => {
+      // data_version changes when another connection (or process) commits; total_changes() counts this connection's
+      // own writes. Together they change with every committed write this connection can see.
+      const db = this.#conn;
+      this.#tokenStatements ??= {
+        version: db.prepare("PRAGMA data_version"),
+        changes: db.prepare("SELECT total_changes() AS c"),
+      };
+      const v = this.#tokenStatements.version.get() as Row;
+      const c = this.#tokenStatements.changes.get() as Row;
+      return `${v.data_version}:${c.c}`;
+    });
+  }
+
   /** The schema version of the open database. */
   schemaVersion(): number {
     return currentVersion(this.#conn);
@@ -460,6 +596,177 @@ export class SqliteStore implements Store {
     this.#db = undefined;
     return Promise.resolve();
   }
+
+  // --- Studies and out-of-sample predictions (schema version 2) ---
+
+  /** Refuses a run joining an unknown or sealed study, or naming an entry the study did not plan. */
+  #requireStudyForRun(db: DatabaseSync, studyId: string, entry: string | null): void {
+    const row = db.prepare("SELECT status, entries FROM studies WHERE id = ?").get(studyId) as Row | undefined;
+    checkStudyForRun(
+      row === undefined ? undefined : { status: row.status as string, entries: parseJson<StudyEntry[]>(row.entries) },
+      studyId,
+      entry,
+    );
+  }
+
+  createStudy(study: NewStudy): Promise<string> {
+    return Promise.resolve().then(() => {
+      const s = checkNewStudy(study);
+      const id = newStudyId();
+      this.#write("createStudy", (db) => {
+        db.prepare(
+          `INSERT INTO studies (id, created_at, status, name, config, seed, symbols, data_source, data_fingerprint,
+             version, features, entries, leakage_override) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          id,
+          Date.now(),
+          s.name,
+          s.config,
+          s.seed,
+          s.symbols,
+          s.dataSource,
+          s.dataFingerprint,
+          s.version,
+          s.features,
+          s.entries,
+          s.leakageOverride ? 1 : 0,
+        );
+      });
+      return id;
+    });
+  }
+
+  finishStudy(id: string, outcome: FinishRun): Promise<void> {
+    return Promise.resolve().then(() => {
+      requireString(id, "id");
+      const f = checkFinish(outcome);
+      this.#write("finishStudy", (db) => {
+        const row = db.prepare("SELECT status FROM studies WHERE id = ?").get(id) as Row | undefined;
+        checkStudyRunning(row?.status as string | undefined, id, "finishStudy");
+        const running = db.prepare(
+          "SELECT id, entry FROM runs WHERE study_id = ? AND status = 'running' ORDER BY created_at, id",
+        ).all(id) as { id: string; entry: string | null }[];
+        checkNoRunningRuns(running, id);
+        db.prepare("UPDATE studies SET status = ?, error = ?, summary = ?, finished_at = ? WHERE id = ?")
+          .run(f.status, f.error, f.summary, Date.now(), id);
+      });
+    });
+  }
+
+  getStudy(id: string): Promise<Study | undefined> {
+    return Promise.resolve().then(() => {
+      requireString(id, "id");
+      const db = this.#conn;
+      // One read transaction: the study and its runs are a consistent snapshot even while another process writes.
+      db.exec("BEGIN");
+      try {
+        const row = db.prepare("SELECT * FROM studies WHERE id = ?").get(id) as Row | undefined;
+        if (row === undefined) return undefined;
+        const runs = db.prepare("SELECT * FROM runs WHERE study_id = ? ORDER BY created_at, id").all(id) as Row[];
+        return { ...studySummary(row), runs: runs.map(runSummary) };
+      } finally {
+        db.exec("COMMIT");
+      }
+    });
+  }
+
+  getStudies(ids: readonly string[]): Promise<StudySummary[]> {
+    return Promise.resolve().then(() => {
+      if (!Array.isArray(ids)) throw new StoreError("expected an array of study ids");
+      if (ids.length === 0) return [];
+      const rows = this.#conn.prepare("SELECT * FROM studies WHERE id IN (SELECT value FROM json_each(?))")
+        .all(JSON.stringify(ids)) as Row[];
+      return rows.map(studySummary);
+    });
+  }
+
+  listStudies(options: ListRunsOptions = {}): Promise<StudySummary[]> {
+    return Promise.resolve().then(() => {
+      const { limit, offset, status } = checkListOptions(options);
+      const rows = status === null
+        ? this.#conn.prepare("SELECT * FROM studies ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?").all(
+          limit,
+          offset,
+        )
+        : this.#conn.prepare(
+          "SELECT * FROM studies WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        ).all(status, limit, offset);
+      return (rows as Row[]).map(studySummary);
+    });
+  }
+
+  appendPredictions(runId: string, predictions: PredictionRecord): Promise<void> {
+    return Promise.resolve().then(() => {
+      const p = checkPredictions(predictions);
+      this.#write("appendPredictions", (db) => {
+        this.#requireRunning(db, runId, "appendPredictions");
+        const dup = db.prepare("SELECT 1 FROM predictions WHERE run_id = ? AND fold_index = ?").get(runId, p.fold);
+        if (dup !== undefined) {
+          throw new StoreError(
+            `appendPredictions: run ${runId} already has predictions for fold ${p.fold}; nothing was written`,
+          );
+        }
+        db.prepare(
+          `INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes, scores,
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(runId, p.fold, p.rows, p.width, p.dates, p.symbolDictionary, p.symbolCodes, p.values, Date.now());
+      });
+    });
+  }
+
+  listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]> {
+    return Promise.resolve().then(() => {
+      if (!Array.isArray(runIds)) throw new StoreError("expected an array of run ids");
+      if (runIds.length === 0) return [];
+      const rows = this.#conn.prepare(
+        "SELECT * FROM predictions WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, fold_index",
+      ).iterate(JSON.stringify(runIds));
+      // Decoded one record at a time, so only one record's encoded bytes are held beside the decoded arrays.
+      const out: StoredPredictions[] = [];
+      for (const r of rows as Iterable<Row>) out.push(storedPredictions(r));
+      return out;
+    });
+  }
+}
+
+// --- Studies and out-of-sample predictions (schema version 2): row mapping ---
+
+function studySummary(r: Row): StudySummary {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    finishedAt: (r.finished_at as number | null) ?? null,
+    status: r.status as RunStatus,
+    error: r.error === null ? null : parseJson(r.error),
+    name: (r.name as string | null) ?? null,
+    config: parseJson(r.config),
+    seed: (r.seed as number | null) ?? null,
+    symbols: parseJson(r.symbols),
+    dataSource: r.data_source as string,
+    dataFingerprint: (r.data_fingerprint as string | null) ?? null,
+    version: (r.version as string | null) ?? null,
+    features: parseJson(r.features),
+    entries: parseJson(r.entries),
+    leakageOverride: r.leakage_override === 1,
+    summary: r.summary === null ? null : parseJson(r.summary),
+  };
+}
+
+function storedPredictions(r: Row): StoredPredictions {
+  const rows = decodePredictionRows(
+    r.dates as Uint8Array,
+    parseJson<string[]>(r.symbol_dictionary),
+    r.symbol_codes as Uint8Array,
+  );
+  return {
+    runId: r.run_id as string,
+    fold: r.fold_index as number,
+    dates: rows.dates,
+    symbols: rows.symbols,
+    values: decodeValues(r.scores as Uint8Array),
+    width: r.width as number,
+    createdAt: r.created_at as number,
+  };
 }
 
 function currentVersion(db: DatabaseSync): number {

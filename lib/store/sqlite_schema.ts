@@ -14,6 +14,14 @@
  * - `diagnostics`: append-only, ordered by `seq`.
  * - `backtests`: at most one per run; the equity curve as little-endian Int32 day numbers and Float64 values (BLOBs).
  *
+ * Version 2 (studies):
+ * - `studies`: one per study, mirroring `runs` (status CHECKs, JSON config/summary/symbols/features/entries).
+ * - `runs` gains `study_id` (→ `studies`, deleted with it), `entry`, `features`, `data_fingerprint`, `version`, all
+ *   nullable; each version-1 run is given a study of its own (`study_` + the run id's ULID, `summary` `{"legacy":true}`).
+ * - `predictions`: one per (run, fold): dates as Int32 day numbers, symbols as a JSON dictionary plus an Int32 index per
+ *   row, scores as Float64 (BLOBs keep NaN, which a REAL column would turn into NULL), all little-endian; CHECKs tie
+ *   the BLOB lengths to `n_rows` and `width`.
+ *
  * Tables are STRICT, so a wrong type is an error instead of a silent coercion.
  *
  * @module
@@ -109,6 +117,65 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         buy_and_hold_values BLOB,
         details TEXT,
         created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  // --- Version 2: studies and out-of-sample predictions ---
+  {
+    version: 2,
+    description: "studies (every version-1 run gets its own), run study fields, out-of-sample predictions",
+    sql: `
+      CREATE TABLE studies (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        error TEXT,
+        name TEXT,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        symbols TEXT NOT NULL,
+        data_source TEXT NOT NULL,
+        data_fingerprint TEXT,
+        version TEXT,
+        features TEXT NOT NULL,
+        entries TEXT NOT NULL,
+        leakage_override INTEGER NOT NULL CHECK (leakage_override IN (0, 1)),
+        summary TEXT,
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status = 'failed') = (error IS NOT NULL))
+      ) STRICT;
+      CREATE INDEX studies_by_created ON studies (created_at DESC, id DESC);
+      CREATE INDEX studies_by_status ON studies (status, created_at DESC, id DESC);
+
+      ALTER TABLE runs ADD COLUMN study_id TEXT REFERENCES studies (id) ON DELETE CASCADE;
+      ALTER TABLE runs ADD COLUMN entry TEXT;
+      ALTER TABLE runs ADD COLUMN features TEXT;
+      ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;
+      ALTER TABLE runs ADD COLUMN version TEXT;
+      CREATE INDEX runs_by_study ON runs (study_id, created_at, id);
+
+      -- Every version-1 run becomes the only entry of a study of its own, so every run belongs to a study.
+      INSERT INTO studies (id, created_at, finished_at, status, error, name, config, seed, symbols, data_source,
+          data_fingerprint, version, features, entries, leakage_override, summary)
+        SELECT 'study_' || (CASE WHEN substr(id, 1, 4) = 'run_' THEN substr(id, 5) ELSE id END), created_at,
+          finished_at, status, error, NULL, config, seed, symbols, data_source, NULL, NULL, '[]',
+          json_array(json_object('name', model, 'kind', model)), leakage_override, '{"legacy":true}'
+        FROM runs;
+      UPDATE runs SET study_id = 'study_' || (CASE WHEN substr(id, 1, 4) = 'run_' THEN substr(id, 5) ELSE id END),
+        entry = model;
+
+      CREATE TABLE predictions (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index INTEGER NOT NULL CHECK (fold_index >= 0),
+        n_rows INTEGER NOT NULL CHECK (n_rows >= 0),
+        width INTEGER NOT NULL CHECK (width >= 1),
+        dates BLOB NOT NULL CHECK (length(dates) = 4 * n_rows),
+        symbol_dictionary TEXT NOT NULL,
+        symbol_codes BLOB NOT NULL CHECK (length(symbol_codes) = 4 * n_rows),
+        scores BLOB NOT NULL CHECK (length(scores) = 8 * n_rows * width),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, fold_index)
       ) STRICT;
     `,
   },

@@ -5,7 +5,7 @@
  * - **Append-only while running.** A run is created with status `running`; folds, epochs, diagnostics and the backtest
  *   are written as they are produced; `finishRun` seals it as `succeeded` or `failed`. A sealed run refuses further
  *   writes, so a stored result never changes after the fact. A run that crashes keeps every fold written before the
- *   crash, and its error records the stage (and fold) it failed in (DESIGN §6.5).
+ *   crash, and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
  *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
@@ -18,6 +18,12 @@
  * - **Backends.** SQLite (`node:sqlite`) is the default; every backend must pass the same contract test suite
  *   (tests/store/contract.ts), so callers never special-case one.
  * - Batch reads (`getRuns`, `listFolds`, ...) take many run ids at once so GraphQL dataloaders avoid N+1 queries.
+ * - **Studies** (schema version 2). A study is one fold plan and several model entries trained on the same rows; each
+ *   entry is an ordinary run that names its study and entry, so everything above still holds per run. A study has the
+ *   same life cycle as a run (`createStudy` → `finishStudy`); it is sealed only after all its runs are, and a sealed
+ *   study takes no new runs. Runs written before studies existed were each given a study of their own by the
+ *   migration (summary `{ legacy: true }`).
+ * - **Out-of-sample predictions** are stored per (run, fold) in a compact binary form (see {@link PredictionRecord}).
  *
  * @module
  */
@@ -62,6 +68,17 @@ export interface NewRun {
   backend?: string | null;
   /** True when training went ahead despite leaking features, by explicit override. */
   leakageOverride?: boolean;
+  // --- Study fields (schema version 2) ---
+  /** Id of the study this run is an entry of; the study must exist and still be running. Absent or null: no study. */
+  studyId?: string | null;
+  /** Name of the model entry this run trains, one of the study's planned {@link StudyEntry} names. */
+  entry?: string | null;
+  /** Feature names used, in column order (each non-empty, no repeats). */
+  features?: string[] | null;
+  /** Fingerprint of the input data, e.g. `sha256:…` of the price files or `synthetic:…`. */
+  dataFingerprint?: string | null;
+  /** candor version that ran it (a version constant or `git describe`). */
+  version?: string | null;
 }
 
 /** A run's own fields, without its folds, epochs, diagnostics and backtest (what `listRuns` returns). */
@@ -92,6 +109,17 @@ export interface RunSummary {
   leakageOverride: boolean;
   /** Headline results written by `finishRun` (pooled metrics, warnings, ...). */
   summary: Record<string, unknown> | null;
+  // --- Study fields (schema version 2); null when not recorded ---
+  /** Id of the study this run belongs to (every run migrated from schema version 1 has one), or null. */
+  studyId: string | null;
+  /** Name of the model entry within its study (the model kind for migrated runs), or null. */
+  entry: string | null;
+  /** Feature names used, in column order, or null when not recorded. */
+  features: string[] | null;
+  /** Fingerprint of the input data (`sha256:…`, `synthetic:…`), or null when not recorded. */
+  dataFingerprint: string | null;
+  /** candor version that ran it, or null when not recorded. */
+  version: string | null;
 }
 
 /** One walk-forward (or CPCV) fold's result, as written by `appendFold`. */
@@ -210,7 +238,7 @@ export interface EquityCurve {
   buyAndHold?: ArrayLike<number> | null;
 }
 
-/** A backtest of a run's out-of-sample predictions, with its conventions (DESIGN §6.2). */
+/** A backtest of a run's out-of-sample predictions, with its conventions (docs/design.md §6.2). */
 export interface BacktestRecord {
   /** Days between the decision (close of t) and the first return earned; ≥ 1 for an honest backtest. */
   lag: number;
@@ -286,7 +314,7 @@ export interface ListRunsOptions {
 }
 
 /** The run store. Every method is async so network backends fit the same contract. */
-export interface Store {
+export interface Store extends StoreDashboardReads {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */
@@ -317,4 +345,303 @@ export interface Store {
   listBacktests(runIds: readonly string[]): Promise<StoredBacktest[]>;
   /** Releases the connection. Idempotent. */
   close(): Promise<void>;
+
+  // --- Studies and out-of-sample predictions (schema version 2) ---
+
+  /** Records a new study with status `running`; returns its id (`study_` + ULID). Runs join it through `NewRun.studyId`. */
+  createStudy(study: NewStudy): Promise<string>;
+  /**
+   * Seals a running study as succeeded or failed, like `finishRun`. Refused while any of its runs is still running
+   * (finish them first), so a sealed study and all its runs never change again; a sealed study accepts no new runs.
+   */
+  finishStudy(id: string, outcome: FinishRun): Promise<void>;
+  /** A study with the summaries of its runs (in creation order), read as one consistent snapshot; undefined if unknown. */
+  getStudy(id: string): Promise<Study | undefined>;
+  /** Batch: the studies with these ids that exist (any order). */
+  getStudies(ids: readonly string[]): Promise<StudySummary[]>;
+  /** Studies, newest first; `limit`, `offset` and `status` as in `listRuns`. */
+  listStudies(options?: ListRunsOptions): Promise<StudySummary[]>;
+  /**
+   * Records the out-of-sample predictions of one fold of a running run. Refused for an unknown or sealed run, a
+   * (run, fold) that already has predictions, and malformed records (see {@link PredictionRecord}).
+   */
+  appendPredictions(runId: string, predictions: PredictionRecord): Promise<void>;
+  /** Batch: the prediction records of these runs, by run then fold. */
+  listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Studies and out-of-sample predictions (schema version 2)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** One model entry planned in a study: a name unique within the study and the model kind it trains. */
+export interface StudyEntry {
+  /** Unique within the study, e.g. `gbm`; the `entry` of the run that trains it. */
+  name: string;
+  /** Model kind, e.g. `xgboost`, `lstm`, `stacking`. */
+  kind: string;
+}
+
+/**
+ * What `createStudy` needs. A study is one fold plan and the model entries trained on exactly the same rows and
+ * folds; each entry is stored as a run (`NewRun.studyId`, `NewRun.entry`), so the per-run contract is unchanged.
+ */
+export interface NewStudy {
+  /** Optional human name. */
+  name?: string | null;
+  /** The resolved study configuration (JSON-serializable). */
+  config: Record<string, unknown>;
+  /** Seed of every random choice in the study (an integer), or null when it has none. */
+  seed?: number | null;
+  /** Symbols, in panel order. */
+  symbols: string[];
+  /** Where the prices came from: a path, or e.g. `synthetic:planted`. */
+  dataSource: string;
+  /** Fingerprint of the input data: `sha256:…` of the files, or `synthetic:…`. */
+  dataFingerprint: string;
+  /** candor version that ran it. */
+  version: string;
+  /** Feature names used, in column order (distinct). */
+  features: string[];
+  /** The model entries planned, in training order (at least one; names distinct). */
+  entries: StudyEntry[];
+  /** True when training went ahead despite leaking features, by explicit override. */
+  leakageOverride?: boolean;
+}
+
+/** A study's own fields, without its runs (what `listStudies` and `getStudies` return). */
+export interface StudySummary {
+  /** `study_` followed by a 26-character time-sortable identifier (ULID). */
+  id: string;
+  /** Epoch milliseconds (UTC). */
+  createdAt: number;
+  /** Epoch milliseconds when `finishStudy` sealed it; null while running. */
+  finishedAt: number | null;
+  /** Life-cycle state: `running` until `finishStudy` seals it. */
+  status: RunStatus;
+  /** Set when `status` is `failed`. */
+  error: RunError | null;
+  /** Human name, or null. */
+  name: string | null;
+  /** The resolved configuration (JSON). */
+  config: Record<string, unknown>;
+  /** Seed of every random choice, or null. */
+  seed: number | null;
+  /** Symbols, in panel order. */
+  symbols: string[];
+  /** Where the prices came from. */
+  dataSource: string;
+  /** Fingerprint of the input data, or null (studies migrated from schema version 1 have none). */
+  dataFingerprint: string | null;
+  /** candor version that ran it, or null (studies migrated from schema version 1). */
+  version: string | null;
+  /** Feature names used, in column order (empty for studies migrated from schema version 1). */
+  features: string[];
+  /** The model entries planned, in training order. */
+  entries: StudyEntry[];
+  /** True when training went ahead despite leaking features, by explicit override. */
+  leakageOverride: boolean;
+  /** Results written by `finishStudy` (the comparison, ...); `{ legacy: true }` for migrated studies. */
+  summary: Record<string, unknown> | null;
+}
+
+/** A study with its runs. */
+export interface Study extends StudySummary {
+  /** Summaries of its runs, in creation order. */
+  runs: RunSummary[];
+}
+
+/**
+ * Out-of-sample predictions of one fold of a run: one row per (date, symbol) tested, `width` scores per row.
+ * Stored compactly (day numbers, a symbol dictionary with an index per row, little-endian Float64 scores), so a
+ * 2-million-row fold costs about 16 bytes per row plus 8 per extra score, never per-row JSON.
+ */
+export interface PredictionRecord {
+  /** Fold index (an integer ≥ 0); one record per (run, fold). */
+  fold: number;
+  /** ISO dates `YYYY-MM-DD`, one per row (any order). */
+  dates: string[];
+  /** Symbols, one per row. */
+  symbols: string[];
+  /** `rows × width` scores, row-major; finite or `NaN` (no prediction); `±Infinity` is refused. */
+  values: ArrayLike<number>;
+  /** Scores per row: 1 (a forecast or the probability of "up"), or the number of classes. */
+  width: number;
+}
+
+/** A stored prediction record; `values` come back as a plain array, NaN preserved. */
+export interface StoredPredictions {
+  /** Id of the run the predictions belong to. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** ISO date per row. */
+  dates: string[];
+  /** Symbol per row. */
+  symbols: string[];
+  /** `rows × width` scores, row-major. */
+  values: number[];
+  /** Scores per row. */
+  width: number;
+  /** Epoch milliseconds when it was written. */
+  createdAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dashboard read queries (additive, read-only): filtered and sorted run pages with cursors, fold aggregates, backtest
+// summaries without their equity curves, equity curves on their own, and a change token for response caching.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Where a run-level metric is read from, for filtering and sorting runs:
+ * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`);
+ * - `backtest`: the backtest's strategy metrics (`sharpe`, `maxDrawdown`, ...);
+ * - `buyAndHold`: buy & hold's metrics on the same backtest window;
+ * - `foldMean`: the mean of a fold metric over the run's folds where it is defined.
+ */
+export type RunMetricSource = "pooled" | "backtest" | "buyAndHold" | "foldMean";
+
+/** The metric sources, in documentation order. */
+export const RUN_METRIC_SOURCES: readonly RunMetricSource[] = ["pooled", "backtest", "buyAndHold", "foldMean"];
+
+/** A run-level metric: its source and its name within that source (letters, digits and `_`, ≤ 64 characters). */
+export interface RunMetricRef {
+  /** Which stored map the metric comes from. */
+  source: RunMetricSource;
+  /** The metric's key in that map, e.g. `accuracy`, `sharpe`. */
+  name: string;
+}
+
+/** A threshold on a run-level metric. Runs where the metric is missing or undefined (NaN) never pass one. */
+export interface RunMetricFilter {
+  /** The metric compared. */
+  metric: RunMetricRef;
+  /** Keep runs whose metric is ≥ this (inclusive). */
+  min?: number;
+  /** Keep runs whose metric is ≤ this (inclusive). */
+  max?: number;
+}
+
+/**
+ * The order of a run page. Ties (and every `createdAt` order) are broken by run id in the same direction, so the order
+ * is total and a cursor is unambiguous. Runs whose sort metric is missing or undefined come last in both directions.
+ */
+export interface RunOrder {
+  /** `createdAt` (default), `finishedAt` (running runs last) or a stored metric. */
+  by: "createdAt" | "finishedAt" | RunMetricRef;
+  /** Default `desc` (newest or largest first). */
+  direction?: "asc" | "desc";
+}
+
+/**
+ * Filters, order and page of `queryRuns`. Each list filter keeps runs matching any of its values; different filters
+ * must all hold. Omitted or empty filters keep every run.
+ */
+export interface RunQuery {
+  /** Model kinds, e.g. `["xgboost", "lstm"]`. */
+  models?: readonly string[];
+  /** Runs trading at least one of these symbols. */
+  symbols?: readonly string[];
+  /** Data sources exactly as stored (`prices/`, `synthetic:planted`, ...). */
+  dataSources?: readonly string[];
+  /** Life-cycle states. */
+  statuses?: readonly RunStatus[];
+  /** Created at or after this time (epoch ms, inclusive). */
+  createdFrom?: number;
+  /** Created before this time (epoch ms, exclusive). */
+  createdTo?: number;
+  /** Metric thresholds, all of which must hold. At most 8. */
+  metrics?: readonly RunMetricFilter[];
+  /** Order (default newest first). */
+  order?: RunOrder;
+  /** Page size, 1–1000 (default 50). */
+  first?: number;
+  /** The `endCursor` of the previous page, from the same filters and order. */
+  after?: string | null;
+}
+
+/** One page of `queryRuns`. */
+export interface RunPage {
+  /** The runs of this page, in order. */
+  runs: RunSummary[];
+  /** The value each run was sorted by (epoch ms for times; null for a missing metric), parallel to `runs`. */
+  sortValues: (number | null)[];
+  /** Opaque cursor of each run (pass one as `after` to continue after it), parallel to `runs`. */
+  cursors: string[];
+  /** How many runs match the filters, over all pages. */
+  totalCount: number;
+  /** True when more runs follow this page. */
+  hasNextPage: boolean;
+}
+
+/**
+ * Summary statistics of one metric over a run's folds. Only defined values count: NaN (undefined on a fold) is left
+ * out and `n` says how many values remain. `std` is the sample standard deviation (n − 1), null for n < 2; `mean`,
+ * `min` and `max` are null for n = 0.
+ */
+export interface MetricAggregate {
+  /** The metric's key in the fold maps. */
+  name: string;
+  /** Folds where the metric is defined. */
+  n: number;
+  /** Mean over those folds. */
+  mean: number | null;
+  /** Sample standard deviation over those folds (n − 1 in the denominator). */
+  std: number | null;
+  /** Smallest value. */
+  min: number | null;
+  /** Largest value. */
+  max: number | null;
+}
+
+/** Aggregates of every fold metric and baseline of one run, names in first-seen order (by fold index). */
+export interface FoldAggregates {
+  /** Id of the run. */
+  runId: string;
+  /** Number of stored folds. */
+  folds: number;
+  /** Per fold metric (`accuracy`, `ic`, ...). */
+  metrics: MetricAggregate[];
+  /** Per baseline (`coinFlip`, `majorityClass`, ...), on the same test rows as the metrics. */
+  baselines: MetricAggregate[];
+}
+
+/** A stored backtest without its equity curve, plus the curve's length (cheap to list for many runs). */
+export interface BacktestSummary extends Omit<StoredBacktest, "equity"> {
+  /** Points (dates) in the equity curve. */
+  points: number;
+  /** True when buy & hold equity is stored beside the strategy's. */
+  hasBuyAndHold: boolean;
+}
+
+/** A run's equity curve as stored with its backtest. */
+export interface StoredEquityCurve {
+  /** Id of the run. */
+  runId: string;
+  /** Strictly increasing ISO dates. */
+  dates: string[];
+  /** Strategy equity (growth of 1, after costs) per date. */
+  values: number[];
+  /** Buy & hold equity per date, or null when not stored. */
+  buyAndHold: number[] | null;
+}
+
+/**
+ * Read-only queries for dashboards. Every backend implements them with the same semantics (tests/store/contract.ts).
+ */
+export interface StoreDashboardReads {
+  /** Runs filtered, ordered and paged by cursor, with the total count of matches. */
+  queryRuns(query?: RunQuery): Promise<RunPage>;
+  /** Batch: fold aggregates of these runs (one entry per existing run, any order; runs without folds have none). */
+  foldAggregates(runIds: readonly string[]): Promise<FoldAggregates[]>;
+  /** Batch: the backtests of these runs without their equity curves (at most one per run). */
+  listBacktestSummaries(runIds: readonly string[]): Promise<BacktestSummary[]>;
+  /** Batch: the equity curves of these runs' backtests (at most one per run). */
+  listEquityCurves(runIds: readonly string[]): Promise<StoredEquityCurve[]>;
+  /**
+   * An opaque value that changes whenever a write committed by any connection or process becomes visible to this
+   * store (it may also change without one). Equal tokens mean every read in between saw the same data, so a response
+   * computed after reading token t stays valid while the token is still t.
+   */
+  changeToken(): Promise<string>;
 }

@@ -1,6 +1,6 @@
 /**
  * Data-parallel gradients across Web Workers, so training uses more than the one core a single-threaded wasm backend
- * can (tfjs-wasm's own threaded build hangs Deno at start-up, DESIGN.md §5).
+ * can (tfjs-wasm's own threaded build hangs Deno at start-up, docs/design.md §5).
  *
  * With `P` gradient threads (the main thread plus `P − 1` workers, each with its own single-threaded backend and a
  * replica of the model), every step splits the batch into `P` contiguous shards of near-equal size (the first shards

@@ -102,15 +102,16 @@ Deno.test("candor run refuses leaking data with exit 3; --allow-leakage trains a
 
     const allowed = await candor([...args, "--allow-leakage"]);
     assert.equal(allowed.code, 0, allowed.stderr);
-    const result = JSON.parse(allowed.stdout) as { runId: string; warnings: string[] };
+    const result = JSON.parse(allowed.stdout) as { id: string; models: { runId: string }[]; warnings: string[] };
     assert.ok(result.warnings.some((w) => /override/.test(w) && /tomorrow/.test(w)), result.warnings.join("\n"));
     const store = openStore(db);
     try {
       const runs = await store.listRuns({});
       assert.equal(runs.length, 1, "the refused run stored nothing");
-      const stored = await store.getRun(result.runId);
+      const stored = await store.getRun(result.models[0].runId);
       assert.equal(stored?.leakageOverride, true);
       assert.equal(stored?.status, "succeeded");
+      assert.equal((await store.getStudy(result.id))?.leakageOverride, true);
     } finally {
       await store.close();
     }

@@ -5,6 +5,8 @@ import { StoreError } from "../../lib/errors.ts";
 import { DEFAULT_STORE_PATH, openStore, resolveStoreLocation, SqliteStore } from "../../lib/store/mod.ts";
 import { SQLITE_MIGRATIONS } from "../../lib/store/sqlite_schema.ts";
 import { sampleBacktest, sampleFold, sampleRun, storeContractTests } from "./contract.ts";
+import { assertMigrated, assertVersion1Run, fillVersion1 } from "./_version1.ts";
+import type { Run } from "../../lib/store/store.ts";
 
 async function tempDb(): Promise<{ path: string; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "candor-store-" });
@@ -162,7 +164,10 @@ Deno.test("sqlite migrations: a database newer than the code is refused untouche
     const before = dump(path);
     assert.throws(() => openStore(path), (e: unknown) => {
       assert.ok(e instanceof StoreError);
-      assert.match(e.message, /schema version 999, newer than this candor understands \(1\)/);
+      assert.match(
+        e.message,
+        new RegExp(`schema version 999, newer than this candor understands \\(${SQLITE_MIGRATIONS.length}\\)`),
+      );
       assert.match(e.message, /Upgrade candor/);
       return true;
     });
@@ -262,4 +267,115 @@ Deno.test("openStore: a closed store refuses use; closing twice is harmless", as
   await s.close();
   await s.close();
   await assert.rejects(() => s.listRuns(), /closed/);
+});
+
+// --- Schema version 2 (studies, predictions) ---
+
+Deno.test("sqlite migration to version 2: every version-1 record is kept and every run gets its study", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const v1 = new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) });
+    assert.equal(v1.schemaVersion(), 1);
+    const raw = new DatabaseSync(path);
+    const inputs = await fillVersion1(v1, (r) => {
+      raw.prepare(
+        `INSERT INTO runs (id, created_at, status, config, seed, model, symbols, data_source, backend, leakage_override)
+           VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        r.id,
+        r.createdAt,
+        JSON.stringify(r.config),
+        r.seed,
+        r.model,
+        JSON.stringify(r.symbols),
+        r.dataSource,
+        r.backend,
+        r.leakageOverride ? 1 : 0,
+      );
+      return Promise.resolve();
+    });
+    raw.close();
+    const before: Run[] = [];
+    for (const r of inputs) before.push((await v1.getRun(r.id))!);
+    inputs.forEach((r, i) => assertVersion1Run(before[i], r, i));
+    await v1.close();
+    const tablesBefore = dump(path);
+    assert.equal(tablesBefore.runs.length, 3);
+
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion(), 2);
+      // Storage level: the version-1 tables are byte-identical, and so are the version-1 columns of runs.
+      const tablesAfter = dump(path);
+      for (const table of ["folds", "epochs", "diagnostics", "backtests"]) {
+        assert.ok(tablesBefore[table].length > 0, table);
+        assert.deepStrictEqual(tablesAfter[table], tablesBefore[table], table);
+      }
+      const columns = Object.keys(tablesBefore.runs[0] as object);
+      const project = (row: unknown) =>
+        Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[c]]));
+      assert.deepStrictEqual(tablesAfter.runs.map(project), tablesBefore.runs.map(project));
+      await assertMigrated(store, inputs, before);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite: prediction scores are stored as 8-byte little-endian BLOBs (NaN kept), dates and symbols as Int32", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path);
+  try {
+    const id = await store.createRun(sampleRun());
+    await store.appendPredictions(id, {
+      fold: 0,
+      dates: ["1970-01-02", "1970-01-02", "2000-01-01"],
+      symbols: ["BBB", "AAA", "BBB"],
+      values: [1, NaN, -2, 0.5, 0, 3],
+      width: 2,
+    });
+    const raw = new DatabaseSync(path);
+    const row = raw.prepare("SELECT * FROM predictions").get() as Record<string, unknown>;
+    raw.close();
+    const ints = (b: unknown) => {
+      const bytes = b as Uint8Array;
+      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return Array.from({ length: bytes.byteLength / 4 }, (_, i) => v.getInt32(i * 4, true));
+    };
+    // 1970-01-02 is day 1; 2000-01-01 is day 10957 (30 years, 7 of them leap: 30 × 365 + 7).
+    assert.deepStrictEqual(ints(row.dates), [1, 1, 10957]);
+    assert.deepStrictEqual(JSON.parse(row.symbol_dictionary as string), ["BBB", "AAA"]);
+    assert.deepStrictEqual(ints(row.symbol_codes), [0, 1, 0]);
+    const scores = row.scores as Uint8Array;
+    assert.equal(scores.byteLength, 6 * 8);
+    const view = new DataView(scores.buffer, scores.byteOffset, scores.byteLength);
+    assert.equal(view.getFloat64(16, true), -2);
+    assert.ok(Number.isNaN(view.getFloat64(8, true)));
+    assert.deepStrictEqual([row.n_rows, row.width], [3, 2]);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Dashboard read queries: the change token sees writes committed by another connection (another process alike).
+Deno.test("sqlite: changeToken changes when another connection commits a write", async () => {
+  const { path, dir } = await tempDb();
+  const reader = openStore(path);
+  const writer = openStore(path);
+  try {
+    const t0 = await reader.changeToken();
+    assert.equal(await reader.changeToken(), t0);
+    const id = await writer.createRun(sampleRun());
+    const t1 = await reader.changeToken();
+    assert.notEqual(t1, t0);
+    await writer.appendFold(id, sampleFold(0));
+    assert.notEqual(await reader.changeToken(), t1);
+  } finally {
+    await reader.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -3,7 +3,7 @@
  * batch norm, multi-head self-attention. Each block creates its weights in a {@link ParamStore} and returns a
  * function of tensors, so the training loop owns the tape and the optimizer.
  *
- * Measured choices (DESIGN.md §5): LSTM gates use the logistic sigmoid (tfjs's hardSigmoid default differs from
+ * Measured choices (docs/design.md §5): LSTM gates use the logistic sigmoid (tfjs's hardSigmoid default differs from
  * PyTorch); the input projection of all time steps is one matMul `[B·T, F] × [F, 4H]`; time steps are split with
  * `tf.unstack` (no stridedSlice on the tape); log σ is `−softplus(−x)`.
  *
