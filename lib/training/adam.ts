@@ -122,6 +122,22 @@ export class FlatAdam {
   }
 
   /**
+   * Reads the variables' values asynchronously into the parameter vector, for backends that cannot read synchronously
+   * (WebGPU): afterwards {@link FlatAdam.currentParameters} and {@link FlatAdam.step} read nothing until the variables
+   * are changed from outside (a restore, a resume) again.
+   */
+  async refresh(): Promise<void> {
+    const theta = new Float32Array(this.size);
+    let off = 0;
+    for (const x of this.#vars) {
+      theta.set(await x.data() as Float32Array, off);
+      off += x.size;
+    }
+    this.#theta = theta;
+    this.#written = this.#vars.map((x) => x.dataId);
+  }
+
+  /**
    * The current parameters as one flat vector without reading the variables back when they still hold what the last
    * step wrote (the common case in a training loop); otherwise read from the variables. Valid until the next step:
    * callers copy it, never write it.
@@ -133,9 +149,10 @@ export class FlatAdam {
 
   /**
    * Applies one Adam step with learning rate `lr` from the flat gradient `g`, scaled by `scale` (global-norm
-   * clipping), and returns the new parameters as a flat vector. The update runs in JS on the flat vectors (float64
-   * arithmetic, float32 state): on wasm the same update as ~25 tiny kernels cost ~0.3 ms per step, 10 % of an MLP
-   * step; the variables are then assigned once each.
+   * clipping), and returns the new parameters as a flat vector: the optimizer's own (as from
+   * {@link FlatAdam.currentParameters}), valid until the next step — copy it to keep it, never write it. The update
+   * runs in JS on the flat vectors (float64 arithmetic, float32 state): on wasm the same update as ~25 tiny kernels
+   * cost ~0.3 ms per step, 10 % of an MLP step; the variables are then assigned once each.
    */
   step(g: tf.Tensor1D | Float32Array, lr: number, scale = 1): Float32Array {
     const grad = g instanceof Float32Array ? g : (g.dataSync() as Float32Array);
@@ -158,7 +175,7 @@ export class FlatAdam {
     }
     this.#theta = theta;
     this.#written = this.#vars.map((x) => x.dataId);
-    return new Float32Array(theta);
+    return theta;
   }
 
   /** The state (copies). */

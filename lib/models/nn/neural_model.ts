@@ -43,7 +43,14 @@ import {
 } from "../../training/loop.ts";
 import type { Schedule } from "../../training/schedules.ts";
 import type { DataParallelSupport } from "../../training/data_parallel.ts";
-import { type BackendInfo, type BackendRequest, initBackend, initBackendForLoad } from "./backend.ts";
+import {
+  type BackendInfo,
+  type BackendRequest,
+  cacheOnHost,
+  initBackend,
+  initBackendForLoad,
+  withReadableBackend,
+} from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
 /** What the network predicts. */
@@ -95,7 +102,10 @@ export interface NeuralOptions {
   demean?: boolean;
   /** Seed of weight initialization and shuffling (default 42); `FitOptions.seed` overrides it for one fit. */
   seed?: number;
-  /** tfjs backend to use (`"auto"`, `"tensorflow"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else `"auto"`. */
+  /**
+   * tfjs backend to use (`"auto"`, `"tensorflow"`, `"webgpu"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else
+   * `"auto"` (see lib/models/nn/backend.ts).
+   */
   backend?: BackendRequest;
   /** Progress bar: `true`, `false`, or `"auto"` (default: only on a terminal). */
   progress?: boolean | "auto";
@@ -329,6 +339,8 @@ export abstract class NeuralModel implements Model {
         : undefined,
     };
     const result = await train(trainable, data, trainOpts);
+    // Backends that read only asynchronously (WebGPU) keep a host copy of the weights for predict and save.
+    await cacheOnHost([...this.params!.trainable, ...this.params!.state].map(([, v]) => v));
     this.lastTrain = result;
     this.history = result.history;
     this.events = result.events;
@@ -343,6 +355,7 @@ export abstract class NeuralModel implements Model {
         backend: this.backend.name,
         backendRequested: this.backend.requested,
         backendPatches: this.backend.patches,
+        ...(this.backend.adapter === undefined ? {} : { backendAdapter: this.backend.adapter }),
         workers: result.workers,
         workersNote: result.workersNote,
         stopReason: result.stopReason,
@@ -447,17 +460,20 @@ export abstract class NeuralModel implements Model {
     const k = this.outDim();
     const out = new Float32Array(X.rows * k);
     const bs = 512;
-    for (let s = 0; s < X.rows; s += bs) {
-      const e = Math.min(X.rows, s + bs);
-      const t = tf.tidy(() => {
-        const x = tf.tensor(xs.subarray(s * size, e * size), [e - s, ...shape]);
-        const o = this.network!.forward(x, false);
-        return k === 1 ? (this.task === "binary" ? tf.sigmoid(o) : o) : tf.softmax(o);
-      });
-      out.set(t.dataSync() as Float32Array, s * k);
-      t.dispose();
-    }
-    return out;
+    // On WebGPU (no synchronous reads under Deno) prediction runs on the cpu backend with the trained weights.
+    return withReadableBackend(() => {
+      for (let s = 0; s < X.rows; s += bs) {
+        const e = Math.min(X.rows, s + bs);
+        const t = tf.tidy(() => {
+          const x = tf.tensor(xs.subarray(s * size, e * size), [e - s, ...shape]);
+          const o = this.network!.forward(x, false);
+          return k === 1 ? (this.task === "binary" ? tf.sigmoid(o) : o) : tf.softmax(o);
+        });
+        out.set(t.dataSync() as Float32Array, s * k);
+        t.dispose();
+      }
+      return out;
+    });
   }
 
   /** One value per row: P(class 1) (binary), the predicted value (regression), the argmax class (multiclass). */

@@ -214,6 +214,18 @@ export class NotearsDAG implements Model {
     assertMatrix(X, "DAG learner input");
     if (X.rows < 2) throw new ConfigError(`notears-dag: needs at least 2 rows, got ${X.rows}`);
     this.backend = await initBackend(this.options.backend);
+    // W is read after every epoch (edge counts), which WebGPU cannot do synchronously, and one d × d matrix gains
+    // nothing from a GPU: with webgpu selected, the learner trains on the cpu backend (its tensors stay there).
+    const gpu = tf.getBackend() === "webgpu";
+    if (gpu) await tf.setBackend("cpu");
+    try {
+      return await this.#fit(X, opts, t0, gpu);
+    } finally {
+      if (gpu) await tf.setBackend("webgpu");
+    }
+  }
+
+  async #fit(X: Matrix, opts: FitOptions, t0: number, gpu: boolean): Promise<FitReport> {
     const o = this.options;
     const d = X.cols;
     this.#d = d;
@@ -304,10 +316,13 @@ export class NotearsDAG implements Model {
       model: this.kind,
       bestIteration: result.bestEpoch,
       seconds: (performance.now() - t0) / 1000,
-      notes: result.events.map((e) => e.message),
+      notes: [
+        ...result.events.map((e) => e.message),
+        ...(gpu ? ["trained on the cpu backend: webgpu cannot read W back synchronously after each epoch"] : []),
+      ],
       details: {
-        backend: this.backend.name,
-        backendPatches: this.backend.patches,
+        backend: gpu ? "cpu" : this.backend!.name,
+        backendPatches: this.backend!.patches,
         // Full-batch augmented-Lagrangian rounds on a d × d matrix: always the main thread.
         workers: result.workers,
         stopReason: result.stopReason,
