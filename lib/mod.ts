@@ -215,8 +215,8 @@ export { metaFeatureNames, StackingModel } from "./models/stacking/stacking.ts";
 export type { BaseModelSpec, StackingOptions } from "./models/stacking/stacking.ts";
 export { appendRegimeColumns, causalRegimeFeatures } from "./models/stacking/regime.ts";
 export type { RegimeFeatures, RegimeOptions } from "./models/stacking/regime.ts";
-export { backendInfo, initBackend } from "./models/nn/backend.ts";
-export type { BackendInfo, BackendRequest } from "./models/nn/backend.ts";
+export { BACKEND_REQUESTS, backendInfo, initBackend, probeGpuAdapter } from "./models/nn/backend.ts";
+export type { BackendInfo, BackendRequest, GpuAdapterInfo } from "./models/nn/backend.ts";
 export { NeuralModel, slidingWindows } from "./models/nn/neural_model.ts";
 export type { NeuralOptions, RegressionLoss, Task } from "./models/nn/neural_model.ts";
 export { MLPModel } from "./models/nn/mlp.ts";
@@ -228,7 +228,7 @@ export type { LSTMTransformerOptions } from "./models/nn/lstm_transformer.ts";
 export { XLSTMModel } from "./models/nn/xlstm.ts";
 export type { XLSTMOptions } from "./models/nn/xlstm.ts";
 export { NotearsDAG, notearsObjective, scoreEdges } from "./models/nn/notears.ts";
-export type { EdgeScore, NotearsOptions } from "./models/nn/notears.ts";
+export type { EdgeScore, NotearsObjectiveOptions, NotearsOptions } from "./models/nn/notears.ts";
 
 // Training loop, losses, schedules
 export { train } from "./training/loop.ts";

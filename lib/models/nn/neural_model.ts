@@ -32,6 +32,7 @@ import {
 } from "../../training/losses.ts";
 import {
   type ArrayDataset,
+  type EpochContext,
   train,
   type Trainable,
   type TrainBatch,
@@ -100,6 +101,11 @@ export interface NeuralOptions {
   antiCollapse?: AntiCollapseOptions;
   /** Regression: subtract the training-target mean before fitting and add it back when predicting. */
   demean?: boolean;
+  /**
+   * Decoupled weight decay λ (AdamW) on every parameter, default 0. Regularization that works on every gradient
+   * thread (it is applied by the optimizer, not added to the loss).
+   */
+  weightDecay?: number;
   /** Seed of weight initialization and shuffling (default 42); `FitOptions.seed` overrides it for one fit. */
   seed?: number;
   /**
@@ -329,7 +335,8 @@ export abstract class NeuralModel implements Model {
       earlyStopping: validation ? o.earlyStopping : undefined,
       seed,
       progress: o.progress ?? "auto",
-      monitors: o.monitors,
+      monitors: forecastMonitors(o.monitors, this.targetOffset),
+      ...(o.weightDecay ? { adam: { weightDecay: o.weightDecay } } : {}),
       checkpoint: o.checkpoint,
       resumeFrom: o.resumeFrom,
       stopAfterEpochs: o.stopAfterEpochs,
@@ -579,4 +586,23 @@ export function slidingWindows(X: Matrix, timesteps: number, groups?: ArrayLike<
   const data = new Float32Array(ends.length * timesteps * c);
   ends.forEach((e, j) => data.set(X.data.subarray((e - timesteps + 1) * c, (e + 1) * c), j * timesteps * c));
   return { X: { data, rows: ends.length, cols: timesteps * c }, rowIndex: Uint32Array.from(ends) };
+}
+
+/**
+ * Monitors see what the model forecasts, not the network's raw output: with target de-meaning the network predicts
+ * y − mean, so its outputs are shifted back by the training mean (and the targets with them) before a monitor judges
+ * them. Otherwise a regressor whose forecasts are 99.9 % "up" was reported as 99 % negative by the sign-bias monitor.
+ */
+function forecastMonitors(monitors: TrainingMonitor[] | undefined, offset: number): TrainingMonitor[] | undefined {
+  if (monitors === undefined || offset === 0) return monitors;
+  return monitors.map((m) => ({
+    name: m.name,
+    onEpochEnd: (ctx: EpochContext) =>
+      m.onEpochEnd({
+        ...ctx,
+        predictions: ctx.predictions.map((p) => p + offset),
+        targets: ctx.targets.map((t) => t + offset),
+      }),
+    events: () => m.events(),
+  }));
 }
