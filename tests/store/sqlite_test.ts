@@ -698,3 +698,38 @@ Deno.test("checkStore (sqlite): a sound store is ok with its version and counts;
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqlite damage: with the open check off, every read that meets damage is a StoreDamagedError, and writes are refused after it", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const { studies, runs } = await filledStore(path);
+    const { offset, pageSize } = rootPage(path, "runs");
+    const damaged = damage(path, offset, pageSize);
+    const store = openStore(path, { integrityCheck: "off" });
+    try {
+      const reads: [string, () => Promise<unknown>][] = [
+        ["listRuns", () => store.listRuns()],
+        ["getRun", () => store.getRun(runs[0])],
+        ["getRuns", () => store.getRuns(runs)],
+        ["queryRuns", () => store.queryRuns()],
+        ["getStudy", () => store.getStudy(studies[0])],
+      ];
+      for (const [name, read] of reads) {
+        await assert.rejects(
+          read,
+          (e: unknown) => assertDamage(e, path) && e instanceof Error && e.message.startsWith(name),
+        );
+      }
+      await assert.rejects(() => store.createStudy(sampleStudy()), (e: unknown) => {
+        assertDamage(e, path);
+        assert.match(String(e), /found by listRuns/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
