@@ -101,3 +101,24 @@ export class BackendUnavailableError extends CandorError {}
 
 /** The run store refused or failed an operation; nothing was written. */
 export class StoreError extends CandorError {}
+
+/**
+ * A study stopped on purpose by a signal (SIGINT, SIGTERM) or a caller's AbortSignal. The study is recorded as
+ * `interrupted` with where it stopped, and can be resumed (`candor run --resume ID`).
+ */
+export class InterruptedError extends CandorError {
+  /** The signal that asked for the stop, e.g. `SIGINT`, or `abort` for a programmatic abort. */
+  readonly signal: string;
+
+  /** `signal` names what asked for the stop. */
+  constructor(message: string, signal: string, options?: ErrorOptions) {
+    super(message, options);
+    this.signal = signal;
+  }
+}
+
+/**
+ * A study failed (or was interrupted) and recording that in the store failed too: both are in the message, the
+ * original error is the `cause`. Never swallowed: the CLI prints it and exits with status 4.
+ */
+export class RecordingError extends CandorError {}

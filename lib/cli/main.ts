@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CandorError, ConfigError, LeakageError } from "../errors.ts";
+import { CandorError, ConfigError, LeakageError, RecordingError } from "../errors.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
 import { suggest } from "../pipeline/schema.ts";
@@ -18,6 +18,7 @@ import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
 import { FEATURES_SPEC, featuresCommand, MODELS_SPEC, modelsCommand } from "./models.ts";
 import { pct } from "./format.ts";
+import { DB_SPEC, dbCommand } from "./db.ts";
 
 const SYNTH_SPEC: CommandSpec = {
   name: "synth",
@@ -61,7 +62,8 @@ function usage(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage.",
+    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage, 4 a failure that",
+    "could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with --resume).",
   ].join("\n");
 }
 
@@ -124,6 +126,8 @@ export async function main(args: string[]): Promise<number> {
         return await auditCommand(rest);
       case "synth":
         return await synthCommand(rest);
+      case "db":
+        return await dbCommand(rest);
       case undefined:
       case "help":
       case "-h":
@@ -139,6 +143,10 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`candor: ${error.message}\n\n${spec === undefined ? usage() : helpText(spec)}`);
       return 2;
+    }
+    if (error instanceof RecordingError) {
+      console.error(`candor: ${error.message}`);
+      return 4;
     }
     if (error instanceof LeakageError) {
       console.error(`candor: ${error.message}`);
