@@ -9,7 +9,7 @@
  * @module
  */
 
-import { CandorError, ConfigError, LeakageError } from "../errors.ts";
+import { CandorError, ConfigError, LeakageError, RecordingError } from "../errors.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
 import { suggest } from "../pipeline/schema.ts";
@@ -31,6 +31,7 @@ import {
   TRAIN_SPEC,
   trainCommand,
 } from "./production.ts";
+import { DB_SPEC, dbCommand } from "./db.ts";
 
 const SYNTH_SPEC: CommandSpec = {
   name: "synth",
@@ -62,6 +63,7 @@ const COMMANDS: CommandSpec[] = [
   FEATURES_SPEC,
   AUDIT_SUMMARY,
   SYNTH_SPEC,
+  DB_SPEC,
   TRAIN_SPEC,
   PREDICT_SPEC,
   BACKTEST_SPEC,
@@ -79,7 +81,9 @@ function usage(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage or look-ahead.",
+    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage or look-ahead, 4 a",
+    "failure that could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with",
+    "--resume).",
   ].join("\n");
 }
 
@@ -152,6 +156,8 @@ export async function main(args: string[]): Promise<number> {
         return await sweepCommand(rest);
       case "simulate":
         return await simulateCommand(rest);
+      case "db":
+        return await dbCommand(rest);
       case undefined:
       case "help":
       case "-h":
@@ -167,6 +173,10 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`candor: ${error.message}\n\n${spec === undefined ? usage() : helpText(spec)}`);
       return 2;
+    }
+    if (error instanceof RecordingError) {
+      console.error(`candor: ${error.message}`);
+      return 4;
     }
     if (error instanceof LeakageError) {
       console.error(`candor: ${error.message}`);

@@ -11,7 +11,7 @@
 import cliProgress from "cli-progress";
 import process from "node:process";
 import YAML from "yaml";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, InterruptedError } from "../errors.ts";
 import {
   configToYaml,
   readStudyConfigFile,
@@ -448,8 +448,13 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
   }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();
+  const stop = interruptOnSignals();
   try {
-    const result = await runStudy(config, { ...(store === undefined ? {} : { store }), onProgress: bar.update });
+    const result = await runStudy(config, {
+      ...(store === undefined ? {} : { store }),
+      onProgress: bar.update,
+      signal: stop.signal,
+    });
     bar.stop();
     let production: string | undefined;
     if (values.production) {
@@ -470,8 +475,49 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
       if (production !== undefined) console.log(production);
     }
     return 0;
+  } catch (e) {
+    bar.stop();
+    if (e instanceof InterruptedError) {
+      console.error(
+        `candor: ${e.message}; ${
+          store === undefined ? "nothing was stored" : "the study is stored as interrupted, " +
+            "with its finished folds: candor run --resume STUDY_ID continues it (candor runs lists it)"
+        }`,
+      );
+      return e.signal === "SIGTERM" ? 143 : 130;
+    }
+    throw e;
   } finally {
     bar.stop();
+    stop.dispose();
     await store?.close();
   }
+}
+
+/**
+ * SIGINT and SIGTERM stop a study cleanly: the first asks it to stop at the next step, fold, epoch or boosting round
+ * (it is then recorded as interrupted); a second one exits at once (130 / 143).
+ */
+function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const listeners: Array<[Deno.Signal, () => void]> = [];
+  for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const listener = () => {
+      if (controller.signal.aborted) Deno.exit(code);
+      console.error(`candor: ${name} received: stopping at the next step (again to quit at once)`);
+      controller.abort(name);
+    };
+    try {
+      Deno.addSignalListener(name, listener);
+      listeners.push([name, listener]);
+    } catch {
+      // Signals a platform does not deliver (Windows has no SIGTERM listener) are simply not watched.
+    }
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    },
+  };
 }

@@ -282,22 +282,30 @@ export class GradientHealthMonitor implements TrainingMonitor {
 
 /** Options of {@link LossBalanceMonitor}. */
 export interface LossBalanceOptions {
-  /** Share of the summed absolute components above which one component dominates, default 0.9. */
+  /**
+   * Share of the summed absolute components above which an auxiliary or penalty term dominates the loss, default 0.5.
+   * The data term (the first component: the loss the model is fitted for) is never flagged for dominating — that is
+   * what a healthy loss looks like.
+   */
   maxShare?: number;
 }
 
-/** Tracks each loss component's share of the total, per epoch. */
+/**
+ * Tracks each loss component's share of the total, per epoch, and flags an auxiliary head or a penalty (any component
+ * after the first, the data term) that takes more than `maxShare` of the loss at the last epoch: the model is then
+ * mostly trained for something other than its target.
+ */
 export class LossBalanceMonitor implements TrainingMonitor {
   /** Monitor name, `"loss-balance"`; its event has kind `loss-imbalance`. */
   readonly name = "loss-balance";
-  /** Share of Σ|components| (0–1) above which the largest component dominates; judged at the last epoch only. */
+  /** Share of Σ|components| (0–1) above which an auxiliary or penalty component dominates; judged at the last epoch. */
   readonly maxShare: number;
   /** Per epoch: component → share of Σ|components|. */
   readonly shares: Array<Record<string, number>> = [];
 
-  /** `maxShare` defaults to 0.9. */
+  /** `maxShare` defaults to 0.5. */
   constructor(o: LossBalanceOptions = {}) {
-    this.maxShare = o.maxShare ?? 0.9;
+    this.maxShare = o.maxShare ?? 0.5;
   }
 
   /** Records each training-loss component's share of Σ|components| for the epoch (all 0 when the sum is 0). */
@@ -312,12 +320,15 @@ export class LossBalanceMonitor implements TrainingMonitor {
   events(): TrainingEvent[] {
     const last = this.shares.at(-1);
     if (last === undefined || Object.keys(last).length < 2) return [];
-    const [name, share] = Object.entries(last).sort((a, b) => b[1] - a[1])[0];
+    // The first component is the data term; only the others (auxiliary heads, penalties) can dominate wrongly.
+    const [dataTerm, ...others] = Object.entries(last);
+    const [name, share] = others.sort((a, b) => b[1] - a[1])[0];
     if (share <= this.maxShare) return [];
     return [{
       epoch: this.shares.length,
       kind: "loss-imbalance",
-      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch)`,
+      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch; the data ` +
+        `term "${dataTerm[0]}" ${(100 * dataTerm[1]).toFixed(0)}%)`,
     }];
   }
 }

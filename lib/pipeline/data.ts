@@ -34,7 +34,8 @@ import type { FeatureDef } from "../features/definition.ts";
 import { computeFeaturesOnFrame, float64Column, symbolRanges } from "../features/definition.ts";
 import { excessOfMarket, forwardLogReturnExpr, threeClassLabel } from "../features/targets.ts";
 import { causalRegimeFeatures } from "../models/stacking/regime.ts";
-import { ConfigError } from "../errors.ts";
+import { clipEcho, ConfigError } from "../errors.ts";
+import { normalizeColumnName } from "../data/column_names.ts";
 import { NON_FEATURE_COLUMNS, type StudyConfig, taskOf } from "./config.ts";
 import type { StudyData } from "./trainers/contract.ts";
 
@@ -50,10 +51,19 @@ export interface Market {
   theoreticalAccuracy?: number;
 }
 
-/** Loads the configured prices into a validated Panel, with its fingerprint. */
-export async function loadMarket(data: StudyConfig["data"]): Promise<Market> {
+/**
+ * Loads the configured prices into a validated Panel, with its fingerprint. Only the file columns `features.columns`
+ * chooses are read (a file with 10,000 columns loads like its price columns when `columns` is `none` or a list).
+ */
+export async function loadMarket(
+  data: StudyConfig["data"],
+  columns: StudyConfig["features"]["columns"] = "all",
+): Promise<Market> {
   if (data.kind === "files") {
-    const panel = await loadPanel(data.path, { ...(data.symbols === undefined ? {} : { symbols: data.symbols }) });
+    const panel = await loadPanel(data.path, {
+      ...(data.symbols === undefined ? {} : { symbols: data.symbols }),
+      columns,
+    });
     const { fingerprint } = await fingerprintFiles(data.path);
     return { panel, source: data.path, fingerprint };
   }
@@ -93,13 +103,15 @@ export function selectFeatures(panel: Panel, features: StudyConfig["features"]):
     ? [...FULL_FEATURES]
     : resolveFeatures(features.set);
   const notes: string[] = [];
-  const exclude = new Set(features.exclude);
+  // The loader names extra columns in their normalized form (`My Feature` → `my_feature`): compare likewise.
+  const exclude = new Set(features.exclude.map(normalizeColumnName));
+  const present = () => clipEcho(panel.extraColumns.join(", ") || "none");
   for (const c of exclude) {
     if (!panel.extraColumns.includes(c)) {
       throw new ConfigError(
-        `features.exclude: no column ${JSON.stringify(c)} in the price files; extra numeric columns present: ${
-          panel.extraColumns.join(", ") || "none"
-        }`,
+        `features.exclude: no column ${
+          JSON.stringify(c)
+        } in the price files; extra numeric columns present: ${present()}`,
       );
     }
   }
@@ -115,15 +127,15 @@ export function selectFeatures(panel: Panel, features: StudyConfig["features"]):
     }
     columns = panel.extraColumns.filter((c) => !exclude.has(c) && !NON_FEATURE_COLUMNS.includes(c));
   } else {
-    const missing = features.columns.filter((c) => !panel.extraColumns.includes(c));
+    const listed = features.columns.map(normalizeColumnName);
+    const missing = listed.filter((c) => !panel.extraColumns.includes(c));
     if (missing.length > 0) {
       throw new ConfigError(
-        `features.columns: not found in the price files: ${missing.join(", ")}; extra numeric columns present: ${
-          panel.extraColumns.join(", ") || "none"
-        }`,
+        `features.columns: not found in the price files: ${clipEcho(missing.join(", "))}; extra numeric columns ` +
+          `present: ${present()}`,
       );
     }
-    columns = features.columns.filter((c) => !exclude.has(c));
+    columns = listed.filter((c) => !exclude.has(c));
   }
   const clash = columns.filter((c) => builtIn.some((d) => d.name === c));
   if (clash.length > 0) {

@@ -112,7 +112,7 @@ export async function loadStoredRun(store: Store, runId: string, dataPath?: stri
     );
   }
   const [predictions, folds, backtests] = await Promise.all([
-    store.listPredictions([runId]),
+    store.listPredictions([runId], { split: "test" }),
     store.listFolds([runId]),
     store.listBacktests([runId]),
   ]);

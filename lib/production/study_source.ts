@@ -111,7 +111,7 @@ export async function fromStoredStudy(
   const data = prepared.prepared.data;
   const rowOf = new Map<string, number>();
   data.dates.forEach((d, i) => rowOf.set(`${d}|${data.symbols[i]}`, i));
-  const predictions = await store.listPredictions(runs.map((r) => r.id));
+  const predictions = await store.listPredictions(runs.map((r) => r.id), { split: "test" });
   const byEntry = new Map<string, { rows: number[]; scores: number[] }>();
   for (const p of predictions) {
     const entry = runs.find((r) => r.id === p.runId)!.entry!;

@@ -125,7 +125,10 @@ export const SQLITE_PRODUCTION_MIGRATION: Migration = {
   `,
 };
 
-/** Postgres: schema version 4 (same tables and meaning; `json` metric maps keep their key order). */
+/**
+ * Postgres: schema version 4 (same tables and meaning). Every JSON column is `json`, as since version 3: the document
+ * exactly as written, keys in the order written.
+ */
 export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
   version: 4,
   description: SQLITE_PRODUCTION_MIGRATION.description,
@@ -138,8 +141,8 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       path text NOT NULL,
       study_id text REFERENCES studies (id) ON DELETE SET NULL,
       run_id text REFERENCES runs (id) ON DELETE SET NULL,
-      config jsonb NOT NULL,
-      features jsonb NOT NULL,
+      config json NOT NULL,
+      features json NOT NULL,
       data_fingerprint text NOT NULL,
       data_source text NOT NULL,
       version text NOT NULL,
@@ -148,10 +151,10 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       trained_from text NOT NULL,
       trained_to text NOT NULL,
       last_price_date text NOT NULL,
-      symbols jsonb NOT NULL,
-      gate jsonb NOT NULL,
+      symbols json NOT NULL,
+      gate json NOT NULL,
       skip_gate boolean NOT NULL,
-      summary jsonb
+      summary json
     );
     CREATE INDEX models_by_created ON models (created_at DESC, id DESC);
 
@@ -162,7 +165,7 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       as_of text NOT NULL,
       data_fingerprint text NOT NULL,
       data_source text NOT NULL,
-      details jsonb
+      details json
     );
     CREATE INDEX production_batches_by_model ON production_batches (model_id, created_at, id);
 
@@ -175,7 +178,7 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       confidence double precision,
       position double precision,
       weight double precision,
-      warnings jsonb NOT NULL,
+      warnings json NOT NULL,
       PRIMARY KEY (batch_id, row_index),
       UNIQUE (batch_id, symbol)
     );
@@ -189,11 +192,11 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       annualization double precision NOT NULL,
       metrics json NOT NULL,
       buy_and_hold json NOT NULL,
-      warnings jsonb NOT NULL,
+      warnings json NOT NULL,
       equity_dates bytea NOT NULL,
       equity_values bytea NOT NULL,
       buy_and_hold_values bytea,
-      details jsonb,
+      details json,
       created_at bigint NOT NULL
     );
     CREATE INDEX run_backtests_by_run ON run_backtests (run_id, seq);
@@ -205,10 +208,10 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       data_fingerprint text NOT NULL,
       target_kind text NOT NULL,
       horizon integer NOT NULL CHECK (horizon >= 1),
-      grid jsonb NOT NULL,
-      options jsonb NOT NULL,
+      grid json NOT NULL,
+      options json NOT NULL,
       dir text,
-      summary jsonb,
+      summary json,
       trials_before bigint NOT NULL CHECK (trials_before >= 0),
       cells integer NOT NULL CHECK (cells >= 1)
     );

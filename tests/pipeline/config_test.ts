@@ -191,3 +191,13 @@ Deno.test("every kind declares its settings with defaults and descriptions (what
   }
   assert.ok(StudyConfigSchema !== undefined);
 });
+
+Deno.test("neural settings accept exactly the tfjs backends the models know", async () => {
+  const { BACKEND_CHOICES } = await import("../../lib/pipeline/trainers/neural.ts");
+  const { BACKEND_REQUESTS } = await import("../../lib/models/nn/backend.ts");
+  assert.deepEqual([...BACKEND_CHOICES], [...BACKEND_REQUESTS]);
+  assert.equal(
+    resolveStudyConfig({ models: [{ kind: "mlp", settings: { backend: "webgpu" } }] }).models[0].settings.backend,
+    "webgpu",
+  );
+});

@@ -42,7 +42,7 @@ Deno.test("backtest --run: the sign re-backtest equals the library's long-short 
     const own = (await store.listBacktests([runId]))[0];
     const same = await rebacktestRun(store, runId, {}, { save: false });
     // Independent implementation: the library's equal-weight long-short book on the sign of P(up) − 0.5.
-    const predictions = await store.listPredictions([runId]);
+    const predictions = await store.listPredictions([runId], { split: "test" });
     const dates = predictions.flatMap((p) => p.dates), symbols = predictions.flatMap((p) => p.symbols);
     const values = predictions.flatMap((p) => p.values.map((v) => v - 0.5));
     const lib = backtestPanel({

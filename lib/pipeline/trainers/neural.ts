@@ -18,6 +18,12 @@ import { closedInterval, integer, nonNegative, oneOf, openInterval, positive } f
 import type { FittedSpec, FoldFitReport, FoldInput, FoldOutput, TrainedModel } from "./contract.ts";
 import type { ScalingReport } from "./inputs.ts";
 
+/**
+ * The tfjs backends an entry may ask for (the same list as lib/models/nn/backend.ts's `BACKEND_REQUESTS`, repeated
+ * here so that reading a config never loads TensorFlow.js; a test keeps the two equal).
+ */
+export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+
 /** Learning-rate schedules a neural entry can use (lib/training/schedules.ts). */
 export const scheduleSetting = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("constant") }),
@@ -56,7 +62,8 @@ export function neuralSettings(d: { epochs: number; learningRate: number; patien
     ),
     minDelta: nonNegative().default(0).describe("early stopping: smallest loss improvement that counts"),
     clipNorm: positive().nullable().default(1).describe("global gradient-norm clipping threshold (null: none)"),
-    backend: oneOf(["auto", "tensorflow", "wasm", "cpu"]).optional().describe(
+    weightDecay: nonNegative().default(0).describe("decoupled weight decay λ (AdamW) on every parameter"),
+    backend: oneOf(BACKEND_CHOICES).optional().describe(
       "tfjs backend (default: TFJS_BACKEND, else auto); the one used is stored with the run",
     ),
   };
@@ -86,8 +93,10 @@ export interface NeuralCommon {
   minDelta: number;
   /** Clip threshold or null. */
   clipNorm: number | null;
+  /** Decoupled weight decay. */
+  weightDecay: number;
   /** Backend request. */
-  backend?: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend?: typeof BACKEND_CHOICES[number];
   /** Classifiers: class weights. */
   classWeights?: "none" | "balanced" | "inverse";
   /** Classifiers: label smoothing. */

@@ -235,6 +235,7 @@ export async function fitNeuralFold(
     learningRate: s.learningRate,
     ...(s.schedule.kind === "constant" ? {} : { schedule: buildSchedule(s.schedule, s.learningRate, s.epochs) }),
     ...(s.clipNorm === null ? {} : { clipNorm: s.clipNorm }),
+    ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}),
     earlyStopping: { patience: s.patience, minDelta: s.minDelta, restoreBest: true },
     ...(cw === undefined ? {} : { classWeights: cw }),
     ...(s.labelSmoothing ? { labelSmoothing: s.labelSmoothing } : {}),
