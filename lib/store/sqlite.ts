@@ -16,6 +16,7 @@ import { StoreError } from "../errors.ts";
 import { newRunId, newStudyId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql } from "./run_query.ts";
+import { checkPredictionSlices, checkStudyQuery, studyCountSql, studyPageSql } from "./study_query.ts";
 import type {
   BacktestRecord,
   BacktestSummary,
@@ -28,7 +29,9 @@ import type {
   ListRunsOptions,
   NewRun,
   NewStudy,
+  PredictionFold,
   PredictionRecord,
+  PredictionSlice,
   Run,
   RunPage,
   RunQuery,
@@ -43,6 +46,8 @@ import type {
   StoredPredictions,
   Study,
   StudyEntry,
+  StudyPage,
+  StudyQuery,
   StudySummary,
 } from "./store.ts";
 import {
@@ -725,6 +730,79 @@ export class SqliteStore implements Store {
       const out: StoredPredictions[] = [];
       for (const r of rows as Iterable<Row>) out.push(storedPredictions(r));
       return out;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard reads for studies and prediction pages (additive, read-only; see StoreStudyReads in store.ts and
+  // study_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  queryStudies(query: StudyQuery = {}): Promise<StudyPage> {
+    return Promise.resolve().then(() => {
+      const q = checkStudyQuery(query);
+      const page = studyPageSql(q, "sqlite");
+      const count = studyCountSql(q, "sqlite");
+      const db = this.#conn;
+      // One read transaction: the page and the count see the same snapshot.
+      db.exec("BEGIN");
+      try {
+        const rows = db.prepare(page.text).all(...page.params) as Row[];
+        const total = db.prepare(count.text).get(...count.params) as Row;
+        const shown = rows.slice(0, q.first);
+        return {
+          studies: shown.map(studySummary),
+          cursors: shown.map((r) =>
+            encodeCursor(q.order.signature, (r.sort_value as number | null) ?? null, r.id as string)
+          ),
+          totalCount: total.n as number,
+          hasNextPage: rows.length > q.first,
+        };
+      } finally {
+        db.exec("COMMIT");
+      }
+    });
+  }
+
+  listPredictionFolds(runIds: readonly string[]): Promise<PredictionFold[]> {
+    return Promise.resolve().then(() =>
+      this.#byRunIds(
+        `SELECT run_id, fold_index, n_rows, width, created_at FROM predictions
+           WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, fold_index`,
+        runIds,
+      ).map((r) => ({
+        runId: r.run_id as string,
+        fold: r.fold_index as number,
+        rows: r.n_rows as number,
+        width: r.width as number,
+        createdAt: r.created_at as number,
+      }))
+    );
+  }
+
+  readPredictionSlices(slices: readonly PredictionSlice[]): Promise<StoredPredictions[]> {
+    return Promise.resolve().then(() => {
+      const checked = checkPredictionSlices(slices);
+      if (checked.length === 0) return [];
+      // substr() on a BLOB counts bytes: only the slice's bytes leave the database.
+      const statement = this.#conn.prepare(
+        `SELECT run_id, fold_index, width, created_at, symbol_dictionary,
+           substr(dates, 4 * ?1 + 1, 4 * ?2) AS dates, substr(symbol_codes, 4 * ?1 + 1, 4 * ?2) AS symbol_codes,
+           substr(scores, 8 * width * ?1 + 1, 8 * width * ?2) AS scores
+         FROM predictions WHERE run_id = ?3 AND fold_index = ?4`,
+      );
+      const db = this.#conn;
+      db.exec("BEGIN");
+      try {
+        const out: StoredPredictions[] = [];
+        for (const s of checked) {
+          const r = statement.get(s.offset, s.limit, s.runId, s.fold) as Row | undefined;
+          if (r !== undefined) out.push(storedPredictions(r));
+        }
+        return out;
+      } finally {
+        db.exec("COMMIT");
+      }
     });
   }
 }
