@@ -32,9 +32,10 @@ interface EntryState {
 
 function live(ctx: GraphQLContext) {
   if (ctx.live === undefined) {
-    throw new GraphQLError("subscriptions are served over server-sent events by `candor serve` only", {
-      extensions: { code: "BAD_REQUEST" },
-    });
+    throw new GraphQLError(
+      "subscriptions are served over server-sent events: POST them with Accept: text/event-stream",
+      { extensions: { code: "BAD_REQUEST" } },
+    );
   }
   return ctx.live;
 }
