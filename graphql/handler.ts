@@ -36,7 +36,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { useGraphQlJit } from "@envelop/graphql-jit";
@@ -44,12 +44,11 @@ import {
   type DefinitionNode,
   type DocumentNode,
   type ExecutionResult,
-  type GraphQLError,
+  GraphQLError,
   Kind,
   OperationTypeNode,
   parse,
 } from "graphql";
-import { isAsyncIterable } from "graphql-yoga";
 import type { Store } from "../lib/store/store.ts";
 import { buildSchema, type GraphQLContext } from "./schema.ts";
 import { createRunLoaders } from "./loaders.ts";
@@ -167,21 +166,34 @@ function costLimitPlugin(maxCost: number): Plugin {
   };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const cost = costOf(args);
-      if (cost !== undefined && cost > maxCost) setResultAndStopExecution({ errors: [tooComplexError(cost, maxCost)] });
       const op = (args.document as DocumentNode).definitions.find((d: DefinitionNode) =>
         d.kind === Kind.OPERATION_DEFINITION && (args.operationName == null || d.name?.value === args.operationName)
       );
       if (op?.kind === Kind.OPERATION_DEFINITION && op.operation === OperationTypeNode.MUTATION) {
         const state = (args.contextValue as Partial<ServerContext> | undefined)?.state;
         if (state !== undefined) state.mutation = true;
+        if (args.schema.getMutationType() == null) {
+          // Validation admits a mutation the schema has no root for; say why instead of failing in execution.
+          setResultAndStopExecution({ errors: [noMutationsError()] });
+          return;
+        }
       }
+      const cost = costOf(args);
+      if (cost !== undefined && cost > maxCost) setResultAndStopExecution({ errors: [tooComplexError(cost, maxCost)] });
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       const cost = costOf(args as Parameters<NonNullable<Plugin["onExecute"]>>[0]["args"]);
       if (cost !== undefined && cost > maxCost) setResultAndStopExecution({ errors: [tooComplexError(cost, maxCost)] });
     },
   };
+}
+
+/** The error a mutation gets from a server without a token (whose schema has no mutations). */
+function noMutationsError(): GraphQLError {
+  return new GraphQLError(
+    "this server has no mutations: they are enabled only when it requires a bearer token (CANDOR_GRAPHQL_TOKEN)",
+    { extensions: { code: "MUTATIONS_DISABLED" } },
+  );
 }
 
 /** Masks unexpected errors, truncates echoed inputs and tags every error with the request id (see errors.ts). */

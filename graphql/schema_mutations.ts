@@ -16,6 +16,7 @@ import { StoreError } from "../lib/errors.ts";
 import type { RunError, RunSummary, Store, StudySummary } from "../lib/store/store.ts";
 import { badInput, type Builder, type GraphQLContext, notFound, type SharedRefs } from "./builder.ts";
 import type { StudyRefs } from "./schema_studies.ts";
+import { labelsOf } from "./records.ts";
 
 /** The store's edit methods (schema version 3). */
 export interface StoreEdits {
@@ -33,13 +34,6 @@ export interface StoreEdits {
   deleteStudy(id: string): Promise<unknown>;
   /** Marks a running study (and its running runs) interrupted with `error`. */
   markInterrupted(studyId: string, error: RunError): Promise<unknown>;
-}
-
-/** The labels schema version 3 adds to run and study summaries. */
-export interface Labels {
-  tags?: string[];
-  note?: string | null;
-  liveness?: "live" | "stale";
 }
 
 /** Longest tag and note accepted. */
@@ -222,7 +216,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           const t = await target(ctx, id);
           if (t.kind !== "study") throw badInput(`${id} is a run; mark its study (${t.run.studyId}) interrupted`);
           if (t.study.status !== "running") throw badInput(`study ${id} is already ${t.study.status}`);
-          if ((t.study as Labels).liveness === "live") {
+          if (labelsOf(t.study).liveness === "live") {
             throw badInput(`study ${id} is live (its process is still writing); only a stale study can be marked`);
           }
           const reason = (args.reason ?? "").trim() || "marked interrupted from the dashboard: its process stopped";

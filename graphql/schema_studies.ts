@@ -39,6 +39,7 @@ import {
   comparisonOf,
   type ComparisonRow,
   comparisonRowOf,
+  labelsOf,
   plannedFoldsOf,
   rowDifferences,
   schemeOf,
@@ -433,6 +434,29 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
       }),
     }),
   });
+
+  const LivenessEnum = builder.enumType("Liveness", {
+    description: "Whether a running record's process is still writing (live) or has stopped without sealing it " +
+      "(stale: mark it interrupted).",
+    values: ["live", "stale"] as const,
+  });
+  // The same fields on both types; their resolvers take either summary (labelsOf), so one builder serves both.
+  for (const ref of [StudyRef, RunRef] as const) {
+    builder.objectFields(ref as typeof RunRef, (t) => ({
+      tags: t.stringList({
+        description: "Tags (store schema version 3; none before).",
+        complexity: OPAQUE_COST,
+        resolve: (x) => labelsOf(x).tags,
+      }),
+      note: t.string({ nullable: true, resolve: (x) => labelsOf(x).note }),
+      liveness: t.field({
+        type: LivenessEnum,
+        nullable: true,
+        description: "live or stale while running; null when sealed or not known (store schema version 3).",
+        resolve: (x) => labelsOf(x).liveness,
+      }),
+    }));
+  }
 
   builder.objectFields(RunRef, (t) => ({
     study: t.field({
