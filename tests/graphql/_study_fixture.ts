@@ -167,11 +167,13 @@ export interface RecordedStudy {
   studyId: string;
   gbm: string;
   mlp: string;
+  /** With `seal: false`: records the rest (mlp's second fold, its backtest, sealing the study). */
+  finish: () => Promise<void>;
 }
 
 /**
  * Records the study into `store`. With `seal: false` the study stays running after gbm finished and mlp stored its
- * first fold (as a live study looks).
+ * first fold (as a live study looks) until `finish()` records the rest.
  */
 export async function recordStudy(
   store: Store,
@@ -196,23 +198,23 @@ export async function recordStudy(
   const recorder = new StudyRecorder(store);
   const studyId = (await recorder.beginStudy(start))!;
   const ids: string[] = [];
-  for (const [model, e] of [[config.models[0], GBM], [config.models[1], MLP]] as const) {
-    const runId = (await recorder.beginEntry(model, start, e.backend))!;
-    ids.push(runId);
-    for (const f of e.folds) {
-      if (options.seal === false && e === MLP && f.index === 1) return { studyId, gbm: ids[0], mlp: ids[1] };
-      await recorder.fold(runId, f, {
-        epochs: e === MLP
-          ? [0, 1, 2].map((k) => ({ fold: f.index, epoch: k, trainLoss: 0.7 - k / 100, valLoss: 0.71 - k / 200 }))
-          : [],
-        diagnostics: [],
-        previousSign: { rows: TEST_ROWS, excluded: 0 },
-        predictions: foldPredictions(f.index),
-      });
-    }
-    await recorder.finishEntry(runId, { ...e, runId }, backtestRecord(e.backtest.metrics.sharpe));
-  }
-  const report: StudyReport = {
+  const writeFold = async (runId: string, e: EntryReport, f: FoldReport) => {
+    await recorder.fold(runId, f, {
+      epochs: e === MLP
+        ? [0, 1, 2].map((k) => ({ fold: f.index, epoch: k, trainLoss: 0.7 - k / 100, valLoss: 0.71 - k / 200 }))
+        : [],
+      diagnostics: [],
+      previousSign: { rows: TEST_ROWS, excluded: 0 },
+      predictions: foldPredictions(f.index),
+    });
+  };
+  const finishEntry = (runId: string, e: EntryReport) =>
+    recorder.finishEntry(runId, { ...e, runId }, backtestRecord(e.backtest.metrics.sharpe));
+  const seal = async () => {
+    const report = studyReport();
+    await recorder.finishStudy(report);
+  };
+  const studyReport = (): StudyReport => ({
     config,
     source: start.source,
     fingerprint: start.fingerprint,
@@ -228,7 +230,27 @@ export async function recordStudy(
     warnings: ["a study warning"],
     notes: ["a study note"],
     configurationChecks: [{ check: "purge", subject: "split", verdict: "ok", reason: "purge 1 ≥ horizon 1" }],
-  };
-  if (options.seal !== false) await recorder.finishStudy(report);
-  return { studyId, gbm: ids[0], mlp: ids[1] };
+  });
+  for (const [model, e] of [[config.models[0], GBM], [config.models[1], MLP]] as const) {
+    const runId = (await recorder.beginEntry(model, start, e.backend))!;
+    ids.push(runId);
+    for (const f of e.folds) {
+      if (options.seal === false && e === MLP && f.index === 1) {
+        return {
+          studyId,
+          gbm: ids[0],
+          mlp: ids[1],
+          finish: async () => {
+            await writeFold(runId, e, f);
+            await finishEntry(runId, e);
+            await seal();
+          },
+        };
+      }
+      await writeFold(runId, e, f);
+    }
+    await finishEntry(runId, e);
+  }
+  await seal();
+  return { studyId, gbm: ids[0], mlp: ids[1], finish: () => Promise.resolve() };
 }
