@@ -8,7 +8,7 @@
 
 import type { Panel } from "../data/panel.ts";
 import type { ModelEntry, StudyConfig } from "./config.ts";
-import type { FoldOutput, FoldTrainer, OutOfFoldPredictions, StudyData } from "./trainers/contract.ts";
+import type { FoldOutput, FoldTrainer, OutOfFoldPredictions, PlannedFold, StudyData } from "./trainers/contract.ts";
 import type { FoldPlan } from "./plan.ts";
 import { configurationGate } from "./plan.ts";
 import {
@@ -71,86 +71,128 @@ export interface EntryOutcome {
   predictions: { rows: Int32Array; scores: Float64Array };
 }
 
-/** Trains and evaluates one entry over every fold of the plan. */
-export async function trainEntry(ctx: EntryContext): Promise<EntryOutcome> {
+/** One fold's outcome, as trained now or read back from the store. */
+export interface FoldResult {
+  /** The fold's row of the fold table (fit report included). */
+  report: FoldReport;
+  /** Rows and scores of the test window and the tail; absent when the fold was not predicted. */
+  scores?: FoldScores;
+  /** The majority class of the fold's fitting rows (the majority baseline). */
+  majority: number;
+  /** Warnings the fold raised. */
+  warnings: string[];
+}
+
+/**
+ * Trains one fold of an entry, evaluates it beside the baselines and records it (fold, predictions, epochs,
+ * diagnostics). `position` is the fold's place in the plan, for progress.
+ */
+export async function trainFold(
+  ctx: EntryContext,
+  planned: PlannedFold,
+  position: { i: number; n: number },
+): Promise<FoldResult> {
   const { entry, trainer, data, plan, recorder } = ctx;
   const width = data.task === "multiclass" ? data.classes : 1;
-  const folds: FoldReport[] = [];
-  const scores: FoldScores[] = [];
-  const majority = new Map<number, number>();
-  const warnings: string[] = [];
+  const { i, n } = position;
   const band = ctx.config.health.upShareBand;
-  for (const [i, planned] of plan.folds.entries()) {
-    ctx.onFold(planned.index);
-    const t0 = performance.now();
-    ctx.onProgress(i / plan.folds.length, `fold ${i + 1}/${plan.folds.length}: training`);
-    const out: FoldOutput = await trainer.fit({
-      entry: { name: entry.name, kind: entry.kind, settings: entry.settings, base: entry.base, meta: entry.meta },
-      data,
-      fold: planned,
-      seed: ctx.config.seed,
-      oof: ctx.oof,
-      onProgress: (f, status) => ctx.onProgress((i + f) / plan.folds.length, `fold ${i + 1}: ${status}`),
-    });
-    // The windows the fit actually used must lie inside the fold's training period (a bug here is a leak).
-    configurationGate(data.horizon, { ...plan, folds: [planned] }, out.fitted);
-    const seconds = (performance.now() - t0) / 1000;
-    const skipped = out.rows.test.length === 0 ? (out.report as { skipped?: string }).skipped ?? "not predicted" : "";
-    majority.set(planned.index, majorityOf(data, out.rows.fit));
-    const diagnostics: DiagnosticRecord[] = [...out.diagnostics];
-    let metrics: Record<string, number> = {};
-    let baselines: Record<string, number> = {};
-    let previousSign = { rows: 0, excluded: 0 };
-    if (skipped === "") {
-      metrics = taskMetrics(data, out.rows.test, out.test);
-      if (out.rows.validation.length > 0) {
-        const tail = taskMetrics(data, out.rows.validation, out.validation);
-        metrics.validationAccuracy = tail.accuracy;
-        metrics.validationIc = tail.ic;
-      }
-      const b = foldBaselines(data, ctx.previous, out.rows.test, out.test, majority.get(planned.index)!);
-      baselines = b.baselines;
-      previousSign = b.previousSign;
-      const h = predictionHealth(planned.index, data, out.test, band);
-      diagnostics.push(...h.diagnostics);
-      warnings.push(...h.warnings.map((w) => `${entry.name} ${w}`));
-      scores.push({ index: planned.index, rows: out.rows, test: out.test, validation: out.validation });
+  const warnings: string[] = [];
+  ctx.onFold(planned.index);
+  const t0 = performance.now();
+  ctx.onProgress(i / n, `fold ${i + 1}/${n}: training`);
+  const out: FoldOutput = await trainer.fit({
+    entry: { name: entry.name, kind: entry.kind, settings: entry.settings, base: entry.base, meta: entry.meta },
+    data,
+    fold: planned,
+    seed: ctx.config.seed,
+    oof: ctx.oof,
+    onProgress: (f, status) => ctx.onProgress((i + f) / n, `fold ${i + 1}: ${status}`),
+  });
+  // The windows the fit actually used must lie inside the fold's training period (a bug here is a leak).
+  configurationGate(data.horizon, { ...plan, folds: [planned] }, out.fitted);
+  const seconds = (performance.now() - t0) / 1000;
+  const skipped = out.rows.test.length === 0 ? (out.report as { skipped?: string }).skipped ?? "not predicted" : "";
+  const majority = majorityOf(data, out.rows.fit);
+  const diagnostics: DiagnosticRecord[] = [...out.diagnostics];
+  let metrics: Record<string, number> = {};
+  let baselines: Record<string, number> = {};
+  let previousSign = { rows: 0, excluded: 0 };
+  let scores: FoldScores | undefined;
+  if (skipped === "") {
+    metrics = taskMetrics(data, out.rows.test, out.test);
+    if (out.rows.validation.length > 0) {
+      const tail = taskMetrics(data, out.rows.validation, out.validation);
+      metrics.validationAccuracy = tail.accuracy;
+      metrics.validationIc = tail.ic;
     }
-    warnings.push(...out.warnings);
-    const report: FoldReport = {
-      index: planned.index,
-      train: planned.fold.train,
-      validation: planned.fold.validation ?? [],
-      test: planned.fold.test,
-      purge: planned.fold.purge,
-      embargo: planned.fold.embargo,
-      nTrain: out.rows.fit.length,
-      nValidation: out.rows.validation.length,
-      nTest: out.rows.test.length,
-      metrics,
-      baselines,
-      ...(out.report.bestIteration === undefined ? {} : { bestIteration: out.report.bestIteration }),
-      health: skipped === "" ? out.health : "not predicted",
-      targets: targetDistribution(data, out.rows),
-      efficiency: null,
-      ...(skipped === "" ? {} : { skipped }),
-      seconds,
-      fit: { ...out.report, seconds },
-    };
-    folds.push(report);
-    await recorder.fold(ctx.runId, report, {
-      epochs: out.epochs ?? [],
-      diagnostics,
-      previousSign,
-      predictions: {
-        dates: Array.from(out.rows.test, (r) => data.dates[r]),
-        symbols: Array.from(out.rows.test, (r) => data.symbols[r]),
-        values: out.test,
-        width,
-      },
-    });
+    const b = foldBaselines(data, ctx.previous, out.rows.test, out.test, majority);
+    baselines = b.baselines;
+    previousSign = b.previousSign;
+    const h = predictionHealth(planned.index, data, out.test, band);
+    diagnostics.push(...h.diagnostics);
+    warnings.push(...h.warnings.map((w) => `${entry.name} ${w}`));
+    scores = { index: planned.index, rows: out.rows, test: out.test, validation: out.validation };
   }
+  warnings.push(...out.warnings);
+  const report: FoldReport = {
+    index: planned.index,
+    train: planned.fold.train,
+    validation: planned.fold.validation ?? [],
+    test: planned.fold.test,
+    purge: planned.fold.purge,
+    embargo: planned.fold.embargo,
+    nTrain: out.rows.fit.length,
+    nValidation: out.rows.validation.length,
+    nTest: out.rows.test.length,
+    metrics,
+    baselines,
+    ...(out.report.bestIteration === undefined ? {} : { bestIteration: out.report.bestIteration }),
+    health: skipped === "" ? out.health : "not predicted",
+    targets: targetDistribution(data, out.rows),
+    efficiency: null,
+    ...(skipped === "" ? {} : { skipped }),
+    seconds,
+    fit: { ...out.report, seconds },
+  };
+  await recorder.fold(ctx.runId, report, {
+    epochs: out.epochs ?? [],
+    diagnostics,
+    previousSign,
+    majority,
+    warnings,
+    predictions: {
+      dates: Array.from(out.rows.test, (r) => data.dates[r]),
+      symbols: Array.from(out.rows.test, (r) => data.symbols[r]),
+      values: out.test,
+      width,
+    },
+  });
   ctx.onFold(undefined);
+  return { report, ...(scores === undefined ? {} : { scores }), majority, warnings };
+}
+
+/** Trains and evaluates one entry over every fold of the plan. */
+export async function trainEntry(ctx: EntryContext): Promise<EntryOutcome> {
+  const results: FoldResult[] = [];
+  for (const [i, planned] of ctx.plan.folds.entries()) {
+    results.push(await trainFold(ctx, planned, { i, n: ctx.plan.folds.length }));
+  }
+  return await finishEntry(ctx, results);
+}
+
+/**
+ * Pools an entry's folds (trained now, or read back from the store) into the verdict, the gate and the backtest,
+ * stores them and seals the entry's run.
+ */
+export async function finishEntry(ctx: EntryContext, results: readonly FoldResult[]): Promise<EntryOutcome> {
+  const { entry, data, plan, recorder } = ctx;
+  const width = data.task === "multiclass" ? data.classes : 1;
+  const band = ctx.config.health.upShareBand;
+  const ordered = [...results].sort((a, b) => a.report.index - b.report.index);
+  const folds = ordered.map((r) => r.report);
+  const scores = ordered.flatMap((r) => (r.scores === undefined ? [] : [r.scores]));
+  const majority = new Map(ordered.map((r) => [r.report.index, r.majority]));
+  const warnings = ordered.flatMap((r) => r.warnings);
   if (scores.length === 0) {
     throw new Error(`${entry.name}: no fold was predicted, nothing to evaluate`);
   }

@@ -62,6 +62,10 @@ export interface StoredFoldDetails extends FoldFitReport {
   health: string;
   /** Previous-sign baseline's rows and the rows it left out. */
   previousSignBaseline: { rows: number; excluded: number };
+  /** The majority class of the fitting rows (what the majority baseline calls). */
+  majority: number;
+  /** Warnings the fold raised (the entry's warnings are rebuilt from them on resume). */
+  warnings: string[];
   /** Why the fold was not predicted. */
   skipped?: string;
 }
@@ -140,6 +144,8 @@ export class StudyRecorder {
       epochs: EpochRecord[];
       diagnostics: DiagnosticRecord[];
       previousSign: { rows: number; excluded: number };
+      majority: number;
+      warnings: string[];
       predictions: Omit<PredictionRecord, "fold">;
     },
   ): Promise<void> {
@@ -150,6 +156,8 @@ export class StudyRecorder {
       targets: f.targets,
       health: f.health,
       previousSignBaseline: parts.previousSign,
+      majority: parts.majority,
+      warnings: parts.warnings,
       ...(f.skipped === undefined ? {} : { skipped: f.skipped }),
     };
     await this.#store.appendFold(runId, {

@@ -28,7 +28,14 @@ import type { Store } from "../store/store.ts";
 import { ConfigError, LeakageError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { resolveStudyConfig, type StudyConfig, type StudyConfigInput } from "./config.ts";
-import { type FeatureSelection, loadMarket, type Market, prepareStudyData, selectFeatures } from "./data.ts";
+import {
+  type FeatureSelection,
+  loadMarket,
+  type Market,
+  type PreparedData,
+  prepareStudyData,
+  selectFeatures,
+} from "./data.ts";
 import { configurationGate, type FoldPlan, planFolds, plannedFitted } from "./plan.ts";
 import { trainerOf } from "./trainers/registry.ts";
 import type { OutOfFoldPredictions, StudyData } from "./trainers/contract.ts";
@@ -150,7 +157,7 @@ function gateStep(config: StudyConfig, plan: FoldPlan, data: StudyData): Configu
 }
 
 /** Out-of-sample predictions of the entries trained so far, for entries that combine them. */
-function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, EntryOutcome>): OutOfFoldPredictions {
+export function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, EntryOutcome>): OutOfFoldPredictions {
   const foldOfRow = new Int32Array(data.dates.length).fill(-1);
   for (const f of plan.folds) for (const r of f.rows.test) foldOfRow[r] = f.index;
   return {
@@ -197,6 +204,56 @@ function plausibilityStep(entries: EntryOutcome[], market: Market, warnings: str
   ];
 }
 
+/** Everything a study needs before training: data, features, audit, dataset, plan, configuration checks. */
+export interface PreparedStudy {
+  /** The prices and where they came from. */
+  market: Market;
+  /** The features used. */
+  selection: FeatureSelection;
+  /** The audit's warnings and whether leaking features are trained on by override. */
+  audit: { warnings: string[]; leaking: boolean };
+  /** The dataset every entry trains on. */
+  prepared: PreparedData;
+  /** The fold plan. */
+  plan: FoldPlan;
+  /** The configuration gate's findings. */
+  checks: ConfigurationFinding[];
+}
+
+/**
+ * Steps 1–6 of a study (see the module notes): deterministic for a config, so a worker process can prepare the same
+ * dataset and plan and train one fold of it. `step` reports progress (and lets the caller track the stage for error
+ * records); `audit: false` skips the leakage audit (a worker preparing a study its coordinator already audited).
+ */
+export async function prepareStudy(
+  config: StudyConfig,
+  opts: { step?: <T>(stage: StudyStage, fraction: number, message: string, fn: () => T) => T; audit?: boolean } = {},
+): Promise<PreparedStudy> {
+  const step = opts.step ?? (<T>(_s: StudyStage, _f: number, _m: string, fn: () => T): T => fn());
+  const market = await step("load", 0, "loading prices", () => loadMarket(config.data));
+  const panel = market.panel;
+  const selection = step(
+    "features",
+    0.03,
+    `selecting features for ${panel.symbols.length} symbols`,
+    () => selectFeatures(panel, config.features),
+  );
+  const audit = opts.audit === false
+    ? { warnings: [], leaking: false }
+    : step("audit", 0.05, "leakage audit", () => auditStep(market, selection, config));
+  const prepared = step(
+    "dataset",
+    0.08,
+    "features and targets",
+    () => prepareStudyData(panel, selection, config.target),
+  );
+  const { data } = prepared;
+  const plan = step("plan", 0.1, `${config.validation.scheme} fold plan`, () => planFolds(data, config.validation));
+  step("plan", 0.1, "checking the data can be learned from", () => learnableStep(data, plan));
+  const checks = step("configuration", 0.11, "configuration gate", () => gateStep(config, plan, data));
+  return { market, selection, audit, prepared, plan, checks };
+}
+
 /**
  * Runs a study (see the module notes). With a store it is recorded as it goes; a failure marks the study (and the
  * entry being trained) failed with the step, entry and fold, keeping the folds already finished, and is rethrown.
@@ -216,25 +273,9 @@ export async function runStudy(
     return fn();
   };
   try {
-    const market = await step("load", 0, "loading prices", () => loadMarket(config.data));
+    const { market, selection, audit, prepared, plan, checks } = await prepareStudy(config, { step });
     const panel = market.panel;
-    const selection = step(
-      "features",
-      0.03,
-      `selecting features for ${panel.symbols.length} symbols`,
-      () => selectFeatures(panel, config.features),
-    );
-    const audit = step("audit", 0.05, "leakage audit", () => auditStep(market, selection, config));
-    const prepared = step(
-      "dataset",
-      0.08,
-      "features and targets",
-      () => prepareStudyData(panel, selection, config.target),
-    );
     const { data } = prepared;
-    const plan = step("plan", 0.1, `${config.validation.scheme} fold plan`, () => planFolds(data, config.validation));
-    step("plan", 0.1, "checking the data can be learned from", () => learnableStep(data, plan));
-    const checks = step("configuration", 0.11, "configuration gate", () => gateStep(config, plan, data));
 
     const start: StudyStart = {
       config,

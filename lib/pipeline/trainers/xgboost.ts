@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { takeRows } from "../../data/matrix.ts";
 import { XGBoostModel } from "../../models/xgboost/model.ts";
+import { openXGBoost } from "../../models/xgboost/library.ts";
 import { ConfigError } from "../../errors.ts";
 import type { DiagnosticRecord } from "../../store/store.ts";
 import { closedInterval, integer, oneOf } from "../schema.ts";
@@ -40,6 +41,10 @@ const settings = z.strictObject({
   numBoostRound: integer().default(400).describe("maximum boosting rounds"),
   earlyStoppingRounds: integer().default(30).describe("stop after this many rounds without a better tail loss"),
   threads: integer().optional().describe("XGBoost threads (default: the machine's cores)"),
+  waitPolicy: oneOf(["passive", "active"]).default("passive").describe(
+    "OpenMP wait policy of XGBoost's threads (passive: idle threads sleep; active spins and can slow a busy " +
+      "machine 30-fold); read once per process, when the library loads; OMP_WAIT_POLICY in the environment wins",
+  ),
   classWeights: oneOf(["none", "balanced"]).default("none").describe(
     "binary: weight rows so both classes weigh the same in the fit (a cure for a sign-biased booster)",
   ),
@@ -86,12 +91,15 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
   summary: "gradient-boosted trees (XGBoost C library; hist trees, early stopping on the fold's tail)",
   tasks: ["binary", "multiclass", "regression"],
   settings,
-  fitted: (s) => [
+  fitted: (s: XGBoostSettings) => [
     { name: "model fit", rows: "fit" },
     { name: "early-stopping tail", rows: "validation" },
     ...(s.selectTopK === undefined ? [] : [{ name: "SHAP feature selection", rows: "fit" as const }]),
   ],
-  backend: () => Promise.resolve("xgboost-c"),
+  backend: (s) => {
+    const lib = openXGBoost({ waitPolicy: s.waitPolicy });
+    return Promise.resolve(`xgboost-c ${lib.version.join(".")} (OpenMP wait ${lib.waitPolicy.toLowerCase()})`);
+  },
   async fit(input) {
     const { data, fold, entry, seed } = input;
     const s = entry.settings;
@@ -140,6 +148,12 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         data: { source: "xgboost" },
       }));
       const warnings = report.notes.map((n) => `${entry.name} fold ${fold.index + 1}: ${n}`);
+      const policy = openXGBoost().waitPolicy.toLowerCase();
+      if (policy !== s.waitPolicy) {
+        const message = `OpenMP wait policy is ${policy}, not ${s.waitPolicy}: the library was loaded earlier in ` +
+          `this process (or OMP_WAIT_POLICY says so), and OpenMP reads it once`;
+        diagnostics.push({ fold: fold.index, kind: "model-note", severity: "info", message, data: { policy } });
+      }
       if (trees <= 1) {
         const message = `early stopping kept ${trees} tree: the booster is close to a constant (its base score); ` +
           `the tail loss never improved after the first round`;
