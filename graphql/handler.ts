@@ -56,7 +56,7 @@ import { DEFAULT_LIMITS, operationCost, RequestGuard, type RequestLimits, tooCom
 import { errorBody, type Logger, maskErrors, stderrJsonLogger, truncateEcho } from "./errors.ts";
 import { ConcurrencyGate, finishHeaders, HostPolicy, readBodyLimited, ResponseCache } from "./http.ts";
 import { PageAssets } from "./page/assets.ts";
-import { ChangeFeed } from "./progress.ts";
+import { ChangeFeed, type WatchOptions } from "./progress.ts";
 
 /** The path the API is served on. */
 export const GRAPHQL_PATH = "/graphql";
@@ -119,6 +119,8 @@ export interface GraphQLHandlerOptions {
   maxSubscriptionMs?: number;
   /** How often the store's change token is polled for subscriptions, ms (default 500). */
   pollMs?: number;
+  /** How often a subscription re-reads without a write (liveness turns stale without one), ms (default 15 s). */
+  refreshMs?: number;
 }
 
 /** What a request's execution reports back to the HTTP layer. */
@@ -131,7 +133,7 @@ interface RequestState {
   /** Set for mutations (never cached). */
   mutation?: boolean;
   /** Set for subscription requests: the server's change feed and lifetime bound, handed to the context. */
-  live?: { feed: ChangeFeed; maxMs: number };
+  live?: WatchOptions;
 }
 
 /** The server context yoga passes to plugins and the context factory. */
@@ -355,7 +357,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         guard: new RequestGuard(limits),
         log,
         hadErrors: false,
-        live: { feed, maxMs: maxSubscriptionMs },
+        live: { feed, maxMs: maxSubscriptionMs, refreshMs: options.refreshMs },
       };
       const forward = new Request(url, { method: "POST", headers: request.headers, body });
       const res = await yoga.fetch(forward, { state });

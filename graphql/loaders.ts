@@ -111,14 +111,14 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
         let at = 0;
         for (const s of slices) {
           const r = found[at];
-          if (r !== undefined && r.runId === s.runId && r.fold === s.fold) {
+          if (r !== undefined && r.runId === s.runId && r.fold === s.fold && r.split === (s.split ?? "test")) {
             out.push(r);
             at++;
           } else out.push(null);
         }
         return out;
       }),
-      { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.offset}\u0000${s.limit}` },
+      { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.split ?? "test"}\u0000${s.offset}\u0000${s.limit}` },
     ),
   };
   return loaders;

@@ -11,6 +11,9 @@
  *   them ({@link studyStage}); the pipeline's finer steps (load, features, audit, ...) are not recorded while a study
  *   runs, so they read as `preparing`. The study loop stores a fold's epochs when the fold finishes, so epochs and
  *   losses advance fold by fold.
+ * - **Liveness.** A running study whose process stopped (killed, machine lost) never seals itself; the store derives
+ *   `liveness: stale` from its heartbeat's age, which changes without a write, so subscriptions also re-read every 15 s
+ *   and report the change (a stale study can then be marked interrupted).
  * - **Bounded.** A subscription emits a snapshot when it differs from the last one it sent, ends after the snapshot
  *   that shows the study (or run) sealed, and ends anyway after a maximum lifetime (default one hour; a client may
  *   subscribe again). The HTTP layer caps how many are open at once (handler.ts).
@@ -222,6 +225,7 @@ export async function readStudySnapshot(store: Store, id: string): Promise<Study
     signature: JSON.stringify([
       summary.status,
       summary.finishedAt,
+      summary.liveness,
       runs.map((r) => [r.id, r.status, foldsDone.get(r.id) ?? 0]),
       lastEpoch === null ? null : [lastEpoch.runId, lastEpoch.fold, lastEpoch.epoch],
     ]),
@@ -260,6 +264,7 @@ export async function readRunSnapshot(store: Store, id: string): Promise<RunSnap
     at: Date.now(),
     signature: JSON.stringify([
       run.status,
+      run.liveness,
       foldsDone,
       lastEpoch === null ? null : [lastEpoch.fold, lastEpoch.epoch],
       studies[0]?.status ?? null,
@@ -273,6 +278,8 @@ export interface WatchOptions {
   feed: ChangeFeed;
   /** Longest life of a subscription, ms. */
   maxMs: number;
+  /** Re-read this often even without a write, ms (liveness turns stale without one; default 15 s). */
+  refreshMs?: number;
 }
 
 /** The last item of a watch that failed: the resolver throws `error`, so the client gets it as the event's error. */
@@ -300,6 +307,10 @@ export function watch<S extends { signature: string; sealed: boolean }>(
       wake?.();
     });
     const lifetime = setTimeout(() => stop(), options.maxMs);
+    const refresh = setInterval(() => {
+      dirty = true;
+      wake?.();
+    }, options.refreshMs ?? 15_000);
     void stop.then(() => {
       stopped = true;
     });
@@ -327,6 +338,7 @@ export function watch<S extends { signature: string; sealed: boolean }>(
     } finally {
       unsubscribe();
       clearTimeout(lifetime);
+      clearInterval(refresh);
     }
   });
 }

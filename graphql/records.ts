@@ -160,25 +160,3 @@ export function rowDifferences(
   }
   return out;
 }
-
-/**
- * The labels store schema version 3 adds to run and study summaries (tags, a note, and whether a running record's
- * process is still writing). Until the store has them they read as no tags, no note and unknown liveness.
- */
-export interface Labels {
-  tags?: string[];
-  note?: string | null;
-  liveness?: "live" | "stale";
-}
-
-/** The labels of a run or study summary (see {@link Labels}). */
-export function labelsOf(
-  x: RunSummary | StudySummary,
-): Required<Labels> | { tags: string[]; note: null; liveness: null } {
-  const l = x as Labels;
-  return {
-    tags: Array.isArray(l.tags) ? l.tags : [],
-    note: typeof l.note === "string" ? l.note : null,
-    liveness: l.liveness === "live" || l.liveness === "stale" ? l.liveness : null,
-  } as Required<Labels>;
-}

@@ -128,7 +128,8 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   });
 
   const RunStatusEnum = builder.enumType("RunStatus", {
-    description: "running → succeeded | failed. A finished run is sealed.",
+    description: "running → succeeded | failed | interrupted (its process stopped before sealing it; failed and " +
+      "interrupted records can be reopened and resumed). A finished run is sealed.",
     values: RUN_STATUSES as RunStatus[],
   });
   const SeverityEnum = builder.enumType("Severity", {
@@ -503,6 +504,7 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
       dataSources: t.stringList({ description: "Data sources exactly as stored (a path, synthetic:planted, ...)." }),
       statuses: t.field({ type: [RunStatusEnum] }),
       studyIds: t.idList({ description: "Entries of these studies." }),
+      tags: t.stringList({ description: "Runs carrying at least one of these tags (the run's own)." }),
       targetKinds: t.stringList({
         description: 'Target kinds, e.g. ["direction", "return"] (runs from before studies have none and never match).',
       }),
@@ -613,6 +615,7 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
             dataSources: f.dataSources ?? undefined,
             statuses: f.statuses ?? undefined,
             studyIds: f.studyIds?.map(String),
+            tags: f.tags ?? undefined,
             targetKinds: f.targetKinds ?? undefined,
             verdicts: f.verdicts ?? undefined,
             gatePassed: f.gatePassed ?? undefined,

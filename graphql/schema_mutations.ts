@@ -1,67 +1,29 @@
 /**
  * Mutations, in the schema only when the server requires a bearer token (so every request that can change the store
  * carries it): tag and untag a study or run, set or clear its note, rename a study, delete a run or a study with all
- * their parts, and mark a stale study interrupted.
+ * their parts, and mark a stale study or run interrupted.
  *
- * They call the store's edit methods ({@link StoreEdits}: schema version 3). A store without them answers
- * `NOT_IMPLEMENTED`. Arguments are checked here first (`BAD_USER_INPUT`, `NOT_FOUND`), so the usual mistakes never reach
- * the store; a refusal by the store itself (e.g. deleting a study that is still live) comes back as `STORE_REFUSED` with
- * its message. Every mutation answers with the changed record read afresh (or, for a delete, what was deleted).
+ * They call the store's annotation and interruption methods (store schema version 3; annotations change no result and
+ * are allowed on sealed records). Arguments are checked here first (`BAD_USER_INPUT`, `NOT_FOUND`), so the usual
+ * mistakes never reach the store; a refusal by the store itself (deleting a record that is still running, interrupting
+ * one whose heartbeat is fresh — checked in the same transaction, so a reaper never races a live process) comes back as
+ * `STORE_REFUSED` with its message. Every mutation answers with the changed record read afresh (or, for a delete, what
+ * was deleted).
  *
  * @module
  */
 
 import { GraphQLError } from "graphql";
 import { StoreError } from "../lib/errors.ts";
-import type { RunError, RunSummary, Store, StudySummary } from "../lib/store/store.ts";
+import type { RunSummary, StudySummary } from "../lib/store/store.ts";
 import { badInput, type Builder, type GraphQLContext, notFound, type SharedRefs } from "./builder.ts";
 import type { StudyRefs } from "./schema_studies.ts";
-import { labelsOf } from "./records.ts";
-
-/** The store's edit methods (schema version 3). */
-export interface StoreEdits {
-  /** Adds `tag` to a study or run (by id); adding a tag it has is a no-op. */
-  tag(id: string, tag: string): Promise<unknown>;
-  /** Removes `tag` from a study or run; removing a tag it lacks is a no-op. */
-  untag(id: string, tag: string): Promise<unknown>;
-  /** Sets (or with null clears) the note of a study or run. */
-  setNote(id: string, note: string | null): Promise<unknown>;
-  /** Renames a study. */
-  renameStudy(id: string, name: string): Promise<unknown>;
-  /** Deletes a run with its folds, epochs, diagnostics, backtest and predictions. */
-  deleteRun(id: string): Promise<unknown>;
-  /** Deletes a study with all its runs. */
-  deleteStudy(id: string): Promise<unknown>;
-  /** Marks a running study (and its running runs) interrupted with `error`. */
-  markInterrupted(studyId: string, error: RunError): Promise<unknown>;
-}
 
 /** Longest tag and note accepted. */
 export const MAX_TAG_LENGTH = 64;
 export const MAX_NOTE_LENGTH = 10_000;
 export const MAX_NAME_LENGTH = 200;
 const TAG = /^[\p{L}\p{N}][\p{L}\p{N} _.:/+-]*$/u;
-
-function edits(store: Store): StoreEdits {
-  const s = store as Partial<StoreEdits>;
-  const names: (keyof StoreEdits)[] = [
-    "tag",
-    "untag",
-    "setNote",
-    "renameStudy",
-    "deleteRun",
-    "deleteStudy",
-    "markInterrupted",
-  ];
-  if (names.some((n) => typeof s[n] !== "function")) {
-    throw new GraphQLError(
-      `this run store (${store.backend}) cannot edit records yet: tags, notes, renames, deletes and interruptions ` +
-        `need store schema version 3`,
-      { extensions: { code: "NOT_IMPLEMENTED" } },
-    );
-  }
-  return store as unknown as StoreEdits;
-}
 
 /** Runs a store edit; a StoreError is the store refusing it (its message says why). */
 async function refusable<T>(what: () => Promise<T>): Promise<T> {
@@ -133,7 +95,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           const id = String(args.id);
           const tag = checkTag(args.tag);
           await target(ctx, id);
-          await refusable(() => edits(ctx.store).tag(id, tag));
+          await refusable(() => ctx.store.tag(id, tag));
           return await reread(ctx, id);
         },
       }),
@@ -144,7 +106,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           const id = String(args.id);
           const tag = checkTag(args.tag);
           await target(ctx, id);
-          await refusable(() => edits(ctx.store).untag(id, tag));
+          await refusable(() => ctx.store.untag(id, tag));
           return await reread(ctx, id);
         },
       }),
@@ -159,7 +121,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
             throw badInput(`note must be at most ${MAX_NOTE_LENGTH} characters, got ${note.length}`);
           }
           await target(ctx, id);
-          await refusable(() => edits(ctx.store).setNote(id, note));
+          await refusable(() => ctx.store.setNote(id, note));
           return await reread(ctx, id);
         },
       }),
@@ -174,7 +136,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           }
           const t = await target(ctx, id);
           if (t.kind !== "study") throw badInput(`${id} is a run; only studies have names`);
-          await refusable(() => edits(ctx.store).renameStudy(id, name));
+          await refusable(() => ctx.store.renameStudy(id, name));
           return (await reread(ctx, id)) as StudySummary;
         },
       }),
@@ -186,7 +148,7 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           const id = String(args.id);
           const t = await target(ctx, id);
           if (t.kind !== "run") throw badInput(`${id} is a study; delete it with deleteStudy`);
-          await refusable(() => edits(ctx.store).deleteRun(id));
+          await refusable(() => ctx.store.deleteRun(id));
           return { id, runs: 1 };
         },
       }),
@@ -199,31 +161,37 @@ export function addMutations(builder: Builder, refs: SharedRefs, studyRefs: Stud
           const t = await target(ctx, id);
           if (t.kind !== "study") throw badInput(`${id} is a run; delete it with deleteRun`);
           const runs = await ctx.loaders.studyRuns.load(id);
-          await refusable(() => edits(ctx.store).deleteStudy(id));
+          await refusable(() => ctx.store.deleteStudy(id));
           return { id, runs: runs.length };
         },
       }),
       markInterrupted: t.field({
-        type: StudyRef,
-        description: "Marks a stale study — still running in the store, but its process has stopped writing — and " +
-          "its running runs interrupted. A live study is refused.",
+        type: LabelledRef,
+        description: "Marks a stale study (with its running runs) or a stale run interrupted: still running in the " +
+          "store, but its process has stopped sending heartbeats. A live one is refused.",
         args: {
-          studyId: t.arg.id({ required: true }),
+          id: t.arg.id({ required: true, description: "A study or run id." }),
           reason: t.arg.string({ description: "Why (default: marked from the dashboard)." }),
         },
         resolve: async (_root, args, ctx) => {
-          const id = String(args.studyId);
+          const id = String(args.id);
           const t = await target(ctx, id);
-          if (t.kind !== "study") throw badInput(`${id} is a run; mark its study (${t.run.studyId}) interrupted`);
-          if (t.study.status !== "running") throw badInput(`study ${id} is already ${t.study.status}`);
-          if (labelsOf(t.study).liveness === "live") {
-            throw badInput(`study ${id} is live (its process is still writing); only a stale study can be marked`);
+          const record = t.kind === "study" ? t.study : t.run;
+          if (record.status !== "running") throw badInput(`${id} is already ${record.status}`);
+          if (record.liveness === "live") {
+            throw badInput(
+              `${id} is live (its process sent a heartbeat at ${
+                new Date(record.heartbeatAt ?? record.createdAt).toISOString()
+              }); only a stale record can be marked interrupted`,
+            );
           }
           const reason = (args.reason ?? "").trim() || "marked interrupted from the dashboard: its process stopped";
           await refusable(() =>
-            edits(ctx.store).markInterrupted(id, { message: reason.slice(0, 1000), name: "Interrupted" })
+            ctx.store.markInterrupted(id, { message: reason.slice(0, 1000), name: "Interrupted" }, {
+              onlyIfStale: true,
+            })
           );
-          return (await reread(ctx, id)) as StudySummary;
+          return await reread(ctx, id);
         },
       }),
     }),

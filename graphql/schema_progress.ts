@@ -146,6 +146,11 @@ export function addProgressSubscriptions(builder: Builder, refs: SharedRefs, stu
         resolve: (s, _a, ctx, info) =>
           chargeList(ctx.guard, info, s.study.entries.map((e) => ({ name: e.name, kind: e.kind, snapshot: s }))),
       }),
+      liveness: t.string({
+        nullable: true,
+        description: "live or stale while running (stale: its process stopped sending heartbeats); null once sealed.",
+        resolve: (s) => s.study.liveness,
+      }),
       sealed: t.boolean({ description: "True on the last event: the study is sealed.", resolve: (s) => s.sealed }),
       at: t.string({ description: "When the snapshot was read (ISO 8601 UTC).", resolve: (s) => isoTime(s.at)! }),
     }),

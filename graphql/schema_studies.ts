@@ -17,7 +17,16 @@
  */
 
 import type { ConfigurationFinding } from "../lib/leakage/configuration.ts";
-import type { PredictionFold, RunSummary, StoredFold, StudyEntry, StudySummary } from "../lib/store/store.ts";
+import {
+  PREDICTION_SPLITS,
+  type PredictionFold,
+  type PredictionSplit,
+  type Reopening,
+  type RunSummary,
+  type StoredFold,
+  type StudyEntry,
+  type StudySummary,
+} from "../lib/store/store.ts";
 import { StoreError } from "../lib/errors.ts";
 import { checkStudyQuery, MAX_PREDICTION_SLICE, MAX_STUDY_PAGE } from "../lib/store/study_query.ts";
 import type { DateWindow } from "../lib/validation/fold.ts";
@@ -39,7 +48,6 @@ import {
   comparisonOf,
   type ComparisonRow,
   comparisonRowOf,
-  labelsOf,
   plannedFoldsOf,
   rowDifferences,
   schemeOf,
@@ -339,6 +347,7 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
       dataSources: t.stringList({ description: "Data sources exactly as stored." }),
       targetKinds: t.stringList({ description: 'Target kinds, e.g. ["direction", "return"].' }),
       modelKinds: t.stringList({ description: "Studies planning at least one entry of these kinds." }),
+      tags: t.stringList({ description: "Studies carrying at least one of these tags." }),
       name: t.string({ description: "Studies whose name contains this text (case-insensitive)." }),
       createdFrom: t.string({ description: "Created at or after (ISO 8601 date or timestamp, UTC)." }),
       createdTo: t.string({ description: "Created before (ISO 8601 date or timestamp, UTC)." }),
@@ -390,10 +399,17 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
     }),
   });
 
+  const SplitEnum = builder.enumType("PredictionSplit", {
+    description: "Which rows of a fold a prediction record holds: the out-of-sample test rows, or the early-stopping " +
+      "tail carved from training (validation).",
+    values: PREDICTION_SPLITS as PredictionSplit[],
+  });
+
   const PredictionFoldRef = builder.objectRef<PredictionFold>("PredictionFold").implement({
-    description: "A fold's stored out-of-sample predictions, without the rows.",
+    description: "A fold's stored predictions (one record per split), without the rows.",
     fields: (t) => ({
       fold: t.exposeInt("fold"),
+      split: t.field({ type: SplitEnum, resolve: (p) => p.split }),
       rows: t.exposeInt("rows", { description: "Rows (date, symbol) predicted." }),
       width: t.exposeInt("width", { description: "Scores per row: 1 (P(up) or a forecast) or the classes." }),
       createdAt: t.string({ resolve: (p) => isoTime(p.createdAt)! }),
@@ -417,6 +433,7 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
     description: "A page of one fold's out-of-sample predictions, in stored row order.",
     fields: (t) => ({
       fold: t.int({ resolve: (p) => p.fold.fold }),
+      split: t.field({ type: SplitEnum, resolve: (p) => p.fold.split }),
       width: t.int({ resolve: (p) => p.fold.width }),
       totalCount: t.int({ description: "Rows of the fold.", resolve: (p) => p.fold.rows }),
       pageInfo: t.field({
@@ -436,24 +453,41 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
   });
 
   const LivenessEnum = builder.enumType("Liveness", {
-    description: "Whether a running record's process is still writing (live) or has stopped without sealing it " +
-      "(stale: mark it interrupted).",
+    description: "Whether a running record's process still shows signs of life: live while its heartbeat is recent, " +
+      "stale when the store's threshold has passed without one (its process has probably stopped: mark it " +
+      "interrupted).",
     values: ["live", "stale"] as const,
   });
-  // The same fields on both types; their resolvers take either summary (labelsOf), so one builder serves both.
+  const ReopeningRef = builder.objectRef<Reopening>("Reopening").implement({
+    description: "An earlier ending of a record that was reopened and resumed.",
+    fields: (t) => ({
+      at: t.string({ description: "When it was reopened (ISO 8601 UTC).", resolve: (r) => isoTime(r.at)! }),
+      status: t.exposeString("status", { description: "failed or interrupted." }),
+      error: t.field({ type: RunErrorRef, resolve: (r) => r.error }),
+      finishedAt: t.string({ resolve: (r) => isoTime(r.finishedAt)! }),
+    }),
+  });
+  // The same fields on both types (both summaries carry them), so one builder serves both.
   for (const ref of [StudyRef, RunRef] as const) {
     builder.objectFields(ref as typeof RunRef, (t) => ({
-      tags: t.stringList({
-        description: "Tags (store schema version 3; none before).",
-        complexity: OPAQUE_COST,
-        resolve: (x) => labelsOf(x).tags,
-      }),
-      note: t.string({ nullable: true, resolve: (x) => labelsOf(x).note }),
+      tags: t.exposeStringList("tags", { description: "Tags, sorted.", complexity: OPAQUE_COST }),
+      note: t.string({ nullable: true, resolve: (x) => x.note }),
       liveness: t.field({
         type: LivenessEnum,
         nullable: true,
-        description: "live or stale while running; null when sealed or not known (store schema version 3).",
-        resolve: (x) => labelsOf(x).liveness,
+        description: "live or stale while running; null once sealed.",
+        resolve: (x) => x.liveness,
+      }),
+      heartbeatAt: t.string({
+        nullable: true,
+        description: "Last sign of life of its process (ISO 8601 UTC); null for records stored before heartbeats.",
+        resolve: (x) => isoTime(x.heartbeatAt),
+      }),
+      reopened: t.field({
+        type: [ReopeningRef],
+        description: "Earlier endings, oldest first, when it was reopened and resumed.",
+        complexity: { field: 1, multiplier: 2 },
+        resolve: (x) => x.reopened,
       }),
     }));
   }
@@ -479,10 +513,11 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
     predictions: t.field({
       type: PredictionPageRef,
       nullable: true,
-      description: "A page of one fold's out-of-sample predictions (null when the fold has none). Only the page " +
-        "is read from the store.",
+      description: "A page of one fold's predictions (null when the fold has none): the test rows by default, or " +
+        "the early-stopping tail's. Only the page is read from the store.",
       args: {
         fold: t.arg.int({ required: true }),
+        split: t.arg({ type: SplitEnum, description: "Which rows (default test)." }),
         first: t.arg.int({ description: `Rows (default ${DEFAULT_PREDICTION_PAGE}, at most ${MAX_PREDICTION_PAGE}).` }),
         after: t.arg.string({ description: "endCursor of the previous page." }),
       },
@@ -493,9 +528,18 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
           throw badInput(`first must be between 1 and ${MAX_PREDICTION_PAGE}, got ${first}`);
         }
         const offset = decodePredictionCursor(args.after);
-        const fold = (await ctx.loaders.predictionFolds.load(r.id)).find((f) => f.fold === args.fold);
+        const split = args.split ?? "test";
+        const fold = (await ctx.loaders.predictionFolds.load(r.id)).find((f) =>
+          f.fold === args.fold && f.split === split
+        );
         if (fold === undefined) return null;
-        const slice = await ctx.loaders.predictionSlice.load({ runId: r.id, fold: args.fold, offset, limit: first });
+        const slice = await ctx.loaders.predictionSlice.load({
+          runId: r.id,
+          fold: args.fold,
+          split,
+          offset,
+          limit: first,
+        });
         const rows: PredictionRow[] = [];
         if (slice !== null) {
           for (let i = 0; i < slice.dates.length; i++) {
@@ -530,6 +574,7 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
           dataSources: f.dataSources ?? undefined,
           targetKinds: f.targetKinds ?? undefined,
           modelKinds: f.modelKinds ?? undefined,
+          tags: f.tags ?? undefined,
           nameContains: f.name ?? undefined,
           createdFrom: parseTime(f.createdFrom, "filter.createdFrom"),
           createdTo: parseTime(f.createdTo, "filter.createdTo"),

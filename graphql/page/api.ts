@@ -72,7 +72,7 @@ export interface Aggregate {
 /** A run as the runs list shows it. */
 export interface RunRow {
   id: string;
-  status: "running" | "succeeded" | "failed";
+  status: Status;
   model: string;
   symbols: string[];
   dataSource: string;
@@ -174,7 +174,10 @@ export interface TargetStats {
 /** Everything the run page shows. */
 export interface RunDetail {
   id: string;
-  status: "running" | "succeeded" | "failed";
+  status: Status;
+  tags: string[];
+  note: string | null;
+  liveness: "live" | "stale" | null;
   model: string;
   studyId: string | null;
   entry: string | null;
@@ -241,7 +244,7 @@ export interface RunDetail {
 /** One run with its folds, aggregates, epochs, diagnostics and backtest (equity curve included). */
 export const RUN_QUERY = `query Run($id: ID!) {
   run(id: $id) {
-    id status model symbols dataSource backend seed leakageOverride createdAt finishedAt
+    id status model symbols dataSource backend seed leakageOverride createdAt finishedAt tags note liveness
     studyId entry targetKind horizon verdict healthSummary
     study { id name }
     error { message stage fold name }
@@ -316,6 +319,8 @@ export interface StudyRow {
   id: string;
   name: string | null;
   status: Status;
+  liveness: "live" | "stale" | null;
+  tags: string[];
   createdAt: string;
   finishedAt: string | null;
   dataSource: string;
@@ -343,7 +348,7 @@ export const STUDIES_QUERY = `query Studies($filter: StudyFilter, $orderBy: Stud
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
-      id name status createdAt finishedAt dataSource symbols targetKind horizon scheme
+      id name status liveness tags createdAt finishedAt dataSource symbols targetKind horizon scheme
       entries { name kind }
       comparison { name verdict gatePassed }
       error { message stage }
@@ -356,6 +361,10 @@ export interface StudyDetail {
   id: string;
   name: string | null;
   status: Status;
+  liveness: "live" | "stale" | null;
+  heartbeatAt: string | null;
+  tags: string[];
+  note: string | null;
   createdAt: string;
   finishedAt: string | null;
   dataSource: string;
@@ -383,7 +392,8 @@ export interface StudyDetail {
 /** One study with its entries, comparison table, plan and checks. */
 export const STUDY_QUERY = `query Study($id: ID!) {
   study(id: $id) {
-    id name status createdAt finishedAt dataSource dataFingerprint version symbols features seed leakageOverride legacy
+    id name status liveness heartbeatAt tags note createdAt finishedAt dataSource dataFingerprint version symbols features
+    seed leakageOverride legacy
     targetKind horizon scheme plannedFolds theoreticalAccuracy
     error { message stage fold name }
     entries { name kind run { id status } }
@@ -404,6 +414,7 @@ export interface StudyProgressEvent {
   plannedFolds: number | null;
   fraction: number | null;
   sealed: boolean;
+  liveness: string | null;
   at: string;
   lastEpoch: { fold: number | null; epoch: number; trainLoss: number | null; valLoss: number | null } | null;
   run: {
@@ -417,7 +428,7 @@ export interface StudyProgressEvent {
 /** A running study's progress, pushed as it changes (server-sent events). */
 export const STUDY_PROGRESS_SUBSCRIPTION = `subscription StudyProgress($id: ID!) {
   studyProgress(id: $id) {
-    stage entry fold foldsDone plannedFolds fraction sealed at
+    stage entry fold foldsDone plannedFolds fraction sealed liveness at
     lastEpoch { fold epoch trainLoss valLoss }
     run { id epochs { fold epoch trainLoss valLoss } }
     entries { name kind status foldsDone }

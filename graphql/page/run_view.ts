@@ -152,6 +152,8 @@ function meta(run: RunDetail): HTMLElement {
       ),
     ],
     item("model", run.model),
+    run.tags.length ? item("tags", run.tags.join(", ")) : [],
+    run.note ? item("note", run.note) : [],
     run.targetKind === null ? [] : item("target", `${run.targetKind}, horizon ${run.horizon ?? "?"} day(s)`),
     item(
       "data",

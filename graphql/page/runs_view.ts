@@ -137,10 +137,13 @@ function filterForm(state: RunsState, onApply: (s: RunsState) => void): HTMLForm
     field("data source", input("dataSources", { placeholder: "prices/" })),
     field(
       "status",
-      select("status", state.status, [["", "any"], ["succeeded", "succeeded"], ["failed", "failed"], [
-        "running",
-        "running",
-      ]]),
+      select("status", state.status, [
+        ["", "any"],
+        ["succeeded", "succeeded"],
+        ["failed", "failed"],
+        ["running", "running"],
+        ["interrupted", "interrupted"],
+      ]),
     ),
     field(
       "target",

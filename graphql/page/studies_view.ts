@@ -102,6 +102,7 @@ function filterForm(state: StudiesState, onApply: (s: StudiesState) => void): HT
         ["running", "running"],
         ["succeeded", "succeeded"],
         ["failed", "failed"],
+        ["interrupted", "interrupted"],
       ]),
     ),
     field(
@@ -135,7 +136,13 @@ function row(s: StudyRow): Cell[] {
       { href: `#/studies/${encodeURIComponent(s.id)}`, class: "study-link", "data-study-id": s.id },
       s.name ?? h("span", { class: "mono" }, s.id),
     ),
-    h("span", { class: `status status-${s.status}`, title: s.error?.message ?? "" }, s.status),
+    [
+      h("span", { class: `status status-${s.status}`, title: s.error?.message ?? "" }, s.status),
+      s.liveness === "stale"
+        ? [" ", h("span", { class: "stale", title: "its process stopped sending heartbeats" }, "stale")]
+        : [],
+      s.tags.length ? h("div", { class: "tags" }, s.tags.map((t) => h("span", { class: "tag" }, t))) : [],
+    ],
     s.targetKind === null ? "—" : `${s.targetKind}, h = ${s.horizon ?? "?"}`,
     s.scheme ?? "—",
     h(

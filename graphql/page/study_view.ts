@@ -110,6 +110,8 @@ function meta(s: StudyDetail): HTMLElement {
         : `${s.features.length}: ${s.features.slice(0, 8).join(", ")}${s.features.length > 8 ? ", …" : ""}`,
     ),
     item("created / finished (UTC)", `${when(s.createdAt)} / ${when(s.finishedAt)}`),
+    s.tags.length ? item("tags", s.tags.join(", ")) : [],
+    s.note ? item("note", s.note) : [],
     item("seed · version", `${s.seed ?? "—"} · ${s.version ?? "—"}`),
     s.theoreticalAccuracy === null ? [] : item(
       "best achievable accuracy",
@@ -192,6 +194,7 @@ function livePanel(p: StudyProgressEvent, chart: HTMLElement): HTMLElement[] {
       " ",
       bar,
       ` ${p.fraction === null ? "" : pct(p.fraction, 0)} · ${p.foldsDone} fold(s) stored · updated ${when(p.at)} UTC`,
+      p.liveness === "stale" ? [" · ", h("span", { class: "stale" }, "stale: no heartbeat from its process")] : [],
     ),
     epoch === null ? h("span") : h(
       "p",
@@ -282,6 +285,16 @@ export async function renderStudy(
         study.error.fold !== null ? ` (fold ${study.error.fold})` : ""
       }${study.error.name ? ` with ${study.error.name}` : ""}: ${study.error.message}`,
     ),
+    study.liveness === "stale"
+      ? h(
+        "div",
+        { class: "error-box", id: "study-stale" },
+        `Still marked running, but its process has sent no heartbeat since ${
+          when(study.heartbeatAt)
+        } UTC: it has probably stopped. Mark it interrupted (markInterrupted, with the server's token) to seal ` +
+          "it; it can then be resumed.",
+      )
+      : h("span"),
     study.status === "running" ? [h("h3", {}, "Live progress"), live] : [],
     h("h3", {}, "Comparison (same folds, same rows)"),
     h(

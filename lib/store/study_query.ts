@@ -10,7 +10,7 @@
  */
 
 import { StoreError } from "../errors.ts";
-import { type PredictionSlice, RUN_STATUSES, type RunStatus, type StudyQuery } from "./store.ts";
+import { PREDICTION_SPLITS, type PredictionSlice, RUN_STATUSES, type RunStatus, type StudyQuery } from "./store.ts";
 import {
   decodeCursor,
   DEFAULT_RUN_PAGE,
@@ -21,9 +21,9 @@ import {
   jsonText,
   MAX_RUN_PAGE,
   Params,
-  pgDocument,
   type SqlQuery,
   stringList,
+  tagsColumn,
 } from "./run_query.ts";
 
 /** Largest page of `queryStudies`. */
@@ -39,6 +39,7 @@ export interface CheckedStudyQuery {
   dataSources: string[];
   targetKinds: string[];
   modelKinds: string[];
+  tags: string[];
   nameContains: string | null;
   createdFrom: number | null;
   createdTo: number | null;
@@ -88,6 +89,7 @@ export function checkStudyQuery(query: StudyQuery = {}): CheckedStudyQuery {
       dataSources: stringList(query.dataSources, "dataSources"),
       targetKinds: stringList(query.targetKinds, "targetKinds"),
       modelKinds: stringList(query.modelKinds, "modelKinds"),
+      tags: stringList(query.tags, "tags"),
       nameContains: name,
       createdFrom: epochMs(query.createdFrom, "createdFrom"),
       createdTo: epochMs(query.createdTo, "createdTo"),
@@ -111,9 +113,12 @@ function whereClause(p: Params, q: CheckedStudyQuery): string {
       p.dialect === "sqlite"
         ? `EXISTS (SELECT 1 FROM json_each(s.entries) e WHERE json_extract(e.value, '$.kind') IN ` +
           `(SELECT value FROM json_each(${json})))`
-        : `EXISTS (SELECT 1 FROM jsonb_array_elements(${pgDocument("s.entries", true)}) e WHERE e->>'kind' IN ` +
+        : `EXISTS (SELECT 1 FROM json_array_elements(s.entries) e WHERE e->>'kind' IN ` +
           `(SELECT jsonb_array_elements_text(${json})))`,
     );
+  }
+  if (q.tags.length > 0) {
+    parts.push(`EXISTS (SELECT 1 FROM study_tags t WHERE t.study_id = s.id AND ${inList(p, "t.tag", q.tags)})`);
   }
   if (q.nameContains !== null) {
     const needle = p.add(q.nameContains, "text");
@@ -149,7 +154,8 @@ export function studyPageSql(q: CheckedStudyQuery, dialect: Dialect): SqlQuery {
   }
   const limit = p.add(q.first + 1, "integer");
   return {
-    text: `SELECT * FROM (SELECT s.*, ${sortExpr} AS sort_value FROM studies s ${where}) q ${after} ` +
+    text: `SELECT * FROM (SELECT s.*, ${tagsColumn(dialect, "study", "s")}, ${sortExpr} AS sort_value ` +
+      `FROM studies s ${where}) q ${after} ` +
       `ORDER BY q.sort_value ${dir} NULLS LAST, q.id ${dir} LIMIT ${limit}`,
     params: p.values,
   };
@@ -162,7 +168,7 @@ export function studyCountSql(q: CheckedStudyQuery, dialect: Dialect): SqlQuery 
 }
 
 /** Validates prediction slices; throws StoreError naming the offending slice. */
-export function checkPredictionSlices(slices: readonly PredictionSlice[]): PredictionSlice[] {
+export function checkPredictionSlices(slices: readonly PredictionSlice[]): Required<PredictionSlice>[] {
   if (!Array.isArray(slices)) fail("readPredictionSlices", "slices", "an array", slices);
   if (slices.length > MAX_PREDICTION_SLICES) {
     fail("readPredictionSlices", "slices.length", `at most ${MAX_PREDICTION_SLICES}`, slices.length);
@@ -182,6 +188,10 @@ export function checkPredictionSlices(slices: readonly PredictionSlice[]): Predi
     if (!Number.isSafeInteger(s.limit) || s.limit < 1 || s.limit > MAX_PREDICTION_SLICE) {
       fail("readPredictionSlices", `${at}.limit`, `1 to ${MAX_PREDICTION_SLICE}`, s.limit);
     }
-    return { runId: s.runId, fold: s.fold, offset: s.offset, limit: s.limit };
+    const split = s.split ?? "test";
+    if (!PREDICTION_SPLITS.includes(split)) {
+      fail("readPredictionSlices", `${at}.split`, PREDICTION_SPLITS.join(" | "), s.split);
+    }
+    return { runId: s.runId, fold: s.fold, split, offset: s.offset, limit: s.limit };
   });
 }

@@ -205,6 +205,8 @@ export async function recordStudy(
         : [],
       diagnostics: [],
       previousSign: { rows: TEST_ROWS, excluded: 0 },
+      majority: 1,
+      warnings: [],
       predictions: foldPredictions(f.index),
     });
   };

@@ -1,9 +1,8 @@
 /**
  * Mutations: present only when the server requires a token; arguments checked before the store is touched; each
- * mutation calls the store's edit method with what was asked and answers with the record read afresh; answers are
- * never cached; a store without edit methods answers NOT_IMPLEMENTED. The round trip through a real store (tags,
- * notes, renames, deletes with all parts, marking a stale study interrupted) runs once the store has its edit methods
- * (store schema version 3) and is skipped until then.
+ * mutation calls the store's method with what was asked and answers with the record read afresh; answers are never
+ * cached; the round trip through a real store: tags, notes, renames, deletes with all parts, refusals by the store,
+ * and marking a stale study (not a live one) interrupted.
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +10,6 @@ import { getIntrospectionQuery } from "graphql";
 import { openStore } from "../../lib/store/mod.ts";
 import type { Store } from "../../lib/store/store.ts";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
-import type { StoreEdits } from "../../graphql/schema_mutations.ts";
 import { sampleFold, sampleRun, sampleStudy } from "../store/contract.ts";
 import { recordStudy } from "./_study_fixture.ts";
 
@@ -41,11 +39,11 @@ async function ask(
 }
 
 /** The store plus spy edit methods that record their calls (and change nothing). */
-function spyStore(store: Store): { store: Store & StoreEdits; calls: [string, ...unknown[]][] } {
+function spyStore(store: Store): { store: Store; calls: [string, ...unknown[]][] } {
   const calls: [string, ...unknown[]][] = [];
   const spy = (name: string) => (...args: unknown[]) => {
     calls.push([name, ...args]);
-    return Promise.resolve();
+    return Promise.resolve(name === "markInterrupted" ? { studies: [], runs: [] } : true);
   };
   const methods: Record<string, unknown> = {};
   for (const m of ["tag", "untag", "setNote", "renameStudy", "deleteRun", "deleteStudy", "markInterrupted"]) {
@@ -58,7 +56,7 @@ function spyStore(store: Store): { store: Store & StoreEdits; calls: [string, ..
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-  return { store: proxy as Store & StoreEdits, calls };
+  return { store: proxy, calls };
 }
 
 Deno.test("mutations: absent without a token; with one, present and behind the token", async () => {
@@ -101,7 +99,7 @@ Deno.test("mutations: arguments are checked before the store is touched", async 
     assert.equal(await code(`mutation { renameStudy(id: "${studyId}", name: "  ") { id } }`), "BAD_USER_INPUT");
     assert.equal(await code(`mutation { deleteRun(id: "${studyId}") { id } }`), "BAD_USER_INPUT");
     assert.equal(await code(`mutation { deleteStudy(id: "${gbm}") { id } }`), "BAD_USER_INPUT");
-    assert.equal(await code(`mutation { markInterrupted(studyId: "${studyId}") { id } }`), "BAD_USER_INPUT"); // sealed
+    assert.equal(await code(`mutation { markInterrupted(id: "${studyId}") { __typename } }`), "BAD_USER_INPUT"); // sealed
     const long = "n".repeat(10_001);
     assert.equal(
       (await ask(h, `mutation ($n: String) { setNote(id: "${gbm}", note: $n) { __typename } }`, { n: long })).body
@@ -115,12 +113,14 @@ Deno.test("mutations: arguments are checked before the store is touched", async 
 });
 
 Deno.test("mutations: each calls the store's edit with what was asked, answers afresh and is never cached", async () => {
-  const store = openStore(":memory:");
+  let now = Date.now();
+  const store = openStore(":memory:", { clock: () => now });
   try {
     const { studyId, gbm } = await recordStudy(store);
     const running = await store.createStudy(sampleStudy());
     const r = await store.createRun(sampleRun({ studyId: running, entry: "gbm" }));
     await store.appendFold(r, sampleFold(0));
+    now += 10 * 60_000; // no heartbeat for ten minutes: stale
     const spy = spyStore(store);
     const h = createGraphQLHandler(spy.store, { dashboard: false, token: TOKEN });
     const ok = async (text: string, variables?: Record<string, unknown>) => {
@@ -144,7 +144,7 @@ Deno.test("mutations: each calls the store's edit with what was asked, answers a
       id: studyId,
       runs: 2,
     });
-    await ok(`mutation { markInterrupted(studyId: "${running}", reason: "worker lost") { id status } }`);
+    await ok(`mutation { markInterrupted(id: "${running}", reason: "worker lost") { ... on Study { id status } } }`);
     assert.deepStrictEqual(spy.calls, [
       ["tag", gbm, "keep"],
       ["tag", gbm, "keep"],
@@ -154,44 +154,15 @@ Deno.test("mutations: each calls the store's edit with what was asked, answers a
       ["renameStudy", studyId, "Better name"],
       ["deleteRun", gbm],
       ["deleteStudy", studyId],
-      ["markInterrupted", running, { message: "worker lost", name: "Interrupted" }],
+      ["markInterrupted", running, { message: "worker lost", name: "Interrupted" }, { onlyIfStale: true }],
     ]);
   } finally {
     await store.close();
   }
 });
 
-Deno.test("mutations: a store without edit methods answers NOT_IMPLEMENTED", async () => {
-  const store = openStore(":memory:");
-  try {
-    const { gbm } = await recordStudy(store);
-    const plain = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (
-          ["tag", "untag", "setNote", "renameStudy", "deleteRun", "deleteStudy", "markInterrupted"].includes(
-            String(prop),
-          )
-        ) return undefined;
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
-    const h = createGraphQLHandler(plain, { dashboard: false, token: TOKEN });
-    const res = await ask(h, `mutation { tag(id: "${gbm}", tag: "a") { __typename } }`);
-    assert.equal(res.body.errors?.[0]?.extensions?.code, "NOT_IMPLEMENTED");
-    assert.match(res.body.errors[0].message, /schema version 3/);
-  } finally {
-    await store.close();
-  }
-});
-
-const probe = openStore(":memory:");
-const storeHasEdits = typeof (probe as Partial<StoreEdits>).tag === "function";
-await probe.close();
-
 Deno.test({
-  name: "mutations (real store): tags, notes, rename, delete with all parts, stale study marked interrupted",
-  ignore: !storeHasEdits,
+  name: "mutations (real store): tags, notes, rename, delete with all parts; what the store refuses, and a live study",
   fn: async () => {
     const store = openStore(":memory:");
     try {
@@ -227,16 +198,51 @@ Deno.test({
       assert.deepStrictEqual(await store.listPredictions([mlp]), []);
       await ok(`mutation { deleteStudy(id: "${studyId}") { id runs } }`);
       assert.deepStrictEqual(await store.getRuns([gbm]), []);
+      // A running run cannot be deleted: the store refuses and says why.
+      const live = await store.createStudy(sampleStudy());
+      const liveRun = await store.createRun(sampleRun({ studyId: live, entry: "gbm" }));
+      const refused = await ask(h, `mutation { deleteRun(id: "${liveRun}") { id } }`);
+      assert.equal(refused.body.errors?.[0]?.extensions?.code, "STORE_REFUSED");
+      assert.match(refused.body.errors[0].message, /running/);
+      // A live study (fresh heartbeat) is not marked interrupted.
+      const notStale = await ask(h, `mutation { markInterrupted(id: "${live}") { __typename } }`);
+      assert.equal(notStale.body.errors?.[0]?.extensions?.code, "BAD_USER_INPUT");
+      assert.match(notStale.body.errors[0].message, /is live/);
     } finally {
       await store.close();
     }
   },
 });
 
-if (!storeHasEdits) {
-  Deno.test({
-    name: "mutations (real store): skipped — the store has no edit methods yet (store schema version 3)",
-    ignore: true,
-    fn: () => {},
-  });
-}
+Deno.test({
+  name: "mutations (real store): a study whose heartbeat went stale is marked interrupted with its running runs",
+  fn: async () => {
+    let now = Date.now();
+    const store = openStore(":memory:", { clock: () => now });
+    try {
+      const id = await store.createStudy(sampleStudy());
+      const run = await store.createRun(sampleRun({ studyId: id, entry: "gbm" }));
+      now += 61_000; // past the default stale threshold (60 s) without a heartbeat
+      const h = createGraphQLHandler(store, { dashboard: false, token: TOKEN });
+      const before = await ask(h, `query ($id: ID!) { study(id: $id) { status liveness heartbeatAt } }`, { id });
+      assert.equal(before.body.data.study.liveness, "stale");
+      const res = await ask(
+        h,
+        `mutation ($id: ID!) { markInterrupted(id: $id, reason: "worker lost") {
+          ... on Study { id status liveness error { message name } runs { id status } }
+        } }`,
+        { id },
+      );
+      assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+      assert.deepStrictEqual(res.body.data.markInterrupted, {
+        id,
+        status: "interrupted",
+        liveness: null,
+        error: { message: "worker lost", name: "Interrupted" },
+        runs: [{ id: run, status: "interrupted" }],
+      });
+    } finally {
+      await store.close();
+    }
+  },
+});

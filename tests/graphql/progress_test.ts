@@ -154,6 +154,34 @@ Deno.test("progress: open subscriptions are capped and released when a client go
   }
 });
 
+Deno.test("progress: a study whose process stops writing is reported stale without any write", async () => {
+  let now = Date.now();
+  const store = openStore(":memory:", { clock: () => now });
+  try {
+    const id = await store.createStudy(sampleStudy());
+    const sub = await subscribe(
+      fastHandler(store, { refreshMs: 50 }).fetch,
+      URL_,
+      `subscription ($id: ID!) { studyProgress(id: $id) { stage liveness sealed } }`,
+      { id },
+    );
+    assert.deepStrictEqual((await sub.next(10_000))?.data, {
+      studyProgress: { stage: "preparing", liveness: "live", sealed: false },
+    });
+    now += 61_000; // no heartbeat past the store's stale threshold (60 s)
+    assert.deepStrictEqual((await sub.next(10_000))?.data, {
+      studyProgress: { stage: "preparing", liveness: "stale", sealed: false },
+    });
+    await store.markInterrupted(id, { message: "reaped" }, { onlyIfStale: true });
+    assert.deepStrictEqual((await sub.next(10_000))?.data, {
+      studyProgress: { stage: "interrupted", liveness: null, sealed: true },
+    });
+    assert.equal(await sub.next(10_000), undefined);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("progress: an unknown id is one NOT_FOUND event; run progress; costs are checked; asked as JSON it says how to ask", async () => {
   const store = openStore(":memory:");
   try {

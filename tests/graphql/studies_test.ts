@@ -273,6 +273,12 @@ Deno.test("studies: pages filtered by status, model kind, target kind, name and 
     assert.deepStrictEqual((await ids({ modelKinds: ["lstm"] })).totalCount, 0);
     assert.deepStrictEqual((await ids({ name: "ALPHA" })).nodes, [{ id: a.studyId }]);
     assert.deepStrictEqual((await ids({ dataSources: ["synthetic:planted"] })).totalCount, 3);
+    await store.tag(b.studyId, "keep");
+    assert.deepStrictEqual((await ids({ tags: ["keep", "other"] })).nodes, [{ id: b.studyId }]);
+    const labelled = await ask(store, `query ($id: ID!) { study(id: $id) { tags note liveness reopened { at } } }`, {
+      id: b.studyId,
+    });
+    assert.deepStrictEqual(labelled.study, { tags: ["keep"], note: null, liveness: null, reopened: [] });
     assert.deepStrictEqual(
       (await ids({}, { field: "createdAt", direction: "asc" })).nodes,
       [a, b, c].map((x) => ({ id: x.studyId })),
@@ -379,17 +385,24 @@ Deno.test("studies: a fold's predictions come by pages, each read alone from the
       (await ask(
         store,
         `query ($id: ID!, $after: String) { run(id: $id) {
-          predictionFolds { fold rows width }
+          predictionFolds { fold split rows width }
           predictions(fold: 1, first: 4, after: $after) {
             fold width totalCount pageInfo { hasNextPage endCursor } rows { date symbol values }
           }
           none: predictions(fold: 7) { totalCount }
+          tail: predictions(fold: 1, split: validation) { totalCount }
         } }`,
         { id: s.gbm, after },
       )).run;
     const first = await page(null);
-    assert.deepStrictEqual(first.predictionFolds, [{ fold: 0, rows: 6, width: 1 }, { fold: 1, rows: 6, width: 1 }]);
+    assert.deepStrictEqual(first.predictionFolds, [{ fold: 0, split: "test", rows: 6, width: 1 }, {
+      fold: 1,
+      split: "test",
+      rows: 6,
+      width: 1,
+    }]);
     assert.equal(first.none, null);
+    assert.equal(first.tail, null); // this study stored no early-stopping-tail predictions
     const p1 = first.predictions;
     assert.equal(p1.totalCount, 6);
     assert.equal(p1.pageInfo.hasNextPage, true);

@@ -30,6 +30,7 @@ import type {
   StudySummary,
 } from "../../lib/store/store.ts";
 import { isRunId, isStudyId } from "../../lib/store/run_id.ts";
+import { version3ContractTests } from "./contract_v3.ts";
 
 /** A fresh, empty store and how to dispose of it. */
 export interface StoreFixture {
@@ -37,8 +38,16 @@ export interface StoreFixture {
   cleanup?: () => Promise<void> | void;
 }
 
-/** Opens a fresh, empty store. */
-export type StoreFactory = () => Promise<StoreFixture>;
+/** Options a test may ask the fresh store to be opened with. */
+export interface StoreTestOptions {
+  /** The store's clock (epoch ms), so tests move time instead of waiting. */
+  clock?: () => number;
+  /** Age after which a running record's heartbeat is stale (ms). */
+  staleAfterMs?: number;
+}
+
+/** Opens a fresh, empty store (with `options` when given). */
+export type StoreFactory = (options?: StoreTestOptions) => Promise<StoreFixture>;
 
 /** A run input with every field set. */
 export function sampleRun(overrides: Partial<NewRun> = {}): NewRun {
@@ -126,6 +135,7 @@ export async function assertRefusedUnchanged(
 /** Registers the contract tests for one backend. */
 export function storeContractTests(backend: string, factory: StoreFactory): void {
   storeDashboardReadTests(backend, factory);
+  version3ContractTests(backend, factory);
   const test = (name: string, fn: (store: Store) => Promise<void>) =>
     Deno.test(`store contract (${backend}): ${name}`, async () => {
       const { store, cleanup } = await factory();
@@ -618,6 +628,12 @@ function studyContractTests(test: (name: string, fn: (store: Store) => Promise<v
       entries: [{ name: "gbm", kind: "xgboost" }, { name: "mlp", kind: "mlp" }, { name: "stack", kind: "stacking" }],
       leakageOverride: false,
       summary: null,
+      // Creation counts as the first heartbeat; a new study is live, untagged, without note or reopenings.
+      heartbeatAt: study.createdAt,
+      liveness: "live",
+      tags: [],
+      note: null,
+      reopened: [],
       runs: [],
     });
   });

@@ -5,20 +5,27 @@ import { StoreError } from "../../lib/errors.ts";
 import { DEFAULT_STORE_PATH, openStore, resolveStoreLocation, SqliteStore } from "../../lib/store/mod.ts";
 import { SQLITE_MIGRATIONS } from "../../lib/store/sqlite_schema.ts";
 import { sampleBacktest, sampleFold, sampleRun, storeContractTests } from "./contract.ts";
-import { assertMigrated, assertVersion1Run, fillVersion1 } from "./_version1.ts";
-import type { Run } from "../../lib/store/store.ts";
+import {
+  assertVersion1Migrated,
+  assertVersion2Migrated,
+  fillVersion1,
+  fillVersion2,
+  type OldDb,
+  OldJson,
+} from "./_old_versions.ts";
+import { checkStore } from "../../lib/store/mod.ts";
 
 async function tempDb(): Promise<{ path: string; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "candor-store-" });
   return { path: join(dir, "runs.db"), dir };
 }
 
-storeContractTests("sqlite", async () => {
+storeContractTests("sqlite", async (options) => {
   const { path, dir } = await tempDb();
-  return { store: openStore(path), cleanup: () => Deno.remove(dir, { recursive: true }) };
+  return { store: openStore(path, options), cleanup: () => Deno.remove(dir, { recursive: true }) };
 });
 
-storeContractTests("sqlite :memory:", () => Promise.resolve({ store: openStore(":memory:") }));
+storeContractTests("sqlite :memory:", (options) => Promise.resolve({ store: openStore(":memory:", options) }));
 
 /** Every row of every table, for byte-level before/after comparisons. */
 function dump(path: string): Record<string, unknown[]> {
@@ -135,15 +142,15 @@ Deno.test("sqlite migrations: forward-only upgrade keeps the data; a failing mig
     const broken = [...SQLITE_MIGRATIONS, {
       version: SQLITE_MIGRATIONS.length + 1,
       description: "broken",
-      sql: "ALTER TABLE runs ADD COLUMN note TEXT; THIS IS NOT SQL;",
+      sql: "ALTER TABLE runs ADD COLUMN remark TEXT; THIS IS NOT SQL;",
     }];
     const before = dump(path);
     assert.throws(() => new SqliteStore(path, { migrations: broken }), StoreError);
     assert.deepStrictEqual(dump(path), before);
     const next = [...SQLITE_MIGRATIONS, {
       version: SQLITE_MIGRATIONS.length + 1,
-      description: "run notes",
-      sql: "ALTER TABLE runs ADD COLUMN note TEXT;",
+      description: "run remarks",
+      sql: "ALTER TABLE runs ADD COLUMN remark TEXT;",
     }];
     const s2 = new SqliteStore(path, { migrations: next });
     assert.equal(s2.schemaVersion(), SQLITE_MIGRATIONS.length + 1);
@@ -271,51 +278,135 @@ Deno.test("openStore: a closed store refuses use; closing twice is harmless", as
 
 // --- Schema version 2 (studies, predictions) ---
 
-Deno.test("sqlite migration to version 2: every version-1 record is kept and every run gets its study", async () => {
-  const { path, dir } = await tempDb();
-  try {
-    const v1 = new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) });
-    assert.equal(v1.schemaVersion(), 1);
-    const raw = new DatabaseSync(path);
-    const inputs = await fillVersion1(v1, (r) => {
-      raw.prepare(
-        `INSERT INTO runs (id, created_at, status, config, seed, model, symbols, data_source, backend, leakage_override)
-           VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        r.id,
-        r.createdAt,
-        JSON.stringify(r.config),
-        r.seed,
-        r.model,
-        JSON.stringify(r.symbols),
-        r.dataSource,
-        r.backend,
-        r.leakageOverride ? 1 : 0,
+/** A raw connection to an old-version file, writing as the old code did (JSON as text, booleans as 0/1). */
+function oldSqlite(db: DatabaseSync): OldDb {
+  return {
+    dialect: "sqlite",
+    exec: (sql, params) => {
+      db.prepare(sql).run(
+        ...params.map((v) => v instanceof OldJson ? v.text : typeof v === "boolean" ? (v ? 1 : 0) : v),
       );
       return Promise.resolve();
-    });
+    },
+  };
+}
+
+/** Rows restricted to `columns` (the columns an older version had). */
+function project(rows: unknown[], columns: string[]): unknown[] {
+  return rows.map((row) => Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[c]])));
+}
+
+/** Every table's rows restricted to the columns `before` had are unchanged (as sets: rebuilt tables may reorder). */
+function assertOldColumnsUnchanged(before: Record<string, unknown[]>, after: Record<string, unknown[]>): void {
+  for (const [table, rows] of Object.entries(before)) {
+    if (table === "schema_version" || rows.length === 0) continue;
+    const columns = Object.keys(rows[0] as object);
+    const key = (r: unknown) =>
+      JSON.stringify(project([r], columns)[0], (_k, v) => v instanceof Uint8Array ? [...v] : v);
+    assert.deepStrictEqual(
+      project(after[table], columns).map(key).sort(),
+      rows.map(key).sort(),
+      `${table}: every value of the old columns is unchanged`,
+    );
+  }
+}
+
+Deno.test("sqlite migration from version 1: every version-1 record is kept, every run gets its study", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) }).close();
+    const raw = new DatabaseSync(path);
+    const inputs = await fillVersion1(oldSqlite(raw));
     raw.close();
-    const before: Run[] = [];
-    for (const r of inputs) before.push((await v1.getRun(r.id))!);
-    inputs.forEach((r, i) => assertVersion1Run(before[i], r, i));
-    await v1.close();
-    const tablesBefore = dump(path);
-    assert.equal(tablesBefore.runs.length, 3);
+    const version1 = dump(path);
+    assert.equal(version1.runs.length, 3);
+
+    // To version 2 first: its migration leaves every version-1 table byte-identical (and the same rows in order).
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const version2 = dump(path);
+    for (const table of ["folds", "epochs", "diagnostics", "backtests"]) {
+      assert.ok(version1[table].length > 0, table);
+      assert.deepStrictEqual(version2[table], version1[table], table);
+    }
+    const v1Columns = Object.keys(version1.runs[0] as object);
+    assert.deepStrictEqual(project(version2.runs, v1Columns), project(version1.runs, v1Columns));
 
     const store = new SqliteStore(path);
     try {
-      assert.equal(store.schemaVersion(), 2);
-      // Storage level: the version-1 tables are byte-identical, and so are the version-1 columns of runs.
-      const tablesAfter = dump(path);
-      for (const table of ["folds", "epochs", "diagnostics", "backtests"]) {
-        assert.ok(tablesBefore[table].length > 0, table);
-        assert.deepStrictEqual(tablesAfter[table], tablesBefore[table], table);
+      assert.equal(store.schemaVersion(), 3);
+      assertOldColumnsUnchanged(version2, dump(path));
+      await assertVersion1Migrated(store, inputs);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migration from version 2: studies, runs, parts and predictions read back as written", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const raw = new DatabaseSync(path);
+    const fixture = await fillVersion2(oldSqlite(raw));
+    raw.close();
+    const before = dump(path);
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion(), 3);
+      const after = dump(path);
+      assertOldColumnsUnchanged(before, after);
+      // The rebuilt tables gained their version-3 columns with empty values; existing predictions are `test`.
+      for (const table of ["runs", "studies"]) {
+        assert.ok(
+          (after[table] as Record<string, unknown>[]).every((r) =>
+            r.heartbeat_at === null && r.note === null && r.reopened === "[]"
+          ),
+          table,
+        );
       }
-      const columns = Object.keys(tablesBefore.runs[0] as object);
-      const project = (row: unknown) =>
-        Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[c]]));
-      assert.deepStrictEqual(tablesAfter.runs.map(project), tablesBefore.runs.map(project));
-      await assertMigrated(store, inputs, before);
+      assert.ok((after.predictions as Record<string, unknown>[]).every((r) => r.split === "test"));
+      assert.deepStrictEqual([after.run_tags, after.study_tags], [[], []]);
+      await assertVersion2Migrated(store, fixture);
+    } finally {
+      await store.close();
+    }
+    // What the old and the new code wrote is sound: the full check finds nothing.
+    const report = await checkStore(path, { full: true });
+    assert.deepStrictEqual([report.ok, report.problems, report.schemaVersion], [true, [], 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migration to version 3: a failure changes nothing; afterwards foreign keys are on", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const raw = new DatabaseSync(path);
+    const fixture = await fillVersion2(oldSqlite(raw));
+    raw.close();
+    const before = dump(path);
+    const broken = [...SQLITE_MIGRATIONS.slice(0, 2), {
+      ...SQLITE_MIGRATIONS[2],
+      sql: SQLITE_MIGRATIONS[2].sql + "\nNOT SQL;",
+    }];
+    assert.throws(() => new SqliteStore(path, { migrations: broken }), StoreError);
+    assert.deepStrictEqual(dump(path), before);
+    const store = new SqliteStore(path);
+    try {
+      // Deleting a study cascades to its runs and their parts: the rebuilt tables kept their foreign keys, and
+      // the connection has them on again.
+      await store.deleteStudy(fixture.studies.succeeded);
+      const left = dump(path);
+      const runIds = new Set([fixture.runs.gbm, fixture.runs.mlp]);
+      for (const table of ["runs", "folds", "epochs", "diagnostics", "backtests", "predictions"]) {
+        const key = table === "runs" ? "id" : "run_id";
+        assert.ok((left[table] as Record<string, unknown>[]).every((r) => !runIds.has(r[key] as string)), table);
+      }
+      assert.equal(left.studies.length, 2);
+      assert.equal(left.folds.length, before.folds.length - 3);
     } finally {
       await store.close();
     }

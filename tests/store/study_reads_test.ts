@@ -70,6 +70,12 @@ export function storeStudyReadTests(backend: string, factory: StoreFactory): voi
     assert.deepStrictEqual(await ids({ nameContains: "GBM" }), [a]);
     assert.deepStrictEqual(await ids({ nameContains: "lstm" }), [b]); // case-insensitive, a study without a name never
     assert.deepStrictEqual(await ids({ dataSources: ["prices/"], modelKinds: ["mlp"] }), [c]);
+    await s.tag(a, "keep");
+    await s.tag(c, "keep");
+    await s.tag(c, "draft");
+    assert.deepStrictEqual(await ids({ tags: ["keep"] }), [c, a]);
+    assert.deepStrictEqual(await ids({ tags: ["draft", "none"] }), [c]);
+    assert.deepStrictEqual((await s.queryStudies({ tags: ["draft"] })).studies[0].tags, ["draft", "keep"]);
     const created = (await s.getStudies([b]))[0].createdAt;
     assert.deepStrictEqual(await ids({ createdFrom: created }), [c, b]);
     assert.deepStrictEqual(await ids({ createdTo: created }), [a]);
@@ -163,13 +169,16 @@ export function storeStudyReadTests(backend: string, factory: StoreFactory): voi
     await s.appendPredictions(run, samplePredictions(0, 10));
     await s.appendPredictions(run, samplePredictions(1, 6));
     await s.appendPredictions(three, samplePredictions(0, 5, 3));
+    // The early-stopping tail's record of the same fold is a record of its own (split validation).
+    await s.appendPredictions(run, { ...samplePredictions(5, 4), fold: 0, split: "validation" });
     const folds = await s.listPredictionFolds([three, run, "run_unknown"]);
     assert.deepStrictEqual(
       folds.map(({ createdAt: _, ...f }) => f).sort((x, y) => (x.runId + x.fold).localeCompare(y.runId + y.fold)),
       [
-        { runId: run, fold: 0, rows: 10, width: 1 },
-        { runId: run, fold: 1, rows: 6, width: 1 },
-        { runId: three, fold: 0, rows: 5, width: 3 },
+        { runId: run, fold: 0, split: "test", rows: 10, width: 1 },
+        { runId: run, fold: 0, split: "validation", rows: 4, width: 1 },
+        { runId: run, fold: 1, split: "test", rows: 6, width: 1 },
+        { runId: three, fold: 0, split: "test", rows: 5, width: 3 },
       ].sort((x, y) => (x.runId + x.fold).localeCompare(y.runId + y.fold)),
     );
     // The expected slices are cut by hand from what was written.
@@ -202,6 +211,9 @@ export function storeStudyReadTests(backend: string, factory: StoreFactory): voi
     assert.deepStrictEqual(shape(slices[2]), cut(1, 6, 1, 6, 5));
     assert.deepStrictEqual(shape(slices[3]), cut(0, 10, 1, 0, 10));
     assert.deepStrictEqual(await s.readPredictionSlices([]), []);
+    const tail = await s.readPredictionSlices([{ runId: run, fold: 0, split: "validation", offset: 1, limit: 2 }]);
+    assert.deepStrictEqual(tail.map(shape), [cut(5, 4, 1, 1, 2)]);
+    assert.equal(tail[0].split, "validation");
     await assert.rejects(
       () => s.readPredictionSlices([{ runId: run, fold: 0, offset: -1, limit: 1 }]),
       /readPredictionSlices: slices\[0\]\.offset/,
