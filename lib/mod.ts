@@ -306,18 +306,28 @@ export { readStudyReport } from "./pipeline/recorder.ts";
 export type { BacktestSummary, EntryReport, FoldReport, PooledReport, StudyReport } from "./pipeline/records.ts";
 
 // Run store
-export { openStore, resolveStoreLocation } from "./store/mod.ts";
+export { checkStore, openStore, resolveStoreLocation } from "./store/mod.ts";
+export type { IntegrityReport } from "./store/mod.ts";
 export { PostgresStore } from "./store/postgres.ts";
 export { SqliteStore } from "./store/sqlite.ts";
+export { StoreDamagedError, StoreLockedError, StoreUnavailableError } from "./store/store.ts";
 export type {
   BacktestRecord,
   DiagnosticRecord,
   EpochRecord,
+  FoldParts,
   FoldRecord,
+  InterruptedRecords,
+  Liveness,
   NewRun,
   NewStudy,
   PredictionRecord,
+  PredictionSplit,
+  ReopenedRun,
+  ReopenedStudy,
   Run,
+  RunError,
+  RunFinalParts,
   RunStatus,
   RunSummary,
   Store,

@@ -43,10 +43,15 @@ export function checkStaleAfterMs(x: unknown): number {
 
 /** What a backend read about a record inside its transaction (undefined: no such record). */
 export interface RecordState {
+  /** Its status. */
   status: RunStatus;
+  /** Creation time, epoch ms. */
   createdAt: number;
+  /** Last heartbeat, epoch ms, or null (none recorded). */
   heartbeatAt: number | null;
+  /** Sealing time, epoch ms, or null while running. */
   finishedAt: number | null;
+  /** Its error, when failed or interrupted. */
   error: RunError | null;
 }
 

@@ -316,7 +316,7 @@ export class SqliteStore implements Store {
   /** Whole-file check still to run before the first write (false when done or turned off). */
   #checkBeforeWrite: boolean;
   /** Set once the file is known to be damaged: every later write is refused. */
-  #damaged: StoreDamagedError | undefined;
+  #damaged: { found: string; by: string } | undefined;
 
   /**
    * Opens (creating if needed), checks and migrates the database at `path`.
@@ -380,16 +380,14 @@ export class SqliteStore implements Store {
     const cause = (e as Error)?.message ?? String(e);
     const nothing = mode === "write" ? "; nothing was written" : "";
     switch (sqliteFailureKind(e)) {
-      case "damaged": {
-        const err = new StoreDamagedError(
+      case "damaged":
+        this.#damaged ??= { found: cause, by: what };
+        return new StoreDamagedError(
           `${what}: the run store at ${this.path} is damaged (${cause})${nothing}; it refuses writes from now on. ${
             damageAdvice(this.path)
           }`,
           { cause: e },
         );
-        this.#damaged ??= err;
-        return err;
-      }
       case "locked":
         return new StoreLockedError(
           `${what}: the run store at ${this.path} is locked by another process: the write lock was still held after ` +
@@ -411,25 +409,16 @@ export class SqliteStore implements Store {
    * another process beyond the busy timeout is retried (bounded, with backoff); the transaction never spans an await.
    */
   async #write<T>(what: string, fn: (db: DatabaseSync) => T): Promise<T> {
+    if (this.#checkBeforeWrite && this.#damaged === undefined) {
+      const problems = await this.#read(what, (db) => sqliteIntegrityProblems(db, { max: 5 }));
+      if (problems.length > 0) this.#damaged = { found: problems.join("; "), by: "the check before the first write" };
+      this.#checkBeforeWrite = false;
+    }
     if (this.#damaged !== undefined) {
       throw new StoreDamagedError(
-        `${what}: the run store at ${this.path} was found damaged (${
-          this.#damaged.message.split("; it refuses")[0]
-        }); ` +
-          `it refuses writes. Nothing was written`,
-        { cause: this.#damaged },
+        `${what}: the run store at ${this.path} is damaged (${this.#damaged.found}; found by ${this.#damaged.by}); ` +
+          `it refuses writes. Nothing was written. ${damageAdvice(this.path)}`,
       );
-    }
-    if (this.#checkBeforeWrite) {
-      const problems = await this.#read(what, (db) => sqliteIntegrityProblems(db, { max: 5 }));
-      if (problems.length > 0) {
-        this.#damaged = new StoreDamagedError(
-          `${what}: the run store at ${this.path} is damaged (${problems.join("; ")}); it refuses writes from now ` +
-            `on. Nothing was written. ${damageAdvice(this.path)}`,
-        );
-        throw this.#damaged;
-      }
-      this.#checkBeforeWrite = false;
     }
     for (let attempt = 0;; attempt++) {
       const db = this.#conn;
@@ -1008,16 +997,17 @@ export class SqliteStore implements Store {
     if (!Array.isArray(runIds)) throw new StoreError("listPredictions: expected an array of run ids");
     const split = checkSplitOption(options);
     if (runIds.length === 0) return [];
+    // Keys first (from the primary-key index), then one record at a time, so only one record's encoded bytes are
+    // held beside the decoded arrays. Not `StatementSync.iterate()`: in node:sqlite (Deno 2.9) an error while
+    // stepping, e.g. a damaged page, ends its iteration silently, and a damaged store would read as having none.
     return await this.#read("listPredictions", (db) => {
-      const rows = db.prepare(
-        `SELECT * FROM predictions WHERE run_id IN (SELECT value FROM json_each(?))
+      const keys = db.prepare(
+        `SELECT run_id, fold_index, split FROM predictions WHERE run_id IN (SELECT value FROM json_each(?))
            AND (? IS NULL OR split = ?) ORDER BY run_id, fold_index, split`,
-      ).iterate(JSON.stringify(runIds), split, split);
-      // Decoded one record at a time, so only one record's encoded bytes are held beside the decoded arrays.
-      const out: StoredPredictions[] = [];
-      for (const r of rows as Iterable<Row>) out.push(storedPredictions(r));
-      return out;
-    });
+      ).all(JSON.stringify(runIds), split, split) as Row[];
+      const one = db.prepare("SELECT * FROM predictions WHERE run_id = ? AND fold_index = ? AND split = ?");
+      return keys.map((k) => storedPredictions(one.get(k.run_id, k.fold_index, k.split) as Row));
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
  *
  * Design decisions:
  * - **Append-only while running.** A run is created with status `running`; folds, epochs, diagnostics and the backtest
- *   are written as they are produced; `finishRun` seals it as `succeeded` or `failed`. A sealed run refuses further
- *   writes, so a stored result never changes after the fact. A run that crashes keeps every fold written before the
- *   crash, and its error records the stage (and fold) it failed in (docs/design.md §6.5).
+ *   are written as they are produced; `finishRun` seals it as `succeeded`, `failed` or `interrupted`. A sealed run
+ *   refuses further writes, so a stored result never changes after the fact (a failed or interrupted one takes writes
+ *   again only when explicitly reopened to resume it). A run that crashes keeps every fold written before the crash,
+ *   and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
  *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { StoreError } from "../../lib/errors.ts";
 import { checkStore, openStore, PostgresStore, redactUrl } from "../../lib/store/mod.ts";
 import { POSTGRES_MIGRATIONS } from "../../lib/store/postgres_schema.ts";
+import { StoreUnavailableError } from "../../lib/store/store.ts";
 import { sampleFold, sampleRun, sampleStudy, storeContractTests } from "./contract.ts";
 import { postgresForTests } from "./_postgres_cluster.ts";
 import {
@@ -272,6 +273,33 @@ if ("skip" in server) {
     }
   });
 
+  Deno.test("postgres outage: a missing database and an unknown login are reported as such", async () => {
+    const base = new URL(url);
+    const noDatabase = new URL(url);
+    noDatabase.pathname = "/candor_no_such_database";
+    const noRole = new URL(url);
+    noRole.username = "candor_no_such_role";
+    for (
+      const [where, message] of [
+        [noDatabase.href, /is unavailable: database "candor_no_such_database" does not exist: create it/],
+        [noRole.href, /is unavailable: the server refused the login .*candor_no_such_role.*check the user/],
+      ] as const
+    ) {
+      const store = openStore(where);
+      try {
+        await assert.rejects(() => store.listStudies(), (e: unknown) => {
+          assert.ok(e instanceof StoreUnavailableError, String(e));
+          assert.match(e.message, message);
+          return true;
+        });
+        await assert.rejects(() => checkStore(where), StoreUnavailableError);
+      } finally {
+        await store.close();
+      }
+    }
+    assert.equal((await checkStore(base.href, { schema: freshSchema() })).schemaVersion, 0);
+  });
+
   // Dashboard read queries: the change token sees writes committed through another connection pool.
   Deno.test("postgres: changeToken changes when another connection commits a write", async () => {
     const schema = freshSchema();
@@ -294,17 +322,36 @@ if ("skip" in server) {
   });
 }
 
-Deno.test("postgres: an unreachable server is a StoreError that never shows the password", async () => {
+Deno.test("postgres outage: every read and write on a closed port is a StoreUnavailableError naming the redacted URL", async () => {
   assert.equal(redactUrl("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
-  const store = openStore("postgres://me:secret@127.0.0.1:1/candor");
+  // A port nothing listens on: bound, then released.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const url = `postgres://me:secret@127.0.0.1:${port}/candor`;
+  const store = openStore(url, { connectTimeoutSeconds: 5 });
   assert.equal(store.backend, "postgres");
+  const calls: [string, () => Promise<unknown>][] = [
+    ["listRuns", () => store.listRuns()],
+    ["getRun", () => store.getRun("run_00000000000000000000000000")],
+    ["listStudies", () => store.listStudies()],
+    ["queryRuns", () => store.queryRuns()],
+    ["listPredictions", () => store.listPredictions(["run_00000000000000000000000000"])],
+    ["changeToken", () => store.changeToken()],
+    ["createStudy", () => store.createStudy(sampleStudy())],
+    ["tag", () => store.tag("run_00000000000000000000000000", "x")],
+    ["check", () => checkStore(url)],
+  ];
   try {
-    await assert.rejects(() => store.listRuns(), (e: unknown) => {
-      assert.ok(e instanceof StoreError);
-      assert.doesNotMatch(e.message, /secret/);
-      assert.match(e.message, /me:\*\*\*@127\.0\.0\.1:1/);
-      return true;
-    });
+    for (const [name, call] of calls) {
+      await assert.rejects(call, (e: unknown) => {
+        assert.ok(e instanceof StoreUnavailableError, `${name}: ${e}`);
+        assert.doesNotMatch(e.message, /secret/, name);
+        assert.ok(e.message.includes(`postgres://me:***@127.0.0.1:${port}/candor`), `${name}: ${e.message}`);
+        assert.match(e.message, /is unavailable: connection refused .*is the server running/, name);
+        return true;
+      });
+    }
   } finally {
     await store.close();
   }
