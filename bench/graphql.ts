@@ -10,8 +10,8 @@
  * - **candor, uncached**: the same with the cache off (every request executes: store reads, graphql-jit, JSON).
  *
  * Every server has built its dashboard script before timing starts (it is bundled at start-up). Rounds are
- * interleaved (baseline, main, cached, uncached, repeated) so machine noise hits all alike; figures are medians over
- * rounds with their ranges. Target: ≥ 2,000 requests/s with p99 < 20 ms for the cached server. The
+ * interleaved (baseline, main, cached, uncached, then the reverse order, and so on) so machine noise hits all alike;
+ * figures are medians over rounds with their ranges. Target: ≥ 2,000 requests/s with p99 < 20 ms for the cached server. The
  * store is a temporary SQLite file with 40 runs of 5 folds (the pipeline's 6 fold metrics and 4 baselines each) and a
  * 1,000-day backtest. Load goes to 127.0.0.1 only, bounded in time (6 s per server and round) and count.
  *
@@ -27,7 +27,7 @@ import { type LoadResult, runLoad } from "./http_load.ts";
 export const BASELINE_COMMIT = "d48a663";
 
 const QUERY = "{ runs(limit: 20) { id status folds { index metrics { name value } } } }";
-const ROUNDS = 3;
+const ROUNDS = 4;
 const SECONDS = 5;
 const repo = new URL("../", import.meta.url).pathname;
 
@@ -191,7 +191,8 @@ export async function run(): Promise<BenchResult[]> {
     const order = ["baseline", "main", "candor", "candor-uncached"];
     const interleaved = [...servers].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const s of interleaved) {
+      // Alternate the order, so no server always follows the same one (a load run leaves sockets and garbage behind).
+      for (const s of round % 2 === 0 ? interleaved : [...interleaved].reverse()) {
         const r = await runLoad({ url: s.url, body: JSON.stringify({ query: QUERY }), clients: 8, seconds: SECONDS });
         if (r.failures > 0) throw new Error(`${s.name}: ${r.failures} failed responses`);
         console.error(
