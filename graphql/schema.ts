@@ -15,6 +15,11 @@
  * - **Dashboards** page through runs with `runsConnection(filter, orderBy, first, after)` (filters, order by any stored
  *   metric, cursors, `totalCount`) and read per-run fold aggregates (`foldAggregates`) beside the baselines'.
  *
+ * This file defines runs and their parts and the root queries over them; the other parts add to the same builder
+ * (builder.ts): the typed study-entry records on runs, folds and backtests (schema_entries.ts); studies, their
+ * comparison, `compare` and predictions (schema_studies.ts); live progress subscriptions (schema_progress.ts); and,
+ * only when {@link SchemaOptions.mutations} is set, the mutations (schema_mutations.ts).
+ *
  * @module
  */
 
