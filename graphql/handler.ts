@@ -235,6 +235,11 @@ export interface GraphQLHandler {
   fetch(request: Request): Promise<Response>;
   /** Builds the dashboard's script now rather than on the first page request (the server calls it at start). */
   warmUp(): Promise<void>;
+  /**
+   * Ends every open subscription (each stream completes) and refuses new ones, so a server shutting down does not wait
+   * for streams that could last an hour.
+   */
+  close(): void;
   /** The yoga instance behind /graphql (GraphiQL, parsing, validation, execution). */
   readonly yoga: YogaServerInstance<ServerContext, GraphQLContext>;
 }
@@ -269,6 +274,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
   const maxSubscriptions = options.maxSubscriptions ?? 16;
   const maxSubscriptionMs = options.maxSubscriptionMs ?? 60 * 60 * 1000;
   let openSubscriptions = 0;
+  const closing = new AbortController();
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: buildSchema({ mutations: options.token !== undefined }),
@@ -331,6 +337,9 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
    * event has its own), counted against `maxSubscriptions` until its stream ends or the client goes away.
    */
   async function subscribe(request: Request, url: URL, requestId: string, body: string): Promise<Response> {
+    if (closing.signal.aborted) {
+      return jsonResponse(503, errorBody("the server is shutting down", "SHUTTING_DOWN", requestId));
+    }
     if (openSubscriptions >= maxSubscriptions) {
       log({ level: "warn", requestId, message: `refused a subscription: ${maxSubscriptions} already open` });
       return jsonResponse(
@@ -357,7 +366,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         guard: new RequestGuard(limits),
         log,
         hadErrors: false,
-        live: { feed, maxMs: maxSubscriptionMs, refreshMs: options.refreshMs },
+        live: { feed, maxMs: maxSubscriptionMs, refreshMs: options.refreshMs, signal: closing.signal },
       };
       const forward = new Request(url, { method: "POST", headers: request.headers, body });
       const res = await yoga.fetch(forward, { state });
@@ -567,6 +576,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
     warmUp: async () => {
       await page?.build();
     },
+    close: () => closing.abort(),
     fetch: async (request: Request) => {
       const requestId = newRequestId();
       const origin = request.headers.get("origin");

@@ -280,6 +280,8 @@ export interface WatchOptions {
   maxMs: number;
   /** Re-read this often even without a write, ms (liveness turns stale without one; default 15 s). */
   refreshMs?: number;
+  /** Ends the subscription when aborted (the server shutting down). */
+  signal?: AbortSignal;
 }
 
 /** The last item of a watch that failed: the resolver throws `error`, so the client gets it as the event's error. */
@@ -314,6 +316,9 @@ export function watch<S extends { signature: string; sealed: boolean }>(
     void stop.then(() => {
       stopped = true;
     });
+    const end = () => stop();
+    options.signal?.addEventListener("abort", end, { once: true });
+    if (options.signal?.aborted) stop();
     try {
       let last = "";
       while (!stopped) {
@@ -339,6 +344,7 @@ export function watch<S extends { signature: string; sealed: boolean }>(
       unsubscribe();
       clearTimeout(lifetime);
       clearInterval(refresh);
+      options.signal?.removeEventListener("abort", end);
     }
   });
 }

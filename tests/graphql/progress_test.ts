@@ -154,6 +154,27 @@ Deno.test("progress: open subscriptions are capped and released when a client go
   }
 });
 
+Deno.test({
+  name: "progress: shutting the server down ends open subscriptions instead of waiting for them",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = openStore(":memory:");
+    try {
+      const id = await store.createStudy(sampleStudy());
+      const server = await startServer({ port: 0, store });
+      const sub = await subscribe(fetch, server.url, STUDY_PROGRESS, { id });
+      assert.equal((await sub.next(10_000))?.errors, undefined);
+      const down = server.shutdown();
+      // Without the server ending it, the stream would stay open for its lifetime (an hour) and shutdown with it.
+      assert.equal(await sub.next(10_000), undefined, "the stream completes");
+      await down;
+    } finally {
+      await store.close();
+    }
+  },
+});
+
 Deno.test("progress: a study whose process stops writing is reported stale without any write", async () => {
   let now = Date.now();
   const store = openStore(":memory:", { clock: () => now });
