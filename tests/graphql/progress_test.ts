@@ -175,6 +175,40 @@ Deno.test({
   },
 });
 
+Deno.test("progress: a store failure mid-stream reaches the client masked, as one last event, and is logged", async () => {
+  const store = openStore(":memory:");
+  try {
+    const id = await store.createStudy(sampleStudy());
+    let reads = 0;
+    const failing = new Proxy(store, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop === "foldAggregates") {
+          return (...args: unknown[]) => {
+            if (++reads > 1) return Promise.reject(new Error("disk on fire at /secret/path"));
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const logged: Record<string, unknown>[] = [];
+    const sub = await subscribe(fastHandler(failing, { log: (e) => logged.push(e) }).fetch, URL_, STUDY_PROGRESS, {
+      id,
+    });
+    assert.equal((await sub.next(10_000))?.errors, undefined);
+    await store.createRun(sampleRun({ studyId: id, entry: "gbm" })); // a change: the next read fails
+    const failed = await sub.next(10_000);
+    assert.equal(failed?.errors?.[0].extensions?.code, "INTERNAL_SERVER_ERROR");
+    assert.doesNotMatch(JSON.stringify(failed), /secret/);
+    const requestId = failed?.errors?.[0].extensions?.requestId;
+    assert.ok(logged.some((e) => e.requestId === requestId && /disk on fire/.test(JSON.stringify(e))));
+    assert.equal(await sub.next(10_000), undefined);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("progress: a study whose process stops writing is reported stale without any write", async () => {
   let now = Date.now();
   const store = openStore(":memory:", { clock: () => now });
