@@ -342,16 +342,20 @@ Deno.test({
         ["mlp", "succeeded", 2],
       ]);
       assert.deepStrictEqual(last.study.comparison.map((r: Any) => r.name), ["xgboost", "mlp"]);
-      // What the stream showed on the way, in order: training xgboost, then mlp with its epochs, never backwards.
-      const trained = events.filter((e) => e.stage === "training" || e.stage === "pooling").map((e) => e.entry);
-      assert.ok(trained.includes("xgboost") && trained.includes("mlp"), JSON.stringify(trained));
-      assert.ok(trained.indexOf("mlp") > trained.lastIndexOf("xgboost"), JSON.stringify(trained));
+      // What the stream showed on the way. Which intermediate states it catches depends on how the writes fall
+      // between polls, so only what holds for any of them is asserted (the step-by-step test above pins each state).
+      assert.equal(events[0].sealed, false, "the first event shows the study running (it was found running)");
+      assert.ok(events.slice(0, -1).every((e) => !e.sealed), "only the last event is sealed");
       const done = events.map((e) => e.foldsDone);
       assert.deepStrictEqual(done, [...done].sort((a, b) => a - b), "folds done never decrease");
       const fractions = events.map((e) => e.fraction);
       assert.deepStrictEqual(fractions, [...fractions].sort((a, b) => a - b), "fraction never decreases");
-      assert.ok(events.some((e) => e.lastEpoch !== null && e.entry === "mlp"), "mlp's epochs were seen live");
-      assert.ok(events.length >= 4, `only ${events.length} events`);
+      for (const e of events) {
+        assert.ok(e.fraction >= 0 && e.fraction <= 1, `fraction ${e.fraction}`);
+        // Entries train in order: while mlp trains, xgboost has finished.
+        if (e.entry === "mlp") assert.equal(e.entries[0].status, "succeeded", JSON.stringify(e));
+        if (e.stage === "training" || e.stage === "pooling") assert.ok(["xgboost", "mlp"].includes(e.entry));
+      }
       const status = await demo.status;
       assert.equal(status.code, 0, await stderr);
     } finally {
