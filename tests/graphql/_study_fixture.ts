@@ -86,6 +86,7 @@ function entry(
         rows: 2 * TEST_ROWS,
       },
       ic: { value: 0.03, ci: [0.01, 0.05], pValue: 0.02, method: "block bootstrap" },
+      icDriscollKraay: { value: 0.03, se: 0.01, ci: [0.01, 0.05], pValue: 0.004, dof: 120 },
       verdict: o.verdict,
       verdictOn: "accuracy-vs-strongest-baseline",
       metrics: { accuracy: o.accuracy, rankIc: 0.025, shareUp: 0.6, nTest: 2 * TEST_ROWS, meanIC: NaN },
@@ -208,6 +209,7 @@ export async function recordStudy(
       majority: 1,
       warnings: [],
       predictions: foldPredictions(f.index),
+      tail: { dates: [], symbols: [], values: new Float64Array(0), width: 1 },
     });
   };
   const finishEntry = (runId: string, e: EntryReport) =>
