@@ -50,6 +50,7 @@ const COMMANDS: CommandSpec[] = [
   FEATURES_SPEC,
   AUDIT_SUMMARY,
   SYNTH_SPEC,
+  DB_SPEC,
 ];
 
 function usage(): string {
