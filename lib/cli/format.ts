@@ -134,11 +134,13 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     } to ${pts(p.edge.ci[1])}, p ${pval(p.edge.pValue)})`,
   );
   out.push(
-    `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}), rank IC ${
-      fmt(p.metrics.rankIc)
-    }, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${fmt(p.metrics.icir, 2)}), share of "up" calls ${
-      pct(p.metrics.shareUp)
-    }${e.task === "multiclass" ? `, macro-F1 ${fmt(p.metrics.macroF1)}` : ""}`,
+    `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}, block bootstrap; Driscoll–Kraay SE ${
+      fmt(p.icDriscollKraay?.se, 4)
+    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${
+      fmt(p.metrics.icir, 2)
+    }), share of "up" calls ${pct(p.metrics.shareUp)}${
+      e.task === "multiclass" ? `, macro-F1 ${fmt(p.metrics.macroF1)}` : ""
+    }`,
   );
   out.push(
     `Verdict: ${p.verdict}${

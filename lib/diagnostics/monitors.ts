@@ -40,6 +40,8 @@ export interface CollapseOptions {
   warmup?: number;
   /** Check every n-th epoch, default 1. */
   checkInterval?: number;
+  /** Ask the training loop to stop once the collapse is confirmed (the best epoch's weights are then kept). */
+  stop?: boolean;
 }
 
 /** Detects prediction-variance collapse; records per-epoch prediction std. */
@@ -56,9 +58,14 @@ export class VarianceCollapseMonitor implements TrainingMonitor {
   /** Epoch at which collapse was confirmed (first epoch of the streak), if any. */
   collapsedAt?: number;
 
-  /** Unset options take the defaults: minStd 1e-3, patience 3, warmup 2, checkInterval 1. */
+  /** Unset options take the defaults: minStd 1e-3, patience 3, warmup 2, checkInterval 1, no stop. */
   constructor(o: CollapseOptions = {}) {
-    this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, ...o };
+    this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, stop: false, ...o };
+  }
+
+  /** With `stop`: why training should stop now (the collapse was confirmed), else undefined. */
+  stopRequested(): string | undefined {
+    return this.options.stop && this.#events.length > 0 ? this.#events[0].message : undefined;
   }
 
   /**
@@ -102,6 +109,8 @@ export interface SignBiasOptions {
   patience?: number;
   /** Epochs ignored at the start, default 1. */
   warmup?: number;
+  /** Ask the training loop to stop once the bias has persisted `patience` epochs. */
+  stop?: boolean;
 }
 
 /**
@@ -121,9 +130,14 @@ export class SignBiasMonitor implements TrainingMonitor {
   #start = 0;
   #events: TrainingEvent[] = [];
 
-  /** Unset options take the defaults: maxFraction 0.9, threshold 0, patience 3, warmup 1. */
+  /** Unset options take the defaults: maxFraction 0.9, threshold 0, patience 3, warmup 1, no stop. */
   constructor(o: SignBiasOptions = {}) {
-    this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, ...o };
+    this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, stop: false, ...o };
+  }
+
+  /** With `stop`: why training should stop now (the bias persisted), else undefined. */
+  stopRequested(): string | undefined {
+    return this.options.stop && this.#events.length > 0 ? this.#events[0].message : undefined;
   }
 
   /**

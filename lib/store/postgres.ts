@@ -27,6 +27,7 @@ import { newPredictionBatchId, newRunId, newStudyId, newSweepId } from "./run_id
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 import type { Migration } from "./sqlite_schema.ts";
 import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql, tagsColumn } from "./run_query.ts";
+import { checkPredictionSlices, checkStudyQuery, studyCountSql, studyPageSql } from "./study_query.ts";
 import {
   checkAnnotatable,
   checkDeletable,
@@ -56,7 +57,9 @@ import {
   type NewRun,
   type NewStudy,
   PREDICTION_SPLITS,
+  type PredictionFold,
   type PredictionRecord,
+  type PredictionSlice,
   type PredictionSplit,
   type ReopenedRun,
   type ReopenedStudy,
@@ -79,6 +82,8 @@ import {
   StoreUnavailableError,
   type Study,
   type StudyEntry,
+  type StudyPage,
+  type StudyQuery,
   type StudySummary,
 } from "./store.ts";
 import {
@@ -133,6 +138,9 @@ import {
   checkTrialKey,
   perPeriodSharpe,
 } from "./validate_production.ts";
+
+/** The notification channel every write transaction signals on commit, with the schema name as payload. */
+export const CHANGE_CHANNEL = "candor_store_changes";
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -447,7 +455,12 @@ export class PostgresStore implements Store {
     await this.#ensureReady();
     for (let attempt = 0;; attempt++) {
       try {
-        return await this.#conn.begin(fn) as T;
+        return await this.#conn.begin(async (tx) => {
+          const out = await fn(tx);
+          // Delivered to listeners (onChange) only when this transaction commits.
+          await tx`SELECT pg_notify(${CHANGE_CHANNEL}, ${this.schema})`;
+          return out;
+        }) as T;
       } catch (e) {
         if (e instanceof StoreError) throw e;
         if (postgresFailureKind(e) === "retry" && attempt < this.#lockRetries) {
@@ -1102,6 +1115,87 @@ export class PostgresStore implements Store {
         sharpes,
       };
     });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard reads for studies and prediction pages (additive, read-only; see StoreStudyReads in store.ts and
+  // study_query.ts), and change notifications.
+  // -------------------------------------------------------------------------------------------------------------------
+
+  async queryStudies(query: StudyQuery = {}): Promise<StudyPage> {
+    const q = checkStudyQuery(query);
+    const page = studyPageSql(q, "postgres");
+    const count = studyCountSql(q, "postgres");
+    // One snapshot for the page and the count.
+    const [rows, total] = await this.#snapshot("queryStudies", async (tx) => [
+      await tx.unsafe(page.text, page.params),
+      await tx.unsafe(count.text, count.params),
+    ]) as [Row[], Row[]];
+    const shown = rows.slice(0, q.first);
+    return {
+      studies: this.#studies(shown),
+      cursors: shown.map((r) =>
+        encodeCursor(q.order.signature, r.sort_value === null ? null : Number(r.sort_value), r.id as string)
+      ),
+      totalCount: Number(total[0].n),
+      hasNextPage: rows.length > q.first,
+    };
+  }
+
+  async listPredictionFolds(runIds: readonly string[]): Promise<PredictionFold[]> {
+    return (await this.#byRunIds(
+      "listPredictionFolds",
+      runIds,
+      (sql, ids) =>
+        sql`SELECT run_id, fold_index, split, n_rows, width, created_at FROM predictions
+            WHERE run_id = ANY(${ids}::text[]) ORDER BY run_id, fold_index, split`,
+    )).map((r) => ({
+      runId: r.run_id as string,
+      fold: r.fold_index as number,
+      split: (r.split as PredictionSplit | undefined) ?? "test",
+      rows: r.n_rows as number,
+      width: r.width as number,
+      createdAt: r.created_at as number,
+    }));
+  }
+
+  async readPredictionSlices(slices: readonly PredictionSlice[]): Promise<StoredPredictions[]> {
+    const checked = checkPredictionSlices(slices);
+    if (checked.length === 0) return [];
+    // substring() on bytea counts bytes: only the slices' bytes leave the database.
+    const rows = await this.#read("readPredictionSlices", (sql) =>
+      sql`
+      SELECT p.run_id, p.fold_index, p.split, p.width, p.created_at, p.symbol_dictionary,
+        substring(p.dates FROM (4 * q.off + 1)::int FOR (4 * q.lim)::int) AS dates,
+        substring(p.symbol_codes FROM (4 * q.off + 1)::int FOR (4 * q.lim)::int) AS symbol_codes,
+        substring(p.scores FROM (8 * p.width * q.off + 1)::int FOR (8 * p.width * q.lim)::int) AS scores
+      FROM unnest(${checked.map((s) => s.runId)}::text[], ${checked.map((s) => s.fold)}::int[],
+                  ${checked.map((s) => s.split)}::text[],
+                  ${checked.map((s) => s.offset)}::bigint[], ${checked.map((s) => s.limit)}::bigint[])
+        WITH ORDINALITY AS q(run_id, fold, split, off, lim, ord)
+      JOIN predictions p ON p.run_id = q.run_id AND p.fold_index = q.fold AND p.split = q.split
+      ORDER BY q.ord`);
+    return rows.map((r) => storedPredictions(r as Row));
+  }
+
+  /**
+   * Calls `listener` after every write committed by any client of this schema (every write transaction ends with
+   * `pg_notify`), and again after each (re)connection of the listening connection, when notifications may have been
+   * missed. Uses one dedicated connection besides the pool.
+   */
+  async onChange(listener: () => void): Promise<() => Promise<void>> {
+    await this.#ensureReady();
+    const schema = this.schema;
+    const { unlisten } = await this.#conn.listen(
+      CHANGE_CHANNEL,
+      (payload) => {
+        if (payload === schema) listener();
+      },
+      () => listener(),
+    );
+    return async () => {
+      await unlisten().catch(() => {});
+    };
   }
 
   // --- Interruption, liveness, resumption (schema version 3) ---

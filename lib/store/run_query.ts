@@ -64,6 +64,10 @@ export interface CheckedRunQuery {
   symbols: string[];
   dataSources: string[];
   statuses: RunStatus[];
+  studyIds: string[];
+  targetKinds: string[];
+  verdicts: string[];
+  gatePassed: boolean | null;
   tags: string[];
   createdFrom: number | null;
   createdTo: number | null;
@@ -73,7 +77,8 @@ export interface CheckedRunQuery {
   after: { value: number | null; id: string } | null;
 }
 
-function stringList(x: unknown, field: string): string[] {
+/** A validated list filter: non-empty strings (≤ 1,000 characters each, ≤ 100 values), duplicates dropped. */
+export function stringList(x: unknown, field: string): string[] {
   if (x === undefined || x === null) return [];
   if (!Array.isArray(x) || x.some((s) => typeof s !== "string" || s.length === 0 || s.length > 1000)) {
     fail(field, "a list of non-empty strings", x);
@@ -82,7 +87,8 @@ function stringList(x: unknown, field: string): string[] {
   return [...new Set(x as string[])];
 }
 
-function epochMs(x: unknown, field: string): number | null {
+/** A validated epoch-millisecond bound, or null when absent. */
+export function epochMs(x: unknown, field: string): number | null {
   if (x === undefined || x === null) return null;
   if (typeof x !== "number" || !Number.isSafeInteger(x)) fail(field, "epoch milliseconds (an integer)", x);
   return x;
@@ -131,11 +137,19 @@ export function checkRunQuery(query: RunQuery = {}): CheckedRunQuery {
   const first = query.first ?? DEFAULT_RUN_PAGE;
   if (!Number.isSafeInteger(first) || first < 1 || first > MAX_RUN_PAGE) fail("first", `1 to ${MAX_RUN_PAGE}`, first);
   const order = checkOrder(query);
+  const verdicts = stringList(query.verdicts, "verdicts");
+  for (const v of verdicts) if (v !== "edge" && v !== "no-edge") fail("verdicts", "edge | no-edge", v);
+  const gatePassed = query.gatePassed ?? null;
+  if (gatePassed !== null && typeof gatePassed !== "boolean") fail("gatePassed", "true or false", gatePassed);
   return {
     models: stringList(query.models, "models"),
     symbols: stringList(query.symbols, "symbols"),
     dataSources: stringList(query.dataSources, "dataSources"),
     statuses: statuses as RunStatus[],
+    studyIds: stringList(query.studyIds, "studyIds"),
+    targetKinds: stringList(query.targetKinds, "targetKinds"),
+    verdicts,
+    gatePassed,
     tags: stringList(query.tags, "tags"),
     createdFrom: epochMs(query.createdFrom, "createdFrom"),
     createdTo: epochMs(query.createdTo, "createdTo"),
@@ -188,7 +202,8 @@ export interface SqlQuery {
   params: (string | number)[];
 }
 
-class Params {
+/** Positional parameters of one SQL text, rendered for a dialect. */
+export class Params {
   readonly values: (string | number)[] = [];
   constructor(readonly dialect: Dialect) {}
   /** A placeholder for `value`, with a Postgres cast when given. */
@@ -200,26 +215,53 @@ class Params {
 }
 
 /** A numeric value from a stored JSON map, or NULL when missing or not a number. */
-function jsonNumber(p: Params, column: string, key: string, under?: string): string {
+function jsonNumber(p: Params, column: string, key: string, under: readonly string[] = []): string {
   if (p.dialect === "sqlite") {
-    const path = under === undefined ? `$."${key}"` : `$."${under}"."${key}"`;
+    const path = `$.${[...under, key].map((k) => `"${k}"`).join(".")}`;
     const path1 = p.add(path);
     const path2 = p.add(path);
     return `(CASE WHEN json_type(${column}, ${path1}) IN ('integer', 'real') THEN json_extract(${column}, ${path2}) END)`;
   }
   // Every document column is `json` (schema version 3 stores documents, not strings holding them).
-  const base = under === undefined ? column : `${column}->'${under}'`;
+  const base = `${column}${under.map((k) => `->'${k}'`).join("")}`;
   const k1 = p.add(key, "text");
   const k2 = p.add(key, "text");
   return `(CASE WHEN json_typeof(${base}->${k1}) = 'number' THEN (${base}->>${k2})::float8 END)`;
+}
+
+/**
+ * A text value at a fixed path of a JSON column (NULL when missing or not text). `path` is a literal of this module,
+ * never user input.
+ */
+export function jsonText(p: Params, column: string, path: readonly string[]): string {
+  if (p.dialect === "sqlite") {
+    const at = `$.${path.map((k) => `"${k}"`).join(".")}`;
+    return `(CASE WHEN json_type(${column}, '${at}') = 'text' THEN json_extract(${column}, '${at}') END)`;
+  }
+  const parent = path.slice(0, -1).map((k) => `->'${k}'`).join("");
+  const last = path.at(-1)!;
+  return `(CASE WHEN json_typeof(${column}${parent}->'${last}') = 'string' THEN ${column}${parent}->>'${last}' END)`;
+}
+
+/** True when a boolean at a fixed path of a JSON column equals `value` (missing or not boolean: false). */
+function jsonBoolean(p: Params, column: string, path: readonly string[], value: boolean): string {
+  if (p.dialect === "sqlite") {
+    const at = `$.${path.map((k) => `"${k}"`).join(".")}`;
+    return `json_type(${column}, '${at}') = '${value ? "true" : "false"}'`;
+  }
+  const parent = path.slice(0, -1).map((k) => `->'${k}'`).join("");
+  const last = path.at(-1)!;
+  return `(json_typeof(${column}${parent}->'${last}') = 'boolean' AND ${column}${parent}->>'${last}' = '${value}')`;
 }
 
 /** SQL for a run-level metric of the run aliased `r`. */
 function metricExpr(p: Params, m: RunMetricRef): string {
   switch (m.source) {
     case "pooled":
-      // `under` is a fixed literal ("pooled"), never user input.
-      return jsonNumber(p, "r.summary", m.name, "pooled");
+      // `under` is a fixed literal, never user input. A study's pooled line keeps most metrics under pooled.metrics.
+      return `coalesce(${jsonNumber(p, "r.summary", m.name, ["pooled"])}, ${
+        jsonNumber(p, "r.summary", m.name, ["pooled", "metrics"])
+      })`;
     case "backtest":
       return `(SELECT ${jsonNumber(p, "b.metrics", m.name)} FROM backtests b WHERE b.run_id = r.id)`;
     case "buyAndHold":
@@ -230,12 +272,13 @@ function metricExpr(p: Params, m: RunMetricRef): string {
 }
 
 /** A JSON list parameter: text on the wire, cast in SQL (a parameter typed jsonb would be JSON-encoded once more). */
-function jsonList(p: Params, values: string[]): string {
+export function jsonList(p: Params, values: string[]): string {
   const placeholder = p.add(JSON.stringify(values), "text");
   return p.dialect === "sqlite" ? placeholder : `(${placeholder})::jsonb`;
 }
 
-function inList(p: Params, expr: string, values: string[]): string {
+/** `expr IN (values)`, the values passed as one JSON list parameter. */
+export function inList(p: Params, expr: string, values: string[]): string {
   const json = jsonList(p, values);
   return p.dialect === "sqlite"
     ? `${expr} IN (SELECT value FROM json_each(${json}))`
@@ -255,6 +298,10 @@ function whereClause(p: Params, q: CheckedRunQuery): string {
         : `r.symbols::jsonb ?| ARRAY(SELECT jsonb_array_elements_text(${json}))`,
     );
   }
+  if (q.studyIds.length > 0) parts.push(inList(p, "r.study_id", q.studyIds));
+  if (q.targetKinds.length > 0) parts.push(inList(p, jsonText(p, "r.config", ["target", "kind"]), q.targetKinds));
+  if (q.verdicts.length > 0) parts.push(inList(p, jsonText(p, "r.summary", ["pooled", "verdict"]), q.verdicts));
+  if (q.gatePassed !== null) parts.push(jsonBoolean(p, "r.summary", ["gate", "passed"], q.gatePassed));
   if (q.tags.length > 0) {
     parts.push(`EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.id AND ${inList(p, "t.tag", q.tags)})`);
   }

@@ -22,6 +22,7 @@ import { StoreError } from "../errors.ts";
 import { newPredictionBatchId, newRunId, newStudyId, newSweepId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql, tagsColumn } from "./run_query.ts";
+import { checkPredictionSlices, checkStudyQuery, studyCountSql, studyPageSql } from "./study_query.ts";
 import {
   checkAnnotatable,
   checkDeletable,
@@ -51,7 +52,9 @@ import {
   type NewRun,
   type NewStudy,
   PREDICTION_SPLITS,
+  type PredictionFold,
   type PredictionRecord,
+  type PredictionSlice,
   type PredictionSplit,
   type ReopenedRun,
   type ReopenedStudy,
@@ -74,6 +77,8 @@ import {
   StoreLockedError,
   type Study,
   type StudyEntry,
+  type StudyPage,
+  type StudyQuery,
   type StudySummary,
 } from "./store.ts";
 import {
@@ -1021,6 +1026,67 @@ export class SqliteStore implements Store {
       ).all(JSON.stringify(runIds), split, split) as Row[];
       const one = db.prepare("SELECT * FROM predictions WHERE run_id = ? AND fold_index = ? AND split = ?");
       return keys.map((k) => storedPredictions(one.get(k.run_id, k.fold_index, k.split) as Row));
+    }, true);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Dashboard reads for studies and prediction pages (additive, read-only; see StoreStudyReads in store.ts and
+  // study_query.ts).
+  // -------------------------------------------------------------------------------------------------------------------
+
+  async queryStudies(query: StudyQuery = {}): Promise<StudyPage> {
+    const q = checkStudyQuery(query);
+    const page = studyPageSql(q, "sqlite");
+    const count = studyCountSql(q, "sqlite");
+    // One read transaction: the page and the count see the same snapshot.
+    return await this.#read("queryStudies", (db) => {
+      const rows = db.prepare(page.text).all(...page.params) as Row[];
+      const total = db.prepare(count.text).get(...count.params) as Row;
+      const shown = rows.slice(0, q.first);
+      return {
+        studies: this.#studies(shown),
+        cursors: shown.map((r) =>
+          encodeCursor(q.order.signature, (r.sort_value as number | null) ?? null, r.id as string)
+        ),
+        totalCount: total.n as number,
+        hasNextPage: rows.length > q.first,
+      };
+    }, true);
+  }
+
+  async listPredictionFolds(runIds: readonly string[]): Promise<PredictionFold[]> {
+    return (await this.#byRunIds(
+      "listPredictionFolds",
+      `SELECT run_id, fold_index, split, n_rows, width, created_at FROM predictions
+         WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, fold_index, split`,
+      runIds,
+    )).map((r) => ({
+      runId: r.run_id as string,
+      fold: r.fold_index as number,
+      split: (r.split as PredictionSplit | undefined) ?? "test",
+      rows: r.n_rows as number,
+      width: r.width as number,
+      createdAt: r.created_at as number,
+    }));
+  }
+
+  async readPredictionSlices(slices: readonly PredictionSlice[]): Promise<StoredPredictions[]> {
+    const checked = checkPredictionSlices(slices);
+    if (checked.length === 0) return [];
+    // substr() on a BLOB counts bytes: only the slice's bytes leave the database. One read transaction for all.
+    return await this.#read("readPredictionSlices", (db) => {
+      const statement = db.prepare(
+        `SELECT run_id, fold_index, split, width, created_at, symbol_dictionary,
+           substr(dates, 4 * ?1 + 1, 4 * ?2) AS dates, substr(symbol_codes, 4 * ?1 + 1, 4 * ?2) AS symbol_codes,
+           substr(scores, 8 * width * ?1 + 1, 8 * width * ?2) AS scores
+         FROM predictions WHERE run_id = ?3 AND fold_index = ?4 AND split = ?5`,
+      );
+      const out: StoredPredictions[] = [];
+      for (const s of checked) {
+        const r = statement.get(s.offset, s.limit, s.runId, s.fold, s.split) as Row | undefined;
+        if (r !== undefined) out.push(storedPredictions(r));
+      }
+      return out;
     }, true);
   }
 

@@ -453,7 +453,7 @@ export interface ReopenedStudy {
  * The run store. Every method is async so network backends fit the same contract. The production methods (models,
  * production predictions, run backtests, sweeps and trials; schema version 4) are declared in ./production.ts.
  */
-export interface Store extends StoreDashboardReads, ProductionStore {
+export interface Store extends StoreDashboardReads, StoreStudyReads, ProductionStore {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */
@@ -722,7 +722,8 @@ export interface StoredPredictions {
 
 /**
  * Where a run-level metric is read from, for filtering and sorting runs:
- * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`);
+ * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`); a name
+ *   that is not a number there is read from `pooled.metrics` (where a study's pooled line keeps its other metrics);
  * - `backtest`: the backtest's strategy metrics (`sharpe`, `maxDrawdown`, ...);
  * - `buyAndHold`: buy & hold's metrics on the same backtest window;
  * - `foldMean`: the mean of a fold metric over the run's folds where it is defined.
@@ -774,6 +775,14 @@ export interface RunQuery {
   dataSources?: readonly string[];
   /** Life-cycle states. */
   statuses?: readonly RunStatus[];
+  /** Runs that are entries of these studies. */
+  studyIds?: readonly string[];
+  /** Target kinds (`direction`, `direction3`, `return`, `excess`): the run config's `target.kind`; runs without one never match. */
+  targetKinds?: readonly string[];
+  /** Verdicts (`edge`, `no-edge`): the run summary's `pooled.verdict`; runs without one never match. */
+  verdicts?: readonly string[];
+  /** Whether the walk-forward-efficiency gate passed (the run summary's `gate.passed`); runs without a gate never match. */
+  gatePassed?: boolean;
   /** Runs carrying at least one of these tags (the run's own tags, not its study's). */
   tags?: readonly string[];
   /** Created at or after this time (epoch ms, inclusive). */
@@ -874,4 +883,102 @@ export interface StoreDashboardReads {
    * computed after reading token t stays valid while the token is still t.
    */
   changeToken(): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dashboard reads for studies and prediction pages (additive, read-only): filtered and sorted study pages with cursors,
+// the prediction records of runs without their rows, and a slice of one record's rows; optional change notifications.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Filters, order and page of `queryStudies`. Each list filter keeps studies matching any of its values; different
+ * filters must all hold. Omitted or empty filters keep every study.
+ */
+export interface StudyQuery {
+  /** Life-cycle states. */
+  statuses?: readonly RunStatus[];
+  /** Data sources exactly as stored. */
+  dataSources?: readonly string[];
+  /** Target kinds: the study config's `target.kind` (studies migrated from schema version 1 have none). */
+  targetKinds?: readonly string[];
+  /** Studies planning at least one entry of these model kinds. */
+  modelKinds?: readonly string[];
+  /** Studies carrying at least one of these tags (the study's own tags, not its runs'). */
+  tags?: readonly string[];
+  /** Studies whose name contains this text (case-insensitive for ASCII letters; 1–200 characters). */
+  nameContains?: string;
+  /** Created at or after this time (epoch ms, inclusive). */
+  createdFrom?: number;
+  /** Created before this time (epoch ms, exclusive). */
+  createdTo?: number;
+  /** Order (default newest first); ties broken by id in the same direction; unfinished studies last by `finishedAt`. */
+  order?: { by: "createdAt" | "finishedAt"; direction?: "asc" | "desc" };
+  /** Page size, 1–1000 (default 50). */
+  first?: number;
+  /** The `endCursor` of the previous page, from the same filters and order. */
+  after?: string | null;
+}
+
+/** One page of `queryStudies`. */
+export interface StudyPage {
+  /** The studies of this page, in order. */
+  studies: StudySummary[];
+  /** Opaque cursor of each study (pass one as `after` to continue after it), parallel to `studies`. */
+  cursors: string[];
+  /** How many studies match the filters, over all pages. */
+  totalCount: number;
+  /** True when more studies follow this page. */
+  hasNextPage: boolean;
+}
+
+/** A stored prediction record without its rows: which (run, fold) it is and its size. */
+export interface PredictionFold {
+  /** Id of the run. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** Which rows of the fold: `test` or `validation` (the early-stopping tail). */
+  split: PredictionSplit;
+  /** Rows (date, symbol) predicted. */
+  rows: number;
+  /** Scores per row. */
+  width: number;
+  /** Epoch milliseconds when it was written. */
+  createdAt: number;
+}
+
+/** Rows `[offset, offset + limit)` of the prediction record of (run, fold, split), in stored row order. */
+export interface PredictionSlice {
+  /** Id of the run. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** Which record of the fold (default `test`). */
+  split?: PredictionSplit;
+  /** First row (≥ 0). */
+  offset: number;
+  /** Rows at most (1–10,000). */
+  limit: number;
+}
+
+/**
+ * Read-only queries for dashboards over studies and predictions. Every backend implements them with the same semantics
+ * (tests/store/dashboard_reads_test.ts). Reading a slice decodes only the rows asked for, whatever the record's size.
+ */
+export interface StoreStudyReads {
+  /** Studies filtered, ordered and paged by cursor, with the total count of matches. */
+  queryStudies(query?: StudyQuery): Promise<StudyPage>;
+  /** Batch: the prediction records of these runs without their rows, by run, fold, then split. */
+  listPredictionFolds(runIds: readonly string[]): Promise<PredictionFold[]>;
+  /**
+   * Batch: slices of prediction records, one result per slice whose (run, fold, split) has a record, in the order asked;
+   * `dates`, `symbols` and `values` hold only the slice's rows (fewer past the end of the record).
+   */
+  readPredictionSlices(slices: readonly PredictionSlice[]): Promise<StoredPredictions[]>;
+  /**
+   * Calls `listener` after writes committed by any connection or process (Postgres: LISTEN/NOTIFY), and once whenever
+   * notifications may have been missed (a reconnect). Resolves to a function that stops listening. Absent on backends
+   * without push notifications: poll {@link StoreDashboardReads.changeToken} instead.
+   */
+  onChange?(listener: () => void): Promise<() => Promise<void>>;
 }

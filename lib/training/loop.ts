@@ -135,6 +135,12 @@ export interface TrainingMonitor {
   onEpochEnd(ctx: EpochContext): void;
   /** Events found so far. */
   events(): TrainingEvent[];
+  /**
+   * Why training should stop after this epoch, or undefined to go on (e.g. a confirmed variance collapse): the loop
+   * stops with stop reason `monitor`, keeps the best epoch's weights when early stopping restores them, and records a
+   * `monitor-stop` event with this reason.
+   */
+  stopRequested?(): string | undefined;
 }
 
 /** Options of {@link train}. */
@@ -232,7 +238,7 @@ export const MIN_AUTO_SHARD = 64;
 export const MIN_AUTO_WORK = 20e6;
 
 /** Why training ended. */
-export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-after";
+export type StopReason = "completed" | "early-stopping" | "non-finite" | "stop-after" | "monitor";
 
 /** The result of {@link train}. */
 export interface TrainResult {
@@ -566,9 +572,16 @@ class TrainingRun {
     tf.dispose(this.lastGood);
     this.lastGood = snapshot(this.allVars);
     const stopNow = this.trackBest(epoch, monitored);
-    await this.checkpoint(epoch, stopNow);
+    const asked = (this.o.monitors ?? []).map((m) => m.stopRequested?.()).find((r) => r !== undefined);
+    await this.checkpoint(epoch, stopNow || asked !== undefined);
     if (stopNow) {
       this.stopReason = "early-stopping";
+      return false;
+    }
+    if (asked !== undefined) {
+      this.stopReason = "monitor";
+      const e = this.off + epoch + 1;
+      this.events.push({ epoch: e, kind: "monitor-stop", message: `training stopped at epoch ${e}: ${asked}` });
       return false;
     }
     if (epoch + 1 === this.lastEpoch && this.lastEpoch < this.o.epochs) this.stopReason = "stop-after";

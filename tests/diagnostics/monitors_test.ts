@@ -233,3 +233,23 @@ Deno.test("monitors judge the forecast, not the de-meaned network output: a regr
   assert.ok(last.predPositive! > 0.95, `share of positive forecasts seen by the monitors: ${last.predPositive}`);
   assert.match(health.summary().verdict, /sign bias from epoch \d+: 100\.0% of predictions positive/);
 });
+
+Deno.test("collapse and sign-bias monitors ask the loop to stop only with stop: true, once their finding is confirmed", () => {
+  const constant = [0.2, 0.2, 0.2, 0.2];
+  const quiet = new VarianceCollapseMonitor({ patience: 2, warmup: 1 });
+  const stopping = new VarianceCollapseMonitor({ patience: 2, warmup: 1, stop: true });
+  const biased = new SignBiasMonitor({ patience: 2, warmup: 0, stop: true });
+  const asked: Array<string | undefined> = [];
+  for (let e = 1; e <= 4; e++) {
+    const c = ctx(e, constant);
+    quiet.onEpochEnd(c);
+    stopping.onEpochEnd(c);
+    biased.onEpochEnd(c);
+    asked.push(stopping.stopRequested());
+    assert.equal(quiet.stopRequested(), undefined);
+  }
+  // Epochs 2 and 3 are the collapsed streak of 2 (after one warm-up epoch): confirmed at epoch 3.
+  assert.deepEqual(asked.map((a) => a !== undefined), [false, false, true, true]);
+  assert.match(asked[2]!, /collapsed at epoch 2/);
+  assert.match(biased.stopRequested()!, /sign bias from epoch 1: 100\.0% of predictions positive/);
+});

@@ -120,6 +120,11 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
   for (const e of ret.report.entries) {
     assert.equal(e.task, "regression");
     assert.equal(e.pooled.verdictOn, "ic");
+    // One IC, two uncertainties: the block bootstrap and Driscoll–Kraay (the verdict's), on the same value.
+    const dk = e.pooled.icDriscollKraay;
+    assert.ok(Math.abs(dk.value - e.pooled.ic.value) < 1e-12);
+    assert.ok(dk.se > 0 && dk.ci[0] < dk.value && dk.value < dk.ci[1]);
+    assert.equal(e.pooled.verdict, dk.ci[0] > 0 ? "edge" : "no-edge");
     for (const f of e.folds) assert.ok(Number.isFinite(f.metrics.mse) && Number.isFinite(f.metrics.r2));
   }
   const excess = await runStudy({

@@ -604,5 +604,6 @@ function forecastMonitors(monitors: TrainingMonitor[] | undefined, offset: numbe
         targets: ctx.targets.map((t) => t + offset),
       }),
     events: () => m.events(),
+    ...(m.stopRequested === undefined ? {} : { stopRequested: () => m.stopRequested!() }),
   }));
 }

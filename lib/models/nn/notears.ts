@@ -159,7 +159,12 @@ export function notearsObjective(
  * their events are collected once, after the last round.
  */
 function quietMonitor(m: TrainingMonitor): TrainingMonitor {
-  return { name: m.name, onEpochEnd: (ctx) => m.onEpochEnd(ctx), events: () => [] };
+  return {
+    name: m.name,
+    onEpochEnd: (ctx) => m.onEpochEnd(ctx),
+    events: () => [],
+    ...(m.stopRequested === undefined ? {} : { stopRequested: () => m.stopRequested!() }),
+  };
 }
 
 /** The NOTEARS-style DAG learner. */

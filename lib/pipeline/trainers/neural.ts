@@ -63,6 +63,10 @@ export function neuralSettings(d: { epochs: number; learningRate: number; patien
     minDelta: nonNegative().default(0).describe("early stopping: smallest loss improvement that counts"),
     clipNorm: positive().nullable().default(1).describe("global gradient-norm clipping threshold (null: none)"),
     weightDecay: nonNegative().default(0).describe("decoupled weight decay λ (AdamW) on every parameter"),
+    stopOn: z.array(oneOf(["collapse", "sign-bias"]), { error: "expected a list of collapse, sign-bias" }).default([])
+      .describe(
+        "stop training when the variance-collapse or sign-bias monitor confirms its finding (best weights kept)",
+      ),
     backend: oneOf(BACKEND_CHOICES).optional().describe(
       "tfjs backend (default: TFJS_BACKEND, else auto); the one used is stored with the run",
     ),
@@ -95,6 +99,8 @@ export interface NeuralCommon {
   clipNorm: number | null;
   /** Decoupled weight decay. */
   weightDecay: number;
+  /** Monitors whose confirmed finding stops training. */
+  stopOn: Array<"collapse" | "sign-bias">;
   /** Backend request. */
   backend?: typeof BACKEND_CHOICES[number];
   /** Classifiers: class weights. */

@@ -225,7 +225,10 @@ export async function fitNeuralFold(
       cw = Array.from({ length: data.classes }, (_, k) => w[k] ?? 0);
     }
   }
-  const health = new TrainingHealth();
+  const health = new TrainingHealth({
+    collapse: { stop: s.stopOn.includes("collapse") },
+    signBias: { stop: s.stopOn.includes("sign-bias") },
+  });
   const f1 = new MacroF1Monitor();
   const net = await build({
     task: data.task,
