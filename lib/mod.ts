@@ -372,6 +372,34 @@ export type {
   StudySummary,
 } from "./store/store.ts";
 
+// Production: sizing of a study's predictions, production models, latest-date predictions, re-sized backtests,
+// sweeps over stored predictions with the trial registry, forward simulation
+export { parseSizing, SEED_AAPL_SIZING, sizeBook, SIZING_KINDS, sizingLabel } from "./pipeline/sizing.ts";
+export type { BookInput, PortfolioConfig, SizingConfig } from "./pipeline/sizing.ts";
+export type { EntryScores, TrainedModel } from "./pipeline/trainers/contract.ts";
+export { DEFAULT_MODELS_DIR, trainProduction } from "./production/train.ts";
+export type { ProductionInput, ProductionModel, ProductionResult } from "./production/train.ts";
+export { fromStoredStudy, fromStudyResult } from "./production/study_source.ts";
+export { findModel, loadComponents, readManifest, scoreModel } from "./production/model.ts";
+export type { ModelManifest } from "./production/model.ts";
+export { predictLatest } from "./production/predict.ts";
+export type { PredictInput, PredictOutput } from "./production/predict.ts";
+export { rebacktestRun } from "./production/rebacktest.ts";
+export { parseSweepGrid, readSweepGrid, sweepRun } from "./production/sweep.ts";
+export { simulateProduction } from "./production/simulate.ts";
+export type { SimulateInput, SimulationResult } from "./production/simulate.ts";
+export type {
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  ProductionPrediction,
+  StoredModel,
+  StoredProductionPredictions,
+  StoredSweep,
+  TrialCount,
+  TrialKey,
+} from "./store/production.ts";
+
 // Reports and notebooks
 export { drawdownChart, equityChart, equityFromReturns, foldMetricsChart, lineChart } from "./report/charts.ts";
 export type { EquityChartInput, FoldMetricsChartInput, LineChartInput } from "./report/charts.ts";

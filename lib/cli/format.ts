@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EntryReport, FoldReport, StudyReport } from "../pipeline/records.ts";
+import type { BacktestSummary, EntryReport, FoldReport, StudyReport } from "../pipeline/records.ts";
 import type { DateWindow } from "../validation/fold.ts";
 import { table } from "./args.ts";
 
@@ -153,10 +153,17 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       ? "Training health: healthy in every fold"
       : unhealthy.map((f) => `fold ${f.index + 1} training health: ${f.health}`).join("\n"),
   );
-  const b = e.backtest;
+  out.push(...formatBacktest(e.backtest));
+  return out.join("\n");
+}
+
+/** The backtest lines of an entry: conventions, the strategy beside buy & hold, the Sharpe difference, CPCV paths. */
+export function formatBacktest(b: BacktestSummary): string[] {
+  const out: string[] = [];
+  const sizing = b.sizing === undefined || b.sizing === "sign()" ? "" : `, ${b.sizing}`;
   const bt = table(["", "total return", "CAGR", "Sharpe", "max drawdown", "turnover/day"]);
   bt.push([
-    `strategy (${b.portfolio})`,
+    `strategy (${b.portfolio}${sizing})`,
     pct(b.metrics.totalReturn),
     pct(b.metrics.cagr),
     fmt(b.metrics.sharpe, 2),
@@ -171,8 +178,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     pct(b.buyAndHold.maxDrawdown),
     "—",
   ]);
+  const borrow = b.borrowBps === undefined || b.borrowBps === 0 ? "" : `, borrow ${b.borrowBps} bps/year`;
   out.push(
-    `Backtest ${b.window.start} → ${b.window.end} (lag ${b.lag}, costs ${b.costBps} bps, annualization ${b.annualization})`,
+    `Backtest ${b.window.start} → ${b.window.end} (lag ${b.lag}, costs ${b.costBps} bps${
+      b.slippageBps ? ` + slippage ${b.slippageBps} bps` : ""
+    }${borrow}, annualization ${b.annualization})`,
   );
   out.push(bt.toString());
   const sd = b.sharpeDifference;
@@ -188,7 +198,7 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       }); the table shows path 1`,
     );
   }
-  return out.join("\n");
+  return out;
 }
 
 function comparisonTable(r: StudyReport): string {

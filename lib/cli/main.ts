@@ -3,7 +3,8 @@
  *
  * Results go to stdout, progress bars to stderr (only on a terminal); no ANSI colour unless stdout is a terminal and
  * NO_COLOR is unset. Exit status: 0 success; 1 failure (the message says what and where); 2 bad arguments or a
- * configuration refused before anything ran (nothing stored); 3 leakage found (`audit`) or refused (`run`/`demo`).
+ * configuration refused before anything ran (nothing stored); 3 leakage found (`audit`), refused (`run`/`demo`) or
+ * look-ahead caught (`simulate`).
  *
  * @module
  */
@@ -18,6 +19,18 @@ import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
 import { FEATURES_SPEC, featuresCommand, MODELS_SPEC, modelsCommand } from "./models.ts";
 import { pct } from "./format.ts";
+import {
+  BACKTEST_SPEC,
+  backtestCommand,
+  PREDICT_SPEC,
+  predictCommand,
+  SIMULATE_SPEC,
+  simulateCommand,
+  SWEEP_SPEC,
+  sweepCommand,
+  TRAIN_SPEC,
+  trainCommand,
+} from "./production.ts";
 import { DB_SPEC, dbCommand } from "./db.ts";
 
 const SYNTH_SPEC: CommandSpec = {
@@ -51,6 +64,11 @@ const COMMANDS: CommandSpec[] = [
   AUDIT_SUMMARY,
   SYNTH_SPEC,
   DB_SPEC,
+  TRAIN_SPEC,
+  PREDICT_SPEC,
+  BACKTEST_SPEC,
+  SWEEP_SPEC,
+  SIMULATE_SPEC,
 ];
 
 function usage(): string {
@@ -63,8 +81,9 @@ function usage(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage, 4 a failure that",
-    "could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with --resume).",
+    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage or look-ahead, 4 a",
+    "failure that could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with",
+    "--resume).",
   ].join("\n");
 }
 
@@ -127,6 +146,16 @@ export async function main(args: string[]): Promise<number> {
         return await auditCommand(rest);
       case "synth":
         return await synthCommand(rest);
+      case "train":
+        return await trainCommand(rest);
+      case "predict":
+        return await predictCommand(rest);
+      case "backtest":
+        return await backtestCommand(rest);
+      case "sweep":
+        return await sweepCommand(rest);
+      case "simulate":
+        return await simulateCommand(rest);
       case "db":
         return await dbCommand(rest);
       case undefined:

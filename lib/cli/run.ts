@@ -191,7 +191,22 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
     value: "P",
     key: "backtest.portfolio",
     parse: String,
-    description: "long-short or long-only (backtest.portfolio, long-short)",
+    description: "long-short or long-only (backtest.portfolio, long-short; top-k: --set)",
+  },
+  {
+    name: "borrow-bps",
+    type: "string",
+    value: "B",
+    key: "backtest.borrowBps",
+    description: "annual borrow rate on shorts, bps (backtest.borrowBps, 0)",
+  },
+  {
+    name: "sizing",
+    type: "string",
+    value: "RULE",
+    key: "backtest.sizing",
+    parse: String,
+    description: "sign, forecast-over-sigma, vol-target, kelly, hybrid or seed-aapl (backtest.sizing, sign)",
   },
   {
     name: "wfe-threshold",
@@ -253,6 +268,12 @@ const OTHER: OptionSpec[] = [
   },
   { name: "no-store", type: "boolean", description: "do not record the study" },
   { name: "json", type: "boolean", description: "print the result as JSON" },
+  {
+    name: "production",
+    type: "boolean",
+    description: "then retrain every gate-passing entry on all labelled data and register it (candor train)",
+  },
+  { name: "models-dir", type: "string", value: "DIR", description: "with --production: folder of model folders" },
 ];
 
 function spec(kind: "run" | "demo"): CommandSpec {
@@ -420,6 +441,11 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
     console.log(await dryRun(config));
     return 0;
   }
+  if (values.production && values["no-store"]) {
+    throw new UsageError(
+      "--production registers the models in the run store (predict finds them there): drop --no-store",
+    );
+  }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();
   const stop = interruptOnSignals();
@@ -430,7 +456,24 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
       signal: stop.signal,
     });
     bar.stop();
-    console.log(values.json ? JSON.stringify(studyJson(result.report), null, 2) : formatStudy(result.report));
+    let production: string | undefined;
+    if (values.production) {
+      const { trainAfterStudy } = await import("./production.ts");
+      production = await trainAfterStudy(result, config, store, {
+        ...(values["models-dir"] === undefined ? {} : { modelsDir: values["models-dir"] as string }),
+        json: values.json === true,
+      });
+    }
+    if (values.json) {
+      const out = {
+        ...studyJson(result.report),
+        ...(production === undefined ? {} : { production: JSON.parse(production) }),
+      };
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(formatStudy(result.report));
+      if (production !== undefined) console.log(production);
+    }
     return 0;
   } catch (e) {
     bar.stop();

@@ -99,6 +99,10 @@ export interface BacktestSummary {
   annualization: number;
   /** Portfolio construction. */
   portfolio: string;
+  /** Sizing rule label (absent in studies stored before sizing was configurable: sign). */
+  sizing?: string;
+  /** Annual borrow on shorts, bps (absent before it was configurable: 0). */
+  borrowBps?: number;
   /** Strategy metrics (sharpe, maxDrawdown, totalReturn, cagr, turnover, ...). */
   metrics: Record<string, number>;
   /** Equal-weight buy & hold on the same window. */

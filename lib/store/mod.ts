@@ -17,10 +17,12 @@ import { PostgresStore } from "./postgres.ts";
 import type { Store } from "./store.ts";
 
 export * from "./store.ts";
+export * from "./production.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { PostgresStore, type PostgresStoreOptions, redactUrl } from "./postgres.ts";
 export { isRunId, newRunId } from "./run_id.ts";
 export { isStudyId, newStudyId } from "./run_id.ts";
+export { isModelId, newModelId } from "./run_id.ts";
 export { checkStore, type CheckStoreOptions, type IntegrityReport } from "./integrity.ts";
 
 /** Default location of the SQLite run store, relative to the working directory. */

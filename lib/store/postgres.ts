@@ -23,7 +23,7 @@
 
 import postgres from "postgres";
 import { StoreError } from "../errors.ts";
-import { newRunId, newStudyId } from "./run_id.ts";
+import { newPredictionBatchId, newRunId, newStudyId, newSweepId } from "./run_id.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 import type { Migration } from "./sqlite_schema.ts";
 import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql, tagsColumn } from "./run_query.ts";
@@ -119,6 +119,25 @@ import {
   recordKind,
   requireString,
 } from "./validate.ts";
+import type {
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  StoredModel,
+  StoredProductionPredictions,
+  StoredRunBacktest,
+  StoredSweep,
+  StoredTrial,
+  TrialCount,
+  TrialKey,
+} from "./production.ts";
+import {
+  checkNewModel,
+  checkNewSweep,
+  checkProductionPredictions,
+  checkTrialKey,
+  perPeriodSharpe,
+} from "./validate_production.ts";
 
 /** The notification channel every write transaction signals on commit, with the schema name as payload. */
 export const CHANGE_CHANNEL = "candor_store_changes";
@@ -924,6 +943,180 @@ export class PostgresStore implements Store {
     )).map(storedPredictions);
   }
 
+  // --- Production: models, production predictions, run backtests, sweeps and trials (schema version 4) ---
+
+  async registerModel(model: NewModel): Promise<string> {
+    const m = checkNewModel(model);
+    await this.#write("registerModel", async (tx) => {
+      const dup = await tx`SELECT 1 FROM models WHERE id = ${m.id}`;
+      if (dup.length > 0) {
+        throw new StoreError(`registerModel: model ${m.id} is already registered; nothing was written`);
+      }
+      await tx`INSERT INTO models (id, created_at, name, kind, path, study_id, run_id, config, features,
+                 data_fingerprint, data_source, version, target_kind, horizon, trained_from, trained_to,
+                 last_price_date, symbols, gate, skip_gate, summary)
+               VALUES (${m.id}, ${this.#now()}, ${m.name}, ${m.kind}, ${m.path}, ${m.studyId}, ${m.runId},
+                 ${m.config}::text::json, ${m.features}::text::json, ${m.dataFingerprint}, ${m.dataSource}, ${m.version},
+                 ${m.targetKind}, ${m.horizon}, ${m.trainedFrom}, ${m.trainedTo}, ${m.lastPriceDate},
+                 ${m.symbols}::text::json, ${m.gate}::text::json, ${m.skipGate}, ${m.summary}::text::json)`;
+    });
+    return m.id;
+  }
+
+  async getModels(ids: readonly string[]): Promise<StoredModel[]> {
+    if (!Array.isArray(ids)) throw new StoreError("expected an array of model ids");
+    if (ids.length === 0) return [];
+    return (await this.#read("getModels", (sql) => sql`SELECT * FROM models WHERE id = ANY(${[...ids]}::text[])`))
+      .map(storedModel);
+  }
+
+  async listModels(options: ListRunsOptions = {}): Promise<StoredModel[]> {
+    const { limit, offset } = checkListOptions({ limit: options.limit, offset: options.offset });
+    return (await this.#read(
+      "listModels",
+      (sql) => sql`SELECT * FROM models ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+    )).map(storedModel);
+  }
+
+  async appendProductionPredictions(batch: NewProductionPredictions): Promise<string> {
+    const b = checkProductionPredictions(batch);
+    const id = newPredictionBatchId();
+    await this.#write("appendProductionPredictions", async (tx) => {
+      const model = await tx`SELECT 1 FROM models WHERE id = ${b.modelId} FOR SHARE`;
+      if (model.length === 0) {
+        throw new StoreError(
+          `appendProductionPredictions: unknown model id ${JSON.stringify(b.modelId)}; nothing was written`,
+        );
+      }
+      await tx`INSERT INTO production_batches (id, model_id, created_at, as_of, data_fingerprint, data_source, details)
+               VALUES (${id}, ${b.modelId}, ${this.#now()}, ${b.asOf}, ${b.dataFingerprint}, ${b.dataSource},
+                 ${b.details}::text::json)`;
+      const orNull = (x: number) => (Number.isNaN(x) ? null : x);
+      for (const [i, r] of b.rows.entries()) {
+        await tx`INSERT INTO production_predictions (batch_id, row_index, symbol, date, score, confidence, position,
+                   weight, warnings)
+                 VALUES (${id}, ${i}, ${r.symbol}, ${r.date}, ${orNull(r.score)}::float8,
+                   ${orNull(r.confidence)}::float8, ${orNull(r.position)}::float8, ${orNull(r.weight)}::float8,
+                   ${r.warnings}::text::json)`;
+      }
+    });
+    return id;
+  }
+
+  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+    if (!Array.isArray(modelIds)) throw new StoreError("expected an array of model ids");
+    if (modelIds.length === 0) return [];
+    return await this.#snapshot("listProductionPredictions", async (tx) => {
+      const batches = await tx`SELECT * FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])
+                               ORDER BY created_at, id`;
+      const out: StoredProductionPredictions[] = [];
+      for (const b of batches) {
+        const rows = await tx`SELECT * FROM production_predictions WHERE batch_id = ${b.id} ORDER BY row_index`;
+        out.push(productionBatch(b, rows));
+      }
+      return out;
+    });
+  }
+
+  async addRunBacktest(runId: string, backtest: BacktestRecord): Promise<number> {
+    requireString(runId, "runId");
+    const b = checkBacktest(backtest);
+    return await this.#write("addRunBacktest", async (tx) => {
+      const run = await tx`SELECT 1 FROM runs WHERE id = ${runId} FOR SHARE`;
+      if (run.length === 0) {
+        throw new StoreError(`addRunBacktest: unknown run id ${JSON.stringify(runId)}; nothing was written`);
+      }
+      const [row] = await tx`INSERT INTO run_backtests (run_id, lag, cost_bps, slippage_bps, annualization, metrics,
+                 buy_and_hold, warnings, equity_dates, equity_values, buy_and_hold_values, details, created_at)
+               VALUES (${runId}, ${b.lag}, ${b.costBps}, ${b.slippageBps}, ${b.annualization}, ${b.metrics}::text::json,
+                 ${b.buyAndHold}::text::json, ${b.warnings}::text::json, ${b.equityDates}, ${b.equityValues},
+                 ${b.buyAndHoldValues}, ${b.details}::text::json, ${this.#now()})
+               RETURNING seq`;
+      return row.seq as number;
+    });
+  }
+
+  async listRunBacktests(runIds: readonly string[]): Promise<StoredRunBacktest[]> {
+    return (await this.#byRunIds(
+      "listRunBacktests",
+      runIds,
+      (sql, ids) => sql`SELECT * FROM run_backtests WHERE run_id = ANY(${ids}::text[]) ORDER BY seq`,
+    )).map((r) => ({ ...storedBacktest(r), seq: r.seq as number }));
+  }
+
+  async createSweep(sweep: NewSweep): Promise<string> {
+    const s = checkNewSweep(sweep);
+    const id = newSweepId();
+    await this.#write("createSweep", async (tx) => {
+      if (s.runId !== null) {
+        const run = await tx`SELECT 1 FROM runs WHERE id = ${s.runId} FOR SHARE`;
+        if (run.length === 0) {
+          throw new StoreError(`createSweep: unknown run id ${JSON.stringify(s.runId)}; nothing was written`);
+        }
+      }
+      await tx`INSERT INTO sweeps (id, created_at, run_id, data_fingerprint, target_kind, horizon, grid, options, dir,
+                 summary, trials_before, cells)
+               VALUES (${id}, ${this.#now()}, ${s.runId}, ${s.key.dataFingerprint}, ${s.key.targetKind},
+                 ${s.key.horizon}, ${s.grid}::text::json, ${s.options}::text::json, ${s.dir}, ${s.summary}::text::json,
+                 ${s.trialsBefore}, ${s.trials.length})`;
+      for (const t of s.trials) {
+        await tx`INSERT INTO trials (sweep_id, cell, symbol, window_start, window_end, cost_bps, slippage_bps, lag,
+                   sizing, annualization, metrics, buy_and_hold)
+                 VALUES (${id}, ${t.cell}, ${t.symbol}, ${t.windowStart}, ${t.windowEnd}, ${t.costBps},
+                   ${t.slippageBps}, ${t.lag}, ${t.sizing}, ${t.annualization}, ${t.metrics}::text::json,
+                   ${t.buyAndHold}::text::json)`;
+      }
+    });
+    return id;
+  }
+
+  async getSweep(id: string): Promise<{ sweep: StoredSweep; trials: StoredTrial[] } | undefined> {
+    requireString(id, "id");
+    return await this.#snapshot("getSweep", async (tx) => {
+      const [row] = await tx`SELECT * FROM sweeps WHERE id = ${id}`;
+      if (row === undefined) return undefined;
+      const trials = await tx`SELECT * FROM trials WHERE sweep_id = ${id} ORDER BY cell`;
+      return { sweep: storedSweep(row), trials: trials.map(storedTrial) };
+    });
+  }
+
+  async listSweeps(options: ListRunsOptions = {}): Promise<StoredSweep[]> {
+    const { limit, offset } = checkListOptions({ limit: options.limit, offset: options.offset });
+    return (await this.#read(
+      "listSweeps",
+      (sql) => sql`SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+    )).map(storedSweep);
+  }
+
+  async countTrials(key: TrialKey): Promise<TrialCount> {
+    const k = checkTrialKey(key);
+    return await this.#snapshot("countTrials", async (tx) => {
+      const onKey = tx`r.status = 'succeeded' AND r.data_fingerprint = ${k.dataFingerprint}
+                       AND r.config -> 'target' ->> 'kind' = ${k.targetKind}
+                       AND r.config -> 'target' ->> 'horizon' = ${String(k.horizon)}`;
+      const runs = await tx`SELECT r.id, b.metrics, b.annualization FROM runs r
+                            LEFT JOIN backtests b ON b.run_id = r.id WHERE ${onKey}`;
+      const added = await tx`SELECT rb.metrics, rb.annualization FROM run_backtests rb
+                             JOIN runs r ON r.id = rb.run_id WHERE ${onKey}`;
+      const trials = await tx`SELECT t.metrics, t.annualization FROM trials t JOIN sweeps s ON s.id = t.sweep_id
+                              WHERE s.data_fingerprint = ${k.dataFingerprint} AND s.target_kind = ${k.targetKind}
+                                AND s.horizon = ${k.horizon}`;
+      const sharpes: number[] = [];
+      for (const r of [...runs, ...added, ...trials]) {
+        if (r.metrics === null || r.metrics === undefined) continue;
+        const s = perPeriodSharpe(parseMetrics(r.metrics as Record<string, number | null>), r.annualization as number);
+        if (s !== undefined) sharpes.push(s);
+      }
+      return {
+        runs: runs.length,
+        runBacktests: added.length,
+        sweepTrials: trials.length,
+        total: runs.length + added.length + trials.length,
+        sharpes,
+      };
+    });
+  }
+
   // -------------------------------------------------------------------------------------------------------------------
   // Dashboard reads for studies and prediction pages (additive, read-only; see StoreStudyReads in store.ts and
   // study_query.ts), and change notifications.
@@ -1234,5 +1427,91 @@ function storedPredictions(r: Row): StoredPredictions {
     values: decodeValues(r.scores as Uint8Array),
     width: r.width as number,
     createdAt: r.created_at as number,
+  };
+}
+
+// --- Production (schema version 4): row mapping ---
+
+function storedModel(r: Row): StoredModel {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    name: r.name as string,
+    kind: r.kind as string,
+    path: r.path as string,
+    studyId: (r.study_id as string | null) ?? null,
+    runId: (r.run_id as string | null) ?? null,
+    config: r.config as Record<string, unknown>,
+    features: r.features as string[],
+    dataFingerprint: r.data_fingerprint as string,
+    dataSource: r.data_source as string,
+    version: r.version as string,
+    targetKind: r.target_kind as string,
+    horizon: r.horizon as number,
+    trainedFrom: r.trained_from as string,
+    trainedTo: r.trained_to as string,
+    lastPriceDate: r.last_price_date as string,
+    symbols: r.symbols as string[],
+    gate: r.gate as Record<string, unknown>,
+    skipGate: r.skip_gate === true,
+    summary: (r.summary as Record<string, unknown> | null) ?? null,
+  };
+}
+
+function productionBatch(b: Row, rows: readonly Row[]): StoredProductionPredictions {
+  const num = (x: unknown) => (x === null ? NaN : x as number);
+  return {
+    id: b.id as string,
+    modelId: b.model_id as string,
+    createdAt: b.created_at as number,
+    asOf: b.as_of as string,
+    dataFingerprint: b.data_fingerprint as string,
+    dataSource: b.data_source as string,
+    details: (b.details as Record<string, unknown> | null) ?? null,
+    rows: rows.map((r) => ({
+      symbol: r.symbol as string,
+      date: r.date as string,
+      score: num(r.score),
+      confidence: num(r.confidence),
+      position: num(r.position),
+      weight: num(r.weight),
+      warnings: r.warnings as string[],
+    })),
+  };
+}
+
+function storedSweep(r: Row): StoredSweep {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    runId: (r.run_id as string | null) ?? null,
+    key: {
+      dataFingerprint: r.data_fingerprint as string,
+      targetKind: r.target_kind as string,
+      horizon: r.horizon as number,
+    },
+    grid: r.grid as Record<string, unknown>,
+    options: r.options as Record<string, unknown>,
+    dir: (r.dir as string | null) ?? null,
+    summary: (r.summary as Record<string, unknown> | null) ?? null,
+    trialsBefore: r.trials_before as number,
+    cells: r.cells as number,
+  };
+}
+
+function storedTrial(r: Row): StoredTrial {
+  return {
+    sweepId: r.sweep_id as string,
+    cell: r.cell as number,
+    symbol: r.symbol as string,
+    windowStart: r.window_start as string,
+    windowEnd: r.window_end as string,
+    costBps: r.cost_bps as number,
+    slippageBps: r.slippage_bps as number,
+    lag: r.lag as number,
+    sizing: r.sizing as string,
+    annualization: r.annualization as number,
+    metrics: parseMetrics(r.metrics as Record<string, number | null>),
+    buyAndHold: parseMetrics(r.buy_and_hold as Record<string, number | null>),
   };
 }

@@ -24,6 +24,7 @@
  */
 
 import type { Migration } from "./sqlite_schema.ts";
+import { POSTGRES_PRODUCTION_MIGRATION } from "./schema_production.ts";
 
 /** `column` as a `json` document: a JSON string holding a document's text (the old write path) is unwrapped. */
 function unwrapJsonb(column: string): string {
@@ -253,4 +254,6 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX study_tags_by_tag ON study_tags (tag, study_id);
     `,
   },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  POSTGRES_PRODUCTION_MIGRATION,
 ];

@@ -19,7 +19,7 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
-import { newRunId, newStudyId } from "./run_id.ts";
+import { newPredictionBatchId, newRunId, newStudyId, newSweepId } from "./run_id.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 import { checkRunQuery, encodeCursor, foldAggregatesOf, runCountSql, runPageSql, tagsColumn } from "./run_query.ts";
 import { checkPredictionSlices, checkStudyQuery, studyCountSql, studyPageSql } from "./study_query.ts";
@@ -115,6 +115,25 @@ import {
   recordKind,
   requireString,
 } from "./validate.ts";
+import type {
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  StoredModel,
+  StoredProductionPredictions,
+  StoredRunBacktest,
+  StoredSweep,
+  StoredTrial,
+  TrialCount,
+  TrialKey,
+} from "./production.ts";
+import {
+  checkNewModel,
+  checkNewSweep,
+  checkProductionPredictions,
+  checkTrialKey,
+  perPeriodSharpe,
+} from "./validate_production.ts";
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -1247,6 +1266,262 @@ export class SqliteStore implements Store {
       db.prepare("DELETE FROM studies WHERE id = ?").run(id);
     });
   }
+
+  // --- Production: models, production predictions, run backtests, sweeps and trials (schema version 4) ---
+
+  async registerModel(model: NewModel): Promise<string> {
+    const m = checkNewModel(model);
+    await this.#write("registerModel", (db) => {
+      if (db.prepare("SELECT 1 FROM models WHERE id = ?").get(m.id) !== undefined) {
+        throw new StoreError(`registerModel: model ${m.id} is already registered; nothing was written`);
+      }
+      db.prepare(
+        `INSERT INTO models (id, created_at, name, kind, path, study_id, run_id, config, features, data_fingerprint,
+           data_source, version, target_kind, horizon, trained_from, trained_to, last_price_date, symbols, gate,
+           skip_gate, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        m.id,
+        this.#now(),
+        m.name,
+        m.kind,
+        m.path,
+        m.studyId,
+        m.runId,
+        m.config,
+        m.features,
+        m.dataFingerprint,
+        m.dataSource,
+        m.version,
+        m.targetKind,
+        m.horizon,
+        m.trainedFrom,
+        m.trainedTo,
+        m.lastPriceDate,
+        m.symbols,
+        m.gate,
+        m.skipGate ? 1 : 0,
+        m.summary,
+      );
+    });
+    return m.id;
+  }
+
+  async getModels(ids: readonly string[]): Promise<StoredModel[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getModels: expected an array of model ids");
+    if (ids.length === 0) return [];
+    return await this.#read(
+      "getModels",
+      (db) =>
+        (db.prepare("SELECT * FROM models WHERE id IN (SELECT value FROM json_each(?))").all(
+          JSON.stringify(ids),
+        ) as Row[])
+          .map(storedModel),
+    );
+  }
+
+  async listModels(options: ListRunsOptions = {}): Promise<StoredModel[]> {
+    const { limit, offset } = checkListOptions({ limit: options.limit, offset: options.offset });
+    return await this.#read(
+      "listModels",
+      (db) =>
+        (db.prepare("SELECT * FROM models ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?").all(
+          limit,
+          offset,
+        ) as Row[])
+          .map(storedModel),
+    );
+  }
+
+  async appendProductionPredictions(batch: NewProductionPredictions): Promise<string> {
+    const b = checkProductionPredictions(batch);
+    const id = newPredictionBatchId();
+    await this.#write("appendProductionPredictions", (db) => {
+      if (db.prepare("SELECT 1 FROM models WHERE id = ?").get(b.modelId) === undefined) {
+        throw new StoreError(
+          `appendProductionPredictions: unknown model id ${JSON.stringify(b.modelId)}; nothing was written`,
+        );
+      }
+      db.prepare(
+        `INSERT INTO production_batches (id, model_id, created_at, as_of, data_fingerprint, data_source, details)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(id, b.modelId, this.#now(), b.asOf, b.dataFingerprint, b.dataSource, b.details);
+      const insert = db.prepare(
+        `INSERT INTO production_predictions (batch_id, row_index, symbol, date, score, confidence, position, weight,
+           warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const orNull = (x: number) => (Number.isNaN(x) ? null : x);
+      b.rows.forEach((r, i) =>
+        insert.run(
+          id,
+          i,
+          r.symbol,
+          r.date,
+          orNull(r.score),
+          orNull(r.confidence),
+          orNull(r.position),
+          orNull(r.weight),
+          r.warnings,
+        )
+      );
+    });
+    return id;
+  }
+
+  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+    if (!Array.isArray(modelIds)) throw new StoreError("listProductionPredictions: expected an array of model ids");
+    if (modelIds.length === 0) return [];
+    return await this.#read("listProductionPredictions", (db) => {
+      const batches = db.prepare(
+        `SELECT * FROM production_batches WHERE model_id IN (SELECT value FROM json_each(?))
+           ORDER BY created_at, id`,
+      ).all(JSON.stringify(modelIds)) as Row[];
+      const rows = db.prepare("SELECT * FROM production_predictions WHERE batch_id = ? ORDER BY row_index");
+      return batches.map((b) => productionBatch(b, rows.all(b.id as string) as Row[]));
+    }, true);
+  }
+
+  async addRunBacktest(runId: string, backtest: BacktestRecord): Promise<number> {
+    requireString(runId, "runId");
+    const b = checkBacktest(backtest);
+    return await this.#write("addRunBacktest", (db) => {
+      if (db.prepare("SELECT 1 FROM runs WHERE id = ?").get(runId) === undefined) {
+        throw new StoreError(`addRunBacktest: unknown run id ${JSON.stringify(runId)}; nothing was written`);
+      }
+      const r = db.prepare(
+        `INSERT INTO run_backtests (run_id, lag, cost_bps, slippage_bps, annualization, metrics, buy_and_hold,
+           warnings, equity_dates, equity_values, buy_and_hold_values, details, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      ).get(
+        runId,
+        b.lag,
+        b.costBps,
+        b.slippageBps,
+        b.annualization,
+        b.metrics,
+        b.buyAndHold,
+        b.warnings,
+        b.equityDates,
+        b.equityValues,
+        b.buyAndHoldValues,
+        b.details,
+        this.#now(),
+      ) as Row;
+      return r.seq as number;
+    });
+  }
+
+  async listRunBacktests(runIds: readonly string[]): Promise<StoredRunBacktest[]> {
+    return (await this.#byRunIds(
+      "listRunBacktests",
+      "SELECT * FROM run_backtests WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+      runIds,
+    )).map((r) => ({ ...storedBacktest(r), seq: r.seq as number }));
+  }
+
+  async createSweep(sweep: NewSweep): Promise<string> {
+    const s = checkNewSweep(sweep);
+    const id = newSweepId();
+    await this.#write("createSweep", (db) => {
+      if (s.runId !== null && db.prepare("SELECT 1 FROM runs WHERE id = ?").get(s.runId) === undefined) {
+        throw new StoreError(`createSweep: unknown run id ${JSON.stringify(s.runId)}; nothing was written`);
+      }
+      db.prepare(
+        `INSERT INTO sweeps (id, created_at, run_id, data_fingerprint, target_kind, horizon, grid, options, dir,
+           summary, trials_before, cells) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        id,
+        this.#now(),
+        s.runId,
+        s.key.dataFingerprint,
+        s.key.targetKind,
+        s.key.horizon,
+        s.grid,
+        s.options,
+        s.dir,
+        s.summary,
+        s.trialsBefore,
+        s.trials.length,
+      );
+      const insert = db.prepare(
+        `INSERT INTO trials (sweep_id, cell, symbol, window_start, window_end, cost_bps, slippage_bps, lag, sizing,
+           annualization, metrics, buy_and_hold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const t of s.trials) {
+        insert.run(
+          id,
+          t.cell,
+          t.symbol,
+          t.windowStart,
+          t.windowEnd,
+          t.costBps,
+          t.slippageBps,
+          t.lag,
+          t.sizing,
+          t.annualization,
+          t.metrics,
+          t.buyAndHold,
+        );
+      }
+    });
+    return id;
+  }
+
+  async getSweep(id: string): Promise<{ sweep: StoredSweep; trials: StoredTrial[] } | undefined> {
+    requireString(id, "id");
+    return await this.#read("getSweep", (db) => {
+      const row = db.prepare("SELECT * FROM sweeps WHERE id = ?").get(id) as Row | undefined;
+      if (row === undefined) return undefined;
+      const trials = db.prepare("SELECT * FROM trials WHERE sweep_id = ? ORDER BY cell").all(id) as Row[];
+      return { sweep: storedSweep(row), trials: trials.map(storedTrial) };
+    }, true);
+  }
+
+  async listSweeps(options: ListRunsOptions = {}): Promise<StoredSweep[]> {
+    const { limit, offset } = checkListOptions({ limit: options.limit, offset: options.offset });
+    return await this.#read(
+      "listSweeps",
+      (db) =>
+        (db.prepare("SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?").all(
+          limit,
+          offset,
+        ) as Row[])
+          .map(storedSweep),
+    );
+  }
+
+  async countTrials(key: TrialKey): Promise<TrialCount> {
+    const k = checkTrialKey(key);
+    return await this.#read("countTrials", (db) => {
+      const onKey = `r.status = 'succeeded' AND r.data_fingerprint = ? AND json_extract(r.config, '$.target.kind') = ?
+                     AND json_extract(r.config, '$.target.horizon') = ?`;
+      const runs = db.prepare(
+        `SELECT r.id AS id, b.metrics AS metrics, b.annualization AS annualization FROM runs r
+           LEFT JOIN backtests b ON b.run_id = r.id WHERE ${onKey}`,
+      ).all(k.dataFingerprint, k.targetKind, k.horizon) as Row[];
+      const added = db.prepare(
+        `SELECT rb.metrics AS metrics, rb.annualization AS annualization FROM run_backtests rb
+           JOIN runs r ON r.id = rb.run_id WHERE ${onKey}`,
+      ).all(k.dataFingerprint, k.targetKind, k.horizon) as Row[];
+      const trials = db.prepare(
+        `SELECT t.metrics AS metrics, t.annualization AS annualization FROM trials t
+           JOIN sweeps s ON s.id = t.sweep_id
+           WHERE s.data_fingerprint = ? AND s.target_kind = ? AND s.horizon = ?`,
+      ).all(k.dataFingerprint, k.targetKind, k.horizon) as Row[];
+      const sharpes: number[] = [];
+      for (const r of [...runs, ...added, ...trials]) {
+        if (r.metrics === null || r.metrics === undefined) continue;
+        const s = perPeriodSharpe(parseMetrics(r.metrics as string), r.annualization as number);
+        if (s !== undefined) sharpes.push(s);
+      }
+      return {
+        runs: runs.length,
+        runBacktests: added.length,
+        sweepTrials: trials.length,
+        total: runs.length + added.length + trials.length,
+        sharpes,
+      };
+    }, true);
+  }
 }
 
 /** Checks `listPredictions` options; returns the split filter or null. */
@@ -1377,4 +1652,90 @@ function migrateLocked(db: DatabaseSync, migrations: readonly Migration[], path:
     if (db.isTransaction) db.exec("ROLLBACK");
     throw e;
   }
+}
+
+// --- Production (schema version 4): row mapping ---
+
+function storedModel(r: Row): StoredModel {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    name: r.name as string,
+    kind: r.kind as string,
+    path: r.path as string,
+    studyId: (r.study_id as string | null) ?? null,
+    runId: (r.run_id as string | null) ?? null,
+    config: parseJson(r.config),
+    features: parseJson(r.features),
+    dataFingerprint: r.data_fingerprint as string,
+    dataSource: r.data_source as string,
+    version: r.version as string,
+    targetKind: r.target_kind as string,
+    horizon: r.horizon as number,
+    trainedFrom: r.trained_from as string,
+    trainedTo: r.trained_to as string,
+    lastPriceDate: r.last_price_date as string,
+    symbols: parseJson(r.symbols),
+    gate: parseJson(r.gate),
+    skipGate: r.skip_gate === 1,
+    summary: r.summary === null ? null : parseJson(r.summary),
+  };
+}
+
+function productionBatch(b: Row, rows: Row[]): StoredProductionPredictions {
+  const num = (x: unknown) => (x === null ? NaN : x as number);
+  return {
+    id: b.id as string,
+    modelId: b.model_id as string,
+    createdAt: b.created_at as number,
+    asOf: b.as_of as string,
+    dataFingerprint: b.data_fingerprint as string,
+    dataSource: b.data_source as string,
+    details: b.details === null ? null : parseJson(b.details),
+    rows: rows.map((r) => ({
+      symbol: r.symbol as string,
+      date: r.date as string,
+      score: num(r.score),
+      confidence: num(r.confidence),
+      position: num(r.position),
+      weight: num(r.weight),
+      warnings: parseJson(r.warnings),
+    })),
+  };
+}
+
+function storedSweep(r: Row): StoredSweep {
+  return {
+    id: r.id as string,
+    createdAt: r.created_at as number,
+    runId: (r.run_id as string | null) ?? null,
+    key: {
+      dataFingerprint: r.data_fingerprint as string,
+      targetKind: r.target_kind as string,
+      horizon: r.horizon as number,
+    },
+    grid: parseJson(r.grid),
+    options: parseJson(r.options),
+    dir: (r.dir as string | null) ?? null,
+    summary: r.summary === null ? null : parseJson(r.summary),
+    trialsBefore: r.trials_before as number,
+    cells: r.cells as number,
+  };
+}
+
+function storedTrial(r: Row): StoredTrial {
+  return {
+    sweepId: r.sweep_id as string,
+    cell: r.cell as number,
+    symbol: r.symbol as string,
+    windowStart: r.window_start as string,
+    windowEnd: r.window_end as string,
+    costBps: r.cost_bps as number,
+    slippageBps: r.slippage_bps as number,
+    lag: r.lag as number,
+    sizing: r.sizing as string,
+    annualization: r.annualization as number,
+    metrics: parseMetrics(r.metrics as string),
+    buyAndHold: parseMetrics(r.buy_and_hold as string),
+  };
 }

@@ -37,6 +37,8 @@
  * @module
  */
 
+import { SQLITE_PRODUCTION_MIGRATION } from "./schema_production.ts";
+
 /** A schema migration. `version`s are consecutive from 1. */
 export interface Migration {
   /** Schema version this migration produces (1, 2, ...). */
@@ -302,4 +304,6 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX study_tags_by_tag ON study_tags (tag, study_id);
     `,
   },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  SQLITE_PRODUCTION_MIGRATION,
 ];

@@ -44,6 +44,7 @@
  */
 
 import type { DateWindow } from "../validation/fold.ts";
+import type { ProductionStore } from "./production.ts";
 import { StoreError } from "../errors.ts";
 export { StoreError };
 
@@ -448,8 +449,11 @@ export interface ReopenedStudy {
   runs: ReopenedRun[];
 }
 
-/** The run store. Every method is async so network backends fit the same contract. */
-export interface Store extends StoreDashboardReads, StoreStudyReads {
+/**
+ * The run store. Every method is async so network backends fit the same contract. The production methods (models,
+ * production predictions, run backtests, sweeps and trials; schema version 4) are declared in ./production.ts.
+ */
+export interface Store extends StoreDashboardReads, StoreStudyReads, ProductionStore {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */

@@ -41,7 +41,8 @@ function show(x: unknown): string {
   }
 }
 
-function fail(field: string, expected: string, found: unknown): never {
+/** Throws the StoreError every check uses: the field, what was expected, what was found; nothing was written. */
+export function fail(field: string, expected: string, found: unknown): never {
   throw new StoreError(`${field}: expected ${expected}, found ${show(found)}; nothing was written`);
 }
 
@@ -99,7 +100,8 @@ export function isoFromDayNumber(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
 
-function requirePlainObject(x: unknown, field: string): Record<string, unknown> {
+/** Refuses anything but a plain object (not null, not an array). */
+export function requirePlainObject(x: unknown, field: string): Record<string, unknown> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) fail(field, "an object", x);
   return x as Record<string, unknown>;
 }
@@ -116,7 +118,8 @@ export function jsonText(x: unknown, field: string): string {
   return text;
 }
 
-function optionalJsonObject(x: unknown, field: string): string | null {
+/** JSON text of an optional plain object; null when absent. */
+export function optionalJsonObject(x: unknown, field: string): string | null {
   if (x === undefined || x === null) return null;
   return jsonText(requirePlainObject(x, field), field);
 }
@@ -506,7 +509,7 @@ export function recordKind(id: unknown, field = "id"): "study" | "run" {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** An array of non-empty strings (no repeats when `distinct`); returns its JSON text. */
-function nameListJson(x: unknown, field: string, distinct: boolean): string {
+export function nameListJson(x: unknown, field: string, distinct: boolean): string {
   if (!Array.isArray(x)) fail(field, "an array of non-empty strings", x);
   const seen = new Set<string>();
   x.forEach((s, i) => {
@@ -517,7 +520,8 @@ function nameListJson(x: unknown, field: string, distinct: boolean): string {
   return JSON.stringify(x);
 }
 
-function optionalString(x: unknown, field: string): string | null {
+/** An optional non-empty string; null when absent. */
+export function optionalString(x: unknown, field: string): string | null {
   return x === undefined || x === null ? null : requireString(x, field);
 }
 

@@ -32,7 +32,15 @@ Deno.test("study config: the empty config resolves to the documented demo defaul
   assert.equal(c.models.length, 1);
   assert.equal(c.models[0].name, "xgboost");
   assert.equal(c.models[0].settings.numBoostRound, 400);
-  assert.deepEqual(c.backtest, { lag: 1, costBps: 5, slippageBps: 0, portfolio: "long-short", annualization: 252 });
+  assert.deepEqual(c.backtest, {
+    lag: 1,
+    costBps: 5,
+    slippageBps: 0,
+    borrowBps: 0,
+    portfolio: "long-short",
+    sizing: { kind: "sign" },
+    annualization: 252,
+  });
   assert.deepEqual(c.gate, { wfeThreshold: 0.5, skip: false });
   assert.equal(c.seed, 42);
   assert.equal(c.allowLeakage, false);

@@ -30,6 +30,7 @@ import type {
   StudySummary,
 } from "../../lib/store/store.ts";
 import { isRunId, isStudyId } from "../../lib/store/run_id.ts";
+import { productionContractTests } from "./contract_production.ts";
 import { version3ContractTests } from "./contract_v3.ts";
 
 /** A fresh, empty store and how to dispose of it. */
@@ -557,6 +558,7 @@ export function storeContractTests(backend: string, factory: StoreFactory): void
   });
 
   studyContractTests(test);
+  productionContractTests(test);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

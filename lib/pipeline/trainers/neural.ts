@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { NeuralModel, NeuralOptions } from "../../models/nn/neural_model.ts";
 import { ReduceLROnPlateau, type Schedule, stepDecay, warmupCosine } from "../../training/schedules.ts";
 import { closedInterval, integer, nonNegative, oneOf, openInterval, positive } from "../schema.ts";
-import type { FittedSpec, FoldFitReport, FoldInput, FoldOutput } from "./contract.ts";
+import type { FittedSpec, FoldFitReport, FoldInput, FoldOutput, TrainedModel } from "./contract.ts";
 import type { ScalingReport } from "./inputs.ts";
 
 /**
@@ -160,6 +160,9 @@ export interface NeuralFoldReport extends FoldFitReport {
 /** Builds the network of a kind from the common neural options the fold prepared (may import the model lazily). */
 export type BuildNetwork = (options: NeuralOptions) => Promise<NeuralModel>;
 
+/** Rebuilds the network of a kind from the folder its `save` wrote (the class's static `load`, imported lazily). */
+export type LoadNetwork = (path: string) => Promise<NeuralModel>;
+
 /**
  * Trains one fold of a neural kind (./neural_fit.ts, loaded on first use so that studies without neural entries never
  * load TensorFlow.js). `timesteps` > 0 makes it a sequence model (per-symbol windows); `demean` reports the target
@@ -172,4 +175,10 @@ export async function fitNeural(
 ): Promise<FoldOutput<NeuralFoldReport>> {
   const { fitNeuralFold } = await import("./neural_fit.ts");
   return await fitNeuralFold(input, build, options);
+}
+
+/** Rebuilds a neural model kept by {@link fitNeural} from its folder (network, scaler, window length). */
+export async function loadNeural(dir: string, load: LoadNetwork): Promise<TrainedModel> {
+  const { loadNeuralFold } = await import("./neural_fit.ts");
+  return await loadNeuralFold(dir, load);
 }
