@@ -1,14 +1,21 @@
 /**
- * `deno task serve`: the GraphQL API and GraphiQL over the run store, on http://127.0.0.1:4000/graphql by default.
+ * `deno task serve`: the dashboard at http://127.0.0.1:4000/, the GraphQL API and GraphiQL at /graphql, over the run
+ * store.
  *
  * ```
- * deno task serve [--port N] [--host H] [--db PATH] [--insecure]
+ * deno task serve [--port N] [--host H] [--db PATH] [--insecure] [--allow-host NAME]... [--allow-origin URL]...
+ *                 [--cache-mb MB]
  * ```
  *
- * `/` redirects to the endpoint. Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
+ * Port: `--port`, else `PORT`, else 4000 (0 picks a free port). Host: `--host`, else `HOST`, else 127.0.0.1 — bound
  * to loopback by default. Set `CANDOR_GRAPHQL_TOKEN` to require `Authorization: Bearer <token>` on every API request;
  * binding another interface without a token is refused (use a token, or a proxy that authenticates, and pass
  * `--insecure` to bind anyway). Store: `--db`, else `CANDOR_DB`, else data/candor.db.
+ *
+ * Browser defences (handler.ts): requests must name a loopback host, or the bound host, or one added with
+ * `--allow-host` / `CANDOR_ALLOWED_HOSTS` (comma-separated; e.g. the name a reverse proxy forwards); no CORS unless an
+ * origin is added with `--allow-origin` / `CANDOR_ALLOWED_ORIGINS`. Answers are cached while the store is unchanged,
+ * up to `--cache-mb` / `CANDOR_GRAPHQL_CACHE_MB` megabytes (default 32; 0 turns the cache off).
  *
  * @module
  */
@@ -19,6 +26,9 @@ import { openStore } from "../lib/store/mod.ts";
 import type { Store } from "../lib/store/store.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createGraphQLHandler, GRAPHQL_PATH } from "./handler.ts";
+import { isLoopback } from "./http.ts";
+
+export { isLoopback };
 
 /** Default port of `deno task serve`. */
 export const DEFAULT_PORT = 4000;
@@ -39,6 +49,12 @@ export interface ServerOptions {
   token?: string;
   /** Allow a non-loopback host without a token (e.g. behind an authenticating proxy). */
   insecure?: boolean;
+  /** Host names accepted in `Host` besides loopback names and the bound host. */
+  allowedHosts?: readonly string[];
+  /** Origins allowed to call the API cross-origin (CORS). */
+  allowedOrigins?: readonly string[];
+  /** Megabytes of answers cached while the store is unchanged (default 32; 0 turns the cache off). */
+  cacheMb?: number;
   /** Called once listening, with the endpoint URL. */
   onListen?: (url: string) => void;
 }
@@ -61,11 +77,6 @@ export function parsePort(value: string | undefined, source: string): number | u
   return n;
 }
 
-/** True for hosts only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /**
  * Starts the GraphQL server.
  * @throws ConfigError when asked to bind a non-loopback host with neither a token nor `insecure`.
@@ -82,7 +93,16 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   }
   const ownsStore = options.store === undefined;
   const store = options.store ?? openStore(options.db);
-  const handler = createGraphQLHandler(store, { token: options.token });
+  // A specific bound address is a name clients use; the wildcard addresses are not.
+  const bound = ["0.0.0.0", "::", "[::]"].includes(hostname) ? [] : [hostname];
+  const handler = createGraphQLHandler(store, {
+    token: options.token,
+    allowedHosts: [...bound, ...(options.allowedHosts ?? [])],
+    allowedOrigins: options.allowedOrigins,
+    ...(options.cacheMb === undefined ? {} : { cacheBytes: Math.round(options.cacheMb * 1024 * 1024) }),
+  });
+  // Build the dashboard's script in the background, so the first page view does not wait for it.
+  handler.warmUp().catch((e) => console.error(`candor serve: the dashboard page is unavailable: ${e.message}`));
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer;
     try {
@@ -96,26 +116,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
           resolve({
             url,
             shutdown: async () => {
+              handler.close(); // open subscriptions end, or shutdown would wait for them
               await server.shutdown();
               if (ownsStore) await store.close();
             },
           });
         },
-      }, (request) => {
-        const url = new URL(request.url);
-        if (url.pathname === "/") return Response.redirect(new URL(GRAPHQL_PATH, url), 302);
-        // A copy without the connection's abort signal: Deno aborts that signal after every successful response
-        // (legacy behaviour) and warns when a handler listens to it; this API is read-only, so there is nothing to
-        // cancel when a client goes away.
-        return handler.fetch(
-          new Request(request.url, {
-            method: request.method,
-            headers: request.headers,
-            body: request.body,
-            duplex: "half",
-          } as RequestInit),
-        );
-      });
+      }, (request) => handler.fetch(request));
     } catch (e) {
       if (ownsStore) store.close();
       reject(e);
@@ -131,11 +138,18 @@ export interface ServeOptions {
   db?: string;
   token?: string;
   insecure: boolean;
+  /** From `--allow-host` (repeatable) and `CANDOR_ALLOWED_HOSTS` (comma-separated). */
+  allowedHosts: string[];
+  /** From `--allow-origin` (repeatable) and `CANDOR_ALLOWED_ORIGINS` (comma-separated). */
+  allowedOrigins: string[];
+  /** From `--cache-mb`, else `CANDOR_GRAPHQL_CACHE_MB`; undefined keeps the default (32). */
+  cacheMb?: number;
 }
 
 /**
  * Resolves the `deno task serve` command line: flags first, then `PORT`, `HOST`, `CANDOR_GRAPHQL_TOKEN` from `env`,
- * then the defaults ({@link DEFAULT_HOST}:{@link DEFAULT_PORT}). Empty environment values count as unset.
+ * then the defaults ({@link DEFAULT_HOST}:{@link DEFAULT_PORT}). Empty environment values count as unset. Allowed
+ * hosts and origins are the union of the repeatable flags and the comma-separated environment lists.
  * @throws ConfigError for a port outside 0–65535; TypeError (from parseArgs) for an unknown flag.
  */
 export function resolveServeOptions(args: readonly string[], env: Record<string, string | undefined>): ServeOptions {
@@ -147,22 +161,41 @@ export function resolveServeOptions(args: readonly string[], env: Record<string,
       host: { type: "string" },
       db: { type: "string" },
       insecure: { type: "boolean" },
+      "allow-host": { type: "string", multiple: true },
+      "allow-origin": { type: "string", multiple: true },
+      "cache-mb": { type: "string" },
     },
   });
+  const csv = (x: string | undefined) => (x ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   return {
     port: parsePort(values.port, "--port") ?? parsePort(env.PORT, "PORT") ?? DEFAULT_PORT,
     host: values.host || env.HOST || DEFAULT_HOST,
     db: values.db,
     token: env.CANDOR_GRAPHQL_TOKEN || undefined,
     insecure: values.insecure ?? false,
+    allowedHosts: [...(values["allow-host"] ?? []), ...csv(env.CANDOR_ALLOWED_HOSTS)],
+    allowedOrigins: [...(values["allow-origin"] ?? []), ...csv(env.CANDOR_ALLOWED_ORIGINS)],
+    ...cacheOption(values["cache-mb"] ?? (env.CANDOR_GRAPHQL_CACHE_MB || undefined)),
   };
+}
+
+function cacheOption(value: string | undefined): { cacheMb?: number } {
+  if (value === undefined) return {};
+  const mb = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(mb)) {
+    throw new ConfigError(
+      `--cache-mb (CANDOR_GRAPHQL_CACHE_MB) must be a number of megabytes ≥ 0, got ${JSON.stringify(value)}`,
+    );
+  }
+  return { cacheMb: mb };
 }
 
 async function main(args: string[]): Promise<void> {
   const options = resolveServeOptions(args, process.env);
   const server = await startServer({
     ...options,
-    onListen: (url) => console.error(`candor GraphQL API and GraphiQL on ${url}`),
+    onListen: (url) =>
+      console.error(`candor dashboard on ${url.replace(/graphql$/, "")}, GraphQL API and GraphiQL on ${url}`),
   });
   const stop = () => {
     server.shutdown().finally(() => Deno.exit(0));

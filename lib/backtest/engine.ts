@@ -23,7 +23,7 @@
  *   ConfigError naming its index.
  * - Buy & hold (single series) is the same engine with a constant position of 1 over the same window, so it pays the
  *   same one-time entry cost.
- * - Too good to be true is flagged (DESIGN §6.3): with at least {@link PLAUSIBILITY_MIN_PERIODS} periods, an
+ * - Too good to be true is flagged (docs/design.md §6.3): with at least {@link PLAUSIBILITY_MIN_PERIODS} periods, an
  *   annualized Sharpe ratio above the plausibility guard's limit (lib/metrics, 3 by default) adds a warning that
  *   recommends the leakage audit. Net of costs here, so anything flagged is also flagged before costs.
  *

@@ -2,7 +2,7 @@
  * Forecast conversion: a model's h-day log-return forecast → the daily arithmetic expected return that sizing and
  * the engine (arithmetic daily returns) work in.
  *
- * Convention: the h-day target at t is log(P[t+h] / P[t]) (DESIGN §2). Spreading it evenly over the horizon gives a
+ * Convention: the h-day target at t is log(P[t+h] / P[t]) (docs/design.md §2). Spreading it evenly over the horizon gives a
  * daily log drift μ = f / h. Under a lognormal daily return with log volatility σ, E[P[t+1]/P[t]] = exp(μ + σ²/2), so
  * the daily arithmetic expected return is exp(f / h + σ² / 2) − 1. With σ = 0 (the default) this is the plain
  * geometric de-annualization exp(f / h) − 1. Using f itself as a daily return would overstate it h-fold; mixing log

@@ -13,8 +13,8 @@
  * - `kind: "row"` — a polars expression that needs no history (calendar fields), evaluated row by row;
  * - `kind: "cross-sectional"` — another feature's values ranked across symbols on each date (a percentile in (0, 1]).
  *
- * **Time convention**: the value at date t may use information up to the close of t. Nothing here may look
- * at a later row; the truncation test in lib/leakage proves it for every definition.
+ * **Time convention** (docs/design.md §2): the value at date t may use information up to the close of t. Nothing
+ * here may look at a later row; the truncation test in lib/leakage proves it for every definition.
  *
  * **Price basis.** Every feature reads split- and dividend-adjusted prices, so a split does not look like a −50 % day:
  * with `f = adj_close / close`, `px_open = open·f`, `px_high = high·f`, `px_low = low·f`, `px_close = adj_close`,

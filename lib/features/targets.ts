@@ -1,7 +1,7 @@
 /**
  * Prediction targets and labels.
  *
- * The h-day target at t is `y_t = ln(adj_close_{t+h} / adj_close_t)` (DESIGN §2), computed per symbol over that
+ * The h-day target at t is `y_t = ln(adj_close_{t+h} / adj_close_t)` (docs/design.md §2), computed per symbol over that
  * symbol's own rows (trading days), so it never reads another symbol's prices. It is unknown (NaN) for the last h rows
  * of each symbol. From it:
  *

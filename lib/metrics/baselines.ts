@@ -1,5 +1,5 @@
 /**
- * Baselines every headline accuracy must stand beside (DESIGN §6.2), computed on the same test rows: coin flip,
+ * Baselines every headline accuracy must stand beside (docs/design.md §6.2), computed on the same test rows: coin flip,
  * majority class (learned from the training labels only), previous-period sign, and always long.
  *
  * All use the direction rule of {@link directionAccuracy}: "up" iff the value is > 0 (a zero return is "down").

@@ -1,5 +1,5 @@
 /**
- * Class and sample weights against class imbalance. Fit them on the training part of a fold only (DESIGN §2):
+ * Class and sample weights against class imbalance. Fit them on the training part of a fold only (docs/design.md §2):
  * weights computed on all rows leak the test window's class balance into training.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The plausibility guard (DESIGN §6.3): flags out-of-sample numbers that are too good for the data they came from
+ * The plausibility guard (docs/design.md §6.3): flags out-of-sample numbers that are too good for the data they came from
  * and recommends the leakage audit. Daily single-stock direction is close to a coin flip: honest models land at
  * 50–55 % accuracy and a daily IC of 0.01–0.05. A 70 % accuracy is far more often a leak (a feature computed with
  * future data, a scaler fitted on the test window, an unpurged overlap) than a discovery.
@@ -137,7 +137,7 @@ export function plausibilityCheck(
     suspicious: flags.length > 0,
     flags,
     recommendation: flags.length === 0 ? "" : "Too good to be true until shown otherwise: run the leakage audit " +
-      "(auditFeatures), check that scalers and thresholds were fitted on training data only, and " +
+      "(candor audit --data PATH), check that scalers and thresholds were fitted on training data only, and " +
       "that the purge covers the label horizon.",
   };
 }

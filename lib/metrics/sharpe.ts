@@ -115,7 +115,7 @@ export interface DeflatedSharpeInput {
 /**
  * Deflated Sharpe ratio: the PSR against the expected maximum Sharpe of `nTrials` unskilled trials. Corrects a
  * selected backtest for selection bias (many trials) as well as non-normality and track-record length. Report the
- * number of trials beside it (DESIGN §6.2).
+ * number of trials beside it (docs/design.md §6.2).
  */
 export function deflatedSharpe(input: DeflatedSharpeInput): number {
   const benchmark = expectedMaxSharpe(input);

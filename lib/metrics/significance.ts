@@ -84,7 +84,7 @@ export function wilsonInterval(k: number, n: number, confidence = 0.95): { low: 
   return { low: Math.max(0, center - half), high: Math.min(1, center + half) };
 }
 
-/** An accuracy with its uncertainty: the headline number never stands alone (DESIGN §6.2). */
+/** An accuracy with its uncertainty: the headline number never stands alone (docs/design.md §6.2). */
 export interface AccuracySignificance {
   /** hits / n, a fraction in [0, 1] (not a percent). */
   accuracy: number;

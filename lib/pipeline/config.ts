@@ -1,389 +1,488 @@
 /**
- * Run configuration for the validate → backtest → store pipeline.
+ * The study configuration: one fold plan, any number of model entries trained on exactly the same rows.
  *
- * A config is plain JSON: it is stored verbatim with every run, so a run can be reproduced from its record.
- * `resolveConfig` fills defaults and validates; every problem is a ConfigError that names the field.
+ * A config is YAML or JSON (`candor run --config study.yaml`) or an object in code; {@link resolveStudyConfig} fills
+ * every default and validates it against one schema ({@link StudyConfigSchema}: the TypeScript type and the
+ * validation are one declaration). Every problem is a ConfigError naming the path, what was expected and what was
+ * found, e.g. `models[1].settings.units: expected a positive integer, found "abc"`. The resolved config is stored with
+ * the study and printed by `candor run --dry-run`, so a study can be reproduced from its record.
+ *
+ * ```yaml
+ * data: { path: prices/ }                      # or { synthetic: ... }; default: the built-in synthetic market
+ * target: { kind: direction, horizon: 1 }      # direction | direction3 | return | excess
+ * validation: { scheme: rolling, folds: 3, trainDays: 1000 }
+ * features: base                               # base | full | [names] | { set, columns, exclude }
+ * models:
+ *   - { name: gbm, kind: xgboost }
+ *   - { name: mlp, kind: mlp, settings: { epochs: 5 } }
+ *   - { name: stack, kind: stacking, base: [gbm, mlp], meta: elasticnet }
+ * backtest: { costBps: 5 }
+ * ```
+ *
+ * The keys, their defaults and units are documented field by field below and in README ("Study configuration").
  *
  * @module
  */
 
-import type { BackendRequest } from "../models/nn/backend.ts"; // type only: no tfjs is loaded for XGBoost runs
+import { z } from "zod";
+import YAML from "yaml";
 import { ConfigError } from "../errors.ts";
+import { FEATURE_REGISTRY } from "../features/catalog.ts";
+import {
+  closedInterval,
+  flag,
+  integer,
+  nonNegative,
+  oneOf,
+  openInterval,
+  parseWith,
+  positive,
+  suggest,
+  text,
+} from "./schema.ts";
+import { modelKinds, trainerOf } from "./trainers/registry.ts";
+import { checkSizing, portfolioSchema, sizingSchema } from "./sizing.ts";
+import type { Task } from "./trainers/contract.ts";
 
-/** The built-in synthetic market. */
-export interface SyntheticSourceConfig {
-  /** Selects the built-in synthetic market. */
-  kind: "synthetic";
-  /** Number of symbols. */
-  symbols: number;
-  /** Trading days. */
-  days: number;
-  /** "planted": an observable driver of next-day returns; "random-walk": nothing is predictable. */
-  mode: "planted" | "random-walk";
-  /** Strength of the planted driver (generator units; see lib/data/synthetic.ts). Default: the generator's. */
-  signalStrength?: number;
-  /** Seed of the generator. */
-  seed: number;
-}
+/** Columns of price files that are not features by nature (yfinance's corporate-action columns); excluded by default. */
+export const NON_FEATURE_COLUMNS: readonly string[] = ["Dividends", "Stock Splits", "dividends", "stock_splits"];
 
-/** Price files: a CSV / CSV.gz / Parquet file or a folder of them. */
-export interface FilesSourceConfig {
-  /** Selects price files. */
-  kind: "files";
-  /** A `.csv`, `.csv.gz` or `.parquet` file, or a folder of them (see `loadPanel`). */
-  path: string;
-  /** Keep only these symbols (all when absent). */
-  symbols?: string[];
-}
+/** The largest commission or slippage accepted, in basis points per unit of turnover (100 % of the traded value). */
+export const MAX_COST_BPS = 10_000;
 
-/** Where prices come from: the built-in synthetic market, or price files. */
-export type DataSourceConfig = SyntheticSourceConfig | FilesSourceConfig;
+const filesData = z.strictObject({
+  kind: z.literal("files"),
+  path: text().describe("a .csv / .csv.gz / .parquet file or a folder of them"),
+  symbols: z.array(text(), { error: "expected a list of symbols" }).optional().describe(
+    "keep only these symbols (default: all)",
+  ),
+});
 
-/** XGBoost settings (XGBoost's own parameter names in `params`). */
-export interface XGBoostConfig {
-  /** Selects XGBoost (the default model). */
-  kind: "xgboost";
-  /** XGBoost parameters under XGBoost's own names (objective, max_depth, eta, ...); the run's seed overrides `seed`. */
-  params: Record<string, string | number | boolean>;
-  /** Maximum boosting rounds. */
-  numBoostRound: number;
-  /** Stop when the validation loss has not improved for this many rounds. */
-  earlyStoppingRounds: number;
-}
+const syntheticData = z.strictObject({
+  kind: z.literal("synthetic"),
+  symbols: integer().default(20).describe("number of symbols"),
+  days: integer(60).default(2520).describe("trading days"),
+  mode: oneOf(["planted", "random-walk"]).default("planted").describe(
+    "planted: an observable driver of next-day returns; random-walk: nothing is predictable",
+  ),
+  seed: integer(0).default(42).describe("seed of the generator"),
+  signalStrength: positive().optional().describe("strength of the planted driver (default: the generator's)"),
+  drift: z.number({ error: "expected a number" }).optional().describe(
+    "daily log-return drift (default 0.0002); a larger one makes a bull market where always-long looks accurate",
+  ),
+});
 
-/** Settings shared by the neural models (lib/models/nn); see README "Neural models". */
-export interface NeuralTrainingConfig {
-  /** Maximum training epochs per fold. */
-  epochs: number;
-  /** Rows per gradient step. */
-  batchSize: number;
-  /** Adam learning rate (constant). */
-  learningRate: number;
-  /** Stop when the validation-tail loss has not improved for this many epochs; the best epoch's weights are kept. */
-  patience: number;
-  /** Global gradient-norm clipping threshold (the pre-clip norm is logged every epoch). */
-  clipNorm: number;
-  /** tfjs backend request; absent = `TFJS_BACKEND`, else `auto`. The backend actually used is stored with the run. */
-  backend?: BackendRequest;
-}
+/** `data`: price files (`path`) or the built-in synthetic market (`synthetic`). */
+const dataSchema = z.preprocess(
+  (v) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    if ("kind" in o) return o;
+    if ("synthetic" in o) return { kind: "synthetic", ...(o.synthetic as object ?? {}) };
+    return { kind: "path" in o ? "files" : "synthetic", ...o };
+  },
+  z.discriminatedUnion("kind", [filesData, syntheticData], {
+    error: "expected { path: PRICES } or { synthetic: { symbols, days, mode, seed } }",
+  }),
+);
 
-/** A multi-layer perceptron on each row's standardized features (binary classifier, P(up) out). */
-export interface MLPConfig extends NeuralTrainingConfig {
-  /** Selects the MLP. */
-  kind: "mlp";
-  /** Hidden layer widths. */
-  hidden: number[];
-}
+const flatBand = z.union([
+  z.strictObject({ absolute: nonNegative().describe("half-width of the FLAT band in log-return units") }),
+  z.strictObject({
+    volatility: nonNegative().describe("half-width in trailing volatilities: k · σ_t · √h"),
+    window: integer(2).default(20).describe("trailing window of σ_t (daily log returns up to t)"),
+  }),
+], { error: "expected { absolute: width } or { volatility: k, window: days }" });
+
+const targetSchema = z.strictObject({
+  kind: oneOf(["direction", "direction3", "return", "excess"]).default("direction").describe(
+    "direction: up vs not (binary); direction3: DOWN/FLAT/UP; return: the h-day log return; excess: its excess " +
+      "over the equal-weight market",
+  ),
+  horizon: integer().default(1).describe("h in trading days: the target at t is log(adj_close[t+h] / adj_close[t])"),
+  flat: flatBand.default({ volatility: 0.5, window: 20 }).describe("direction3: the FLAT band"),
+});
+
+const validationSchema = z.strictObject({
+  scheme: oneOf(["anchored", "rolling", "three-way", "purged-kfold", "cpcv"]).default("anchored").describe(
+    "anchored or rolling walk-forward, a 60/20/20 three-way split, purged k-fold, or CPCV",
+  ),
+  folds: integer(2).default(5).describe("test windows (anchored, rolling) or blocks (purged-kfold)"),
+  testDays: integer().optional().describe("anchored/rolling: dates per test window (default: from folds)"),
+  trainDays: integer().optional().describe("rolling: training window in dates (default: the first fold's)"),
+  step: integer().optional().describe("rolling: dates between test windows (default: the test window)"),
+  purge: integer(0).optional().describe("dates dropped between training and test (default: the horizon; never less)"),
+  embargo: integer(0).default(0).describe("dates dropped after each test window (purged-kfold, cpcv)"),
+  validationFraction: openInterval(0, 0.5).default(0.15).describe(
+    "share of each fold's training dates held out at its end for early stopping (not three-way)",
+  ),
+  split: z.strictObject({
+    train: openInterval(0, 1).default(0.6).describe("three-way: share of the dates for fitting"),
+    validation: openInterval(0, 1).default(0.2).describe("three-way: share for the validation part (early stopping)"),
+    test: openInterval(0, 1).default(0.2).describe("three-way: share for the test part"),
+  }).default({ train: 0.6, validation: 0.2, test: 0.2 }).describe("three-way: shares of the dates"),
+  groups: integer(2).default(6).describe("cpcv: date groups N"),
+  testGroups: integer().default(2).describe("cpcv: test groups per split k"),
+});
+
+const featureSet = z.union([oneOf(["base", "full"]), z.array(text(), { error: "expected a list of feature names" })]);
+
+const featuresObject = z.strictObject({
+  set: featureSet.default("base").describe("built-in features: base (12), full (191) or a list of names"),
+  columns: z.union([oneOf(["all", "none"]), z.array(text())]).default("all").describe(
+    "extra numeric columns of the price files used as features: all, none, or a list",
+  ),
+  exclude: z.array(text()).default([]).describe(
+    "extra columns never used (Dividends and Stock Splits are excluded unless listed in columns)",
+  ),
+});
+
+const featuresSchema = z.preprocess(
+  (v) => (typeof v === "string" || Array.isArray(v) ? { set: v } : v),
+  featuresObject,
+);
+
+const entrySchema = z.strictObject({
+  name: text().optional().describe("unique name within the study (default: the kind)"),
+  kind: text().describe("model kind (candor models lists them)"),
+  settings: z.record(z.string(), z.unknown(), { error: "expected an object of settings" }).default({}).describe(
+    "settings of the kind (candor models lists them with their defaults)",
+  ),
+  base: z.array(text(), { error: "expected a list of entry names" }).optional().describe(
+    "stacking: the entries whose out-of-fold predictions it combines",
+  ),
+  meta: oneOf(["elasticnet", "xgboost"]).optional().describe("stacking: the meta-learner (default elasticnet)"),
+});
+
+const backtestSchema = z.strictObject({
+  lag: integer().default(1).describe("days between the decision (close of t) and the first return earned; ≥ 1"),
+  costBps: closedInterval(0, MAX_COST_BPS).default(5).describe("commission per unit of turnover, basis points"),
+  slippageBps: closedInterval(0, MAX_COST_BPS).default(0).describe("slippage per unit of turnover, basis points"),
+  borrowBps: closedInterval(0, MAX_COST_BPS).default(0).describe("annual borrow rate on short positions, basis points"),
+  portfolio: portfolioSchema.default("long-short").describe(
+    "long-short: equal sleeves 1/N holding the sized positions (sign: ±1/N); long-only: shorts flat; or " +
+      "{ kind: topk, k, nDrop, short }",
+  ),
+  sizing: sizingSchema.default({ kind: "sign" }).describe(
+    "per-symbol sizing: sign, forecast-over-sigma, vol-target, kelly, hybrid or the preset seed-aapl (Sizing rules)",
+  ),
+  annualization: integer().default(252).describe("periods per year for annualized figures"),
+});
+
+const gateSchema = z.strictObject({
+  wfeThreshold: z.number({ error: "expected a number" }).default(0.5).describe(
+    "walk-forward efficiency a gate-passing entry must reach (test edge / validation-tail edge)",
+  ),
+  skip: flag().default(false).describe("override a failed gate for production (stored with the study)"),
+});
+
+const healthSchema = z.strictObject({
+  upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
+    "accepted share of 'up' calls per fold and pooled; outside it the entry is warned",
+  ),
+});
 
 /**
- * An LSTM classifier on per-symbol sliding windows of the last `timesteps` standardized feature rows (oldest first).
- * Rows without `timesteps` rows of history for their symbol are dropped — from fitting, from the early-stopping tail
- * and from the test window alike (so fold metrics and baselines are computed on the rows actually predicted).
+ * The parts of the configuration, for documentation generated from the schema (tools/config_docs.ts): each key's
+ * type, default and meaning come from the declarations above.
  */
-export interface LSTMConfig extends NeuralTrainingConfig {
-  /** Selects the LSTM. */
-  kind: "lstm";
-  /** Window length in trading days. */
-  timesteps: number;
-  /** LSTM hidden units. */
-  units: number;
-}
-
-/** The model a run trains: XGBoost (default), an MLP or an LSTM. */
-export type ModelConfig = XGBoostConfig | MLPConfig | LSTMConfig;
-
-/** The model kinds a run can train. */
-export const MODEL_KINDS: readonly ModelConfig["kind"][] = ["xgboost", "mlp", "lstm"];
-
-/** A partial model config: `kind` picks the model (default "xgboost"), anything omitted takes that model's default. */
-export type ModelConfigInput =
-  | (Partial<XGBoostConfig> & { kind?: "xgboost" })
-  | (Partial<MLPConfig> & { kind: "mlp" })
-  | (Partial<LSTMConfig> & { kind: "lstm" });
-
-/** The full, resolved pipeline configuration. */
-export interface PipelineConfig {
-  /** Where the prices come from. */
-  data: DataSourceConfig;
-  /** Label horizon in trading days: the target at t is log(adj_close[t+h] / adj_close[t]). */
-  horizon: number;
-  /** Number of walk-forward test folds. */
-  folds: number;
-  /** Dates dropped between training and test (and between fitting and validation); ≥ horizon. */
-  purge: number;
-  /** Dates dropped after each test window (walk-forward folds never train after their test, so 0 is usual). */
-  embargo: number;
-  /** Share of each fold's training dates held out at its end for early stopping. */
-  validationFraction: number;
-  /** Built-in feature names; empty = the default base set. */
-  features: string[];
-  /**
-   * Extra numeric columns of the price files used as features (user-supplied, precomputed): "all" (default), "none",
-   * or a list. They pass the leakage audit's predictiveness and lead/lag checks before training.
-   */
-  columns: "all" | "none" | string[];
-  /** The model trained in every fold, with its settings. */
-  model: ModelConfig;
-  /** How the stitched out-of-sample predictions are backtested (conventions stored with the run). */
-  backtest: {
-    /** Days between the decision (close of t) and the first return earned; ≥ 1. */
-    lag: number;
-    /** Commission per unit of turnover, in basis points. */
-    costBps: number;
-    /** Slippage per unit of turnover, in basis points. */
-    slippageBps: number;
-    /** "long-short": +1/N when P(up) > 0.5, −1/N otherwise; "long-only": +1/N or flat. */
-    portfolio: "long-short" | "long-only";
-    /** Periods per year for annualized figures. */
-    annualization: number;
-  };
-  /** Seed for every random choice (model subsampling). */
-  seed: number;
-  /** Train even when the leakage audit finds leaking features (stored with the run). */
-  allowLeakage: boolean;
-}
-
-/** A partial config: anything omitted takes its default. */
-export interface PipelineConfigInput {
-  /** Price source; default the synthetic market (20 × 2520, planted, seed 42). */
-  data?: (Partial<SyntheticSourceConfig> & { kind?: "synthetic" }) | FilesSourceConfig;
-  /** See {@link PipelineConfig.horizon} (default 1). */
-  horizon?: number;
-  /** See {@link PipelineConfig.folds} (default 5). */
-  folds?: number;
-  /** See {@link PipelineConfig.purge} (default = horizon; less is refused). */
-  purge?: number;
-  /** See {@link PipelineConfig.embargo} (default 0). */
-  embargo?: number;
-  /** See {@link PipelineConfig.validationFraction}; in (0, 0.5). */
-  validationFraction?: number;
-  /** See {@link PipelineConfig.features} (default: the base set). */
-  features?: string[];
-  /** See {@link PipelineConfig.columns} (default "all"). */
-  columns?: "all" | "none" | string[];
-  /** Model kind and settings; omitted settings take that model's defaults, unknown ones are refused. */
-  model?: ModelConfigInput;
-  /** Backtest conventions; omitted ones take their defaults (lag 1, 5 bps, long-short, 252). */
-  backtest?: Partial<PipelineConfig["backtest"]>;
-  /** See {@link PipelineConfig.seed} (default 42). */
-  seed?: number;
-  /** See {@link PipelineConfig.allowLeakage} (default false). */
-  allowLeakage?: boolean;
-}
-
-/**
- * Defaults of the neural models: small enough that the demo-sized market (20 symbols × 2520 days, 5 folds) trains in
- * seconds (MLP) to half a minute (LSTM) on two cores (README "The candor command" gives the measured times).
- */
-export const DEFAULT_NEURAL: { mlp: MLPConfig; lstm: LSTMConfig } = {
-  mlp: {
-    kind: "mlp",
-    hidden: [32, 16],
-    epochs: 20,
-    batchSize: 256,
-    learningRate: 1e-3,
-    patience: 4,
-    clipNorm: 1,
-  },
-  lstm: {
-    kind: "lstm",
-    timesteps: 10,
-    units: 16,
-    epochs: 10,
-    batchSize: 256,
-    learningRate: 2e-3,
-    patience: 3,
-    clipNorm: 1,
-  },
+export const STUDY_CONFIG_PARTS: Readonly<Record<string, z.ZodObject>> = {
+  "data (files)": filesData,
+  "data (synthetic)": syntheticData,
+  target: targetSchema,
+  validation: validationSchema,
+  features: featuresObject,
+  "models[]": entrySchema,
+  backtest: backtestSchema,
+  gate: gateSchema,
+  health: healthSchema,
 };
 
-/** Defaults of the demo: 20 synthetic symbols × 10 years with a planted signal, 5-fold walk-forward, 1-day target. */
-export const DEFAULT_CONFIG: PipelineConfig = {
-  data: { kind: "synthetic", symbols: 20, days: 2520, mode: "planted", seed: 42 },
-  horizon: 1,
-  folds: 5,
-  purge: 1,
-  embargo: 0,
-  validationFraction: 0.15,
-  features: [],
-  columns: "all",
-  model: {
-    kind: "xgboost",
-    params: {
-      objective: "binary:logistic",
-      eval_metric: "logloss",
-      tree_method: "hist",
-      max_depth: 3,
-      eta: 0.05,
-      subsample: 0.8,
-      colsample_bytree: 0.8,
-      min_child_weight: 20,
-      lambda: 1,
-      nthread: 2,
-    },
-    numBoostRound: 400,
-    earlyStoppingRounds: 30,
-  },
-  backtest: { lag: 1, costBps: 5, slippageBps: 0, portfolio: "long-short", annualization: 252 },
-  seed: 42,
-  allowLeakage: false,
+/** The whole study configuration (YAML/JSON or code). */
+export const StudyConfigSchema = z.strictObject({
+  name: text().optional().describe("a name for the study (shown in candor runs)"),
+  data: dataSchema.default({ kind: "synthetic", symbols: 20, days: 2520, mode: "planted", seed: 42 }),
+  target: targetSchema.default({ kind: "direction", horizon: 1, flat: { volatility: 0.5, window: 20 } }),
+  validation: validationSchema.default({
+    scheme: "anchored",
+    folds: 5,
+    embargo: 0,
+    validationFraction: 0.15,
+    split: { train: 0.6, validation: 0.2, test: 0.2 },
+    groups: 6,
+    testGroups: 2,
+  }),
+  features: featuresSchema.default({ set: "base", columns: "all", exclude: [] }),
+  models: z.array(entrySchema, { error: "expected a list of model entries" }).min(1, {
+    error: "expected at least one model entry",
+  }).default([{ kind: "xgboost", settings: {} }]),
+  backtest: backtestSchema.default({
+    lag: 1,
+    costBps: 5,
+    slippageBps: 0,
+    borrowBps: 0,
+    portfolio: "long-short",
+    sizing: { kind: "sign" },
+    annualization: 252,
+  }),
+  gate: gateSchema.default({ wfeThreshold: 0.5, skip: false }),
+  health: healthSchema.default({ upShareBand: [0.2, 0.8] }),
+  seed: integer(0).default(42).describe("seed of every random choice (stored with the study)"),
+  allowLeakage: flag().default(false).describe("train despite a leak verdict of the audit (stored with the study)"),
+});
+
+/** What a user may write: every key optional. */
+export type StudyConfigInput = z.input<typeof StudyConfigSchema>;
+
+/** A resolved model entry: name given or defaulted, settings validated against its kind with defaults filled. */
+export interface ModelEntry {
+  /** Unique name within the study. */
+  name: string;
+  /** Model kind (registry key). */
+  kind: string;
+  /** The kind's settings, every default filled. */
+  settings: Record<string, unknown>;
+  /** Stacking: base entry names. */
+  base?: string[];
+  /** Stacking: meta-learner. */
+  meta?: "elasticnet" | "xgboost";
+}
+
+type Parsed = z.output<typeof StudyConfigSchema>;
+
+/** The resolved study configuration: every default filled, the purge resolved, every entry validated. */
+export interface StudyConfig extends Omit<Parsed, "models" | "validation"> {
+  /** Validation with the purge resolved (≥ the horizon). */
+  validation: Parsed["validation"] & { purge: number };
+  /** Model entries in training order (base entries before the entries that combine them). */
+  models: ModelEntry[];
+}
+
+/** The task a target kind makes the models learn. */
+export function taskOf(target: StudyConfig["target"]["kind"]): Task {
+  return target === "direction" ? "binary" : target === "direction3" ? "multiclass" : "regression";
+}
+
+/** Keys of `validation` that only some schemes read (a key set for another scheme is refused). */
+const SCHEME_KEYS: Record<string, readonly string[]> = {
+  testDays: ["anchored", "rolling"],
+  trainDays: ["rolling"],
+  step: ["rolling"],
+  split: ["three-way"],
+  groups: ["cpcv"],
+  testGroups: ["cpcv"],
+  embargo: ["purged-kfold", "cpcv"],
+  folds: ["anchored", "rolling", "purged-kfold"],
 };
 
-function positiveInt(value: number, field: string, min = 1): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${field} must be an integer ≥ ${min}, got ${value}`);
-  }
-  return value;
+/** "a", "a and b", "a, b and c". */
+function inWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
-function finiteNonNegative(value: number, field: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${field} must be a finite number ≥ 0, got ${value}`);
-  return value;
-}
-
-function positiveFinite(value: number, field: string): number {
-  if (!(typeof value === "number" && Number.isFinite(value) && value > 0)) {
-    throw new ConfigError(`${field} must be a finite number > 0, got ${value}`);
-  }
-  return value;
-}
-
-/**
- * The settings each model kind accepts (besides `kind`). Anything else in a model config is refused: a misspelt or
- * foreign setting (`epochs` for XGBoost, `timesteps` for the MLP) would otherwise be stored with the run as if it had
- * been used.
- */
-export const MODEL_SETTINGS: Readonly<Record<ModelConfig["kind"], readonly string[]>> = {
-  xgboost: ["params", "numBoostRound", "earlyStoppingRounds"],
-  mlp: ["epochs", "batchSize", "learningRate", "patience", "clipNorm", "backend", "hidden"],
-  lstm: ["epochs", "batchSize", "learningRate", "patience", "clipNorm", "backend", "timesteps", "units"],
-};
-
-/** The given settings without `undefined` values (an `undefined` setting means "use the default"). */
-function definedSettings(input: object | undefined): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined));
-}
-
-/** Refuses settings the model kind does not have, naming the setting, the kinds it belongs to and the allowed ones. */
-function refuseUnknownSettings(kind: ModelConfig["kind"], given: Record<string, unknown>): void {
-  const allowed = MODEL_SETTINGS[kind];
-  for (const key of Object.keys(given)) {
-    if (key === "kind" || allowed.includes(key)) continue;
-    const owners = MODEL_KINDS.filter((k) => MODEL_SETTINGS[k].includes(key));
-    throw new ConfigError(
-      `model.${key} is ${
-        owners.length === 0 ? "not a model setting" : `a setting of ${owners.join(" and ")}, not of ${kind}`
-      }; ${kind} accepts: kind, ${allowed.join(", ")}`,
-    );
-  }
-}
-
-/**
- * Fills a model config's defaults for its kind and validates it. An unknown kind, a setting the kind does not have
- * (see {@link MODEL_SETTINGS}) or an invalid value is a ConfigError; a setting given as `undefined` takes its default.
- */
-export function resolveModel(input: ModelConfigInput | undefined): ModelConfig {
-  const kind = input?.kind ?? "xgboost";
-  if (kind === "xgboost") {
-    const xgb = DEFAULT_CONFIG.model as XGBoostConfig;
-    const given = definedSettings(input) as Partial<XGBoostConfig>;
-    refuseUnknownSettings(kind, given);
-    const model: XGBoostConfig = {
-      ...xgb,
-      ...given,
-      params: { ...xgb.params, ...(given.params ?? {}) },
-      kind: "xgboost",
-    };
-    positiveInt(model.numBoostRound, "model.numBoostRound");
-    positiveInt(model.earlyStoppingRounds, "model.earlyStoppingRounds");
-    return model;
-  }
-  if (kind !== "mlp" && kind !== "lstm") {
-    throw new ConfigError(`model.kind must be one of ${MODEL_KINDS.join(", ")}; got ${JSON.stringify(kind)}`);
-  }
-  const given = definedSettings(input);
-  refuseUnknownSettings(kind, given);
-  const model = { ...DEFAULT_NEURAL[kind], ...given, kind } as MLPConfig | LSTMConfig;
-  positiveInt(model.epochs, "model.epochs");
-  positiveInt(model.batchSize, "model.batchSize");
-  positiveFinite(model.learningRate, "model.learningRate");
-  positiveInt(model.patience, "model.patience");
-  positiveFinite(model.clipNorm, "model.clipNorm");
-  if (model.backend !== undefined && !["auto", "tensorflow", "wasm", "cpu"].includes(model.backend)) {
-    throw new ConfigError(
-      `model.backend must be auto, tensorflow, wasm or cpu; got ${JSON.stringify(model.backend)}`,
-    );
-  }
-  if (model.kind === "mlp") {
-    if (!Array.isArray(model.hidden) || model.hidden.length === 0) {
+function refuseForeignSchemeKeys(input: unknown, scheme: string): void {
+  const given = (input as { validation?: Record<string, unknown> })?.validation;
+  if (given === undefined || given === null || typeof given !== "object") return;
+  for (const [key, schemes] of Object.entries(SCHEME_KEYS)) {
+    if (key in given && given[key] !== undefined && !schemes.includes(scheme)) {
       throw new ConfigError(
-        `model.hidden must be a non-empty list of layer widths, got ${JSON.stringify(model.hidden)}`,
+        `validation.${key}: a setting of the ${inWords(schemes)} scheme${schemes.length > 1 ? "s" : ""}, ` +
+          `not of ${scheme}; remove it or change validation.scheme`,
       );
     }
-    model.hidden = model.hidden.map((w, i) => positiveInt(w, `model.hidden[${i}]`));
-  } else {
-    positiveInt(model.timesteps, "model.timesteps");
-    positiveInt(model.units, "model.units");
   }
-  return model;
+}
+
+/** Validates entries: kinds exist, names unique, settings valid for the kind, stacking bases resolvable; orders them. */
+function resolveEntries(entries: Parsed["models"], task: Task): ModelEntry[] {
+  const kinds = modelKinds();
+  const resolved: ModelEntry[] = entries.map((e, i) => {
+    const trainer = trainerOf(e.kind);
+    if (trainer === undefined) {
+      const near = suggest(e.kind, kinds);
+      throw new ConfigError(
+        `models[${i}].kind: unknown model kind ${JSON.stringify(e.kind)}${
+          near === undefined ? "" : ` (did you mean "${near}"?)`
+        }; kinds: ${kinds.join(", ")}`,
+      );
+    }
+    if (!trainer.tasks.includes(task)) {
+      const can = kinds.filter((k) => trainerOf(k)!.tasks.includes(task));
+      throw new ConfigError(
+        `models[${i}].kind: ${e.kind} cannot learn a ${task} target (it learns ${trainer.tasks.join(", ")}); ` +
+          `kinds for this target: ${can.join(", ")}`,
+      );
+    }
+    const combines = trainer.consumes === "out-of-fold";
+    if (!combines && (e.base !== undefined || e.meta !== undefined)) {
+      throw new ConfigError(`models[${i}]: base and meta are for stacking entries, not ${e.kind}`);
+    }
+    if (combines && (e.base === undefined || e.base.length === 0)) {
+      throw new ConfigError(`models[${i}].base: ${e.kind} needs the names of the entries it combines`);
+    }
+    const settings = parseWith(trainer.settings, e.settings, ["models", i, "settings"]) as Record<string, unknown>;
+    return {
+      name: e.name ?? e.kind,
+      kind: e.kind,
+      settings,
+      ...(e.base === undefined ? {} : { base: [...e.base] }),
+      ...(combines ? { meta: e.meta ?? "elasticnet" } : {}),
+    };
+  });
+  const names = new Map<string, number>();
+  resolved.forEach((e, i) => {
+    if (names.has(e.name)) {
+      throw new ConfigError(
+        `models[${i}].name: ${JSON.stringify(e.name)} is already the name of models[${names.get(e.name)}]; give ` +
+          `each entry a unique name`,
+      );
+    }
+    names.set(e.name, i);
+  });
+  for (const [i, e] of resolved.entries()) {
+    for (const b of e.base ?? []) {
+      const j = names.get(b);
+      if (j === undefined) {
+        throw new ConfigError(
+          `models[${i}].base: no entry named ${JSON.stringify(b)}; entries: ${[...names.keys()].join(", ")}`,
+        );
+      }
+      if (resolved[j].base !== undefined) {
+        throw new ConfigError(`models[${i}].base: ${b} is itself a stacking entry; stack base models only`);
+      }
+    }
+  }
+  // Training order: plain entries first (in the order given), then the entries combining them.
+  return [...resolved.filter((e) => e.base === undefined), ...resolved.filter((e) => e.base !== undefined)];
 }
 
 /**
- * Fills defaults and validates. The purge defaults to the horizon and may never be shorter (a shorter purge lets
- * training labels overlap the test window); the lag must be ≥ 1 (same-bar trading is look-ahead).
+ * Fills defaults and validates a study configuration. The purge defaults to the horizon and may never be shorter (a
+ * shorter purge lets training labels overlap the test window); feature names must be built-in; stacking needs a
+ * walk-forward scheme.
+ *
+ * @throws ConfigError naming the path of every problem
  */
-export function resolveConfig(input: PipelineConfigInput = {}): PipelineConfig {
-  const d = DEFAULT_CONFIG;
-  const horizon = positiveInt(input.horizon ?? d.horizon, "horizon");
-  const data = input.data?.kind === "files"
-    ? { kind: "files" as const, path: String(input.data.path ?? ""), symbols: input.data.symbols }
-    : {
-      ...(d.data as Extract<DataSourceConfig, { kind: "synthetic" }>),
-      ...(input.data ?? {}),
-      kind: "synthetic" as const,
-    };
-  if (data.kind === "files" && data.path === "") throw new ConfigError("data.path is required for file data");
-  if (data.kind === "synthetic") {
-    positiveInt(data.symbols, "data.symbols");
-    positiveInt(data.days, "data.days", 60);
-    if (data.mode !== "planted" && data.mode !== "random-walk") {
-      throw new ConfigError(`data.mode must be "planted" or "random-walk", got ${JSON.stringify(data.mode)}`);
-    }
-  }
-  const purge = positiveInt(input.purge ?? horizon, "purge", 0);
+export function resolveStudyConfig(input: unknown = {}): StudyConfig {
+  if (typeof input === "object" && input !== null && RESOLVED.has(input)) return input as StudyConfig;
+  const parsed = parseWith(StudyConfigSchema, input ?? {});
+  const horizon = parsed.target.horizon;
+  refuseForeignSchemeKeys(input, parsed.validation.scheme);
+  const purge = parsed.validation.purge ?? horizon;
   if (purge < horizon) {
     throw new ConfigError(
-      `purge (${purge}) is shorter than the label horizon (${horizon}): training labels would overlap the test ` +
-        `window. Use purge ≥ ${horizon}.`,
+      `validation.purge: ${purge} is shorter than the label horizon ${horizon}: training labels would overlap the ` +
+        `test window; use purge ≥ ${horizon}`,
     );
   }
-  const validationFraction = input.validationFraction ?? d.validationFraction;
-  if (!(validationFraction > 0 && validationFraction < 0.5)) {
-    throw new ConfigError(`validationFraction must be in (0, 0.5), got ${validationFraction}`);
-  }
-  const model = resolveModel(input.model);
-  const backtest = { ...d.backtest, ...(input.backtest ?? {}) };
-  positiveInt(backtest.lag, "backtest.lag");
-  finiteNonNegative(backtest.costBps, "backtest.costBps");
-  finiteNonNegative(backtest.slippageBps, "backtest.slippageBps");
-  positiveInt(backtest.annualization, "backtest.annualization");
-  if (backtest.portfolio !== "long-short" && backtest.portfolio !== "long-only") {
+  const { split } = parsed.validation;
+  if (parsed.validation.scheme === "three-way" && Math.abs(split.train + split.validation + split.test - 1) > 1e-9) {
     throw new ConfigError(
-      `backtest.portfolio must be "long-short" or "long-only", got ${JSON.stringify(backtest.portfolio)}`,
+      `validation.split: train + validation + test must be 1, found ${split.train + split.validation + split.test}`,
     );
   }
-  return {
-    data,
-    horizon,
-    folds: positiveInt(input.folds ?? d.folds, "folds", 2),
-    purge,
-    embargo: positiveInt(input.embargo ?? d.embargo, "embargo", 0),
-    validationFraction,
-    features: [...(input.features ?? d.features)],
-    columns: Array.isArray(input.columns) ? [...input.columns] : input.columns ?? d.columns,
-    model,
-    backtest,
-    seed: positiveInt(input.seed ?? d.seed, "seed", 0),
-    allowLeakage: input.allowLeakage ?? d.allowLeakage,
-  };
+  if (parsed.validation.scheme === "cpcv" && parsed.validation.testGroups >= parsed.validation.groups) {
+    throw new ConfigError(
+      `validation.testGroups: expected fewer than groups (${parsed.validation.groups}), found ${parsed.validation.testGroups}`,
+    );
+  }
+  if (Array.isArray(parsed.features.set)) {
+    const known = [...FEATURE_REGISTRY.keys()];
+    parsed.features.set.forEach((n, i) => {
+      if (!FEATURE_REGISTRY.has(n)) {
+        const near = suggest(n, known);
+        throw new ConfigError(
+          `features.set[${i}]: unknown feature ${JSON.stringify(n)}${
+            near === undefined ? "" : ` (did you mean "${near}"?)`
+          }; candor features lists the built-in names`,
+        );
+      }
+    });
+  }
+  const models = resolveEntries(parsed.models, taskOf(parsed.target.kind));
+  checkSizing(parsed.backtest.sizing, taskOf(parsed.target.kind));
+  if (models.some((m) => m.base !== undefined) && !["anchored", "rolling"].includes(parsed.validation.scheme)) {
+    throw new ConfigError(
+      `validation.scheme: stacking needs a walk-forward scheme (anchored or rolling); with ${parsed.validation.scheme} ` +
+        `the other folds' predictions come from models trained on this fold's future`,
+    );
+  }
+  const config = { ...parsed, validation: { ...parsed.validation, purge }, models };
+  RESOLVED.add(config);
+  return config;
+}
+
+/**
+ * Resolves a configuration read back from the store (a study's or a model's): a resolved configuration carries the
+ * defaults of every validation scheme's keys, which {@link resolveStudyConfig} would refuse as set for another
+ * scheme; they are dropped first, then everything is validated again (a configuration stored by an older candor gets
+ * the defaults of keys added since).
+ */
+export function resolveStoredConfig(stored: unknown): StudyConfig {
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) return resolveStudyConfig(stored);
+  const s = stored as Record<string, unknown>;
+  const v = s.validation as Record<string, unknown> | undefined;
+  if (v === undefined || v === null || typeof v !== "object") return resolveStudyConfig(s);
+  const scheme = String(v.scheme ?? "anchored");
+  const own = Object.fromEntries(
+    Object.entries(v).filter(([key]) => SCHEME_KEYS[key] === undefined || SCHEME_KEYS[key].includes(scheme)),
+  );
+  return resolveStudyConfig({ ...s, validation: own });
+}
+
+/** Configs produced by {@link resolveStudyConfig} (resolving one again returns it unchanged). */
+const RESOLVED = new WeakSet<object>();
+
+/**
+ * Reads a study configuration file: YAML (`.yaml`, `.yml`) or JSON (`.json`; any other name is parsed as YAML, of which
+ * JSON is a subset). Syntax errors name the file, line and column. The result still needs
+ * {@link resolveStudyConfig}.
+ */
+export async function readStudyConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ConfigError(`${path}: config file not found`);
+    throw new ConfigError(`${path}: cannot read the config file (${(e as Error).message})`);
+  }
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = lineCounter.linePos(e.pos[0]);
+    throw new ConfigError(
+      `${path}${pos ? `, line ${pos.line}, column ${pos.col}` : ""}: ${e.message.split("\n")[0]}`,
+    );
+  }
+  const value = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError(`${path}: expected a mapping of settings (data, target, validation, models, ...)`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Sets `path` (e.g. `models[1].settings.units`, `backtest.costBps`) to `value` in a config object, creating parents. */
+export function setConfigValue(config: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.match(/[^.[\]]+|\[\d+\]/g);
+  if (parts === null || parts.length === 0) throw new ConfigError(`--set: expected KEY=VALUE, found ${path}`);
+  const keys = parts.map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
+  let node: Record<string | number, unknown> = config;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) {
+      node[k] = value;
+      return;
+    }
+    const next = node[k];
+    if (next === undefined || next === null || typeof next !== "object") {
+      node[k] = typeof keys[i + 1] === "number" ? [] : {};
+    }
+    node = node[k] as Record<string | number, unknown>;
+  });
+}
+
+/** The resolved config as YAML (what `--dry-run` prints and a user can save and run again). */
+export function configToYaml(config: StudyConfig): string {
+  return YAML.stringify(config, { lineWidth: 120 });
 }

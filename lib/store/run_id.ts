@@ -1,6 +1,6 @@
 /**
- * Run identifiers: `run_` + a ULID (48-bit millisecond timestamp + 80 random bits, Crockford base32), so ids sort by
- * creation time as plain strings and two machines writing to one Postgres store never collide.
+ * Run and study identifiers: `run_` or `study_` + a ULID (48-bit millisecond timestamp + 80 random bits, Crockford
+ * base32), so ids sort by creation time as plain strings and two machines writing to one Postgres store never collide.
  *
  * Hand-written (26 lines) rather than a dependency: the encoding is fixed by the ULID spec and needs only
  * `crypto.getRandomValues`. Ids made in the same millisecond by one process are monotonic (the random part is
@@ -28,6 +28,11 @@ function increment(bytes: Uint8Array): Uint8Array {
 
 /** A new run id, e.g. `run_01JD5Z8Q2N4W6Y8A0C2E4G6J8M`. `now` is epoch milliseconds (for tests). */
 export function newRunId(now: number = Date.now()): string {
+  return `run_${ulid(now)}`;
+}
+
+/** A 26-character ULID for `now` (epoch milliseconds), monotonic within a millisecond in this process. */
+function ulid(now: number): string {
   let random: Uint8Array;
   if (now === lastTime) random = increment(lastRandom);
   else random = crypto.getRandomValues(new Uint8Array(10));
@@ -47,10 +52,44 @@ export function newRunId(now: number = Date.now()): string {
     rand = CROCKFORD[Number(bits & 31n)] + rand;
     bits >>= 5n;
   }
-  return `run_${time}${rand}`;
+  return time + rand;
 }
 
 /** True for strings shaped like an id from {@link newRunId}. */
 export function isRunId(x: string): boolean {
   return /^run_[0-9A-HJKMNP-TV-Z]{26}$/.test(x);
+}
+
+// --- Study ids (schema version 2) ---
+
+/** A new study id, e.g. `study_01JD5Z8Q2N4W6Y8A0C2E4G6J8M`: `study_` + a ULID, like {@link newRunId}. */
+export function newStudyId(now: number = Date.now()): string {
+  return `study_${ulid(now)}`;
+}
+
+/** True for strings shaped like an id from {@link newStudyId}. */
+export function isStudyId(x: string): boolean {
+  return /^study_[0-9A-HJKMNP-TV-Z]{26}$/.test(x);
+}
+
+// --- Production ids (schema version 4) ---
+
+/** A new production model id: `model_` + a ULID, like {@link newRunId}. */
+export function newModelId(now: number = Date.now()): string {
+  return `model_${ulid(now)}`;
+}
+
+/** True for strings shaped like an id from {@link newModelId}. */
+export function isModelId(x: string): boolean {
+  return /^model_[0-9A-HJKMNP-TV-Z]{26}$/.test(x);
+}
+
+/** A new id of a batch of production predictions: `pred_` + a ULID. */
+export function newPredictionBatchId(now: number = Date.now()): string {
+  return `pred_${ulid(now)}`;
+}
+
+/** A new sweep id: `sweep_` + a ULID. */
+export function newSweepId(now: number = Date.now()): string {
+  return `sweep_${ulid(now)}`;
 }

@@ -2,7 +2,7 @@
  * Shared rules of every splitter: the date axis must be sorted and unique, the purge is never shorter than the label
  * horizon, and folds are assembled from index sets into the {@link Fold} shape with their date windows.
  *
- * Conventions (DESIGN §2): the label at date index `t` is the return from the close of `t` to the close of `t + h`.
+ * Conventions (docs/design.md §2): the label at date index `t` is the return from the close of `t` to the close of `t + h`.
  * A training date `t` may sit before a test window starting at `s` only if `t + purge < s`, i.e. `purge` dates are
  * dropped right before the window; with `purge ≥ h` no training label reaches into the test window. Training dates
  * after a test window ending at `u` start at `u + purge + embargo + 1`: the purge removes labels that overlap the

@@ -240,11 +240,30 @@ Deno.test("graphql: dataloaders read each kind of part once per request, whateve
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     assert.equal((res.data!.runs as unknown[]).length, 5);
     assert.deepStrictEqual(calls, {
+      changeToken: 1, // the response cache's validity check
       listRuns: 1,
       listFolds: 1,
       listEpochs: 1,
       listDiagnostics: 1,
-      listBacktests: 1,
+      listBacktestSummaries: 1,
+    });
+    // The dashboard's lists: a page of runs with fold aggregates, a run metric and equity curves.
+    for (const k of Object.keys(calls)) delete (calls as Record<string, number>)[k];
+    const page = await query(
+      createGraphQLHandler(counting),
+      `{ runsConnection(first: 5) { totalCount edges { node {
+          id foldAggregates { folds } foldMean: metric(source: foldMean, name: "accuracy")
+          sharpe: metric(source: backtest, name: "sharpe") folds { index } backtest { equity { date } }
+      } } } }`,
+    );
+    assert.equal(page.errors, undefined, JSON.stringify(page.errors));
+    assert.deepStrictEqual(calls, {
+      changeToken: 1,
+      queryRuns: 1,
+      foldAggregates: 1,
+      listBacktestSummaries: 1,
+      listFolds: 1,
+      listEquityCurves: 1,
     });
   } finally {
     await store.close();
@@ -337,10 +356,12 @@ Deno.test("graphql server: serves queries and GraphiQL over a real port on 127.0
     assert.deepStrictEqual(body.data, {
       runs: [{ id: ok, folds: [{ index: 0 }, { index: 1 }], backtest: { lag: 1, costBps: 5 } }],
     });
-    const root = await fetch(server.url.replace(/graphql$/, ""), { redirect: "manual" });
-    await root.body?.cancel();
-    assert.equal(root.status, 302);
-    assert.equal(root.headers.get("location"), server.url);
+    // The dashboard page is served at / (its script is bundled on first use).
+    const root = await fetch(server.url.replace(/graphql$/, ""));
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(root.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+    assert.deepStrictEqual(externalLoads(await root.text()), []);
     const page = await fetch(server.url, { headers: { accept: "text/html" } });
     assert.equal(page.status, 200);
     assert.deepStrictEqual(externalLoads(await page.text()), []);
@@ -394,6 +415,8 @@ Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags b
     db: undefined,
     token: undefined,
     insecure: false,
+    allowedHosts: [],
+    allowedOrigins: [],
   });
   // Empty environment values count as unset.
   assert.deepStrictEqual(resolveServeOptions([], { PORT: "", HOST: "", CANDOR_GRAPHQL_TOKEN: "" }), {
@@ -402,6 +425,8 @@ Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags b
     db: undefined,
     token: undefined,
     insecure: false,
+    allowedHosts: [],
+    allowedOrigins: [],
   });
   const env = { PORT: "8080", HOST: "0.0.0.0", CANDOR_GRAPHQL_TOKEN: "t0k" };
   assert.deepStrictEqual(resolveServeOptions([], env), {
@@ -410,10 +435,27 @@ Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags b
     db: undefined,
     token: "t0k",
     insecure: false,
+    allowedHosts: [],
+    allowedOrigins: [],
   });
   assert.deepStrictEqual(
     resolveServeOptions(["--port", "0", "--host", "::1", "--db", "/tmp/x.db", "--insecure"], env),
-    { port: 0, host: "::1", db: "/tmp/x.db", token: "t0k", insecure: true },
+    { port: 0, host: "::1", db: "/tmp/x.db", token: "t0k", insecure: true, allowedHosts: [], allowedOrigins: [] },
+  );
+  assert.deepStrictEqual(
+    resolveServeOptions(["--allow-host", "runs.example.com", "--allow-origin", "https://grafana.example.com"], {
+      CANDOR_ALLOWED_HOSTS: "a.example, b.example:8080",
+      CANDOR_ALLOWED_ORIGINS: "https://c.example",
+    }),
+    {
+      port: 4000,
+      host: "127.0.0.1",
+      db: undefined,
+      token: undefined,
+      insecure: false,
+      allowedHosts: ["runs.example.com", "a.example", "b.example:8080"],
+      allowedOrigins: ["https://grafana.example.com", "https://c.example"],
+    },
   );
   assert.throws(() => resolveServeOptions([], { PORT: "http" }), /PORT must be a TCP port/);
   assert.throws(() => resolveServeOptions(["--bogus"], {}), TypeError);
@@ -471,5 +513,33 @@ Deno.test("graphql server: refuses to bind a non-loopback host without a token",
     assert.ok(!isLoopback("0.0.0.0") && !isLoopback("192.168.1.10"));
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("graphql: a document with several operations answers the one named, whichever was asked first", async () => {
+  const { store, dir, ok, failed } = await populatedStore();
+  try {
+    const handler = createGraphQLHandler(store, { cacheBytes: 0 });
+    const doc = `query Failed { runs(status: failed) { id } } query Succeeded { runs(status: succeeded) { id } }`;
+    const ask = async (operationName: string) => {
+      const res = await handler.fetch(
+        new Request("http://localhost/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: doc, operationName }),
+        }),
+      );
+      return ((await res.json()) as GraphQLResponse).data;
+    };
+    for (let i = 0; i < 2; i++) {
+      assert.deepStrictEqual(await ask("Failed"), { runs: [{ id: failed }] });
+      assert.deepStrictEqual(await ask("Succeeded"), { runs: [{ id: ok }] });
+    }
+    // A single-operation query runs compiled; its answer is the same as the interpreter's.
+    const single = await query(handler, `{ runs { id status } }`);
+    assert.deepStrictEqual(single.data, { runs: [{ id: failed, status: "failed" }, { id: ok, status: "succeeded" }] });
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

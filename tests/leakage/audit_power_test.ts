@@ -10,13 +10,8 @@
 
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import {
-  auditFeatures,
-  correlationPValue,
-  correlationWithError,
-  pairedCorrelation,
-  studentTail,
-} from "../../lib/mod.ts";
+import { auditFeatures } from "../../lib/mod.ts";
+import { correlationPValue, correlationWithError, pairedCorrelation, studentTail } from "../../lib/leakage/audit.ts";
 import type { AuditReport, Panel } from "../../lib/mod.ts";
 import { float64Column, symbolRanges } from "../../lib/features/definition.ts";
 import { normal, panelFromFrame, randomWalkPanel, readRealPanel, uniform } from "../features/_panels.ts";

@@ -3,12 +3,11 @@ import {
   auditFeatures,
   BASE_FEATURES,
   computeFeatures,
-  correlationWithError,
   findLeakingFeatures,
   FULL_FEATURES,
-  normalTail,
   waveletDeviationFeature,
 } from "../../lib/mod.ts";
+import { correlationWithError, normalTail } from "../../lib/leakage/audit.ts";
 import type { AuditReport, FeatureDef, Panel } from "../../lib/mod.ts";
 import pl from "nodejs-polars";
 import { normal, panelFromFrame, randomWalkPanel, readRealPanel, uniform } from "../features/_panels.ts";

@@ -1,5 +1,5 @@
 /**
- * The Model contract (DESIGN §3) for every non-neural model: fit on small seeded data, predict, save, load with
+ * The Model contract (docs/design.md §3) for every non-neural model: fit on small seeded data, predict, save, load with
  * identical predictions, a JSON-serializable describe(), and an idempotent dispose().
  */
 import assert from "node:assert/strict";

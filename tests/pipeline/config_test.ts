@@ -1,32 +1,203 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, resolveConfig } from "../../lib/pipeline/config.ts";
+import { join } from "node:path";
+import {
+  readStudyConfigFile,
+  resolveStudyConfig,
+  setConfigValue,
+  StudyConfigSchema,
+} from "../../lib/pipeline/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
+import { modelKinds, trainerOf } from "../../lib/pipeline/trainers/registry.ts";
+import { describeSettings } from "../../lib/pipeline/schema.ts";
 
-Deno.test("resolveConfig: defaults are the documented demo (20 symbols × 2520 days, 5 folds, h = 1, lag 1)", () => {
-  const c = resolveConfig();
+import { ISSUE_YAML } from "./_issue_yaml.ts";
+
+function refused(input: unknown, message: RegExp): void {
+  assert.throws(() => resolveStudyConfig(input), (e) => {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    assert.match(e.message, message);
+    return true;
+  });
+}
+
+Deno.test("study config: the empty config resolves to the documented demo defaults", () => {
+  const c = resolveStudyConfig({});
   assert.deepEqual(c.data, { kind: "synthetic", symbols: 20, days: 2520, mode: "planted", seed: 42 });
-  assert.equal(c.folds, 5);
-  assert.equal(c.horizon, 1);
-  assert.equal(c.purge, 1);
-  assert.equal(c.backtest.lag, 1);
-  assert.equal(c.model.kind, "xgboost");
-  assert.equal(c.model.kind === "xgboost" && c.model.params.objective, "binary:logistic");
-  assert.notEqual(c, DEFAULT_CONFIG);
+  assert.deepEqual(c.target, { kind: "direction", horizon: 1, flat: { volatility: 0.5, window: 20 } });
+  assert.equal(c.validation.scheme, "anchored");
+  assert.equal(c.validation.folds, 5);
+  assert.equal(c.validation.purge, 1, "the purge defaults to the horizon");
+  assert.equal(c.validation.validationFraction, 0.15);
+  assert.deepEqual(c.features, { set: "base", columns: "all", exclude: [] });
+  assert.equal(c.models.length, 1);
+  assert.equal(c.models[0].name, "xgboost");
+  assert.equal(c.models[0].settings.numBoostRound, 400);
+  assert.deepEqual(c.backtest, {
+    lag: 1,
+    costBps: 5,
+    slippageBps: 0,
+    borrowBps: 0,
+    portfolio: "long-short",
+    sizing: { kind: "sign" },
+    annualization: 252,
+  });
+  assert.deepEqual(c.gate, { wfeThreshold: 0.5, skip: false });
+  assert.equal(c.seed, 42);
+  assert.equal(c.allowLeakage, false);
+  // Resolving a resolved config gives it back unchanged.
+  assert.equal(resolveStudyConfig(c), c);
 });
 
-Deno.test("resolveConfig: the purge defaults to the horizon and may not be shorter", () => {
-  assert.equal(resolveConfig({ horizon: 5 }).purge, 5);
-  assert.equal(resolveConfig({ horizon: 5, purge: 8 }).purge, 8);
-  assert.throws(
-    () => resolveConfig({ horizon: 5, purge: 4 }),
-    (e) => e instanceof ConfigError && /purge \(4\)/.test(e.message),
+Deno.test("study config: the issue's YAML resolves, with base entries ordered before the stack", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "study.yaml");
+    await Deno.writeTextFile(file, ISSUE_YAML);
+    const c = resolveStudyConfig(await readStudyConfigFile(file));
+    assert.deepEqual(c.data, { kind: "files", path: "prices/" });
+    assert.equal(c.validation.scheme, "rolling");
+    assert.equal(c.validation.trainDays, 1000);
+    assert.deepEqual(c.models.map((m) => m.name), ["gbm", "mlp", "lt", "xl", "stack"]);
+    assert.equal(c.models[1].settings.epochs, 5);
+    assert.equal(c.models[1].settings.batchSize, 256, "omitted settings take the kind's defaults");
+    assert.deepEqual(c.models[4].base, ["gbm", "mlp"]);
+    assert.equal(c.models[4].meta, "elasticnet");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("study config: errors are path-precise, say what was expected and what was found", () => {
+  refused(
+    { models: [{ kind: "xgboost" }, { kind: "lstm", settings: { units: "abc" } }] },
+    /^models\[1\]\.settings\.units: expected a positive integer, found "abc"$/,
+  );
+  refused({ target: { horizon: 2.5 } }, /^target\.horizon: expected a positive integer, found 2\.5$/);
+  refused({ backtest: { costBps: -1 } }, /^backtest\.costBps: expected a number in \[0, 10000\], found -1$/);
+  refused({ backtest: { lag: 0 } }, /^backtest\.lag: expected a positive integer, found 0$/);
+  refused({ validation: { scheme: "kfold" } }, /validation\.scheme: expected one of anchored, rolling, three-way/);
+  refused({ target: { kind: "price" } }, /target\.kind: expected one of direction, direction3, return, excess/);
+});
+
+Deno.test("study config: unknown keys name the allowed ones and the nearest", () => {
+  refused({ horizon: 5 }, /^horizon: unknown key; allowed here: name, data, target, validation/);
+  refused(
+    { target: { horizn: 5 } },
+    /target\.horizn: unknown key \(did you mean "horizon"\?\); allowed here: kind, horizon, flat/,
+  );
+  refused(
+    { models: [{ kind: "mlp", settings: { epoch: 5 } }] },
+    /models\[0\]\.settings\.epoch: unknown key \(did you mean "epochs"\?\); allowed here: hidden, epochs, batchSize/,
+  );
+  refused(
+    { models: [{ kind: "xgbost" }] },
+    /models\[0\]\.kind: unknown model kind "xgbost" \(did you mean "xgboost"\?\)/,
+  );
+  refused({ features: ["RET5", "RSI41"] }, /features\.set\[1\]: unknown feature "RSI41"/);
+});
+
+Deno.test("study config: the purge may not be shorter than the horizon; scheme settings belong to their scheme", () => {
+  refused(
+    { target: { horizon: 5 }, validation: { purge: 2 } },
+    /validation\.purge: 2 is shorter than the label horizon 5/,
+  );
+  assert.equal(resolveStudyConfig({ target: { horizon: 5 } }).validation.purge, 5);
+  refused(
+    { validation: { trainDays: 500 } },
+    /validation\.trainDays: a setting of the rolling scheme, not of anchored/,
+  );
+  refused(
+    { validation: { scheme: "cpcv", folds: 4 } },
+    /validation\.folds: a setting of the anchored, rolling and purged-kfold schemes/,
+  );
+  refused({ validation: { scheme: "cpcv", groups: 4, testGroups: 4 } }, /testGroups: expected fewer than groups \(4\)/);
+  refused(
+    { validation: { scheme: "three-way", split: { train: 0.5, validation: 0.2, test: 0.2 } } },
+    /validation\.split: train \+ validation \+ test must be 1/,
   );
 });
 
-Deno.test("resolveConfig: same-bar trading (lag 0), negative costs and unknown modes are refused", () => {
-  assert.throws(() => resolveConfig({ backtest: { lag: 0 } }), ConfigError);
-  assert.throws(() => resolveConfig({ backtest: { costBps: -1 } }), ConfigError);
-  assert.throws(() => resolveConfig({ data: { kind: "synthetic", mode: "trending" as "planted" } }), ConfigError);
-  assert.throws(() => resolveConfig({ folds: 1 }), ConfigError);
-  assert.throws(() => resolveConfig({ data: { kind: "files", path: "" } }), ConfigError);
+Deno.test("study config: entries — unique names, kinds that fit the target, stacking over named bases only", () => {
+  refused(
+    { models: [{ kind: "mlp" }, { kind: "mlp" }] },
+    /models\[1\]\.name: "mlp" is already the name of models\[0\]/,
+  );
+  refused(
+    { target: { kind: "return" }, models: [{ kind: "logistic" }] },
+    /models\[0\]\.kind: logistic cannot learn a regression target .* kinds for this target: xgboost, elasticnet, ridge, mlp/,
+  );
+  refused({ models: [{ kind: "lstm-regressor" }] }, /lstm-regressor cannot learn a binary target/);
+  refused({ models: [{ kind: "xgboost", base: ["a"] }] }, /models\[0\]: base and meta are for stacking entries/);
+  refused({ models: [{ kind: "stacking" }] }, /models\[0\]\.base: stacking needs the names of the entries it combines/);
+  refused(
+    { models: [{ kind: "xgboost" }, { kind: "stacking", base: ["gbm"] }] },
+    /models\[1\]\.base: no entry named "gbm"; entries: xgboost, stacking/,
+  );
+  refused(
+    { validation: { scheme: "purged-kfold" }, models: [{ kind: "xgboost" }, { kind: "stacking", base: ["xgboost"] }] },
+    /stacking needs a walk-forward scheme/,
+  );
+});
+
+Deno.test("setConfigValue: dotted and indexed paths create what is missing; flags override the file", () => {
+  const c: Record<string, unknown> = { target: { kind: "return" } };
+  setConfigValue(c, "target.horizon", 5);
+  setConfigValue(c, "models[0].settings.units", 32);
+  setConfigValue(c, "models[0].kind", "lstm");
+  assert.deepEqual(c, { target: { kind: "return", horizon: 5 }, models: [{ settings: { units: 32 }, kind: "lstm" }] });
+});
+
+Deno.test("readStudyConfigFile: a YAML syntax error names the file, line and column; a missing file is named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "bad.yaml");
+    await Deno.writeTextFile(file, "data: { path: prices/ }\nmodels:\n  - { kind: xgboost\n");
+    await assert.rejects(
+      readStudyConfigFile(file),
+      (e) => e instanceof ConfigError && /bad\.yaml, line \d+, column \d+/.test(e.message),
+    );
+    await assert.rejects(readStudyConfigFile(join(dir, "none.yaml")), /none\.yaml: config file not found/);
+    const list = join(dir, "list.yaml");
+    await Deno.writeTextFile(list, "- a\n- b\n");
+    await assert.rejects(readStudyConfigFile(list), /expected a mapping of settings/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every kind declares its settings with defaults and descriptions (what candor models prints)", () => {
+  assert.deepEqual(modelKinds(), [
+    "xgboost",
+    "elasticnet",
+    "ridge",
+    "logistic",
+    "mlp",
+    "lstm",
+    "lstm-regressor",
+    "lstm-transformer",
+    "xlstm",
+    "stacking",
+  ]);
+  for (const kind of modelKinds()) {
+    const t = trainerOf(kind)!;
+    const docs = describeSettings(t.settings);
+    assert.ok(docs.length > 0, kind);
+    for (const d of docs) assert.ok(d.description.length > 0, `${kind}.${d.name} has no description`);
+    // The defaults the listing shows are the ones a fit uses: parsing {} gives them.
+    const parsed = t.settings.parse({}) as Record<string, unknown>;
+    for (const d of docs.filter((x) => x.default !== undefined)) {
+      assert.deepEqual(parsed[d.name], JSON.parse(d.default!), `${kind}.${d.name}`);
+    }
+  }
+  assert.ok(StudyConfigSchema !== undefined);
+});
+
+Deno.test("neural settings accept exactly the tfjs backends the models know", async () => {
+  const { BACKEND_CHOICES } = await import("../../lib/pipeline/trainers/neural.ts");
+  const { BACKEND_REQUESTS } = await import("../../lib/models/nn/backend.ts");
+  assert.deepEqual([...BACKEND_CHOICES], [...BACKEND_REQUESTS]);
+  assert.equal(
+    resolveStudyConfig({ models: [{ kind: "mlp", settings: { backend: "webgpu" } }] }).models[0].settings.backend,
+    "webgpu",
+  );
 });

@@ -13,7 +13,7 @@
  * Features are used as given: scale them first when their units differ (the penalties are not scale-free). NaN
  * features are refused with a ConfigError: linear models have no notion of a missing value.
  *
- * Hand-written: coordinate descent with `positive` and sample weights is not in any maintained npm package (DESIGN
+ * Hand-written: coordinate descent with `positive` and sample weights is not in any maintained npm package (docs/design.md
  * §4); the linear solves use ml-matrix.
  *
  * Files: `save(path)` writes one JSON file `{ kind, options, coef, intercept, columns }`; `load` of the matching class

@@ -83,7 +83,15 @@ export interface XGBoostLibrary {
   buildInfo: Record<string, unknown>;
   /** Throws `XGBoostError` with XGBoost's last error when `code` is non-zero. */
   check(code: number, call: string): void;
+  /**
+   * The OpenMP wait policy the library was loaded with (`OMP_WAIT_POLICY`, read by OpenMP once, when the library
+   * loads): `PASSIVE` unless the environment said otherwise.
+   */
+  waitPolicy: string;
 }
+
+/** OpenMP wait policies. */
+export type WaitPolicy = "passive" | "active";
 
 let cached: XGBoostLibrary | undefined;
 
@@ -134,10 +142,20 @@ export function libraryCandidates(): string[] {
 /**
  * Opens XGBoost's C library once per process (see the module doc for the search order).
  *
+ * OpenMP's wait policy is set before the library loads, because OpenMP reads `OMP_WAIT_POLICY` only then: `passive`
+ * (the default) puts idle worker threads to sleep. With the `active` policy (OpenMP's default) they spin while waiting
+ * for work, and on a machine where another process keeps the cores busy a 2-second training took up to 100 s
+ * (measured: the demo 1.75–104 s with spinning threads, 2.3–3.2 s passive). An `OMP_WAIT_POLICY` already in the
+ * environment wins over `waitPolicy`; the policy in force is reported in {@link XGBoostLibrary.waitPolicy}.
+ *
  * @throws BackendUnavailableError naming every path tried and how to install the library.
  */
-export function openXGBoost(): XGBoostLibrary {
+export function openXGBoost(opts: { waitPolicy?: WaitPolicy } = {}): XGBoostLibrary {
   if (cached) return cached;
+  if ((Deno.env.get("OMP_WAIT_POLICY") ?? "") === "") {
+    Deno.env.set("OMP_WAIT_POLICY", (opts.waitPolicy ?? "passive").toUpperCase());
+  }
+  const waitPolicy = Deno.env.get("OMP_WAIT_POLICY")!;
   const tried: string[] = [];
   for (const path of libraryCandidates()) {
     let lib: Deno.DynamicLibrary<typeof XGBOOST_SYMBOLS>;
@@ -160,7 +178,7 @@ export function openXGBoost(): XGBoostLibrary {
     const out = new BigUint64Array(1);
     let buildInfo: Record<string, unknown> = {};
     if (s.XGBuildInfo(out) === 0) buildInfo = JSON.parse(readCString(out[0]));
-    cached = { symbols: s, path, version: [v[0], v[1], v[2]], buildInfo, check };
+    cached = { symbols: s, path, version: [v[0], v[1], v[2]], buildInfo, check, waitPolicy };
     return cached;
   }
   throw new BackendUnavailableError(

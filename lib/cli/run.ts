@@ -1,0 +1,523 @@
+/**
+ * `candor run` and `candor demo`: a study from a config file and/or flags.
+ *
+ * Every flag is a config key (listed in {@link RUN_FLAGS}); `--set KEY=VALUE` reaches any other key
+ * (`--set models[0].settings.units=32`); flags override the file. `--dry-run` prints the resolved config with every
+ * default and the fold plan, and trains nothing. `demo` is `run` on the built-in synthetic market.
+ *
+ * @module
+ */
+
+import cliProgress from "cli-progress";
+import process from "node:process";
+import YAML from "yaml";
+import { ConfigError, InterruptedError } from "../errors.ts";
+import {
+  configToYaml,
+  readStudyConfigFile,
+  resolveStudyConfig,
+  setConfigValue,
+  type StudyConfig,
+} from "../pipeline/config.ts";
+import { runStudy, type StudyProgress } from "../pipeline/study.ts";
+import { openStore } from "../store/mod.ts";
+import { type CommandSpec, list, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
+import { formatStudy, studyJson } from "./format.ts";
+
+/** A flag that sets a config key. */
+interface ConfigFlag extends OptionSpec {
+  /** The config key it sets. */
+  key: string;
+  /** How the text becomes the value (default: a number when it looks like one). */
+  parse?: (v: string) => unknown;
+}
+
+const files = (v: string) => (v === "all" || v === "none" ? v : list(v));
+const featureSet = (v: string) => (v === "base" || v === "full" ? v : list(v));
+
+/** The flags of `run`/`demo` that set config keys (README "Study configuration" lists the same keys). */
+export const RUN_FLAGS: readonly ConfigFlag[] = [
+  {
+    name: "data",
+    type: "string",
+    value: "PATH",
+    key: "data.path",
+    parse: String,
+    description: "price files: a file or a folder (data.path; default $CANDOR_DATA, else the synthetic market)",
+  },
+  {
+    name: "only",
+    type: "string",
+    value: "SYM,…",
+    key: "data.symbols",
+    parse: list,
+    description: "keep only these symbols of the files (data.symbols)",
+  },
+  {
+    name: "symbols",
+    type: "string",
+    value: "N",
+    key: "data.symbols",
+    description: "synthetic market: number of symbols (data.symbols, 20)",
+  },
+  {
+    name: "days",
+    type: "string",
+    value: "D",
+    key: "data.days",
+    description: "synthetic market: trading days (data.days, 2520)",
+  },
+  {
+    name: "mode",
+    type: "string",
+    value: "M",
+    key: "data.mode",
+    parse: String,
+    description: "synthetic market: planted or random-walk (data.mode)",
+  },
+  {
+    name: "target",
+    type: "string",
+    value: "KIND",
+    key: "target.kind",
+    parse: String,
+    description: "direction, direction3, return or excess (target.kind, direction)",
+  },
+  {
+    name: "horizon",
+    type: "string",
+    value: "H",
+    key: "target.horizon",
+    description: "label horizon in trading days (target.horizon, 1)",
+  },
+  {
+    name: "scheme",
+    type: "string",
+    value: "S",
+    key: "validation.scheme",
+    parse: String,
+    description: "anchored, rolling, three-way, purged-kfold or cpcv (validation.scheme, anchored)",
+  },
+  {
+    name: "folds",
+    type: "string",
+    value: "K",
+    key: "validation.folds",
+    description: "test windows / blocks (validation.folds, 5)",
+  },
+  {
+    name: "train-days",
+    type: "string",
+    value: "N",
+    key: "validation.trainDays",
+    description: "rolling: training window in dates (validation.trainDays)",
+  },
+  {
+    name: "test-days",
+    type: "string",
+    value: "N",
+    key: "validation.testDays",
+    description: "anchored/rolling: dates per test window (validation.testDays)",
+  },
+  {
+    name: "step",
+    type: "string",
+    value: "N",
+    key: "validation.step",
+    description: "rolling: dates between test windows (validation.step)",
+  },
+  {
+    name: "purge",
+    type: "string",
+    value: "P",
+    key: "validation.purge",
+    description: "dates purged between train and test (validation.purge, = horizon; never less)",
+  },
+  {
+    name: "embargo",
+    type: "string",
+    value: "E",
+    key: "validation.embargo",
+    description: "dates embargoed after each test block (validation.embargo, 0)",
+  },
+  {
+    name: "features",
+    type: "string",
+    value: "SET",
+    key: "features.set",
+    parse: featureSet,
+    description: "base, full, or a,b,c (features.set, base)",
+  },
+  {
+    name: "columns",
+    type: "string",
+    value: "C",
+    key: "features.columns",
+    parse: files,
+    description: "extra numeric file columns: all, none or a,b (features.columns, all)",
+  },
+  {
+    name: "exclude",
+    type: "string",
+    value: "C,…",
+    key: "features.exclude",
+    parse: list,
+    description: "file columns never used (features.exclude)",
+  },
+  {
+    name: "cost-bps",
+    type: "string",
+    value: "C",
+    key: "backtest.costBps",
+    description: "commission per unit turnover, bps (backtest.costBps, 5)",
+  },
+  {
+    name: "slippage-bps",
+    type: "string",
+    value: "S",
+    key: "backtest.slippageBps",
+    description: "slippage per unit turnover, bps (backtest.slippageBps, 0)",
+  },
+  {
+    name: "lag",
+    type: "string",
+    value: "L",
+    key: "backtest.lag",
+    description: "days from decision to the first return earned (backtest.lag, 1)",
+  },
+  {
+    name: "portfolio",
+    type: "string",
+    value: "P",
+    key: "backtest.portfolio",
+    parse: String,
+    description: "long-short or long-only (backtest.portfolio, long-short; top-k: --set)",
+  },
+  {
+    name: "borrow-bps",
+    type: "string",
+    value: "B",
+    key: "backtest.borrowBps",
+    description: "annual borrow rate on shorts, bps (backtest.borrowBps, 0)",
+  },
+  {
+    name: "sizing",
+    type: "string",
+    value: "RULE",
+    key: "backtest.sizing",
+    parse: String,
+    description: "sign, forecast-over-sigma, vol-target, kelly, hybrid or seed-aapl (backtest.sizing, sign)",
+  },
+  {
+    name: "wfe-threshold",
+    type: "string",
+    value: "X",
+    key: "gate.wfeThreshold",
+    description: "walk-forward efficiency the gate requires (gate.wfeThreshold, 0.5)",
+  },
+  {
+    name: "skip-gate",
+    type: "boolean",
+    key: "gate.skip",
+    description: "override a failed gate for production (gate.skip; stored)",
+  },
+  { name: "seed", type: "string", value: "S", key: "seed", description: "seed of every random choice (seed, 42)" },
+  {
+    name: "allow-leakage",
+    type: "boolean",
+    key: "allowLeakage",
+    description: "train despite a leak verdict (allowLeakage; stored)",
+  },
+  {
+    name: "name",
+    type: "string",
+    value: "NAME",
+    key: "name",
+    parse: String,
+    description: "a name for the study (name)",
+  },
+];
+
+const OTHER: OptionSpec[] = [
+  {
+    name: "config",
+    type: "string",
+    value: "FILE",
+    description: "study configuration, YAML or JSON (flags override it)",
+  },
+  {
+    name: "model",
+    type: "string",
+    value: "KIND,…",
+    description: "one entry per kind, named by the kind (replaces models)",
+  },
+  { name: "epochs", type: "string", value: "N", description: "settings.epochs of every neural entry" },
+  {
+    name: "set",
+    type: "string",
+    value: "KEY=VALUE",
+    multiple: true,
+    description: "set any config key, e.g. models[0].settings.units=32 (repeatable)",
+  },
+  { name: "dry-run", type: "boolean", description: "print the resolved config and the fold plan; train nothing" },
+  {
+    name: "db",
+    type: "string",
+    value: "PATH",
+    description: "run store: SQLite path or postgres:// URL (default $CANDOR_DB, else data/candor.db)",
+  },
+  { name: "no-store", type: "boolean", description: "do not record the study" },
+  { name: "json", type: "boolean", description: "print the result as JSON" },
+  {
+    name: "production",
+    type: "boolean",
+    description: "then retrain every gate-passing entry on all labelled data and register it (candor train)",
+  },
+  { name: "models-dir", type: "string", value: "DIR", description: "with --production: folder of model folders" },
+];
+
+function spec(kind: "run" | "demo"): CommandSpec {
+  const synthetic = new Set(["symbols", "days", "mode"]);
+  const options = [
+    ...RUN_FLAGS.filter((f) => kind === "run" || (f.name !== "data" && f.name !== "only")),
+    ...OTHER.filter((o) => kind === "run" || o.name !== "config"),
+  ].filter((o) => kind === "run" || !synthetic.has(o.name) || true);
+  return kind === "run"
+    ? {
+      name: "run",
+      summary: "Run a study: one fold plan, every model entry on the same rows, compared and stored.",
+      usage: "run [--config study.yaml] [--data PATH] [options]",
+      details: "Every flag is a config key (shown in parentheses); flags override the file; --set reaches any key.\n" +
+        "Exit status: 0 done, 1 failure, 2 bad arguments or a refused configuration, 3 leaking features refused.",
+      options,
+      examples: [
+        "candor run --config study.yaml",
+        "candor run --data prices/ --model xgboost,mlp --horizon 5 --cost-bps 10",
+        "candor run --config study.yaml --dry-run",
+        "candor run --data prices/ --target direction3 --model lstm --set models[0].settings.classWeights=balanced",
+      ],
+    }
+    : {
+      name: "demo",
+      summary: "The main job on the built-in synthetic market (20 symbols × 10 years with a planted signal).",
+      usage: "demo [--symbols N] [--days D] [--mode planted|random-walk] [--seed S] [options]",
+      details: "Same options as candor run, on the synthetic market.",
+      options,
+      examples: ["candor demo", "candor demo --mode random-walk", "candor demo --model xgboost,lstm --epochs 3"],
+    };
+}
+
+/** Specs of the two commands (for `candor --help`). */
+export const RUN_SPEC: CommandSpec = spec("run");
+/** `demo`. */
+export const DEMO_SPEC: CommandSpec = spec("demo");
+
+/** Builds the raw config (file, then flags) a study resolves from. */
+export async function configFromArgs(
+  kind: "run" | "demo",
+  values: Record<string, string | boolean | string[] | undefined>,
+): Promise<Record<string, unknown>> {
+  const config: Record<string, unknown> = typeof values.config === "string"
+    ? await readStudyConfigFile(values.config)
+    : {};
+  const dataFlags = ["data", "only"].filter((k) => values[k] !== undefined);
+  const synthFlags = ["symbols", "days", "mode"].filter((k) => values[k] !== undefined);
+  if (kind === "demo" && dataFlags.length > 0) {
+    throw new UsageError("candor demo uses the synthetic market; use candor run --data PATH for price files");
+  }
+  if (dataFlags.length > 0 && synthFlags.length > 0) {
+    throw new UsageError(`--${synthFlags[0]} is for the synthetic market, not for price files (--data)`);
+  }
+  if (kind === "demo") {
+    config.data = { kind: "synthetic", ...(typeof values.seed === "string" ? { seed: scalar(values.seed) } : {}) };
+  } else if (values.data !== undefined) config.data = { kind: "files" };
+  else if (synthFlags.length > 0) config.data = { kind: "synthetic", ...(config.data as object ?? {}) };
+  else if (config.data === undefined && Deno.env.get("CANDOR_DATA")) {
+    config.data = { kind: "files", path: Deno.env.get("CANDOR_DATA") };
+  }
+  if (values.only !== undefined && (config.data as { kind?: string } | undefined)?.kind !== "files") {
+    const d = config.data as Record<string, unknown> | undefined;
+    if (d === undefined || !("path" in d)) {
+      throw new UsageError("--only selects symbols of price files; give --data PATH");
+    }
+  }
+  for (const f of RUN_FLAGS) {
+    const v = values[f.name];
+    if (v === undefined) continue;
+    setConfigValue(config, f.key, f.type === "boolean" ? v : (f.parse ?? scalar)(v as string));
+  }
+  if (typeof values.model === "string") {
+    config.models = list(values.model).map((kind) => ({ name: kind, kind }));
+  }
+  if (typeof values.epochs === "string") {
+    const models = (config.models as Array<Record<string, unknown>> | undefined) ?? [];
+    const epochs = scalar(values.epochs);
+    const neural = ["mlp", "lstm", "lstm-regressor", "lstm-transformer", "xlstm"];
+    const targets = models.filter((m) => neural.includes(String(m.kind)));
+    if (targets.length === 0) {
+      throw new UsageError("--epochs is for neural entries (mlp, lstm, lstm-regressor, lstm-transformer, xlstm)");
+    }
+    for (const m of targets) m.settings = { ...(m.settings as object ?? {}), epochs };
+  }
+  for (const s of (values.set as string[] | undefined) ?? []) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--set expects KEY=VALUE, found ${JSON.stringify(s)}`);
+    setConfigValue(config, s.slice(0, eq).trim(), YAML.parse(s.slice(eq + 1)));
+  }
+  return config;
+}
+
+/** The fold plan of a resolved config, as a table (what `--dry-run` prints after the config). */
+async function dryRun(config: StudyConfig): Promise<string> {
+  const { loadMarket, prepareStudyData, selectFeatures } = await import("../pipeline/data.ts");
+  const { planFolds } = await import("../pipeline/plan.ts");
+  const market = await loadMarket(config.data);
+  const selection = selectFeatures(market.panel, config.features);
+  const prepared = prepareStudyData(market.panel, selection, config.target);
+  const plan = planFolds(prepared.data, config.validation);
+  const t = table(["fold", "fit", "early-stopping tail", "test", "fit rows", "tail rows", "test rows"]);
+  const span = (w: { start: string; end: string }[] | undefined) =>
+    w === undefined || w.length === 0 ? "—" : w.map((x) => `${x.start} → ${x.end}`).join(", ");
+  for (const f of plan.folds) {
+    t.push([
+      f.index + 1,
+      span(f.fold.train),
+      span(f.fold.validation),
+      span(f.fold.test),
+      f.rows.fit.length,
+      f.rows.validation.length,
+      f.rows.test.length,
+    ]);
+  }
+  return [
+    "# resolved configuration (every default filled; save it and run it again with --config)",
+    configToYaml(config).trimEnd(),
+    "",
+    `# fold plan: ${plan.scheme}, ${plan.folds.length} fold(s), purge ${config.validation.purge}, ` +
+    `${market.panel.symbols.length} symbols, ${prepared.data.axis.length} dates with a target, features: ` +
+    `${prepared.features.length} (${prepared.features.join(", ")})`,
+    t.toString(),
+    ...selection.notes.map((n) => `note: ${n}`),
+    "dry run: nothing trained or stored",
+  ].join("\n");
+}
+
+/** A progress bar on stderr when it is a terminal; silent otherwise. */
+function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
+  if (!Deno.stderr.isTerminal()) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({
+    format: "{bar} {percentage}% | {stage} | {message}",
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(100, 0, { stage: "start", message: "" });
+  return {
+    update: (p) => bar.update(Math.round(p.fraction * 100), { stage: p.stage, message: p.message }),
+    stop: () => bar.stop(),
+  };
+}
+
+/** Thrown when a configuration is refused (exit status 2, without the usage text). */
+export class RefusedConfiguration extends ConfigError {}
+
+/** Runs `candor run` or `candor demo`; returns the exit status. */
+export async function runCommand(kind: "run" | "demo", args: string[]): Promise<number> {
+  const s = kind === "run" ? RUN_SPEC : DEMO_SPEC;
+  const { values, help } = parseCommand(s, args);
+  if (help) {
+    const { helpText } = await import("./args.ts");
+    console.log(helpText(s));
+    return 0;
+  }
+  let config: StudyConfig;
+  try {
+    config = resolveStudyConfig(await configFromArgs(kind, values));
+  } catch (e) {
+    if (e instanceof ConfigError && !(e instanceof RefusedConfiguration)) throw new RefusedConfiguration(e.message);
+    throw e;
+  }
+  if (values["dry-run"]) {
+    console.log(await dryRun(config));
+    return 0;
+  }
+  if (values.production && values["no-store"]) {
+    throw new UsageError(
+      "--production registers the models in the run store (predict finds them there): drop --no-store",
+    );
+  }
+  const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
+  const bar = progressBar();
+  const stop = interruptOnSignals();
+  try {
+    const result = await runStudy(config, {
+      ...(store === undefined ? {} : { store }),
+      onProgress: bar.update,
+      signal: stop.signal,
+    });
+    bar.stop();
+    let production: string | undefined;
+    if (values.production) {
+      const { trainAfterStudy } = await import("./production.ts");
+      production = await trainAfterStudy(result, config, store, {
+        ...(values["models-dir"] === undefined ? {} : { modelsDir: values["models-dir"] as string }),
+        json: values.json === true,
+      });
+    }
+    if (values.json) {
+      const out = {
+        ...studyJson(result.report),
+        ...(production === undefined ? {} : { production: JSON.parse(production) }),
+      };
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(formatStudy(result.report));
+      if (production !== undefined) console.log(production);
+    }
+    return 0;
+  } catch (e) {
+    bar.stop();
+    if (e instanceof InterruptedError) {
+      console.error(
+        `candor: ${e.message}; ${
+          store === undefined ? "nothing was stored" : "the study is stored as interrupted, " +
+            "with its finished folds: candor run --resume STUDY_ID continues it (candor runs lists it)"
+        }`,
+      );
+      return e.signal === "SIGTERM" ? 143 : 130;
+    }
+    throw e;
+  } finally {
+    bar.stop();
+    stop.dispose();
+    await store?.close();
+  }
+}
+
+/**
+ * SIGINT and SIGTERM stop a study cleanly: the first asks it to stop at the next step, fold, epoch or boosting round
+ * (it is then recorded as interrupted); a second one exits at once (130 / 143).
+ */
+function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const listeners: Array<[Deno.Signal, () => void]> = [];
+  for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const listener = () => {
+      if (controller.signal.aborted) Deno.exit(code);
+      console.error(`candor: ${name} received: stopping at the next step (again to quit at once)`);
+      controller.abort(name);
+    };
+    try {
+      Deno.addSignalListener(name, listener);
+      listeners.push([name, listener]);
+    } catch {
+      // Signals a platform does not deliver (Windows has no SIGTERM listener) are simply not watched.
+    }
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    },
+  };
+}
