@@ -4,7 +4,8 @@ Two uses:
 
   python3 bench/reference/features.py bench DATA_DIR [RUNS]
       loads every <SYMBOL>.csv.gz in DATA_DIR (not timed), computes the full feature set RUNS times and prints
-      {"seconds": [...], "rows": N, "features": K} on its last line.
+      {"seconds": [...], "cpu_seconds": [...], "fresh_gib": [...], "rows": N, "features": K} on its last line
+      (wall time, user + system CPU time, and GiB of memory pages touched for the first time, from minor page faults).
 
   python3 bench/reference/features.py fixture tests/fixtures/features/oracle.json
       generates a small seeded two-symbol OHLCV panel, computes every feature and writes inputs and outputs as JSON:
@@ -19,6 +20,7 @@ correlations, arg-max and ranks.
 import glob
 import json
 import os
+import resource
 import sys
 import time
 
@@ -239,12 +241,17 @@ def main():
     if mode == "bench":
         df = load(sys.argv[2])
         runs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-        times = []
+        times, cpu, fresh = [], [], []
         for _ in range(runs):
+            u0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.perf_counter()
             res = features(df)
             times.append(time.perf_counter() - t0)
-        print(json.dumps({"seconds": times, "rows": len(df), "features": res.shape[1]}))
+            u1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu.append(u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime)
+            fresh.append((u1.ru_minflt - u0.ru_minflt) * resource.getpagesize() / 2**30)  # GiB of first-touched pages
+        out = {"seconds": times, "cpu_seconds": cpu, "fresh_gib": fresh, "rows": len(df), "features": res.shape[1]}
+        print(json.dumps(out))
     elif mode == "fixture":
         df = fixture_panel()
         res = features(df)
