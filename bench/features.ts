@@ -61,6 +61,11 @@ function measure(fn: () => unknown): Cost {
   return { wall, cpu, fresh: ((after.minorPageFault - before.minorPageFault) * 4096) / 2 ** 30 };
 }
 
+/** One field of every pair's cost, comma-separated with one decimal. */
+function list(costs: Cost[], field: keyof Cost): string {
+  return costs.map((c) => c[field].toFixed(1)).join(", ");
+}
+
 /** `min–max` with one decimal. */
 function range(xs: number[]): string {
   return `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
@@ -116,8 +121,13 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   }
   const cpuOurs = median(ourCosts.map((x) => x.cpu));
   const cpuTheirs = median(theirCosts.map((x) => x.cpu));
-  const freshOurs = median(ourCosts.map((x) => x.fresh));
-  const freshTheirs = median(theirCosts.map((x) => x.fresh));
+  const cpuNote = `candor ${list(ourCosts, "cpu")} s, pandas ${list(theirCosts, "cpu")} s (medians ` +
+    `${(cpuTheirs / cpuOurs).toFixed(1)}× apart); `;
+  const outputGiB = (rows * 8 * FULL_FEATURES.length) / 2 ** 30;
+  const freshNote = `memory touched for the first time (minor page faults) candor ${list(ourCosts, "fresh")} GiB, ` +
+    `pandas ${list(theirCosts, "fresh")} GiB (the ${FULL_FEATURES.length} Float64 output columns alone are ` +
+    `${outputGiB.toFixed(1)} GiB; a candor run that touches little fresh memory reuses the freed output of the run ` +
+    "before, while each pandas run is a fresh process)";
   const c = median(ours);
   const p = median(theirs);
   const ratio = p / c;
@@ -146,12 +156,7 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
       notes: `medians of ${pairs} interleaved pairs; candor ${ours.map((x) => x.toFixed(1)).join(", ")} s ` +
         `(range ${range(ours)}); pandas ${theirs.map((x) => x.toFixed(1)).join(", ")} s (range ${range(theirs)}); ` +
         `per-pair ratios ${ours.map((x, i) => (theirs[i] / x).toFixed(1)).join(", ")}; CPU time (user + system) ` +
-        `medians candor ${cpuOurs.toFixed(1)} s, pandas ${cpuTheirs.toFixed(1)} s (${
-          (cpuTheirs / cpuOurs).toFixed(1)
-        }×); ` +
-        `memory touched for the first time (minor page faults) candor ${freshOurs.toFixed(1)} GiB, pandas ` +
-        `${freshTheirs.toFixed(1)} GiB (the ${FULL_FEATURES.length} Float64 output columns alone are ` +
-        `${((rows * 8 * FULL_FEATURES.length) / 2 ** 30).toFixed(1)} GiB)`,
+        cpuNote + freshNote,
     },
     {
       name: `audit: truncation test, full set, one symbol (${one[0]}, 4 cuts)`,
