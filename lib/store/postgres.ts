@@ -1088,6 +1088,22 @@ export class PostgresStore implements Store {
     )).map(storedSweep);
   }
 
+  async getSweeps(ids: readonly string[]): Promise<StoredSweep[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getSweeps: expected an array of sweep ids");
+    if (ids.length === 0) return [];
+    return (await this.#read("getSweeps", (sql) => sql`SELECT * FROM sweeps WHERE id = ANY(${[...ids]}::text[])`))
+      .map(storedSweep);
+  }
+
+  async listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]> {
+    if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    if (sweepIds.length === 0) return [];
+    return (await this.#read(
+      "listTrials",
+      (sql) => sql`SELECT * FROM trials WHERE sweep_id = ANY(${[...sweepIds]}::text[]) ORDER BY sweep_id, cell`,
+    )).map(storedTrial);
+  }
+
   async countTrials(key: TrialKey): Promise<TrialCount> {
     const k = checkTrialKey(key);
     return await this.#snapshot("countTrials", async (tx) => {

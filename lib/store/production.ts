@@ -244,6 +244,13 @@ export interface ProductionStore {
   getSweep(id: string): Promise<{ sweep: StoredSweep; trials: StoredTrial[] } | undefined>;
   /** Sweeps, newest first (`limit`, `offset`). */
   listSweeps(options?: ListRunsOptions): Promise<StoredSweep[]>;
+  /** Batch: the sweeps with these ids that exist (any order), without their trials. */
+  getSweeps(ids: readonly string[]): Promise<StoredSweep[]>;
+  /**
+   * Batch: the trials of these sweeps, grouped by sweep (any order of sweeps), each sweep's by cell. One read for
+   * any number of sweeps, so a page of sweeps with their trials is two store calls, not one per sweep.
+   */
+  listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]>;
   /** The trials counted under a key (see the module notes). */
   countTrials(key: TrialKey): Promise<TrialCount>;
 }

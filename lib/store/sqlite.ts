@@ -1489,6 +1489,31 @@ export class SqliteStore implements Store {
     );
   }
 
+  async getSweeps(ids: readonly string[]): Promise<StoredSweep[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getSweeps: expected an array of sweep ids");
+    if (ids.length === 0) return [];
+    return await this.#read(
+      "getSweeps",
+      (db) =>
+        (db.prepare("SELECT * FROM sweeps WHERE id IN (SELECT value FROM json_each(?))").all(
+          JSON.stringify(ids),
+        ) as Row[])
+          .map(storedSweep),
+    );
+  }
+
+  async listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]> {
+    if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    if (sweepIds.length === 0) return [];
+    return await this.#read(
+      "listTrials",
+      (db) =>
+        (db.prepare(
+          "SELECT * FROM trials WHERE sweep_id IN (SELECT value FROM json_each(?)) ORDER BY sweep_id, cell",
+        ).all(JSON.stringify(sweepIds)) as Row[]).map(storedTrial),
+    );
+  }
+
   async countTrials(key: TrialKey): Promise<TrialCount> {
     const k = checkTrialKey(key);
     return await this.#read("countTrials", (db) => {

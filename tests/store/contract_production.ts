@@ -275,6 +275,28 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
     }
   });
 
+  test("getSweeps and listTrials read any number of sweeps and their trials in one call each", async (store) => {
+    const a = await store.createSweep(sampleSweep());
+    const b = await store.createSweep(
+      sampleSweep({ trials: [sampleTrial(0, 2), sampleTrial(1, -1)], trialsBefore: 5 }),
+    );
+    assert.deepStrictEqual(await store.getSweeps([]), []);
+    assert.deepStrictEqual(await store.listTrials([]), []);
+    const sweeps = await store.getSweeps([b, "sweep_nope", a]);
+    assert.deepStrictEqual(sweeps.map((s) => s.id).sort(), [a, b].sort());
+    const full = { a: (await store.getSweep(a))!, b: (await store.getSweep(b))! };
+    assert.deepStrictEqual(sweeps.find((s) => s.id === b), full.b.sweep);
+    assert.deepStrictEqual(sweeps.find((s) => s.id === a), full.a.sweep);
+    const trials = await store.listTrials([b, a, "sweep_nope"]);
+    // Grouped by sweep, each sweep's by cell, and the same records getSweep returns.
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === a), full.a.trials);
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === b), full.b.trials);
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === b).map((t) => t.metrics.sharpe), [2, -1]);
+    assert.equal(trials.length, 5);
+    const firstOfB = trials.findIndex((t) => t.sweepId === b);
+    assert.ok(trials.slice(firstOfB, firstOfB + 2).every((t) => t.sweepId === b), "one sweep's trials are adjacent");
+  });
+
   test("countTrials counts succeeded runs, their added backtests and sweep cells on the same data and target", async (store) => {
     const key = { dataFingerprint: "sha256:aa", targetKind: "direction", horizon: 1 };
     assert.deepStrictEqual(await store.countTrials(key), {
