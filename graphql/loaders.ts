@@ -8,6 +8,10 @@
  * after its resolver has charged the request's value budget with the curve's length (known from the backtest
  * summary), so a curve too large for the budget is refused before it is decoded.
  *
+ * Production records batch the same way: models by id, the prediction batches of any number of models, the backtests
+ * added to any number of runs, sweeps by id and the trials of any number of sweeps are one store call each. The trial
+ * registry's counts (`countTrials`) are per key: the loader only deduplicates them within a request.
+ *
  * @module
  */
 
@@ -27,6 +31,15 @@ import type {
   StudySummary,
 } from "../lib/store/store.ts";
 import { MAX_RUN_PAGE } from "../lib/store/run_query.ts";
+import type {
+  StoredModel,
+  StoredProductionPredictions,
+  StoredRunBacktest,
+  StoredSweep,
+  StoredTrial,
+  TrialCount,
+  TrialKey,
+} from "../lib/store/production.ts";
 import type { RequestGuard } from "./guard.ts";
 
 /** The loaders of one request, keyed by run id. */
@@ -49,6 +62,18 @@ export interface RunLoaders {
   predictionFolds: DataLoader<string, PredictionFold[]>;
   /** A slice of one prediction record, or null when the (run, fold) has none. */
   predictionSlice: DataLoader<PredictionSlice, StoredPredictions | null, string>;
+  /** Production models by id. */
+  model: DataLoader<string, StoredModel | null>;
+  /** The production prediction batches of each model, oldest first. */
+  modelPredictions: DataLoader<string, StoredProductionPredictions[]>;
+  /** The backtests added to each run, in the order added (equity curves included). */
+  runBacktests: DataLoader<string, StoredRunBacktest[]>;
+  /** Sweeps by id (without their trials). */
+  sweep: DataLoader<string, StoredSweep | null>;
+  /** The trials of each sweep, by cell. */
+  trials: DataLoader<string, StoredTrial[]>;
+  /** The trial registry's count under a key (one store call per distinct key). */
+  trialCount: DataLoader<TrialKey, TrialCount, string>;
 }
 
 function groupByRun<T extends { runId: string }>(ids: readonly string[], items: T[]): T[][] {
@@ -119,6 +144,23 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
         return out;
       }),
       { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.split ?? "test"}\u0000${s.offset}\u0000${s.limit}` },
+    ),
+    model: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getModels(ids), (m) => m.id))),
+    modelPredictions: new DataLoader(timed(async (ids) => {
+      const groups = new Map<string, StoredProductionPredictions[]>(ids.map((id) => [id, []]));
+      for (const b of await store.listProductionPredictions(ids)) groups.get(b.modelId)?.push(b);
+      return ids.map((id) => groups.get(id)!);
+    })),
+    runBacktests: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listRunBacktests(ids)))),
+    sweep: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getSweeps(ids), (s) => s.id))),
+    trials: new DataLoader(timed(async (ids) => {
+      const groups = new Map<string, StoredTrial[]>(ids.map((id) => [id, []]));
+      for (const t of await store.listTrials(ids)) groups.get(t.sweepId)?.push(t);
+      return ids.map((id) => groups.get(id)!);
+    })),
+    trialCount: new DataLoader(
+      timed<TrialCount, TrialKey>((keys) => Promise.all(keys.map((k) => store.countTrials(k)))),
+      { cacheKeyFn: (k) => `${k.dataFingerprint}\u0000${k.targetKind}\u0000${k.horizon}` },
     ),
   };
   return loaders;
