@@ -409,7 +409,8 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       sharpe: t.float({ nullable: true, resolve: (b) => finiteOrNull(b.metrics.sharpe) }),
       deflatedSharpe: t.float({
         nullable: true,
-        description: "Probability that the true Sharpe ratio exceeds the best expected of N trials by luck alone.",
+        description:
+          "Probability that the true Sharpe ratio exceeds the best that N unskilled trials would show by luck.",
         resolve: (b) => finiteOrNull(b.metrics.deflatedSharpe),
       }),
       deflation: t.field({
