@@ -429,6 +429,18 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
         complexity: { field: 1, multiplier: LIST_SIZES.metrics },
         resolve: (b) => metricList(b.buyAndHold),
       }),
+      metric: t.float({
+        nullable: true,
+        description: "One strategy metric by name (null if absent or undefined).",
+        args: { name: t.arg.string({ required: true }) },
+        resolve: (b, { name }) => finiteOrNull(b.metrics[name] ?? null),
+      }),
+      buyAndHoldMetric: t.float({
+        nullable: true,
+        description: "One buy & hold metric by name, on the same window.",
+        args: { name: t.arg.string({ required: true }) },
+        resolve: (b, { name }) => finiteOrNull(b.buyAndHold[name] ?? null),
+      }),
       warnings: t.exposeStringList("warnings", { complexity: OPAQUE_COST }),
       points: t.int({ description: "Dates in the equity curve.", resolve: (b) => b.equity.dates.length }),
       equity: t.field({

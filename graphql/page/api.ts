@@ -239,9 +239,26 @@ export interface RunDetail {
     equity: { date: string; value: number; buyAndHold: number | null }[];
     sharpeDifference: { value: number | null; ci: Interval; pValue: number | null } | null;
   } | null;
+  /** Backtests added to the run (`candor backtest --run`), in the order added. */
+  backtests: {
+    seq: number;
+    createdAt: string;
+    lag: number;
+    costBps: number;
+    slippageBps: number;
+    sizing: string | null;
+    portfolio: string | null;
+    sharpe: number | null;
+    buyAndHoldSharpe: number | null;
+    maxDrawdown: number | null;
+    buyAndHoldMaxDrawdown: number | null;
+    deflatedSharpe: number | null;
+    deflation: { trials: number } | null;
+    warnings: string[];
+  }[];
 }
 
-/** One run with its folds, aggregates, epochs, diagnostics and backtest (equity curve included). */
+/** One run with its folds, aggregates, epochs, diagnostics, backtest (equity curve included) and added backtests. */
 export const RUN_QUERY = `query Run($id: ID!) {
   run(id: $id) {
     id status model symbols dataSource backend seed leakageOverride createdAt finishedAt tags note liveness
@@ -283,6 +300,11 @@ export const RUN_QUERY = `query Run($id: ID!) {
       metrics { name value } buyAndHold { name value }
       equity { date value buyAndHold }
       sharpeDifference { value ci { low high } pValue }
+    }
+    backtests {
+      seq createdAt lag costBps slippageBps sizing portfolio sharpe buyAndHoldSharpe deflatedSharpe warnings
+      maxDrawdown: metric(name: "maxDrawdown") buyAndHoldMaxDrawdown: buyAndHoldMetric(name: "maxDrawdown")
+      deflation { trials }
     }
   }
 }`;

@@ -392,6 +392,22 @@ Deno.test({
       await Deno.mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: new URL("dashboard-production.png", ARTIFACTS).pathname, fullPage: true });
 
+      // The model's run page lists the backtest added to it, with its deflated Sharpe ratio and N.
+      await gbm.locator("a", { hasText: "its run" }).click();
+      await page.waitForURL(`**/#/runs/${f.runId}`);
+      const added = page.locator("#added-backtests-table tbody tr");
+      await added.first().waitFor();
+      assert.equal(await added.count(), 1);
+      const a = (await added.first().locator("td").allTextContents()).map((t) => t.trim());
+      assert.deepStrictEqual([a[0], a[2], a[3], a[5], a[7], a[8]], [
+        String(f.seqs[0]),
+        "kelly(0.25) · long-short",
+        "2",
+        `${(0.2 * Math.sqrt(252)).toFixed(2)} vs 0.50`,
+        "0.750",
+        "2",
+      ]);
+
       assert.deepStrictEqual(seen.errors, []);
       assert.deepStrictEqual(seen.external, []);
     } finally {
