@@ -64,8 +64,11 @@ export interface RunLoaders {
   predictionSlice: DataLoader<PredictionSlice, StoredPredictions | null, string>;
   /** Production models by id. */
   model: DataLoader<string, StoredModel | null>;
-  /** The production prediction batches of each model, oldest first. */
-  modelPredictions: DataLoader<string, StoredProductionPredictions[]>;
+  /**
+   * The newest `last` prediction batches of each model, oldest first (one store call per distinct `last` in a batch:
+   * only the batches shown are read, however long a model has been predicting).
+   */
+  modelPredictions: DataLoader<{ modelId: string; last: number }, StoredProductionPredictions[], string>;
   /** The backtests added to each run, in the order added (equity curves included). */
   runBacktests: DataLoader<string, StoredRunBacktest[]>;
   /** Sweeps by id (without their trials). */
@@ -146,11 +149,20 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
       { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.split ?? "test"}\u0000${s.offset}\u0000${s.limit}` },
     ),
     model: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getModels(ids), (m) => m.id))),
-    modelPredictions: new DataLoader(timed(async (ids) => {
-      const groups = new Map<string, StoredProductionPredictions[]>(ids.map((id) => [id, []]));
-      for (const b of await store.listProductionPredictions(ids)) groups.get(b.modelId)?.push(b);
-      return ids.map((id) => groups.get(id)!);
-    })),
+    modelPredictions: new DataLoader(
+      timed<StoredProductionPredictions[], { modelId: string; last: number }>(async (keys) => {
+        const found = new Map<string, StoredProductionPredictions[]>();
+        for (const last of new Set(keys.map((k) => k.last))) {
+          const ids = [...new Set(keys.filter((k) => k.last === last).map((k) => k.modelId))];
+          for (const id of ids) found.set(`${id}\u0000${last}`, []);
+          for (const b of await store.listProductionPredictions(ids, { last })) {
+            found.get(`${b.modelId}\u0000${last}`)?.push(b);
+          }
+        }
+        return keys.map((k) => found.get(`${k.modelId}\u0000${k.last}`)!);
+      }),
+      { cacheKeyFn: (k) => `${k.modelId}\u0000${k.last}` },
+    ),
     runBacktests: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listRunBacktests(ids)))),
     sweep: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getSweeps(ids), (s) => s.id))),
     trials: new DataLoader(timed(async (ids) => {

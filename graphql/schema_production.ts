@@ -353,7 +353,7 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
         type: PredictionBatchRef,
         nullable: true,
         description: "Its most recent prediction batch (null before its first `candor predict`).",
-        resolve: async (m, _a, ctx) => (await ctx.loaders.modelPredictions.load(m.id)).at(-1) ?? null,
+        resolve: async (m, _a, ctx) => (await ctx.loaders.modelPredictions.load({ modelId: m.id, last: 1 }))[0] ?? null,
       }),
       predictions: t.field({
         type: [PredictionBatchRef],
@@ -364,8 +364,8 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
         resolve: async (m, { last }, ctx, info) => {
           const n = last ?? DEFAULT_BATCHES;
           if (n < 1 || n > MAX_BATCHES) throw badInput(`last must be between 1 and ${MAX_BATCHES}, got ${n}`);
-          const all = await ctx.loaders.modelPredictions.load(m.id);
-          return chargeList(ctx.guard, info, all.slice(-n).reverse());
+          const newest = await ctx.loaders.modelPredictions.load({ modelId: m.id, last: n });
+          return chargeList(ctx.guard, info, [...newest].reverse());
         },
       }),
     }),

@@ -120,6 +120,7 @@ import {
   requireString,
 } from "./validate.ts";
 import type {
+  ListProductionPredictionsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -132,6 +133,7 @@ import type {
   TrialKey,
 } from "./production.ts";
 import {
+  checkLastOption,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -1003,12 +1005,19 @@ export class PostgresStore implements Store {
     return id;
   }
 
-  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+  async listProductionPredictions(
+    modelIds: readonly string[],
+    options: ListProductionPredictionsOptions = {},
+  ): Promise<StoredProductionPredictions[]> {
     if (!Array.isArray(modelIds)) throw new StoreError("expected an array of model ids");
+    const last = checkLastOption(options);
     if (modelIds.length === 0) return [];
     return await this.#snapshot("listProductionPredictions", async (tx) => {
-      const batches = await tx`SELECT * FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])
-                               ORDER BY created_at, id`;
+      const batches = await tx`SELECT * FROM (
+                                 SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY created_at DESC, id DESC)
+                                   AS newest
+                                 FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])) b
+                               WHERE newest <= ${last ?? Number.MAX_SAFE_INTEGER} ORDER BY created_at, id`;
       const out: StoredProductionPredictions[] = [];
       for (const b of batches) {
         const rows = await tx`SELECT * FROM production_predictions WHERE batch_id = ${b.id} ORDER BY row_index`;

@@ -121,6 +121,12 @@ export interface StoredProductionPredictions extends Required<Omit<NewProduction
   createdAt: number;
 }
 
+/** Options of `listProductionPredictions`. */
+export interface ListProductionPredictionsOptions {
+  /** Only each model's newest `last` batches (a positive integer); all when absent. */
+  last?: number;
+}
+
 /** A backtest added to a run, numbered in the order added. */
 export interface StoredRunBacktest extends StoredBacktest {
   /** Order of addition across the store (increasing). */
@@ -232,8 +238,15 @@ export interface ProductionStore {
   listModels(options?: ListRunsOptions): Promise<StoredModel[]>;
   /** Records a batch of production predictions of a registered model; returns its id. */
   appendProductionPredictions(batch: NewProductionPredictions): Promise<string>;
-  /** Batch: the prediction batches of these models, oldest first, rows in the order written. */
-  listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]>;
+  /**
+   * Batch: the prediction batches of these models, oldest first, rows in the order written. With `last`, only each
+   * model's newest `last` batches (still oldest first), so a dashboard showing the latest predictions reads those
+   * rows alone, however long a model has been predicting.
+   */
+  listProductionPredictions(
+    modelIds: readonly string[],
+    options?: ListProductionPredictionsOptions,
+  ): Promise<StoredProductionPredictions[]>;
   /** Adds a backtest to an existing run (sealed runs included); its own backtest is untouched. Returns its seq. */
   addRunBacktest(runId: string, backtest: BacktestRecord): Promise<number>;
   /** Batch: the backtests added to these runs, in the order added. */

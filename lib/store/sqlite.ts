@@ -116,6 +116,7 @@ import {
   requireString,
 } from "./validate.ts";
 import type {
+  ListProductionPredictionsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -128,6 +129,7 @@ import type {
   TrialKey,
 } from "./production.ts";
 import {
+  checkLastOption,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -1367,14 +1369,20 @@ export class SqliteStore implements Store {
     return id;
   }
 
-  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+  async listProductionPredictions(
+    modelIds: readonly string[],
+    options: ListProductionPredictionsOptions = {},
+  ): Promise<StoredProductionPredictions[]> {
     if (!Array.isArray(modelIds)) throw new StoreError("listProductionPredictions: expected an array of model ids");
+    const last = checkLastOption(options);
     if (modelIds.length === 0) return [];
     return await this.#read("listProductionPredictions", (db) => {
       const batches = db.prepare(
-        `SELECT * FROM production_batches WHERE model_id IN (SELECT value FROM json_each(?))
-           ORDER BY created_at, id`,
-      ).all(JSON.stringify(modelIds)) as Row[];
+        `SELECT * FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY created_at DESC, id DESC) AS newest
+             FROM production_batches WHERE model_id IN (SELECT value FROM json_each(?)))
+           WHERE newest <= ? ORDER BY created_at, id`,
+      ).all(JSON.stringify(modelIds), last ?? Number.MAX_SAFE_INTEGER) as Row[];
       const rows = db.prepare("SELECT * FROM production_predictions WHERE batch_id = ? ORDER BY row_index");
       return batches.map((b) => productionBatch(b, rows.all(b.id as string) as Row[]));
     }, true);

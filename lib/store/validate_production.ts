@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { NewModel, NewProductionPredictions, NewSweep, NewTrial, TrialKey } from "./production.ts";
+import type {
+  ListProductionPredictionsOptions,
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  NewTrial,
+  TrialKey,
+} from "./production.ts";
+import { StoreError } from "../errors.ts";
 import { isModelId } from "./run_id.ts";
 import {
   fail,
@@ -224,4 +232,14 @@ export function perPeriodSharpe(metrics: Record<string, number>, annualization: 
   const s = metrics.sharpe;
   if (typeof s !== "number" || !Number.isFinite(s) || !(annualization > 0)) return undefined;
   return s / Math.sqrt(annualization);
+}
+
+/** The `last` option of `listProductionPredictions`: a positive safe integer, or undefined for every batch. */
+export function checkLastOption(options: ListProductionPredictionsOptions | undefined): number | undefined {
+  const last = options?.last;
+  if (last === undefined) return undefined;
+  if (!Number.isSafeInteger(last) || last < 1) {
+    throw new StoreError(`listProductionPredictions: last must be a positive integer, found ${String(last)}`);
+  }
+  return last;
 }

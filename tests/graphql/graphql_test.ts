@@ -285,7 +285,7 @@ Deno.test("graphql: dataloaders read each kind of part once per request, whateve
       listModels: 1,
       getStudies: 1,
       getRuns: 1,
-      listProductionPredictions: 1,
+      listProductionPredictions: 2, // one per distinct number of batches asked: latestPredictions 1, predictions 10
       listSweeps: 1,
       listTrials: 1,
       listRunBacktests: 1,

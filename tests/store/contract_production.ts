@@ -201,6 +201,35 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
     assert.deepStrictEqual(await store.listProductionPredictions(["model_nope"]), []);
   });
 
+  test("listProductionPredictions with last reads each model's newest batches only, still oldest first", async (store) => {
+    const a = sampleModel();
+    const b = sampleModel();
+    await store.registerModel(a);
+    await store.registerModel(b);
+    const aIds = [];
+    for (const asOf of ["2021-01-04", "2021-01-05", "2021-01-06"]) {
+      aIds.push(await store.appendProductionPredictions(sampleBatch(a.id, { asOf })));
+    }
+    const bOnly = await store.appendProductionPredictions(sampleBatch(b.id));
+    const newest = await store.listProductionPredictions([a.id, b.id], { last: 1 });
+    assert.deepStrictEqual(newest.map((x) => x.id).sort(), [aIds[2], bOnly].sort());
+    assert.deepStrictEqual(newest.find((x) => x.modelId === a.id)!.rows.map((r) => r.symbol), ["BBB", "AAA"]);
+    assert.deepStrictEqual((await store.listProductionPredictions([a.id], { last: 2 })).map((x) => x.asOf), [
+      "2021-01-05",
+      "2021-01-06",
+    ]);
+    assert.deepStrictEqual(
+      (await store.listProductionPredictions([a.id], { last: 10 })).map((x) => x.id),
+      aIds,
+    );
+    for (const last of [0, -1, 1.5, NaN]) {
+      await assert.rejects(
+        () => store.listProductionPredictions([a.id], { last }),
+        (e: unknown) => e instanceof StoreError && /last must be a positive integer/.test((e as Error).message),
+      );
+    }
+  });
+
   test("appendProductionPredictions refuses unknown models and bad rows, writing nothing", async (store) => {
     const m = sampleModel();
     await store.registerModel(m);
