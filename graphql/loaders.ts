@@ -32,6 +32,7 @@ import type {
 } from "../lib/store/store.ts";
 import { MAX_RUN_PAGE } from "../lib/store/run_query.ts";
 import type {
+  ListTrialsOptions,
   StoredModel,
   StoredProductionPredictions,
   StoredRunBacktest,
@@ -73,11 +74,26 @@ export interface RunLoaders {
   runBacktests: DataLoader<string, StoredRunBacktest[]>;
   /** Sweeps by id (without their trials). */
   sweep: DataLoader<string, StoredSweep | null>;
-  /** The trials of each sweep, by cell. */
-  trials: DataLoader<string, StoredTrial[]>;
+  /** A page of each sweep's trials (by cell or by a metric); one store call per distinct page in a batch. */
+  trials: DataLoader<TrialPageKey, StoredTrial[], string>;
   /** The trial registry's count under a key (one store call per distinct key). */
   trialCount: DataLoader<TrialKey, TrialCount, string>;
 }
+
+/** A page of one sweep's trials. */
+export interface TrialPageKey {
+  sweepId: string;
+  options: ListTrialsOptions;
+}
+
+const trialPageOf = (k: TrialPageKey) =>
+  JSON.stringify([
+    k.options.orderBy?.metric ?? null,
+    k.options.orderBy?.direction ?? null,
+    k.options.offset ?? 0,
+    k.options.limit ?? null,
+  ]);
+const trialKeyOf = (k: TrialPageKey) => `${k.sweepId}\u0000${trialPageOf(k)}`;
 
 function groupByRun<T extends { runId: string }>(ids: readonly string[], items: T[]): T[][] {
   const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
@@ -165,11 +181,26 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
     ),
     runBacktests: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listRunBacktests(ids)))),
     sweep: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getSweeps(ids), (s) => s.id))),
-    trials: new DataLoader(timed(async (ids) => {
-      const groups = new Map<string, StoredTrial[]>(ids.map((id) => [id, []]));
-      for (const t of await store.listTrials(ids)) groups.get(t.sweepId)?.push(t);
-      return ids.map((id) => groups.get(id)!);
-    })),
+    trials: new DataLoader(
+      timed<StoredTrial[], TrialPageKey>(async (keys) => {
+        const found = new Map<string, StoredTrial[]>();
+        const pages = new Map<string, TrialPageKey[]>();
+        for (const k of keys) {
+          const page = trialPageOf(k);
+          pages.set(page, [...(pages.get(page) ?? []), k]);
+          found.set(trialKeyOf(k), []);
+        }
+        for (const group of pages.values()) {
+          const { options } = group[0];
+          const ids = [...new Set(group.map((k) => k.sweepId))];
+          for (const t of await store.listTrials(ids, options)) {
+            found.get(trialKeyOf({ sweepId: t.sweepId, options }))?.push(t);
+          }
+        }
+        return keys.map((k) => found.get(trialKeyOf(k))!);
+      }),
+      { cacheKeyFn: trialKeyOf },
+    ),
     trialCount: new DataLoader(
       timed<TrialCount, TrialKey>((keys) => Promise.all(keys.map((k) => store.countTrials(k)))),
       { cacheKeyFn: (k) => `${k.dataFingerprint}\u0000${k.targetKind}\u0000${k.horizon}` },

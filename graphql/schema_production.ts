@@ -25,6 +25,7 @@
  */
 
 import type {
+  ListTrialsOptions,
   ProductionPrediction,
   StoredModel,
   StoredProductionPredictions,
@@ -212,12 +213,6 @@ function pboOf(s: StoredSweep): PboWindow[] {
     };
   });
 }
-
-/** The value a trial is ordered by: a metric, NaN (last either way) when missing or undefined. */
-const trialValue = (t: StoredTrial, metric: string) => {
-  const v = t.metrics[metric];
-  return typeof v === "number" && Number.isFinite(v) ? v : NaN;
-};
 
 /** Adds the production types, the root queries over them and `Run.backtests`. */
 export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs: StudyRefs): void {
@@ -571,8 +566,8 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       summary: t.field({ type: "JSON", nullable: true, complexity: OPAQUE_COST, resolve: (s) => s.summary }),
       trials: t.field({
         type: [TrialRef],
-        description: `Its trials, by cell or ordered by a metric (missing values last), from offset (default ` +
-          `${DEFAULT_TRIAL_PAGE}, at most ${MAX_TRIAL_PAGE}).`,
+        description: `A page of its trials, by cell or ordered by a metric (undefined values last, ties by cell), ` +
+          `from offset (default ${DEFAULT_TRIAL_PAGE}, at most ${MAX_TRIAL_PAGE}); only the page is read from the store.`,
         args: {
           limit: t.arg.int(),
           offset: t.arg.int(),
@@ -587,19 +582,16 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
           }
           const offset = args.offset ?? 0;
           if (offset < 0) throw badInput(`offset must be ≥ 0, got ${offset}`);
-          let trials = await ctx.loaders.trials.load(s.id);
-          if (args.orderBy !== null && args.orderBy !== undefined) {
-            const metric = args.orderBy;
-            const sign = args.direction === "asc" ? 1 : -1;
-            trials = [...trials].sort((a, b) => {
-              const x = trialValue(a, metric), y = trialValue(b, metric);
-              if (Number.isNaN(x) || Number.isNaN(y)) {
-                return Number.isNaN(x) === Number.isNaN(y) ? a.cell - b.cell : Number.isNaN(x) ? 1 : -1;
-              }
-              return x === y ? a.cell - b.cell : sign * (x - y);
-            });
+          const metric = args.orderBy ?? null;
+          if (metric !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(metric)) {
+            throw badInput(`orderBy must be a metric name (letters, digits and _), got ${JSON.stringify(metric)}`);
           }
-          return chargeList(ctx.guard, info, trials.slice(offset, offset + limit));
+          const options: ListTrialsOptions = {
+            offset,
+            limit,
+            ...(metric === null ? {} : { orderBy: { metric, direction: args.direction ?? "desc" } }),
+          };
+          return chargeList(ctx.guard, info, await ctx.loaders.trials.load({ sweepId: s.id, options }));
         },
       }),
     }),

@@ -121,6 +121,7 @@ import {
 } from "./validate.ts";
 import type {
   ListProductionPredictionsOptions,
+  ListTrialsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -134,6 +135,7 @@ import type {
 } from "./production.ts";
 import {
   checkLastOption,
+  checkListTrialsOptions,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -1104,13 +1106,23 @@ export class PostgresStore implements Store {
       .map(storedSweep);
   }
 
-  async listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]> {
+  async listTrials(sweepIds: readonly string[], options: ListTrialsOptions = {}): Promise<StoredTrial[]> {
     if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    const page = checkListTrialsOptions(options);
     if (sweepIds.length === 0) return [];
-    return (await this.#read(
-      "listTrials",
-      (sql) => sql`SELECT * FROM trials WHERE sweep_id = ANY(${[...sweepIds]}::text[]) ORDER BY sweep_id, cell`,
-    )).map(storedTrial);
+    return (await this.#read("listTrials", (sql) => {
+      const value = sql`(metrics ->> ${page.metric ?? ""})::float8`;
+      const order = page.metric === null
+        ? sql`cell`
+        : page.descending
+        ? sql`${value} DESC NULLS LAST, cell`
+        : sql`${value} ASC NULLS LAST, cell`;
+      return sql`SELECT * FROM (
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY sweep_id ORDER BY ${order}) AS position
+                     FROM trials WHERE sweep_id = ANY(${[...sweepIds]}::text[])) t
+                 WHERE position > ${page.offset} AND position <= ${page.end ?? Number.MAX_SAFE_INTEGER}
+                 ORDER BY sweep_id, position`;
+    })).map(storedTrial);
   }
 
   async countTrials(key: TrialKey): Promise<TrialCount> {

@@ -127,6 +127,19 @@ export interface ListProductionPredictionsOptions {
   last?: number;
 }
 
+/** Options of `listTrials`: which page of each sweep's trials, in which order. */
+export interface ListTrialsOptions {
+  /**
+   * Order each sweep's trials by this metric (a name of letters, digits and `_`, e.g. `deflatedSharpe`), undefined
+   * or missing values last in both directions, ties by cell; by cell when absent.
+   */
+  orderBy?: { metric: string; direction: "asc" | "desc" };
+  /** Skip this many of each sweep's trials, in that order (default 0). */
+  offset?: number;
+  /** At most this many of each sweep's trials (a positive integer; default: all). */
+  limit?: number;
+}
+
 /** A backtest added to a run, numbered in the order added. */
 export interface StoredRunBacktest extends StoredBacktest {
   /** Order of addition across the store (increasing). */
@@ -260,10 +273,11 @@ export interface ProductionStore {
   /** Batch: the sweeps with these ids that exist (any order), without their trials. */
   getSweeps(ids: readonly string[]): Promise<StoredSweep[]>;
   /**
-   * Batch: the trials of these sweeps, grouped by sweep (any order of sweeps), each sweep's by cell. One read for
-   * any number of sweeps, so a page of sweeps with their trials is two store calls, not one per sweep.
+   * Batch: the trials of these sweeps, grouped by sweep (any order of sweeps), each sweep's by cell — or a page of
+   * each sweep's trials in a metric's order (`options`). One read for any number of sweeps, so a page of sweeps with
+   * their trials is two store calls, not one per sweep, and only the page of each sweep is read.
    */
-  listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]>;
+  listTrials(sweepIds: readonly string[], options?: ListTrialsOptions): Promise<StoredTrial[]>;
   /** The trials counted under a key (see the module notes). */
   countTrials(key: TrialKey): Promise<TrialCount>;
 }

@@ -117,6 +117,7 @@ import {
 } from "./validate.ts";
 import type {
   ListProductionPredictionsOptions,
+  ListTrialsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -130,6 +131,7 @@ import type {
 } from "./production.ts";
 import {
   checkLastOption,
+  checkListTrialsOptions,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -1510,15 +1512,26 @@ export class SqliteStore implements Store {
     );
   }
 
-  async listTrials(sweepIds: readonly string[]): Promise<StoredTrial[]> {
+  async listTrials(sweepIds: readonly string[], options: ListTrialsOptions = {}): Promise<StoredTrial[]> {
     if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    const page = checkListTrialsOptions(options);
     if (sweepIds.length === 0) return [];
+    // The metric name is checked to be a plain identifier, so `$.name` is a valid JSON path; the direction is a keyword.
+    const value = "json_extract(metrics, ?)";
+    const order = page.metric === null
+      ? "cell"
+      : `${value} IS NULL, ${value} ${page.descending ? "DESC" : "ASC"}, cell`;
+    const path = page.metric === null ? [] : [`$.${page.metric}`, `$.${page.metric}`];
     return await this.#read(
       "listTrials",
       (db) =>
         (db.prepare(
-          "SELECT * FROM trials WHERE sweep_id IN (SELECT value FROM json_each(?)) ORDER BY sweep_id, cell",
-        ).all(JSON.stringify(sweepIds)) as Row[]).map(storedTrial),
+          `SELECT * FROM (
+             SELECT *, ROW_NUMBER() OVER (PARTITION BY sweep_id ORDER BY ${order}) AS position
+               FROM trials WHERE sweep_id IN (SELECT value FROM json_each(?)))
+             WHERE position > ? AND position <= ? ORDER BY sweep_id, position`,
+        ).all(...path, JSON.stringify(sweepIds), page.offset, page.end ?? Number.MAX_SAFE_INTEGER) as Row[])
+          .map(storedTrial),
     );
   }
 

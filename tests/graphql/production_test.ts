@@ -287,6 +287,12 @@ Deno.test("production: a sweep's trials by cell or by deflated Sharpe (undefined
 
     const missing = await query(handler, `{ sweep(id: "sweep_nope") { id } }`);
     assert.equal(missing.errors?.[0].extensions?.code, "NOT_FOUND");
+    for (const args of [`orderBy: "sharpe') --"`, `limit: 0`, `limit: 1001`, `offset: -1`]) {
+      const bad = await query(handler, `query ($id: ID!) { sweep(id: $id) { trials(${args}) { cell } } }`, {
+        id: f.sweepId,
+      });
+      assert.equal(bad.errors?.[0].extensions?.code, "BAD_USER_INPUT", args);
+    }
   } finally {
     await store.close();
   }

@@ -326,6 +326,50 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
     assert.ok(trials.slice(firstOfB, firstOfB + 2).every((t) => t.sweepId === b), "one sweep's trials are adjacent");
   });
 
+  test("listTrials pages each sweep's trials by cell or by a metric, undefined values last, ties by cell", async (store) => {
+    // Sharpe by cell: a = [1.2, 0.3, NaN], b = [0.3, NaN, 2, 0.3].
+    const a = await store.createSweep(sampleSweep());
+    const b = await store.createSweep(sampleSweep({
+      trials: [sampleTrial(0, 0.3), sampleTrial(1, NaN), sampleTrial(2, 2), sampleTrial(3, 0.3)],
+    }));
+    const cells = async (options: Parameters<Store["listTrials"]>[1]) => {
+      const got = await store.listTrials([a, b], options);
+      return {
+        a: got.filter((t) => t.sweepId === a).map((t) => t.cell),
+        b: got.filter((t) => t.sweepId === b).map((t) => t.cell),
+      };
+    };
+    assert.deepStrictEqual(await cells({}), { a: [0, 1, 2], b: [0, 1, 2, 3] });
+    assert.deepStrictEqual(await cells({ limit: 2 }), { a: [0, 1], b: [0, 1] });
+    assert.deepStrictEqual(await cells({ offset: 2, limit: 5 }), { a: [2], b: [2, 3] });
+    const bySharpe = (direction: "asc" | "desc") => ({ orderBy: { metric: "sharpe", direction } });
+    assert.deepStrictEqual(await cells(bySharpe("desc")), { a: [0, 1, 2], b: [2, 0, 3, 1] });
+    assert.deepStrictEqual(await cells(bySharpe("asc")), { a: [1, 0, 2], b: [0, 3, 2, 1] });
+    assert.deepStrictEqual(await cells({ ...bySharpe("desc"), offset: 1, limit: 2 }), { a: [1, 2], b: [0, 3] });
+    // A metric no trial has orders by cell (every value undefined).
+    assert.deepStrictEqual(await cells({ orderBy: { metric: "absent", direction: "desc" } }), {
+      a: [0, 1, 2],
+      b: [0, 1, 2, 3],
+    });
+    // The page holds the same records as the whole list.
+    const whole = await store.listTrials([b]);
+    assert.deepStrictEqual(await store.listTrials([b], { ...bySharpe("desc"), limit: 1 }), [whole[2]]);
+    for (
+      const [options, message] of [
+        [{ limit: 0 }, /limit must be a positive integer/],
+        [{ offset: -1 }, /offset must be a non-negative integer/],
+        [{ orderBy: { metric: "sharpe') OR 1=1 --", direction: "desc" } }, /orderBy\.metric must be a metric name/],
+        [{ orderBy: { metric: "sharpe", direction: "down" } }, /orderBy\.direction must be asc or desc/],
+      ] as [Parameters<Store["listTrials"]>[1], RegExp][]
+    ) {
+      await assert.rejects(() => store.listTrials([a], options), (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.match((e as Error).message, message);
+        return true;
+      });
+    }
+  });
+
   test("countTrials counts succeeded runs, their added backtests and sweep cells on the same data and target", async (store) => {
     const key = { dataFingerprint: "sha256:aa", targetKind: "direction", horizon: 1 };
     assert.deepStrictEqual(await store.countTrials(key), {
