@@ -132,6 +132,12 @@ export const LIST_SIZES = {
   scores: 3,
   /** Backtest paths of a CPCV study. */
   paths: 10,
+  /** Rows (symbols) of a production prediction batch. */
+  predictionRows: 100,
+  /** Backtests added to a run. */
+  runBacktests: 3,
+  /** Windows of a sweep's PBO. */
+  pboWindows: 10,
 } as const;
 
 /** Cost of a field returning free-form JSON or a list of scalars (no sub-selection to multiply). */

@@ -60,16 +60,6 @@ export const MAX_BATCHES = 100;
 export const DEFAULT_TRIAL_PAGE = 100;
 export const MAX_TRIAL_PAGE = 1000;
 
-/** Typical lengths of the production lists the client does not size (cost multipliers, not caps). */
-export const PRODUCTION_LIST_SIZES = {
-  /** Rows (symbols) of a prediction batch. */
-  predictionRows: 100,
-  /** Backtests added to a run. */
-  runBacktests: 3,
-  /** Windows of a sweep's PBO. */
-  pboWindows: 10,
-} as const;
-
 /** A record listed newest first: ordered by creation time, then id, both descending. */
 interface Listed {
   id: string;
@@ -288,7 +278,7 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
         type: [ProductionPredictionRef],
         description: "In the order written; only these symbols when `symbols` is given.",
         args: { symbols: t.arg.stringList() },
-        complexity: { field: 1, multiplier: PRODUCTION_LIST_SIZES.predictionRows },
+        complexity: { field: 1, multiplier: LIST_SIZES.predictionRows },
         resolve: (b, { symbols }, ctx, info) => {
           const keep = symbols === null || symbols === undefined ? null : new Set(symbols);
           return chargeList(ctx.guard, info, keep === null ? b.rows : b.rows.filter((r) => keep.has(r.symbol)));
@@ -457,7 +447,7 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       type: [AddedBacktestRef],
       description: "Backtests added to this run (re-sized, re-backtested), in the order added; its own backtest is " +
         "`backtest`.",
-      complexity: { field: 1, multiplier: PRODUCTION_LIST_SIZES.runBacktests },
+      complexity: { field: 1, multiplier: LIST_SIZES.runBacktests },
       resolve: async (r, _a, ctx, info) => chargeList(ctx.guard, info, await ctx.loaders.runBacktests.load(r.id)),
     }),
   }));
@@ -557,7 +547,7 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       pbo: t.field({
         type: [PboWindowRef],
         description: "PBO per window of the grid.",
-        complexity: { field: 1, multiplier: PRODUCTION_LIST_SIZES.pboWindows },
+        complexity: { field: 1, multiplier: LIST_SIZES.pboWindows },
         resolve: (s, _a, ctx, info) => chargeList(ctx.guard, info, pboOf(s)),
       }),
       grid: t.field({ type: "JSON", complexity: OPAQUE_COST, resolve: (s) => s.grid }),
