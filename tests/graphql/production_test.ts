@@ -384,3 +384,37 @@ Deno.test("production: a nested flood is refused before the store is read", asyn
     await store.close();
   }
 });
+
+Deno.test("production: a batch with more rows than its typical length is charged to the value budget as it resolves", async () => {
+  const store = openStore(":memory:");
+  try {
+    const id = await store.registerModel(sampleModel({ id: newModelId() }));
+    // 300 symbols: three times the typical length the cost analysis assumes, so the cost admits the query.
+    const rows = Array.from({ length: 300 }, (_, i) => ({
+      symbol: `S${String(i).padStart(3, "0")}`,
+      date: "2021-01-05",
+      score: 0.5,
+      confidence: 0.5,
+      position: 0,
+      weight: 0,
+      warnings: [],
+    }));
+    await store.appendProductionPredictions({
+      modelId: id,
+      asOf: "2021-01-05",
+      dataFingerprint: "sha256:x",
+      dataSource: "prices/",
+      rows,
+    });
+    const Q = `{ models { nodes { latestPredictions { rows { symbol date score confidence position weight } } } } }`;
+    // 300 rows × 6 fields = 1,800 values: refused under a budget of 1,000, answered under 2,000.
+    const tight = await query(createGraphQLHandler(store, { limits: { maxValues: 1_000 } }), Q);
+    assert.equal(tight.errors?.[0].extensions?.code, "RESPONSE_TOO_LARGE");
+    const roomy = await query(createGraphQLHandler(store, { limits: { maxValues: 2_000 } }), Q);
+    assert.equal(roomy.errors, undefined, JSON.stringify(roomy.errors));
+    const got = (roomy.data as { models: { nodes: { latestPredictions: { rows: unknown[] } }[] } }).models;
+    assert.equal(got.nodes[0].latestPredictions.rows.length, 300);
+  } finally {
+    await store.close();
+  }
+});
