@@ -24,6 +24,7 @@ import type {
   BacktestRecord,
   DiagnosticRecord,
   EpochRecord,
+  FoldWriteOutcome,
   PredictionRecord,
   RunError,
   Store,
@@ -136,7 +137,10 @@ export class StudyRecorder {
     });
   }
 
-  /** Records a finished fold with its predictions, epochs and diagnostics. */
+  /**
+   * Records a finished fold with its predictions, epochs and diagnostics in one transaction keyed by (run, fold):
+   * `duplicate` when the run already held the fold (a retried job; nothing written), undefined without a store.
+   */
   async fold(
     runId: string | undefined,
     f: FoldReport,
@@ -148,8 +152,8 @@ export class StudyRecorder {
       warnings: string[];
       predictions: Omit<PredictionRecord, "fold">;
     },
-  ): Promise<void> {
-    if (this.#store === undefined || runId === undefined) return;
+  ): Promise<FoldWriteOutcome | undefined> {
+    if (this.#store === undefined || runId === undefined) return undefined;
     const details: StoredFoldDetails = {
       ...f.fit,
       nValidation: f.nValidation,
@@ -160,22 +164,24 @@ export class StudyRecorder {
       warnings: parts.warnings,
       ...(f.skipped === undefined ? {} : { skipped: f.skipped }),
     };
-    await this.#store.appendFold(runId, {
-      index: f.index,
-      train: f.train,
-      test: f.test,
-      validation: f.validation,
-      purge: f.purge,
-      embargo: f.embargo,
-      nTrain: f.nTrain,
-      nTest: f.nTest,
-      metrics: f.metrics,
-      baselines: f.baselines,
-      fitReport: details as unknown as Record<string, unknown>,
+    return await this.#store.appendFoldResult(runId, {
+      fold: {
+        index: f.index,
+        train: f.train,
+        test: f.test,
+        validation: f.validation,
+        purge: f.purge,
+        embargo: f.embargo,
+        nTrain: f.nTrain,
+        nTest: f.nTest,
+        metrics: f.metrics,
+        baselines: f.baselines,
+        fitReport: details as unknown as Record<string, unknown>,
+      },
+      predictions: f.nTest > 0 ? [{ fold: f.index, ...parts.predictions }] : [],
+      epochs: parts.epochs,
+      diagnostics: parts.diagnostics,
     });
-    if (f.nTest > 0) await this.#store.appendPredictions(runId, { fold: f.index, ...parts.predictions });
-    if (parts.epochs.length > 0) await this.#store.appendEpochs(runId, parts.epochs);
-    if (parts.diagnostics.length > 0) await this.#store.appendDiagnostics(runId, parts.diagnostics);
   }
 
   /** Stores an entry's backtest and seals its run as succeeded with its summary. */

@@ -368,7 +368,36 @@ export interface Store extends StoreDashboardReads {
   appendPredictions(runId: string, predictions: PredictionRecord): Promise<void>;
   /** Batch: the prediction records of these runs, by run then fold. */
   listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]>;
+
+  // --- Idempotent fold writes (scale-out: a retried job must never store a fold twice) ---
+
+  /**
+   * Records one fold of a run with everything it produced — the fold record, its prediction records, epochs and
+   * diagnostics — in **one transaction**, keyed by (run, fold index). When the run already holds a fold with this
+   * index nothing is written and `duplicate` is returned, whatever the run's status: a job retried after its first
+   * attempt committed (a worker killed before it could report success, or two workers racing on a job the queue
+   * thought stalled) counts as done and never stores the fold twice or half. Otherwise the run must exist and be
+   * running, every part is validated as by the single-part methods, and either everything is written (`written`) or
+   * nothing is (StoreError). Every prediction record and epoch must carry the fold's index; a diagnostic carries it or
+   * null.
+   */
+  appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome>;
 }
+
+/** Everything one fold of a run produced, written together by `appendFoldResult`. */
+export interface FoldResultRecord {
+  /** The fold record; its `index` is the key. */
+  fold: FoldRecord;
+  /** Its out-of-sample prediction records (`fold` = the fold's index); empty when the fold predicted nothing. */
+  predictions: PredictionRecord[];
+  /** Its training epochs (`fold` = the fold's index); empty for kinds without epochs. */
+  epochs: EpochRecord[];
+  /** Its diagnostics (`fold` = the fold's index, or null). */
+  diagnostics: DiagnosticRecord[];
+}
+
+/** What `appendFoldResult` did: `written`, or `duplicate` when the run already held the fold (nothing written). */
+export type FoldWriteOutcome = "written" | "duplicate";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Studies and out-of-sample predictions (schema version 2)

@@ -17,6 +17,7 @@ import {
   type EpochRecord,
   type FinishRun,
   type FoldRecord,
+  type FoldResultRecord,
   type NewRun,
   type NewStudy,
   type PredictionRecord,
@@ -687,4 +688,39 @@ export function decodePredictionRows(
     outSymbols[i] = symbol;
   }
   return { dates: outDates, symbols: outSymbols };
+}
+
+/** A fold with everything it produced, ready to insert in one transaction (`appendFoldResult`). */
+export interface FoldResultRows {
+  fold: FoldRow;
+  predictions: PredictionRow[];
+  epochs: EpochRow[];
+  diagnostics: DiagnosticRow[];
+}
+
+/**
+ * Checks `appendFoldResult` input: each part as its single-part method checks it, and every part keyed to the fold
+ * (prediction records and epochs carry the fold's index, diagnostics the index or null), so the (run, fold) key that
+ * makes the write idempotent covers everything written.
+ */
+export function checkFoldResult(result: FoldResultRecord): FoldResultRows {
+  const r = requirePlainObject(result, "result");
+  const fold = checkFold(r.fold as FoldRecord);
+  if (!Array.isArray(r.predictions)) fail("result.predictions", "an array of prediction records", r.predictions);
+  const predictions = (r.predictions as PredictionRecord[]).map((p, i) => {
+    const row = checkPredictions(p);
+    if (row.fold !== fold.index) fail(`result.predictions[${i}].fold`, `the fold's index ${fold.index}`, row.fold);
+    return row;
+  });
+  const epochs = checkEpochs(r.epochs as EpochRecord[]);
+  epochs.forEach((e, i) => {
+    if (e.fold !== fold.index) fail(`result.epochs[${i}].fold`, `the fold's index ${fold.index}`, e.fold);
+  });
+  const diagnostics = checkDiagnostics(r.diagnostics as DiagnosticRecord[]);
+  diagnostics.forEach((d, i) => {
+    if (d.fold !== null && d.fold !== fold.index) {
+      fail(`result.diagnostics[${i}].fold`, `the fold's index ${fold.index} or null`, d.fold);
+    }
+  });
+  return { fold, predictions, epochs, diagnostics };
 }

@@ -15,6 +15,7 @@ import type {
   BacktestRecord,
   EpochRecord,
   FoldRecord,
+  FoldResultRecord,
   NewRun,
   NewStudy,
   PredictionRecord,
@@ -1337,5 +1338,97 @@ export function storeDashboardReadTests(backend: string, factory: StoreFactory):
     await assert.rejects(() => store.appendFold(id, sampleFold(1)), StoreError);
     const t4 = await store.changeToken();
     assert.equal(await store.changeToken(), t4);
+  });
+
+  // --- Idempotent fold writes (appendFoldResult) ---
+
+  /** One fold with a prediction record, two epochs and a diagnostic, all keyed to `index`. */
+  const foldResult = (index: number, overrides: Partial<FoldRecord> = {}): FoldResultRecord => ({
+    fold: sampleFold(index, overrides),
+    predictions: [samplePredictions(index)],
+    epochs: [
+      { fold: index, epoch: 0, trainLoss: 0.7, valLoss: 0.69 },
+      { fold: index, epoch: 1, trainLoss: 0.68, valLoss: NaN },
+    ],
+    diagnostics: [{ fold: index, kind: "health", severity: "info", message: `fold ${index} healthy` }],
+  });
+
+  test("appendFoldResult writes a fold and its parts together; the same fold again writes nothing", async (store) => {
+    const id = await store.createRun(sampleRun());
+    assert.equal(await store.appendFoldResult(id, foldResult(0)), "written");
+    const once = await snapshot(store);
+    // A retried job: same fold, maybe different numbers (a rerun on another machine) — nothing is written.
+    assert.equal(await store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.9 } })), "duplicate");
+    assert.deepStrictEqual(await snapshot(store), once);
+    const run = (await store.getRun(id))!;
+    assert.deepStrictEqual(run.folds.map((f) => [f.index, f.metrics.accuracy]), [[0, 0.5125]]);
+    assert.deepStrictEqual(run.epochs.map((e) => [e.fold, e.epoch]), [[0, 0], [0, 1]]);
+    assert.ok(Number.isNaN(run.epochs[1].valLoss));
+    assert.deepStrictEqual(run.diagnostics.map((d) => d.message), ["fold 0 healthy"]);
+    assert.deepStrictEqual((await store.listPredictions([id])).map((p) => p.fold), [0]);
+    // A fold without predictions or epochs, then another fold.
+    assert.equal(
+      await store.appendFoldResult(id, {
+        fold: sampleFold(1, { nTest: 0 }),
+        predictions: [],
+        epochs: [],
+        diagnostics: [],
+      }),
+      "written",
+    );
+    assert.equal(await store.appendFoldResult(id, foldResult(2)), "written");
+    assert.deepStrictEqual((await store.listFolds([id])).map((f) => f.index), [0, 1, 2]);
+    // Sealed since: a stored fold is still a duplicate (done), a new one is refused.
+    await store.finishRun(id, { status: "failed", error: { message: "stopped", stage: "train", fold: 3 } });
+    assert.equal(await store.appendFoldResult(id, foldResult(2)), "duplicate");
+    await assertRefusedUnchanged(store, () => store.appendFoldResult(id, foldResult(3)), /already failed/);
+  });
+
+  test("appendFoldResult is all or nothing and keys every part to the fold", async (store) => {
+    const id = await store.createRun(sampleRun());
+    await store.appendEpochs(id, [{ fold: 4, epoch: 1, trainLoss: 1 }]);
+    const cases: [ReturnType<typeof foldResult>, RegExp][] = [
+      [
+        { ...foldResult(0), predictions: [samplePredictions(1)] },
+        /result\.predictions\[0\]\.fold: expected the fold's index 0/,
+      ],
+      [{ ...foldResult(0), epochs: [{ fold: 1, epoch: 0, trainLoss: 1 }] }, /result\.epochs\[0\]\.fold/],
+      [{ ...foldResult(0), epochs: [{ fold: null, epoch: 0, trainLoss: 1 }] }, /result\.epochs\[0\]\.fold/],
+      [
+        { ...foldResult(0), diagnostics: [{ fold: 2, kind: "k", severity: "info", message: "m" }] },
+        /diagnostics\[0\]\.fold/,
+      ],
+      [
+        { ...foldResult(0), predictions: [{ ...samplePredictions(0), values: [1, 2, Infinity, 4] }] },
+        /predictions\.values\[2\]/,
+      ],
+      [foldResult(0, { nTrain: -1 }), /fold\.nTrain/],
+      // Epoch 1 of fold 4 exists already: the fold, its predictions and diagnostics must not be written either.
+      [{ ...foldResult(4), epochs: [{ fold: 4, epoch: 1, trainLoss: 2 }] }, /already has epoch 1 of fold 4/],
+    ];
+    for (const [record, message] of cases) {
+      await assertRefusedUnchanged(store, () => store.appendFoldResult(id, record), message);
+    }
+    await assertRefusedUnchanged(
+      store,
+      () => store.appendFoldResult("run_00000000000000000000000000", foldResult(0)),
+      /unknown run id/,
+    );
+    assert.deepStrictEqual(await store.listFolds([id]), []);
+  });
+
+  test("appendFoldResult: two writers racing on one fold store it once", async (store) => {
+    const id = await store.createRun(sampleRun());
+    const outcomes = await Promise.all([
+      store.appendFoldResult(id, foldResult(0)),
+      store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.6 } })),
+      store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.7 } })),
+    ]);
+    assert.deepStrictEqual([...outcomes].sort(), ["duplicate", "duplicate", "written"]);
+    const run = (await store.getRun(id))!;
+    assert.equal(run.folds.length, 1);
+    assert.equal(run.epochs.length, 2);
+    assert.equal(run.diagnostics.length, 1);
+    assert.equal((await store.listPredictions([id])).length, 1);
   });
 }
