@@ -18,6 +18,7 @@ import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
 import { FEATURES_SPEC, featuresCommand, MODELS_SPEC, modelsCommand } from "./models.ts";
 import { pct } from "./format.ts";
+import { WORKER_SPEC, workerCommand } from "./worker.ts";
 
 const SYNTH_SPEC: CommandSpec = {
   name: "synth",
@@ -49,6 +50,7 @@ const COMMANDS: CommandSpec[] = [
   FEATURES_SPEC,
   AUDIT_SUMMARY,
   SYNTH_SPEC,
+  WORKER_SPEC,
 ];
 
 function usage(): string {
@@ -124,6 +126,8 @@ export async function main(args: string[]): Promise<number> {
         return await auditCommand(rest);
       case "synth":
         return await synthCommand(rest);
+      case "worker":
+        return await workerCommand(rest);
       case undefined:
       case "help":
       case "-h":

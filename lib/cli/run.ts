@@ -223,6 +223,23 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
   },
 ];
 
+/** Options that run the study's folds on scale-out workers (lib/cli/run_queue.ts). */
+const QUEUE_OPTIONS: OptionSpec[] = [
+  {
+    name: "queue",
+    type: "string",
+    value: "URL",
+    description: "train the folds on candor workers: the job queue's redis://host:port[/db] (needs --db postgres://)",
+  },
+  {
+    name: "resume",
+    type: "string",
+    value: "STUDY_ID",
+    description: "with --queue: reattach to a running study whose coordinator stopped (config read from the store)",
+  },
+  { name: "attempts", type: "string", value: "N", description: "with --queue: attempts per job (3)" },
+];
+
 const OTHER: OptionSpec[] = [
   {
     name: "config",
@@ -253,6 +270,7 @@ const OTHER: OptionSpec[] = [
   },
   { name: "no-store", type: "boolean", description: "do not record the study" },
   { name: "json", type: "boolean", description: "print the result as JSON" },
+  ...QUEUE_OPTIONS,
 ];
 
 function spec(kind: "run" | "demo"): CommandSpec {
@@ -382,7 +400,7 @@ async function dryRun(config: StudyConfig): Promise<string> {
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
-function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
+export function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
   if (!Deno.stderr.isTerminal()) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({
     format: "{bar} {percentage}% | {stage} | {message}",
@@ -419,6 +437,10 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
   if (values["dry-run"]) {
     console.log(await dryRun(config));
     return 0;
+  }
+  if (values.queue !== undefined || values.resume !== undefined || values.attempts !== undefined) {
+    const { runOnQueue } = await import("./run_queue.ts");
+    return await runOnQueue(config, values, progressBar());
   }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();

@@ -157,7 +157,11 @@ function gateStep(config: StudyConfig, plan: FoldPlan, data: StudyData): Configu
 }
 
 /** Out-of-sample predictions of the entries trained so far, for entries that combine them. */
-export function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, EntryOutcome>): OutOfFoldPredictions {
+export function outOfFold(
+  plan: FoldPlan,
+  data: StudyData,
+  done: ReadonlyMap<string, Pick<EntryOutcome, "scores" | "width">>,
+): OutOfFoldPredictions {
   const foldOfRow = new Int32Array(data.dates.length).fill(-1);
   for (const f of plan.folds) for (const r of f.rows.test) foldOfRow[r] = f.index;
   return {
@@ -176,7 +180,7 @@ export function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, Ent
  * numbers are expected to be strong: the flags (and the backtests' too-good Sharpe warnings) are folded into one note
  * that says so, instead of a list of alarms the demo then contradicts.
  */
-function plausibilityStep(entries: EntryOutcome[], market: Market, warnings: string[]): string[] {
+function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warnings: string[]): string[] {
   const flags: string[] = [];
   for (const { report: e } of entries) {
     const guard = plausibilityCheck({
@@ -255,6 +259,55 @@ export async function prepareStudy(
 }
 
 /**
+ * Step 8's report: the study's warnings (data, audit, configuration checks, then each entry's, then the plausibility
+ * note), notes and comparison, from the prepared study and its entries' outcomes in training order. The local loop
+ * and the scale-out coordinator (lib/scaleout/) both assemble a study through it, so both print and store the same
+ * report for the same folds.
+ */
+export function studyReport(
+  config: StudyConfig,
+  prepared: PreparedStudy,
+  outcomes: readonly EntryOutcome[],
+  id?: string,
+): StudyReport {
+  const { market, selection, audit, plan, checks } = prepared;
+  const panel = market.panel;
+  const warnings = [...panel.warnings, ...audit.warnings];
+  for (const c of checks.filter((f) => f.verdict !== "ok")) {
+    warnings.push(`configuration check: ${c.subject} is ${c.verdict} (${c.reason})`);
+  }
+  const notes = [...selection.notes];
+  if (prepared.prepared.droppedRows > 0) {
+    notes.push(`${prepared.prepared.droppedRows} rows without a defined ${config.target.kind} target were left out`);
+  }
+  for (const o of outcomes) warnings.push(...o.report.warnings);
+  return {
+    ...(id === undefined ? {} : { id }),
+    config,
+    source: market.source,
+    fingerprint: market.fingerprint,
+    version: CANDOR_VERSION,
+    symbols: [...panel.symbols],
+    features: prepared.prepared.features,
+    plan: {
+      scheme: plan.scheme,
+      folds: plan.folds.map((f) => ({
+        index: f.index,
+        train: f.fold.train,
+        validation: f.fold.validation ?? [],
+        test: f.fold.test,
+      })),
+    },
+    entries: outcomes.map((o) => o.report),
+    comparison: outcomes.map((o) => comparisonRow(o.report)),
+    warnings: plausibilityStep(outcomes, market, warnings),
+    notes,
+    ...(market.theoreticalAccuracy === undefined ? {} : { theoreticalAccuracy: market.theoreticalAccuracy }),
+    configurationChecks: checks,
+  };
+}
+
+/**
  * Runs a study (see the module notes). With a store it is recorded as it goes; a failure marks the study (and the
  * entry being trained) failed with the step, entry and fold, keeping the folds already finished, and is rethrown.
  */
@@ -288,14 +341,6 @@ export async function runStudy(
     };
     at.stage = "store";
     const id = await recorder.beginStudy(start);
-    const warnings = [...panel.warnings, ...audit.warnings];
-    for (const c of checks.filter((f) => f.verdict !== "ok")) {
-      warnings.push(`configuration check: ${c.subject} is ${c.verdict} (${c.reason})`);
-    }
-    const notes = [...selection.notes];
-    if (prepared.droppedRows > 0) {
-      notes.push(`${prepared.droppedRows} rows without a defined ${config.target.kind} target were left out`);
-    }
 
     const done = new Map<string, EntryOutcome>();
     const outcomes: EntryOutcome[] = [];
@@ -332,38 +377,11 @@ export async function runStudy(
       runId = undefined;
       done.set(entry.name, outcome);
       outcomes.push(outcome);
-      warnings.push(...outcome.report.warnings);
     }
     at.entry = undefined;
     at.stage = "compare";
     progress({ stage: "compare", fraction: 0.96, message: "comparing the entries" });
-    const checked = plausibilityStep(outcomes, market, warnings);
-    warnings.length = 0;
-    warnings.push(...checked);
-    const report: StudyReport = {
-      ...(id === undefined ? {} : { id }),
-      config,
-      source: market.source,
-      fingerprint: market.fingerprint,
-      version: CANDOR_VERSION,
-      symbols: [...panel.symbols],
-      features: prepared.features,
-      plan: {
-        scheme: plan.scheme,
-        folds: plan.folds.map((f) => ({
-          index: f.index,
-          train: f.fold.train,
-          validation: f.fold.validation ?? [],
-          test: f.fold.test,
-        })),
-      },
-      entries: outcomes.map((o) => o.report),
-      comparison: outcomes.map((o) => comparisonRow(o.report)),
-      warnings,
-      notes,
-      ...(market.theoreticalAccuracy === undefined ? {} : { theoreticalAccuracy: market.theoreticalAccuracy }),
-      configurationChecks: checks,
-    };
+    const report = studyReport(config, { market, selection, audit, prepared, plan, checks }, outcomes, id);
     at.stage = "store";
     await recorder.finishStudy(report);
     progress({ stage: "done", fraction: 1, message: "done" });
