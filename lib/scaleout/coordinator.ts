@@ -147,6 +147,12 @@ export async function runStudyOnQueue(
 
   const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
+  // Connection errors while Redis restarts: the clients reconnect on their own and the store stays the source of
+  // truth, so they are shown as progress rather than thrown.
+  let connectionError = "";
+  const onError = (e: Error) => (connectionError = e.message);
+  queue.on("error", onError);
+  events.on("error", onError);
   try {
     await within(
       Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
@@ -274,8 +280,10 @@ export async function runStudyOnQueue(
         progress({
           stage: "train",
           fraction: 0.12 + 0.83 * Math.min(1, (folds.length + partial) / total),
-          message: `${folds.length}/${total} folds stored, ${running.size} running on the workers`,
+          message: `${folds.length}/${total} folds stored, ${running.size} running on the workers` +
+            (connectionError === "" ? "" : ` (queue connection: ${connectionError}; reconnecting)`),
         });
+        connectionError = "";
         await sleep(pollMs);
       }
 
