@@ -12,6 +12,7 @@
  */
 
 import type { RedisOptions } from "bullmq";
+import { Redis, type RedisOptions as RedisClientOptions } from "ioredis";
 import { ConfigError } from "../errors.ts";
 
 /** Connection options (BullMQ's, passed on to ioredis) for the queue at `url`. */
@@ -47,4 +48,33 @@ export function redisConnection(url: string): RedisOptions {
 /** A Redis URL safe to print: the password replaced by `***`. */
 export function redactRedisUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
+}
+
+/**
+ * Checks that the queue's Redis answers, within `timeoutMs`: one connection without retries, a PING, closed again.
+ * BullMQ's own connections retry forever (so a Redis restart only pauses them), which would make a wrong `--queue`
+ * hang instead of failing; this probe makes it fail at once with the reason.
+ */
+export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new Redis({
+    ...redisConnection(url),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  } as RedisClientOptions);
+  let cause = "";
+  client.on("error", (e: Error) => (cause ||= e.message)); // the first error says why; reported below
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const why = cause || (e as Error).message;
+    throw new ConfigError(
+      `cannot reach the queue's Redis at ${redactRedisUrl(url)} (${why}): is redis-server running there, and does ` +
+        `this machine reach it?`,
+    );
+  } finally {
+    client.disconnect();
+  }
 }

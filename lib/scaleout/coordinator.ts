@@ -49,7 +49,7 @@ import {
 } from "../pipeline/study.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
 import type { RunError, RunSummary, Store, Study } from "../store/store.ts";
-import { redactRedisUrl, redisConnection } from "./connection.ts";
+import { probeRedis, redisConnection } from "./connection.ts";
 import { recordFoldFailure } from "./fold_job.ts";
 import { type CandorJob, jobId, type JobOutcome, QUEUE_NAME, storedStudyConfig, type StudyFoldJob } from "./jobs.ts";
 
@@ -145,6 +145,7 @@ export async function runStudyOnQueue(
     config = storedStudyConfig(resumed);
   } else config = resolveStudyConfig(input ?? {});
 
+  await probeRedis(options.queue, options.connectTimeoutMs ?? 10_000);
   const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
   // Connection errors while Redis restarts: the clients reconnect on their own and the store stays the source of
@@ -154,14 +155,11 @@ export async function runStudyOnQueue(
   queue.on("error", onError);
   events.on("error", onError);
   try {
-    await within(
-      Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
-      options.connectTimeoutMs ?? 10_000,
-      `cannot reach the queue's Redis at ${redactRedisUrl(options.queue)}: is redis-server running there?`,
-    );
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return await coordinate();
   } finally {
-    await Promise.allSettled([events.close(), queue.close()]);
+    // Bounded: closing waits for Redis, which may be gone by now.
+    await within(Promise.allSettled([events.close(), queue.close()]), 5_000, "").catch(() => {});
   }
 
   async function coordinate(): Promise<StudyResult> {

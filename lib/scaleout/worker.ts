@@ -21,7 +21,7 @@
 
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Store } from "../store/store.ts";
-import { redactRedisUrl, redisConnection } from "./connection.ts";
+import { probeRedis, redactRedisUrl, redisConnection } from "./connection.ts";
 import { studyFoldHandler } from "./fold_job.ts";
 import { type CandorJob, JobError, type JobHandler, type JobOutcome, QUEUE_NAME } from "./jobs.ts";
 
@@ -113,6 +113,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
   };
 
+  await probeRedis(options.queue);
   const worker = new Worker<CandorJob, JobOutcome>(QUEUE_NAME, runJob, {
     connection: redisConnection(options.queue),
     concurrency: options.concurrency ?? 1,
