@@ -1,13 +1,15 @@
 /**
- * What the distributed tests need around them: a throwaway `redis-server` (Debian's) on a free loopback port in a temp
- * folder, optionally with append-only persistence so it can be killed and restarted without losing its data; a fresh
- * database on the throwaway Postgres cluster of the store tests; and `candor worker` (or `candor run`) child processes
- * whose stderr is collected so a test can wait for a line and kill a process at a chosen moment.
+ * What the distributed tests need around them: a Redis (CI's shared one, `CANDOR_TEST_REDIS_URL`, or a throwaway
+ * Debian `redis-server` on a free loopback port in a temp folder, with append-only persistence when the test kills
+ * and restarts it); a fresh database on the throwaway Postgres cluster of the store tests (or CI's,
+ * `CANDOR_TEST_POSTGRES_URL`); and `candor worker` (or `candor run`) child processes whose stderr is collected so a
+ * test can wait for a line and kill a process at a chosen moment.
  *
  * When redis-server or Postgres is missing, {@link scaleoutServices} says why and the tests skip.
  */
 
 import postgres from "postgres";
+import { Redis } from "ioredis";
 import { postgresForTests } from "../store/_postgres_cluster.ts";
 
 /** A Redis server started by the test. */
@@ -57,8 +59,36 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
 }
 
-/** Starts a throwaway redis-server; `persistent` turns on the append-only file, fsynced on every write. */
+let sharedDatabases = 0;
+
+/**
+ * A Redis for one test. With `CANDOR_TEST_REDIS_URL` set (CI starts one redis-server for the run) and no need to kill
+ * it, a database of that server of its own (1, 2, ..., flushed afterwards); otherwise a throwaway redis-server, with
+ * the append-only file on (fsynced on every write) when `persistent`.
+ */
 export async function startRedis(persistent = false): Promise<TestRedis> {
+  const shared = Deno.env.get("CANDOR_TEST_REDIS_URL");
+  if (shared && !persistent) {
+    const db = 1 + (sharedDatabases++ % 15);
+    const url = `${shared.replace(/\/\d*$/, "")}/${db}`;
+    const flush = async () => {
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await client.connect();
+        await client.flushdb();
+      } finally {
+        client.disconnect();
+      }
+    };
+    await flush();
+    const cannot = () => Promise.reject(new Error("the shared test Redis cannot be killed; ask for a persistent one"));
+    return { url, dir: "", kill: cannot, restart: cannot, stop: flush };
+  }
+  return await startOwnRedis(persistent);
+}
+
+/** Starts a throwaway redis-server; `persistent` turns on the append-only file, fsynced on every write. */
+async function startOwnRedis(persistent: boolean): Promise<TestRedis> {
   const bin = redisBinary()!;
   const dir = await Deno.makeTempDir({ prefix: "candor-redis-" });
   const port = freePort();
