@@ -69,11 +69,7 @@ import {
   decodeDates,
   decodePredictionRows,
   decodeValues,
-  type DiagnosticRow,
-  type EpochRow,
-  type FoldRow,
   parseMetrics,
-  type PredictionRow,
   requireString,
 } from "./validate.ts";
 
@@ -322,65 +318,50 @@ export class PostgresStore implements Store {
     const f = checkFold(fold);
     await this.#write("appendFold", async (tx) => {
       await this.#requireRunning(tx, runId, "appendFold");
-      await this.#insertFold(tx, runId, f, "appendFold");
+      const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${f.index}`;
+      if (dup.length > 0) {
+        throw new StoreError(`appendFold: run ${runId} already has fold ${f.index}; nothing was written`);
+      }
+      await tx`INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test,
+                 metrics, baselines, fit_report, created_at)
+               VALUES (${runId}, ${f.index}, ${f.train}::json, ${f.test}::json, ${f.validation}::json, ${f.purge},
+                 ${f.embargo}, ${f.nTrain}, ${f.nTest}, ${f.metrics}::json, ${f.baselines}::json,
+                 ${f.fitReport}::jsonb, ${Date.now()})`;
     });
-  }
-
-  /** Inserts a checked fold; refuses a fold index the run already has (inside a write transaction). */
-  async #insertFold(tx: postgres.TransactionSql, runId: string, f: FoldRow, what: string): Promise<void> {
-    const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${f.index}`;
-    if (dup.length > 0) {
-      throw new StoreError(`${what}: run ${runId} already has fold ${f.index}; nothing was written`);
-    }
-    await tx`INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test,
-               metrics, baselines, fit_report, created_at)
-             VALUES (${runId}, ${f.index}, ${f.train}::json, ${f.test}::json, ${f.validation}::json, ${f.purge},
-               ${f.embargo}, ${f.nTrain}, ${f.nTest}, ${f.metrics}::json, ${f.baselines}::json,
-               ${f.fitReport}::jsonb, ${Date.now()})`;
   }
 
   async appendEpochs(runId: string, epochs: EpochRecord[]): Promise<void> {
     const rows = checkEpochs(epochs);
     await this.#write("appendEpochs", async (tx) => {
       await this.#requireRunning(tx, runId, "appendEpochs");
-      await this.#insertEpochs(tx, runId, rows, "appendEpochs");
-    });
-  }
-
-  /** Inserts checked epochs; refuses a (fold, epoch) the run already has (inside a write transaction). */
-  async #insertEpochs(tx: postgres.TransactionSql, runId: string, rows: EpochRow[], what: string): Promise<void> {
-    for (const e of rows) {
-      const dup = await tx`SELECT 1 FROM epochs
-                           WHERE run_id = ${runId} AND coalesce(fold_index, -1) = ${
-        e.fold ?? -1
-      } AND epoch = ${e.epoch}`;
-      if (dup.length > 0) {
-        throw new StoreError(
-          `${what}: run ${runId} already has epoch ${e.epoch} of fold ${e.fold}; nothing was written`,
-        );
+      for (const e of rows) {
+        const dup = await tx`SELECT 1 FROM epochs
+                             WHERE run_id = ${runId} AND coalesce(fold_index, -1) = ${
+          e.fold ?? -1
+        } AND epoch = ${e.epoch}`;
+        if (dup.length > 0) {
+          throw new StoreError(
+            `appendEpochs: run ${runId} already has epoch ${e.epoch} of fold ${e.fold}; nothing was written`,
+          );
+        }
+        const [trainLoss, valLoss, lr, gradNorm, clipRatio] = e.values;
+        await tx`INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, extra)
+                 VALUES (${runId}, ${e.fold}, ${e.epoch}, ${trainLoss}::float8, ${valLoss}::float8, ${lr}::float8,
+                   ${gradNorm}::float8, ${clipRatio}::float8, ${e.extra}::jsonb)`;
       }
-      const [trainLoss, valLoss, lr, gradNorm, clipRatio] = e.values;
-      await tx`INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, extra)
-               VALUES (${runId}, ${e.fold}, ${e.epoch}, ${trainLoss}::float8, ${valLoss}::float8, ${lr}::float8,
-                 ${gradNorm}::float8, ${clipRatio}::float8, ${e.extra}::jsonb)`;
-    }
+    });
   }
 
   async appendDiagnostics(runId: string, diagnostics: DiagnosticRecord[]): Promise<void> {
     const rows = checkDiagnostics(diagnostics);
     await this.#write("appendDiagnostics", async (tx) => {
       await this.#requireRunning(tx, runId, "appendDiagnostics");
-      await this.#insertDiagnostics(tx, runId, rows);
+      const now = Date.now();
+      for (const d of rows) {
+        await tx`INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
+                 VALUES (${runId}, ${d.fold}, ${d.kind}, ${d.severity}, ${d.message}, ${d.data}::jsonb, ${now})`;
+      }
     });
-  }
-
-  /** Inserts checked diagnostics in order (inside a write transaction). */
-  async #insertDiagnostics(tx: postgres.TransactionSql, runId: string, rows: DiagnosticRow[]): Promise<void> {
-    const now = Date.now();
-    for (const d of rows) {
-      await tx`INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
-               VALUES (${runId}, ${d.fold}, ${d.kind}, ${d.severity}, ${d.message}, ${d.data}::jsonb, ${now})`;
-    }
   }
 
   async putBacktest(runId: string, backtest: BacktestRecord): Promise<void> {
@@ -649,39 +630,16 @@ export class PostgresStore implements Store {
     const p = checkPredictions(predictions);
     await this.#write("appendPredictions", async (tx) => {
       await this.#requireRunning(tx, runId, "appendPredictions");
-      await this.#insertPredictions(tx, runId, p, "appendPredictions");
-    });
-  }
-
-  /** Inserts a checked prediction record; refuses a second record per (run, fold) (inside a write transaction). */
-  async #insertPredictions(tx: postgres.TransactionSql, runId: string, p: PredictionRow, what: string): Promise<void> {
-    const dup = await tx`SELECT 1 FROM predictions WHERE run_id = ${runId} AND fold_index = ${p.fold}`;
-    if (dup.length > 0) {
-      throw new StoreError(`${what}: run ${runId} already has predictions for fold ${p.fold}; nothing was written`);
-    }
-    await tx`INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes,
-               scores, created_at)
-             VALUES (${runId}, ${p.fold}, ${p.rows}, ${p.width}, ${p.dates}, ${p.symbolDictionary}::jsonb,
-               ${p.symbolCodes}, ${p.values}, ${Date.now()})`;
-  }
-
-  async appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome> {
-    const r = checkFoldResult(result);
-    requireString(runId, "runId");
-    return await this.#write("appendFoldResult", async (tx): Promise<FoldWriteOutcome> => {
-      // Lock the run's row first (two workers racing on one fold serialize here), then the key: a fold already
-      // stored means an earlier attempt committed, whatever the run's status since.
-      const run = await tx`SELECT status FROM runs WHERE id = ${runId} FOR UPDATE`;
-      if (run.length > 0) {
-        const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${r.fold.index}`;
-        if (dup.length > 0) return "duplicate";
+      const dup = await tx`SELECT 1 FROM predictions WHERE run_id = ${runId} AND fold_index = ${p.fold}`;
+      if (dup.length > 0) {
+        throw new StoreError(
+          `appendPredictions: run ${runId} already has predictions for fold ${p.fold}; nothing was written`,
+        );
       }
-      await this.#requireRunning(tx, runId, "appendFoldResult");
-      await this.#insertFold(tx, runId, r.fold, "appendFoldResult");
-      for (const p of r.predictions) await this.#insertPredictions(tx, runId, p, "appendFoldResult");
-      await this.#insertEpochs(tx, runId, r.epochs, "appendFoldResult");
-      await this.#insertDiagnostics(tx, runId, r.diagnostics);
-      return "written";
+      await tx`INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes,
+                 scores, created_at)
+               VALUES (${runId}, ${p.fold}, ${p.rows}, ${p.width}, ${p.dates}, ${p.symbolDictionary}::jsonb,
+                 ${p.symbolCodes}, ${p.values}, ${Date.now()})`;
     });
   }
 
@@ -690,6 +648,46 @@ export class PostgresStore implements Store {
       runIds,
       (sql, ids) => sql`SELECT * FROM predictions WHERE run_id = ANY(${ids}::text[]) ORDER BY run_id, fold_index`,
     )).map(storedPredictions);
+  }
+
+  // --- Idempotent fold writes (scale-out) ---
+
+  async appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome> {
+    const { fold: f, predictions, epochs, diagnostics } = checkFoldResult(result);
+    requireString(runId, "runId");
+    return await this.#write("appendFoldResult", async (tx): Promise<FoldWriteOutcome> => {
+      // Lock the run's row first (two workers racing on one fold serialize here), then the key: a fold already
+      // stored means an earlier attempt committed, whatever the run's status since.
+      const run = await tx`SELECT status FROM runs WHERE id = ${runId} FOR UPDATE`;
+      if (run.length > 0) {
+        const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${f.index}`;
+        if (dup.length > 0) return "duplicate";
+      }
+      await this.#requireRunning(tx, runId, "appendFoldResult");
+      const now = Date.now();
+      await tx`INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test,
+                 metrics, baselines, fit_report, created_at)
+               VALUES (${runId}, ${f.index}, ${f.train}::json, ${f.test}::json, ${f.validation}::json, ${f.purge},
+                 ${f.embargo}, ${f.nTrain}, ${f.nTest}, ${f.metrics}::json, ${f.baselines}::json,
+                 ${f.fitReport}::jsonb, ${now})`;
+      for (const p of predictions) {
+        await tx`INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes,
+                   scores, created_at)
+                 VALUES (${runId}, ${p.fold}, ${p.rows}, ${p.width}, ${p.dates}, ${p.symbolDictionary}::jsonb,
+                   ${p.symbolCodes}, ${p.values}, ${now})`;
+      }
+      for (const e of epochs) {
+        const [trainLoss, valLoss, lr, gradNorm, clipRatio] = e.values;
+        await tx`INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, extra)
+                 VALUES (${runId}, ${e.fold}, ${e.epoch}, ${trainLoss}::float8, ${valLoss}::float8, ${lr}::float8,
+                   ${gradNorm}::float8, ${clipRatio}::float8, ${e.extra}::jsonb)`;
+      }
+      for (const d of diagnostics) {
+        await tx`INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
+                 VALUES (${runId}, ${d.fold}, ${d.kind}, ${d.severity}, ${d.message}, ${d.data}::jsonb, ${now})`;
+      }
+      return "written";
+    });
   }
 }
 

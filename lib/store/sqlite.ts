@@ -65,12 +65,8 @@ import {
   decodeDates,
   decodePredictionRows,
   decodeValues,
-  type DiagnosticRow,
   epochNumbers,
-  type EpochRow,
-  type FoldRow,
   parseMetrics,
-  type PredictionRow,
   requireString,
 } from "./validate.ts";
 
@@ -292,35 +288,30 @@ export class SqliteStore implements Store {
       const f = checkFold(fold);
       this.#write("appendFold", (db) => {
         this.#requireRunning(db, runId, "appendFold");
-        this.#insertFold(db, runId, f, "appendFold");
+        const dup = db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, f.index);
+        if (dup !== undefined) {
+          throw new StoreError(`appendFold: run ${runId} already has fold ${f.index}; nothing was written`);
+        }
+        db.prepare(
+          `INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test, metrics,
+             baselines, fit_report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          runId,
+          f.index,
+          f.train,
+          f.test,
+          f.validation,
+          f.purge,
+          f.embargo,
+          f.nTrain,
+          f.nTest,
+          f.metrics,
+          f.baselines,
+          f.fitReport,
+          Date.now(),
+        );
       });
     });
-  }
-
-  /** Inserts a checked fold; refuses a fold index the run already has (inside a write transaction). */
-  #insertFold(db: DatabaseSync, runId: string, f: FoldRow, what: string): void {
-    const dup = db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, f.index);
-    if (dup !== undefined) {
-      throw new StoreError(`${what}: run ${runId} already has fold ${f.index}; nothing was written`);
-    }
-    db.prepare(
-      `INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test, metrics,
-         baselines, fit_report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      runId,
-      f.index,
-      f.train,
-      f.test,
-      f.validation,
-      f.purge,
-      f.embargo,
-      f.nTrain,
-      f.nTest,
-      f.metrics,
-      f.baselines,
-      f.fitReport,
-      Date.now(),
-    );
   }
 
   appendEpochs(runId: string, epochs: EpochRecord[]): Promise<void> {
@@ -328,28 +319,23 @@ export class SqliteStore implements Store {
       const rows = checkEpochs(epochs);
       this.#write("appendEpochs", (db) => {
         this.#requireRunning(db, runId, "appendEpochs");
-        this.#insertEpochs(db, runId, rows, "appendEpochs");
+        const exists = db.prepare(
+          "SELECT 1 FROM epochs WHERE run_id = ? AND coalesce(fold_index, -1) = ? AND epoch = ?",
+        );
+        const insert = db.prepare(
+          `INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, nan_mask,
+             extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const e of rows) {
+          if (exists.get(runId, e.fold ?? -1, e.epoch) !== undefined) {
+            throw new StoreError(
+              `appendEpochs: run ${runId} already has epoch ${e.epoch} of fold ${e.fold}; nothing was written`,
+            );
+          }
+          insert.run(runId, e.fold, e.epoch, ...e.values, e.nanMask, e.extra);
+        }
       });
     });
-  }
-
-  /** Inserts checked epochs; refuses a (fold, epoch) the run already has (inside a write transaction). */
-  #insertEpochs(db: DatabaseSync, runId: string, rows: EpochRow[], what: string): void {
-    const exists = db.prepare(
-      "SELECT 1 FROM epochs WHERE run_id = ? AND coalesce(fold_index, -1) = ? AND epoch = ?",
-    );
-    const insert = db.prepare(
-      `INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, nan_mask,
-         extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const e of rows) {
-      if (exists.get(runId, e.fold ?? -1, e.epoch) !== undefined) {
-        throw new StoreError(
-          `${what}: run ${runId} already has epoch ${e.epoch} of fold ${e.fold}; nothing was written`,
-        );
-      }
-      insert.run(runId, e.fold, e.epoch, ...e.values, e.nanMask, e.extra);
-    }
   }
 
   appendDiagnostics(runId: string, diagnostics: DiagnosticRecord[]): Promise<void> {
@@ -357,19 +343,14 @@ export class SqliteStore implements Store {
       const rows = checkDiagnostics(diagnostics);
       this.#write("appendDiagnostics", (db) => {
         this.#requireRunning(db, runId, "appendDiagnostics");
-        this.#insertDiagnostics(db, runId, rows);
+        const insert = db.prepare(
+          `INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        );
+        const now = Date.now();
+        for (const d of rows) insert.run(runId, d.fold, d.kind, d.severity, d.message, d.data, now);
       });
     });
-  }
-
-  /** Inserts checked diagnostics in order (inside a write transaction). */
-  #insertDiagnostics(db: DatabaseSync, runId: string, rows: DiagnosticRow[]): void {
-    const insert = db.prepare(
-      `INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const now = Date.now();
-    for (const d of rows) insert.run(runId, d.fold, d.kind, d.severity, d.message, d.data, now);
   }
 
   putBacktest(runId: string, backtest: BacktestRecord): Promise<void> {
@@ -722,39 +703,16 @@ export class SqliteStore implements Store {
       const p = checkPredictions(predictions);
       this.#write("appendPredictions", (db) => {
         this.#requireRunning(db, runId, "appendPredictions");
-        this.#insertPredictions(db, runId, p, "appendPredictions");
-      });
-    });
-  }
-
-  /** Inserts a checked prediction record; refuses a second record per (run, fold) (inside a write transaction). */
-  #insertPredictions(db: DatabaseSync, runId: string, p: PredictionRow, what: string): void {
-    const dup = db.prepare("SELECT 1 FROM predictions WHERE run_id = ? AND fold_index = ?").get(runId, p.fold);
-    if (dup !== undefined) {
-      throw new StoreError(
-        `${what}: run ${runId} already has predictions for fold ${p.fold}; nothing was written`,
-      );
-    }
-    db.prepare(
-      `INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes, scores,
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(runId, p.fold, p.rows, p.width, p.dates, p.symbolDictionary, p.symbolCodes, p.values, Date.now());
-  }
-
-  appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome> {
-    return Promise.resolve().then(() => {
-      const r = checkFoldResult(result);
-      return this.#write("appendFoldResult", (db): FoldWriteOutcome => {
-        requireString(runId, "runId");
-        // The key first: a fold already stored means an earlier attempt committed; the run may be sealed since.
-        const dup = db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, r.fold.index);
-        if (dup !== undefined) return "duplicate";
-        this.#requireRunning(db, runId, "appendFoldResult");
-        this.#insertFold(db, runId, r.fold, "appendFoldResult");
-        for (const p of r.predictions) this.#insertPredictions(db, runId, p, "appendFoldResult");
-        this.#insertEpochs(db, runId, r.epochs, "appendFoldResult");
-        this.#insertDiagnostics(db, runId, r.diagnostics);
-        return "written";
+        const dup = db.prepare("SELECT 1 FROM predictions WHERE run_id = ? AND fold_index = ?").get(runId, p.fold);
+        if (dup !== undefined) {
+          throw new StoreError(
+            `appendPredictions: run ${runId} already has predictions for fold ${p.fold}; nothing was written`,
+          );
+        }
+        db.prepare(
+          `INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes, scores,
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(runId, p.fold, p.rows, p.width, p.dates, p.symbolDictionary, p.symbolCodes, p.values, Date.now());
       });
     });
   }
@@ -770,6 +728,59 @@ export class SqliteStore implements Store {
       const out: StoredPredictions[] = [];
       for (const r of rows as Iterable<Row>) out.push(storedPredictions(r));
       return out;
+    });
+  }
+
+  // --- Idempotent fold writes (scale-out) ---
+
+  appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome> {
+    return Promise.resolve().then(() => {
+      const { fold: f, predictions, epochs, diagnostics } = checkFoldResult(result);
+      requireString(runId, "runId");
+      return this.#write("appendFoldResult", (db): FoldWriteOutcome => {
+        // The key first: a fold already stored means an earlier attempt committed; the run may be sealed since.
+        if (db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, f.index) !== undefined) {
+          return "duplicate";
+        }
+        this.#requireRunning(db, runId, "appendFoldResult");
+        const now = Date.now();
+        db.prepare(
+          `INSERT INTO folds (run_id, fold_index, train, test, validation, purge, embargo, n_train, n_test, metrics,
+             baselines, fit_report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          runId,
+          f.index,
+          f.train,
+          f.test,
+          f.validation,
+          f.purge,
+          f.embargo,
+          f.nTrain,
+          f.nTest,
+          f.metrics,
+          f.baselines,
+          f.fitReport,
+          now,
+        );
+        const prediction = db.prepare(
+          `INSERT INTO predictions (run_id, fold_index, n_rows, width, dates, symbol_dictionary, symbol_codes, scores,
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const p of predictions) {
+          prediction.run(runId, p.fold, p.rows, p.width, p.dates, p.symbolDictionary, p.symbolCodes, p.values, now);
+        }
+        const epoch = db.prepare(
+          `INSERT INTO epochs (run_id, fold_index, epoch, train_loss, val_loss, lr, grad_norm, clip_ratio, nan_mask,
+             extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const e of epochs) epoch.run(runId, e.fold, e.epoch, ...e.values, e.nanMask, e.extra);
+        const diagnostic = db.prepare(
+          `INSERT INTO diagnostics (run_id, fold_index, kind, severity, message, data, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const d of diagnostics) diagnostic.run(runId, d.fold, d.kind, d.severity, d.message, d.data, now);
+        return "written";
+      });
     });
   }
 }
