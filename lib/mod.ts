@@ -304,6 +304,12 @@ export type {
 } from "./pipeline/trainers/contract.ts";
 export { readStudyReport } from "./pipeline/recorder.ts";
 export type { BacktestSummary, EntryReport, FoldReport, PooledReport, StudyReport } from "./pipeline/records.ts";
+export { outOfSampleScores, readFoldResults } from "./pipeline/stored.ts";
+
+// Scale-out: BullMQ workers on Redis, results in the shared (Postgres) store
+export { QueuedStudyError, type QueueStudyOptions, runStudyOnQueue } from "./scaleout/coordinator.ts";
+export { type RunningWorker, startWorker, type WorkerOptions } from "./scaleout/worker.ts";
+export { type CandorJob, JobError, type JobOutcome, type StudyFoldJob } from "./scaleout/jobs.ts";
 
 // Run store
 export { openStore, resolveStoreLocation } from "./store/mod.ts";
@@ -314,6 +320,8 @@ export type {
   DiagnosticRecord,
   EpochRecord,
   FoldRecord,
+  FoldResultRecord,
+  FoldWriteOutcome,
   NewRun,
   NewStudy,
   PredictionRecord,

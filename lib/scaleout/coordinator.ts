@@ -3,7 +3,8 @@
  * spread over worker processes.
  *
  * 1. **Prepare** the study as a local run does (`prepareStudy`: load, features, leakage audit, dataset, fold plan,
- *    configuration gate), so a refused configuration or a leak stops here and nothing is stored or enqueued.
+ *    configuration gate), so a refused configuration or a leak stops here and nothing is stored or enqueued. A
+ *    relative data path is made absolute first (workers resolve it in their own working directories).
  * 2. **Record** the study and one run per entry in the shared store (the same recorder a local run uses).
  * 3. **Enqueue** one `study-fold` job per (entry, fold) — the entries that combine others (stacking) only once every
  *    fold of each of their bases is stored.
@@ -31,6 +32,7 @@
  * @module
  */
 
+import { isAbsolute, resolve } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
 import { CandorError, ConfigError, DataError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
@@ -143,7 +145,13 @@ export async function runStudyOnQueue(
       );
     }
     config = storedStudyConfig(resumed);
-  } else config = resolveStudyConfig(input ?? {});
+  } else {
+    config = resolveStudyConfig(input ?? {});
+    // Workers read the files themselves, from their own working directories: store the path absolute.
+    if (config.data.kind === "files" && !isAbsolute(config.data.path)) {
+      config = { ...config, data: { ...config.data, path: resolve(config.data.path) } };
+    }
+  }
 
   await probeRedis(options.queue, options.connectTimeoutMs ?? 10_000);
   const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });

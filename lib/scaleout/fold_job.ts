@@ -40,12 +40,16 @@ import {
 class FoldRecorder extends StudyRecorder {
   /** What the fold write did. */
   outcome?: FoldWriteOutcome;
+  /** Milliseconds the write took. */
+  ms = 0;
   /** Called when the write starts (the job's stage becomes `store`). */
   onWrite: () => void = () => {};
 
   override async fold(...args: Parameters<StudyRecorder["fold"]>): Promise<FoldWriteOutcome | undefined> {
     this.onWrite();
+    const t0 = performance.now();
     this.outcome = await super.fold(...args);
+    this.ms = performance.now() - t0;
     return this.outcome;
   }
 }
@@ -138,11 +142,12 @@ export function studyFoldHandler(options: StudyFoldHandlerOptions = {}): JobHand
       const t0 = performance.now();
       let stage = "load";
       let prepareMs = 0;
+      let storeMs = 0;
       const outcome = (o: JobOutcome["outcome"], reason?: string, workStart = performance.now()): JobOutcome => ({
         outcome: o,
         ...(reason === undefined ? {} : { reason }),
         worker: ctx.worker,
-        ms: { prepare: prepareMs, work: performance.now() - workStart, total: performance.now() - t0 },
+        ms: { prepare: prepareMs, work: performance.now() - workStart, store: storeMs, total: performance.now() - t0 },
       });
       const { store } = ctx;
       try {
@@ -234,6 +239,7 @@ export function studyFoldHandler(options: StudyFoldHandlerOptions = {}): JobHand
           }
           throw e;
         }
+        storeMs = recorder.ms;
         return outcome(recorder.outcome === "duplicate" ? "duplicate" : "written", undefined, tWork);
       } catch (e) {
         if (e instanceof JobError) throw e;

@@ -60,8 +60,11 @@ export interface JobOutcome {
   reason?: string;
   /** The worker that ran it (`host:pid` or its `--name`). */
   worker: string;
-  /** Wall times in milliseconds: preparing the study (0 when cached), the work itself, the whole job. */
-  ms: { prepare: number; work: number; total: number };
+  /**
+   * Wall times in milliseconds: preparing the study (0 when this process had it cached), the work (training and
+   * storing), the store write alone, the whole job.
+   */
+  ms: { prepare: number; work: number; store: number; total: number };
 }
 
 /** What a handler gets besides the job. */
