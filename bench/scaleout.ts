@@ -12,7 +12,9 @@
  *
  * Needs redis-server and Postgres (Debian's; the same throwaway services the tests use) and CANDOR_REAL_DATA. The
  * machine is shared and has 2 cores: two workers compete with each other (XGBoost uses both cores) and with whatever
- * else runs, so read the ranges, not only the medians. `CANDOR_BENCH_SCALEOUT_ROUNDS` (default 2) sets the rounds.
+ * else runs, so read the ranges, not only the medians. `CANDOR_BENCH_SCALEOUT_ROUNDS` (default 2) sets the rounds,
+ * `CANDOR_BENCH_SCALEOUT_VARIANTS` (default `local,1,2`) which variants run, `CANDOR_BENCH_VERBOSE` prints the workers'
+ * logs.
  *
  * @module
  */
@@ -58,6 +60,22 @@ interface QueuedRun {
   /** Last job finished → study sealed (pooling, backtests, report). */
   afterJobsS: number;
   jobs: { prepareS: number; workS: number; storeS: number; totalS: number; queueS: number }[];
+  /** What the workers' logs say happened: outcomes, stalls, failed attempts, queue errors. */
+  log: Record<string, number>;
+}
+
+/** Counts the outcomes, stalls, failures and queue errors in a worker's log. */
+function logCounts(text: string): Record<string, number> {
+  const count = (re: RegExp) => (text.match(re) ?? []).length;
+  return {
+    started: count(/ started \(attempt/g),
+    written: count(/\) written in /g),
+    duplicate: count(/\) duplicate in /g),
+    skipped: count(/\) skipped/g),
+    failed: count(/ failed at /g),
+    stalled: count(/ stalled /g),
+    queueErrors: count(/ queue error: /g),
+  };
 }
 
 function range(xs: number[], digits = 1): string {
@@ -73,8 +91,18 @@ async function queuedRun(postgresUrl: string, config: unknown, workers: number):
     for (let i = 0; i < workers; i++) procs.push(await startWorkerProcess(`w${i + 1}`, redis.url, db.url));
     const t0 = Date.now();
     let queuedAt = 0;
-    await runStudyOnQueue(config as never, { store, queue: redis.url, onQueued: () => (queuedAt = Date.now()) });
+    try {
+      await runStudyOnQueue(config as never, { store, queue: redis.url, onQueued: () => (queuedAt = Date.now()) });
+    } catch (e) {
+      for (const p of procs) console.error(`[bench] worker log:\n${p.stderr}`);
+      throw e;
+    }
     const end = Date.now();
+    const log: Record<string, number> = {};
+    for (const p of procs) {
+      for (const [k, v] of Object.entries(logCounts(p.stderr))) log[k] = (log[k] ?? 0) + v;
+      if (Deno.env.get("CANDOR_BENCH_VERBOSE")) console.error(`[bench] worker log:\n${p.stderr}`);
+    }
     const queue = new Queue<StudyFoldJob, JobOutcome>(QUEUE_NAME, { connection: redisConnection(redis.url) });
     try {
       const done = await queue.getJobs(["completed"], 0, 10_000);
@@ -86,6 +114,7 @@ async function queuedRun(postgresUrl: string, config: unknown, workers: number):
         beforeQueueS: (queuedAt - t0) / 1000,
         dispatchS: (started - queuedAt) / 1000,
         afterJobsS: (end - finished) / 1000,
+        log,
         jobs: done.map((j) => ({
           prepareS: j.returnvalue.ms.prepare / 1000,
           workS: j.returnvalue.ms.work / 1000,
@@ -161,7 +190,14 @@ export async function run(): Promise<BenchResult[]> {
     return [];
   }
   const rounds = Number(Deno.env.get("CANDOR_BENCH_SCALEOUT_ROUNDS") ?? 2);
+  const variants = (Deno.env.get("CANDOR_BENCH_SCALEOUT_VARIANTS") ?? "local,1,2").split(",");
   const config = studyConfig(dir);
+  // A Redis client reconnecting after its server was stopped must not end the benchmark; say so instead.
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    console.error(`[bench] scaleout: ignored an unhandled rejection: ${e.reason?.stack ?? e.reason}`);
+    e.preventDefault();
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
   const tmp = await Deno.makeTempDir();
   const file = join(tmp, "study.json");
   await Deno.writeTextFile(file, JSON.stringify(config));
@@ -172,8 +208,11 @@ export async function run(): Promise<BenchResult[]> {
     for (let r = 0; r < rounds; r++) {
       // Interleaved, order alternating, so a drift in the machine's load hits every variant alike.
       const order = r % 2 === 0 ? ["local", 1, 2] as const : [2, 1, "local"] as const;
-      for (const v of order) {
-        console.error(`[bench] scaleout round ${r + 1}/${rounds}: ${v === "local" ? "local run" : `${v} worker(s)`}`);
+      for (const v of order.filter((x) => variants.includes(String(x)))) {
+        console.error(
+          `[bench] scaleout round ${r + 1}/${rounds}: ${v === "local" ? "local run" : `${v} worker(s)`} at ` +
+            new Date().toISOString(),
+        );
         if (v === "local") local.push(await localRun(file));
         else queued.push(await queuedRun(services.postgresUrl, config, v));
         console.error(`[bench]   ${v === "local" ? local.at(-1)!.toFixed(1) : queued.at(-1)!.seconds.toFixed(1)} s`);
@@ -260,6 +299,7 @@ export async function run(): Promise<BenchResult[]> {
       { name: "BullMQ no-op job, 500 pipelined", value: overhead.pipelinedMs, unit: "ms/job" },
     ];
   } finally {
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
     await Deno.remove(tmp, { recursive: true });
   }
 }
