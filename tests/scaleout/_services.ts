@@ -235,16 +235,21 @@ export class CandorProcess {
   }
 }
 
-/** Starts a worker process on `queue` and `db`, waits until it takes jobs. */
+/**
+ * Starts a worker process on `queue` and `db`, waits until it takes jobs. Tests use a 2-second job lock so a killed
+ * worker's job is retried quickly (a job whose worker blocks its event loop longer than that runs twice; the store
+ * keeps one copy); the benchmark uses the default 30 s.
+ */
 export async function startWorkerProcess(
   name: string,
   queue: string,
   db: string,
   extra: string[] = [],
   denoFlags: string[] = [],
+  lockSeconds = 2,
 ): Promise<CandorProcess> {
   const p = new CandorProcess(
-    ["worker", "--queue", queue, "--db", db, "--name", name, "--lock-seconds", "2", ...extra],
+    ["worker", "--queue", queue, "--db", db, "--name", name, "--lock-seconds", String(lockSeconds), ...extra],
     { denoFlags },
   );
   await p.waitFor(/taking jobs from/);
