@@ -114,6 +114,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   await probeRedis(options.queue);
+  await options.store.listStudies({ limit: 1 }); // a store that cannot be reached fails here, not job by job
   const worker = new Worker<CandorJob, JobOutcome>(QUEUE_NAME, runJob, {
     connection: redisConnection(options.queue),
     concurrency: options.concurrency ?? 1,
@@ -123,8 +124,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     name,
     autorun: true,
   });
-  worker.on("error", (e) => log(`${stamp()} ${name}: queue error: ${e.message}`));
-  worker.on("stalled", (id) => log(`${stamp()} ${name}: job ${id} stalled (its worker stopped); it is retried`));
+  worker.on("error", (e) => {
+    const lost = /^Missing lock for job (\S+)\. moveToFinished/.exec(e.message);
+    log(
+      lost === null ? `${stamp()} ${name}: queue error: ${e.message}` : `${stamp()} ${name}: lost the lock of job ` +
+        `${lost[1]} while running it (the event loop was blocked, or Redis unreachable, for longer than the lock); ` +
+        `its next attempt finds the result stored and does nothing`,
+    );
+  });
+  worker.on("stalled", (id) =>
+    log(
+      `${stamp()} ${name}: job ${id} stalled (its worker stopped, or did not renew the lock in time); it is retried`,
+    ));
   await worker.waitUntilReady();
   log(
     `${stamp()} ${name}: taking jobs from ${redactRedisUrl(options.queue)} (concurrency ${options.concurrency ?? 1})`,
