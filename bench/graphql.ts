@@ -1,21 +1,24 @@
 /**
  * GraphQL server throughput: `{ runs(limit: 20) { id status folds { index metrics { name value } } } }` from 8
- * concurrent keep-alive clients on 127.0.0.1, against three servers started side by side in this run:
+ * concurrent keep-alive clients on 127.0.0.1, against four servers started side by side in this run:
  *
  * - **baseline**: graphql/ as it was before the hardening and dashboard work (commit {@link BASELINE_COMMIT}),
  *   extracted with git into a temporary tree that shares this checkout's lib/, deno.json and node_modules;
+ * - **main**: graphql/ of the `main` branch (or `CANDOR_BENCH_MAIN_REF`), extracted the same way — the server before
+ *   the changes on this branch, so a new schema's cost shows as a ratio to it;
  * - **candor**: graphql/ now, with its response cache (a dashboard polling an unchanged store);
  * - **candor, uncached**: the same with the cache off (every request executes: store reads, graphql-jit, JSON).
  *
- * Rounds are interleaved (baseline, cached, uncached, repeated) so machine noise hits all three alike; figures are
- * medians over rounds with their ranges. Target: ≥ 2,000 requests/s with p99 < 20 ms for the cached server. The
+ * Every server has built its dashboard script before timing starts (it is bundled at start-up). Rounds are
+ * interleaved (baseline, main, cached, uncached, then the reverse order, and so on) so machine noise hits all alike;
+ * figures are medians over rounds with their ranges. Target: ≥ 2,000 requests/s with p99 < 20 ms for the cached server. The
  * store is a temporary SQLite file with 40 runs of 5 folds (the pipeline's 6 fold metrics and 4 baselines each) and a
  * 1,000-day backtest. Load goes to 127.0.0.1 only, bounded in time (6 s per server and round) and count.
  *
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { openStore } from "../lib/store/mod.ts";
 import { type BenchResult, median } from "./lib.ts";
 import { type LoadResult, runLoad } from "./http_load.ts";
@@ -24,7 +27,7 @@ import { type LoadResult, runLoad } from "./http_load.ts";
 export const BASELINE_COMMIT = "d48a663";
 
 const QUERY = "{ runs(limit: 20) { id status folds { index metrics { name value } } } }";
-const ROUNDS = 3;
+const ROUNDS = 4;
 const SECONDS = 5;
 const repo = new URL("../", import.meta.url).pathname;
 
@@ -80,24 +83,30 @@ async function seed(path: string): Promise<void> {
   }
 }
 
-/** A tree holding the baseline's graphql/ beside links to this checkout's lib/, config and packages; or why not. */
-async function baselineTree(dir: string): Promise<string | { skip: string }> {
+/** main's graphql/ (the server before this branch's changes). */
+const MAIN_REF = Deno.env.get("CANDOR_BENCH_MAIN_REF") || "main";
+
+/**
+ * A tree holding graphql/ of git revision `rev` (every file, page assets included) beside links to this checkout's
+ * lib/, config and packages; or why not.
+ */
+async function serverTree(dir: string, name: string, rev: string): Promise<string | { skip: string }> {
   const list = await new Deno.Command("git", {
-    args: ["-C", repo, "ls-tree", "--name-only", `${BASELINE_COMMIT}:graphql`],
+    args: ["-C", repo, "ls-tree", "-r", "--name-only", `${rev}:graphql`],
     stdout: "piped",
     stderr: "piped",
   }).output().catch((e) => ({ success: false, stdout: new Uint8Array(), stderr: new TextEncoder().encode(String(e)) }));
   if (!list.success) {
-    return { skip: `baseline commit ${BASELINE_COMMIT} unavailable: ${new TextDecoder().decode(list.stderr).trim()}` };
+    return { skip: `${name} (${rev}) unavailable: ${new TextDecoder().decode(list.stderr).trim()}` };
   }
-  const root = join(dir, "baseline");
-  await Deno.mkdir(join(root, "graphql"), { recursive: true });
-  for (const name of new TextDecoder().decode(list.stdout).split("\n").filter((n) => n.endsWith(".ts"))) {
-    const file = await new Deno.Command("git", {
-      args: ["-C", repo, "show", `${BASELINE_COMMIT}:graphql/${name}`],
+  const root = join(dir, name);
+  for (const file of new TextDecoder().decode(list.stdout).split("\n").filter((n) => n !== "")) {
+    const out = await new Deno.Command("git", {
+      args: ["-C", repo, "show", `${rev}:graphql/${file}`],
       stdout: "piped",
     }).output();
-    await Deno.writeFile(join(root, "graphql", name), file.stdout);
+    await Deno.mkdir(dirname(join(root, "graphql", file)), { recursive: true });
+    await Deno.writeFile(join(root, "graphql", file), out.stdout);
   }
   for (const link of ["lib", "deno.json", "deno.lock", "node_modules"]) {
     await Deno.symlink(join(repo, link), join(root, link));
@@ -133,6 +142,12 @@ async function startServer(name: string, script: string, db: string, env: Record
   return { name, url, child };
 }
 
+/** Waits until the server's dashboard script is built (servers bundle it at start-up, which costs CPU). */
+async function pageReady(url: string): Promise<void> {
+  const res = await fetch(url.replace(/graphql$/, ""));
+  await res.body?.cancel();
+}
+
 async function answer(url: string): Promise<unknown> {
   const res = await fetch(url, {
     method: "POST",
@@ -152,13 +167,17 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const db = join(dir, "runs.db");
     await seed(db);
-    const baseline = await baselineTree(dir);
+    const baseline = await serverTree(dir, "baseline", BASELINE_COMMIT);
+    const main = await serverTree(dir, "main", MAIN_REF);
     const script = join(repo, "graphql", "server.ts");
-    // The current server first: it migrates the store (the baseline then reads it as it is).
+    // The current server first: it migrates the store (the others then read it as it is).
     servers.push(await startServer("candor", script, db));
     servers.push(await startServer("candor-uncached", script, db, { CANDOR_GRAPHQL_CACHE_MB: "0" }));
-    if (typeof baseline === "string") servers.push(await startServer("baseline", baseline, db));
-    else console.error(`[bench] graphql: ${baseline.skip}; measuring the current server alone`);
+    for (const [name, tree] of [["baseline", baseline], ["main", main]] as const) {
+      if (typeof tree === "string") servers.push(await startServer(name, tree, db));
+      else console.error(`[bench] graphql: ${tree.skip}; measured without it`);
+    }
+    for (const s of servers) if (s.name !== "baseline") await pageReady(s.url);
 
     // Same data from every server, before timing anything.
     const expected = await answer(servers[0].url);
@@ -169,8 +188,11 @@ export async function run(): Promise<BenchResult[]> {
     }
 
     const results = new Map<string, LoadResult[]>(servers.map((s) => [s.name, []]));
+    const order = ["baseline", "main", "candor", "candor-uncached"];
+    const interleaved = [...servers].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const s of servers) {
+      // Alternate the order, so no server always follows the same one (a load run leaves sockets and garbage behind).
+      for (const s of round % 2 === 0 ? interleaved : [...interleaved].reverse()) {
         const r = await runLoad({ url: s.url, body: JSON.stringify({ query: QUERY }), clients: 8, seconds: SECONDS });
         if (r.failures > 0) throw new Error(`${s.name}: ${r.failures} failed responses`);
         console.error(
@@ -183,11 +205,17 @@ export async function run(): Promise<BenchResult[]> {
     const rps = (name: string) => (results.get(name) ?? []).map((r) => r.rps);
     const p99 = (name: string) => (results.get(name) ?? []).map((r) => r.p99);
     const hasBaseline = results.has("baseline");
+    const hasMain = results.has("main");
     const base = hasBaseline ? median(rps("baseline")) : undefined;
     const load = Deno.loadavg()[0].toFixed(1);
-    const baseNote = hasBaseline
-      ? `baseline (${BASELINE_COMMIT}) ${fmt(rps("baseline"), 0)} req/s, p99 ${fmt(p99("baseline"), 1)} ms`
-      : "baseline unavailable";
+    const baseNote = [
+      hasBaseline
+        ? `baseline (${BASELINE_COMMIT}) ${fmt(rps("baseline"), 0)} req/s, p99 ${fmt(p99("baseline"), 1)} ms`
+        : "baseline unavailable",
+      hasMain
+        ? `main (${MAIN_REF}) cached ${fmt(rps("main"), 0)} req/s, p99 ${fmt(p99("main"), 1)} ms`
+        : "main unavailable",
+    ].join("; ");
     const out: BenchResult[] = [];
     for (const name of ["candor", "candor-uncached"]) {
       const label = name === "candor" ? "cached" : "uncached";
@@ -213,6 +241,18 @@ export async function run(): Promise<BenchResult[]> {
         target: name === "candor" ? "< 20 ms" : undefined,
         pass: name === "candor" ? latency < 20 : undefined,
         notes: `${fmt(p99(name), 1)} ms; ratio = baseline p99 / candor p99`,
+      });
+    }
+    if (hasMain) {
+      const value = median(rps("candor"));
+      out.push({
+        name: "graphql runs(limit: 20) folds, 8 clients, cached: throughput against main's server",
+        value,
+        unit: "req/s",
+        reference: median(rps("main")),
+        ratio: value / median(rps("main")),
+        notes: `candor ${fmt(rps("candor"), 0)} req/s vs main (${MAIN_REF}) ${fmt(rps("main"), 0)} req/s, ` +
+          `p99 ${fmt(p99("candor"), 1)} vs ${fmt(p99("main"), 1)} ms; ratio = candor / main`,
       });
     }
     return out;

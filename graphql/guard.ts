@@ -31,7 +31,10 @@ export interface RequestLimits {
   timeoutMs: number;
 }
 
-/** Defaults: twice the cost of the dashboard's run page (11,412, equity curve included); its page of 50 runs costs 3,802. */
+/**
+ * Defaults: about twice the cost of the dashboard's costliest view, the run page (11,914, equity curve included); its
+ * page of 50 runs costs 4,802, a page of 50 studies 3,902, a study page 936 and each event of a study's live view 1,461.
+ */
 export const DEFAULT_LIMITS: RequestLimits = {
   maxCost: 25_000,
   maxValues: 250_000,
@@ -128,7 +131,8 @@ export function tooComplexError(cost: number, maxCost: number): GraphQLError {
   return new GraphQLError(
     `query refused before execution: its cost is ${cost}, above the limit of ${maxCost}. Lists multiply the cost of ` +
       `what is selected under them by their size (limit/first, or a typical length: folds 20, epochs 300, ` +
-      `diagnostics 30, equity points 2500); ask for fewer runs or drop nested lists such as equity and epochs`,
+      `diagnostics 30, entries of a study 10, equity points 2500); ask for fewer runs or studies, or drop nested ` +
+      `lists such as equity and epochs`,
     { extensions: { code: "QUERY_TOO_COMPLEX", cost, maxCost } },
   );
 }

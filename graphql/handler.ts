@@ -24,17 +24,31 @@
  * - Responses are cached per query text while the store's change token is unchanged (http.ts); a response with errors
  *   is never cached.
  * - Queries run compiled by graphql-jit (documents with a single operation) and otherwise by graphql-js.
- * - Read-only: the schema has queries only; runs are written by the pipeline through the Store API.
+ * - **Subscriptions** (live progress of a running study or run, schema_progress.ts) are served over server-sent events:
+ *   `POST /graphql` with `Accept: text/event-stream` and a subscription operation. They are costed like queries (per
+ *   event), skip the response cache and the execution slots (they mostly wait), and are capped: at most
+ *   `maxSubscriptions` (default 16) at once, 503 beyond; each lives at most `maxSubscriptionMs` (default one hour).
+ *   Writes by other processes are noticed by polling the store's change token, or by Postgres LISTEN/NOTIFY.
+ * - **Mutations** (tags, notes, renames, deletes, marking a stale study interrupted; schema_mutations.ts) exist only
+ *   when a token is configured; otherwise the schema has no Mutation type. Their answers are never cached.
  *
  * @module
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { useGraphQlJit } from "@envelop/graphql-jit";
-import { type ExecutionResult, type GraphQLError, Kind } from "graphql";
+import {
+  type DefinitionNode,
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  Kind,
+  OperationTypeNode,
+  parse,
+} from "graphql";
 import type { Store } from "../lib/store/store.ts";
 import { buildSchema, type GraphQLContext } from "./schema.ts";
 import { createRunLoaders } from "./loaders.ts";
@@ -42,6 +56,7 @@ import { DEFAULT_LIMITS, operationCost, RequestGuard, type RequestLimits, tooCom
 import { errorBody, type Logger, maskErrors, stderrJsonLogger, truncateEcho } from "./errors.ts";
 import { ConcurrencyGate, finishHeaders, HostPolicy, readBodyLimited, ResponseCache } from "./http.ts";
 import { PageAssets } from "./page/assets.ts";
+import { ChangeFeed, type WatchOptions } from "./progress.ts";
 
 /** The path the API is served on. */
 export const GRAPHQL_PATH = "/graphql";
@@ -98,6 +113,14 @@ export interface GraphQLHandlerOptions {
   maxQueued?: number;
   /** Bytes of responses kept for reuse while the store is unchanged (default 32 MiB; 0 turns the cache off). */
   cacheBytes?: number;
+  /** Subscriptions open at once (default 16); more are refused with 503. */
+  maxSubscriptions?: number;
+  /** Longest life of one subscription, ms (default one hour); a client may subscribe again. */
+  maxSubscriptionMs?: number;
+  /** How often the store's change token is polled for subscriptions, ms (default 500). */
+  pollMs?: number;
+  /** How often a subscription re-reads without a write (liveness turns stale without one), ms (default 15 s). */
+  refreshMs?: number;
 }
 
 /** What a request's execution reports back to the HTTP layer. */
@@ -107,6 +130,10 @@ interface RequestState {
   log: Logger;
   /** Set when the result carries errors (never cached). */
   hadErrors: boolean;
+  /** Set for mutations (never cached). */
+  mutation?: boolean;
+  /** Set for subscription requests: the server's change feed and lifetime bound, handed to the context. */
+  live?: WatchOptions;
 }
 
 /** The server context yoga passes to plugins and the context factory. */
@@ -118,26 +145,57 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Refuses operations whose static cost exceeds the limit, before execution (see guard.ts). */
+/**
+ * Refuses operations whose static cost exceeds the limit, before execution (see guard.ts); a subscription is costed
+ * like a query (its selection is what every event produces). Marks mutations so their answers are not cached.
+ */
 function costLimitPlugin(maxCost: number): Plugin {
   // Costs depend on the document and the variables only; documents are the parser cache's objects, so repeated
   // queries skip the walk.
   const known = new WeakMap<object, Map<string, number | undefined>>();
+  const costOf = (args: Parameters<NonNullable<Plugin["onExecute"]>>[0]["args"]) => {
+    const vars = JSON.stringify(args.variableValues ?? {});
+    const key = `${args.operationName ?? ""}\n${vars}`;
+    let byVars = known.get(args.document);
+    if (byVars === undefined) known.set(args.document, byVars = new Map());
+    let cost: number | undefined;
+    if (byVars.has(key)) cost = byVars.get(key);
+    else {
+      cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+      if (byVars.size < 64) byVars.set(key, cost);
+    }
+    return cost;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const vars = JSON.stringify(args.variableValues ?? {});
-      const key = `${args.operationName ?? ""}\n${vars}`;
-      let byVars = known.get(args.document);
-      if (byVars === undefined) known.set(args.document, byVars = new Map());
-      let cost: number | undefined;
-      if (byVars.has(key)) cost = byVars.get(key);
-      else {
-        cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
-        if (byVars.size < 64) byVars.set(key, cost);
+      const op = (args.document as DocumentNode).definitions.find((d: DefinitionNode) =>
+        d.kind === Kind.OPERATION_DEFINITION && (args.operationName == null || d.name?.value === args.operationName)
+      );
+      if (op?.kind === Kind.OPERATION_DEFINITION && op.operation === OperationTypeNode.MUTATION) {
+        const state = (args.contextValue as Partial<ServerContext> | undefined)?.state;
+        if (state !== undefined) state.mutation = true;
+        if (args.schema.getMutationType() == null) {
+          // Validation admits a mutation the schema has no root for; say why instead of failing in execution.
+          setResultAndStopExecution({ errors: [noMutationsError()] });
+          return;
+        }
       }
+      const cost = costOf(args);
+      if (cost !== undefined && cost > maxCost) setResultAndStopExecution({ errors: [tooComplexError(cost, maxCost)] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const cost = costOf(args as Parameters<NonNullable<Plugin["onExecute"]>>[0]["args"]);
       if (cost !== undefined && cost > maxCost) setResultAndStopExecution({ errors: [tooComplexError(cost, maxCost)] });
     },
   };
+}
+
+/** The error a mutation gets from a server without a token (whose schema has no mutations). */
+function noMutationsError(): GraphQLError {
+  return new GraphQLError(
+    "this server has no mutations: they are enabled only when it requires a bearer token (CANDOR_GRAPHQL_TOKEN)",
+    { extensions: { code: "MUTATIONS_DISABLED" } },
+  );
 }
 
 /** Masks unexpected errors, truncates echoed inputs and tags every error with the request id (see errors.ts). */
@@ -150,6 +208,24 @@ function errorMaskingPlugin(): Plugin<Record<string, unknown>, ServerContext> {
       const r = result as ExecutionResult;
       setResult({ ...r, errors: maskErrors(r.errors as GraphQLError[], state.requestId, state.log) });
     },
+    // Subscriptions: the result is a stream; each event's errors are masked as it is sent.
+    onSubscribe({ args }) {
+      const state = (args.contextValue as Partial<ServerContext> | undefined)?.state;
+      if (state === undefined) return;
+      const mask = (r: ExecutionResult, set: (r: ExecutionResult) => void) => {
+        if (!r.errors?.length) return;
+        set({ ...r, errors: maskErrors(r.errors as GraphQLError[], state.requestId, state.log) });
+      };
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result)) {
+            mask(result as ExecutionResult, setResult);
+            return;
+          }
+          return { onNext: ({ result, setResult }) => mask(result, setResult) };
+        },
+      };
+    },
   };
 }
 
@@ -159,6 +235,11 @@ export interface GraphQLHandler {
   fetch(request: Request): Promise<Response>;
   /** Builds the dashboard's script now rather than on the first page request (the server calls it at start). */
   warmUp(): Promise<void>;
+  /**
+   * Ends every open subscription (each stream completes) and refuses new ones, so a server shutting down does not wait
+   * for streams that could last an hour.
+   */
+  close(): void;
   /** The yoga instance behind /graphql (GraphiQL, parsing, validation, execution). */
   readonly yoga: YogaServerInstance<ServerContext, GraphQLContext>;
 }
@@ -189,20 +270,32 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
   const cache = cacheBytes > 0 ? new ResponseCache(cacheBytes) : undefined;
   const graphiql = options.graphiql !== false;
   const page = options.dashboard === false ? undefined : new PageAssets();
+  const feed = new ChangeFeed(store, options.pollMs ?? 500);
+  const maxSubscriptions = options.maxSubscriptions ?? 16;
+  const maxSubscriptionMs = options.maxSubscriptionMs ?? 60 * 60 * 1000;
+  let openSubscriptions = 0;
+  const closing = new AbortController();
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    schema: buildSchema(),
+    schema: buildSchema({ mutations: options.token !== undefined }),
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     logging: options.logging ?? false,
     cors: false,
     batching: false,
     maskedErrors: false,
-    context: ({ state }) => ({
-      store,
-      loaders: createRunLoaders(store, state.guard),
-      guard: state.guard,
-    }),
+    context: ({ state }) => {
+      const ctx: GraphQLContext = { store, loaders: createRunLoaders(store, state.guard), guard: state.guard };
+      if (state.live !== undefined) {
+        ctx.live = state.live;
+        // Each event of a subscription reads afresh with its own budget and deadline.
+        ctx.renew = () => {
+          ctx.guard = new RequestGuard(limits);
+          ctx.loaders = createRunLoaders(store, ctx.guard);
+        };
+      }
+      return ctx;
+    },
     graphiql: graphiql ? { title: "candor runs", defaultQuery: DEFAULT_GRAPHIQL_QUERY } : false,
     renderGraphiQL,
     plugins: [
@@ -226,10 +319,94 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
     ],
   });
 
+  /** True when `body` asks for a subscription operation (parsed only for requests that accept an event stream). */
+  function isSubscription(body: string): boolean {
+    try {
+      const { query, operationName } = JSON.parse(body) as { query?: unknown; operationName?: unknown };
+      if (typeof query !== "string") return false;
+      const ops = parse(query, { maxTokens: 2000 }).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+      const op = typeof operationName === "string" ? ops.find((d) => d.name?.value === operationName) : ops[0];
+      return op?.operation === OperationTypeNode.SUBSCRIPTION;
+    } catch {
+      return false; // yoga reports the problem
+    }
+  }
+
+  /**
+   * A subscription over server-sent events: no execution slot (it mostly waits), no cache, no overall deadline (each
+   * event has its own), counted against `maxSubscriptions` until its stream ends or the client goes away.
+   */
+  async function subscribe(request: Request, url: URL, requestId: string, body: string): Promise<Response> {
+    if (closing.signal.aborted) {
+      return jsonResponse(503, errorBody("the server is shutting down", "SHUTTING_DOWN", requestId));
+    }
+    if (openSubscriptions >= maxSubscriptions) {
+      log({ level: "warn", requestId, message: `refused a subscription: ${maxSubscriptions} already open` });
+      return jsonResponse(
+        503,
+        errorBody(
+          `the server already serves ${maxSubscriptions} subscriptions; retry later`,
+          "TOO_MANY_SUBSCRIPTIONS",
+          requestId,
+        ),
+        { "retry-after": "5" },
+      );
+    }
+    openSubscriptions++;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        openSubscriptions--;
+      }
+    };
+    try {
+      const state: RequestState = {
+        requestId,
+        guard: new RequestGuard(limits),
+        log,
+        hadErrors: false,
+        live: { feed, maxMs: maxSubscriptionMs, refreshMs: options.refreshMs, signal: closing.signal },
+      };
+      const forward = new Request(url, { method: "POST", headers: request.headers, body });
+      const res = await yoga.fetch(forward, { state });
+      if (res.body === null) {
+        release();
+        return res;
+      }
+      const reader = res.body.getReader();
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          try {
+            const { value, done } = await reader.read();
+            if (done) {
+              release();
+              controller.close();
+            } else controller.enqueue(value);
+          } catch (e) {
+            release();
+            controller.error(e);
+          }
+        },
+        async cancel(reason) {
+          release();
+          await reader.cancel(reason).catch(() => {});
+        },
+      });
+      return new Response(stream, { status: res.status, headers: res.headers });
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
   async function execute(request: Request, url: URL, requestId: string): Promise<Response> {
     const body = await readBodyLimited(request, maxBodyBytes);
     if (body === undefined) {
       return jsonResponse(413, errorBody(`request body above ${maxBodyBytes} bytes`, "BODY_TOO_LARGE", requestId));
+    }
+    if ((request.headers.get("accept") ?? "").includes("text/event-stream") && isSubscription(body)) {
+      return await subscribe(request, url, requestId, body);
     }
     const guard = new RequestGuard(limits);
     const release = await gate.acquire(guard.deadline);
@@ -289,7 +466,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
         );
       }
       const contentType = res.headers.get("content-type") ?? "application/json; charset=utf-8";
-      if (token !== undefined && res.status === 200 && !state.hadErrors) {
+      if (token !== undefined && res.status === 200 && !state.hadErrors && state.mutation !== true) {
         cache!.set(key, { token, status: res.status, contentType, body: text });
       }
       return new Response(text, { status: res.status, headers: res.headers });
@@ -399,6 +576,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
     warmUp: async () => {
       await page?.build();
     },
+    close: () => closing.abort(),
     fetch: async (request: Request) => {
       const requestId = newRequestId();
       const origin = request.headers.get("origin");

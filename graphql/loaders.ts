@@ -1,6 +1,7 @@
 /**
  * Per-request DataLoaders over the run store's batch reads, so a query over N runs costs one store call per kind of
- * part (folds, epochs, diagnostics, backtest summaries, equity curves, fold aggregates) instead of N.
+ * part (folds, epochs, diagnostics, backtest summaries, equity curves, fold aggregates, prediction records and slices)
+ * instead of N, and a query over N studies one call for the studies and one for all their runs.
  *
  * Loaders are created per request (never shared), so one request never sees another's cache and a long-lived server
  * never serves stale runs. Backtests load without their equity curves; a curve loads only when `equity` is selected,
@@ -14,13 +15,18 @@ import DataLoader from "dataloader";
 import type {
   BacktestSummary,
   FoldAggregates,
+  PredictionFold,
+  PredictionSlice,
   RunSummary,
   Store,
   StoredDiagnostic,
   StoredEpoch,
   StoredEquityCurve,
   StoredFold,
+  StoredPredictions,
+  StudySummary,
 } from "../lib/store/store.ts";
+import { MAX_RUN_PAGE } from "../lib/store/run_query.ts";
 import type { RequestGuard } from "./guard.ts";
 
 /** The loaders of one request, keyed by run id. */
@@ -35,6 +41,14 @@ export interface RunLoaders {
   equity: DataLoader<string, StoredEquityCurve | null>;
   /** Fold aggregates; a run without folds gets zero folds and empty lists. */
   foldAggregates: DataLoader<string, FoldAggregates>;
+  /** Studies by id. */
+  study: DataLoader<string, StudySummary | null>;
+  /** The runs of each study, in creation order (read by pages of the run query; each run primes `run`). */
+  studyRuns: DataLoader<string, RunSummary[]>;
+  /** The prediction records of each run, without their rows. */
+  predictionFolds: DataLoader<string, PredictionFold[]>;
+  /** A slice of one prediction record, or null when the (run, fold) has none. */
+  predictionSlice: DataLoader<PredictionSlice, StoredPredictions | null, string>;
 }
 
 function groupByRun<T extends { runId: string }>(ids: readonly string[], items: T[]): T[][] {
@@ -50,11 +64,11 @@ function oneByKey<T>(ids: readonly string[], items: T[], key: (t: T) => string):
 
 /** Fresh loaders for one request; each batch first checks the request's deadline. */
 export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders {
-  const timed = <T>(read: (ids: readonly string[]) => Promise<T[]>) => (ids: readonly string[]) => {
+  const timed = <T, K = string>(read: (ids: readonly K[]) => Promise<T[]>) => (ids: readonly K[]) => {
     guard?.checkTime();
     return read(ids);
   };
-  return {
+  const loaders: RunLoaders = {
     run: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getRuns(ids), (r) => r.id))),
     folds: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listFolds(ids)))),
     epochs: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listEpochs(ids)))),
@@ -67,5 +81,45 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
       const found = new Map((await store.foldAggregates(ids)).map((a) => [a.runId, a]));
       return ids.map((id) => found.get(id) ?? { runId: id, folds: 0, metrics: [], baselines: [] });
     })),
+    study: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getStudies(ids), (s) => s.id))),
+    studyRuns: new DataLoader(timed(async (ids) => {
+      const runs: RunSummary[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page = await store.queryRuns({
+          studyIds: ids,
+          order: { by: "createdAt", direction: "asc" },
+          first: MAX_RUN_PAGE,
+          after,
+        });
+        runs.push(...page.runs);
+        if (!page.hasNextPage) break;
+        guard?.checkTime();
+        after = page.cursors.at(-1)!;
+      }
+      for (const r of runs) loaders.run.prime(r.id, r);
+      const groups = new Map<string, RunSummary[]>(ids.map((id) => [id, []]));
+      for (const r of runs) if (r.studyId !== null) groups.get(r.studyId)?.push(r);
+      return ids.map((id) => groups.get(id)!);
+    })),
+    predictionFolds: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listPredictionFolds(ids)))),
+    predictionSlice: new DataLoader(
+      timed<StoredPredictions | null, PredictionSlice>(async (slices) => {
+        const found = await store.readPredictionSlices(slices);
+        // One result per slice that exists, in the order asked: match them back by (run, fold) in order.
+        const out: (StoredPredictions | null)[] = [];
+        let at = 0;
+        for (const s of slices) {
+          const r = found[at];
+          if (r !== undefined && r.runId === s.runId && r.fold === s.fold && r.split === (s.split ?? "test")) {
+            out.push(r);
+            at++;
+          } else out.push(null);
+        }
+        return out;
+      }),
+      { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.split ?? "test"}\u0000${s.offset}\u0000${s.limit}` },
+    ),
   };
+  return loaders;
 }

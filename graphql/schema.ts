@@ -15,12 +15,15 @@
  * - **Dashboards** page through runs with `runsConnection(filter, orderBy, first, after)` (filters, order by any stored
  *   metric, cursors, `totalCount`) and read per-run fold aggregates (`foldAggregates`) beside the baselines'.
  *
+ * This file defines runs and their parts and the root queries over them; the other parts add to the same builder
+ * (builder.ts): the typed study-entry records on runs, folds and backtests (schema_entries.ts); studies, their
+ * comparison, `compare` and predictions (schema_studies.ts); live progress subscriptions (schema_progress.ts); and,
+ * only when {@link SchemaOptions.mutations} is set, the mutations (schema_mutations.ts).
+ *
  * @module
  */
 
-import SchemaBuilder from "@pothos/core";
-import ComplexityPlugin from "@pothos/plugin-complexity";
-import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema } from "graphql";
+import type { GraphQLResolveInfo, GraphQLSchema } from "graphql";
 import type { DateWindow } from "../lib/validation/fold.ts";
 import { StoreError } from "../lib/errors.ts";
 import { checkRunQuery, MAX_RUN_PAGE } from "../lib/store/run_query.ts";
@@ -37,26 +40,30 @@ import {
   type RunQuery,
   type RunStatus,
   type RunSummary,
-  type Store,
   type StoredDiagnostic,
   type StoredEpoch,
   type StoredFold,
 } from "../lib/store/store.ts";
-import type { RunLoaders } from "./loaders.ts";
-import { chargeList, type RequestGuard } from "./guard.ts";
+import { chargeList } from "./guard.ts";
+import {
+  badInput,
+  finiteOrNull,
+  type GraphQLContext,
+  LIST_SIZES,
+  type Metric,
+  newBuilder,
+  notFound,
+  OPAQUE_COST,
+  type PageInfo,
+  parseTime,
+  type SharedRefs,
+} from "./builder.ts";
+import { addEntryFields } from "./schema_entries.ts";
+import { addStudyTypes } from "./schema_studies.ts";
+import { addProgressSubscriptions } from "./schema_progress.ts";
+import { addMutations } from "./schema_mutations.ts";
 
-/** What every resolver receives. */
-export interface GraphQLContext {
-  store: Store;
-  loaders: RunLoaders;
-  /** Enforces the request's value budget and deadline. */
-  guard: RequestGuard;
-}
-
-interface Metric {
-  name: string;
-  value: number;
-}
+export { type GraphQLContext, LIST_SIZES };
 
 interface EquityPoint {
   date: string;
@@ -76,10 +83,21 @@ interface RunConnection {
   hasNextPage: boolean;
 }
 
-const finiteOrNull = (x: number | null | undefined): number | null =>
-  x !== null && x !== undefined && Number.isFinite(x) ? x : null;
-
 const metricList = (m: Record<string, number>): Metric[] => Object.entries(m).map(([name, value]) => ({ name, value }));
+
+/**
+ * The pooled metrics of a run summary: the numbers of `pooled`, then those of `pooled.metrics` not already listed (a
+ * study entry's pooled line keeps most metrics there). Run filters and orders read the same two places.
+ */
+function pooledMetrics(run: RunSummary): Metric[] {
+  const pooled = (run.summary as { pooled?: unknown } | null)?.pooled;
+  const top = numericEntries(pooled);
+  const seen = new Set(top.map((m) => m.name));
+  const nested = numericEntries((pooled as { metrics?: unknown } | undefined)?.metrics).filter((m) =>
+    !seen.has(m.name)
+  );
+  return [...top, ...nested];
+}
 
 /** The numeric entries of a free-form JSON map (non-numbers skipped; null read as NaN, i.e. undefined). */
 function numericEntries(x: unknown): Metric[] {
@@ -95,56 +113,18 @@ function numericEntries(x: unknown): Metric[] {
 /** Largest `limit` accepted by `runs` (and `first` by `runsConnection`). */
 export const MAX_RUNS_LIMIT = MAX_RUN_PAGE;
 
-/**
- * Typical lengths of lists whose size the client does not choose, used as cost multipliers. They are estimates, not
- * caps: the value budget (guard.ts) bounds what longer stored lists produce.
- */
-export const LIST_SIZES = {
-  /** Walk-forward folds of a run (CPCV splits included). */
-  folds: 20,
-  /** Epochs of a run over all folds; of one fold when `fold` is given. */
-  epochs: 300,
-  epochsOfOneFold: 100,
-  /** Diagnostics of a run. */
-  diagnostics: 30,
-  /** Entries of a metric map (fold metrics, baselines, backtest metrics, aggregates). */
-  metrics: 10,
-  /** Pooled metrics of a run summary. */
-  pooled: 15,
-  /** Date windows of a fold. */
-  windows: 2,
-  /** Points of an equity curve: ten years of trading days. */
-  equity: 2500,
-} as const;
-
-/** Cost of a field returning free-form JSON or a list of scalars (no sub-selection to multiply). */
-const OPAQUE_COST = 10;
-
-function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
-}
-
-/** Epoch ms of an ISO 8601 date or timestamp argument. */
-function parseTime(value: string | null | undefined, arg: string): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || !Number.isFinite(ms)) {
-    throw badInput(`${arg} must be an ISO 8601 date or timestamp (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
-  }
-  return ms;
+/** Options of {@link buildSchema}. */
+export interface SchemaOptions {
+  /**
+   * Include the `Mutation` type (tags, notes, renames, deletes, marking stale studies interrupted). The server includes
+   * it only when a bearer token is configured, so an unauthenticated server has no way to change the store.
+   */
+  mutations?: boolean;
 }
 
 /** Builds the schema. Pure: the store comes in through the context. */
-export function buildSchema(): GraphQLSchema {
-  const builder = new SchemaBuilder<{
-    Context: GraphQLContext;
-    Scalars: { JSON: { Input: unknown; Output: unknown } };
-  }>({
-    plugins: [ComplexityPlugin],
-    // Costs are declared here and checked once per request, before execution, by the handler (guard.ts); the plugin's
-    // own per-root-field check is off.
-    complexity: { defaultComplexity: 1, defaultListMultiplier: 10, disabled: true },
-  });
+export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
+  const builder = newBuilder();
 
   builder.scalarType("JSON", {
     description: "Any JSON value (objects, arrays, strings, numbers, booleans, null).",
@@ -153,7 +133,8 @@ export function buildSchema(): GraphQLSchema {
   });
 
   const RunStatusEnum = builder.enumType("RunStatus", {
-    description: "running → succeeded | failed. A finished run is sealed.",
+    description: "running → succeeded | failed | interrupted (its process stopped before sealing it; failed and " +
+      "interrupted records can be reopened and resumed). A finished run is sealed.",
     values: RUN_STATUSES as RunStatus[],
   });
   const SeverityEnum = builder.enumType("Severity", {
@@ -165,6 +146,16 @@ export function buildSchema(): GraphQLSchema {
     values: RUN_METRIC_SOURCES as RunMetricSource[],
   });
   const SortDirectionEnum = builder.enumType("SortDirection", { values: ["asc", "desc"] as const });
+  const VerdictEnum = builder.enumType("Verdict", {
+    description:
+      "The verdict of a study entry: `edge` when the 95 % interval of its headline edge (accuracy over the " +
+      "strongest naive baseline on the same rows, or the IC for return targets) lies above 0; otherwise `no_edge` " +
+      "(stored as `no-edge`).",
+    values: {
+      edge: { value: "edge" as const },
+      no_edge: { value: "no-edge" as const },
+    },
+  });
   const RunOrderFieldEnum = builder.enumType("RunOrderField", {
     description: "What runs are ordered by; `metric` needs `orderBy.metric`.",
     values: ["createdAt", "finishedAt", "metric"] as const,
@@ -395,11 +386,8 @@ export function buildSchema(): GraphQLSchema {
   /** A run-level metric of `run`, read as the store reads it for filters and orders. */
   async function runMetric(run: RunSummary, ref: RunMetricRef, ctx: GraphQLContext): Promise<number | null> {
     switch (ref.source) {
-      case "pooled": {
-        const pooled = (run.summary as { pooled?: Record<string, unknown> } | null)?.pooled;
-        const v = pooled?.[ref.name];
-        return typeof v === "number" ? finiteOrNull(v) : null;
-      }
+      case "pooled":
+        return finiteOrNull(pooledMetrics(run).find((m) => m.name === ref.name)?.value);
       case "backtest":
         return finiteOrNull((await ctx.loaders.backtest.load(run.id))?.metrics[ref.name]);
       case "buyAndHold":
@@ -428,10 +416,12 @@ export function buildSchema(): GraphQLSchema {
       summary: t.field({ type: "JSON", nullable: true, complexity: OPAQUE_COST, resolve: (r) => r.summary }),
       pooled: t.field({
         type: [MetricRef],
-        description: "Pooled out-of-sample metrics over all folds (accuracy with its 95 % interval accuracyLow / " +
-          "accuracyHigh, IC, rank IC, ...), from the run summary; empty until the run succeeds.",
+        description: "Pooled out-of-sample metrics over all folds (accuracy, IC, rank IC, ...), from the run " +
+          "summary; empty until the run succeeds. For a study entry these are its pooled line's metrics, where " +
+          "accuracyLow / accuracyHigh are the naive binomial interval: the block-bootstrap interval the verdict " +
+          "uses is `pooledLine.accuracyCi`.",
         complexity: { field: 1, multiplier: LIST_SIZES.pooled },
-        resolve: (r) => numericEntries((r.summary as { pooled?: unknown } | null)?.pooled),
+        resolve: (r) => pooledMetrics(r),
       }),
       warnings: t.stringList({
         description: "Everything worth a look before trusting the numbers (from the run summary).",
@@ -518,6 +508,15 @@ export function buildSchema(): GraphQLSchema {
       symbols: t.stringList({ description: "Runs trading at least one of these symbols." }),
       dataSources: t.stringList({ description: "Data sources exactly as stored (a path, synthetic:planted, ...)." }),
       statuses: t.field({ type: [RunStatusEnum] }),
+      studyIds: t.idList({ description: "Entries of these studies." }),
+      tags: t.stringList({ description: "Runs carrying at least one of these tags (the run's own)." }),
+      targetKinds: t.stringList({
+        description: 'Target kinds, e.g. ["direction", "return"] (runs from before studies have none and never match).',
+      }),
+      verdicts: t.field({ type: [VerdictEnum], description: "Study entries with these verdicts." }),
+      gatePassed: t.boolean({
+        description: "Study entries whose walk-forward-efficiency gate passed (true) or failed (false).",
+      }),
       createdFrom: t.string({ description: "Created at or after (ISO 8601 date or timestamp, UTC)." }),
       createdTo: t.string({ description: "Created before (ISO 8601 date or timestamp, UTC)." }),
       metrics: t.field({ type: [MetricThresholdInput], description: "Thresholds, all of which must hold (≤ 8)." }),
@@ -533,11 +532,11 @@ export function buildSchema(): GraphQLSchema {
     }),
   });
 
-  const PageInfoRef = builder.objectRef<RunConnection>("PageInfo").implement({
+  const PageInfoRef = builder.objectRef<PageInfo>("PageInfo").implement({
     description: "Forward pagination: pass `endCursor` as `after` while `hasNextPage`.",
     fields: (t) => ({
       hasNextPage: t.exposeBoolean("hasNextPage"),
-      endCursor: t.string({ nullable: true, resolve: (c) => c.edges.at(-1)?.cursor ?? null }),
+      endCursor: t.string({ nullable: true, resolve: (c) => c.endCursor }),
     }),
   });
 
@@ -557,7 +556,10 @@ export function buildSchema(): GraphQLSchema {
     description: "A page of runs.",
     fields: (t) => ({
       totalCount: t.exposeInt("totalCount", { description: "Runs matching the filter, over all pages." }),
-      pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c }),
+      pageInfo: t.field({
+        type: PageInfoRef,
+        resolve: (c) => ({ hasNextPage: c.hasNextPage, endCursor: c.edges.at(-1)?.cursor ?? null }),
+      }),
       // The page size is already the multiplier of runsConnection; the lists inside do not multiply again.
       edges: t.field({
         type: [RunEdgeRef],
@@ -617,6 +619,11 @@ export function buildSchema(): GraphQLSchema {
             symbols: f.symbols ?? undefined,
             dataSources: f.dataSources ?? undefined,
             statuses: f.statuses ?? undefined,
+            studyIds: f.studyIds?.map(String),
+            tags: f.tags ?? undefined,
+            targetKinds: f.targetKinds ?? undefined,
+            verdicts: f.verdicts ?? undefined,
+            gatePassed: f.gatePassed ?? undefined,
             createdFrom: parseTime(f.createdFrom, "filter.createdFrom"),
             createdTo: parseTime(f.createdTo, "filter.createdTo"),
             metrics: f.metrics?.map((m) => ({
@@ -653,16 +660,31 @@ export function buildSchema(): GraphQLSchema {
         resolve: async (_root, { id }, ctx) => {
           const run = await ctx.loaders.run.load(String(id));
           if (run === null) {
-            throw new GraphQLError(
-              `no run with id ${JSON.stringify(String(id))}; list stored runs with { runs { id } }`,
-              { extensions: { code: "NOT_FOUND" } },
-            );
+            throw notFound(`no run with id ${JSON.stringify(String(id))}; list stored runs with { runs { id } }`);
           }
           return run;
         },
       }),
     }),
   });
+
+  const refs: SharedRefs = {
+    RunRef,
+    FoldRef,
+    EpochRef,
+    BacktestRef,
+    MetricRef,
+    DateWindowRef,
+    RunErrorRef,
+    RunStatusEnum,
+    VerdictEnum,
+    SortDirectionEnum,
+    PageInfoRef,
+  };
+  const entryRefs = addEntryFields(builder, refs);
+  const studyRefs = addStudyTypes(builder, refs, entryRefs);
+  addProgressSubscriptions(builder, refs, studyRefs);
+  if (options.mutations === true) addMutations(builder, refs, studyRefs);
 
   return builder.toSchema({ sortSchema: false });
 }

@@ -116,6 +116,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
           resolve({
             url,
             shutdown: async () => {
+              handler.close(); // open subscriptions end, or shutdown would wait for them
               await server.shutdown();
               if (ownsStore) await store.close();
             },

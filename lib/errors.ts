@@ -29,9 +29,25 @@ export interface DataLocation {
   column?: string | number;
 }
 
+/** Longest echo of an input value (a found value, a column name, an expectation) that an error message carries. */
+export const MAX_ECHO_CHARS = 200;
+
+/**
+ * `text` cut to {@link MAX_ECHO_CHARS} characters (or `max`), saying how long it was: a 20 MB field must not make a
+ * 20 MB error line. Cuts between UTF-16 surrogates are avoided.
+ */
+export function clipEcho(text: string, max = MAX_ECHO_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // do not split a surrogate pair
+  return `${text.slice(0, end)}… (${text.length.toLocaleString("en-US")} characters in all)`;
+}
+
 /**
  * Bad input data: the message names file, line, column, what was expected and what was found.
- * Raised before anything is written, so a failed load never leaves partial state behind.
+ * Raised before anything is written, so a failed load never leaves partial state behind. Every echoed part (column,
+ * expected, found) is cut by {@link clipEcho}, so the message stays a few hundred characters whatever the input.
  */
 export class DataError extends CandorError {
   /** Path of the offending file, when the problem is tied to one. */
@@ -42,7 +58,7 @@ export class DataError extends CandorError {
   readonly column?: string | number;
   /** What a valid value would look like, in words (e.g. "a positive number"). */
   readonly expected?: string;
-  /** What was found instead: the offending value as read, or a short description of it. */
+  /** What was found instead: the offending value as read (cut by {@link clipEcho}), or a short description of it. */
   readonly found?: string;
 
   /**
@@ -54,19 +70,23 @@ export class DataError extends CandorError {
     where: DataLocation & { expected?: string; found?: string } = {},
     options?: ErrorOptions,
   ) {
+    const column = typeof where.column === "string" ? clipEcho(where.column) : where.column;
+    const expected = where.expected === undefined ? undefined : clipEcho(where.expected, 4 * MAX_ECHO_CHARS);
+    const found = where.found === undefined ? undefined : clipEcho(where.found);
     const parts: string[] = [];
-    if (where.file !== undefined) parts.push(where.file);
+    if (where.file !== undefined) parts.push(clipEcho(where.file, 4 * MAX_ECHO_CHARS));
     if (where.line !== undefined) parts.push(`line ${where.line}`);
-    if (where.column !== undefined) parts.push(`column ${JSON.stringify(String(where.column))}`);
-    let message = parts.length > 0 ? `${parts.join(", ")}: ${problem}` : problem;
-    if (where.expected !== undefined) message += `; expected ${where.expected}`;
-    if (where.found !== undefined) message += `, found ${JSON.stringify(where.found)}`;
+    if (column !== undefined) parts.push(`column ${JSON.stringify(String(column))}`);
+    const what = clipEcho(problem, 4 * MAX_ECHO_CHARS);
+    let message = parts.length > 0 ? `${parts.join(", ")}: ${what}` : what;
+    if (expected !== undefined) message += `; expected ${expected}`;
+    if (found !== undefined) message += `, found ${JSON.stringify(found)}`;
     super(message, options);
     this.file = where.file;
     this.line = where.line;
-    this.column = where.column;
-    this.expected = where.expected;
-    this.found = where.found;
+    this.column = column;
+    this.expected = expected;
+    this.found = found;
   }
 }
 
@@ -81,3 +101,24 @@ export class BackendUnavailableError extends CandorError {}
 
 /** The run store refused or failed an operation; nothing was written. */
 export class StoreError extends CandorError {}
+
+/**
+ * A study stopped on purpose by a signal (SIGINT, SIGTERM) or a caller's AbortSignal. The study is recorded as
+ * `interrupted` with where it stopped, and can be resumed (`candor run --resume ID`).
+ */
+export class InterruptedError extends CandorError {
+  /** The signal that asked for the stop, e.g. `SIGINT`, or `abort` for a programmatic abort. */
+  readonly signal: string;
+
+  /** `signal` names what asked for the stop. */
+  constructor(message: string, signal: string, options?: ErrorOptions) {
+    super(message, options);
+    this.signal = signal;
+  }
+}
+
+/**
+ * A study failed (or was interrupted) and recording that in the store failed too: both are in the message, the
+ * original error is the `cause`. Never swallowed: the CLI prints it and exits with status 4.
+ */
+export class RecordingError extends CandorError {}

@@ -7,13 +7,30 @@
  */
 
 // Errors
-export { BackendUnavailableError, CandorError, ConfigError, DataError, LeakageError, StoreError } from "./errors.ts";
+export {
+  BackendUnavailableError,
+  CandorError,
+  clipEcho,
+  ConfigError,
+  DataError,
+  LeakageError,
+  MAX_ECHO_CHARS,
+  StoreError,
+} from "./errors.ts";
 export type { DataLocation } from "./errors.ts";
 export { CANDOR_VERSION } from "./version.ts";
 
 // Data: loading, the Panel, the synthetic market
-export { loadPanel, REQUIRED_COLUMNS } from "./data/load.ts";
-export type { LoadPanelOptions } from "./data/load.ts";
+export {
+  LOAD_MEMORY_MULTIPLE,
+  LOAD_MEMORY_OVERHEAD_BYTES,
+  loadPanel,
+  MAX_EXTRA_COLUMNS,
+  REQUIRED_COLUMNS,
+} from "./data/load.ts";
+export type { ExtraColumnSelection, LoadPanelOptions } from "./data/load.ts";
+export { assertPanelAdequate, checkPanelAdequacy, MIN_LEARNING_DATES } from "./data/adequacy.ts";
+export type { ConstantSymbol, PanelAdequacy, PanelAdequacyOptions } from "./data/adequacy.ts";
 export { PANEL_COLUMNS, panelFromFrame, PRICE_COLUMNS } from "./data/panel.ts";
 export type { Panel } from "./data/panel.ts";
 export { assertMatrix, takeRows } from "./data/matrix.ts";
@@ -78,8 +95,23 @@ export {
 export type { WaveletDenoiseOptions } from "./features/wavelet.ts";
 
 // Leakage audit and configuration checks
-export { auditFeatures, findLeakingFeatures, truncationTest } from "./leakage/audit.ts";
-export type { AuditOptions, AuditReport, FeatureAudit, TruncationResult, Verdict } from "./leakage/audit.ts";
+export {
+  auditFeatures,
+  controlReturns,
+  findLeakingFeatures,
+  formatPValue,
+  formatStandardErrors,
+  truncationTest,
+} from "./leakage/audit.ts";
+export type {
+  AuditOptions,
+  AuditReport,
+  CorrelationStatistic,
+  FeatureAudit,
+  FeatureStatistics,
+  TruncationResult,
+  Verdict,
+} from "./leakage/audit.ts";
 export { checkConfiguration } from "./leakage/configuration.ts";
 export type {
   ConfigurationCheckInput,
@@ -183,8 +215,8 @@ export { metaFeatureNames, StackingModel } from "./models/stacking/stacking.ts";
 export type { BaseModelSpec, StackingOptions } from "./models/stacking/stacking.ts";
 export { appendRegimeColumns, causalRegimeFeatures } from "./models/stacking/regime.ts";
 export type { RegimeFeatures, RegimeOptions } from "./models/stacking/regime.ts";
-export { backendInfo, initBackend } from "./models/nn/backend.ts";
-export type { BackendInfo, BackendRequest } from "./models/nn/backend.ts";
+export { BACKEND_REQUESTS, backendInfo, initBackend, probeGpuAdapter } from "./models/nn/backend.ts";
+export type { BackendInfo, BackendRequest, GpuAdapterInfo } from "./models/nn/backend.ts";
 export { NeuralModel, slidingWindows } from "./models/nn/neural_model.ts";
 export type { NeuralOptions, RegressionLoss, Task } from "./models/nn/neural_model.ts";
 export { MLPModel } from "./models/nn/mlp.ts";
@@ -196,7 +228,7 @@ export type { LSTMTransformerOptions } from "./models/nn/lstm_transformer.ts";
 export { XLSTMModel } from "./models/nn/xlstm.ts";
 export type { XLSTMOptions } from "./models/nn/xlstm.ts";
 export { NotearsDAG, notearsObjective, scoreEdges } from "./models/nn/notears.ts";
-export type { EdgeScore, NotearsOptions } from "./models/nn/notears.ts";
+export type { EdgeScore, NotearsObjectiveOptions, NotearsOptions } from "./models/nn/notears.ts";
 
 // Training loop, losses, schedules
 export { train } from "./training/loop.ts";
@@ -312,20 +344,29 @@ export { type RunningWorker, startWorker, type WorkerOptions } from "./scaleout/
 export { type CandorJob, JobError, type JobOutcome, type StudyFoldJob } from "./scaleout/jobs.ts";
 
 // Run store
-export { openStore, resolveStoreLocation } from "./store/mod.ts";
+export { checkStore, openStore, resolveStoreLocation } from "./store/mod.ts";
+export type { IntegrityReport } from "./store/mod.ts";
 export { PostgresStore } from "./store/postgres.ts";
 export { SqliteStore } from "./store/sqlite.ts";
+export { StoreDamagedError, StoreLockedError, StoreUnavailableError } from "./store/store.ts";
 export type {
   BacktestRecord,
   DiagnosticRecord,
   EpochRecord,
+  FoldParts,
   FoldRecord,
-  FoldResultRecord,
   FoldWriteOutcome,
+  InterruptedRecords,
+  Liveness,
   NewRun,
   NewStudy,
   PredictionRecord,
+  PredictionSplit,
+  ReopenedRun,
+  ReopenedStudy,
   Run,
+  RunError,
+  RunFinalParts,
   RunStatus,
   RunSummary,
   Store,
@@ -337,6 +378,34 @@ export type {
   Study,
   StudySummary,
 } from "./store/store.ts";
+
+// Production: sizing of a study's predictions, production models, latest-date predictions, re-sized backtests,
+// sweeps over stored predictions with the trial registry, forward simulation
+export { parseSizing, SEED_AAPL_SIZING, sizeBook, SIZING_KINDS, sizingLabel } from "./pipeline/sizing.ts";
+export type { BookInput, PortfolioConfig, SizingConfig } from "./pipeline/sizing.ts";
+export type { EntryScores, TrainedModel } from "./pipeline/trainers/contract.ts";
+export { DEFAULT_MODELS_DIR, trainProduction } from "./production/train.ts";
+export type { ProductionInput, ProductionModel, ProductionResult } from "./production/train.ts";
+export { fromStoredStudy, fromStudyResult } from "./production/study_source.ts";
+export { findModel, loadComponents, readManifest, scoreModel } from "./production/model.ts";
+export type { ModelManifest } from "./production/model.ts";
+export { predictLatest } from "./production/predict.ts";
+export type { PredictInput, PredictOutput } from "./production/predict.ts";
+export { rebacktestRun } from "./production/rebacktest.ts";
+export { parseSweepGrid, readSweepGrid, sweepRun } from "./production/sweep.ts";
+export { simulateProduction } from "./production/simulate.ts";
+export type { SimulateInput, SimulationResult } from "./production/simulate.ts";
+export type {
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  ProductionPrediction,
+  StoredModel,
+  StoredProductionPredictions,
+  StoredSweep,
+  TrialCount,
+  TrialKey,
+} from "./store/production.ts";
 
 // Reports and notebooks
 export { drawdownChart, equityChart, equityFromReturns, foldMetricsChart, lineChart } from "./report/charts.ts";

@@ -15,6 +15,7 @@
 import { STUDY_CONFIG_PARTS, StudyConfigSchema } from "../lib/pipeline/config.ts";
 import { describeSettings, type SettingDoc } from "../lib/pipeline/schema.ts";
 import { modelKinds, trainerOf } from "../lib/pipeline/trainers/registry.ts";
+import { SIZING_RULES } from "../lib/pipeline/sizing.ts";
 
 /** Escapes a table cell. */
 function cell(s: string): string {
@@ -55,11 +56,18 @@ export function configTable(): string {
         }));
         continue;
       }
+      if (prefix === "backtest" && d.name === "sizing") {
+        lines.push(row("backtest.sizing", { ...d, type: "a rule name or { kind, …parameters }", default: '"sign"' }));
+        continue;
+      }
       lines.push(row(`${prefix}.${d.name}`, d));
     }
   }
   const parts = new Set(["data", "target", "validation", "features", "models", "backtest", "gate", "health"]);
-  for (const d of describeSettings(StudyConfigSchema)) if (!parts.has(d.name)) lines.push(row(d.name, d));
+  // Top-level scalars only: the parts' keys (flattened as `part.key`) are listed above.
+  for (const d of describeSettings(StudyConfigSchema)) {
+    if (!parts.has(d.name.split(".")[0])) lines.push(row(d.name, d));
+  }
   return lines.join("\n");
 }
 
@@ -78,9 +86,23 @@ export function kindsTables(): string {
   return out.join("\n").trimEnd();
 }
 
+/** One table per sizing rule of `backtest.sizing` (its parameters; `kind` is the rule's name). */
+export function sizingTables(): string {
+  const out: string[] = [];
+  for (const [kind, schema] of Object.entries(SIZING_RULES)) {
+    const settings = describeSettings(schema).filter((d) => d.name !== "kind");
+    out.push(`**\`${kind}\`**${settings.length === 0 ? " — no parameters." : ""}`, "");
+    if (settings.length === 0) continue;
+    out.push("| parameter | type | default | meaning |", "| --- | --- | --- | --- |");
+    for (const d of settings) out.push(row(d.name, d));
+    out.push("");
+  }
+  return out.join("\n").trimEnd();
+}
+
 /** The generated sections by name. */
 export function generatedSections(): Record<string, string> {
-  return { "study-config": configTable(), "model-kinds": kindsTables() };
+  return { "study-config": configTable(), "model-kinds": kindsTables(), "sizing-rules": sizingTables() };
 }
 
 /** README text with every generated section replaced. */

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 DENO_VERSION=2.9.6
-APT_PACKAGES=(libxgboost0 jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel)
+APT_PACKAGES=(libxgboost0 libopenblas0-pthread jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel)
 
 run_demo=1
 for arg in "$@"; do
@@ -44,7 +44,8 @@ if ! deno_is_pinned; then
 fi
 say "$(deno --version | head -n 1)"
 
-# 2. Debian packages: XGBoost's C library and Jupyter (classic notebook + nbconvert) for notebooks and reports.
+# 2. Debian packages: XGBoost's C library, OpenBLAS (neural training's matrix products) and Jupyter (classic notebook +
+#    nbconvert) for notebooks and reports.
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,8 @@ LSTM [60 steps x 20 features] -> LSTM(64) -> Linear(1), MSE; MLP 20 -> 128 -> 12
 back every step. Run with Debian's python3-torch, OPENBLAS_NUM_THREADS=1 and 2 intra-op threads.
 
 Usage: nn_torch.py lstm|mlp STEPS [THREADS]; prints one JSON line:
-{"model", "samples_per_sec", "seconds", "steps", "batch", "peak_rss_mb", "torch"}.
+{"model", "samples_per_sec", "seconds", "cpu_seconds", "steps", "batch", "peak_rss_mb", "torch"} (cpu_seconds: the
+process's CPU time over the timed steps, all threads).
 """
 import json
 import sys
@@ -70,15 +71,18 @@ def step(i):
 for i in range(2):  # warm-up
     step(i)
 t0 = time.perf_counter()
+c0 = time.process_time()
 for i in range(steps):
     step(2 + i)
 seconds = time.perf_counter() - t0
+cpu_seconds = time.process_time() - c0
 print(
     json.dumps(
         {
             "model": kind,
             "samples_per_sec": steps * batch / seconds,
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "steps": steps,
             "batch": batch,
             "peak_rss_mb": peak_rss_mb(),

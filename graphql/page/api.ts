@@ -72,12 +72,21 @@ export interface Aggregate {
 /** A run as the runs list shows it. */
 export interface RunRow {
   id: string;
-  status: "running" | "succeeded" | "failed";
+  status: Status;
   model: string;
   symbols: string[];
   dataSource: string;
   createdAt: string;
   pooled: Metric[];
+  entry: string | null;
+  targetKind: string | null;
+  pooledLine: {
+    accuracy: number | null;
+    accuracyCi: Interval;
+    strongestBaseline: { name: string; value: number | null };
+  } | null;
+  verdict: Verdict | null;
+  gate: { passed: boolean } | null;
   foldAggregates: { folds: number; accuracy: Aggregate | null; strongestBaseline: Aggregate | null };
   backtest: {
     sharpe: number | null;
@@ -105,8 +114,11 @@ export const RUNS_QUERY = `query Runs($filter: RunFilter, $orderBy: RunOrder, $f
     edges {
       sortValue
       node {
-        id status model symbols dataSource createdAt
+        id status model symbols dataSource createdAt entry targetKind
         pooled { name value }
+        pooledLine { accuracy accuracyCi { low high } strongestBaseline { name value } }
+        verdict
+        gate { passed }
         foldAggregates {
           folds
           accuracy: metric(name: "accuracy") { name n mean std min max }
@@ -124,11 +136,60 @@ export const RUNS_QUERY = `query Runs($filter: RunFilter, $orderBy: RunOrder, $f
   }
 }`;
 
+/** A 95 % interval (ends null where undefined). */
+export interface Interval {
+  low: number | null;
+  high: number | null;
+}
+
+/** A study entry's pooled line (the verdict's numbers). */
+export interface PooledLine {
+  accuracy: number | null;
+  accuracyCi: Interval;
+  baselines: { name: string; value: number | null }[];
+  strongestBaseline: { name: string; value: number | null };
+  edge: { difference: number | null; ci: Interval; pValue: number | null; method: string; against: string };
+  ic: { value: number | null; ci: Interval; pValue: number | null };
+  verdict: Verdict;
+  verdictOn: string;
+}
+
+/** `edge` or `no_edge`. */
+export type Verdict = "edge" | "no_edge";
+
+/** Walk-forward efficiency: null with a reason when undefined. */
+export interface Efficiency {
+  efficiency: number | null;
+  reason: string | null;
+}
+
+/** The target on one part of a fold. */
+export interface TargetStats {
+  n: number;
+  shareUp: number | null;
+  mean: number | null;
+  std: number | null;
+}
+
 /** Everything the run page shows. */
 export interface RunDetail {
   id: string;
-  status: "running" | "succeeded" | "failed";
+  status: Status;
+  tags: string[];
+  note: string | null;
+  liveness: "live" | "stale" | null;
   model: string;
+  studyId: string | null;
+  entry: string | null;
+  targetKind: string | null;
+  horizon: number | null;
+  study: { id: string; name: string | null } | null;
+  verdict: Verdict | null;
+  healthSummary: string | null;
+  pooledLine: PooledLine | null;
+  gate: { passed: boolean; wfe: number | null; threshold: number | null; reason: string } | null;
+  efficiency: Efficiency | null;
+  upShare: { share: number | null; band: Interval; inBand: boolean } | null;
   symbols: string[];
   dataSource: string;
   backend: string | null;
@@ -149,6 +210,10 @@ export interface RunDetail {
     nTest: number;
     metrics: Metric[];
     baselines: Metric[];
+    health: string | null;
+    nValidation: number | null;
+    targets: { fit: TargetStats; validation: TargetStats; test: TargetStats } | null;
+    efficiency: Efficiency | null;
   }[];
   foldAggregates: { folds: number; metrics: Aggregate[]; baselines: Aggregate[] };
   epochs: {
@@ -172,20 +237,39 @@ export interface RunDetail {
     metrics: Metric[];
     buyAndHold: Metric[];
     equity: { date: string; value: number; buyAndHold: number | null }[];
+    sharpeDifference: { value: number | null; ci: Interval; pValue: number | null } | null;
   } | null;
 }
 
 /** One run with its folds, aggregates, epochs, diagnostics and backtest (equity curve included). */
 export const RUN_QUERY = `query Run($id: ID!) {
   run(id: $id) {
-    id status model symbols dataSource backend seed leakageOverride createdAt finishedAt
+    id status model symbols dataSource backend seed leakageOverride createdAt finishedAt tags note liveness
+    studyId entry targetKind horizon verdict healthSummary
+    study { id name }
     error { message stage fold name }
     warnings
     pooled { name value }
+    pooledLine {
+      accuracy accuracyCi { low high }
+      baselines { name value } strongestBaseline { name value }
+      edge { difference ci { low high } pValue method against }
+      ic { value ci { low high } pValue }
+      verdict verdictOn
+    }
+    gate { passed wfe threshold reason }
+    efficiency { efficiency reason }
+    upShare { share band { low high } inBand }
     folds {
-      index purge embargo nTrain nTest
+      index purge embargo nTrain nTest health nValidation
       train { start end } test { start end }
       metrics { name value } baselines { name value }
+      targets {
+        fit { n shareUp mean std }
+        validation { n shareUp mean std }
+        test { n shareUp mean std }
+      }
+      efficiency { efficiency reason }
     }
     foldAggregates {
       folds
@@ -198,6 +282,211 @@ export const RUN_QUERY = `query Run($id: ID!) {
       lag costBps slippageBps annualization points warnings
       metrics { name value } buyAndHold { name value }
       equity { date value buyAndHold }
+      sharpeDifference { value ci { low high } pValue }
     }
   }
 }`;
+
+/** A row of a comparison table. */
+export interface ComparisonRow {
+  name: string;
+  kind: string;
+  runId: string | null;
+  headline: { metric: string; value: number | null; ci: Interval };
+  baseline: { name: string; value: number | null };
+  verdict: Verdict;
+  wfe: number | null;
+  gatePassed: boolean;
+  sharpe: number | null;
+  maxDrawdown: number | null;
+  buyAndHoldSharpe: number | null;
+  buyAndHoldMaxDrawdown: number | null;
+  health: string;
+}
+
+const COMPARISON_ROW = `fragment Row on ComparisonRow {
+  name kind runId
+  headline { metric value ci { low high } }
+  baseline { name value }
+  verdict wfe gatePassed sharpe maxDrawdown buyAndHoldSharpe buyAndHoldMaxDrawdown health
+}`;
+
+/** Life-cycle states of studies and runs. */
+export type Status = "running" | "succeeded" | "failed" | "interrupted";
+
+/** A study as the studies list shows it. */
+export interface StudyRow {
+  id: string;
+  name: string | null;
+  status: Status;
+  liveness: "live" | "stale" | null;
+  tags: string[];
+  createdAt: string;
+  finishedAt: string | null;
+  dataSource: string;
+  symbols: string[];
+  targetKind: string | null;
+  horizon: number | null;
+  scheme: string | null;
+  entries: { name: string; kind: string }[];
+  comparison: { name: string; verdict: Verdict; gatePassed: boolean }[];
+  error: { message: string; stage: string | null } | null;
+}
+
+/** One page of studies. */
+export interface StudiesPage {
+  studies: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    nodes: StudyRow[];
+  };
+}
+
+/** The studies list: a filtered, ordered page. */
+export const STUDIES_QUERY = `query Studies($filter: StudyFilter, $orderBy: StudyOrder, $first: Int, $after: String) {
+  studies(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id name status liveness tags createdAt finishedAt dataSource symbols targetKind horizon scheme
+      entries { name kind }
+      comparison { name verdict gatePassed }
+      error { message stage }
+    }
+  }
+}`;
+
+/** Everything the study page shows. */
+export interface StudyDetail {
+  id: string;
+  name: string | null;
+  status: Status;
+  liveness: "live" | "stale" | null;
+  heartbeatAt: string | null;
+  tags: string[];
+  note: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  dataSource: string;
+  dataFingerprint: string | null;
+  version: string | null;
+  symbols: string[];
+  features: string[];
+  seed: number | null;
+  leakageOverride: boolean;
+  legacy: boolean;
+  targetKind: string | null;
+  horizon: number | null;
+  scheme: string | null;
+  plannedFolds: number | null;
+  theoreticalAccuracy: number | null;
+  error: { message: string; stage: string | null; fold: number | null; name: string | null } | null;
+  entries: { name: string; kind: string; run: { id: string; status: Status } | null }[];
+  comparison: ComparisonRow[];
+  warnings: string[];
+  notes: string[];
+  plan: { index: number; train: { start: string; end: string }[]; test: { start: string; end: string }[] }[] | null;
+  configurationChecks: { check: string; subject: string; verdict: string; reason: string }[];
+}
+
+/** One study with its entries, comparison table, plan and checks. */
+export const STUDY_QUERY = `query Study($id: ID!) {
+  study(id: $id) {
+    id name status liveness heartbeatAt tags note createdAt finishedAt dataSource dataFingerprint version symbols features
+    seed leakageOverride legacy
+    targetKind horizon scheme plannedFolds theoreticalAccuracy
+    error { message stage fold name }
+    entries { name kind run { id status } }
+    comparison { ...Row }
+    warnings notes
+    plan { index train { start end } test { start end } }
+    configurationChecks { check subject verdict reason }
+  }
+}
+${COMPARISON_ROW}`;
+
+/** One event of a study's live progress. */
+export interface StudyProgressEvent {
+  stage: "preparing" | "training" | "pooling" | "comparing" | "done" | "failed" | "interrupted";
+  entry: string | null;
+  fold: number | null;
+  foldsDone: number;
+  plannedFolds: number | null;
+  fraction: number | null;
+  sealed: boolean;
+  liveness: string | null;
+  at: string;
+  lastEpoch: { fold: number | null; epoch: number; trainLoss: number | null; valLoss: number | null } | null;
+  run: {
+    id: string;
+    epochs: { fold: number | null; epoch: number; trainLoss: number | null; valLoss: number | null }[];
+  } | null;
+  entries: { name: string; kind: string; status: string; foldsDone: number }[];
+  study: { status: Status; comparison: ComparisonRow[] };
+}
+
+/** A running study's progress, pushed as it changes (server-sent events). */
+export const STUDY_PROGRESS_SUBSCRIPTION = `subscription StudyProgress($id: ID!) {
+  studyProgress(id: $id) {
+    stage entry fold foldsDone plannedFolds fraction sealed liveness at
+    lastEpoch { fold epoch trainLoss valLoss }
+    run { id epochs { fold epoch trainLoss valLoss } }
+    entries { name kind status foldsDone }
+    study { status comparison { ...Row } }
+  }
+}
+${COMPARISON_ROW}`;
+
+/**
+ * Runs a subscription over server-sent events (`fetch` with `Accept: text/event-stream`, so the bearer token goes in
+ * a header, which `EventSource` cannot send) and calls `onData` with each event's data until the stream completes, the
+ * signal aborts, or an error arrives (thrown as {@link ApiError}).
+ */
+export async function subscribe<T>(
+  query: string,
+  variables: Record<string, unknown>,
+  onData: (data: T) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+  const token = savedToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }), signal });
+  const requestId = res.headers.get("x-request-id") ?? undefined;
+  if (!(res.headers.get("content-type") ?? "").includes("text/event-stream") || res.body === null) {
+    let message = `the server answered HTTP ${res.status}`;
+    let code: string | undefined;
+    try {
+      const body = await res.json();
+      message = body.errors?.[0]?.message ?? message;
+      code = body.errors?.[0]?.extensions?.code;
+    } catch { /* not JSON */ }
+    throw new ApiError(message, code, requestId, res.status);
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const lines = block.split("\n");
+        const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim();
+        if (event === "complete") return;
+        if (event !== "next") continue;
+        const body = JSON.parse(lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join("\n"));
+        const first = body.errors?.[0];
+        if (first !== undefined) {
+          throw new ApiError(first.message, first.extensions?.code, first.extensions?.requestId ?? requestId, 200);
+        }
+        onData(body.data as T);
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}

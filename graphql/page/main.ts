@@ -2,8 +2,9 @@
  * The dashboard page's entry point: a hash router over the views, the navigation, and errors shown with the server's
  * request id. Data comes only from the public GraphQL API (api.ts); charts are lib/report's specs (charts.ts).
  *
- * Routes: `#/runs` (with filters after `?`), `#/runs/<id>`. The navigation lists {@link TABS}; a view for studies
- * becomes one more entry there and one more route.
+ * Routes: `#/studies` (with filters after `?`, the default), `#/studies/<id>`, `#/runs` (with filters), `#/runs/<id>`.
+ * The navigation lists {@link TABS}. A view that keeps working in the background (a study's live progress) gets an
+ * abort signal that fires when the route changes.
  *
  * @module
  */
@@ -12,9 +13,17 @@ import { ApiError, saveToken } from "./api.ts";
 import { h, replace } from "./dom.ts";
 import { renderRuns } from "./runs_view.ts";
 import { renderRun } from "./run_view.ts";
+import { renderStudies } from "./studies_view.ts";
+import { renderStudy } from "./study_view.ts";
 
 /** The navigation's tabs: label and the hash prefix they own. */
-export const TABS: readonly { label: string; hash: string }[] = [{ label: "Runs", hash: "#/runs" }];
+export const TABS: readonly { label: string; hash: string }[] = [
+  { label: "Studies", hash: "#/studies" },
+  { label: "Runs", hash: "#/runs" },
+];
+
+/** Aborts the previous view's background work (live progress) when the route changes. */
+let current = new AbortController();
 
 function navigate(hash: string): void {
   if (location.hash === hash) void route();
@@ -49,25 +58,39 @@ function showError(root: HTMLElement, e: unknown): void {
 }
 
 async function route(): Promise<void> {
+  current.abort();
+  const controller = current = new AbortController();
   const root = document.getElementById("app")!;
   const nav = document.getElementById("nav")!;
-  const hash = location.hash || "#/runs";
+  const hash = location.hash || "#/studies";
   replace(
     nav,
     TABS.map((t) => h("a", { href: t.hash, class: hash.startsWith(t.hash) ? "active" : undefined }, t.label)),
   );
   try {
+    const study = hash.match(/^#\/studies\/([^?/]+)$/);
+    if (study) {
+      await renderStudy(root, decodeURIComponent(study[1]), controller.signal, () => {
+        if (!controller.signal.aborted) void route();
+      });
+      return;
+    }
+    const studies = hash.match(/^#\/studies(?:\?(.*))?$/);
+    if (studies || hash === "#/") {
+      await renderStudies(root, studies?.[1] ?? "", navigate);
+      return;
+    }
     const run = hash.match(/^#\/runs\/([^?/]+)$/);
     if (run) {
       await renderRun(root, decodeURIComponent(run[1]));
       return;
     }
     const runs = hash.match(/^#\/runs(?:\?(.*))?$/);
-    if (runs || hash === "#/") {
+    if (runs) {
       await renderRuns(root, runs?.[1] ?? "", navigate);
       return;
     }
-    replace(root, h("p", {}, "Nothing here. ", h("a", { href: "#/runs" }, "See all runs.")));
+    replace(root, h("p", {}, "Nothing here. ", h("a", { href: "#/studies" }, "See all studies.")));
   } catch (e) {
     showError(root, e);
   }

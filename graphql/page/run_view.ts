@@ -1,8 +1,10 @@
 /**
- * One run: what it was (model, data, seed, backend), whether to trust it (warnings, error, diagnostics), its folds
- * with every metric beside the baselines on the same test rows and their aggregates, the backtest's equity and
- * drawdown against buy & hold, and training health per epoch. Keyed by run id (`#/runs/<id>`), so other views (a
- * study's entries) can link to it.
+ * One run: what it was (model, data, seed, backend, its study), the verdict line of a study entry (pooled accuracy with
+ * its block-bootstrap interval beside the strongest naive baseline, the edge with its interval, the verdict) and the
+ * walk-forward-efficiency gate, whether to trust it (warnings, error, diagnostics), its folds with every metric beside
+ * the baselines on the same test rows, their aggregates, each fold's walk-forward efficiency and health, the target
+ * distribution per fold, the backtest's equity and drawdown against buy & hold, and training health per epoch. Keyed
+ * by run id (`#/runs/<id>`), so a study's comparison links to it.
  *
  * @module
  */
@@ -10,6 +12,7 @@
 import { graphql, RUN_QUERY, type RunDetail } from "./api.ts";
 import { type Cell, h, num, pct, replace, scroll, table, when } from "./dom.ts";
 import { draw, drawdownChart, equityChart, foldMetricsChart, lineChart, widthFor } from "./charts.ts";
+import { gateBadge, verdictBadge } from "./study_view.ts";
 
 /** Human names of the baselines and metrics the pipeline stores (others show their stored name). */
 const LABELS: Record<string, string> = {
@@ -42,6 +45,7 @@ function card(title: string, value: string, versus: string): HTMLElement {
 
 function headline(run: RunDetail): HTMLElement {
   const pooled = (name: string) => run.pooled.find((m) => m.name === name)?.value ?? null;
+  const line = run.pooledLine;
   const base = run.foldAggregates.baselines.reduce<RunDetail["foldAggregates"]["baselines"][number] | null>(
     (best, b) => b.mean !== null && (best === null || b.mean > best.mean!) ? b : best,
     null,
@@ -52,17 +56,27 @@ function headline(run: RunDetail): HTMLElement {
   return h(
     "div",
     { class: "cards" },
-    card(
-      "pooled out-of-sample accuracy",
-      pct(pooled("accuracy")),
-      `95 % [${pct(pooled("accuracyLow"))}, ${pct(pooled("accuracyHigh"))}] · strongest baseline ${
-        base === null ? "—" : `${label(base.name)} ${pct(base.mean)}`
-      }`,
-    ),
+    line === null
+      ? card(
+        "pooled out-of-sample accuracy",
+        pct(pooled("accuracy")),
+        `95 % [${pct(pooled("accuracyLow"))}, ${pct(pooled("accuracyHigh"))}] · strongest baseline ${
+          base === null ? "—" : `${label(base.name)} ${pct(base.mean)}`
+        }`,
+      )
+      : card(
+        "pooled out-of-sample accuracy",
+        pct(line.accuracy),
+        `95 % [${pct(line.accuracyCi.low)}, ${pct(line.accuracyCi.high)}] (block bootstrap) · strongest baseline ${
+          label(line.strongestBaseline.name)
+        } ${pct(line.strongestBaseline.value)}`,
+      ),
     card(
       "pooled IC / rank IC",
-      `${num(pooled("ic"), 4)} / ${num(pooled("rankIc"), 4)}`,
-      "a constant forecast scores 0",
+      `${num(line?.ic.value ?? pooled("ic"), 4)} / ${num(pooled("rankIc"), 4)}`,
+      line === null
+        ? "a constant forecast scores 0"
+        : `IC 95 % [${num(line.ic.ci.low, 3)}, ${num(line.ic.ci.high, 3)}] · a constant forecast scores 0`,
     ),
     card(
       "Sharpe ratio (annualized, after costs)",
@@ -73,12 +87,74 @@ function headline(run: RunDetail): HTMLElement {
   );
 }
 
+/**
+ * The verdict line and the gate of a study entry: accuracy with its interval beside the strongest baseline, the edge
+ * over it with its interval and p-value, the verdict; the gate with the walk-forward efficiency and its threshold.
+ */
+function verdictSection(run: RunDetail): HTMLElement[] {
+  const line = run.pooledLine;
+  if (line === null) return [];
+  const points = (x: number | null) => (x === null ? "—" : `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(2)}`);
+  const onIc = line.verdictOn === "ic";
+  const gate = run.gate;
+  return [
+    h(
+      "p",
+      { class: "verdict-line", id: "verdict-line" },
+      verdictBadge(line.verdict),
+      " ",
+      onIc
+        ? `IC ${num(line.ic.value, 3)} (95 % ${num(line.ic.ci.low, 3)} to ${num(line.ic.ci.high, 3)}, p = ${
+          num(line.ic.pValue, 4)
+        }) against 0; direction accuracy ${pct(line.accuracy)} beside ${label(line.strongestBaseline.name)} ${
+          pct(line.strongestBaseline.value)
+        }`
+        : `accuracy ${pct(line.accuracy)} (95 % ${pct(line.accuracyCi.low)}–${pct(line.accuracyCi.high)}) vs ${
+          label(line.strongestBaseline.name)
+        } ${pct(line.strongestBaseline.value)}: edge ${points(line.edge.difference)} points (95 % ${
+          points(line.edge.ci.low)
+        } to ${points(line.edge.ci.high)}, p = ${num(line.edge.pValue, 4)})`,
+      h("span", { class: "muted" }, ` · ${line.edge.method}`),
+    ),
+    gate === null ? h("span") : h(
+      "p",
+      { class: "gate-line", id: "gate-line" },
+      "gate ",
+      gateBadge(gate.passed),
+      ` walk-forward efficiency ${num(gate.wfe, 2)} (threshold ${num(gate.threshold, 2)}): ${gate.reason}`,
+    ),
+    run.upShare === null ? h("span") : h(
+      "p",
+      { class: run.upShare.inBand ? "muted" : "sev-warning" },
+      `share of "up" calls ${pct(run.upShare.share)} (band ${pct(run.upShare.band.low, 0)}–${
+        pct(run.upShare.band.high, 0)
+      })${run.healthSummary ? ` · training health: ${run.healthSummary}` : ""}`,
+    ),
+  ];
+}
+
 function meta(run: RunDetail): HTMLElement {
   const item = (k: string, v: string) => [h("dt", {}, k), h("dd", {}, v)];
   return h(
     "dl",
     { class: "meta" },
+    run.study === null ? [] : [
+      h("dt", {}, "study · entry"),
+      h(
+        "dd",
+        {},
+        h(
+          "a",
+          { href: `#/studies/${encodeURIComponent(run.study.id)}`, id: "run-study" },
+          run.study.name ?? run.study.id,
+        ),
+        ` · ${run.entry ?? "—"}`,
+      ),
+    ],
     item("model", run.model),
+    run.tags.length ? item("tags", run.tags.join(", ")) : [],
+    run.note ? item("note", run.note) : [],
+    run.targetKind === null ? [] : item("target", `${run.targetKind}, horizon ${run.horizon ?? "?"} day(s)`),
     item(
       "data",
       `${run.dataSource} · ${run.symbols.length} symbols (${run.symbols.slice(0, 12).join(", ")}${
@@ -93,6 +169,8 @@ function meta(run: RunDetail): HTMLElement {
 
 function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLElement[] {
   if (run.folds.length === 0) return [h("h3", {}, "Folds"), h("p", { class: "muted" }, "No fold was stored.")];
+  // Study entries record each fold's efficiency, health and target distribution.
+  const study = run.folds.some((f) => f.targets !== null);
   const metricNames = [...new Set(run.folds.flatMap((f) => f.metrics.map((m) => m.name)))];
   const baselineNames = [...new Set(run.folds.flatMap((f) => f.baselines.map((m) => m.name)))];
   const head = [
@@ -103,6 +181,7 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
     { text: "purge / embargo", numeric: true },
     ...metricNames.map((n) => ({ text: label(n), numeric: true })),
     ...baselineNames.map((n) => ({ text: `${label(n)} (baseline)`, numeric: true })),
+    ...(study ? [{ text: "WFE", numeric: true, title: "The fold's walk-forward efficiency" }, "health"] : []),
   ];
   const value = (list: { name: string; value: number | null }[], name: string) =>
     list.find((m) => m.name === name)?.value ?? null;
@@ -118,6 +197,17 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
       numeric: true,
       className: "baseline",
     })),
+    ...(study
+      ? [
+        {
+          child: f.efficiency === null
+            ? "—"
+            : h("span", { title: f.efficiency.reason ?? "" }, num(f.efficiency.efficiency, 2)),
+          numeric: true,
+        },
+        h("span", { class: f.health === "healthy" ? undefined : "sev-warning" }, f.health ?? "—"),
+      ]
+      : []),
   ]);
   const agg = run.foldAggregates;
   const aggCell = (list: typeof agg.metrics, n: string, stat: "mean" | "std"): Cell => ({
@@ -132,6 +222,7 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
     "",
     ...metricNames.map((n) => aggCell(agg.metrics, n, stat)),
     ...baselineNames.map((n) => aggCell(agg.baselines, n, stat)),
+    ...(study ? ["", ""] : []),
   ];
   const t = table(head, [...rows, aggRow("mean"), aggRow("std")], { id: "folds-table" });
   for (const tr of [...t.tBodies[0].rows].slice(-2)) tr.classList.add("agg");
@@ -155,7 +246,49 @@ function foldSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLEleme
       )
     );
   }
-  return [h("h3", {}, "Folds beside their baselines (same test rows)"), scroll(t), chartEl];
+  return [
+    h("h3", {}, "Folds beside their baselines (same test rows)"),
+    scroll(t),
+    chartEl,
+    ...(study ? targetSection(run) : []),
+  ];
+}
+
+/** The target's distribution per fold: share > 0, mean and std on the fitting rows, the tail and the test rows. */
+function targetSection(run: RunDetail): HTMLElement[] {
+  const part = (s: { n: number; shareUp: number | null; mean: number | null; std: number | null } | undefined) =>
+    s === undefined ? ["—", "—", "—"].map((c): Cell => ({ child: c, numeric: true })) : [
+      { child: `${pct(s.shareUp)} (${s.n})`, numeric: true },
+      { child: num(s.mean, 4), numeric: true },
+      { child: num(s.std, 4), numeric: true },
+    ] as Cell[];
+  const head = ["fold"];
+  const cols: { text: string; numeric: boolean }[] = [];
+  for (const p of ["fit", "tail", "test"]) {
+    cols.push({ text: `${p}: share > 0 (rows)`, numeric: true }, { text: `${p}: mean`, numeric: true }, {
+      text: `${p}: std`,
+      numeric: true,
+    });
+  }
+  return [
+    h("h3", {}, "Target distribution per fold"),
+    h(
+      "p",
+      { class: "muted" },
+      "A test window whose share of up moves differs from the fitting rows' changes what always-up and the majority " +
+        "baseline score; tail = the early-stopping rows carved from training.",
+    ),
+    scroll(table(
+      [...head, ...cols],
+      run.folds.map((f) => [
+        String(f.index),
+        ...part(f.targets?.fit),
+        ...part(f.targets?.validation),
+        ...part(f.targets?.test),
+      ]),
+      { id: "targets-table", class: "compact" },
+    )),
+  ];
 }
 
 function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLElement[] {
@@ -201,6 +334,12 @@ function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLE
       "p",
       { class: "muted" },
       `lag ${bt.lag} day(s) from decision to first return · costs ${bt.costBps} bps + slippage ${bt.slippageBps} bps per unit turnover · ${bt.annualization} periods per year · ${bt.points} dates`,
+    ),
+    bt.sharpeDifference === null ? h("span") : h(
+      "p",
+      { id: "sharpe-difference" },
+      `Sharpe − buy & hold Sharpe: ${num(bt.sharpeDifference.value, 2)} (95 % ${num(bt.sharpeDifference.ci.low, 2)} ` +
+        `to ${num(bt.sharpeDifference.ci.high, 2)}, p = ${num(bt.sharpeDifference.pValue, 4)}, block bootstrap)`,
     ),
     bt.warnings.length ? h("ul", { class: "warnings" }, bt.warnings.map((w) => h("li", {}, w))) : h("span"),
     h("p", {}, h("label", { class: "toggle" }, log, " logarithmic equity axis")),
@@ -350,7 +489,13 @@ export async function renderRun(root: HTMLElement, id: string): Promise<void> {
   const charts: (() => Promise<void>)[] = [];
   replace(
     root,
-    h("p", {}, h("a", { href: "#/runs" }, "← all runs")),
+    h(
+      "p",
+      {},
+      run.study === null
+        ? h("a", { href: "#/runs" }, "← all runs")
+        : h("a", { href: `#/studies/${encodeURIComponent(run.study.id)}` }, "← its study"),
+    ),
     h(
       "h2",
       {},
@@ -360,6 +505,7 @@ export async function renderRun(root: HTMLElement, id: string): Promise<void> {
       h("span", { class: `status status-${run.status}` }, run.status),
     ),
     meta(run),
+    ...verdictSection(run),
     run.error === null ? h("span") : h(
       "div",
       { class: "error-box" },

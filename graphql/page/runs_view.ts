@@ -1,14 +1,16 @@
 /**
- * The runs list: filters (model kinds, symbols, data source, status, creation dates, one metric threshold) and order
- * (creation or finish time, or any stored metric) kept in the URL, so a filtered view can be bookmarked or shared;
- * pages of 50 loaded by cursor. Each row puts the pooled accuracy and its 95 % interval beside the strongest baseline,
- * and the backtest's Sharpe ratio and maximum drawdown beside buy & hold's.
+ * The runs list: filters (model kinds, symbols, data source, status, target kind, verdict, gate, creation dates, one
+ * metric threshold) and order (creation or finish time, or any stored metric) kept in the URL, so a filtered view can
+ * be bookmarked or shared; pages of 50 loaded by cursor. Each row puts the pooled accuracy and its 95 % interval beside
+ * the strongest baseline (for a study entry, its block-bootstrap interval and the strongest pooled baseline on the same
+ * rows, with the verdict and the gate), and the backtest's Sharpe ratio and maximum drawdown beside buy & hold's.
  *
  * @module
  */
 
 import { graphql, type RunRow, RUNS_QUERY, type RunsPage } from "./api.ts";
 import { type Cell, h, num, pct, replace, scroll, table, when } from "./dom.ts";
+import { gateBadge, verdictBadge } from "./study_view.ts";
 
 /** Page size of the list. */
 export const PAGE_SIZE = 50;
@@ -21,6 +23,9 @@ export interface RunsState {
   symbols: string;
   dataSources: string;
   status: string;
+  target: string;
+  verdict: string;
+  gate: string;
   from: string;
   to: string;
   mSource: string;
@@ -38,6 +43,9 @@ const DEFAULTS: RunsState = {
   symbols: "",
   dataSources: "",
   status: "",
+  target: "",
+  verdict: "",
+  gate: "",
   from: "",
   to: "",
   mSource: "pooled",
@@ -76,6 +84,9 @@ export function variablesOf(state: RunsState): Record<string, unknown> {
   if (list(state.symbols).length) filter.symbols = list(state.symbols);
   if (list(state.dataSources).length) filter.dataSources = list(state.dataSources);
   if (state.status) filter.statuses = [state.status];
+  if (state.target) filter.targetKinds = [state.target];
+  if (state.verdict) filter.verdicts = [state.verdict];
+  if (state.gate) filter.gatePassed = state.gate === "passed";
   if (state.from) filter.createdFrom = state.from;
   if (state.to) filter.createdTo = state.to;
   if (state.mName && (state.mMin !== "" || state.mMax !== "")) {
@@ -126,11 +137,23 @@ function filterForm(state: RunsState, onApply: (s: RunsState) => void): HTMLForm
     field("data source", input("dataSources", { placeholder: "prices/" })),
     field(
       "status",
-      select("status", state.status, [["", "any"], ["succeeded", "succeeded"], ["failed", "failed"], [
-        "running",
-        "running",
-      ]]),
+      select("status", state.status, [
+        ["", "any"],
+        ["succeeded", "succeeded"],
+        ["failed", "failed"],
+        ["running", "running"],
+        ["interrupted", "interrupted"],
+      ]),
     ),
+    field(
+      "target",
+      select("target", state.target, [["", "any"], ["direction", "direction"], ["direction3", "direction3"], [
+        "return",
+        "return",
+      ], ["excess", "excess"]]),
+    ),
+    field("verdict", select("verdict", state.verdict, [["", "any"], ["edge", "edge"], ["no_edge", "no edge"]])),
+    field("gate", select("gate", state.gate, [["", "any"], ["passed", "passed"], ["failed", "failed"]])),
     field("created from", input("from", { type: "date" })),
     field("created before", input("to", { type: "date" })),
     field("metric", select("mSource", state.mSource, SOURCES.map((s) => [s, s]))),
@@ -158,6 +181,20 @@ function metricValue(run: RunRow, name: string): number | null {
 
 /** The accuracy cell: pooled accuracy and its interval, marked when the interval clears (or trails) the baseline. */
 function accuracyCell(run: RunRow): Cell {
+  const line = run.pooledLine;
+  if (line !== null) {
+    const { low, high } = line.accuracyCi;
+    const base = line.strongestBaseline.value;
+    return {
+      child: [pct(line.accuracy), h("span", { class: "muted" }, ` [${pct(low)}, ${pct(high)}]`)],
+      numeric: true,
+      className: low !== null && base !== null && low > base
+        ? "beats"
+        : high !== null && base !== null && high < base
+        ? "trails"
+        : undefined,
+    };
+  }
   const acc = metricValue(run, "accuracy");
   const low = metricValue(run, "accuracyLow");
   const high = metricValue(run, "accuracyHigh");
@@ -183,9 +220,16 @@ function row(edge: RunsPage["runsConnection"]["edges"][number], showSort: boolea
     h("span", {}, r.dataSource, h("br"), h("span", { class: "muted" }, symbols)),
     { child: when(r.createdAt), className: "nowrap" },
     accuracyCell(r),
-    agg.strongestBaseline === null
+    r.pooledLine !== null
+      ? h(
+        "span",
+        { class: "baseline" },
+        `${r.pooledLine.strongestBaseline.name} ${pct(r.pooledLine.strongestBaseline.value)} (pooled)`,
+      )
+      : agg.strongestBaseline === null
       ? "—"
       : h("span", { class: "baseline" }, `${agg.strongestBaseline.name} ${pct(agg.strongestBaseline.mean)}`),
+    [verdictBadge(r.verdict), " ", r.gate === null ? "" : gateBadge(r.gate.passed)],
     agg.accuracy === null ? "—" : `${pct(agg.accuracy.mean)} ± ${pct(agg.accuracy.std)} (${agg.folds})`,
     r.backtest === null
       ? "—"
@@ -209,7 +253,11 @@ export async function renderRuns(root: HTMLElement, query: string, navigate: (ha
     "data",
     "created (UTC)",
     { text: "pooled accuracy [95 %]", numeric: true },
-    { text: "strongest baseline (fold mean)", title: "The baseline with the largest mean accuracy over folds" },
+    {
+      text: "strongest baseline",
+      title: "A study entry's strongest pooled baseline on the same rows; otherwise the largest fold-mean baseline",
+    },
+    { text: "verdict · gate" },
     { text: "fold accuracy mean ± std (folds)", numeric: true },
     { text: "Sharpe vs buy & hold", numeric: true },
     { text: "max drawdown vs buy & hold", numeric: true },

@@ -13,7 +13,8 @@
  *   ceiling 0.6 is where daily direction accuracy stops being believable (docs/design.md §6.3): above it, suspect a leak
  *   rather than bet more.
  * - {@link longBiasedHalfKelly}: the long-biased hybrid. With k = kellyFraction · max(0, p − (1 − p)/b):
- *   bullish → min(maxLong, baseLongBias + k); bearish → 0 if bearishRiskOff, else max(−maxShort, baseLongBias − k);
+ *   bullish → min(maxLong, baseLongBias + k); bearish → riskOffPosition (default 0: flat) if bearishRiskOff, else
+ *   max(−maxShort, baseLongBias − k);
  *   forecast exactly 0 → min(maxLong, baseLongBias); NaN → NaN (no decision). Optionally followed by
  * - {@link applyDrawdownBreaker}: a drawdown circuit breaker. The strategy's own equity is tracked with the engine's
  *   semantics; once its drawdown at a close reaches −threshold, every decision is capped to ±drawdownMaxPosition
@@ -222,8 +223,13 @@ export interface HybridSizingParams {
   maxShort: number;
   /** Long position held on a neutral forecast and the base that bullish/bearish Kelly sizing moves from; in [0, maxLong]. */
   baseLongBias: number;
-  /** On a bearish forecast go flat instead of sizing below the bias. */
+  /** On a bearish forecast hold `riskOffPosition` (flat by default) instead of sizing below the bias. */
   bearishRiskOff: boolean;
+  /**
+   * The position held on a bearish forecast when `bearishRiskOff` (default 0, flat), in [0, baseLongBias]: a small
+   * residual long (the seed-aapl preset holds 0.10) keeps some market exposure while risk is off.
+   */
+  riskOffPosition?: number;
   /** Kelly multiplier in (0, 1] (default 0.5, half Kelly). */
   kellyFraction?: number;
   /** Win probability, e.g. from {@link winRatePrior}; in [0, 1]. */
@@ -256,6 +262,13 @@ export function validateHybridParams(
     p.baseLongBias,
   );
   check(typeof p.bearishRiskOff === "boolean", "bearishRiskOff", "a boolean", p.bearishRiskOff);
+  const riskOff = p.riskOffPosition ?? 0;
+  check(
+    finite(riskOff) && riskOff >= 0 && riskOff <= p.baseLongBias,
+    "riskOffPosition",
+    `in [0, baseLongBias = ${p.baseLongBias}]`,
+    riskOff,
+  );
   const kf = p.kellyFraction ?? 0.5;
   check(finite(kf) && kf > 0 && kf <= 1, "kellyFraction", "in (0, 1]", kf);
   check(finite(p.winRate) && p.winRate >= 0 && p.winRate <= 1, "winRate", "in [0, 1]", p.winRate);
@@ -268,7 +281,7 @@ export function validateHybridParams(
       "in (0, 1) (a positive drawdown fraction, e.g. 0.15)",
       p.drawdownThreshold,
     );
-    const { bull, bear } = hybridLevels({ ...p, kellyFraction: kf, payoff });
+    const { bull, bear } = hybridLevels({ ...p, kellyFraction: kf, payoff, riskOffPosition: riskOff });
     const largest = Math.max(bull, Math.abs(bear));
     check(
       finite(p.drawdownMaxPosition) && p.drawdownMaxPosition > 0 && p.drawdownMaxPosition < largest,
@@ -278,7 +291,7 @@ export function validateHybridParams(
       p.drawdownMaxPosition,
     );
   }
-  return { ...p, kellyFraction: kf, payoff };
+  return { ...p, kellyFraction: kf, payoff, riskOffPosition: riskOff };
 }
 
 /** The hybrid's three positions (bullish, bearish, neutral) from validated parameters. */
@@ -286,12 +299,13 @@ function hybridLevels(
   p: Pick<HybridSizingParams, "maxLong" | "maxShort" | "baseLongBias" | "bearishRiskOff" | "winRate"> & {
     kellyFraction: number;
     payoff: number;
+    riskOffPosition: number;
   },
 ): { bull: number; bear: number; neutral: number } {
   const k = p.kellyFraction * Math.max(0, kellyFraction(p.winRate, p.payoff));
   return {
     bull: Math.min(p.maxLong, p.baseLongBias + k),
-    bear: p.bearishRiskOff ? 0 : Math.max(-p.maxShort, p.baseLongBias - k),
+    bear: p.bearishRiskOff ? p.riskOffPosition : Math.max(-p.maxShort, p.baseLongBias - k),
     neutral: Math.min(p.maxLong, p.baseLongBias),
   };
 }

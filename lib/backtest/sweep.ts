@@ -473,7 +473,10 @@ function checkGivenGrid(grid: SweepGrid, rows: RowsGrid): void {
  * the caller passes. Throws ConfigError when the rows mix borrow or annualization, or when the given options or
  * grid contradict the rows (a given grid field must list exactly the values the rows were run with).
  */
-export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: SweepOptions } = {}): SweepMeta {
+export function sweepMeta(
+  rows: SweepRow[],
+  info: { grid?: SweepGrid; options?: SweepOptions; deflation?: string } = {},
+): SweepMeta {
   const given = resolveCosts(info.options ?? {});
   const fromRows = { borrowBps: sharedOption(rows, "borrowBps"), annualization: sharedOption(rows, "annualization") };
   for (const k of ["borrowBps", "annualization"] as const) {
@@ -518,8 +521,9 @@ export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: 
       engine: engine.engine,
       cell: "one single-symbol backtest of the window's data alone (sizing warm-ups inside the window), with buy & " +
         "hold (constant position 1, same costs) on the same window",
-      deflation: "deflatedSharpe (when present): N = trials = number of rows, trial variance = ddof-1 variance of " +
-        "the rows' finite per-period Sharpe ratios (sharpe / sqrt(annualization))",
+      deflation: info.deflation ??
+        "deflatedSharpe (when present): N = trials = number of rows, trial variance = ddof-1 variance of " +
+          "the rows' finite per-period Sharpe ratios (sharpe / sqrt(annualization))",
       metrics: engine.metrics,
     },
   };
@@ -528,12 +532,13 @@ export function sweepMeta(rows: SweepRow[], info: { grid?: SweepGrid; options?: 
 /**
  * Writes rows to a fresh, uniquely named folder under `baseDir`: `rows.csv`, `rows.json` and `sweep.json` (grid,
  * options, conventions, row count, creation time; see {@link sweepMeta}). The conventions are always written, from
- * the rows when `info` is empty.
+ * the rows when `info` is empty; `info.deflation` states how the rows' deflated Sharpe ratios were computed when it
+ * was not {@link deflateSweep}'s N = number of rows (e.g. a trial registry's count).
  */
 export async function writeSweep(
   rows: SweepRow[],
   baseDir: string,
-  info: { grid?: SweepGrid; options?: SweepOptions } = {},
+  info: { grid?: SweepGrid; options?: SweepOptions; deflation?: string } = {},
 ): Promise<SweepOutput> {
   const metaDoc = sweepMeta(rows, info); // validates before anything is written
   const dir = await createStampedDir(baseDir);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EntryReport, FoldReport, StudyReport } from "../pipeline/records.ts";
+import type { BacktestSummary, EntryReport, FoldReport, StudyReport } from "../pipeline/records.ts";
 import type { DateWindow } from "../validation/fold.ts";
 import { table } from "./args.ts";
 
@@ -134,11 +134,13 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     } to ${pts(p.edge.ci[1])}, p ${pval(p.edge.pValue)})`,
   );
   out.push(
-    `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}), rank IC ${
-      fmt(p.metrics.rankIc)
-    }, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${fmt(p.metrics.icir, 2)}), share of "up" calls ${
-      pct(p.metrics.shareUp)
-    }${e.task === "multiclass" ? `, macro-F1 ${fmt(p.metrics.macroF1)}` : ""}`,
+    `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}, block bootstrap; Driscoll–Kraay SE ${
+      fmt(p.icDriscollKraay?.se, 4)
+    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${
+      fmt(p.metrics.icir, 2)
+    }), share of "up" calls ${pct(p.metrics.shareUp)}${
+      e.task === "multiclass" ? `, macro-F1 ${fmt(p.metrics.macroF1)}` : ""
+    }`,
   );
   out.push(
     `Verdict: ${p.verdict}${
@@ -151,10 +153,17 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       ? "Training health: healthy in every fold"
       : unhealthy.map((f) => `fold ${f.index + 1} training health: ${f.health}`).join("\n"),
   );
-  const b = e.backtest;
+  out.push(...formatBacktest(e.backtest));
+  return out.join("\n");
+}
+
+/** The backtest lines of an entry: conventions, the strategy beside buy & hold, the Sharpe difference, CPCV paths. */
+export function formatBacktest(b: BacktestSummary): string[] {
+  const out: string[] = [];
+  const sizing = b.sizing === undefined || b.sizing === "sign()" ? "" : `, ${b.sizing}`;
   const bt = table(["", "total return", "CAGR", "Sharpe", "max drawdown", "turnover/day"]);
   bt.push([
-    `strategy (${b.portfolio})`,
+    `strategy (${b.portfolio}${sizing})`,
     pct(b.metrics.totalReturn),
     pct(b.metrics.cagr),
     fmt(b.metrics.sharpe, 2),
@@ -169,8 +178,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     pct(b.buyAndHold.maxDrawdown),
     "—",
   ]);
+  const borrow = b.borrowBps === undefined || b.borrowBps === 0 ? "" : `, borrow ${b.borrowBps} bps/year`;
   out.push(
-    `Backtest ${b.window.start} → ${b.window.end} (lag ${b.lag}, costs ${b.costBps} bps, annualization ${b.annualization})`,
+    `Backtest ${b.window.start} → ${b.window.end} (lag ${b.lag}, costs ${b.costBps} bps${
+      b.slippageBps ? ` + slippage ${b.slippageBps} bps` : ""
+    }${borrow}, annualization ${b.annualization})`,
   );
   out.push(bt.toString());
   const sd = b.sharpeDifference;
@@ -186,7 +198,7 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       }); the table shows path 1`,
     );
   }
-  return out.join("\n");
+  return out;
 }
 
 function comparisonTable(r: StudyReport): string {

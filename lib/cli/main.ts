@@ -3,12 +3,13 @@
  *
  * Results go to stdout, progress bars to stderr (only on a terminal); no ANSI colour unless stdout is a terminal and
  * NO_COLOR is unset. Exit status: 0 success; 1 failure (the message says what and where); 2 bad arguments or a
- * configuration refused before anything ran (nothing stored); 3 leakage found (`audit`) or refused (`run`/`demo`).
+ * configuration refused before anything ran (nothing stored); 3 leakage found (`audit`), refused (`run`/`demo`) or
+ * look-ahead caught (`simulate`).
  *
  * @module
  */
 
-import { CandorError, ConfigError, LeakageError } from "../errors.ts";
+import { CandorError, ConfigError, LeakageError, RecordingError } from "../errors.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
 import { suggest } from "../pipeline/schema.ts";
@@ -18,6 +19,19 @@ import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
 import { FEATURES_SPEC, featuresCommand, MODELS_SPEC, modelsCommand } from "./models.ts";
 import { pct } from "./format.ts";
+import {
+  BACKTEST_SPEC,
+  backtestCommand,
+  PREDICT_SPEC,
+  predictCommand,
+  SIMULATE_SPEC,
+  simulateCommand,
+  SWEEP_SPEC,
+  sweepCommand,
+  TRAIN_SPEC,
+  trainCommand,
+} from "./production.ts";
+import { DB_SPEC, dbCommand } from "./db.ts";
 import { WORKER_SPEC, workerCommand } from "./worker.ts";
 
 const SYNTH_SPEC: CommandSpec = {
@@ -50,6 +64,12 @@ const COMMANDS: CommandSpec[] = [
   FEATURES_SPEC,
   AUDIT_SUMMARY,
   SYNTH_SPEC,
+  DB_SPEC,
+  TRAIN_SPEC,
+  PREDICT_SPEC,
+  BACKTEST_SPEC,
+  SWEEP_SPEC,
+  SIMULATE_SPEC,
   WORKER_SPEC,
 ];
 
@@ -63,7 +83,9 @@ function usage(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage.",
+    "Exit status: 0 success, 1 failure, 2 bad arguments or a refused configuration, 3 leakage or look-ahead, 4 a",
+    "failure that could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with",
+    "--resume).",
   ].join("\n");
 }
 
@@ -126,6 +148,18 @@ export async function main(args: string[]): Promise<number> {
         return await auditCommand(rest);
       case "synth":
         return await synthCommand(rest);
+      case "train":
+        return await trainCommand(rest);
+      case "predict":
+        return await predictCommand(rest);
+      case "backtest":
+        return await backtestCommand(rest);
+      case "sweep":
+        return await sweepCommand(rest);
+      case "simulate":
+        return await simulateCommand(rest);
+      case "db":
+        return await dbCommand(rest);
       case "worker":
         return await workerCommand(rest);
       case undefined:
@@ -143,6 +177,10 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`candor: ${error.message}\n\n${spec === undefined ? usage() : helpText(spec)}`);
       return 2;
+    }
+    if (error instanceof RecordingError) {
+      console.error(`candor: ${error.message}`);
+      return 4;
     }
     if (error instanceof LeakageError) {
       console.error(`candor: ${error.message}`);

@@ -11,7 +11,7 @@
 import cliProgress from "cli-progress";
 import process from "node:process";
 import YAML from "yaml";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, InterruptedError } from "../errors.ts";
 import {
   configToYaml,
   readStudyConfigFile,
@@ -191,7 +191,22 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
     value: "P",
     key: "backtest.portfolio",
     parse: String,
-    description: "long-short or long-only (backtest.portfolio, long-short)",
+    description: "long-short or long-only (backtest.portfolio, long-short; top-k: --set)",
+  },
+  {
+    name: "borrow-bps",
+    type: "string",
+    value: "B",
+    key: "backtest.borrowBps",
+    description: "annual borrow rate on shorts, bps (backtest.borrowBps, 0)",
+  },
+  {
+    name: "sizing",
+    type: "string",
+    value: "RULE",
+    key: "backtest.sizing",
+    parse: String,
+    description: "sign, forecast-over-sigma, vol-target, kelly, hybrid or seed-aapl (backtest.sizing, sign)",
   },
   {
     name: "wfe-threshold",
@@ -270,6 +285,12 @@ const OTHER: OptionSpec[] = [
   },
   { name: "no-store", type: "boolean", description: "do not record the study" },
   { name: "json", type: "boolean", description: "print the result as JSON" },
+  {
+    name: "production",
+    type: "boolean",
+    description: "then retrain every gate-passing entry on all labelled data and register it (candor train)",
+  },
+  { name: "models-dir", type: "string", value: "DIR", description: "with --production: folder of model folders" },
   ...QUEUE_OPTIONS,
 ];
 
@@ -438,19 +459,87 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
     console.log(await dryRun(config));
     return 0;
   }
+  if (values.production && values["no-store"]) {
+    throw new UsageError(
+      "--production registers the models in the run store (predict finds them there): drop --no-store",
+    );
+  }
   if (values.queue !== undefined || values.resume !== undefined || values.attempts !== undefined) {
     const { runOnQueue } = await import("./run_queue.ts");
     return await runOnQueue(config, values, progressBar());
   }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();
+  const stop = interruptOnSignals();
   try {
-    const result = await runStudy(config, { ...(store === undefined ? {} : { store }), onProgress: bar.update });
+    const result = await runStudy(config, {
+      ...(store === undefined ? {} : { store }),
+      onProgress: bar.update,
+      signal: stop.signal,
+    });
     bar.stop();
-    console.log(values.json ? JSON.stringify(studyJson(result.report), null, 2) : formatStudy(result.report));
+    let production: string | undefined;
+    if (values.production) {
+      const { trainAfterStudy } = await import("./production.ts");
+      production = await trainAfterStudy(result, config, store, {
+        ...(values["models-dir"] === undefined ? {} : { modelsDir: values["models-dir"] as string }),
+        json: values.json === true,
+      });
+    }
+    if (values.json) {
+      const out = {
+        ...studyJson(result.report),
+        ...(production === undefined ? {} : { production: JSON.parse(production) }),
+      };
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(formatStudy(result.report));
+      if (production !== undefined) console.log(production);
+    }
     return 0;
+  } catch (e) {
+    bar.stop();
+    if (e instanceof InterruptedError) {
+      console.error(
+        `candor: ${e.message}; ${
+          store === undefined ? "nothing was stored" : "the study is stored as interrupted, " +
+            "with its finished folds: candor run --resume STUDY_ID continues it (candor runs lists it)"
+        }`,
+      );
+      return e.signal === "SIGTERM" ? 143 : 130;
+    }
+    throw e;
   } finally {
     bar.stop();
+    stop.dispose();
     await store?.close();
   }
+}
+
+/**
+ * SIGINT and SIGTERM stop a study cleanly: the first asks it to stop at the next step, fold, epoch or boosting round
+ * (it is then recorded as interrupted); a second one exits at once (130 / 143).
+ */
+function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const listeners: Array<[Deno.Signal, () => void]> = [];
+  for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    const listener = () => {
+      if (controller.signal.aborted) Deno.exit(code);
+      console.error(`candor: ${name} received: stopping at the next step (again to quit at once)`);
+      controller.abort(name);
+    };
+    try {
+      Deno.addSignalListener(name, listener);
+      listeners.push([name, listener]);
+    } catch {
+      // Signals a platform does not deliver (Windows has no SIGTERM listener) are simply not watched.
+    }
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    },
+  };
 }

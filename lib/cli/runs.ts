@@ -16,7 +16,7 @@ import { type CommandSpec, helpText, parseCommand, scalar, table, UsageError } f
 import { fmt, formatStudy, pct, studyJson } from "./format.ts";
 
 /** Opens an existing store (never creates one). */
-export function openExistingStore(location: string | undefined): Store {
+export function openExistingStore(location: string | undefined, options: { staleAfterMs?: number } = {}): Store {
   const where = resolveStoreLocation(location);
   if (!isPostgresUrl(where) && where !== ":memory:" && !existsSync(where)) {
     throw new CandorError(
@@ -24,17 +24,32 @@ export function openExistingStore(location: string | undefined): Store {
         `candor demo or candor run to create one, or pass --db PATH of an existing store`,
     );
   }
-  return openStore(where);
+  return openStore(where, options);
 }
 
 /** `candor runs`. */
 export const RUNS_SPEC: CommandSpec = {
   name: "runs",
   summary: "List the stored studies, newest first: data source, target and horizon, entries and pooled results.",
-  usage: "runs [--limit N] [--status running|succeeded|failed] [--json] [--db PATH]",
+  usage: "runs [--limit N] [--status S] [--tag T] [--reap] [--json] [--db PATH]",
+  details: "A running study whose process stopped sending heartbeats is shown as running (stale); --reap marks those " +
+    "interrupted, so they can be resumed with candor run --resume ID.",
   options: [
     { name: "limit", type: "string", value: "N", description: "at most N studies (default 20)" },
-    { name: "status", type: "string", value: "S", description: "only studies with this status" },
+    {
+      name: "status",
+      type: "string",
+      value: "S",
+      description: "only studies with this status: running, succeeded, failed or interrupted",
+    },
+    { name: "tag", type: "string", value: "T", description: "only studies with this tag" },
+    { name: "reap", type: "boolean", description: "mark stale running studies (process gone) interrupted first" },
+    {
+      name: "stale-after",
+      type: "string",
+      value: "SECONDS",
+      description: "a running study without a heartbeat for this long is stale (default 60)",
+    },
     { name: "json", type: "boolean", description: "print the studies as JSON" },
     { name: "db", type: "string", value: "PATH", description: "run store (default $CANDOR_DB, else data/candor.db)" },
   ],
@@ -66,14 +81,37 @@ export async function runsCommand(args: string[]): Promise<number> {
     throw new UsageError(`--limit expects an integer from 1 to 1000, found ${JSON.stringify(values.limit)}`);
   }
   const status = values.status as string | undefined;
-  if (status !== undefined && !["running", "succeeded", "failed"].includes(status)) {
-    throw new UsageError(`--status expects running, succeeded or failed, found ${JSON.stringify(status)}`);
+  if (status !== undefined && !["running", "succeeded", "failed", "interrupted"].includes(status)) {
+    throw new UsageError(
+      `--status expects running, succeeded, failed or interrupted, found ${JSON.stringify(status)}`,
+    );
   }
-  const store = openExistingStore(values.db as string | undefined);
+  const staleAfter = values["stale-after"] === undefined ? 60 : scalar(values["stale-after"] as string);
+  if (typeof staleAfter !== "number" || !(staleAfter >= 1)) {
+    throw new UsageError(
+      `--stale-after expects a number of seconds ≥ 1, found ${JSON.stringify(values["stale-after"])}`,
+    );
+  }
+  const store = openExistingStore(values.db as string | undefined, { staleAfterMs: Math.round(staleAfter * 1000) });
   try {
+    if (values.reap) {
+      const stale = (await store.listStudies({ limit: 1000, status: "running" })).filter((s) => s.liveness === "stale");
+      for (const s of stale) {
+        const since = s.heartbeatAt === null ? "never" : new Date(s.heartbeatAt).toISOString();
+        await store.markInterrupted(s.id, {
+          message: `the process running it is gone (last heartbeat ${since})`,
+          stage: "unknown",
+        }, { onlyIfStale: true });
+        console.error(
+          `candor: marked ${s.id} interrupted (last heartbeat ${since}); resume with candor run --resume ${s.id}`,
+        );
+      }
+      if (stale.length === 0) console.error("candor: no stale running study to reap");
+    }
     const studies = await store.listStudies({
       limit,
       ...(status === undefined ? {} : { status: status as "running" }),
+      ...(values.tag === undefined ? {} : { tag: values.tag as string }),
     });
     const rows = studies.map((s) => {
       const summary = (s.summary ?? {}) as Partial<StoredStudySummary>;
@@ -82,6 +120,8 @@ export async function runsCommand(args: string[]): Promise<number> {
         id: s.id,
         createdAt: s.createdAt,
         status: s.status,
+        liveness: s.liveness,
+        tags: s.tags,
         name: s.name,
         dataSource: s.dataSource,
         target: config.target?.kind ?? "direction",
@@ -124,7 +164,13 @@ export async function runsCommand(args: string[]): Promise<number> {
       t.push([
         r.id,
         new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "),
-        r.status === "failed" && r.error ? `failed (${r.error.stage ?? "?"})` : r.status,
+        r.status === "running" && r.liveness === "stale"
+          ? "running (stale: process gone?)"
+          : (r.status === "failed" || r.status === "interrupted") && r.error
+          ? `${r.status} (${r.error.stage ?? "?"}${r.error.entry ? `, ${r.error.entry}` : ""}${
+            r.error.fold === undefined ? "" : ` fold ${r.error.fold + 1}`
+          })`
+          : r.status,
         r.dataSource,
         `${r.target}, h=${r.horizon}`,
         r.symbols,

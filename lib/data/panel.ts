@@ -47,7 +47,10 @@ export function panelFromFrame(
   info: { warnings?: readonly string[]; extraColumns?: readonly string[] } = {},
 ): Panel {
   const extraColumns = [...(info.extraColumns ?? [])];
-  const selected = frame.select(...PANEL_COLUMNS, ...extraColumns);
+  // A select by thousands of names costs time in proportion to the width for each: skip it when already in order.
+  const wantedOrder = [...PANEL_COLUMNS, ...extraColumns];
+  const inOrder = frame.width === wantedOrder.length && frame.columns.every((c, i) => c === wantedOrder[i]);
+  const selected = inOrder ? frame : frame.select(...wantedOrder);
   const sorted = isSortedBySymbolDate(selected) ? selected : selected.sort(["symbol", "date"]);
   const symbols = sorted.getColumn("symbol").unique().sort().toArray() as string[];
   const dates = sorted.getColumn("date").unique().sort().toArray() as string[];

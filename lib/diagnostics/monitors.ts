@@ -40,6 +40,8 @@ export interface CollapseOptions {
   warmup?: number;
   /** Check every n-th epoch, default 1. */
   checkInterval?: number;
+  /** Ask the training loop to stop once the collapse is confirmed (the best epoch's weights are then kept). */
+  stop?: boolean;
 }
 
 /** Detects prediction-variance collapse; records per-epoch prediction std. */
@@ -56,9 +58,14 @@ export class VarianceCollapseMonitor implements TrainingMonitor {
   /** Epoch at which collapse was confirmed (first epoch of the streak), if any. */
   collapsedAt?: number;
 
-  /** Unset options take the defaults: minStd 1e-3, patience 3, warmup 2, checkInterval 1. */
+  /** Unset options take the defaults: minStd 1e-3, patience 3, warmup 2, checkInterval 1, no stop. */
   constructor(o: CollapseOptions = {}) {
-    this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, ...o };
+    this.options = { minStd: 1e-3, patience: 3, warmup: 2, checkInterval: 1, stop: false, ...o };
+  }
+
+  /** With `stop`: why training should stop now (the collapse was confirmed), else undefined. */
+  stopRequested(): string | undefined {
+    return this.options.stop && this.#events.length > 0 ? this.#events[0].message : undefined;
   }
 
   /**
@@ -102,6 +109,8 @@ export interface SignBiasOptions {
   patience?: number;
   /** Epochs ignored at the start, default 1. */
   warmup?: number;
+  /** Ask the training loop to stop once the bias has persisted `patience` epochs. */
+  stop?: boolean;
 }
 
 /**
@@ -121,9 +130,14 @@ export class SignBiasMonitor implements TrainingMonitor {
   #start = 0;
   #events: TrainingEvent[] = [];
 
-  /** Unset options take the defaults: maxFraction 0.9, threshold 0, patience 3, warmup 1. */
+  /** Unset options take the defaults: maxFraction 0.9, threshold 0, patience 3, warmup 1, no stop. */
   constructor(o: SignBiasOptions = {}) {
-    this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, ...o };
+    this.options = { maxFraction: 0.9, threshold: 0, patience: 3, warmup: 1, stop: false, ...o };
+  }
+
+  /** With `stop`: why training should stop now (the bias persisted), else undefined. */
+  stopRequested(): string | undefined {
+    return this.options.stop && this.#events.length > 0 ? this.#events[0].message : undefined;
   }
 
   /**
@@ -282,22 +296,30 @@ export class GradientHealthMonitor implements TrainingMonitor {
 
 /** Options of {@link LossBalanceMonitor}. */
 export interface LossBalanceOptions {
-  /** Share of the summed absolute components above which one component dominates, default 0.9. */
+  /**
+   * Share of the summed absolute components above which an auxiliary or penalty term dominates the loss, default 0.5.
+   * The data term (the first component: the loss the model is fitted for) is never flagged for dominating — that is
+   * what a healthy loss looks like.
+   */
   maxShare?: number;
 }
 
-/** Tracks each loss component's share of the total, per epoch. */
+/**
+ * Tracks each loss component's share of the total, per epoch, and flags an auxiliary head or a penalty (any component
+ * after the first, the data term) that takes more than `maxShare` of the loss at the last epoch: the model is then
+ * mostly trained for something other than its target.
+ */
 export class LossBalanceMonitor implements TrainingMonitor {
   /** Monitor name, `"loss-balance"`; its event has kind `loss-imbalance`. */
   readonly name = "loss-balance";
-  /** Share of Σ|components| (0–1) above which the largest component dominates; judged at the last epoch only. */
+  /** Share of Σ|components| (0–1) above which an auxiliary or penalty component dominates; judged at the last epoch. */
   readonly maxShare: number;
   /** Per epoch: component → share of Σ|components|. */
   readonly shares: Array<Record<string, number>> = [];
 
-  /** `maxShare` defaults to 0.9. */
+  /** `maxShare` defaults to 0.5. */
   constructor(o: LossBalanceOptions = {}) {
-    this.maxShare = o.maxShare ?? 0.9;
+    this.maxShare = o.maxShare ?? 0.5;
   }
 
   /** Records each training-loss component's share of Σ|components| for the epoch (all 0 when the sum is 0). */
@@ -312,12 +334,15 @@ export class LossBalanceMonitor implements TrainingMonitor {
   events(): TrainingEvent[] {
     const last = this.shares.at(-1);
     if (last === undefined || Object.keys(last).length < 2) return [];
-    const [name, share] = Object.entries(last).sort((a, b) => b[1] - a[1])[0];
+    // The first component is the data term; only the others (auxiliary heads, penalties) can dominate wrongly.
+    const [dataTerm, ...others] = Object.entries(last);
+    const [name, share] = others.sort((a, b) => b[1] - a[1])[0];
     if (share <= this.maxShare) return [];
     return [{
       epoch: this.shares.length,
       kind: "loss-imbalance",
-      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch)`,
+      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch; the data ` +
+        `term "${dataTerm[0]}" ${(100 * dataTerm[1]).toFixed(0)}%)`,
     }];
   }
 }

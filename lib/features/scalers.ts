@@ -72,6 +72,23 @@ function makeScaler(
   };
 }
 
+/**
+ * A fitted scaler rebuilt from its saved numbers (a production model reloaded from its folder): the same transform as
+ * the scaler that was fitted, bit for bit, since it is the same arithmetic on the same centre and scale.
+ */
+export function restoreScaler(
+  kind: "standard" | "robust",
+  center: ArrayLike<number>,
+  scale: ArrayLike<number>,
+  window: FitWindow,
+  rows: number,
+): FittedScaler {
+  if (center.length !== scale.length) {
+    throw new ConfigError(`scaler: ${center.length} centres for ${scale.length} scales`);
+  }
+  return makeScaler(kind, Float64Array.from(center), Float64Array.from(scale), window, rows);
+}
+
 /** Quantile of sorted values with linear interpolation between order statistics (numpy's default, R type 7). */
 export function linearQuantileSorted(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;

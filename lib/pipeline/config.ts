@@ -41,6 +41,7 @@ import {
   text,
 } from "./schema.ts";
 import { modelKinds, trainerOf } from "./trainers/registry.ts";
+import { checkSizing, portfolioSchema, sizingSchema } from "./sizing.ts";
 import type { Task } from "./trainers/contract.ts";
 
 /** Columns of price files that are not features by nature (yfinance's corporate-action columns); excluded by default. */
@@ -157,8 +158,13 @@ const backtestSchema = z.strictObject({
   lag: integer().default(1).describe("days between the decision (close of t) and the first return earned; ≥ 1"),
   costBps: closedInterval(0, MAX_COST_BPS).default(5).describe("commission per unit of turnover, basis points"),
   slippageBps: closedInterval(0, MAX_COST_BPS).default(0).describe("slippage per unit of turnover, basis points"),
-  portfolio: oneOf(["long-short", "long-only"]).default("long-short").describe(
-    "long-short: +1/N when the model calls up, −1/N otherwise; long-only: +1/N or flat",
+  borrowBps: closedInterval(0, MAX_COST_BPS).default(0).describe("annual borrow rate on short positions, basis points"),
+  portfolio: portfolioSchema.default("long-short").describe(
+    "long-short: equal sleeves 1/N holding the sized positions (sign: ±1/N); long-only: shorts flat; or " +
+      "{ kind: topk, k, nDrop, short }",
+  ),
+  sizing: sizingSchema.default({ kind: "sign" }).describe(
+    "per-symbol sizing: sign, forecast-over-sigma, vol-target, kelly, hybrid or the preset seed-aapl (Sizing rules)",
   ),
   annualization: integer().default(252).describe("periods per year for annualized figures"),
 });
@@ -214,7 +220,9 @@ export const StudyConfigSchema = z.strictObject({
     lag: 1,
     costBps: 5,
     slippageBps: 0,
+    borrowBps: 0,
     portfolio: "long-short",
+    sizing: { kind: "sign" },
     annualization: 252,
   }),
   gate: gateSchema.default({ wfeThreshold: 0.5, skip: false }),
@@ -392,6 +400,7 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
     });
   }
   const models = resolveEntries(parsed.models, taskOf(parsed.target.kind));
+  checkSizing(parsed.backtest.sizing, taskOf(parsed.target.kind));
   if (models.some((m) => m.base !== undefined) && !["anchored", "rolling"].includes(parsed.validation.scheme)) {
     throw new ConfigError(
       `validation.scheme: stacking needs a walk-forward scheme (anchored or rolling); with ${parsed.validation.scheme} ` +
@@ -401,6 +410,24 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
   const config = { ...parsed, validation: { ...parsed.validation, purge }, models };
   RESOLVED.add(config);
   return config;
+}
+
+/**
+ * Resolves a configuration read back from the store (a study's or a model's): a resolved configuration carries the
+ * defaults of every validation scheme's keys, which {@link resolveStudyConfig} would refuse as set for another
+ * scheme; they are dropped first, then everything is validated again (a configuration stored by an older candor gets
+ * the defaults of keys added since).
+ */
+export function resolveStoredConfig(stored: unknown): StudyConfig {
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) return resolveStudyConfig(stored);
+  const s = stored as Record<string, unknown>;
+  const v = s.validation as Record<string, unknown> | undefined;
+  if (v === undefined || v === null || typeof v !== "object") return resolveStudyConfig(s);
+  const scheme = String(v.scheme ?? "anchored");
+  const own = Object.fromEntries(
+    Object.entries(v).filter(([key]) => SCHEME_KEYS[key] === undefined || SCHEME_KEYS[key].includes(scheme)),
+  );
+  return resolveStudyConfig({ ...s, validation: own });
 }
 
 /** Configs produced by {@link resolveStudyConfig} (resolving one again returns it unchanged). */

@@ -27,14 +27,15 @@ import { type Matrix, takeRows } from "../data/matrix.ts";
 import { loadPanel } from "../data/load.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { fingerprintFiles } from "../data/fingerprint.ts";
-import { buildDataset, type Dataset } from "../features/dataset.ts";
+import { buildDataset, columnsToMatrix, type Dataset } from "../features/dataset.ts";
 import { BASE_FEATURES } from "../features/base.ts";
 import { FULL_FEATURES, resolveFeatures } from "../features/catalog.ts";
 import type { FeatureDef } from "../features/definition.ts";
-import { float64Column, symbolRanges } from "../features/definition.ts";
-import { excessOfMarket, threeClassLabel } from "../features/targets.ts";
+import { computeFeaturesOnFrame, float64Column, symbolRanges } from "../features/definition.ts";
+import { excessOfMarket, forwardLogReturnExpr, threeClassLabel } from "../features/targets.ts";
 import { causalRegimeFeatures } from "../models/stacking/regime.ts";
-import { ConfigError } from "../errors.ts";
+import { clipEcho, ConfigError } from "../errors.ts";
+import { normalizeColumnName } from "../data/column_names.ts";
 import { NON_FEATURE_COLUMNS, type StudyConfig, taskOf } from "./config.ts";
 import type { StudyData } from "./trainers/contract.ts";
 
@@ -50,10 +51,19 @@ export interface Market {
   theoreticalAccuracy?: number;
 }
 
-/** Loads the configured prices into a validated Panel, with its fingerprint. */
-export async function loadMarket(data: StudyConfig["data"]): Promise<Market> {
+/**
+ * Loads the configured prices into a validated Panel, with its fingerprint. Only the file columns `features.columns`
+ * chooses are read (a file with 10,000 columns loads like its price columns when `columns` is `none` or a list).
+ */
+export async function loadMarket(
+  data: StudyConfig["data"],
+  columns: StudyConfig["features"]["columns"] = "all",
+): Promise<Market> {
   if (data.kind === "files") {
-    const panel = await loadPanel(data.path, { ...(data.symbols === undefined ? {} : { symbols: data.symbols }) });
+    const panel = await loadPanel(data.path, {
+      ...(data.symbols === undefined ? {} : { symbols: data.symbols }),
+      columns,
+    });
     const { fingerprint } = await fingerprintFiles(data.path);
     return { panel, source: data.path, fingerprint };
   }
@@ -93,13 +103,15 @@ export function selectFeatures(panel: Panel, features: StudyConfig["features"]):
     ? [...FULL_FEATURES]
     : resolveFeatures(features.set);
   const notes: string[] = [];
-  const exclude = new Set(features.exclude);
+  // The loader names extra columns in their normalized form (`My Feature` → `my_feature`): compare likewise.
+  const exclude = new Set(features.exclude.map(normalizeColumnName));
+  const present = () => clipEcho(panel.extraColumns.join(", ") || "none");
   for (const c of exclude) {
     if (!panel.extraColumns.includes(c)) {
       throw new ConfigError(
-        `features.exclude: no column ${JSON.stringify(c)} in the price files; extra numeric columns present: ${
-          panel.extraColumns.join(", ") || "none"
-        }`,
+        `features.exclude: no column ${
+          JSON.stringify(c)
+        } in the price files; extra numeric columns present: ${present()}`,
       );
     }
   }
@@ -115,15 +127,15 @@ export function selectFeatures(panel: Panel, features: StudyConfig["features"]):
     }
     columns = panel.extraColumns.filter((c) => !exclude.has(c) && !NON_FEATURE_COLUMNS.includes(c));
   } else {
-    const missing = features.columns.filter((c) => !panel.extraColumns.includes(c));
+    const listed = features.columns.map(normalizeColumnName);
+    const missing = listed.filter((c) => !panel.extraColumns.includes(c));
     if (missing.length > 0) {
       throw new ConfigError(
-        `features.columns: not found in the price files: ${missing.join(", ")}; extra numeric columns present: ${
-          panel.extraColumns.join(", ") || "none"
-        }`,
+        `features.columns: not found in the price files: ${clipEcho(missing.join(", "))}; extra numeric columns ` +
+          `present: ${present()}`,
       );
     }
-    columns = features.columns.filter((c) => !exclude.has(c));
+    columns = listed.filter((c) => !exclude.has(c));
   }
   const clash = columns.filter((c) => builtIn.some((d) => d.name === c));
   if (clash.length > 0) {
@@ -279,14 +291,7 @@ export function prepareStudyData(
   }
   const axis = [...new Set(dates)].sort();
   const dateAt = new Map(axis.map((d, i) => [d, i]));
-  const market = marketDailyReturns(panel);
-  const regimeAll = causalRegimeFeatures(market.dates, market.returns);
-  const regimeAt = new Map(regimeAll.dates.map((d, i) => [d, i]));
-  const regime = {
-    dates: axis,
-    volPercentile: Float64Array.from(axis, (d) => regimeAll.volPercentile[regimeAt.get(d)!]),
-    trend: Float64Array.from(axis, (d) => regimeAll.trend[regimeAt.get(d)!]),
-  };
+  const regime = regimeOnAxis(panel, axis);
   return {
     data: {
       X: all ? X : { ...takeRows(X, keep), columns: X.columns },
@@ -304,5 +309,65 @@ export function prepareStudyData(
     previous: take(previous),
     features,
     droppedRows: y.length - keep.length,
+  };
+}
+
+/** The causal market-regime features of the panel's equal-weight market, on a date axis (a subset of its dates). */
+function regimeOnAxis(panel: Panel, axis: readonly string[]): StudyData["regime"] {
+  const market = marketDailyReturns(panel);
+  const regimeAll = causalRegimeFeatures(market.dates, market.returns);
+  const regimeAt = new Map(regimeAll.dates.map((d, i) => [d, i]));
+  return {
+    dates: [...axis],
+    volPercentile: Float64Array.from(axis, (d) => regimeAll.volPercentile[regimeAt.get(d)!]),
+    trend: Float64Array.from(axis, (d) => regimeAll.trend[regimeAt.get(d)!]),
+  };
+}
+
+/**
+ * The features of **every** row of a panel, the newest ones included (their targets are not known yet: exactly the
+ * rows a production model predicts), as a {@link StudyData} with the same columns, in the same order, as a study's
+ * dataset built with the same selection: `X`, dates, symbols, the date axis, the regime features. `target` holds the
+ * h-day log return where it is known (NaN where it is not yet), `y` the binary label or the return (NaN for
+ * DOWN/FLAT/UP targets, whose labels prediction never needs).
+ */
+export function prepareFeatureRows(
+  panel: Panel,
+  selection: FeatureSelection,
+  target: StudyConfig["target"],
+): { data: StudyData; features: string[] } {
+  const horizon = target.horizon;
+  const computed = computeFeaturesOnFrame(panel.frame, selection.builtIn);
+  const names = selection.builtIn.map((d) => d.name);
+  const n = panel.frame.height;
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+  const built = columnsToMatrix(names.map((name) => float64Column(computed, name)), names, all);
+  const X = appendColumns(built, panel, selection.columns, all);
+  const dates = panel.frame.getColumn("date").toArray() as string[];
+  const symbols = panel.frame.getColumn("symbol").toArray() as string[];
+  const forward = float64Column(panel.frame.select(forwardLogReturnExpr(horizon).alias("target")), "target");
+  const task = taskOf(target.kind);
+  const axis = [...panel.dates];
+  const dateAt = new Map(axis.map((d, i) => [d, i]));
+  return {
+    data: {
+      X,
+      y: task === "regression"
+        ? forward
+        : task === "binary"
+        ? forward.map((v) => (Number.isFinite(v) ? (v > 0 ? 1 : 0) : NaN))
+        : new Float64Array(n).fill(NaN), // DOWN/FLAT/UP labels are not needed to predict
+
+      target: forward,
+      dates,
+      symbols,
+      axis,
+      dateIndex: Int32Array.from(dates, (d) => dateAt.get(d)!),
+      horizon,
+      task,
+      classes: task === "multiclass" ? 3 : task === "binary" ? 2 : 1,
+      regime: regimeOnAxis(panel, axis),
+    },
+    features: [...names, ...selection.columns],
   };
 }

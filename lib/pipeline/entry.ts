@@ -166,6 +166,12 @@ export async function trainFold(
       values: out.test,
       width,
     },
+    tail: {
+      dates: Array.from(out.rows.validation, (r) => data.dates[r]),
+      symbols: Array.from(out.rows.validation, (r) => data.symbols[r]),
+      values: out.validation,
+      width,
+    },
   });
   ctx.onFold(undefined);
   return { report, ...(scores === undefined ? {} : { scores }), majority, warnings };

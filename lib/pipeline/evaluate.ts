@@ -31,6 +31,7 @@ import { crossSectionalIC, informationCoefficient, rankInformationCoefficient } 
 import { meanSquaredError, predictionStd, r2Score } from "../metrics/regression.ts";
 import { accuracySignificance } from "../metrics/significance.ts";
 import { bootstrapCorrelation, type BootstrapEstimate, bootstrapMean } from "../metrics/bootstrap.ts";
+import { correlationInterval, correlationPValue, correlationWithError } from "../metrics/driscoll_kraay.ts";
 import type { DiagnosticRecord } from "../store/store.ts";
 import type { FoldRows, StudyData, Task } from "./trainers/contract.ts";
 import { pick } from "./trainers/inputs.ts";
@@ -365,8 +366,13 @@ export interface PooledEvaluation {
   accuracy: BootstrapEstimate;
   /** Model accuracy − strongest baseline accuracy. */
   edge: Edge;
-  /** Regression: IC against 0 (the verdict's statistic); classification: also reported. */
+  /** The IC of the signal with the target, with its block-bootstrap interval. */
   ic: BootstrapEstimate;
+  /**
+   * The same IC with its Driscoll–Kraay standard error (lib/metrics/driscoll_kraay.ts: date-clustered, Newey–West over
+   * the overlap of h-day labels), the t-based 95 % interval and two-sided p-value: the regression verdict's statistic.
+   */
+  icDriscollKraay: { value: number; se: number; ci: [number, number]; pValue: number; dof: number };
   /** `edge` when the verdict statistic's 95 % interval lies above 0. */
   verdict: "edge" | "no-edge";
   /** Which statistic the verdict is on. */
@@ -476,8 +482,17 @@ export function poolEntry(
     rows: paired.filter(Number.isFinite).length,
   };
   const ic = bootstrapCorrelation(signal, target, dateOf, nDates, data.horizon, boot);
+  const dk = correlationWithError(signal, target, dateOf, nDates, data.horizon);
+  const icDriscollKraay = {
+    value: dk.r,
+    se: dk.se,
+    ci: correlationInterval(dk),
+    pValue: correlationPValue(dk),
+    dof: dk.dof,
+  };
   const verdictOn = data.task === "regression" ? "ic" as const : "accuracy-vs-strongest-baseline" as const;
-  const lower = verdictOn === "ic" ? ic.ci[0] : edge.ci[0];
+  // Regression targets are judged on the IC with its Driscoll–Kraay interval; classifiers on the paired edge.
+  const lower = verdictOn === "ic" ? icDriscollKraay.ci[0] : edge.ci[0];
   const verdict = lower > 0 ? "edge" as const : "no-edge" as const;
 
   // Walk-forward efficiency over the same reference, fold by fold and pooled.
@@ -531,7 +546,9 @@ export function poolEntry(
   const threshold = opts.wfeThreshold;
   const pctPts = (x: number) => `${(100 * x).toFixed(2)} points`;
   const edgeText = verdictOn === "ic"
-    ? `IC ${ic.estimate.toFixed(4)} (95% CI ${ic.ci[0].toFixed(4)} to ${ic.ci[1].toFixed(4)})`
+    ? `IC ${dk.r.toFixed(4)} (95% CI ${icDriscollKraay.ci[0].toFixed(4)} to ${
+      icDriscollKraay.ci[1].toFixed(4)
+    }, Driscoll–Kraay)`
     : `accuracy edge over ${BASELINE_WORDS[strongest]} ${pctPts(edge.difference)} (95% CI ${pctPts(edge.ci[0])} to ${
       pctPts(edge.ci[1])
     })`;
@@ -564,6 +581,7 @@ export function poolEntry(
     accuracy,
     edge,
     ic,
+    icDriscollKraay,
     verdict,
     verdictOn,
     efficiency,

@@ -138,8 +138,10 @@ export class StudyRecorder {
   }
 
   /**
-   * Records a finished fold with its predictions, epochs and diagnostics in one transaction keyed by (run, fold):
-   * `duplicate` when the run already held the fold (a retried job; nothing written), undefined without a store.
+   * Records a finished fold with its test and early-stopping-tail predictions, epochs and diagnostics, in one
+   * transaction keyed by (run, fold): a fold exists in the store exactly when all its parts do (what "finished" means
+   * to a resume). `duplicate` when the run already held the fold (a retried scale-out job; nothing written), undefined
+   * without a store.
    */
   async fold(
     runId: string | undefined,
@@ -150,7 +152,8 @@ export class StudyRecorder {
       previousSign: { rows: number; excluded: number };
       majority: number;
       warnings: string[];
-      predictions: Omit<PredictionRecord, "fold">;
+      predictions: Omit<PredictionRecord, "fold" | "split">;
+      tail: Omit<PredictionRecord, "fold" | "split">;
     },
   ): Promise<FoldWriteOutcome | undefined> {
     if (this.#store === undefined || runId === undefined) return undefined;
@@ -164,30 +167,31 @@ export class StudyRecorder {
       warnings: parts.warnings,
       ...(f.skipped === undefined ? {} : { skipped: f.skipped }),
     };
-    return await this.#store.appendFoldResult(runId, {
-      fold: {
-        index: f.index,
-        train: f.train,
-        test: f.test,
-        validation: f.validation,
-        purge: f.purge,
-        embargo: f.embargo,
-        nTrain: f.nTrain,
-        nTest: f.nTest,
-        metrics: f.metrics,
-        baselines: f.baselines,
-        fitReport: details as unknown as Record<string, unknown>,
-      },
-      predictions: f.nTest > 0 ? [{ fold: f.index, ...parts.predictions }] : [],
-      epochs: parts.epochs,
-      diagnostics: parts.diagnostics,
-    });
+    const predictions: PredictionRecord[] = f.nTest > 0
+      ? [
+        { fold: f.index, split: "test", ...parts.predictions },
+        ...(parts.tail.dates.length > 0 ? [{ fold: f.index, split: "validation" as const, ...parts.tail }] : []),
+      ]
+      : [];
+    return await this.#store.recordFold(runId, {
+      index: f.index,
+      train: f.train,
+      test: f.test,
+      validation: f.validation,
+      purge: f.purge,
+      embargo: f.embargo,
+      nTrain: f.nTrain,
+      nTest: f.nTest,
+      metrics: f.metrics,
+      baselines: f.baselines,
+      fitReport: details as unknown as Record<string, unknown>,
+    }, { predictions, epochs: parts.epochs, diagnostics: parts.diagnostics });
   }
 
-  /** Stores an entry's backtest and seals its run as succeeded with its summary. */
+  /** Seals an entry's run as succeeded with its summary, its backtest and the verdict and gate findings, at once. */
   async finishEntry(runId: string | undefined, e: EntryReport, backtest: BacktestRecord): Promise<void> {
     if (this.#store === undefined || runId === undefined) return;
-    await this.#store.appendDiagnostics(runId, [
+    const diagnostics: DiagnosticRecord[] = [
       {
         fold: null,
         kind: "verdict",
@@ -202,17 +206,29 @@ export class StudyRecorder {
         message: `gate ${e.gate.passed ? "passed" : "failed"}: ${e.gate.reason}`,
         data: e.gate as unknown as Record<string, unknown>,
       },
-    ]);
-    await this.#store.putBacktest(runId, backtest);
+    ];
     const { folds, runId: _id, ...rest } = e;
     const summary: StoredEntrySummary = {
       ...rest,
       foldEfficiency: Object.fromEntries(folds.map((f) => [String(f.index), f.efficiency])),
     };
-    await this.#store.finishRun(runId, {
-      status: "succeeded",
-      summary: JSON.parse(JSON.stringify(summary)) as Record<string, unknown>,
-    });
+    await this.#store.finishRun(
+      runId,
+      { status: "succeeded", summary: JSON.parse(JSON.stringify(summary)) as Record<string, unknown> },
+      { backtest, diagnostics },
+    );
+  }
+
+  /** Keeps a running study marked alive (its heartbeat), with the entry's run when one is being trained. */
+  async heartbeat(runId: string | undefined): Promise<void> {
+    if (this.#store === undefined || this.studyId === undefined) return;
+    await this.#store.heartbeat(this.studyId, runId);
+  }
+
+  /** Marks the study and its running runs interrupted (a signal): where it stopped is in `error`. */
+  async interrupt(error: RunError): Promise<void> {
+    if (this.#store === undefined || this.studyId === undefined) return;
+    await this.#store.markInterrupted(this.studyId, error);
   }
 
   /** Seals an entry's run as failed (the error and where). */

@@ -73,8 +73,10 @@ export interface PooledReport {
   strongestBaseline: BaselineName;
   /** Model − strongest baseline, with its interval. */
   edge: Edge;
-  /** IC of the signal with the target, with its interval. */
+  /** IC of the signal with the target, with its block-bootstrap interval. */
   ic: { value: number; ci: [number, number]; pValue: number; method: string };
+  /** The same IC with its Driscoll–Kraay standard error, t-based 95 % interval and two-sided p-value. */
+  icDriscollKraay: { value: number; se: number; ci: [number, number]; pValue: number; dof: number };
   /** `edge` or `no-edge`. */
   verdict: "edge" | "no-edge";
   /** What the verdict is on. */
@@ -97,6 +99,10 @@ export interface BacktestSummary {
   annualization: number;
   /** Portfolio construction. */
   portfolio: string;
+  /** Sizing rule label (absent in studies stored before sizing was configurable: sign). */
+  sizing?: string;
+  /** Annual borrow on shorts, bps (absent before it was configurable: 0). */
+  borrowBps?: number;
   /** Strategy metrics (sharpe, maxDrawdown, totalReturn, cagr, turnover, ...). */
   metrics: Record<string, number>;
   /** Equal-weight buy & hold on the same window. */
@@ -218,6 +224,7 @@ export function pooledReport(p: {
   accuracy: BootstrapEstimate;
   edge: Edge;
   ic: BootstrapEstimate;
+  icDriscollKraay: PooledReport["icDriscollKraay"];
   verdict: "edge" | "no-edge";
   verdictOn: string;
 }): PooledReport {
@@ -238,6 +245,7 @@ export function pooledReport(p: {
     strongestBaseline: p.strongestBaseline,
     edge: p.edge,
     ic: { value: p.ic.estimate, ci: p.ic.ci, pValue: p.ic.pValue, method: p.ic.method },
+    icDriscollKraay: p.icDriscollKraay,
     verdict: p.verdict,
     verdictOn: p.verdictOn,
     metrics: p.metrics,
@@ -247,7 +255,7 @@ export function pooledReport(p: {
 /** The comparison row of an entry. */
 export function comparisonRow(e: EntryReport): ComparisonRow {
   const headline = e.task === "regression"
-    ? { metric: "ic" as const, value: e.pooled.ic.value, ci: e.pooled.ic.ci }
+    ? { metric: "ic" as const, value: e.pooled.icDriscollKraay.value, ci: e.pooled.icDriscollKraay.ci }
     : { metric: "accuracy" as const, value: e.pooled.accuracy, ci: e.pooled.accuracyCi };
   const strongest = e.pooled.strongestBaseline;
   const baselineValue = strongest === "majorityClass"

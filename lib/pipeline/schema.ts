@@ -82,12 +82,42 @@ export function shortJson(value: unknown, max = 120): string {
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }
 
-/** Keys a strict object schema allows (for "unknown key" messages and suggestions). */
-function allowedKeys(schema: unknown): string[] | undefined {
-  let s = schema as { def?: { type?: string; shape?: Record<string, unknown>; innerType?: unknown; in?: unknown } };
+type SchemaNode = {
+  def?: {
+    type?: string;
+    shape?: Record<string, unknown>;
+    innerType?: unknown;
+    in?: SchemaNode;
+    out?: unknown;
+    options?: SchemaNode[];
+    discriminator?: string;
+  };
+};
+
+/** The schema a pipe validates with: its output side for a preprocess (transform → schema), else its input side. */
+function pipeTarget(s: SchemaNode): SchemaNode {
+  return (s.def?.in?.def?.type === "transform" ? s.def.out : s.def?.in) as SchemaNode;
+}
+
+/**
+ * Keys a strict object schema allows (for "unknown key" messages and suggestions). For a discriminated union, the
+ * keys of the option the value's discriminator selects (all options' keys when it selects none).
+ */
+function allowedKeys(schema: unknown, value?: unknown): string[] | undefined {
+  let s = schema as SchemaNode;
   for (let i = 0; i < 8 && s?.def !== undefined; i++) {
     if (s.def.type === "object" && s.def.shape !== undefined) return Object.keys(s.def.shape);
-    s = (s.def.innerType ?? s.def.in) as typeof s;
+    if (s.def.type === "union" && Array.isArray(s.def.options)) {
+      const d = s.def.discriminator;
+      const tag = d !== undefined && value !== null && typeof value === "object"
+        ? (value as Record<string, unknown>)[d]
+        : undefined;
+      const shapeOf = (o: SchemaNode) => o.def?.shape as Record<string, { def?: { values?: unknown[] } }> | undefined;
+      const picked = s.def.options.find((o) => d !== undefined && shapeOf(o)?.[d]?.def?.values?.includes(tag));
+      if (picked !== undefined) return allowedKeys(picked);
+      return [...new Set(s.def.options.flatMap((o) => allowedKeys(o) ?? []))];
+    }
+    s = (s.def.type === "pipe" ? pipeTarget(s) : s.def.innerType ?? s.def.in) as SchemaNode;
   }
   return undefined;
 }
@@ -100,7 +130,7 @@ function schemaAt(root: unknown, path: readonly PropertyKey[]): unknown {
       const t = s.def.type;
       if (t === "default" || t === "optional" || t === "nullable" || t === "prefault" || t === "catch") {
         s = s.def.innerType as typeof s;
-      } else if (t === "pipe") s = s.def.in as typeof s;
+      } else if (t === "pipe") s = pipeTarget(s as SchemaNode) as typeof s;
       else break;
     }
   };
@@ -135,7 +165,7 @@ export function formatIssues(
     const where = formatPath([...prefix, ...issue.path]);
     const at = where === "" ? "" : `${where}: `;
     if (issue.code === "unrecognized_keys") {
-      const allowed = allowedKeys(schemaAt(schema, issue.path)) ?? [];
+      const allowed = allowedKeys(schemaAt(schema, issue.path), valueAt(input, issue.path)) ?? [];
       return issue.keys.map((k) => {
         const near = allowed.length > 0 ? closest(k, allowed) : undefined;
         const hint = near !== undefined && similar(k, near) ? ` (did you mean "${near}"?)` : "";
@@ -218,6 +248,7 @@ export function describeSettings(schema: z.ZodType): SettingDoc[] {
 
 function typeInWords(p: Record<string, unknown>): string {
   if (Array.isArray(p.enum)) return `one of ${p.enum.join(", ")}`;
+  if (p.const !== undefined) return JSON.stringify(p.const);
   const options = (p.anyOf ?? p.oneOf) as Record<string, unknown>[] | undefined;
   if (Array.isArray(options)) {
     const kinds = options.map((o) => (o.properties as Record<string, { const?: unknown }> | undefined)?.kind?.const);
@@ -232,6 +263,9 @@ function typeInWords(p: Record<string, unknown>): string {
       return `number in (${p.exclusiveMinimum}, ${p.exclusiveMaximum})`;
     }
     if (p.minimum !== undefined && p.maximum !== undefined) return `number in [${p.minimum}, ${p.maximum}]`;
+    if (p.exclusiveMinimum !== undefined && p.maximum !== undefined) {
+      return `number in (${p.exclusiveMinimum}, ${p.maximum}]`;
+    }
     if (p.exclusiveMinimum !== undefined) return `number > ${p.exclusiveMinimum}`;
     if (p.minimum !== undefined) return `number ≥ ${p.minimum}`;
     return "number";

@@ -23,20 +23,12 @@
  */
 
 import { StoreError } from "../errors.ts";
-import type { Store, StoredFold, StoredPredictions } from "../store/store.ts";
+import type { PredictionSplit, Store, StoredFold, StoredPredictions } from "../store/store.ts";
 import { foldBaselines, type FoldScores, type TargetDistribution, type TargetStats } from "./evaluate.ts";
 import type { EntryOutcome, FoldResult } from "./entry.ts";
 import type { FoldReport } from "./records.ts";
 import type { StoredFoldDetails } from "./recorder.ts";
 import type { FoldFitReport, StudyData } from "./trainers/contract.ts";
-
-/** The part of a fold a prediction record holds: the test window, or the early-stopping tail. */
-type Split = "test" | "validation";
-
-/** The part a stored record holds (records written before the store kept tails are all test records). */
-function splitOf(p: StoredPredictions): Split {
-  return (p as StoredPredictions & { split?: Split }).split ?? "test";
-}
 
 /** Dataset row of each (symbol, date), for mapping stored records back to rows. */
 class RowIndex {
@@ -147,8 +139,8 @@ export async function readFoldResults(
     const warnings = [...(d.warnings ?? [])];
     const result: FoldResult = { report, majority: d.majority, warnings };
     if (f.nTest === 0 || d.skipped !== undefined) return result;
-    const record = (split: Split) => {
-      const p = records.find((x) => x.fold === f.index && splitOf(x) === split);
+    const record = (split: PredictionSplit) => {
+      const p = records.find((x) => x.fold === f.index && x.split === split);
       if (p === undefined) return undefined;
       if (p.width !== width) {
         throw new StoreError(`${where}: stored ${split} predictions have width ${p.width}, this study's task ${width}`);

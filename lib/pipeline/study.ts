@@ -22,10 +22,11 @@
 
 import type { Panel } from "../data/panel.ts";
 import { auditFeatures } from "../leakage/audit.ts";
+import { assertPanelAdequate } from "../data/adequacy.ts";
 import type { ConfigurationFinding } from "../leakage/configuration.ts";
 import { plausibilityCheck } from "../metrics/plausibility.ts";
 import type { Store } from "../store/store.ts";
-import { ConfigError, LeakageError } from "../errors.ts";
+import { ConfigError, InterruptedError, LeakageError, RecordingError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { resolveStudyConfig, type StudyConfig, type StudyConfigInput } from "./config.ts";
 import {
@@ -74,6 +75,14 @@ export interface StudyOptions {
   store?: Store;
   /** Called as it advances. */
   onProgress?: (p: StudyProgress) => void;
+  /**
+   * Stops the study at the next step, fold, epoch or boosting round once aborted (the reason names the signal, e.g.
+   * `"SIGINT"`): it is then recorded as `interrupted` with where it stopped, and the promise rejects with
+   * InterruptedError. Finished folds are kept; `candor run --resume ID` continues from them.
+   */
+  signal?: AbortSignal;
+  /** Milliseconds between heartbeats of a stored study (default 10,000): a study whose process is gone reads as stale. */
+  heartbeatMs?: number;
 }
 
 /** Everything a study produced (the report is also what was stored and what `candor run` prints). */
@@ -234,8 +243,15 @@ export async function prepareStudy(
   opts: { step?: <T>(stage: StudyStage, fraction: number, message: string, fn: () => T) => T; audit?: boolean } = {},
 ): Promise<PreparedStudy> {
   const step = opts.step ?? (<T>(_s: StudyStage, _f: number, _m: string, fn: () => T): T => fn());
-  const market = await step("load", 0, "loading prices", () => loadMarket(config.data));
+  const market = await step("load", 0, "loading prices", () => loadMarket(config.data, config.features.columns));
   const panel = market.panel;
+  // Data too short, a horizon as long as the data, constant prices: refused with the numbers, before anything else.
+  step(
+    "load",
+    0.02,
+    "checking the data can be learned from",
+    () => assertPanelAdequate(panel, { horizon: config.target.horizon, source: market.source }),
+  );
   const selection = step(
     "features",
     0.03,
@@ -316,10 +332,23 @@ export async function runStudy(
   options: StudyOptions = {},
 ): Promise<StudyResult> {
   const config = resolveStudyConfig(input);
-  const progress = options.onProgress ?? (() => {});
+  const notify = options.onProgress ?? (() => {});
+  const stopIfAborted = () => {
+    const signal = options.signal;
+    if (signal?.aborted) {
+      const name = typeof signal.reason === "string" ? signal.reason : "abort";
+      throw new InterruptedError(`study interrupted (${name})`, name);
+    }
+  };
+  // Every progress event is also a point where an abort takes effect (between boosting rounds, after each epoch).
+  const progress = (p: StudyProgress) => {
+    stopIfAborted();
+    notify(p);
+  };
   const recorder = new StudyRecorder(options.store);
   const at = new Position();
   let runId: string | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const step = <T>(stage: StudyStage, fraction: number, message: string, fn: () => T): T => {
     at.stage = stage;
     progress({ stage, fraction, message });
@@ -341,6 +370,13 @@ export async function runStudy(
     };
     at.stage = "store";
     const id = await recorder.beginStudy(start);
+    if (id !== undefined) {
+      const timer = setInterval(() => {
+        recorder.heartbeat(runId).catch((e) => console.error(`candor: heartbeat not recorded: ${e}`));
+      }, options.heartbeatMs ?? 10_000);
+      Deno.unrefTimer(timer as unknown as number);
+      heartbeat = timer;
+    }
 
     const done = new Map<string, EntryOutcome>();
     const outcomes: EntryOutcome[] = [];
@@ -401,9 +437,25 @@ export async function runStudy(
       ...(at.entry === undefined ? {} : { entry: at.entry }),
       ...(at.fold === undefined ? {} : { fold: at.fold }),
       name: error instanceof Error ? error.name : "Error",
+      ...(error instanceof InterruptedError ? { signal: error.signal } : {}),
     };
-    await recorder.failEntry(runId, where).catch((e) => console.error(`candor: could not record the failure: ${e}`));
-    await recorder.failStudy(where).catch((e) => console.error(`candor: could not record the failure: ${e}`));
+    try {
+      if (error instanceof InterruptedError) await recorder.interrupt(where);
+      else {
+        await recorder.failEntry(runId, where);
+        await recorder.failStudy(where);
+      }
+    } catch (recording) {
+      // Never swallowed: the caller sees both the failure and that it could not be recorded.
+      throw new RecordingError(
+        `${message} — and recording this in the store failed too: ${
+          recording instanceof Error ? recording.message : String(recording)
+        }`,
+        { cause: error },
+      );
+    }
     throw error;
+  } finally {
+    if (heartbeat !== undefined) clearInterval(heartbeat);
   }
 }

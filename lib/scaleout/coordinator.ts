@@ -77,6 +77,8 @@ export interface QueueStudyOptions {
   checkJobsMs?: number;
   /** Milliseconds to wait for Redis at start before giving up (default 10,000). */
   connectTimeoutMs?: number;
+  /** Milliseconds between heartbeats of the study and its unfinished runs (default 10,000). */
+  heartbeatMs?: number;
 }
 
 /** A study run on the queue failed: where (stage, entry, fold) and why, as recorded in the store. */
@@ -203,6 +205,15 @@ export async function runStudyOnQueue(
     const studyId = recorder.studyId!;
 
     const states: EntryState[] = [];
+    // The coordinator keeps the study and its unfinished runs alive in the store (a heartbeat every heartbeatMs), so
+    // `candor runs` shows them live while workers train, and stale once the coordinator is gone.
+    const beat = async () => {
+      for (const runId of [undefined, ...states.filter((s) => s.outcome === undefined).map((s) => s.runId)]) {
+        await store.heartbeat(studyId, runId).catch(() => {}); // a run sealed meanwhile: nothing to keep alive
+      }
+    };
+    const heartbeat = setInterval(() => void beat(), options.heartbeatMs ?? 10_000);
+    Deno.unrefTimer(heartbeat as unknown as number);
     try {
       for (const entry of config.models) {
         const trainer = trainerOf(entry.kind)!;
@@ -318,6 +329,8 @@ export async function runStudyOnQueue(
       };
       await stopStudy(where).catch((e) => console.error(`candor: could not record the failure: ${e}`));
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
 
     /** Enqueues the entry's folds that are not stored; returns how many jobs it added. */

@@ -10,7 +10,7 @@
  *   read (a shared filesystem mounted at the same place, or identical copies). A worker that cannot read it fails the
  *   job with a message saying so; a worker whose files do not have the study's fingerprint refuses to train on them.
  * - **Idempotent**: a fold the run already holds is not trained again (`duplicate`), and the store writes the fold
- *   with all its parts in one transaction keyed by (run, fold) (`appendFoldResult`), so two attempts racing on one
+ *   with all its parts in one transaction keyed by (run, fold) (`recordFold`), so two attempts racing on one
  *   fold store it once. A run or study sealed meanwhile (another fold failed for good) makes the job a no-op
  *   (`skipped`).
  * - **Stacking** folds read their base entries' stored out-of-sample predictions (`readFoldResults`); the coordinator

@@ -10,11 +10,45 @@
  * - The equity curve is `bytea`, in the same compact little-endian encoding as SQLite.
  * - Version 2 (studies, predictions): the same tables and backfill as SQLite's version 2; prediction arrays are
  *   `bytea` in the same encoding, the symbol dictionary `jsonb`.
+ * - Version 3 (interruption, resumption, annotations): the same changes as SQLite's version 3, plus a repair. Until
+ *   version 3 the write path stored every JSON column as a JSON *string* holding the document's text (postgres.js
+ *   encoded the text parameter once more, because the parameter was typed `json`/`jsonb`), so no column could be
+ *   queried as a document. Version 3 unwraps those strings and makes every document column `json`: the text exactly as
+ *   written, keys in the order written (as SQLite keeps them, and as the string held them), queryable with `->`,
+ *   `->>`, `#>>` and, after a cast to `jsonb`, containment and JSON path. (`jsonb` would have reordered object keys, so
+ *   metric maps inside summaries would list differently from SQLite.) The one exception is the predictions' symbol
+ *   dictionary: an array of strings, left `jsonb` (order kept) so the upgrade does not rewrite the prediction arrays.
+ *   Writes now send JSON as text cast to `json` (`$1::text::json`), which is stored as the document.
  *
  * @module
  */
 
 import type { Migration } from "./sqlite_schema.ts";
+import { POSTGRES_PRODUCTION_MIGRATION } from "./schema_production.ts";
+
+/** `column` as a `json` document: a JSON string holding a document's text (the old write path) is unwrapped. */
+function unwrapJsonb(column: string): string {
+  return `ALTER COLUMN ${column} TYPE json USING ` +
+    `(CASE WHEN jsonb_typeof(${column}) = 'string' THEN ${column} #>> '{}' ELSE ${column}::text END)::json`;
+}
+
+/** An assignment unwrapping a `json` column that holds a JSON string of a document. */
+function unwrapJson(column: string): string {
+  return `${column} = CASE WHEN json_typeof(${column}) = 'string' THEN (${column} #>> '{}')::json ELSE ${column} END`;
+}
+
+/** Drops every CHECK constraint of `table` that mentions its status (their names depend on how they were declared). */
+function dropStatusChecks(table: string): string {
+  return `DO $$
+      DECLARE c record;
+      BEGIN
+        FOR c IN SELECT conname FROM pg_constraint
+                 WHERE contype = 'c' AND conrelid = '${table}'::regclass AND pg_get_constraintdef(oid) LIKE '%status%'
+        LOOP
+          EXECUTE format('ALTER TABLE ${table} DROP CONSTRAINT %I', c.conname);
+        END LOOP;
+      END $$;`;
+}
 
 /** Every Postgres migration, oldest first. */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -162,4 +196,64 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // --- Version 3: JSON stored as documents, interruption, heartbeats, resumable predictions, annotations ---
+  {
+    version: 3,
+    description:
+      "JSON columns hold documents; status interrupted, heartbeats, notes, reopenings, prediction splits, tags",
+    sql: `
+      ALTER TABLE studies ${
+      ["error", "config", "symbols", "features", "entries", "summary"].map(unwrapJsonb).join(", ")
+    };
+      ALTER TABLE runs ${["error", "config", "symbols", "summary", "features"].map(unwrapJsonb).join(", ")};
+      ALTER TABLE folds ${unwrapJsonb("fit_report")};
+      UPDATE folds SET ${["train", "test", "validation", "metrics", "baselines"].map(unwrapJson).join(", ")};
+      ALTER TABLE epochs ${unwrapJsonb("extra")};
+      ALTER TABLE diagnostics ${unwrapJsonb("data")};
+      ALTER TABLE backtests ${["warnings", "details"].map(unwrapJsonb).join(", ")};
+      UPDATE backtests SET ${["metrics", "buy_and_hold"].map(unwrapJson).join(", ")};
+      UPDATE predictions SET symbol_dictionary = (symbol_dictionary #>> '{}')::jsonb
+        WHERE jsonb_typeof(symbol_dictionary) = 'string';
+
+      ${dropStatusChecks("studies")}
+      ALTER TABLE studies
+        ADD CONSTRAINT studies_status_check CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        ADD CONSTRAINT studies_finished_check CHECK ((status = 'running') = (finished_at IS NULL)),
+        ADD CONSTRAINT studies_error_check CHECK ((status IN ('failed', 'interrupted')) = (error IS NOT NULL)),
+        ADD COLUMN heartbeat_at bigint,
+        ADD COLUMN note text,
+        ADD COLUMN reopened json NOT NULL DEFAULT '[]';
+      ${dropStatusChecks("runs")}
+      ALTER TABLE runs
+        ADD CONSTRAINT runs_status_check CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        ADD CONSTRAINT runs_finished_check CHECK ((status = 'running') = (finished_at IS NULL)),
+        ADD CONSTRAINT runs_error_check CHECK ((status IN ('failed', 'interrupted')) = (error IS NOT NULL)),
+        ADD COLUMN heartbeat_at bigint,
+        ADD COLUMN note text,
+        ADD COLUMN reopened json NOT NULL DEFAULT '[]';
+
+      ALTER TABLE predictions
+        ADD COLUMN split text NOT NULL DEFAULT 'test' CHECK (split IN ('test', 'validation'));
+      ALTER TABLE predictions ALTER COLUMN split DROP DEFAULT;
+      ALTER TABLE predictions DROP CONSTRAINT predictions_pkey;
+      ALTER TABLE predictions ADD PRIMARY KEY (run_id, fold_index, split);
+
+      CREATE TABLE run_tags (
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        tag text NOT NULL CHECK (char_length(tag) BETWEEN 1 AND 64),
+        created_at bigint NOT NULL,
+        PRIMARY KEY (run_id, tag)
+      );
+      CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id);
+      CREATE TABLE study_tags (
+        study_id text NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+        tag text NOT NULL CHECK (char_length(tag) BETWEEN 1 AND 64),
+        created_at bigint NOT NULL,
+        PRIMARY KEY (study_id, tag)
+      );
+      CREATE INDEX study_tags_by_tag ON study_tags (tag, study_id);
+    `,
+  },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  POSTGRES_PRODUCTION_MIGRATION,
 ];

@@ -71,3 +71,25 @@ export function newStudyId(now: number = Date.now()): string {
 export function isStudyId(x: string): boolean {
   return /^study_[0-9A-HJKMNP-TV-Z]{26}$/.test(x);
 }
+
+// --- Production ids (schema version 4) ---
+
+/** A new production model id: `model_` + a ULID, like {@link newRunId}. */
+export function newModelId(now: number = Date.now()): string {
+  return `model_${ulid(now)}`;
+}
+
+/** True for strings shaped like an id from {@link newModelId}. */
+export function isModelId(x: string): boolean {
+  return /^model_[0-9A-HJKMNP-TV-Z]{26}$/.test(x);
+}
+
+/** A new id of a batch of production predictions: `pred_` + a ULID. */
+export function newPredictionBatchId(now: number = Date.now()): string {
+  return `pred_${ulid(now)}`;
+}
+
+/** A new sweep id: `sweep_` + a ULID. */
+export function newSweepId(now: number = Date.now()): string {
+  return `sweep_${ulid(now)}`;
+}

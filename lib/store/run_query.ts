@@ -64,6 +64,11 @@ export interface CheckedRunQuery {
   symbols: string[];
   dataSources: string[];
   statuses: RunStatus[];
+  studyIds: string[];
+  targetKinds: string[];
+  verdicts: string[];
+  gatePassed: boolean | null;
+  tags: string[];
   createdFrom: number | null;
   createdTo: number | null;
   metrics: { metric: RunMetricRef; min: number | null; max: number | null }[];
@@ -72,7 +77,8 @@ export interface CheckedRunQuery {
   after: { value: number | null; id: string } | null;
 }
 
-function stringList(x: unknown, field: string): string[] {
+/** A validated list filter: non-empty strings (≤ 1,000 characters each, ≤ 100 values), duplicates dropped. */
+export function stringList(x: unknown, field: string): string[] {
   if (x === undefined || x === null) return [];
   if (!Array.isArray(x) || x.some((s) => typeof s !== "string" || s.length === 0 || s.length > 1000)) {
     fail(field, "a list of non-empty strings", x);
@@ -81,7 +87,8 @@ function stringList(x: unknown, field: string): string[] {
   return [...new Set(x as string[])];
 }
 
-function epochMs(x: unknown, field: string): number | null {
+/** A validated epoch-millisecond bound, or null when absent. */
+export function epochMs(x: unknown, field: string): number | null {
   if (x === undefined || x === null) return null;
   if (typeof x !== "number" || !Number.isSafeInteger(x)) fail(field, "epoch milliseconds (an integer)", x);
   return x;
@@ -130,11 +137,20 @@ export function checkRunQuery(query: RunQuery = {}): CheckedRunQuery {
   const first = query.first ?? DEFAULT_RUN_PAGE;
   if (!Number.isSafeInteger(first) || first < 1 || first > MAX_RUN_PAGE) fail("first", `1 to ${MAX_RUN_PAGE}`, first);
   const order = checkOrder(query);
+  const verdicts = stringList(query.verdicts, "verdicts");
+  for (const v of verdicts) if (v !== "edge" && v !== "no-edge") fail("verdicts", "edge | no-edge", v);
+  const gatePassed = query.gatePassed ?? null;
+  if (gatePassed !== null && typeof gatePassed !== "boolean") fail("gatePassed", "true or false", gatePassed);
   return {
     models: stringList(query.models, "models"),
     symbols: stringList(query.symbols, "symbols"),
     dataSources: stringList(query.dataSources, "dataSources"),
     statuses: statuses as RunStatus[],
+    studyIds: stringList(query.studyIds, "studyIds"),
+    targetKinds: stringList(query.targetKinds, "targetKinds"),
+    verdicts,
+    gatePassed,
+    tags: stringList(query.tags, "tags"),
     createdFrom: epochMs(query.createdFrom, "createdFrom"),
     createdTo: epochMs(query.createdTo, "createdTo"),
     metrics,
@@ -186,7 +202,8 @@ export interface SqlQuery {
   params: (string | number)[];
 }
 
-class Params {
+/** Positional parameters of one SQL text, rendered for a dialect. */
+export class Params {
   readonly values: (string | number)[] = [];
   constructor(readonly dialect: Dialect) {}
   /** A placeholder for `value`, with a Postgres cast when given. */
@@ -197,54 +214,71 @@ class Params {
   }
 }
 
-/**
- * A Postgres JSON column as a JSON document. The Postgres write path currently stores each JSON column as a JSON
- * *string* holding the document's text (postgres.js encodes the text parameter once more), so the document is
- * unwrapped when the column holds a string; a column holding the document itself is used as is.
- */
-function pgDocument(column: string, jsonb: boolean): string {
-  const [typeOf, type] = jsonb ? ["jsonb_typeof", "jsonb"] : ["json_typeof", "json"];
-  return `(CASE WHEN ${typeOf}(${column}) = 'string' THEN (${column} #>> '{}')::${type} ELSE ${column} END)`;
-}
-
 /** A numeric value from a stored JSON map, or NULL when missing or not a number. */
-function jsonNumber(p: Params, column: string, jsonb: boolean, key: string, under?: string): string {
+function jsonNumber(p: Params, column: string, key: string, under: readonly string[] = []): string {
   if (p.dialect === "sqlite") {
-    const path = under === undefined ? `$."${key}"` : `$."${under}"."${key}"`;
+    const path = `$.${[...under, key].map((k) => `"${k}"`).join(".")}`;
     const path1 = p.add(path);
     const path2 = p.add(path);
     return `(CASE WHEN json_type(${column}, ${path1}) IN ('integer', 'real') THEN json_extract(${column}, ${path2}) END)`;
   }
-  const typeOf = jsonb ? "jsonb_typeof" : "json_typeof";
-  const doc = pgDocument(column, jsonb);
-  const base = under === undefined ? doc : `${doc}->'${under}'`;
+  // Every document column is `json` (schema version 3 stores documents, not strings holding them).
+  const base = `${column}${under.map((k) => `->'${k}'`).join("")}`;
   const k1 = p.add(key, "text");
   const k2 = p.add(key, "text");
-  return `(CASE WHEN ${typeOf}(${base}->${k1}) = 'number' THEN (${base}->>${k2})::float8 END)`;
+  return `(CASE WHEN json_typeof(${base}->${k1}) = 'number' THEN (${base}->>${k2})::float8 END)`;
+}
+
+/**
+ * A text value at a fixed path of a JSON column (NULL when missing or not text). `path` is a literal of this module,
+ * never user input.
+ */
+export function jsonText(p: Params, column: string, path: readonly string[]): string {
+  if (p.dialect === "sqlite") {
+    const at = `$.${path.map((k) => `"${k}"`).join(".")}`;
+    return `(CASE WHEN json_type(${column}, '${at}') = 'text' THEN json_extract(${column}, '${at}') END)`;
+  }
+  const parent = path.slice(0, -1).map((k) => `->'${k}'`).join("");
+  const last = path.at(-1)!;
+  return `(CASE WHEN json_typeof(${column}${parent}->'${last}') = 'string' THEN ${column}${parent}->>'${last}' END)`;
+}
+
+/** True when a boolean at a fixed path of a JSON column equals `value` (missing or not boolean: false). */
+function jsonBoolean(p: Params, column: string, path: readonly string[], value: boolean): string {
+  if (p.dialect === "sqlite") {
+    const at = `$.${path.map((k) => `"${k}"`).join(".")}`;
+    return `json_type(${column}, '${at}') = '${value ? "true" : "false"}'`;
+  }
+  const parent = path.slice(0, -1).map((k) => `->'${k}'`).join("");
+  const last = path.at(-1)!;
+  return `(json_typeof(${column}${parent}->'${last}') = 'boolean' AND ${column}${parent}->>'${last}' = '${value}')`;
 }
 
 /** SQL for a run-level metric of the run aliased `r`. */
 function metricExpr(p: Params, m: RunMetricRef): string {
   switch (m.source) {
     case "pooled":
-      // `under` is a fixed literal ("pooled"), never user input.
-      return jsonNumber(p, "r.summary", true, m.name, "pooled");
+      // `under` is a fixed literal, never user input. A study's pooled line keeps most metrics under pooled.metrics.
+      return `coalesce(${jsonNumber(p, "r.summary", m.name, ["pooled"])}, ${
+        jsonNumber(p, "r.summary", m.name, ["pooled", "metrics"])
+      })`;
     case "backtest":
-      return `(SELECT ${jsonNumber(p, "b.metrics", false, m.name)} FROM backtests b WHERE b.run_id = r.id)`;
+      return `(SELECT ${jsonNumber(p, "b.metrics", m.name)} FROM backtests b WHERE b.run_id = r.id)`;
     case "buyAndHold":
-      return `(SELECT ${jsonNumber(p, "b.buy_and_hold", false, m.name)} FROM backtests b WHERE b.run_id = r.id)`;
+      return `(SELECT ${jsonNumber(p, "b.buy_and_hold", m.name)} FROM backtests b WHERE b.run_id = r.id)`;
     case "foldMean":
-      return `(SELECT avg(${jsonNumber(p, "f.metrics", false, m.name)}) FROM folds f WHERE f.run_id = r.id)`;
+      return `(SELECT avg(${jsonNumber(p, "f.metrics", m.name)}) FROM folds f WHERE f.run_id = r.id)`;
   }
 }
 
-/** A JSON list parameter: text on the wire (postgres.js would encode a string typed jsonb as a JSON string). */
-function jsonList(p: Params, values: string[]): string {
+/** A JSON list parameter: text on the wire, cast in SQL (a parameter typed jsonb would be JSON-encoded once more). */
+export function jsonList(p: Params, values: string[]): string {
   const placeholder = p.add(JSON.stringify(values), "text");
   return p.dialect === "sqlite" ? placeholder : `(${placeholder})::jsonb`;
 }
 
-function inList(p: Params, expr: string, values: string[]): string {
+/** `expr IN (values)`, the values passed as one JSON list parameter. */
+export function inList(p: Params, expr: string, values: string[]): string {
   const json = jsonList(p, values);
   return p.dialect === "sqlite"
     ? `${expr} IN (SELECT value FROM json_each(${json}))`
@@ -261,8 +295,15 @@ function whereClause(p: Params, q: CheckedRunQuery): string {
     parts.push(
       p.dialect === "sqlite"
         ? `EXISTS (SELECT 1 FROM json_each(r.symbols) s WHERE s.value IN (SELECT value FROM json_each(${json})))`
-        : `${pgDocument("r.symbols", true)} ?| ARRAY(SELECT jsonb_array_elements_text(${json}))`,
+        : `r.symbols::jsonb ?| ARRAY(SELECT jsonb_array_elements_text(${json}))`,
     );
+  }
+  if (q.studyIds.length > 0) parts.push(inList(p, "r.study_id", q.studyIds));
+  if (q.targetKinds.length > 0) parts.push(inList(p, jsonText(p, "r.config", ["target", "kind"]), q.targetKinds));
+  if (q.verdicts.length > 0) parts.push(inList(p, jsonText(p, "r.summary", ["pooled", "verdict"]), q.verdicts));
+  if (q.gatePassed !== null) parts.push(jsonBoolean(p, "r.summary", ["gate", "passed"], q.gatePassed));
+  if (q.tags.length > 0) {
+    parts.push(`EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.id AND ${inList(p, "t.tag", q.tags)})`);
   }
   if (q.createdFrom !== null) parts.push(`r.created_at >= ${p.add(q.createdFrom, "bigint")}`);
   if (q.createdTo !== null) parts.push(`r.created_at < ${p.add(q.createdTo, "bigint")}`);
@@ -300,10 +341,24 @@ export function runPageSql(q: CheckedRunQuery, dialect: Dialect): SqlQuery {
   }
   const limit = p.add(q.first + 1, "integer");
   return {
-    text: `SELECT * FROM (SELECT r.*, ${sortExpr} AS sort_value FROM runs r ${where}) q ${after} ` +
+    text: `SELECT * FROM (SELECT r.*, ${tagsColumn(dialect, "run", "r")}, ${sortExpr} AS sort_value ` +
+      `FROM runs r ${where}) q ${after} ` +
       `ORDER BY q.sort_value ${dir} NULLS LAST, q.id ${dir} LIMIT ${limit}`,
     params: p.values,
   };
+}
+
+/**
+ * A select-list item `tags_json`: the record's tags as a JSON array, sorted (code-unit order: SQLite's default
+ * collation, Postgres `COLLATE "C"`), `[]` when it has none. `alias` is the run's or study's table alias.
+ */
+export function tagsColumn(dialect: Dialect, kind: "run" | "study", alias: string): string {
+  const [table, key] = kind === "run" ? ["run_tags", "run_id"] : ["study_tags", "study_id"];
+  return dialect === "sqlite"
+    ? `(SELECT json_group_array(tag) FROM (SELECT tag FROM ${table} WHERE ${key} = ${alias}.id ORDER BY tag)) ` +
+      `AS tags_json`
+    : `(SELECT coalesce(json_agg(tag ORDER BY tag COLLATE "C"), '[]'::json) FROM ${table} ` +
+      `WHERE ${key} = ${alias}.id) AS tags_json`;
 }
 
 /** SQL counting every run that matches the filters (cursor and page size ignored). */

@@ -22,15 +22,30 @@
  *   row, scores as Float64 (BLOBs keep NaN, which a REAL column would turn into NULL), all little-endian; CHECKs tie
  *   the BLOB lengths to `n_rows` and `width`.
  *
+ * Version 3 (interruption, resumption, annotations):
+ * - `studies` and `runs` are rebuilt (SQLite cannot alter a CHECK): status `interrupted` joins the CHECKs, and `error`
+ *   is required exactly for `failed` and `interrupted`; new columns `heartbeat_at` (epoch ms), `note`, and `reopened`
+ *   (a JSON array of earlier endings, `[]`). Every row and every column value is copied unchanged.
+ * - `predictions` is rebuilt with `split` (`test` | `validation`) in its primary key (run, fold, split); existing
+ *   records are `test`.
+ * - `run_tags` and `study_tags`: one row per (record, tag), deleted with their record.
+ * The rebuilds run with foreign keys off (a dropped parent table would otherwise cascade-delete its children), and
+ * `PRAGMA foreign_key_check` must come back empty before the migration commits (see `migrate` in sqlite.ts).
+ *
  * Tables are STRICT, so a wrong type is an error instead of a silent coercion.
  *
  * @module
  */
 
+import { SQLITE_PRODUCTION_MIGRATION } from "./schema_production.ts";
+
 /** A schema migration. `version`s are consecutive from 1. */
 export interface Migration {
+  /** Schema version this migration produces (1, 2, ...). */
   version: number;
+  /** One line recorded in `schema_version`. */
   description: string;
+  /** The SQL, run in the migrating transaction. */
   sql: string;
 }
 
@@ -179,4 +194,116 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  // --- Version 3: interruption, heartbeats, resumable predictions, annotations ---
+  {
+    version: 3,
+    description: "status interrupted, heartbeats, notes, reopenings, prediction splits, tags",
+    sql: `
+      CREATE TABLE studies_v3 (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        error TEXT,
+        name TEXT,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        symbols TEXT NOT NULL,
+        data_source TEXT NOT NULL,
+        data_fingerprint TEXT,
+        version TEXT,
+        features TEXT NOT NULL,
+        entries TEXT NOT NULL,
+        leakage_override INTEGER NOT NULL CHECK (leakage_override IN (0, 1)),
+        summary TEXT,
+        heartbeat_at INTEGER,
+        note TEXT,
+        reopened TEXT NOT NULL DEFAULT '[]',
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status IN ('failed', 'interrupted')) = (error IS NOT NULL))
+      ) STRICT;
+      INSERT INTO studies_v3 (id, created_at, finished_at, status, error, name, config, seed, symbols, data_source,
+          data_fingerprint, version, features, entries, leakage_override, summary)
+        SELECT id, created_at, finished_at, status, error, name, config, seed, symbols, data_source, data_fingerprint,
+          version, features, entries, leakage_override, summary
+        FROM studies;
+      DROP TABLE studies;
+      ALTER TABLE studies_v3 RENAME TO studies;
+      CREATE INDEX studies_by_created ON studies (created_at DESC, id DESC);
+      CREATE INDEX studies_by_status ON studies (status, created_at DESC, id DESC);
+
+      CREATE TABLE runs_v3 (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        error TEXT,
+        config TEXT NOT NULL,
+        seed INTEGER,
+        model TEXT NOT NULL,
+        symbols TEXT NOT NULL,
+        data_source TEXT NOT NULL,
+        backend TEXT,
+        leakage_override INTEGER NOT NULL CHECK (leakage_override IN (0, 1)),
+        summary TEXT,
+        study_id TEXT REFERENCES studies (id) ON DELETE CASCADE,
+        entry TEXT,
+        features TEXT,
+        data_fingerprint TEXT,
+        version TEXT,
+        heartbeat_at INTEGER,
+        note TEXT,
+        reopened TEXT NOT NULL DEFAULT '[]',
+        CHECK ((status = 'running') = (finished_at IS NULL)),
+        CHECK ((status IN ('failed', 'interrupted')) = (error IS NOT NULL))
+      ) STRICT;
+      INSERT INTO runs_v3 (id, created_at, finished_at, status, error, config, seed, model, symbols, data_source,
+          backend, leakage_override, summary, study_id, entry, features, data_fingerprint, version)
+        SELECT id, created_at, finished_at, status, error, config, seed, model, symbols, data_source, backend,
+          leakage_override, summary, study_id, entry, features, data_fingerprint, version
+        FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_v3 RENAME TO runs;
+      CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+      CREATE INDEX runs_by_status ON runs (status, created_at DESC, id DESC);
+      CREATE INDEX runs_by_study ON runs (study_id, created_at, id);
+
+      CREATE TABLE predictions_v3 (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        fold_index INTEGER NOT NULL CHECK (fold_index >= 0),
+        split TEXT NOT NULL CHECK (split IN ('test', 'validation')),
+        n_rows INTEGER NOT NULL CHECK (n_rows >= 0),
+        width INTEGER NOT NULL CHECK (width >= 1),
+        dates BLOB NOT NULL CHECK (length(dates) = 4 * n_rows),
+        symbol_dictionary TEXT NOT NULL,
+        symbol_codes BLOB NOT NULL CHECK (length(symbol_codes) = 4 * n_rows),
+        scores BLOB NOT NULL CHECK (length(scores) = 8 * n_rows * width),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, fold_index, split)
+      ) STRICT;
+      INSERT INTO predictions_v3 (run_id, fold_index, split, n_rows, width, dates, symbol_dictionary, symbol_codes,
+          scores, created_at)
+        SELECT run_id, fold_index, 'test', n_rows, width, dates, symbol_dictionary, symbol_codes, scores, created_at
+        FROM predictions;
+      DROP TABLE predictions;
+      ALTER TABLE predictions_v3 RENAME TO predictions;
+
+      CREATE TABLE run_tags (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        tag TEXT NOT NULL CHECK (length(tag) BETWEEN 1 AND 64),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, tag)
+      ) STRICT;
+      CREATE INDEX run_tags_by_tag ON run_tags (tag, run_id);
+      CREATE TABLE study_tags (
+        study_id TEXT NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+        tag TEXT NOT NULL CHECK (length(tag) BETWEEN 1 AND 64),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (study_id, tag)
+      ) STRICT;
+      CREATE INDEX study_tags_by_tag ON study_tags (tag, study_id);
+    `,
+  },
+  // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
+  SQLITE_PRODUCTION_MIGRATION,
 ];

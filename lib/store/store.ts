@@ -3,9 +3,10 @@
  *
  * Design decisions:
  * - **Append-only while running.** A run is created with status `running`; folds, epochs, diagnostics and the backtest
- *   are written as they are produced; `finishRun` seals it as `succeeded` or `failed`. A sealed run refuses further
- *   writes, so a stored result never changes after the fact. A run that crashes keeps every fold written before the
- *   crash, and its error records the stage (and fold) it failed in (docs/design.md §6.5).
+ *   are written as they are produced; `finishRun` seals it as `succeeded`, `failed` or `interrupted`. A sealed run
+ *   refuses further writes, so a stored result never changes after the fact (a failed or interrupted one takes writes
+ *   again only when explicitly reopened to resume it). A run that crashes keeps every fold written before the crash,
+ *   and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
  *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
@@ -23,26 +24,67 @@
  *   same life cycle as a run (`createStudy` → `finishStudy`); it is sealed only after all its runs are, and a sealed
  *   study takes no new runs. Runs written before studies existed were each given a study of their own by the
  *   migration (summary `{ legacy: true }`).
- * - **Out-of-sample predictions** are stored per (run, fold) in a compact binary form (see {@link PredictionRecord}).
+ * - **Out-of-sample predictions** are stored per (run, fold, split) in a compact binary form (see
+ *   {@link PredictionRecord}): the test rows, and the early-stopping tail's rows (`validation`) so a resumed study can
+ *   recompute everything without retraining finished folds.
+ * - **Interruption and liveness** (schema version 3). A run or study whose process stops before sealing it is marked
+ *   `interrupted` (with where it stopped) by that process, or later by {@link Store.markInterrupted}. A running record
+ *   carries a heartbeat (`heartbeat`); one whose heartbeat is older than the store's stale threshold reads as
+ *   `liveness: "stale"` (its status stays `running`). An `interrupted` or `failed` study can be reopened
+ *   (`reopenStudy`) and resumed: its finished folds are kept, its succeeded runs stay sealed.
+ * - **Annotations are not results** (schema version 3). Tags, notes, a study's name, and deletion are allowed on sealed
+ *   records too: they never change a stored number, fold, prediction or backtest. Deleting removes a run (or a study
+ *   with all its runs) and every part of it in one transaction.
+ * - **Every failure is a StoreError** naming the store (the SQLite path, or the Postgres URL with its password
+ *   redacted) and the cause, reads included. A damaged SQLite file is a {@link StoreDamagedError}, a write lock held
+ *   by another process beyond the retries a {@link StoreLockedError}, an unreachable Postgres server (or a refused
+ *   login) a {@link StoreUnavailableError}.
  *
  * @module
  */
 
 import type { DateWindow } from "../validation/fold.ts";
-export { StoreError } from "../errors.ts";
+import type { ProductionStore } from "./production.ts";
+import { StoreError } from "../errors.ts";
+export { StoreError };
 
-/** Life cycle of a run: created `running`, sealed `succeeded` or `failed` by `finishRun`. */
-export type RunStatus = "running" | "succeeded" | "failed";
+/**
+ * The store file is damaged (SQLite: `database disk image is malformed`, `file is not a database`, or a failed
+ * integrity check). Nothing was written, and the store refuses every further write through this connection.
+ */
+export class StoreDamagedError extends StoreError {}
+
+/** Another process held the store's write lock through every retry; nothing was written. Try again later. */
+export class StoreLockedError extends StoreError {}
+
+/** The store's server cannot be used: unreachable, refusing connections or the login, or the database is missing. */
+export class StoreUnavailableError extends StoreError {}
+
+/**
+ * Life cycle of a run or study: created `running`; sealed `succeeded` or `failed` by `finishRun`/`finishStudy`;
+ * `interrupted` when its process was stopped (a signal, a crash found by a stale heartbeat) before it could seal it.
+ * `failed` and `interrupted` records can be reopened (back to `running`); `succeeded` is final.
+ */
+export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
 
 /** The statuses a run can have, in life-cycle order. */
-export const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed"];
+export const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed", "interrupted"];
+
+/**
+ * Whether a `running` record's process still shows signs of life: `live` when its heartbeat (or, before the first
+ * heartbeat, its creation) is at most the store's stale threshold old, `stale` otherwise. Sealed records have none.
+ */
+export type Liveness = "live" | "stale";
+
+/** Default age (ms) after which a running record's heartbeat is stale: 60 s. Heartbeat every ~10 s. */
+export const DEFAULT_STALE_AFTER_MS = 60_000;
 
 /** A JSON value (what `JSON.stringify` round-trips). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Why and where a run failed. */
+/** Why and where a run (or study) failed or was interrupted. */
 export interface RunError {
-  /** The error message, as thrown. */
+  /** The error message, as thrown (or what stopped it, e.g. `interrupted by SIGINT`). */
   message: string;
   /** Pipeline stage the run was in (`load`, `features`, `audit`, `fold`, `backtest`, ...). */
   stage?: string;
@@ -50,6 +92,22 @@ export interface RunError {
   fold?: number;
   /** Error class name, e.g. `DataError`. */
   name?: string;
+  /** Model entry being trained when it stopped (schema version 3). */
+  entry?: string;
+  /** The signal that stopped the process, e.g. `SIGINT`, `SIGTERM` (schema version 3). */
+  signal?: string;
+}
+
+/** One earlier ending of a record that was reopened: what it was and when. */
+export interface Reopening {
+  /** Epoch milliseconds when it was reopened. */
+  at: number;
+  /** The status it had before reopening. */
+  status: "failed" | "interrupted";
+  /** The error it had. */
+  error: RunError;
+  /** Epoch milliseconds when it had been sealed. */
+  finishedAt: number;
 }
 
 /** What `createRun` needs: everything required to reproduce the run. */
@@ -91,7 +149,7 @@ export interface RunSummary {
   finishedAt: number | null;
   /** Life-cycle state: `running` until `finishRun` seals it. */
   status: RunStatus;
-  /** Set when `status` is `failed`. */
+  /** Set when `status` is `failed` or `interrupted`: the error and where it happened. */
   error: RunError | null;
   /** The resolved configuration the run was created with (JSON). */
   config: Record<string, unknown>;
@@ -120,6 +178,17 @@ export interface RunSummary {
   dataFingerprint: string | null;
   /** candor version that ran it, or null when not recorded. */
   version: string | null;
+  // --- Liveness and annotations (schema version 3) ---
+  /** Epoch milliseconds of the last heartbeat (creation counts as one), or null (runs stored before version 3). */
+  heartbeatAt: number | null;
+  /** `live` or `stale` while `running` (see {@link Liveness}); null once sealed. Derived when read, never stored. */
+  liveness: Liveness | null;
+  /** Tags, sorted (code-unit order). */
+  tags: string[];
+  /** Free-text note, or null. */
+  note: string | null;
+  /** Earlier endings, oldest first, when the run was reopened (empty otherwise). */
+  reopened: Reopening[];
 }
 
 /** One walk-forward (or CPCV) fold's result, as written by `appendFold`. */
@@ -298,12 +367,40 @@ export interface Run extends RunSummary {
   backtest: StoredBacktest | null;
 }
 
-/** How `finishRun` seals a run. */
+/** How `finishRun` (or `finishStudy`) seals a record. `failed` and `interrupted` say where, in `error`. */
 export type FinishRun =
   | { status: "succeeded"; summary?: Record<string, unknown> | null }
-  | { status: "failed"; error: RunError; summary?: Record<string, unknown> | null };
+  | { status: "failed"; error: RunError; summary?: Record<string, unknown> | null }
+  | { status: "interrupted"; error: RunError; summary?: Record<string, unknown> | null };
 
-/** Filters of `listRuns`. */
+/**
+ * What `finishRun` may write in the same transaction as the sealing, so a run's last stage is all or nothing (an
+ * interruption never leaves a backtest or verdict diagnostics on an unsealed run that a resume would write again).
+ */
+export interface RunFinalParts {
+  /** The run's backtest (replaces an earlier one). */
+  backtest?: BacktestRecord;
+  /** Diagnostics of the whole run or of any fold. */
+  diagnostics?: DiagnosticRecord[];
+}
+
+/**
+ * What `recordFold` writes with a fold, in one transaction: a fold row then exists exactly when all its parts do,
+ * which is what "finished fold" means to a resume. Every part must belong to the fold (same fold index).
+ */
+export interface FoldParts {
+  /** Prediction records of the fold: at most one per split (`test`, `validation`). */
+  predictions?: PredictionRecord[];
+  /** The fold's training epochs. */
+  epochs?: EpochRecord[];
+  /** The fold's diagnostics. */
+  diagnostics?: DiagnosticRecord[];
+}
+
+/** What `recordFold` did: `written`, or `duplicate` when the run already held the fold (nothing written). */
+export type FoldWriteOutcome = "written" | "duplicate";
+
+/** Filters of `listRuns` (and `listStudies`). */
 export interface ListRunsOptions {
   /** At most this many runs (default 50, at most 1000). */
   limit?: number;
@@ -311,10 +408,55 @@ export interface ListRunsOptions {
   offset?: number;
   /** Only runs with this status. */
   status?: RunStatus;
+  /** Only records carrying this tag (schema version 3). */
+  tag?: string;
 }
 
-/** The run store. Every method is async so network backends fit the same contract. */
-export interface Store extends StoreDashboardReads {
+/** Options of `markInterrupted`. */
+export interface InterruptOptions {
+  /**
+   * Refuse (StoreError, nothing written) unless the record's heartbeat is stale when the transaction runs, so a reaper
+   * racing a heartbeat never interrupts a live process. Default false (a process interrupting itself is live).
+   */
+  onlyIfStale?: boolean;
+}
+
+/** The records `markInterrupted` changed. */
+export interface InterruptedRecords {
+  /** Studies marked interrupted (zero or one). */
+  studies: string[];
+  /** Runs marked interrupted, in creation order. */
+  runs: string[];
+}
+
+/** A run taking writes again after `reopenRun` or `reopenStudy`. */
+export interface ReopenedRun {
+  /** The run's id. */
+  runId: string;
+  /** Its model entry, or null. */
+  entry: string | null;
+  /** Indexes of its finished folds (fold rows), kept with every part of them; a resume skips them. */
+  folds: number[];
+  /**
+   * Parts of unfinished folds removed so those folds can be trained and recorded again: epochs, diagnostics and
+   * prediction records whose fold index has no fold row (left by a process stopped between its per-part writes).
+   */
+  discarded: { epochs: number; diagnostics: number; predictions: number };
+}
+
+/** A study taking writes again after `reopenStudy`. */
+export interface ReopenedStudy {
+  /** The study's id. */
+  studyId: string;
+  /** Its runs that were `failed` or `interrupted` and now run again, in creation order (succeeded runs stay sealed). */
+  runs: ReopenedRun[];
+}
+
+/**
+ * The run store. Every method is async so network backends fit the same contract. The production methods (models,
+ * production predictions, run backtests, sweeps and trials; schema version 4) are declared in ./production.ts.
+ */
+export interface Store extends StoreDashboardReads, StoreStudyReads, ProductionStore {
   /** Backend name, e.g. `sqlite`, `postgres`. */
   readonly backend: string;
   /** Records a new run with status `running`; returns its id. */
@@ -327,8 +469,21 @@ export interface Store extends StoreDashboardReads {
   appendDiagnostics(runId: string, diagnostics: DiagnosticRecord[]): Promise<void>;
   /** Records the run's backtest, replacing an earlier one while the run is still running. */
   putBacktest(runId: string, backtest: BacktestRecord): Promise<void>;
-  /** Seals a running run as succeeded or failed. */
-  finishRun(runId: string, outcome: FinishRun): Promise<void>;
+  /**
+   * Seals a running run as succeeded, failed or interrupted, writing `parts` (backtest, diagnostics) in the same
+   * transaction.
+   */
+  finishRun(runId: string, outcome: FinishRun, parts?: RunFinalParts): Promise<void>;
+  /**
+   * Records a finished fold with all its parts in one transaction (see {@link FoldParts}), keyed by (run, fold index):
+   * the one fold write of a study, local or on scale-out workers. When the run already holds a fold with this index
+   * nothing is written and `duplicate` is returned, whatever the run's status: a job retried after its first attempt
+   * committed (a worker killed before it could report success, or two workers racing on a job the queue thought
+   * stalled) counts as done and never stores the fold twice or half. Otherwise `written`, or refused like `appendFold`
+   * (unknown or sealed run), and when a part names another fold, repeats a prediction split or collides with a stored
+   * part (nothing written).
+   */
+  recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome>;
   /** Runs, newest first. */
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /** A run with all its parts, or undefined when no run has this id. */
@@ -351,53 +506,75 @@ export interface Store extends StoreDashboardReads {
   /** Records a new study with status `running`; returns its id (`study_` + ULID). Runs join it through `NewRun.studyId`. */
   createStudy(study: NewStudy): Promise<string>;
   /**
-   * Seals a running study as succeeded or failed, like `finishRun`. Refused while any of its runs is still running
-   * (finish them first), so a sealed study and all its runs never change again; a sealed study accepts no new runs.
+   * Seals a running study as succeeded, failed or interrupted, like `finishRun`. Refused while any of its runs is still
+   * running (finish them first, or use `markInterrupted`, which seals a study and its running runs together), so a
+   * sealed study and its runs never change again unless reopened; a sealed study accepts no new runs.
    */
   finishStudy(id: string, outcome: FinishRun): Promise<void>;
   /** A study with the summaries of its runs (in creation order), read as one consistent snapshot; undefined if unknown. */
   getStudy(id: string): Promise<Study | undefined>;
   /** Batch: the studies with these ids that exist (any order). */
   getStudies(ids: readonly string[]): Promise<StudySummary[]>;
-  /** Studies, newest first; `limit`, `offset` and `status` as in `listRuns`. */
+  /** Studies, newest first; `limit`, `offset`, `status` and `tag` as in `listRuns`. */
   listStudies(options?: ListRunsOptions): Promise<StudySummary[]>;
   /**
-   * Records the out-of-sample predictions of one fold of a running run. Refused for an unknown or sealed run, a
-   * (run, fold) that already has predictions, and malformed records (see {@link PredictionRecord}).
+   * Records the predictions of one fold of a running run, for one split (`test` unless `split` says `validation`).
+   * Refused for an unknown or sealed run, a (run, fold, split) that already has predictions, and malformed records
+   * (see {@link PredictionRecord}).
    */
   appendPredictions(runId: string, predictions: PredictionRecord): Promise<void>;
-  /** Batch: the prediction records of these runs, by run then fold. */
-  listPredictions(runIds: readonly string[]): Promise<StoredPredictions[]>;
+  /** Batch: the prediction records of these runs, by run, fold, then split (`test` before `validation`). */
+  listPredictions(runIds: readonly string[], options?: ListPredictionsOptions): Promise<StoredPredictions[]>;
 
-  // --- Idempotent fold writes (scale-out: a retried job must never store a fold twice) ---
+  // --- Interruption, liveness, resumption (schema version 3) ---
 
   /**
-   * Records one fold of a run with everything it produced — the fold record, its prediction records, epochs and
-   * diagnostics — in **one transaction**, keyed by (run, fold index). When the run already holds a fold with this
-   * index nothing is written and `duplicate` is returned, whatever the run's status: a job retried after its first
-   * attempt committed (a worker killed before it could report success, or two workers racing on a job the queue
-   * thought stalled) counts as done and never stores the fold twice or half. Otherwise the run must exist and be
-   * running, every part is validated as by the single-part methods, and either everything is written (`written`) or
-   * nothing is (StoreError). Every prediction record and epoch must carry the fold's index; a diagnostic carries it or
-   * null.
+   * Records that the process of a running study (and of its run `runId`, when given) is alive: sets `heartbeatAt` to
+   * now. Call it every ~10 s while training. `studyId` may also be the id of a run created without a study. Refused
+   * when the record is unknown or not running; an `interrupted` record says it was marked interrupted (by a reaper
+   * that found it stale), so the process learns it should stop.
    */
-  appendFoldResult(runId: string, result: FoldResultRecord): Promise<FoldWriteOutcome>;
-}
+  heartbeat(studyId: string, runId?: string): Promise<void>;
+  /**
+   * Marks a running study and every one of its running runs `interrupted` with `error` (where it stopped), in one
+   * transaction; with a run id, that run only. What a signal handler, `candor runs --reap` and GraphQL call. Refused
+   * when the record is unknown or not running, or (with `onlyIfStale`) while its heartbeat is fresh.
+   */
+  markInterrupted(id: string, error: RunError, options?: InterruptOptions): Promise<InterruptedRecords>;
+  /**
+   * Lets a `failed` or `interrupted` study take writes again: the study and each of its failed or interrupted runs go
+   * back to `running` (error and finish time cleared, the earlier ending kept in `reopened`, heartbeat now). Finished
+   * folds are kept; parts of unfinished folds are discarded (see {@link ReopenedRun}); succeeded runs stay sealed.
+   * Refused for an unknown, running or succeeded study.
+   */
+  reopenStudy(studyId: string): Promise<ReopenedStudy>;
+  /**
+   * Lets one `failed` or `interrupted` run take writes again, as `reopenStudy` does for each of its runs. Refused for
+   * an unknown, running or succeeded run, and when its study is not running (reopen the study instead).
+   */
+  reopenRun(runId: string): Promise<ReopenedRun>;
 
-/** Everything one fold of a run produced, written together by `appendFoldResult`. */
-export interface FoldResultRecord {
-  /** The fold record; its `index` is the key. */
-  fold: FoldRecord;
-  /** Its out-of-sample prediction records (`fold` = the fold's index); empty when the fold predicted nothing. */
-  predictions: PredictionRecord[];
-  /** Its training epochs (`fold` = the fold's index); empty for kinds without epochs. */
-  epochs: EpochRecord[];
-  /** Its diagnostics (`fold` = the fold's index, or null). */
-  diagnostics: DiagnosticRecord[];
-}
+  // --- Annotations and removal (schema version 3); allowed on sealed records: they change no result ---
 
-/** What `appendFoldResult` did: `written`, or `duplicate` when the run already held the fold (nothing written). */
-export type FoldWriteOutcome = "written" | "duplicate";
+  /**
+   * Tags a run or study (by id). Tags are 1–64 characters without control characters or surrounding spaces, at most
+   * 100 per record. Returns false when it already had the tag.
+   */
+  tag(id: string, tag: string): Promise<boolean>;
+  /** Removes a tag from a run or study. Returns false when it did not have it. */
+  untag(id: string, tag: string): Promise<boolean>;
+  /** Sets (at most 10,000 characters) or clears (null or empty) the free-text note of a run or study. */
+  setNote(id: string, note: string | null): Promise<void>;
+  /** Sets (1–200 characters) or clears (null) a study's name. */
+  renameStudy(id: string, name: string | null): Promise<void>;
+  /**
+   * Deletes a run with its folds, epochs, diagnostics, backtest, predictions and tags, in one transaction. Refused for
+   * an unknown or running run (mark it interrupted first, so no live process keeps writing into a deleted run).
+   */
+  deleteRun(id: string): Promise<void>;
+  /** Deletes a study with all its runs and every part of them, in one transaction; refused like `deleteRun`. */
+  deleteStudy(id: string): Promise<void>;
+}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Studies and out-of-sample predictions (schema version 2)
@@ -448,7 +625,7 @@ export interface StudySummary {
   finishedAt: number | null;
   /** Life-cycle state: `running` until `finishStudy` seals it. */
   status: RunStatus;
-  /** Set when `status` is `failed`. */
+  /** Set when `status` is `failed` or `interrupted`. */
   error: RunError | null;
   /** Human name, or null. */
   name: string | null;
@@ -472,6 +649,17 @@ export interface StudySummary {
   leakageOverride: boolean;
   /** Results written by `finishStudy` (the comparison, ...); `{ legacy: true }` for migrated studies. */
   summary: Record<string, unknown> | null;
+  // --- Liveness and annotations (schema version 3) ---
+  /** Epoch milliseconds of the last heartbeat (creation counts as one), or null (studies stored before version 3). */
+  heartbeatAt: number | null;
+  /** `live` or `stale` while `running` (see {@link Liveness}); null once sealed. Derived when read, never stored. */
+  liveness: Liveness | null;
+  /** Tags, sorted (code-unit order). */
+  tags: string[];
+  /** Free-text note, or null. */
+  note: string | null;
+  /** Earlier endings, oldest first, when the study was reopened (empty otherwise). */
+  reopened: Reopening[];
 }
 
 /** A study with its runs. */
@@ -481,13 +669,30 @@ export interface Study extends StudySummary {
 }
 
 /**
+ * Which rows of a fold a prediction record holds: `test` (the out-of-sample test rows) or `validation` (the
+ * early-stopping tail carved from training, stored so a resumed study recomputes without retraining).
+ */
+export type PredictionSplit = "test" | "validation";
+
+/** The prediction splits, in listing order. */
+export const PREDICTION_SPLITS: readonly PredictionSplit[] = ["test", "validation"];
+
+/** Options of `listPredictions`. */
+export interface ListPredictionsOptions {
+  /** Only records of this split (default: both). */
+  split?: PredictionSplit;
+}
+
+/**
  * Out-of-sample predictions of one fold of a run: one row per (date, symbol) tested, `width` scores per row.
  * Stored compactly (day numbers, a symbol dictionary with an index per row, little-endian Float64 scores), so a
  * 2-million-row fold costs about 16 bytes per row plus 8 per extra score, never per-row JSON.
  */
 export interface PredictionRecord {
-  /** Fold index (an integer ≥ 0); one record per (run, fold). */
+  /** Fold index (an integer ≥ 0); one record per (run, fold, split). */
   fold: number;
+  /** Which rows: `test` (default) or `validation` (schema version 3). */
+  split?: PredictionSplit;
   /** ISO dates `YYYY-MM-DD`, one per row (any order). */
   dates: string[];
   /** Symbols, one per row. */
@@ -504,6 +709,8 @@ export interface StoredPredictions {
   runId: string;
   /** Fold index. */
   fold: number;
+  /** Which rows of the fold (records stored before schema version 3 are `test`). */
+  split: PredictionSplit;
   /** ISO date per row. */
   dates: string[];
   /** Symbol per row. */
@@ -523,7 +730,8 @@ export interface StoredPredictions {
 
 /**
  * Where a run-level metric is read from, for filtering and sorting runs:
- * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`);
+ * - `pooled`: the run summary's `pooled` map (out-of-sample metrics over all folds, written by `finishRun`); a name
+ *   that is not a number there is read from `pooled.metrics` (where a study's pooled line keeps its other metrics);
  * - `backtest`: the backtest's strategy metrics (`sharpe`, `maxDrawdown`, ...);
  * - `buyAndHold`: buy & hold's metrics on the same backtest window;
  * - `foldMean`: the mean of a fold metric over the run's folds where it is defined.
@@ -575,6 +783,16 @@ export interface RunQuery {
   dataSources?: readonly string[];
   /** Life-cycle states. */
   statuses?: readonly RunStatus[];
+  /** Runs that are entries of these studies. */
+  studyIds?: readonly string[];
+  /** Target kinds (`direction`, `direction3`, `return`, `excess`): the run config's `target.kind`; runs without one never match. */
+  targetKinds?: readonly string[];
+  /** Verdicts (`edge`, `no-edge`): the run summary's `pooled.verdict`; runs without one never match. */
+  verdicts?: readonly string[];
+  /** Whether the walk-forward-efficiency gate passed (the run summary's `gate.passed`); runs without a gate never match. */
+  gatePassed?: boolean;
+  /** Runs carrying at least one of these tags (the run's own tags, not its study's). */
+  tags?: readonly string[];
   /** Created at or after this time (epoch ms, inclusive). */
   createdFrom?: number;
   /** Created before this time (epoch ms, exclusive). */
@@ -673,4 +891,102 @@ export interface StoreDashboardReads {
    * computed after reading token t stays valid while the token is still t.
    */
   changeToken(): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Dashboard reads for studies and prediction pages (additive, read-only): filtered and sorted study pages with cursors,
+// the prediction records of runs without their rows, and a slice of one record's rows; optional change notifications.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Filters, order and page of `queryStudies`. Each list filter keeps studies matching any of its values; different
+ * filters must all hold. Omitted or empty filters keep every study.
+ */
+export interface StudyQuery {
+  /** Life-cycle states. */
+  statuses?: readonly RunStatus[];
+  /** Data sources exactly as stored. */
+  dataSources?: readonly string[];
+  /** Target kinds: the study config's `target.kind` (studies migrated from schema version 1 have none). */
+  targetKinds?: readonly string[];
+  /** Studies planning at least one entry of these model kinds. */
+  modelKinds?: readonly string[];
+  /** Studies carrying at least one of these tags (the study's own tags, not its runs'). */
+  tags?: readonly string[];
+  /** Studies whose name contains this text (case-insensitive for ASCII letters; 1–200 characters). */
+  nameContains?: string;
+  /** Created at or after this time (epoch ms, inclusive). */
+  createdFrom?: number;
+  /** Created before this time (epoch ms, exclusive). */
+  createdTo?: number;
+  /** Order (default newest first); ties broken by id in the same direction; unfinished studies last by `finishedAt`. */
+  order?: { by: "createdAt" | "finishedAt"; direction?: "asc" | "desc" };
+  /** Page size, 1–1000 (default 50). */
+  first?: number;
+  /** The `endCursor` of the previous page, from the same filters and order. */
+  after?: string | null;
+}
+
+/** One page of `queryStudies`. */
+export interface StudyPage {
+  /** The studies of this page, in order. */
+  studies: StudySummary[];
+  /** Opaque cursor of each study (pass one as `after` to continue after it), parallel to `studies`. */
+  cursors: string[];
+  /** How many studies match the filters, over all pages. */
+  totalCount: number;
+  /** True when more studies follow this page. */
+  hasNextPage: boolean;
+}
+
+/** A stored prediction record without its rows: which (run, fold) it is and its size. */
+export interface PredictionFold {
+  /** Id of the run. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** Which rows of the fold: `test` or `validation` (the early-stopping tail). */
+  split: PredictionSplit;
+  /** Rows (date, symbol) predicted. */
+  rows: number;
+  /** Scores per row. */
+  width: number;
+  /** Epoch milliseconds when it was written. */
+  createdAt: number;
+}
+
+/** Rows `[offset, offset + limit)` of the prediction record of (run, fold, split), in stored row order. */
+export interface PredictionSlice {
+  /** Id of the run. */
+  runId: string;
+  /** Fold index. */
+  fold: number;
+  /** Which record of the fold (default `test`). */
+  split?: PredictionSplit;
+  /** First row (≥ 0). */
+  offset: number;
+  /** Rows at most (1–10,000). */
+  limit: number;
+}
+
+/**
+ * Read-only queries for dashboards over studies and predictions. Every backend implements them with the same semantics
+ * (tests/store/dashboard_reads_test.ts). Reading a slice decodes only the rows asked for, whatever the record's size.
+ */
+export interface StoreStudyReads {
+  /** Studies filtered, ordered and paged by cursor, with the total count of matches. */
+  queryStudies(query?: StudyQuery): Promise<StudyPage>;
+  /** Batch: the prediction records of these runs without their rows, by run, fold, then split. */
+  listPredictionFolds(runIds: readonly string[]): Promise<PredictionFold[]>;
+  /**
+   * Batch: slices of prediction records, one result per slice whose (run, fold, split) has a record, in the order asked;
+   * `dates`, `symbols` and `values` hold only the slice's rows (fewer past the end of the record).
+   */
+  readPredictionSlices(slices: readonly PredictionSlice[]): Promise<StoredPredictions[]>;
+  /**
+   * Calls `listener` after writes committed by any connection or process (Postgres: LISTEN/NOTIFY), and once whenever
+   * notifications may have been missed (a reconnect). Resolves to a function that stops listening. Absent on backends
+   * without push notifications: poll {@link StoreDashboardReads.changeToken} instead.
+   */
+  onChange?(listener: () => void): Promise<() => Promise<void>>;
 }

@@ -16,12 +16,15 @@ import {
   type DiagnosticRecord,
   type EpochRecord,
   type FinishRun,
+  type FoldParts,
   type FoldRecord,
-  type FoldResultRecord,
   type NewRun,
   type NewStudy,
+  PREDICTION_SPLITS,
   type PredictionRecord,
+  type PredictionSplit,
   RUN_STATUSES,
+  type RunFinalParts,
   type RunStatus,
   type StudyEntry,
 } from "./store.ts";
@@ -38,7 +41,8 @@ function show(x: unknown): string {
   }
 }
 
-function fail(field: string, expected: string, found: unknown): never {
+/** Throws the StoreError every check uses: the field, what was expected, what was found; nothing was written. */
+export function fail(field: string, expected: string, found: unknown): never {
   throw new StoreError(`${field}: expected ${expected}, found ${show(found)}; nothing was written`);
 }
 
@@ -96,7 +100,8 @@ export function isoFromDayNumber(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
 
-function requirePlainObject(x: unknown, field: string): Record<string, unknown> {
+/** Refuses anything but a plain object (not null, not an array). */
+export function requirePlainObject(x: unknown, field: string): Record<string, unknown> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) fail(field, "an object", x);
   return x as Record<string, unknown>;
 }
@@ -113,7 +118,8 @@ export function jsonText(x: unknown, field: string): string {
   return text;
 }
 
-function optionalJsonObject(x: unknown, field: string): string | null {
+/** JSON text of an optional plain object; null when absent. */
+export function optionalJsonObject(x: unknown, field: string): string | null {
   if (x === undefined || x === null) return null;
   return jsonText(requirePlainObject(x, field), field);
 }
@@ -406,27 +412,39 @@ export interface FinishRow {
   summary: string | null;
 }
 
-/** Checks `finishRun` input: `failed` needs an error with a message; `succeeded` takes none. */
+/**
+ * Checks a {@link RunError} (`message` required; `stage`, `entry`, `signal`, `name` strings; `fold` an integer ≥ 0)
+ * and returns its JSON text.
+ */
+export function checkRunError(x: unknown, field: string): string {
+  const e = requirePlainObject(x, field);
+  requireString(e.message, `${field}.message`);
+  for (const k of ["stage", "name", "entry", "signal"]) {
+    if (e[k] !== undefined) requireString(e[k], `${field}.${k}`);
+  }
+  if (e.fold !== undefined) requireCount(e.fold, `${field}.fold`);
+  return jsonText(e, field);
+}
+
+/** Checks `finishRun` input: `failed` and `interrupted` need an error with a message; `succeeded` takes none. */
 export function checkFinish(outcome: FinishRun): FinishRow {
   const o = requirePlainObject(outcome, "outcome");
-  if (o.status !== "succeeded" && o.status !== "failed") fail("outcome.status", "succeeded | failed", o.status);
+  if (o.status !== "succeeded" && o.status !== "failed" && o.status !== "interrupted") {
+    fail("outcome.status", "succeeded | failed | interrupted", o.status);
+  }
   let error: string | null = null;
-  if (o.status === "failed") {
-    const e = requirePlainObject(o.error, "outcome.error");
-    requireString(e.message, "outcome.error.message");
-    if (e.stage !== undefined) requireString(e.stage, "outcome.error.stage");
-    if (e.fold !== undefined) requireCount(e.fold, "outcome.error.fold");
-    error = jsonText(e, "outcome.error");
+  if (o.status !== "succeeded") {
+    error = checkRunError(o.error, "outcome.error");
   } else if (o.error !== undefined && o.error !== null) {
     fail("outcome.error", "no error for a succeeded run", o.error);
   }
   return { status: o.status, error, summary: optionalJsonObject(o.summary, "outcome.summary") };
 }
 
-/** Checks `listRuns` options; returns limit, offset and status filter. */
+/** Checks `listRuns`/`listStudies` options; returns limit, offset, status and tag filters. */
 export function checkListOptions(
-  options: { limit?: number; offset?: number; status?: string } = {},
-): { limit: number; offset: number; status: RunStatus | null } {
+  options: { limit?: number; offset?: number; status?: string; tag?: string } = {},
+): { limit: number; offset: number; status: RunStatus | null; tag: string | null } {
   const limit = options.limit === undefined ? 50 : requireCount(options.limit, "limit");
   if (limit < 1 || limit > 1000) fail("limit", "1 to 1000", limit);
   const offset = options.offset === undefined ? 0 : requireCount(options.offset, "offset");
@@ -434,7 +452,56 @@ export function checkListOptions(
   if (status !== null && !RUN_STATUSES.includes(status as RunStatus)) {
     fail("status", RUN_STATUSES.join(" | "), status);
   }
-  return { limit, offset, status: status as RunStatus | null };
+  const tag = options.tag === undefined || options.tag === null ? null : checkTag(options.tag, "tag");
+  return { limit, offset, status: status as RunStatus | null, tag };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Annotations (schema version 3): tags, notes, study names
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Longest tag, in UTF-16 code units. */
+export const MAX_TAG_LENGTH = 64;
+/** Most tags on one run or study. */
+export const MAX_TAGS = 100;
+/** Longest note, in UTF-16 code units. */
+export const MAX_NOTE_LENGTH = 10_000;
+/** Longest study name, in UTF-16 code units. */
+export const MAX_STUDY_NAME_LENGTH = 200;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Checks a tag: 1–64 characters, no control characters, no leading or trailing white space. */
+export function checkTag(x: unknown, field = "tag"): string {
+  if (typeof x !== "string" || x.length === 0 || x.length > MAX_TAG_LENGTH || CONTROL.test(x) || x.trim() !== x) {
+    fail(field, `1–${MAX_TAG_LENGTH} characters without control characters or surrounding spaces`, x);
+  }
+  return x;
+}
+
+/** Checks a note: null or "" (clear), else at most 10,000 characters. Returns the value to store. */
+export function checkNote(x: unknown): string | null {
+  if (x === null || x === "") return null;
+  if (typeof x !== "string" || x.length > MAX_NOTE_LENGTH) {
+    fail("note", `a string of at most ${MAX_NOTE_LENGTH} characters, or null to clear it`, x);
+  }
+  return x;
+}
+
+/** Checks a study name: null (clear) or 1–200 characters without control characters. */
+export function checkStudyName(x: unknown): string | null {
+  if (x === null) return null;
+  if (typeof x !== "string" || x.length === 0 || x.length > MAX_STUDY_NAME_LENGTH || CONTROL.test(x)) {
+    fail("name", `1–${MAX_STUDY_NAME_LENGTH} characters without control characters, or null to clear it`, x);
+  }
+  return x;
+}
+
+/** Whether an id names a study (`study_…`) or a run (anything else, normally `run_…`). Refuses a non-string. */
+export function recordKind(id: unknown, field = "id"): "study" | "run" {
+  requireString(id, field);
+  return (id as string).startsWith("study_") ? "study" : "run";
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -442,7 +509,7 @@ export function checkListOptions(
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** An array of non-empty strings (no repeats when `distinct`); returns its JSON text. */
-function nameListJson(x: unknown, field: string, distinct: boolean): string {
+export function nameListJson(x: unknown, field: string, distinct: boolean): string {
   if (!Array.isArray(x)) fail(field, "an array of non-empty strings", x);
   const seen = new Set<string>();
   x.forEach((s, i) => {
@@ -453,7 +520,8 @@ function nameListJson(x: unknown, field: string, distinct: boolean): string {
   return JSON.stringify(x);
 }
 
-function optionalString(x: unknown, field: string): string | null {
+/** An optional non-empty string; null when absent. */
+export function optionalString(x: unknown, field: string): string | null {
   return x === undefined || x === null ? null : requireString(x, field);
 }
 
@@ -583,6 +651,7 @@ export function checkNewStudy(study: NewStudy): StudyRow {
  */
 export interface PredictionRow {
   fold: number;
+  split: PredictionSplit;
   rows: number;
   width: number;
   dates: Uint8Array;
@@ -595,6 +664,10 @@ export interface PredictionRow {
 export function checkPredictions(record: PredictionRecord): PredictionRow {
   const p = requirePlainObject(record, "predictions");
   const fold = requireCount(p.fold, "predictions.fold");
+  const split = p.split === undefined ? "test" : p.split;
+  if (!PREDICTION_SPLITS.includes(split as PredictionSplit)) {
+    fail("predictions.split", PREDICTION_SPLITS.join(" | "), split);
+  }
   const width = requireCount(p.width, "predictions.width");
   if (width < 1) fail("predictions.width", "an integer ≥ 1 (scores per row)", width);
   if (!Array.isArray(p.dates)) fail("predictions.dates", "an array of ISO dates", p.dates);
@@ -649,6 +722,7 @@ export function checkPredictions(record: PredictionRecord): PredictionRow {
   }
   return {
     fold,
+    split: split as PredictionSplit,
     rows,
     width,
     dates: littleEndianBytes(days),
@@ -690,37 +764,55 @@ export function decodePredictionRows(
   return { dates: outDates, symbols: outSymbols };
 }
 
-/** A fold with everything it produced, ready to insert in one transaction (`appendFoldResult`). */
-export interface FoldResultRows {
-  fold: FoldRow;
+// ---------------------------------------------------------------------------------------------------------------------
+// Atomic fold and final-stage writes (schema version 3)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A fold's parts ready to insert. */
+export interface FoldPartsRows {
   predictions: PredictionRow[];
   epochs: EpochRow[];
   diagnostics: DiagnosticRow[];
 }
 
-/**
- * Checks `appendFoldResult` input: each part as its single-part method checks it, and every part keyed to the fold
- * (prediction records and epochs carry the fold's index, diagnostics the index or null), so the (run, fold) key that
- * makes the write idempotent covers everything written.
- */
-export function checkFoldResult(result: FoldResultRecord): FoldResultRows {
-  const r = requirePlainObject(result, "result");
-  const fold = checkFold(r.fold as FoldRecord);
-  if (!Array.isArray(r.predictions)) fail("result.predictions", "an array of prediction records", r.predictions);
-  const predictions = (r.predictions as PredictionRecord[]).map((p, i) => {
-    const row = checkPredictions(p);
-    if (row.fold !== fold.index) fail(`result.predictions[${i}].fold`, `the fold's index ${fold.index}`, row.fold);
+/** Checks `recordFold` parts: each belongs to fold `index`; at most one prediction record per split. */
+export function checkFoldParts(index: number, parts: FoldParts | undefined): FoldPartsRows {
+  const p = parts === undefined ? {} : requirePlainObject(parts, "parts");
+  const list = (x: unknown, field: string): unknown[] => {
+    if (x === undefined) return [];
+    if (!Array.isArray(x)) fail(field, "an array", x);
+    return x;
+  };
+  const predictions = list(p.predictions, "parts.predictions").map((r, i) => {
+    const row = checkPredictions(r as PredictionRecord);
+    if (row.fold !== index) fail(`parts.predictions[${i}].fold`, `${index} (the fold recorded)`, row.fold);
     return row;
   });
-  const epochs = checkEpochs(r.epochs as EpochRecord[]);
+  const splits = new Set<string>();
+  predictions.forEach((r, i) => {
+    if (splits.has(r.split)) fail(`parts.predictions[${i}].split`, "each split once", r.split);
+    splits.add(r.split);
+  });
+  const epochs = checkEpochs(list(p.epochs, "parts.epochs") as EpochRecord[]);
   epochs.forEach((e, i) => {
-    if (e.fold !== fold.index) fail(`result.epochs[${i}].fold`, `the fold's index ${fold.index}`, e.fold);
+    if (e.fold !== index) fail(`parts.epochs[${i}].fold`, `${index} (the fold recorded)`, e.fold);
   });
-  const diagnostics = checkDiagnostics(r.diagnostics as DiagnosticRecord[]);
+  const diagnostics = checkDiagnostics(list(p.diagnostics, "parts.diagnostics") as DiagnosticRecord[]);
   diagnostics.forEach((d, i) => {
-    if (d.fold !== null && d.fold !== fold.index) {
-      fail(`result.diagnostics[${i}].fold`, `the fold's index ${fold.index} or null`, d.fold);
-    }
+    if (d.fold !== index) fail(`parts.diagnostics[${i}].fold`, `${index} (the fold recorded)`, d.fold);
   });
-  return { fold, predictions, epochs, diagnostics };
+  return { predictions, epochs, diagnostics };
+}
+
+/** Checks `finishRun` parts (backtest, diagnostics). */
+export function checkFinalParts(parts: RunFinalParts | undefined): {
+  backtest: BacktestRow | null;
+  diagnostics: DiagnosticRow[];
+} {
+  if (parts === undefined) return { backtest: null, diagnostics: [] };
+  const p = requirePlainObject(parts, "parts");
+  return {
+    backtest: p.backtest === undefined ? null : checkBacktest(p.backtest as BacktestRecord),
+    diagnostics: p.diagnostics === undefined ? [] : checkDiagnostics(p.diagnostics as DiagnosticRecord[]),
+  };
 }

@@ -25,6 +25,9 @@
  * machine. Start-up still uses messages (the replica is built asynchronously). Neither side spins: waiting threads
  * sleep, so a busy machine loses no CPU to them.
  *
+ * Every shard's gradient — the main thread's and each worker's — is computed by trainable.ts's `gradientTensors` and
+ * `readGradient`, the same step single-thread training runs, so the threads cannot drift apart.
+ *
  * Failure handling: a worker that throws (in its forward or backward pass, or while starting), or does not answer
  * within the timeout — which also covers a worker killed without reporting — fails the step with a
  * {@link WorkerError} naming the worker and the cause (never a hang); {@link GradientPool.close} terminates every
@@ -36,32 +39,17 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { CandorError, ConfigError } from "../errors.ts";
 import type { LossCounters } from "./losses.ts";
-import type { ArrayDataset, Trainable, TrainBatch } from "./loop.ts";
+import {
+  type ArrayDataset,
+  type DataParallelSupport,
+  gradientTensors,
+  readGradient,
+  type ReplicaSpec,
+  type Trainable,
+  type TrainBatch,
+} from "./trainable.ts";
 
-/** How a worker builds its replica: `module` (a URL) exports `createReplica(args): Promise<Trainable>`. */
-export interface ReplicaSpec {
-  /** Absolute module URL (e.g. `new URL("./replica.ts", import.meta.url).href`). */
-  module: string;
-  /** Structured-cloneable arguments for `createReplica`. */
-  args: unknown;
-}
-
-/** What a model provides to be trained data-parallel. */
-export interface DataParallelSupport {
-  /** How each worker rebuilds the same network (module URL and its arguments). */
-  replica: ReplicaSpec;
-  /**
-   * Approximate multiply-adds of one sample's forward pass (e.g. parameters × time steps): `workers: "auto"` splits
-   * only batches whose shards carry enough work to gain (see `MIN_AUTO_WORK` in loop.ts).
-   */
-  workPerSample: number;
-  /**
-   * The weight of a shard in the batch loss: the loss of the union of shards is `Σ W_k·L_k / Σ W_k`. For a plain mean
-   * this is the shard's sample count; for `Σ w_i ℓ_i / Σ w_i` it is `Σ w_i` over the shard. `y` holds the shard's
-   * targets (row-major, `yWidth` per row) and `w` its sample weights.
-   */
-  shardWeight(y: Float32Array, w: Float32Array | undefined): number;
-}
+export type { DataParallelSupport, ReplicaSpec } from "./trainable.ts";
 
 /** A worker failed, crashed or timed out; the run is stopped and every worker terminated. */
 export class WorkerError extends CandorError {
@@ -291,46 +279,6 @@ export interface PoolOptions {
 }
 
 /**
- * One shard's loss and gradient, read back in a single transfer as `[loss, ...loss components, ...flattened
- * gradients in vars order]`, with the component names. Disposes every tensor it and the batch created. The main
- * thread and every gradient worker compute their shards with this one function, so they cannot drift apart.
- */
-export function shardGradient(
-  model: Trainable,
-  vars: tf.Variable[],
-  batch: TrainBatch,
-): { all: Float32Array; names: string[] } {
-  const names: string[] = [];
-  const comps: tf.Tensor[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const { loss } = model.forward(batch, true);
-    for (const [k, c] of Object.entries(loss.components)) {
-      names.push(k);
-      comps.push(tf.keep(c));
-    }
-    return loss.total;
-  }, vars);
-  const packed = tf.tidy(() =>
-    tf.concat([
-      tf.reshape(value, [1]),
-      ...comps.map((c) => tf.reshape(c, [1])),
-      ...vars.map((v) => tf.reshape(grads[v.name], [-1])),
-    ])
-  );
-  const all = packed.dataSync() as Float32Array;
-  tf.dispose([
-    packed,
-    value,
-    ...comps,
-    ...Object.values(grads),
-    batch.x,
-    batch.y,
-    ...(batch.weight ? [batch.weight] : []),
-  ]);
-  return { all, names };
-}
-
-/**
  * The main thread's side: `threads − 1` workers plus the main thread computing shard 0. Open with
  * {@link GradientPool.open}; always {@link GradientPool.close}.
  */
@@ -462,13 +410,13 @@ export class GradientPool {
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
   ): { result: ShardResult; y: Float32Array; w?: Float32Array } {
     const batch = makeBatch(data, idx, counters);
-    const { all, names } = shardGradient(this.#model, this.#vars, batch);
+    const { names, values } = readGradient(gradientTensors(this.#model, this.#vars, batch));
     return {
       result: {
-        loss: all[0],
+        loss: values[0],
         names,
-        components: Array.from(all.subarray(1, 1 + names.length)),
-        grad: all.subarray(1 + names.length),
+        components: Array.from(values.subarray(1, 1 + names.length)),
+        grad: values.subarray(1 + names.length),
         noValidTargets: 0,
       },
       y: batch.yValues,

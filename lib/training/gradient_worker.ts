@@ -14,8 +14,8 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import type { Trainable } from "./loop.ts";
-import { shardGradient, SHARED, type SharedLayout } from "./data_parallel.ts";
+import { gradientTensors, readGradient, type Trainable } from "./trainable.ts";
+import { SHARED, type SharedLayout } from "./data_parallel.ts";
 
 interface InitRequest {
   type: "init";
@@ -60,13 +60,13 @@ function gradient(model: Trainable, vars: tf.Variable[], c: Int32Array, data: Fl
     weightValues,
     counters,
   };
-  const { all, names } = shardGradient(model, vars, batch);
+  const { names, values } = readGradient(gradientTensors(model, vars, batch));
   if (names.length > SHARED.HEADER - 3) throw new Error(`more than ${SHARED.HEADER - 3} loss components`);
-  data.set(all.subarray(1 + names.length), L.grad);
-  data[L.header] = all[0];
+  data.set(values.subarray(1 + names.length), L.grad);
+  data[L.header] = values[0];
   data[L.header + 1] = counters.noValidTargets;
   data[L.header + 2] = names.length;
-  data.set(all.subarray(1, 1 + names.length), L.header + 3);
+  data.set(values.subarray(1, 1 + names.length), L.header + 3);
   return names;
 }
 

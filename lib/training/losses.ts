@@ -76,6 +76,8 @@ function labelWeights(labels: tf.Tensor1D, o: CrossEntropyOptions): tf.Tensor1D 
  * ops; tests/training/losses_test.ts checks value and gradient against it.
  */
 export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D, o: CrossEntropyOptions = {}): LossResult {
+  // The fused version reads the logits synchronously, which WebGPU cannot do under Deno: use the op-by-op version.
+  if (tf.getBackend() === "webgpu") return crossEntropyAutodiff(logits, labels, o);
   const eps = o.labelSmoothing ?? 0;
   const binary = logits.rank === 1 || (logits.rank === 2 && logits.shape[1] === 1);
   const k = binary ? 1 : logits.shape[1]!;

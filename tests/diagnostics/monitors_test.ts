@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { EpochContext } from "../../lib/training/loop.ts";
 import { diagnose, TrainingHealth } from "../../lib/diagnostics/health.ts";
-import { GradientHealthMonitor, SignBiasMonitor, VarianceCollapseMonitor } from "../../lib/diagnostics/monitors.ts";
+import {
+  GradientHealthMonitor,
+  LossBalanceMonitor,
+  SignBiasMonitor,
+  VarianceCollapseMonitor,
+} from "../../lib/diagnostics/monitors.ts";
 import { summarizeOutputs } from "../../lib/training/loop.ts";
 import { SeededRandom } from "../../lib/training/rng.ts";
 import { initBackend } from "../../lib/models/nn/backend.ts";
@@ -68,6 +73,23 @@ Deno.test("health: healthy run gives 'healthy'; sign bias, clipping and imbalanc
   assert.match(v, /sign bias from epoch 2: 100\.0% of predictions positive \(> 90%\)/);
   assert.match(v, /gradient clipped on 100% of steps/);
   assert.match(v, /loss dominated by "variance" \(99% of the total/);
+});
+
+Deno.test("loss balance: the data term may dominate; an auxiliary head or penalty above half of the loss may not", () => {
+  const judge = (components: Record<string, number>) => {
+    const m = new LossBalanceMonitor();
+    m.onEpochEnd(ctx(1, spread, { components }, [1]));
+    return m.events();
+  };
+  assert.deepEqual(judge({ mse: 1 }), []);
+  assert.deepEqual(judge({ mse: 0.99, variance: 0.01 }), [], "a small penalty on a healthy loss is not an imbalance");
+  assert.deepEqual(judge({ mse: 0.6, magnitude: 0.3, volatility: 0.1 }), []);
+  const flagged = judge({ mse: 0.2, magnitude: 0.05, volatility: 0.75 });
+  assert.equal(flagged.length, 1);
+  assert.match(
+    flagged[0].message,
+    /loss dominated by "volatility" \(75% of the total at the last epoch; the data term "mse" 20%\)/,
+  );
 });
 
 Deno.test("gradient health: explosions relative to the running median; clip-ratio trend", () => {
@@ -179,4 +201,55 @@ Deno.test("health: a 3-class model that predicts one class only is flagged; a ba
   const truth = [0, 1, 2].map((c) => d.y.filter((v) => v === c).length / d.y.length);
   assert.ok(shares.every((v, c) => Math.abs(v - truth[c]) < 0.15), `shares ${shares} vs labels ${truth}`);
   assert.doesNotMatch(balanced.s.verdict, /class bias|collapsed/);
+});
+
+Deno.test("monitors judge the forecast, not the de-meaned network output: a regressor forecasting 'up' everywhere is flagged as positive", async () => {
+  await initBackend("cpu");
+  // Targets around +0.01 with no relation to the inputs: a de-meaned network predicts ≈ 0, the forecasts ≈ +0.01.
+  const rng = new SeededRandom(3);
+  const n = 400, cols = 4;
+  const X: Matrix = { data: Float32Array.from({ length: n * cols }, () => rng.uniform() - 0.5), rows: n, cols };
+  const y = Float32Array.from({ length: n }, () => 0.01 + 0.001 * (rng.uniform() - 0.5));
+  const health = new TrainingHealth();
+  const model = new MLPModel({
+    task: "regression",
+    hidden: [4],
+    epochs: 6,
+    batchSize: 64,
+    learningRate: 1e-4,
+    earlyStopping: { patience: 10 },
+    demean: true,
+    monitors: health.monitors,
+    progress: false,
+    backend: "cpu",
+    workers: 1,
+  });
+  try {
+    await model.fit(X, y, { validation: { X, y } });
+  } finally {
+    model.dispose();
+  }
+  const last = health.summary().rows.at(-1)!;
+  assert.ok(last.predPositive! > 0.95, `share of positive forecasts seen by the monitors: ${last.predPositive}`);
+  assert.match(health.summary().verdict, /sign bias from epoch \d+: 100\.0% of predictions positive/);
+});
+
+Deno.test("collapse and sign-bias monitors ask the loop to stop only with stop: true, once their finding is confirmed", () => {
+  const constant = [0.2, 0.2, 0.2, 0.2];
+  const quiet = new VarianceCollapseMonitor({ patience: 2, warmup: 1 });
+  const stopping = new VarianceCollapseMonitor({ patience: 2, warmup: 1, stop: true });
+  const biased = new SignBiasMonitor({ patience: 2, warmup: 0, stop: true });
+  const asked: Array<string | undefined> = [];
+  for (let e = 1; e <= 4; e++) {
+    const c = ctx(e, constant);
+    quiet.onEpochEnd(c);
+    stopping.onEpochEnd(c);
+    biased.onEpochEnd(c);
+    asked.push(stopping.stopRequested());
+    assert.equal(quiet.stopRequested(), undefined);
+  }
+  // Epochs 2 and 3 are the collapsed streak of 2 (after one warm-up epoch): confirmed at epoch 3.
+  assert.deepEqual(asked.map((a) => a !== undefined), [false, false, true, true]);
+  assert.match(asked[2]!, /collapsed at epoch 2/);
+  assert.match(biased.stopRequested()!, /sign bias from epoch 1: 100\.0% of predictions positive/);
 });

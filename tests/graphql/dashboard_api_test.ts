@@ -11,7 +11,13 @@ import { parse, validate } from "graphql";
 import { createGraphQLHandler } from "../../graphql/handler.ts";
 import { buildSchema } from "../../graphql/schema.ts";
 import { DEFAULT_LIMITS, operationCost } from "../../graphql/guard.ts";
-import { RUN_QUERY, RUNS_QUERY } from "../../graphql/page/api.ts";
+import {
+  RUN_QUERY,
+  RUNS_QUERY,
+  STUDIES_QUERY,
+  STUDY_PROGRESS_SUBSCRIPTION,
+  STUDY_QUERY,
+} from "../../graphql/page/api.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 import { query } from "../_helpers/graphql_client.ts";
 
@@ -225,7 +231,15 @@ Deno.test("dashboard API: fold aggregates beside the strongest baseline, pooled 
 
 Deno.test("dashboard API: the page's own queries validate against the schema and fit the default cost limit", () => {
   const schema = buildSchema();
-  for (const [name, text] of [["runs list", RUNS_QUERY], ["run page", RUN_QUERY]] as const) {
+  for (
+    const [name, text] of [
+      ["runs list", RUNS_QUERY],
+      ["run page", RUN_QUERY],
+      ["studies list", STUDIES_QUERY],
+      ["study page", STUDY_QUERY],
+      ["study live view", STUDY_PROGRESS_SUBSCRIPTION],
+    ] as const
+  ) {
     const document = parse(text);
     assert.deepStrictEqual(validate(schema, document).map((e) => e.message), [], name);
     const cost = operationCost(schema, document, undefined, { id: "run_x", first: 50 });

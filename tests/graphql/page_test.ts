@@ -1,8 +1,10 @@
 /**
  * The dashboard page in a real browser: Debian's chromium driven by playwright-core (no browser is downloaded). The
- * page loads from `candor serve`, lists a stored run, opens it, draws the equity chart (strategy and buy & hold) and
- * the fold chart, logs no console error, and makes no request that leaves 127.0.0.1. Screenshots are kept in
- * tests/artifacts/ (git-ignored) for a human to look at.
+ * page loads from `candor serve`, lists a stored study, opens it, shows its comparison table, follows an entry to its
+ * run page with the verdict line, the gate, the fold table with per-fold efficiency, the target distribution and the
+ * equity chart; lists a stored run, opens it, draws the equity chart (strategy and buy & hold) and the fold chart;
+ * follows a running study live until it is sealed; logs no console error, and makes no request that leaves 127.0.0.1.
+ * Screenshots are kept in tests/artifacts/ (git-ignored) for a human to look at.
  *
  * Skips with a message when /usr/bin/chromium is absent (`apt-get install chromium`).
  */
@@ -13,6 +15,7 @@ import { openStore } from "../../lib/store/mod.ts";
 import type { Store } from "../../lib/store/store.ts";
 import { startServer } from "../../graphql/server.ts";
 import { sampleFold, sampleRun } from "../store/contract.ts";
+import { recordStudy } from "./_study_fixture.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -121,7 +124,7 @@ Deno.test({
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       page.setDefaultTimeout(60_000);
       const seen = watch(page);
-      await page.goto(base);
+      await page.goto(`${base}#/runs`);
       const link = page.locator(`#runs-table a.run-link[data-run-id="${id}"]`);
       await link.waitFor();
       assert.equal(await page.locator("#runs-count").textContent(), "1 of 1 runs");
@@ -175,7 +178,7 @@ Deno.test({
       const page = await browser.newPage();
       page.setDefaultTimeout(60_000);
       const seen = watch(page);
-      await page.goto(server.url.replace(/graphql$/, ""));
+      await page.goto(`${server.url.replace(/graphql$/, "")}#/runs`);
       const input = page.locator('form.token input[name="token"]');
       await input.waitFor();
       await input.fill("s3cret-token");
@@ -183,6 +186,122 @@ Deno.test({
       await page.locator(`#runs-table a.run-link[data-run-id="${id}"]`).waitFor();
       // The 401 before the token was given is the only console error (the browser logs failed requests).
       assert.ok(seen.errors.every((e) => /401/.test(e)), JSON.stringify(seen.errors));
+      assert.deepStrictEqual(seen.external, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboard page (chromium): lists a stored study, opens its comparison, follows an entry to its run page",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = openStore(":memory:");
+    const s = await recordStudy(store);
+    const server = await startServer({ port: 0, store });
+    const base = server.url.replace(/graphql$/, "");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 60_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.setDefaultTimeout(60_000);
+      const seen = watch(page);
+      // The studies list is the landing view.
+      await page.goto(base);
+      const link = page.locator(`#studies-table a.study-link[data-study-id="${s.studyId}"]`);
+      await link.waitFor();
+      assert.equal(await page.locator("#studies-count").textContent(), "1 of 1 studies");
+      const row = (await page.locator("#studies-table tbody tr").first().textContent())!;
+      assert.match(row, /gbm vs mlp/);
+      assert.match(row, /1 of 2 edge · 1 passed the gate/);
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL("dashboard-studies.png", ARTIFACTS).pathname, fullPage: true });
+
+      await link.click();
+      await page.waitForURL(`**/#/studies/${s.studyId}`);
+      const rows = page.locator("#comparison-table tbody tr");
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 2);
+      const gbm = (await rows.nth(0).textContent())!;
+      // Headline with its interval beside the strongest baseline, verdict, WFE, gate, Sharpe and drawdown vs B&H.
+      assert.match(gbm, /55\.0%\s*\[52\.0%, 58\.0%\]/);
+      assert.match(gbm, /always up 53\.0%/);
+      assert.match(gbm, /no edge/);
+      assert.match(gbm, /0\.80/);
+      assert.match(gbm, /failed/);
+      assert.match(gbm, /0\.90 vs 0\.60/);
+      assert.match(gbm, /-12\.0% vs -30\.0%/);
+      const mlp = (await rows.nth(1).textContent())!;
+      assert.match(mlp, /edge/);
+      assert.match(mlp, /passed/);
+      assert.match(mlp, /1 of 2 folds unhealthy/);
+      assert.match((await page.locator("#study-warnings").textContent())!, /a study warning/);
+      await page.screenshot({ path: new URL("dashboard-study.png", ARTIFACTS).pathname, fullPage: true });
+
+      await page.locator(`#comparison-table a.entry-link[data-run-id="${s.mlp}"]`).click();
+      await page.waitForURL(`**/#/runs/${s.mlp}`);
+      await page.locator('[data-chart="equity"][data-rendered="true"] svg.marks').waitFor();
+      assert.equal(await page.locator('[data-chart="equity"] svg.marks .mark-line path').count(), 2);
+      const verdict = (await page.locator("#verdict-line").textContent())!;
+      assert.match(verdict, /^edge/);
+      assert.match(verdict, /accuracy 60\.0% \(95 % 57\.0%–63\.0%\) vs always up 53\.0%: edge \+7\.00 points/);
+      assert.match((await page.locator("#gate-line").textContent())!, /passed.*edge and WFE ≥ 0\.5/);
+      assert.match((await page.locator("#folds-table thead").textContent())!, /WFE.*health/);
+      assert.match((await page.locator("#folds-table tbody tr").nth(0).textContent())!, /0\.90\s*healthy/);
+      assert.match((await page.locator("#folds-table tbody tr").nth(1).textContent())!, /variance collapse/);
+      assert.equal(await page.locator("#targets-table tbody tr").count(), 2);
+      assert.match((await page.locator("#targets-table tbody tr").nth(0).textContent())!, /52\.0% \(400\)/);
+      assert.match((await page.locator("#sharpe-difference").textContent())!, /0\.60 \(95 % -0\.50 to 1\.10/);
+      assert.equal(await page.locator("#run-study").textContent(), "gbm vs mlp");
+      await page.screenshot({ path: new URL("dashboard-study-run.png", ARTIFACTS).pathname, fullPage: true });
+
+      assert.deepStrictEqual(seen.errors, []);
+      assert.deepStrictEqual(seen.external, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboard page (chromium): a running study's live view follows it until it is sealed",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = openStore(":memory:");
+    const s = await recordStudy(store, { seal: false });
+    const server = await startServer({ port: 0, store });
+    const base = server.url.replace(/graphql$/, "");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 60_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.setDefaultTimeout(60_000);
+      const seen = watch(page);
+      await page.goto(`${base}#/studies/${s.studyId}`);
+      // mlp has stored its first fold of two; gbm has finished, so the comparison holds its row already.
+      await page.locator("#live-stage", { hasText: "training mlp, fold 2 of 2" }).waitFor();
+      assert.match((await page.locator("#live-epoch").textContent())!, /fold 0, epoch 2 — train loss 0\.6800/);
+      await page.locator('[data-chart="live-loss"][data-rendered="true"] svg.marks').waitFor();
+      assert.equal(await page.locator("#comparison-table tbody tr").count(), 1);
+      assert.match(
+        (await page.locator("#live-entries").textContent())!,
+        /gbm.*succeeded.*2 \/ 2.*mlp.*running.*1 \/ 2/,
+      );
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL("dashboard-study-live.png", ARTIFACTS).pathname, fullPage: true });
+      // The writer finishes; the page follows and, once sealed, shows the study as stored.
+      await s.finish();
+      await page.locator(".status-succeeded", { hasText: "succeeded" }).first().waitFor();
+      await page.locator("#comparison-table tbody tr:nth-child(2)").waitFor();
+      assert.equal(await page.locator("#live").count(), 0);
+      assert.deepStrictEqual(seen.errors, []);
       assert.deepStrictEqual(seen.external, []);
     } finally {
       await browser.close();

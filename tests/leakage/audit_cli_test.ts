@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { candor } from "../_helpers/candor_cli.ts";
 import pl from "nodejs-polars";
-import { auditCommand } from "../../lib/cli/audit.ts";
+import { auditCommand, type AuditJson } from "../../lib/cli/audit.ts";
 import { FULL_FEATURES, openStore, panelFromFrame, syntheticMarket, writePanelCsv } from "../../lib/mod.ts";
 import { randomWalkPanel } from "../features/_panels.ts";
 import { realDataFile, realDataTest } from "../_helpers/real_data.ts";
@@ -43,12 +43,21 @@ Deno.test("candor audit: a misaligned returns column is a leak (exit 3, JSON ver
   try {
     const r = await capture(["--data", dirty, "--json", "--symbols", "1"]);
     assert.equal(r.status, 3, r.err);
-    const json = JSON.parse(r.out) as { features: { name: string; verdict: string; reasons: string[] }[] };
+    const json = JSON.parse(r.out) as AuditJson;
     const returns = json.features.find((f) => f.name === "returns");
     assert.ok(returns, "the extra column is audited");
     assert.equal(returns.verdict, "leak");
+    assert.equal(returns.source, "file");
     assert.ok(returns.reasons.length > 0);
+    assert.deepEqual(json.leaking, ["returns"]);
     assert.ok(json.features.filter((f) => f.name !== "returns").every((f) => f.verdict === "ok"));
+    assert.ok(json.features.filter((f) => f.name !== "returns").every((f) => f.source === "built-in"));
+    // Without the column (never read), nothing leaks.
+    const none = await capture(["--data", dirty, "--symbols", "1", "--columns", "none"]);
+    assert.equal(none.status, 0, none.err);
+    const unknown = await capture(["--data", dirty, "--columns", "nope"]);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.err, /columns not found in the price files: nope; extra columns present: returns/);
     const ok = await capture(["--data", clean, "--symbols", "1"]);
     assert.equal(ok.status, 0, ok.err);
     assert.match(ok.out, /0 leak\(s\)/);
@@ -70,13 +79,28 @@ realDataTest("candor audit --json on two real symbols: every built-in feature li
     for (const s of ["AAPL", "MSFT"]) symlinkSync(realDataFile(s)!, join(dir, `${s}.csv.gz`));
     const r = await candor(["audit", "--data", dir, "--json", "--horizon", "5", "--symbols", "2"]);
     assert.equal(r.code, 0, r.stderr);
-    const json = JSON.parse(r.stdout) as { features: { name: string; verdict: string; reasons: string[] }[] };
-    assert.deepEqual(Object.keys(json), ["features"]);
+    const json = JSON.parse(r.stdout) as AuditJson;
+    assert.deepEqual(Object.keys(json), [
+      "horizon",
+      "symbolsAudited",
+      "cutDates",
+      "controlReturns",
+      "leaking",
+      "suspect",
+      "features",
+    ]);
+    assert.equal(json.horizon, 5);
+    assert.deepEqual(json.symbolsAudited, ["AAPL", "MSFT"]);
+    assert.equal(json.cutDates.length, 4);
+    assert.equal(json.controlReturns, 10);
     assert.deepEqual(json.features.map((f) => f.name), FULL_FEATURES.map((d) => d.name));
     for (const f of json.features) {
-      assert.deepEqual(Object.keys(f).sort(), ["name", "reasons", "verdict"]);
+      assert.deepEqual(Object.keys(f), ["name", "source", "verdict", "reasons", "notes", "statistics"]);
+      assert.equal(f.source, "built-in");
       assert.ok(Array.isArray(f.reasons));
       assert.equal(f.verdict, "ok", `${f.name}: ${f.reasons.join("; ")}`);
+      assert.equal(f.statistics.truncation?.cuts, 4);
+      assert.equal(f.statistics.truncation?.changed, 0);
     }
   } finally {
     rmSync(dir, { recursive: true });
@@ -114,6 +138,37 @@ Deno.test("candor run refuses leaking data with exit 3; --allow-leakage trains a
       assert.equal((await store.getStudy(result.id))?.leakageOverride, true);
     } finally {
       await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("candor audit --json on the planted market: the past 5-day return column is ok with its statistics, a leak is a leak", async () => {
+  const market = syntheticMarket({ symbols: 4, days: 1200, seed: 9 });
+  const c = pl.col("adj_close");
+  const frame = market.panel.frame.withColumns(
+    c.div(c.shift(5)).log().over("symbol").alias("momentum_5d"),
+    c.shift(-1).div(c.shift(4)).log().over("symbol").alias("momentum_to_tomorrow"),
+  );
+  const dir = writeFolder(frame);
+  try {
+    for (const horizon of ["1", "5"]) {
+      const r = await capture(["--data", dir, "--json", "--symbols", "1", "--horizon", horizon]);
+      assert.equal(r.status, 3, r.err);
+      const json = JSON.parse(r.out) as AuditJson;
+      assert.equal(json.horizon, Number(horizon));
+      assert.equal(json.cutDates.length, 4);
+      const momentum = json.features.find((f) => f.name === "momentum_5d")!;
+      assert.equal(momentum.source, "file");
+      assert.equal(momentum.verdict, "ok", momentum.reasons.join("; "));
+      assert.ok(momentum.notes.length > 0, "its predictiveness is noted");
+      assert.equal(momentum.statistics.controlled?.pastReturns, 10);
+      assert.equal(momentum.statistics.controlled?.survives, false);
+      assert.ok(typeof momentum.statistics.ic?.z === "number" && momentum.statistics.ic.z > 3);
+      const leak = json.features.find((f) => f.name === "momentum_to_tomorrow")!;
+      assert.equal(leak.verdict, "leak", `h = ${horizon}`);
+      assert.deepEqual(json.leaking, ["momentum_to_tomorrow"]);
     }
   } finally {
     rmSync(dir, { recursive: true });

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { FACTS_MIME } from "../../notebooks/facts.ts";
 import {
   agreedExecution,
+  collectFacts,
   countEmptiedSvgs,
   differingCells,
+  externalResources,
+  kernelEnvironment,
   NBCONVERT_CONFIG,
   type OutputSummary,
   summarizeOutputs,
@@ -101,6 +105,10 @@ Deno.test({
       const html = await Deno.readTextFile(join(dir, "svg.html"));
       assert.ok(html.includes('<path d="M0,0L20,10" stroke="black"/>'), "the SVG's path was stripped");
       assert.equal(countEmptiedSvgs(html), 0);
+      // The code is folded so the story reads first, and nothing is loaded from the rendering machine (Debian's
+      // nbconvert points require.js and MathJax at /usr/share/javascript).
+      assert.ok(html.includes('<details class="candor-code">\n<summary>code</summary>'), "the code cell is not folded");
+      assert.deepEqual(externalResources(html), []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -116,3 +124,53 @@ async function hasNbconvert(): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("externalResources lists what a report would load from outside itself, and nothing else", () => {
+  const selfContained = '<html><head><style>.a { background: url("data:image/png;base64,AAAA"); }</style></head>' +
+    '<body><a href="https://example.com/paper">a link is not a resource</a><a href="#section">anchor</a>' +
+    `<img src="data:image/png;base64,AAAA">${SVG}<svg><a href="https://vega.github.io">chart text</a></svg></body></html>`;
+  assert.deepEqual(externalResources(selfContained), []);
+  // What Debian's nbconvert 6.5 writes into the lab template, and other ways to depend on the rendering machine.
+  const leaky = '<script src="file:///usr/share/javascript/requirejs/require.min.js"></script>' +
+    '<script type="text/javascript" src="https://cdn.example/mathjax.js"></script>' +
+    '<link rel="stylesheet" href="/usr/share/x.css"><img src="figure.png">' +
+    "<style>@import 'fonts.css'; .b { background: url(/tmp/bg.png) }</style>";
+  assert.deepEqual(externalResources(leaky), [
+    '<script src="file:///usr/share/javascript/requirejs/require.min.js">',
+    '<script src="https://cdn.example/mathjax.js">',
+    '<img src="figure.png">',
+    '<link href="/usr/share/x.css">',
+    "url(/tmp/bg.png)",
+    '@import "fonts.css"',
+  ]);
+});
+
+Deno.test("collectFacts merges every facts output of an executed notebook in cell order", () => {
+  const facts = collectFacts({
+    cells: [
+      { cell_type: "markdown" },
+      { cell_type: "code", outputs: [{ output_type: "display_data", data: { [FACTS_MIME]: { a: 1, b: "x" } } }] },
+      { cell_type: "code", outputs: [{ output_type: "stream", text: "not facts" }] },
+      // A later cell overrides a key; Jupyter may store JSON bundles as text.
+      { cell_type: "code", outputs: [{ output_type: "display_data", data: { [FACTS_MIME]: '{"b":"y","c":[1,2]}' } }] },
+    ],
+  });
+  assert.deepEqual(facts, { a: 1, b: "y", c: [1, 2] });
+});
+
+Deno.test("a silent cell that calls recordFacts or chapterPrices counts as lost output", () => {
+  const summary = summarizeOutputs({
+    cells: [
+      { cell_type: "code", source: "await recordFacts({ a: 1 });", outputs: [] },
+      { cell_type: "code", source: 'const p = await chapterPrices({ symbols: ["A"] });', outputs: [] },
+      { cell_type: "code", source: "const quiet = 1;", outputs: [] },
+    ],
+  });
+  assert.deepEqual(summary.lostCells, [1, 2]);
+});
+
+Deno.test("kernelEnvironment passes the price folder as an absolute path (kernels run in notebooks/)", () => {
+  assert.deepEqual(kernelEnvironment("relative/prices"), { CANDOR_REAL_DATA: join(Deno.cwd(), "relative", "prices") });
+  assert.deepEqual(kernelEnvironment("/abs/prices"), { CANDOR_REAL_DATA: "/abs/prices" });
+  assert.deepEqual(kernelEnvironment(undefined), {});
+});

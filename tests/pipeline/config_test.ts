@@ -32,7 +32,15 @@ Deno.test("study config: the empty config resolves to the documented demo defaul
   assert.equal(c.models.length, 1);
   assert.equal(c.models[0].name, "xgboost");
   assert.equal(c.models[0].settings.numBoostRound, 400);
-  assert.deepEqual(c.backtest, { lag: 1, costBps: 5, slippageBps: 0, portfolio: "long-short", annualization: 252 });
+  assert.deepEqual(c.backtest, {
+    lag: 1,
+    costBps: 5,
+    slippageBps: 0,
+    borrowBps: 0,
+    portfolio: "long-short",
+    sizing: { kind: "sign" },
+    annualization: 252,
+  });
   assert.deepEqual(c.gate, { wfeThreshold: 0.5, skip: false });
   assert.equal(c.seed, 42);
   assert.equal(c.allowLeakage, false);
@@ -182,4 +190,14 @@ Deno.test("every kind declares its settings with defaults and descriptions (what
     }
   }
   assert.ok(StudyConfigSchema !== undefined);
+});
+
+Deno.test("neural settings accept exactly the tfjs backends the models know", async () => {
+  const { BACKEND_CHOICES } = await import("../../lib/pipeline/trainers/neural.ts");
+  const { BACKEND_REQUESTS } = await import("../../lib/models/nn/backend.ts");
+  assert.deepEqual([...BACKEND_CHOICES], [...BACKEND_REQUESTS]);
+  assert.equal(
+    resolveStudyConfig({ models: [{ kind: "mlp", settings: { backend: "webgpu" } }] }).models[0].settings.backend,
+    "webgpu",
+  );
 });

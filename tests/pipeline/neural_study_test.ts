@@ -142,3 +142,21 @@ Deno.test("neural schedules and clipping are settings of every neural kind", asy
   assert.equal(e.settings.clipNorm, null);
   assert.ok(e.folds.every((f) => (f.fit as unknown as NeuralFoldReport).iterations === 3));
 });
+
+Deno.test("stopOn: a neural entry stops when the sign-bias monitor confirms a one-sided model (bull market)", async () => {
+  const config = (stopOn: string[]) => ({
+    data: { synthetic: { symbols: 4, days: 500, mode: "random-walk", drift: 0.008, seed: 3 } },
+    target: { horizon: 5 },
+    validation: { folds: 2 },
+    models: [{ kind: "mlp", settings: { hidden: [8], epochs: 40, patience: 40, stopOn } }],
+  });
+  const stopped = (await runStudy(config(["sign-bias"]))).report.entries[0];
+  const free = (await runStudy(config([]))).report.entries[0];
+  for (const f of stopped.folds) {
+    const fit = f.fit as unknown as NeuralFoldReport;
+    assert.equal(fit.stopReason, "monitor", `fold ${f.index}: ${fit.stopReason}`);
+    assert.ok(fit.iterations! < 40, `fold ${f.index}: ${fit.iterations} epochs, ${f.health}`);
+    assert.match(f.health, /sign bias/);
+  }
+  for (const f of free.folds) assert.equal((f.fit as unknown as NeuralFoldReport).iterations, 40);
+});

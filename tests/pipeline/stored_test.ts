@@ -56,6 +56,7 @@ Deno.test("readFoldResults: stored folds read back as the loop's fold results; p
         }
         // Every planned test row, in the plan's order, with the scores the local run held in memory.
         assert.deepStrictEqual(r.scores!.rows.test, planned.rows.test);
+        if (entry.kind !== "stacking") assert.deepStrictEqual(r.scores!.rows.validation, planned.rows.validation);
         const n = r.scores!.rows.test.length;
         assert.deepStrictEqual(r.scores!.test, stitched.scores.subarray(at, at + n));
         at += n;
@@ -83,11 +84,12 @@ Deno.test("readFoldResults: stored folds read back as the loop's fold results; p
       assert.deepStrictEqual(pooled.report.pooled.baselines, entry.pooled.baselines);
       assert.deepStrictEqual(pooled.report.backtest.metrics, entry.backtest.metrics);
       assert.deepStrictEqual(pooled.report.upShare, entry.upShare);
-      // Until the store keeps the early-stopping tails' predictions, the read-back says the efficiency is undefined
-      // rather than pooling as if the tails were empty.
-      if (entry.folds.some((f) => f.nValidation > 0 && f.nTest > 0)) {
-        assert.ok(pooled.report.warnings.some((w) => /tail's predictions are not stored/.test(w)));
-      }
+      // The early-stopping tails are stored beside the test rows: the walk-forward efficiency and the gate it feeds
+      // are the local run's too.
+      assert.deepStrictEqual(pooled.report.efficiency, entry.efficiency);
+      assert.deepStrictEqual(pooled.report.gate, entry.gate);
+      assert.deepStrictEqual(pooled.report.folds.map((f) => f.efficiency), entry.folds.map((f) => f.efficiency));
+      assert.ok(!pooled.report.warnings.some((w) => /tail's predictions are not stored/.test(w)));
       // What stacking reads: the same out-of-sample scores as the local run's.
       const scattered = outOfSampleScores(data, results);
       const rows = stitched.rows;

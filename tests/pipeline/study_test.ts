@@ -77,9 +77,13 @@ Deno.test("study of every kind (CI-sized, synthetic): one plan, every entry trai
     for (const e of r.report.entries) {
       const neuralKind = ["mlp", "lstm", "lstm-transformer", "xlstm"].includes(e.kind);
       assert.equal(epochs.some((x) => x.runId === e.runId), neuralKind, `${e.name}: epochs stored iff neural`);
-      const stored = predictions.filter((p) => p.runId === e.runId);
+      const stored = predictions.filter((p) => p.runId === e.runId && p.split === "test");
       assert.equal(stored.length, e.folds.filter((f) => f.nTest > 0).length);
       for (const p of stored) assert.equal(p.dates.length, e.folds[p.fold].nTest);
+      // The early-stopping tail's predictions are stored too (a resumed study recomputes the efficiency from them).
+      const tails = predictions.filter((p) => p.runId === e.runId && p.split === "validation");
+      for (const p of tails) assert.equal(p.dates.length, e.folds[p.fold].nValidation);
+      assert.ok(tails.length >= stored.length - (e.kind === "stacking" ? 1 : 0));
       assert.ok(diagnostics.some((d) => d.runId === e.runId && d.kind === "verdict"));
       assert.ok(diagnostics.some((d) => d.runId === e.runId && d.kind === "up-share"));
     }
@@ -116,6 +120,11 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
   for (const e of ret.report.entries) {
     assert.equal(e.task, "regression");
     assert.equal(e.pooled.verdictOn, "ic");
+    // One IC, two uncertainties: the block bootstrap and Driscoll–Kraay (the verdict's), on the same value.
+    const dk = e.pooled.icDriscollKraay;
+    assert.ok(Math.abs(dk.value - e.pooled.ic.value) < 1e-12);
+    assert.ok(dk.se > 0 && dk.ci[0] < dk.value && dk.value < dk.ci[1]);
+    assert.equal(e.pooled.verdict, dk.ci[0] > 0 ? "edge" : "no-edge");
     for (const f of e.folds) assert.ok(Number.isFinite(f.metrics.mse) && Number.isFinite(f.metrics.r2));
   }
   const excess = await runStudy({

@@ -31,6 +31,7 @@ const trainer: FoldTrainer<Record<string, never>> = {
       warnings: [],
     });
   },
+  load: () => Promise.reject(new Error(`${FAILING_KIND} keeps no models`)),
 };
 
 registerTrainer(trainer);

@@ -65,6 +65,10 @@ function assertSameStudy(distributed: StudyReport, local: StudyReport): void {
     assert.deepStrictEqual(d.pooled.ic, l.pooled.ic, `${d.name} pooled IC`);
     assert.deepStrictEqual(d.pooled.verdict, l.pooled.verdict);
     assert.deepStrictEqual(d.backtest.metrics, l.backtest.metrics, `${d.name} backtest`);
+    // The early-stopping tails are stored with the folds: the walk-forward efficiency and the gate are the local's.
+    assert.deepStrictEqual(d.folds.map((f) => f.efficiency), l.folds.map((f) => f.efficiency), `${d.name} fold WFE`);
+    assert.deepStrictEqual(d.efficiency, l.efficiency, `${d.name} WFE`);
+    assert.deepStrictEqual(d.gate, l.gate, `${d.name} gate`);
   }
 }
 
@@ -81,7 +85,10 @@ async function assertStoredOnce(store: Store, result: StudyResult): Promise<void
   for (const e of result.report.entries) {
     assert.deepEqual(folds.filter((f) => f.runId === e.runId).map((f) => f.index), [0, 1, 2], e.name);
     const predicted = e.folds.filter((f) => f.nTest > 0).map((f) => f.index);
-    assert.deepEqual(predictions.filter((p) => p.runId === e.runId).map((p) => p.fold), predicted, e.name);
+    const mine = predictions.filter((p) => p.runId === e.runId);
+    assert.deepEqual(mine.filter((p) => p.split === "test").map((p) => p.fold), predicted, e.name);
+    const tails = e.folds.filter((f) => f.nTest > 0 && f.nValidation > 0).map((f) => f.index);
+    assert.deepEqual(mine.filter((p) => p.split === "validation").map((p) => p.fold), tails, `${e.name} tails`);
     const keys = epochs.filter((x) => x.runId === e.runId).map((x) => `${x.fold}:${x.epoch}`);
     assert.equal(new Set(keys).size, keys.length, `${e.name}: an epoch stored twice`);
   }

@@ -99,11 +99,17 @@ Deno.test("study-fold job: trains a fold exactly as the local loop, stores it on
         assert.deepStrictEqual(f.metrics, e.folds[f.index].metrics, `${e.name} fold ${f.index}`);
         assert.deepStrictEqual(f.baselines, e.folds[f.index].baselines);
       }
-      const predictions = await store.listPredictions([runId]);
+      const predictions = await store.listPredictions([runId], { split: "test" });
       assert.deepEqual(
         predictions.map((p) => p.fold),
         e.folds.filter((f) => f.nTest > 0).map((f) => f.index),
-        `${e.name}: one prediction record per predicted fold`,
+        `${e.name}: one test prediction record per predicted fold`,
+      );
+      const tails = await store.listPredictions([runId], { split: "validation" });
+      assert.deepEqual(
+        tails.map((p) => p.fold),
+        e.folds.filter((f) => f.nTest > 0 && f.nValidation > 0).map((f) => f.index),
+        `${e.name}: one early-stopping tail record per predicted fold with a tail`,
       );
       const keys = run.diagnostics.map((d) => `${d.fold}|${d.kind}|${d.message}`);
       assert.equal(new Set(keys).size, keys.length, `${e.name}: no diagnostic written twice`);

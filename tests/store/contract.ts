@@ -14,8 +14,8 @@ import { StoreError } from "../../lib/errors.ts";
 import type {
   BacktestRecord,
   EpochRecord,
+  FoldParts,
   FoldRecord,
-  FoldResultRecord,
   NewRun,
   NewStudy,
   PredictionRecord,
@@ -31,6 +31,8 @@ import type {
   StudySummary,
 } from "../../lib/store/store.ts";
 import { isRunId, isStudyId } from "../../lib/store/run_id.ts";
+import { productionContractTests } from "./contract_production.ts";
+import { version3ContractTests } from "./contract_v3.ts";
 
 /** A fresh, empty store and how to dispose of it. */
 export interface StoreFixture {
@@ -38,8 +40,16 @@ export interface StoreFixture {
   cleanup?: () => Promise<void> | void;
 }
 
-/** Opens a fresh, empty store. */
-export type StoreFactory = () => Promise<StoreFixture>;
+/** Options a test may ask the fresh store to be opened with. */
+export interface StoreTestOptions {
+  /** The store's clock (epoch ms), so tests move time instead of waiting. */
+  clock?: () => number;
+  /** Age after which a running record's heartbeat is stale (ms). */
+  staleAfterMs?: number;
+}
+
+/** Opens a fresh, empty store (with `options` when given). */
+export type StoreFactory = (options?: StoreTestOptions) => Promise<StoreFixture>;
 
 /** A run input with every field set. */
 export function sampleRun(overrides: Partial<NewRun> = {}): NewRun {
@@ -127,6 +137,7 @@ export async function assertRefusedUnchanged(
 /** Registers the contract tests for one backend. */
 export function storeContractTests(backend: string, factory: StoreFactory): void {
   storeDashboardReadTests(backend, factory);
+  version3ContractTests(backend, factory);
   const test = (name: string, fn: (store: Store) => Promise<void>) =>
     Deno.test(`store contract (${backend}): ${name}`, async () => {
       const { store, cleanup } = await factory();
@@ -548,6 +559,7 @@ export function storeContractTests(backend: string, factory: StoreFactory): void
   });
 
   studyContractTests(test);
+  productionContractTests(test);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -619,6 +631,12 @@ function studyContractTests(test: (name: string, fn: (store: Store) => Promise<v
       entries: [{ name: "gbm", kind: "xgboost" }, { name: "mlp", kind: "mlp" }, { name: "stack", kind: "stacking" }],
       leakageOverride: false,
       summary: null,
+      // Creation counts as the first heartbeat; a new study is live, untagged, without note or reopenings.
+      heartbeatAt: study.createdAt,
+      liveness: "live",
+      tags: [],
+      note: null,
+      reopened: [],
       runs: [],
     });
   });
@@ -1340,11 +1358,10 @@ export function storeDashboardReadTests(backend: string, factory: StoreFactory):
     assert.equal(await store.changeToken(), t4);
   });
 
-  // --- Idempotent fold writes (appendFoldResult) ---
+  // --- Idempotent fold writes (recordFold keyed by run and fold) ---
 
   /** One fold with a prediction record, two epochs and a diagnostic, all keyed to `index`. */
-  const foldResult = (index: number, overrides: Partial<FoldRecord> = {}): FoldResultRecord => ({
-    fold: sampleFold(index, overrides),
+  const foldParts = (index: number): FoldParts => ({
     predictions: [samplePredictions(index)],
     epochs: [
       { fold: index, epoch: 0, trainLoss: 0.7, valLoss: 0.69 },
@@ -1353,12 +1370,14 @@ export function storeDashboardReadTests(backend: string, factory: StoreFactory):
     diagnostics: [{ fold: index, kind: "health", severity: "info", message: `fold ${index} healthy` }],
   });
 
-  test("appendFoldResult writes a fold and its parts together; the same fold again writes nothing", async (store) => {
+  test("recordFold of a fold already stored writes nothing and answers duplicate, even once sealed", async (store) => {
     const id = await store.createRun(sampleRun());
-    assert.equal(await store.appendFoldResult(id, foldResult(0)), "written");
+    assert.equal(await store.recordFold(id, sampleFold(0), foldParts(0)), "written");
     const once = await snapshot(store);
     // A retried job: same fold, maybe different numbers (a rerun on another machine) — nothing is written.
-    assert.equal(await store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.9 } })), "duplicate");
+    assert.equal(await store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.9 } }), foldParts(0)), "duplicate");
+    // Without its parts too: the key alone decides.
+    assert.equal(await store.recordFold(id, sampleFold(0)), "duplicate");
     assert.deepStrictEqual(await snapshot(store), once);
     const run = (await store.getRun(id))!;
     assert.deepStrictEqual(run.folds.map((f) => [f.index, f.metrics.accuracy]), [[0, 0.5125]]);
@@ -1366,63 +1385,43 @@ export function storeDashboardReadTests(backend: string, factory: StoreFactory):
     assert.ok(Number.isNaN(run.epochs[1].valLoss));
     assert.deepStrictEqual(run.diagnostics.map((d) => d.message), ["fold 0 healthy"]);
     assert.deepStrictEqual((await store.listPredictions([id])).map((p) => p.fold), [0]);
-    // A fold without predictions or epochs, then another fold.
-    assert.equal(
-      await store.appendFoldResult(id, {
-        fold: sampleFold(1, { nTest: 0 }),
-        predictions: [],
-        epochs: [],
-        diagnostics: [],
-      }),
-      "written",
-    );
-    assert.equal(await store.appendFoldResult(id, foldResult(2)), "written");
+    // A fold without parts, then another fold.
+    assert.equal(await store.recordFold(id, sampleFold(1, { nTest: 0 })), "written");
+    assert.equal(await store.recordFold(id, sampleFold(2), foldParts(2)), "written");
     assert.deepStrictEqual((await store.listFolds([id])).map((f) => f.index), [0, 1, 2]);
     // Sealed since: a stored fold is still a duplicate (done), a new one is refused.
     await store.finishRun(id, { status: "failed", error: { message: "stopped", stage: "train", fold: 3 } });
-    assert.equal(await store.appendFoldResult(id, foldResult(2)), "duplicate");
-    await assertRefusedUnchanged(store, () => store.appendFoldResult(id, foldResult(3)), /already failed/);
+    assert.equal(await store.recordFold(id, sampleFold(2), foldParts(2)), "duplicate");
+    await assertRefusedUnchanged(store, () => store.recordFold(id, sampleFold(3), foldParts(3)), /already failed/);
+    // A fold index stored in another run is no duplicate here.
+    const other = await store.createRun(sampleRun());
+    assert.equal(await store.recordFold(other, sampleFold(0), foldParts(0)), "written");
   });
 
-  test("appendFoldResult is all or nothing and keys every part to the fold", async (store) => {
+  test("recordFold is all or nothing when it writes; an unknown run is refused", async (store) => {
     const id = await store.createRun(sampleRun());
     await store.appendEpochs(id, [{ fold: 4, epoch: 1, trainLoss: 1 }]);
-    const cases: [ReturnType<typeof foldResult>, RegExp][] = [
-      [
-        { ...foldResult(0), predictions: [samplePredictions(1)] },
-        /result\.predictions\[0\]\.fold: expected the fold's index 0/,
-      ],
-      [{ ...foldResult(0), epochs: [{ fold: 1, epoch: 0, trainLoss: 1 }] }, /result\.epochs\[0\]\.fold/],
-      [{ ...foldResult(0), epochs: [{ fold: null, epoch: 0, trainLoss: 1 }] }, /result\.epochs\[0\]\.fold/],
-      [
-        { ...foldResult(0), diagnostics: [{ fold: 2, kind: "k", severity: "info", message: "m" }] },
-        /diagnostics\[0\]\.fold/,
-      ],
-      [
-        { ...foldResult(0), predictions: [{ ...samplePredictions(0), values: [1, 2, Infinity, 4] }] },
-        /predictions\.values\[2\]/,
-      ],
-      [foldResult(0, { nTrain: -1 }), /fold\.nTrain/],
-      // Epoch 1 of fold 4 exists already: the fold, its predictions and diagnostics must not be written either.
-      [{ ...foldResult(4), epochs: [{ fold: 4, epoch: 1, trainLoss: 2 }] }, /appendFoldResult: .*nothing was written/],
-    ];
-    for (const [record, message] of cases) {
-      await assertRefusedUnchanged(store, () => store.appendFoldResult(id, record), message);
-    }
+    // Epoch 1 of fold 4 exists already (a part left by per-part writes): the fold, its predictions and diagnostics
+    // must not be written either.
     await assertRefusedUnchanged(
       store,
-      () => store.appendFoldResult("run_00000000000000000000000000", foldResult(0)),
+      () => store.recordFold(id, sampleFold(4), { ...foldParts(4), epochs: [{ fold: 4, epoch: 1, trainLoss: 2 }] }),
+      /recordFold: .*already has epoch 1/,
+    );
+    await assertRefusedUnchanged(
+      store,
+      () => store.recordFold("run_00000000000000000000000000", sampleFold(0), foldParts(0)),
       /unknown run id/,
     );
     assert.deepStrictEqual(await store.listFolds([id]), []);
   });
 
-  test("appendFoldResult: two writers racing on one fold store it once", async (store) => {
+  test("recordFold: two writers racing on one fold store it once", async (store) => {
     const id = await store.createRun(sampleRun());
     const outcomes = await Promise.all([
-      store.appendFoldResult(id, foldResult(0)),
-      store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.6 } })),
-      store.appendFoldResult(id, foldResult(0, { metrics: { accuracy: 0.7 } })),
+      store.recordFold(id, sampleFold(0), foldParts(0)),
+      store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.6 } }), foldParts(0)),
+      store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.7 } }), foldParts(0)),
     ]);
     assert.deepStrictEqual([...outcomes].sort(), ["duplicate", "duplicate", "written"]);
     const run = (await store.getRun(id))!;

@@ -4,21 +4,36 @@ import { join } from "node:path";
 import { StoreError } from "../../lib/errors.ts";
 import { DEFAULT_STORE_PATH, openStore, resolveStoreLocation, SqliteStore } from "../../lib/store/mod.ts";
 import { SQLITE_MIGRATIONS } from "../../lib/store/sqlite_schema.ts";
-import { sampleBacktest, sampleFold, sampleRun, storeContractTests } from "./contract.ts";
-import { assertMigrated, assertVersion1Run, fillVersion1 } from "./_version1.ts";
-import type { Run } from "../../lib/store/store.ts";
+import {
+  sampleBacktest,
+  sampleFold,
+  samplePredictions,
+  sampleRun,
+  sampleStudy,
+  storeContractTests,
+} from "./contract.ts";
+import { StoreDamagedError, StoreLockedError } from "../../lib/store/store.ts";
+import {
+  assertVersion1Migrated,
+  assertVersion2Migrated,
+  fillVersion1,
+  fillVersion2,
+  type OldDb,
+  OldJson,
+} from "./_old_versions.ts";
+import { checkStore } from "../../lib/store/mod.ts";
 
 async function tempDb(): Promise<{ path: string; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "candor-store-" });
   return { path: join(dir, "runs.db"), dir };
 }
 
-storeContractTests("sqlite", async () => {
+storeContractTests("sqlite", async (options) => {
   const { path, dir } = await tempDb();
-  return { store: openStore(path), cleanup: () => Deno.remove(dir, { recursive: true }) };
+  return { store: openStore(path, options), cleanup: () => Deno.remove(dir, { recursive: true }) };
 });
 
-storeContractTests("sqlite :memory:", () => Promise.resolve({ store: openStore(":memory:") }));
+storeContractTests("sqlite :memory:", (options) => Promise.resolve({ store: openStore(":memory:", options) }));
 
 /** Every row of every table, for byte-level before/after comparisons. */
 function dump(path: string): Record<string, unknown[]> {
@@ -135,15 +150,15 @@ Deno.test("sqlite migrations: forward-only upgrade keeps the data; a failing mig
     const broken = [...SQLITE_MIGRATIONS, {
       version: SQLITE_MIGRATIONS.length + 1,
       description: "broken",
-      sql: "ALTER TABLE runs ADD COLUMN note TEXT; THIS IS NOT SQL;",
+      sql: "ALTER TABLE runs ADD COLUMN remark TEXT; THIS IS NOT SQL;",
     }];
     const before = dump(path);
     assert.throws(() => new SqliteStore(path, { migrations: broken }), StoreError);
     assert.deepStrictEqual(dump(path), before);
     const next = [...SQLITE_MIGRATIONS, {
       version: SQLITE_MIGRATIONS.length + 1,
-      description: "run notes",
-      sql: "ALTER TABLE runs ADD COLUMN note TEXT;",
+      description: "run remarks",
+      sql: "ALTER TABLE runs ADD COLUMN remark TEXT;",
     }];
     const s2 = new SqliteStore(path, { migrations: next });
     assert.equal(s2.schemaVersion(), SQLITE_MIGRATIONS.length + 1);
@@ -177,10 +192,10 @@ Deno.test("sqlite migrations: a database newer than the code is refused untouche
   }
 });
 
-Deno.test("sqlite concurrency: a second connection waits for the write lock, then fails cleanly", async () => {
+Deno.test("sqlite concurrency: a second connection waits for the write lock, retries, then fails cleanly", async () => {
   const { path, dir } = await tempDb();
   const a = openStore(path);
-  const b = openStore(path, { busyTimeoutMs: 300 });
+  const b = openStore(path, { busyTimeoutMs: 300, lockRetries: 1 });
   const locker = new DatabaseSync(path);
   try {
     const id = await a.createRun(sampleRun());
@@ -192,12 +207,14 @@ Deno.test("sqlite concurrency: a second connection waits for the write lock, the
     locker.exec("BEGIN IMMEDIATE");
     const t0 = performance.now();
     await assert.rejects(() => b.appendFold(id, sampleFold(2)), (e: unknown) => {
-      assert.ok(e instanceof StoreError);
-      assert.match(e.message, /write lock/);
+      assert.ok(e instanceof StoreLockedError, String(e));
+      assert.match(e.message, /write lock was still held after 2 attempt\(s\) of 300 ms each/);
+      assert.match(e.message, new RegExp(`run store at ${path} is locked by another process`));
+      assert.match(e.message, /nothing was written/);
       return true;
     });
     const waited = performance.now() - t0;
-    assert.ok(waited >= 250, `gave up after ${waited.toFixed(0)} ms, before the 300 ms busy timeout`);
+    assert.ok(waited >= 550, `gave up after ${waited.toFixed(0)} ms, before two 300 ms busy timeouts`);
     // Readers are not blocked by the writer (WAL).
     assert.equal((await b.getRun(id))!.folds.length, 2);
     locker.exec("ROLLBACK");
@@ -207,6 +224,31 @@ Deno.test("sqlite concurrency: a second connection waits for the write lock, the
     locker.close();
     await a.close();
     await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite concurrency: a lock released while the writer backs off lets the retry succeed", async () => {
+  const { path, dir } = await tempDb();
+  const store = openStore(path, { busyTimeoutMs: 100, lockRetries: 3 });
+  const locker = new DatabaseSync(path);
+  try {
+    const id = await store.createRun(sampleRun());
+    locker.exec("BEGIN IMMEDIATE");
+    // The first attempt blocks this thread for the 100 ms busy timeout; the timer can only fire afterwards, during
+    // a backoff pause (the writer awaits between attempts), so the lock is released before a later attempt.
+    let released = false;
+    const timer = setTimeout(() => {
+      locker.exec("ROLLBACK");
+      released = true;
+    }, 150);
+    await store.appendFold(id, sampleFold(0));
+    clearTimeout(timer);
+    assert.ok(released, "the write succeeded while the lock was still held");
+    assert.deepStrictEqual((await store.getRun(id))!.folds.map((f) => f.index), [0]);
+  } finally {
+    locker.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -271,51 +313,135 @@ Deno.test("openStore: a closed store refuses use; closing twice is harmless", as
 
 // --- Schema version 2 (studies, predictions) ---
 
-Deno.test("sqlite migration to version 2: every version-1 record is kept and every run gets its study", async () => {
-  const { path, dir } = await tempDb();
-  try {
-    const v1 = new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) });
-    assert.equal(v1.schemaVersion(), 1);
-    const raw = new DatabaseSync(path);
-    const inputs = await fillVersion1(v1, (r) => {
-      raw.prepare(
-        `INSERT INTO runs (id, created_at, status, config, seed, model, symbols, data_source, backend, leakage_override)
-           VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        r.id,
-        r.createdAt,
-        JSON.stringify(r.config),
-        r.seed,
-        r.model,
-        JSON.stringify(r.symbols),
-        r.dataSource,
-        r.backend,
-        r.leakageOverride ? 1 : 0,
+/** A raw connection to an old-version file, writing as the old code did (JSON as text, booleans as 0/1). */
+function oldSqlite(db: DatabaseSync): OldDb {
+  return {
+    dialect: "sqlite",
+    exec: (sql, params) => {
+      db.prepare(sql).run(
+        ...params.map((v) => v instanceof OldJson ? v.text : typeof v === "boolean" ? (v ? 1 : 0) : v),
       );
       return Promise.resolve();
-    });
+    },
+  };
+}
+
+/** Rows restricted to `columns` (the columns an older version had). */
+function project(rows: unknown[], columns: string[]): unknown[] {
+  return rows.map((row) => Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[c]])));
+}
+
+/** Every table's rows restricted to the columns `before` had are unchanged (as sets: rebuilt tables may reorder). */
+function assertOldColumnsUnchanged(before: Record<string, unknown[]>, after: Record<string, unknown[]>): void {
+  for (const [table, rows] of Object.entries(before)) {
+    if (table === "schema_version" || rows.length === 0) continue;
+    const columns = Object.keys(rows[0] as object);
+    const key = (r: unknown) =>
+      JSON.stringify(project([r], columns)[0], (_k, v) => v instanceof Uint8Array ? [...v] : v);
+    assert.deepStrictEqual(
+      project(after[table], columns).map(key).sort(),
+      rows.map(key).sort(),
+      `${table}: every value of the old columns is unchanged`,
+    );
+  }
+}
+
+Deno.test("sqlite migration from version 1: every version-1 record is kept, every run gets its study", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) }).close();
+    const raw = new DatabaseSync(path);
+    const inputs = await fillVersion1(oldSqlite(raw));
     raw.close();
-    const before: Run[] = [];
-    for (const r of inputs) before.push((await v1.getRun(r.id))!);
-    inputs.forEach((r, i) => assertVersion1Run(before[i], r, i));
-    await v1.close();
-    const tablesBefore = dump(path);
-    assert.equal(tablesBefore.runs.length, 3);
+    const version1 = dump(path);
+    assert.equal(version1.runs.length, 3);
+
+    // To version 2 first: its migration leaves every version-1 table byte-identical (and the same rows in order).
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const version2 = dump(path);
+    for (const table of ["folds", "epochs", "diagnostics", "backtests"]) {
+      assert.ok(version1[table].length > 0, table);
+      assert.deepStrictEqual(version2[table], version1[table], table);
+    }
+    const v1Columns = Object.keys(version1.runs[0] as object);
+    assert.deepStrictEqual(project(version2.runs, v1Columns), project(version1.runs, v1Columns));
 
     const store = new SqliteStore(path);
     try {
-      assert.equal(store.schemaVersion(), 2);
-      // Storage level: the version-1 tables are byte-identical, and so are the version-1 columns of runs.
-      const tablesAfter = dump(path);
-      for (const table of ["folds", "epochs", "diagnostics", "backtests"]) {
-        assert.ok(tablesBefore[table].length > 0, table);
-        assert.deepStrictEqual(tablesAfter[table], tablesBefore[table], table);
+      assert.equal(store.schemaVersion(), SQLITE_MIGRATIONS.length);
+      assertOldColumnsUnchanged(version2, dump(path));
+      await assertVersion1Migrated(store, inputs);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migration from version 2: studies, runs, parts and predictions read back as written", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const raw = new DatabaseSync(path);
+    const fixture = await fillVersion2(oldSqlite(raw));
+    raw.close();
+    const before = dump(path);
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion(), SQLITE_MIGRATIONS.length);
+      const after = dump(path);
+      assertOldColumnsUnchanged(before, after);
+      // The rebuilt tables gained their version-3 columns with empty values; existing predictions are `test`.
+      for (const table of ["runs", "studies"]) {
+        assert.ok(
+          (after[table] as Record<string, unknown>[]).every((r) =>
+            r.heartbeat_at === null && r.note === null && r.reopened === "[]"
+          ),
+          table,
+        );
       }
-      const columns = Object.keys(tablesBefore.runs[0] as object);
-      const project = (row: unknown) =>
-        Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[c]]));
-      assert.deepStrictEqual(tablesAfter.runs.map(project), tablesBefore.runs.map(project));
-      await assertMigrated(store, inputs, before);
+      assert.ok((after.predictions as Record<string, unknown>[]).every((r) => r.split === "test"));
+      assert.deepStrictEqual([after.run_tags, after.study_tags], [[], []]);
+      await assertVersion2Migrated(store, fixture);
+    } finally {
+      await store.close();
+    }
+    // What the old and the new code wrote is sound: the full check finds nothing.
+    const report = await checkStore(path, { full: true });
+    assert.deepStrictEqual([report.ok, report.problems, report.schemaVersion], [true, [], SQLITE_MIGRATIONS.length]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite migration to version 3: a failure changes nothing; afterwards foreign keys are on", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await new SqliteStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const raw = new DatabaseSync(path);
+    const fixture = await fillVersion2(oldSqlite(raw));
+    raw.close();
+    const before = dump(path);
+    const broken = [...SQLITE_MIGRATIONS.slice(0, 2), {
+      ...SQLITE_MIGRATIONS[2],
+      sql: SQLITE_MIGRATIONS[2].sql + "\nNOT SQL;",
+    }];
+    assert.throws(() => new SqliteStore(path, { migrations: broken }), StoreError);
+    assert.deepStrictEqual(dump(path), before);
+    const store = new SqliteStore(path);
+    try {
+      // Deleting a study cascades to its runs and their parts: the rebuilt tables kept their foreign keys, and
+      // the connection has them on again.
+      await store.deleteStudy(fixture.studies.succeeded);
+      const left = dump(path);
+      const runIds = new Set([fixture.runs.gbm, fixture.runs.mlp]);
+      for (const table of ["runs", "folds", "epochs", "diagnostics", "backtests", "predictions"]) {
+        const key = table === "runs" ? "id" : "run_id";
+        assert.ok((left[table] as Record<string, unknown>[]).every((r) => !runIds.has(r[key] as string)), table);
+      }
+      assert.equal(left.studies.length, 2);
+      assert.equal(left.folds.length, before.folds.length - 3);
     } finally {
       await store.close();
     }
@@ -376,6 +502,237 @@ Deno.test("sqlite: changeToken changes when another connection commits a write",
   } finally {
     await reader.close();
     await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// --- Damage: every failure is a StoreError naming the file, and a damaged file is never written into ---
+
+/** A store with studies, runs, folds, epochs, backtests and predictions, written without deletes (no free pages). */
+async function filledStore(path: string): Promise<{ studies: string[]; runs: string[] }> {
+  const store = openStore(path);
+  const studies: string[] = [];
+  const runs: string[] = [];
+  try {
+    for (let s = 0; s < 4; s++) {
+      const studyId = await store.createStudy(sampleStudy());
+      studies.push(studyId);
+      for (const entry of ["gbm", "mlp"]) {
+        const runId = await store.createRun(sampleRun({ studyId, entry }));
+        runs.push(runId);
+        for (let f = 0; f < 4; f++) {
+          await store.recordFold(runId, sampleFold(f), {
+            predictions: [samplePredictions(f, 2000, 1)],
+            epochs: Array.from({ length: 20 }, (_, epoch) => ({ fold: f, epoch, trainLoss: 1 / (epoch + 1) })),
+          });
+        }
+        await store.finishRun(runId, { status: "succeeded" });
+      }
+      await store.finishStudy(studyId, { status: "succeeded" });
+    }
+  } finally {
+    await store.close();
+  }
+  return { studies, runs };
+}
+
+/** Overwrites `length` bytes at `offset` with bytes from a seeded generator (xorshift32); returns the file's bytes. */
+function damage(path: string, offset: number, length: number, seed = 0x9e3779b9): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let x = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    bytes[i] = x & 0xff;
+  }
+  const file = Deno.openSync(path, { write: true });
+  try {
+    file.seekSync(offset, Deno.SeekMode.Start);
+    file.writeSync(bytes);
+  } finally {
+    file.close();
+  }
+  return Deno.readFileSync(path);
+}
+
+/** The first page of `table` (its b-tree root) and the page size, read from an intact file. */
+function rootPage(path: string, table: string): { offset: number; pageSize: number } {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const { page_size } = db.prepare("PRAGMA page_size").get() as { page_size: number };
+    const { rootpage } = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = ?").get(table) as {
+      rootpage: number;
+    };
+    return { offset: (rootpage - 1) * page_size, pageSize: page_size };
+  } finally {
+    db.close();
+  }
+}
+
+/** Asserts `e` reports damage of the store at `path` as a StoreDamagedError. */
+function assertDamage(e: unknown, path: string): true {
+  assert.ok(e instanceof StoreDamagedError, `expected a StoreDamagedError, got ${e}`);
+  assert.ok(e.message.includes(path), e.message);
+  assert.match(e.message, /damaged/);
+  assert.match(e.message, /candor db check --db .* --full/);
+  return true;
+}
+
+Deno.test("sqlite damage: 16 KB of random bytes in the middle is reported by opening or reading, and nothing is written into the file", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const { runs } = await filledStore(path);
+    const size = (await Deno.stat(path)).size;
+    assert.ok(size > 1_000_000, `store of ${size} bytes`);
+    const damaged = damage(path, Math.floor(size / 2), 16 * 1024);
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    let store: ReturnType<typeof openStore> | undefined;
+    await attempt(() => store = openStore(path));
+    if (store !== undefined) {
+      const s = store;
+      await attempt(() => s.listStudies({ limit: 1000 }));
+      await attempt(() => s.listRuns({ limit: 1000 }));
+      for (const id of runs) await attempt(() => s.getRun(id));
+      await attempt(() => s.listPredictions(runs));
+      await attempt(() => s.queryRuns({ first: 1000 }));
+      const before = errors.length;
+      await attempt(() => s.createStudy(sampleStudy()));
+      assert.equal(errors.length, before + 1, "a write into the damaged store was accepted");
+      await s.close();
+    }
+    assert.ok(errors.length > 0, "the damage went unnoticed");
+    for (const e of errors) assertDamage(e, path);
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged, "the damaged file was written into");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite damage: a damaged runs table or header is refused at open, before anything is written", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    await filledStore(path);
+    const pristine = Deno.readFileSync(path);
+    const { offset, pageSize } = rootPage(path, "runs");
+    const damaged = damage(path, offset, pageSize);
+    assert.throws(() => openStore(path), (e: unknown) => assertDamage(e, path));
+    assert.throws(() => openStore(path), /nothing was written/);
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged);
+
+    Deno.writeFileSync(path, pristine);
+    const header = damage(path, 0, 100);
+    assert.throws(() => openStore(path), (e: unknown) => assertDamage(e, path) && /not a database/.test(String(e)));
+    assert.deepStrictEqual(Deno.readFileSync(path), header);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite damage: damaged prediction arrays open (the open check skips them), fail every read of them and refuse every write", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const { runs } = await filledStore(path);
+    const { offset, pageSize } = rootPage(path, "predictions");
+    const damaged = damage(path, offset, pageSize);
+    const store = openStore(path);
+    try {
+      // What the open check covers still reads.
+      assert.equal((await store.listRuns({ limit: 1000 })).length, runs.length);
+      assert.equal((await store.getRun(runs[0]))!.folds.length, 4);
+      await assert.rejects(() => store.listPredictions(runs), (e: unknown) => assertDamage(e, path));
+      // The whole-file check before the first write finds the damage; later writes are refused at once.
+      await assert.rejects(() => store.createStudy(sampleStudy()), (e: unknown) => assertDamage(e, path));
+      await assert.rejects(() => store.tag(runs[0], "x"), (e: unknown) => assertDamage(e, path));
+    } finally {
+      await store.close();
+    }
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged);
+    const quick = await checkStore(path);
+    const full = await checkStore(path, { full: true });
+    for (const report of [quick, full]) {
+      assert.equal(report.ok, false);
+      assert.ok(report.problems.length > 0);
+      assert.ok(report.notes.some((n) => /\.recover/.test(n)), JSON.stringify(report.notes));
+    }
+    assert.deepStrictEqual([quick.level, full.level], ["quick", "full"]);
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged, "checking wrote into the file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("checkStore (sqlite): a sound store is ok with its version and counts; a missing file is an error", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const { studies, runs } = await filledStore(path);
+    const before = Deno.readFileSync(path);
+    for (const full of [false, true]) {
+      const report = await checkStore(path, { full });
+      assert.deepStrictEqual(
+        [report.ok, report.backend, report.location, report.schemaVersion, report.latestVersion, report.problems],
+        [true, "sqlite", path, SQLITE_MIGRATIONS.length, SQLITE_MIGRATIONS.length, []],
+      );
+      assert.deepStrictEqual(report.counts, { studies: studies.length, runs: runs.length });
+      assert.equal(report.bytes, before.length);
+    }
+    assert.deepStrictEqual(Deno.readFileSync(path), before);
+    await assert.rejects(() => checkStore(join(dir, "nothing.db")), /no SQLite run store at .*nothing\.db/);
+    // A version-2 file is reported with the pending migration, and left at version 2.
+    const old = join(dir, "old.db");
+    await new SqliteStore(old, { migrations: SQLITE_MIGRATIONS.slice(0, 2) }).close();
+    const report = await checkStore(old);
+    assert.deepStrictEqual([report.ok, report.schemaVersion], [true, 2]);
+    assert.match(
+      report.notes.join("\n"),
+      new RegExp(`schema version 2: .* migrates it to ${SQLITE_MIGRATIONS.length}`),
+    );
+    assert.equal((await checkStore(old)).schemaVersion, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqlite damage: with the open check off, every read that meets damage is a StoreDamagedError, and writes are refused after it", async () => {
+  const { path, dir } = await tempDb();
+  try {
+    const { studies, runs } = await filledStore(path);
+    const { offset, pageSize } = rootPage(path, "runs");
+    const damaged = damage(path, offset, pageSize);
+    const store = openStore(path, { integrityCheck: "off" });
+    try {
+      const reads: [string, () => Promise<unknown>][] = [
+        ["listRuns", () => store.listRuns()],
+        ["getRun", () => store.getRun(runs[0])],
+        ["getRuns", () => store.getRuns(runs)],
+        ["queryRuns", () => store.queryRuns()],
+        ["getStudy", () => store.getStudy(studies[0])],
+      ];
+      for (const [name, read] of reads) {
+        await assert.rejects(
+          read,
+          (e: unknown) => assertDamage(e, path) && e instanceof Error && e.message.startsWith(name),
+        );
+      }
+      await assert.rejects(() => store.createStudy(sampleStudy()), (e: unknown) => {
+        assertDamage(e, path);
+        assert.match(String(e), /found by listRuns/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+    assert.deepStrictEqual(Deno.readFileSync(path), damaged);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -57,3 +57,27 @@ Deno.test("FlatAdam.currentParameters: the variables' values after a step, and r
   b.assign(tf.tensor1d([7]));
   assert.deepEqual(Array.from(opt.currentParameters()), [after[0], after[1], 7]);
 });
+
+Deno.test("FlatAdam with weightDecay is AdamW: θ ← θ·(1 − lr·λ), then the Adam step (PyTorch's order), by hand", () => {
+  const a = tf.variable(tf.tensor1d([1, -2, 0.5]), true, "adamw_test/a");
+  const opt = new FlatAdam([a], { weightDecay: 0.5 });
+  const grads = [[0.5, 0.1, 0], [-0.3, 0.2, 0]];
+  const theta = [1, -2, 0.5], m = [0, 0, 0], v = [0, 0, 0];
+  const lr = 0.1, wd = 0.5;
+  grads.forEach((g, k) => {
+    const t = k + 1;
+    for (let i = 0; i < 3; i++) {
+      theta[i] *= 1 - lr * wd;
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] ** 2;
+      theta[i] -= (lr / (1 - 0.9 ** t)) * m[i] / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8);
+    }
+    opt.step(tf.tensor1d(g), lr);
+  });
+  const got = a.dataSync();
+  theta.forEach((x, i) => assert.ok(Math.abs(got[i] - x) < 1e-6, `θ${i}: ${got[i]} vs ${x}`));
+  // A parameter with no gradient only decays: 0.5 · 0.95².
+  assert.ok(Math.abs(got[2] - 0.5 * 0.95 ** 2) < 1e-7);
+  assert.throws(() => new FlatAdam([a], { weightDecay: -1 }), /weightDecay must be ≥ 0/);
+  a.dispose();
+});

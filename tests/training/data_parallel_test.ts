@@ -116,6 +116,8 @@ async function faulty(fault: Fault, timeoutMs = 20_000) {
     progress: false,
     workers: 2,
     workerTimeoutMs: timeoutMs,
+    // Starting a worker takes seconds on a busy machine: only the step bound is under test.
+    workerStartTimeoutMs: 120_000,
   });
 }
 

@@ -353,3 +353,32 @@ Deno.test("loop: epochOffset numbers records, events and bestEpoch from the offs
   assert.equal(res.bestEpoch, 12);
   assert.match(res.events[0].message, /at epoch 13, step 5 .* last finite epoch \(12\) restored/);
 });
+
+Deno.test("loop: a monitor can stop training (stop reason 'monitor'); the best epoch's weights are kept and the stop is recorded", async () => {
+  const m = linearModel(4);
+  const snapshots: number[][] = [];
+  let epochs = 0;
+  const stopper = {
+    name: "stopper",
+    onEpochEnd: () => epochs++,
+    events: () => [],
+    stopRequested: () => (epochs >= 3 ? "enough (a test monitor)" : undefined),
+  };
+  const res = await train(m, linearData(128, 2), {
+    epochs: 20,
+    batchSize: 32,
+    learningRate: 0.05,
+    validation: linearData(64, 3),
+    earlyStopping: { patience: 50, restoreBest: true },
+    monitors: [stopper],
+    onEpochEnd: () => snapshots.push(Array.from(m.w.dataSync())),
+    progress: false,
+  });
+  assert.equal(res.stopReason, "monitor");
+  assert.equal(res.history.length, 3);
+  assert.ok(
+    res.events.some((e) => e.kind === "monitor-stop" && e.epoch === 3 && /enough \(a test monitor\)/.test(e.message)),
+  );
+  const vals = res.history.map((h) => h.valLoss!);
+  assert.deepEqual(Array.from(m.w.dataSync()), snapshots[vals.indexOf(Math.min(...vals))]);
+});

@@ -1,9 +1,17 @@
 # nbconvert configuration for candor's reports: `jupyter nbconvert --config tools/nbconvert/candor_config.py ...`
 #
-# Selects the "candor" HTML template next to this file: JupyterLab's template, except that inline SVG outputs are
-# emitted intact. nbconvert 6.5.x (Debian 12) runs them through an HTML sanitizer that deletes everything inside
-# <svg> (jupyter/nbconvert#1849), which would leave every chart in a report blank.
+# 1. Selects the "candor" HTML template next to this file: JupyterLab's template with inline SVG kept intact (nbconvert
+#    6.5.x, Debian 12, would empty every chart: jupyter/nbconvert#1849), code cells folded under <details> so the
+#    story reads first, and no <script> that loads a file from the rendering machine (require.js, MathJax).
+# 2. Executes with an output barrier, so no cell loses output that Deno's kernel publishes after reporting it idle.
 import os
+import time
+import uuid
+from queue import Empty
+
+from nbclient.exceptions import CellExecutionComplete
+from nbclient.util import ensure_async
+from nbconvert.preprocessors import ExecutePreprocessor
 
 c = get_config()  # noqa: F821 (provided by traitlets when the file is loaded)
 
@@ -14,43 +22,84 @@ c.HTMLExporter.template_name = "candor"
 # Generous limits: on a busy 2-core CI machine the kernel's first start compiles the library.
 c.ExecutePreprocessor.timeout = 600  # seconds per cell
 c.ExecutePreprocessor.startup_timeout = 180  # seconds for the kernel to answer
+# The barrier below runs inside nbclient's wait for a cell's outputs; if that wait times out, fail instead of
+# continuing without the outputs (nbclient's default is a warning).
+c.ExecutePreprocessor.iopub_timeout = 120
+c.ExecutePreprocessor.raise_on_iopub_timeout = True
 
-# Deno's kernel can publish a cell's last stdout lines or displays after it has reported the cell idle; nbclient
-# stops listening at "idle", so those outputs were lost, more often under load (3 runs in 4 of the training-health
-# notebook lost a line). This executor keeps listening for the same cell's messages a moment longer after "idle".
-import time  # noqa: E402
-from queue import Empty  # noqa: E402
-
-from nbclient.exceptions import CellExecutionComplete  # noqa: E402
-from nbclient.util import ensure_async  # noqa: E402
-from nbconvert.preprocessors import ExecutePreprocessor  # noqa: E402
-
-LATE_OUTPUT_SECONDS = 0.5  # quiet time after "idle" before a cell is considered complete
+BARRIER_TIMEOUT_SECONDS = 120
 
 
-class LateOutputExecutePreprocessor(ExecutePreprocessor):
-    """ExecutePreprocessor that also collects a cell's outputs published shortly after the kernel went idle."""
+class OutputBarrierExecutePreprocessor(ExecutePreprocessor):
+    """ExecutePreprocessor that collects every output a cell printed, including those Deno's kernel publishes late.
+
+    Deno's kernel forwards the cell's stdout/stderr to Jupyter through a queue, tagged with the execute request that
+    is current when a line is forwarded; it can report a cell idle before the queue is drained. nbclient stops
+    listening at "idle", so the tail of a cell's printed output was lost (measured: 7 of 12 cells of a notebook that
+    prints 350 lines per cell lost lines, every run) or, forwarded after the next request, dropped as well.
+
+    The barrier: after a cell is idle, execute `console.log(<unique marker>)` (not stored in history, so execution
+    counts are unchanged). The kernel runs requests in order and its output queue is first in, first out, so when the
+    marker arrives everything the cell printed has arrived before it. Stream text that comes in under the barrier's
+    request before the marker is the cell's late output and is added to the cell. Displays (charts, tables) are sent
+    by the kernel while the cell runs, before "idle", and are collected as usual. No fixed waiting time is involved.
+    """
 
     async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
         await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)
-        deadline = time.monotonic() + LATE_OUTPUT_SECONDS
-        while (remaining := deadline - time.monotonic()) > 0:
+        await self._collect_until_barrier(parent_msg_id, cell, cell_index)
+
+    async def _collect_until_barrier(self, parent_msg_id, cell, cell_index):
+        marker = f"candor-output-barrier-{uuid.uuid4().hex}"
+        barrier_id = self.kc.execute(
+            f'console.log("{marker}");', silent=False, store_history=False, allow_stdin=False
+        )
+        deadline = time.monotonic() + BARRIER_TIMEOUT_SECONDS
+        seen_marker = False
+        seen_idle = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RuntimeError(
+                    f"cell {cell_index + 1}: the kernel did not answer the output barrier within "
+                    f"{BARRIER_TIMEOUT_SECONDS} s, so the cell's output may be incomplete"
+                )
             try:
                 msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=remaining))
             except Empty:
-                return
-            if msg["parent_header"].get("msg_id") != parent_msg_id:
                 continue
-            try:
-                self.process_message(msg, cell, cell_index)
-            except CellExecutionComplete:
-                pass
-            deadline = time.monotonic() + LATE_OUTPUT_SECONDS  # more may follow: wait for quiet again
+            parent = msg["parent_header"].get("msg_id")
+            if parent == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    pass
+                continue
+            if parent != barrier_id:
+                continue
+            msg_type = msg["msg_type"]
+            if msg_type == "stream":
+                text = msg["content"].get("text", "")
+                if not seen_marker and marker in text:
+                    seen_marker = True
+                    text = text.replace(marker + "\n", "").replace(marker, "")
+                if text:
+                    # Printed by the cell (the barrier prints only its marker): the cell's late output.
+                    self.process_message(
+                        {**msg, "content": {**msg["content"], "text": text}}, cell, cell_index
+                    )
+            elif msg_type == "error":
+                raise RuntimeError(f"cell {cell_index + 1}: the output barrier failed: {msg['content']}")
+            elif msg_type == "status" and msg["content"].get("execution_state") == "idle":
+                # The barrier's own marker can arrive after its "idle" too: wait for both.
+                seen_idle = True
+            if seen_marker and seen_idle:
+                return
 
 
 # `--execute` enables "ExecutePreprocessor", whose settings (timeouts above) this subclass inherits.
 c.Exporter.default_preprocessors = [
-    LateOutputExecutePreprocessor if p == "nbconvert.preprocessors.ExecutePreprocessor" else p
+    OutputBarrierExecutePreprocessor if p == "nbconvert.preprocessors.ExecutePreprocessor" else p
     for p in [
         "nbconvert.preprocessors.TagRemovePreprocessor",
         "nbconvert.preprocessors.RegexRemovePreprocessor",

@@ -11,20 +11,24 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { ConfigError } from "../../errors.ts";
 import type { ParamStore } from "./params.ts";
+import { CANDOR_KERNELS, hasCandorKernel } from "./kernels/blas_kernels.ts";
 
-const onesRows = new Map<number, tf.Tensor2D>();
+const onesRows = new Map<string, tf.Tensor2D>();
 
 /**
- * A kept `[1, n]` row of ones (the bias gradient's left operand), one per batch size instead of a new tensor per layer
- * per step. At most 8 sizes are kept (a training run uses two: the batch size and its last partial batch); the oldest
- * is disposed beyond that, which is safe because each is only read inside one synchronous matMul.
+ * A kept `[1, n]` row of ones (the bias gradient's left operand), one per batch size and backend instead of a new
+ * tensor per layer per step (per backend: a tensor kept on a GPU cannot be read when prediction runs on the cpu
+ * backend). At most 8 are kept (a training run uses two: the batch size and its last partial batch); the oldest is
+ * disposed beyond that, which is safe because each is only read inside one synchronous matMul.
  */
 function onesRow(n: number): tf.Tensor2D {
-  let t = onesRows.get(n);
+  const key = `${tf.getBackend()}:${n}`;
+  let t = onesRows.get(key);
   if (t === undefined || t.isDisposed) {
     t = tf.keep(tf.ones([1, n]));
-    onesRows.set(n, t);
+    onesRows.set(key, t);
     if (onesRows.size > 8) {
       const [oldest, tensor] = onesRows.entries().next().value!;
       tensor.dispose();
@@ -32,6 +36,29 @@ function onesRow(n: number): tf.Tensor2D {
     }
   }
   return t;
+}
+
+/** Options of {@link dense}. */
+export interface DenseOptions {
+  /** Start W and b at 0 (a head that initially predicts 0). */
+  zeroInit?: boolean;
+  /** Add a bias (default true). */
+  bias?: boolean;
+  /** ReLU after the affine map (default: none). */
+  activation?: "relu";
+  /** Compute the input's gradient (default true; false for a first layer on data, whose gradient is never used). */
+  inputGradient?: boolean;
+}
+
+/** Creates a dense layer's kernel `[inDim, outDim]` and bias `[outDim]` (Glorot uniform / zeros, or all zeros). */
+function denseParams(p: ParamStore, name: string, inDim: number, outDim: number, o: DenseOptions) {
+  const w = p.add(
+    `${name}/kernel`,
+    [inDim, outDim],
+    o.zeroInit ? { kind: "zeros" } : { kind: "glorot", fanIn: inDim, fanOut: outDim },
+  );
+  const b = o.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  return { w, b };
 }
 
 /**
@@ -42,29 +69,54 @@ function onesRow(n: number): tf.Tensor2D {
  * matMul + bias + ReLU kernel forward (tfjs un-fuses it whenever gradients are recorded) and the backward pass is
  * `dz = dy ⊙ 1[y > 0]`, `dW = xᵀ·dz`, `db = 1ᵀ·dz` (a one-row matMul: the wasm `Sum` over the batch axis transposes
  * first and cost as much as a weight gradient), `dx = dz·Wᵀ` — or nothing for `inputGradient: false` (a first layer
- * on data, whose input gradient is never used). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
+ * on data, whose input gradient is never used). On wasm with OpenBLAS, forward and backward are one kernel each
+ * (kernels/blas_kernels.ts). tests/models/nn/backend_test.ts checks it against {@link denseAutodiff}.
  */
 export function dense(
   p: ParamStore,
   name: string,
   inDim: number,
   outDim: number,
-  opts: { zeroInit?: boolean; bias?: boolean; activation?: "relu"; inputGradient?: boolean } = {},
+  opts: DenseOptions = {},
 ): (x: tf.Tensor) => tf.Tensor {
-  const w = p.add(
-    `${name}/kernel`,
-    [inDim, outDim],
-    opts.zeroInit ? { kind: "zeros" } : {
-      kind: "glorot",
-      fanIn: inDim,
-      fanOut: outDim,
-    },
-  );
-  const b = opts.bias === false ? undefined : p.add(`${name}/bias`, [outDim], { kind: "zeros" });
+  const { w, b } = denseParams(p, name, inDim, outDim, opts);
+  return denseOp(w, b, inDim, outDim, opts);
+}
+
+/** The dense layer's computation on existing parameters (see {@link dense}). */
+function denseOp(
+  w: tf.Variable,
+  b: tf.Variable | undefined,
+  inDim: number,
+  outDim: number,
+  opts: DenseOptions,
+): (x: tf.Tensor) => tf.Tensor {
   const relu = opts.activation === "relu";
   const inputGradient = opts.inputGradient ?? true;
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+    const [xs, ws, ys] = saved as tf.Tensor2D[];
+    if (hasCandorKernel(CANDOR_KERNELS.denseBackward)) {
+      // The same three gradients in one kernel (wasm with OpenBLAS, kernels/blas_kernels.ts).
+      return tf.engine().runKernel(
+        CANDOR_KERNELS.denseBackward,
+        { dy, x: xs, w: ws, y: ys },
+        { relu, inputGradient },
+      ) as tf.Tensor[];
+    }
+    const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
+    const dW = tf.matMul(xs, dz, true, false);
+    const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
+    const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
+    return [dx, dW, db];
+  };
   const fusedOp = b === undefined ? undefined : tf.customGrad((...args: unknown[]) => {
     const [x, wT, bT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    if (hasCandorKernel(CANDOR_KERNELS.dense)) {
+      // The same product in one kernel on rank-2 operands (wasm with OpenBLAS, kernels/blas_kernels.ts).
+      const y = tf.engine().runKernel(CANDOR_KERNELS.dense, { x, w: wT, b: bT }, { relu }) as tf.Tensor2D;
+      save([x, wT, y]);
+      return { value: y, gradFunc };
+    }
     // runKernel, not tf.fused.matMul: the op wrapper un-fuses whenever a gradient tape is active. The kernel takes
     // rank-3 operands (as the op passes them).
     const [m, k] = x.shape;
@@ -75,19 +127,7 @@ export function dense(
     ) as tf.Tensor3D;
     const y = tf.reshape(y3, [m, outDim]) as tf.Tensor2D;
     save([x, wT, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws, ys] = saved as tf.Tensor2D[];
-        const dz = (relu ? tf.mul(dy, tf.step(ys)) : dy) as tf.Tensor2D;
-        // xᵀ·dz for every shape: on wasm, candor's matMul kernel (kernels/gemm.ts) reads the transposed x through
-        // its strides, with no transpose kernel and no packing of the fresh right operand.
-        const dW = tf.matMul(xs, dz, true, false);
-        const db = tf.reshape(tf.matMul(onesRow(xs.shape[0]), dz), [outDim]);
-        const dx = inputGradient ? tf.matMul(dz, ws, false, true) : tf.zerosLike(xs);
-        return [dx, dW, db];
-      },
-    };
+    return { value: y, gradFunc };
   });
   return (x) => {
     const shape = x.shape;
@@ -96,6 +136,67 @@ export function dense(
       ? fusedOp(flat, w, b!)
       : tf.fused.matMul({ a: flat, b: w as tf.Tensor2D, activation: opts.activation });
     return x.rank === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), outDim]);
+  };
+}
+
+/** One layer of a {@link denseStack}. */
+export interface StackLayer {
+  /** Variable name prefix (`<name>/kernel`, `<name>/bias`). */
+  name: string;
+  /** Output width. */
+  units: number;
+  /** ReLU after the affine map. */
+  relu: boolean;
+}
+
+/**
+ * Dense layers applied in sequence to `[B, inDim]` rows, with biases: the same variables, initialization and function
+ * as one {@link dense} per layer (so saved models and checkpoints are interchangeable). On wasm with OpenBLAS the whole
+ * stack is one kernel forward and one backward (kernels/blas_kernels.ts), instead of two per layer plus the engine's
+ * bookkeeping for each, which dominated small networks' training steps; elsewhere it is the per-layer ops.
+ * `inputGradient: false` skips the first layer's input gradient (data). The last layer must be linear (a head).
+ */
+export function denseStack(
+  p: ParamStore,
+  inDim: number,
+  layers: StackLayer[],
+  opts: { inputGradient?: boolean } = {},
+): (x: tf.Tensor) => tf.Tensor {
+  if (layers.length === 0 || layers[layers.length - 1].relu) {
+    throw new ConfigError("denseStack: needs at least one layer and a linear last layer (a head)");
+  }
+  const inputGradient = opts.inputGradient ?? true;
+  const dims = [inDim, ...layers.map((l) => l.units)];
+  const params = layers.map((l, i) => denseParams(p, l.name, dims[i], dims[i + 1], {}));
+  const ops = layers.map((l, i) =>
+    denseOp(params[i].w, params[i].b, dims[i], dims[i + 1], {
+      activation: l.relu ? "relu" : undefined,
+      inputGradient: i > 0 || inputGradient,
+    })
+  );
+  const relu = layers.map((l) => (l.relu ? 1 : 0));
+  const flat = params.flatMap(({ w, b }) => [w, b!]);
+  const fused = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x, ...wb] = args as tf.Tensor[];
+    const inputs: Record<string, tf.Tensor> = { x };
+    wb.forEach((t, i) => inputs[`${i % 2 ? "b" : "w"}${i >> 1}`] = t);
+    const [value, ...hidden] = tf.engine().runKernel(CANDOR_KERNELS.denseStack, inputs, { relu }) as tf.Tensor[];
+    save([x, ...hidden, ...wb.filter((_, i) => i % 2 === 0)]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const L = layers.length;
+        const back: Record<string, tf.Tensor> = { dy, x: saved[0] };
+        saved.slice(1, L).forEach((h, i) => back[`h${i + 1}`] = h);
+        saved.slice(L).forEach((w, i) => back[`w${i}`] = w);
+        return tf.engine().runKernel(CANDOR_KERNELS.denseStackBackward, back, { relu, inputGradient }) as tf.Tensor[];
+      },
+    };
+  });
+  return (x) => {
+    if (x.rank === 2 && hasCandorKernel(CANDOR_KERNELS.denseStack)) return fused(x, ...flat);
+    return ops.reduce((h, op) => op(h), x);
   };
 }
 
@@ -196,15 +297,15 @@ export function lstm(
   bias.fill(1, H, 2 * H);
   const b = p.add(`${name}/bias`, [4 * H], { kind: "zeros" });
   b.assign(tf.tensor1d(bias));
-  // 1 on the sigmoid gates (i, f, o), 0 on the tanh gate g.
-  const sigMask = tf.keep(
-    tf.tensor1d(Float32Array.from({ length: 4 * H }, (_, k) => (k >= 2 * H && k < 3 * H ? 0 : 1))),
-  );
+  // 1 on the sigmoid gates (i, f, o), 0 on the tanh gate g. Made per call from host values: a tensor kept across
+  // calls would stay on the backend that made it (a GPU), unreadable when prediction runs on the cpu backend.
+  const sigMaskValues = Float32Array.from({ length: 4 * H }, (_, k) => (k >= 2 * H && k < 3 * H ? 0 : 1));
 
   const build = (sequences: boolean) =>
     tf.customGrad((...args: unknown[]) => {
       const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
       const [B, T] = x.shape;
+      const sigMask = tf.tensor1d(sigMaskValues);
       // σ on i, f, o and tanh on g from one sigmoid, tanh(u) = 2σ(2u) − 1: the g columns of the weights are doubled
       // once per call instead of scaling z at every step (the backward pass works with the unscaled z).
       const scale = tf.sub(2, sigMask), offset = tf.sub(sigMask, 1);
@@ -231,14 +332,15 @@ export function lstm(
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xs, As, Cs, Hsv, wxU, whU] = saved;
           const whTr = tf.transpose(whU);
+          const mask = tf.tensor1d(sigMaskValues);
           // Everything that does not depend on the backward recursion is computed for all steps at once.
           const [Ia, Fa, Ga, Oa] = tf.split(As, 4, 2);
           const tanhC = tf.tanh(Cs);
           const cPrevAll = tf.concat([tf.zeros([1, B, H]), tf.slice(Cs, [0, 0, 0], [T - 1, B, H])], 0);
           // dA/dz: a(1 − a) on σ gates, 1 − a² on the tanh gate.
           const deriv = tf.add(
-            tf.mul(sigMask, tf.mul(As, tf.sub(1, As))),
-            tf.mul(tf.sub(1, sigMask), tf.sub(1, tf.square(As))),
+            tf.mul(mask, tf.mul(As, tf.sub(1, As))),
+            tf.mul(tf.sub(1, mask), tf.sub(1, tf.square(As))),
           );
           const oDtanh = tf.mul(Oa, tf.sub(1, tf.square(tanhC)));
           // dz = [dc, dc, dc, dh] ⊙ [g, c_prev, i, tanh(c)] ⊙ dA/dz; the last two factors are known for all steps.
@@ -276,9 +378,32 @@ export function lstm(
         },
       };
     });
-  const lastOnly = build(false);
-  const allSteps = build(true);
-  return (x: tf.Tensor3D, sequences = false): tf.Tensor => (sequences ? allSteps : lastOnly)(x, wx, wh, b);
+  // The same layer as two kernels (wasm with OpenBLAS: kernels/blas_kernels.ts), forward and backward through time.
+  const buildFused = (sequences: boolean) =>
+    tf.customGrad((...args: unknown[]) => {
+      const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+      const [value, ...kept] = tf.engine().runKernel(
+        CANDOR_KERNELS.lstmForward,
+        { x, wx: wxT, wh: whT, b: bT },
+        { sequences },
+      ) as tf.Tensor[];
+      save([...kept, wxT, whT]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [gates, cells, tanhc, hidden, xt, wxS, whS] = saved;
+          return tf.engine().runKernel(
+            CANDOR_KERNELS.lstmBackward,
+            { dy, gates, cells, tanhc, hidden, xt, wx: wxS, wh: whS },
+            { sequences, inputGradient },
+          ) as tf.Tensor[];
+        },
+      };
+    });
+  const ops = [build(false), build(true)];
+  const fused = [buildFused(false), buildFused(true)];
+  return (x: tf.Tensor3D, sequences = false): tf.Tensor =>
+    (hasCandorKernel(CANDOR_KERNELS.lstmForward) ? fused : ops)[sequences ? 1 : 0](x, wx, wh, b);
 }
 
 /**

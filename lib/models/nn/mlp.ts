@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dense } from "./layers.ts";
+import { denseStack } from "./layers.ts";
 import { type Network, NeuralModel, type NeuralOptions, readSavedOptions } from "./neural_model.ts";
 import type { ParamStore } from "./params.ts";
 
@@ -36,19 +36,12 @@ export class MLPModel extends NeuralModel {
    * outputs.
    */
   protected buildNetwork(p: ParamStore, sampleShape: number[], outDim: number): Network {
-    const widths = [sampleShape[0], ...(this.options.hidden ?? [64, 64])];
-    // The first layer's input is data: its gradient is never used.
-    const layers = widths.slice(1).map((w, i) =>
-      dense(p, `dense${i}`, widths[i], w, { activation: "relu", inputGradient: i > 0 })
-    );
-    const head = dense(p, "head", widths[widths.length - 1], outDim);
-    return {
-      forward: (x) => {
-        let h = x;
-        for (const l of layers) h = l(h);
-        return head(h);
-      },
-    };
+    const hidden = this.options.hidden ?? [64, 64];
+    const stack = denseStack(p, sampleShape[0], [
+      ...hidden.map((units, i) => ({ name: `dense${i}`, units, relu: true })),
+      { name: "head", units: outDim, relu: false },
+    ], { inputGradient: false }); // the first layer's input is data: its gradient is never used
+    return { forward: (x) => stack(x) };
   }
 
   /** Loads a model saved with `save(path)`. */

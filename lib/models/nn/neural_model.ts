@@ -32,6 +32,7 @@ import {
 } from "../../training/losses.ts";
 import {
   type ArrayDataset,
+  type EpochContext,
   train,
   type Trainable,
   type TrainBatch,
@@ -43,7 +44,14 @@ import {
 } from "../../training/loop.ts";
 import type { Schedule } from "../../training/schedules.ts";
 import type { DataParallelSupport } from "../../training/data_parallel.ts";
-import { type BackendInfo, type BackendRequest, initBackend, initBackendForLoad } from "./backend.ts";
+import {
+  type BackendInfo,
+  type BackendRequest,
+  cacheOnHost,
+  initBackend,
+  initBackendForLoad,
+  withReadableBackend,
+} from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
 /** What the network predicts. */
@@ -93,9 +101,17 @@ export interface NeuralOptions {
   antiCollapse?: AntiCollapseOptions;
   /** Regression: subtract the training-target mean before fitting and add it back when predicting. */
   demean?: boolean;
+  /**
+   * Decoupled weight decay λ (AdamW) on every parameter, default 0. Regularization that works on every gradient
+   * thread (it is applied by the optimizer, not added to the loss).
+   */
+  weightDecay?: number;
   /** Seed of weight initialization and shuffling (default 42); `FitOptions.seed` overrides it for one fit. */
   seed?: number;
-  /** tfjs backend to use (`"auto"`, `"tensorflow"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else `"auto"`. */
+  /**
+   * tfjs backend to use (`"auto"`, `"tensorflow"`, `"webgpu"`, `"wasm"`, `"cpu"`); default from `TFJS_BACKEND`, else
+   * `"auto"` (see lib/models/nn/backend.ts).
+   */
   backend?: BackendRequest;
   /** Progress bar: `true`, `false`, or `"auto"` (default: only on a terminal). */
   progress?: boolean | "auto";
@@ -319,7 +335,8 @@ export abstract class NeuralModel implements Model {
       earlyStopping: validation ? o.earlyStopping : undefined,
       seed,
       progress: o.progress ?? "auto",
-      monitors: o.monitors,
+      monitors: forecastMonitors(o.monitors, this.targetOffset),
+      ...(o.weightDecay ? { adam: { weightDecay: o.weightDecay } } : {}),
       checkpoint: o.checkpoint,
       resumeFrom: o.resumeFrom,
       stopAfterEpochs: o.stopAfterEpochs,
@@ -329,6 +346,8 @@ export abstract class NeuralModel implements Model {
         : undefined,
     };
     const result = await train(trainable, data, trainOpts);
+    // Backends that read only asynchronously (WebGPU) keep a host copy of the weights for predict and save.
+    await cacheOnHost([...this.params!.trainable, ...this.params!.state].map(([, v]) => v));
     this.lastTrain = result;
     this.history = result.history;
     this.events = result.events;
@@ -343,6 +362,7 @@ export abstract class NeuralModel implements Model {
         backend: this.backend.name,
         backendRequested: this.backend.requested,
         backendPatches: this.backend.patches,
+        ...(this.backend.adapter === undefined ? {} : { backendAdapter: this.backend.adapter }),
         workers: result.workers,
         workersNote: result.workersNote,
         stopReason: result.stopReason,
@@ -447,17 +467,20 @@ export abstract class NeuralModel implements Model {
     const k = this.outDim();
     const out = new Float32Array(X.rows * k);
     const bs = 512;
-    for (let s = 0; s < X.rows; s += bs) {
-      const e = Math.min(X.rows, s + bs);
-      const t = tf.tidy(() => {
-        const x = tf.tensor(xs.subarray(s * size, e * size), [e - s, ...shape]);
-        const o = this.network!.forward(x, false);
-        return k === 1 ? (this.task === "binary" ? tf.sigmoid(o) : o) : tf.softmax(o);
-      });
-      out.set(t.dataSync() as Float32Array, s * k);
-      t.dispose();
-    }
-    return out;
+    // On WebGPU (no synchronous reads under Deno) prediction runs on the cpu backend with the trained weights.
+    return withReadableBackend(() => {
+      for (let s = 0; s < X.rows; s += bs) {
+        const e = Math.min(X.rows, s + bs);
+        const t = tf.tidy(() => {
+          const x = tf.tensor(xs.subarray(s * size, e * size), [e - s, ...shape]);
+          const o = this.network!.forward(x, false);
+          return k === 1 ? (this.task === "binary" ? tf.sigmoid(o) : o) : tf.softmax(o);
+        });
+        out.set(t.dataSync() as Float32Array, s * k);
+        t.dispose();
+      }
+      return out;
+    });
   }
 
   /** One value per row: P(class 1) (binary), the predicted value (regression), the argmax class (multiclass). */
@@ -563,4 +586,24 @@ export function slidingWindows(X: Matrix, timesteps: number, groups?: ArrayLike<
   const data = new Float32Array(ends.length * timesteps * c);
   ends.forEach((e, j) => data.set(X.data.subarray((e - timesteps + 1) * c, (e + 1) * c), j * timesteps * c));
   return { X: { data, rows: ends.length, cols: timesteps * c }, rowIndex: Uint32Array.from(ends) };
+}
+
+/**
+ * Monitors see what the model forecasts, not the network's raw output: with target de-meaning the network predicts
+ * y − mean, so its outputs are shifted back by the training mean (and the targets with them) before a monitor judges
+ * them. Otherwise a regressor whose forecasts are 99.9 % "up" was reported as 99 % negative by the sign-bias monitor.
+ */
+function forecastMonitors(monitors: TrainingMonitor[] | undefined, offset: number): TrainingMonitor[] | undefined {
+  if (monitors === undefined || offset === 0) return monitors;
+  return monitors.map((m) => ({
+    name: m.name,
+    onEpochEnd: (ctx: EpochContext) =>
+      m.onEpochEnd({
+        ...ctx,
+        predictions: ctx.predictions.map((p) => p + offset),
+        targets: ctx.targets.map((t) => t + offset),
+      }),
+    events: () => m.events(),
+    ...(m.stopRequested === undefined ? {} : { stopRequested: () => m.stopRequested!() }),
+  }));
 }

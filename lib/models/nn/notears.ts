@@ -26,6 +26,7 @@ import { assertMatrix, type Matrix } from "../../data/matrix.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 import { train, type TrainingEvent, type TrainingMonitor, type TrainResult } from "../../training/loop.ts";
 import type { LossResult } from "../../training/losses.ts";
+import type { Schedule, ScheduleState } from "../../training/schedules.ts";
 import { type BackendInfo, type BackendRequest, initBackend, initBackendForLoad } from "./backend.ts";
 import { ParamStore } from "./params.ts";
 
@@ -47,8 +48,14 @@ export interface NotearsOptions {
   epochs?: number;
   /** Rows per optimizer step (default 256). */
   batchSize?: number;
-  /** Constant Adam learning rate (default 0.01). */
+  /** Constant Adam learning rate (default 0.01) when no `schedule` is given. */
   learningRate?: number;
+  /**
+   * Learning-rate schedule over the whole fit (lib/training/schedules.ts), e.g. `new ReduceLROnPlateau(...)`: one
+   * object across every augmented-Lagrangian round, seeing one epoch numbering (a plateau schedule keeps its state
+   * from round to round). Overrides `learningRate`.
+   */
+  schedule?: Schedule;
   /** Global gradient L2-norm clipping threshold; undefined = no clipping (norms are still logged). */
   clipNorm?: number;
   /** |W_ij| above which an entry is an edge, default 0.3. */
@@ -152,7 +159,12 @@ export function notearsObjective(
  * their events are collected once, after the last round.
  */
 function quietMonitor(m: TrainingMonitor): TrainingMonitor {
-  return { name: m.name, onEpochEnd: (ctx) => m.onEpochEnd(ctx), events: () => [] };
+  return {
+    name: m.name,
+    onEpochEnd: (ctx) => m.onEpochEnd(ctx),
+    events: () => [],
+    ...(m.stopRequested === undefined ? {} : { stopRequested: () => m.stopRequested!() }),
+  };
 }
 
 /** The NOTEARS-style DAG learner. */
@@ -214,6 +226,18 @@ export class NotearsDAG implements Model {
     assertMatrix(X, "DAG learner input");
     if (X.rows < 2) throw new ConfigError(`notears-dag: needs at least 2 rows, got ${X.rows}`);
     this.backend = await initBackend(this.options.backend);
+    // W is read after every epoch (edge counts), which WebGPU cannot do synchronously, and one d × d matrix gains
+    // nothing from a GPU: with webgpu selected, the learner trains on the cpu backend (its tensors stay there).
+    const gpu = tf.getBackend() === "webgpu";
+    if (gpu) await tf.setBackend("cpu");
+    try {
+      return await this.#fit(X, opts, t0, gpu);
+    } finally {
+      if (gpu) await tf.setBackend("webgpu");
+    }
+  }
+
+  async #fit(X: Matrix, opts: FitOptions, t0: number, gpu: boolean): Promise<FitReport> {
     const o = this.options;
     const d = X.cols;
     this.#d = d;
@@ -264,6 +288,7 @@ export class NotearsDAG implements Model {
         epochOffset: epochsDone,
         batchSize: o.batchSize ?? 256,
         learningRate: o.learningRate ?? 0.01,
+        ...(o.schedule === undefined ? {} : { schedule: acrossRounds(o.schedule, epochsDone) }),
         clipNorm: o.clipNorm,
         seed: (opts.seed ?? o.seed ?? 42) + round,
         progress: o.progress ?? "auto",
@@ -304,10 +329,13 @@ export class NotearsDAG implements Model {
       model: this.kind,
       bestIteration: result.bestEpoch,
       seconds: (performance.now() - t0) / 1000,
-      notes: result.events.map((e) => e.message),
+      notes: [
+        ...result.events.map((e) => e.message),
+        ...(gpu ? ["trained on the cpu backend: webgpu cannot read W back synchronously after each epoch"] : []),
+      ],
       details: {
-        backend: this.backend.name,
-        backendPatches: this.backend.patches,
+        backend: gpu ? "cpu" : this.backend!.name,
+        backendPatches: this.backend!.patches,
         // Full-batch augmented-Lagrangian rounds on a d × d matrix: always the main thread.
         workers: result.workers,
         stopReason: result.stopReason,
@@ -378,4 +406,15 @@ export class NotearsDAG implements Model {
     this.#params = undefined;
     this.#w = undefined;
   }
+}
+
+/** The fit-wide schedule as one round's `train()` sees it: its epoch 0 is epoch `offset` of the fit. */
+function acrossRounds(s: Schedule, offset: number): Schedule {
+  return {
+    kind: s.kind,
+    lrAt: (t) => s.lrAt(t + offset),
+    onEpochEnd: (epoch, metric) => s.onEpochEnd?.(epoch + offset, metric),
+    state: () => s.state(),
+    ...(s.load === undefined ? {} : { load: (st: ScheduleState) => s.load!(st) }),
+  };
 }

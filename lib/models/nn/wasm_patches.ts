@@ -6,16 +6,22 @@
  *    materializes the transpose with the wasm `Transpose` kernel and then calls the plain (fast) kernel. Gradients are
  *    unchanged (the same arithmetic, summed in the same order per output element), which
  *    tests/models/nn/backend_test.ts checks against the cpu backend.
- *    On top of that, {@link installGemmKernels} (kernels/gemm.ts) replaces `BatchMatMul` and `_FusedMatMul` with
- *    candor's own SIMD kernel, which skips XNNPACK's per-tensor packing of the right-hand operand that every training
- *    step pays (the explicit-transpose kernel stays as its fallback). `CANDOR_WASM_GEMM=0` turns it off (read when
- *    the backend is first set up), to compare or to rule it out.
+ *    On top of that, when OpenBLAS loads (kernels/blas.ts), {@link installBlasKernels} (kernels/blas_kernels.ts)
+ *    replaces `BatchMatMul` and `_FusedMatMul` with `cblas_sgemm` on the heap in place and registers candor's fused
+ *    dense-backward and LSTM kernels (the explicit-transpose kernel stays as the fallback for what they do not handle).
+ *    Without OpenBLAS (not installed, no FFI permission, `CANDOR_BLAS=0`) the patch list says why, in a
+ *    `blas-unavailable: …` entry, and the layers use tfjs's kernels op by op.
  * 2. **Copy-free slicing.** The wasm `Slice` kernel (also called internally by `Unpack` and `SplitV`) starts with
  *    `readSync`, which copies the *whole* input out of the wasm heap for every slice: unstacking a [60, 256, 256]
  *    LSTM input projection into 60 steps copied 60 × 15.7 MB per forward pass (70 % of an LSTM training step,
  *    measured with `tf.profile`). The patched kernels read through a view of the heap instead and copy only the
  *    slice itself.
- * 3. **cpu fallbacks.** Kernels that exist on the cpu backend but not on wasm (`UnsortedSegmentSum` for gather
+ * 3. **Shared-data identity.** tfjs-wasm's `Identity` copies its input, and the engine runs it for every tensor a
+ *    custom gradient saves for its backward pass (`save([...])` clones each one) and for every `tf.clone`: an LSTM
+ *    layer's saved activations (~40 MB at the benchmark's shapes) were copied on every training step. Tensors are
+ *    immutable and no wasm kernel writes into its inputs, so the patched `Identity` shares the input's data with a
+ *    reference count — as tfjs's own `Reshape` on wasm and `Identity` on the cpu backend already do.
+ * 4. **cpu fallbacks.** Kernels that exist on the cpu backend but not on wasm (`UnsortedSegmentSum` for gather
  *    gradients, `Conv2DBackpropFilter`, depthwise-conv backprop, `Einsum`) are registered on wasm as "copy inputs to a private cpu
  *    backend, run the cpu kernel, copy the result back". Slow, but correct instead of a missing-kernel crash.
  *
@@ -28,12 +34,14 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { installGemmKernels } from "./kernels/gemm.ts";
+import { loadBlas } from "./kernels/blas.ts";
+import { installBlasKernels } from "./kernels/blas_kernels.ts";
 
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 type WasmBackendLike = tf.KernelBackend & {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  incRef(dataId: tf.DataId): void;
   readSync(dataId: tf.DataId): tf.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.BackendValues): tf.TensorInfo;
 };
@@ -59,8 +67,9 @@ const NOT_DELEGATED = new Set([
 ]);
 
 /**
- * Registers the transposed-matMul fast path and cpu fallbacks on the wasm backend. Returns the list of patches applied
- * (e.g. `["BatchMatMul:explicit-transpose", "cpu-fallback:UnsortedSegmentSum", ...]`), recorded with every run.
+ * Registers the transposed-matMul fast path, the OpenBLAS kernels and cpu fallbacks on the wasm backend. Returns the list
+ * of patches applied (e.g. `["BatchMatMul:explicit-transpose", "blas: OpenBLAS 0.3.21 (Haswell kernels, 1 thread) from
+ * libopenblas.so.0", "BatchMatMul:blas", ..., "cpu-fallback:UnsortedSegmentSum", ...]`), recorded with every run.
  */
 export function installWasmPatches(): string[] {
   if (installed !== undefined) return installed;
@@ -96,10 +105,28 @@ export function installWasmPatches(): string[] {
     tf.registerKernel({ ...original, kernelFunc: fast });
     applied.push("BatchMatMul:explicit-transpose");
   }
-  // On top of it (it stays the fallback): candor's matMul without XNNPACK's per-tensor packing, unless turned off.
-  if (Deno.env.get("CANDOR_WASM_GEMM") !== "0") applied.push(...installGemmKernels());
+  // On top of it (it stays the fallback): OpenBLAS in place on the heap, and the fused layer kernels built on it.
+  const blas = loadBlas();
+  if (typeof blas === "string") applied.push(`blas-unavailable: ${blas}`);
+  else applied.push(`blas: ${blas.description}`, ...installBlasKernels(blas));
 
   applied.push(...installSlicePatches());
+
+  const identity = tf.getKernel("Identity", "wasm");
+  if (identity !== undefined) {
+    const copy = identity.kernelFunc;
+    tf.unregisterKernel("Identity", "wasm");
+    tf.registerKernel({
+      ...identity,
+      kernelFunc: (args) => {
+        const x = (args.inputs as { x: tf.TensorInfo }).x;
+        if (x.dtype === "string") return copy(args);
+        (args.backend as WasmBackendLike).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
+    });
+    applied.push("Identity:shared");
+  }
 
   const wasmNames = new Set(tf.getKernelsForBackend("wasm").map((k) => k.kernelName));
   let cpu: MathBackendCPU | undefined;

@@ -54,7 +54,8 @@ export class XLSTMModel extends NeuralModel {
    */
   protected override transformInputs(X: Matrix): Matrix {
     const dn = this.options.denoise;
-    if (dn === undefined) return X;
+    // A saved model records "no denoising" as null (JSON has no undefined): both mean off.
+    if (dn === undefined || dn === null) return X;
     const T = this.options.timesteps;
     const F = X.cols / T;
     const out = new Float32Array(X.data.length);

@@ -18,6 +18,11 @@
  *   `rows`; metrics and baselines are then computed on exactly those rows.
  * - Whatever the model reports that a user should see (fallbacks, sign bias, warnings) goes into `diagnostics` and
  *   `warnings`; nothing is dropped.
+ * - **Keeping the fitted model** (production): with `keep: true` the fit also returns `model`, a
+ *   {@link TrainedModel} that scores any rows of any dataset with the same features (the newest rows of new price
+ *   files), saves itself into a folder, and is rebuilt from that folder by the kind's `load`. Everything fitted goes
+ *   with it (scalers, de-meaning offsets, the meta-learner of a stack); a sequence model reads each row's history from
+ *   the dataset it is given. A reloaded model scores exactly as the model that was fitted.
  *
  * @module
  */
@@ -119,6 +124,29 @@ export interface FoldInput<S> {
   oof?: OutOfFoldPredictions;
   /** Progress in [0, 1] within the fold, with a short status. */
   onProgress?: (fraction: number, status: string) => void;
+  /** Keep the fitted model (`FoldOutput.model`) for production instead of freeing it after the fold. */
+  keep?: boolean;
+}
+
+/** Scores of other entries for every row of a dataset, for trainers that combine them (a stack's bases). */
+export type EntryScores = Pick<OutOfFoldPredictions, "scores" | "width">;
+
+/**
+ * A fitted model kept for production (see the module notes). Scores have the layout of {@link FoldOutput.test}:
+ * P(up), `classes` probabilities per row, or the forecast.
+ */
+export interface TrainedModel {
+  /**
+   * Scores `rows` of `data` (a dataset with the same feature columns as the one it was fitted on). Returns the rows
+   * it could score — a sequence model skips rows without enough history in `data`, a stack rows some base did not
+   * score — and their scores. `inputs` holds other entries' scores for every row of `data` (kinds that combine
+   * them).
+   */
+  score(data: StudyData, rows: Int32Array, inputs?: EntryScores): { rows: Int32Array; scores: Float64Array };
+  /** Writes everything needed to rebuild it into the folder `dir` (created). */
+  save(dir: string): Promise<void>;
+  /** Frees native or tensor memory. Idempotent. */
+  dispose(): void;
 }
 
 /** What every fold fit reports (stored with the fold); each kind extends it with its own typed fields. */
@@ -155,6 +183,8 @@ export interface FoldOutput<R extends FoldFitReport = FoldFitReport> {
   health: string;
   /** Run warnings raised by this fold. */
   warnings: string[];
+  /** The fitted model, when `FoldInput.keep` asked for it (the caller disposes of it). */
+  model?: TrainedModel;
 }
 
 /** Which rows a fitted thing is fitted on: the fold's fitting rows or its early-stopping tail. */
@@ -181,6 +211,8 @@ export interface FoldTrainer<S = Record<string, unknown>> {
   fitted(settings: S): FittedSpec[];
   /** The compute backend the kind will use (stored with the run), e.g. `xgboost-c`, `wasm`. */
   backend(settings: S): Promise<string>;
-  /** Trains on one fold and predicts its early-stopping tail and test rows. */
+  /** Trains on one fold and predicts its early-stopping tail and test rows (keeping the model with `keep`). */
   fit(input: FoldInput<S>): Promise<FoldOutput>;
+  /** Rebuilds a model saved by {@link TrainedModel.save} for this entry (its settings, and a stack's base and meta). */
+  load(dir: string, entry: EntryInfo<S>): Promise<TrainedModel>;
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { ElasticNet } from "../../models/linear/linear.ts";
 import { closedInterval, flag, integer, nonNegative } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { fitLinearFold } from "./linear_fold.ts";
+import { fitLinearFold, loadLinearFold } from "./linear_fold.ts";
 
 const settings = z.strictObject({
   alpha: nonNegative().default(0.001).describe("overall penalty strength α"),
@@ -30,4 +30,5 @@ export const elasticNetTrainer: FoldTrainer<ElasticNetSettings> = {
   fitted: () => [{ name: "model fit", rows: "fit" }, { name: "standard scaler", rows: "fit" }],
   backend: () => Promise.resolve("js"),
   fit: (input) => fitLinearFold(input, new ElasticNet(input.entry.settings)),
+  load: (dir) => loadLinearFold(dir),
 };

@@ -15,7 +15,8 @@
  */
 
 import { type Matrix, takeRows } from "../../data/matrix.ts";
-import { fitStandardScaler, sanitize } from "../../features/scalers.ts";
+import { join } from "node:path";
+import { fitStandardScaler, type FittedScaler, restoreScaler, sanitize } from "../../features/scalers.ts";
 import { auditInputScale } from "../../diagnostics/input_scale.ts";
 import type { DateWindow } from "../../validation/fold.ts";
 import type { FittedTransformRecord } from "../../leakage/configuration.ts";
@@ -97,8 +98,97 @@ export interface ScalingReport {
   inputScale: { fit: string; validation: string; test: string };
 }
 
+/** A fold scaler as saved in a model folder (`scaler.json`): everything {@link FoldScaler.transform} needs. */
+export interface SavedScaler {
+  /** Format tag. */
+  format: "candor-scaler/1";
+  /** `standard`: (x − mean) / sample std of the fitting rows. */
+  kind: "standard";
+  /** Per-column centre. */
+  center: number[];
+  /** Per-column scale (1 where the spread was 0 or undefined). */
+  scale: number[];
+  /** Columns without a finite value in the fitting rows (set to 0 everywhere). */
+  emptyColumns: number[];
+  /** Feature names the scaler was fitted on, in column order. */
+  columns: string[];
+  /** Rows it was fitted on. */
+  rows: number;
+  /** First and last fitting dates. */
+  window: { start: string; end: string };
+}
+
+/**
+ * The standardization of a fold as a reusable, serializable transform: fitted on the fold's fitting rows only, then
+ * applied unchanged to any rows — the fold's tail and test rows, or, for a production model, the newest rows of
+ * new price files. `transform` scales with the fitted centre and scale, sets the empty columns to 0 and fills NaN/±Inf
+ * with 0 (the fitting rows' mean), the same arithmetic for every caller, so a reloaded model scores bit for bit like
+ * the model that was fitted.
+ */
+export class FoldScaler {
+  readonly #scaler: FittedScaler;
+  /** The saved form. */
+  readonly saved: SavedScaler;
+
+  private constructor(saved: SavedScaler) {
+    this.saved = saved;
+    this.#scaler = restoreScaler(saved.kind, saved.center, saved.scale, saved.window, saved.rows);
+  }
+
+  /** Fits on `rows` of `data` (the fold's fitting rows). */
+  static fit(data: StudyData, rows: Int32Array, fold: number): FoldScaler {
+    if (rows.length === 0) throw new ConfigError(`fold ${fold + 1} has no fitting rows to standardize on`);
+    const fitX = takeRows(data.X, rows);
+    let start = data.dates[rows[0]], end = start;
+    for (const r of rows) {
+      const d = data.dates[r];
+      if (d < start) start = d;
+      if (d > end) end = d;
+    }
+    // The scaler sees exactly the fitting rows: it is given only them (their span may cover other parts of a k-fold).
+    const fitted = fitStandardScaler(fitX, Array.from(rows, (r) => data.dates[r]), { start, end });
+    return new FoldScaler({
+      format: "candor-scaler/1",
+      kind: "standard",
+      center: Array.from(fitted.center),
+      scale: Array.from(fitted.scale),
+      emptyColumns: columnsWithoutFiniteValues(fitX),
+      columns: data.X.columns ?? Array.from({ length: data.X.cols }, (_, j) => `x${j}`),
+      rows: fitted.rows,
+      window: { start, end },
+    });
+  }
+
+  /** Rebuilds a saved scaler. */
+  static fromSaved(saved: SavedScaler): FoldScaler {
+    if (saved?.format !== "candor-scaler/1") throw new ConfigError("not a candor scaler (format candor-scaler/1)");
+    return new FoldScaler(saved);
+  }
+
+  /** Reads `scaler.json` from a model folder. */
+  static async load(dir: string): Promise<FoldScaler> {
+    return FoldScaler.fromSaved(JSON.parse(await Deno.readTextFile(join(dir, "scaler.json"))));
+  }
+
+  /** Writes `scaler.json` into a model folder. */
+  async save(dir: string): Promise<void> {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "scaler.json"), JSON.stringify(this.saved));
+  }
+
+  /** Scaled rows (a new matrix), the finite values of empty columns overwritten, and the NaN/±Inf filled. */
+  transform(X: Matrix): { X: Matrix; overwritten: number; filled: number } {
+    const scaled = this.#scaler.transform(X);
+    const overwritten = setColumns(scaled, this.saved.emptyColumns, 0);
+    const { X: clean, report } = sanitize(scaled, { policy: "fill", value: 0 });
+    return { X: clean, overwritten, filled: report.filled };
+  }
+}
+
 /** Scaled splits of a fold plus what was done. */
 export interface Standardized {
+  /** The fitted scaler (kept with a production model). */
+  scaler: FoldScaler;
   /** Scaled fitting rows. */
   fit: Matrix;
   /** Scaled early-stopping tail. */
@@ -120,27 +210,18 @@ export interface Standardized {
  * every dataset row is also transformed (sequence models window over past rows of any split).
  */
 export function standardize(data: StudyData, rows: FoldRows, fold: number, allRows = false): Standardized {
-  const fitX = takeRows(data.X, rows.fit);
-  const fitDates = Array.from(rows.fit, (r) => data.dates[r]);
-  let start = fitDates[0], end = fitDates[0];
-  for (const d of fitDates) {
-    if (d < start) start = d;
-    if (d > end) end = d;
-  }
-  if (fitDates.length === 0) throw new ConfigError(`fold ${fold + 1} has no fitting rows to standardize on`);
-  // The scaler sees exactly the fitting rows: it is given only them (their span may cover other parts of a k-fold).
-  const scaler = fitStandardScaler(fitX, fitDates, { start, end });
-  const empty = columnsWithoutFiniteValues(fitX);
+  const scaler = FoldScaler.fit(data, rows.fit, fold);
+  const { start, end } = scaler.saved.window;
+  const empty = scaler.saved.emptyColumns;
   const emptyNames = empty.map((j) => data.X.columns?.[j] ?? `x${j}`);
   let overwritten = 0, filled = 0;
   const prepare = (m: Matrix): Matrix => {
-    const scaled = scaler.transform(m);
-    overwritten += setColumns(scaled, empty, 0);
-    const { X: clean, report } = sanitize(scaled, { policy: "fill", value: 0 });
-    filled += report.filled;
-    return clean;
+    const t = scaler.transform(m);
+    overwritten += t.overwritten;
+    filled += t.filled;
+    return t.X;
   };
-  const fit = prepare(fitX);
+  const fit = prepare(takeRows(data.X, rows.fit));
   const validation = prepare(takeRows(data.X, rows.validation));
   const test = prepare(takeRows(data.X, rows.test));
   // Finite values of the empty columns in the tail and test rows that the model will not see (none in fitting rows).
@@ -178,12 +259,13 @@ export function standardize(data: StudyData, rows: FoldRows, fold: number, allRo
     );
   }
   return {
+    scaler,
     fit,
     validation,
     test,
     ...(all === undefined ? {} : { all }),
     report: {
-      scaler: { kind: scaler.kind, rows: scaler.rows, windows: windowsOfRows(rows.fit, data) },
+      scaler: { kind: "standard", rows: scaler.saved.rows, windows: windowsOfRows(rows.fit, data) },
       filled,
       emptyColumns: { columns: emptyNames, overwritten: notUsed },
       inputScale: { fit: audits.fit.summary, validation: audits.validation.summary, test: audits.test.summary },
@@ -212,4 +294,37 @@ export function sequenceWindows(
   const data = new Float32Array(kept.length * timesteps * c);
   kept.forEach((r, j) => data.set(scaled.data.subarray((r - timesteps + 1) * c, (r + 1) * c), j * timesteps * c));
   return { X: { data, rows: kept.length, cols: timesteps * c }, rows: Int32Array.from(kept) };
+}
+
+/**
+ * Sequence inputs of `rows` of any dataset (a production model scoring new rows): each row with `timesteps` rows of
+ * history for its symbol in `data` gets the scaled rows t − T + 1 … t, oldest first; the others are left out (the
+ * returned `rows`). Only the rows the windows need are scaled, with the same transform as in training.
+ */
+export function scaledWindows(
+  data: Pick<StudyData, "X" | "symbols">,
+  rows: Int32Array,
+  timesteps: number,
+  scaler: FoldScaler,
+): { X: Matrix; rows: Int32Array } {
+  const kept: number[] = [];
+  for (const r of rows) {
+    const first = r - timesteps + 1;
+    if (first >= 0 && data.symbols[first] === data.symbols[r]) kept.push(r);
+  }
+  const needed = new Set<number>();
+  for (const r of kept) for (let k = r - timesteps + 1; k <= r; k++) needed.add(k);
+  const order = Int32Array.from([...needed].sort((a, b) => a - b));
+  const at = new Map<number, number>();
+  order.forEach((r, i) => at.set(r, i));
+  const scaled = scaler.transform(takeRows(data.X, order)).X;
+  const c = scaled.cols;
+  const out = new Float32Array(kept.length * timesteps * c);
+  kept.forEach((r, j) => {
+    for (let k = 0; k < timesteps; k++) {
+      const src = at.get(r - timesteps + 1 + k)!;
+      out.set(scaled.data.subarray(src * c, (src + 1) * c), (j * timesteps + k) * c);
+    }
+  });
+  return { X: { data: out, rows: kept.length, cols: timesteps * c }, rows: Int32Array.from(kept) };
 }

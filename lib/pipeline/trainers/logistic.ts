@@ -8,7 +8,7 @@ import { z } from "zod";
 import { LogisticRegression } from "../../models/linear/linear.ts";
 import { integer, positive } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { fitLinearFold } from "./linear_fold.ts";
+import { fitLinearFold, loadLinearFold } from "./linear_fold.ts";
 
 const settings = z.strictObject({
   C: positive().default(1).describe("inverse L2 strength (scikit-learn's C)"),
@@ -28,4 +28,5 @@ export const logisticTrainer: FoldTrainer<LogisticSettings> = {
   fitted: () => [{ name: "model fit", rows: "fit" }, { name: "standard scaler", rows: "fit" }],
   backend: () => Promise.resolve("js"),
   fit: (input) => fitLinearFold(input, new LogisticRegression(input.entry.settings)),
+  load: (dir) => loadLinearFold(dir),
 };

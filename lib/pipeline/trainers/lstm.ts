@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { flag, integer } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { classifierSettings, fitNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
+import { classifierSettings, fitNeural, loadNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
 
 const settings = z.strictObject({
   timesteps: integer().default(10).describe("window length in trading days"),
@@ -45,4 +45,5 @@ export const lstmTrainer: FoldTrainer<LSTMSettings> = {
       { timesteps: s.timesteps },
     );
   },
+  load: (dir) => loadNeural(dir, async (p) => await (await import("../../models/nn/lstm.ts")).LSTMClassifier.load(p)),
 };

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { flag, integer, nonNegative, oneOf, positive } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { fitNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
+import { fitNeural, loadNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
 
 const settings = z.strictObject({
   timesteps: integer().default(10).describe("window length in trading days"),
@@ -58,4 +58,5 @@ export const lstmRegressorTrainer: FoldTrainer<LSTMRegressorSettings> = {
       { timesteps: s.timesteps, demean: s.demean },
     );
   },
+  load: (dir) => loadNeural(dir, async (p) => await (await import("../../models/nn/lstm.ts")).LSTMRegressor.load(p)),
 };

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ConfigError } from "../../errors.ts";
 import { flag, integer, nonNegative } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { classifierSettings, fitNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
+import { classifierSettings, fitNeural, loadNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
 
 const settings = z.strictObject({
   timesteps: integer().default(10).describe("window length in trading days"),
@@ -60,4 +60,9 @@ export const lstmTransformerTrainer: FoldTrainer<LSTMTransformerSettings> = {
       { timesteps: s.timesteps },
     );
   },
+  load: (dir) =>
+    loadNeural(
+      dir,
+      async (p) => await (await import("../../models/nn/lstm_transformer.ts")).LSTMTransformerModel.load(p),
+    ),
 };

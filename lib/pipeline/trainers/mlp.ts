@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { integer } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { classifierSettings, fitNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
+import { classifierSettings, fitNeural, loadNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
 
 const settings = z.strictObject({
   hidden: z.array(integer(), { error: "expected a list of layer widths" }).min(1, {
@@ -34,4 +34,5 @@ export const mlpTrainer: FoldTrainer<MLPSettings> = {
       input,
       async (o) => new (await import("../../models/nn/mlp.ts")).MLPModel({ ...o, hidden: input.entry.settings.hidden }),
     ),
+  load: (dir) => loadNeural(dir, async (p) => await (await import("../../models/nn/mlp.ts")).MLPModel.load(p)),
 };

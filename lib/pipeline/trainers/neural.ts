@@ -15,8 +15,14 @@ import { z } from "zod";
 import type { NeuralModel, NeuralOptions } from "../../models/nn/neural_model.ts";
 import { ReduceLROnPlateau, type Schedule, stepDecay, warmupCosine } from "../../training/schedules.ts";
 import { closedInterval, integer, nonNegative, oneOf, openInterval, positive } from "../schema.ts";
-import type { FittedSpec, FoldFitReport, FoldInput, FoldOutput } from "./contract.ts";
+import type { FittedSpec, FoldFitReport, FoldInput, FoldOutput, TrainedModel } from "./contract.ts";
 import type { ScalingReport } from "./inputs.ts";
+
+/**
+ * The tfjs backends an entry may ask for (the same list as lib/models/nn/backend.ts's `BACKEND_REQUESTS`, repeated
+ * here so that reading a config never loads TensorFlow.js; a test keeps the two equal).
+ */
+export const BACKEND_CHOICES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 
 /** Learning-rate schedules a neural entry can use (lib/training/schedules.ts). */
 export const scheduleSetting = z.discriminatedUnion("kind", [
@@ -56,7 +62,12 @@ export function neuralSettings(d: { epochs: number; learningRate: number; patien
     ),
     minDelta: nonNegative().default(0).describe("early stopping: smallest loss improvement that counts"),
     clipNorm: positive().nullable().default(1).describe("global gradient-norm clipping threshold (null: none)"),
-    backend: oneOf(["auto", "tensorflow", "wasm", "cpu"]).optional().describe(
+    weightDecay: nonNegative().default(0).describe("decoupled weight decay λ (AdamW) on every parameter"),
+    stopOn: z.array(oneOf(["collapse", "sign-bias"]), { error: "expected a list of collapse, sign-bias" }).default([])
+      .describe(
+        "stop training when the variance-collapse or sign-bias monitor confirms its finding (best weights kept)",
+      ),
+    backend: oneOf(BACKEND_CHOICES).optional().describe(
       "tfjs backend (default: TFJS_BACKEND, else auto); the one used is stored with the run",
     ),
   };
@@ -86,8 +97,12 @@ export interface NeuralCommon {
   minDelta: number;
   /** Clip threshold or null. */
   clipNorm: number | null;
+  /** Decoupled weight decay. */
+  weightDecay: number;
+  /** Monitors whose confirmed finding stops training. */
+  stopOn: Array<"collapse" | "sign-bias">;
   /** Backend request. */
-  backend?: "auto" | "tensorflow" | "wasm" | "cpu";
+  backend?: typeof BACKEND_CHOICES[number];
   /** Classifiers: class weights. */
   classWeights?: "none" | "balanced" | "inverse";
   /** Classifiers: label smoothing. */
@@ -145,6 +160,9 @@ export interface NeuralFoldReport extends FoldFitReport {
 /** Builds the network of a kind from the common neural options the fold prepared (may import the model lazily). */
 export type BuildNetwork = (options: NeuralOptions) => Promise<NeuralModel>;
 
+/** Rebuilds the network of a kind from the folder its `save` wrote (the class's static `load`, imported lazily). */
+export type LoadNetwork = (path: string) => Promise<NeuralModel>;
+
 /**
  * Trains one fold of a neural kind (./neural_fit.ts, loaded on first use so that studies without neural entries never
  * load TensorFlow.js). `timesteps` > 0 makes it a sequence model (per-symbol windows); `demean` reports the target
@@ -157,4 +175,10 @@ export async function fitNeural(
 ): Promise<FoldOutput<NeuralFoldReport>> {
   const { fitNeuralFold } = await import("./neural_fit.ts");
   return await fitNeuralFold(input, build, options);
+}
+
+/** Rebuilds a neural model kept by {@link fitNeural} from its folder (network, scaler, window length). */
+export async function loadNeural(dir: string, load: LoadNetwork): Promise<TrainedModel> {
+  const { loadNeuralFold } = await import("./neural_fit.ts");
+  return await loadNeuralFold(dir, load);
 }

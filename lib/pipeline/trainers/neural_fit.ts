@@ -12,9 +12,18 @@ import { macroF1 } from "../../metrics/classification.ts";
 import type { EpochContext, TrainingEpoch, TrainingEvent, TrainingMonitor } from "../../training/loop.ts";
 import type { DiagnosticRecord, EpochRecord } from "../../store/store.ts";
 import { ConfigError } from "../../errors.ts";
-import type { FoldInput, FoldOutput, FoldRows } from "./contract.ts";
-import { fittedOn, pick32, sequenceWindows, standardize } from "./inputs.ts";
-import { type BuildNetwork, buildSchedule, type NeuralCommon, type NeuralFoldReport } from "./neural.ts";
+import { join } from "node:path";
+import { takeRows } from "../../data/matrix.ts";
+import type { NeuralModel } from "../../models/nn/neural_model.ts";
+import type { FoldInput, FoldOutput, FoldRows, StudyData, Task, TrainedModel } from "./contract.ts";
+import { fittedOn, FoldScaler, pick32, scaledWindows, sequenceWindows, standardize } from "./inputs.ts";
+import {
+  type BuildNetwork,
+  buildSchedule,
+  type LoadNetwork,
+  type NeuralCommon,
+  type NeuralFoldReport,
+} from "./neural.ts";
 
 /** Number of NaN/±Inf numbers in an epoch record's losses, learning rate and gradient-norm statistics. */
 export function nonFiniteInEpoch(r: TrainingEpoch): number {
@@ -187,7 +196,8 @@ export async function fitNeuralFold(
     const w = (r: Int32Array) => sequenceWindows(scaled.all!, r, timesteps, data.symbols);
     const f = w(fold.rows.fit), v = w(fold.rows.validation), t = w(fold.rows.test);
     for (const [what, part] of [["fitting", f], ["early-stopping", v], ["test", t]] as const) {
-      if (part.rows.length === 0) {
+      // A production fit has no test rows to predict.
+      if (part.rows.length === 0 && !(what === "test" && fold.rows.test.length === 0)) {
         throw new ConfigError(
           `fold ${index + 1}: no ${what} row has ${timesteps} days of history for ${entry.name} (${entry.kind}); ` +
             `use a smaller settings.timesteps or more days`,
@@ -215,7 +225,10 @@ export async function fitNeuralFold(
       cw = Array.from({ length: data.classes }, (_, k) => w[k] ?? 0);
     }
   }
-  const health = new TrainingHealth();
+  const health = new TrainingHealth({
+    collapse: { stop: s.stopOn.includes("collapse") },
+    signBias: { stop: s.stopOn.includes("sign-bias") },
+  });
   const f1 = new MacroF1Monitor();
   const net = await build({
     task: data.task,
@@ -225,6 +238,7 @@ export async function fitNeuralFold(
     learningRate: s.learningRate,
     ...(s.schedule.kind === "constant" ? {} : { schedule: buildSchedule(s.schedule, s.learningRate, s.epochs) }),
     ...(s.clipNorm === null ? {} : { clipNorm: s.clipNorm }),
+    ...(s.weightDecay > 0 ? { weightDecay: s.weightDecay } : {}),
     earlyStopping: { patience: s.patience, minDelta: s.minDelta, restoreBest: true },
     ...(cw === undefined ? {} : { classWeights: cw }),
     ...(s.labelSmoothing ? { labelSmoothing: s.labelSmoothing } : {}),
@@ -233,13 +247,14 @@ export async function fitNeuralFold(
     seed: input.seed,
     ...(s.backend === undefined ? {} : { backend: s.backend }),
   });
+  let kept = false;
   try {
     const report = await net.fit(Xfit, yFit, {
       validation: { X: Xval, y: yVal },
       seed: input.seed,
       onProgress: input.onProgress,
     });
-    const scores = (X: Matrix) => data.task === "multiclass" ? Float64Array.from(net.predictProba(X)) : net.predict(X);
+    const scores = (X: Matrix) => networkScores(net, data.task, X);
     const validation = scores(Xval);
     const test = scores(Xtest);
     const summary = health.summary(net.events);
@@ -253,7 +268,9 @@ export async function fitNeuralFold(
       ...fittedOn("early-stopping tail", index, rows.validation, data),
       ...(options.demean ? fittedOn("target de-meaning", index, rows.fit, data) : []),
     ];
+    kept = input.keep === true;
     return {
+      ...(kept ? { model: keptNetwork(net, scaled.scaler, data.task, timesteps) } : {}),
       rows,
       validation,
       test,
@@ -277,6 +294,49 @@ export async function fitNeuralFold(
       warnings,
     };
   } finally {
-    net.dispose();
+    if (!kept) net.dispose();
   }
+}
+
+/** The network's scores: P(up), `classes` probabilities per row, or the forecast; none for no rows. */
+function networkScores(net: NeuralModel, task: Task, X: Matrix): Float64Array {
+  if (X.rows === 0) return new Float64Array(0);
+  return task === "multiclass" ? Float64Array.from(net.predictProba(X)) : net.predict(X);
+}
+
+/** What a kept neural model saves beside its network and scaler. */
+interface SavedNeural {
+  format: "candor-neural-fold/1";
+  task: Task;
+  timesteps: number;
+}
+
+/** A network kept for production with its fold scaler; sequence models read each row's history from the data. */
+function keptNetwork(net: NeuralModel, scaler: FoldScaler, task: Task, timesteps: number): TrainedModel {
+  return {
+    score(data: StudyData, rows: Int32Array) {
+      if (timesteps > 0) {
+        const w = scaledWindows(data, rows, timesteps, scaler);
+        return { rows: w.rows, scores: networkScores(net, task, w.X) };
+      }
+      if (rows.length === 0) return { rows, scores: new Float64Array(0) };
+      return { rows, scores: networkScores(net, task, scaler.transform(takeRows(data.X, rows)).X) };
+    },
+    async save(dir: string) {
+      await Deno.mkdir(dir, { recursive: true });
+      await net.save(join(dir, "network"));
+      await scaler.save(dir);
+      const meta: SavedNeural = { format: "candor-neural-fold/1", task, timesteps };
+      await Deno.writeTextFile(join(dir, "neural.json"), JSON.stringify(meta));
+    },
+    dispose: () => net.dispose(),
+  };
+}
+
+/** Rebuilds a kept neural model from its folder (see {@link keptNetwork}). */
+export async function loadNeuralFold(dir: string, load: LoadNetwork): Promise<TrainedModel> {
+  const meta = JSON.parse(await Deno.readTextFile(join(dir, "neural.json"))) as SavedNeural;
+  if (meta.format !== "candor-neural-fold/1") throw new ConfigError(`${dir}/neural.json is not a candor neural model`);
+  const scaler = await FoldScaler.load(dir);
+  return keptNetwork(await load(join(dir, "network")), scaler, meta.task, meta.timesteps);
 }

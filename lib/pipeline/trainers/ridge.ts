@@ -9,7 +9,7 @@ import { z } from "zod";
 import { Ridge } from "../../models/linear/linear.ts";
 import { nonNegative } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { fitLinearFold } from "./linear_fold.ts";
+import { fitLinearFold, loadLinearFold } from "./linear_fold.ts";
 
 const settings = z.strictObject({
   alpha: nonNegative().default(1).describe("L2 penalty α"),
@@ -27,4 +27,5 @@ export const ridgeTrainer: FoldTrainer<RidgeSettings> = {
   fitted: () => [{ name: "model fit", rows: "fit" }, { name: "standard scaler", rows: "fit" }],
   backend: () => Promise.resolve("js"),
   fit: (input) => fitLinearFold(input, new Ridge(input.entry.settings)),
+  load: (dir) => loadLinearFold(dir),
 };

@@ -29,7 +29,8 @@ import { metaFeatureNames, metaFeatures } from "../../models/stacking/stacking.t
 import type { Model } from "../../models/model.ts";
 import { ConfigError } from "../../errors.ts";
 import { closedInterval, flag, integer, nonNegative } from "../schema.ts";
-import type { FoldFitReport, FoldRows, FoldTrainer } from "./contract.ts";
+import { join } from "node:path";
+import type { FoldFitReport, FoldRows, FoldTrainer, StudyData, TrainedModel } from "./contract.ts";
 import { fittedOn, pick32 } from "./inputs.ts";
 import { XGBOOST_DEFAULT_PARAMS } from "./xgboost.ts";
 
@@ -105,8 +106,10 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
     const names = metaFeatureNames(base, s.regime ? ["regime_vol_pct", "regime_trend"] : []);
     const metaRows = { fit: rows.fit.length, validation: rows.validation.length, test: rows.test.length };
     const report: StackingFoldReport = { kind: "stacking", notes: [], base, meta, features: names, metaRows };
-    if (rows.fit.length < s.minRows || rows.test.length === 0) {
-      report.skipped = rows.test.length === 0
+    // A production fit (keep, no test window) needs meta-training rows only.
+    const production = input.keep === true && fold.rows.test.length === 0;
+    if (rows.fit.length < s.minRows || (rows.test.length === 0 && !production)) {
+      report.skipped = rows.test.length === 0 && !production
         ? "no test row predicted by every base entry"
         : `${rows.fit.length} meta-training rows (< minRows ${s.minRows}): the base entries made no out-of-sample ` +
           `prediction before this fold${k === 0 ? " (the first fold never has one)" : ""}`;
@@ -122,24 +125,7 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
         warnings: [],
       };
     }
-    const threshold = data.task === "binary" ? 0.5 : 0;
-    const build = (r: Int32Array): Matrix => {
-      const regime = new Float32Array(r.length * 2);
-      r.forEach((row, i) => {
-        const d = data.dateIndex[row];
-        regime[2 * i] = data.regime.volPercentile[d];
-        regime[2 * i + 1] = data.regime.trend[d];
-      });
-      const X: Matrix = { data: regime, rows: r.length, cols: 2 };
-      const m = metaFeatures(
-        preds.map((p) => Float64Array.from(r, (row) => p[row])),
-        X,
-        s.regime ? [0, 1] : [],
-        threshold,
-        s.regime ? ["regime_vol_pct", "regime_trend"] : [],
-      );
-      return { ...m, columns: names };
-    };
+    const build = (r: Int32Array): Matrix => metaMatrix(data, r, preds, s.regime, names);
     const model: Model = meta === "xgboost"
       ? new XGBoostModel({
         params: {
@@ -152,6 +138,7 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
         earlyStoppingRounds: s.earlyStoppingRounds,
       })
       : new ElasticNet({ alpha: s.alpha, l1Ratio: s.l1Ratio, positive: true });
+    let kept = false;
     try {
       const Xfit = build(rows.fit), Xval = build(rows.validation);
       const fitReport = await model.fit(Xfit, pick32(data.y, rows.fit), {
@@ -160,10 +147,9 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
           : {}),
         seed,
       });
-      const clip = (p: Float64Array) =>
-        data.task === "binary" && meta !== "xgboost" ? p.map((v) => Math.min(1, Math.max(0, v))) : p;
+      const clip = clipFor(data.task, meta);
       const validation = rows.validation.length > 0 ? clip(model.predict(Xval)) : new Float64Array(0);
-      const test = clip(model.predict(build(rows.test)));
+      const test = rows.test.length > 0 ? clip(model.predict(build(rows.test))) : new Float64Array(0);
       report.notes = fitReport.notes;
       report.bestIteration = fitReport.bestIteration;
       if (meta !== "xgboost") {
@@ -171,7 +157,9 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
         report.coefficients = Object.fromEntries((d.coef ?? []).map((c, j) => [names[j], c]));
         if (d.intercept !== undefined) report.coefficients["(intercept)"] = d.intercept;
       }
+      kept = input.keep === true;
       return {
+        ...(kept ? { model: keptStack(model, { format: "candor-stack/1", base, meta, regime: s.regime, names }) } : {}),
         rows,
         validation,
         test,
@@ -191,7 +179,79 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
         warnings: fitReport.notes.map((n) => `${entry.name} fold ${k + 1}: ${n}`),
       };
     } finally {
-      model.dispose?.();
+      if (!kept) model.dispose?.();
     }
   },
+  async load(dir) {
+    const saved = JSON.parse(await Deno.readTextFile(join(dir, "stacking.json"))) as SavedStack;
+    if (saved.format !== "candor-stack/1") throw new ConfigError(`${dir}/stacking.json is not a candor stack`);
+    const path = join(dir, META_FILE);
+    const model: Model = saved.meta === "xgboost" ? await XGBoostModel.load(path) : await ElasticNet.load(path);
+    return keptStack(model, saved);
+  },
 };
+
+/** The meta-learner's file in a model folder (XGBoost JSON or a linear model's JSON). */
+const META_FILE = "meta.json";
+
+/** What a kept stack saves beside its meta-learner. */
+interface SavedStack {
+  format: "candor-stack/1";
+  base: string[];
+  meta: string;
+  regime: boolean;
+  names: string[];
+}
+
+/** Binary targets with a linear meta-learner: predictions clipped to [0, 1] (a linear probability model). */
+function clipFor(task: string, meta: string): (p: Float64Array) => Float64Array {
+  return task === "binary" && meta !== "xgboost" ? (p) => p.map((v) => Math.min(1, Math.max(0, v))) : (p) => p;
+}
+
+/** Meta-features of rows `r`: the bases' predictions, agreement, dispersion, and the regime of each row's date. */
+function metaMatrix(
+  data: StudyData,
+  r: Int32Array,
+  preds: readonly Float64Array[],
+  regime: boolean,
+  names: string[],
+): Matrix {
+  const threshold = data.task === "binary" ? 0.5 : 0;
+  const reg = new Float32Array(r.length * 2);
+  r.forEach((row, i) => {
+    const d = data.dateIndex[row];
+    reg[2 * i] = data.regime.volPercentile[d];
+    reg[2 * i + 1] = data.regime.trend[d];
+  });
+  const X: Matrix = { data: reg, rows: r.length, cols: 2 };
+  const m = metaFeatures(
+    preds.map((p) => Float64Array.from(r, (row) => p[row])),
+    X,
+    regime ? [0, 1] : [],
+    threshold,
+    regime ? ["regime_vol_pct", "regime_trend"] : [],
+  );
+  return { ...m, columns: names };
+}
+
+/** A stack kept for production: its meta-learner, fed the base entries' scores of the same rows. */
+function keptStack(model: Model, saved: SavedStack): TrainedModel {
+  return {
+    score(data, rows, inputs) {
+      if (inputs === undefined) {
+        throw new ConfigError(`a stack scores from its base entries' scores (${saved.base.join(", ")}); none given`);
+      }
+      const preds = saved.base.map((b) => inputs.scores(b));
+      const ok = rows.filter((r) => preds.every((p) => Number.isFinite(p[r])));
+      if (ok.length === 0) return { rows: ok, scores: new Float64Array(0) };
+      const X = metaMatrix(data, ok, preds, saved.regime, saved.names);
+      return { rows: ok, scores: clipFor(data.task, saved.meta)(model.predict(X)) };
+    },
+    async save(dir) {
+      await Deno.mkdir(dir, { recursive: true });
+      await model.save(join(dir, META_FILE));
+      await Deno.writeTextFile(join(dir, "stacking.json"), JSON.stringify(saved));
+    },
+    dispose: () => model.dispose?.(),
+  };
+}

@@ -17,7 +17,8 @@ import { openXGBoost } from "../../models/xgboost/library.ts";
 import { ConfigError } from "../../errors.ts";
 import type { DiagnosticRecord } from "../../store/store.ts";
 import { closedInterval, integer, oneOf } from "../schema.ts";
-import type { FoldFitReport, FoldTrainer } from "./contract.ts";
+import { join } from "node:path";
+import type { FoldFitReport, FoldTrainer, TrainedModel } from "./contract.ts";
 import { fittedOn, pick32 } from "./inputs.ts";
 
 /** XGBoost parameters candor sets unless the entry overrides them (XGBoost's own names). */
@@ -128,6 +129,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
       ...(data.task === "binary" ? { positiveShareBand: s.positiveShareBand as [number, number] } : {}),
       ...(s.selectTopK === undefined ? {} : { selectTopK: s.selectTopK }),
     });
+    let kept = false;
     try {
       const validationX = takeRows(data.X, rows.validation);
       const report = await model.fit(takeRows(data.X, rows.fit), yFit, {
@@ -136,8 +138,8 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         seed,
         onProgress: input.onProgress,
       });
-      const test = model.predict(takeRows(data.X, rows.test));
-      const validation = model.predict(validationX);
+      const test = rows.test.length === 0 ? new Float64Array(0) : model.predict(takeRows(data.X, rows.test));
+      const validation = rows.validation.length === 0 ? new Float64Array(0) : model.predict(validationX);
       const d = report.details ?? {};
       const trees = report.bestIteration ?? s.numBoostRound;
       const diagnostics: DiagnosticRecord[] = report.notes.map((note) => ({
@@ -161,7 +163,9 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         warnings.push(`${entry.name} fold ${fold.index + 1}: ${message}`);
       }
       const health = warnings.length === 0 ? "healthy" : diagnostics.map((x) => x.message).join("; ");
+      kept = input.keep === true;
       return {
+        ...(kept ? { model: keptBooster(model) } : {}),
         rows,
         validation,
         test,
@@ -186,7 +190,27 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         warnings,
       };
     } finally {
-      model.dispose();
+      if (!kept) model.dispose();
     }
   },
+  async load(dir) {
+    return keptBooster(await XGBoostModel.load(join(dir, MODEL_FILE)));
+  },
 };
+
+/** The booster's file in a model folder: XGBoost JSON (Python's `xgboost.Booster(model_file=...)` reads it). */
+const MODEL_FILE = "xgboost.json";
+
+/** A booster kept for production: raw features in (missing values stay missing), scores out. */
+function keptBooster(model: XGBoostModel): TrainedModel {
+  return {
+    score(data, rows) {
+      return { rows, scores: rows.length === 0 ? new Float64Array(0) : model.predict(takeRows(data.X, rows)) };
+    },
+    async save(dir) {
+      await Deno.mkdir(dir, { recursive: true });
+      await model.save(join(dir, MODEL_FILE));
+    },
+    dispose: () => model.dispose(),
+  };
+}

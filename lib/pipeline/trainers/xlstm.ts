@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { integer, text } from "../schema.ts";
 import type { FoldTrainer } from "./contract.ts";
-import { classifierSettings, fitNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
+import { classifierSettings, fitNeural, loadNeural, neuralBackend, neuralFitted, neuralSettings } from "./neural.ts";
 
 const settings = z.strictObject({
   timesteps: integer().default(16).describe("window length in trading days"),
@@ -49,4 +49,5 @@ export const xlstmTrainer: FoldTrainer<XLSTMSettings> = {
       { timesteps: s.timesteps },
     );
   },
+  load: (dir) => loadNeural(dir, async (p) => await (await import("../../models/nn/xlstm.ts")).XLSTMModel.load(p)),
 };

@@ -138,10 +138,17 @@ async function gradsOn(backend: string, c: Case): Promise<Float32Array[]> {
   return out;
 }
 
-Deno.test("backend: auto selects wasm here and records why tensorflow was skipped", async () => {
+Deno.test("backend: auto selects wasm here and records why tensorflow and webgpu were skipped", async () => {
   const info = await initBackend("auto");
   assert.equal(info.name, "wasm");
   assert.ok(info.fallbacks.some((f) => f.startsWith("tensorflow:")), info.fallbacks.join("; "));
+  // This machine has no GPU: either no adapter at all, or a software one (lavapipe), which auto must never pick.
+  const webgpu = info.fallbacks.find((f) => f.startsWith("webgpu:"));
+  assert.ok(webgpu !== undefined, info.fallbacks.join("; "));
+  if (info.adapter !== undefined) {
+    assert.ok(info.adapter.fallback, `a hardware adapter was skipped: ${info.adapter.description}`);
+    assert.match(webgpu, /only a software adapter .*TFJS_BACKEND=webgpu uses it anyway/);
+  }
   assert.ok(info.patches.includes("BatchMatMul:explicit-transpose"));
   assert.ok(info.patches.includes("cpu-fallback:UnsortedSegmentSum"));
   assert.equal(installWasmPatches(), info.patches, "patches are installed once");

@@ -3,6 +3,7 @@
  * predictions. Sized for CI (a few seconds each on two cores).
  */
 import assert from "node:assert/strict";
+import { stepDecay } from "../../../lib/training/schedules.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
@@ -421,4 +422,24 @@ Deno.test("sLSTM: pre-activations far beyond exp's float32 range stay finite and
   assert.ok(Array.from(dx.dataSync()).every(Number.isFinite), "gradients stay finite too");
   tf.dispose([xt, out, dx]);
   p.dispose();
+});
+
+Deno.test("NOTEARS DAG learner: one schedule over every round (a step decay does not restart at round 2)", async () => {
+  const r = new SeededRandom(5);
+  const n = 120;
+  const data = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const a = r.normal();
+    data.set([a, 0.8 * a + r.normal()], i * 2);
+  }
+  const m = new NotearsDAG({
+    epochs: 4,
+    rounds: 2,
+    schedule: stepDecay({ baseLr: 0.02, stepEpochs: 1, gamma: 0.5 }),
+    progress: false,
+  });
+  await m.fit({ data, rows: n, cols: 2 });
+  const lrs = m.lastTrain!.history.map((h) => h.lr);
+  // Epochs 1..4 of the fit at 0.02 · 0.5^(epoch − 1): round 2 continues the decay instead of starting over.
+  lrs.forEach((lr, i) => assert.ok(Math.abs(lr - 0.02 * 0.5 ** i) < 1e-12, `epoch ${i + 1}: ${lr}`));
 });

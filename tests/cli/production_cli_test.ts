@@ -1,0 +1,87 @@
+/**
+ * The production commands as a user runs them: --help for each, an unknown option answered with the nearest one,
+ * `run --production` registering a model, `backtest --run` re-sizing a stored run, `simulate` matching the backtest.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { candor } from "../_helpers/candor_cli.ts";
+import { openStore } from "../../lib/store/mod.ts";
+
+Deno.test("candor train/predict/backtest/sweep/simulate --help; unknown options name the nearest one", async () => {
+  for (const cmd of ["train", "predict", "backtest", "sweep", "simulate"]) {
+    const help = await candor([cmd, "--help"]);
+    assert.equal(help.code, 0, `${cmd}: ${help.stderr}`);
+    assert.match(help.stdout, new RegExp(`^Usage: candor ${cmd}`, "m"), cmd);
+    assert.ok(!help.stdout.includes("\u001b["), "no colour off a terminal");
+  }
+  const typo = await candor(["backtest", "--run", "run_x", "--sizng", "kelly"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown option --sizng for candor backtest \(did you mean --sizing\?\)/);
+});
+
+Deno.test("candor run --production registers the passing entry; backtest --run re-sizes it; simulate matches the backtest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "candor-cli-production-" });
+  try {
+    const db = join(dir, "runs.db");
+    const config = join(dir, "study.yaml");
+    await Deno.writeTextFile(
+      config,
+      "data: { synthetic: { symbols: 4, days: 450, seed: 2 } }\nvalidation: { folds: 2 }\n" +
+        "models: [{ name: lin, kind: logistic }]\nbacktest: { sizing: seed-aapl }\n",
+    );
+    const run = await candor([
+      "run",
+      "--config",
+      config,
+      "--db",
+      db,
+      "--production",
+      "--models-dir",
+      join(dir, "m"),
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.models[0].gate.passed, true, out.models[0].gate.reason);
+    assert.equal(out.production.models.length, 1);
+    assert.equal(out.production.models[0].sizing, "hybrid(seed-aapl)");
+    const runId = out.models[0].runId;
+
+    const bt = await candor([
+      "backtest",
+      "--run",
+      runId,
+      "--sizing",
+      "kelly",
+      "--fraction",
+      "0.25",
+      "--lag",
+      "2",
+      "--db",
+      db,
+    ]);
+    assert.equal(bt.code, 0, bt.stderr);
+    assert.match(bt.stdout, /re-sized without retraining: kelly\(fraction=0\.25,payoff=1,maxPosition=1\), long-short/);
+    assert.match(bt.stdout, /Backtest .* \(lag 2, costs 5 bps/);
+    assert.match(bt.stdout, /deflated Sharpe .* with N = 2 trials on this data and target/);
+    assert.match(bt.stdout, /the run's own backtest \(hybrid\(seed-aapl\)\)/);
+    const store = openStore(db);
+    try {
+      const [added] = await store.listRunBacktests([runId]);
+      assert.equal(added.lag, 2);
+      assert.equal((added.details as { sizing: { kind: string; fraction: number } }).sizing.fraction, 0.25);
+      assert.equal((await store.listModels()).length, 1);
+    } finally {
+      await store.close();
+    }
+
+    const sim = await candor(["simulate", "--config", config, "--from", "2011-01-03", "--retrain-every", "60"]);
+    assert.equal(sim.code, 0, sim.stderr);
+    assert.match(sim.stdout, /production matches the backtest: the daily net returns agree on \d+ dates/);
+    const noFrom = await candor(["simulate", "--config", config]);
+    assert.equal(noFrom.code, 2);
+    assert.match(noFrom.stderr, /needs --from DATE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
