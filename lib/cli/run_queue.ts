@@ -14,19 +14,16 @@ import { redactRedisUrl } from "../scaleout/connection.ts";
 import { runStudyOnQueue } from "../scaleout/coordinator.ts";
 import { scalar, UsageError } from "./args.ts";
 import { formatStudy, studyJson } from "./format.ts";
-import { RUN_FLAGS } from "./run.ts";
-
-/** Flags that set the configuration (refused with `--resume`, which reads it from the store). */
-const CONFIG_FLAGS = [...RUN_FLAGS.map((f) => f.name), "config", "model", "epochs", "set"];
+import { CONFIG_FLAGS } from "./run.ts";
 
 /** Runs a study on the queue for `candor run`/`candor demo`; returns the exit status. */
 export async function runOnQueue(
-  config: StudyConfig,
+  config: StudyConfig | undefined,
   values: Record<string, string | boolean | string[] | undefined>,
   bar: { update: (p: StudyProgress) => void; stop: () => void },
 ): Promise<number> {
   const queue = (values.queue as string | undefined) ?? Deno.env.get("CANDOR_QUEUE") ?? "";
-  if (queue === "") throw new UsageError("--resume and --attempts go with --queue redis://HOST:PORT");
+  if (queue === "") throw new UsageError("--attempts goes with --queue redis://HOST:PORT");
   if (values["no-store"]) throw new UsageError("--queue needs the shared run store: drop --no-store");
   const db = resolveStoreLocation(values.db as string | undefined);
   if (!isPostgresUrl(db)) {

@@ -18,8 +18,7 @@
  */
 
 import { CandorError } from "../errors.ts";
-import type { StudyConfig } from "../pipeline/config.ts";
-import type { Store, StudySummary } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
 
 /** Name of the BullMQ queue every candor job goes through (Redis keys `bull:candor:*`). */
 export const QUEUE_NAME = "candor";
@@ -108,10 +107,5 @@ export class JobError extends CandorError {
   }
 }
 
-/**
- * A stored study's configuration. It was resolved (every default filled) before it was stored, so it is used as
- * stored: resolving it again would refuse the keys of the other validation schemes that resolution filled in.
- */
-export function storedStudyConfig(study: StudySummary): StudyConfig {
-  return study.config as unknown as StudyConfig;
-}
+/** A stored study's configuration (see lib/pipeline/resume.ts). */
+export { storedStudyConfig } from "../pipeline/resume.ts";

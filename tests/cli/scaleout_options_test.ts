@@ -40,7 +40,8 @@ Deno.test("candor worker and run --queue: bad arguments exit 2 with what to give
       message: /--queue needs the run store as a postgres:\/\/ URL/,
     },
     { args: ["run", "--queue", "redis://127.0.0.1:1", "--db", PG, "--no-store"], message: /drop --no-store/ },
-    { args: ["run", "--resume", "study_x", "--db", PG], message: /--resume and --attempts go with --queue/ },
+    { args: ["run", "--attempts", "3", "--db", PG], message: /--attempts goes with --queue/ },
+    { args: ["run", "--resume", "study_x", "--dry-run"], message: /--dry-run trains nothing.*drop --resume/ },
     {
       args: ["run", "--resume", "study_x", "--model", "xgboost", "--queue", "redis://127.0.0.1:1", "--db", PG],
       message: /--resume reads the study's configuration from the store; drop --model/,
