@@ -25,6 +25,9 @@ export async function runOnQueue(
   const queue = (values.queue as string | undefined) ?? Deno.env.get("CANDOR_QUEUE") ?? "";
   if (queue === "") throw new UsageError("--attempts goes with --queue redis://HOST:PORT");
   if (values["no-store"]) throw new UsageError("--queue needs the shared run store: drop --no-store");
+  if (values.production) {
+    throw new UsageError("--production does not go with --queue yet: run the study, then candor train on it");
+  }
   const db = resolveStoreLocation(values.db as string | undefined);
   if (!isPostgresUrl(db)) {
     throw new UsageError(

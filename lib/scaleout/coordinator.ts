@@ -24,10 +24,14 @@
  * the study stopped because …"), seals the study failed with the stage, entry, fold and error, and throws
  * {@link QueuedStudyError}. Folds already stored are kept.
  *
- * **Resume** (`resume: studyId`): a coordinator that stopped (killed, machine lost) is replaced by one that reattaches
- * to the stored study: it prepares the same configuration (checking the data's fingerprint), creates the runs that
- * were never created, enqueues only the folds that are neither stored nor known to the queue (job ids are
- * deterministic), and carries on; entries already pooled and sealed are pooled again without writing.
+ * **Resume** (`resume`: a study id, or the id of one of its runs): a coordinator that stopped (killed, machine lost)
+ * is replaced by one that reattaches to the stored study: it prepares the same configuration (checking the data's
+ * fingerprint), creates the runs that were never created, enqueues only the folds that are neither stored nor known
+ * to the queue (job ids are deterministic), and carries on; entries already pooled and sealed are pooled again
+ * without writing. A study that was meanwhile sealed `interrupted` (e.g. reaped by `candor runs --reap` once the
+ * coordinator's heartbeat went stale) or `failed` is reopened first (`reopenStudy`), and the queue's finished jobs of
+ * its unstored folds — skipped because their run was sealed, or failed for good — are removed so those folds are
+ * enqueued and trained again. A succeeded study is refused.
  *
  * @module
  */
@@ -139,8 +143,12 @@ export async function runStudyOnQueue(
   let config: StudyConfig;
   if (options.resume !== undefined) {
     resumed = await store.getStudy(options.resume);
+    if (resumed === undefined) {
+      const [run] = await store.getRuns([options.resume]);
+      if (run?.studyId) resumed = await store.getStudy(run.studyId);
+    }
     if (resumed === undefined) throw new ConfigError(`--resume: no study ${options.resume} in the run store`);
-    if (resumed.status !== "running") {
+    if (resumed.status === "succeeded") {
       throw new ConfigError(
         `--resume: study ${resumed.id} is already ${resumed.status}` +
           (resumed.error === null ? "" : ` (${resumed.error.message})`) + `; there is nothing to reattach to`,
@@ -201,7 +209,13 @@ export async function runStudyOnQueue(
     const recorder = new StudyRecorder(store);
     at.stage = "store";
     if (resumed === undefined) await recorder.beginStudy(start);
-    else recorder.studyId = resumed.id;
+    else {
+      if (resumed.status !== "running") {
+        await store.reopenStudy(resumed.id);
+        resumed = (await store.getStudy(resumed.id))!;
+      }
+      recorder.studyId = resumed.id;
+    }
     const studyId = recorder.studyId!;
 
     const states: EntryState[] = [];
@@ -335,8 +349,22 @@ export async function runStudyOnQueue(
 
     /** Enqueues the entry's folds that are not stored; returns how many jobs it added. */
     async function enqueue(s: EntryState, done: Set<number>): Promise<number> {
-      const jobs = plan.folds.filter((f) => !done.has(f.index)).map((f) => {
-        const job: StudyFoldJob = { kind: "study-fold", studyId, runId: s.runId, entry: s.entry.name, fold: f.index };
+      const missing = plan.folds.filter((f) => !done.has(f.index)).map((f): StudyFoldJob => ({
+        kind: "study-fold",
+        studyId,
+        runId: s.runId,
+        entry: s.entry.name,
+        fold: f.index,
+      }));
+      if (resumed !== undefined) {
+        // A finished job whose fold is not stored did not store it (skipped: its run was sealed; or failed for good):
+        // removed, or the queue would ignore the new job with its id.
+        for (const job of missing) {
+          const old = await queue.getJob(jobId(job));
+          if (old !== undefined && ["completed", "failed"].includes(await old.getState())) await old.remove();
+        }
+      }
+      const jobs = missing.map((job) => {
         return {
           name: job.kind as string,
           data: job as CandorJob,

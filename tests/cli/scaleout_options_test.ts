@@ -41,6 +41,10 @@ Deno.test("candor worker and run --queue: bad arguments exit 2 with what to give
     },
     { args: ["run", "--queue", "redis://127.0.0.1:1", "--db", PG, "--no-store"], message: /drop --no-store/ },
     { args: ["run", "--attempts", "3", "--db", PG], message: /--attempts goes with --queue/ },
+    {
+      args: ["run", "--queue", "redis://127.0.0.1:1", "--db", PG, "--production"],
+      message: /--production does not go with --queue yet/,
+    },
     { args: ["run", "--resume", "study_x", "--dry-run"], message: /--dry-run trains nothing.*drop --resume/ },
     {
       args: ["run", "--resume", "study_x", "--model", "xgboost", "--queue", "redis://127.0.0.1:1", "--db", PG],

@@ -113,6 +113,15 @@ async function withServices(
   }
 }
 
+/** Waits until a fold of the study is stored (the worker's log is shown when none comes). */
+async function waitForFold(store: Store, studyId: string, w: CandorProcess): Promise<void> {
+  const until = Date.now() + 120_000;
+  while ((await store.listFolds((await store.getStudy(studyId))!.runs.map((r) => r.id))).length === 0) {
+    if (Date.now() > until) throw new Error(`no fold stored; worker:\n${w.stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Kills the processes and waits for them. */
 async function stopAll(...ps: (CandorProcess | undefined)[]): Promise<void> {
   for (const p of ps) p?.kill();
@@ -214,11 +223,7 @@ if ("skip" in services) {
         coordinator = new CandorProcess(["run", "--config", file, "--queue", redis.url, "--db", db]);
         const [, studyId] = await coordinator.waitFor(/study (study_\w+) started: \d+ job\(s\) queued/);
         // Killed once the workers have stored something, while jobs are still queued.
-        const until = Date.now() + 120_000;
-        while ((await store.listFolds((await store.getStudy(studyId))!.runs.map((r) => r.id))).length === 0) {
-          if (Date.now() > until) throw new Error(`no fold stored; worker:\n${w.stderr}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await waitForFold(store, studyId, w);
         coordinator.kill("SIGKILL");
         await coordinator.done();
         assert.equal((await store.getStudy(studyId))!.status, "running");
@@ -240,6 +245,42 @@ if ("skip" in services) {
           () => runStudyOnQueue(undefined, { store, queue: redis.url, resume: studyId }),
           /study study_\w+ is already succeeded; there is nothing to reattach to/,
         );
+      } finally {
+        await stopAll(w, coordinator);
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  });
+
+  Deno.test("scale-out: a study reaped as interrupted after its coordinator died is reopened by --resume and finishes", async () => {
+    await withServices(async ({ redis, db, store }) => {
+      const dir = await Deno.makeTempDir();
+      let w = await startWorkerProcess("w1", redis.url, db);
+      let coordinator: CandorProcess | undefined;
+      try {
+        const file = join(dir, "study.json");
+        await Deno.writeTextFile(file, JSON.stringify(STUDY));
+        coordinator = new CandorProcess(["run", "--config", file, "--queue", redis.url, "--db", db]);
+        const [, studyId] = await coordinator.waitFor(/study (study_\w+) started: \d+ job\(s\) queued/);
+        await waitForFold(store, studyId, w);
+        await stopAll(w, coordinator);
+        // The coordinator is gone: `candor runs --reap` seals the study interrupted. A worker then finds every queued
+        // job's run sealed and completes it without training (skipped).
+        await store.markInterrupted(studyId, { message: "its process stopped sending heartbeats", stage: "train" });
+        w = await startWorkerProcess("w2", redis.url, db);
+        await w.waitFor(/skipped \(run run_\w+ is interrupted\)/);
+        const result = await runStudyOnQueue(undefined, {
+          store,
+          queue: redis.url,
+          resume: (await store.getStudy(studyId))!.runs[0].id, // a run's id names its study
+          ...FAST,
+        });
+        assert.equal(result.id, studyId);
+        const local = await runStudy(STUDY);
+        assertSameStudy(result.report, local.report);
+        await assertStoredOnce(store, result);
+        const study = (await store.getStudy(studyId))!;
+        assert.deepEqual(study.reopened.map((r) => r.status), ["interrupted"]);
       } finally {
         await stopAll(w, coordinator);
         await Deno.remove(dir, { recursive: true });
