@@ -8,7 +8,9 @@
  *   again only when explicitly reopened to resume it). A run that crashes keeps every fold written before the crash,
  *   and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
- *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
+ *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing. The one exception is
+ *   deliberate: `recordFold` of a fold the run already holds answers `duplicate` and writes nothing (a retried
+ *   scale-out job, two workers racing on one fold), so the fold write is idempotent per (run, fold).
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
  *   constant prediction) and give `NaN` back; `±Infinity` is refused there, because it always means a bug upstream.
  *   Fields that must be numbers (purge, sizes, lag, costs, equity values) must be finite. Epoch losses accept any
