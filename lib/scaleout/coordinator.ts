@@ -22,7 +22,8 @@
  * **Failures**: when an entry's run is marked failed (by the worker whose last attempt failed, or by the check above),
  * the coordinator removes the study's queued jobs, seals the study's other unfinished runs as failed ("not finished:
  * the study stopped because …"), seals the study failed with the stage, entry, fold and error, and throws
- * {@link QueuedStudyError}. Folds already stored are kept.
+ * {@link QueuedStudyError}. Folds already stored are kept. A study marked `interrupted` by another process meanwhile
+ * (a reaper, the dashboard) stops the coordinator with an InterruptedError, the records left as they are.
  *
  * **Resume** (`resume`: a study id, or the id of one of its runs): a coordinator that stopped (killed, machine lost)
  * is replaced by one that reattaches to the stored study: it prepares the same configuration (checking the data's
@@ -38,7 +39,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { Queue, QueueEvents } from "bullmq";
-import { CandorError, ConfigError, DataError } from "../errors.ts";
+import { CandorError, ConfigError, DataError, InterruptedError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { type ModelEntry, resolveStudyConfig, type StudyConfig, type StudyConfigInput } from "../pipeline/config.ts";
 import { type EntryContext, type EntryOutcome, finishEntry } from "../pipeline/entry.ts";
@@ -276,6 +277,10 @@ export async function runStudyOnQueue(
           await stopStudy(where);
           throw new QueuedStudyError(studyId, where);
         }
+        // Marked interrupted by another process (a reaper, the dashboard): its workers now skip its jobs; stop here and
+        // leave the records as they are, for --resume.
+        const stopped = runs.find((r) => r.status === "interrupted");
+        if (stopped !== undefined) throw interruptedBy(stopped.error);
         const complete = (name: string) => {
           const s = states.find((x) => x.entry.name === name)!;
           return stored.get(s.runId)!.size === plan.folds.length;
@@ -334,7 +339,10 @@ export async function runStudyOnQueue(
         predictions: new Map(outcomes.map((o) => [o.report.name, o.predictions])),
       };
     } catch (error) {
-      if (error instanceof QueuedStudyError) throw error;
+      if (error instanceof QueuedStudyError || error instanceof InterruptedError) throw error;
+      // Interrupted while this pass was writing (a pooled entry's run sealed under it): not a failure of the study.
+      const now = await store.getStudy(studyId).catch(() => undefined);
+      if (now?.status === "interrupted") throw interruptedBy(now.error);
       const where = {
         message: error instanceof Error ? error.message : String(error),
         stage: at.stage,
@@ -345,6 +353,15 @@ export async function runStudyOnQueue(
       throw error;
     } finally {
       clearInterval(heartbeat);
+    }
+
+    /** The error that stops the coordinator of a study another process marked interrupted. */
+    function interruptedBy(error: RunError | null): InterruptedError {
+      return new InterruptedError(
+        `study ${studyId} was marked interrupted by another process (${error?.message ?? "no reason given"}); its ` +
+          `workers skip its jobs. Continue it with --resume ${studyId}`,
+        error?.signal ?? "interrupted",
+      );
     }
 
     /** Enqueues the entry's folds that are not stored; returns how many jobs it added. */

@@ -18,6 +18,7 @@ import { runStudy, type StudyResult } from "../../lib/pipeline/study.ts";
 import { writePanelCsv } from "../../lib/data/write.ts";
 import { syntheticMarket } from "../../lib/data/synthetic.ts";
 import { redisConnection } from "../../lib/scaleout/connection.ts";
+import { InterruptedError } from "../../lib/errors.ts";
 import { QueuedStudyError, runStudyOnQueue } from "../../lib/scaleout/coordinator.ts";
 import { jobId, QUEUE_NAME } from "../../lib/scaleout/jobs.ts";
 import { openStore, type Store } from "../../lib/store/mod.ts";
@@ -252,21 +253,32 @@ if ("skip" in services) {
     });
   });
 
-  Deno.test("scale-out: a study reaped as interrupted after its coordinator died is reopened by --resume and finishes", async () => {
+  Deno.test("scale-out: a study marked interrupted stops its coordinator; --resume reopens it and it finishes", async () => {
     await withServices(async ({ redis, db, store }) => {
-      const dir = await Deno.makeTempDir();
       let w = await startWorkerProcess("w1", redis.url, db);
-      let coordinator: CandorProcess | undefined;
       try {
-        const file = join(dir, "study.json");
-        await Deno.writeTextFile(file, JSON.stringify(STUDY));
-        coordinator = new CandorProcess(["run", "--config", file, "--queue", redis.url, "--db", db]);
-        const [, studyId] = await coordinator.waitFor(/study (study_\w+) started: \d+ job\(s\) queued/);
+        let studyId = "";
+        const first = runStudyOnQueue(STUDY, {
+          store,
+          queue: redis.url,
+          ...FAST,
+          onQueued: (q) => (studyId = q.studyId),
+        });
+        const stopped = assert.rejects(first, (e: unknown) => {
+          assert.ok(e instanceof InterruptedError, String(e));
+          assert.match(e.message, /study study_\w+ was marked interrupted by another process \(reaped\).*--resume/);
+          return true;
+        });
+        for (const until = Date.now() + 120_000; studyId === "" && Date.now() < until;) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.notEqual(studyId, "", "the study was never queued");
         await waitForFold(store, studyId, w);
-        await stopAll(w, coordinator);
-        // The coordinator is gone: `candor runs --reap` seals the study interrupted. A worker then finds every queued
-        // job's run sealed and completes it without training (skipped).
-        await store.markInterrupted(studyId, { message: "its process stopped sending heartbeats", stage: "train" });
+        // As `candor runs --reap` or the dashboard would: the study and its running runs are sealed interrupted.
+        await store.markInterrupted(studyId, { message: "reaped", stage: "train" });
+        await stopped;
+        // A worker then finds the queued jobs' runs sealed and completes them without training (skipped).
+        await stopAll(w);
         w = await startWorkerProcess("w2", redis.url, db);
         await w.waitFor(/skipped \(run run_\w+ is interrupted\)/);
         const result = await runStudyOnQueue(undefined, {
@@ -282,8 +294,7 @@ if ("skip" in services) {
         const study = (await store.getStudy(studyId))!;
         assert.deepEqual(study.reopened.map((r) => r.status), ["interrupted"]);
       } finally {
-        await stopAll(w, coordinator);
-        await Deno.remove(dir, { recursive: true });
+        await stopAll(w);
       }
     });
   });
