@@ -13,8 +13,10 @@ export {
   clipEcho,
   ConfigError,
   DataError,
+  InterruptedError,
   LeakageError,
   MAX_ECHO_CHARS,
+  ResumeRefusedError,
   StoreError,
 } from "./errors.ts";
 export type { DataLocation } from "./errors.ts";
@@ -337,6 +339,7 @@ export type {
 export { readStudyReport } from "./pipeline/recorder.ts";
 export type { BacktestSummary, EntryReport, FoldReport, PooledReport, StudyReport } from "./pipeline/records.ts";
 export { outOfSampleScores, readFoldResults } from "./pipeline/stored.ts";
+export { configDifferences, resumableStudy, storedStudyConfig } from "./pipeline/resume.ts";
 
 // Scale-out: BullMQ workers on Redis, results in the shared (Postgres) store
 export { QueuedStudyError, type QueueStudyOptions, runStudyOnQueue } from "./scaleout/coordinator.ts";
