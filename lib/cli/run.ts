@@ -250,7 +250,7 @@ const QUEUE_OPTIONS: OptionSpec[] = [
     value: "ID",
     description:
       "finish an interrupted, failed or stale study (or a run's study): only its missing folds are trained; " +
-      "with --queue: reattach to a running study whose coordinator stopped",
+      "with --queue: the study whose coordinator stopped, its folds trained by the workers",
   },
   {
     name: "queue",
