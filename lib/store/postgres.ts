@@ -50,6 +50,7 @@ import {
   type FoldAggregates,
   type FoldParts,
   type FoldRecord,
+  type FoldWriteOutcome,
   type InterruptedRecords,
   type InterruptOptions,
   type ListPredictionsOptions,
@@ -622,15 +623,24 @@ export class PostgresStore implements Store {
     });
   }
 
-  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<void> {
+  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome> {
     const f = checkFold(fold);
     const p = checkFoldParts(f.index, parts);
-    await this.#write("recordFold", async (tx) => {
+    requireString(runId, "runId");
+    return await this.#write("recordFold", async (tx): Promise<FoldWriteOutcome> => {
+      // Lock the run's row first (two writers racing on one fold serialize here), then the key: a fold already stored
+      // means an earlier attempt committed, whatever the run's status since.
+      const run = await tx`SELECT 1 FROM runs WHERE id = ${runId} FOR UPDATE`;
+      if (run.length > 0) {
+        const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${f.index}`;
+        if (dup.length > 0) return "duplicate";
+      }
       await this.#requireRunning(tx, runId, "recordFold");
       await this.#insertFold(tx, runId, f, "recordFold");
       for (const r of p.predictions) await this.#insertPredictions(tx, runId, r, "recordFold");
       await this.#insertEpochs(tx, runId, p.epochs, "recordFold");
       await this.#insertDiagnostics(tx, runId, p.diagnostics);
+      return "written";
     });
   }
 

@@ -45,6 +45,7 @@ import {
   type FoldAggregates,
   type FoldParts,
   type FoldRecord,
+  type FoldWriteOutcome,
   type InterruptedRecords,
   type InterruptOptions,
   type ListPredictionsOptions,
@@ -675,15 +676,22 @@ export class SqliteStore implements Store {
     });
   }
 
-  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<void> {
+  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome> {
     const f = checkFold(fold);
     const p = checkFoldParts(f.index, parts);
-    await this.#write("recordFold", (db) => {
+    requireString(runId, "runId");
+    return await this.#write("recordFold", (db): FoldWriteOutcome => {
+      // The key first (the write transaction holds the database's write lock): a fold already stored means an earlier
+      // attempt committed, whatever the run's status since.
+      if (db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, f.index) !== undefined) {
+        return "duplicate";
+      }
       this.#requireRunning(db, runId, "recordFold");
       this.#insertFold(db, runId, f, "recordFold");
       for (const r of p.predictions) this.#insertPredictions(db, runId, r, "recordFold");
       this.#insertEpochs(db, runId, p.epochs, "recordFold");
       this.#insertDiagnostics(db, runId, p.diagnostics);
+      return "written";
     });
   }
 
