@@ -17,7 +17,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median } from "./lib.ts";
+import { type BenchResult, median, minMax } from "./lib.ts";
 
 interface Sample {
   /** Import wall time inside the process, s. */
@@ -96,7 +96,9 @@ export async function run(): Promise<BenchResult[]> {
     name: "import lib/mod.ts (wall, in process)",
     value: m,
     unit: "s",
+    range: minMax(now.map((s) => s.seconds)),
     reference: mb,
+    referenceRange: before ? minMax(old.map((s) => s.seconds)) : undefined,
     ratio: mb === undefined ? undefined : mb / m,
     target: "≤ 0.3 s",
     pass: m <= 0.3,
