@@ -121,6 +121,8 @@ import {
   requireString,
 } from "./validate.ts";
 import type {
+  ListProductionPredictionsOptions,
+  ListTrialsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -133,6 +135,8 @@ import type {
   TrialKey,
 } from "./production.ts";
 import {
+  checkLastOption,
+  checkListTrialsOptions,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -1007,12 +1011,19 @@ export class PostgresStore implements Store {
     return id;
   }
 
-  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+  async listProductionPredictions(
+    modelIds: readonly string[],
+    options: ListProductionPredictionsOptions = {},
+  ): Promise<StoredProductionPredictions[]> {
     if (!Array.isArray(modelIds)) throw new StoreError("expected an array of model ids");
+    const last = checkLastOption(options);
     if (modelIds.length === 0) return [];
     return await this.#snapshot("listProductionPredictions", async (tx) => {
-      const batches = await tx`SELECT * FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])
-                               ORDER BY created_at, id`;
+      const batches = await tx`SELECT * FROM (
+                                 SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY created_at DESC, id DESC)
+                                   AS newest
+                                 FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])) b
+                               WHERE newest <= ${last ?? Number.MAX_SAFE_INTEGER} ORDER BY created_at, id`;
       const out: StoredProductionPredictions[] = [];
       for (const b of batches) {
         const rows = await tx`SELECT * FROM production_predictions WHERE batch_id = ${b.id} ORDER BY row_index`;
@@ -1090,6 +1101,32 @@ export class PostgresStore implements Store {
       "listSweeps",
       (sql) => sql`SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
     )).map(storedSweep);
+  }
+
+  async getSweeps(ids: readonly string[]): Promise<StoredSweep[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getSweeps: expected an array of sweep ids");
+    if (ids.length === 0) return [];
+    return (await this.#read("getSweeps", (sql) => sql`SELECT * FROM sweeps WHERE id = ANY(${[...ids]}::text[])`))
+      .map(storedSweep);
+  }
+
+  async listTrials(sweepIds: readonly string[], options: ListTrialsOptions = {}): Promise<StoredTrial[]> {
+    if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    const page = checkListTrialsOptions(options);
+    if (sweepIds.length === 0) return [];
+    return (await this.#read("listTrials", (sql) => {
+      const value = sql`(metrics ->> ${page.metric ?? ""})::float8`;
+      const order = page.metric === null
+        ? sql`cell`
+        : page.descending
+        ? sql`${value} DESC NULLS LAST, cell`
+        : sql`${value} ASC NULLS LAST, cell`;
+      return sql`SELECT * FROM (
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY sweep_id ORDER BY ${order}) AS position
+                     FROM trials WHERE sweep_id = ANY(${[...sweepIds]}::text[])) t
+                 WHERE position > ${page.offset} AND position <= ${page.end ?? Number.MAX_SAFE_INTEGER}
+                 ORDER BY sweep_id, position`;
+    })).map(storedTrial);
   }
 
   async countTrials(key: TrialKey): Promise<TrialCount> {

@@ -211,14 +211,27 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     // A zero-initialized head collapses no later; de-meaning does not undo the collapse.
     assert.ok(collapsed(arm(3)) && num(arm(3).collapseEpoch, "arm 3") <= num(arm(2).collapseEpoch, "arm 2"));
     assert.ok(collapsed(arm(4)));
-    // The anti-collapse loss and the rescaled target: no collapse and no sign bias.
-    for (const n of [5, 6]) {
-      assert.ok(!collapsed(arm(n)), `arm ${n} collapsed`);
-      assert.equal(arm(n).signBiasEpoch, null, `arm ${n} is sign-biased`);
-    }
-    // The cure grows a spread above the threshold by itself, and its kinds of events exclude both failures.
-    assert.ok((arm(6).relativeStd as number[]).slice(2).every((v) => v > 0.01));
-    assert.ok(!(arm(6).eventKinds as string[]).some((k) => k === "variance-collapse" || k === "sign-bias"));
+    // The anti-collapse loss: no collapse and no sign bias, but its penalty dominates the loss (flagged); so does the
+    // decay in row 1. The data term itself is never flagged.
+    assert.ok(!collapsed(arm(5)), "arm 5 collapsed");
+    assert.equal(arm(5).signBiasEpoch, null, "arm 5 is sign-biased");
+    for (const n of [1, 5]) assert.ok((arm(n).eventKinds as string[]).includes("loss-imbalance"), `arm ${n}`);
+    // Sensible units cure the collapse (a spread above the threshold grown by itself) but not the sign bias: the
+    // forecast is the positive training drift plus a spread smaller than it, so it says "up" when the monitor fires.
+    assert.ok(!collapsed(arm(6)), "arm 6 collapsed");
+    assert.ok((arm(6).relativeStd as number[]).slice(1).every((v) => v > 0.01));
+    const biasEpoch = num(arm(6).signBiasEpoch, "arm 6 signBiasEpoch");
+    assert.ok((arm(6).positiveShare as number[])[biasEpoch - 1] > 0.9, "arm 6's bias is not on the drift's side");
+    assert.ok(num(f.trainMean, "trainMean") > 0);
+    // The market-neutral question has no drift: no sign bias with either head; the zero head starts it as a
+    // constant (under the threshold, flagged), the default head has a spread from the first epoch and no event.
+    for (const n of [7, 8]) assert.equal(arm(n).signBiasEpoch, null, `arm ${n} is sign-biased`);
+    assert.ok(collapsed(arm(7)) && (arm(7).relativeStd as number[])[2] < 0.01);
+    assert.ok((arm(8).relativeStd as number[]).every((v) => v > 0.01));
+    assert.deepEqual(arm(8).eventKinds, []);
+    // Healthy is not skilful: the cures' ICs are within two standard errors of 0.
+    const icSe = 1 / Math.sqrt(num(f.validationWindows, "validationWindows"));
+    for (const n of [6, 8]) assert.ok(Math.abs(num(arm(n).ic, `arm ${n} IC`)) < 2 * icSe);
   },
   "04-validation": (f, real) => {
     assert.equal(f.source, real ? "real" : "synthetic");
@@ -288,15 +301,27 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
       assert.ok(num(run(n).clipRatio, "clipRatio") < 0.2);
       assert.ok(num(run(n).acyclicity, "h(W)") < 0.1);
     }
-    // Rebalanced λ finds the skeleton; the plateau schedule lowered the rate and trained without a monitor firing.
+    // Rebalanced λ finds the skeleton; the plateau schedule lowered the rate and trained without a gradient or
+    // sign-bias event.
     assert.ok(num(run(4).skeletonF1, "skeleton F1") >= 0.9);
     assert.ok(num(run(4).skeletonF1, "run 4") > num(run(3).skeletonF1, "run 3"));
     assert.ok(num(run(5).lastLr, "lastLr") < 0.02);
-    assert.deepEqual(run(5).eventKinds, []);
+    const quiet = (kinds: FactValue | undefined) =>
+      !(kinds as string[]).some((k) => ["gradient-explosion", "clipping", "sign-bias", "non-finite"].includes(k));
+    assert.ok(quiet(run(4).eventKinds) && quiet(run(5).eventKinds), JSON.stringify(run(5).eventKinds));
+    // The loss-balance monitor reads NOTEARS' unweighted ‖W‖₁: above half of the logged components, it flags runs 3–5,
+    // while λ·‖W‖₁ is well under half of the loss. The data term (run 1's reconstruction) is never flagged.
+    assert.ok(!(run(1).eventKinds as string[]).includes("loss-imbalance"));
+    for (const n of [3, 4, 5]) {
+      assert.ok(num(run(n).loggedSparsityShare, `run ${n} logged share`) > 0.5);
+      assert.ok((run(n).eventKinds as string[]).includes("loss-imbalance"), `run ${n}`);
+      assert.ok(num(run(n).l1LossShare, `run ${n} weighted share`) < 0.35);
+    }
+    assert.ok(num(run(3).l1LossShare, "run 3 weighted share") < 0.1);
     assert.ok(num(f.adaptiveThresholdF1, "adaptive") >= num(run(4).directedF1, "run 4 directed F1"));
     const real = list(f.real, "real");
     assert.ok(num(named(real, "raw prices").clipRatio, "raw prices") > 0.99);
-    assert.deepEqual(named(real, "standardized").eventKinds, []);
+    assert.ok(quiet(named(real, "standardized").eventKinds));
   },
 };
 
