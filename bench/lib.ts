@@ -14,7 +14,11 @@ export interface BenchResult {
   name: string;
   value: number;
   unit: string;
+  /** Smallest and largest of the runs `value` is the median of (README shows them as the run-to-run range). */
+  range?: [number, number];
   reference?: number;
+  /** The same for the reference. */
+  referenceRange?: [number, number];
   ratio?: number;
   target?: string;
   pass?: boolean;
@@ -26,6 +30,11 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Smallest and largest of a list of numbers (a benchmark's run-to-run range). */
+export function minMax(xs: number[]): [number, number] {
+  return [Math.min(...xs), Math.max(...xs)];
 }
 
 /** Runs `fn` `warmup` times untimed, then `runs` times, returning every wall time in seconds. */

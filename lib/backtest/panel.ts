@@ -20,7 +20,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import type { Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 import {

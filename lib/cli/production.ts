@@ -12,7 +12,8 @@
  * @module
  */
 
-import YAML from "yaml";
+import type * as Yaml from "yaml";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError } from "../errors.ts";
 import { resolveStudyConfig, setConfigValue, type StudyConfig } from "../pipeline/config.ts";
 import { runStudy, type StudyResult } from "../pipeline/study.ts";
@@ -31,6 +32,9 @@ import { type CommandSpec, helpText, type OptionSpec, parseCommand, scalar, tabl
 import { configFromArgs, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
 import { openExistingStore } from "./runs.ts";
 import { fmt, formatBacktest, formatStudy, pct } from "./format.ts";
+
+/** yaml, loaded on first use (lib/lazy_package.ts). */
+const YAML: typeof Yaml = lazyNamespace(lazyPackage<typeof Yaml>("yaml"));
 
 const DB: OptionSpec = {
   name: "db",

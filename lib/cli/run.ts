@@ -8,9 +8,10 @@
  * @module
  */
 
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
 import process from "node:process";
-import YAML from "yaml";
+import type * as Yaml from "yaml";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError, InterruptedError } from "../errors.ts";
 import {
   configToYaml,
@@ -24,6 +25,12 @@ import { resumableStudy, storedStudyConfig } from "../pipeline/resume.ts";
 import { openStore } from "../store/mod.ts";
 import { type CommandSpec, list, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
 import { formatStudy, studyJson } from "./format.ts";
+
+/** cli-progress, loaded on first use (lib/lazy_package.ts). */
+const cliProgress: typeof CliProgress = lazyNamespace(lazyPackage<typeof CliProgress>("cli-progress"));
+
+/** yaml, loaded on first use (lib/lazy_package.ts). */
+const YAML: typeof Yaml = lazyNamespace(lazyPackage<typeof Yaml>("yaml"));
 
 /** A flag that sets a config key. */
 interface ConfigFlag extends OptionSpec {

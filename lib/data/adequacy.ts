@@ -10,7 +10,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "./polars.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import type { Panel } from "./panel.ts";
 

@@ -57,7 +57,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "./polars.ts";
 import { Buffer } from "node:buffer";
 import { open } from "node:fs/promises";
 import { constants as zlibConstants, gunzipSync } from "node:zlib";

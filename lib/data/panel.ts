@@ -4,7 +4,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "./polars.ts";
 
 /** Required price columns, in canonical order, after loading. */
 export const PANEL_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "adj_close", "volume"] as const;

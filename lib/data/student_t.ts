@@ -10,10 +10,14 @@
  * @module
  */
 
-import tCdf from "@stdlib/stats-base-dists-t-cdf";
+import type TCdf from "@stdlib/stats-base-dists-t-cdf";
 import type { RandomGenerator } from "pure-rand/types/RandomGenerator";
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { ConfigError } from "../errors.ts";
+import { lazyFunction, lazyPackage } from "../lazy_package.ts";
+
+// Loaded on first use (lib/lazy_package.ts): the @stdlib distributions are hundreds of small CommonJS modules.
+const tCdf = lazyFunction(lazyPackage<typeof TCdf>("@stdlib/stats-base-dists-t-cdf"));
 
 /** A stateful source of seeded variates drawn from one pure-rand generator. */
 export class Variates {

@@ -52,7 +52,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "./polars.ts";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import type { JumpableRandomGenerator } from "pure-rand/types/JumpableRandomGenerator";
 import { ConfigError } from "../errors.ts";

@@ -92,8 +92,8 @@
  * @module
  */
 
-import pl from "nodejs-polars";
-import { CholeskyDecomposition, Matrix as MlMatrix } from "ml-matrix";
+import { pl } from "../data/polars.ts";
+import type * as MlMatrixModule from "ml-matrix";
 import { type Panel, PANEL_COLUMNS } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "../features/definition.ts";
@@ -115,6 +115,10 @@ export {
   pairedCorrelation,
   studentTail,
 } from "../metrics/driscoll_kraay.ts";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
+
+/** ml-matrix, loaded on first use (lib/lazy_package.ts). */
+const ml: typeof MlMatrixModule = lazyNamespace(lazyPackage<typeof MlMatrixModule>("ml-matrix"));
 
 /** Outcome of one check or of a whole feature. */
 export type Verdict = "ok" | "suspect" | "leak";
@@ -239,21 +243,24 @@ export interface AuditOptions {
 const IDENTITY_R = 0.95;
 /** Partial |r| with the unknown part of a shifted target that makes a near-identity a leak (module doc). */
 const SHIFTED_UNKNOWN_R = 0.15;
-/** Two-sided level of that partial correlation: a 4-SE deviation, 2·P(Z ≥ 4). */
-const SHIFTED_UNKNOWN_ALPHA = 2 * normalTail(4);
+/**
+ * Two-sided level of that partial correlation: a 4-SE deviation, 2·P(Z ≥ 4). The levels are functions so that the
+ * normal distribution loads when an audit runs, not when the library is imported (lib/lazy_package.ts).
+ */
+const SHIFTED_UNKNOWN_ALPHA = () => 2 * normalTail(4);
 const IC_LEAK = 0.3;
 /** Two-sided level of a `leak` IC: a 6-SE deviation of a normal, 2·P(Z ≥ 6). */
-const IC_LEAK_ALPHA = 2 * normalTail(6);
+const IC_LEAK_ALPHA = () => 2 * normalTail(6);
 const IC_SUSPECT = 0.1;
 /** Two-sided level of a `suspect` IC: a 5-SE deviation, 2·P(Z ≥ 5). */
-const IC_SUSPECT_ALPHA = 2 * normalTail(5);
+const IC_SUSPECT_ALPHA = () => 2 * normalTail(5);
 const LEAD_LAG_RATIO = 3;
 /** |corr| with a return after t, of the part of a column the known returns do not explain, that is `suspect`. */
 const RESIDUAL_LEAD_R = 0.14;
 /** Family-wise two-sided level of the lead test: a 4-SE deviation, 2·P(Z ≥ 4). */
-const LEAD_ALPHA = 2 * normalTail(4);
+const LEAD_ALPHA = () => 2 * normalTail(4);
 /** Two-sided level at which an |IC| of at least IC_LEAK is `suspect`: a 3.5-SE deviation (module doc). */
-const IC_FLOOR_ALPHA = 2 * normalTail(3.5);
+const IC_FLOOR_ALPHA = () => 2 * normalTail(3.5);
 /** Standard-error counts above this are printed as "more than 10⁶": beyond it the number only measures rounding. */
 const MAX_PRINTED_Z = 1e6;
 
@@ -530,7 +537,7 @@ function identityCheck(
       );
       const p = correlationPValue(partial);
       if (closest?.quantity === q.label) closest = { ...closest, partialR: partial.r, partialP: p };
-      if (!(Math.abs(partial.r) >= SHIFTED_UNKNOWN_R && p <= SHIFTED_UNKNOWN_ALPHA)) continue;
+      if (!(Math.abs(partial.r) >= SHIFTED_UNKNOWN_R && p <= SHIFTED_UNKNOWN_ALPHA())) continue;
       reasons.push(
         `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows) and follows its part after t once its part known ` +
           `at t is accounted for (partial r = ${partial.r.toFixed(3)}, ${
@@ -598,11 +605,11 @@ function pastBasis(returns: ReturnSeries, lags: number): PastBasis {
 /** Solves A b = c for a symmetric positive-definite A (p × p, row-major) by Cholesky; undefined when A is not. */
 function solve(a: Float64Array, c: Float64Array): Float64Array | undefined {
   const p = c.length;
-  const chol = new CholeskyDecomposition(
-    new MlMatrix(Array.from({ length: p }, (_, i) => a.subarray(i * p, i * p + p))),
+  const chol = new ml.CholeskyDecomposition(
+    new ml.Matrix(Array.from({ length: p }, (_, i) => a.subarray(i * p, i * p + p))),
   );
   if (!chol.isPositiveDefinite()) return undefined;
-  return Float64Array.from(chol.solve(MlMatrix.columnVector(Array.from(c))).getColumn(0));
+  return Float64Array.from(chol.solve(ml.Matrix.columnVector(Array.from(c))).getColumn(0));
 }
 
 /**
@@ -715,7 +722,7 @@ function predictivenessCheck(
   const restLead = explained ? Number.NaN : Math.max(...controlled.map((c) => Math.abs(c.r)));
   const restZ = explained ? Number.NaN : Math.max(...controlled.map((c) => Math.abs(c.r) / c.se));
   const restP = explained ? 1 : bonferroniPValue(controlled);
-  const survives = !explained && restP <= LEAD_ALPHA;
+  const survives = !explained && restP <= LEAD_ALPHA();
   statistics.controlled = {
     pastReturns: L,
     explained,
@@ -739,8 +746,8 @@ function predictivenessCheck(
   const p = correlationPValue(target);
   const evidence = `${formatStandardErrors(z)} standard errors, p ${formatPValue(p)} with ${target.dof} degrees of ` +
     `freedom, n = ${target.n}`;
-  const icLeak = absIc >= IC_LEAK && p <= IC_LEAK_ALPHA;
-  const icSuspect = (absIc >= IC_SUSPECT && p <= IC_SUSPECT_ALPHA) || (absIc >= IC_LEAK && p <= IC_FLOOR_ALPHA);
+  const icLeak = absIc >= IC_LEAK && p <= IC_LEAK_ALPHA();
+  const icSuspect = (absIc >= IC_SUSPECT && p <= IC_SUSPECT_ALPHA()) || (absIc >= IC_LEAK && p <= IC_FLOOR_ALPHA());
   const icText = `|IC| with the ${horizon}-day forward return is ${absIc.toFixed(3)} (${evidence})`;
   const targetControl = explained
     ? `the last ${L} one-day returns known at t explain the column exactly`
@@ -760,7 +767,7 @@ function predictivenessCheck(
     const leadP = bonferroniPValue(leads);
     const lag = Math.max(0, ...lags.map(Math.abs));
     statistics.leadLag = { lead, leadZ, bonferroniP: leadP, leads: leads.length, lag };
-    asymmetry = leadP <= LEAD_ALPHA && lead >= LEAD_LAG_RATIO * lag;
+    asymmetry = leadP <= LEAD_ALPHA() && lead >= LEAD_LAG_RATIO * lag;
     leadLagText = `max |corr| with returns after t is ${lead.toFixed(3)} (max ${formatStandardErrors(leadZ)} ` +
       `standard errors over ${leads.length} lead correlations, Bonferroni p ${formatPValue(leadP)}) but with the ` +
       `last ${horizon} return(s) known at t only ${lag.toFixed(3)}`;
@@ -768,13 +775,13 @@ function predictivenessCheck(
 
   const noEvidence = "what the column knows about the future, the past returns already tell, so this is no evidence " +
     "of look-ahead (a genuine past-only signal, or a market whose past returns predict its future ones)";
-  if (icLeak && icSurvives(IC_LEAK_ALPHA)) {
+  if (icLeak && icSurvives(IC_LEAK_ALPHA())) {
     verdict = "leak";
     reasons.push(
       `${icText}; daily-return features rarely exceed 0.05-0.1, and ${targetControl}: the column is built from ` +
         `the future`,
     );
-  } else if ((icLeak || icSuspect) && icSurvives(IC_FLOOR_ALPHA)) {
+  } else if ((icLeak || icSuspect) && icSurvives(IC_FLOOR_ALPHA())) {
     verdict = "suspect";
     reasons.push(
       `${icText}: implausibly predictive for daily returns, and ${targetControl}; check how the column was built`,

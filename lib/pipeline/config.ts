@@ -25,7 +25,8 @@
  */
 
 import { z } from "zod";
-import YAML from "yaml";
+import type * as Yaml from "yaml";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError } from "../errors.ts";
 import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import {
@@ -43,6 +44,9 @@ import {
 import { modelKinds, trainerOf } from "./trainers/registry.ts";
 import { checkSizing, portfolioSchema, sizingSchema } from "./sizing.ts";
 import type { Task } from "./trainers/contract.ts";
+
+/** yaml, loaded on first use (lib/lazy_package.ts). */
+const YAML: typeof Yaml = lazyNamespace(lazyPackage<typeof Yaml>("yaml"));
 
 /** Columns of price files that are not features by nature (yfinance's corporate-action columns); excluded by default. */
 export const NON_FEATURE_COLUMNS: readonly string[] = ["Dividends", "Stock Splits", "dividends", "stock_splits"];

@@ -21,7 +21,7 @@
 
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import type { FeatureDef } from "../features/definition.ts";
 import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import { ConfigError } from "../errors.ts";

@@ -27,7 +27,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import { ConfigError } from "../errors.ts";
 import { loadPanel } from "../data/load.ts";
 import { type Panel, panelFromFrame } from "../data/panel.ts";

@@ -34,8 +34,9 @@
 
 import { join } from "node:path";
 import { z } from "zod";
-import YAML from "yaml";
-import pl from "nodejs-polars";
+import type * as Yaml from "yaml";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
+import { pl } from "../data/polars.ts";
 import { ConfigError } from "../errors.ts";
 import { type Panel, panelFromFrame } from "../data/panel.ts";
 import { rollingWindows, type SweepRow, writeSweep, yearlyWindows } from "../backtest/sweep.ts";
@@ -50,6 +51,9 @@ import type { NewTrial } from "../store/production.ts";
 import type { Store } from "../store/store.ts";
 import { loadStoredRun, type StoredRun } from "./rebacktest.ts";
 import { deflatedSharpeOf, type Deflation, deflationWith, deflationWords } from "./trials.ts";
+
+/** yaml, loaded on first use (lib/lazy_package.ts). */
+const YAML: typeof Yaml = lazyNamespace(lazyPackage<typeof Yaml>("yaml"));
 
 const windowSchema = z.strictObject({
   start: text().describe("first date (ISO)"),

@@ -5,14 +5,20 @@
  * text widths are estimated, which is fine for charts. PNG rasterises that SVG with resvg (a Rust SVG renderer,
  * loaded as a native addon), using the system's fonts. Both are deterministic for a given spec.
  *
+ * vega, vega-lite and resvg load on first use, not with the library (about half a second of module evaluation):
+ * vega and vega-lite through `import()` (they are ES modules with top-level await), resvg through
+ * lib/lazy_package.ts.
+ *
  * @module
  */
 
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import type * as vega from "vega";
 import type { TopLevelSpec } from "vega-lite";
-import { Resvg } from "@resvg/resvg-js";
+import type * as ResvgModule from "@resvg/resvg-js";
 import { ConfigError } from "../errors.ts";
+import { lazyPackage } from "../lazy_package.ts";
+
+const loadResvg = lazyPackage<typeof ResvgModule>("@resvg/resvg-js");
 
 /** A Vega-Lite top-level spec or an already compiled Vega spec. */
 export type ChartSpec = TopLevelSpec | vega.Spec;
@@ -36,9 +42,10 @@ export function isVegaSpec(spec: ChartSpec): spec is vega.Spec {
   return typeof schema === "string" && /\/schema\/vega\/v\d/.test(schema);
 }
 
-/** Compile a Vega-Lite spec to Vega (Vega specs pass through). Invalid specs throw a ConfigError. */
-export function compileToVega(spec: ChartSpec): vega.Spec {
+/** Compile a Vega-Lite spec to Vega (Vega specs pass through). Invalid specs reject with a ConfigError. */
+export async function compileToVega(spec: ChartSpec): Promise<vega.Spec> {
   if (isVegaSpec(spec)) return spec;
+  const vegaLite = await import("vega-lite");
   try {
     return vegaLite.compile(spec as TopLevelSpec).spec as vega.Spec;
   } catch (e) {
@@ -51,7 +58,9 @@ export function compileToVega(spec: ChartSpec): vega.Spec {
  * Runs vega's dataflow headlessly; the view is finalized afterwards so no timers or listeners leak.
  */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compileToVega(spec)), { renderer: "none" });
+  const compiled = await compileToVega(spec);
+  const vega = await import("vega");
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {
@@ -67,7 +76,7 @@ export async function renderPng(spec: ChartSpec, options: PngOptions = {}): Prom
 /** Rasterise an SVG document to PNG bytes with resvg. */
 export function svgToPng(svg: string, options: PngOptions = {}): Uint8Array {
   const fontFamily = options.fontFamily ?? "DejaVu Sans";
-  const resvg = new Resvg(svg, {
+  const resvg = new (loadResvg().Resvg)(svg, {
     fitTo: { mode: "zoom", value: options.scale ?? 2 },
     background: options.background ?? "white",
     font: { loadSystemFonts: true, defaultFontFamily: fontFamily, sansSerifFamily: fontFamily },

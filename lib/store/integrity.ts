@@ -19,12 +19,16 @@
 
 import { existsSync, statSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { lazyPackage } from "../lazy_package.ts";
 import { StoreError } from "../errors.ts";
 import { currentVersion, damageAdvice, sqliteFailureKind, sqliteIntegrityProblems } from "./sqlite.ts";
 import { postgresFailure, redactUrl } from "./postgres.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
+
+/** postgres.js, loaded when a Postgres store is first opened (lib/lazy_package.ts). */
+const loadPostgres = lazyPackage<typeof postgres>("postgres");
 
 /** What {@link checkStore} found. */
 export interface IntegrityReport {
@@ -210,7 +214,7 @@ async function checkPostgres(url: string, options: CheckStoreOptions): Promise<I
     bytes: null,
     ms: 0,
   };
-  const sql = postgres(url, {
+  const sql = loadPostgres()(url, {
     max: 1,
     onnotice: () => {},
     connect_timeout: 10,

@@ -21,7 +21,8 @@
  * @module
  */
 
-import postgres from "postgres";
+import type postgres from "postgres";
+import { lazyPackage } from "../lazy_package.ts";
 import { StoreError } from "../errors.ts";
 import { newPredictionBatchId, newRunId, newStudyId, newSweepId } from "./run_id.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
@@ -143,6 +144,9 @@ import {
   checkTrialKey,
   perPeriodSharpe,
 } from "./validate_production.ts";
+
+/** postgres.js, loaded when a Postgres store is first opened (lib/lazy_package.ts). */
+const loadPostgres = lazyPackage<typeof postgres>("postgres");
 
 /** The notification channel every write transaction signals on commit, with the schema name as payload. */
 export const CHANGE_CHANNEL = "candor_store_changes";
@@ -379,7 +383,7 @@ export class PostgresStore implements Store {
     this.#staleAfterMs = checkStaleAfterMs(options.staleAfterMs);
     this.#clock = options.clock ?? Date.now;
     try {
-      this.#sql = postgres(url, {
+      this.#sql = loadPostgres()(url, {
         max: options.maxConnections ?? 4,
         onnotice: () => {},
         connect_timeout: options.connectTimeoutSeconds ?? 10,

@@ -15,7 +15,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Adam hyper-parameters (PyTorch names and defaults). */

@@ -36,7 +36,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import { CandorError, ConfigError } from "../errors.ts";
 import type { LossCounters } from "./losses.ts";
 import {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import type { LossCounters } from "./losses.ts";
 import {
   type ArrayDataset,

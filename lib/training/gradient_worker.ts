@@ -13,7 +13,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import { gradientTensors, readGradient, type Trainable } from "./trainable.ts";
 import { SHARED, type SharedLayout } from "./data_parallel.ts";
 

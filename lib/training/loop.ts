@@ -25,7 +25,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
 import { type Checkpoint, decodeFloat32, encodeFloat32, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { LossCounters } from "./losses.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
 
 /** The scalar loss and its named components (each a scalar; `total` = weighted sum of them). */

@@ -6,8 +6,12 @@
  * @module
  */
 
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import process from "node:process";
+
+/** cli-progress, loaded on first use (lib/lazy_package.ts). */
+const cliProgress: typeof CliProgress = lazyNamespace(lazyPackage<typeof CliProgress>("cli-progress"));
 
 /** Whether to draw: `true`/`false`, or `"auto"` (only when the stream is a terminal). */
 export type ProgressSetting = boolean | "auto";

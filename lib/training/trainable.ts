@@ -9,10 +9,8 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core's node bundle registers no gradients and its ESM gradient modules do not resolve under Deno (extensionless
-// imports); the @tensorflow/tfjs bundle registers them all in the global registry shared by every tfjs module.
-import "@tensorflow/tfjs";
+// Loading tfjs through ./tfjs.ts also registers every gradient (see that module).
+import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
 import type { LossCounters, LossResult } from "./losses.ts";
 

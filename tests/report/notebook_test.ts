@@ -30,7 +30,7 @@ Deno.test("chartBundle carries the Vega-Lite spec unchanged, an SVG with path da
   const png = Uint8Array.from(atob(withPng["image/png"] as string), (c) => c.charCodeAt(0));
   assert.deepEqual(Array.from(png.subarray(1, 4)), [0x50, 0x4e, 0x47]); // "PNG"
   // A compiled Vega spec is not announced as Vega-Lite.
-  assert.equal(VEGA_LITE_MIME in await chartBundle(compileToVega(spec)), false);
+  assert.equal(VEGA_LITE_MIME in await chartBundle(await compileToVega(spec)), false);
 });
 
 Deno.test("chartDisplay and tableDisplay answer the Deno kernel's display protocol", async () => {

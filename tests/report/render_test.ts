@@ -86,14 +86,14 @@ Deno.test("renderSvg leaves a gap for NaN and accepts a compiled Vega spec", asy
   const [subpaths] = lineSubpaths(await renderSvg(spec));
   // vega breaks a line at an undefined point: two pieces of 2 vertices each.
   assert.deepEqual(subpaths.map((s) => s.length), [2, 2]);
-  const vegaSpec = compileToVega(spec);
+  const vegaSpec = await compileToVega(spec);
   assert.match(String(vegaSpec.$schema), /\/schema\/vega\/v6/);
   assert.ok((await renderSvg(vegaSpec)).startsWith("<svg"));
 });
 
-Deno.test("compileToVega turns an invalid Vega-Lite spec into a ConfigError", () => {
+Deno.test("compileToVega turns an invalid Vega-Lite spec into a ConfigError", async () => {
   // deno-lint-ignore no-explicit-any
-  assert.throws(() => compileToVega({ mark: "no-such-mark" } as any), ConfigError);
+  await assert.rejects(() => compileToVega({ mark: "no-such-mark" } as any), ConfigError);
 });
 
 Deno.test("renderPng returns a PNG twice the SVG's size by default", async () => {

@@ -22,10 +22,15 @@
  * @module
  */
 
-import { CholeskyDecomposition, Matrix as MlMatrix } from "ml-matrix";
+import type * as MlMatrixModule from "ml-matrix";
+import type { Matrix as MlMatrix } from "ml-matrix";
 import { assertMatrix, type Matrix } from "../../data/matrix.ts";
 import { ConfigError } from "../../errors.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
+import { lazyNamespace, lazyPackage } from "../../lazy_package.ts";
+
+/** ml-matrix, loaded on first use (lib/lazy_package.ts). */
+const ml: typeof MlMatrixModule = lazyNamespace(lazyPackage<typeof MlMatrixModule>("ml-matrix"));
 
 /** What every fitted linear model stores. */
 export interface LinearFit {
@@ -293,7 +298,7 @@ export class ElasticNet extends LinearModelBase<ElasticNetOptions> {
 }
 
 function solveSpd(A: MlMatrix, b: MlMatrix, what: string): MlMatrix {
-  const chol = new CholeskyDecomposition(A);
+  const chol = new ml.CholeskyDecomposition(A);
   if (!chol.isPositiveDefinite()) {
     throw new ConfigError(`${what}: the normal equations are singular; add regularization or drop collinear columns`);
   }
@@ -330,7 +335,7 @@ export class Ridge extends LinearModelBase<RidgeOptions> {
     const o = this.options as Required<RidgeOptions>;
     const d = design(X, y, opts.sampleWeight, o.fitIntercept, "Ridge.fit");
     const p = X.cols, n = X.rows;
-    const A = MlMatrix.zeros(p, p), b = MlMatrix.zeros(p, 1);
+    const A = ml.Matrix.zeros(p, p), b = ml.Matrix.zeros(p, 1);
     for (let j = 0; j < p; j++) {
       for (let k = 0; k <= j; k++) {
         let s = 0;
@@ -423,7 +428,7 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
     let steps = 0, converged = false, f = objective(theta);
     for (; steps < o.maxIter; steps++) {
       const g = new Float64Array(q);
-      const H = MlMatrix.zeros(q, q);
+      const H = ml.Matrix.zeros(q, q);
       for (let i = 0; i < n; i++) {
         const pr = sigmoid(margin(i, theta));
         const gi = o.C * d.w[i] * (pr - y[i]);
@@ -445,7 +450,7 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
         converged = true;
         break;
       }
-      const step = solveSpd(H, MlMatrix.columnVector(Array.from(g)), "LogisticRegression.fit").getColumn(0);
+      const step = solveSpd(H, ml.Matrix.columnVector(Array.from(g)), "LogisticRegression.fit").getColumn(0);
       let t = 1, next = theta;
       for (let halving = 0; halving < 50; halving++, t /= 2) {
         next = theta.map((v, j) => v - t * step[j]);

@@ -24,10 +24,8 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs"; // registers every gradient (see lib/training/trainable.ts)
-import "@tensorflow/tfjs-backend-cpu";
-import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+// TensorFlow.js and its backends load on first use (lib/training/tfjs.ts), not with this module.
+import { loadTfjsCpuBackend, loadTfjsWasmBackend, tf } from "../../training/tfjs.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { BackendUnavailableError, ConfigError } from "../../errors.ts";
@@ -175,8 +173,9 @@ async function tryWasm(): Promise<string[] | string> {
   try {
     const require = createRequire(import.meta.url);
     const pkgDir = dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json"));
-    setWasmPaths(join(pkgDir, "dist") + "/");
-    setThreadsCount(1);
+    const wasm = loadTfjsWasmBackend();
+    wasm.setWasmPaths(join(pkgDir, "dist") + "/");
+    wasm.setThreadsCount(1);
     const patches = installWasmPatches();
     if (await tf.setBackend("wasm")) return patches;
     return "setBackend('wasm') returned false";
@@ -193,6 +192,7 @@ async function tryWasm(): Promise<string[] | string> {
 export async function initBackend(requested?: BackendRequest): Promise<BackendInfo> {
   const req = requested ?? parseRequest(Deno.env.get("TFJS_BACKEND"));
   if (current !== undefined && (req === "auto" || req === current.name)) return current;
+  loadTfjsCpuBackend(); // the fallback and `predict` backend, registered before any backend is chosen
   const fallbacks: string[] = [];
   let patches: string[] = [];
   let name: string | undefined;

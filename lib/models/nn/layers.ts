@@ -10,7 +10,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "../../training/tfjs.ts";
 import { ConfigError } from "../../errors.ts";
 import type { ParamStore } from "./params.ts";
 import { CANDOR_KERNELS, hasCandorKernel } from "./kernels/blas_kernels.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "../../training/tfjs.ts";
 import { crossEntropy } from "../../training/losses.ts";
 import { dense, layerNorm, lstm, selfAttention } from "./layers.ts";
 import { type Network, NeuralModel, type NeuralOptions, readSavedOptions } from "./neural_model.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "../../training/tfjs.ts";
 import { SeededRandom } from "../../training/rng.ts";
 
 let instanceCounter = 0;

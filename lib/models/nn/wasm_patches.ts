@@ -32,8 +32,8 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
-import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { loadTfjsCpuBackend, loadTfjsWasmBackend, tf } from "../../training/tfjs.ts";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { loadBlas } from "./kernels/blas.ts";
 import { installBlasKernels } from "./kernels/blas_kernels.ts";
 
@@ -73,6 +73,7 @@ const NOT_DELEGATED = new Set([
  */
 export function installWasmPatches(): string[] {
   if (installed !== undefined) return installed;
+  loadTfjsWasmBackend(); // registers the wasm kernels patched below
   const applied: string[] = [];
   const original = tf.getKernel("BatchMatMul", "wasm");
   const transpose = tf.getKernel("Transpose", "wasm");
@@ -134,7 +135,7 @@ export function installWasmPatches(): string[] {
     if (wasmNames.has(k.kernelName) || NOT_DELEGATED.has(k.kernelName)) continue;
     const cpuFunc = k.kernelFunc;
     const fallback: KernelFunc = ({ inputs, backend, attrs }) => {
-      cpu ??= new MathBackendCPU();
+      cpu ??= new (loadTfjsCpuBackend().MathBackendCPU)();
       const wasm = backend as WasmBackendLike;
       const cpuInputs: Record<string, tf.TensorInfo> = {};
       for (const [name, info] of Object.entries(inputs)) {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "../../training/tfjs.ts";
 import { denoiseBlock, type WaveletDenoiseOptions } from "../../features/wavelet.ts";
 import type { Matrix } from "../../data/matrix.ts";
 import { dense, layerNorm, slstm } from "./layers.ts";

@@ -28,7 +28,7 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "../../../training/tfjs.ts";
 import type { Blas } from "./blas.ts";
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise_wasm.ts";
 
