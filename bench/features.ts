@@ -18,7 +18,7 @@
 
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, runPython } from "./lib.ts";
+import { type BenchResult, median, minMax, runPython } from "./lib.ts";
 import { realDataDir } from "../tests/_helpers/real_data.ts";
 import {
   auditFeatures,
@@ -149,7 +149,9 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
       name: `features: full set (${FULL_FEATURES.length}), all symbols (${rows} rows)`,
       value: c,
       unit: "s",
+      range: minMax(ours),
       reference: p,
+      referenceRange: minMax(theirs),
       ratio,
       target: `≥ ${TARGET_RATIO}× faster than pandas`,
       pass: ratio >= TARGET_RATIO,
