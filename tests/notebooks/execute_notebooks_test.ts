@@ -288,6 +288,17 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const wf = f.walkForward as Record<string, number>;
     assert.ok(wf.accuracy < wf.alwaysLong && wf.sharpe < wf.buyHoldSharpe);
     assert.equal(f.rulesAboveBuyHold, 0);
+    // The honest verdict: "significant" against a coin flip, below always long with an interval that excludes 0, and
+    // the study pipeline (what candor run calls) says no-edge too.
+    const verdict = f.verdict as Record<string, FactValue>;
+    assert.ok(num(verdict.naivePValue, "naive p-value") < 0.001);
+    assert.ok((verdict.ci as number[])[1] < 0, `edge interval ${JSON.stringify(verdict.ci)}`);
+    assert.ok(num(verdict.sharpeDifference, "Sharpe difference") < 0);
+    const study = f.study as Record<string, FactValue>;
+    assert.equal(study.verdict, "no-edge");
+    assert.ok((study.edgeCi as number[])[0] < 0);
+    assert.ok(num(study.accuracy, "study accuracy") < num(study.alwaysLong, "study always long"));
+    assert.ok(num(study.upShare, "study up share") > 0.8);
   },
   "06-sequence-models": (f, real) => {
     assert.equal(f.source, real ? "real" : "synthetic");
