@@ -4,8 +4,9 @@
  *
  * The schema is built in parts, one file per concern, each adding its types and fields to one builder
  * (schema.ts calls them in order): runs and their parts (schema.ts), the typed study records on runs and folds
- * (schema_entries.ts), studies, comparison and predictions (schema_studies.ts), live progress (schema_progress.ts) and
- * mutations (schema_mutations.ts).
+ * (schema_entries.ts), studies, comparison and predictions (schema_studies.ts), production models, added backtests,
+ * sweeps and the trial registry (schema_production.ts), live progress (schema_progress.ts) and mutations
+ * (schema_mutations.ts).
  *
  * @module
  */
@@ -59,12 +60,24 @@ export interface Metric {
   value: number;
 }
 
+/** A point of an equity curve (strategy and buy & hold on the same date). */
+export interface EquityPoint {
+  date: string;
+  value: number;
+  buyAndHold: number | null;
+}
+
+/** A metric map (`{ name: value }`, NaN = undefined) as a list of metrics, in the stored order. */
+export const metricList = (m: Record<string, number>): Metric[] =>
+  Object.entries(m).map(([name, value]) => ({ name, value }));
+
 /** The types defined by schema.ts that the other parts of the schema use. */
 export interface SharedRefs {
   RunRef: ObjectRef<Types, RunSummary>;
   FoldRef: ObjectRef<Types, StoredFold>;
   EpochRef: ObjectRef<Types, StoredEpoch>;
   BacktestRef: ObjectRef<Types, BacktestSummary>;
+  EquityPointRef: ObjectRef<Types, EquityPoint>;
   MetricRef: ObjectRef<Types, Metric>;
   DateWindowRef: ObjectRef<Types, DateWindow>;
   RunErrorRef: ObjectRef<Types, RunError>;
@@ -119,6 +132,12 @@ export const LIST_SIZES = {
   scores: 3,
   /** Backtest paths of a CPCV study. */
   paths: 10,
+  /** Rows (symbols) of a production prediction batch. */
+  predictionRows: 100,
+  /** Backtests added to a run. */
+  runBacktests: 3,
+  /** Windows of a sweep's PBO. */
+  pboWindows: 10,
 } as const;
 
 /** Cost of a field returning free-form JSON or a list of scalars (no sub-selection to multiply). */

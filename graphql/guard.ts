@@ -32,7 +32,7 @@ export interface RequestLimits {
 }
 
 /**
- * Defaults: about twice the cost of the dashboard's costliest view, the run page (11,914, equity curve included); its
+ * Defaults: about twice the cost of the dashboard's costliest view, the run page (11,999, equity curve included); its
  * page of 50 runs costs 4,802, a page of 50 studies 3,902, a study page 936 and each event of a study's live view 1,461.
  */
 export const DEFAULT_LIMITS: RequestLimits = {

@@ -8,6 +8,10 @@
  * after its resolver has charged the request's value budget with the curve's length (known from the backtest
  * summary), so a curve too large for the budget is refused before it is decoded.
  *
+ * Production records batch the same way: models by id, the prediction batches of any number of models, the backtests
+ * added to any number of runs, sweeps by id and the trials of any number of sweeps are one store call each. The trial
+ * registry's counts (`countTrials`) are per key: the loader only deduplicates them within a request.
+ *
  * @module
  */
 
@@ -27,6 +31,16 @@ import type {
   StudySummary,
 } from "../lib/store/store.ts";
 import { MAX_RUN_PAGE } from "../lib/store/run_query.ts";
+import type {
+  ListTrialsOptions,
+  StoredModel,
+  StoredProductionPredictions,
+  StoredRunBacktest,
+  StoredSweep,
+  StoredTrial,
+  TrialCount,
+  TrialKey,
+} from "../lib/store/production.ts";
 import type { RequestGuard } from "./guard.ts";
 
 /** The loaders of one request, keyed by run id. */
@@ -49,7 +63,37 @@ export interface RunLoaders {
   predictionFolds: DataLoader<string, PredictionFold[]>;
   /** A slice of one prediction record, or null when the (run, fold) has none. */
   predictionSlice: DataLoader<PredictionSlice, StoredPredictions | null, string>;
+  /** Production models by id. */
+  model: DataLoader<string, StoredModel | null>;
+  /**
+   * The newest `last` prediction batches of each model, oldest first (one store call per distinct `last` in a batch:
+   * only the batches shown are read, however long a model has been predicting).
+   */
+  modelPredictions: DataLoader<{ modelId: string; last: number }, StoredProductionPredictions[], string>;
+  /** The backtests added to each run, in the order added (equity curves included). */
+  runBacktests: DataLoader<string, StoredRunBacktest[]>;
+  /** Sweeps by id (without their trials). */
+  sweep: DataLoader<string, StoredSweep | null>;
+  /** A page of each sweep's trials (by cell or by a metric); one store call per distinct page in a batch. */
+  trials: DataLoader<TrialPageKey, StoredTrial[], string>;
+  /** The trial registry's count under a key (one store call per distinct key). */
+  trialCount: DataLoader<TrialKey, TrialCount, string>;
 }
+
+/** A page of one sweep's trials. */
+export interface TrialPageKey {
+  sweepId: string;
+  options: ListTrialsOptions;
+}
+
+const trialPageOf = (k: TrialPageKey) =>
+  JSON.stringify([
+    k.options.orderBy?.metric ?? null,
+    k.options.orderBy?.direction ?? null,
+    k.options.offset ?? 0,
+    k.options.limit ?? null,
+  ]);
+const trialKeyOf = (k: TrialPageKey) => `${k.sweepId}\u0000${trialPageOf(k)}`;
 
 function groupByRun<T extends { runId: string }>(ids: readonly string[], items: T[]): T[][] {
   const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
@@ -119,6 +163,47 @@ export function createRunLoaders(store: Store, guard?: RequestGuard): RunLoaders
         return out;
       }),
       { cacheKeyFn: (s) => `${s.runId}\u0000${s.fold}\u0000${s.split ?? "test"}\u0000${s.offset}\u0000${s.limit}` },
+    ),
+    model: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getModels(ids), (m) => m.id))),
+    modelPredictions: new DataLoader(
+      timed<StoredProductionPredictions[], { modelId: string; last: number }>(async (keys) => {
+        const found = new Map<string, StoredProductionPredictions[]>();
+        for (const last of new Set(keys.map((k) => k.last))) {
+          const ids = [...new Set(keys.filter((k) => k.last === last).map((k) => k.modelId))];
+          for (const id of ids) found.set(`${id}\u0000${last}`, []);
+          for (const b of await store.listProductionPredictions(ids, { last })) {
+            found.get(`${b.modelId}\u0000${last}`)?.push(b);
+          }
+        }
+        return keys.map((k) => found.get(`${k.modelId}\u0000${k.last}`)!);
+      }),
+      { cacheKeyFn: (k) => `${k.modelId}\u0000${k.last}` },
+    ),
+    runBacktests: new DataLoader(timed(async (ids) => groupByRun(ids, await store.listRunBacktests(ids)))),
+    sweep: new DataLoader(timed(async (ids) => oneByKey(ids, await store.getSweeps(ids), (s) => s.id))),
+    trials: new DataLoader(
+      timed<StoredTrial[], TrialPageKey>(async (keys) => {
+        const found = new Map<string, StoredTrial[]>();
+        const pages = new Map<string, TrialPageKey[]>();
+        for (const k of keys) {
+          const page = trialPageOf(k);
+          pages.set(page, [...(pages.get(page) ?? []), k]);
+          found.set(trialKeyOf(k), []);
+        }
+        for (const group of pages.values()) {
+          const { options } = group[0];
+          const ids = [...new Set(group.map((k) => k.sweepId))];
+          for (const t of await store.listTrials(ids, options)) {
+            found.get(trialKeyOf({ sweepId: t.sweepId, options }))?.push(t);
+          }
+        }
+        return keys.map((k) => found.get(trialKeyOf(k))!);
+      }),
+      { cacheKeyFn: trialKeyOf },
+    ),
+    trialCount: new DataLoader(
+      timed<TrialCount, TrialKey>((keys) => Promise.all(keys.map((k) => store.countTrials(k)))),
+      { cacheKeyFn: (k) => `${k.dataFingerprint}\u0000${k.targetKind}\u0000${k.horizon}` },
     ),
   };
   return loaders;

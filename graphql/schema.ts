@@ -17,8 +17,9 @@
  *
  * This file defines runs and their parts and the root queries over them; the other parts add to the same builder
  * (builder.ts): the typed study-entry records on runs, folds and backtests (schema_entries.ts); studies, their
- * comparison, `compare` and predictions (schema_studies.ts); live progress subscriptions (schema_progress.ts); and,
- * only when {@link SchemaOptions.mutations} is set, the mutations (schema_mutations.ts).
+ * comparison, `compare` and predictions (schema_studies.ts); production models and their predictions, backtests added
+ * to runs, sweeps with their trials and the trial registry (schema_production.ts); live progress subscriptions
+ * (schema_progress.ts); and, only when {@link SchemaOptions.mutations} is set, the mutations (schema_mutations.ts).
  *
  * @module
  */
@@ -47,10 +48,12 @@ import {
 import { chargeList } from "./guard.ts";
 import {
   badInput,
+  type EquityPoint,
   finiteOrNull,
   type GraphQLContext,
   LIST_SIZES,
   type Metric,
+  metricList,
   newBuilder,
   notFound,
   OPAQUE_COST,
@@ -60,16 +63,11 @@ import {
 } from "./builder.ts";
 import { addEntryFields } from "./schema_entries.ts";
 import { addStudyTypes } from "./schema_studies.ts";
+import { addProductionTypes } from "./schema_production.ts";
 import { addProgressSubscriptions } from "./schema_progress.ts";
 import { addMutations } from "./schema_mutations.ts";
 
 export { type GraphQLContext, LIST_SIZES };
-
-interface EquityPoint {
-  date: string;
-  value: number;
-  buyAndHold: number | null;
-}
 
 interface RunEdge {
   node: RunSummary;
@@ -82,8 +80,6 @@ interface RunConnection {
   totalCount: number;
   hasNextPage: boolean;
 }
-
-const metricList = (m: Record<string, number>): Metric[] => Object.entries(m).map(([name, value]) => ({ name, value }));
 
 /**
  * The pooled metrics of a run summary: the numbers of `pooled`, then those of `pooled.metrics` not already listed (a
@@ -673,6 +669,7 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
     FoldRef,
     EpochRef,
     BacktestRef,
+    EquityPointRef,
     MetricRef,
     DateWindowRef,
     RunErrorRef,
@@ -683,6 +680,7 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
   };
   const entryRefs = addEntryFields(builder, refs);
   const studyRefs = addStudyTypes(builder, refs, entryRefs);
+  addProductionTypes(builder, refs, studyRefs);
   addProgressSubscriptions(builder, refs, studyRefs);
   if (options.mutations === true) addMutations(builder, refs, studyRefs);
 

@@ -109,6 +109,8 @@ export class StoreError extends CandorError {}
 export class InterruptedError extends CandorError {
   /** The signal that asked for the stop, e.g. `SIGINT`, or `abort` for a programmatic abort. */
   readonly signal: string;
+  /** The stored study that was interrupted (what `--resume` takes), when it was stored. */
+  studyId?: string;
 
   /** `signal` names what asked for the stop. */
   constructor(message: string, signal: string, options?: ErrorOptions) {
@@ -122,3 +124,9 @@ export class InterruptedError extends CandorError {
  * original error is the `cause`. Never swallowed: the CLI prints it and exits with status 4.
  */
 export class RecordingError extends CandorError {}
+
+/**
+ * `--resume` refused before anything was written: no such study or run, a study that succeeded or is still live, or a
+ * configuration or data that differ from the stored ones (a resumed study must finish exactly as it began). Exit 2.
+ */
+export class ResumeRefusedError extends ConfigError {}

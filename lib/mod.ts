@@ -13,8 +13,10 @@ export {
   clipEcho,
   ConfigError,
   DataError,
+  InterruptedError,
   LeakageError,
   MAX_ECHO_CHARS,
+  ResumeRefusedError,
   StoreError,
 } from "./errors.ts";
 export type { DataLocation } from "./errors.ts";
@@ -336,6 +338,13 @@ export type {
 } from "./pipeline/trainers/contract.ts";
 export { readStudyReport } from "./pipeline/recorder.ts";
 export type { BacktestSummary, EntryReport, FoldReport, PooledReport, StudyReport } from "./pipeline/records.ts";
+export { outOfSampleScores, readFoldResults } from "./pipeline/stored.ts";
+export { configDifferences, resumableStudy, storedStudyConfig } from "./pipeline/resume.ts";
+
+// Scale-out: BullMQ workers on Redis, results in the shared (Postgres) store
+export { QueuedStudyError, type QueueStudyOptions, runStudyOnQueue } from "./scaleout/coordinator.ts";
+export { type RunningWorker, startWorker, type WorkerOptions } from "./scaleout/worker.ts";
+export { type CandorJob, JobError, type JobOutcome, type StudyFoldJob } from "./scaleout/jobs.ts";
 
 // Run store
 export { checkStore, openStore, resolveStoreLocation } from "./store/mod.ts";
@@ -349,6 +358,7 @@ export type {
   EpochRecord,
   FoldParts,
   FoldRecord,
+  FoldWriteOutcome,
   InterruptedRecords,
   Liveness,
   NewRun,

@@ -239,9 +239,26 @@ export interface RunDetail {
     equity: { date: string; value: number; buyAndHold: number | null }[];
     sharpeDifference: { value: number | null; ci: Interval; pValue: number | null } | null;
   } | null;
+  /** Backtests added to the run (`candor backtest --run`), in the order added. */
+  backtests: {
+    seq: number;
+    createdAt: string;
+    lag: number;
+    costBps: number;
+    slippageBps: number;
+    sizing: string | null;
+    portfolio: string | null;
+    sharpe: number | null;
+    buyAndHoldSharpe: number | null;
+    maxDrawdown: number | null;
+    buyAndHoldMaxDrawdown: number | null;
+    deflatedSharpe: number | null;
+    deflation: { trials: number } | null;
+    warnings: string[];
+  }[];
 }
 
-/** One run with its folds, aggregates, epochs, diagnostics and backtest (equity curve included). */
+/** One run with its folds, aggregates, epochs, diagnostics, backtest (equity curve included) and added backtests. */
 export const RUN_QUERY = `query Run($id: ID!) {
   run(id: $id) {
     id status model symbols dataSource backend seed leakageOverride createdAt finishedAt tags note liveness
@@ -283,6 +300,11 @@ export const RUN_QUERY = `query Run($id: ID!) {
       metrics { name value } buyAndHold { name value }
       equity { date value buyAndHold }
       sharpeDifference { value ci { low high } pValue }
+    }
+    backtests {
+      seq createdAt lag costBps slippageBps sizing portfolio sharpe buyAndHoldSharpe deflatedSharpe warnings
+      maxDrawdown: metric(name: "maxDrawdown") buyAndHoldMaxDrawdown: buyAndHoldMetric(name: "maxDrawdown")
+      deflation { trials }
     }
   }
 }`;
@@ -490,3 +512,128 @@ export async function subscribe<T>(
     await reader.cancel().catch(() => {});
   }
 }
+
+/** One symbol's production prediction (numbers null when the symbol could not be predicted). */
+export interface ProductionRow {
+  symbol: string;
+  date: string;
+  score: number | null;
+  confidence: number | null;
+  position: number | null;
+  weight: number | null;
+  warnings: string[];
+}
+
+/** A registered production model with its latest prediction batch. */
+export interface ModelRow {
+  id: string;
+  name: string;
+  kind: string;
+  targetKind: string;
+  horizon: number;
+  trainedWindow: { start: string; end: string };
+  lastPriceDate: string;
+  version: string;
+  dataFingerprint: string;
+  features: string[];
+  skipGate: boolean;
+  gate: { passed: boolean | null; wfe: number | null; threshold: number | null; reason: string | null };
+  createdAt: string;
+  study: { id: string; name: string | null } | null;
+  run: { id: string } | null;
+  latestPredictions: { asOf: string; createdAt: string; rowCount: number; rows: ProductionRow[] } | null;
+}
+
+/** A page of models. */
+export interface ModelsPage {
+  models: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: ModelRow[] };
+}
+
+/** Models per page of the production panel (each brings its latest batch: costed at 100 rows). */
+export const MODELS_PAGE_SIZE = 5;
+
+/** The production panel's models: newest first, each with its latest batch of predictions and positions. */
+export const MODELS_QUERY = `query Models($first: Int, $after: String) {
+  models(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id name kind targetKind horizon trainedWindow { start end } lastPriceDate version dataFingerprint features
+      skipGate gate { passed wfe threshold reason } createdAt study { id name } run { id }
+      latestPredictions { asOf createdAt rowCount rows { symbol date score confidence position weight warnings } }
+    }
+  }
+}`;
+
+/** How a deflated Sharpe ratio was computed. */
+export interface Deflation {
+  trials: number;
+  runs: number | null;
+  runBacktests: number | null;
+  sweepTrials: number | null;
+  trialSharpeVariance: number | null;
+}
+
+/** One cell of a sweep. */
+export interface TrialRow {
+  cell: number;
+  symbol: string;
+  window: { start: string; end: string };
+  costBps: number;
+  slippageBps: number;
+  lag: number;
+  sizing: string;
+  sharpe: number | null;
+  deflatedSharpe: number | null;
+  trials: number | null;
+  maxDrawdown: number | null;
+  buyAndHoldSharpe: number | null;
+}
+
+/** A sweep with its best cells. */
+export interface SweepRow {
+  id: string;
+  createdAt: string;
+  run: { id: string } | null;
+  dataFingerprint: string;
+  targetKind: string;
+  horizon: number;
+  cells: number;
+  trialsBefore: number;
+  deflation: Deflation | null;
+  pbo: {
+    window: { start: string; end: string };
+    cells: number | null;
+    pbo: number | null;
+    probabilityOfLoss: number | null;
+    groups: number | null;
+    reason: string | null;
+  }[];
+  trials: TrialRow[];
+}
+
+/** A page of sweeps. */
+export interface SweepsPage {
+  sweeps: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: SweepRow[] };
+}
+
+/** Sweeps per page of the production panel. */
+export const SWEEPS_PAGE_SIZE = 10;
+
+/** Cells of each sweep the panel shows, best deflated Sharpe ratio first. */
+export const SWEEP_TRIALS_SHOWN = 25;
+
+/** The sweeps panel: newest first, each with its deflation, PBO and best cells by deflated Sharpe ratio. */
+export const SWEEPS_QUERY = `query Sweeps($first: Int, $after: String) {
+  sweeps(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id createdAt run { id } dataFingerprint targetKind horizon cells trialsBefore
+      deflation { trials runs runBacktests sweepTrials trialSharpeVariance }
+      pbo { window { start end } cells pbo probabilityOfLoss groups reason }
+      trials(orderBy: "deflatedSharpe", limit: ${SWEEP_TRIALS_SHOWN}) {
+        cell symbol window { start end } costBps slippageBps lag sizing sharpe deflatedSharpe trials maxDrawdown
+        buyAndHoldSharpe
+      }
+    }
+  }
+}`;

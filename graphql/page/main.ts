@@ -2,7 +2,8 @@
  * The dashboard page's entry point: a hash router over the views, the navigation, and errors shown with the server's
  * request id. Data comes only from the public GraphQL API (api.ts); charts are lib/report's specs (charts.ts).
  *
- * Routes: `#/studies` (with filters after `?`, the default), `#/studies/<id>`, `#/runs` (with filters), `#/runs/<id>`.
+ * Routes: `#/studies` (with filters after `?`, the default), `#/studies/<id>`, `#/runs` (with filters), `#/runs/<id>`,
+ * `#/production` (production models with their latest predictions, and sweeps).
  * The navigation lists {@link TABS}. A view that keeps working in the background (a study's live progress) gets an
  * abort signal that fires when the route changes.
  *
@@ -11,6 +12,7 @@
 
 import { ApiError, saveToken } from "./api.ts";
 import { h, replace } from "./dom.ts";
+import { renderProduction } from "./production_view.ts";
 import { renderRuns } from "./runs_view.ts";
 import { renderRun } from "./run_view.ts";
 import { renderStudies } from "./studies_view.ts";
@@ -20,6 +22,7 @@ import { renderStudy } from "./study_view.ts";
 export const TABS: readonly { label: string; hash: string }[] = [
   { label: "Studies", hash: "#/studies" },
   { label: "Runs", hash: "#/runs" },
+  { label: "Production", hash: "#/production" },
 ];
 
 /** Aborts the previous view's background work (live progress) when the route changes. */
@@ -88,6 +91,10 @@ async function route(): Promise<void> {
     const runs = hash.match(/^#\/runs(?:\?(.*))?$/);
     if (runs) {
       await renderRuns(root, runs?.[1] ?? "", navigate);
+      return;
+    }
+    if (hash === "#/production") {
+      await renderProduction(root);
       return;
     }
     replace(root, h("p", {}, "Nothing here. ", h("a", { href: "#/studies" }, "See all studies.")));

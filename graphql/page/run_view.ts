@@ -3,7 +3,8 @@
  * its block-bootstrap interval beside the strongest naive baseline, the edge with its interval, the verdict) and the
  * walk-forward-efficiency gate, whether to trust it (warnings, error, diagnostics), its folds with every metric beside
  * the baselines on the same test rows, their aggregates, each fold's walk-forward efficiency and health, the target
- * distribution per fold, the backtest's equity and drawdown against buy & hold, and training health per epoch. Keyed
+ * distribution per fold, the backtest's equity and drawdown against buy & hold, the backtests added to it (re-sized,
+ * with their deflated Sharpe ratios), and training health per epoch. Keyed
  * by run id (`#/runs/<id>`), so a study's comparison links to it.
  *
  * @module
@@ -291,6 +292,58 @@ function targetSection(run: RunDetail): HTMLElement[] {
   ];
 }
 
+/** The backtests added to the run: its predictions re-sized and re-backtested, each deflated by every trial. */
+function addedBacktestsSection(run: RunDetail): HTMLElement[] {
+  if (run.backtests.length === 0) return [];
+  const rows = run.backtests.map((b): Cell[] => [
+    { child: b.seq, numeric: true },
+    { child: when(b.createdAt), className: "nowrap" },
+    [b.sizing ?? "—", b.portfolio ? h("span", { class: "muted" }, ` · ${b.portfolio}`) : ""],
+    { child: b.lag, numeric: true },
+    { child: `${b.costBps} + ${b.slippageBps}`, numeric: true },
+    {
+      child: [num(b.sharpe, 2), h("span", { class: "baseline" }, ` vs ${num(b.buyAndHoldSharpe, 2)}`)],
+      numeric: true,
+      className: b.sharpe !== null && b.buyAndHoldSharpe !== null && b.sharpe > b.buyAndHoldSharpe
+        ? "beats"
+        : undefined,
+    },
+    {
+      child: [pct(b.maxDrawdown), h("span", { class: "baseline" }, ` vs ${pct(b.buyAndHoldMaxDrawdown)}`)],
+      numeric: true,
+    },
+    { child: num(b.deflatedSharpe, 3), numeric: true },
+    { child: b.deflation?.trials ?? "—", numeric: true },
+    b.warnings.length ? h("span", { class: "sev-warning" }, b.warnings.join("; ")) : "",
+  ]);
+  return [
+    h("h3", {}, "Re-sized backtests"),
+    h(
+      "p",
+      { class: "muted" },
+      "The run's out-of-sample predictions re-sized and re-backtested without retraining (`candor backtest --run`). " +
+        "Each is one more trial: its deflated Sharpe ratio (DSR) counts N, every backtest tried on the same data " +
+        "and target.",
+    ),
+    scroll(table(
+      [
+        { text: "#", numeric: true },
+        "added (UTC)",
+        "sizing",
+        { text: "lag", numeric: true },
+        { text: "costs (bps)", numeric: true },
+        { text: "Sharpe vs buy & hold", numeric: true },
+        { text: "max DD vs buy & hold", numeric: true },
+        { text: "DSR", numeric: true, title: "Deflated Sharpe ratio" },
+        { text: "N", numeric: true, title: "Trials counted" },
+        "warnings",
+      ],
+      rows,
+      { id: "added-backtests-table", class: "compact" },
+    )),
+  ];
+}
+
 function backtestSection(run: RunDetail, charts: (() => Promise<void>)[]): HTMLElement[] {
   const bt = run.backtest;
   if (bt === null) return [h("h3", {}, "Backtest"), h("p", { class: "muted" }, "No backtest was stored.")];
@@ -519,6 +572,7 @@ export async function renderRun(root: HTMLElement, id: string): Promise<void> {
       : h("span"),
     ...foldSection(run, charts),
     ...backtestSection(run, charts),
+    ...addedBacktestsSection(run),
     ...healthSection(run, charts),
     ...diagnosticsSection(run),
   );

@@ -128,10 +128,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       BASELINE_LABEL[p.strongestBaseline] ?? p.strongestBaseline
     }`,
   );
+  const against = BASELINE_LABEL[p.edge.against] ?? p.edge.against;
   out.push(
-    `  edge over ${BASELINE_LABEL[p.edge.against] ?? p.edge.against}: ${pts(p.edge.difference)} points (95% CI ${
-      pts(p.edge.ci[0])
-    } to ${pts(p.edge.ci[1])}, p ${pval(p.edge.pValue)})`,
+    `  edge over ${against}: ${pts(p.edge.difference)} points (95% CI ${pts(p.edge.ci[0])} to ${pts(p.edge.ci[1])}, p ${
+      pval(p.edge.pValue)
+    })`,
   );
   out.push(
     `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}, block bootstrap; Driscoll–Kraay SE ${
@@ -143,9 +144,9 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     }`,
   );
   out.push(
-    `Verdict: ${p.verdict}${
-      p.verdictOn === "ic" ? " (IC above 0)" : ` (accuracy above the strongest naive baseline)`
-    }. Gate: ${e.gate.passed ? "passed" : "failed"} — ${e.gate.reason}`,
+    `Verdict: ${p.verdict} (${p.verdictOn === "ic" ? "IC" : `accuracy edge over ${against}`} ${
+      p.verdict === "edge" ? "above 0" : "not above 0"
+    } at 95 %). Gate: ${e.gate.passed ? "passed" : "failed"} — ${e.gate.reason}`,
   );
   const unhealthy = e.folds.filter((f) => f.health !== "healthy" && f.health !== "not predicted");
   out.push(

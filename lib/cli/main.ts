@@ -32,6 +32,7 @@ import {
   trainCommand,
 } from "./production.ts";
 import { DB_SPEC, dbCommand } from "./db.ts";
+import { WORKER_SPEC, workerCommand } from "./worker.ts";
 
 const SYNTH_SPEC: CommandSpec = {
   name: "synth",
@@ -69,6 +70,7 @@ const COMMANDS: CommandSpec[] = [
   BACKTEST_SPEC,
   SWEEP_SPEC,
   SIMULATE_SPEC,
+  WORKER_SPEC,
 ];
 
 function usage(): string {
@@ -158,6 +160,8 @@ export async function main(args: string[]): Promise<number> {
         return await simulateCommand(rest);
       case "db":
         return await dbCommand(rest);
+      case "worker":
+        return await workerCommand(rest);
       case undefined:
       case "help":
       case "-h":

@@ -20,6 +20,7 @@ import {
   type StudyConfig,
 } from "../pipeline/config.ts";
 import { runStudy, type StudyProgress } from "../pipeline/study.ts";
+import { resumableStudy, storedStudyConfig } from "../pipeline/resume.ts";
 import { openStore } from "../store/mod.ts";
 import { type CommandSpec, list, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
 import { formatStudy, studyJson } from "./format.ts";
@@ -238,6 +239,28 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
   },
 ];
 
+/** Options that set the configuration: with `--resume` they must give the stored one (or be left out). */
+export const CONFIG_FLAGS: readonly string[] = [...RUN_FLAGS.map((f) => f.name), "config", "model", "epochs", "set"];
+
+/** Options that resume a study, or run its folds on scale-out workers (lib/cli/run_queue.ts). */
+const QUEUE_OPTIONS: OptionSpec[] = [
+  {
+    name: "resume",
+    type: "string",
+    value: "ID",
+    description:
+      "finish an interrupted, failed or stale study (or a run's study): only its missing folds are trained; " +
+      "with --queue: the study whose coordinator stopped, its folds trained by the workers",
+  },
+  {
+    name: "queue",
+    type: "string",
+    value: "URL",
+    description: "train the folds on candor workers: the job queue's redis://host:port[/db] (needs --db postgres://)",
+  },
+  { name: "attempts", type: "string", value: "N", description: "with --queue: attempts per job (3)" },
+];
+
 const OTHER: OptionSpec[] = [
   {
     name: "config",
@@ -274,6 +297,7 @@ const OTHER: OptionSpec[] = [
     description: "then retrain every gate-passing entry on all labelled data and register it (candor train)",
   },
   { name: "models-dir", type: "string", value: "DIR", description: "with --production: folder of model folders" },
+  ...QUEUE_OPTIONS,
 ];
 
 function spec(kind: "run" | "demo"): CommandSpec {
@@ -403,7 +427,7 @@ async function dryRun(config: StudyConfig): Promise<string> {
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
-function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
+export function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
   if (!Deno.stderr.isTerminal()) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({
     format: "{bar} {percentage}% | {stage} | {message}",
@@ -430,14 +454,25 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
     console.log(helpText(s));
     return 0;
   }
-  let config: StudyConfig;
+  const resume = values.resume as string | undefined;
+  const onQueue = values.queue !== undefined || values.attempts !== undefined;
+  // `run --resume ID` without configuration flags takes the stored configuration; `demo` always has its own, which
+  // must then be the stored one.
+  const storedConfig = resume !== undefined && kind === "run" && !CONFIG_FLAGS.some((f) => values[f] !== undefined);
+  let config: StudyConfig | undefined;
   try {
-    config = resolveStudyConfig(await configFromArgs(kind, values));
+    if (!storedConfig) config = resolveStudyConfig(await configFromArgs(kind, values));
   } catch (e) {
     if (e instanceof ConfigError && !(e instanceof RefusedConfiguration)) throw new RefusedConfiguration(e.message);
     throw e;
   }
-  if (values["dry-run"]) {
+  if (resume !== undefined && values["dry-run"]) {
+    throw new UsageError(`--dry-run trains nothing, and there is nothing to resume: drop --resume (candor show ID)`);
+  }
+  if (resume !== undefined && values["no-store"]) {
+    throw new UsageError("--resume continues a study in the run store: drop --no-store");
+  }
+  if (config !== undefined && values["dry-run"]) {
     console.log(await dryRun(config));
     return 0;
   }
@@ -446,12 +481,18 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
       "--production registers the models in the run store (predict finds them there): drop --no-store",
     );
   }
+  if (onQueue) {
+    const { runOnQueue } = await import("./run_queue.ts");
+    return await runOnQueue(config, values, progressBar());
+  }
   const store = values["no-store"] ? undefined : openStore(values.db as string | undefined);
   const bar = progressBar();
   const stop = interruptOnSignals();
   try {
+    if (config === undefined) config = storedStudyConfig(await resumableStudy(store!, resume!));
     const result = await runStudy(config, {
       ...(store === undefined ? {} : { store }),
+      ...(resume === undefined ? {} : { resume }),
       onProgress: bar.update,
       signal: stop.signal,
     });
@@ -481,7 +522,7 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
       console.error(
         `candor: ${e.message}; ${
           store === undefined ? "nothing was stored" : "the study is stored as interrupted, " +
-            "with its finished folds: candor run --resume STUDY_ID continues it (candor runs lists it)"
+            `with its finished folds: candor run --resume ${e.studyId ?? "STUDY_ID"} continues it`
         }`,
       );
       return e.signal === "SIGTERM" ? 143 : 130;

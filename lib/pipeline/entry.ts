@@ -177,10 +177,15 @@ export async function trainFold(
   return { report, ...(scores === undefined ? {} : { scores }), majority, warnings };
 }
 
-/** Trains and evaluates one entry over every fold of the plan. */
-export async function trainEntry(ctx: EntryContext): Promise<EntryOutcome> {
-  const results: FoldResult[] = [];
+/**
+ * Trains and evaluates one entry over every fold of the plan. `stored`: folds finished before (a resumed study, read
+ * back with `readFoldResults`); only the plan's other folds are trained, then all are pooled alike.
+ */
+export async function trainEntry(ctx: EntryContext, stored: readonly FoldResult[] = []): Promise<EntryOutcome> {
+  const done = new Set(stored.map((r) => r.report.index));
+  const results: FoldResult[] = [...stored];
   for (const [i, planned] of ctx.plan.folds.entries()) {
+    if (done.has(planned.index)) continue;
     results.push(await trainFold(ctx, planned, { i, n: ctx.plan.folds.length }));
   }
   return await finishEntry(ctx, results);

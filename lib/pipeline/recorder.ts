@@ -24,6 +24,7 @@ import type {
   BacktestRecord,
   DiagnosticRecord,
   EpochRecord,
+  FoldWriteOutcome,
   PredictionRecord,
   RunError,
   Store,
@@ -138,7 +139,9 @@ export class StudyRecorder {
 
   /**
    * Records a finished fold with its test and early-stopping-tail predictions, epochs and diagnostics, in one
-   * transaction: a fold exists in the store exactly when all its parts do (what "finished" means to a resume).
+   * transaction keyed by (run, fold): a fold exists in the store exactly when all its parts do (what "finished" means
+   * to a resume). `duplicate` when the run already held the fold (a retried scale-out job; nothing written), undefined
+   * without a store.
    */
   async fold(
     runId: string | undefined,
@@ -152,8 +155,8 @@ export class StudyRecorder {
       predictions: Omit<PredictionRecord, "fold" | "split">;
       tail: Omit<PredictionRecord, "fold" | "split">;
     },
-  ): Promise<void> {
-    if (this.#store === undefined || runId === undefined) return;
+  ): Promise<FoldWriteOutcome | undefined> {
+    if (this.#store === undefined || runId === undefined) return undefined;
     const details: StoredFoldDetails = {
       ...f.fit,
       nValidation: f.nValidation,
@@ -170,7 +173,7 @@ export class StudyRecorder {
         ...(parts.tail.dates.length > 0 ? [{ fold: f.index, split: "validation" as const, ...parts.tail }] : []),
       ]
       : [];
-    await this.#store.recordFold(runId, {
+    return await this.#store.recordFold(runId, {
       index: f.index,
       train: f.train,
       test: f.test,

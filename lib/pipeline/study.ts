@@ -12,6 +12,14 @@
  * 7. **train** each entry over every fold (lib/pipeline/entry.ts), bases before the entries that stack them;
  * 8. **compare** the entries and seal the study.
  *
+ * **Resume** (`resume`: a stored study or run id; `candor run --resume ID`): the same script on the stored study. Before
+ * anything is written it is checked as resumable (lib/pipeline/resume.ts: interrupted, failed or stale; the stored
+ * configuration) and, once the data is loaded, that the data has the stored fingerprint. Then the study is reopened
+ * (a stale one first marked interrupted); an entry whose run succeeded is pooled again from its stored folds without
+ * writing, a reopened entry trains only the folds it lacks (`trainEntry` with its stored folds), an entry never begun
+ * is trained in full — each through the same fold and finish steps as a fresh run, so the result is the one an
+ * uninterrupted run gives. Stacking entries read their bases' stored folds through the bases' outcomes.
+ *
  * Honesty rules enforced on the way (README "What a study does"): splits on the shared date axis, purge ≥ horizon,
  * fitted transforms on fitting rows only, every headline beside its strongest naive baseline with an interval that
  * respects overlapping labels and correlated symbols, positions lagged, a failed study keeps its finished folds and
@@ -26,7 +34,7 @@ import { assertPanelAdequate } from "../data/adequacy.ts";
 import type { ConfigurationFinding } from "../leakage/configuration.ts";
 import { plausibilityCheck } from "../metrics/plausibility.ts";
 import type { Store } from "../store/store.ts";
-import { ConfigError, InterruptedError, LeakageError, RecordingError } from "../errors.ts";
+import { ConfigError, InterruptedError, LeakageError, RecordingError, ResumeRefusedError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { resolveStudyConfig, type StudyConfig, type StudyConfigInput } from "./config.ts";
 import {
@@ -40,7 +48,9 @@ import {
 import { configurationGate, type FoldPlan, planFolds, plannedFitted } from "./plan.ts";
 import { trainerOf } from "./trainers/registry.ts";
 import type { OutOfFoldPredictions, StudyData } from "./trainers/contract.ts";
-import { type EntryOutcome, trainEntry } from "./entry.ts";
+import { type EntryContext, type EntryOutcome, finishEntry, trainEntry } from "./entry.ts";
+import { resumableStudy } from "./resume.ts";
+import { readFoldResults } from "./stored.ts";
 import { StudyRecorder, type StudyStart } from "./recorder.ts";
 import { comparisonRow, type StudyReport } from "./records.ts";
 
@@ -83,6 +93,12 @@ export interface StudyOptions {
   signal?: AbortSignal;
   /** Milliseconds between heartbeats of a stored study (default 10,000): a study whose process is gone reads as stale. */
   heartbeatMs?: number;
+  /**
+   * Resume this stored study (a study id, or the id of one of its runs) instead of starting one: see the module
+   * notes. Needs `store`; the configuration must be the stored one (`storedStudyConfig`). Refusals are
+   * ResumeRefusedErrors, raised before anything is written.
+   */
+  resume?: string;
 }
 
 /** Everything a study produced (the report is also what was stored and what `candor run` prints). */
@@ -166,7 +182,11 @@ function gateStep(config: StudyConfig, plan: FoldPlan, data: StudyData): Configu
 }
 
 /** Out-of-sample predictions of the entries trained so far, for entries that combine them. */
-export function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, EntryOutcome>): OutOfFoldPredictions {
+export function outOfFold(
+  plan: FoldPlan,
+  data: StudyData,
+  done: ReadonlyMap<string, Pick<EntryOutcome, "scores" | "width">>,
+): OutOfFoldPredictions {
   const foldOfRow = new Int32Array(data.dates.length).fill(-1);
   for (const f of plan.folds) for (const r of f.rows.test) foldOfRow[r] = f.index;
   return {
@@ -185,7 +205,7 @@ export function outOfFold(plan: FoldPlan, data: StudyData, done: Map<string, Ent
  * numbers are expected to be strong: the flags (and the backtests' too-good Sharpe warnings) are folded into one note
  * that says so, instead of a list of alarms the demo then contradicts.
  */
-function plausibilityStep(entries: EntryOutcome[], market: Market, warnings: string[]): string[] {
+function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warnings: string[]): string[] {
   const flags: string[] = [];
   for (const { report: e } of entries) {
     const guard = plausibilityCheck({
@@ -271,6 +291,55 @@ export async function prepareStudy(
 }
 
 /**
+ * Step 8's report: the study's warnings (data, audit, configuration checks, then each entry's, then the plausibility
+ * note), notes and comparison, from the prepared study and its entries' outcomes in training order. The local loop
+ * and the scale-out coordinator (lib/scaleout/) both assemble a study through it, so both print and store the same
+ * report for the same folds.
+ */
+export function studyReport(
+  config: StudyConfig,
+  prepared: PreparedStudy,
+  outcomes: readonly EntryOutcome[],
+  id?: string,
+): StudyReport {
+  const { market, selection, audit, plan, checks } = prepared;
+  const panel = market.panel;
+  const warnings = [...panel.warnings, ...audit.warnings];
+  for (const c of checks.filter((f) => f.verdict !== "ok")) {
+    warnings.push(`configuration check: ${c.subject} is ${c.verdict} (${c.reason})`);
+  }
+  const notes = [...selection.notes];
+  if (prepared.prepared.droppedRows > 0) {
+    notes.push(`${prepared.prepared.droppedRows} rows without a defined ${config.target.kind} target were left out`);
+  }
+  for (const o of outcomes) warnings.push(...o.report.warnings);
+  return {
+    ...(id === undefined ? {} : { id }),
+    config,
+    source: market.source,
+    fingerprint: market.fingerprint,
+    version: CANDOR_VERSION,
+    symbols: [...panel.symbols],
+    features: prepared.prepared.features,
+    plan: {
+      scheme: plan.scheme,
+      folds: plan.folds.map((f) => ({
+        index: f.index,
+        train: f.fold.train,
+        validation: f.fold.validation ?? [],
+        test: f.fold.test,
+      })),
+    },
+    entries: outcomes.map((o) => o.report),
+    comparison: outcomes.map((o) => comparisonRow(o.report)),
+    warnings: plausibilityStep(outcomes, market, warnings),
+    notes,
+    ...(market.theoreticalAccuracy === undefined ? {} : { theoreticalAccuracy: market.theoreticalAccuracy }),
+    configurationChecks: checks,
+  };
+}
+
+/**
  * Runs a study (see the module notes). With a store it is recorded as it goes; a failure marks the study (and the
  * entry being trained) failed with the step, entry and fold, keeping the folds already finished, and is rethrown.
  */
@@ -279,7 +348,7 @@ export async function runStudy(
   options: StudyOptions = {},
 ): Promise<StudyResult> {
   const config = resolveStudyConfig(input);
-  const report = options.onProgress ?? (() => {});
+  const notify = options.onProgress ?? (() => {});
   const stopIfAborted = () => {
     const signal = options.signal;
     if (signal?.aborted) {
@@ -290,7 +359,7 @@ export async function runStudy(
   // Every progress event is also a point where an abort takes effect (between boosting rounds, after each epoch).
   const progress = (p: StudyProgress) => {
     stopIfAborted();
-    report(p);
+    notify(p);
   };
   const recorder = new StudyRecorder(options.store);
   const at = new Position();
@@ -302,9 +371,21 @@ export async function runStudy(
     return fn();
   };
   try {
+    const store = options.store;
+    if (options.resume !== undefined && store === undefined) {
+      throw new ResumeRefusedError("--resume needs the run store the study is in (it cannot be used with --no-store)");
+    }
+    const resuming = options.resume === undefined ? undefined : await resumableStudy(store!, options.resume, config);
     const { market, selection, audit, prepared, plan, checks } = await prepareStudy(config, { step });
     const panel = market.panel;
     const { data } = prepared;
+    if (resuming !== undefined && resuming.dataFingerprint !== market.fingerprint) {
+      throw new ResumeRefusedError(
+        `--resume: the data at ${market.source} has fingerprint ${market.fingerprint}, but study ${resuming.id} was ` +
+          `trained on ${resuming.dataFingerprint}: the data changed since; a resumed study must finish on the data it ` +
+          `began with (start a new study on the new data)`,
+      );
+    }
 
     const start: StudyStart = {
       config,
@@ -316,21 +397,27 @@ export async function runStudy(
       leakageOverride: audit.leaking,
     };
     at.stage = "store";
-    const id = await recorder.beginStudy(start);
+    let reopened: Map<string, { id: string; status: string; backend: string | null }> | undefined;
+    if (resuming === undefined) await recorder.beginStudy(start);
+    else {
+      if (resuming.status === "running") {
+        await store!.markInterrupted(resuming.id, {
+          message: "its process stopped sending heartbeats (found stale by --resume)",
+          stage: "train",
+        }, { onlyIfStale: true });
+      }
+      await store!.reopenStudy(resuming.id);
+      recorder.studyId = resuming.id;
+      const runs = (await store!.getStudy(resuming.id))!.runs;
+      reopened = new Map(runs.map((r) => [r.entry ?? "", { id: r.id, status: r.status, backend: r.backend }]));
+    }
+    const id = recorder.studyId;
     if (id !== undefined) {
       const timer = setInterval(() => {
         recorder.heartbeat(runId).catch((e) => console.error(`candor: heartbeat not recorded: ${e}`));
       }, options.heartbeatMs ?? 10_000);
       Deno.unrefTimer(timer as unknown as number);
       heartbeat = timer;
-    }
-    const warnings = [...panel.warnings, ...audit.warnings];
-    for (const c of checks.filter((f) => f.verdict !== "ok")) {
-      warnings.push(`configuration check: ${c.subject} is ${c.verdict} (${c.reason})`);
-    }
-    const notes = [...selection.notes];
-    if (prepared.droppedRows > 0) {
-      notes.push(`${prepared.droppedRows} rows without a defined ${config.target.kind} target were left out`);
     }
 
     const done = new Map<string, EntryOutcome>();
@@ -342,9 +429,9 @@ export async function runStudy(
       const base = 0.12 + 0.83 * (i / config.models.length);
       const share = 0.83 / config.models.length;
       progress({ stage: "train", fraction: base, message: `${entry.name}: starting`, entry: entry.name });
-      const backend = await trainer.backend(entry.settings);
-      runId = await recorder.beginEntry(entry, start, backend);
-      const outcome = await trainEntry({
+      const earlier = reopened?.get(entry.name);
+      const backend = earlier?.backend ?? await trainer.backend(entry.settings);
+      const ctx = (id: string | undefined, rec: StudyRecorder): EntryContext => ({
         entry,
         trainer,
         data,
@@ -353,8 +440,8 @@ export async function runStudy(
         panel,
         config,
         oof: outOfFold(plan, data, done),
-        recorder,
-        ...(runId === undefined ? {} : { runId }),
+        recorder: rec,
+        ...(id === undefined ? {} : { runId: id }),
         backend,
         onProgress: (f, status) =>
           progress({
@@ -365,41 +452,24 @@ export async function runStudy(
           }),
         onFold: (fold) => (at.fold = fold),
       });
+      let outcome: EntryOutcome;
+      if (earlier?.status === "succeeded") {
+        // Sealed before the interruption: pooled again from its stored folds, nothing written.
+        const stored = await readFoldResults(store!, earlier.id, data, prepared.previous);
+        outcome = await finishEntry(ctx(earlier.id, new StudyRecorder()), stored);
+      } else {
+        runId = earlier?.id ?? await recorder.beginEntry(entry, start, backend);
+        const stored = earlier === undefined ? [] : await readFoldResults(store!, earlier.id, data, prepared.previous);
+        outcome = await trainEntry(ctx(runId, recorder), stored);
+      }
       runId = undefined;
       done.set(entry.name, outcome);
       outcomes.push(outcome);
-      warnings.push(...outcome.report.warnings);
     }
     at.entry = undefined;
     at.stage = "compare";
     progress({ stage: "compare", fraction: 0.96, message: "comparing the entries" });
-    const checked = plausibilityStep(outcomes, market, warnings);
-    warnings.length = 0;
-    warnings.push(...checked);
-    const report: StudyReport = {
-      ...(id === undefined ? {} : { id }),
-      config,
-      source: market.source,
-      fingerprint: market.fingerprint,
-      version: CANDOR_VERSION,
-      symbols: [...panel.symbols],
-      features: prepared.features,
-      plan: {
-        scheme: plan.scheme,
-        folds: plan.folds.map((f) => ({
-          index: f.index,
-          train: f.fold.train,
-          validation: f.fold.validation ?? [],
-          test: f.fold.test,
-        })),
-      },
-      entries: outcomes.map((o) => o.report),
-      comparison: outcomes.map((o) => comparisonRow(o.report)),
-      warnings,
-      notes,
-      ...(market.theoreticalAccuracy === undefined ? {} : { theoreticalAccuracy: market.theoreticalAccuracy }),
-      configurationChecks: checks,
-    };
+    const report = studyReport(config, { market, selection, audit, prepared, plan, checks }, outcomes, id);
     at.stage = "store";
     await recorder.finishStudy(report);
     progress({ stage: "done", fraction: 1, message: "done" });
@@ -421,6 +491,7 @@ export async function runStudy(
       name: error instanceof Error ? error.name : "Error",
       ...(error instanceof InterruptedError ? { signal: error.signal } : {}),
     };
+    if (error instanceof InterruptedError) error.studyId = recorder.studyId;
     try {
       if (error instanceof InterruptedError) await recorder.interrupt(where);
       else {

@@ -198,7 +198,9 @@ export async function sweepRun(
       throw new ConfigError(`grid.symbols[${i}]: ${s} is not a symbol of the run (${panel.symbols.join(", ")})`);
     }
   }
-  const windows = windowsOf(grid, panel.dates);
+  // Windows span the dates the run has out-of-sample predictions for, not the whole price history: the first years of
+  // the files are training-only, and a yearly window there would hold no prediction.
+  const windows = windowsOf(grid, [...new Set(stored.rows.dates)].sort());
   const width = task === "multiclass" ? stored.context.classes : 1;
   const cells: Cell[] = [];
   for (const symbol of symbols) {

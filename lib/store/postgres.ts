@@ -50,6 +50,7 @@ import {
   type FoldAggregates,
   type FoldParts,
   type FoldRecord,
+  type FoldWriteOutcome,
   type InterruptedRecords,
   type InterruptOptions,
   type ListPredictionsOptions,
@@ -120,6 +121,8 @@ import {
   requireString,
 } from "./validate.ts";
 import type {
+  ListProductionPredictionsOptions,
+  ListTrialsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -132,6 +135,8 @@ import type {
   TrialKey,
 } from "./production.ts";
 import {
+  checkLastOption,
+  checkListTrialsOptions,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -618,15 +623,24 @@ export class PostgresStore implements Store {
     });
   }
 
-  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<void> {
+  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome> {
     const f = checkFold(fold);
     const p = checkFoldParts(f.index, parts);
-    await this.#write("recordFold", async (tx) => {
+    requireString(runId, "runId");
+    return await this.#write("recordFold", async (tx): Promise<FoldWriteOutcome> => {
+      // Lock the run's row first (two writers racing on one fold serialize here), then the key: a fold already stored
+      // means an earlier attempt committed, whatever the run's status since.
+      const run = await tx`SELECT 1 FROM runs WHERE id = ${runId} FOR UPDATE`;
+      if (run.length > 0) {
+        const dup = await tx`SELECT 1 FROM folds WHERE run_id = ${runId} AND fold_index = ${f.index}`;
+        if (dup.length > 0) return "duplicate";
+      }
       await this.#requireRunning(tx, runId, "recordFold");
       await this.#insertFold(tx, runId, f, "recordFold");
       for (const r of p.predictions) await this.#insertPredictions(tx, runId, r, "recordFold");
       await this.#insertEpochs(tx, runId, p.epochs, "recordFold");
       await this.#insertDiagnostics(tx, runId, p.diagnostics);
+      return "written";
     });
   }
 
@@ -1003,12 +1017,19 @@ export class PostgresStore implements Store {
     return id;
   }
 
-  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+  async listProductionPredictions(
+    modelIds: readonly string[],
+    options: ListProductionPredictionsOptions = {},
+  ): Promise<StoredProductionPredictions[]> {
     if (!Array.isArray(modelIds)) throw new StoreError("expected an array of model ids");
+    const last = checkLastOption(options);
     if (modelIds.length === 0) return [];
     return await this.#snapshot("listProductionPredictions", async (tx) => {
-      const batches = await tx`SELECT * FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])
-                               ORDER BY created_at, id`;
+      const batches = await tx`SELECT * FROM (
+                                 SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY created_at DESC, id DESC)
+                                   AS newest
+                                 FROM production_batches WHERE model_id = ANY(${[...modelIds]}::text[])) b
+                               WHERE newest <= ${last ?? Number.MAX_SAFE_INTEGER} ORDER BY created_at, id`;
       const out: StoredProductionPredictions[] = [];
       for (const b of batches) {
         const rows = await tx`SELECT * FROM production_predictions WHERE batch_id = ${b.id} ORDER BY row_index`;
@@ -1086,6 +1107,32 @@ export class PostgresStore implements Store {
       "listSweeps",
       (sql) => sql`SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
     )).map(storedSweep);
+  }
+
+  async getSweeps(ids: readonly string[]): Promise<StoredSweep[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getSweeps: expected an array of sweep ids");
+    if (ids.length === 0) return [];
+    return (await this.#read("getSweeps", (sql) => sql`SELECT * FROM sweeps WHERE id = ANY(${[...ids]}::text[])`))
+      .map(storedSweep);
+  }
+
+  async listTrials(sweepIds: readonly string[], options: ListTrialsOptions = {}): Promise<StoredTrial[]> {
+    if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    const page = checkListTrialsOptions(options);
+    if (sweepIds.length === 0) return [];
+    return (await this.#read("listTrials", (sql) => {
+      const value = sql`(metrics ->> ${page.metric ?? ""})::float8`;
+      const order = page.metric === null
+        ? sql`cell`
+        : page.descending
+        ? sql`${value} DESC NULLS LAST, cell`
+        : sql`${value} ASC NULLS LAST, cell`;
+      return sql`SELECT * FROM (
+                   SELECT *, ROW_NUMBER() OVER (PARTITION BY sweep_id ORDER BY ${order}) AS position
+                     FROM trials WHERE sweep_id = ANY(${[...sweepIds]}::text[])) t
+                 WHERE position > ${page.offset} AND position <= ${page.end ?? Number.MAX_SAFE_INTEGER}
+                 ORDER BY sweep_id, position`;
+    })).map(storedTrial);
   }
 
   async countTrials(key: TrialKey): Promise<TrialCount> {

@@ -121,6 +121,25 @@ export interface StoredProductionPredictions extends Required<Omit<NewProduction
   createdAt: number;
 }
 
+/** Options of `listProductionPredictions`. */
+export interface ListProductionPredictionsOptions {
+  /** Only each model's newest `last` batches (a positive integer); all when absent. */
+  last?: number;
+}
+
+/** Options of `listTrials`: which page of each sweep's trials, in which order. */
+export interface ListTrialsOptions {
+  /**
+   * Order each sweep's trials by this metric (a name of letters, digits and `_`, e.g. `deflatedSharpe`), undefined
+   * or missing values last in both directions, ties by cell; by cell when absent.
+   */
+  orderBy?: { metric: string; direction: "asc" | "desc" };
+  /** Skip this many of each sweep's trials, in that order (default 0). */
+  offset?: number;
+  /** At most this many of each sweep's trials (a positive integer; default: all). */
+  limit?: number;
+}
+
 /** A backtest added to a run, numbered in the order added. */
 export interface StoredRunBacktest extends StoredBacktest {
   /** Order of addition across the store (increasing). */
@@ -232,8 +251,15 @@ export interface ProductionStore {
   listModels(options?: ListRunsOptions): Promise<StoredModel[]>;
   /** Records a batch of production predictions of a registered model; returns its id. */
   appendProductionPredictions(batch: NewProductionPredictions): Promise<string>;
-  /** Batch: the prediction batches of these models, oldest first, rows in the order written. */
-  listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]>;
+  /**
+   * Batch: the prediction batches of these models, oldest first, rows in the order written. With `last`, only each
+   * model's newest `last` batches (still oldest first), so a dashboard showing the latest predictions reads those
+   * rows alone, however long a model has been predicting.
+   */
+  listProductionPredictions(
+    modelIds: readonly string[],
+    options?: ListProductionPredictionsOptions,
+  ): Promise<StoredProductionPredictions[]>;
   /** Adds a backtest to an existing run (sealed runs included); its own backtest is untouched. Returns its seq. */
   addRunBacktest(runId: string, backtest: BacktestRecord): Promise<number>;
   /** Batch: the backtests added to these runs, in the order added. */
@@ -244,6 +270,14 @@ export interface ProductionStore {
   getSweep(id: string): Promise<{ sweep: StoredSweep; trials: StoredTrial[] } | undefined>;
   /** Sweeps, newest first (`limit`, `offset`). */
   listSweeps(options?: ListRunsOptions): Promise<StoredSweep[]>;
+  /** Batch: the sweeps with these ids that exist (any order), without their trials. */
+  getSweeps(ids: readonly string[]): Promise<StoredSweep[]>;
+  /**
+   * Batch: the trials of these sweeps, grouped by sweep (any order of sweeps), each sweep's by cell — or a page of
+   * each sweep's trials in a metric's order (`options`). One read for any number of sweeps, so a page of sweeps with
+   * their trials is two store calls, not one per sweep, and only the page of each sweep is read.
+   */
+  listTrials(sweepIds: readonly string[], options?: ListTrialsOptions): Promise<StoredTrial[]>;
   /** The trials counted under a key (see the module notes). */
   countTrials(key: TrialKey): Promise<TrialCount>;
 }

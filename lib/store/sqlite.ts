@@ -45,6 +45,7 @@ import {
   type FoldAggregates,
   type FoldParts,
   type FoldRecord,
+  type FoldWriteOutcome,
   type InterruptedRecords,
   type InterruptOptions,
   type ListPredictionsOptions,
@@ -116,6 +117,8 @@ import {
   requireString,
 } from "./validate.ts";
 import type {
+  ListProductionPredictionsOptions,
+  ListTrialsOptions,
   NewModel,
   NewProductionPredictions,
   NewSweep,
@@ -128,6 +131,8 @@ import type {
   TrialKey,
 } from "./production.ts";
 import {
+  checkLastOption,
+  checkListTrialsOptions,
   checkNewModel,
   checkNewSweep,
   checkProductionPredictions,
@@ -671,15 +676,22 @@ export class SqliteStore implements Store {
     });
   }
 
-  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<void> {
+  async recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome> {
     const f = checkFold(fold);
     const p = checkFoldParts(f.index, parts);
-    await this.#write("recordFold", (db) => {
+    requireString(runId, "runId");
+    return await this.#write("recordFold", (db): FoldWriteOutcome => {
+      // The key first (the write transaction holds the database's write lock): a fold already stored means an earlier
+      // attempt committed, whatever the run's status since.
+      if (db.prepare("SELECT 1 FROM folds WHERE run_id = ? AND fold_index = ?").get(runId, f.index) !== undefined) {
+        return "duplicate";
+      }
       this.#requireRunning(db, runId, "recordFold");
       this.#insertFold(db, runId, f, "recordFold");
       for (const r of p.predictions) this.#insertPredictions(db, runId, r, "recordFold");
       this.#insertEpochs(db, runId, p.epochs, "recordFold");
       this.#insertDiagnostics(db, runId, p.diagnostics);
+      return "written";
     });
   }
 
@@ -1367,14 +1379,20 @@ export class SqliteStore implements Store {
     return id;
   }
 
-  async listProductionPredictions(modelIds: readonly string[]): Promise<StoredProductionPredictions[]> {
+  async listProductionPredictions(
+    modelIds: readonly string[],
+    options: ListProductionPredictionsOptions = {},
+  ): Promise<StoredProductionPredictions[]> {
     if (!Array.isArray(modelIds)) throw new StoreError("listProductionPredictions: expected an array of model ids");
+    const last = checkLastOption(options);
     if (modelIds.length === 0) return [];
     return await this.#read("listProductionPredictions", (db) => {
       const batches = db.prepare(
-        `SELECT * FROM production_batches WHERE model_id IN (SELECT value FROM json_each(?))
-           ORDER BY created_at, id`,
-      ).all(JSON.stringify(modelIds)) as Row[];
+        `SELECT * FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY created_at DESC, id DESC) AS newest
+             FROM production_batches WHERE model_id IN (SELECT value FROM json_each(?)))
+           WHERE newest <= ? ORDER BY created_at, id`,
+      ).all(JSON.stringify(modelIds), last ?? Number.MAX_SAFE_INTEGER) as Row[];
       const rows = db.prepare("SELECT * FROM production_predictions WHERE batch_id = ? ORDER BY row_index");
       return batches.map((b) => productionBatch(b, rows.all(b.id as string) as Row[]));
     }, true);
@@ -1486,6 +1504,42 @@ export class SqliteStore implements Store {
           offset,
         ) as Row[])
           .map(storedSweep),
+    );
+  }
+
+  async getSweeps(ids: readonly string[]): Promise<StoredSweep[]> {
+    if (!Array.isArray(ids)) throw new StoreError("getSweeps: expected an array of sweep ids");
+    if (ids.length === 0) return [];
+    return await this.#read(
+      "getSweeps",
+      (db) =>
+        (db.prepare("SELECT * FROM sweeps WHERE id IN (SELECT value FROM json_each(?))").all(
+          JSON.stringify(ids),
+        ) as Row[])
+          .map(storedSweep),
+    );
+  }
+
+  async listTrials(sweepIds: readonly string[], options: ListTrialsOptions = {}): Promise<StoredTrial[]> {
+    if (!Array.isArray(sweepIds)) throw new StoreError("listTrials: expected an array of sweep ids");
+    const page = checkListTrialsOptions(options);
+    if (sweepIds.length === 0) return [];
+    // The metric name is checked to be a plain identifier, so `$.name` is a valid JSON path; the direction is a keyword.
+    const value = "json_extract(metrics, ?)";
+    const order = page.metric === null
+      ? "cell"
+      : `${value} IS NULL, ${value} ${page.descending ? "DESC" : "ASC"}, cell`;
+    const path = page.metric === null ? [] : [`$.${page.metric}`, `$.${page.metric}`];
+    return await this.#read(
+      "listTrials",
+      (db) =>
+        (db.prepare(
+          `SELECT * FROM (
+             SELECT *, ROW_NUMBER() OVER (PARTITION BY sweep_id ORDER BY ${order}) AS position
+               FROM trials WHERE sweep_id IN (SELECT value FROM json_each(?)))
+             WHERE position > ? AND position <= ? ORDER BY sweep_id, position`,
+        ).all(...path, JSON.stringify(sweepIds), page.offset, page.end ?? Number.MAX_SAFE_INTEGER) as Row[])
+          .map(storedTrial),
     );
   }
 

@@ -8,7 +8,9 @@
  *   again only when explicitly reopened to resume it). A run that crashes keeps every fold written before the crash,
  *   and its error records the stage (and fold) it failed in (docs/design.md §6.5).
  * - **Every write is one transaction.** Bad input (unknown run id, duplicate fold index, a non-finite number where a
- *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing.
+ *   number is required, a write to a sealed run) raises {@link StoreError} and writes nothing. The one exception is
+ *   deliberate: `recordFold` of a fold the run already holds answers `duplicate` and writes nothing (a retried
+ *   scale-out job, two workers racing on one fold), so the fold write is idempotent per (run, fold).
  * - **Numbers.** Metric maps (`name → number`) accept `NaN` to mean "undefined on this data" (for example the IC of a
  *   constant prediction) and give `NaN` back; `±Infinity` is refused there, because it always means a bug upstream.
  *   Fields that must be numbers (purge, sizes, lag, costs, equity values) must be finite. Epoch losses accept any
@@ -397,6 +399,9 @@ export interface FoldParts {
   diagnostics?: DiagnosticRecord[];
 }
 
+/** What `recordFold` did: `written`, or `duplicate` when the run already held the fold (nothing written). */
+export type FoldWriteOutcome = "written" | "duplicate";
+
 /** Filters of `listRuns` (and `listStudies`). */
 export interface ListRunsOptions {
   /** At most this many runs (default 50, at most 1000). */
@@ -472,10 +477,15 @@ export interface Store extends StoreDashboardReads, StoreStudyReads, ProductionS
    */
   finishRun(runId: string, outcome: FinishRun, parts?: RunFinalParts): Promise<void>;
   /**
-   * Records a finished fold with all its parts in one transaction (see {@link FoldParts}). Refused like `appendFold`,
-   * and when a part names another fold or repeats a prediction split.
+   * Records a finished fold with all its parts in one transaction (see {@link FoldParts}), keyed by (run, fold index):
+   * the one fold write of a study, local or on scale-out workers. When the run already holds a fold with this index
+   * nothing is written and `duplicate` is returned, whatever the run's status: a job retried after its first attempt
+   * committed (a worker killed before it could report success, or two workers racing on a job the queue thought
+   * stalled) counts as done and never stores the fold twice or half. Otherwise `written`, or refused like `appendFold`
+   * (unknown or sealed run), and when a part names another fold, repeats a prediction split or collides with a stored
+   * part (nothing written).
    */
-  recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<void>;
+  recordFold(runId: string, fold: FoldRecord, parts?: FoldParts): Promise<FoldWriteOutcome>;
   /** Runs, newest first. */
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /** A run with all its parts, or undefined when no run has this id. */

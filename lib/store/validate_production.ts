@@ -6,7 +6,16 @@
  * @module
  */
 
-import type { NewModel, NewProductionPredictions, NewSweep, NewTrial, TrialKey } from "./production.ts";
+import type {
+  ListProductionPredictionsOptions,
+  ListTrialsOptions,
+  NewModel,
+  NewProductionPredictions,
+  NewSweep,
+  NewTrial,
+  TrialKey,
+} from "./production.ts";
+import { StoreError } from "../errors.ts";
 import { isModelId } from "./run_id.ts";
 import {
   fail,
@@ -224,4 +233,52 @@ export function perPeriodSharpe(metrics: Record<string, number>, annualization: 
   const s = metrics.sharpe;
   if (typeof s !== "number" || !Number.isFinite(s) || !(annualization > 0)) return undefined;
   return s / Math.sqrt(annualization);
+}
+
+/** The `last` option of `listProductionPredictions`: a positive safe integer, or undefined for every batch. */
+export function checkLastOption(options: ListProductionPredictionsOptions | undefined): number | undefined {
+  const last = options?.last;
+  if (last === undefined) return undefined;
+  if (!Number.isSafeInteger(last) || last < 1) {
+    throw new StoreError(`listProductionPredictions: last must be a positive integer, found ${String(last)}`);
+  }
+  return last;
+}
+
+/** `listTrials` options, checked: the metric to order by (or null for cell order), direction, offset and limit. */
+export interface TrialPage {
+  metric: string | null;
+  descending: boolean;
+  offset: number;
+  /** Largest position kept (offset + limit), or null for all. */
+  end: number | null;
+}
+
+/** Checks `listTrials` options (a metric name is letters, digits and `_`, so it is safe inside a JSON path). */
+export function checkListTrialsOptions(options: ListTrialsOptions | undefined): TrialPage {
+  const o = options ?? {};
+  const offset = o.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new StoreError(`listTrials: offset must be a non-negative integer, found ${String(offset)}`);
+  }
+  const limit = o.limit;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new StoreError(`listTrials: limit must be a positive integer, found ${String(limit)}`);
+  }
+  let metric: string | null = null;
+  let descending = false;
+  if (o.orderBy !== undefined) {
+    const { metric: name, direction } = o.orderBy;
+    if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
+      throw new StoreError(
+        `listTrials: orderBy.metric must be a metric name (letters, digits and _), found ${JSON.stringify(name)}`,
+      );
+    }
+    if (direction !== "asc" && direction !== "desc") {
+      throw new StoreError(`listTrials: orderBy.direction must be asc or desc, found ${JSON.stringify(direction)}`);
+    }
+    metric = name;
+    descending = direction === "desc";
+  }
+  return { metric, descending, offset, end: limit === undefined ? null : offset + limit };
 }

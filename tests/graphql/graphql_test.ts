@@ -8,6 +8,7 @@ import { createGraphQLHandler } from "../../graphql/handler.ts";
 import { isLoopback, parsePort, resolveServeOptions, startServer } from "../../graphql/server.ts";
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 import { type GraphQLResponse, query } from "../_helpers/graphql_client.ts";
+import { recordProduction } from "./_production_fixture.ts";
 
 /** A store on a temp file with: a succeeded run (2 folds, epochs, diagnostics, backtest) and a failed run. */
 async function populatedStore(): Promise<{ store: Store; dir: string; ok: string; failed: string }> {
@@ -264,6 +265,47 @@ Deno.test("graphql: dataloaders read each kind of part once per request, whateve
       listBacktestSummaries: 1,
       listFolds: 1,
       listEquityCurves: 1,
+    });
+    // Production lists: models with their study, run and prediction batches; sweeps with their run and trials; the
+    // backtests added to runs. Three of each, one store call per kind.
+    const more = [await recordProduction(counting), await recordProduction(counting), await recordProduction(counting)];
+    for (const k of Object.keys(calls)) delete (calls as Record<string, number>)[k];
+    const production = await query(
+      createGraphQLHandler(counting),
+      `{ models { nodes { id study { id } run { id } latestPredictions { asOf } predictions { rows { symbol } } } }
+         sweeps { nodes { id run { id backtests { seq } } trials { cell } } } }`,
+    );
+    assert.equal(production.errors, undefined, JSON.stringify(production.errors));
+    const data = production.data as { models: { nodes: unknown[] }; sweeps: { nodes: { trials: unknown[] }[] } };
+    assert.equal(data.models.nodes.length, 9);
+    assert.deepStrictEqual(data.sweeps.nodes.map((s) => s.trials.length), [4, 4, 4]);
+    assert.equal(more.length, 3);
+    assert.deepStrictEqual(calls, {
+      changeToken: 1,
+      listModels: 1,
+      getStudies: 1,
+      getRuns: 1,
+      listProductionPredictions: 2, // one per distinct number of batches asked: latestPredictions 1, predictions 10
+      listSweeps: 1,
+      listTrials: 1,
+      listRunBacktests: 1,
+    });
+    // By id, aliased: one batch read per kind as well.
+    for (const k of Object.keys(calls)) delete (calls as Record<string, number>)[k];
+    const byId = await query(
+      createGraphQLHandler(counting),
+      `query ($m1: ID!, $m2: ID!, $s1: ID!, $s2: ID!) {
+        m1: model(id: $m1) { latestPredictions { asOf } } m2: model(id: $m2) { latestPredictions { asOf } }
+        s1: sweep(id: $s1) { trials { cell } } s2: sweep(id: $s2) { trials { cell } } }`,
+      { m1: more[0].models.gbm, m2: more[1].models.mlp, s1: more[0].sweepId, s2: more[2].sweepId },
+    );
+    assert.equal(byId.errors, undefined, JSON.stringify(byId.errors));
+    assert.deepStrictEqual(calls, {
+      changeToken: 1,
+      getModels: 1,
+      listProductionPredictions: 1,
+      getSweeps: 1,
+      listTrials: 1,
     });
   } finally {
     await store.close();

@@ -3,7 +3,8 @@
  * page loads from `candor serve`, lists a stored study, opens it, shows its comparison table, follows an entry to its
  * run page with the verdict line, the gate, the fold table with per-fold efficiency, the target distribution and the
  * equity chart; lists a stored run, opens it, draws the equity chart (strategy and buy & hold) and the fold chart;
- * follows a running study live until it is sealed; logs no console error, and makes no request that leaves 127.0.0.1.
+ * follows a running study live until it is sealed; shows production models with their latest predictions and positions
+ * and sweeps with their trials, deflated Sharpe ratios and PBO; logs no console error, and makes no request that leaves 127.0.0.1.
  * Screenshots are kept in tests/artifacts/ (git-ignored) for a human to look at.
  *
  * Skips with a message when /usr/bin/chromium is absent (`apt-get install chromium`).
@@ -16,6 +17,7 @@ import type { Store } from "../../lib/store/store.ts";
 import { startServer } from "../../graphql/server.ts";
 import { sampleFold, sampleRun } from "../store/contract.ts";
 import { recordStudy } from "./_study_fixture.ts";
+import { recordProduction } from "./_production_fixture.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -301,6 +303,111 @@ Deno.test({
       await page.locator(".status-succeeded", { hasText: "succeeded" }).first().waitFor();
       await page.locator("#comparison-table tbody tr:nth-child(2)").waitFor();
       assert.equal(await page.locator("#live").count(), 0);
+      assert.deepStrictEqual(seen.errors, []);
+      assert.deepStrictEqual(seen.external, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboard page (chromium): production models with their latest positions, sweeps with DSR and PBO",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const store = openStore(":memory:");
+    const f = await recordProduction(store);
+    const server = await startServer({ port: 0, store });
+    const base = server.url.replace(/graphql$/, "");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 60_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.setDefaultTimeout(60_000);
+      const seen = watch(page);
+      await page.goto(base);
+      await page.locator('nav a[href="#/production"]').click();
+      await page.waitForURL("**/#/production");
+      await page.locator("#models-count", { hasText: "3 models" }).waitFor();
+      await page.locator("#sweeps-count", { hasText: "1 sweep" }).waitFor();
+      assert.equal(await page.locator("section.model").count(), 3);
+
+      // gbm: the gate that allowed it, its study, and the latest batch (2021-01-05), one row per symbol.
+      const gbm = page.locator(`section.model[data-model-id="${f.models.gbm}"]`);
+      assert.match((await gbm.textContent())!, /passed walk-forward efficiency 0\.80 \(threshold 0\.50\)/);
+      assert.match((await gbm.textContent())!, /production fixture · its run/);
+      assert.match((await gbm.textContent())!, /as of 2021-01-05 .*3 symbols/);
+      const rows = gbm.locator(".predictions-table tbody tr");
+      assert.equal(await rows.count(), 3);
+      const cells = async (i: number) => (await rows.nth(i).locator("td").allTextContents()).map((t) => t.trim());
+      assert.deepStrictEqual(await cells(0), ["AAA", "2021-01-05", "0.620", "62.0%", "1.00", "50.0%", ""]);
+      assert.deepStrictEqual(await cells(1), ["BBB", "2021-01-05", "0.410", "59.0%", "-1.00", "-50.0%", ""]);
+      assert.deepStrictEqual(await cells(2), [
+        "CCC",
+        "2021-01-05",
+        "—",
+        "—",
+        "—",
+        "—",
+        "unseen symbol: CCC was not in the training data",
+      ]);
+      // mlp was trained with its failed gate skipped, which the page says in red; it has not predicted yet.
+      const mlp = page.locator(`section.model[data-model-id="${f.models.mlp}"]`);
+      assert.equal(await mlp.locator(".skip-gate").textContent(), "gate skipped (--skip-gate)");
+      assert.match((await mlp.textContent())!, /failed walk-forward efficiency 0\.30/);
+      assert.match((await mlp.textContent())!, /No predictions yet/);
+
+      // The sweep: N with how it splits, PBO, and the cells by deflated Sharpe ratio (undefined last).
+      const sweep = page.locator(`section.sweep[data-sweep-id="${f.sweepId}"]`);
+      assert.match(
+        (await sweep.locator(".sweep-trials").textContent())!,
+        /^6 = 1 study entry \+ 1 re-sized backtest\(s\) \+ 4 sweep cell\(s\) · trial Sharpe variance 0\.01367/,
+      );
+      assert.equal(
+        await sweep.locator(".sweep-pbo").textContent(),
+        "2021-01-04 … 2021-06-30: 25.0% (P(loss) 12.5%, 4 cells, S = 4)",
+      );
+      const trials = sweep.locator(".trials-table tbody tr");
+      assert.equal(await trials.count(), 4);
+      const order = [];
+      for (let i = 0; i < 4; i++) order.push((await trials.nth(i).locator("td").first().textContent())!.trim());
+      assert.deepStrictEqual(order, ["3", "0", "2", "1"]);
+      const best = (await trials.nth(0).locator("td").allTextContents()).map((t) => t.trim());
+      assert.deepStrictEqual(best, [
+        "3",
+        "AAA",
+        "2021-01-04 … 2021-06-30",
+        "10 + 1",
+        "1",
+        "sign()",
+        (0.4 * Math.sqrt(252)).toFixed(2),
+        "0.50",
+        "-20.0%",
+        "0.950",
+      ]);
+      assert.equal((await trials.nth(3).locator("td").last().textContent())!.trim(), "—");
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL("dashboard-production.png", ARTIFACTS).pathname, fullPage: true });
+
+      // The model's run page lists the backtest added to it, with its deflated Sharpe ratio and N.
+      await gbm.locator("a", { hasText: "its run" }).click();
+      await page.waitForURL(`**/#/runs/${f.runId}`);
+      const added = page.locator("#added-backtests-table tbody tr");
+      await added.first().waitFor();
+      assert.equal(await added.count(), 1);
+      const a = (await added.first().locator("td").allTextContents()).map((t) => t.trim());
+      assert.deepStrictEqual([a[0], a[2], a[3], a[5], a[7], a[8]], [
+        String(f.seqs[0]),
+        "kelly(0.25) · long-short",
+        "2",
+        `${(0.2 * Math.sqrt(252)).toFixed(2)} vs 0.50`,
+        "0.750",
+        "2",
+      ]);
+
       assert.deepStrictEqual(seen.errors, []);
       assert.deepStrictEqual(seen.external, []);
     } finally {

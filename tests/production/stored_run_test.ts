@@ -133,6 +133,19 @@ Deno.test("sweep: every cell a trial counted with the registry; deflated Sharpe 
   });
 });
 
+Deno.test("sweep: yearly and rolling windows span the run's out-of-sample dates, not the training-only start of the files", async () => {
+  await withStudy(async (store, runId) => {
+    const predicted = [...new Set((await store.listPredictions([runId], { split: "test" })).flatMap((p) => p.dates))]
+      .sort();
+    const yearly = await sweepRun(store, runId, parseSweepGrid({ windows: "yearly" }), { save: false });
+    const starts = yearly.rows.map((r) => r.windowStart).sort();
+    assert.equal(starts[0], predicted[0], "the first window starts at the first prediction");
+    assert.equal(yearly.rows.map((r) => r.windowEnd).sort().at(-1), predicted.at(-1));
+    const years = new Set(predicted.map((d) => d.slice(0, 4)));
+    assert.equal(yearly.rows.length, years.size, "one window per calendar year that holds a prediction");
+  });
+});
+
 Deno.test("the deflated Sharpe ratio falls as the number of trials grows (same Sharpe, variance, moments)", () => {
   fc.assert(
     fc.property(

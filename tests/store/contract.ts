@@ -14,6 +14,7 @@ import { StoreError } from "../../lib/errors.ts";
 import type {
   BacktestRecord,
   EpochRecord,
+  FoldParts,
   FoldRecord,
   NewRun,
   NewStudy,
@@ -1355,5 +1356,78 @@ export function storeDashboardReadTests(backend: string, factory: StoreFactory):
     await assert.rejects(() => store.appendFold(id, sampleFold(1)), StoreError);
     const t4 = await store.changeToken();
     assert.equal(await store.changeToken(), t4);
+  });
+
+  // --- Idempotent fold writes (recordFold keyed by run and fold) ---
+
+  /** One fold with a prediction record, two epochs and a diagnostic, all keyed to `index`. */
+  const foldParts = (index: number): FoldParts => ({
+    predictions: [samplePredictions(index)],
+    epochs: [
+      { fold: index, epoch: 0, trainLoss: 0.7, valLoss: 0.69 },
+      { fold: index, epoch: 1, trainLoss: 0.68, valLoss: NaN },
+    ],
+    diagnostics: [{ fold: index, kind: "health", severity: "info", message: `fold ${index} healthy` }],
+  });
+
+  test("recordFold of a fold already stored writes nothing and answers duplicate, even once sealed", async (store) => {
+    const id = await store.createRun(sampleRun());
+    assert.equal(await store.recordFold(id, sampleFold(0), foldParts(0)), "written");
+    const once = await snapshot(store);
+    // A retried job: same fold, maybe different numbers (a rerun on another machine) — nothing is written.
+    assert.equal(await store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.9 } }), foldParts(0)), "duplicate");
+    // Without its parts too: the key alone decides.
+    assert.equal(await store.recordFold(id, sampleFold(0)), "duplicate");
+    assert.deepStrictEqual(await snapshot(store), once);
+    const run = (await store.getRun(id))!;
+    assert.deepStrictEqual(run.folds.map((f) => [f.index, f.metrics.accuracy]), [[0, 0.5125]]);
+    assert.deepStrictEqual(run.epochs.map((e) => [e.fold, e.epoch]), [[0, 0], [0, 1]]);
+    assert.ok(Number.isNaN(run.epochs[1].valLoss));
+    assert.deepStrictEqual(run.diagnostics.map((d) => d.message), ["fold 0 healthy"]);
+    assert.deepStrictEqual((await store.listPredictions([id])).map((p) => p.fold), [0]);
+    // A fold without parts, then another fold.
+    assert.equal(await store.recordFold(id, sampleFold(1, { nTest: 0 })), "written");
+    assert.equal(await store.recordFold(id, sampleFold(2), foldParts(2)), "written");
+    assert.deepStrictEqual((await store.listFolds([id])).map((f) => f.index), [0, 1, 2]);
+    // Sealed since: a stored fold is still a duplicate (done), a new one is refused.
+    await store.finishRun(id, { status: "failed", error: { message: "stopped", stage: "train", fold: 3 } });
+    assert.equal(await store.recordFold(id, sampleFold(2), foldParts(2)), "duplicate");
+    await assertRefusedUnchanged(store, () => store.recordFold(id, sampleFold(3), foldParts(3)), /already failed/);
+    // A fold index stored in another run is no duplicate here.
+    const other = await store.createRun(sampleRun());
+    assert.equal(await store.recordFold(other, sampleFold(0), foldParts(0)), "written");
+  });
+
+  test("recordFold is all or nothing when it writes; an unknown run is refused", async (store) => {
+    const id = await store.createRun(sampleRun());
+    await store.appendEpochs(id, [{ fold: 4, epoch: 1, trainLoss: 1 }]);
+    // Epoch 1 of fold 4 exists already (a part left by per-part writes): the fold, its predictions and diagnostics
+    // must not be written either.
+    await assertRefusedUnchanged(
+      store,
+      () => store.recordFold(id, sampleFold(4), { ...foldParts(4), epochs: [{ fold: 4, epoch: 1, trainLoss: 2 }] }),
+      /recordFold: .*already has epoch 1/,
+    );
+    await assertRefusedUnchanged(
+      store,
+      () => store.recordFold("run_00000000000000000000000000", sampleFold(0), foldParts(0)),
+      /unknown run id/,
+    );
+    assert.deepStrictEqual(await store.listFolds([id]), []);
+  });
+
+  test("recordFold: two writers racing on one fold store it once", async (store) => {
+    const id = await store.createRun(sampleRun());
+    const outcomes = await Promise.all([
+      store.recordFold(id, sampleFold(0), foldParts(0)),
+      store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.6 } }), foldParts(0)),
+      store.recordFold(id, sampleFold(0, { metrics: { accuracy: 0.7 } }), foldParts(0)),
+    ]);
+    assert.deepStrictEqual([...outcomes].sort(), ["duplicate", "duplicate", "written"]);
+    const run = (await store.getRun(id))!;
+    assert.equal(run.folds.length, 1);
+    assert.equal(run.epochs.length, 2);
+    assert.equal(run.diagnostics.length, 1);
+    assert.equal((await store.listPredictions([id])).length, 1);
   });
 }

@@ -201,6 +201,35 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
     assert.deepStrictEqual(await store.listProductionPredictions(["model_nope"]), []);
   });
 
+  test("listProductionPredictions with last reads each model's newest batches only, still oldest first", async (store) => {
+    const a = sampleModel();
+    const b = sampleModel();
+    await store.registerModel(a);
+    await store.registerModel(b);
+    const aIds = [];
+    for (const asOf of ["2021-01-04", "2021-01-05", "2021-01-06"]) {
+      aIds.push(await store.appendProductionPredictions(sampleBatch(a.id, { asOf })));
+    }
+    const bOnly = await store.appendProductionPredictions(sampleBatch(b.id));
+    const newest = await store.listProductionPredictions([a.id, b.id], { last: 1 });
+    assert.deepStrictEqual(newest.map((x) => x.id).sort(), [aIds[2], bOnly].sort());
+    assert.deepStrictEqual(newest.find((x) => x.modelId === a.id)!.rows.map((r) => r.symbol), ["BBB", "AAA"]);
+    assert.deepStrictEqual((await store.listProductionPredictions([a.id], { last: 2 })).map((x) => x.asOf), [
+      "2021-01-05",
+      "2021-01-06",
+    ]);
+    assert.deepStrictEqual(
+      (await store.listProductionPredictions([a.id], { last: 10 })).map((x) => x.id),
+      aIds,
+    );
+    for (const last of [0, -1, 1.5, NaN]) {
+      await assert.rejects(
+        () => store.listProductionPredictions([a.id], { last }),
+        (e: unknown) => e instanceof StoreError && /last must be a positive integer/.test((e as Error).message),
+      );
+    }
+  });
+
   test("appendProductionPredictions refuses unknown models and bad rows, writing nothing", async (store) => {
     const m = sampleModel();
     await store.registerModel(m);
@@ -272,6 +301,72 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
       ] as [Partial<NewSweep>, RegExp][]
     ) {
       await refusedUnchanged(store, [runId], () => store.createSweep(sampleSweep(bad)), message);
+    }
+  });
+
+  test("getSweeps and listTrials read any number of sweeps and their trials in one call each", async (store) => {
+    const a = await store.createSweep(sampleSweep());
+    const b = await store.createSweep(
+      sampleSweep({ trials: [sampleTrial(0, 2), sampleTrial(1, -1)], trialsBefore: 5 }),
+    );
+    assert.deepStrictEqual(await store.getSweeps([]), []);
+    assert.deepStrictEqual(await store.listTrials([]), []);
+    const sweeps = await store.getSweeps([b, "sweep_nope", a]);
+    assert.deepStrictEqual(sweeps.map((s) => s.id).sort(), [a, b].sort());
+    const full = { a: (await store.getSweep(a))!, b: (await store.getSweep(b))! };
+    assert.deepStrictEqual(sweeps.find((s) => s.id === b), full.b.sweep);
+    assert.deepStrictEqual(sweeps.find((s) => s.id === a), full.a.sweep);
+    const trials = await store.listTrials([b, a, "sweep_nope"]);
+    // Grouped by sweep, each sweep's by cell, and the same records getSweep returns.
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === a), full.a.trials);
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === b), full.b.trials);
+    assert.deepStrictEqual(trials.filter((t) => t.sweepId === b).map((t) => t.metrics.sharpe), [2, -1]);
+    assert.equal(trials.length, 5);
+    const firstOfB = trials.findIndex((t) => t.sweepId === b);
+    assert.ok(trials.slice(firstOfB, firstOfB + 2).every((t) => t.sweepId === b), "one sweep's trials are adjacent");
+  });
+
+  test("listTrials pages each sweep's trials by cell or by a metric, undefined values last, ties by cell", async (store) => {
+    // Sharpe by cell: a = [1.2, 0.3, NaN], b = [0.3, NaN, 2, 0.3].
+    const a = await store.createSweep(sampleSweep());
+    const b = await store.createSweep(sampleSweep({
+      trials: [sampleTrial(0, 0.3), sampleTrial(1, NaN), sampleTrial(2, 2), sampleTrial(3, 0.3)],
+    }));
+    const cells = async (options: Parameters<Store["listTrials"]>[1]) => {
+      const got = await store.listTrials([a, b], options);
+      return {
+        a: got.filter((t) => t.sweepId === a).map((t) => t.cell),
+        b: got.filter((t) => t.sweepId === b).map((t) => t.cell),
+      };
+    };
+    assert.deepStrictEqual(await cells({}), { a: [0, 1, 2], b: [0, 1, 2, 3] });
+    assert.deepStrictEqual(await cells({ limit: 2 }), { a: [0, 1], b: [0, 1] });
+    assert.deepStrictEqual(await cells({ offset: 2, limit: 5 }), { a: [2], b: [2, 3] });
+    const bySharpe = (direction: "asc" | "desc") => ({ orderBy: { metric: "sharpe", direction } });
+    assert.deepStrictEqual(await cells(bySharpe("desc")), { a: [0, 1, 2], b: [2, 0, 3, 1] });
+    assert.deepStrictEqual(await cells(bySharpe("asc")), { a: [1, 0, 2], b: [0, 3, 2, 1] });
+    assert.deepStrictEqual(await cells({ ...bySharpe("desc"), offset: 1, limit: 2 }), { a: [1, 2], b: [0, 3] });
+    // A metric no trial has orders by cell (every value undefined).
+    assert.deepStrictEqual(await cells({ orderBy: { metric: "absent", direction: "desc" } }), {
+      a: [0, 1, 2],
+      b: [0, 1, 2, 3],
+    });
+    // The page holds the same records as the whole list.
+    const whole = await store.listTrials([b]);
+    assert.deepStrictEqual(await store.listTrials([b], { ...bySharpe("desc"), limit: 1 }), [whole[2]]);
+    for (
+      const [options, message] of [
+        [{ limit: 0 }, /limit must be a positive integer/],
+        [{ offset: -1 }, /offset must be a non-negative integer/],
+        [{ orderBy: { metric: "sharpe') OR 1=1 --", direction: "desc" } }, /orderBy\.metric must be a metric name/],
+        [{ orderBy: { metric: "sharpe", direction: "down" } }, /orderBy\.direction must be asc or desc/],
+      ] as [Parameters<Store["listTrials"]>[1], RegExp][]
+    ) {
+      await assert.rejects(() => store.listTrials([a], options), (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.match((e as Error).message, message);
+        return true;
+      });
     }
   });
 

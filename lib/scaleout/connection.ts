@@ -1,0 +1,80 @@
+/**
+ * Where the job queue lives: a Redis server named by a `redis://` (or TLS `rediss://`) URL, as `candor worker` and
+ * `candor run --queue` take it: `redis://[user:password@]host[:port][/db]`. Every worker and the coordinator of a
+ * study must name the same server and database number; clusters that must not share jobs use different database
+ * numbers (or servers).
+ *
+ * BullMQ needs `maxRetriesPerRequest: null` on its connections (a blocked worker connection must wait for Redis to
+ * come back rather than fail the command), so a Redis restart pauses workers and the coordinator instead of failing
+ * them.
+ *
+ * @module
+ */
+
+import type { RedisOptions } from "bullmq";
+import { Redis, type RedisOptions as RedisClientOptions } from "ioredis";
+import { ConfigError } from "../errors.ts";
+
+/** Connection options (BullMQ's, passed on to ioredis) for the queue at `url`. */
+export function redisConnection(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`--queue: expected a redis://host:port URL, found ${JSON.stringify(redactRedisUrl(url))}`);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
+    throw new ConfigError(
+      `--queue: expected a redis:// or rediss:// URL (the Redis server holding the job queue), found ${
+        JSON.stringify(redactRedisUrl(url))
+      }`,
+    );
+  }
+  const db = u.pathname === "" || u.pathname === "/" ? 0 : Number(u.pathname.slice(1));
+  if (!Number.isInteger(db) || db < 0) {
+    throw new ConfigError(`--queue: the database number after the host must be an integer ≥ 0, found ${u.pathname}`);
+  }
+  return {
+    host: u.hostname === "" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port === "" ? 6379 : Number(u.port),
+    db,
+    ...(u.username === "" ? {} : { username: decodeURIComponent(u.username) }),
+    ...(u.password === "" ? {} : { password: decodeURIComponent(u.password) }),
+    ...(u.protocol === "rediss:" ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
+
+/** A Redis URL safe to print: the password replaced by `***`. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
+}
+
+/**
+ * Checks that the queue's Redis answers, within `timeoutMs`: one connection without retries, a PING, closed again.
+ * BullMQ's own connections retry forever (so a Redis restart only pauses them), which would make a wrong `--queue`
+ * hang instead of failing; this probe makes it fail at once with the reason.
+ */
+export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new Redis({
+    ...redisConnection(url),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+  } as RedisClientOptions);
+  let cause = "";
+  client.on("error", (e: Error) => (cause ||= e.message)); // the first error says why; reported below
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const why = cause || (e as Error).message;
+    throw new ConfigError(
+      `cannot reach the queue's Redis at ${redactRedisUrl(url)} (${why}): is redis-server running there, and does ` +
+        `this machine reach it?`,
+    );
+  } finally {
+    client.disconnect();
+  }
+}
