@@ -21,6 +21,12 @@ export interface PlausibilityInput {
   accuracy?: number;
   /** Number of test rows behind `accuracy`. */
   nTest?: number;
+  /**
+   * Accuracy of the strongest naive baseline (always long, the training majority, …) on the same rows. With it, the
+   * accuracy limit is max(`maxAccuracy`, baseline + `maxEdgeOverBaseline`): at long horizons in a rising market always
+   * long alone scores above 60 %, and a model that matches it is not too good to be true.
+   */
+  baselineAccuracy?: number;
   /** Out-of-sample Pearson IC of predictions with returns. */
   ic?: number;
   /** Out-of-sample rank IC. */
@@ -37,6 +43,11 @@ export interface PlausibilityInput {
 export interface PlausibilityLimits {
   /** Default 0.60 (daily single-stock direction). */
   maxAccuracy: number;
+  /**
+   * Default 0.07: accuracy above the strongest naive baseline by more than this is flagged (see `baselineAccuracy`);
+   * with a daily baseline of 53 % or less the 60 % limit is unchanged.
+   */
+  maxEdgeOverBaseline: number;
   /** Default 0.10 for |rank IC| and |mean IC| of a model on daily returns. */
   maxAbsIC: number;
   /** Default 0.20 for the pooled Pearson |IC| (outlier-dominated; see the module notes). */
@@ -50,6 +61,7 @@ export interface PlausibilityLimits {
 /** Default limits for daily single-stock prediction. */
 export const DAILY_SINGLE_STOCK_LIMITS: PlausibilityLimits = {
   maxAccuracy: 0.6,
+  maxEdgeOverBaseline: 0.07,
   maxAbsIC: 0.1,
   maxAbsPearsonIC: 0.2,
   maxAbsFeatureIC: 0.15,
@@ -89,13 +101,19 @@ export function plausibilityCheck(
   const l = { ...DAILY_SINGLE_STOCK_LIMITS, ...limits };
   const flags: PlausibilityFlag[] = [];
   if (input.accuracy !== undefined && Number.isFinite(input.accuracy) && (input.nTest ?? Infinity) >= 30) {
-    if (input.accuracy > l.maxAccuracy) {
+    const base = input.baselineAccuracy;
+    const byBaseline = base !== undefined && Number.isFinite(base) && base + l.maxEdgeOverBaseline > l.maxAccuracy;
+    const limit = byBaseline ? base + l.maxEdgeOverBaseline : l.maxAccuracy;
+    if (input.accuracy > limit) {
       flags.push({
         metric: "accuracy",
         value: input.accuracy,
-        limit: l.maxAccuracy,
+        limit,
         reason: `out-of-sample direction accuracy ${(100 * input.accuracy).toFixed(1)} % is above ` +
-          `${(100 * l.maxAccuracy).toFixed(0)} %, beyond what daily returns allow for honest models`,
+          (byBaseline
+            ? `${(100 * limit).toFixed(1)} %, ${(100 * l.maxEdgeOverBaseline).toFixed(0)} points over the strongest ` +
+              `naive baseline (${(100 * base).toFixed(1)} %), beyond what honest models reach`
+            : `${(100 * l.maxAccuracy).toFixed(0)} %, beyond what daily returns allow for honest models`),
       });
     }
   }

@@ -211,6 +211,7 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
     const guard = plausibilityCheck({
       accuracy: e.task === "multiclass" ? undefined : e.pooled.accuracy,
       nTest: e.pooled.metrics.nTest,
+      baselineAccuracy: comparisonRow(e).baseline.value,
       rankIc: e.pooled.metrics.rankIc,
       meanIC: e.pooled.metrics.meanIC,
     });

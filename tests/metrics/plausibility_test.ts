@@ -40,3 +40,19 @@ Deno.test("accuracy without nTest is judged; with fewer than 30 test rows it is 
   assert.equal(plausibilityCheck({ accuracy: NaN, nTest: 500 }).suspicious, false);
   assert.deepEqual(plausibilityCheck({}), { suspicious: false, flags: [], recommendation: "" });
 });
+
+Deno.test("accuracy is judged against the strongest naive baseline when it is given: limit max(0.60, baseline + 0.07)", () => {
+  // h = 20 in a rising market: always long scores 61.7 %; a model at 60.9 % is not too good to be true.
+  assert.equal(plausibilityCheck({ accuracy: 0.609, nTest: 5000, baselineAccuracy: 0.617 }).suspicious, false);
+  // 72 % against that baseline is 10.3 points over it: flagged at the limit 68.7 %.
+  const r = plausibilityCheck({ accuracy: 0.72, nTest: 5000, baselineAccuracy: 0.617 });
+  assert.equal(r.flags.length, 1);
+  assert.ok(Math.abs(r.flags[0].limit - 0.687) < 1e-12);
+  assert.match(r.flags[0].reason, /strongest naive baseline \(61\.7 %\)/);
+  // Daily: a baseline of 52 % keeps the 60 % limit (52 + 7 = 59 is below it).
+  assert.deepEqual(flagged(plausibilityCheck({ accuracy: 0.61, nTest: 5000, baselineAccuracy: 0.52 })), [[
+    "accuracy",
+    0.61,
+    0.6,
+  ]]);
+});

@@ -169,6 +169,36 @@ const covers = (wilson: FactValue | undefined, p: number) => {
  * claims made "on real prices" are checked only then).
  */
 const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
+  "00-quickstart": (f, real) => {
+    assert.equal(f.source, real ? "real" : "synthetic");
+    // The study read back from the store is the study that ran.
+    assert.equal(f.status, "succeeded");
+    assert.equal(f.storedComparisonMatches, true);
+    const entries = list(f.entries, "entries");
+    assert.deepEqual(entries.map((e) => e.name), ["xgboost", "elastic net"]);
+    for (const e of entries) {
+      // The stored equity curves end where the stored metrics say (growth of 1 = 1 + total return).
+      assert.ok(Math.abs(num(e.storedEquityLast, "equity") - (1 + num(e.totalReturn, "totalReturn"))) < 1e-9);
+      assert.ok(
+        Math.abs(num(e.storedBuyHoldLast, "buy & hold") - (1 + num(e.buyAndHoldTotalReturn, "buy & hold total"))) <
+          1e-9,
+      );
+    }
+    // The random-walk control finds nothing: every accuracy interval contains 0.5, no edge.
+    for (const c of list(f.control, "control")) {
+      assert.ok(covers(c.accuracyCi, 0.5), `${c.name}: ${JSON.stringify(c.accuracyCi)}`);
+      assert.equal(c.verdict, "no-edge");
+    }
+    if (!real) return;
+    // On real prices neither model beats always long; both books' Sharpe is below buy & hold's, XGBoost's clearly.
+    for (const e of entries) {
+      assert.equal(e.verdict, "no-edge", String(e.name));
+      assert.ok((e.edgeCi as number[])[0] < 0, `${e.name}: edge interval ${JSON.stringify(e.edgeCi)}`);
+      assert.ok(num(e.sharpe, "sharpe") < num(e.buyAndHoldSharpe, "buy & hold sharpe"));
+      assert.ok(num(e.totalReturn, "totalReturn") < num(e.buyAndHoldTotalReturn, "buy & hold total"));
+    }
+    assert.ok((named(entries, "xgboost").sharpeDifferenceCi as number[])[1] < 0);
+  },
   "01-leakage": (f, real) => {
     // Random walk: the misaligned return is near-perfect, caught by the guard and the audit; the base features pass.
     assert.ok(num(f.momentumLeak, "momentumLeak") > 0.9);
@@ -258,6 +288,17 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const wf = f.walkForward as Record<string, number>;
     assert.ok(wf.accuracy < wf.alwaysLong && wf.sharpe < wf.buyHoldSharpe);
     assert.equal(f.rulesAboveBuyHold, 0);
+    // The honest verdict: "significant" against a coin flip, below always long with an interval that excludes 0, and
+    // the study pipeline (what candor run calls) says no-edge too.
+    const verdict = f.verdict as Record<string, FactValue>;
+    assert.ok(num(verdict.naivePValue, "naive p-value") < 0.001);
+    assert.ok((verdict.ci as number[])[1] < 0, `edge interval ${JSON.stringify(verdict.ci)}`);
+    assert.ok(num(verdict.sharpeDifference, "Sharpe difference") < 0);
+    const study = f.study as Record<string, FactValue>;
+    assert.equal(study.verdict, "no-edge");
+    assert.ok((study.edgeCi as number[])[0] < 0);
+    assert.ok(num(study.accuracy, "study accuracy") < num(study.alwaysLong, "study always long"));
+    assert.ok(num(study.upShare, "study up share") > 0.8);
   },
   "06-sequence-models": (f, real) => {
     assert.equal(f.source, real ? "real" : "synthetic");
