@@ -274,11 +274,13 @@ if ("skip" in services) {
         }
         assert.notEqual(studyId, "", "the study was never queued");
         await waitForFold(store, studyId, w);
+        // The worker goes first, so that jobs are still queued when the study is sealed (a worker left running would
+        // skip them all itself, and the next one would find nothing to skip).
+        await stopAll(w);
         // As `candor runs --reap` or the dashboard would: the study and its running runs are sealed interrupted.
         await store.markInterrupted(studyId, { message: "reaped", stage: "train" });
         await stopped;
         // A worker then finds the queued jobs' runs sealed and completes them without training (skipped).
-        await stopAll(w);
         w = await startWorkerProcess("w2", redis.url, db);
         await w.waitFor(/skipped \(run run_\w+ is interrupted\)/);
         const result = await runStudyOnQueue(undefined, {
