@@ -14,6 +14,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import { centeredSums } from "./driscoll_kraay.ts";
 
 /**
  * Midranks (0-based; tied values share the average of the ranks they span) of finite values: the values sorted as a
@@ -43,24 +44,13 @@ function midranks(values: Float64Array): Float64Array {
   return out;
 }
 
-/** Pearson correlation of finite pairs (two passes: means, then centred sums); NaN when either side is constant. */
+/**
+ * Pearson correlation of finite pairs from the centred sums the Driscoll–Kraay code uses (two passes: means, then
+ * centred sums); NaN when either side is constant. No minimum count here: callers decide how few pairs are too few.
+ */
 function sampleCorrelation(x: Float64Array, y: Float64Array): number {
-  const n = x.length;
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx, dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+  const { cxy, cxx, cyy } = centeredSums(x, y);
+  return cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : NaN;
 }
 
 /** Spearman correlation of finite pairs: Pearson on midranks. */
