@@ -315,11 +315,10 @@ export interface LossBalanceOptions {
 export function weightedLossShares(
   record: Pick<TrainingEpoch, "components" | "componentWeights">,
 ): Record<string, number> {
-  const terms = Object.entries(record.components).map((
-    [k, c],
-  ) => [k, Math.abs((record.componentWeights?.[k] ?? 1) * c)]);
-  const total = terms.reduce((a, [, t]) => a + (t as number), 0);
-  return Object.fromEntries(terms.map(([k, t]) => [k, total > 0 ? (t as number) / total : 0]));
+  const w = record.componentWeights ?? {};
+  const terms = Object.entries(record.components).map(([k, c]): [string, number] => [k, Math.abs((w[k] ?? 1) * c)]);
+  const total = terms.reduce((a, [, t]) => a + t, 0);
+  return Object.fromEntries(terms.map(([k, t]) => [k, total > 0 ? t / total : 0]));
 }
 
 /**
