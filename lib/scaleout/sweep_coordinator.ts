@@ -23,9 +23,9 @@
  * **Resume** (`resume`: a queued sweep id): a coordinator that stopped is replaced by one that reads the specification,
  * plans the same sweep again, collects the batches already finished, enqueues again the ones the queue lost or failed
  * (a resumed sweep gives its failed cells a new set of attempts), and carries on. A sweep already stored is refused.
- * One window is not covered: a coordinator killed after the sweep was stored and before its specification was marked
- * stored leaves a specification whose resume would store the sweep a second time; the stored sweep's id is printed
- * and in `candor runs`, so check there before resuming a sweep whose coordinator died while assembling.
+ * A coordinator that stopped while assembling (its specification says `assembling`, since when) may have stored the
+ * sweep already: resume looks for a sweep of the same run with as many cells stored since then, and refuses as
+ * stored when there is one — so resuming never stores a sweep twice.
  *
  * @module
  */
@@ -75,8 +75,13 @@ export interface QueuedSweepSpec {
   cellsPerJob: number;
   /** Cells of the sweep. */
   cells: number;
-  /** `running`, `failed` (with `error`) or `stored` (with `storedAs`, the stored sweep's id, or null unsaved). */
-  status: "running" | "failed" | "stored";
+  /**
+   * `running`; `assembling` (since `assemblingAt`, epoch ms: every result is in, the sweep is being stored); `failed`
+   * (with `error`); `stored` (with `storedAs`, the stored sweep's id, or null when not saved).
+   */
+  status: "running" | "assembling" | "failed" | "stored";
+  /** When assembling started (epoch milliseconds). */
+  assemblingAt?: number;
   /** Where and why it failed. */
   error?: { cell?: number; message: string };
   /** The stored sweep's id. */
@@ -196,6 +201,14 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
         );
       }
       spec = JSON.parse(text) as QueuedSweepSpec;
+      if (spec.status === "assembling" && spec.save) {
+        // The coordinator stopped while storing: the sweep may be stored already (one transaction), under its run.
+        const since = spec.assemblingAt ?? 0;
+        const same = (await store.listSweeps({ limit: 50 })).find((s) =>
+          s.runId === spec.runId && s.createdAt >= since && s.cells === spec.cells
+        );
+        if (same !== undefined) spec = { ...spec, status: "stored", storedAs: same.id };
+      }
       if (spec.status === "stored") {
         throw new ConfigError(
           `--resume: sweep ${sweepId} is finished` + (spec.storedAs ? ` and stored as ${spec.storedAs}` : "") +
@@ -379,6 +392,8 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
     }
 
     progress({ done: n, cells: n, running: 0, fraction: 0.96, message: "assembling: deflation, PBO, outputs" });
+    spec = { ...spec, status: "assembling", assemblingAt: Date.now() };
+    await saveSpec();
     const result = await assembleSweep(store, plan, results as SweepCellResult[], {
       save: spec.save,
       ...(spec.outDir === undefined ? {} : { outDir: spec.outDir }),

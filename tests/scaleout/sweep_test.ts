@@ -228,6 +228,21 @@ if ("skip" in services) {
           () => sweepOnQueue({ store, queue: redis.url, resume: sweepId, ...FAST }),
           new RegExp(`sweep ${sweepId} is finished and stored as ${resumed.id}`),
         );
+        // A coordinator stopped after storing, before marking it stored: resume finds the stored sweep and refuses too.
+        const spec = (await specOf(redis.url, sweepId))!;
+        const client = new Redis(redis.url);
+        try {
+          const { jobsInRedis: _, storedAs: __, ...rest } = spec;
+          const assembling = { ...rest, status: "assembling", assemblingAt: Date.now() - 60_000 };
+          await client.set(sweepSpecKey(sweepId), JSON.stringify(assembling));
+        } finally {
+          client.disconnect();
+        }
+        await assert.rejects(
+          () => sweepOnQueue({ store, queue: redis.url, resume: sweepId, ...FAST }),
+          new RegExp(`sweep ${sweepId} is finished and stored as ${resumed.id}`),
+        );
+        assert.equal((await store.listSweeps()).length, 1);
       } finally {
         await stopAll(coordinator, w);
         await Deno.remove(dir, { recursive: true });
