@@ -5,8 +5,8 @@
  *
  * - **Inputs**: the run's out-of-sample predictions are read from the shared store (Postgres), its prices from the
  *   absolute path in the job (a filesystem every worker reads at the same path; the files must still have the
- *   study's fingerprint, which `loadStoredRun` checks). The loaded run is cached per process (one run), so the batches
- *   after a worker's first one of a sweep only backtest.
+ *   study's fingerprint, which `loadStoredRun` checks). The loaded run and its sweep plan are cached per process (one
+ *   run, one grid), so the batches after a worker's first one of a sweep only backtest.
  * - **The plan is recomputed** from the grid in the job: it is deterministic, and a worker whose plan has another
  *   number of cells than the coordinator's refuses the job (permanently) rather than return results under the wrong
  *   cell numbers.
@@ -103,7 +103,7 @@ export function describeCell(plan: SweepPlan, i: number): string {
 /** The handler of `sweep-cells` jobs (see the module notes). */
 export function sweepCellsHandler(): JobHandler<SweepCellsJob> {
   // The stored run of the last sweep this process worked on (predictions and prices: loaded once per sweep).
-  let cached: { key: string; run: Promise<StoredRun> } | undefined;
+  let cached: { key: string; run: Promise<StoredRun>; plans: Map<string, SweepPlan> } | undefined;
   return {
     kind: "sweep-cells",
     async run(job: SweepCellsJob, ctx: JobContext): Promise<JobOutcome> {
@@ -112,19 +112,28 @@ export function sweepCellsHandler(): JobHandler<SweepCellsJob> {
       let prepareMs = 0;
       try {
         const key = JSON.stringify([job.runId, job.dataPath ?? null]);
-        if (cached?.key !== key) {
+        let entry = cached;
+        if (entry?.key !== key) {
           if (job.dataPath !== undefined) await checkReadable(job.dataPath, ctx.worker, "the swept run's");
           ctx.progress(0, "loading the run's predictions and prices");
           const run = loadStoredRun(ctx.store, job.runId, job.dataPath);
-          cached = { key, run };
+          const fresh = { key, run, plans: new Map<string, SweepPlan>() };
+          entry = cached = fresh;
           run.catch(() => {
-            if (cached?.run === run) cached = undefined;
+            if (cached === fresh) cached = undefined;
           });
           await run;
           prepareMs = performance.now() - t0;
         }
-        const stored = await cached.run;
-        const plan = planSweep(stored, parseSweepGrid(job.grid));
+        const stored = await entry.run;
+        // The plan of a grid is computed once per process (the windows come from every prediction date).
+        const gridKey = JSON.stringify(job.grid);
+        let plan = entry.plans.get(gridKey);
+        if (plan === undefined) {
+          plan = planSweep(stored, parseSweepGrid(job.grid));
+          entry.plans.clear();
+          entry.plans.set(gridKey, plan);
+        }
         if (plan.cells.length !== job.cells || job.to > plan.cells.length || job.from < 0 || job.from >= job.to) {
           throw new ConfigError(
             `worker ${ctx.worker} plans ${plan.cells.length} cells for sweep ${job.sweepId}, the coordinator ` +

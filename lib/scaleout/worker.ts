@@ -11,8 +11,9 @@
  *   copy), so keep `lockMs` well above the longest synchronous step (XGBoost yields every 100 ms while training).
  * - **Retries.** A failed attempt is retried with exponential backoff up to the job's `attempts` (set by the
  *   coordinator); a permanent failure (a configuration the study cannot run with) is not retried. When the last
- *   attempt fails, the handler records the failure in the store (the run is sealed `failed` with stage, fold and
- *   error), so the store says where the study stopped even when no coordinator is watching.
+ *   attempt fails, the handler records the failure in the store (a study fold: the run is sealed `failed` with stage,
+ *   fold and error), so the store says where the study stopped even when no coordinator is watching; a sweep batch
+ *   has nothing stored to mark (its sweep is stored only once assembled), and its coordinator fails the sweep.
  * - **Shutdown.** `close()` stops taking jobs and waits for the running ones; `close(true)` abandons them (their
  *   locks expire and other workers retry them).
  *
@@ -90,7 +91,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log(
         `${stamp()} ${name}: ${describeJob(job.data)} ${out.outcome}${out.reason ? ` (${out.reason})` : ""} in ` +
           `${(out.ms.total / 1000).toFixed(1)} s` +
-          (out.ms.prepare > 0 ? ` (preparing the study ${(out.ms.prepare / 1000).toFixed(1)} s)` : ""),
+          (out.ms.prepare > 0
+            ? ` (preparing ${job.data.kind === "sweep-cells" ? "the run" : "the study"} ${
+              (out.ms.prepare / 1000).toFixed(1)
+            } s)`
+            : ""),
       );
       return out;
     } catch (e) {
