@@ -28,7 +28,6 @@ import { readSweepGrid, type SweepResult, sweepRun } from "../production/sweep.t
 import { simulateProduction } from "../production/simulate.ts";
 import { deflationWords } from "../production/trials.ts";
 import { flattenSweepRow } from "../backtest/sweep.ts";
-import { DEFAULT_CELLS_PER_JOB } from "../scaleout/jobs.ts";
 import { type CommandSpec, helpText, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
 import { configFromArgs, progressBar, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
 import { openExistingStore } from "./runs.ts";
@@ -231,7 +230,7 @@ export const SWEEP_SPEC: CommandSpec = {
       name: "cells-per-job",
       type: "string",
       value: "N",
-      description: `with --queue: consecutive cells per job (${DEFAULT_CELLS_PER_JOB})`,
+      description: "with --queue: consecutive cells per job (default ⌈cells / 32⌉, at most 32)",
     },
     { name: "attempts", type: "string", value: "N", description: "with --queue: attempts per job (3)" },
     {

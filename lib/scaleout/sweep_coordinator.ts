@@ -47,14 +47,7 @@ import {
 import { newSweepId } from "../store/run_id.ts";
 import type { Store } from "../store/store.ts";
 import { probeRedis, redisConnection } from "./connection.ts";
-import {
-  type CandorJob,
-  DEFAULT_CELLS_PER_JOB,
-  jobId,
-  type JobOutcome,
-  QUEUE_NAME,
-  type SweepCellsJob,
-} from "./jobs.ts";
+import { type CandorJob, defaultCellsPerJob, jobId, type JobOutcome, QUEUE_NAME, type SweepCellsJob } from "./jobs.ts";
 import { decodeSweepCell } from "./sweep_job.ts";
 
 /** What the coordinator keeps in Redis about a sweep (`candor:sweep:<id>`), for `--resume`. */
@@ -71,7 +64,7 @@ export interface QueuedSweepSpec {
   outDir?: string;
   /** False: neither store nor write. */
   save: boolean;
-  /** Cells per job. */
+  /** Cells per job (0 until the sweep is planned when none was asked for). */
   cellsPerJob: number;
   /** Cells of the sweep. */
   cells: number;
@@ -116,7 +109,7 @@ export interface QueueSweepOptions extends SweepOutputOptions {
   dataPath?: string;
   /** Reattach to this queued sweep (`sweepq_…`); everything else is read from its specification. */
   resume?: string;
-  /** Consecutive cells per job (default {@link DEFAULT_CELLS_PER_JOB}). */
+  /** Consecutive cells per job (default {@link defaultCellsPerJob} of the sweep's cells). */
   cellsPerJob?: number;
   /** Attempts per job before the sweep fails (default 3). */
   attempts?: number;
@@ -222,8 +215,8 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
         throw new ConfigError("a sweep on the queue needs a stored run and a grid (or --resume)");
       }
       sweepId = newSweepId().replace(/^sweep_/, "sweepq_");
-      const cellsPerJob = options.cellsPerJob ?? DEFAULT_CELLS_PER_JOB;
-      if (!Number.isInteger(cellsPerJob) || cellsPerJob < 1) {
+      const cellsPerJob = options.cellsPerJob ?? 0; // 0: chosen from the number of cells, once planned
+      if (!Number.isInteger(cellsPerJob) || cellsPerJob < 0) {
         throw new ConfigError(`cells per job must be an integer ≥ 1, found ${cellsPerJob}`);
       }
       spec = {
@@ -253,6 +246,7 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
       );
     }
     spec.cells = plan.cells.length;
+    if (spec.cellsPerJob === 0) spec.cellsPerJob = defaultCellsPerJob(spec.cells);
     const saveSpec = () => redis.set(sweepSpecKey(sweepId), JSON.stringify(spec), "EX", SPEC_TTL_SECONDS);
     await saveSpec();
 

@@ -157,6 +157,9 @@ export function sweepCellsHandler(): JobHandler<SweepCellsJob> {
             throw new JobError(stage, err, { permanent: e instanceof ConfigError });
           }
           cells.push(encodeSweepCell(i, result));
+          // A cell's backtest is synchronous: yield between cells so the job's lock is renewed (a 455-symbol book's
+          // batch would otherwise block the event loop longer than the lock, and look stalled).
+          await new Promise((resolve) => setTimeout(resolve, 0));
           ctx.progress((i + 1 - job.from) / (job.to - job.from), `cell ${i + 1} of ${job.cells}`);
         }
         return {

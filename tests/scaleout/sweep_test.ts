@@ -325,7 +325,7 @@ if ("skip" in services) {
             return true;
           },
         );
-        assert.match(w.stderr, /cells 1–2 of 2 of sweep sweepq_\w+ started \(attempt 2 of 2\)/);
+        assert.match(w.stderr, /cells \d+–\d+ of 2 of sweep sweepq_\w+ started \(attempt 2 of 2\)/);
         assert.equal((await store.listSweeps()).length, 0);
       } finally {
         await stopAll(w);
