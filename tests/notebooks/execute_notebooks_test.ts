@@ -331,7 +331,7 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     // The gate refuses: every entry's gate failed, the refusal names each with the gate's own reason, nothing is
     // registered by it.
     const gates = list(f.gates, "gates");
-    assert.deepEqual(gates.map((g) => g.name), ["xgboost", "logistic"]);
+    assert.deepEqual(gates.map((g) => g.name), ["xgboost", "elastic net"]);
     const refusal = String(f.refusal);
     assert.match(refusal, /^refusing to train a production model: /);
     for (const g of gates) {
@@ -506,6 +506,12 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     if (!real) return;
     // On real prices no run has an edge, with or without the cross-sectional ranks.
     for (const m of memory) assert.equal(m.verdict, "no-edge", `${m.study} ${m.name}`);
+    // The ranks move each entry's accuracy by less than a point on the same rows.
+    const [nameA, nameB] = f.studyNames as string[];
+    for (const entry of ["xgboost", "elastic net"]) {
+      const acc = (study: string) => num(memory.find((m) => m.study === study && m.name === entry)?.accuracy, entry);
+      assert.ok(Math.abs(acc(nameB) - acc(nameA)) < 0.01, `${entry}: ${acc(nameA)} vs ${acc(nameB)}`);
+    }
   },
 };
 
