@@ -113,6 +113,15 @@ export function plannedFoldsOf(study: StudySummary): number | null {
   }
 }
 
+/** The items of `a` that are not in `b`. */
+const only = (a: readonly string[], b: readonly string[]) => {
+  const inB = new Set(b);
+  return a.filter((x) => !inB.has(x));
+};
+/** At most five items, then how many in all. */
+const listSome = (xs: readonly string[]) =>
+  xs.length === 0 ? "none" : xs.slice(0, 5).join(", ") + (xs.length > 5 ? `, … (${xs.length} in all)` : "");
+
 const windowsText = (w: readonly { start: string; end: string }[]) => w.map((x) => `${x.start}..${x.end}`).join(", ");
 
 /**
@@ -135,7 +144,14 @@ export function rowDifferences(
       out.push(`${vs}: different input data (fingerprint ${run.dataFingerprint} vs ${ref.dataFingerprint})`);
     }
     if (ref.symbols.join("\u0000") !== run.symbols.join("\u0000")) {
-      out.push(`${vs}: different symbols (${run.symbols.length} vs ${ref.symbols.length})`);
+      // Name the symbols that differ: two sets of the same size would otherwise read "(6 vs 6)".
+      const onlyRun = only(run.symbols, ref.symbols), onlyRef = only(ref.symbols, run.symbols);
+      out.push(
+        `${vs}: different symbols (${run.symbols.length} vs ${ref.symbols.length}; ` +
+          (onlyRun.length + onlyRef.length === 0
+            ? "the same symbols in another order)"
+            : `only in ${run.id}: ${listSome(onlyRun)}; only in ${ref.id}: ${listSome(onlyRef)})`),
+      );
     }
     const target = targetOf(run.config);
     if (target.kind !== refTarget.kind || target.horizon !== refTarget.horizon) {

@@ -366,7 +366,12 @@ Deno.test("studies: compare(runIds) gives the rows in order and says when the ro
     assert.equal(lone.sameRows, false);
     assert.deepStrictEqual(lone.missing, [other]);
     assert.deepStrictEqual(lone.rows.map((r: Any) => r.name), ["gbm"]);
-    assert.ok(lone.differences.some((d: string) => d.includes("different symbols")), lone.differences.join("\n"));
+    assert.ok(
+      lone.differences.includes(
+        `${other} vs ${a.gbm}: different symbols (1 vs 2; only in ${other}: XYZ; only in ${a.gbm}: AAA, BBB)`,
+      ),
+      lone.differences.join("\n"),
+    );
     assert.ok(lone.differences.some((d: string) => d.includes("1 folds vs 2")), lone.differences.join("\n"));
     const unknown = await askError(store, `{ compare(runIds: ["run_x"]) { sameRows } }`);
     assert.equal(unknown.extensions?.code, "NOT_FOUND");

@@ -486,6 +486,89 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
       assert.ok(num(m.accuracy, String(m.name)) < num(f.alwaysLong, "alwaysLong") + 2 * se);
     }
   },
+  "07-production": (f, real) => {
+    assert.equal(f.source, real ? "real" : "synthetic");
+    // The gate refuses: every entry's gate failed, the refusal names each with the gate's own reason, nothing is
+    // registered by it.
+    const gates = list(f.gates, "gates");
+    assert.deepEqual(gates.map((g) => g.name), ["xgboost", "elastic net"]);
+    const refusal = String(f.refusal);
+    assert.match(refusal, /^refusing to train a production model: /);
+    for (const g of gates) {
+      assert.equal(g.passed, false, `${g.name}'s gate passed`);
+      assert.ok(refusal.includes(`${g.name}: gate failed — ${g.reason}`), `${g.name} is not in the refusal`);
+    }
+    assert.equal(f.registeredAfterRefusal, 0);
+    // The planted market passes its gate (an edge with an interval above 0 and WFE ≥ 0.5) and trains without override.
+    const control = f.control as Record<string, FactValue>;
+    assert.equal(control.passed, true);
+    assert.equal(control.verdict, "edge");
+    assert.ok(num(control.wfe, "control WFE") >= 0.5);
+    assert.equal(control.skipGate, false);
+    assert.equal(control.models, 1);
+    // --skip-gate is stored with the model, in the manifest and in the store, beside the gate that failed.
+    const skipped = f.skipped as Record<string, FactValue>;
+    assert.equal(skipped.manifestSkipGate, true);
+    assert.equal(skipped.storedSkipGate, true);
+    assert.equal(skipped.manifestGatePassed, false);
+    assert.equal(skipped.storedGatePassed, false);
+    // The calibration was fitted on every out-of-sample row of the study's folds.
+    assert.equal(skipped.calibrationRows, skipped.studyTestRows);
+    const oof = f.oof as Record<string, FactValue>;
+    assert.equal(oof.rows, skipped.calibrationRows);
+    // An isotonic fit preserves the mean: its P(up) averaged over the rows it was fitted on is the share of up days,
+    // which the chapter computed from the prices.
+    assert.ok(Math.abs(num(oof.meanCalibrated, "meanCalibrated") - num(oof.shareUp, "shareUp")) < 1e-9);
+    const sides = list(oof.sides, "oof.sides");
+    assert.equal(sides.reduce((a, x) => a + num(x.calls, "calls"), 0), oof.rows);
+    // The latest date: one prediction per symbol on the last price date; the sign book (±1 in a sleeve of 1/N); the
+    // confidence is the calibrated P(up) of the side called, recomputed here by linear interpolation between the
+    // calibrator's points (flat beyond its ends).
+    const xs = skipped.calibratorX as number[], ys = skipped.calibratorY as number[];
+    assert.ok(xs.length >= 2 && xs.length === ys.length);
+    const calibrated = (s: number) => {
+      if (s <= xs[0]) return ys[0];
+      if (s >= xs.at(-1)!) return ys.at(-1)!;
+      const k = xs.findIndex((x) => x > s);
+      return ys[k - 1] + (ys[k] - ys[k - 1]) * (s - xs[k - 1]) / (xs[k] - xs[k - 1]);
+    };
+    const predictions = f.predictions as Record<string, FactValue>;
+    assert.equal(predictions.asOf, f.lastPriceDate);
+    assert.equal(predictions.sizing, "sign");
+    assert.equal(predictions.portfolio, "long-short");
+    assert.equal(predictions.stored, true);
+    const rows = list(predictions.rows, "predictions.rows");
+    const n = num(f.symbols, "symbols");
+    assert.equal(rows.length, n);
+    for (const p of rows) {
+      const score = num(p.score, `${p.symbol} score`);
+      assert.equal(p.date, f.lastPriceDate);
+      assert.equal(p.position, score > 0.5 ? 1 : -1, `${p.symbol}: position ${p.position} for P(up) ${score}`);
+      assert.ok(Math.abs(num(p.weight, "weight") - num(p.position, "position") / n) < 1e-12);
+      const c = calibrated(score);
+      assert.ok(Math.abs(num(p.confidence, "confidence") - (score > 0.5 ? c : 1 - c)) < 1e-9, String(p.symbol));
+    }
+    // The forward simulation matches the vectorized backtest, date by date, with a retrain every 126 dates from the
+    // first date on or after --from; the peeking sizer is caught.
+    const sim = f.simulation as Record<string, FactValue>;
+    assert.equal(sim.matches, true);
+    assert.ok(num(sim.maxDifference, "maxDifference") <= 1e-9);
+    assert.ok(Math.abs(num(sim.forwardSharpe, "forward") - num(sim.vectorizedSharpe, "vectorized")) < 1e-9);
+    assert.ok(Math.abs(num(sim.forwardTotalReturn, "forward") - num(sim.vectorizedTotalReturn, "vectorized")) < 1e-9);
+    const retrains = sim.retrains as string[];
+    assert.equal(retrains[0], sim.from);
+    assert.equal(sim.predictedStart, sim.from);
+    assert.equal(retrains.length, Math.ceil(num(sim.predictedRows, "predictedRows") / n / 126));
+    assert.ok(num(sim.datesCompared, "datesCompared") >= num(sim.predictedRows, "predictedRows") / n - 1);
+    const peek = f.peek as Record<string, FactValue>;
+    assert.equal(peek.kind, "LeakageError");
+    assert.match(String(peek.message), /^look-ahead: the decision at \d{4}-\d{2}-\d{2}/);
+    if (!real) return;
+    // On real prices neither entry has an edge, and today's calls are close to a coin flip once calibrated.
+    for (const g of gates) assert.equal(g.verdict, "no-edge", String(g.name));
+    for (const p of rows) assert.ok(Math.abs(num(p.confidence, "confidence") - 0.5) < 0.05, String(p.symbol));
+    assert.ok(num(sides.find((x) => x.side === "down")?.right, "down calls right") < 0.5);
+  },
   "08-dag-learner": (f) => {
     const runs = list(f.runs, "runs");
     const run = (n: number) => named(runs, `${n}.`);
@@ -529,6 +612,72 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const real = list(f.real, "real");
     assert.ok(num(named(real, "raw prices").clipRatio, "raw prices") > 0.99);
     assert.deepEqual(named(real, "standardized").eventKinds, []);
+  },
+  "09-store-graphql": (f, real) => {
+    assert.equal(f.source, real ? "real" : "synthetic");
+    // What the API lists is what the chapter stored: three studies, newest first, and every comparison row equal to
+    // the report runStudy returned in memory (the API read it back from SQLite).
+    const ids = f.studyIds as string[];
+    const listed = f.listed as Record<string, FactValue>;
+    assert.equal(listed.totalCount, 3);
+    assert.deepEqual(listed.ids, [...ids].reverse());
+    const memory = list(f.inMemory, "inMemory");
+    const rows = list(listed.rows, "listed.rows");
+    assert.equal(rows.length, memory.length);
+    for (const m of memory) {
+      const row = rows.find((r) => r.runId === m.runId);
+      assert.ok(row, `run ${m.runId} is not listed`);
+      assert.equal(row.accuracy, m.accuracy);
+      assert.equal(row.verdict, String(m.verdict).replace("-", "_"));
+      assert.equal(row.gatePassed, m.gatePassed);
+      assert.equal(row.sharpe, m.sharpe);
+    }
+    // Studies A and B share the prices; C does not. compare() says so.
+    const fingerprints = f.fingerprints as string[];
+    assert.equal(fingerprints[0], fingerprints[1]);
+    assert.notEqual(fingerprints[0], fingerprints[2]);
+    const same = f.compareSame as Record<string, FactValue>;
+    assert.equal(same.sameRows, true);
+    assert.deepEqual(same.differences, []);
+    assert.equal(same.rows, 4);
+    const apart = f.compareApart as Record<string, FactValue>;
+    assert.equal(apart.sameRows, false);
+    assert.ok((apart.differences as string[]).some((d) => /different input data/.test(d)));
+    // The ranking is every run, ordered by the backtest Sharpe ratios runStudy computed.
+    const ranked = f.ranked as Record<string, FactValue>;
+    assert.equal(ranked.totalCount, memory.length);
+    const sharpeOf = new Map(memory.map((m) => [m.runId, num(m.sharpe, "sharpe")]));
+    const expected = [...sharpeOf.entries()].sort((x, y) => y[1] - x[1]);
+    assert.deepEqual(ranked.runIds, expected.map(([id]) => id));
+    assert.deepEqual(ranked.sortValues, expected.map(([, s]) => s));
+    // The trial registry counts the four study entries on the shared prices and target, nothing else.
+    const trials = f.trials as Record<string, FactValue>;
+    const best = f.best as Record<string, FactValue>;
+    const runsOnData =
+      memory.filter((m) => fingerprints[(f.studyNames as string[]).indexOf(String(m.study))] === best.fingerprint)
+        .length;
+    assert.deepEqual(trials, { runs: runsOnData, runBacktests: 0, sweepTrials: 0, total: runsOnData });
+    // The plotted equity is the stored backtest: it ends at 1 + total return, for the strategy and for buy & hold,
+    // with one point per backtest period; the best run is the first ranked.
+    assert.equal(best.runId, (ranked.runIds as string[])[0]);
+    const bestMemory = memory.find((m) => m.runId === best.runId)!;
+    assert.equal(best.totalReturn, bestMemory.totalReturn);
+    assert.equal(best.points, bestMemory.periods);
+    assert.ok(Math.abs(num(best.lastEquity, "lastEquity") - (1 + num(best.totalReturn, "totalReturn"))) < 1e-9);
+    assert.ok(
+      Math.abs(num(best.lastBuyAndHold, "lastBuyAndHold") - (1 + num(bestMemory.buyAndHoldTotalReturn, "bh"))) < 1e-9,
+    );
+    assert.equal(best.folds, 5);
+    assert.deepEqual(f.missing, { code: "NOT_FOUND", data: null });
+    if (!real) return;
+    // On real prices no run has an edge, with or without the cross-sectional ranks.
+    for (const m of memory) assert.equal(m.verdict, "no-edge", `${m.study} ${m.name}`);
+    // The ranks move each entry's accuracy by less than a point on the same rows.
+    const [nameA, nameB] = f.studyNames as string[];
+    for (const entry of ["xgboost", "elastic net"]) {
+      const acc = (study: string) => num(memory.find((m) => m.study === study && m.name === entry)?.accuracy, entry);
+      assert.ok(Math.abs(acc(nameB) - acc(nameA)) < 0.01, `${entry}: ${acc(nameA)} vs ${acc(nameB)}`);
+    }
   },
 };
 
