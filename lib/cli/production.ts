@@ -18,18 +18,18 @@ import { ConfigError } from "../errors.ts";
 import { resolveStudyConfig, setConfigValue, type StudyConfig } from "../pipeline/config.ts";
 import { runStudy, type StudyResult } from "../pipeline/study.ts";
 import { parseSizing, SIZING_KINDS, SIZING_PRESETS, sizingLabel } from "../pipeline/sizing.ts";
-import { openStore } from "../store/mod.ts";
+import { isPostgresUrl, openStore, redactUrl, resolveStoreLocation } from "../store/mod.ts";
 import type { Store } from "../store/store.ts";
 import { DEFAULT_MODELS_DIR, type ProductionResult, trainProduction } from "../production/train.ts";
 import { fromStoredStudy, fromStudyResult, type StudySource } from "../production/study_source.ts";
 import { predictLatest, toBatch } from "../production/predict.ts";
 import { rebacktestRun } from "../production/rebacktest.ts";
-import { readSweepGrid, sweepRun } from "../production/sweep.ts";
+import { readSweepGrid, type SweepResult, sweepRun } from "../production/sweep.ts";
 import { simulateProduction } from "../production/simulate.ts";
 import { deflationWords } from "../production/trials.ts";
 import { flattenSweepRow } from "../backtest/sweep.ts";
 import { type CommandSpec, helpText, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
-import { configFromArgs, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
+import { configFromArgs, progressBar, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
 import { openExistingStore } from "./runs.ts";
 import { fmt, formatBacktest, formatStudy, pct } from "./format.ts";
 
@@ -191,11 +191,18 @@ export const BACKTEST_SPEC: CommandSpec = {
 export const SWEEP_SPEC: CommandSpec = {
   name: "sweep",
   summary: "Sweep a stored run's predictions over costs, lags, sizing, windows and symbols; stored, CSV/JSON, PBO.",
-  usage: "sweep --run ID --grid grid.yaml [--out DIR] [--data PATH] [--json] [--db PATH]",
+  usage: "sweep --run ID --grid grid.yaml [--out DIR] [--data PATH] [--json] [--db PATH]\n" +
+    "       sweep --run ID --grid grid.yaml --queue redis://HOST:PORT --db postgres://… [--cells-per-job N]\n" +
+    "       sweep --resume sweepq_… --queue redis://HOST:PORT --db postgres://…",
   details:
     "Grid keys: costBps, slippageBps, lags, sizing, windows (all | yearly | { rolling, step } | [{ start, end }]), " +
     "symbols (portfolio | each | [names]), borrowBps, pboGroups. Each cell's deflated Sharpe ratio uses every " +
-    "trial on the same data and target, this sweep's included.",
+    "trial on the same data and target, this sweep's included.\n" +
+    "With --queue, the cells are backtested by candor worker processes (batches of --cells-per-job cells per job; " +
+    "they read the run's predictions from the Postgres store and its prices at the same path), and this process " +
+    "assembles, writes and stores the sweep exactly as a local sweep: each cell is stored once however often its job " +
+    "ran. A cell failing on every attempt fails the sweep (its cell and error shown, nothing stored); --resume " +
+    "reattaches to a sweep whose coordinator stopped, or retries its failed cells.",
   options: [
     { name: "run", type: "string", value: "ID", description: "a stored run id" },
     { name: "grid", type: "string", value: "FILE", description: "the grid, YAML or JSON" },
@@ -212,10 +219,33 @@ export const SWEEP_SPEC: CommandSpec = {
       description: "read the prices here (same fingerprint as the study's)",
     },
     { name: "no-store", type: "boolean", description: "neither store nor write the sweep" },
+    {
+      name: "queue",
+      type: "string",
+      value: "URL",
+      description:
+        "backtest the cells on candor workers: the job queue's redis://host:port[/db] (needs --db postgres://)",
+    },
+    {
+      name: "cells-per-job",
+      type: "string",
+      value: "N",
+      description: "with --queue: consecutive cells per job (default ⌈cells / 32⌉, at most 32)",
+    },
+    { name: "attempts", type: "string", value: "N", description: "with --queue: attempts per job (3)" },
+    {
+      name: "resume",
+      type: "string",
+      value: "ID",
+      description: "with --queue: reattach to the queued sweep sweepq_… (its run, grid and outputs as first given)",
+    },
     DB,
     JSON_OPT,
   ],
-  examples: ["candor sweep --run run_01J… --grid grid.yaml"],
+  examples: [
+    "candor sweep --run run_01J… --grid grid.yaml",
+    "candor sweep --run run_01J… --grid grid.yaml --queue redis://10.0.0.5:6379 --db postgres://candor@10.0.0.5/candor",
+  ],
 };
 
 /** `candor simulate`. */
@@ -512,6 +542,16 @@ export async function backtestCommand(args: string[]): Promise<number> {
 // sweep
 // ---------------------------------------------------------------------------------------------------------------------
 
+/** A positive integer option, or undefined when absent. */
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = scalar(String(value));
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new UsageError(`--${name} expects an integer ≥ 1, found ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 /** Runs `candor sweep`. */
 export async function sweepCommand(args: string[]): Promise<number> {
   const { values, help } = parseCommand(SWEEP_SPEC, args);
@@ -519,17 +559,79 @@ export async function sweepCommand(args: string[]): Promise<number> {
     console.log(helpText(SWEEP_SPEC));
     return 0;
   }
-  if (values.run === undefined) throw new UsageError("candor sweep needs --run ID (a stored run)");
-  if (values.grid === undefined) throw new UsageError("candor sweep needs --grid FILE (YAML or JSON)");
-  const grid = await readSweepGrid(values.grid as string);
+  const queue = values.queue as string | undefined;
+  const resume = values.resume as string | undefined;
+  if (queue === undefined) {
+    for (const flag of ["cells-per-job", "attempts", "resume"]) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --queue redis://HOST:PORT`);
+    }
+  }
+  if (resume !== undefined) {
+    const given = ["run", "grid", "out", "data", "no-store", "cells-per-job"].filter((f) => values[f] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `--resume reads the sweep's run, grid and outputs from the queue; drop ${
+          given.map((f) => `--${f}`).join(", ")
+        }`,
+      );
+    }
+  } else {
+    if (values.run === undefined) throw new UsageError("candor sweep needs --run ID (a stored run)");
+    if (values.grid === undefined) throw new UsageError("candor sweep needs --grid FILE (YAML or JSON)");
+  }
+  let db: string | undefined;
+  if (queue !== undefined) {
+    db = resolveStoreLocation(values.db as string | undefined);
+    if (!isPostgresUrl(db)) {
+      throw new UsageError(
+        `--queue needs the run store as a postgres:// URL every worker can reach (--db or CANDOR_DB): the workers ` +
+          `read the run's predictions from it; found ${JSON.stringify(redactUrl(db))}`,
+      );
+    }
+  }
+  const cellsPerJob = positiveInteger(values["cells-per-job"], "cells-per-job");
+  const attempts = positiveInteger(values.attempts, "attempts");
+  const grid = resume === undefined ? await readSweepGrid(values.grid as string) : undefined;
+  const gridSource = resume === undefined
+    ? YAML.parse(await Deno.readTextFile(values.grid as string)) ?? {}
+    : undefined;
   const store = openExistingStore(values.db as string | undefined);
   try {
-    const r = await sweepRun(store, values.run as string, grid, {
-      ...(values.data === undefined ? {} : { dataPath: values.data as string }),
-      ...(values.out === undefined ? {} : { outDir: values.out as string }),
-      save: values["no-store"] !== true,
-      gridSource: YAML.parse(await Deno.readTextFile(values.grid as string)) ?? {},
-    });
+    let r: SweepResult;
+    if (queue === undefined) {
+      r = await sweepRun(store, values.run as string, grid!, {
+        ...(values.data === undefined ? {} : { dataPath: values.data as string }),
+        ...(values.out === undefined ? {} : { outDir: values.out as string }),
+        save: values["no-store"] !== true,
+        gridSource,
+      });
+    } else {
+      // Loaded only here: a local sweep does not load the queue client.
+      const { sweepOnQueue } = await import("../scaleout/sweep_coordinator.ts");
+      const { redactRedisUrl } = await import("../scaleout/connection.ts");
+      const bar = progressBar();
+      try {
+        r = await sweepOnQueue({
+          store,
+          queue,
+          ...(resume === undefined ? { runId: values.run as string, grid: grid!, gridSource } : { resume }),
+          ...(values.data === undefined ? {} : { dataPath: values.data as string }),
+          ...(values.out === undefined ? {} : { outDir: values.out as string }),
+          ...(values["no-store"] === true ? { save: false } : {}),
+          ...(cellsPerJob === undefined ? {} : { cellsPerJob }),
+          ...(attempts === undefined ? {} : { attempts }),
+          onProgress: (p) => bar.update({ stage: "sweep", fraction: p.fraction, message: p.message }),
+          onQueued: ({ sweepId, jobs, cells, resumed }) =>
+            console.error(
+              `candor: sweep ${sweepId} ${resumed ? "reattached" : "started"}: ${cells} cells, ${jobs} job(s) queued ` +
+                `on ${redactRedisUrl(queue)} for candor worker processes. If this process stops, reattach with: ` +
+                `candor sweep --resume ${sweepId} --queue ${redactRedisUrl(queue)} --db ${redactUrl(db!)}`,
+            ),
+        });
+      } finally {
+        bar.stop();
+      }
+    }
     if (values.json) {
       const noNaN = (_k: string, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v);
       console.log(JSON.stringify(

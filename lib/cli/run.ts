@@ -434,7 +434,10 @@ async function dryRun(config: StudyConfig): Promise<string> {
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
-export function progressBar(): { update: (p: StudyProgress) => void; stop: () => void } {
+export function progressBar(): {
+  update: (p: Pick<StudyProgress, "fraction" | "message"> & { stage: string }) => void;
+  stop: () => void;
+} {
   if (!Deno.stderr.isTerminal()) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({
     format: "{bar} {percentage}% | {stage} | {message}",

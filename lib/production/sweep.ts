@@ -109,17 +109,6 @@ export function parseSweepGrid(raw: unknown): SweepGridConfig {
   return grid;
 }
 
-/** A cell's coordinates. */
-interface Cell {
-  symbol: string;
-  /** Index into the grid's windows. */
-  window: number;
-  lag: number;
-  sizing: SizingConfig;
-  slippageBps: number;
-  costBps: number;
-}
-
 /** What a sweep produced. */
 export interface SweepResult {
   /** Stored sweep id (absent without storing). */
@@ -179,14 +168,52 @@ function subRows(rows: PredictionRows, width: number, symbol: string | undefined
   return { dates, symbols, scores, winRate };
 }
 
-/** Runs a sweep over a stored run (see the module notes); stores and writes it unless `save` is false. */
-export async function sweepRun(
-  store: Store,
-  runId: string,
-  grid: SweepGridConfig,
-  opts: { dataPath?: string; outDir?: string; save?: boolean; gridSource?: Record<string, unknown> } = {},
-): Promise<SweepResult> {
-  const stored = await loadStoredRun(store, runId, opts.dataPath);
+/**
+ * A sweep laid out before anything runs: the stored run, the grid, its cells in a fixed order (symbol, window, lag,
+ * sizing, slippage, cost; cell i is the i-th trial stored), the windows. Deterministic for a stored run and grid, so a
+ * scale-out worker that plans the same sweep numbers the cells exactly as the coordinator did.
+ */
+export interface SweepPlan {
+  /** The stored run swept. */
+  stored: StoredRun;
+  /** The grid. */
+  grid: SweepGridConfig;
+  /** The cells, in trial order. */
+  cells: readonly SweepCell[];
+  /** The date windows the cells refer to. */
+  windows: readonly DateWindow[];
+  /** Borrow cost every cell uses, bps per year. */
+  borrowBps: number;
+}
+
+/** One cell's coordinates. */
+export interface SweepCell {
+  /** A symbol of the run, or `portfolio` for its whole book. */
+  symbol: string;
+  /** Index into the plan's windows. */
+  window: number;
+  /** Lag ≥ 1. */
+  lag: number;
+  /** The sizing rule. */
+  sizing: SizingConfig;
+  /** Slippage, bps. */
+  slippageBps: number;
+  /** Commission, bps. */
+  costBps: number;
+}
+
+/** One cell's backtest: its row (metrics without the deflation, which needs every cell) and its daily net returns. */
+export interface SweepCellResult {
+  /** The row (`deflatedSharpe` and `trials` are set when the sweep is assembled). */
+  row: SweepRow;
+  /** The backtest's dates (ISO). */
+  dates: readonly string[];
+  /** Daily net returns on those dates (the PBO's sweep matrix). */
+  net: Float64Array;
+}
+
+/** Lays out a sweep (see {@link SweepPlan}); refuses a sizing the run's task cannot use, or a symbol not in the run. */
+export function planSweep(stored: StoredRun, grid: SweepGridConfig): SweepPlan {
   const base = stored.config.backtest;
   const task = stored.context.task;
   const sizings = grid.sizing ?? [base.sizing];
@@ -205,8 +232,7 @@ export async function sweepRun(
   // Windows span the dates the run has out-of-sample predictions for, not the whole price history: the first years of
   // the files are training-only, and a yearly window there would hold no prediction.
   const windows = windowsOf(grid, [...new Set(stored.rows.dates)].sort());
-  const width = task === "multiclass" ? stored.context.classes : 1;
-  const cells: Cell[] = [];
+  const cells: SweepCell[] = [];
   for (const symbol of symbols) {
     for (const [wi] of windows.entries()) {
       for (const lag of grid.lags ?? [base.lag]) {
@@ -220,18 +246,34 @@ export async function sweepRun(
       }
     }
   }
-  const borrowBps = grid.borrowBps ?? base.borrowBps;
-  const rows: SweepRow[] = [];
-  const returnsOf: { dates: readonly string[]; net: Float64Array }[] = [];
-  const windowOfRow: number[] = [];
-  const cache = new Map<string, { panel: Panel; rows: PredictionRows }>();
-  for (const c of cells) {
+  return { stored, grid, cells, windows, borrowBps: grid.borrowBps ?? base.borrowBps };
+}
+
+/** A symbol's window of prices and predictions, cut once and shared by the cells on it (keyed `symbol|window`). */
+export type SweepCellCache = Map<string, { panel: Panel; rows: PredictionRows }>;
+
+/**
+ * Backtests the plan's cells `from` (inclusive) to `to` (exclusive), in order. A symbol's window is cut once per
+ * `cache` (one per call unless given) and shared by its cells. A cell whose window holds no prediction is refused
+ * (ConfigError).
+ */
+export function runSweepCells(
+  plan: SweepPlan,
+  from = 0,
+  to = plan.cells.length,
+  cache: SweepCellCache = new Map(),
+): SweepCellResult[] {
+  const { stored, windows, borrowBps } = plan;
+  const base = stored.config.backtest;
+  const width = stored.context.task === "multiclass" ? stored.context.classes : 1;
+  const out: SweepCellResult[] = [];
+  for (const c of plan.cells.slice(from, to)) {
     const w = windows[c.window];
     const key = `${c.symbol}|${c.window}`;
     let part = cache.get(key);
     if (part === undefined) {
       const sym = c.symbol === "portfolio" ? undefined : c.symbol;
-      part = { panel: subPanel(panel, sym, w), rows: subRows(stored.rows, width, sym, w) };
+      part = { panel: subPanel(stored.market.panel, sym, w), rows: subRows(stored.rows, width, sym, w) };
       cache.set(key, part);
     }
     if (part.rows.dates.length === 0 || part.panel.frame.height === 0) {
@@ -246,22 +288,59 @@ export async function sweepRun(
       sizing: c.sizing,
     };
     const { result } = backtestPredictions(part.panel, part.rows, { ...stored.context, backtest });
-    rows.push({
-      symbol: c.symbol,
-      windowStart: part.panel.dates[0],
-      windowEnd: part.panel.dates[part.panel.dates.length - 1],
-      costBps: c.costBps,
-      slippageBps: c.slippageBps,
-      lag: c.lag,
-      borrowBps,
-      annualization: base.annualization,
-      sizing: sizingLabel(c.sizing),
-      metrics: result.metrics,
-      buyAndHold: result.buyAndHold.metrics,
+    out.push({
+      row: {
+        symbol: c.symbol,
+        windowStart: part.panel.dates[0],
+        windowEnd: part.panel.dates[part.panel.dates.length - 1],
+        costBps: c.costBps,
+        slippageBps: c.slippageBps,
+        lag: c.lag,
+        borrowBps,
+        annualization: base.annualization,
+        sizing: sizingLabel(c.sizing),
+        metrics: result.metrics,
+        buyAndHold: result.buyAndHold.metrics,
+      },
+      dates: result.dates,
+      net: result.netReturns,
     });
-    returnsOf.push({ dates: result.dates, net: result.netReturns });
-    windowOfRow.push(c.window);
   }
+  return out;
+}
+
+/** Options of {@link assembleSweep} and {@link sweepRun}. */
+export interface SweepOutputOptions {
+  /** Where the sweep-<timestamp> folder goes (default data/sweeps). */
+  outDir?: string;
+  /** False: neither store nor write (default true). */
+  save?: boolean;
+  /** The grid as the user wrote it, stored with the sweep (default: the parsed grid). */
+  gridSource?: Record<string, unknown>;
+}
+
+/**
+ * Assembles a sweep from every cell's result (in cell order): the deflated Sharpe ratio of each row with N counted by
+ * the store's trial registry (this sweep's cells included), PBO per window, and — unless `save` is false — the CSV and
+ * JSON outputs and the stored sweep with one trial per cell, written in one transaction. The local sweep and the
+ * scale-out coordinator both end here, so the same cell results give the same sweep.
+ */
+export async function assembleSweep(
+  store: Store,
+  plan: SweepPlan,
+  results: readonly SweepCellResult[],
+  opts: SweepOutputOptions = {},
+): Promise<SweepResult> {
+  const { stored, windows, borrowBps, grid } = plan;
+  if (results.length !== plan.cells.length) {
+    throw new ConfigError(`a sweep of ${plan.cells.length} cells cannot be assembled from ${results.length} results`);
+  }
+  const base = stored.config.backtest;
+  const panel = stored.market.panel;
+  const runId = stored.run.id;
+  const rows = results.map((r) => r.row);
+  const returnsOf = results.map((r) => ({ dates: r.dates, net: r.net }));
+  const windowOfRow = plan.cells.map((c) => c.window);
   const before = await store.countTrials(stored.key);
   const sharpes = rows.map((r) => r.metrics.sharpe / Math.sqrt(base.annualization));
   const deflation = deflationWith(before, sharpes, { sweepTrials: rows.length });
@@ -304,6 +383,17 @@ export async function sweepRun(
     })),
   });
   return { id, rows, deflation, pbo, dir: out.dir, stored };
+}
+
+/** Runs a sweep over a stored run in this process (see the module notes); stores and writes it unless `save` is false. */
+export async function sweepRun(
+  store: Store,
+  runId: string,
+  grid: SweepGridConfig,
+  opts: SweepOutputOptions & { dataPath?: string } = {},
+): Promise<SweepResult> {
+  const plan = planSweep(await loadStoredRun(store, runId, opts.dataPath), grid);
+  return await assembleSweep(store, plan, runSweepCells(plan), opts);
 }
 
 function numeric(m: BacktestMetrics): Record<string, number> {

@@ -109,8 +109,8 @@ class PreparedStudies {
   }
 }
 
-/** Refuses, with what to do, a data path this worker cannot read. */
-async function checkReadable(path: string, worker: string): Promise<void> {
+/** Refuses, with what to do, a data path this worker cannot read (`what`: whose files they are, for the message). */
+export async function checkReadable(path: string, worker: string, what = "the study's"): Promise<void> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) {
@@ -118,7 +118,7 @@ async function checkReadable(path: string, worker: string): Promise<void> {
     } else (await Deno.open(path, { read: true })).close();
   } catch (e) {
     throw new DataError(
-      `worker ${worker} cannot read the study's price files here (${(e as Error).message}). Workers read the ` +
+      `worker ${worker} cannot read ${what} price files here (${(e as Error).message}). Workers read the ` +
         `data themselves: put it on a filesystem every worker mounts at the same path (a shared volume, NFS), or ` +
         `copy the same files to that path on every machine`,
       { file: path },

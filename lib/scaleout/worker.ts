@@ -13,8 +13,9 @@
  *   a busy 2-core machine, where 30 s locks made live jobs stall and run twice, hence the 120 s default).
  * - **Retries.** A failed attempt is retried with exponential backoff up to the job's `attempts` (set by the
  *   coordinator); a permanent failure (a configuration the study cannot run with) is not retried. When the last
- *   attempt fails, the handler records the failure in the store (the run is sealed `failed` with stage, fold and
- *   error), so the store says where the study stopped even when no coordinator is watching.
+ *   attempt fails, the handler records the failure in the store (a study fold: the run is sealed `failed` with stage,
+ *   fold and error), so the store says where the study stopped even when no coordinator is watching; a sweep batch
+ *   has nothing stored to mark (its sweep is stored only once assembled), and its coordinator fails the sweep.
  * - **Shutdown.** `close()` stops taking jobs and waits for the running ones; `close(true)` abandons them (their
  *   locks expire and other workers retry them).
  *
@@ -25,7 +26,8 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Store } from "../store/store.ts";
 import { probeRedis, redactRedisUrl, redisConnection } from "./connection.ts";
 import { studyFoldHandler } from "./fold_job.ts";
-import { type CandorJob, JobError, type JobHandler, type JobOutcome, QUEUE_NAME } from "./jobs.ts";
+import { type CandorJob, describeJob, JobError, type JobHandler, type JobOutcome, QUEUE_NAME } from "./jobs.ts";
+import { sweepCellsHandler } from "./sweep_job.ts";
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -57,11 +59,6 @@ export interface RunningWorker {
   close(force?: boolean): Promise<void>;
 }
 
-/** A job in one line for logs. */
-function describe(job: CandorJob): string {
-  return `fold ${job.fold + 1} of ${job.entry} (${job.studyId})`;
-}
-
 /** Starts a worker (see the module notes); resolves once it is connected and taking jobs. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const name = options.name ?? `${Deno.hostname()}:${Deno.pid}`;
@@ -69,7 +66,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const lockMs = options.lockMs ?? 120_000;
   const progressMs = options.progressMs ?? 500;
   const handlers = new Map<string, JobHandler>(
-    [studyFoldHandler({ cachedStudies: options.cachedStudies })].map((h) => [h.kind, h as JobHandler]),
+    [studyFoldHandler({ cachedStudies: options.cachedStudies }), sweepCellsHandler()].map((
+      h,
+    ) => [h.kind, h as JobHandler]),
   );
   const counts = { written: 0, duplicate: 0, skipped: 0, failed: 0 };
   const stamp = () => new Date().toISOString().slice(11, 19);
@@ -80,7 +79,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       throw new UnrecoverableError(`worker ${name} does not know job kind ${JSON.stringify(job.data.kind)}`);
     }
     const attempts = job.opts.attempts ?? 1;
-    log(`${stamp()} ${name}: ${describe(job.data)} started (attempt ${job.attemptsMade + 1} of ${attempts})`);
+    log(`${stamp()} ${name}: ${describeJob(job.data)} started (attempt ${job.attemptsMade + 1} of ${attempts})`);
     let last = 0;
     const progress = (fraction: number, status: string) => {
       const now = Date.now();
@@ -92,9 +91,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const out = await handler.run(job.data, { store: options.store, worker: name, progress });
       counts[out.outcome]++;
       log(
-        `${stamp()} ${name}: ${describe(job.data)} ${out.outcome}${out.reason ? ` (${out.reason})` : ""} in ` +
+        `${stamp()} ${name}: ${describeJob(job.data)} ${out.outcome}${out.reason ? ` (${out.reason})` : ""} in ` +
           `${(out.ms.total / 1000).toFixed(1)} s` +
-          (out.ms.prepare > 0 ? ` (preparing the study ${(out.ms.prepare / 1000).toFixed(1)} s)` : ""),
+          (out.ms.prepare > 0
+            ? ` (preparing ${job.data.kind === "sweep-cells" ? "the run" : "the study"} ${
+              (out.ms.prepare / 1000).toFixed(1)
+            } s)`
+            : ""),
       );
       return out;
     } catch (e) {
@@ -102,7 +105,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const error = e instanceof JobError ? e : new JobError("train", e);
       const final = error.permanent || job.attemptsMade + 1 >= attempts;
       log(
-        `${stamp()} ${name}: ${describe(job.data)} failed at ${error.stage}: ${error.message}` +
+        `${stamp()} ${name}: ${describeJob(job.data)} failed at ${error.stage}: ${error.message}` +
           (final ? " — no attempts left, the run is marked failed" : " — will be retried"),
       );
       if (final) {

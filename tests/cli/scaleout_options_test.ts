@@ -74,3 +74,49 @@ Deno.test("candor worker and run --queue: bad arguments exit 2 with what to give
     assert.equal(r.stdout, "");
   }
 });
+
+Deno.test("candor sweep --queue: --help tells how; bad arguments exit 2 before any connection, saying what to give", async () => {
+  const help = await candor(["sweep", "--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  for (const o of ["--queue URL", "--cells-per-job N", "--attempts N", "--resume ID"]) {
+    assert.ok(help.stdout.includes(o), `${o} in:\n${help.stdout}`);
+  }
+  assert.match(help.stdout, /each cell is stored once however often its job\s+ran/);
+  const cases: Array<{ args: string[]; message: RegExp }> = [
+    {
+      args: ["sweep", "--run", "run_x", "--grid", "g.yaml", "--queue", "redis://127.0.0.1:1", "--db", "runs.db"],
+      message: /--queue needs the run store as a postgres:\/\/ URL .*the workers read the run's predictions from it/,
+    },
+    {
+      args: ["sweep", "--run", "run_x", "--grid", "g.yaml", "--attempts", "2"],
+      message: /--attempts goes with --queue/,
+    },
+    { args: ["sweep", "--resume", "sweepq_x"], message: /--resume goes with --queue/ },
+    {
+      args: ["sweep", "--resume", "sweepq_x", "--grid", "g.yaml", "--queue", "redis://127.0.0.1:1", "--db", PG],
+      message: /--resume reads the sweep's run, grid and outputs from the queue; drop --grid/,
+    },
+    {
+      args: [
+        "sweep",
+        "--run",
+        "run_x",
+        "--grid",
+        "g.yaml",
+        "--queue",
+        "redis://127.0.0.1:1",
+        "--db",
+        PG,
+        "--cells-per-job",
+        "0",
+      ],
+      message: /--cells-per-job expects an integer ≥ 1/,
+    },
+  ];
+  for (const { args, message } of cases) {
+    const r = await candor(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stdout, "");
+  }
+});
