@@ -17,6 +17,13 @@ import { ConfigError } from "../errors.ts";
 import { centeredSums } from "./driscoll_kraay.ts";
 
 /**
+ * Below this many values {@link argsort} uses a comparison sort: the radix sort's fixed cost (four passes over 65,536
+ * counters, whatever n) dominated the many small rankings of a study — the per-date cross-sections of a few stocks,
+ * ranked for every date and bootstrap replicate — and made an 8-stock, 4-year study spend 26 of its 36 s there.
+ */
+const RADIX_MIN_VALUES = 2048;
+
+/**
  * Row order of `values` ascending (a stable argsort) by a least-significant-digit radix sort on the IEEE-754 bits:
  * each double mapped to an unsigned 64-bit key that sorts like the number (negative: every bit flipped; otherwise the
  * sign bit set), then four counting passes over 16-bit digits. Hand-written because neither JavaScript nor a
@@ -27,6 +34,10 @@ import { centeredSums } from "./driscoll_kraay.ts";
  */
 function argsort(values: Float64Array): Uint32Array {
   const n = values.length;
+  if (n < RADIX_MIN_VALUES) {
+    // Ties keep index order (stable); −0 − +0 is −0, falsy, so ±0 tie like the radix keys' adjacent runs.
+    return Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
+  }
   const bits = new Uint32Array(Float64Array.from(values).buffer); // little-endian: [lo, hi] per value
   let lo = new Uint32Array(n), hi = new Uint32Array(n), order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

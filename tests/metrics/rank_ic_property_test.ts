@@ -47,6 +47,21 @@ Deno.test("rank IC equals Pearson on midranks computed by definition (ties, sign
   );
 });
 
+Deno.test("rank IC equals the definition on samples long enough for the radix argsort (ties, signs, ±0, extremes)", () => {
+  // Short samples are ranked by a comparison sort, samples of 2,048 values and more by the radix sort on the bits:
+  // the same edge cases through the second path.
+  fc.assert(
+    fc.property(fc.array(fc.tuple(value, value), { minLength: 2048, maxLength: 2300 }), (pairs) => {
+      const x = pairs.map((p) => p[0]), y = pairs.map((p) => p[1]);
+      const expected = pearson(naiveMidranks(x), naiveMidranks(y));
+      const got = rankInformationCoefficient(x, y);
+      if (Number.isNaN(expected)) assert.ok(Number.isNaN(got), `expected NaN, got ${got}`);
+      else assert.ok(Math.abs(got - Math.max(-1, Math.min(1, expected))) < 1e-9, `${got} vs ${expected}`);
+    }),
+    { numRuns: 10 },
+  );
+});
+
 Deno.test("rank IC of a large sample with heavy ties matches the definition computed by counting", () => {
   // 20,000 values over 50 distinct levels: every value tied with ~400 others, so the runs of ties decide the answer.
   const n = 20_000;
