@@ -89,7 +89,7 @@ async function queuedRun(postgresUrl: string, config: unknown, workers: number):
   const procs: CandorProcess[] = [];
   try {
     for (let i = 0; i < workers; i++) {
-      procs.push(await startWorkerProcess(`w${i + 1}`, redis.url, db.url, [], [], 30));
+      procs.push(await startWorkerProcess(`w${i + 1}`, redis.url, db.url, [], [], 120));
     }
     const t0 = Date.now();
     let queuedAt = 0;

@@ -42,7 +42,7 @@ export const WORKER_SPEC: CommandSpec = {
       name: "lock-seconds",
       type: "string",
       value: "S",
-      description: "job lock: a job whose worker stops for this long is retried elsewhere (30)",
+      description: "job lock: a job whose worker stops for this long is retried elsewhere (120)",
     },
     {
       name: "cached-studies",
@@ -92,7 +92,7 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
   const concurrency = count(values.concurrency, "concurrency", 1, 1);
   if (!Number.isInteger(concurrency)) throw new UsageError(`--concurrency expects an integer ≥ 1`);
-  const lockMs = Math.round(1000 * count(values["lock-seconds"], "lock-seconds", 1, 30));
+  const lockMs = Math.round(1000 * count(values["lock-seconds"], "lock-seconds", 1, 120));
   const cachedStudies = count(values["cached-studies"], "cached-studies", 1, 1);
   for (const m of (values.import as string[] | undefined) ?? []) {
     const url = /^[a-z][a-z0-9+.-]*:/i.test(m) && !isAbsolute(m) ? m : pathToFileURL(resolve(m)).href;

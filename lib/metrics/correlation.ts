@@ -17,29 +17,61 @@ import { ConfigError } from "../errors.ts";
 import { centeredSums } from "./driscoll_kraay.ts";
 
 /**
- * Midranks (0-based; tied values share the average of the ranks they span) of finite values: the values sorted as a
- * Float64Array (native numeric sort, no object per value), each value's run of ties found by two binary searches.
+ * Row order of `values` ascending (a stable argsort) by a least-significant-digit radix sort on the IEEE-754 bits:
+ * each double mapped to an unsigned 64-bit key that sorts like the number (negative: every bit flipped; otherwise the
+ * sign bit set), then four counting passes over 16-bit digits. Hand-written because neither JavaScript nor a
+ * well-kept npm package offers an argsort of a Float64Array: sorting an index array with a comparator calls back into
+ * JavaScript ~n·log n times, and ranking by binary search in a sorted copy misses the cache on every probe — on the
+ * 1.8 M pooled predictions of a whole-universe study either cost seconds per rank IC, this about 0.1 s. Finite values
+ * only (the callers drop the rest); −0 and +0 get adjacent keys, and ties are found by value afterwards.
  */
+function argsort(values: Float64Array): Uint32Array {
+  const n = values.length;
+  const bits = new Uint32Array(Float64Array.from(values).buffer); // little-endian: [lo, hi] per value
+  let lo = new Uint32Array(n), hi = new Uint32Array(n), order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = bits[2 * i + 1];
+    const negative = (h & 0x80000000) !== 0;
+    lo[i] = negative ? ~bits[2 * i] : bits[2 * i];
+    hi[i] = negative ? ~h : h | 0x80000000;
+    order[i] = i;
+  }
+  // The keys travel with the indices, so every pass reads its input in order (a gather through the permutation would
+  // miss the cache on every read).
+  let lo2 = new Uint32Array(n), hi2 = new Uint32Array(n), order2 = new Uint32Array(n);
+  const counts = new Uint32Array(65536);
+  for (let pass = 0; pass < 4; pass++) {
+    const shift = (pass & 1) * 16;
+    const key = pass < 2 ? lo : hi;
+    counts.fill(0);
+    for (let k = 0; k < n; k++) counts[(key[k] >>> shift) & 0xffff]++;
+    if (counts.some((c) => c === n)) continue; // every key has the same digit: this pass would not move anything
+    for (let d = 0, total = 0; d < 65536; d++) {
+      const c = counts[d];
+      counts[d] = total;
+      total += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const at = counts[(key[k] >>> shift) & 0xffff]++;
+      order2[at] = order[k];
+      lo2[at] = lo[k];
+      hi2[at] = hi[k];
+    }
+    [order, order2, lo, lo2, hi, hi2] = [order2, order, lo2, lo, hi2, hi];
+  }
+  return order;
+}
+
+/** Midranks (0-based; tied values share the average of the ranks they span) of finite values, through {@link argsort}. */
 function midranks(values: Float64Array): Float64Array {
-  const sorted = Float64Array.from(values).sort();
+  const order = argsort(values);
   const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    // lo: the first index holding a value ≥ v; hi: the first holding a value > v. The run of ties is [lo, hi).
-    let lo = 0, hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    let end = sorted.length;
-    hi = lo;
-    while (hi < end) {
-      const mid = (hi + end) >>> 1;
-      if (sorted[mid] <= v) hi = mid + 1;
-      else end = mid;
-    }
-    out[i] = (lo + hi - 1) / 2;
+  for (let lo = 0; lo < order.length;) {
+    let hi = lo + 1;
+    while (hi < order.length && values[order[hi]] === values[order[lo]]) hi++;
+    const rank = (lo + hi - 1) / 2; // the run of ties [lo, hi)
+    for (let k = lo; k < hi; k++) out[order[k]] = rank;
+    lo = hi;
   }
   return out;
 }

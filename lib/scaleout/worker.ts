@@ -8,7 +8,9 @@
  *   (every `lockMs`) puts the job back in the queue, where any worker takes it. A job may stall twice
  *   (`maxStalledCount` 2) before the queue fails it. The lock is renewed from the event loop: a computation that
  *   blocks the loop for longer than `lockMs` makes a live job look stalled (it is then run twice; the store keeps one
- *   copy), so keep `lockMs` well above the longest synchronous step (XGBoost yields every 100 ms while training).
+ *   copy), so keep `lockMs` well above the longest synchronous step (XGBoost yields every 100 ms while training; preparing a
+ *   study — loading, features, dataset — does not: 20 s for the 455-symbol S&P 500 files with the base features on
+ *   a busy 2-core machine, where 30 s locks made live jobs stall and run twice, hence the 120 s default).
  * - **Retries.** A failed attempt is retried with exponential backoff up to the job's `attempts` (set by the
  *   coordinator); a permanent failure (a configuration the study cannot run with) is not retried. When the last
  *   attempt fails, the handler records the failure in the store (the run is sealed `failed` with stage, fold and
@@ -33,7 +35,7 @@ export interface WorkerOptions {
   store: Store;
   /** Jobs run at once in this process (default 1; training is CPU-bound, so prefer one process per core). */
   concurrency?: number;
-  /** Job lock duration in milliseconds (default 30,000); see the module notes. */
+  /** Job lock duration in milliseconds (default 120,000); see the module notes. */
   lockMs?: number;
   /** This worker's name in logs and job records (default `host:pid`). */
   name?: string;
@@ -64,7 +66,7 @@ function describe(job: CandorJob): string {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const name = options.name ?? `${Deno.hostname()}:${Deno.pid}`;
   const log = options.log ?? ((line: string) => console.error(line));
-  const lockMs = options.lockMs ?? 30_000;
+  const lockMs = options.lockMs ?? 120_000;
   const progressMs = options.progressMs ?? 500;
   const handlers = new Map<string, JobHandler>(
     [studyFoldHandler({ cachedStudies: options.cachedStudies })].map((h) => [h.kind, h as JobHandler]),

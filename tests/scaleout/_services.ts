@@ -238,7 +238,7 @@ export class CandorProcess {
 /**
  * Starts a worker process on `queue` and `db`, waits until it takes jobs. Tests use a 2-second job lock so a killed
  * worker's job is retried quickly (a job whose worker blocks its event loop longer than that runs twice; the store
- * keeps one copy); the benchmark uses the default 30 s.
+ * keeps one copy); the benchmark uses the default (120 s).
  */
 export async function startWorkerProcess(
   name: string,
