@@ -277,6 +277,7 @@ export {
   LossBalanceMonitor,
   SignBiasMonitor,
   VarianceCollapseMonitor,
+  weightedLossShares,
 } from "./diagnostics/monitors.ts";
 export { auditInputScale } from "./diagnostics/input_scale.ts";
 export type { InputScaleReport } from "./diagnostics/input_scale.ts";

@@ -37,8 +37,14 @@ export interface HealthRow {
   trainLoss: number;
   /** Mean validation loss per sample after the epoch's last step; undefined when training had no validation data. */
   valLoss?: number;
-  /** Training loss components by name (e.g. `ce`, `mse`, `direction`), per-sample means like `trainLoss`. */
+  /** Training loss components by name (e.g. `ce`, `mse`, `direction`), per-sample means like `trainLoss`, as logged. */
   components: Record<string, number>;
+  /**
+   * Each component's weight in the loss (`trainLoss = Σ componentWeights[k] · components[k]`; 1 where absent): a
+   * component's share of the loss is `componentWeights[k] · components[k]` over that sum, as the loss-balance monitor
+   * judges it.
+   */
+  componentWeights: Record<string, number>;
   /** Learning rate of the epoch's last step. */
   lr: number;
   /** Mean and std of the predictions the monitors see (for multiclass, the decision margin). */
@@ -113,6 +119,7 @@ export class HealthLog implements TrainingMonitor {
       trainLoss: r.trainLoss,
       valLoss: r.valLoss,
       components: r.components,
+      componentWeights: Object.fromEntries(Object.keys(r.components).map((k) => [k, r.componentWeights?.[k] ?? 1])),
       lr: r.lr,
       predMean: p.mean,
       predStd: p.std,

@@ -12,12 +12,14 @@
  *   (multiclass) — "always long" in disguise.
  * - {@link GradientHealthMonitor}: exploding gradients (a step's norm far above the running median), and a clip
  *   ratio near 100 % (clipping is then doing the optimizer's job; usually unscaled inputs).
- * - {@link LossBalanceMonitor}: one loss component dominating the total (a penalty drowning the data term).
+ * - {@link LossBalanceMonitor}: one loss term dominating the total (a penalty drowning the data term), judged on the
+ *   weighted terms `weight · component` the loss is the sum of, not on the components as logged (a lightly weighted
+ *   but large ‖W‖₁ is not a dominant penalty).
  *
  * @module
  */
 
-import type { EpochContext, TrainingEvent, TrainingMonitor } from "../training/loop.ts";
+import type { EpochContext, TrainingEpoch, TrainingEvent, TrainingMonitor } from "../training/loop.ts";
 
 function stats(p: Float32Array): { mean: number; std: number; positive: number } {
   let s = 0, s2 = 0, pos = 0;
@@ -297,24 +299,40 @@ export class GradientHealthMonitor implements TrainingMonitor {
 /** Options of {@link LossBalanceMonitor}. */
 export interface LossBalanceOptions {
   /**
-   * Share of the summed absolute components above which an auxiliary or penalty term dominates the loss, default 0.5.
-   * The data term (the first component: the loss the model is fitted for) is never flagged for dominating — that is
-   * what a healthy loss looks like.
+   * Share of the loss (Σ over the weighted terms |weight · component|) above which an auxiliary or penalty term
+   * dominates, default 0.5. The data term (the first component: the loss the model is fitted for) is never flagged for
+   * dominating — that is what a healthy loss looks like.
    */
   maxShare?: number;
 }
 
 /**
- * Tracks each loss component's share of the total, per epoch, and flags an auxiliary head or a penalty (any component
- * after the first, the data term) that takes more than `maxShare` of the loss at the last epoch: the model is then
- * mostly trained for something other than its target.
+ * Each loss term's share of the loss for one epoch record: `|w_k · c_k| / Σ_j |w_j · c_j|`, with `c` the logged
+ * components and `w` their weights in the loss (`record.componentWeights`, 1 where absent). All shares are 0 when every
+ * term is 0. This is the share the loss really gives a term: NOTEARS logs ‖W‖₁ unweighted next to its weight λ, and
+ * the component alone would overstate the penalty by 1/λ.
+ */
+export function weightedLossShares(
+  record: Pick<TrainingEpoch, "components" | "componentWeights">,
+): Record<string, number> {
+  const w = record.componentWeights ?? {};
+  const terms = Object.entries(record.components).map(([k, c]): [string, number] => [k, Math.abs((w[k] ?? 1) * c)]);
+  const total = terms.reduce((a, [, t]) => a + t, 0);
+  return Object.fromEntries(terms.map(([k, t]) => [k, total > 0 ? t / total : 0]));
+}
+
+/**
+ * Tracks each loss term's share of the loss, per epoch — the weighted term `weight · component` over the sum of all
+ * weighted terms ({@link weightedLossShares}) — and flags an auxiliary head or a penalty (any component after the
+ * first, the data term) that takes more than `maxShare` of the loss at the last epoch: the model is then mostly trained
+ * for something other than its target.
  */
 export class LossBalanceMonitor implements TrainingMonitor {
   /** Monitor name, `"loss-balance"`; its event has kind `loss-imbalance`. */
   readonly name = "loss-balance";
-  /** Share of Σ|components| (0–1) above which an auxiliary or penalty component dominates; judged at the last epoch. */
+  /** Share of the loss (0–1) above which an auxiliary or penalty term dominates; judged at the last epoch. */
   readonly maxShare: number;
-  /** Per epoch: component → share of Σ|components|. */
+  /** Per epoch: component → share of the loss, weighted as the loss weighs it (0–1, summing to 1). */
   readonly shares: Array<Record<string, number>> = [];
 
   /** `maxShare` defaults to 0.5. */
@@ -322,13 +340,9 @@ export class LossBalanceMonitor implements TrainingMonitor {
     this.maxShare = o.maxShare ?? 0.5;
   }
 
-  /** Records each training-loss component's share of Σ|components| for the epoch (all 0 when the sum is 0). */
+  /** Records each training-loss term's weighted share of the loss for the epoch (all 0 when the loss is 0). */
   onEpochEnd(ctx: EpochContext): void {
-    const c = ctx.record.components;
-    const total = Object.values(c).reduce((a, b) => a + Math.abs(b), 0);
-    const s: Record<string, number> = {};
-    for (const [k, v] of Object.entries(c)) s[k] = total > 0 ? Math.abs(v) / total : 0;
-    this.shares.push(s);
+    this.shares.push(weightedLossShares(ctx.record));
   }
 
   events(): TrainingEvent[] {
@@ -341,8 +355,8 @@ export class LossBalanceMonitor implements TrainingMonitor {
     return [{
       epoch: this.shares.length,
       kind: "loss-imbalance",
-      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the total at the last epoch; the data ` +
-        `term "${dataTerm[0]}" ${(100 * dataTerm[1]).toFixed(0)}%)`,
+      message: `loss dominated by "${name}" (${(100 * share).toFixed(0)}% of the weighted total at the last epoch; ` +
+        `the data term "${dataTerm[0]}" ${(100 * dataTerm[1]).toFixed(0)}%)`,
     }];
   }
 }

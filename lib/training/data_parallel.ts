@@ -67,6 +67,11 @@ export interface ShardedGradient {
   loss: number;
   /** Loss components combined with the same shard weights. */
   components: Record<string, number>;
+  /**
+   * Each component's weight in the loss: the weight the shards' losses declare (they run the same loss function, so
+   * they agree); were they to differ, the effective weight Σ f_k·w_k·c_k / Σ f_k·c_k (f_k the shard weights).
+   */
+  weights: Record<string, number>;
   /** Σ g² of the combined gradient (float64). */
   sumSquares: number;
 }
@@ -77,6 +82,8 @@ interface ShardResult {
   loss: number;
   names: string[];
   components: number[];
+  /** Component j's weight in the shard's loss. */
+  weights: number[];
   noValidTargets: number;
 }
 
@@ -90,7 +97,7 @@ export function shardSizes(n: number, parts: number): number[] {
  * Shared-memory layout between the main thread and one worker (see gradient_worker.ts, which mirrors it). The
  * control words are Int32; the data buffer holds, as float32: parameters `[0, P)`, the gradient `[P, 2P)`, a result
  * header `[2P, 2P + HEADER)` (loss, no-valid-target count, component count, components), then the shard's inputs
- * `x`, targets `y` and weights `w` for up to `maxRows` rows. The text buffer carries component names and error
+ * `x`, targets `y` and weights `w` for up to `maxRows` rows. The text buffer carries component names and weights, and error
  * messages (UTF-8, length in the control word TEXT_LENGTH).
  */
 export const SHARED = {
@@ -246,12 +253,14 @@ class GradientWorker {
     if (c[SHARED.STATUS] !== 0) throw this.#fail(`failed: ${text}`);
     const L = this.layout, h = this.data.subarray(L.header, L.header + SHARED.HEADER);
     const k = h[2];
+    const labels = k > 0 ? JSON.parse(text) as { names: string[]; weights: number[] } : { names: [], weights: [] };
     return {
       grad: this.data.subarray(L.grad, L.grad + L.paramCount),
       loss: h[0],
       noValidTargets: h[1],
       components: Array.from(h.subarray(3, 3 + k)),
-      names: k > 0 ? JSON.parse(text) as string[] : [],
+      names: labels.names,
+      weights: labels.weights,
     };
   }
 
@@ -410,11 +419,12 @@ export class GradientPool {
     makeBatch: (d: ArrayDataset, idx: ArrayLike<number>, c: LossCounters) => TrainBatch,
   ): { result: ShardResult; y: Float32Array; w?: Float32Array } {
     const batch = makeBatch(data, idx, counters);
-    const { names, values } = readGradient(gradientTensors(this.#model, this.#vars, batch));
+    const { names, weights, values } = readGradient(gradientTensors(this.#model, this.#vars, batch));
     return {
       result: {
         loss: values[0],
         names,
+        weights,
         components: Array.from(values.subarray(1, 1 + names.length)),
         grad: values.subarray(1 + names.length),
         noValidTargets: 0,
@@ -438,7 +448,7 @@ export class GradientPool {
  * then all zero anyway.
  */
 export function combineShards(
-  results: Array<{ grad: Float32Array; loss: number; names: string[]; components: number[] }>,
+  results: Array<{ grad: Float32Array; loss: number; names: string[]; components: number[]; weights?: number[] }>,
   weights: number[],
   sizes: number[],
 ): ShardedGradient {
@@ -451,6 +461,8 @@ export function combineShards(
   const n = results[0].grad.length;
   let loss = 0;
   const components: Record<string, number> = {};
+  const terms: Record<string, number> = {};
+  const declared: Record<string, number> = {};
   const f = results.map((r, k) => {
     if (r.grad.length !== n) {
       throw new WorkerError(`shard ${k} returned ${r.grad.length} gradient values, expected ${n}`);
@@ -458,9 +470,21 @@ export function combineShards(
     // A zero-weight shard still goes through the sum, so a non-finite value in it is not hidden.
     const fk = ws[k] / W;
     loss += fk * r.loss;
-    r.names.forEach((name, j) => components[name] = (components[name] ?? 0) + fk * r.components[j]);
+    r.names.forEach((name, j) => {
+      const w = r.weights?.[j] ?? 1;
+      components[name] = (components[name] ?? 0) + fk * r.components[j];
+      terms[name] = (terms[name] ?? 0) + fk * w * r.components[j];
+      // NaN marks a weight that differs between shards.
+      declared[name] = declared[name] === undefined || declared[name] === w ? w : NaN;
+    });
     return fk;
   });
+  // The declared weight when the shards agree (always, for one loss function); else the effective weight.
+  const componentWeights: Record<string, number> = {};
+  for (const name of Object.keys(components)) {
+    const agreed = !Number.isNaN(declared[name]);
+    componentWeights[name] = agreed ? declared[name] : components[name] !== 0 ? terms[name] / components[name] : 1;
+  }
   // One pass: each element summed over shards in shard order in float64, rounded once, and squared for the norm.
   const grad = new Float32Array(n);
   let sumSquares = 0;
@@ -481,5 +505,5 @@ export function combineShards(
       sumSquares += v * v;
     }
   }
-  return { grad, loss, components, sumSquares };
+  return { grad, loss, components, weights: componentWeights, sumSquares };
 }

@@ -7,7 +7,7 @@
  * `createReplica(args)` → a {@link Trainable}, answered with `{type: "ready", names, sizes}` (the variables, so the
  * main thread can check both sides agree) or `{type: "error", message}`. From then on the worker serves requests
  * through the shared buffers (layout in data_parallel.ts: `SHARED`, `SharedLayout`): it waits on the request counter
- * with `Atomics.wait`, computes, writes the gradient, loss and components (names and errors as UTF-8 text), stores
+ * with `Atomics.wait`, computes, writes the gradient, loss and components (component names and weights, and errors, as UTF-8 text), stores
  * the request number in DONE and notifies. A request counter of −1 ends the loop.
  *
  * @module
@@ -38,7 +38,13 @@ function writeText(text: Uint8Array, control: Int32Array, s: string): void {
 }
 
 /** Computes one request's gradient into the shared buffers. */
-function gradient(model: Trainable, vars: tf.Variable[], c: Int32Array, data: Float32Array, L: SharedLayout): string[] {
+function gradient(
+  model: Trainable,
+  vars: tf.Variable[],
+  c: Int32Array,
+  data: Float32Array,
+  L: SharedLayout,
+): { names: string[]; weights: number[] } {
   let off = L.params;
   for (const v of vars) {
     const t = tf.tensor(data.subarray(off, off + v.size), v.shape);
@@ -60,14 +66,14 @@ function gradient(model: Trainable, vars: tf.Variable[], c: Int32Array, data: Fl
     weightValues,
     counters,
   };
-  const { names, values } = readGradient(gradientTensors(model, vars, batch));
+  const { names, weights, values } = readGradient(gradientTensors(model, vars, batch));
   if (names.length > SHARED.HEADER - 3) throw new Error(`more than ${SHARED.HEADER - 3} loss components`);
   data.set(values.subarray(1 + names.length), L.grad);
   data[L.header] = values[0];
   data[L.header + 1] = counters.noValidTargets;
   data[L.header + 2] = names.length;
   data.set(values.subarray(1, 1 + names.length), L.header + 3);
-  return names;
+  return { names, weights };
 }
 
 /** Serves requests until the counter is −1 (blocking this worker's thread, which has nothing else to do). */
@@ -83,8 +89,8 @@ function serve(model: Trainable, vars: tf.Variable[], init: InitRequest): void {
     if (req === seen) continue;
     seen = req;
     try {
-      const names = gradient(model, vars, c, data, init.layout);
-      writeText(text, c, JSON.stringify(names));
+      // Component names and their weights in the loss (float64, as JSON: the weights are not rounded to float32).
+      writeText(text, c, JSON.stringify(gradient(model, vars, c, data, init.layout)));
       c[SHARED.STATUS] = 0;
     } catch (err) {
       writeText(text, c, err instanceof Error ? `${err.name}: ${err.message}` : String(err));

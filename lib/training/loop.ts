@@ -67,9 +67,20 @@ export interface TrainingEpoch {
    * validation data.
    */
   valLoss?: number;
-  /** Training loss components by name (e.g. `ce`, `mse`, `direction`), per-sample means weighted like `trainLoss`. */
+  /**
+   * Training loss components by name (e.g. `ce`, `mse`, `direction`; NOTEARS' `sparsity` = ‖W‖₁), per-sample means
+   * weighted like `trainLoss`, as the loss logs them (`LossResult.components`: usually unweighted).
+   */
   components: Record<string, number>;
-  /** Validation loss components by name, per-sample means; undefined without validation data. */
+  /**
+   * Each component's weight in the loss (`LossResult.weights`), so `trainLoss = Σ_k componentWeights[k] ·
+   * components[k]`: the share of the loss a component really is comes from `componentWeights[k] · components[k]`, not
+   * from the component alone. When a loss changes a weight within the epoch, the epoch's effective weight
+   * Σ n_b·w_b·c_b / Σ n_b·c_b over its steps (b). Absent in records written before weights were logged: read it as
+   * every weight 1.
+   */
+  componentWeights?: Record<string, number>;
+  /** Validation loss components by name, per-sample means, with the same weights; undefined without validation data. */
   valComponents?: Record<string, number>;
   /** Learning rate of the epoch's last step. */
   lr: number;
@@ -401,20 +412,27 @@ function deserializeInto(
   }
 }
 
-/** One optimizer step's inputs: the batch loss, its components, the flat gradient and the gradient's L2 norm. */
+/**
+ * One optimizer step's inputs: the batch loss, its components and their weights, the flat gradient and the gradient's L2
+ * norm.
+ */
 interface StepGradient {
   loss: number;
   components: Record<string, number>;
+  weights: Record<string, number>;
   grad: Float32Array;
   norm: number;
 }
 
 function stepGradient(g: BatchGradient): StepGradient {
   const v = g.values;
-  const components: Record<string, number> = {};
-  g.names.forEach((name, i) => components[name] = v[1 + i]);
+  const components: Record<string, number> = {}, weights: Record<string, number> = {};
+  g.names.forEach((name, i) => {
+    components[name] = v[1 + i];
+    weights[name] = g.weights[i];
+  });
   const grad = v.subarray(1 + g.names.length);
-  return { loss: v[0], components, grad, norm: Math.sqrt(sumOfSquares(grad)) };
+  return { loss: v[0], components, weights, grad, norm: Math.sqrt(sumOfSquares(grad)) };
 }
 
 /** What an epoch's optimizer steps leave for its record. */
@@ -426,6 +444,10 @@ interface EpochSteps {
   /** Σ batch loss × batch rows, and the same per component. */
   lossSum: number;
   compSum: Record<string, number>;
+  /** Σ weight × component × batch rows per component, the last step's weight, and the components whose weight varied. */
+  termSum: Record<string, number>;
+  lastWeight: Record<string, number>;
+  weightVaried: Set<string>;
   counters: LossCounters;
   /** Set when a step's loss or gradient norm was not finite (the step was not applied). */
   nonFinite?: TrainingEvent;
@@ -592,7 +614,16 @@ class TrainingRun {
   async trainSteps(epoch: number): Promise<EpochSteps> {
     const { n, batchSize, stepsPerEpoch, o } = this;
     const order = o.shuffle === false ? Uint32Array.from({ length: n }, (_, i) => i) : this.rng.permutation(n);
-    const s: EpochSteps = { norms: [], clipped: [], lossSum: 0, compSum: {}, counters: { noValidTargets: 0 } };
+    const s: EpochSteps = {
+      norms: [],
+      clipped: [],
+      lossSum: 0,
+      compSum: {},
+      termSum: {},
+      lastWeight: {},
+      weightVaried: new Set(),
+      counters: { noValidTargets: 0 },
+    };
     const sync = readsSynchronously();
     for (let step = 0; step < stepsPerEpoch; step++) {
       const idx = order.subarray(step * batchSize, Math.min(n, (step + 1) * batchSize));
@@ -608,7 +639,13 @@ class TrainingRun {
       s.clipped.push(doClip);
       const b = idx.length;
       s.lossSum += g.loss * b;
-      for (const [k, c] of Object.entries(g.components)) s.compSum[k] = (s.compSum[k] ?? 0) + c * b;
+      for (const [k, c] of Object.entries(g.components)) {
+        const w = g.weights[k] ?? 1;
+        s.compSum[k] = (s.compSum[k] ?? 0) + c * b;
+        s.termSum[k] = (s.termSum[k] ?? 0) + w * c * b;
+        if (s.lastWeight[k] !== undefined && s.lastWeight[k] !== w) s.weightVaried.add(k);
+        s.lastWeight[k] = w;
+      }
       this.progress.update(epoch * stepsPerEpoch + step + 1, this.off + epoch + 1, g.loss, this.lr, g.norm);
     }
     return s;
@@ -618,7 +655,13 @@ class TrainingRun {
   gradient(idx: Uint32Array, counters: LossCounters): StepGradient {
     if (this.pool !== undefined) {
       const r = this.pool.gradient(this.data, idx, counters, makeBatch, this.optimizer.currentParameters());
-      return { loss: r.loss, components: r.components, grad: r.grad, norm: Math.sqrt(r.sumSquares) };
+      return {
+        loss: r.loss,
+        components: r.components,
+        weights: r.weights,
+        grad: r.grad,
+        norm: Math.sqrt(r.sumSquares),
+      };
     }
     const g = gradientTensors(this.model, this.vars, makeBatch(this.data, idx, counters));
     const read = readGradient(g, this.gradBuffer);
@@ -656,8 +699,13 @@ class TrainingRun {
   async recordEpoch(epoch: number, s: EpochSteps, t0: number): Promise<{ record: TrainingEpoch; ev: Evaluation }> {
     const { n, batchSize, o } = this;
     const trainN = s.norms.length > 0 ? n : 1;
-    const components: Record<string, number> = {};
-    for (const k of Object.keys(s.compSum)) components[k] = s.compSum[k] / trainN;
+    const components: Record<string, number> = {}, componentWeights: Record<string, number> = {};
+    for (const k of Object.keys(s.compSum)) {
+      components[k] = s.compSum[k] / trainN;
+      // The declared weight when it was the same on every step (always, for a fixed loss), else the effective one.
+      const varied = s.weightVaried.has(k) && s.compSum[k] !== 0;
+      componentWeights[k] = varied ? s.termSum[k] / s.compSum[k] : s.lastWeight[k];
+    }
     // Without validation, predictions on the training rows are only computed when a monitor needs them.
     const needEval = o.validation !== undefined || (o.monitors?.length ?? 0) > 0;
     const ev = needEval
@@ -672,6 +720,7 @@ class TrainingRun {
       trainLoss: s.lossSum / trainN,
       valLoss: o.validation ? ev.loss : undefined,
       components,
+      componentWeights,
       valComponents: o.validation ? ev.components : undefined,
       lr: this.lr,
       gradNorm: {

@@ -1,7 +1,8 @@
 /**
- * Loss functions for the training loop. Each returns a {@link LossResult}: the scalar to minimize and its named
- * components, which the loop logs separately (so a penalty that dominates the data term is visible, see the
- * loss-balance monitor in lib/diagnostics).
+ * Loss functions for the training loop. Each returns a {@link LossResult}: the scalar to minimize, its named
+ * components and the weight each component carries in the scalar. The loop logs the components and their weights
+ * separately (so a penalty that dominates the data term is visible, see the loss-balance monitor in lib/diagnostics,
+ * which judges the weighted terms `weight · component`).
  *
  * Conventions: `pred` is the model output, shape [B] (regression value or binary logit) or [B, K] (class logits);
  * labels are class indices 0..K−1 (or 0/1) as floats; optional per-sample weights `w` are normalized by their sum.
@@ -14,15 +15,33 @@
 import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
 
-/** The scalar loss and its named components (each a scalar; `total` = weighted sum of them). */
+/**
+ * The scalar loss, its named components and their weights: `total = Σ_k weights[k] · components[k]` (a weight absent
+ * from `weights` is 1).
+ *
+ * A component is logged as the loss chooses to make it readable — usually the unweighted term (`mse`, NOTEARS' ‖W‖₁
+ * and h(W)), sometimes a term that already includes its multiplier (then its weight is 1). Whatever the choice,
+ * `weights` says how much of `total` the component is, so the loss-balance monitor judges `weights[k] · components[k]`
+ * and never mistakes an interpretable but lightly weighted penalty for a dominant one.
+ */
 export interface LossResult {
   /** The scalar that is minimized (and differentiated). */
   total: tf.Scalar;
   /**
    * Named parts of the loss (e.g. `mse`, `direction`), logged separately so a dominating penalty is visible; `total` is
-   * their weighted sum.
+   * their weighted sum with {@link LossResult.weights}.
    */
   components: Record<string, tf.Scalar>;
+  /**
+   * Each component's multiplier in `total` (plain finite numbers, not tensors: the loop logs them without a read-back);
+   * a component missing here has weight 1.
+   */
+  weights?: Record<string, number>;
+}
+
+/** The weight of component `name` in a loss (1 when the loss declares none). */
+export function componentWeight(loss: Pick<LossResult, "weights">, name: string): number {
+  return loss.weights?.[name] ?? 1;
 }
 
 /** Counters a loss may increment (e.g. batches whose targets were all masked). Shared with the training log. */
@@ -200,21 +219,30 @@ function wrongDirection(pred: tf.Tensor, y: tf.Tensor, w?: tf.Tensor): tf.Scalar
 
 /**
  * Directional MSE: `0.4·mean((p − y)²) + 0.6·mean(max(0, −p·y))`. Components `mse` and `direction` are the unweighted
- * terms.
+ * terms (weights 0.4 and 0.6).
  */
 export function directionalMse(pred: tf.Tensor, y: tf.Tensor, w?: tf.Tensor): LossResult {
   const m = mse(pred, y, w).total;
   const d = wrongDirection(pred, y, w);
-  return { total: tf.add(tf.mul(0.4, m), tf.mul(0.6, d)) as tf.Scalar, components: { mse: m, direction: d } };
+  return {
+    total: tf.add(tf.mul(0.4, m), tf.mul(0.6, d)) as tf.Scalar,
+    components: { mse: m, direction: d },
+    weights: { mse: 0.4, direction: 0.6 },
+  };
 }
 
 /**
- * Directional Huber: `huber_δ(p, y) + λ·mean(max(0, −p·y))` (default δ = 1, λ = 1).
+ * Directional Huber: `huber_δ(p, y) + λ·mean(max(0, −p·y))` (default δ = 1, λ = 1). Components `huber` and
+ * `direction` are the unweighted terms (weights 1 and λ).
  */
 export function directionalHuber(pred: tf.Tensor, y: tf.Tensor, delta = 1, lambda = 1, w?: tf.Tensor): LossResult {
   const h = huber(pred, y, delta, w).total;
   const d = wrongDirection(pred, y, w);
-  return { total: tf.add(h, tf.mul(lambda, d)) as tf.Scalar, components: { huber: h, direction: d } };
+  return {
+    total: tf.add(h, tf.mul(lambda, d)) as tf.Scalar,
+    components: { huber: h, direction: d },
+    weights: { huber: 1, direction: lambda },
+  };
 }
 
 /**
@@ -254,7 +282,8 @@ export interface AntiCollapseOptions {
 /**
  * Adds anti-collapse penalties to a base loss: `base + α·max(0, σ* − std(p))² + β·mean(tanh(p/σ*))²`. The first term
  * pushes the batch's prediction spread back above σ* (a model predicting a constant has std 0); the second is 0 when
- * predictions are balanced in sign and 1 when they all share one. Components: the base's, plus `variance` and `sign`.
+ * predictions are balanced in sign and 1 when they all share one. Components: the base's (with the base's weights),
+ * plus the unweighted penalties `variance` (weight α) and `sign` (weight β).
  */
 export function antiCollapse(base: LossResult, pred: tf.Tensor, o: AntiCollapseOptions): LossResult {
   const p = tf.reshape(pred, [-1]);
@@ -262,10 +291,11 @@ export function antiCollapse(base: LossResult, pred: tf.Tensor, o: AntiCollapseO
   const std = tf.sqrt(tf.add(variance, 1e-12));
   const varPen = tf.square(tf.relu(tf.sub(o.targetStd, std))) as tf.Scalar;
   const signPen = tf.square(tf.mean(tf.tanh(tf.div(p, o.targetStd)))) as tf.Scalar;
-  const total = tf.addN([
-    base.total,
-    tf.mul(o.varianceWeight ?? 1, varPen),
-    tf.mul(o.signWeight ?? 0.1, signPen),
-  ]) as tf.Scalar;
-  return { total, components: { ...base.components, variance: varPen, sign: signPen } };
+  const alpha = o.varianceWeight ?? 1, beta = o.signWeight ?? 0.1;
+  const total = tf.addN([base.total, tf.mul(alpha, varPen), tf.mul(beta, signPen)]) as tf.Scalar;
+  return {
+    total,
+    components: { ...base.components, variance: varPen, sign: signPen },
+    weights: { ...base.weights, variance: alpha, sign: beta },
+  };
 }

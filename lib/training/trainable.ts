@@ -12,7 +12,7 @@
 // Loading tfjs through ./tfjs.ts also registers every gradient (see that module).
 import { tf } from "./tfjs.ts";
 import { ConfigError } from "../errors.ts";
-import type { LossCounters, LossResult } from "./losses.ts";
+import { componentWeight, type LossCounters, type LossResult } from "./losses.ts";
 
 /** A dataset held in typed arrays: `n` samples, each of shape `sampleShape`, targets `n × yWidth`. */
 export interface ArrayDataset {
@@ -144,6 +144,8 @@ export function disposeBatch(b: TrainBatch): void {
 export interface GradientTensors {
   /** Component names, in the order of {@link GradientTensors.tensors}' components. */
   names: string[];
+  /** Each component's weight in the loss (`LossResult.weights`, 1 when absent), in the order of `names`. */
+  weights: number[];
   /** `[loss, ...components, ...gradients in variable order]`. */
   tensors: tf.Tensor[];
   /** Float32 values all tensors hold together: 1 + components + parameters. */
@@ -154,6 +156,8 @@ export interface GradientTensors {
 export interface BatchGradient {
   /** Component names; `values[1 + i]` is component i. */
   names: string[];
+  /** Component i's weight in the loss. */
+  weights: number[];
   /** Loss, components and the flat gradient, float32. */
   values: Float32Array;
 }
@@ -166,18 +170,22 @@ export interface BatchGradient {
  */
 export function gradientTensors(model: Trainable, vars: tf.Variable[], batch: TrainBatch): GradientTensors {
   const names: string[] = [];
+  const weights: number[] = [];
   const comps: tf.Tensor[] = [];
   try {
     const { value, grads } = tf.variableGrads(() => {
       const { loss } = model.forward(batch, true);
       for (const [k, c] of Object.entries(loss.components)) {
+        const w = componentWeight(loss, k);
+        if (!Number.isFinite(w)) throw new ConfigError(`loss component "${k}": weight ${w} is not a finite number`);
         names.push(k);
+        weights.push(w);
         comps.push(tf.keep(c));
       }
       return loss.total;
     }, vars);
     const tensors = [value, ...comps, ...vars.map((v) => grads[v.name])];
-    return { names, tensors, size: tensors.reduce((a, t) => a + t.size, 0) };
+    return { names, weights, tensors, size: tensors.reduce((a, t) => a + t.size, 0) };
   } catch (e) {
     tf.dispose(comps);
     throw e;
@@ -211,7 +219,7 @@ export function readGradient(g: GradientTensors, buffer?: Float32Array): BatchGr
     off += t.size;
   }
   tf.dispose(g.tensors);
-  return { names: g.names, values };
+  return { names: g.names, weights: g.weights, values };
 }
 
 /** {@link readGradient} for backends that read asynchronously (WebGPU cannot read synchronously under Deno). */
@@ -224,7 +232,7 @@ export async function readGradientAsync(g: GradientTensors): Promise<BatchGradie
     off += p.length;
   }
   tf.dispose(g.tensors);
-  return { names: g.names, values };
+  return { names: g.names, weights: g.weights, values };
 }
 
 /**

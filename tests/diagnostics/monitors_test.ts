@@ -6,6 +6,7 @@ import {
   LossBalanceMonitor,
   SignBiasMonitor,
   VarianceCollapseMonitor,
+  weightedLossShares,
 } from "../../lib/diagnostics/monitors.ts";
 import { summarizeOutputs } from "../../lib/training/loop.ts";
 import { SeededRandom } from "../../lib/training/rng.ts";
@@ -72,7 +73,7 @@ Deno.test("health: healthy run gives 'healthy'; sign bias, clipping and imbalanc
   const v = bad.summary().verdict;
   assert.match(v, /sign bias from epoch 2: 100\.0% of predictions positive \(> 90%\)/);
   assert.match(v, /gradient clipped on 100% of steps/);
-  assert.match(v, /loss dominated by "variance" \(99% of the total/);
+  assert.match(v, /loss dominated by "variance" \(99% of the weighted total/);
 });
 
 Deno.test("loss balance: the data term may dominate; an auxiliary head or penalty above half of the loss may not", () => {
@@ -88,8 +89,56 @@ Deno.test("loss balance: the data term may dominate; an auxiliary head or penalt
   assert.equal(flagged.length, 1);
   assert.match(
     flagged[0].message,
-    /loss dominated by "volatility" \(75% of the total at the last epoch; the data term "mse" 20%\)/,
+    /loss dominated by "volatility" \(75% of the weighted total at the last epoch; the data term "mse" 20%\)/,
   );
+});
+
+Deno.test("loss balance: shares are the weighted terms w·c over their sum, as the loss weighs them", () => {
+  const judge = (components: Record<string, number>, componentWeights?: Record<string, number>) => {
+    const m = new LossBalanceMonitor();
+    m.onEpochEnd(ctx(1, spread, { components, componentWeights }, [1]));
+    return { shares: m.shares[0], events: m.events() };
+  };
+  const close = (a: Record<string, number>, b: Record<string, number>) => {
+    assert.deepEqual(Object.keys(a), Object.keys(b));
+    for (const k of Object.keys(b)) assert.ok(Math.abs(a[k] - b[k]) < 1e-12, `${k}: ${a[k]} vs ${b[k]}`);
+  };
+  // NOTEARS at λ = 0.01: ‖W‖₁ = 8 is logged unweighted next to a reconstruction of 0.5. Terms: 0.5, 0.01·8 = 0.08,
+  // 2·0.005 = 0.01, 0.5·0.0001 = 0.00005; sum 0.59005. As logged, ‖W‖₁ would be 8 / 8.5051 = 94 % and flagged; the
+  // loss gives it 0.08 / 0.59005 = 13.6 %.
+  const notears = judge(
+    { reconstruction: 0.5, sparsity: 8, acyclicity: 0.005, acyclicitySquared: 0.0001 },
+    { reconstruction: 1, sparsity: 0.01, acyclicity: 2, acyclicitySquared: 0.5 },
+  );
+  close(notears.shares, {
+    reconstruction: 0.5 / 0.59005,
+    sparsity: 0.08 / 0.59005,
+    acyclicity: 0.01 / 0.59005,
+    acyclicitySquared: 0.00005 / 0.59005,
+  });
+  assert.deepEqual(notears.events, [], "a large but lightly weighted ‖W‖₁ is not a dominant penalty");
+  // Directional MSE (0.4·mse + 0.6·direction): unweighted, direction is 0.8 / 1.8 = 44 % (not flagged); weighted it is
+  // 0.48 / (0.4 + 0.48) = 54.5 %, above half of the loss.
+  const directional = judge({ mse: 1, direction: 0.8 }, { mse: 0.4, direction: 0.6 });
+  close(directional.shares, { mse: 0.4 / 0.88, direction: 0.48 / 0.88 });
+  assert.equal(directional.events.length, 1);
+  assert.match(directional.events[0].message, /loss dominated by "direction" \(55% of the weighted total.*"mse" 45%\)/);
+  // Absent weights are 1 (records written before weights were logged); a negative weight counts by its size.
+  close(judge({ mse: 3, variance: 1 }).shares, { mse: 0.75, variance: 0.25 });
+  close(weightedLossShares({ components: { mse: 2, bonus: 1 }, componentWeights: { bonus: -2 } }), {
+    mse: 0.5,
+    bonus: 0.5,
+  });
+  close(weightedLossShares({ components: { mse: 0, l2: 0 } }), { mse: 0, l2: 0 });
+});
+
+Deno.test("health log: each row carries the components' weights, and the summary judges the weighted shares", () => {
+  const health = new TrainingHealth();
+  const record = { components: { reconstruction: 0.5, sparsity: 8 }, componentWeights: { sparsity: 0.01 } };
+  for (let e = 1; e <= 3; e++) for (const m of health.monitors) m.onEpochEnd(ctx(e, spread, record));
+  const s = health.summary();
+  assert.deepEqual(s.rows[2].componentWeights, { reconstruction: 1, sparsity: 0.01 });
+  assert.ok(!s.events.some((e) => e.kind === "loss-imbalance"), s.verdict);
 });
 
 Deno.test("gradient health: explosions relative to the running median; clip-ratio trend", () => {

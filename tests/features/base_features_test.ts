@@ -117,6 +117,21 @@ Deno.test("buildDataset: h-day forward log-return target, direction label, last 
   assert.ok(Math.abs(ds.X.data[ds.X.cols] - Math.log(1.1)) < 1e-6);
 });
 
+Deno.test("buildDataset: each row's date and symbol are the panel's own, with ragged and interleaved date sets", () => {
+  // A trades on odd days, B on days 2..9, C on three days; the shared axis is their union.
+  const day = (d: number) => `2024-03-${String(d).padStart(2, "0")}`;
+  const series = (days: number[]) => {
+    const c = days.map((d) => 10 + d);
+    return { date: days.map(day), open: c, high: c.map((x) => x + 1), low: c.map((x) => x - 1), close: c, volume: c };
+  };
+  const days = { A: [1, 3, 5, 7, 9, 11], B: [2, 3, 4, 5, 6, 7, 8, 9], C: [4, 10, 12] };
+  const panel = panelOf({ A: series(days.A), B: series(days.B), C: series(days.C) });
+  const ds = buildDataset(panel, { features: BASE_FEATURES.slice(0, 1), horizon: 1 });
+  // Every symbol loses its last row (no next-day return); the rest keep their own dates, in panel order.
+  const expected = Object.entries(days).flatMap(([s, d]) => d.slice(0, -1).map((x) => [s, day(x)]));
+  assert.deepEqual(ds.symbols.map((s, i) => [s, ds.dates[i]]), expected);
+});
+
 Deno.test("feature names are unique across the full built-in set, and the base set has at least 10", () => {
   assert.ok(BASE_FEATURES.length >= 10);
   assert.equal(new Set(FULL_FEATURES.map((d) => d.name)).size, FULL_FEATURES.length);

@@ -65,6 +65,12 @@ async function checkStoredNeural(store: Store, r: StudyResult, name: string, lr:
       assert.equal(x.lr, lr);
       assert.equal(x.extra!.nonFinite, 0);
       assert.ok(x.extra!.macroF1 === undefined || (Number(x.extra!.macroF1) >= 0 && Number(x.extra!.macroF1) <= 1));
+      // The loss as logged and each component's weight survive the store: Σ weight · component = the training loss.
+      const parts = x.extra!.lossComponents as Record<string, number>;
+      const weights = x.extra!.lossWeights as Record<string, number>;
+      assert.deepEqual(Object.keys(weights), Object.keys(parts));
+      const total = Object.entries(parts).reduce((a, [k, c]) => a + weights[k] * c, 0);
+      assert.ok(Math.abs(total - x.trainLoss) <= 1e-5 * x.trainLoss, `Σ w·c ${total} vs ${x.trainLoss}`);
     }
     assert.ok(epochs.some((x) => typeof x.extra!.macroF1 === "number"), "binary classifiers log macro-F1 per epoch");
     // Restore-best: the best epoch (1-based) is the one with the lowest stored validation loss.

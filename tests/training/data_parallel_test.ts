@@ -42,6 +42,19 @@ Deno.test("data-parallel: shard sizes and the weighted combination, by hand", ()
   assert.equal(r.loss, 1.75);
   assert.equal(r.components.mse, 1.75);
   assert.equal(r.sumSquares, 2.5 ** 2 + 3.5 ** 2);
+  assert.deepEqual(r.weights, { mse: 1 }, "a shard that declares no weight: weight 1");
+  // The components' weights travel with them: the shards' own weight when they agree, else the effective weight
+  // Σ f·w·c / Σ f·c = (0.25·2·1 + 0.75·4·2) / (0.25·1 + 0.75·2) = 6.5 / 1.75.
+  const weighted = combineShards(
+    [
+      { grad: Float32Array.of(0), loss: 1, names: ["mse", "l1"], components: [1, 1], weights: [0.4, 2] },
+      { grad: Float32Array.of(0), loss: 2, names: ["mse", "l1"], components: [2, 2], weights: [0.4, 4] },
+    ],
+    [1, 3],
+    [2, 2],
+  );
+  assert.equal(weighted.weights.mse, 0.4);
+  assert.ok(Math.abs(weighted.weights.l1 - 6.5 / 1.75) < 1e-12);
   // A NaN in a zero-weight shard is not hidden.
   const nan = combineShards(
     [{ grad: Float32Array.of(1), loss: 1, names: [], components: [] }, {
@@ -54,6 +67,24 @@ Deno.test("data-parallel: shard sizes and the weighted combination, by hand", ()
     [1, 1],
   );
   assert.ok(Number.isNaN(nan.sumSquares) && Number.isNaN(nan.loss));
+});
+
+Deno.test("data-parallel: the components' weights cross the worker boundary into the epoch record", async () => {
+  const m = linearTrainable({ seed: 2, features: 6, l2Weight: 0.25 });
+  const res = await train(m, weightedData(256, 1), {
+    epochs: 2,
+    batchSize: 128,
+    learningRate: 0.05,
+    seed: 9,
+    progress: false,
+    workers: 2,
+  });
+  assert.equal(res.workers, 2);
+  for (const r of res.history) {
+    assert.deepEqual(r.componentWeights, { mse: 1, l2: 0.25 });
+    const sum = r.components.mse + 0.25 * r.components.l2;
+    assert.ok(Math.abs(sum - r.trainLoss) <= 1e-5 * r.trainLoss, `${sum} vs ${r.trainLoss}`);
+  }
 });
 
 Deno.test("data-parallel: 2 threads track 1 thread over 5 epochs of weighted data; same seed is bit-identical", async () => {

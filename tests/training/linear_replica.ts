@@ -21,6 +21,8 @@ export interface LinearArgs {
   fault?: Fault;
   /** Declared forward multiply-adds per sample (default 1e6, so that "auto" splits batches of ≥ 128 rows). */
   work?: number;
+  /** Add an L2 penalty Σw² to the loss with this declared weight (default: none, the loss is the MSE alone). */
+  l2Weight?: number;
 }
 
 let counter = 0;
@@ -49,7 +51,17 @@ export function linearTrainable(args: LinearArgs, replica = false): Trainable & 
       if (fault === "hang") { for (;;) { /* never returns: the pool's step timeout must fire */ } }
       let pred = tf.reshape(tf.add(tf.matMul(batch.x as tf.Tensor2D, w), b), [-1]);
       if (fault === "nan") pred = tf.mul(pred, NaN);
-      return { loss: mse(pred, batch.y, batch.weight), pred };
+      const loss = mse(pred, batch.y, batch.weight);
+      if (args.l2Weight === undefined) return { loss, pred };
+      const l2 = tf.sum(tf.square(w)) as tf.Scalar;
+      return {
+        loss: {
+          total: tf.add(loss.total, tf.mul(args.l2Weight, l2)) as tf.Scalar,
+          components: { ...loss.components, l2 },
+          weights: { l2: args.l2Weight },
+        },
+        pred,
+      };
     },
     dataParallel: () => ({
       replica: { module: new URL("./linear_replica.ts", import.meta.url).href, args },

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/models/nn/backend.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { type ArrayDataset, train, type Trainable, validationBatchSize } from "../../lib/training/loop.ts";
-import { mse } from "../../lib/training/losses.ts";
+import { directionalMse, mse } from "../../lib/training/losses.ts";
 import { SeededRandom } from "../../lib/training/rng.ts";
 import { ReduceLROnPlateau, warmupCosine } from "../../lib/training/schedules.ts";
 
@@ -381,4 +381,37 @@ Deno.test("loop: a monitor can stop training (stop reason 'monitor'); the best e
   );
   const vals = res.history.map((h) => h.valLoss!);
   assert.deepEqual(Array.from(m.w.dataSync()), snapshots[vals.indexOf(Math.min(...vals))]);
+});
+
+Deno.test("loop: each epoch record carries the components' weights; trainLoss = Σ weight·component", async () => {
+  // A linear model whose loss is 0.4·mse + 0.6·direction (directionalMse), plus a penalty whose weight is 1 on odd
+  // steps and 3 on even ones: its epoch weight is the effective Σ w·c / Σ c.
+  const base = linearModel(4);
+  let step = 0;
+  const m: Trainable = {
+    namedVariables: base.namedVariables,
+    forward(batch, training) {
+      const { pred } = base.forward(batch, training);
+      const main = directionalMse(pred, batch.y);
+      const l2 = tf.sum(tf.square(base.w)) as tf.Scalar;
+      const k = training ? (step++ % 2 === 0 ? 1 : 3) : 1;
+      return {
+        loss: {
+          total: tf.add(main.total, tf.mul(k, l2)) as tf.Scalar,
+          components: { ...main.components, l2 },
+          weights: { ...main.weights, l2: k },
+        },
+        pred,
+      };
+    },
+  };
+  const res = await train(m, linearData(256, 2), { epochs: 3, batchSize: 32, learningRate: 0.01, progress: false });
+  for (const r of res.history) {
+    assert.equal(r.componentWeights!.mse, 0.4);
+    assert.equal(r.componentWeights!.direction, 0.6);
+    // 8 steps of 32 rows alternate 1 and 3: the effective weight lies strictly between them.
+    assert.ok(r.componentWeights!.l2 > 1 && r.componentWeights!.l2 < 3, `l2 weight ${r.componentWeights!.l2}`);
+    const sum = Object.entries(r.components).reduce((a, [k, c]) => a + r.componentWeights![k] * c, 0);
+    assert.ok(Math.abs(sum - r.trainLoss) <= 1e-5 * r.trainLoss, `Σ w·c = ${sum}, trainLoss ${r.trainLoss}`);
+  }
 });

@@ -4,15 +4,18 @@ import { initBackend } from "../../lib/models/nn/backend.ts";
 import {
   antiCollapse,
   balancedDirectionalLoss,
+  componentWeight,
   crossEntropy,
   crossEntropyAutodiff,
   directionalHuber,
   directionalMse,
   huber,
   type LossCounters,
+  type LossResult,
   maskedCrossEntropy,
   mse,
 } from "../../lib/training/losses.ts";
+import { notearsObjective } from "../../lib/models/nn/notears.ts";
 
 await initBackend("wasm");
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -150,4 +153,46 @@ Deno.test("losses: directional Huber and sample-weighted MSE / Huber, by hand", 
   close(v(dw.total), (0.125 + 5 + 0.375) / 6 + (2 * 2) / 6);
   // A zero weight removes a row entirely.
   close(v(mse(p, y, tf.tensor1d([1, 0, 1])).total), (0.25 + 0.25) / 2);
+});
+
+Deno.test("losses: total = Σ weights·components, with the weights each loss declares (1 when absent)", () => {
+  const sum = (l: LossResult) =>
+    Object.entries(l.components).reduce((a, [k, c]) => a + componentWeight(l, k) * v(c), 0);
+  const p = tf.tensor1d([0.5, -1, 2]), y = tf.tensor1d([1, 1, -0.5]);
+  // mse = (0.25 + 4 + 6.25) / 3 = 3.5; direction = mean(max(0, −p·y)) = (0 + 1 + 1) / 3 = 2/3.
+  const dm = directionalMse(p, y);
+  assert.deepEqual(dm.weights, { mse: 0.4, direction: 0.6 });
+  close(v(dm.components.mse), 3.5);
+  close(v(dm.components.direction), 2 / 3);
+  close(v(dm.total), 0.4 * 3.5 + 0.6 * (2 / 3));
+  close(sum(dm), v(dm.total));
+  const dh = directionalHuber(p, y, 1, 0.25);
+  assert.deepEqual(dh.weights, { huber: 1, direction: 0.25 });
+  close(sum(dh), v(dh.total));
+  const ac = antiCollapse(dm, p, { targetStd: 10, varianceWeight: 2, signWeight: 0.3 });
+  assert.deepEqual(ac.weights, { mse: 0.4, direction: 0.6, variance: 2, sign: 0.3 });
+  close(sum(ac), v(ac.total));
+  assert.equal(mse(p, y).weights, undefined, "a one-term loss declares nothing: weight 1");
+  close(sum(mse(p, y)), 3.5);
+
+  // NOTEARS, d = 2, W = [[0, 1], [2, 0]], x = [[1, 2], [3, −1]]: x·W = [[4, 1], [−2, 3]], residuals [−3, 1] and
+  // [5, −4], so reconstruction = ½·(10 + 41)/2 = 12.75; ‖W‖₁ = 3; h = tr((I + W∘W/2)²) − 2 = a²b²/2 = 2.
+  // λ_rec 1, λ_sparse 0.1, λ_acyc 2, α 0.5, ρ 3: weights 1, 0.1, λ_acyc·α = 1, λ_acyc·ρ/2 = 3;
+  // total = 12.75 + 0.3 + 2·(0.5·2 + 1.5·4) = 27.05.
+  const w = tf.tensor2d([0, 1, 2, 0], [2, 2]), x = tf.tensor2d([1, 2, 3, -1], [2, 2]);
+  const { loss } = notearsObjective(w, x, {
+    lambdaReconstruction: 1,
+    lambdaSparsity: 0.1,
+    lambdaAcyclicity: 2,
+    alpha: 0.5,
+    rho: 3,
+    targetColumn: 1,
+  });
+  assert.deepEqual(loss.weights, { reconstruction: 1, sparsity: 0.1, acyclicity: 1, acyclicitySquared: 3 });
+  close(v(loss.components.reconstruction), 12.75);
+  close(v(loss.components.sparsity), 3);
+  close(v(loss.components.acyclicity), 2, 1e-4);
+  close(v(loss.components.acyclicitySquared), 4, 1e-4);
+  close(v(loss.total), 27.05, 1e-4);
+  close(sum(loss), v(loss.total), 1e-4);
 });

@@ -175,7 +175,10 @@ export interface Network {
    * rather than running statistics where the network has batch norm.
    */
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
-  /** Extra loss terms (multitask heads) given the batch; added to the main loss as named components. */
+  /**
+   * Extra loss terms (multitask heads) given the batch, each already multiplied by its weight: added to the main loss
+   * as named components of weight 1.
+   */
   auxLoss?(x: tf.Tensor, batch: TrainBatch, training: boolean): Record<string, tf.Scalar>;
   /**
    * Called right after each training forward pass, before its backward pass and optimizer step (batch norm folds the
@@ -401,7 +404,9 @@ export abstract class NeuralModel implements Model {
         if (training) net.afterStep?.();
         if (aux === undefined || Object.keys(aux).length === 0) return { loss: main, pred };
         const total = tf.addN([main.total, ...Object.values(aux)]) as tf.Scalar;
-        return { loss: { total, components: { ...main.components, ...aux } }, pred };
+        // Auxiliary terms enter the total as they are (weight 1: a head's term already includes its multiplier).
+        const weights = { ...main.weights, ...Object.fromEntries(Object.keys(aux).map((k) => [k, 1])) };
+        return { loss: { total, components: { ...main.components, ...aux }, weights }, pred };
       },
       dataParallel: (): DataParallelSupport | string => {
         const why = this.dataParallelBlocker(weighted);

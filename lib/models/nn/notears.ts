@@ -1,7 +1,8 @@
 /**
  * A NOTEARS-style linear DAG learner (Zheng et al., 2018) trained with the shared training loop.
  *
- * Linear SEM `X = X·W + E` with a zero diagonal. Loss, with every term logged as its own component:
+ * Linear SEM `X = X·W + E` with a zero diagonal. Loss, with every term logged as its own unweighted component beside
+ * its weight (`reconstruction`, `sparsity` = ‖W‖₁, `acyclicity` = h(W), `acyclicitySquared` = h(W)²):
  *
  *   `λ_rec · ½·mean_rows ‖x − x·W‖² + λ_sparse · ‖W‖₁ + λ_acyc · (α·h(W) + ½·ρ·h(W)²)`
  *
@@ -126,8 +127,10 @@ export interface NotearsObjectiveOptions {
 
 /**
  * The NOTEARS training objective on a batch `x` `[b, d]` for weights `w` `[d, d]` (the diagonal is masked out):
- * `λ_rec·½·mean_rows‖x − x·W‖² + λ_sparse·‖W‖₁ + λ_acyc·(α·h + ½·ρ·h²)`, `h = tr((I + W∘W/d)^d) − d`. Components:
- * `reconstruction`, `sparsity` (‖W‖₁) and `acyclicity` (h). `pred` is the reconstruction of `targetColumn`.
+ * `λ_rec·½·mean_rows‖x − x·W‖² + λ_sparse·‖W‖₁ + λ_acyc·(α·h + ½·ρ·h²)`, `h = tr((I + W∘W/d)^d) − d`. Components,
+ * unweighted, with their weights in the loss: `reconstruction` (λ_rec), `sparsity` = ‖W‖₁ (λ_sparse), `acyclicity` =
+ * h (λ_acyc·α) and `acyclicitySquared` = h² (λ_acyc·ρ/2), so the loss is exactly Σ weight · component and the
+ * loss-balance monitor judges each term as the loss weighs it. `pred` is the reconstruction of `targetColumn`.
  */
 export function notearsObjective(
   w: tf.Tensor,
@@ -144,14 +147,24 @@ export function notearsObjective(
   let power = m;
   for (let k = 1; k < d; k++) power = tf.matMul(power, m);
   const h = tf.sub(tf.sum(tf.mul(power, eye)), d) as tf.Scalar;
-  const acyc = tf.add(tf.mul(o.alpha, h), tf.mul(0.5 * o.rho, tf.square(h))) as tf.Scalar;
+  const h2 = tf.square(h) as tf.Scalar;
+  const weights = {
+    reconstruction: o.lambdaReconstruction,
+    sparsity: o.lambdaSparsity,
+    acyclicity: o.lambdaAcyclicity * o.alpha,
+    acyclicitySquared: o.lambdaAcyclicity * 0.5 * o.rho,
+  };
   const total = tf.addN([
-    tf.mul(o.lambdaReconstruction, rec),
-    tf.mul(o.lambdaSparsity, l1),
-    tf.mul(o.lambdaAcyclicity, acyc),
+    tf.mul(weights.reconstruction, rec),
+    tf.mul(weights.sparsity, l1),
+    tf.mul(weights.acyclicity, h),
+    tf.mul(weights.acyclicitySquared, h2),
   ]) as tf.Scalar;
   const pred = tf.reshape(tf.slice(recon, [0, o.targetColumn], [-1, 1]), [-1]);
-  return { loss: { total, components: { reconstruction: rec, sparsity: l1, acyclicity: h } }, pred };
+  return {
+    loss: { total, components: { reconstruction: rec, sparsity: l1, acyclicity: h, acyclicitySquared: h2 }, weights },
+    pred,
+  };
 }
 
 /**

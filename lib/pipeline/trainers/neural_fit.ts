@@ -31,7 +31,10 @@ export function nonFiniteInEpoch(r: TrainingEpoch): number {
   return values.filter((v) => v !== undefined && !Number.isFinite(v)).length;
 }
 
-/** Store records of a fit's history: losses, lr, median pre-clip gradient norm, clip ratio, non-finite count. */
+/**
+ * Store records of a fit's history: losses, lr, median pre-clip gradient norm, clip ratio, non-finite count, and in
+ * `extra` the loss components with their weights in the loss (`lossComponents`, `lossWeights`).
+ */
 export function epochRecords(
   fold: number,
   history: readonly TrainingEpoch[],
@@ -54,6 +57,9 @@ export function epochRecords(
         gradNormMax: r.gradNorm.max,
         steps: r.steps,
         seconds: r.seconds,
+        // The loss as logged and each component's weight in it (the loss-balance monitor's inputs).
+        lossComponents: r.components,
+        lossWeights: Object.fromEntries(Object.keys(r.components).map((k) => [k, r.componentWeights?.[k] ?? 1])),
         ...(perEpoch?.get(r.epoch) ?? {}),
         ...(row === undefined ? {} : { predStd: row.predStd, predPositive: row.predPositive ?? null }),
       },
