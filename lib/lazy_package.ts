@@ -21,20 +21,33 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
 /**
+ * A memoized value: `build` runs on the first call (not before), later calls return what it returned. The one helper
+ * for deferring module-level work to first use — a package load, a polars expression, a schema — so that importing a
+ * module costs nothing until a program needs the value.
+ */
+export function lazy<T>(build: () => T): () => T {
+  let built = false;
+  let value: T;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value;
+  };
+}
+
+/**
  * A memoized loader of the npm package `specifier` (a bare name from the import map, e.g. `"nodejs-polars"`): the first
  * call loads and evaluates the package (and runs `init` on it, once), later calls return the same module object.
  * The type parameter is the package's module type, e.g. `lazyPackage<typeof import("yaml")>("yaml")`.
  */
 export function lazyPackage<T>(specifier: string, init?: (module: T) => void): () => T {
-  let loaded: T | undefined;
-  return () => {
-    if (loaded === undefined) {
-      const module = require(specifier) as T;
-      init?.(module);
-      loaded = module;
-    }
-    return loaded;
-  };
+  return lazy(() => {
+    const module = require(specifier) as T;
+    init?.(module);
+    return module;
+  });
 }
 
 /**

@@ -6,9 +6,8 @@
  * not when the library is imported (see lib/lazy_package.ts).
  *
  * Consequence for module authors: never call `pl` at module evaluation (a top-level `const X = pl.col("x")` would load
- * polars with the module); build expressions inside functions or on first use. The feature modules (lib/features)
- * still import the package directly and build column expressions at module evaluation, so importing lib/mod.ts loads
- * polars through them until they move to this module too.
+ * polars with the module); build expressions inside functions or on first use — a feature definition made at module
+ * evaluation (BASE_FEATURES) builds its expression on the first read of `expr` (`lazy` of lib/lazy_package.ts).
  *
  * @module
  */

@@ -11,7 +11,8 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
+import { lazy } from "../lazy_package.ts";
 import type { CrossSectionalFeatureDef, FeatureDef, RowFeatureDef } from "./definition.ts";
 import {
   logReturnFeature,
@@ -25,33 +26,27 @@ function dateExpr(): pl.Expr {
   return pl.col("date").str.strptime(pl.Date, "%Y-%m-%d");
 }
 
+/** A calendar feature whose expression (of the row's `date`) is built on first read of `expr`, not at definition. */
+function calendarFeature(name: string, description: string, field: (date: pl.Expr) => pl.Expr): RowFeatureDef {
+  const expr = lazy(() => field(dateExpr()));
+  return {
+    kind: "row",
+    name,
+    family: "calendar",
+    lookback: 0,
+    description,
+    get expr() {
+      return expr();
+    },
+  };
+}
+
 /** `DOW`, `MONTH`, `DOM` (module doc). */
 export function calendarFeatures(): RowFeatureDef[] {
   return [
-    {
-      kind: "row",
-      name: "DOW",
-      family: "calendar",
-      lookback: 0,
-      description: "day of the week, 0 = Monday ... 4 = Friday",
-      expr: dateExpr().dt.weekday().cast(pl.Float64).sub(1),
-    },
-    {
-      kind: "row",
-      name: "MONTH",
-      family: "calendar",
-      lookback: 0,
-      description: "month of the year, 1-12",
-      expr: dateExpr().dt.month().cast(pl.Float64),
-    },
-    {
-      kind: "row",
-      name: "DOM",
-      family: "calendar",
-      lookback: 0,
-      description: "day of the month, 1-31",
-      expr: dateExpr().dt.day().cast(pl.Float64),
-    },
+    calendarFeature("DOW", "day of the week, 0 = Monday ... 4 = Friday", (d) => d.dt.weekday().cast(pl.Float64).sub(1)),
+    calendarFeature("MONTH", "month of the year, 1-12", (d) => d.dt.month().cast(pl.Float64)),
+    calendarFeature("DOM", "day of the month, 1-31", (d) => d.dt.day().cast(pl.Float64)),
   ];
 }
 

@@ -33,7 +33,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import { isSortedBySymbolDate, type Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
 import { evaluateSeriesFeatures } from "./series_eval.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import { ConfigError } from "../errors.ts";
 import type { SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { withArena } from "./arena.ts";

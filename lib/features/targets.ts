@@ -19,7 +19,7 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import { ConfigError } from "../errors.ts";
 
 /** An inclusive range of ISO dates (structurally the same as lib/validation's DateWindow). */

@@ -18,25 +18,21 @@
  * @module
  */
 
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
+import { lazy } from "../lazy_package.ts";
 import type { ExprFeatureDef, FeatureDef, SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 import { rollingMeanAndSquares, rollingStd, rollingSum } from "./rolling.ts";
 import { floats, nans } from "./arena.ts";
 
-/** Adjusted close (`C`). */
-export const C: pl.Expr = pl.col("px_close");
-/** Adjusted open (`O`). */
-export const O: pl.Expr = pl.col("px_open");
-/** Adjusted high (`H`). */
-export const H: pl.Expr = pl.col("px_high");
-/** Adjusted low (`L`). */
-export const L: pl.Expr = pl.col("px_low");
-/** Volume on the adjusted share count (`V`). */
-export const V: pl.Expr = pl.col("px_volume");
+/** `ln(C_t / C_{t−d})` over the adjusted close `px_close`. */
+function logReturnExpr(d: number): pl.Expr {
+  const close = pl.col("px_close");
+  return close.div(close.shift(d)).log();
+}
 
 /** `r_t = ln(C_t / C_{t−1})`, the daily log return (null on a symbol's first row). */
 export function dailyLogReturn(): pl.Expr {
-  return C.div(C.shift(1)).log();
+  return logReturnExpr(1);
 }
 
 /** Daily log returns of a close series (NaN on the first row). */
@@ -71,8 +67,12 @@ function exponentialAverage(x: Float64Array, alpha: number, minPeriods: number, 
   return out;
 }
 
-/** `RET{d} = ln(C_t / C_{t−d})`: the d-day log return ending at t. */
+/**
+ * `RET{d} = ln(C_t / C_{t−d})`: the d-day log return ending at t. The expression is built on first read of `expr`, so
+ * that defining the feature (BASE_FEATURES, FULL_FEATURES at import) does not load polars.
+ */
 export function logReturnFeature(d: number): ExprFeatureDef {
+  const expr = lazy(() => logReturnExpr(d));
   return {
     kind: "expr",
     bounded: true,
@@ -80,7 +80,9 @@ export function logReturnFeature(d: number): ExprFeatureDef {
     family: "return",
     lookback: d,
     description: `${d}-day log return ln(C_t / C_{t-${d}})`,
-    expr: C.div(C.shift(d)).log(),
+    get expr() {
+      return expr();
+    },
   };
 }
 

@@ -18,7 +18,7 @@
  * @module
  */
 
-import discreteWavelets from "discrete-wavelets";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import type { SeriesFeatureDef, SymbolSeries } from "./definition.ts";
 
 /** Options of the wavelet denoisers. */
@@ -29,12 +29,15 @@ export interface WaveletDenoiseOptions {
   level?: number;
 }
 
-/** The package's runtime default export (its bundled .d.ts describes the class, not the UMD object). */
-const wt = discreteWavelets as unknown as {
+/**
+ * The package's runtime export (its bundled .d.ts describes the class, not the UMD object), loaded on first use
+ * (lib/lazy_package.ts): a CommonJS package, whose loading would otherwise be paid by every import of the library.
+ */
+const wt = lazyNamespace(lazyPackage<{
   maxLevel(dataLength: number, wavelet: string): number;
   wavedec(data: readonly number[], wavelet: string, mode: string, level: number): number[][];
   waverec(coeffs: readonly (readonly number[])[], wavelet: string): number[];
-};
+}>("discrete-wavelets"));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -13,8 +13,12 @@
  */
 
 import { z } from "zod";
-import { closest, distance } from "fastest-levenshtein";
+import type * as Levenshtein from "fastest-levenshtein";
 import { ConfigError } from "../errors.ts";
+import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
+
+// Loaded on first use (lib/lazy_package.ts): only a misspelt key needs it, and it is a CommonJS package.
+const levenshtein: typeof Levenshtein = lazyNamespace(lazyPackage<typeof Levenshtein>("fastest-levenshtein"));
 
 /** A whole number ≥ `min` (default 1). */
 export function integer(min = 1): z.ZodNumber {
@@ -167,7 +171,7 @@ export function formatIssues(
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeys(schemaAt(schema, issue.path), valueAt(input, issue.path)) ?? [];
       return issue.keys.map((k) => {
-        const near = allowed.length > 0 ? closest(k, allowed) : undefined;
+        const near = allowed.length > 0 ? levenshtein.closest(k, allowed) : undefined;
         const hint = near !== undefined && similar(k, near) ? ` (did you mean "${near}"?)` : "";
         return `${formatPath([...prefix, ...issue.path, k])}: unknown key${hint}; allowed here: ${
           allowed.join(", ") || "none"
@@ -182,13 +186,13 @@ export function formatIssues(
 
 /** True when `b` is close enough to `a` to be a likely misspelling (edit distance ≤ max(2, a third of the length)). */
 export function similar(a: string, b: string): boolean {
-  return distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(2, Math.floor(a.length / 3));
+  return levenshtein.distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(2, Math.floor(a.length / 3));
 }
 
 /** The nearest of `candidates` to `word`, when it is a likely misspelling; else undefined. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
-  const near = closest(word, [...candidates]);
+  const near = levenshtein.closest(word, [...candidates]);
   return similar(word, near) ? near : undefined;
 }
 

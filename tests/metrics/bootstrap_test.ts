@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { uniformInt } from "pure-rand/distribution/uniformInt";
 import {
   bootstrapBlockLength,
   bootstrapCorrelation,
@@ -25,6 +26,32 @@ Deno.test("bootstrap: the block length rule is max(2h, ceil(n^(1/3))) and never 
   assert.equal(bootstrapBlockLength(4096, 5), 16);
   assert.equal(bootstrapBlockLength(9, 2), 4);
   assert.equal(bootstrapBlockLength(3, 5), 3);
+});
+
+Deno.test("bootstrap: replayed resamples are the draws themselves, whatever was drawn in between", () => {
+  // Reference: the circular block draw written out here, from its own generator with the same seed.
+  const reference = (n: number, L: number, B: number, seed: number) => {
+    const rng = xoroshiro128plus(seed);
+    const out: number[][] = [];
+    for (let b = 0; b < B; b++) {
+      const w = new Array(n).fill(0);
+      for (let drawn = 0; drawn < n;) {
+        const start = uniformInt(rng, 0, n - 1);
+        for (let k = 0; k < L && drawn < n; k++, drawn++) w[(start + k) % n]++;
+      }
+      out.push(w);
+    }
+    return out;
+  };
+  // Each yielded array is copied before the next is drawn (the generator reuses it).
+  const draw = (n: number, L: number, B: number, seed: number) =>
+    Array.from(circularBlockResamples(n, L, B, seed), (w) => Array.from(w));
+  const keys: [number, number, number, number][] = [[40, 6, 30, 1], [40, 6, 30, 2], [33, 5, 30, 1], [40, 6, 30, 1]];
+  for (const [n, L, B, seed] of keys) {
+    const expected = reference(n, L, B, seed);
+    assert.deepEqual(draw(n, L, B, seed), expected, `first draw ${n}/${L}/${B}/${seed}`);
+    assert.deepEqual(draw(n, L, B, seed), expected, `replay ${n}/${L}/${B}/${seed}`);
+  }
 });
 
 Deno.test("bootstrap: circular block resamples draw n dates, in runs of the block length, every date equally often", () => {
