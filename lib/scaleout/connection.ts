@@ -12,7 +12,7 @@
  */
 
 import type { RedisOptions } from "bullmq";
-import { Redis, type RedisOptions as RedisClientOptions } from "ioredis";
+import type { RedisOptions as RedisClientOptions } from "ioredis";
 import { ConfigError } from "../errors.ts";
 
 /** Connection options (BullMQ's, passed on to ioredis) for the queue at `url`. */
@@ -56,6 +56,8 @@ export function redactRedisUrl(url: string): string {
  * hang instead of failing; this probe makes it fail at once with the reason.
  */
 export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  // Loaded here, not with the module: ioredis (CommonJS) would otherwise be paid by every import of the library.
+  const { Redis } = await import("ioredis");
   const client = new Redis({
     ...redisConnection(url),
     lazyConnect: true,

@@ -38,7 +38,6 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { Queue, QueueEvents } from "bullmq";
 import { CandorError, ConfigError, DataError, InterruptedError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { type ModelEntry, resolveStudyConfig, type StudyConfig, type StudyConfigInput } from "../pipeline/config.ts";
@@ -165,6 +164,8 @@ export async function runStudyOnQueue(
   }
 
   await probeRedis(options.queue, options.connectTimeoutMs ?? 10_000);
+  // Loaded here, not with the module: bullmq (CommonJS) would otherwise be paid by every import of the library.
+  const { Queue, QueueEvents } = await import("bullmq");
   const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
   // Connection errors while Redis restarts: the clients reconnect on their own and the store stays the source of

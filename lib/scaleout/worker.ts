@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Job } from "bullmq";
 import type { Store } from "../store/store.ts";
 import { probeRedis, redactRedisUrl, redisConnection } from "./connection.ts";
 import { studyFoldHandler } from "./fold_job.ts";
@@ -61,6 +61,8 @@ export interface RunningWorker {
 
 /** Starts a worker (see the module notes); resolves once it is connected and taking jobs. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  // Loaded here, not with the module: bullmq (CommonJS) would otherwise be paid by every import of the library.
+  const { UnrecoverableError, Worker } = await import("bullmq");
   const name = options.name ?? `${Deno.hostname()}:${Deno.pid}`;
   const log = options.log ?? ((line: string) => console.error(line));
   const lockMs = options.lockMs ?? 120_000;
