@@ -10,7 +10,7 @@
 
 import type { Panel } from "../data/panel.ts";
 import type { Matrix } from "../data/matrix.ts";
-import pl from "nodejs-polars";
+import { pl } from "../data/polars.ts";
 import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "./definition.ts";
 import { assertHorizon, binaryLabel, forwardLogReturnExpr } from "./targets.ts";
 
