@@ -8,9 +8,8 @@
  * @module
  */
 
-import type { Panel } from "../data/panel.ts";
+import { type Panel, rowDatePositions } from "../data/panel.ts";
 import type { Matrix } from "../data/matrix.ts";
-import { pl } from "../data/polars.ts";
 import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "./definition.ts";
 import { assertHorizon, binaryLabel, forwardLogReturnExpr } from "./targets.ts";
 
@@ -67,10 +66,8 @@ export function buildDataset(panel: Panel, options: DatasetOptions): Dataset {
   for (let i = 0, k = 0; i < target.length; i++) if (Number.isFinite(target[i])) keep[k++] = i;
   const names = options.features.map((d) => d.name);
   const X = columnsToMatrix(names.map((name) => float64Column(feats, name)), names, keep);
-  // Dates and symbols as references to the panel's own strings (its sorted date axis, its symbol ranges) rather than
-  // one fresh string per row from polars: on the whole S&P 500 (2 M rows) that conversion cost seconds.
-  const dateAt = panel.frame.select(pl.col("date").rank("dense").cast(pl.Int32).alias("d")).getColumn("d")
-    .toTypedArray() as Int32Array;
+  // Dates and symbols as references to the panel's own strings (its date axis, its symbol ranges), not fresh ones.
+  const dateAt = rowDatePositions(panel);
   const symbolAt = new Array<string>(target.length);
   for (const r of symbolRanges(panel.frame)) symbolAt.fill(r.symbol, r.start, r.end);
   const t = new Float64Array(n);
@@ -78,7 +75,7 @@ export function buildDataset(panel: Panel, options: DatasetOptions): Dataset {
   const symbols = new Array<string>(n);
   for (let k = 0; k < n; k++) {
     t[k] = target[keep[k]];
-    dates[k] = panel.dates[dateAt[keep[k]] - 1];
+    dates[k] = panel.dates[dateAt[keep[k]]];
     symbols[k] = symbolAt[keep[k]];
   }
   return { X, target: t, label: binaryLabel(t), dates, symbols, featureNames: names, horizon: options.horizon };

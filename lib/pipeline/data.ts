@@ -22,8 +22,7 @@
  * @module
  */
 
-import type { Panel } from "../data/panel.ts";
-import { pl } from "../data/polars.ts";
+import { type Panel, rowDatePositions } from "../data/panel.ts";
 import { type Matrix, takeRows } from "../data/matrix.ts";
 import { loadPanel } from "../data/load.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
@@ -202,14 +201,11 @@ function trailingDailyVolatility(panel: Panel, window: number): Float64Array {
 /** The equal-weight market's daily log return per date of the panel (mean over the symbols trading that date). */
 function marketDailyReturns(panel: Panel): { dates: string[]; returns: Float64Array } {
   const adj = float64Column(panel.frame, "adj_close");
-  // Each row's position on panel.dates (the sorted unique dates): a dense rank, computed by polars rather than by
-  // looking up one date string per row.
-  const at = panel.frame.select(pl.col("date").rank("dense").cast(pl.Int32).alias("d")).getColumn("d")
-    .toTypedArray() as Int32Array;
+  const at = rowDatePositions(panel);
   const sum = new Float64Array(panel.dates.length), n = new Float64Array(panel.dates.length);
   for (const { start, end } of symbolRanges(panel.frame)) {
     for (let t = start + 1; t < end; t++) {
-      const d = at[t] - 1;
+      const d = at[t];
       sum[d] += Math.log(adj[t] / adj[t - 1]);
       n[d]++;
     }
