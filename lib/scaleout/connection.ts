@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { RedisOptions } from "bullmq";
+import type { Queue, QueueEvents, RedisOptions } from "bullmq";
 import type { RedisOptions as RedisClientOptions } from "ioredis";
 import { ConfigError } from "../errors.ts";
 
@@ -78,5 +78,57 @@ export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void>
     );
   } finally {
     client.disconnect();
+  }
+}
+
+/** A coordinator's clients on the queue, from {@link withQueueClients}. */
+export interface QueueClients<Data, Result> {
+  /** The queue the coordinator adds jobs to and asks about them. */
+  queue: Queue<Data, Result>;
+  /** The queue's event stream (job progress, completion, failure). */
+  events: QueueEvents;
+  /** Records a connection error of another client the coordinator opened on the same Redis. */
+  onError: (e: Error) => void;
+  /**
+   * The last connection error since the previous call, as a suffix for a progress message (`""` when there was
+   * none), then forgotten: while Redis restarts the clients reconnect on their own, so errors are shown, not thrown.
+   */
+  connectionNote(): string;
+}
+
+/**
+ * Checks the queue's Redis answers ({@link probeRedis}), opens a Queue and its QueueEvents on `queueName`, runs `fn`
+ * with them, and closes both — boundedly (5 s), since Redis may be gone by then. bullmq is loaded here, not with the
+ * module: it is CommonJS and would otherwise be paid by every import of the library. The study and sweep
+ * coordinators share this.
+ */
+export async function withQueueClients<Data, Result, T>(
+  url: string,
+  queueName: string,
+  connectTimeoutMs: number,
+  fn: (clients: QueueClients<Data, Result>) => Promise<T>,
+): Promise<T> {
+  await probeRedis(url, connectTimeoutMs);
+  const connection = redisConnection(url);
+  const { Queue, QueueEvents } = await import("bullmq");
+  const queue = new Queue<Data, Result>(queueName, { connection });
+  const events = new QueueEvents(queueName, { connection });
+  let last = "";
+  const onError = (e: Error) => (last = e.message);
+  queue.on("error", onError);
+  events.on("error", onError);
+  const connectionNote = () => {
+    const note = last === "" ? "" : ` (queue connection: ${last}; reconnecting)`;
+    last = "";
+    return note;
+  };
+  try {
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    return await fn({ queue, events, onError, connectionNote });
+  } finally {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closing = Promise.allSettled([events.close(), queue.close()]);
+    await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer); // a pending timer would keep the process alive after the clients closed
   }
 }

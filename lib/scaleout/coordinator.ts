@@ -55,7 +55,7 @@ import {
 } from "../pipeline/study.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
 import type { RunError, RunSummary, Store, Study } from "../store/store.ts";
-import { probeRedis, redisConnection } from "./connection.ts";
+import { type QueueClients, redisConnection, withQueueClients } from "./connection.ts";
 import { recordFoldFailure } from "./fold_job.ts";
 import { type CandorJob, jobId, type JobOutcome, QUEUE_NAME, storedStudyConfig, type StudyFoldJob } from "./jobs.ts";
 
@@ -102,19 +102,6 @@ export class QueuedStudyError extends CandorError {
   }
 }
 
-/** Resolves `p`, or rejects with `message` after `ms`. */
-async function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ConfigError(message)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Job states in which a job has not started yet (removed when the study stops). */
 const NOT_STARTED = new Set(["waiting", "delayed", "prioritized", "paused", "waiting-children"]);
 
@@ -137,7 +124,7 @@ export async function runStudyOnQueue(
   const backoffMs = options.backoffMs ?? 5_000;
   const pollMs = options.pollMs ?? 2_000;
   const checkJobsMs = options.checkJobsMs ?? 10_000;
-  const connection = redisConnection(options.queue);
+  redisConnection(options.queue); // a malformed --queue is refused before anything else
 
   let resumed: Study | undefined;
   let config: StudyConfig;
@@ -163,26 +150,18 @@ export async function runStudyOnQueue(
     }
   }
 
-  await probeRedis(options.queue, options.connectTimeoutMs ?? 10_000);
-  // Loaded here, not with the module: bullmq (CommonJS) would otherwise be paid by every import of the library.
-  const { Queue, QueueEvents } = await import("bullmq");
-  const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
   // Connection errors while Redis restarts: the clients reconnect on their own and the store stays the source of
   // truth, so they are shown as progress rather than thrown.
-  let connectionError = "";
-  const onError = (e: Error) => (connectionError = e.message);
-  queue.on("error", onError);
-  events.on("error", onError);
-  try {
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return await coordinate();
-  } finally {
-    // Bounded: closing waits for Redis, which may be gone by now.
-    await within(Promise.allSettled([events.close(), queue.close()]), 5_000, "").catch(() => {});
-  }
+  return await withQueueClients<CandorJob, JobOutcome, StudyResult>(
+    options.queue,
+    QUEUE_NAME,
+    options.connectTimeoutMs ?? 10_000,
+    coordinate,
+  );
 
-  async function coordinate(): Promise<StudyResult> {
+  async function coordinate(
+    { queue, events, connectionNote }: QueueClients<CandorJob, JobOutcome>,
+  ): Promise<StudyResult> {
     const at: { stage: StudyStage; entry?: string; fold?: number } = { stage: "load" };
     const step = <T>(stage: StudyStage, fraction: number, message: string, fn: () => T): T => {
       at.stage = stage;
@@ -318,9 +297,8 @@ export async function runStudyOnQueue(
           stage: "train",
           fraction: 0.12 + 0.83 * Math.min(1, (folds.length + partial) / total),
           message: `${folds.length}/${total} folds stored, ${running.size} running on the workers` +
-            (connectionError === "" ? "" : ` (queue connection: ${connectionError}; reconnecting)`),
+            connectionNote(),
         });
-        connectionError = "";
         await sleep(pollMs);
       }
 

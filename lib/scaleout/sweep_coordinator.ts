@@ -31,8 +31,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { Queue, QueueEvents } from "bullmq";
-import { Redis, type RedisOptions as RedisClientOptions } from "ioredis";
+import type { Redis, RedisOptions as RedisClientOptions } from "ioredis";
 import { CandorError, ConfigError } from "../errors.ts";
 import { loadStoredRun } from "../production/rebacktest.ts";
 import {
@@ -46,7 +45,7 @@ import {
 } from "../production/sweep.ts";
 import { newSweepId } from "../store/run_id.ts";
 import type { Store } from "../store/store.ts";
-import { probeRedis, redisConnection } from "./connection.ts";
+import { type QueueClients, redisConnection, withQueueClients } from "./connection.ts";
 import { type CandorJob, defaultCellsPerJob, jobId, type JobOutcome, QUEUE_NAME, type SweepCellsJob } from "./jobs.ts";
 import { decodeSweepCell } from "./sweep_job.ts";
 
@@ -162,25 +161,28 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
   const checkJobsMs = options.checkJobsMs ?? 10_000;
   const connection = redisConnection(options.queue);
 
-  await probeRedis(options.queue, options.connectTimeoutMs ?? 10_000);
-  const redis = new Redis(connection as RedisClientOptions);
-  const queue = new Queue<CandorJob, JobOutcome>(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
-  let connectionError = "";
-  const onError = (e: Error) => (connectionError = e.message);
-  queue.on("error", onError);
-  events.on("error", onError);
-  redis.on("error", onError);
-  try {
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return await coordinate();
-  } finally {
-    const closing = Promise.allSettled([events.close(), queue.close(), redis.quit()]);
-    await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000))]); // bounded: Redis may be gone
-    redis.disconnect();
-  }
+  return await withQueueClients<CandorJob, JobOutcome, SweepResult>(
+    options.queue,
+    QUEUE_NAME,
+    options.connectTimeoutMs ?? 10_000,
+    async (clients) => {
+      // The sweep's specification lives in the same Redis, through a plain client; every command is awaited before
+      // coordinate returns, so closing it needs no graceful quit.
+      const { Redis } = await import("ioredis");
+      const redis = new Redis(connection as RedisClientOptions);
+      redis.on("error", clients.onError);
+      try {
+        return await coordinate(clients, redis);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  );
 
-  async function coordinate(): Promise<SweepResult> {
+  async function coordinate(
+    { queue, events, connectionNote }: QueueClients<CandorJob, JobOutcome>,
+    redis: Redis,
+  ): Promise<SweepResult> {
     let sweepId: string;
     let spec: QueuedSweepSpec;
     const resumed = options.resume !== undefined;
@@ -379,9 +381,8 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
         running: running.size,
         fraction: Math.min(1, (done + partial) / n) * 0.95,
         message: `${done}/${n} cells back, ${running.size} job(s) running on the workers` +
-          (connectionError === "" ? "" : ` (queue connection: ${connectionError}; reconnecting)`),
+          connectionNote(),
       });
-      connectionError = "";
       await sleep(pollMs);
     }
 
