@@ -35,7 +35,7 @@
 
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, runPython } from "./lib.ts";
+import { type BenchResult, median, minMax, runPython } from "./lib.ts";
 
 const script = fileURLToPath(new URL("./reference/nn_torch.py", import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -187,7 +187,9 @@ export async function run(): Promise<BenchResult[]> {
       name,
       value,
       unit: "samples/s",
+      range: minMax(c),
       reference,
+      referenceRange: minMax(t),
       ratio: value / reference,
       target: "≥ 1.0× PyTorch CPU",
       pass: value / reference >= 1,
@@ -207,7 +209,9 @@ export async function run(): Promise<BenchResult[]> {
       name,
       value,
       unit: "MB",
+      range: minMax(c),
       reference,
+      referenceRange: minMax(t),
       ratio: value / reference,
       target: "≤ 1.2× PyTorch",
       pass: value / reference <= 1.2,

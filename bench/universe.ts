@@ -60,6 +60,15 @@ function parsePlan(text: string): { fit: string[]; tail: string[]; test: string[
   return folds;
 }
 
+/** Best iterations per fold from the fold table `candor run` prints (its "iters" column). */
+function parseIterations(stdout: string): number[] {
+  const lines = stdout.split("\n");
+  const header = lines.find((l) => l.includes("│ fold") && l.includes("iters"));
+  if (header === undefined) return [];
+  const at = header.split("│").map((c) => c.trim()).indexOf("iters");
+  return lines.filter((l) => /^│ \d+\s+│/.test(l)).map((l) => Number(l.split("│")[at].trim()));
+}
+
 const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
 /** Runs the benchmark; see the module doc. */
@@ -119,6 +128,11 @@ export async function run(): Promise<BenchResult[]> {
         `peak RSS ${median(ours.map((m) => m.peakMb)).toFixed(0)} MB vs ${
           median(theirs.map((m) => m.peakMb)).toFixed(0)
         } MB`,
+        // Early stopping picks the rounds: the two sides' boosters differ slightly (feature float widths, row order), so
+        // their rounds can differ, and the time inside XGBoost follows the rounds.
+        `best iterations per fold candor ${JSON.stringify(parseIterations(ours.at(-1)!.stdout))}, reference ${
+          JSON.stringify((reference.rounds as number[][] | undefined)?.map((r) => r[0]))
+        } (each side then trains 30 more rounds before stopping)`,
         `fold rows ${
           sameRows ? "identical" : `DIFFER (candor ${JSON.stringify(folds.map((f) => f.rows))}, ` +
             `reference ${JSON.stringify(refRows)})`

@@ -120,7 +120,7 @@ def main():
     keep = np.isfinite(target)
     X, target, dates = X[keep].to_numpy(), target[keep], df["date"].to_numpy()[keep]
     y = (target > 0).astype(np.float32)
-    rows, preds, truth = [], [], []
+    rows, preds, truth, rounds = [], [], [], []
     boosting = 0.0  # seconds inside xgboost (DMatrix, training, prediction): the floor both sides share
     for fold in plan["folds"]:
         sel = [(dates >= a) & (dates <= b) for a, b in (fold["fit"], fold["tail"], fold["test"])]
@@ -132,6 +132,7 @@ def main():
                             verbose_eval=False)
         p = booster.inplace_predict(X[sel[2]], iteration_range=(0, booster.best_iteration + 1))
         boosting += time.perf_counter() - tb
+        rounds.append([booster.best_iteration + 1, booster.num_boosted_rounds()])
         preds.append(p)
         truth.append(target[sel[2]])
     p, t = np.concatenate(preds), np.concatenate(truth)
@@ -142,6 +143,7 @@ def main():
         "cpu": time.process_time() - c0,
         "xgboost_seconds": boosting,
         "rows": rows,
+        "rounds": rounds,
         "accuracy": accuracy,
         "rank_ic": ic,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
