@@ -34,7 +34,7 @@ import { runStudyOnQueue } from "../lib/scaleout/coordinator.ts";
 import type { JobOutcome, StudyFoldJob } from "../lib/scaleout/jobs.ts";
 import { QUEUE_NAME } from "../lib/scaleout/jobs.ts";
 import { openStore } from "../lib/store/mod.ts";
-import { type BenchResult, median } from "./lib.ts";
+import { type BenchResult, median, minMax } from "./lib.ts";
 
 /** The study: every S&P 500 file, base features, 4 rolling folds of ~250k fitting rows, XGBoost and a small MLP. */
 function studyConfig(dir: string) {
@@ -238,7 +238,10 @@ export async function run(): Promise<BenchResult[]> {
         name: "study wall time, 1 worker (455 symbols, XGBoost + MLP, 8 jobs)",
         value: median(t1),
         unit: "s",
-        ...(local.length === 0 ? {} : { reference: median(local), ratio: median(local) / median(t1) }),
+        range: minMax(t1),
+        ...(local.length === 0
+          ? {}
+          : { reference: median(local), referenceRange: minMax(local), ratio: median(local) / median(t1) }),
         notes: `range ${range(t1)} s` +
           (local.length === 0 ? "" : `; reference: the local run, range ${range(local)} s`),
       });
@@ -248,7 +251,10 @@ export async function run(): Promise<BenchResult[]> {
         name: "study wall time, 2 workers",
         value: median(t2),
         unit: "s",
-        ...(t1.length === 0 ? {} : { reference: median(t1), ratio: median(t1) / median(t2) }),
+        range: minMax(t2),
+        ...(t1.length === 0
+          ? {}
+          : { reference: median(t1), referenceRange: minMax(t1), ratio: median(t1) / median(t2) }),
         notes: `range ${range(t2)} s; ratio: speed-up over 1 worker`,
       });
     }
@@ -258,6 +264,7 @@ export async function run(): Promise<BenchResult[]> {
         name: "scaling efficiency T1 / (2 T2), per round",
         value: median(efficiency),
         unit: "",
+        range: minMax(efficiency),
         notes: `range ${range(efficiency, 2)}`,
       });
     }
@@ -269,12 +276,14 @@ export async function run(): Promise<BenchResult[]> {
           name: "per job: train + store (prepared study)",
           value: median(trained.map((j) => j.workS)),
           unit: "s",
+          range: minMax(trained.map((j) => j.workS)),
           notes: `range ${range(trained.map((j) => j.workS))} s over ${trained.length} jobs`,
         },
         {
           name: "per job: store write (fold + ~480k-row prediction record, one transaction)",
           value: median(trained.map((j) => j.storeS)),
           unit: "s",
+          range: minMax(trained.map((j) => j.storeS)),
           notes: `range ${range(trained.map((j) => j.storeS), 2)} s`,
         },
       );
@@ -284,6 +293,7 @@ export async function run(): Promise<BenchResult[]> {
         name: "per worker: preparing the study on its first job",
         value: median(prepared),
         unit: "s",
+        range: minMax(prepared),
         notes: `range ${range(prepared)} s over ${prepared.length} worker starts`,
       });
     }
@@ -293,24 +303,28 @@ export async function run(): Promise<BenchResult[]> {
           name: "coordinator: start → jobs enqueued (load, audit, dataset, plan, records)",
           value: median(queued.map((q) => q.beforeQueueS)),
           unit: "s",
+          range: minMax(queued.map((q) => q.beforeQueueS)),
           notes: `range ${range(queued.map((q) => q.beforeQueueS))} s`,
         },
         {
           name: "coordinator: jobs enqueued → first job started (includes the worker preparing the study)",
           value: median(queued.map((q) => q.dispatchS)),
           unit: "s",
+          range: minMax(queued.map((q) => q.dispatchS)),
           notes: `range ${range(queued.map((q) => q.dispatchS))} s`,
         },
         {
           name: "coordinator: last job → study sealed (pooling, backtests)",
           value: median(queued.map((q) => q.afterJobsS)),
           unit: "s",
+          range: minMax(queued.map((q) => q.afterJobsS)),
           notes: `range ${range(queued.map((q) => q.afterJobsS))} s`,
         },
         {
           name: "BullMQ per job around the handler (lock, state moves, progress)",
           value: 1000 * median(jobs.map((j) => j.queueS)),
           unit: "ms",
+          range: minMax(jobs.map((j) => 1000 * j.queueS)),
           notes: `range ${range(jobs.map((j) => 1000 * j.queueS), 0)} ms`,
         },
       );
@@ -320,6 +334,7 @@ export async function run(): Promise<BenchResult[]> {
         name: "BullMQ no-op job, add → completed seen, one at a time",
         value: median(overhead.sequentialMs),
         unit: "ms",
+        range: minMax(overhead.sequentialMs),
         notes: `range ${range(overhead.sequentialMs)} ms over ${overhead.sequentialMs.length} jobs`,
       },
       { name: "BullMQ no-op job, 500 pipelined", value: overhead.pipelinedMs, unit: "ms/job" },

@@ -36,7 +36,7 @@ function num(x: number): string {
 function cell(value: number | undefined, range: [number, number] | undefined, unit: string): string {
   if (value === undefined) return "—";
   const r = range && range[0] !== range[1] ? ` (${num(range[0])}–${num(range[1])})` : "";
-  return `${num(value)} ${unit}${r}`;
+  return `${num(value)}${unit === "" ? "" : ` ${unit}`}${r}`;
 }
 
 /** The markdown table of `rows`. */
