@@ -55,7 +55,7 @@ interface QueuedRun {
   seconds: number;
   /** Coordinator: start → jobs enqueued (prepare, audit, records). */
   beforeQueueS: number;
-  /** Jobs enqueued → first job started on a worker. */
+  /** Jobs enqueued → first job picked up by a worker (BullMQ's processedOn; the worker prepares the study after). */
   dispatchS: number;
   /** Last job finished → study sealed (pooling, backtests, report). */
   afterJobsS: number;
@@ -307,7 +307,7 @@ export async function run(): Promise<BenchResult[]> {
           notes: `range ${range(queued.map((q) => q.beforeQueueS))} s`,
         },
         {
-          name: "coordinator: jobs enqueued → first job started (includes the worker preparing the study)",
+          name: "coordinator: jobs enqueued → first job picked up by a worker (< 0: before the enqueue call returned)",
           value: median(queued.map((q) => q.dispatchS)),
           unit: "s",
           range: minMax(queued.map((q) => q.dispatchS)),
