@@ -45,7 +45,7 @@ export type { WritePanelCsvOptions } from "./data/write.ts";
 export { fingerprintFiles } from "./data/fingerprint.ts";
 
 // Features, targets, scalers
-export { computeFeatures, computeFeaturesOnFrame, float64Column } from "./features/definition.ts";
+export { computeFeatureMatrix, computeFeatures, computeFeaturesOnFrame, float64Column } from "./features/definition.ts";
 export type {
   CrossSectionalFeatureDef,
   ExprFeatureDef,

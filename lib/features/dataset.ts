@@ -10,7 +10,7 @@
 
 import { type Panel, rowDatePositions } from "../data/panel.ts";
 import type { Matrix } from "../data/matrix.ts";
-import { computeFeaturesOnFrame, type FeatureDef, float64Column, symbolRanges } from "./definition.ts";
+import { computeFeatureMatrix, type FeatureDef, float64Column, symbolRanges } from "./definition.ts";
 import { assertHorizon, binaryLabel, forwardLogReturnExpr } from "./targets.ts";
 
 /** Options of {@link buildDataset}. */
@@ -39,17 +39,6 @@ export interface Dataset {
   horizon: number;
 }
 
-/** Copies Float64 feature columns into a row-major Float32 matrix, keeping only the rows in `keep` (ascending). */
-export function columnsToMatrix(columns: Float64Array[], names: string[], keep: Int32Array): Matrix {
-  const cols = columns.length;
-  const data = new Float32Array(keep.length * cols);
-  for (let j = 0; j < cols; j++) {
-    const c = columns[j];
-    for (let i = 0, o = j; i < keep.length; i++, o += cols) data[o] = c[keep[i]];
-  }
-  return { data, rows: keep.length, cols, columns: [...names] };
-}
-
 /**
  * Computes features and the h-day forward log-return target for a panel and assembles a {@link Dataset}.
  *
@@ -57,7 +46,6 @@ export function columnsToMatrix(columns: Float64Array[], names: string[], keep: 
  */
 export function buildDataset(panel: Panel, options: DatasetOptions): Dataset {
   assertHorizon(options.horizon);
-  const feats = computeFeaturesOnFrame(panel.frame, options.features);
   const tgt = panel.frame.select(forwardLogReturnExpr(options.horizon).alias("target"));
   const target = float64Column(tgt, "target");
   let n = 0;
@@ -65,7 +53,7 @@ export function buildDataset(panel: Panel, options: DatasetOptions): Dataset {
   const keep = new Int32Array(n);
   for (let i = 0, k = 0; i < target.length; i++) if (Number.isFinite(target[i])) keep[k++] = i;
   const names = options.features.map((d) => d.name);
-  const X = columnsToMatrix(names.map((name) => float64Column(feats, name)), names, keep);
+  const X = computeFeatureMatrix(panel.frame, options.features, keep);
   // Dates and symbols as references to the panel's own strings (its date axis, its symbol ranges), not fresh ones.
   const dateAt = rowDatePositions(panel);
   const symbolAt = new Array<string>(target.length);

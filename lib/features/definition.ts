@@ -33,10 +33,11 @@
  * @module
  */
 
+import type { Matrix } from "../data/matrix.ts";
 import { pl } from "../data/polars.ts";
 import { isSortedBySymbolDate, type Panel } from "../data/panel.ts";
 import { ConfigError } from "../errors.ts";
-import { evaluateSeriesFeatures } from "./series_eval.ts";
+import { evaluateSeriesFeatures, forEachSeriesChunk, type PriceArrays } from "./series_eval.ts";
 
 /** Columns added to the panel frame before any feature is evaluated (see the module doc). */
 export const PRICE_BASIS_COLUMNS = ["px_open", "px_high", "px_low", "px_close", "px_volume"] as const;
@@ -181,19 +182,23 @@ function checkUniqueNames(defs: readonly FeatureDef[]): void {
   }
 }
 
-/**
- * Evaluates feature definitions on a panel frame (sorted by symbol then date).
- *
- * Returns a frame with `date`, `symbol` and one Float64 column per definition, in definition order, rows aligned with
- * the input. Missing values are `NaN` (never null), and ±Inf from divisions by zero become `NaN` too, so downstream
- * `toTypedArray()` never fails.
- */
-export function computeFeaturesOnFrame(
-  frame: pl.DataFrame,
-  defs: readonly FeatureDef[],
-  options: { evaluateBoundedPerSymbol?: boolean } = {},
-): pl.DataFrame {
-  const unmasked = options.evaluateBoundedPerSymbol ?? false;
+/** What evaluating a list of definitions on a frame needs, checked once (see {@link computeFeaturesOnFrame}). */
+interface Evaluation {
+  /** The frame's price columns plus the price basis (`px_*`). */
+  basis: pl.DataFrame;
+  /** Each symbol's rows. */
+  ranges: { symbol: string; start: number; end: number }[];
+  /** Polars-expression and row definitions (sources of cross-sectional features included). */
+  exprDefs: (ExprFeatureDef | RowFeatureDef)[];
+  /** Series definitions (sources of cross-sectional features included). */
+  seriesDefs: SeriesFeatureDef[];
+  /** Cross-sectional definitions. */
+  csDefs: CrossSectionalFeatureDef[];
+  /** Evaluate bounded expressions per symbol (`.over`) instead of masked over the whole frame. */
+  unmasked: boolean;
+}
+
+function planEvaluation(frame: pl.DataFrame, defs: readonly FeatureDef[], unmasked: boolean): Evaluation {
   checkUniqueNames(defs);
   if (!isSortedBySymbolDate(frame)) {
     throw new ConfigError(
@@ -211,42 +216,148 @@ export function computeFeaturesOnFrame(
     }
     if (!perSymbol.some((p) => p.name === d.source.name)) perSymbol.push(d.source);
   }
+  return {
+    basis,
+    ranges: symbolRanges(basis),
+    exprDefs: perSymbol.filter((d): d is ExprFeatureDef | RowFeatureDef => d.kind === "expr" || d.kind === "row"),
+    seriesDefs: perSymbol.filter((d): d is SeriesFeatureDef => d.kind === "series"),
+    csDefs,
+    unmasked,
+  };
+}
+
+/** Evaluates the expression and row definitions into `columns` (one polars pass over the whole frame). */
+function evaluateExprColumns(ev: Evaluation, columns: Map<string, pl.Series>): void {
+  const { basis, ranges, exprDefs } = ev;
+  if (exprDefs.length === 0) return;
+  const rowInSymbol = new Int32Array(basis.height);
+  for (const r of ranges) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
+  const exprs = exprDefs.map((d) => (d.kind === "expr" ? evaluateExpr(d, ev.unmasked) : d.expr).alias(d.name));
+  // Non-finite values → NaN in a second step over the evaluated columns: wrapping each expression would evaluate
+  // it twice.
+  const evaluated = basis.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().select(...exprs)
+    .select(...exprDefs.map((d) => finiteOrNaN(pl.col(d.name)).alias(d.name))).collectSync();
+  for (const d of exprDefs) columns.set(d.name, evaluated.getColumn(d.name));
+}
+
+/** The price-basis arrays the series definitions read. */
+function priceArrays(basis: pl.DataFrame): PriceArrays {
+  return {
+    open: float64Column(basis, "px_open"),
+    high: float64Column(basis, "px_high"),
+    low: float64Column(basis, "px_low"),
+    close: float64Column(basis, "px_close"),
+    volume: float64Column(basis, "px_volume"),
+  };
+}
+
+/** The frame's dates, read from polars on first use (most series definitions never ask). */
+function datesOf(basis: pl.DataFrame): () => string[] {
+  let dates: string[] | undefined;
+  return () => (dates ??= basis.getColumn("date").toArray() as string[]);
+}
+
+/** Evaluates the cross-sectional definitions into `columns`, from their sources already there. */
+function evaluateCrossSectional(ev: Evaluation, columns: Map<string, pl.Series>): void {
+  const { basis, csDefs } = ev;
+  if (csDefs.length === 0) return;
+  // Group by an integer day number rather than the ISO string: hashing integers is several times cheaper.
+  const day = basis.select(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").cast(pl.Int32).alias("__day"));
+  const sources = [...new Set(csDefs.map((d) => d.source.name))].map((n) => columns.get(n)!);
+  const ranked = pl.DataFrame([day.getColumn("__day"), ...sources]).lazy()
+    .select(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name))).collectSync();
+  for (const d of csDefs) columns.set(d.name, ranked.getColumn(d.name));
+}
+
+/**
+ * Evaluates feature definitions on a panel frame (sorted by symbol then date).
+ *
+ * Returns a frame with `date`, `symbol` and one Float64 column per definition, in definition order, rows aligned with
+ * the input. Missing values are `NaN` (never null), and ±Inf from divisions by zero become `NaN` too, so downstream
+ * `toTypedArray()` never fails.
+ */
+export function computeFeaturesOnFrame(
+  frame: pl.DataFrame,
+  defs: readonly FeatureDef[],
+  options: { evaluateBoundedPerSymbol?: boolean } = {},
+): pl.DataFrame {
+  const ev = planEvaluation(frame, defs, options.evaluateBoundedPerSymbol ?? false);
   const columns = new Map<string, pl.Series>();
-  const ranges = symbolRanges(basis);
-  const exprDefs = perSymbol.filter((d): d is ExprFeatureDef | RowFeatureDef => d.kind === "expr" || d.kind === "row");
-  if (exprDefs.length > 0) {
-    const rowInSymbol = new Int32Array(basis.height);
-    for (const r of ranges) for (let i = r.start; i < r.end; i++) rowInSymbol[i] = i - r.start;
-    const exprs = exprDefs.map((d) => (d.kind === "expr" ? evaluateExpr(d, unmasked) : d.expr).alias(d.name));
-    // Non-finite values → NaN in a second step over the evaluated columns: wrapping each expression would evaluate
-    // it twice.
-    const evaluated = basis.withColumns(pl.Series("__row_in_symbol", rowInSymbol)).lazy().select(...exprs)
-      .select(...exprDefs.map((d) => finiteOrNaN(pl.col(d.name)).alias(d.name))).collectSync();
-    for (const d of exprDefs) columns.set(d.name, evaluated.getColumn(d.name));
+  evaluateExprColumns(ev, columns);
+  if (ev.seriesDefs.length > 0) {
+    const series = evaluateSeriesFeatures(priceArrays(ev.basis), ev.ranges, ev.seriesDefs, datesOf(ev.basis));
+    ev.seriesDefs.forEach((d, k) => columns.set(d.name, series[k]));
   }
-  const seriesDefs = perSymbol.filter((d): d is SeriesFeatureDef => d.kind === "series");
-  if (seriesDefs.length > 0) {
-    const prices = {
-      open: float64Column(basis, "px_open"),
-      high: float64Column(basis, "px_high"),
-      low: float64Column(basis, "px_low"),
-      close: float64Column(basis, "px_close"),
-      volume: float64Column(basis, "px_volume"),
-    };
-    let dates: string[] | undefined;
-    const allDates = () => (dates ??= basis.getColumn("date").toArray() as string[]);
-    const series = evaluateSeriesFeatures(prices, ranges, seriesDefs, allDates);
-    seriesDefs.forEach((d, k) => columns.set(d.name, series[k]));
-  }
-  if (csDefs.length > 0) {
-    // Group by an integer day number rather than the ISO string: hashing integers is several times cheaper.
-    const day = basis.select(pl.col("date").str.strptime(pl.Date, "%Y-%m-%d").cast(pl.Int32).alias("__day"));
-    const sources = [...new Set(csDefs.map((d) => d.source.name))].map((n) => columns.get(n)!);
-    const ranked = pl.DataFrame([day.getColumn("__day"), ...sources]).lazy()
-      .select(...csDefs.map((d) => crossSectionalRank(d.source.name).alias(d.name))).collectSync();
-    for (const d of csDefs) columns.set(d.name, ranked.getColumn(d.name));
-  }
+  evaluateCrossSectional(ev, columns);
+  const { basis } = ev;
   return pl.DataFrame([basis.getColumn("date"), basis.getColumn("symbol"), ...defs.map((d) => columns.get(d.name)!)]);
+}
+
+/**
+ * Evaluates feature definitions on a panel frame straight into the Float32 {@link Matrix} models train on: row i of
+ * the matrix is frame row `rows[i]` (ascending), column j is `defs[j]`, values exactly `Math.fround` of what
+ * {@link computeFeaturesOnFrame} returns (NaN for missing).
+ *
+ * Why not `computeFeaturesOnFrame` then a copy: on the full set over the S&P 500 panel that path materialises the
+ * features three times — polars' 3.1 GB of Float64 columns, a Float64Array per column read back from polars, then the
+ * matrix — and on virtual machines every first touch of memory is slow (about 12 µs per 4 KiB page measured here).
+ * Series definitions (176 of the full set's 191) are written from the evaluator's reused chunk buffers into the matrix
+ * directly; only expression, row and cross-sectional columns (and the series sources of cross-sectional ones) go
+ * through polars.
+ *
+ * `options.chunkBytes` bounds the evaluator's chunk buffers (default 64 MiB; ./series_eval.ts).
+ *
+ * @throws ConfigError like {@link computeFeaturesOnFrame}, or when `rows` is not ascending within the frame.
+ */
+export function computeFeatureMatrix(
+  frame: pl.DataFrame,
+  defs: readonly FeatureDef[],
+  rows: Int32Array,
+  options: { chunkBytes?: number } = {},
+): Matrix {
+  for (let i = 0; i < rows.length; i++) {
+    if (!(rows[i] >= 0 && rows[i] < frame.height && (i === 0 || rows[i] > rows[i - 1]))) {
+      throw new ConfigError(
+        `computeFeatureMatrix: rows must be ascending frame rows in [0, ${frame.height}); rows[${i}] = ${rows[i]}`,
+      );
+    }
+  }
+  const ev = planEvaluation(frame, defs, false);
+  const cols = defs.length;
+  const data = new Float32Array(rows.length * cols);
+  const position = new Map(defs.map((d, j) => [d.name, j]));
+  /** Copies the values of frame rows [start, start + values.length) into matrix column j. */
+  const write = (j: number, start: number, values: Float64Array, from: number, to: number) => {
+    for (let i = from, o = from * cols + j; i < to; i++, o += cols) data[o] = values[rows[i] - start];
+  };
+  const columns = new Map<string, pl.Series>();
+  evaluateExprColumns(ev, columns);
+  if (ev.seriesDefs.length > 0) {
+    const sources = new Set(ev.csDefs.map((d) => d.source.name));
+    let first = 0; // the first matrix row at or after the chunk's first frame row
+    forEachSeriesChunk(priceArrays(ev.basis), ev.ranges, ev.seriesDefs, datesOf(ev.basis), (chunk, buffers) => {
+      while (first < rows.length && rows[first] < chunk.start) first++;
+      let last = first;
+      while (last < rows.length && rows[last] < chunk.end) last++;
+      ev.seriesDefs.forEach((d, k) => {
+        const j = position.get(d.name);
+        if (j !== undefined) write(j, chunk.start, buffers[k], first, last);
+        if (sources.has(d.name)) {
+          const piece = pl.Series(d.name, buffers[k]);
+          const column = columns.get(d.name);
+          if (column === undefined) columns.set(d.name, piece);
+          else column.append(piece);
+        }
+      });
+      first = last;
+    }, options.chunkBytes);
+  }
+  evaluateCrossSectional(ev, columns);
+  for (const d of [...ev.exprDefs, ...ev.csDefs]) {
+    const j = position.get(d.name);
+    if (j !== undefined) write(j, 0, float64Column(pl.DataFrame([columns.get(d.name)!]), d.name), 0, rows.length);
+  }
+  return { data, rows: rows.length, cols, columns: defs.map((d) => d.name) };
 }
 
 /** `e` where finite, NaN where it is null, NaN or ±Inf (the output convention of every feature column). */

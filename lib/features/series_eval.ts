@@ -1,7 +1,8 @@
 /**
  * Evaluation of `kind: "series"` features over a whole panel: symbol by symbol, a chunk of consecutive symbols at a
  * time. Every feature of a symbol is computed with one shared per-symbol memo and written (±Inf as NaN) into reused
- * chunk buffers; each full chunk is copied once into polars and appended to its column as a new chunk (no re-copy).
+ * chunk buffers, which a sink then copies where they belong: into polars, appended to each column as a new chunk (no
+ * re-copy; {@link evaluateSeriesFeatures}), or into the rows of a model matrix (`computeFeatureMatrix`).
  * On 2 M rows the full set's cost is dominated by fresh memory — its 191 output columns alone are 3.3 GB, and first
  * touches of memory are slow on virtual machines — so the JS side never holds more than one chunk of output.
  *
@@ -127,6 +128,38 @@ export function fillChunk(
 }
 
 /**
+ * Receives each evaluated chunk: `buffers[k]` holds definition k's values for rows [chunk.start, chunk.end) from index
+ * 0 (±Inf already NaN). The buffers are reused for the next chunk, so a sink copies what it keeps before returning.
+ */
+export type ChunkSink = (chunk: Chunk, buffers: readonly Float64Array[]) => void;
+
+/**
+ * Evaluates series definitions over every symbol, a chunk of consecutive symbols at a time, handing each chunk to
+ * `sink`. `chunkBytes` bounds the chunk buffers (default 64 MiB).
+ *
+ * @throws ConfigError when a definition returns the wrong number of values.
+ */
+export function forEachSeriesChunk(
+  prices: PriceArrays,
+  ranges: readonly SymbolRange[],
+  defs: readonly SeriesFeatureDef[],
+  dates: () => readonly string[],
+  sink: ChunkSink,
+  chunkBytes = CHUNK_BYTES,
+): void {
+  const height = prices.close.length;
+  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const chunkRows = Math.min(height, Math.max(longest, Math.floor(chunkBytes / (8 * Math.max(1, defs.length)))));
+  const buffers = defs.map(() => new Float64Array(chunkRows));
+  withArena(longest, (nextSymbol) => {
+    for (const chunk of chunkPlan(ranges, chunkRows)) {
+      fillChunk(defs, prices, ranges, chunk, buffers, dates, nextSymbol);
+      sink(chunk, buffers.map((b) => b.subarray(0, chunk.end - chunk.start)));
+    }
+  });
+}
+
+/**
  * Evaluates series definitions over every symbol and returns one polars Series per definition (in order), each made
  * of chunks of consecutive symbols. `chunkBytes` bounds the chunk buffers (default 64 MiB).
  *
@@ -139,20 +172,13 @@ export function evaluateSeriesFeatures(
   dates: () => readonly string[],
   chunkBytes = CHUNK_BYTES,
 ): pl.Series[] {
-  const height = prices.close.length;
-  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
-  const chunkRows = Math.min(height, Math.max(longest, Math.floor(chunkBytes / (8 * Math.max(1, defs.length)))));
-  const buffers = defs.map(() => new Float64Array(chunkRows));
   const columns: pl.Series[] = [];
-  withArena(longest, (nextSymbol) => {
-    for (const chunk of chunkPlan(ranges, chunkRows)) {
-      fillChunk(defs, prices, ranges, chunk, buffers, dates, nextSymbol);
-      defs.forEach((d, k) => {
-        const piece = pl.Series(d.name, buffers[k].subarray(0, chunk.end - chunk.start));
-        if (columns[k] === undefined) columns[k] = piece;
-        else columns[k].append(piece);
-      });
-    }
-  });
+  forEachSeriesChunk(prices, ranges, defs, dates, (_, buffers) => {
+    defs.forEach((d, k) => {
+      const piece = pl.Series(d.name, buffers[k]);
+      if (columns[k] === undefined) columns[k] = piece;
+      else columns[k].append(piece);
+    });
+  }, chunkBytes);
   return columns;
 }

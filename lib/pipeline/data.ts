@@ -27,11 +27,11 @@ import { type Matrix, takeRows } from "../data/matrix.ts";
 import { loadPanel } from "../data/load.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { fingerprintFiles } from "../data/fingerprint.ts";
-import { buildDataset, columnsToMatrix, type Dataset } from "../features/dataset.ts";
+import { buildDataset, type Dataset } from "../features/dataset.ts";
 import { BASE_FEATURES } from "../features/base.ts";
 import { FULL_FEATURES, resolveFeatures } from "../features/catalog.ts";
 import type { FeatureDef } from "../features/definition.ts";
-import { computeFeaturesOnFrame, float64Column, symbolRanges } from "../features/definition.ts";
+import { computeFeatureMatrix, float64Column, symbolRanges } from "../features/definition.ts";
 import { excessOfMarket, forwardLogReturnExpr, threeClassLabel } from "../features/targets.ts";
 import { causalRegimeFeatures } from "../models/stacking/regime.ts";
 import { clipEcho, ConfigError } from "../errors.ts";
@@ -352,11 +352,10 @@ export function prepareFeatureRows(
   target: StudyConfig["target"],
 ): { data: StudyData; features: string[] } {
   const horizon = target.horizon;
-  const computed = computeFeaturesOnFrame(panel.frame, selection.builtIn);
   const names = selection.builtIn.map((d) => d.name);
   const n = panel.frame.height;
   const all = Int32Array.from({ length: n }, (_, i) => i);
-  const built = columnsToMatrix(names.map((name) => float64Column(computed, name)), names, all);
+  const built = computeFeatureMatrix(panel.frame, selection.builtIn, all);
   const X = appendColumns(built, panel, selection.columns, all);
   const dates = panel.frame.getColumn("date").toArray() as string[];
   const symbols = panel.frame.getColumn("symbol").toArray() as string[];

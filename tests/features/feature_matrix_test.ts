@@ -1,0 +1,92 @@
+/**
+ * computeFeatureMatrix writes features straight into the Float32 model matrix. Its reference is the frame contract it
+ * short-cuts: computeFeaturesOnFrame's Float64 columns, read back with float64Column, rounded with Math.fround and
+ * placed at (matrix row i ← frame row rows[i], column j ← defs[j]). They must agree bit for bit (NaN where missing), on
+ * a ragged panel, for every kind of definition, in any order, for any ascending subset of rows, and across many
+ * evaluator chunks.
+ */
+import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import { BASE_FEATURES, ConfigError, type FeatureDef, FULL_FEATURES } from "../../lib/mod.ts";
+import {
+  computeFeatureMatrix,
+  computeFeaturesOnFrame,
+  float64Column,
+  symbolRanges,
+} from "../../lib/features/definition.ts";
+import { panelFromFrame, randomWalkPanel } from "./_panels.ts";
+
+/** Five symbols over 400 days; symbol k loses its first 30·k and last 20·k rows (different lengths and dates). */
+function raggedFrame(): pl.DataFrame {
+  const { frame } = randomWalkPanel(11, 5, 400);
+  const pieces = symbolRanges(frame).map((r, k) => frame.slice(r.start + 30 * k, r.end - r.start - 30 * k - 20 * k));
+  return panelFromFrame(pl.concat(pieces)).frame;
+}
+
+function expected(frame: pl.DataFrame, defs: readonly FeatureDef[], rows: Int32Array): Float32Array {
+  const out = computeFeaturesOnFrame(frame, defs);
+  const cols = defs.length;
+  const data = new Float32Array(rows.length * cols);
+  defs.forEach((d, j) => {
+    const c = float64Column(out, d.name);
+    for (let i = 0; i < rows.length; i++) data[i * cols + j] = Math.fround(c[rows[i]]);
+  });
+  return data;
+}
+
+function assertSame(actual: Float32Array, want: Float32Array, defs: readonly FeatureDef[]): void {
+  assert.equal(actual.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(actual[i], want[i])) {
+      const j = i % defs.length;
+      assert.fail(`matrix[${Math.floor(i / defs.length)}, ${defs[j].name}] = ${actual[i]}, expected ${want[i]}`);
+    }
+  }
+}
+
+/** Ascending rows, each kept with probability p (a fixed LCG, so the subset is the same every run). */
+function subset(height: number, p: number, seed: number): Int32Array {
+  let s = seed >>> 0;
+  const keep: number[] = [];
+  for (let i = 0; i < height; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    if (s / 2 ** 32 < p) keep.push(i);
+  }
+  return Int32Array.from(keep);
+}
+
+const frame = raggedFrame();
+const all = Int32Array.from({ length: frame.height }, (_, i) => i);
+
+Deno.test("computeFeatureMatrix: the full set equals the frame path rounded to Float32, all rows and a subset", () => {
+  const kinds = new Set(FULL_FEATURES.map((d) => d.kind));
+  assert.deepEqual([...kinds].sort(), ["cross-sectional", "expr", "row", "series"]);
+  for (const rows of [all, subset(frame.height, 0.37, 5)]) {
+    const m = computeFeatureMatrix(frame, FULL_FEATURES, rows);
+    assert.equal(m.rows, rows.length);
+    assert.equal(m.cols, FULL_FEATURES.length);
+    assert.deepEqual(m.columns, FULL_FEATURES.map((d) => d.name));
+    assertSame(m.data, expected(frame, FULL_FEATURES, rows), FULL_FEATURES);
+  }
+});
+
+Deno.test("computeFeatureMatrix: many small chunks, shuffled definitions, a cross-sectional rank without its source", () => {
+  // Reverse order mixes kinds; CSR_RET5 alone needs RET5 evaluated as a source but not written.
+  const defs = [...FULL_FEATURES].reverse();
+  const rows = subset(frame.height, 0.5, 9);
+  const chunkBytes = 8 * 176 * 150; // about 150 rows per chunk: symbols (230–400 rows) get chunks of their own
+  assertSame(computeFeatureMatrix(frame, defs, rows, { chunkBytes }).data, expected(frame, defs, rows), defs);
+  const alone = FULL_FEATURES.filter((d) => d.name === "CSR_RET5" || d.name === "DOW");
+  assert.equal(alone.length, 2);
+  assertSame(computeFeatureMatrix(frame, alone, rows).data, expected(frame, alone, rows), alone);
+});
+
+Deno.test("computeFeatureMatrix: no rows gives an empty matrix; rows out of order or out of range are refused", () => {
+  const empty = computeFeatureMatrix(frame, BASE_FEATURES, new Int32Array(0));
+  assert.equal(empty.rows, 0);
+  assert.equal(empty.data.length, 0);
+  assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([3, 2])), ConfigError);
+  assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([1, 1])), ConfigError);
+  assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([frame.height])), ConfigError);
+  assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([-1])), ConfigError);
+});
