@@ -3,7 +3,8 @@
  *
  * - `features: full set, all symbols`: computeFeatures(panel, FULL_FEATURES) against the pandas/numpy reference
  *   (bench/reference/features.py) computing the same 191 features on the same rows — target ≥ 10× faster. Runs are
- *   interleaved (candor, pandas, candor, pandas, …; each pandas run is a fresh process that loads the files untimed);
+ *   interleaved (candor, pandas, candor, pandas, …); each run on either side is a fresh process that loads the files
+ *   untimed, so both sides pay for the memory their output first touches, as a program computing the set once does;
  *   loading is excluded on both sides; the ratio is the pandas median over the candor median, reported with both
  *   ranges and the per-pair ratios, beside each side's CPU time and the memory it touched for the first time.
  * - `audit: truncation test, full set, one symbol`: auditFeatures on the longest-history symbol with 4 cut dates —
@@ -86,6 +87,21 @@ function assertSameWork(py: Record<string, unknown>, rows: number): void {
   }
 }
 
+/**
+ * One candor run in a fresh process (`--child DIR`): loads the folder untimed, warms the kernels and polars' thread pool
+ * on the base set, then computes the full set once and prints its {@link Cost} as JSON.
+ */
+async function childCost(dir: string): Promise<Cost> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(import.meta.url), "--child", dir],
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`bench/features child failed: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+}
+
 /** Runs the feature and audit benchmarks; `pairs` interleaved candor/pandas runs. */
 export async function run(pairs = 3): Promise<BenchResult[]> {
   const dir = realDataDir();
@@ -95,13 +111,12 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   }
   const panel = await loadPanel(dir);
   const rows = panel.frame.height;
-  computeFeatures(panel, BASE_FEATURES); // warm-up (JIT, polars thread pool)
   const ours: number[] = [];
   const theirs: number[] = [];
   const ourCosts: Cost[] = [];
   const theirCosts: Cost[] = [];
   for (let i = 0; i < pairs; i++) {
-    const c = measure(() => computeFeatures(panel, FULL_FEATURES));
+    const c = await childCost(dir);
     const py = await runPython(reference, ["bench", dir, "1"]);
     assertSameWork(py, rows);
     const p: Cost = {
@@ -126,8 +141,7 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   const outputGiB = (rows * 8 * FULL_FEATURES.length) / 2 ** 30;
   const freshNote = `memory touched for the first time (minor page faults) candor ${list(ourCosts, "fresh")} GiB, ` +
     `pandas ${list(theirCosts, "fresh")} GiB (the ${FULL_FEATURES.length} Float64 output columns alone are ` +
-    `${outputGiB.toFixed(1)} GiB; a candor run that touches little fresh memory reuses the freed output of the run ` +
-    "before, while each pandas run is a fresh process)";
+    `${outputGiB.toFixed(1)} GiB; every run is a fresh process on both sides)`;
   const c = median(ours);
   const p = median(theirs);
   const ratio = p / c;
@@ -198,7 +212,11 @@ async function mergeIntoResults(results: BenchResult[]): Promise<void> {
   console.error(`[features] wrote ${fileURLToPath(file)}`);
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "--child") {
+  const panel = await loadPanel(Deno.args[1]);
+  computeFeatures(panel, BASE_FEATURES); // warm-up (JIT, polars thread pool)
+  console.log(JSON.stringify(measure(() => computeFeatures(panel, FULL_FEATURES))));
+} else if (import.meta.main) {
   const results = await run(Number(Deno.args[0] ?? 3));
   console.table(results.map(({ notes: _notes, ...r }) => r));
   if (results.length > 0) await mergeIntoResults(results);
