@@ -138,6 +138,8 @@ export function studyFoldHandler(options: StudyFoldHandlerOptions = {}): JobHand
   const cache = new PreparedStudies(options.cachedStudies ?? 1);
   return {
     kind: "study-fold",
+    prepares: "the study",
+    afterFailure: "the run is marked failed",
     async run(job: StudyFoldJob, ctx: JobContext): Promise<JobOutcome> {
       const t0 = performance.now();
       let stage = "load";

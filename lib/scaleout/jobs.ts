@@ -144,6 +144,10 @@ export interface JobContext {
 export interface JobHandler<J extends CandorJob = CandorJob> {
   /** The kind it runs. */
   readonly kind: J["kind"];
+  /** What the handler prepares before its first job of a kind (for logs), e.g. "the study". */
+  readonly prepares: string;
+  /** What {@link recordFailure} leaves behind once a job failed for good (for logs), e.g. "the run is marked failed". */
+  readonly afterFailure: string;
   /** Runs the job; throws a {@link JobError} (with the stage) when it fails. */
   run(job: J, ctx: JobContext): Promise<JobOutcome>;
   /**

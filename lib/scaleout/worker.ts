@@ -95,11 +95,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log(
         `${stamp()} ${name}: ${describeJob(job.data)} ${out.outcome}${out.reason ? ` (${out.reason})` : ""} in ` +
           `${(out.ms.total / 1000).toFixed(1)} s` +
-          (out.ms.prepare > 0
-            ? ` (preparing ${job.data.kind === "sweep-cells" ? "the run" : "the study"} ${
-              (out.ms.prepare / 1000).toFixed(1)
-            } s)`
-            : ""),
+          (out.ms.prepare > 0 ? ` (preparing ${handler.prepares} ${(out.ms.prepare / 1000).toFixed(1)} s)` : ""),
       );
       return out;
     } catch (e) {
@@ -108,7 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const final = error.permanent || job.attemptsMade + 1 >= attempts;
       log(
         `${stamp()} ${name}: ${describeJob(job.data)} failed at ${error.stage}: ${error.message}` +
-          (final ? " — no attempts left, the run is marked failed" : " — will be retried"),
+          (final ? ` — no attempts left, ${handler.afterFailure}` : " — will be retried"),
       );
       if (final) {
         await handler.recordFailure(job.data, error, options.store).catch((r) =>
