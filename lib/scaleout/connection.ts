@@ -81,6 +81,60 @@ export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void>
   }
 }
 
+/** BullMQ job states in which a job has not started yet (what a stopping coordinator removes). */
+export const NOT_STARTED: ReadonlySet<string> = new Set([
+  "waiting",
+  "delayed",
+  "prioritized",
+  "paused",
+  "waiting-children",
+]);
+
+/** A coordinator's live view of its jobs on the workers, from {@link watchJobs}. */
+export interface JobWatch {
+  /** Running jobs (by id) and their last reported progress in [0, 1]. */
+  running: Map<string, number>;
+  /** Waits `ms`, or less: a job of the coordinator's that completes or fails ends the wait at once. */
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Follows the queue's job events for the jobs `mine` accepts: which are running and how far along (their `fraction`
+ * progress), with a sleep that a finished or failed job cuts short; `onSettled` hears each finished or failed job.
+ * The study and sweep coordinators share this.
+ */
+export function watchJobs(
+  events: QueueEvents,
+  mine: (jobId: string) => boolean,
+  onSettled: (jobId: string) => void = () => {},
+): JobWatch {
+  const running = new Map<string, number>();
+  let wake = () => {};
+  events.on("active", ({ jobId }) => mine(jobId) && running.set(jobId, 0));
+  events.on("progress", ({ jobId, data }) => {
+    if (!mine(jobId)) return;
+    const f = (data as { fraction?: number }).fraction;
+    running.set(jobId, typeof f === "number" && Number.isFinite(f) ? f : 0);
+  });
+  const settled = ({ jobId }: { jobId: string }) => {
+    if (!mine(jobId)) return;
+    running.delete(jobId);
+    onSettled(jobId);
+    wake();
+  };
+  events.on("completed", settled);
+  events.on("failed", settled);
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  return { running, sleep };
+}
+
 /** A coordinator's clients on the queue, from {@link withQueueClients}. */
 export interface QueueClients<Data, Result> {
   /** The queue the coordinator adds jobs to and asks about them. */

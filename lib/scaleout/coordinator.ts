@@ -55,7 +55,7 @@ import {
 } from "../pipeline/study.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
 import type { RunError, RunSummary, Store, Study } from "../store/store.ts";
-import { type QueueClients, redisConnection, withQueueClients } from "./connection.ts";
+import { NOT_STARTED, type QueueClients, redisConnection, watchJobs, withQueueClients } from "./connection.ts";
 import { recordFoldFailure } from "./fold_job.ts";
 import { type CandorJob, jobId, type JobOutcome, QUEUE_NAME, storedStudyConfig, type StudyFoldJob } from "./jobs.ts";
 
@@ -101,9 +101,6 @@ export class QueuedStudyError extends CandorError {
     this.where = where;
   }
 }
-
-/** Job states in which a job has not started yet (removed when the study stops). */
-const NOT_STARTED = new Set(["waiting", "delayed", "prioritized", "paused", "waiting-children"]);
 
 /** One model entry as the coordinator tracks it. */
 interface EntryState {
@@ -217,30 +214,7 @@ export async function runStudyOnQueue(
         states.push({ entry, runId, enqueued: false });
       }
       const total = states.length * plan.folds.length;
-      const mine = (id: string | undefined) => id !== undefined && id.startsWith(`study-fold|${studyId}|`);
-      const running = new Map<string, number>();
-      let wake = () => {};
-      events.on("active", ({ jobId }) => mine(jobId) && running.set(jobId, 0));
-      events.on("progress", ({ jobId, data }) => {
-        if (!mine(jobId)) return;
-        const f = (data as { fraction?: number }).fraction;
-        running.set(jobId, typeof f === "number" && Number.isFinite(f) ? f : 0);
-      });
-      const settled = ({ jobId }: { jobId: string }) => {
-        if (!mine(jobId)) return;
-        running.delete(jobId);
-        wake();
-      };
-      events.on("completed", settled);
-      events.on("failed", settled);
-      const sleep = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+      const { running, sleep } = watchJobs(events, (id) => id !== undefined && id.startsWith(`study-fold|${studyId}|`));
 
       let queuedJobs = 0;
       let announced = false;

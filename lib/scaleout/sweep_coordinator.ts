@@ -45,7 +45,7 @@ import {
 } from "../production/sweep.ts";
 import { newSweepId } from "../store/run_id.ts";
 import type { Store } from "../store/store.ts";
-import { type QueueClients, redisConnection, withQueueClients } from "./connection.ts";
+import { NOT_STARTED, type QueueClients, redisConnection, watchJobs, withQueueClients } from "./connection.ts";
 import { type CandorJob, defaultCellsPerJob, jobId, type JobOutcome, QUEUE_NAME, type SweepCellsJob } from "./jobs.ts";
 import { decodeSweepCell } from "./sweep_job.ts";
 
@@ -270,32 +270,8 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
     const byId = new Map(ids.map((id, i) => [id, i]));
     const results: (SweepCellResult | undefined)[] = new Array(n);
     const pending = new Set(batches.keys());
-    const running = new Map<string, number>();
-    const flagged = new Set<number>();
-    let wake = () => {};
-    events.on("active", ({ jobId }) => byId.has(jobId) && running.set(jobId, 0));
-    events.on("progress", ({ jobId, data }) => {
-      if (!byId.has(jobId)) return;
-      const f = (data as { fraction?: number }).fraction;
-      running.set(jobId, typeof f === "number" && Number.isFinite(f) ? f : 0);
-    });
-    const settled = ({ jobId }: { jobId: string }) => {
-      const b = byId.get(jobId);
-      if (b === undefined) return;
-      running.delete(jobId);
-      flagged.add(b);
-      wake();
-    };
-    events.on("completed", settled);
-    events.on("failed", settled);
-    const sleep = (ms: number) =>
-      new Promise<void>((done) => {
-        const timer = setTimeout(done, ms);
-        wake = () => {
-          clearTimeout(timer);
-          done();
-        };
-      });
+    const flagged = new Set<number>(); // batches whose job finished or failed since the last look
+    const { running, sleep } = watchJobs(events, (id) => byId.has(id), (id) => flagged.add(byId.get(id)!));
     const jobOptions = (b: SweepCellsJob) => ({
       jobId: jobId(b),
       attempts,
@@ -338,10 +314,7 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
     const stop = async (message: string, cell: number | undefined) => {
       for (const id of ids) {
         const job = await queue.getJob(id);
-        const state = job === undefined ? undefined : await job.getState();
-        if (job !== undefined && ["waiting", "delayed", "prioritized", "paused"].includes(state ?? "")) {
-          await job.remove().catch(() => {});
-        }
+        if (job !== undefined && NOT_STARTED.has(await job.getState())) await job.remove().catch(() => {});
       }
       spec = { ...spec, status: "failed", error: { ...(cell === undefined ? {} : { cell }), message } };
       await saveSpec();
