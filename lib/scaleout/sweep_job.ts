@@ -23,6 +23,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { ConfigError, LeakageError } from "../errors.ts";
 import type { SweepRow } from "../backtest/sweep.ts";
 import { loadStoredRun, type StoredRun } from "../production/rebacktest.ts";
@@ -67,29 +68,25 @@ function decodeNumbers(o: Record<string, unknown>): Record<string, unknown> {
 
 /** A cell's result as a job's return value carries it (see {@link EncodedSweepCell}). */
 export function encodeSweepCell(cell: number, r: SweepCellResult): EncodedSweepCell {
-  const net = new Float64Array(r.net); // a copy: its own buffer, exactly its bytes
-  const bytes = new Uint8Array(net.buffer);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return {
     cell,
     row: JSON.parse(JSON.stringify(r.row, encodeNumber)),
     dates: [...r.dates],
-    net: btoa(bin),
+    net: Buffer.from(r.net.buffer, r.net.byteOffset, r.net.byteLength).toString("base64"),
   };
 }
 
 /** The cell result an {@link EncodedSweepCell} carries, bit for bit what the worker computed. */
 export function decodeSweepCell(e: EncodedSweepCell): SweepCellResult {
-  const bin = atob(e.net);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const bytes = Buffer.from(e.net, "base64");
+  const net = new Float64Array(bytes.byteLength / 8); // its own, aligned buffer
+  new Uint8Array(net.buffer).set(bytes);
   const row = decodeNumbers(e.row) as unknown as SweepRow;
   row.metrics = decodeNumbers(row.metrics as unknown as Record<string, unknown>) as unknown as SweepRow["metrics"];
   row.buyAndHold = decodeNumbers(row.buyAndHold as unknown as Record<string, unknown>) as unknown as SweepRow[
     "buyAndHold"
   ];
-  return { row, dates: e.dates, net: new Float64Array(bytes.buffer) };
+  return { row, dates: e.dates, net };
 }
 
 /** A cell in words, for error messages. */
@@ -106,6 +103,8 @@ export function sweepCellsHandler(): JobHandler<SweepCellsJob> {
   let cached: { key: string; run: Promise<StoredRun>; plans: Map<string, SweepPlan> } | undefined;
   return {
     kind: "sweep-cells",
+    prepares: "the run",
+    afterFailure: "its coordinator fails the sweep",
     async run(job: SweepCellsJob, ctx: JobContext): Promise<JobOutcome> {
       const t0 = performance.now();
       let stage = "load";
