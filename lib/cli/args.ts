@@ -141,3 +141,13 @@ export function scalar(value: string): string | number {
   const t = value.trim();
   return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : value;
 }
+
+/** An integer option `--name` of at least `min`, or undefined when absent; a UsageError naming the flag otherwise. */
+export function integerOption(value: unknown, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = scalar(String(value));
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} expects an integer ≥ ${min}, found ${JSON.stringify(value)}`);
+  }
+  return n;
+}

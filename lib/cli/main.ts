@@ -13,7 +13,7 @@ import { CandorError, ConfigError, LeakageError, RecordingError } from "../error
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
 import { suggest } from "../pipeline/schema.ts";
-import { type CommandSpec, helpText, parseCommand, scalar, UsageError } from "./args.ts";
+import { type CommandSpec, helpText, integerOption, parseCommand, UsageError } from "./args.ts";
 import { auditCommand } from "./audit.ts";
 import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
@@ -87,15 +87,6 @@ function usage(): string {
     "failure that could not be recorded in the store, 130/143 interrupted by SIGINT/SIGTERM (recorded; resume with",
     "--resume).",
   ].join("\n");
-}
-
-function integerOption(value: unknown, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = scalar(String(value));
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} expects an integer ≥ ${min}, found ${JSON.stringify(value)}`);
-  }
-  return n;
 }
 
 async function synthCommand(args: string[]): Promise<number> {

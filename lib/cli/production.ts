@@ -28,7 +28,16 @@ import { readSweepGrid, type SweepResult, sweepRun } from "../production/sweep.t
 import { simulateProduction } from "../production/simulate.ts";
 import { deflationWords } from "../production/trials.ts";
 import { flattenSweepRow } from "../backtest/sweep.ts";
-import { type CommandSpec, helpText, type OptionSpec, parseCommand, scalar, table, UsageError } from "./args.ts";
+import {
+  type CommandSpec,
+  helpText,
+  integerOption,
+  type OptionSpec,
+  parseCommand,
+  scalar,
+  table,
+  UsageError,
+} from "./args.ts";
 import { configFromArgs, progressBar, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
 import { openExistingStore } from "./runs.ts";
 import { fmt, formatBacktest, formatStudy, pct } from "./format.ts";
@@ -542,16 +551,6 @@ export async function backtestCommand(args: string[]): Promise<number> {
 // sweep
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** A positive integer option, or undefined when absent. */
-function positiveInteger(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = scalar(String(value));
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--${name} expects an integer ≥ 1, found ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 /** Runs `candor sweep`. */
 export async function sweepCommand(args: string[]): Promise<number> {
   const { values, help } = parseCommand(SWEEP_SPEC, args);
@@ -589,8 +588,8 @@ export async function sweepCommand(args: string[]): Promise<number> {
       );
     }
   }
-  const cellsPerJob = positiveInteger(values["cells-per-job"], "cells-per-job");
-  const attempts = positiveInteger(values.attempts, "attempts");
+  const cellsPerJob = integerOption(values["cells-per-job"], "cells-per-job", 1);
+  const attempts = integerOption(values.attempts, "attempts", 1);
   const grid = resume === undefined ? await readSweepGrid(values.grid as string) : undefined;
   const gridSource = resume === undefined
     ? YAML.parse(await Deno.readTextFile(values.grid as string)) ?? {}

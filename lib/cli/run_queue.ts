@@ -12,7 +12,7 @@ import type { StudyConfig } from "../pipeline/config.ts";
 import type { StudyProgress } from "../pipeline/study.ts";
 import { redactRedisUrl } from "../scaleout/connection.ts";
 import { runStudyOnQueue } from "../scaleout/coordinator.ts";
-import { scalar, UsageError } from "./args.ts";
+import { integerOption, UsageError } from "./args.ts";
 import { formatStudy, studyJson } from "./format.ts";
 import { CONFIG_FLAGS } from "./run.ts";
 
@@ -45,14 +45,7 @@ export async function runOnQueue(
       );
     }
   }
-  let attempts: number | undefined;
-  if (values.attempts !== undefined) {
-    const n = scalar(String(values.attempts));
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-      throw new UsageError(`--attempts expects an integer ≥ 1, found ${JSON.stringify(values.attempts)}`);
-    }
-    attempts = n;
-  }
+  const attempts = integerOption(values.attempts, "attempts", 1);
   const store = openStore(db);
   try {
     const result = await runStudyOnQueue(resume === undefined ? config : undefined, {
