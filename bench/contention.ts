@@ -12,7 +12,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, minMax } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -48,8 +48,6 @@ async function contended(): Promise<number> {
   }
 }
 
-const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-
 /** Runs the benchmark; see the module doc. */
 export async function run(): Promise<BenchResult[]> {
   const runs = Number(Deno.env.get("BENCH_CONTENTION_RUNS") ?? 7);
@@ -70,9 +68,9 @@ export async function run(): Promise<BenchResult[]> {
     ratio: mf / mb,
     target: "median ≤ 3 s under contention",
     pass: mb <= 3,
-    notes: `medians of ${runs} interleaved rounds; contended ${range(busy)} s (${
+    notes: `medians of ${runs} interleaved rounds; contended ${rangeText(busy, 2)} s (${
       busy.map((t) => t.toFixed(2)).join("/")
-    }); no competitor ${range(free)} s (${
+    }); no competitor ${rangeText(free, 2)} s (${
       free.map((t) => t.toFixed(2)).join("/")
     }); ` +
       `OMP_WAIT_POLICY ${Deno.env.get("OMP_WAIT_POLICY") ?? "unset (trainer default: passive)"}`,

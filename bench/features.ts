@@ -19,7 +19,7 @@
 
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, minMax, runPython } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText, runPython } from "./lib.ts";
 import { realDataDir } from "../tests/_helpers/real_data.ts";
 import {
   auditFeatures,
@@ -65,11 +65,6 @@ function measure(fn: () => unknown): Cost {
 /** One field of every pair's cost, comma-separated with one decimal. */
 function list(costs: Cost[], field: keyof Cost): string {
   return costs.map((c) => c[field].toFixed(1)).join(", ");
-}
-
-/** `min–max` with one decimal. */
-function range(xs: number[]): string {
-  return `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
 }
 
 /**
@@ -146,8 +141,8 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
   const p = median(theirs);
   const ratio = p / c;
   console.error(
-    `[features] full set: candor median ${c.toFixed(2)} s (${range(ours)}), pandas median ${p.toFixed(2)} s ` +
-      `(${range(theirs)}): ${ratio.toFixed(1)}× (target ≥ ${TARGET_RATIO}×)`,
+    `[features] full set: candor median ${c.toFixed(2)} s (${rangeText(ours, 1)}), pandas median ${p.toFixed(2)} s ` +
+      `(${rangeText(theirs, 1)}): ${ratio.toFixed(1)}× (target ≥ ${TARGET_RATIO}×)`,
   );
 
   const one = chooseAuditSymbols(panel, 1);
@@ -170,7 +165,9 @@ export async function run(pairs = 3): Promise<BenchResult[]> {
       target: `≥ ${TARGET_RATIO}× faster than pandas`,
       pass: ratio >= TARGET_RATIO,
       notes: `medians of ${pairs} interleaved pairs; candor ${ours.map((x) => x.toFixed(1)).join(", ")} s ` +
-        `(range ${range(ours)}); pandas ${theirs.map((x) => x.toFixed(1)).join(", ")} s (range ${range(theirs)}); ` +
+        `(range ${rangeText(ours, 1)}); pandas ${theirs.map((x) => x.toFixed(1)).join(", ")} s (range ${
+          rangeText(theirs, 1)
+        }); ` +
         `per-pair ratios ${ours.map((x, i) => (theirs[i] / x).toFixed(1)).join(", ")}; CPU time (user + system) ` +
         cpuNote + freshNote,
     },

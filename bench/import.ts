@@ -17,7 +17,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, minMax } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText } from "./lib.ts";
 
 interface Sample {
   /** Import wall time inside the process, s. */
@@ -61,8 +61,6 @@ async function sample(root: string | undefined): Promise<Sample> {
   return { ...r, process };
 }
 
-const range = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
-
 /** Runs the benchmark; see the module doc. */
 export async function run(): Promise<BenchResult[]> {
   const runs = Number(Deno.env.get("BENCH_IMPORT_RUNS") ?? 15);
@@ -79,15 +77,17 @@ export async function run(): Promise<BenchResult[]> {
   const m = median(now.map((s) => s.seconds));
   const mb = before ? median(old.map((s) => s.seconds)) : undefined;
   const notes = [
-    `medians of ${runs} interleaved fresh processes; import wall ${range(now.map((s) => s.seconds))} s`,
-    `CPU ${median(now.map((s) => s.cpu)).toFixed(3)} s (${range(now.map((s) => s.cpu))})`,
-    `whole process ${median(now.map((s) => s.process)).toFixed(3)} s (${range(now.map((s) => s.process))}) vs empty ` +
-    `deno eval ${median(empty.map((s) => s.process)).toFixed(3)} s (${range(empty.map((s) => s.process))})`,
+    `medians of ${runs} interleaved fresh processes; import wall ${rangeText(now.map((s) => s.seconds), 3)} s`,
+    `CPU ${median(now.map((s) => s.cpu)).toFixed(3)} s (${rangeText(now.map((s) => s.cpu), 3)})`,
+    `whole process ${median(now.map((s) => s.process)).toFixed(3)} s (${
+      rangeText(now.map((s) => s.process), 3)
+    }) vs empty ` +
+    `deno eval ${median(empty.map((s) => s.process)).toFixed(3)} s (${rangeText(empty.map((s) => s.process), 3)})`,
     `CommonJS packages evaluated: ${now[0].packages.join(", ") || "none"}`,
   ];
   if (before) {
     notes.push(
-      `before (${before}): import wall ${mb!.toFixed(3)} s (${range(old.map((s) => s.seconds))}), CPU ${
+      `before (${before}): import wall ${mb!.toFixed(3)} s (${rangeText(old.map((s) => s.seconds), 3)}), CPU ${
         median(old.map((s) => s.cpu)).toFixed(3)
       } s, whole process ${median(old.map((s) => s.process)).toFixed(3)} s`,
     );

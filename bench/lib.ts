@@ -37,6 +37,11 @@ export function minMax(xs: number[]): [number, number] {
   return [Math.min(...xs), Math.max(...xs)];
 }
 
+/** A run-to-run range as text, `min–max` with `digits` decimals (for a benchmark's notes). */
+export function rangeText(xs: number[], digits: number): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
 /** Runs `fn` `warmup` times untimed, then `runs` times, returning every wall time in seconds. */
 export async function timeRuns(fn: () => unknown | Promise<unknown>, runs = 5, warmup = 1): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();

@@ -35,7 +35,7 @@
 
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, minMax, runPython } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText, runPython } from "./lib.ts";
 
 const script = fileURLToPath(new URL("./reference/nn_torch.py", import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -145,8 +145,6 @@ async function torch(kind: Kind, threads: number) {
 }
 
 const fmt = (xs: number[], digits = 0) => xs.map((v) => v.toFixed(digits)).join("/");
-const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-
 /** Runs the benchmark; see the module doc. */
 export async function run(): Promise<BenchResult[]> {
   const rounds = Number(Deno.env.get("ROUNDS") ?? 5);
@@ -194,9 +192,13 @@ export async function run(): Promise<BenchResult[]> {
       target: "≥ 1.0× PyTorch CPU",
       pass: value / reference >= 1,
       notes: `candor ${info[kind].workers} gradient thread(s) (workers "auto"), runs ${fmt(c)} (range ` +
-        `${range(c)}); PyTorch 2 threads, the faster wait policy each round (${policies[kind].join(" | ")}), runs ` +
-        `${fmt(t)} (range ${range(t)}); paired ratios ${fmt(paired, 2)} (median ${median(paired).toFixed(2)}, range ` +
-        `${range(paired, 2)}); candor 1 thread ${one.toFixed(0)} samples/s (runs ${fmt(c1)}), PyTorch 1 thread ` +
+        `${rangeText(c, 0)}); PyTorch 2 threads, the faster wait policy each round (${
+          policies[kind].join(" | ")
+        }), runs ` +
+        `${fmt(t)} (range ${rangeText(t, 0)}); paired ratios ${fmt(paired, 2)} (median ${
+          median(paired).toFixed(2)
+        }, range ` +
+        `${rangeText(paired, 2)}); candor 1 thread ${one.toFixed(0)} samples/s (runs ${fmt(c1)}), PyTorch 1 thread ` +
         `${r1.toFixed(0)} (runs ${fmt(t1)}): ${(one / r1).toFixed(2)}×; per CPU-second on 1 thread each: candor ` +
         `${median(cpu1).toFixed(0)} (runs ${fmt(cpu1)}), PyTorch ${median(tcpu1).toFixed(0)} (runs ${fmt(tcpu1)}), ` +
         `paired ratios ${fmt(pairedCpu, 2)} (median ${median(pairedCpu).toFixed(2)}); ${common(kind)}; ${load}`,

@@ -34,7 +34,7 @@ import { runStudyOnQueue } from "../lib/scaleout/coordinator.ts";
 import type { JobOutcome, StudyFoldJob } from "../lib/scaleout/jobs.ts";
 import { QUEUE_NAME } from "../lib/scaleout/jobs.ts";
 import { openStore } from "../lib/store/mod.ts";
-import { type BenchResult, median, minMax } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText } from "./lib.ts";
 
 /** The study: every S&P 500 file, base features, 4 rolling folds of ~250k fitting rows, XGBoost and a small MLP. */
 function studyConfig(dir: string) {
@@ -76,10 +76,6 @@ function logCounts(text: string): Record<string, number> {
     stalled: count(/ stalled /g),
     queueErrors: count(/ queue error: /g),
   };
-}
-
-function range(xs: number[], digits = 1): string {
-  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 }
 
 async function queuedRun(postgresUrl: string, config: unknown, workers: number): Promise<QueuedRun> {
@@ -242,8 +238,8 @@ export async function run(): Promise<BenchResult[]> {
         ...(local.length === 0
           ? {}
           : { reference: median(local), referenceRange: minMax(local), ratio: median(local) / median(t1) }),
-        notes: `range ${range(t1)} s` +
-          (local.length === 0 ? "" : `; reference: the local run, range ${range(local)} s`),
+        notes: `range ${rangeText(t1, 1)} s` +
+          (local.length === 0 ? "" : `; reference: the local run, range ${rangeText(local, 1)} s`),
       });
     }
     if (t2.length > 0) {
@@ -255,7 +251,7 @@ export async function run(): Promise<BenchResult[]> {
         ...(t1.length === 0
           ? {}
           : { reference: median(t1), referenceRange: minMax(t1), ratio: median(t1) / median(t2) }),
-        notes: `range ${range(t2)} s; ratio: speed-up over 1 worker`,
+        notes: `range ${rangeText(t2, 1)} s; ratio: speed-up over 1 worker`,
       });
     }
     if (t1.length > 0 && t1.length === t2.length) {
@@ -265,7 +261,7 @@ export async function run(): Promise<BenchResult[]> {
         value: median(efficiency),
         unit: "",
         range: minMax(efficiency),
-        notes: `range ${range(efficiency, 2)}`,
+        notes: `range ${rangeText(efficiency, 2)}`,
       });
     }
     // Per-job figures from the jobs that trained (a retried job that found its fold stored reports ~0).
@@ -277,14 +273,14 @@ export async function run(): Promise<BenchResult[]> {
           value: median(trained.map((j) => j.workS)),
           unit: "s",
           range: minMax(trained.map((j) => j.workS)),
-          notes: `range ${range(trained.map((j) => j.workS))} s over ${trained.length} jobs`,
+          notes: `range ${rangeText(trained.map((j) => j.workS), 1)} s over ${trained.length} jobs`,
         },
         {
           name: "per job: store write (fold + ~480k-row prediction record, one transaction)",
           value: median(trained.map((j) => j.storeS)),
           unit: "s",
           range: minMax(trained.map((j) => j.storeS)),
-          notes: `range ${range(trained.map((j) => j.storeS), 2)} s`,
+          notes: `range ${rangeText(trained.map((j) => j.storeS), 2)} s`,
         },
       );
     }
@@ -294,7 +290,7 @@ export async function run(): Promise<BenchResult[]> {
         value: median(prepared),
         unit: "s",
         range: minMax(prepared),
-        notes: `range ${range(prepared)} s over ${prepared.length} worker starts`,
+        notes: `range ${rangeText(prepared, 1)} s over ${prepared.length} worker starts`,
       });
     }
     if (queued.length > 0) {
@@ -304,28 +300,28 @@ export async function run(): Promise<BenchResult[]> {
           value: median(queued.map((q) => q.beforeQueueS)),
           unit: "s",
           range: minMax(queued.map((q) => q.beforeQueueS)),
-          notes: `range ${range(queued.map((q) => q.beforeQueueS))} s`,
+          notes: `range ${rangeText(queued.map((q) => q.beforeQueueS), 1)} s`,
         },
         {
           name: "coordinator: jobs enqueued → first job picked up by a worker (< 0: before the enqueue call returned)",
           value: median(queued.map((q) => q.dispatchS)),
           unit: "s",
           range: minMax(queued.map((q) => q.dispatchS)),
-          notes: `range ${range(queued.map((q) => q.dispatchS))} s`,
+          notes: `range ${rangeText(queued.map((q) => q.dispatchS), 1)} s`,
         },
         {
           name: "coordinator: last job → study sealed (pooling, backtests)",
           value: median(queued.map((q) => q.afterJobsS)),
           unit: "s",
           range: minMax(queued.map((q) => q.afterJobsS)),
-          notes: `range ${range(queued.map((q) => q.afterJobsS))} s`,
+          notes: `range ${rangeText(queued.map((q) => q.afterJobsS), 1)} s`,
         },
         {
           name: "BullMQ per job around the handler (lock, state moves, progress)",
           value: 1000 * median(jobs.map((j) => j.queueS)),
           unit: "ms",
           range: minMax(jobs.map((j) => 1000 * j.queueS)),
-          notes: `range ${range(jobs.map((j) => 1000 * j.queueS), 0)} ms`,
+          notes: `range ${rangeText(jobs.map((j) => 1000 * j.queueS), 0)} ms`,
         },
       );
     }
@@ -335,7 +331,7 @@ export async function run(): Promise<BenchResult[]> {
         value: median(overhead.sequentialMs),
         unit: "ms",
         range: minMax(overhead.sequentialMs),
-        notes: `range ${range(overhead.sequentialMs)} ms over ${overhead.sequentialMs.length} jobs`,
+        notes: `range ${rangeText(overhead.sequentialMs, 1)} ms over ${overhead.sequentialMs.length} jobs`,
       },
       { name: "BullMQ no-op job, 500 pipelined", value: overhead.pipelinedMs, unit: "ms/job" },
     );

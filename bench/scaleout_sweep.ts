@@ -24,7 +24,7 @@ import { parseSweepGrid, planSweep, runSweepCells, sweepRun } from "../lib/produ
 import { sweepOnQueue } from "../lib/scaleout/sweep_coordinator.ts";
 import { openStore } from "../lib/store/mod.ts";
 import { freshDatabase, scaleoutServices, startRedis, startWorkerProcess } from "../tests/scaleout/_services.ts";
-import { type BenchResult, median } from "./lib.ts";
+import { type BenchResult, median, rangeText } from "./lib.ts";
 
 const SYMBOLS = Number(Deno.env.get("CANDOR_BENCH_SWEEP_SYMBOLS") ?? 100);
 const ROUNDS = Number(Deno.env.get("CANDOR_BENCH_SWEEP_ROUNDS") ?? 3);
@@ -32,10 +32,6 @@ const BATCHES = [1, 4, 16, 60];
 
 /** The book and the first 4 symbols × yearly windows × 2 lags × 2 costs (symbols set from the run). */
 const GRID = { windows: "yearly", lags: [1, 2], costBps: [0, 10], pboGroups: 8 };
-
-function range(xs: number[], digits = 2): string {
-  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-}
 
 /** Runs the benchmark; returns its rows. */
 export async function run(): Promise<BenchResult[]> {
@@ -92,13 +88,13 @@ export async function run(): Promise<BenchResult[]> {
         name: `a sweep cell's backtest, ${SYMBOLS}-symbol run (book and single-symbol cells together)`,
         value: median(perCell),
         unit: "ms",
-        notes: `range ${range(perCell, 1)} ms`,
+        notes: `range ${rangeText(perCell, 1)} ms`,
       },
       {
         name: `sweep of ${cells} cells, ${SYMBOLS}-symbol run: local (load, plan, backtests, PBO)`,
         value: median(local),
         unit: "s",
-        notes: `range ${range(local)} s`,
+        notes: `range ${rangeText(local, 2)} s`,
       },
     ];
     for (const b of BATCHES) {
@@ -107,14 +103,14 @@ export async function run(): Promise<BenchResult[]> {
         name: `the same on the queue, 1 worker, ${Math.min(b, cells)} cell(s) per job (${jobsOf(b)} jobs)`,
         value: median(xs),
         unit: "s",
-        notes: `range ${range(xs)} s`,
+        notes: `range ${rangeText(xs, 2)} s`,
       });
     }
     rows.push({
       name: "queue cost per sweep-cells job (round trips, return value, read back)",
       value: median(perJob),
       unit: "ms",
-      notes: `range ${range(perJob, 1)} ms`,
+      notes: `range ${rangeText(perJob, 1)} ms`,
     });
     return rows;
   } finally {

@@ -15,7 +15,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, minMax } from "./lib.ts";
+import { type BenchResult, median, minMax, rangeText } from "./lib.ts";
 import { realDataDir } from "../tests/_helpers/real_data.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -69,8 +69,6 @@ function parseIterations(stdout: string): number[] {
   return lines.filter((l) => /^│ \d+\s+│/.test(l)).map((l) => Number(l.split("│")[at].trim()));
 }
 
-const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-
 /** Runs the benchmark; see the module doc. */
 export async function run(): Promise<BenchResult[]> {
   const dir = realDataDir();
@@ -117,13 +115,13 @@ export async function run(): Promise<BenchResult[]> {
       target: "≤ 20 s and ≥ 2× the pandas + xgboost reference",
       pass: mo <= 20 && mp / mo >= 2,
       notes: [
-        `medians of ${runs} interleaved whole-process rounds; candor ${range(ours.map((m) => m.wall))} s, ` +
-        `reference ${range(theirs.map((m) => m.wall))} s (in-interpreter ${median(inner).toFixed(1)} s, ` +
-        `${range(inner)})`,
+        `medians of ${runs} interleaved whole-process rounds; candor ${rangeText(ours.map((m) => m.wall), 1)} s, ` +
+        `reference ${rangeText(theirs.map((m) => m.wall), 1)} s (in-interpreter ${median(inner).toFixed(1)} s, ` +
+        `${rangeText(inner, 1)})`,
         `CPU seconds ${median(ours.map((m) => m.cpu)).toFixed(1)} vs ${median(theirs.map((m) => m.cpu)).toFixed(1)}`,
         // Both sides call the same XGBoost C library with the same parameters and rounds: the reference's time inside
         // it is a floor for candor too, and bounds the ratio any change elsewhere can reach.
-        `reference time inside xgboost ${median(boosting).toFixed(1)} s (${range(boosting)}), so at most ` +
+        `reference time inside xgboost ${median(boosting).toFixed(1)} s (${rangeText(boosting, 1)}), so at most ` +
         `${(mp / median(boosting)).toFixed(2)}× (reference wall / that floor) is reachable without boosting less`,
         `peak RSS ${median(ours.map((m) => m.peakMb)).toFixed(0)} MB vs ${
           median(theirs.map((m) => m.peakMb)).toFixed(0)
