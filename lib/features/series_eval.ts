@@ -1,8 +1,9 @@
 /**
  * Evaluation of `kind: "series"` features over a whole panel: symbol by symbol, a chunk of consecutive symbols at a
- * time. Every feature of a symbol is computed with one shared per-symbol memo and written (±Inf as NaN) into reused
- * chunk buffers, which a sink then copies where they belong: into polars, appended to each column as a new chunk (no
- * re-copy; {@link evaluateSeriesFeatures}), or into the rows of a model matrix (`computeFeatureMatrix`).
+ * time. Every feature of a symbol is computed with one shared per-symbol memo. For polars, the values are written
+ * (±Inf as NaN) into reused chunk buffers, each appended to its column as a new chunk (no re-copy;
+ * {@link evaluateSeriesFeatures}); for a model matrix, {@link forEachSymbol} hands over each symbol's arrays
+ * uncopied and `computeFeatureMatrix` writes them into the matrix rows.
  * On 2 M rows the full set's cost is dominated by fresh memory — its 191 output columns alone are 3.3 GB, and first
  * touches of memory are slow on virtual machines — so the JS side never holds more than one chunk of output.
  *
@@ -91,6 +92,30 @@ function symbolSeries(prices: PriceArrays, r: SymbolRange, dates: () => readonly
 }
 
 /**
+ * Computes every definition for one symbol: the definitions' own arrays (arena memory, valid until the evaluator
+ * moves to the next symbol), ±Inf not yet replaced.
+ *
+ * @throws ConfigError when a definition returns the wrong number of values.
+ */
+function computeSymbol(
+  defs: readonly SeriesFeatureDef[],
+  prices: PriceArrays,
+  r: SymbolRange,
+  dates: () => readonly string[],
+): Float64Array[] {
+  const s = symbolSeries(prices, r, dates);
+  return defs.map((d) => {
+    const v = d.compute(s);
+    if (v.length !== r.end - r.start) {
+      throw new ConfigError(
+        `feature "${d.name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
+      );
+    }
+    return v;
+  });
+}
+
+/**
  * Computes every definition for the symbols of one chunk into `buffers` (one per definition, row 0 = the chunk's
  * first row), ±Inf stored as NaN; calls `nextSymbol` once a symbol's values are copied (./arena.ts).
  *
@@ -107,14 +132,9 @@ export function fillChunk(
 ): void {
   for (let j = chunk.first; j < chunk.last; j++) {
     const r = ranges[j];
-    const s = symbolSeries(prices, r, dates);
+    const values = computeSymbol(defs, prices, r, dates);
     for (let k = 0; k < defs.length; k++) {
-      const v = defs[k].compute(s);
-      if (v.length !== r.end - r.start) {
-        throw new ConfigError(
-          `feature "${defs[k].name}" returned ${v.length} values for ${r.symbol}, expected ${r.end - r.start}`,
-        );
-      }
+      const v = values[k];
       const target = buffers[k];
       const offset = r.start - chunk.start;
       target.set(v, offset);
@@ -125,6 +145,34 @@ export function fillChunk(
     }
     nextSymbol();
   }
+}
+
+/**
+ * Receives one symbol's values: `values[k]` is definition k's array for rows [range.start, range.end), index 0 = the
+ * symbol's first row, ±Inf not replaced. The arrays are reused for the next symbol: a sink copies what it keeps.
+ */
+export type SymbolSink = (range: SymbolRange, values: readonly Float64Array[]) => void;
+
+/**
+ * Evaluates series definitions symbol by symbol, handing each symbol's arrays to `sink` without copying them (the
+ * model-matrix path writes them straight into its rows; ./definition.ts).
+ *
+ * @throws ConfigError when a definition returns the wrong number of values.
+ */
+export function forEachSymbol(
+  prices: PriceArrays,
+  ranges: readonly SymbolRange[],
+  defs: readonly SeriesFeatureDef[],
+  dates: () => readonly string[],
+  sink: SymbolSink,
+): void {
+  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  withArena(longest, (nextSymbol) => {
+    for (const r of ranges) {
+      sink(r, computeSymbol(defs, prices, r, dates));
+      nextSymbol();
+    }
+  });
 }
 
 /**

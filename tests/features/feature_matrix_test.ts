@@ -2,8 +2,8 @@
  * computeFeatureMatrix writes features straight into the Float32 model matrix. Its reference is the frame contract it
  * short-cuts: computeFeaturesOnFrame's Float64 columns, read back with float64Column, rounded with Math.fround and
  * placed at (matrix row i ← frame row rows[i], column j ← defs[j]). They must agree bit for bit (NaN where missing), on
- * a ragged panel, for every kind of definition, in any order, for any ascending subset of rows, and across many
- * evaluator chunks.
+ * a ragged panel, for every kind of definition, in any order, for any ascending subset of rows, with ±Inf stored as
+ * NaN.
  */
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
@@ -70,15 +70,42 @@ Deno.test("computeFeatureMatrix: the full set equals the frame path rounded to F
   }
 });
 
-Deno.test("computeFeatureMatrix: many small chunks, shuffled definitions, a cross-sectional rank without its source", () => {
-  // Reverse order mixes kinds; CSR_RET5 alone needs RET5 evaluated as a source but not written.
+Deno.test("computeFeatureMatrix: shuffled definitions, cross-sectional ranks without their sources", () => {
+  // Reverse order mixes kinds; CSR_RET5 (an expression source) and CSR_RSI14 (a series source) alone need their
+  // sources evaluated but not written.
   const defs = [...FULL_FEATURES].reverse();
   const rows = subset(frame.height, 0.5, 9);
-  const chunkBytes = 8 * 176 * 150; // about 150 rows per chunk: symbols (230–400 rows) get chunks of their own
-  assertSame(computeFeatureMatrix(frame, defs, rows, { chunkBytes }).data, expected(frame, defs, rows), defs);
-  const alone = FULL_FEATURES.filter((d) => d.name === "CSR_RET5" || d.name === "DOW");
-  assert.equal(alone.length, 2);
+  assertSame(computeFeatureMatrix(frame, defs, rows).data, expected(frame, defs, rows), defs);
+  const alone = FULL_FEATURES.filter((d) => ["CSR_RET5", "CSR_RSI14", "DOW"].includes(d.name));
+  assert.equal(alone.length, 3);
   assertSame(computeFeatureMatrix(frame, alone, rows).data, expected(frame, alone, rows), alone);
+});
+
+Deno.test("computeFeatureMatrix: ±Inf from a series definition is NaN, in the matrix and in the rank of it", () => {
+  // 1/(i mod 3): +Inf every third row, -Inf nowhere; its negation gives -Inf. Both must be stored as NaN, and the
+  // cross-sectional rank must treat them as missing, exactly as the frame path does.
+  const inverse = (sign: number): FeatureDef => ({
+    kind: "series",
+    name: sign > 0 ? "INV" : "NEG_INV",
+    family: "test",
+    lookback: 0,
+    description: "sign / (row mod 3)",
+    compute: (s) => Float64Array.from(s.close, (_, i) => sign / (i % 3)),
+  });
+  const source = inverse(-1);
+  const rank: FeatureDef = {
+    kind: "cross-sectional",
+    name: "CSR_NEG_INV",
+    family: "test",
+    lookback: 0,
+    description: "rank of NEG_INV",
+    source,
+  };
+  const defs = [inverse(1), rank];
+  const rows = subset(frame.height, 0.6, 4);
+  const m = computeFeatureMatrix(frame, defs, rows);
+  assertSame(m.data, expected(frame, defs, rows), defs);
+  assert.ok(m.data.some((x) => Number.isNaN(x)) && m.data.every((x) => Number.isFinite(x) || Number.isNaN(x)));
 });
 
 Deno.test("computeFeatureMatrix: no rows gives an empty matrix; rows out of order or out of range are refused", () => {
