@@ -46,6 +46,7 @@ export { fingerprintFiles } from "./data/fingerprint.ts";
 
 // Features, targets, scalers
 export { computeFeatureMatrix, computeFeatures, computeFeaturesOnFrame, float64Column } from "./features/definition.ts";
+export type { SeriesThreads } from "./features/series_parallel.ts";
 export type {
   CrossSectionalFeatureDef,
   ExprFeatureDef,

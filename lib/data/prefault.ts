@@ -3,20 +3,22 @@
  *
  * On virtual machines the first write to each page of fresh memory is slow: the host backs the page on demand. On the
  * 2-core VM candor is developed and tested on, first-writing the full feature set's 1.65 GB Float32 matrix (S&P 500
- * panel, 2.16 M rows × 191 features) one 4 KiB page at a time took 4.5–4.7 s of the caller's time — more than the 176
- * series kernels that fill it. Asking the kernel to map the range ahead (`madvise` `MADV_HUGEPAGE`, then
- * `MADV_POPULATE_WRITE`, Linux ≥ 5.14) costs the same 0.2–3 s or so (depending on how much freed memory the guest
- * still has backed), but on a worker thread, in parallel with the computation; the caller's writes then find the
- * pages mapped (0.02 s to touch them all).
+ * panel, 2.16 M rows × 191 features) took 4.5–7 s of the caller's time — more than the series kernels that fill it.
+ * {@link prefault} hands that cost to a worker thread: it asks for transparent huge pages on the range (`madvise`
+ * `MADV_HUGEPAGE` where FFI and glibc are available: fewer, larger faults) and touches every page from the end
+ * backwards — the caller writes from the start, so the two share the faults — with an atomic add of zero
+ * (`Atomics.add(x, i, 0)`), which maps the page without changing its value even while the caller writes the same
+ * word. Hence the array must live in a SharedArrayBuffer: {@link sharedFloat32} allocates one (lazily zeroed, like an
+ * ArrayBuffer). Page faults take only the faulting region's lock, so unlike `MADV_POPULATE_WRITE` (tried first: it
+ * holds the process's memory-map lock, and the caller's own allocations — starting a worker, polars' buffers — then
+ * waited behind it, a second each) the touches slow nothing else down.
  *
- * Populating never changes a byte of the range: it only maps pages (zero-filled where none was), so it is safe while
- * the caller writes into the same array, and harmless even if the array is freed meanwhile. Anything missing —
- * another OS, no `--allow-ffi`, no glibc, an older kernel, `CANDOR_PREFAULT=off` — makes it a no-op: the caller's
- * writes then fault the pages in as usual. Arrays under 64 MiB are left alone (a worker costs tens of milliseconds).
+ * Arrays under 64 MiB, or not in shared memory, are left alone (a worker costs tens of milliseconds), and
+ * `CANDOR_PREFAULT=off` turns it off; the caller's writes then fault the pages in as usual.
  *
- * Written by hand because no library does this: it is two system calls, and the thread is a Web Worker so the
- * caller's API stays synchronous (the worker reports through `Atomics`, never through the event loop, so nothing is
- * left pending when the caller returns).
+ * Written by hand because no library does this: it is a loop of atomic adds on a Web Worker, so the caller's API stays
+ * synchronous (the worker reports through `Atomics`, never through the event loop, so nothing is left pending when the
+ * caller returns).
  *
  * @module
  */
@@ -24,63 +26,76 @@
 /** Arrays smaller than this are not worth a worker. */
 export const PREFAULT_MIN_BYTES = 64 * 1024 * 1024;
 
-const PAGE = 4096n;
-
-/** The worker's progress word: it moves from WAITING to RUNNING to DONE or FAILED. */
+/** The worker's progress word: it moves from WAITING to RUNNING to DONE. */
 export const WAITING = 0;
-/** The worker is inside `madvise`. */
+/** The worker is touching pages. */
 export const RUNNING = 1;
-/** The range is mapped. */
+/** Every page is mapped. */
 export const DONE = 2;
-/** The system refused (old kernel, no glibc); the caller's writes fault the pages in as usual. */
-export const FAILED = 3;
 
-/** Where a mapping stands: not started yet, running, finished (`done`, `failed`), or never attempted (`skipped`). */
-export type PrefaultState = "waiting" | "running" | "done" | "failed" | "skipped";
+/** Where a mapping stands: not started yet, running, finished, or never attempted (`skipped`). */
+export type PrefaultState = "waiting" | "running" | "done" | "skipped";
 
 /** A mapping under way; {@link Prefault.finish} must be called once the caller is done writing. */
 export interface Prefault {
   /** The mapping's state now (does not wait). */
   state(): PrefaultState;
   /**
-   * Waits (at most `timeoutMs`, default 60 s) for a worker that has started, then stops it, and returns the final
-   * state; a worker that has not started by then is stopped without waiting (`"skipped"`), and so is one still
-   * running after the timeout (`"running"`).
+   * Stops the worker and returns its state at that moment: `"done"`, `"running"` (the caller finished first; the rest
+   * of its pages were mapped by the caller's own writes), or `"skipped"` (it never started, or nothing was attempted).
    */
-  finish(timeoutMs?: number): PrefaultState;
+  finish(): PrefaultState;
+}
+
+/** What the worker receives. */
+export interface PrefaultJob {
+  /** The progress word. */
+  state: Int32Array;
+  /** The array's memory. */
+  buffer: SharedArrayBuffer;
+  /** The array's first byte in `buffer`. */
+  byteOffset: number;
+  /** The array's length in bytes. */
+  byteLength: number;
 }
 
 const SKIPPED: Prefault = { state: () => "skipped", finish: () => "skipped" };
 
-const STATES: Record<number, PrefaultState> = {
-  [WAITING]: "waiting",
-  [RUNNING]: "running",
-  [DONE]: "done",
-  [FAILED]: "failed",
-};
+const STATES: Record<number, PrefaultState> = { [WAITING]: "waiting", [RUNNING]: "running", [DONE]: "done" };
+
+/** A Float32Array of `length` zeros in a SharedArrayBuffer (what {@link prefault} and worker threads need). */
+export function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * 4));
+}
+
+/** A Float64Array of `length` zeros in a SharedArrayBuffer. */
+export function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * 8));
+}
+
+/** A Float32Array of `length` zeros: in shared memory when {@link prefault} would map it, else an ordinary one. */
+export function outputFloat32(length: number): Float32Array {
+  return length * 4 >= PREFAULT_MIN_BYTES ? sharedFloat32(length) : new Float32Array(length);
+}
 
 function enabled(): boolean {
-  if (Deno.build.os !== "linux") return false;
   try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
     if (Deno.permissions.querySync({ name: "env", variable: "CANDOR_PREFAULT" }).state !== "granted") return true;
     const setting = (Deno.env.get("CANDOR_PREFAULT") ?? "").trim().toLowerCase();
     return setting !== "0" && setting !== "off";
   } catch {
-    return false;
+    return true;
   }
 }
 
 /**
- * Starts mapping `view`'s memory on a worker thread when it is at least {@link PREFAULT_MIN_BYTES} and the system
- * allows it (module doc); call `finish()` on the result when done writing (in a `finally`).
+ * Starts mapping `view`'s memory on a worker thread when it is in a SharedArrayBuffer and at least
+ * {@link PREFAULT_MIN_BYTES} (module doc); call `finish()` on the result when done writing (in a `finally`).
  */
 export function prefault(view: ArrayBufferView): Prefault {
-  if (view.byteLength < PREFAULT_MIN_BYTES || !enabled()) return SKIPPED;
-  const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view)));
-  const start = (address + PAGE - 1n) & ~(PAGE - 1n);
-  const end = (address + BigInt(view.byteLength)) & ~(PAGE - 1n);
-  if (end <= start) return SKIPPED;
+  if (!(view.buffer instanceof SharedArrayBuffer) || view.byteLength < PREFAULT_MIN_BYTES || !enabled()) {
+    return SKIPPED;
+  }
   const state = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker;
   try {
@@ -88,17 +103,15 @@ export function prefault(view: ArrayBufferView): Prefault {
   } catch {
     return SKIPPED;
   }
-  worker.postMessage({ state, start, length: end - start });
+  const job: PrefaultJob = { state, buffer: view.buffer, byteOffset: view.byteOffset, byteLength: view.byteLength };
+  worker.postMessage(job);
   let finished: PrefaultState | undefined;
   return {
     state: () => finished ?? STATES[Atomics.load(state, 0)],
-    finish(timeoutMs = 60_000) {
+    finish() {
       if (finished !== undefined) return finished;
-      // A worker that has not even started by now (the caller computed for a while) is not waited for.
-      if (Atomics.load(state, 0) === RUNNING) Atomics.wait(state, 0, RUNNING, timeoutMs);
-      const now = Atomics.load(state, 0);
-      // A worker stopped inside madvise finishes that call first (harmless either way: module doc).
       worker.terminate();
+      const now = Atomics.load(state, 0);
       return finished = now === WAITING ? "skipped" : STATES[now];
     },
   };

@@ -1,50 +1,44 @@
 /**
- * The worker thread of ./prefault.ts: maps one address range (`MADV_HUGEPAGE`, then `MADV_POPULATE_WRITE`) and
- * reports through the shared state word. Neither call changes the range's contents.
+ * The worker thread of ./prefault.ts: asks for huge pages on the range where it can, then touches every page of it
+ * from the end backwards with an atomic add of zero (which never changes a value), and reports through the shared
+ * state word.
  *
  * @module
  */
 
-import { DONE, FAILED, RUNNING } from "./prefault.ts";
+import { DONE, type PrefaultJob, RUNNING } from "./prefault.ts";
 
 const MADV_HUGEPAGE = 14;
-const MADV_POPULATE_WRITE = 23;
-/** Bytes populated per call (a multiple of the 2 MiB huge page). */
-const SLICE = 2n * 1024n * 1024n;
+const PAGE = 4096;
 
-interface Job {
-  state: Int32Array;
-  start: bigint;
-  length: bigint;
-}
-
-(self as unknown as Worker).onmessage = (event: MessageEvent<Job>) => {
-  const { state, start, length } = event.data;
-  Atomics.store(state, 0, RUNNING);
-  let result = FAILED;
+/** `madvise(MADV_HUGEPAGE)` over the whole pages of the range, when FFI and glibc are available (else nothing). */
+function hugePages(view: Uint8Array): void {
   try {
-    const libc = Deno.dlopen("libc.so.6", {
-      madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-    });
+    if (Deno.build.os !== "linux" || Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return;
+    const libc = Deno.dlopen("libc.so.6", { madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" } });
     try {
-      // Huge pages where the kernel allows them (fewer, larger faults); refused under THP "never", which is fine.
-      libc.symbols.madvise(Deno.UnsafePointer.create(start), length, MADV_HUGEPAGE);
-      // A slice at a time: populating holds the process's memory-map lock, and one call over the whole range
-      // stalled the caller's own allocations (which need that lock) until it was done (measured: 3 s on 1.65 GB).
-      // From the end backwards: the caller writes from the start, so the two meet in the middle and share the
-      // faults, instead of the caller catching up with the worker and both faulting the same pages.
-      let ok = true;
-      for (let end = start + length; ok && end > start; end -= SLICE) {
-        const at = end - start < SLICE ? start : end - SLICE;
-        ok = libc.symbols.madvise(Deno.UnsafePointer.create(at), end - at, MADV_POPULATE_WRITE) === 0;
-      }
-      if (ok) result = DONE;
+      const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view)));
+      const start = (address + BigInt(PAGE - 1)) & ~BigInt(PAGE - 1);
+      const end = (address + BigInt(view.byteLength)) & ~BigInt(PAGE - 1);
+      // Refused under THP "never", which is fine: the touches then map 4 KiB pages.
+      if (end > start) libc.symbols.madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE);
     } finally {
       libc.close();
     }
   } catch {
-    // No glibc or no FFI in this thread: the caller's writes fault the pages in as usual.
+    // No FFI, no glibc: 4 KiB pages.
   }
-  Atomics.store(state, 0, result);
+}
+
+(self as unknown as Worker).onmessage = (event: MessageEvent<PrefaultJob>) => {
+  const { state, buffer, byteOffset, byteLength } = event.data;
+  Atomics.store(state, 0, RUNNING);
+  hugePages(new Uint8Array(buffer, byteOffset, byteLength));
+  // Whole 4-byte words inside the range; a word every 4 KiB touches every page, plus the last word.
+  const first = Math.ceil(byteOffset / 4);
+  const words = new Int32Array(buffer, first * 4, Math.floor((byteOffset + byteLength) / 4) - first);
+  if (words.length > 0) Atomics.add(words, words.length - 1, 0);
+  for (let i = words.length - 1; i >= 0; i -= PAGE / 4) Atomics.add(words, i, 0);
+  Atomics.store(state, 0, DONE);
   Atomics.notify(state, 0);
 };

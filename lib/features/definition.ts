@@ -36,9 +36,23 @@
 import type { Matrix } from "../data/matrix.ts";
 import { pl } from "../data/polars.ts";
 import { isSortedBySymbolDate, type Panel } from "../data/panel.ts";
-import { prefault } from "../data/prefault.ts";
+import { outputFloat32, type Prefault, prefault, sharedFloat32, sharedFloat64 } from "../data/prefault.ts";
 import { ConfigError } from "../errors.ts";
-import { evaluateSeriesFeatures, forEachSymbol, type PriceArrays } from "./series_eval.ts";
+import {
+  evaluateSeriesFeatures,
+  fillMatrix,
+  firstRows,
+  type MatrixTarget,
+  type PriceArrays,
+  writeColumns,
+} from "./series_eval.ts";
+import {
+  computeAgain,
+  type SeriesHelper,
+  type SeriesThreads,
+  startSeriesWorker,
+  useTwoThreads,
+} from "./series_parallel.ts";
 
 /** Columns added to the panel frame before any feature is evaluated (see the module doc). */
 export const PRICE_BASIS_COLUMNS = ["px_open", "px_high", "px_low", "px_close", "px_volume"] as const;
@@ -308,12 +322,18 @@ export function computeFeaturesOnFrame(
  * features are computed (../data/prefault.ts). On that panel: 10–11 s and 1.65 GB, against 45–50 s and 8.3 GiB of
  * fresh memory for the frame-then-copy path.
  *
+ * `options.seriesThreads`: `"auto"` (default) evaluates the series features on two threads — this one and a worker —
+ * when every one is built in and the work is large enough (over 40 M values), `"two"` whenever they are all built in,
+ * `"one"` on this thread (./series_parallel.ts). The values are the same either way. With two threads, the matrix is
+ * in a SharedArrayBuffer.
+ *
  * @throws ConfigError like {@link computeFeaturesOnFrame}, or when `rows` is not ascending within the frame.
  */
 export function computeFeatureMatrix(
   frame: pl.DataFrame,
   defs: readonly FeatureDef[],
   rows: Int32Array,
+  options: { seriesThreads?: SeriesThreads } = {},
 ): Matrix {
   // Read once: every property read of a polars DataFrame goes through a Proxy that lists its columns (natively) —
   // `frame.height` in this loop cost 3.4 s on 2.16 M rows.
@@ -327,73 +347,55 @@ export function computeFeatureMatrix(
   }
   const ev = planEvaluation(frame, defs, false);
   const cols = defs.length;
-  const data = new Float32Array(rows.length * cols);
-  const mapping = prefault(data);
+  const two = useTwoThreads(ev.seriesDefs, rows.length, options.seriesThreads ?? "auto");
+  // Shared memory when a worker writes into it or maps its pages (../data/prefault.ts).
+  const data = two ? sharedFloat32(rows.length * cols) : outputFloat32(rows.length * cols);
+  let helper: SeriesHelper | undefined;
+  let mapping: Prefault | undefined;
   try {
     const position = new Map(defs.map((d, j) => [d.name, j]));
     const columns = new Map<string, pl.Series>();
-    evaluateExprColumns(ev, columns);
-    if (ev.seriesDefs.length > 0) {
-      const kept = ev.seriesDefs.flatMap((d, k) => position.has(d.name) ? [k] : []);
-      const targets = kept.map((k) => position.get(ev.seriesDefs[k].name)!);
-      // Series sources of cross-sectional features, gathered whole for polars to rank.
+    const series = ev.seriesDefs;
+    let target: MatrixTarget | undefined;
+    let prices: PriceArrays | undefined;
+    if (series.length > 0) {
+      const kept = series.flatMap((d, k) => position.has(d.name) ? [k] : []);
+      // Series sources of cross-sectional features, kept whole for polars to rank.
       const sourceNames = new Set(ev.csDefs.map((d) => d.source.name));
-      const sources = ev.seriesDefs.flatMap((d, k) => sourceNames.has(d.name) ? [k] : []);
-      const sourceValues = sources.map(() => new Float64Array(height));
-      let first = 0; // the first matrix row at or after the symbol's first frame row
-      forEachSymbol(priceArrays(ev.basis), ev.ranges, ev.seriesDefs, datesOf(ev.basis), (range, values) => {
-        while (first < rows.length && rows[first] < range.start) first++;
-        let last = first;
-        while (last < rows.length && rows[last] < range.end) last++;
-        writeColumns(data, cols, rows, range.start, kept.map((k) => values[k]), targets, first, last);
-        sources.forEach((k, i) => {
-          sourceValues[i].set(values[k], range.start);
-          for (let r = range.start; r < range.end; r++) {
-            if (Math.abs(sourceValues[i][r]) === Number.POSITIVE_INFINITY) sourceValues[i][r] = Number.NaN;
-          }
-        });
-        first = last;
-      });
-      sources.forEach((k, i) => columns.set(ev.seriesDefs[k].name, pl.Series(ev.seriesDefs[k].name, sourceValues[i])));
+      const sources = series.flatMap((d, k) => sourceNames.has(d.name) ? [k] : []);
+      target = {
+        data,
+        cols,
+        rows,
+        firstRow: firstRows(ev.ranges, rows),
+        kept: Int32Array.from(kept),
+        targets: Int32Array.from(kept, (k) => position.get(series[k].name)!),
+        sources: Int32Array.from(sources),
+        sourceValues: sources.map(() => two ? sharedFloat64(height) : new Float64Array(height)),
+      };
+      prices = priceArrays(ev.basis);
+      // The worker computes symbols while this thread evaluates the polars columns.
+      if (two) helper = startSeriesWorker(prices, ev.ranges, series, target);
+    }
+    mapping = prefault(data);
+    evaluateExprColumns(ev, columns);
+    if (target !== undefined && prices !== undefined) {
+      const dates = datesOf(ev.basis);
+      let next = 0;
+      fillMatrix(prices, ev.ranges, series, dates, target, helper?.claim ?? (() => next++));
+      const failed = helper?.finish() ?? -1;
+      if (failed >= 0) computeAgain(prices, ev.ranges, series, dates, target, failed);
+      target.sources.forEach((k, m) => columns.set(series[k].name, pl.Series(series[k].name, target.sourceValues[m])));
     }
     evaluateCrossSectional(ev, columns);
     const rest = [...ev.exprDefs, ...ev.csDefs].filter((d) => position.has(d.name));
     const values = rest.map((d) => float64Column(pl.DataFrame([columns.get(d.name)!]), d.name));
     writeColumns(data, cols, rows, 0, values, rest.map((d) => position.get(d.name)!), 0, rows.length);
   } finally {
-    mapping.finish();
+    helper?.close();
+    mapping?.finish();
   }
   return { data, rows: rows.length, cols, columns: defs.map((d) => d.name) };
-}
-
-/** Rows of the row-major matrix written per block by {@link writeColumns}: 256 rows of 191 floats fit in L2 cache. */
-const WRITE_BLOCK_ROWS = 256;
-
-/**
- * Writes matrix rows [from, to) of columns `targets[k]` from `sources[k]`, whose index 0 is frame row `start`
- * (matrix row i is frame row `rows[i]`), ±Inf as NaN. A block of rows at a time, every column within a block: writing
- * one column down the whole matrix at a time touched each cache line of the row-major matrix once per column.
- */
-function writeColumns(
-  data: Float32Array,
-  cols: number,
-  rows: Int32Array,
-  start: number,
-  sources: readonly Float64Array[],
-  targets: readonly number[],
-  from: number,
-  to: number,
-): void {
-  for (let block = from; block < to; block += WRITE_BLOCK_ROWS) {
-    const end = Math.min(to, block + WRITE_BLOCK_ROWS);
-    for (let k = 0; k < sources.length; k++) {
-      const values = sources[k];
-      for (let i = block, o = block * cols + targets[k]; i < end; i++, o += cols) {
-        const x = values[rows[i] - start];
-        data[o] = x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY ? Number.NaN : x;
-      }
-    }
-  }
 }
 
 /** `e` where finite, NaN where it is null, NaN or ±Inf (the output convention of every feature column). */

@@ -2,8 +2,8 @@
  * Evaluation of `kind: "series"` features over a whole panel: symbol by symbol, a chunk of consecutive symbols at a
  * time. Every feature of a symbol is computed with one shared per-symbol memo. For polars, the values are written
  * (±Inf as NaN) into reused chunk buffers, each appended to its column as a new chunk (no re-copy;
- * {@link evaluateSeriesFeatures}); for a model matrix, {@link forEachSymbol} hands over each symbol's arrays
- * uncopied and `computeFeatureMatrix` writes them into the matrix rows.
+ * {@link evaluateSeriesFeatures}); for a model matrix, {@link fillMatrix} writes each symbol's arrays straight into
+ * its matrix rows, on one thread or two (./series_parallel.ts).
  * On 2 M rows the full set's cost is dominated by fresh memory — its 191 output columns alone are 3.3 GB, and first
  * touches of memory are slow on virtual machines — so the JS side never holds more than one chunk of output.
  *
@@ -148,28 +148,100 @@ export function fillChunk(
 }
 
 /**
- * Receives one symbol's values: `values[k]` is definition k's array for rows [range.start, range.end), index 0 = the
- * symbol's first row, ±Inf not replaced. The arrays are reused for the next symbol: a sink copies what it keeps.
+ * Where series values go in a row-major Float32 model matrix (`computeFeatureMatrix`, ./definition.ts): matrix row i
+ * is frame row `rows[i]` (ascending); symbol j's matrix rows are [firstRow[j], firstRow[j + 1]). Definition `kept[m]`
+ * (an index into the evaluated definitions) is written to column `targets[m]`; definition `sources[m]` — a series
+ * source of a cross-sectional feature — is also kept whole, for every frame row, in `sourceValues[m]`. Symbols write
+ * disjoint rows, so threads can fill one target symbol by symbol (./series_parallel.ts).
  */
-export type SymbolSink = (range: SymbolRange, values: readonly Float64Array[]) => void;
+export interface MatrixTarget {
+  /** The matrix values (row-major, `cols` per row). */
+  data: Float32Array;
+  /** Columns per row. */
+  cols: number;
+  /** The frame row of each matrix row, ascending. */
+  rows: Int32Array;
+  /** Per symbol, its first matrix row; one more entry: `rows.length`. */
+  firstRow: Int32Array;
+  /** Evaluated definitions written to the matrix. */
+  kept: Int32Array;
+  /** Their columns. */
+  targets: Int32Array;
+  /** Evaluated definitions kept whole (sources of cross-sectional features). */
+  sources: Int32Array;
+  /** Their values for every frame row, ±Inf as NaN. */
+  sourceValues: Float64Array[];
+}
+
+/** Per symbol, the first matrix row at or after its first frame row, then `rows.length` (see {@link MatrixTarget}). */
+export function firstRows(ranges: readonly SymbolRange[], rows: Int32Array): Int32Array {
+  const out = new Int32Array(ranges.length + 1);
+  let i = 0;
+  ranges.forEach((r, j) => {
+    while (i < rows.length && rows[i] < r.start) i++;
+    out[j] = i;
+  });
+  out[ranges.length] = rows.length;
+  return out;
+}
+
+/** Rows of the row-major matrix written per block by {@link writeColumns}: 256 rows of 191 floats fit in L2 cache. */
+const WRITE_BLOCK_ROWS = 256;
 
 /**
- * Evaluates series definitions symbol by symbol, handing each symbol's arrays to `sink` without copying them (the
- * model-matrix path writes them straight into its rows; ./definition.ts).
+ * Writes matrix rows [from, to) of columns `targets[k]` from `sources[k]`, whose index 0 is frame row `start`
+ * (matrix row i is frame row `rows[i]`), ±Inf as NaN. A block of rows at a time, every column within a block: writing
+ * one column down the whole matrix at a time touched each cache line of the row-major matrix once per column.
+ */
+export function writeColumns(
+  data: Float32Array,
+  cols: number,
+  rows: Int32Array,
+  start: number,
+  sources: readonly Float64Array[],
+  targets: ArrayLike<number>,
+  from: number,
+  to: number,
+): void {
+  for (let block = from; block < to; block += WRITE_BLOCK_ROWS) {
+    const end = Math.min(to, block + WRITE_BLOCK_ROWS);
+    for (let k = 0; k < sources.length; k++) {
+      const values = sources[k];
+      for (let i = block, o = block * cols + targets[k]; i < end; i++, o += cols) {
+        const x = values[rows[i] - start];
+        data[o] = x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY ? Number.NaN : x;
+      }
+    }
+  }
+}
+
+/**
+ * Evaluates series definitions for the symbols `claim()` hands out (an index into `ranges`, until one at or past its
+ * end) and writes each symbol's values into `target` straight from the kernels' arrays (no chunk buffers).
  *
  * @throws ConfigError when a definition returns the wrong number of values.
  */
-export function forEachSymbol(
+export function fillMatrix(
   prices: PriceArrays,
   ranges: readonly SymbolRange[],
   defs: readonly SeriesFeatureDef[],
   dates: () => readonly string[],
-  sink: SymbolSink,
+  target: MatrixTarget,
+  claim: () => number,
 ): void {
   const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const { data, cols, rows, firstRow, kept, targets, sources, sourceValues } = target;
   withArena(longest, (nextSymbol) => {
-    for (const r of ranges) {
-      sink(r, computeSymbol(defs, prices, r, dates));
+    for (let j = claim(); j < ranges.length; j = claim()) {
+      const r = ranges[j];
+      const values = computeSymbol(defs, prices, r, dates);
+      const written = Array.from(kept, (k) => values[k]);
+      writeColumns(data, cols, rows, r.start, written, targets, firstRow[j], firstRow[j + 1]);
+      for (let m = 0; m < sources.length; m++) {
+        const out = sourceValues[m];
+        out.set(values[sources[m]], r.start);
+        for (let i = r.start; i < r.end; i++) if (Math.abs(out[i]) === Number.POSITIVE_INFINITY) out[i] = Number.NaN;
+      }
       nextSymbol();
     }
   });

@@ -3,7 +3,7 @@
  * short-cuts: computeFeaturesOnFrame's Float64 columns, read back with float64Column, rounded with Math.fround and
  * placed at (matrix row i ← frame row rows[i], column j ← defs[j]). They must agree bit for bit (NaN where missing), on
  * a ragged panel, for every kind of definition, in any order, for any ascending subset of rows, with ±Inf stored as
- * NaN.
+ * NaN, on one thread or two (a worker taking symbols from a shared counter).
  */
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
@@ -15,6 +15,11 @@ import {
   symbolRanges,
 } from "../../lib/features/definition.ts";
 import { panelFromFrame, randomWalkPanel } from "./_panels.ts";
+import { fillMatrix, firstRows, type MatrixTarget } from "../../lib/features/series_eval.ts";
+import { computeAgain, FAILED, FAILED_AT, NEXT, startSeriesWorker, STATE } from "../../lib/features/series_parallel.ts";
+import { sharedFloat32 } from "../../lib/data/prefault.ts";
+import { runSeriesJob } from "../../lib/features/series_worker_job.ts";
+import type { SeriesFeatureDef } from "../../lib/features/definition.ts";
 
 /** Five symbols over 400 days; symbol k loses its first 30·k and last 20·k rows (different lengths and dates). */
 function raggedFrame(): pl.DataFrame {
@@ -116,4 +121,73 @@ Deno.test("computeFeatureMatrix: no rows gives an empty matrix; rows out of orde
   assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([1, 1])), ConfigError);
   assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([frame.height])), ConfigError);
   assert.throws(() => computeFeatureMatrix(frame, BASE_FEATURES, Int32Array.from([-1])), ConfigError);
+});
+
+Deno.test("computeFeatureMatrix: two threads (a worker sharing the symbols) give the same matrix as one", () => {
+  for (const rows of [all, subset(frame.height, 0.3, 21)]) {
+    const want = expected(frame, FULL_FEATURES, rows);
+    const two = computeFeatureMatrix(frame, FULL_FEATURES, rows, { seriesThreads: "two" });
+    assert.ok(two.data.buffer instanceof SharedArrayBuffer, "the worker wrote into shared memory");
+    assertSame(two.data, want, FULL_FEATURES);
+    assertSame(computeFeatureMatrix(frame, FULL_FEATURES, rows, { seriesThreads: "one" }).data, want, FULL_FEATURES);
+  }
+});
+
+Deno.test("computeFeatureMatrix: a custom series definition keeps the evaluation on one thread, same values", () => {
+  const custom: FeatureDef = {
+    kind: "series",
+    name: "CLOSE_SQ",
+    family: "test",
+    lookback: 0,
+    description: "close squared",
+    compute: (s) => Float64Array.from(s.close, (c) => c * c),
+  };
+  const defs = [...BASE_FEATURES, custom];
+  const rows = subset(frame.height, 0.5, 2);
+  const m = computeFeatureMatrix(frame, defs, rows, { seriesThreads: "two" });
+  assert.ok(!(m.data.buffer instanceof SharedArrayBuffer), "no worker: the custom function exists only here");
+  assertSame(m.data, expected(frame, defs, rows), defs);
+});
+
+Deno.test("feature worker: fills the rows of the symbols it takes; a failure reports the symbol it held, computed again", () => {
+  const ranges = symbolRanges(frame);
+  const series = FULL_FEATURES.filter((d): d is SeriesFeatureDef => d.kind === "series").slice(0, 20);
+  const rows = all;
+  const cols = series.length;
+  const target = (): MatrixTarget => ({
+    data: new Float32Array(rows.length * cols),
+    cols,
+    rows,
+    firstRow: firstRows(ranges, rows),
+    kept: Int32Array.from(series, (_, k) => k),
+    targets: Int32Array.from(series, (_, k) => k),
+    sources: new Int32Array(0),
+    sourceValues: [],
+  });
+  const prices = {
+    open: float64Column(frame, "open"),
+    high: float64Column(frame, "high"),
+    low: float64Column(frame, "low"),
+    close: float64Column(frame, "close"),
+    volume: float64Column(frame, "volume"),
+  };
+  const noDates = () => [];
+  const whole = target();
+  let next = 0;
+  fillMatrix(prices, ranges, series, noDates, whole, () => next++);
+  // The worker alone (the caller claims nothing and waits for it to start) fills a shared target identically.
+  const shared = { ...target(), data: sharedFloat32(rows.length * cols) };
+  assert.equal(startSeriesWorker(prices, ranges, series, shared).finish(20_000), -1);
+  assertSame(shared.data, whole.data, series);
+  // A job whose last definition is unknown fails on the first symbol it claims (2, after the caller took 0 and 1).
+  const control = new Int32Array(new SharedArrayBuffer(16));
+  control[NEXT] = 2;
+  const partial = target();
+  runSeriesJob({ control, prices, ranges, names: [...series.map((d) => d.name), "NO_SUCH_FEATURE"], target: partial });
+  assert.equal(control[STATE], FAILED);
+  assert.equal(control[FAILED_AT], 2);
+  const [from, to] = [partial.firstRow[2], partial.firstRow[3]];
+  assert.ok(partial.data.subarray(from * cols, to * cols).every((x) => x === 0), "symbol 2 was not written");
+  computeAgain(prices, ranges, series, noDates, partial, 2);
+  assertSame(partial.data.subarray(from * cols, to * cols), whole.data.subarray(from * cols, to * cols), series);
 });
