@@ -389,13 +389,46 @@ export function computeFeatureMatrix(
     }
     evaluateCrossSectional(ev, columns);
     const rest = [...ev.exprDefs, ...ev.csDefs].filter((d) => position.has(d.name));
-    const values = rest.map((d) => float64Column(pl.DataFrame([columns.get(d.name)!]), d.name));
-    writeColumns(data, cols, rows, 0, values, rest.map((d) => position.get(d.name)!), 0, rows.length);
+    writePolarsColumns(data, cols, rows, rest.map((d) => columns.get(d.name)!), rest.map((d) => position.get(d.name)!));
   } finally {
     helper?.close();
     mapping?.finish();
   }
   return { data, rows: rows.length, cols, columns: defs.map((d) => d.name) };
+}
+
+/** Matrix rows per block in {@link writePolarsColumns}: small enough that each block's arrays reuse freed memory. */
+const POLARS_BLOCK_ROWS = 1 << 16;
+
+/**
+ * Writes polars columns (frame-aligned) into matrix columns `targets`, a block of matrix rows at a time: each block
+ * reads only its frame rows (a zero-copy slice, then a small typed array). Reading whole columns back cost 1 s for the
+ * full set's 15 polars columns on the S&P 500 panel — 260 MB of fresh memory, slow to touch on virtual machines.
+ */
+function writePolarsColumns(
+  data: Float32Array,
+  cols: number,
+  rows: Int32Array,
+  series: readonly pl.Series[],
+  targets: readonly number[],
+): void {
+  if (series.length === 0 || rows.length === 0) return;
+  // Every feature column is Float64 with NaN for missing; anything else is normalised first.
+  const columns = series.map((c) =>
+    c.dtype.equals(pl.Float64) && c.nullCount() === 0 ? c : pl.DataFrame([c]).select(
+      pl.col(c.name).cast(pl.Float64).fillNull(pl.lit(Number.NaN)),
+    ).getColumn(c.name)
+  );
+  for (let from = 0; from < rows.length; from += POLARS_BLOCK_ROWS) {
+    const to = Math.min(rows.length, from + POLARS_BLOCK_ROWS);
+    const start = rows[from];
+    const length = rows[to - 1] + 1 - start;
+    const values = columns.map((c) => {
+      const a = c.slice(start, length).toTypedArray();
+      return a instanceof Float64Array ? a : Float64Array.from(a as ArrayLike<number>);
+    });
+    writeColumns(data, cols, rows, start, values, targets, from, to);
+  }
 }
 
 /** `e` where finite, NaN where it is null, NaN or ±Inf (the output convention of every feature column). */
