@@ -28,7 +28,9 @@
  * features are one lazy polars select (non-finite values turned into NaN in the same query); series features run symbol
  * by symbol with a shared per-symbol memo, write into reused chunk buffers, and each chunk is copied once into polars
  * and appended to its column as a new chunk, so the output columns hold several chunks; cross-sectional ranks are one
- * more lazy select over their sources.
+ * more lazy select over their sources. Into a model matrix ({@link computeFeatureMatrix}) the series features skip the
+ * chunk buffers and polars: each symbol's kernel outputs are written into its matrix rows, on two threads for large
+ * panels (./series_parallel.ts).
  *
  * @module
  */
