@@ -9,10 +9,10 @@
  *
  * Only built-in definitions go to the worker — it finds them by name in FEATURE_REGISTRY, so a custom definition (a
  * function living only in the caller) keeps the whole evaluation on the caller's thread, as do small panels (a worker
- * costs a few hundred milliseconds to start). Failure handling: a worker that never starts takes no symbol; one that
- * throws reports the symbol it held, which the caller computes again itself (raising the definition's own error if
- * it fails there too); the caller never waits on a worker that is not computing, and waits at most 10 minutes for one
- * that is (it takes milliseconds per symbol).
+ * and the shared copies of its inputs cost a few hundred milliseconds). Failure handling: a worker that never starts
+ * takes no symbol; one that throws reports the symbol it held, which the caller computes again itself (raising the
+ * definition's own error if it fails there too); the caller never waits on a worker that is not computing, and waits at
+ * most 10 minutes for one that is (it takes milliseconds per symbol).
  *
  * @module
  */
@@ -49,7 +49,7 @@ export const FAILED = 3;
 export interface SeriesJob {
   /** The shared control block (`NEXT`, `STATE`, `FAILED_AT`). */
   control: Int32Array;
-  /** The price arrays (copied to the worker). */
+  /** The price arrays (shared copies). */
   prices: PriceArrays;
   /** Every symbol's rows. */
   ranges: SymbolRange[];
