@@ -321,13 +321,13 @@ export function computeFeaturesOnFrame(
  * Series definitions (176 of the full set's 191) are written from each symbol's kernel outputs into the matrix rows
  * directly, a cache-sized block of rows at a time; only expression, row and cross-sectional columns (and the series
  * sources of cross-sectional ones) go through polars. The matrix's pages are mapped on a worker thread while the
- * features are computed (../data/prefault.ts). On that panel: 10–11 s and 1.65 GB, against 45–50 s and 8.3 GiB of
- * fresh memory for the frame-then-copy path.
+ * features are computed (../data/prefault.ts). On that panel: 7.1–8.5 s and a 1.65 GB matrix (bench/features.ts),
+ * against 45–50 s and 8.3 GiB of fresh memory for the frame-then-copy path.
  *
  * `options.seriesThreads`: `"auto"` (default) evaluates the series features on two threads — this one and a worker —
  * when every one is built in and the work is large enough (over 40 M values), `"two"` whenever they are all built in,
- * `"one"` on this thread (./series_parallel.ts). The values are the same either way. With two threads, the matrix is
- * in a SharedArrayBuffer.
+ * `"one"` on this thread (./series_parallel.ts). The values are the same either way. With two threads, or from 64 MiB
+ * on, the matrix's memory is a SharedArrayBuffer.
  *
  * @throws ConfigError like {@link computeFeaturesOnFrame}, or when `rows` is not ascending within the frame.
  */
