@@ -183,11 +183,20 @@ export function symbolRanges(frame: pl.DataFrame): { symbol: string; start: numb
   return out;
 }
 
-/** Column of a frame as a Float64Array with nulls turned into NaN. */
-export function float64Column(frame: pl.DataFrame, name: string): Float64Array {
-  const s = frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(Number.NaN))).getColumn(name);
+/** Column of a frame as a Float64 polars Series with nulls turned into NaN. */
+function float64Series(frame: pl.DataFrame, name: string): pl.Series {
+  return frame.select(pl.col(name).cast(pl.Float64).fillNull(pl.lit(Number.NaN))).getColumn(name);
+}
+
+/** A Float64 series as a Float64Array. */
+function float64Array(s: pl.Series): Float64Array {
   const a = s.toTypedArray() as Float64Array;
   return a instanceof Float64Array ? a : Float64Array.from(a as ArrayLike<number>);
+}
+
+/** Column of a frame as a Float64Array with nulls turned into NaN. */
+export function float64Column(frame: pl.DataFrame, name: string): Float64Array {
+  return float64Array(float64Series(frame, name));
 }
 
 function checkUniqueNames(defs: readonly FeatureDef[]): void {
@@ -417,18 +426,13 @@ function writePolarsColumns(
   if (series.length === 0 || rows.length === 0) return;
   // Every feature column is Float64 with NaN for missing; anything else is normalised first.
   const columns = series.map((c) =>
-    c.dtype.equals(pl.Float64) && c.nullCount() === 0 ? c : pl.DataFrame([c]).select(
-      pl.col(c.name).cast(pl.Float64).fillNull(pl.lit(Number.NaN)),
-    ).getColumn(c.name)
+    c.dtype.equals(pl.Float64) && c.nullCount() === 0 ? c : float64Series(pl.DataFrame([c]), c.name)
   );
   for (let from = 0; from < rows.length; from += POLARS_BLOCK_ROWS) {
     const to = Math.min(rows.length, from + POLARS_BLOCK_ROWS);
     const start = rows[from];
     const length = rows[to - 1] + 1 - start;
-    const values = columns.map((c) => {
-      const a = c.slice(start, length).toTypedArray();
-      return a instanceof Float64Array ? a : Float64Array.from(a as ArrayLike<number>);
-    });
+    const values = columns.map((c) => float64Array(c.slice(start, length)));
     writeColumns(data, cols, rows, start, values, targets, from, to);
   }
 }

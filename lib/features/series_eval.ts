@@ -115,6 +115,14 @@ function computeSymbol(
   });
 }
 
+/** Copies `values` into `target` from `offset`, ±Inf stored as NaN (a plain copy first: the common case). */
+function copyFinite(target: Float64Array, offset: number, values: Float64Array): void {
+  target.set(values, offset);
+  for (let i = 0; i < values.length; i++) {
+    if (Math.abs(values[i]) === Number.POSITIVE_INFINITY) target[offset + i] = Number.NaN;
+  }
+}
+
 /**
  * Computes every definition for the symbols of one chunk into `buffers` (one per definition, row 0 = the chunk's
  * first row), ±Inf stored as NaN; calls `nextSymbol` once a symbol's values are copied (./arena.ts).
@@ -133,16 +141,7 @@ export function fillChunk(
   for (let j = chunk.first; j < chunk.last; j++) {
     const r = ranges[j];
     const values = computeSymbol(defs, prices, r, dates);
-    for (let k = 0; k < defs.length; k++) {
-      const v = values[k];
-      const target = buffers[k];
-      const offset = r.start - chunk.start;
-      target.set(v, offset);
-      // ±Inf → NaN (NaN stays NaN). Scanning first keeps the common case a plain memcpy.
-      for (let i = 0; i < v.length; i++) {
-        if (Math.abs(v[i]) === Number.POSITIVE_INFINITY) target[offset + i] = Number.NaN;
-      }
-    }
+    for (let k = 0; k < defs.length; k++) copyFinite(buffers[k], r.start - chunk.start, values[k]);
     nextSymbol();
   }
 }
@@ -237,44 +236,8 @@ export function fillMatrix(
       const values = computeSymbol(defs, prices, r, dates);
       const written = Array.from(kept, (k) => values[k]);
       writeColumns(data, cols, rows, r.start, written, targets, firstRow[j], firstRow[j + 1]);
-      for (let m = 0; m < sources.length; m++) {
-        const out = sourceValues[m];
-        out.set(values[sources[m]], r.start);
-        for (let i = r.start; i < r.end; i++) if (Math.abs(out[i]) === Number.POSITIVE_INFINITY) out[i] = Number.NaN;
-      }
+      for (let m = 0; m < sources.length; m++) copyFinite(sourceValues[m], r.start, values[sources[m]]);
       nextSymbol();
-    }
-  });
-}
-
-/**
- * Receives each evaluated chunk: `buffers[k]` holds definition k's values for rows [chunk.start, chunk.end) from index
- * 0 (±Inf already NaN). The buffers are reused for the next chunk, so a sink copies what it keeps before returning.
- */
-export type ChunkSink = (chunk: Chunk, buffers: readonly Float64Array[]) => void;
-
-/**
- * Evaluates series definitions over every symbol, a chunk of consecutive symbols at a time, handing each chunk to
- * `sink`. `chunkBytes` bounds the chunk buffers (default 64 MiB).
- *
- * @throws ConfigError when a definition returns the wrong number of values.
- */
-export function forEachSeriesChunk(
-  prices: PriceArrays,
-  ranges: readonly SymbolRange[],
-  defs: readonly SeriesFeatureDef[],
-  dates: () => readonly string[],
-  sink: ChunkSink,
-  chunkBytes = CHUNK_BYTES,
-): void {
-  const height = prices.close.length;
-  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
-  const chunkRows = Math.min(height, Math.max(longest, Math.floor(chunkBytes / (8 * Math.max(1, defs.length)))));
-  const buffers = defs.map(() => new Float64Array(chunkRows));
-  withArena(longest, (nextSymbol) => {
-    for (const chunk of chunkPlan(ranges, chunkRows)) {
-      fillChunk(defs, prices, ranges, chunk, buffers, dates, nextSymbol);
-      sink(chunk, buffers.map((b) => b.subarray(0, chunk.end - chunk.start)));
     }
   });
 }
@@ -292,13 +255,20 @@ export function evaluateSeriesFeatures(
   dates: () => readonly string[],
   chunkBytes = CHUNK_BYTES,
 ): pl.Series[] {
+  const height = prices.close.length;
+  const longest = ranges.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const chunkRows = Math.min(height, Math.max(longest, Math.floor(chunkBytes / (8 * Math.max(1, defs.length)))));
+  const buffers = defs.map(() => new Float64Array(chunkRows));
   const columns: pl.Series[] = [];
-  forEachSeriesChunk(prices, ranges, defs, dates, (_, buffers) => {
-    defs.forEach((d, k) => {
-      const piece = pl.Series(d.name, buffers[k]);
-      if (columns[k] === undefined) columns[k] = piece;
-      else columns[k].append(piece);
-    });
-  }, chunkBytes);
+  withArena(longest, (nextSymbol) => {
+    for (const chunk of chunkPlan(ranges, chunkRows)) {
+      fillChunk(defs, prices, ranges, chunk, buffers, dates, nextSymbol);
+      defs.forEach((d, k) => {
+        const piece = pl.Series(d.name, buffers[k].subarray(0, chunk.end - chunk.start));
+        if (columns[k] === undefined) columns[k] = piece;
+        else columns[k].append(piece);
+      });
+    }
+  });
   return columns;
 }
