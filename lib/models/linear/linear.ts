@@ -406,11 +406,13 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
       if (y[i] !== 0 && y[i] !== 1) throw new ConfigError(`LogisticRegression: label ${y[i]} at row ${i}; use 0/1`);
     }
     const n = X.rows, p = X.cols, q = p + (o.fitIntercept ? 1 : 0);
-    const x = (i: number, j: number) => (j < p ? d.cols[j][i] : 1);
-    const theta = new Float64Array(q);
+    // Row-major design with the intercept column appended: the passes below read one row at a time.
+    const xs = new Float64Array(n * q);
+    for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) xs[i * q + j] = d.cols[j][i];
+    if (o.fitIntercept) { for (let i = 0; i < n; i++) xs[i * q + p] = 1; }
     const margin = (i: number, t: Float64Array) => {
       let s = 0;
-      for (let j = 0; j < q; j++) s += t[j] * x(i, j);
+      for (let j = 0, r = i * q; j < q; j++) s += t[j] * xs[r + j];
       return s;
     };
     const objective = (t: Float64Array) => {
@@ -425,42 +427,66 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
       for (let j = 0; j < p; j++) pen += t[j] * t[j];
       return o.C * s + 0.5 * pen;
     };
-    let steps = 0, converged = false, f = objective(theta);
-    for (; steps < o.maxIter; steps++) {
+    // Gradient (and, when `H` is given, the lower triangle of the Hessian, mirrored) of the objective at t.
+    const derivatives = (t: Float64Array, H?: Float64Array) => {
       const g = new Float64Array(q);
-      const H = ml.Matrix.zeros(q, q);
       for (let i = 0; i < n; i++) {
-        const pr = sigmoid(margin(i, theta));
+        const pr = sigmoid(margin(i, t));
         const gi = o.C * d.w[i] * (pr - y[i]);
         const hi = o.C * d.w[i] * pr * (1 - pr);
+        const r = i * q;
         for (let j = 0; j < q; j++) {
-          const xij = x(i, j);
+          const xij = xs[r + j];
           g[j] += gi * xij;
-          for (let k = 0; k <= j; k++) H.set(j, k, H.get(j, k) + hi * xij * x(i, k));
+          if (H) { for (let k = 0, hij = hi * xij, row = j * q; k <= j; k++) H[row + k] += hij * xs[r + k]; }
         }
       }
-      for (let j = 0; j < q; j++) {
-        if (j < p) {
-          g[j] += theta[j];
-          H.set(j, j, H.get(j, j) + 1);
-        }
-        for (let k = 0; k < j; k++) H.set(k, j, H.get(j, k));
+      for (let j = 0; j < p; j++) g[j] += t[j];
+      if (H) {
+        for (let j = 0; j < p; j++) H[j * q + j] += 1;
+        for (let j = 0; j < q; j++) for (let k = 0; k < j; k++) H[k * q + j] = H[j * q + k];
       }
-      if (Math.max(...Array.from(g, Math.abs)) <= o.tol) {
+      return g;
+    };
+    const maxAbs = (g: Float64Array) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const theta = new Float64Array(q);
+    let steps = 0, converged = false, stalled = false, f = objective(theta);
+    let gradient = maxAbs(derivatives(theta));
+    for (; steps < o.maxIter; steps++) {
+      const H = new Float64Array(q * q);
+      const g = derivatives(theta, H);
+      gradient = maxAbs(g);
+      if (gradient <= o.tol) {
         converged = true;
         break;
       }
-      const step = solveSpd(H, ml.Matrix.columnVector(Array.from(g)), "LogisticRegression.fit").getColumn(0);
-      let t = 1, next = theta;
-      for (let halving = 0; halving < 50; halving++, t /= 2) {
-        next = theta.map((v, j) => v - t * step[j]);
+      const hessian = new ml.Matrix(Array.from({ length: q }, (_, j) => Array.from(H.subarray(j * q, (j + 1) * q))));
+      const step = solveSpd(hessian, ml.Matrix.columnVector(Array.from(g)), "LogisticRegression.fit").getColumn(0);
+      // Step halving until the objective does not increase. Near the optimum the decrease a Newton step makes falls
+      // below the objective's floating-point resolution (|f| · 1e-16: with tens of thousands of rows, while the
+      // gradient is still above tol), and comparing objectives is noise; a step that leaves the objective equal to
+      // within that resolution is then taken when it shrinks the gradient (the rule of scikit-learn's Newton solvers).
+      let accepted: Float64Array | undefined;
+      for (let halving = 0, t = 1; halving < 50 && accepted === undefined; halving++, t /= 2) {
+        const next = theta.map((v, j) => v - t * step[j]);
         const fn = objective(next);
         if (fn <= f) {
+          accepted = next;
           f = fn;
-          break;
+        } else if (fn - f <= 64 * Number.EPSILON * Math.abs(f) && maxAbs(derivatives(next)) < gradient) {
+          accepted = next;
+          f = Math.min(f, fn);
         }
       }
-      theta.set(next);
+      if (accepted === undefined) {
+        stalled = true; // no step along Newton's direction lowers the objective or the gradient: the float floor
+        break;
+      }
+      theta.set(accepted);
+    }
+    if (!converged) {
+      gradient = maxAbs(derivatives(theta));
+      converged = gradient <= o.tol;
     }
     this.fitted = {
       coef: theta.slice(0, p),
@@ -471,8 +497,14 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
       model: this.kind,
       bestIteration: steps,
       seconds: (performance.now() - t0) / 1000,
-      notes: converged ? [] : [`Newton stopped after maxIter=${o.maxIter} steps without reaching tol`],
-      details: { steps, converged, objective: f },
+      notes: converged ? [] : [
+        stalled
+          ? `Newton stopped after ${steps} steps: no step lowers the objective or its gradient any further ` +
+            `(largest |gradient| component ${gradient.toExponential(2)} > tol ${o.tol}; the floating-point floor)`
+          : `Newton stopped after maxIter=${o.maxIter} steps without reaching tol (largest |gradient| component ` +
+            `${gradient.toExponential(2)} > ${o.tol})`,
+      ],
+      details: { steps, converged, objective: f, gradient },
     };
   }
 
