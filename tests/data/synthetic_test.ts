@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
+import tCdf from "@stdlib/stats-base-dists-t-cdf";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { ConfigError } from "../../lib/errors.ts";
 import { loadPanel } from "../../lib/data/load.ts";
 import type { Panel } from "../../lib/data/panel.ts";
-import { UnitStudentT, Variates } from "../../lib/data/student_t.ts";
+import { CLOSED_FORM_MAX_NU, integerTCdf, UnitStudentT, Variates } from "../../lib/data/student_t.ts";
 import { businessDays, syntheticMarket } from "../../lib/data/synthetic.ts";
 import { writePanelCsv } from "../../lib/data/write.ts";
 
@@ -336,6 +337,28 @@ Deno.test("Student-t sampler: unit variance and the exact @stdlib CDF (Kolmogoro
     ks = Math.max(ks, Math.abs(F - i / n), Math.abs(F - (i + 1) / n));
   }
   assert.ok(ks < 1.63 / Math.sqrt(n), `KS ${ks}`); // 1 % critical value
+});
+
+Deno.test("integer-ν closed-form t CDF equals @stdlib's incomplete-beta CDF (ν = 1 … 64, tails included)", () => {
+  const xs = [-1e6, -300, -40, -12.5, -3, -1.7, -0.4, -1e-9, 0, 1e-9, 0.25, 1, 2.2, 6, 25, 1e4];
+  for (let nu = 1; nu <= CLOSED_FORM_MAX_NU; nu++) {
+    for (const x of xs) {
+      const got = integerTCdf(x, nu), want = tCdf(x, nu);
+      // absolute error near the centre, relative in the far left tail (where both are tiny)
+      assert.ok(Math.abs(got - want) <= 1e-13 + 1e-9 * want, `ν ${nu}, t ${x}: ${got} vs ${want}`);
+    }
+  }
+  assert.equal(integerTCdf(Infinity, 3), 1);
+  assert.equal(integerTCdf(-Infinity, 3), 0);
+  assert.ok(Number.isNaN(integerTCdf(NaN, 3)));
+  // Known values: ν = 1 is Cauchy (1/2 + atan(t)/π); ν = 2 is 1/2 + t / (2√(2 + t²)).
+  assert.ok(Math.abs(integerTCdf(1, 1) - 0.75) < 1e-15);
+  assert.ok(Math.abs(integerTCdf(2, 2) - (0.5 + 2 / (2 * Math.sqrt(6)))) < 1e-15);
+  // A fractional or large ν goes through @stdlib, and the unit-variance scaling applies to both paths.
+  for (const nu of [6, 6.5, 80]) {
+    const d = UnitStudentT.of(nu);
+    assert.ok(Math.abs(d.exactCdf(0.9) - tCdf(0.9 / d.scale, nu)) < 1e-13, `ν ${nu}`);
+  }
 });
 
 Deno.test("probSumBelow: matches the Gaussian closed form for large ν and Monte Carlo for ν = 5", () => {
