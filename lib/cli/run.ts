@@ -19,6 +19,7 @@ import {
   resolveStudyConfig,
   setConfigValue,
   type StudyConfig,
+  StudyConfigSchema,
 } from "../pipeline/config.ts";
 import { runStudy, type StudyProgress } from "../pipeline/study.ts";
 import { resumableStudy, storedStudyConfig } from "../pipeline/resume.ts";
@@ -390,7 +391,13 @@ export async function configFromArgs(
     }
     for (const m of targets) m.settings = { ...(m.settings as object ?? {}), epochs };
   }
-  for (const s of (values.set as string[] | undefined) ?? []) {
+  const sets = (values.set as string[] | undefined) ?? [];
+  if (config.models === undefined && sets.some((s) => /^\s*models\s*[[.]/.test(s))) {
+    // `--set models[0].settings.threads=1` with neither --model nor a file's models refines the default entry; without
+    // this it would build a new entry holding only that key ("models[0].kind: expected a string").
+    config.models = structuredClone(StudyConfigSchema.shape.models.parse(undefined));
+  }
+  for (const s of sets) {
     const eq = s.indexOf("=");
     if (eq <= 0) throw new UsageError(`--set expects KEY=VALUE, found ${JSON.stringify(s)}`);
     setConfigValue(config, s.slice(0, eq).trim(), YAML.parse(s.slice(eq + 1)));

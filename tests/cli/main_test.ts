@@ -174,6 +174,28 @@ Deno.test("candor run: flags are config keys and override the file; --set reache
   }
 });
 
+Deno.test("candor demo --set models[0].… with no --model refines the default xgboost entry", async () => {
+  const dry = await candor(["demo", "--set", "models[0].settings.threads=1", "--dry-run", "--no-store"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^models:\n {2}- name: xgboost\n {4}kind: xgboost\n {4}settings:\n/m, "the default entry");
+  assert.match(dry.stdout, /^ {6}threads: 1$/m, "--set reached its settings");
+  assert.match(dry.stdout, /^ {6}earlyStoppingRounds: 30$/m, "its other defaults are kept");
+  // With --model the list is the flag's, and --set refines it.
+  const mlp = await candor([
+    "demo",
+    "--model",
+    "mlp",
+    "--set",
+    "models[0].settings.epochs=2",
+    "--dry-run",
+    "--no-store",
+  ]);
+  assert.equal(mlp.code, 0, mlp.stderr);
+  assert.match(mlp.stdout, /^ {4}kind: mlp$/m);
+  assert.match(mlp.stdout, /^ {6}epochs: 2$/m);
+  assert.doesNotMatch(mlp.stdout, /kind: xgboost/);
+});
+
 Deno.test("candor runs / show never create a store: a --db that does not exist is an error", async () => {
   const dir = await Deno.makeTempDir();
   try {
