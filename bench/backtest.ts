@@ -15,7 +15,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, runPython, timeRuns } from "./lib.ts";
+import { type BenchResult, median, minMax, runPython, timeRuns } from "./lib.ts";
 import { backtestGrid, runSweep, type SizingSpec } from "../lib/mod.ts";
 
 const DAYS = 5000;
@@ -79,6 +79,7 @@ export async function run(): Promise<BenchResult[]> {
         name,
         value,
         unit: "s",
+        range: minMax(mine),
         ...checked,
         notes: `median; numpy reference not run (${unavailable ?? "no timings"}), so no ratio`,
       };
@@ -88,7 +89,9 @@ export async function run(): Promise<BenchResult[]> {
       name,
       value,
       unit: "s",
+      range: minMax(mine),
       reference,
+      referenceRange: minMax(ref),
       ratio: reference / value,
       ...checked,
       notes: "median; reference = numpy (bench/reference/backtest.py) in the same run; ratio = numpy / candor",

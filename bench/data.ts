@@ -13,7 +13,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type BenchResult, median, runPython, timeRuns } from "./lib.ts";
+import { type BenchResult, median, minMax, runPython, timeRuns } from "./lib.ts";
 import { loadPanel } from "../lib/data/load.ts";
 import { syntheticMarket } from "../lib/data/synthetic.ts";
 import { realDataDir } from "../tests/_helpers/real_data.ts";
@@ -50,7 +50,9 @@ export async function run(): Promise<BenchResult[]> {
       name: `loadPanel S&P 500 folder (455 files, ${(rows / 1e6).toFixed(2)} M rows)`,
       value,
       unit: "s",
+      range: minMax(mine),
       reference,
+      referenceRange: minMax(ref),
       ratio: reference / value,
       target: "≤ 5 s",
       pass: value <= 5,
@@ -61,6 +63,7 @@ export async function run(): Promise<BenchResult[]> {
       name: "loadPanel 2 symbols from the S&P 500 folder",
       value: median(two),
       unit: "s",
+      range: minMax(two),
       notes: "median of 5",
     });
   }
@@ -69,6 +72,7 @@ export async function run(): Promise<BenchResult[]> {
     name: "syntheticMarket default (20 × 2,520, planted, with theoretical accuracy)",
     value: median(synth),
     unit: "s",
+    range: minMax(synth),
     notes: "median of 5",
   });
   return out;

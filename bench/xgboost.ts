@@ -14,7 +14,7 @@
  */
 
 import { cpuUsage } from "node:process";
-import { type BenchResult, median, runPython } from "./lib.ts";
+import { type BenchResult, median, minMax, runPython } from "./lib.ts";
 import { XGBoostModel } from "../lib/models/xgboost/model.ts";
 import { xgboostVersion } from "../lib/models/xgboost/library.ts";
 import type { Matrix } from "../lib/data/matrix.ts";
@@ -109,7 +109,9 @@ export async function run(): Promise<BenchResult[]> {
         name: `xgboost ${c.name}`,
         value: mo,
         unit: "s",
+        range: minMax(ours),
         reference: mp,
+        referenceRange: minMax(theirs),
         ratio: mp / mo,
         target: "candor ≤ 1.10 × Python (ratio ≥ 0.909)",
         pass: mo <= 1.10 * mp,
@@ -154,7 +156,9 @@ export async function run(): Promise<BenchResult[]> {
         name: `xgboost predict 1M×50 (100 trees, depth ${depth})`,
         value: mo,
         unit: "s",
+        range: minMax(ours),
         reference: mp,
+        referenceRange: minMax(theirs),
         ratio: mp / mo,
         target: "≤ 1 s",
         pass: mo <= 1,
