@@ -26,7 +26,7 @@
 
 import { z } from "zod";
 import type * as Yaml from "yaml";
-import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
+import { lazy, lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError } from "../errors.ts";
 import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import {
@@ -267,7 +267,10 @@ export function taskOf(target: StudyConfig["target"]["kind"]): Task {
   return target === "direction" ? "binary" : target === "direction3" ? "multiclass" : "regression";
 }
 
-/** Keys of `validation` that only some schemes read (a key set for another scheme is refused). */
+/**
+ * Keys of `validation` that only some schemes read. A key set for another scheme is refused, unless it holds its
+ * default: a resolved configuration (`--dry-run`, a stored study) carries every default, and must read back as is.
+ */
 const SCHEME_KEYS: Record<string, readonly string[]> = {
   testDays: ["anchored", "rolling"],
   trainDays: ["rolling"],
@@ -284,11 +287,16 @@ function inWords(items: readonly string[]): string {
   return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
+/** `validation` with every default filled (what a resolved configuration holds for the keys it was not given). */
+const validationDefaults = lazy(() => validationSchema.parse({}) as Record<string, unknown>);
+
 function refuseForeignSchemeKeys(input: unknown, scheme: string): void {
   const given = (input as { validation?: Record<string, unknown> })?.validation;
   if (given === undefined || given === null || typeof given !== "object") return;
   for (const [key, schemes] of Object.entries(SCHEME_KEYS)) {
     if (key in given && given[key] !== undefined && !schemes.includes(scheme)) {
+      const field = validationSchema.shape[key as keyof typeof validationSchema.shape].safeParse(given[key]);
+      if (field.success && JSON.stringify(field.data) === JSON.stringify(validationDefaults()[key])) continue;
       throw new ConfigError(
         `validation.${key}: a setting of the ${inWords(schemes)} scheme${schemes.length > 1 ? "s" : ""}, ` +
           `not of ${scheme}; remove it or change validation.scheme`,

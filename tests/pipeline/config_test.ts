@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  configToYaml,
   readStudyConfigFile,
   resolveStudyConfig,
   setConfigValue,
@@ -115,6 +116,32 @@ Deno.test("study config: the purge may not be shorter than the horizon; scheme s
     { validation: { scheme: "three-way", split: { train: 0.5, validation: 0.2, test: 0.2 } } },
     /validation\.split: train \+ validation \+ test must be 1/,
   );
+});
+
+Deno.test("study config: a resolved configuration (every default filled) reads back as itself, for every scheme", async () => {
+  // `candor run --dry-run` prints the resolved configuration to be saved and run again with --config; it holds the
+  // defaults of keys other schemes read (split, groups, embargo, …), which must not be refused as foreign settings.
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const scheme of ["anchored", "rolling", "three-way", "purged-kfold", "cpcv"]) {
+      const resolved = resolveStudyConfig({ validation: { scheme }, target: { horizon: 2 } });
+      const file = join(dir, `${scheme}.yaml`);
+      await Deno.writeTextFile(file, configToYaml(resolved));
+      const back = resolveStudyConfig(await readStudyConfigFile(file));
+      assert.deepEqual(back, resolved, scheme);
+      assert.deepEqual(resolveStudyConfig(JSON.parse(JSON.stringify(resolved))), resolved, `${scheme} (JSON)`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // A foreign key set to anything but its default is still a mistake worth refusing.
+  refused({ validation: { groups: 8 } }, /validation\.groups: a setting of the cpcv scheme, not of anchored/);
+  refused({ validation: { embargo: 3 } }, /validation\.embargo: a setting of the purged-kfold and cpcv schemes/);
+  refused(
+    { validation: { split: { train: 0.7, validation: 0.1, test: 0.2 } } },
+    /validation\.split: a setting of the three-way scheme, not of anchored/,
+  );
+  refused({ validation: { scheme: "cpcv", folds: 4 } }, /validation\.folds: a setting of the anchored/);
 });
 
 Deno.test("study config: entries — unique names, kinds that fit the target, stacking over named bases only", () => {
