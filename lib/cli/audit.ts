@@ -16,23 +16,41 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import Table from "cli-table3";
 import { type ExtraColumnSelection, loadPanel, MAX_EXTRA_COLUMNS } from "../data/load.ts";
-import { CandorError, ConfigError } from "../errors.ts";
 import { FULL_FEATURES } from "../features/catalog.ts";
 import { auditFeatures, type AuditReport, type FeatureStatistics, type Verdict } from "../leakage/audit.ts";
+import { type CommandSpec, helpText, parseCommand, table, UsageError } from "./args.ts";
 
-const USAGE = `Usage: candor audit --data PATH [--horizon H] [--symbols N] [--columns all|none|a,b] [--json]
-
-  --data PATH     a CSV / CSV.gz / Parquet file or a folder of them
-  --horizon H     target horizon in trading days (default 1)
-  --symbols N     symbols the truncation test recomputes features on (default 3, longest history first)
-  --columns C     extra columns of the files to audit: all (default, at most ${MAX_EXTRA_COLUMNS}), none, or a,b,c
-  --json          print the report as JSON (horizon, cut dates, and per feature its source, verdict, reasons,
-                  notes and the statistics behind the verdict) instead of a table
-
-Exit status: 0 no leak, 3 a feature leaks, 2 bad arguments, 1 bad input.`;
+/** `candor audit`: options, help and usage (the shared command parser: an unknown option names the nearest one). */
+export const AUDIT_SPEC: CommandSpec = {
+  name: "audit",
+  summary: "Audit built-in features and every extra file column for look-ahead (exit 3 on a leak).",
+  usage: "audit --data PATH [--horizon H] [--symbols N] [--columns all|none|a,b] [--json]",
+  details: "Exit status: 0 no leak, 3 a feature leaks, 2 bad arguments, 1 bad input.",
+  options: [
+    { name: "data", type: "string", value: "PATH", description: "a CSV / CSV.gz / Parquet file or a folder of them" },
+    { name: "horizon", type: "string", value: "H", description: "target horizon in trading days (1)" },
+    {
+      name: "symbols",
+      type: "string",
+      value: "N",
+      description: "symbols the truncation test recomputes features on (3, longest history first)",
+    },
+    {
+      name: "columns",
+      type: "string",
+      value: "C",
+      description: `extra columns of the files to audit: all (default, at most ${MAX_EXTRA_COLUMNS}), none, or a,b,c`,
+    },
+    {
+      name: "json",
+      type: "boolean",
+      description: "print the report as JSON (horizon, cut dates, and per feature its source, verdict, reasons, " +
+        "notes and the statistics behind the verdict) instead of a table",
+    },
+  ],
+  examples: ["candor audit --data prices/", "candor audit --data prices/ --horizon 5 --columns none --json"],
+};
 
 /** Where an audited feature comes from, as `audit --json` names it. */
 export type AuditSource = "built-in" | "file";
@@ -96,9 +114,11 @@ function columnsOption(value: string | undefined): ExtraColumnSelection {
   return value.split(",").map((c) => c.trim()).filter((c) => c !== "");
 }
 
-function positiveInt(value: string | undefined, name: string, fallback: number): number | string {
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) return `--${name} expects a positive integer, got "${value}"`;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new UsageError(`--${name} expects a positive integer, got "${value}"`);
+  }
   return Number(value);
 }
 
@@ -109,8 +129,8 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
 export function formatAuditTable(report: AuditReport): string {
   const order = { leak: 0, suspect: 1, ok: 2 } as const;
   const rows = [...report.features].sort((a, b) => order[a.verdict] - order[b.verdict] || (a.name < b.name ? -1 : 1));
-  const table = new Table({
-    head: ["feature", "source", "verdict", "reasons (notes for ok columns)"],
+  // args.ts's table: colour only on a terminal without NO_COLOR (cli-table3's default style colours the header always).
+  const t = table(["feature", "source", "verdict", "reasons (notes for ok columns)"], {
     wordWrap: true,
     colWidths: [24, 10, 9, 80],
   });
@@ -118,11 +138,11 @@ export function formatAuditTable(report: AuditReport): string {
   for (const r of rows) {
     if (r.verdict === "ok" && r.source === "definition") continue;
     const why = r.verdict === "ok" ? r.notes.map((n) => `note: ${n}`) : r.reasons;
-    table.push([r.name, r.source === "definition" ? "built-in" : "file", r.verdict, why.join("\n") || "-"]);
+    t.push([r.name, r.source === "definition" ? "built-in" : "file", r.verdict, why.join("\n") || "-"]);
   }
   const builtinOk = ok.filter((r) => r.source === "definition").length;
   return [
-    table.toString(),
+    ...(t.length > 0 ? [t.toString()] : []), // nothing to list: the summary line says all were ok
     `${builtinOk} built-in feature(s) ok (not listed); ${report.leaking.length} leak(s), ${report.suspect.length} ` +
     `suspect(s); horizon ${report.horizon}; truncation test on ${report.symbolsAudited.join(", ")} ` +
     `cut at ${report.cutDates.join(", ")}; file columns accused only beyond the last ${report.controlReturns} ` +
@@ -132,63 +152,25 @@ export function formatAuditTable(report: AuditReport): string {
 
 /** Runs `candor audit` with the arguments after the sub-command; returns the exit status (see the module doc). */
 export async function auditCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        data: { type: "string" },
-        horizon: { type: "string" },
-        symbols: { type: "string" },
-        columns: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (e) {
-    console.error(`candor audit: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
+  const parsed = parseCommand(AUDIT_SPEC, args);
+  if (parsed.help) {
+    console.log(helpText(AUDIT_SPEC));
     return 0;
   }
-  if (v.data === undefined || v.data === "") {
-    console.error(`candor audit: --data PATH is required\n\n${USAGE}`);
-    return 2;
-  }
+  const v = parsed.values as { data?: string; horizon?: string; symbols?: string; columns?: string; json?: boolean };
+  if (v.data === undefined || v.data === "") throw new UsageError("--data PATH is required");
   const horizon = positiveInt(v.horizon, "horizon", 1);
   const symbols = positiveInt(v.symbols, "symbols", 3);
-  for (const x of [horizon, symbols]) {
-    if (typeof x === "string") {
-      console.error(`candor audit: ${x}\n\n${USAGE}`);
-      return 2;
-    }
-  }
-  let report: AuditReport;
-  try {
-    const panel = await loadPanel(v.data, { columns: columnsOption(v.columns) });
-    for (const w of panel.warnings) console.error(`warning: ${w}`);
-    report = auditFeatures(panel, {
-      features: FULL_FEATURES,
-      columns: panel.extraColumns,
-      horizon: horizon as number,
-      symbols: symbols as number,
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`candor audit: ${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof CandorError) {
-      console.error(`candor audit: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const data = v.data;
+  // A ConfigError (an unknown --columns name) exits 2 and any other CandorError 1, through main's handler.
+  const panel = await loadPanel(data, { columns: columnsOption(v.columns) });
+  for (const w of panel.warnings) console.error(`warning: ${w}`);
+  const report: AuditReport = auditFeatures(panel, {
+    features: FULL_FEATURES,
+    columns: panel.extraColumns,
+    horizon,
+    symbols,
+  });
   if (v.json) {
     console.log(JSON.stringify(auditJson(report)));
   } else {

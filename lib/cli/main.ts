@@ -14,7 +14,7 @@ import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
 import { suggest } from "../pipeline/schema.ts";
 import { type CommandSpec, helpText, integerOption, parseCommand, UsageError } from "./args.ts";
-import { auditCommand } from "./audit.ts";
+import { AUDIT_SPEC, auditCommand } from "./audit.ts";
 import { DEMO_SPEC, RUN_SPEC, runCommand } from "./run.ts";
 import { RUNS_SPEC, runsCommand, SHOW_SPEC, showCommand } from "./runs.ts";
 import { FEATURES_SPEC, featuresCommand, MODELS_SPEC, modelsCommand } from "./models.ts";
@@ -47,13 +47,6 @@ const SYNTH_SPEC: CommandSpec = {
   ],
 };
 
-const AUDIT_SUMMARY: CommandSpec = {
-  name: "audit",
-  summary: "Audit built-in features and every extra file column for look-ahead (exit 3 on a leak).",
-  usage: "audit --data PATH [--horizon H] [--symbols N] [--json]",
-  options: [],
-};
-
 /** Every command, in the order `candor --help` lists them. */
 const COMMANDS: CommandSpec[] = [
   DEMO_SPEC,
@@ -62,7 +55,7 @@ const COMMANDS: CommandSpec[] = [
   SHOW_SPEC,
   MODELS_SPEC,
   FEATURES_SPEC,
-  AUDIT_SUMMARY,
+  AUDIT_SPEC,
   SYNTH_SPEC,
   DB_SPEC,
   TRAIN_SPEC,

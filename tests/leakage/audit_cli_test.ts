@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { candor } from "../_helpers/candor_cli.ts";
 import pl from "nodejs-polars";
-import { auditCommand, type AuditJson } from "../../lib/cli/audit.ts";
+import type { AuditJson } from "../../lib/cli/audit.ts";
+import { main } from "../../lib/cli/main.ts";
 import { FULL_FEATURES, openStore, panelFromFrame, syntheticMarket, writePanelCsv } from "../../lib/mod.ts";
 import { randomWalkPanel } from "../features/_panels.ts";
 import { realDataFile, realDataTest } from "../_helpers/real_data.ts";
@@ -26,7 +27,7 @@ async function capture(args: string[]): Promise<{ status: number; out: string; e
   console.log = (...a: unknown[]) => out.push(a.join(" "));
   console.error = (...a: unknown[]) => err.push(a.join(" "));
   try {
-    const status = await auditCommand(args);
+    const status = await main(["audit", ...args]); // main maps the command's errors to exit statuses
     return { status, out: out.join("\n"), err: err.join("\n") };
   } finally {
     console.log = log;
@@ -67,10 +68,40 @@ Deno.test("candor audit: a misaligned returns column is a leak (exit 3, JSON ver
   }
 });
 
-Deno.test("candor audit: bad arguments exit 2 with usage", async () => {
-  assert.equal((await capture([])).status, 2);
+Deno.test("candor audit: bad arguments exit 2 with usage; an unknown option names the nearest one", async () => {
+  const none = await capture([]);
+  assert.equal(none.status, 2);
+  assert.match(none.err, /--data PATH is required\n\nUsage: candor audit --data PATH/);
   assert.equal((await capture(["--data", "x", "--horizon", "0"])).status, 2);
   assert.equal((await capture(["--data", "x", "--bogus"])).status, 2);
+  const typo = await capture(["--dat", "x"]);
+  assert.equal(typo.status, 2);
+  assert.match(typo.err, /unknown option --dat for candor audit \(did you mean --data\?\)/);
+  assert.equal((await capture(["--data", "/no/such/folder"])).status, 1, "unreadable input is 1, not 2");
+});
+
+Deno.test("candor audit: no colour when stdout is not a terminal, even without NO_COLOR", async () => {
+  const panel = randomWalkPanel(7, 2, 300);
+  const c = pl.col("adj_close");
+  const dir = writeFolder(panel.frame.withColumns(c.shift(-1).div(c).sub(1).over("symbol").alias("returns")));
+  try {
+    const env = Object.fromEntries(
+      Object.entries(Deno.env.toObject()).filter(([k]) => k !== "NO_COLOR" && k !== "FORCE_COLOR"),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../lib/cli/main.ts", import.meta.url).pathname, "audit", "--data", dir],
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 3, new TextDecoder().decode(out.stderr));
+    assert.match(text, /│ returns +│ file +│ leak +│/, "the leaking column is listed");
+    assert.ok(!text.includes("\x1b["), `ANSI escapes in piped output: ${JSON.stringify(text.slice(0, 200))}`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });
 
 realDataTest("candor audit --json on two real symbols: every built-in feature listed, all ok, exit 0", async () => {
