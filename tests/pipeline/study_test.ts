@@ -111,6 +111,10 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
       assert.ok(Number.isFinite(f.metrics.f1Flat));
     }
   }
+  // The booster's sign-bias check does not apply to class probabilities: skipping it is not a health finding.
+  const gbm = three.report.entries.find((e) => e.kind === "xgboost")!;
+  assert.ok(gbm.folds.every((f) => !/sign-bias check skipped/.test(f.health)), gbm.folds.map((f) => f.health).join());
+  assert.ok(gbm.warnings.every((w) => !/sign-bias check skipped/.test(w)), gbm.warnings.join("\n"));
   const ret = await runStudy({
     data: SMALL,
     target: { kind: "return", horizon: 5 },

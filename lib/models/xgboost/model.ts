@@ -396,6 +396,7 @@ export class XGBoostModel implements Model {
 
     // Calibration and sign-bias check on the training rows.
     let positiveShare: number | undefined;
+    let signBiasSkipped: string | undefined;
     if (trained.trainPredictions) {
       const raw = trained.trainPredictions;
       const method = o.calibration ?? "none";
@@ -414,10 +415,9 @@ export class XGBoostModel implements Model {
       positiveShare = check.share;
       if (check.warning) notes.push(check.warning);
     } else {
-      notes.push(
-        `sign-bias check skipped: ${objective} gives ${numClass} class probabilities per row, not one score with ` +
-          `a decision threshold`,
-      );
+      // Not a finding about this fit (the check does not apply to class probabilities): a detail, not a note.
+      signBiasSkipped = `${objective} gives ${numClass} class probabilities per row, not one score with a decision ` +
+        `threshold`;
     }
     this.#saveAttr();
     opts.onProgress?.(1, "done");
@@ -433,6 +433,7 @@ export class XGBoostModel implements Model {
         ...(trained.metric ? { metric: trained.metric, bestScore: trained.bestScore } : {}),
         validationCurve: trained.history,
         ...(positiveShare !== undefined ? { trainPositiveShare: positiveShare } : {}),
+        ...(signBiasSkipped !== undefined ? { signBiasCheckSkipped: signBiasSkipped } : {}),
         ...(this.#state.selected ? { selectedColumns: this.#state.selected } : {}),
         calibration: this.#state.calibrator.kind,
       },

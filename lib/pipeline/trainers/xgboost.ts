@@ -150,6 +150,16 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         data: { source: "xgboost" },
       }));
       const warnings = report.notes.map((n) => `${entry.name} fold ${fold.index + 1}: ${n}`);
+      if (typeof d.signBiasCheckSkipped === "string") {
+        const message = `sign-bias check skipped: ${d.signBiasCheckSkipped}`;
+        diagnostics.push({
+          fold: fold.index,
+          kind: "sign-bias",
+          severity: "info",
+          message,
+          data: { source: "xgboost" },
+        });
+      }
       const policy = openXGBoost().waitPolicy.toLowerCase();
       if (policy !== s.waitPolicy) {
         const message = `OpenMP wait policy is ${policy}, not ${s.waitPolicy}: the library was loaded earlier in ` +
