@@ -120,6 +120,20 @@ Deno.test("candor demo prints each entry's fold table beside its baselines, the 
   assert.doesNotMatch(demo.stdout, /stored as study/, "--no-store records nothing");
 });
 
+Deno.test("README: the sample output of `deno task demo` has the demo's current lines", async () => {
+  // Compared line by line with digits masked and table padding collapsed: a changed label, a new clause or a dropped
+  // line in the demo's output shows here as a stale README, without pinning figures a library update may move.
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const block = readme.split("What the demo prints (`deno task demo`, default seed):")[1]?.split("```")[1];
+  assert.ok(block, "README has the demo's sample output");
+  const shape = (text: string) =>
+    text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("stored as study") && l.trim() !== "sh")
+      .map((l) => l.replace(/\d+/g, "#").replace(/─+/g, "─").replace(/ +/g, " ").trimEnd());
+  const demo = await candor(["demo", "--no-store"]);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.deepEqual(shape(demo.stdout), shape(block));
+});
+
 Deno.test("candor COMMAND --help answers for every command; an unknown option or command names the nearest one", async () => {
   for (const cmd of ["demo", "run", "runs", "show", "models", "features", "audit", "synth"]) {
     const help = await candor([cmd, "--help"]);
