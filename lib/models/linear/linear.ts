@@ -406,13 +406,13 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
       if (y[i] !== 0 && y[i] !== 1) throw new ConfigError(`LogisticRegression: label ${y[i]} at row ${i}; use 0/1`);
     }
     const n = X.rows, p = X.cols, q = p + (o.fitIntercept ? 1 : 0);
-    // Row-major design with the intercept column appended: the passes below read one row at a time.
-    const xs = new Float64Array(n * q);
-    for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) xs[i * q + j] = d.cols[j][i];
-    if (o.fitIntercept) { for (let i = 0; i < n; i++) xs[i * q + p] = 1; }
+    // The passes read X's own row-major Float32 values (the design is X as given: no centering here, no copy), with
+    // the intercept as coordinate p of θ when fitted.
+    const xs = X.data;
+    const b = o.fitIntercept ? p : -1;
     const margin = (i: number, t: Float64Array) => {
-      let s = 0;
-      for (let j = 0, r = i * q; j < q; j++) s += t[j] * xs[r + j];
+      let s = b >= 0 ? t[b] : 0;
+      for (let j = 0, r = i * p; j < p; j++) s += t[j] * xs[r + j];
       return s;
     };
     // Summed with Neumaier's compensation: near the optimum the line search compares objectives that differ by less
@@ -441,11 +441,18 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
         const pr = sigmoid(margin(i, t));
         const gi = o.C * d.w[i] * (pr - y[i]);
         const hi = o.C * d.w[i] * pr * (1 - pr);
-        const r = i * q;
-        for (let j = 0; j < q; j++) {
+        const r = i * p;
+        for (let j = 0; j < p; j++) {
           const xij = xs[r + j];
           g[j] += gi * xij;
           if (H) { for (let k = 0, hij = hi * xij, row = j * q; k <= j; k++) H[row + k] += hij * xs[r + k]; }
+        }
+        if (b >= 0) {
+          g[b] += gi;
+          if (H) {
+            for (let k = 0, row = b * q; k < p; k++) H[row + k] += hi * xs[r + k];
+            H[b * q + b] += hi;
+          }
         }
       }
       for (let j = 0; j < p; j++) g[j] += t[j];
@@ -457,8 +464,7 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
     };
     const maxAbs = (g: Float64Array) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const theta = new Float64Array(q);
-    let steps = 0, converged = false, stalled = false, f = objective(theta);
-    let gradient = maxAbs(derivatives(theta));
+    let steps = 0, converged = false, stalled = false, f = objective(theta), gradient = NaN;
     for (; steps < o.maxIter; steps++) {
       const H = new Float64Array(q * q);
       const g = derivatives(theta, H);
