@@ -83,6 +83,12 @@ export interface FoldResult {
   warnings: string[];
 }
 
+/** A fold's health line: the trainer's verdict, with constant test predictions (when they are) as a finding of its own. */
+function foldHealth(trained: string, constant: string | undefined): string {
+  if (constant === undefined) return trained;
+  return trained === "healthy" ? constant : `${trained}; ${constant}`;
+}
+
 /**
  * Trains one fold of an entry, evaluates it beside the baselines and records it (fold, predictions, epochs,
  * diagnostics). `position` is the fold's place in the plan, for progress.
@@ -118,6 +124,7 @@ export async function trainFold(
   let baselines: Record<string, number> = {};
   let previousSign = { rows: 0, excluded: 0 };
   let scores: FoldScores | undefined;
+  let constant: string | undefined; // a model whose test predictions do not vary is not healthy, whatever its fit says
   if (skipped === "") {
     metrics = taskMetrics(data, out.rows.test, out.test);
     if (out.rows.validation.length > 0) {
@@ -131,6 +138,7 @@ export async function trainFold(
     const h = predictionHealth(planned.index, data, out.test, band);
     diagnostics.push(...h.diagnostics);
     warnings.push(...h.warnings.map((w) => `${entry.name} ${w}`));
+    constant = h.diagnostics.find((d) => d.kind === "prediction-spread" && d.severity === "warning")?.message;
     scores = { index: planned.index, rows: out.rows, test: out.test, validation: out.validation };
   }
   warnings.push(...out.warnings);
@@ -147,7 +155,7 @@ export async function trainFold(
     metrics,
     baselines,
     ...(out.report.bestIteration === undefined ? {} : { bestIteration: out.report.bestIteration }),
-    health: skipped === "" ? out.health : "not predicted",
+    health: skipped === "" ? foldHealth(out.health, constant) : "not predicted",
     targets: targetDistribution(data, out.rows),
     efficiency: null,
     ...(skipped === "" ? {} : { skipped }),

@@ -94,6 +94,20 @@ Deno.test("study of every kind (CI-sized, synthetic): one plan, every entry trai
   });
 });
 
+Deno.test("a model whose test predictions are constant is not reported healthy", async () => {
+  // An elastic net with an overwhelming penalty predicts the training mean on every row: its fit converged, but it
+  // learned nothing that varies by row, and the fold's health line must say so (not only a warning at the bottom).
+  const r = await runStudy({
+    data: SMALL,
+    target: { kind: "return" },
+    validation: { folds: 2 },
+    models: [{ kind: "elasticnet", settings: { alpha: 1e6 } }, { kind: "ridge" }],
+  });
+  const [flat, ridge] = r.report.entries;
+  for (const f of flat.folds) assert.match(f.health, /^predictions are constant \(std /, f.health);
+  for (const f of ridge.folds) assert.equal(f.health, "healthy");
+});
+
 Deno.test("study targets: direction3 (3-class, class weights), return and excess train and are scored by task", async () => {
   const three = await runStudy({
     data: SMALL,
