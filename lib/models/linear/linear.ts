@@ -52,14 +52,15 @@ interface Design {
   wSum: number;
 }
 
-function design(X: Matrix, y: Target, sampleWeight: ArrayLike<number> | undefined, center: boolean, what: string) {
+/** Checks the shapes, sample weights and targets of a fit; the weights (1 when none are given) and their sum. */
+function weightsOf(X: Matrix, y: Target, sampleWeight: ArrayLike<number> | undefined, what: string) {
   assertMatrix(X, `${what} X`);
   if (y.length !== X.rows) throw new ConfigError(`${what}: ${y.length} targets for ${X.rows} rows`);
   if (X.rows === 0) throw new ConfigError(`${what}: no training rows`);
   if (sampleWeight && sampleWeight.length !== X.rows) {
     throw new ConfigError(`${what}: ${sampleWeight.length} sample weights for ${X.rows} rows`);
   }
-  const n = X.rows, p = X.cols;
+  const n = X.rows;
   const w = new Float64Array(n);
   let wSum = 0;
   for (let i = 0; i < n; i++) {
@@ -70,6 +71,27 @@ function design(X: Matrix, y: Target, sampleWeight: ArrayLike<number> | undefine
     wSum += wi;
   }
   if (!(wSum > 0)) throw new ConfigError(`${what}: sample weights sum to zero`);
+  return { w, wSum };
+}
+
+/** The refusal of a non-finite feature value at (row i, column j). */
+function nonFiniteFeature(X: Matrix, i: number, j: number, what: string): ConfigError {
+  return new ConfigError(
+    `${what}: feature ${X.columns?.[j] ?? j} is ${X.data[i * X.cols + j]} at row ${i}; impute or drop it first`,
+  );
+}
+
+/** Refuses a non-finite feature as {@link design} does (column by column), for fits that read X in place. */
+function assertFiniteFeatures(X: Matrix, what: string): void {
+  const n = X.rows, p = X.cols;
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i < n; i++) if (!Number.isFinite(X.data[i * p + j])) throw nonFiniteFeature(X, i, j, what);
+  }
+}
+
+function design(X: Matrix, y: Target, sampleWeight: ArrayLike<number> | undefined, center: boolean, what: string) {
+  const { w, wSum } = weightsOf(X, y, sampleWeight, what);
+  const n = X.rows, p = X.cols;
   const cols: Float64Array[] = [];
   const means = new Float64Array(p);
   for (let j = 0; j < p; j++) {
@@ -77,9 +99,7 @@ function design(X: Matrix, y: Target, sampleWeight: ArrayLike<number> | undefine
     let m = 0;
     for (let i = 0; i < n; i++) {
       const v = X.data[i * p + j];
-      if (!Number.isFinite(v)) {
-        throw new ConfigError(`${what}: feature ${X.columns?.[j] ?? j} is ${v} at row ${i}; impute or drop it first`);
-      }
+      if (!Number.isFinite(v)) throw nonFiniteFeature(X, i, j, what);
       c[i] = v;
       m += w[i] * v;
     }
@@ -401,13 +421,14 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
   protected fitNow(X: Matrix, y: Target, opts: FitOptions): FitReport {
     const t0 = performance.now();
     const o = this.options as Required<LogisticRegressionOptions>;
-    const d = design(X, y, opts.sampleWeight, false, "LogisticRegression.fit");
+    // No design copy: the passes below read X in place (the logistic design is X as given, nothing centered).
+    const { w } = weightsOf(X, y, opts.sampleWeight, "LogisticRegression.fit");
+    assertFiniteFeatures(X, "LogisticRegression.fit");
     for (let i = 0; i < y.length; i++) {
       if (y[i] !== 0 && y[i] !== 1) throw new ConfigError(`LogisticRegression: label ${y[i]} at row ${i}; use 0/1`);
     }
     const n = X.rows, p = X.cols, q = p + (o.fitIntercept ? 1 : 0);
-    // The passes read X's own row-major Float32 values (the design is X as given: no centering here, no copy), with
-    // the intercept as coordinate p of θ when fitted.
+    // X's own row-major Float32 values, with the intercept as coordinate p of θ when fitted.
     const xs = X.data;
     const b = o.fitIntercept ? p : -1;
     const margin = (i: number, t: Float64Array) => {
@@ -424,7 +445,7 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
         const z = margin(i, t);
         // log(1 + e^z) − y·z, computed stably
         const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-        const term = d.w[i] * (softplus - y[i] * z);
+        const term = w[i] * (softplus - y[i] * z);
         const sum = s + term;
         c += Math.abs(s) >= Math.abs(term) ? (s - sum) + term : (term - sum) + s;
         s = sum;
@@ -439,8 +460,8 @@ export class LogisticRegression extends LinearModelBase<LogisticRegressionOption
       const g = new Float64Array(q);
       for (let i = 0; i < n; i++) {
         const pr = sigmoid(margin(i, t));
-        const gi = o.C * d.w[i] * (pr - y[i]);
-        const hi = o.C * d.w[i] * pr * (1 - pr);
+        const gi = o.C * w[i] * (pr - y[i]);
+        const hi = o.C * w[i] * pr * (1 - pr);
         const r = i * p;
         for (let j = 0; j < p; j++) {
           const xij = xs[r + j];
