@@ -4,6 +4,8 @@
  *
  * - LSTM [60 steps × 20 features] → LSTM(64) → Dense(1), MSE, batch 256; target ≥ 1.0× PyTorch.
  * - MLP 20 → 128 → 128 → 3, cross-entropy, batch 256; target ≥ 1.0× PyTorch.
+ * - xLSTM-TS [16 steps × 12 features] → embedding(16) → one residual sLSTM block → LayerNorm → Dense(1), MSE, batch
+ *   256 (the `xlstm` kind's defaults on the base feature set); no issue target, held to the same ≥ 1.0×.
  * - Peak memory of each side's training process; target ≤ 1.2× PyTorch.
  *
  * Both sides run in processes of their own, one model per process, interleaved candor / PyTorch `ROUNDS` times
@@ -40,9 +42,9 @@ import { type BenchResult, median, minMax, rangeText, runPython } from "./lib.ts
 const script = fileURLToPath(new URL("./reference/nn_torch.py", import.meta.url));
 const self = fileURLToPath(import.meta.url);
 const TORCH_POLICIES: Record<string, string>[] = [{}, { OMP_WAIT_POLICY: "PASSIVE" }];
-type Kind = "lstm" | "mlp";
+type Kind = "lstm" | "mlp" | "xlstm";
 /** Timed optimizer steps per measurement (both sides; candor: two epochs after the warm-up epoch). */
-const STEPS: Record<Kind, number> = { lstm: 24, mlp: 200 };
+const STEPS: Record<Kind, number> = { lstm: 24, mlp: 200, xlstm: 80 };
 
 /** One training process's result. */
 interface Measurement {
@@ -74,15 +76,20 @@ function randomMatrix(rows: number, cols: number, seed: number): Float32Array {
 async function child(kind: Kind, workers: number | "auto"): Promise<Record<string, unknown>> {
   const { LSTMRegressor } = await import("../lib/models/nn/lstm.ts");
   const { MLPModel } = await import("../lib/models/nn/mlp.ts");
+  const { XLSTMModel } = await import("../lib/models/nn/xlstm.ts");
   const n = (STEPS[kind] / 2) * 256;
   const common = { epochs: 3, batchSize: 256, clipNorm: 1e9, progress: false as const, workers };
   const m = kind === "lstm"
     ? new LSTMRegressor({ timesteps: 60, units: 64, ...common })
+    : kind === "xlstm"
+    ? new XLSTMModel({ timesteps: 16, units: 16, blocks: 1, ...common })
     : new MLPModel({ task: "multiclass", hidden: [128, 128], ...common });
   const X = kind === "lstm"
     ? { data: randomMatrix(n, 60 * 20, 1), rows: n, cols: 60 * 20 }
+    : kind === "xlstm"
+    ? { data: randomMatrix(n, 16 * 12, 4), rows: n, cols: 16 * 12 }
     : { data: randomMatrix(n, 20, 3), rows: n, cols: 20 };
-  const y = kind === "lstm"
+  const y = kind !== "mlp"
     ? Float64Array.from(randomMatrix(n, 1, 2))
     : Float64Array.from({ length: n }, (_, i) => i % 3);
   // Process CPU time (all threads) from the end of the warm-up epoch to the end of the last.
@@ -148,13 +155,12 @@ const fmt = (xs: number[], digits = 0) => xs.map((v) => v.toFixed(digits)).join(
 /** Runs the benchmark; see the module doc. */
 export async function run(): Promise<BenchResult[]> {
   const rounds = Number(Deno.env.get("ROUNDS") ?? 5);
-  const kinds: Kind[] = ["lstm", "mlp"];
-  const ours = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const oneThread = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const ref = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const ref1 = { lstm: [] as Measurement[], mlp: [] as Measurement[] };
-  const policies = { lstm: [] as string[], mlp: [] as string[] };
-  const info: Record<Kind, Record<string, unknown>> = { lstm: {}, mlp: {} };
+  const kinds: Kind[] = ["lstm", "mlp", "xlstm"];
+  const perKind = <T>(make: () => T) => ({ lstm: make(), mlp: make(), xlstm: make() });
+  const ours = perKind(() => [] as Measurement[]), oneThread = perKind(() => [] as Measurement[]);
+  const ref = perKind(() => [] as Measurement[]), ref1 = perKind(() => [] as Measurement[]);
+  const policies = perKind(() => [] as string[]);
+  const info: Record<Kind, Record<string, unknown>> = perKind(() => ({}));
   let version = "";
   for (let r = 0; r < rounds; r++) {
     for (const kind of kinds) {
@@ -224,6 +230,7 @@ export async function run(): Promise<BenchResult[]> {
   return [
     throughput("lstm", "nn: LSTM [60×20]→LSTM(64)→Dense(1) training, batch 256"),
     throughput("mlp", "nn: MLP 20→128→128→3 training, batch 256"),
+    throughput("xlstm", "nn: xLSTM-TS [16×12]→sLSTM block(16)→Dense(1) training, batch 256"),
     memory("lstm", "nn: peak memory, LSTM training process (VmHWM)"),
     memory("mlp", "nn: peak memory, MLP training process (VmHWM)"),
   ];

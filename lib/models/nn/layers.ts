@@ -213,8 +213,36 @@ export function denseAutodiff(
   return (x) => tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: opts.activation });
 }
 
-/** Layer normalization over the last axis with learned scale and shift. */
+/**
+ * Layer normalization over the last axis with learned scale and shift: `y = x̂·γ + β`, `x̂ = (x − μ) / √(σ² + ε)`.
+ *
+ * The normalization has a hand-written backward pass, `dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)) / √(σ² + ε)`
+ * (γ and β are left to autodiff): tfjs's gradient of each `Mean` in `tf.moments` materializes a ones tensor of the
+ * input's shape, filled element by element in JavaScript — about a seventh of an xLSTM training step.
+ * tests/models/nn/backend_test.ts checks it against {@link layerNormAutodiff}.
+ */
 export function layerNorm(p: ParamStore, name: string, dim: number, eps = 1e-5): (x: tf.Tensor) => tf.Tensor {
+  const g = p.add(`${name}/gamma`, [dim], { kind: "ones" });
+  const b = p.add(`${name}/beta`, [dim], { kind: "zeros" });
+  const normalize = tf.customGrad((...args: unknown[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(x, -1, true);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const xHat = tf.mul(tf.sub(x, mean), rstd);
+    save([xHat, rstd]);
+    return {
+      value: xHat,
+      gradFunc: (dy: tf.Tensor, [xh, r]: tf.Tensor[]) => {
+        const centred = tf.sub(dy, tf.mean(dy, -1, true));
+        return tf.mul(tf.sub(centred, tf.mul(xh, tf.mean(tf.mul(dy, xh), -1, true))), r);
+      },
+    };
+  });
+  return (x) => tf.add(tf.mul(normalize(x), g), b);
+}
+
+/** Reference layer normalization differentiated by tfjs's autodiff; {@link layerNorm} must match it (tests only). */
+export function layerNormAutodiff(p: ParamStore, name: string, dim: number, eps = 1e-5): (x: tf.Tensor) => tf.Tensor {
   const g = p.add(`${name}/gamma`, [dim], { kind: "ones" });
   const b = p.add(`${name}/beta`, [dim], { kind: "zeros" });
   return (x) => {
@@ -454,7 +482,30 @@ export function slstm(p: ParamStore, name: string, inDim: number, hidden: number
     fanOut: 4 * hidden,
   });
   const b = p.add(`${name}/bias`, [4 * hidden], { kind: "zeros" });
+  // On wasm with OpenBLAS: the whole layer as two kernels, forward and backward through time (kernels/blas_kernels.ts;
+  // the backward pass holds the stabilizer constant, which changes no gradient since h does not depend on it).
+  const fused = tf.customGrad((...args: unknown[]) => {
+    const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    const [value, ...kept] = tf.engine().runKernel(
+      CANDOR_KERNELS.slstmForward,
+      { x, wx: wxT, wh: whT, b: bT },
+      {},
+    ) as tf.Tensor[];
+    save([...kept, wxT, whT]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [gates, cells, norms, sf, hiddenStates, xt, wxS, whS] = saved;
+        return tf.engine().runKernel(
+          CANDOR_KERNELS.slstmBackward,
+          { dy, gates, cells, norms, sf, hidden: hiddenStates, xt, wx: wxS, wh: whS },
+          {},
+        ) as tf.Tensor[];
+      },
+    };
+  });
   return (x: tf.Tensor3D): tf.Tensor => {
+    if (hasCandorKernel(CANDOR_KERNELS.slstmForward)) return fused(x, wx, wh, b);
     const steps = timeMajorProjection(x, wx, b, inDim, 4 * hidden);
     const [B, T] = x.shape;
     let h: tf.Tensor = tf.zeros([B, hidden]);

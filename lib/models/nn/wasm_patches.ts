@@ -8,7 +8,7 @@
  *    tests/models/nn/backend_test.ts checks against the cpu backend.
  *    On top of that, when OpenBLAS loads (kernels/blas.ts), {@link installBlasKernels} (kernels/blas_kernels.ts)
  *    replaces `BatchMatMul` and `_FusedMatMul` with `cblas_sgemm` on the heap in place and registers candor's fused
- *    dense-backward and LSTM kernels (the explicit-transpose kernel stays as the fallback for what they do not handle).
+ *    dense-backward, LSTM and sLSTM kernels (the explicit-transpose kernel stays as the fallback for what they do not handle).
  *    Without OpenBLAS (not installed, no FFI permission, `CANDOR_BLAS=0`) the patch list says why, in a
  *    `blas-unavailable: …` entry, and the layers use tfjs's kernels op by op.
  * 2. **Copy-free slicing.** The wasm `Slice` kernel (also called internally by `Unpack` and `SplitV`) starts with

@@ -13,6 +13,7 @@ import {
   dense,
   denseAutodiff,
   layerNorm,
+  layerNormAutodiff,
   lstm,
   lstmAutodiff,
   selfAttention,
@@ -217,6 +218,42 @@ for (const sequences of [false, true]) {
         assert.ok(Math.abs(a[i] - b[i]) < 1e-4, `tensor ${k}[${i}]: ${a[i]} vs ${b[i]}`);
       }
     }
+  });
+}
+
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`layer norm: hand-written backward equals autodiff (γ, β and the input), on ${backend}`, async () => {
+    await initBackend(backend as "cpu" | "wasm");
+    // Rank 3 with rows of very different scale and offset, as the residual stream of the sequence models has.
+    const raw = randn([3, 4, 6], 51).values.map((v, i) => v * (1 + (i % 5)) + (i % 7) - 3);
+    const x = tf.tensor3d(raw, [3, 4, 6]);
+    const weights = tf.tensor(randn([3, 4, 6], 52).values, [3, 4, 6]);
+    const gradsOf = (make: typeof layerNorm) => {
+      const p = new ParamStore(5);
+      const ln = make(p, "ln", 6);
+      // Non-trivial γ and β, so that their gradients and the scaling of the input gradient are both exercised.
+      p.trainable[0][1].assign(tf.tensor1d([0.5, 1.5, -1, 2, 0.8, 1.2]));
+      p.trainable[1][1].assign(tf.tensor1d([0.1, -0.2, 0.3, 0, 0.5, -0.4]));
+      const vars = p.trainable.map(([, v]) => v);
+      const f = (xx: tf.Tensor) => tf.sum(tf.mul(ln(xx), weights)) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(() => f(x), vars);
+      const out = [
+        [value.dataSync()[0]],
+        ...vars.map((v) => Array.from(grads[v.name].dataSync())),
+        Array.from(tf.grad(f)(x).dataSync()),
+      ];
+      p.dispose();
+      return out;
+    };
+    const fast = gradsOf(layerNorm), reference = gradsOf(layerNormAutodiff);
+    assert.equal(fast.length, 4);
+    for (let k = 0; k < fast.length; k++) {
+      for (let i = 0; i < fast[k].length; i++) {
+        const [a, b] = [fast[k][i], reference[k][i]];
+        assert.ok(Math.abs(a - b) <= 1e-5 * (1 + Math.abs(b)), `tensor ${k}[${i}]: ${a} vs ${b}`);
+      }
+    }
+    assert.ok(fast[3].some((v) => Math.abs(v) > 1e-3), "the input gradient is not trivially zero");
   });
 }
 

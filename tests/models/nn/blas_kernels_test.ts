@@ -2,7 +2,8 @@
  * candor's OpenBLAS-backed wasm kernels (lib/models/nn/kernels/blas_kernels.ts) against independent float64
  * computations written here: matMul for every transpose combination, broadcast batches, bias and ReLU (and the cases
  * handed back to tfjs's own kernel); the dense layer forward and backward; the LSTM layer forward and backward through
- * time (written out step by step), with the element-wise module's 4-lane bodies and 1–3 element tails. Skipped, with
+ * time (written out step by step); the sLSTM layer forward and backward (gradients by central differences of a
+ * float64 forward pass), with the element-wise module's 4-lane bodies and 1–3 element tails. Skipped, with
  * the reason, where OpenBLAS cannot be loaded.
  */
 import assert from "node:assert/strict";
@@ -77,7 +78,15 @@ Deno.test({
   fn: () => {
     assert.equal(backend.name, "wasm");
     const applied = installWasmPatches();
-    for (const k of ["BatchMatMul:blas", "_FusedMatMul:blas", "CandorDense:blas", "CandorLstmForward:blas"]) {
+    for (
+      const k of [
+        "BatchMatMul:blas",
+        "_FusedMatMul:blas",
+        "CandorDense:blas",
+        "CandorLstmForward:blas",
+        "CandorSlstmForward:blas",
+      ]
+    ) {
       assert.ok(applied.includes(k), applied.join(", "));
     }
     assert.ok(applied.some((p) => /^blas: .*libopenblas|^blas: /.test(p)), applied.join(", "));
@@ -414,5 +423,152 @@ Deno.test({
     const zero = new Float32Array(B * T * F);
     const want = lstmReference(x, wx, new Float32Array(H * G), new Float32Array(G), zero, B, T, F, H, true).out;
     assertClose(out, want, "saturated LSTM");
+  },
+});
+
+/**
+ * sLSTM forward in float64 over all steps (the definition in elementwise.c and layers.ts, stabilizer included), from
+ * float64 copies of the operands so that central differences can perturb any of them. Returns all hidden states
+ * [B, T, H]; `branches` counts, over steps after the first, which term the stabilizer's max took.
+ */
+function slstmReference(
+  x: Float64Array,
+  wx: Float64Array,
+  wh: Float64Array,
+  bias: Float64Array,
+  B: number,
+  T: number,
+  F: number,
+  H: number,
+) {
+  const G = 4 * H;
+  const hs = new Float64Array(B * T * H);
+  const branches = { input: 0, carried: 0 };
+  for (let b = 0; b < B; b++) {
+    let h = new Float64Array(H), c = new Float64Array(H), n = new Float64Array(H), m = new Float64Array(H);
+    for (let t = 0; t < T; t++) {
+      const z = Float64Array.from(bias);
+      for (let j = 0; j < G; j++) {
+        for (let f = 0; f < F; f++) z[j] += x[(b * T + t) * F + f] * wx[f * G + j];
+        for (let q = 0; q < H; q++) z[j] += h[q] * wh[q * G + j];
+      }
+      const hn = new Float64Array(H), cn = new Float64Array(H), nn = new Float64Array(H), mn = new Float64Array(H);
+      for (let q = 0; q < H; q++) {
+        const zi = z[q], zf = z[H + q], g = Math.tanh(z[2 * H + q]), o = sigmoid(z[3 * H + q]);
+        // log σ(z_f) without overflow for large |z_f|.
+        const logF = Math.min(zf, 0) - Math.log1p(Math.exp(-Math.abs(zf)));
+        mn[q] = t === 0 ? zi : Math.max(logF + m[q], zi);
+        if (t > 0) branches[zi > logF + m[q] ? "input" : "carried"]++;
+        const ip = Math.exp(zi - mn[q]), fp = t === 0 ? 0 : Math.exp(logF + m[q] - mn[q]);
+        cn[q] = fp * c[q] + ip * g;
+        nn[q] = fp * n[q] + ip;
+        hn[q] = (o * cn[q]) / nn[q];
+        hs[(b * T + t) * H + q] = hn[q];
+      }
+      h = hn, c = cn, n = nn, m = mn;
+    }
+  }
+  return Object.assign(hs, { branches });
+}
+
+/** The sLSTM kernels on float32 operands: the forward output and the backward pass for `dy`. */
+function slstmKernels(
+  x: Float32Array,
+  wx: Float32Array,
+  wh: Float32Array,
+  bias: Float32Array,
+  dy: Float32Array,
+  B: number,
+  T: number,
+  F: number,
+  H: number,
+) {
+  const G = 4 * H;
+  const before = tf.backend().numDataIds();
+  const got = tf.tidy(() => {
+    const inputs = { x: tf.tensor3d(x, [B, T, F]), wx: tf.tensor2d(wx, [F, G]), wh: tf.tensor2d(wh, [H, G]) };
+    const [out, gates, cells, norms, sf, hidden, xt] = tf.engine().runKernel(
+      CANDOR_KERNELS.slstmForward,
+      { ...inputs, b: tf.tensor1d(bias) },
+      {},
+    ) as tf.Tensor[];
+    assert.deepEqual(out.shape, [B, T, H]);
+    const grads = tf.engine().runKernel(
+      CANDOR_KERNELS.slstmBackward,
+      { dy: tf.tensor3d(dy, [B, T, H]), gates, cells, norms, sf, hidden, xt, wx: inputs.wx, wh: inputs.wh },
+      {},
+    ) as tf.Tensor[];
+    return [out, ...grads].map((t) => t.dataSync());
+  });
+  assert.equal(tf.backend().numDataIds(), before, "no scratch buffer is left behind");
+  return { out: got[0], dX: got[1], dWx: got[2], dWh: got[3], db: got[4] };
+}
+
+Deno.test({
+  name: "sLSTM kernels equal a float64 forward pass and its central-difference gradients",
+  ignore,
+  fn: () => {
+    // H = 5 and F = 3: the element-wise loops' 4-lane bodies and their 1-3 element tails. Weights scaled so that the
+    // stabilizer switches between the carried forget term and the input gate within a sequence.
+    const B = 3, T = 6, F = 3, H = 5, G = 4 * H;
+    const x = values(B * T * F, 11), wx = values(F * G, 12).map((v) => v * 1.5);
+    const wh = values(H * G, 13).map((v) => v * 0.8), bias = values(G, 14);
+    const dy = values(B * T * H, 15);
+    const got = slstmKernels(x, wx, wh, bias, dy, B, T, F, H);
+    const operands = [x, wx, wh, bias].map((a) => Float64Array.from(a));
+    const loss = () => {
+      const hs = slstmReference(operands[0], operands[1], operands[2], operands[3], B, T, F, H);
+      let s = 0;
+      for (let i = 0; i < hs.length; i++) s += hs[i] * dy[i];
+      return s;
+    };
+    // The stabilizer's max switches branches only where two terms tie; a step of 1e-6 crosses no tie here (checked
+    // by the agreement of the float32 kernel with every difference below).
+    const gradient = (which: number) => {
+      const a = operands[which], g = new Float64Array(a.length), eps = 1e-6;
+      for (let i = 0; i < a.length; i++) {
+        const v = a[i];
+        a[i] = v + eps;
+        const up = loss();
+        a[i] = v - eps;
+        const down = loss();
+        a[i] = v;
+        g[i] = (up - down) / (2 * eps);
+      }
+      return g;
+    };
+    assertClose(
+      got.out,
+      slstmReference(operands[0], operands[1], operands[2], operands[3], B, T, F, H),
+      "sLSTM output",
+    );
+    assertClose(got.dX, gradient(0), "sLSTM dX");
+    assertClose(got.dWx, gradient(1), "sLSTM dWx");
+    assertClose(got.dWh, gradient(2), "sLSTM dWh");
+    assertClose(got.db, gradient(3), "sLSTM db");
+  },
+});
+
+Deno.test({
+  name: "sLSTM kernel: pre-activations far outside exp's float32 range stay finite (the stabilizer at work)",
+  ignore,
+  fn: () => {
+    const B = 2, T = 4, F = 2, H = 4, G = 4 * H;
+    const x = Float32Array.from({ length: B * T * F }, (_, i) => (i % 2 ? 300 : -300));
+    const wx = Float32Array.from({ length: F * G }, (_, i) => (i % 3) - 1);
+    const wh = new Float32Array(H * G), bias = new Float32Array(G), dy = values(B * T * H, 16);
+    const got = slstmKernels(x, wx, wh, bias, dy, B, T, F, H);
+    const want = slstmReference(
+      Float64Array.from(x),
+      Float64Array.from(wx),
+      Float64Array.from(wh),
+      Float64Array.from(bias),
+      B,
+      T,
+      F,
+      H,
+    );
+    assertClose(got.out, want, "saturated sLSTM output");
+    for (const [name, g] of Object.entries(got)) assert.ok(g.every(Number.isFinite), `${name} is finite`);
   },
 });

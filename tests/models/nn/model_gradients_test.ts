@@ -1,9 +1,9 @@
 /**
  * Whole-model gradient check on wasm: for every neural model, the gradient of its real training loss with respect to
  * every parameter is computed on the pure-JS cpu backend and on wasm (with candor's kernel patches: OpenBLAS matMul,
- * the fused dense and LSTM kernels, explicit-transpose matMul, shared-data identity, heap-view slicing, cpu fallbacks)
+ * the fused dense, LSTM and sLSTM kernels, explicit-transpose matMul, shared-data identity, heap-view slicing, cpu fallbacks)
  * from the same seeded parameters and batch, and compared element-wise (cases and comparison in gradient_cases.ts).
- * This covers what the per-op cases of backend_test.ts do not: weight gradients through the fused dense and LSTM
+ * This covers what the per-op cases of backend_test.ts do not: weight gradients through the fused dense, LSTM and sLSTM
  * backward passes, batch-norm moments, squaredDifference (MSE and auxiliary heads), step (ReLU backward), the NOTEARS
  * acyclicity matMul chain, and rank-3 slices of the sequence models.
  *
@@ -41,7 +41,15 @@ Deno.test("model gradients: wasm equals cpu — NOTEARS objective (acyclicity ma
 
 Deno.test(`model gradients: the wasm run used ${CHILD ? "tfjs's kernels (CANDOR_BLAS=0)" : "OpenBLAS and the fused kernels"}`, () => {
   assert.equal(info.name, "wasm");
-  for (const k of ["BatchMatMul:blas", "CandorLstmForward:blas", "CandorDenseStack:blas", "CandorDenseBackward:blas"]) {
+  for (
+    const k of [
+      "BatchMatMul:blas",
+      "CandorLstmForward:blas",
+      "CandorSlstmForward:blas",
+      "CandorDenseStack:blas",
+      "CandorDenseBackward:blas",
+    ]
+  ) {
     assert.equal(info.patches.includes(k), !CHILD, info.patches.join(", "));
   }
   assert.equal(info.patches.some((p) => p.startsWith("blas-unavailable: disabled by CANDOR_BLAS=0")), CHILD);

@@ -15,6 +15,9 @@
  *   fused element-wise pass (gates, cell, hidden state; in backward the gate gradients and the bias gradient), and the
  *   weight gradients are one product each over all steps. tfjs's op-by-op version issues ~15 kernels and as many
  *   intermediate tensors per time step.
+ * - `CandorSlstmForward` / `CandorSlstmBackward`: the same for xLSTM's sLSTM layer (exponential input gate, normalizer
+ *   and stabilizer states; all hidden states out). Autodiff through the op-by-op sLSTM records ~20 kernels per step
+ *   forward and as many backward; the engine's bookkeeping, not arithmetic, was most of an xLSTM training step.
  *
  * Layout inside the LSTM kernels is time-major (`[T, B, ·]`), so every step's rows are contiguous and the hidden states
  * `hidden[0..T−1]` (with `hidden[0] = 0`) are the left operand of `dWh = Σ_t h_{t−1}ᵀ·dz_t` as one matrix. The
@@ -42,6 +45,8 @@ export const CANDOR_KERNELS = {
   denseStackBackward: "CandorDenseStackBackward",
   lstmForward: "CandorLstmForward",
   lstmBackward: "CandorLstmBackward",
+  slstmForward: "CandorSlstmForward",
+  slstmBackward: "CandorSlstmBackward",
 } as const;
 
 /** The exports of elementwise.c (pointers are byte offsets into the imported memory). */
@@ -65,6 +70,38 @@ interface Elementwise {
     dyStride: number,
     hasDy: number,
     dc: number,
+    dz: number,
+    db: number,
+    B: number,
+    H: number,
+    first: number,
+  ): void;
+  slstm_forward_step(
+    z: number,
+    cPrev: number,
+    nPrev: number,
+    m: number,
+    c: number,
+    n: number,
+    h: number,
+    sf: number,
+    B: number,
+    H: number,
+    first: number,
+  ): void;
+  slstm_backward_step(
+    a: number,
+    c: number,
+    n: number,
+    cPrev: number,
+    nPrev: number,
+    sf: number,
+    dh: number,
+    dy: number,
+    dyStride: number,
+    hasDy: number,
+    dc: number,
+    dn: number,
     dz: number,
     db: number,
     B: number,
@@ -366,6 +403,93 @@ function lstmBackward(
 }
 
 /**
+ * sLSTM forward over `x` [B, T, F] with `wx` [F, 4H], `wh` [H, 4H], `b` [4H] (conventions in elementwise.c). Outputs
+ * `[out, gates, cells, norms, sf, hidden, xt]`: out = all hidden states [B, T, H]; gates [T, B, 4H] = (i', f', g, o);
+ * cells and norms (c, n) [T, B, H]; sf = sigmoid(−z_f) [T, B, H]; hidden [T + 1, B, H] (hidden[0] = 0); xt = x
+ * time-major [T, B, F]. Everything but `out` is what the backward kernel needs.
+ */
+function slstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
+  const { x, wx, wh, b } = inputs;
+  const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
+  const out = heap.output([B, T, H]), gates = heap.output([T, B, G]);
+  const cells = heap.output([T, B, H]), norms = heap.output([T, B, H]), sf = heap.output([T, B, H]);
+  const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]), m = heap.scratch([B, H]);
+  const k = heap.k;
+  const [X, Wx, Wh, bias, M] = [heap.at(x), heap.at(wx), heap.at(wh), heap.at(b), heap.at(m)];
+  const [Z, C, N, SF, Hd, XT, O] = [gates, cells, norms, sf, hidden, xt, out].map((t) => heap.at(t));
+  const zStep = 4 * B * G, hStep = 4 * B * H;
+  k.swap01(X, XT, B, T, F);
+  k.fill_rows(Z, bias, T * B, G);
+  heap.gemm(false, false, T * B, G, F, XT, F, Wx, G, 1, Z, G);
+  k.fill_rows(Hd, 0, B, H);
+  for (let t = 0; t < T; t++) {
+    if (t > 0) heap.gemm(false, false, B, G, H, Hd + t * hStep, H, Wh, G, 1, Z + t * zStep, G);
+    k.slstm_forward_step(
+      Z + t * zStep,
+      C + (t - 1) * hStep,
+      N + (t - 1) * hStep,
+      M,
+      C + t * hStep,
+      N + t * hStep,
+      Hd + (t + 1) * hStep,
+      SF + t * hStep,
+      B,
+      H,
+      t === 0 ? 1 : 0,
+    );
+  }
+  k.swap01(Hd + hStep, O, T, B, H);
+  heap.release();
+  return [out, gates, cells, norms, sf, hidden, xt];
+}
+
+/**
+ * sLSTM backward through time. Inputs: `dy` [B, T, H], the forward kernel's saved `gates`, `cells`, `norms`, `sf`,
+ * `hidden`, `xt`, and the weights `wx`, `wh`. Outputs `[dx [B, T, F], dWx, dWh, db]`.
+ */
+function slstmBackward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
+  const { dy, gates, cells, norms, sf, hidden, xt, wx, wh } = inputs;
+  const [T, B, F] = xt.shape, H = wh.shape[0], G = 4 * H;
+  const dx = heap.output([B, T, F]), dWx = heap.output([F, G]), dWh = heap.output([H, G]), db = heap.output([G]);
+  const dZ = heap.scratch([T, B, G]), dh = heap.scratch([B, H]), dc = heap.scratch([B, H]), dn = heap.scratch([B, H]);
+  const dxt = heap.scratch([T, B, F]);
+  const k = heap.k;
+  const [A, C, N, SF, Hd, XT, Wx, Wh, DY] = [gates, cells, norms, sf, hidden, xt, wx, wh, dy].map((t) => heap.at(t));
+  const [DZ, DH, DC, DN, DB, DXT] = [dZ, dh, dc, dn, db, dxt].map((t) => heap.at(t));
+  const zStep = 4 * B * G, hStep = 4 * B * H;
+  for (const buf of [DH, DC, DN]) k.fill_rows(buf, 0, B, H);
+  k.fill_rows(DB, 0, 1, G);
+  for (let t = T - 1; t >= 0; t--) {
+    k.slstm_backward_step(
+      A + t * zStep,
+      C + t * hStep,
+      N + t * hStep,
+      C + (t - 1) * hStep,
+      N + (t - 1) * hStep,
+      SF + t * hStep,
+      DH,
+      DY + 4 * t * H,
+      T * H,
+      1,
+      DC,
+      DN,
+      DZ + t * zStep,
+      DB,
+      B,
+      H,
+      t === 0 ? 1 : 0,
+    );
+    if (t > 0) heap.gemm(false, true, B, H, G, DZ + t * zStep, G, Wh, G, 0, DH, H);
+  }
+  heap.gemm(true, false, H, G, T * B, Hd, H, DZ, G, 0, heap.at(dWh), G);
+  heap.gemm(true, false, F, G, T * B, XT, F, DZ, G, 0, heap.at(dWx), G);
+  heap.gemm(false, true, T * B, F, G, DZ, G, Wx, G, 0, DXT, F);
+  k.swap01(DXT, heap.at(dx), T, B, F);
+  heap.release();
+  return [dx, dWx, dWh, db];
+}
+
+/**
  * Registers the BLAS-backed `BatchMatMul` and `_FusedMatMul` (each falling back to the kernel registered before it
  * for cases it does not handle) and candor's dense and LSTM kernels on the wasm backend. Call before
  * `tf.setBackend("wasm")`; returns the names of the patches applied.
@@ -464,6 +588,16 @@ export function installBlasKernels(blas: Blas): string[] {
       return lstmBackward(heapOf(backend), inputs as Record<string, tf.TensorInfo>, sequences, inputGradient);
     },
   });
+  tf.registerKernel({
+    kernelName: CANDOR_KERNELS.slstmForward,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend }) => slstmForward(heapOf(backend), inputs as Record<string, tf.TensorInfo>),
+  });
+  tf.registerKernel({
+    kernelName: CANDOR_KERNELS.slstmBackward,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend }) => slstmBackward(heapOf(backend), inputs as Record<string, tf.TensorInfo>),
+  });
   applied.push(
     `${CANDOR_KERNELS.dense}:blas`,
     `${CANDOR_KERNELS.denseBackward}:blas`,
@@ -471,6 +605,8 @@ export function installBlasKernels(blas: Blas): string[] {
     `${CANDOR_KERNELS.denseStackBackward}:blas`,
     `${CANDOR_KERNELS.lstmForward}:blas`,
     `${CANDOR_KERNELS.lstmBackward}:blas`,
+    `${CANDOR_KERNELS.slstmForward}:blas`,
+    `${CANDOR_KERNELS.slstmBackward}:blas`,
   );
   return applied;
 }

@@ -148,6 +148,139 @@ void lstm_backward_step(const float* a, const float* c_prev, const float* tc, co
   }
 }
 
+/*
+ * log(y) for y in [1, 2]: 2 atanh(s) with s = (y - 1) / (y + 1) in [0, 1/3], the series to s^15 (truncation below
+ * 1e-9). Only log_sigmoid4 calls it, always with y = 1 + e^-|x|.
+ */
+INLINE f4 log_1to2(f4 y) {
+  const f4 s = wasm_f32x4_div(sub(y, splat(1.0f)), add(y, splat(1.0f)));
+  const f4 s2 = mul(s, s);
+  f4 p = splat(1.0f / 15.0f);
+  p = add(mul(p, s2), splat(1.0f / 13.0f));
+  p = add(mul(p, s2), splat(1.0f / 11.0f));
+  p = add(mul(p, s2), splat(1.0f / 9.0f));
+  p = add(mul(p, s2), splat(1.0f / 7.0f));
+  p = add(mul(p, s2), splat(1.0f / 5.0f));
+  p = add(mul(p, s2), splat(1.0f / 3.0f));
+  p = add(mul(p, s2), splat(1.0f));
+  return mul(mul(splat(2.0f), s), p);
+}
+
+/* log sigmoid(x) = min(x, 0) - log(1 + e^-|x|), finite for every finite x. */
+INLINE f4 log_sigmoid4(f4 x) {
+  const f4 e = exp4(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  return sub(wasm_f32x4_pmin(x, splat(0.0f)), log_1to2(add(splat(1.0f), e)));
+}
+
+/*
+ * sLSTM conventions (xLSTM's scalar-memory cell; lib/models/nn/layers.ts `slstm` is the op-by-op definition): a step's
+ * pre-activations are rows [z_i, z_f, z_z, z_o] of 4H values; log f = log sigmoid(z_f); the stabilizer
+ * m_t = max(log f + m_{t-1}, z_i) (m_0 = z_i); i' = e^(z_i - m_t), f' = e^(log f + m_{t-1} - m_t) (0 at t = 0, where
+ * c_{-1} = n_{-1} = 0); g = tanh(z_z), o = sigmoid(z_o); c_t = f' c_{t-1} + i' g, n_t = f' n_{t-1} + i' (>= 1, since
+ * i' or f' is 1 at every step), h_t = o c_t / n_t.
+ *
+ * One sLSTM step forward for B rows. z: [B, 4H] pre-activations, replaced by [i', f', g, o]; c_prev, n_prev: [B, H]
+ * (ignored when first != 0); m: [B, H] stabilizer, read (unless first) and replaced by m_t; writes c, n, h and
+ * sf = sigmoid(-z_f) = d log f / d z_f, each [B, H].
+ */
+EXPORT(slstm_forward_step)
+void slstm_forward_step(float* z, const float* c_prev, const float* n_prev, float* m, float* c, float* n, float* h,
+                        float* sf, int B, int H, int first) {
+  for (int b = 0; b < B; b++) {
+    float* zi = z + b * 4 * H;
+    float* zf = zi + H;
+    float* zz = zf + H;
+    float* zo = zz + H;
+    const int row = b * H;
+    for (int j = 0; j < H; j += 4) {
+      const int w = H - j < 4 ? H - j : 4;
+      const f4 it = load(zi + j, w);
+      const f4 ft = load(zf + j, w);
+      const f4 g = tanh4(load(zz + j, w));
+      const f4 o = sigmoid4(load(zo + j, w));
+      const f4 logf = log_sigmoid4(ft);
+      f4 mt, ip, fp, cn, nn;
+      if (first) {
+        mt = it;
+        ip = splat(1.0f);
+        fp = splat(0.0f);
+        cn = g;
+        nn = ip;
+      } else {
+        const f4 carried = add(logf, load(m + row + j, w));
+        mt = wasm_f32x4_pmax(carried, it);
+        ip = exp4(sub(it, mt));
+        fp = exp4(sub(carried, mt));
+        cn = add(mul(fp, load(c_prev + row + j, w)), mul(ip, g));
+        nn = add(mul(fp, load(n_prev + row + j, w)), ip);
+      }
+      store(zi + j, ip, w);
+      store(zf + j, fp, w);
+      store(zz + j, g, w);
+      store(zo + j, o, w);
+      store(m + row + j, mt, w);
+      store(c + row + j, cn, w);
+      store(n + row + j, nn, w);
+      store(h + row + j, mul(o, wasm_f32x4_div(cn, nn)), w);
+      store(sf + row + j, sigmoid4(wasm_f32x4_neg(ft)), w);
+    }
+  }
+}
+
+/*
+ * One sLSTM step backward for B rows. The stabilizer cancels in c / n, so h does not depend on it and it is held
+ * constant here (its paths' contributions sum to zero). a: [B, 4H] = [i', f', g, o] of the step; c, n: [B, H] of the
+ * step; c_prev, n_prev: [B, H] (ignored when first != 0); sf: sigmoid(-z_f) [B, H]; dh: [B, H] gradient reaching h_t
+ * through the recurrence, plus dy's row b at dy + b * dy_stride when has_dy != 0; dc, dn: [B, H] gradients reaching
+ * c_t and n_t from step t + 1, replaced by those reaching c_{t-1} and n_{t-1}. Writes dz [B, 4H] and adds its column
+ * sums to db [4H] (rows in ascending order).
+ *
+ *   dh_t = dh + dy_t;  r = c_t / n_t;  dc_t = dc + dh_t o / n_t;  dn_t = dn - dh_t o r / n_t
+ *   dz_i = (dc_t g + dn_t) i';  dz_f = (dc_t c_{t-1} + dn_t n_{t-1}) f' sigmoid(-z_f);  dz_z = dc_t i' (1 - g^2)
+ *   dz_o = dh_t r o (1 - o);  dc_{t-1} = dc_t f';  dn_{t-1} = dn_t f'
+ */
+EXPORT(slstm_backward_step)
+void slstm_backward_step(const float* a, const float* c, const float* n, const float* c_prev, const float* n_prev,
+                         const float* sf, const float* dh, const float* dy, int dy_stride, int has_dy, float* dc,
+                         float* dn, float* dz, float* db, int B, int H, int first) {
+  const f4 one = splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    const float* ai = a + b * 4 * H;
+    float* dzi = dz + b * 4 * H;
+    const int row = b * H;
+    for (int j = 0; j < H; j += 4) {
+      const int w = H - j < 4 ? H - j : 4;
+      const f4 ip = load(ai + j, w);
+      const f4 fp = load(ai + H + j, w);
+      const f4 g = load(ai + 2 * H + j, w);
+      const f4 o = load(ai + 3 * H + j, w);
+      const f4 nt = load(n + row + j, w);
+      const f4 r = wasm_f32x4_div(load(c + row + j, w), nt);
+      f4 dht = load(dh + row + j, w);
+      if (has_dy) dht = add(dht, load(dy + b * dy_stride + j, w));
+      const f4 dr = wasm_f32x4_div(mul(dht, o), nt);
+      const f4 dct = add(load(dc + row + j, w), dr);
+      const f4 dnt = sub(load(dn + row + j, w), mul(dr, r));
+      const f4 gi = mul(add(mul(dct, g), dnt), ip);
+      const f4 gf = first ? splat(0.0f)
+                          : mul(mul(add(mul(dct, load(c_prev + row + j, w)), mul(dnt, load(n_prev + row + j, w))), fp),
+                                load(sf + row + j, w));
+      const f4 gz = mul(mul(dct, ip), sub(one, mul(g, g)));
+      const f4 go = mul(mul(mul(dht, r), o), sub(one, o));
+      store(dc + row + j, mul(dct, fp), w);
+      store(dn + row + j, mul(dnt, fp), w);
+      store(dzi + j, gi, w);
+      store(dzi + H + j, gf, w);
+      store(dzi + 2 * H + j, gz, w);
+      store(dzi + 3 * H + j, go, w);
+      store(db + j, add(load(db + j, w), gi), w);
+      store(db + H + j, add(load(db + H + j, w), gf), w);
+      store(db + 2 * H + j, add(load(db + 2 * H + j, w), gz), w);
+      store(db + 3 * H + j, add(load(db + 3 * H + j, w), go), w);
+    }
+  }
+}
+
 /* dst[b, a, :] = src[a, b, :] for src [A, B, C] (swaps the two leading axes; rows of C values are copied whole). */
 EXPORT(swap01)
 void swap01(const float* src, float* dst, int A, int B, int C) {
