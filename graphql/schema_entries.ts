@@ -184,14 +184,30 @@ export function addEntryFields(builder: Builder, refs: SharedRefs): EntryRefs {
     }),
   });
 
-  const UpShareRef = builder.objectRef<{ share: number; band: [number, number]; inBand: boolean }>("UpShare")
+  const UpShareRef = builder.objectRef<
+    { share: number; band: [number, number]; inBand: boolean; call?: string; classShares?: number[] }
+  >("UpShare")
     .implement({
-      description: 'Share of "up" calls over all predicted rows, and the band it is held to (outside it, the ' +
-        "accuracy is mostly the base rate of the side called).",
+      description: 'The one-sided-calls check over all predicted rows: the share of "up" calls and the band it is ' +
+        "held to (outside it, the accuracy is mostly the base rate of the side called); for a 3-class target, the " +
+        "most-called class's share against the band's upper end.",
       fields: (t) => ({
-        share: t.float({ nullable: true, resolve: (u) => finiteOrNull(u.share) }),
+        call: t.string({
+          description: '"up" for two-way calls; for three classes the most-called class ("down", "flat" or "up").',
+          resolve: (u) => u.call ?? "up",
+        }),
+        share: t.float({
+          nullable: true,
+          description: "The share of `call` calls.",
+          resolve: (u) => finiteOrNull(u.share),
+        }),
         band: t.field({ type: IntervalRef, resolve: (u) => u.band }),
         inBand: t.exposeBoolean("inBand"),
+        classShares: t.floatList({
+          nullable: true,
+          description: "3-class targets: the shares of down, flat and up calls.",
+          resolve: (u) => u.classShares ?? null,
+        }),
       }),
     });
 

@@ -299,7 +299,7 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
       notes: t.stringList({ complexity: OPAQUE_COST, resolve: (s) => studySummaryOf(s)?.notes ?? [] }),
       theoreticalAccuracy: t.float({
         nullable: true,
-        description: "Best achievable accuracy (synthetic market only).",
+        description: "Best achievable accuracy (synthetic market, next-day direction targets only).",
         resolve: (s) => finiteOrNull(studySummaryOf(s)?.theoreticalAccuracy),
       }),
       configurationChecks: t.field({

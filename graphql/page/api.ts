@@ -189,7 +189,7 @@ export interface RunDetail {
   pooledLine: PooledLine | null;
   gate: { passed: boolean; wfe: number | null; threshold: number | null; reason: string } | null;
   efficiency: Efficiency | null;
-  upShare: { share: number | null; band: Interval; inBand: boolean } | null;
+  upShare: { call: string; share: number | null; band: Interval; inBand: boolean; classShares: number[] | null } | null;
   symbols: string[];
   dataSource: string;
   backend: string | null;
@@ -276,7 +276,7 @@ export const RUN_QUERY = `query Run($id: ID!) {
     }
     gate { passed wfe threshold reason }
     efficiency { efficiency reason }
-    upShare { share band { low high } inBand }
+    upShare { call share band { low high } inBand classShares }
     folds {
       index purge embargo nTrain nTest health nValidation
       train { start end } test { start end }

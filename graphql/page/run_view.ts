@@ -92,6 +92,16 @@ function headline(run: RunDetail): HTMLElement {
  * The verdict line and the gate of a study entry: accuracy with its interval beside the strongest baseline, the edge
  * over it with its interval and p-value, the verdict; the gate with the walk-forward efficiency and its threshold.
  */
+/** The one-sided-calls check in words: the share of "up" calls and its band, or the most-called of three classes. */
+export function upShareText(u: NonNullable<RunDetail["upShare"]>): string {
+  if (u.classShares === null) {
+    return `share of "up" calls ${pct(u.share)} (band ${pct(u.band.low, 0)}–${pct(u.band.high, 0)})`;
+  }
+  return `most called class "${u.call}" ${pct(u.share)} of calls (at most ${pct(u.band.high, 0)}; down/flat/up ${
+    u.classShares.map((v) => pct(v)).join("/")
+  })`;
+}
+
 function verdictSection(run: RunDetail): HTMLElement[] {
   const line = run.pooledLine;
   if (line === null) return [];
@@ -126,10 +136,8 @@ function verdictSection(run: RunDetail): HTMLElement[] {
     ),
     run.upShare === null ? h("span") : h(
       "p",
-      { class: run.upShare.inBand ? "muted" : "sev-warning" },
-      `share of "up" calls ${pct(run.upShare.share)} (band ${pct(run.upShare.band.low, 0)}–${
-        pct(run.upShare.band.high, 0)
-      })${run.healthSummary ? ` · training health: ${run.healthSummary}` : ""}`,
+      { class: run.upShare.inBand ? "muted" : "sev-warning", id: "up-share-line" },
+      `${upShareText(run.upShare)}${run.healthSummary ? ` · training health: ${run.healthSummary}` : ""}`,
     ),
   ];
 }

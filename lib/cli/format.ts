@@ -139,8 +139,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
       fmt(p.icDriscollKraay?.se, 4)
     }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${
       fmt(p.metrics.icir, 2)
-    }), share of "up" calls ${pct(p.metrics.shareUp)}${
-      e.task === "multiclass" ? `, macro-F1 ${fmt(p.metrics.macroF1)}` : ""
+    }), ${
+      e.task === "multiclass"
+        ? `calls down/flat/up ${[p.metrics.shareDown, p.metrics.shareFlat, p.metrics.shareUp].map(pct).join("/")}, ` +
+          `macro-F1 ${fmt(p.metrics.macroF1)}`
+        : `share of "up" calls ${pct(p.metrics.shareUp)}`
     }`,
   );
   out.push(

@@ -182,7 +182,8 @@ const gateSchema = z.strictObject({
 
 const healthSchema = z.strictObject({
   upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
-    "accepted share of 'up' calls per fold and pooled; outside it the entry is warned",
+    "accepted share of 'up' calls per fold and pooled (direction3: the most-called class's share, held to the " +
+      "upper end); outside it the entry is warned",
   ),
 });
 

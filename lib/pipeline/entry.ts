@@ -12,6 +12,7 @@ import type { FoldOutput, FoldTrainer, OutOfFoldPredictions, PlannedFold, StudyD
 import type { FoldPlan } from "./plan.ts";
 import { configurationGate } from "./plan.ts";
 import {
+  callShareText,
   foldBaselines,
   type FoldScores,
   majorityOf,
@@ -241,11 +242,10 @@ export async function finishEntry(ctx: EntryContext, results: readonly FoldResul
   }
   const backtest = backtestEntry({ panel: ctx.panel, data, folds: scores, config: ctx.config, plan });
   if (!pooled.upShare.inBand) {
-    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const side = pooled.upShare.classShares === undefined ? "side" : "class";
     warnings.push(
-      `${entry.name}: share of "up" calls ${pct(pooled.upShare.share)} over all folds is outside [${
-        pct(pooled.upShare.band[0])
-      }, ${pct(pooled.upShare.band[1])}]: its accuracy is mostly the base rate of the side it calls`,
+      `${entry.name}: over all folds, ${callShareText(pooled.upShare)}: its accuracy is mostly the base rate of the ` +
+        `${side} it calls`,
     );
   }
   if (!pooled.gate.passed) warnings.push(`${entry.name}: gate failed: ${pooled.gate.reason}`);

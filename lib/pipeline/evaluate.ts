@@ -56,6 +56,59 @@ export const UP_SHARE_BAND: readonly [number, number] = [0.2, 0.8];
 /** Class labels of the DOWN/FLAT/UP target. */
 export const CLASS_NAMES = ["Down", "Flat", "Up"] as const;
 
+/**
+ * The one-sided-calls check. Two-way calls (binary, regression by sign): the share of "up" calls must lie in the band.
+ * Three classes: the most-called class's share must not exceed the band's upper end — a rarely called class is not a
+ * collapse (a model may call "up" on 12 % of rows and "flat" on 60 %), one class taking nearly every call is.
+ */
+export interface CallShare {
+  /** The class whose share is held to the band: "up", or the most-called of "down", "flat", "up". */
+  call: "down" | "flat" | "up";
+  /** Its share of the calls. */
+  share: number;
+  /** The band (three classes use only its upper end). */
+  band: [number, number];
+  /** Whether the share passes. */
+  inBand: boolean;
+  /** Three classes: the shares of down, flat and up calls. */
+  classShares?: [number, number, number];
+}
+
+/** {@link CallShare} of the calls of `task` (`callsOf`'s codes). */
+export function callShare(task: Task, calls: Int8Array, band: readonly [number, number]): CallShare {
+  const k = task === "multiclass" ? 3 : 2;
+  const counts = new Array<number>(k).fill(0);
+  for (const c of calls) counts[c]++;
+  const shares = counts.map((c) => (calls.length > 0 ? c / calls.length : NaN));
+  if (task !== "multiclass") {
+    const share = shares[1];
+    return { call: "up", share, band: [band[0], band[1]], inBand: share >= band[0] && share <= band[1] };
+  }
+  let top = 2;
+  for (const c of [0, 1]) if (shares[c] > shares[top]) top = c;
+  const share = shares[top];
+  return {
+    call: (["down", "flat", "up"] as const)[top],
+    share,
+    band: [band[0], band[1]],
+    inBand: share <= band[1],
+    classShares: [shares[0], shares[1], shares[2]],
+  };
+}
+
+/** The check in words: `share of "up" calls 55.0% within [20.0%, 80.0%]`, or its three-class form. */
+export function callShareText(c: CallShare): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  if (c.classShares === undefined) {
+    return `share of "up" calls ${pct(c.share)} ${c.inBand ? "within" : "outside"} [${pct(c.band[0])}, ${
+      pct(c.band[1])
+    }]`;
+  }
+  return `share of "${c.call}" calls, the most called class, ${pct(c.share)} ${c.inBand ? "≤" : "above"} ${
+    pct(c.band[1])
+  } (down/flat/up ${c.classShares.map(pct).join("/")})`;
+}
+
 /** The direction call (binary, regression: 1 up / 0 down) or class (multiclass) of each row's score(s). */
 export function callsOf(task: Task, scores: Float64Array, classes: number): Int8Array {
   if (task === "multiclass") {
@@ -264,7 +317,10 @@ export function taskMetrics(data: StudyData, rows: Int32Array, scores: Float64Ar
   return m;
 }
 
-/** Prediction-health findings of a fold: the spread of the predictions and the share of "up" calls against a band. */
+/**
+ * Prediction-health findings of a fold: the spread of the predictions and the {@link callShare} check (the share of
+ * "up" calls against a band; with three classes, the most-called class's share against its upper end).
+ */
 export function predictionHealth(
   fold: number,
   data: StudyData,
@@ -272,26 +328,29 @@ export function predictionHealth(
   band: readonly [number, number] = UP_SHARE_BAND,
 ): { diagnostics: DiagnosticRecord[]; warnings: string[] } {
   const calls = callsOf(data.task, scores, data.classes);
+  const check = callShare(data.task, calls, band);
   const up = upClass(data.task);
   let ups = 0;
   for (const c of calls) if (c === up) ups++;
-  const share = calls.length > 0 ? ups / calls.length : NaN;
   const spread = predictionStd(data.task === "multiclass" ? signalOf(data.task, scores, data.classes) : scores);
   const diagnostics: DiagnosticRecord[] = [];
   const warnings: string[] = [];
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const inBand = share >= band[0] && share <= band[1];
+  const side = check.classShares === undefined ? "side" : "class";
   diagnostics.push({
     fold,
     kind: "up-share",
-    severity: inBand ? "info" : "warning",
-    message: inBand
-      ? `share of "up" calls ${pct(share)} within [${pct(band[0])}, ${pct(band[1])}]`
-      : `share of "up" calls ${pct(share)} outside [${pct(band[0])}, ${pct(band[1])}]: the model mostly calls one ` +
-        `side, so its accuracy is close to that side's base rate`,
-    data: { shareUp: share, band: [...band] },
+    severity: check.inBand ? "info" : "warning",
+    message: check.inBand ? callShareText(check) : `${callShareText(check)}: the model mostly calls one ${side}, so ` +
+      `its accuracy is close to that ${side}'s base rate`,
+    data: {
+      shareUp: calls.length > 0 ? ups / calls.length : NaN,
+      band: [...band],
+      call: check.call,
+      share: check.share,
+      ...(check.classShares === undefined ? {} : { classShares: check.classShares }),
+    },
   });
-  if (!inBand) warnings.push(`fold ${fold + 1}: ${diagnostics.at(-1)!.message}`);
+  if (!check.inBand) warnings.push(`fold ${fold + 1}: ${diagnostics.at(-1)!.message}`);
   const constant = !(spread > 1e-9);
   diagnostics.push({
     fold,
@@ -389,8 +448,8 @@ export interface PooledEvaluation {
   foldEfficiency: Efficiency[];
   /** The gate. */
   gate: Gate;
-  /** Share of "up" calls over all rows, and whether it is in the band. */
-  upShare: { share: number; band: [number, number]; inBand: boolean };
+  /** The {@link callShare} check over all rows (the share of "up" calls, or of the most-called of three classes). */
+  upShare: CallShare;
 }
 
 const NOISE_SE = 2;
@@ -599,7 +658,7 @@ export function poolEntry(
     efficiency,
     foldEfficiency,
     gate,
-    upShare: { share: metrics.shareUp, band, inBand: metrics.shareUp >= band[0] && metrics.shareUp <= band[1] },
+    upShare: callShare(data.task, calls, band),
   };
 }
 

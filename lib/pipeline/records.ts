@@ -139,8 +139,18 @@ export interface EntryReport {
   gate: Gate;
   /** Backtest beside buy & hold. */
   backtest: BacktestSummary;
-  /** Share of "up" calls over all rows and the band it is held to. */
-  upShare: { share: number; band: [number, number]; inBand: boolean };
+  /**
+   * The one-sided-calls check over all rows (lib/pipeline/evaluate.ts `callShare`): the share of "up" calls and the
+   * band it is held to; with three classes, the most-called class (`call`), its share against the band's upper end and
+   * the three shares. Records written before `call` existed hold the share of "up" calls.
+   */
+  upShare: {
+    share: number;
+    band: [number, number];
+    inBand: boolean;
+    call?: "down" | "flat" | "up";
+    classShares?: [number, number, number];
+  };
   /** Per-fold health verdicts. */
   health: string[];
   /** Warnings of this entry. */
@@ -210,7 +220,10 @@ export interface StudyReport {
   warnings: string[];
   /** Study-wide notes (features left out, data notes). */
   notes: string[];
-  /** Best achievable accuracy (synthetic market only). */
+  /**
+   * Best achievable value of the study's accuracy (synthetic market only, and only for next-day direction: a
+   * `direction` or `return` target over one day).
+   */
   theoreticalAccuracy?: number;
   /** Findings of the configuration gate. */
   configurationChecks: ConfigurationFinding[];

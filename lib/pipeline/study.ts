@@ -201,6 +201,15 @@ export function outOfFold(
 }
 
 /**
+ * Whether the study's accuracy is next-day direction accuracy, the quantity the synthetic market's theoretical best
+ * refers to: a `direction` target (or a `return` target, scored by its sign) over one day. A 3-class target, a longer
+ * horizon or an excess return has another best, which the generator does not compute.
+ */
+function nextDayDirection(config: StudyConfig): boolean {
+  return (config.target.kind === "direction" || config.target.kind === "return") && config.target.horizon === 1;
+}
+
+/**
  * Plausibility flags of the pooled numbers (too good to be true). On the synthetic market with a planted signal the
  * numbers are expected to be strong: the flags (and the backtests' too-good Sharpe warnings) are folded into one note
  * that says so, instead of a list of alarms the demo then contradicts.
@@ -227,7 +236,7 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
   );
   return [
     ...warnings.filter((w) => !tooGood(w)),
-    `note: this is the synthetic market with a planted signal (theoretical best accuracy ${
+    `note: this is the synthetic market with a planted signal (theoretical best next-day direction accuracy ${
       (100 * market.theoreticalAccuracy).toFixed(1)
     }%): ${strong.join(", ")} are expected here; on real daily stock returns numbers like these would mean a leak ` +
     `(check with candor audit --data PATH)`,
@@ -335,7 +344,9 @@ export function studyReport(
     comparison: outcomes.map((o) => comparisonRow(o.report)),
     warnings: plausibilityStep(outcomes, market, warnings),
     notes,
-    ...(market.theoreticalAccuracy === undefined ? {} : { theoreticalAccuracy: market.theoreticalAccuracy }),
+    ...(market.theoreticalAccuracy === undefined || !nextDayDirection(config)
+      ? {}
+      : { theoreticalAccuracy: market.theoreticalAccuracy }),
     configurationChecks: checks,
   };
 }

@@ -252,6 +252,10 @@ Deno.test({
       assert.match(verdict, /^edge/);
       assert.match(verdict, /accuracy 60\.0% \(95 % 57\.0%–63\.0%\) vs always up 53\.0%: edge \+7\.00 points/);
       assert.match((await page.locator("#gate-line").textContent())!, /passed.*edge and WFE ≥ 0\.5/);
+      assert.match(
+        (await page.locator("#up-share-line").textContent())!,
+        /^share of "up" calls 60\.0% \(band 20%–80%\)/,
+      );
       assert.match((await page.locator("#folds-table thead").textContent())!, /WFE.*health/);
       assert.match((await page.locator("#folds-table tbody tr").nth(0).textContent())!, /0\.90\s*healthy/);
       assert.match((await page.locator("#folds-table tbody tr").nth(1).textContent())!, /variance collapse/);

@@ -132,7 +132,7 @@ Deno.test("studies: a run's pooled line, verdict, gate, efficiency, up-share, he
         pooled { name value }
         gate { passed wfe threshold reason }
         efficiency { efficiency testEdge validationEdge validationSe reason }
-        upShare { share band { low high } inBand }
+        upShare { call share band { low high } inBand classShares }
         folds {
           index nValidation health bestIteration iterations seconds skipped notes
           targets { fit { n shareUp mean std } validation { n shareUp } test { n shareUp mean std classShares } }
@@ -198,7 +198,14 @@ Deno.test("studies: a run's pooled line, verdict, gate, efficiency, up-share, he
       validationSe: 0.01,
       reason: "tail edge within noise",
     });
-    assert.deepStrictEqual(run.upShare, { share: 0.6, band: { low: 0.2, high: 0.8 }, inBand: true });
+    // A record without `call` (written before 3-class targets had their own check) holds the share of "up" calls.
+    assert.deepStrictEqual(run.upShare, {
+      call: "up",
+      share: 0.6,
+      band: { low: 0.2, high: 0.8 },
+      inBand: true,
+      classShares: null,
+    });
     assert.equal(run.folds.length, 2);
     const [f0, f1] = run.folds;
     assert.deepStrictEqual(f0, {

@@ -125,6 +125,17 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
       assert.ok(Number.isFinite(f.metrics.f1Flat));
     }
   }
+  // The synthetic market's theoretical best is a next-day direction accuracy: not this 3-class accuracy's best.
+  assert.equal(three.report.theoreticalAccuracy, undefined);
+  for (const e of three.report.entries) {
+    // The one-sided-calls check holds the most-called class, not the share of "up" calls, to the band.
+    const m = e.pooled.metrics, u = e.upShare;
+    const shares = [m.shareDown, m.shareFlat, m.shareUp];
+    assert.deepEqual(u.classShares, shares);
+    assert.equal(u.share, Math.max(...shares));
+    assert.equal(u.call, (["down", "flat", "up"] as const)[shares.indexOf(u.share)]);
+    assert.equal(u.inBand, u.share <= 0.8);
+  }
   // The booster's sign-bias check does not apply to class probabilities: skipping it is not a health finding.
   const gbm = three.report.entries.find((e) => e.kind === "xgboost")!;
   assert.ok(gbm.folds.every((f) => !/sign-bias check skipped/.test(f.health)), gbm.folds.map((f) => f.health).join());
@@ -135,6 +146,7 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
     validation: { folds: 2 },
     models: [{ kind: "ridge" }, { kind: "lstm-regressor", settings: { epochs: 2, timesteps: 5, loss: "huber" } }],
   });
+  assert.equal(ret.report.theoreticalAccuracy, undefined, "a 5-day horizon has another best than next-day direction");
   for (const e of ret.report.entries) {
     assert.equal(e.task, "regression");
     assert.equal(e.pooled.verdictOn, "ic");
@@ -151,6 +163,7 @@ Deno.test("study targets: direction3 (3-class, class weights), return and excess
     validation: { folds: 2 },
     models: [{ kind: "ridge" }],
   });
+  assert.equal(excess.report.theoreticalAccuracy, undefined, "an excess return's direction has another best");
   // Excess of the equal-weight market: on every date the targets average to 0 across symbols.
   const byDate = new Map<string, number[]>();
   excess.data.dates.forEach((d, i) => byDate.set(d, [...(byDate.get(d) ?? []), excess.data.target[i]]));
