@@ -149,11 +149,10 @@ void lstm_backward_step(const float* a, const float* c_prev, const float* tc, co
 }
 
 /*
- * log(y) for y in [1, 2]: 2 atanh(s) with s = (y - 1) / (y + 1) in [0, 1/3], the series to s^15 (truncation below
- * 1e-9). Only log_sigmoid4 calls it, always with y = 1 + e^-|x|.
+ * log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) in [0, 1/3], the series to s^15 (truncation below 1e-9).
  */
-INLINE f4 log_1to2(f4 y) {
-  const f4 s = wasm_f32x4_div(sub(y, splat(1.0f)), add(y, splat(1.0f)));
+INLINE f4 log1p_unit(f4 e) {
+  const f4 s = wasm_f32x4_div(e, add(splat(2.0f), e));
   const f4 s2 = mul(s, s);
   f4 p = splat(1.0f / 15.0f);
   p = add(mul(p, s2), splat(1.0f / 13.0f));
@@ -164,12 +163,6 @@ INLINE f4 log_1to2(f4 y) {
   p = add(mul(p, s2), splat(1.0f / 3.0f));
   p = add(mul(p, s2), splat(1.0f));
   return mul(mul(splat(2.0f), s), p);
-}
-
-/* log sigmoid(x) = min(x, 0) - log(1 + e^-|x|), finite for every finite x. */
-INLINE f4 log_sigmoid4(f4 x) {
-  const f4 e = exp4(wasm_f32x4_neg(wasm_f32x4_abs(x)));
-  return sub(wasm_f32x4_pmin(x, splat(0.0f)), log_1to2(add(splat(1.0f), e)));
 }
 
 /*
@@ -198,7 +191,12 @@ void slstm_forward_step(float* z, const float* c_prev, const float* n_prev, floa
       const f4 ft = load(zf + j, w);
       const f4 g = tanh4(load(zz + j, w));
       const f4 o = sigmoid4(load(zo + j, w));
-      const f4 logf = log_sigmoid4(ft);
+      /* One exponential for both log sigmoid(z_f) = min(z_f, 0) - log(1 + e) and sigmoid(-z_f) = (z_f >= 0 ? e : 1) /
+       * (1 + e), with e = e^-|z_f|. */
+      const f4 e = exp4(wasm_f32x4_neg(wasm_f32x4_abs(ft)));
+      const f4 logf = sub(wasm_f32x4_pmin(ft, splat(0.0f)), log1p_unit(e));
+      const v128_t nonneg = wasm_f32x4_ge(ft, splat(0.0f));
+      const f4 sfv = wasm_f32x4_div(wasm_v128_bitselect(e, splat(1.0f), nonneg), add(splat(1.0f), e));
       f4 mt, ip, fp, cn, nn;
       if (first) {
         mt = it;
@@ -207,10 +205,14 @@ void slstm_forward_step(float* z, const float* c_prev, const float* n_prev, floa
         cn = g;
         nn = ip;
       } else {
+        /* m_t is the larger of the two terms, so one of i', f' is e^0 = 1 and the other e^-|z_i - carried|: one
+         * exponential for both. */
         const f4 carried = add(logf, load(m + row + j, w));
+        const v128_t input_wins = wasm_f32x4_ge(it, carried);
         mt = wasm_f32x4_pmax(carried, it);
-        ip = exp4(sub(it, mt));
-        fp = exp4(sub(carried, mt));
+        const f4 smaller = exp4(wasm_f32x4_neg(wasm_f32x4_abs(sub(it, carried))));
+        ip = wasm_v128_bitselect(splat(1.0f), smaller, input_wins);
+        fp = wasm_v128_bitselect(smaller, splat(1.0f), input_wins);
         cn = add(mul(fp, load(c_prev + row + j, w)), mul(ip, g));
         nn = add(mul(fp, load(n_prev + row + j, w)), ip);
       }
@@ -222,7 +224,7 @@ void slstm_forward_step(float* z, const float* c_prev, const float* n_prev, floa
       store(c + row + j, cn, w);
       store(n + row + j, nn, w);
       store(h + row + j, mul(o, wasm_f32x4_div(cn, nn)), w);
-      store(sf + row + j, sigmoid4(wasm_f32x4_neg(ft)), w);
+      store(sf + row + j, sfv, w);
     }
   }
 }
