@@ -299,6 +299,34 @@ function timeMajorProjection(x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor, inDim: 
 }
 
 /**
+ * A recurrent layer run as candor's forward and backward kernels (kernels/blas_kernels.ts): the forward kernel takes
+ * `{ x, wx, wh, b }` and returns the layer's output followed by what its backward pass needs, in the order `saved`
+ * names them; the backward kernel takes `dy`, those tensors by name and the two weights, and returns
+ * `[dx, dWx, dWh, db]`.
+ */
+function fusedRecurrent(
+  forward: string,
+  backward: string,
+  saved: readonly string[],
+  forwardAttrs: Record<string, boolean>,
+  backwardAttrs: Record<string, boolean>,
+) {
+  return tf.customGrad((...args: unknown[]) => {
+    const [x, wx, wh, b, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    const [value, ...kept] = tf.engine().runKernel(forward, { x, wx, wh, b }, forwardAttrs) as tf.Tensor[];
+    save([...kept, wx, wh]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, tensors: tf.Tensor[]) => {
+        const inputs: Record<string, tf.Tensor> = { dy, wx: tensors[saved.length], wh: tensors[saved.length + 1] };
+        saved.forEach((name, i) => inputs[name] = tensors[i]);
+        return tf.engine().runKernel(backward, inputs, backwardAttrs) as tf.Tensor[];
+      },
+    };
+  });
+}
+
+/**
  * LSTM over `[B, T, F]` inputs (PyTorch gate order i, f, g, o; forget-gate bias initialized to 1). Returns all hidden
  * states `[B, T, H]` when `sequences` is true, else the last `[B, H]`.
  *
@@ -408,26 +436,13 @@ export function lstm(
     });
   // The same layer as two kernels (wasm with OpenBLAS: kernels/blas_kernels.ts), forward and backward through time.
   const buildFused = (sequences: boolean) =>
-    tf.customGrad((...args: unknown[]) => {
-      const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-      const [value, ...kept] = tf.engine().runKernel(
-        CANDOR_KERNELS.lstmForward,
-        { x, wx: wxT, wh: whT, b: bT },
-        { sequences },
-      ) as tf.Tensor[];
-      save([...kept, wxT, whT]);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [gates, cells, tanhc, hidden, xt, wxS, whS] = saved;
-          return tf.engine().runKernel(
-            CANDOR_KERNELS.lstmBackward,
-            { dy, gates, cells, tanhc, hidden, xt, wx: wxS, wh: whS },
-            { sequences, inputGradient },
-          ) as tf.Tensor[];
-        },
-      };
-    });
+    fusedRecurrent(
+      CANDOR_KERNELS.lstmForward,
+      CANDOR_KERNELS.lstmBackward,
+      ["gates", "cells", "tanhc", "hidden", "xt"],
+      { sequences },
+      { sequences, inputGradient },
+    );
   const ops = [build(false), build(true)];
   const fused = [buildFused(false), buildFused(true)];
   return (x: tf.Tensor3D, sequences = false): tf.Tensor =>
@@ -484,26 +499,13 @@ export function slstm(p: ParamStore, name: string, inDim: number, hidden: number
   const b = p.add(`${name}/bias`, [4 * hidden], { kind: "zeros" });
   // On wasm with OpenBLAS: the whole layer as two kernels, forward and backward through time (kernels/blas_kernels.ts;
   // the backward pass holds the stabilizer constant, which changes no gradient since h does not depend on it).
-  const fused = tf.customGrad((...args: unknown[]) => {
-    const [x, wxT, whT, bT, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    const [value, ...kept] = tf.engine().runKernel(
-      CANDOR_KERNELS.slstmForward,
-      { x, wx: wxT, wh: whT, b: bT },
-      {},
-    ) as tf.Tensor[];
-    save([...kept, wxT, whT]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [gates, cells, norms, sf, hiddenStates, xt, wxS, whS] = saved;
-        return tf.engine().runKernel(
-          CANDOR_KERNELS.slstmBackward,
-          { dy, gates, cells, norms, sf, hidden: hiddenStates, xt, wx: wxS, wh: whS },
-          {},
-        ) as tf.Tensor[];
-      },
-    };
-  });
+  const fused = fusedRecurrent(
+    CANDOR_KERNELS.slstmForward,
+    CANDOR_KERNELS.slstmBackward,
+    ["gates", "cells", "norms", "sf", "hidden", "xt"],
+    {},
+    {},
+  );
   return (x: tf.Tensor3D): tf.Tensor => {
     if (hasCandorKernel(CANDOR_KERNELS.slstmForward)) return fused(x, wx, wh, b);
     const steps = timeMajorProjection(x, wx, b, inDim, 4 * hidden);

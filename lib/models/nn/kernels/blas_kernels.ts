@@ -308,42 +308,103 @@ function denseStackBackward(
 }
 
 /**
+ * The part of an LSTM-style layer's forward pass that does not depend on its cell: x made time-major into `xt`, the
+ * pre-activations Z (`gates` [T, B, 4H]) = bias + Xt·Wx for all steps in one product, hidden[0] = 0, then per step
+ * Z_t += h_{t−1}·Wh (nothing to add at t = 0) and `step(t)`, the cell's element-wise pass, which must write h_t into
+ * hidden[t + 1]. `at` gives the step the byte offsets of Z and hidden and the sizes of one step's blocks in each;
+ * the same offsets are returned.
+ */
+function recurrentForward(
+  heap: Heap,
+  inputs: Record<string, tf.TensorInfo>,
+  outs: { gates: tf.TensorInfo; hidden: tf.TensorInfo; xt: tf.TensorInfo },
+  step: (t: number, at: { Z: number; Hd: number; zStep: number; hStep: number }) => void,
+): { Hd: number; hStep: number } {
+  const { x, wx, wh, b } = inputs;
+  const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
+  const [Wx, Wh, Z, Hd, XT] = [wx, wh, outs.gates, outs.hidden, outs.xt].map((t) => heap.at(t));
+  const at = { Z, Hd, zStep: 4 * B * G, hStep: 4 * B * H };
+  const k = heap.k;
+  k.swap01(heap.at(x), XT, B, T, F);
+  k.fill_rows(Z, heap.at(b), T * B, G);
+  heap.gemm(false, false, T * B, G, F, XT, F, Wx, G, 1, Z, G);
+  k.fill_rows(Hd, 0, B, H);
+  for (let t = 0; t < T; t++) {
+    if (t > 0) heap.gemm(false, false, B, G, H, Hd + t * at.hStep, H, Wh, G, 1, Z + t * at.zStep, G);
+    step(t, at);
+  }
+  return at;
+}
+
+/**
+ * The cell-independent part of the backward pass through time: dh and db start at 0, then from the last step down
+ * `step(t)` (the cell's element-wise pass: writes dz_t into dZ, adds it to db, updates its own carried gradients) and
+ * dh = dz_t·Whᵀ for the step before; then the weight gradients as single products over all steps,
+ * `dWh = hidden[0..T−1]ᵀ·dZ`, `dWx = Xtᵀ·dZ`, and `dx = dZ·Wxᵀ` back in [B, T, F] (zeros when `inputGradient` is
+ * false). Inputs: the forward kernel's `hidden` and `xt`, the weights `wx`, `wh`. Returns `[dx, dWx, dWh, db]`; its
+ * scratch buffers are released by the caller's {@link Heap.release}.
+ */
+function recurrentBackward(
+  heap: Heap,
+  inputs: Record<string, tf.TensorInfo>,
+  inputGradient: boolean,
+  step: (t: number, at: { DZ: number; DH: number; DB: number; zStep: number; hStep: number }) => void,
+): tf.TensorInfo[] {
+  const { hidden, xt, wx, wh } = inputs;
+  const [T, B, F] = xt.shape, H = wh.shape[0], G = 4 * H;
+  const dx = heap.output([B, T, F]), dWx = heap.output([F, G]), dWh = heap.output([H, G]), db = heap.output([G]);
+  const [Hd, XT, Wx, Wh, DB] = [hidden, xt, wx, wh, db].map((t) => heap.at(t));
+  const [DZ, DH] = [heap.scratch([T, B, G]), heap.scratch([B, H])].map((t) => heap.at(t));
+  const at = { DZ, DH, DB, zStep: 4 * B * G, hStep: 4 * B * H };
+  const k = heap.k;
+  k.fill_rows(DH, 0, B, H);
+  k.fill_rows(DB, 0, 1, G);
+  for (let t = T - 1; t >= 0; t--) {
+    step(t, at);
+    if (t > 0) heap.gemm(false, true, B, H, G, DZ + t * at.zStep, G, Wh, G, 0, DH, H);
+  }
+  heap.gemm(true, false, H, G, T * B, Hd, H, DZ, G, 0, heap.at(dWh), G);
+  heap.gemm(true, false, F, G, T * B, XT, F, DZ, G, 0, heap.at(dWx), G);
+  if (inputGradient) {
+    const DXT = heap.at(heap.scratch([T, B, F]));
+    heap.gemm(false, true, T * B, F, G, DZ, G, Wx, G, 0, DXT, F);
+    k.swap01(DXT, heap.at(dx), T, B, F);
+  } else k.fill_rows(heap.at(dx), 0, B * T, F);
+  return [dx, dWx, dWh, db];
+}
+
+/**
  * LSTM forward over `x` [B, T, F] with `wx` [F, 4H], `wh` [H, 4H], `b` [4H]. Outputs `[out, gates, cells, tanhc,
  * hidden, xt]`: out = all hidden states [B, T, H] (`sequences`) or the last [B, H]; gates [T, B, 4H] (activated i, f,
  * g, o), cells [T, B, H], tanhc = tanh(cells), hidden [T + 1, B, H] (hidden[0] = 0, hidden[t + 1] = h_t), xt = x
  * time-major [T, B, F]. Everything but `out` is what the backward kernel needs.
  */
 function lstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>, sequences: boolean): tf.TensorInfo[] {
-  const { x, wx, wh, b } = inputs;
+  const { x, wh } = inputs;
   const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
   const out = heap.output(sequences ? [B, T, H] : [B, H]);
   const gates = heap.output([T, B, G]), cells = heap.output([T, B, H]), tanhc = heap.output([T, B, H]);
   const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]);
-  const k = heap.k;
-  const [X, Wx, Wh, bias] = [heap.at(x), heap.at(wx), heap.at(wh), heap.at(b)];
-  const [Z, C, TC, Hd, XT, O] = [gates, cells, tanhc, hidden, xt, out].map((t) => heap.at(t));
-  const zStep = 4 * B * G, hStep = 4 * B * H;
-  k.swap01(X, XT, B, T, F);
-  // Z = bias + Xt·Wx for all steps in one product; each step then adds h_{t−1}·Wh (h_{−1} = 0: nothing to add).
-  k.fill_rows(Z, bias, T * B, G);
-  heap.gemm(false, false, T * B, G, F, XT, F, Wx, G, 1, Z, G);
-  k.fill_rows(Hd, 0, B, H);
-  for (let t = 0; t < T; t++) {
-    if (t > 0) heap.gemm(false, false, B, G, H, Hd + t * hStep, H, Wh, G, 1, Z + t * zStep, G);
-    k.lstm_forward_step(
-      Z + t * zStep,
-      C + (t - 1) * hStep,
-      C + t * hStep,
-      TC + t * hStep,
-      Hd + (t + 1) * hStep,
-      B,
-      H,
-      t === 0 ? 1 : 0,
-    );
-  }
+  const [C, TC] = [heap.at(cells), heap.at(tanhc)];
+  const states = recurrentForward(
+    heap,
+    inputs,
+    { gates, hidden, xt },
+    (t, { Z, Hd, zStep, hStep }) =>
+      heap.k.lstm_forward_step(
+        Z + t * zStep,
+        C + (t - 1) * hStep,
+        C + t * hStep,
+        TC + t * hStep,
+        Hd + (t + 1) * hStep,
+        B,
+        H,
+        t === 0 ? 1 : 0,
+      ),
+  );
   // [T, B, H] → [B, T, H]; with one step (A = 1) swap01 is a plain copy of the last state.
-  if (sequences) k.swap01(Hd + hStep, O, T, B, H);
-  else k.swap01(Hd + T * hStep, O, 1, B, H);
+  if (sequences) heap.k.swap01(states.Hd + states.hStep, heap.at(out), T, B, H);
+  else heap.k.swap01(states.Hd + T * states.hStep, heap.at(out), 1, B, H);
   return [out, gates, cells, tanhc, hidden, xt];
 }
 
@@ -358,28 +419,21 @@ function lstmBackward(
   sequences: boolean,
   inputGradient: boolean,
 ): tf.TensorInfo[] {
-  const { dy, gates, cells, tanhc, hidden, xt, wx, wh } = inputs;
-  const [T, B, F] = xt.shape, H = wh.shape[0], G = 4 * H;
-  const dx = heap.output([B, T, F]), dWx = heap.output([F, G]), dWh = heap.output([H, G]), db = heap.output([G]);
-  const dZ = heap.scratch([T, B, G]), dh = heap.scratch([B, H]), dc = heap.scratch([B, H]);
-  const dxt = inputGradient ? heap.scratch([T, B, F]) : undefined;
-  const k = heap.k;
-  const [A, C, TC, Hd, XT, Wx, Wh, DY] = [gates, cells, tanhc, hidden, xt, wx, wh, dy].map((t) => heap.at(t));
-  const [DZ, DH, DC, DB] = [dZ, dh, dc, db].map((t) => heap.at(t));
-  const zStep = 4 * B * G, hStep = 4 * B * H;
-  k.fill_rows(DH, 0, B, H);
-  k.fill_rows(DC, 0, B, H);
-  k.fill_rows(DB, 0, 1, G);
-  for (let t = T - 1; t >= 0; t--) {
+  const { dy, gates, cells, tanhc, wh, xt } = inputs;
+  const [B, H] = [xt.shape[1], wh.shape[0]];
+  const DC = heap.at(heap.scratch([B, H]));
+  heap.k.fill_rows(DC, 0, B, H);
+  const [A, C, TC, DY] = [gates, cells, tanhc, dy].map((t) => heap.at(t));
+  const T = xt.shape[0];
+  const grads = recurrentBackward(heap, inputs, inputGradient, (t, { DZ, DH, DB, zStep, hStep }) => {
     // dy reaches h_t at every step of a sequence output, and only the last step otherwise.
     const hasDy = sequences || t === T - 1;
-    const dyRow = sequences ? DY + 4 * t * H : DY;
-    k.lstm_backward_step(
+    heap.k.lstm_backward_step(
       A + t * zStep,
       C + (t - 1) * hStep,
       TC + t * hStep,
       DH,
-      hasDy ? dyRow : 0,
+      hasDy ? (sequences ? DY + 4 * t * H : DY) : 0,
       sequences ? T * H : H,
       hasDy ? 1 : 0,
       DC,
@@ -389,17 +443,9 @@ function lstmBackward(
       H,
       t === 0 ? 1 : 0,
     );
-    if (t > 0) heap.gemm(false, true, B, H, G, DZ + t * zStep, G, Wh, G, 0, DH, H);
-  }
-  heap.gemm(true, false, H, G, T * B, Hd, H, DZ, G, 0, heap.at(dWh), G);
-  heap.gemm(true, false, F, G, T * B, XT, F, DZ, G, 0, heap.at(dWx), G);
-  if (dxt !== undefined) {
-    const DXT = heap.at(dxt);
-    heap.gemm(false, true, T * B, F, G, DZ, G, Wx, G, 0, DXT, F);
-    k.swap01(DXT, heap.at(dx), T, B, F);
-  } else k.fill_rows(heap.at(dx), 0, B * T, F);
+  });
   heap.release();
-  return [dx, dWx, dWh, db];
+  return grads;
 }
 
 /**
@@ -409,36 +455,32 @@ function lstmBackward(
  * time-major [T, B, F]. Everything but `out` is what the backward kernel needs.
  */
 function slstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
-  const { x, wx, wh, b } = inputs;
+  const { x, wh } = inputs;
   const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
   const out = heap.output([B, T, H]), gates = heap.output([T, B, G]);
   const cells = heap.output([T, B, H]), norms = heap.output([T, B, H]), sf = heap.output([T, B, H]);
-  const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]), m = heap.scratch([B, H]);
-  const k = heap.k;
-  const [X, Wx, Wh, bias, M] = [heap.at(x), heap.at(wx), heap.at(wh), heap.at(b), heap.at(m)];
-  const [Z, C, N, SF, Hd, XT, O] = [gates, cells, norms, sf, hidden, xt, out].map((t) => heap.at(t));
-  const zStep = 4 * B * G, hStep = 4 * B * H;
-  k.swap01(X, XT, B, T, F);
-  k.fill_rows(Z, bias, T * B, G);
-  heap.gemm(false, false, T * B, G, F, XT, F, Wx, G, 1, Z, G);
-  k.fill_rows(Hd, 0, B, H);
-  for (let t = 0; t < T; t++) {
-    if (t > 0) heap.gemm(false, false, B, G, H, Hd + t * hStep, H, Wh, G, 1, Z + t * zStep, G);
-    k.slstm_forward_step(
-      Z + t * zStep,
-      C + (t - 1) * hStep,
-      N + (t - 1) * hStep,
-      M,
-      C + t * hStep,
-      N + t * hStep,
-      Hd + (t + 1) * hStep,
-      SF + t * hStep,
-      B,
-      H,
-      t === 0 ? 1 : 0,
-    );
-  }
-  k.swap01(Hd + hStep, O, T, B, H);
+  const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]);
+  const [C, N, SF, M] = [cells, norms, sf, heap.scratch([B, H])].map((t) => heap.at(t));
+  const states = recurrentForward(
+    heap,
+    inputs,
+    { gates, hidden, xt },
+    (t, { Z, Hd, zStep, hStep }) =>
+      heap.k.slstm_forward_step(
+        Z + t * zStep,
+        C + (t - 1) * hStep,
+        N + (t - 1) * hStep,
+        M,
+        C + t * hStep,
+        N + t * hStep,
+        Hd + (t + 1) * hStep,
+        SF + t * hStep,
+        B,
+        H,
+        t === 0 ? 1 : 0,
+      ),
+  );
+  heap.k.swap01(states.Hd + states.hStep, heap.at(out), T, B, H);
   heap.release();
   return [out, gates, cells, norms, sf, hidden, xt];
 }
@@ -448,45 +490,39 @@ function slstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.Ten
  * `hidden`, `xt`, and the weights `wx`, `wh`. Outputs `[dx [B, T, F], dWx, dWh, db]`.
  */
 function slstmBackward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
-  const { dy, gates, cells, norms, sf, hidden, xt, wx, wh } = inputs;
-  const [T, B, F] = xt.shape, H = wh.shape[0], G = 4 * H;
-  const dx = heap.output([B, T, F]), dWx = heap.output([F, G]), dWh = heap.output([H, G]), db = heap.output([G]);
-  const dZ = heap.scratch([T, B, G]), dh = heap.scratch([B, H]), dc = heap.scratch([B, H]), dn = heap.scratch([B, H]);
-  const dxt = heap.scratch([T, B, F]);
-  const k = heap.k;
-  const [A, C, N, SF, Hd, XT, Wx, Wh, DY] = [gates, cells, norms, sf, hidden, xt, wx, wh, dy].map((t) => heap.at(t));
-  const [DZ, DH, DC, DN, DB, DXT] = [dZ, dh, dc, dn, db, dxt].map((t) => heap.at(t));
-  const zStep = 4 * B * G, hStep = 4 * B * H;
-  for (const buf of [DH, DC, DN]) k.fill_rows(buf, 0, B, H);
-  k.fill_rows(DB, 0, 1, G);
-  for (let t = T - 1; t >= 0; t--) {
-    k.slstm_backward_step(
-      A + t * zStep,
-      C + t * hStep,
-      N + t * hStep,
-      C + (t - 1) * hStep,
-      N + (t - 1) * hStep,
-      SF + t * hStep,
-      DH,
-      DY + 4 * t * H,
-      T * H,
-      1,
-      DC,
-      DN,
-      DZ + t * zStep,
-      DB,
-      B,
-      H,
-      t === 0 ? 1 : 0,
-    );
-    if (t > 0) heap.gemm(false, true, B, H, G, DZ + t * zStep, G, Wh, G, 0, DH, H);
-  }
-  heap.gemm(true, false, H, G, T * B, Hd, H, DZ, G, 0, heap.at(dWh), G);
-  heap.gemm(true, false, F, G, T * B, XT, F, DZ, G, 0, heap.at(dWx), G);
-  heap.gemm(false, true, T * B, F, G, DZ, G, Wx, G, 0, DXT, F);
-  k.swap01(DXT, heap.at(dx), T, B, F);
+  const { dy, gates, cells, norms, sf, wh, xt } = inputs;
+  const [B, H] = [xt.shape[1], wh.shape[0]];
+  const [DC, DN] = [heap.scratch([B, H]), heap.scratch([B, H])].map((t) => heap.at(t));
+  for (const buf of [DC, DN]) heap.k.fill_rows(buf, 0, B, H);
+  const [A, C, N, SF, DY] = [gates, cells, norms, sf, dy].map((t) => heap.at(t));
+  const T = xt.shape[0];
+  const grads = recurrentBackward(
+    heap,
+    inputs,
+    true,
+    (t, { DZ, DH, DB, zStep, hStep }) =>
+      heap.k.slstm_backward_step(
+        A + t * zStep,
+        C + t * hStep,
+        N + t * hStep,
+        C + (t - 1) * hStep,
+        N + (t - 1) * hStep,
+        SF + t * hStep,
+        DH,
+        DY + 4 * t * H,
+        T * H,
+        1,
+        DC,
+        DN,
+        DZ + t * zStep,
+        DB,
+        B,
+        H,
+        t === 0 ? 1 : 0,
+      ),
+  );
   heap.release();
-  return [dx, dWx, dWh, db];
+  return grads;
 }
 
 /**

@@ -70,6 +70,18 @@ INLINE f4 sigmoid4(f4 x) { return wasm_f32x4_div(splat(1.0f), add(splat(1.0f), e
 INLINE f4 tanh4(f4 x) { return sub(mul(splat(2.0f), sigmoid4(add(x, x))), splat(1.0f)); }
 
 /*
+ * Stores one row's four gate gradients at lanes j..j+w-1 of dz (a row of 4H: [d_i, d_f, d_g, d_o]) and adds them to
+ * the bias gradient db [4H]: the common tail of the LSTM and sLSTM backward steps.
+ */
+INLINE void store_gate_grads(float* dz, float* db, int H, int j, int w, f4 gi, f4 gf, f4 gg, f4 go) {
+  const f4 g[4] = {gi, gf, gg, go};
+  for (int q = 0; q < 4; q++) {
+    store(dz + q * H + j, g[q], w);
+    store(db + q * H + j, add(load(db + q * H + j, w), g[q]), w);
+  }
+}
+
+/*
  * One LSTM step forward for B rows. z: [B, 4H] pre-activations, replaced by the activations [i, f, g, o]; c_prev:
  * [B, H] (ignored when first != 0: c_{-1} = 0); writes c, tanh(c) and h, each [B, H].
  */
@@ -136,14 +148,7 @@ void lstm_backward_step(const float* a, const float* c_prev, const float* tc, co
       const f4 gg = mul(mul(dct, i), sub(one, mul(g, g)));
       const f4 go = mul(mul(mul(dht, t), o), sub(one, o));
       store(dc + row + j, mul(dct, f), w);
-      store(dzi + j, gi, w);
-      store(dzi + H + j, gf, w);
-      store(dzi + 2 * H + j, gg, w);
-      store(dzi + 3 * H + j, go, w);
-      store(db + j, add(load(db + j, w), gi), w);
-      store(db + H + j, add(load(db + H + j, w), gf), w);
-      store(db + 2 * H + j, add(load(db + 2 * H + j, w), gg), w);
-      store(db + 3 * H + j, add(load(db + 3 * H + j, w), go), w);
+      store_gate_grads(dzi, db, H, j, w, gi, gf, gg, go);
     }
   }
 }
@@ -271,14 +276,7 @@ void slstm_backward_step(const float* a, const float* c, const float* n, const f
       const f4 go = mul(mul(mul(dht, r), o), sub(one, o));
       store(dc + row + j, mul(dct, fp), w);
       store(dn + row + j, mul(dnt, fp), w);
-      store(dzi + j, gi, w);
-      store(dzi + H + j, gf, w);
-      store(dzi + 2 * H + j, gz, w);
-      store(dzi + 3 * H + j, go, w);
-      store(db + j, add(load(db + j, w), gi), w);
-      store(db + H + j, add(load(db + H + j, w), gf), w);
-      store(db + 2 * H + j, add(load(db + 2 * H + j, w), gz), w);
-      store(db + 3 * H + j, add(load(db + 3 * H + j, w), go), w);
+      store_gate_grads(dzi, db, H, j, w, gi, gf, gz, go);
     }
   }
 }
