@@ -329,9 +329,6 @@ export function predictionHealth(
 ): { diagnostics: DiagnosticRecord[]; warnings: string[] } {
   const calls = callsOf(data.task, scores, data.classes);
   const check = callShare(data.task, calls, band);
-  const up = upClass(data.task);
-  let ups = 0;
-  for (const c of calls) if (c === up) ups++;
   const spread = predictionStd(data.task === "multiclass" ? signalOf(data.task, scores, data.classes) : scores);
   const diagnostics: DiagnosticRecord[] = [];
   const warnings: string[] = [];
@@ -343,7 +340,7 @@ export function predictionHealth(
     message: check.inBand ? callShareText(check) : `${callShareText(check)}: the model mostly calls one ${side}, so ` +
       `its accuracy is close to that ${side}'s base rate`,
     data: {
-      shareUp: calls.length > 0 ? ups / calls.length : NaN,
+      shareUp: check.classShares === undefined ? check.share : check.classShares[2],
       band: [...band],
       call: check.call,
       share: check.share,
