@@ -57,16 +57,25 @@ export function panelFromFrame(
   return { frame: sorted, symbols, dates, warnings: [...(info.warnings ?? [])], extraColumns };
 }
 
+/** Positions already computed, per panel (a study asks for them more than once; panels are immutable). */
+const datePositions = new WeakMap<Panel, Int32Array>();
+
 /**
- * Each frame row's position (0-based) on `panel.dates`, the sorted union of trading dates: a dense rank computed by
- * polars, so callers index the panel's own date strings instead of converting one fresh string per row (on the whole
- * S&P 500, 2 M rows, that conversion costs seconds).
+ * Each frame row's position (0-based) on `panel.dates`, the sorted union of trading dates, so callers index the
+ * panel's own date strings instead of converting one fresh string per row (on the whole S&P 500, 2 M rows, that
+ * conversion costs seconds). Polars maps each date string to its position (`replaceStrict`, order-preserving by
+ * construction): 0.1 s on the whole S&P 500 against 0.6 s for a dense rank, which sorts the strings. Computed once per
+ * panel; the array is shared, so callers must not modify it.
  */
 export function rowDatePositions(panel: Panel): Int32Array {
-  const rank = panel.frame.select(pl.col("date").rank("dense").cast(pl.Int32).alias("d")).getColumn("d")
-    .toTypedArray() as Int32Array;
-  for (let i = 0; i < rank.length; i++) rank[i] -= 1;
-  return rank;
+  const known = datePositions.get(panel);
+  if (known !== undefined) return known;
+  const positions = Array.from(panel.dates, (_, i) => i);
+  const at = panel.frame.select(
+    pl.col("date").replaceStrict(panel.dates as string[], positions, undefined, pl.Int32).alias("d"),
+  ).getColumn("d").toTypedArray() as Int32Array;
+  datePositions.set(panel, at);
+  return at;
 }
 
 /** True when the frame's rows are in (symbol, date) order with no repeated (symbol, date); one vectorized pass. */
