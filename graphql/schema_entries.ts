@@ -261,7 +261,8 @@ export function addEntryFields(builder: Builder, refs: SharedRefs): EntryRefs {
     upShare: t.field({ type: UpShareRef, nullable: true, resolve: (r) => entrySummaryOf(r)?.upShare ?? null }),
     health: t.stringList({
       nullable: true,
-      description: 'Training-health verdict per fold ("healthy", "not predicted" or what went wrong).',
+      description:
+        'Health verdict per fold ("healthy", "not predicted", or what went wrong in training or in the test calls: constant or one-sided).',
       complexity: OPAQUE_COST,
       resolve: (r) => entrySummaryOf(r)?.health ?? null,
     }),
@@ -305,7 +306,7 @@ export function addEntryFields(builder: Builder, refs: SharedRefs): EntryRefs {
     }),
     health: t.string({
       nullable: true,
-      description: "Training-health verdict of the fold.",
+      description: "Health verdict of the fold: training, and its test calls (constant or one-sided predictions).",
       resolve: (f) => foldDetailsOf(f)?.health ?? null,
     }),
     bestIteration: t.int({

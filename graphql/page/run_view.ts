@@ -137,7 +137,7 @@ function verdictSection(run: RunDetail): HTMLElement[] {
     run.upShare === null ? h("span") : h(
       "p",
       { class: run.upShare.inBand ? "muted" : "sev-warning", id: "up-share-line" },
-      `${upShareText(run.upShare)}${run.healthSummary ? ` · training health: ${run.healthSummary}` : ""}`,
+      `${upShareText(run.upShare)}${run.healthSummary ? ` · health: ${run.healthSummary}` : ""}`,
     ),
   ];
 }

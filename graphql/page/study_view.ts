@@ -68,7 +68,7 @@ export function comparisonTable(rows: ComparisonRow[]): HTMLElement {
     "gate",
     { text: "Sharpe vs buy & hold", numeric: true },
     { text: "max drawdown vs buy & hold", numeric: true },
-    "training health",
+    { text: "health", title: "Training health and the test calls (constant or one-sided predictions)" },
   ];
   const body: Cell[][] = rows.map((r) => [
     r.runId === null

@@ -154,8 +154,8 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
   const unhealthy = e.folds.filter((f) => f.health !== "healthy" && f.health !== "not predicted");
   out.push(
     unhealthy.length === 0
-      ? "Training health: healthy in every fold"
-      : unhealthy.map((f) => `fold ${f.index + 1} training health: ${f.health}`).join("\n"),
+      ? "Health (training and test calls): healthy in every fold"
+      : unhealthy.map((f) => `fold ${f.index + 1} health: ${f.health}`).join("\n"),
   );
   out.push(...formatBacktest(e.backtest));
   return out.join("\n");

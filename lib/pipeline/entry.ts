@@ -84,10 +84,14 @@ export interface FoldResult {
   warnings: string[];
 }
 
-/** A fold's health line: the trainer's verdict, with constant test predictions (when they are) as a finding of its own. */
-function foldHealth(trained: string, constant: string | undefined): string {
-  if (constant === undefined) return trained;
-  return trained === "healthy" ? constant : `${trained}; ${constant}`;
+/**
+ * A fold's health line: the trainer's verdict, then what its test predictions show — constant predictions, or else
+ * calls outside `health.upShareBand` (a model that mostly calls one side scores about that side's base rate, the
+ * classic flattering failure), each a finding of its own beside a healthy fit.
+ */
+function foldHealth(trained: string, prediction: string | undefined): string {
+  if (prediction === undefined) return trained;
+  return trained === "healthy" ? prediction : `${trained}; ${prediction}`;
 }
 
 /**
@@ -125,7 +129,7 @@ export async function trainFold(
   let baselines: Record<string, number> = {};
   let previousSign = { rows: 0, excluded: 0 };
   let scores: FoldScores | undefined;
-  let constant: string | undefined; // a model whose test predictions do not vary is not healthy, whatever its fit says
+  let predicted: string | undefined; // constant or one-sided test predictions are not healthy, whatever the fit says
   if (skipped === "") {
     metrics = taskMetrics(data, out.rows.test, out.test);
     if (out.rows.validation.length > 0) {
@@ -139,7 +143,8 @@ export async function trainFold(
     const h = predictionHealth(planned.index, data, out.test, band);
     diagnostics.push(...h.diagnostics);
     warnings.push(...h.warnings.map((w) => `${entry.name} ${w}`));
-    constant = h.diagnostics.find((d) => d.kind === "prediction-spread" && d.severity === "warning")?.message;
+    const finding = (kind: string) => h.diagnostics.find((d) => d.kind === kind && d.severity === "warning")?.message;
+    predicted = finding("prediction-spread") ?? finding("up-share");
     scores = { index: planned.index, rows: out.rows, test: out.test, validation: out.validation };
   }
   warnings.push(...out.warnings);
@@ -156,7 +161,7 @@ export async function trainFold(
     metrics,
     baselines,
     ...(out.report.bestIteration === undefined ? {} : { bestIteration: out.report.bestIteration }),
-    health: skipped === "" ? foldHealth(out.health, constant) : "not predicted",
+    health: skipped === "" ? foldHealth(out.health, predicted) : "not predicted",
     targets: targetDistribution(data, out.rows),
     efficiency: null,
     ...(skipped === "" ? {} : { skipped }),

@@ -59,7 +59,7 @@ export interface StoredFoldDetails extends FoldFitReport {
   nValidation: number;
   /** The target's distribution on the fold's parts. */
   targets: TargetDistribution;
-  /** Training-health verdict. */
+  /** Health verdict: training, and the test calls (constant, one-sided). */
   health: string;
   /** Previous-sign baseline's rows and the rows it left out. */
   previousSignBaseline: { rows: number; excluded: number };

@@ -45,7 +45,7 @@ export interface FoldReport {
   baselines: Record<string, number>;
   /** Best boosting round or epoch (1-based), as the fit reported it. */
   bestIteration?: number;
-  /** Training-health verdict ("healthy" or what went wrong). */
+  /** Health verdict: "healthy", or what went wrong in training or in the test predictions (constant, one-sided). */
   health: string;
   /** The target's distribution on the fitting rows, the tail and the test rows. */
   targets: TargetDistribution;

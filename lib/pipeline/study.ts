@@ -238,7 +238,9 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
     ...warnings.filter((w) => !tooGood(w)),
     `note: this is the synthetic market with a planted signal (theoretical best next-day direction accuracy ${
       (100 * market.theoreticalAccuracy).toFixed(1)
-    }%): the scores of ${strong.join(", ")} are expected here; on real daily stock returns numbers like these would mean a leak ` +
+    }%): the scores of ${
+      strong.join(", ")
+    } are expected here; on real daily stock returns numbers like these would mean a leak ` +
     `(check with candor audit --data PATH)`,
   ];
 }

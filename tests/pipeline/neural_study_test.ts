@@ -79,8 +79,16 @@ async function checkStoredNeural(store: Store, r: StudyResult, name: string, lr:
     // Diagnostics: one record per health category (info when healthy), the input-scale audit and the verdict.
     const diags = run.diagnostics.filter((d) => d.fold === f.index);
     for (const k of HEALTH_KINDS) assert.ok(diags.some((d) => d.kind === k), `fold ${f.index}: ${k}`);
+    // The fold's health: the training verdict, then a finding on the test calls (constant, else one-sided) if any.
     const verdict = diags.find((d) => d.kind === "training-health")!;
-    assert.equal(verdict.message, res.health);
+    const finding = ["prediction-spread", "up-share"]
+      .map((k) => diags.find((d) => d.kind === k && d.severity === "warning")?.message).find((m) => m !== undefined);
+    const expected = finding === undefined
+      ? verdict.message
+      : verdict.message === "healthy"
+      ? finding
+      : `${verdict.message}; ${finding}`;
+    assert.equal(res.health, expected);
     // The scaler saw the fitting period only: its windows end before the tail and the test window begin.
     const planned = r.plan.folds[f.index];
     assert.equal(report.scaling.scaler.rows, planned.rows.fit.length);
