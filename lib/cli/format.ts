@@ -137,9 +137,11 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
   out.push(
     `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}, block bootstrap; Driscoll–Kraay SE ${
       fmt(p.icDriscollKraay?.se, 4)
-    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (ICIR ${
-      fmt(p.metrics.icir, 2)
-    }), ${
+    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (${
+      p.metrics.meanICLow === undefined // studies stored before the interval was computed
+        ? ""
+        : `95% CI ${fmt(p.metrics.meanICLow)} to ${fmt(p.metrics.meanICHigh)}; `
+    }ICIR ${fmt(p.metrics.icir, 2)}), ${
       e.task === "multiclass"
         ? `calls down/flat/up ${[p.metrics.shareDown, p.metrics.shareFlat, p.metrics.shareUp].map(pct).join("/")}, ` +
           `macro-F1 ${fmt(p.metrics.macroF1)}`

@@ -533,6 +533,18 @@ export function poolEntry(
   const nDates = data.axis.length;
   const boot = { seed: opts.seed };
   const accuracy = bootstrapMean(hits.model, dateOf, nDates, data.horizon, boot);
+  // The mean of the per-date rank ICs with the same block bootstrap over dates (one value per date): neighbouring
+  // dates' ICs share overlapping labels and market moves, which the ICIR's plain t-statistic would ignore.
+  const axisAt = new Map(data.axis.map((d, i) => [d, i]));
+  const meanIc = bootstrapMean(
+    Float64Array.from(cs.perDate, (p) => p.ic),
+    Int32Array.from(cs.perDate, (p) => axisAt.get(p.date)!),
+    nDates,
+    data.horizon,
+    boot,
+  );
+  metrics.meanICLow = meanIc.ci[0];
+  metrics.meanICHigh = meanIc.ci[1];
   const diff = (a: Float64Array, b: Float64Array) => {
     const out = new Float64Array(a.length);
     for (let i = 0; i < a.length; i++) out[i] = Number.isFinite(b[i]) ? a[i] - b[i] : NaN;

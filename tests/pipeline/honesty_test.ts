@@ -13,6 +13,7 @@ import type { Store } from "../../lib/store/store.ts";
 import { syntheticMarket } from "../../lib/data/synthetic.ts";
 import { writePanelCsv } from "../../lib/data/write.ts";
 import { ConfigError } from "../../lib/errors.ts";
+import { crossSectionalIC } from "../../lib/metrics/correlation.ts";
 import type { StudyData } from "../../lib/pipeline/trainers/contract.ts";
 
 const SMALL = { symbols: 8, days: 900, seed: 7 };
@@ -40,6 +41,19 @@ Deno.test("planted market: the signal is learned (edge, gate passes) but never b
   let hits = 0;
   p.rows.forEach((row, i) => hits += (p.scores[i] > 0.5) === (r.data.target[row] > 0) ? 1 : 0);
   assert.ok(Math.abs(hits / n - e.pooled.accuracy) < 1e-12);
+  // The mean cross-sectional rank IC's interval: above 0 here, and about as wide as the textbook one for independent
+  // next-day ICs (mean ± 1.96 sd / √dates) — a block bootstrap on near-independent dates should agree with it.
+  const cs = crossSectionalIC(
+    Array.from(p.rows, (row) => r.data.dates[row]),
+    Array.from(p.scores, (s) => s - 0.5),
+    Array.from(p.rows, (row) => r.data.target[row]),
+  );
+  const { meanIC, meanICLow, meanICHigh } = e.pooled.metrics;
+  assert.ok(Math.abs(cs.meanIC - meanIC) < 1e-12);
+  assert.ok(meanICLow > 0 && meanICLow < meanIC && meanIC < meanICHigh, `${meanICLow} ${meanIC} ${meanICHigh}`);
+  const textbook = 2 * 1.96 * cs.icStd / Math.sqrt(cs.nDates);
+  const width = meanICHigh - meanICLow;
+  assert.ok(width > 0.7 * textbook && width < 1.4 * textbook, `width ${width} against ${textbook}`);
 });
 
 Deno.test("random walk: the out-of-sample accuracy is a coin flip, the verdict is no-edge and the gate fails", async () => {
@@ -52,6 +66,8 @@ Deno.test("random walk: the out-of-sample accuracy is a coin flip, the verdict i
     assert.ok(Math.abs(e.pooled.accuracy - 0.5) < 4 * 0.5 / Math.sqrt(e.pooled.metrics.nTest), `${e.pooled.accuracy}`);
     assert.equal(e.pooled.verdict, "no-edge");
     assert.equal(e.gate.passed, false);
+    // Nothing to find: the mean cross-sectional rank IC's interval covers 0.
+    assert.ok(e.pooled.metrics.meanICLow < 0 && 0 < e.pooled.metrics.meanICHigh, JSON.stringify(e.pooled.metrics));
   }
 });
 
