@@ -13,14 +13,10 @@
  * @module
  */
 
-import type TCdf from "@stdlib/stats-base-dists-t-cdf";
 import type { RandomGenerator } from "pure-rand/types/RandomGenerator";
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { tCdf } from "../distributions.ts";
 import { ConfigError } from "../errors.ts";
-import { lazyFunction, lazyPackage } from "../lazy_package.ts";
-
-// Loaded on first use (lib/lazy_package.ts): the @stdlib distributions are hundreds of small CommonJS modules.
-const tCdf = lazyFunction(lazyPackage<typeof TCdf>("@stdlib/stats-base-dists-t-cdf"));
 
 /** Largest integer ν whose CDF uses the closed form (its series has ⌊ν / 2⌋ terms); larger or fractional ν use @stdlib. */
 export const CLOSED_FORM_MAX_NU = 64;

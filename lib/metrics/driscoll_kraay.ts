@@ -18,15 +18,7 @@
  * @module
  */
 
-import type NormalCdf from "@stdlib/stats-base-dists-normal-cdf";
-import type TCdf from "@stdlib/stats-base-dists-t-cdf";
-import type TQuantile from "@stdlib/stats-base-dists-t-quantile";
-import { lazyFunction, lazyPackage } from "../lazy_package.ts";
-
-// Loaded on first use (lib/lazy_package.ts): the @stdlib distributions are hundreds of small CommonJS modules.
-const normalCdf = lazyFunction(lazyPackage<typeof NormalCdf>("@stdlib/stats-base-dists-normal-cdf"));
-const tCdf = lazyFunction(lazyPackage<typeof TCdf>("@stdlib/stats-base-dists-t-cdf"));
-const tQuantile = lazyFunction(lazyPackage<typeof TQuantile>("@stdlib/stats-base-dists-t-quantile"));
+import { normalCdf, tCdf, tQuantile } from "../distributions.ts";
 
 /** Centered sums over the rows where x and y are both finite (x̃ = x − mean of those x, likewise ỹ). */
 export interface CenteredSums {

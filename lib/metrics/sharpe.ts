@@ -20,14 +20,8 @@
  * @module
  */
 
-import type NormalCdf from "@stdlib/stats-base-dists-normal-cdf";
-import type NormalQuantile from "@stdlib/stats-base-dists-normal-quantile";
+import { normalCdf, normalQuantile } from "../distributions.ts";
 import { ConfigError } from "../errors.ts";
-import { lazyFunction, lazyPackage } from "../lazy_package.ts";
-
-// Loaded on first use (lib/lazy_package.ts): the @stdlib distributions are hundreds of small CommonJS modules.
-const normalCdf = lazyFunction(lazyPackage<typeof NormalCdf>("@stdlib/stats-base-dists-normal-cdf"));
-const normalQuantile = lazyFunction(lazyPackage<typeof NormalQuantile>("@stdlib/stats-base-dists-normal-quantile"));
 
 const EULER_GAMMA = 0.5772156649015329;
 

@@ -9,16 +9,8 @@
  * @module
  */
 
-import type BinomialCdf from "@stdlib/stats-base-dists-binomial-cdf";
-import type BinomialPmf from "@stdlib/stats-base-dists-binomial-pmf";
-import type NormalQuantile from "@stdlib/stats-base-dists-normal-quantile";
+import { binomialCdf, binomialPmf, normalQuantile } from "../distributions.ts";
 import { ConfigError } from "../errors.ts";
-import { lazyFunction, lazyPackage } from "../lazy_package.ts";
-
-// Loaded on first use (lib/lazy_package.ts): the @stdlib distributions are hundreds of small CommonJS modules.
-const binomialCdf = lazyFunction(lazyPackage<typeof BinomialCdf>("@stdlib/stats-base-dists-binomial-cdf"));
-const binomialPmf = lazyFunction(lazyPackage<typeof BinomialPmf>("@stdlib/stats-base-dists-binomial-pmf"));
-const normalQuantile = lazyFunction(lazyPackage<typeof NormalQuantile>("@stdlib/stats-base-dists-normal-quantile"));
 
 function checkCounts(k: number, n: number, p: number): void {
   if (!(Number.isInteger(n) && n >= 1)) throw new ConfigError(`n must be an integer ≥ 1, got ${n}`);
