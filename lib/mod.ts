@@ -180,7 +180,7 @@ export {
 } from "./metrics/baselines.ts";
 export type { DirectionBaselines, DirectionBaselinesInput } from "./metrics/baselines.ts";
 export { balancedRegressionWeights, classWeights, sampleWeightsFromClasses } from "./metrics/class_weights.ts";
-export { accuracySignificance, binomialTest, wilsonInterval } from "./metrics/significance.ts";
+export { accuracySignificance, binomialTest, holmAdjusted, wilsonInterval } from "./metrics/significance.ts";
 export type { AccuracySignificance } from "./metrics/significance.ts";
 export {
   BOOTSTRAP_REPLICATES,

@@ -1,7 +1,7 @@
 /**
  * Is an accuracy distinguishable from chance? An exact binomial test (scipy's `binomtest` conventions, including its
  * two-sided rule: sum the probabilities of all outcomes no more likely than the observed one) and the Wilson score
- * interval. Binomial and normal distributions come from @stdlib.
+ * interval; and Holm's adjustment for p-values read together. Binomial and normal distributions come from @stdlib.
  *
  * Rows are assumed independent. Overlapping h-day labels and cross-sectional correlation make daily panel rows far
  * from independent, so these p-values are optimistic there: test on one row per date (or per h dates) when in doubt.
@@ -117,4 +117,22 @@ export function accuracySignificance(
     chance,
     confidence,
   };
+}
+
+/**
+ * Holm's step-down adjustment of p-values read together (Holm 1979): with the k finite p-values sorted ascending,
+ * the j-th smallest (j = 1 … k) becomes max over i ≤ j of min(1, (k − i + 1) · p₍ᵢ₎). Rejecting where the adjusted
+ * value is ≤ α keeps the family-wise error rate at α under any dependence between the tests, and is uniformly more
+ * powerful than Bonferroni. Non-finite inputs stay NaN and are not counted in k. Written here because it is five lines;
+ * the statistics packages candor uses do not provide it.
+ */
+export function holmAdjusted(pValues: readonly number[]): number[] {
+  const order = pValues.map((p, i) => [p, i] as const).filter(([p]) => Number.isFinite(p)).sort((a, b) => a[0] - b[0]);
+  const out = pValues.map(() => NaN);
+  let running = 0;
+  order.forEach(([p, i], j) => {
+    running = Math.max(running, Math.min(1, (order.length - j) * p));
+    out[i] = running;
+  });
+  return out;
 }

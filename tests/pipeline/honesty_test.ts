@@ -41,6 +41,7 @@ Deno.test("planted market: the signal is learned (edge, gate passes) but never b
   let hits = 0;
   p.rows.forEach((row, i) => hits += (p.scores[i] > 0.5) === (r.data.target[row] > 0) ? 1 : 0);
   assert.ok(Math.abs(hits / n - e.pooled.accuracy) < 1e-12);
+  assert.ok(!r.report.notes.some((n) => /Holm/.test(n)), "one entry is one test: no multiple-comparison note");
   // The mean cross-sectional rank IC's interval: above 0 here, and about as wide as the textbook one for independent
   // next-day ICs (mean ± 1.96 sd / √dates) — a block bootstrap on near-independent dates should agree with it.
   const cs = crossSectionalIC(
@@ -56,6 +57,29 @@ Deno.test("planted market: the signal is learned (edge, gate passes) but never b
   assert.ok(width > 0.7 * textbook && width < 1.4 * textbook, `width ${width} against ${textbook}`);
 });
 
+Deno.test("several entries: a study with an edge says which edges hold under Holm's correction; one entry or no edge says nothing", async () => {
+  const r = await runStudy({
+    data: { synthetic: SMALL },
+    validation: { folds: 3 },
+    models: [GBM, { kind: "logistic" }],
+  });
+  const [a, b] = r.report.entries;
+  assert.ok(a.pooled.verdict === "edge" || b.pooled.verdict === "edge", "the planted signal gives an edge");
+  // Holm by hand for two one-sided bootstrap p-values: the smaller doubled, the larger raised to it if below.
+  const [pa, pb] = [a.pooled.edge.pValue, b.pooled.edge.pValue];
+  const low = Math.min(1, 2 * Math.min(pa, pb)), high = Math.max(low, Math.max(pa, pb));
+  const adjusted = pa <= pb ? [low, high] : [high, low];
+  const note = r.report.notes.find((n) => /Holm/.test(n));
+  assert.ok(note, r.report.notes.join("\n"));
+  assert.match(note, /^2 entries tested on the same rows: each verdict is a one-sided test at 2\.5 %/);
+  [a, b].forEach((e, i) => {
+    if (e.pooled.verdict !== "edge") return assert.ok(!note.includes(`${e.name}'s edge`), note);
+    const shown = adjusted[i] < 0.001 ? "< 0.001" : `= ${adjusted[i].toFixed(3)}`;
+    const holds = adjusted[i] <= 0.025 ? "holds" : "does not hold";
+    assert.ok(note.includes(`${e.name}'s edge ${holds} (adjusted p ${shown})`), note);
+  });
+});
+
 Deno.test("random walk: the out-of-sample accuracy is a coin flip, the verdict is no-edge and the gate fails", async () => {
   const r = await runStudy({
     data: { synthetic: { ...SMALL, mode: "random-walk" } },
@@ -66,7 +90,8 @@ Deno.test("random walk: the out-of-sample accuracy is a coin flip, the verdict i
     assert.ok(Math.abs(e.pooled.accuracy - 0.5) < 4 * 0.5 / Math.sqrt(e.pooled.metrics.nTest), `${e.pooled.accuracy}`);
     assert.equal(e.pooled.verdict, "no-edge");
     assert.equal(e.gate.passed, false);
-    // Nothing to find: the mean cross-sectional rank IC's interval covers 0.
+    // Nothing to find: no multiple-comparison note, and the mean cross-sectional rank IC's interval covers 0.
+    assert.ok(!r.report.notes.some((n) => /Holm/.test(n)), r.report.notes.join("\n"));
     assert.ok(e.pooled.metrics.meanICLow < 0 && 0 < e.pooled.metrics.meanICHigh, JSON.stringify(e.pooled.metrics));
   }
 });
