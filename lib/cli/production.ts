@@ -18,6 +18,7 @@ import { ConfigError } from "../errors.ts";
 import { resolveStudyConfig, setConfigValue, type StudyConfig } from "../pipeline/config.ts";
 import { runStudy, type StudyResult } from "../pipeline/study.ts";
 import { parseSizing, SIZING_KINDS, SIZING_PRESETS, sizingLabel } from "../pipeline/sizing.ts";
+import { adjustedPText, type FamilyVerdict } from "../pipeline/evaluate.ts";
 import { isPostgresUrl, openStore, redactUrl, resolveStoreLocation } from "../store/mod.ts";
 import type { Store } from "../store/store.ts";
 import { DEFAULT_MODELS_DIR, type ProductionResult, trainProduction } from "../production/train.ts";
@@ -294,6 +295,18 @@ async function resolveConfig(values: Record<string, string | boolean | string[] 
 // train
 // ---------------------------------------------------------------------------------------------------------------------
 
+/** How a model's edge reads among its study's entries (Holm's correction), or nothing for a one-entry study. */
+function familyText(f: FamilyVerdict | undefined): string {
+  if (f === undefined) return "";
+  return f.holds
+    ? `; its edge holds under Holm's correction over the study's ${f.tests} entries (adjusted p ${
+      adjustedPText(f.adjustedP)
+    })`
+    : `; its edge does NOT hold under Holm's correction over the study's ${f.tests} entries (adjusted p ${
+      adjustedPText(f.adjustedP)
+    }): the best of several entries can be a chance winner`;
+}
+
 /** Prints (or returns as JSON) what production training did. */
 function trainOutput(source: StudySource, r: ProductionResult, json: boolean): string {
   const models = r.models.map((m) => ({
@@ -302,6 +315,7 @@ function trainOutput(source: StudySource, r: ProductionResult, json: boolean): s
     kind: m.manifest.kind,
     path: m.path,
     gate: m.manifest.study.gate,
+    ...(m.family === undefined ? {} : { family: m.family }),
     skipGate: m.manifest.study.skipGate,
     trainedOn: m.manifest.trainedOn,
     winRatePrior: m.manifest.winRatePrior,
@@ -314,7 +328,7 @@ function trainOutput(source: StudySource, r: ProductionResult, json: boolean): s
       `  ${m.id}  ${m.name} (${m.kind}) trained on ${m.trainedOn.from} → ${m.trainedOn.to} (${m.trainedOn.rows.fit} ` +
         `fitting rows, ${m.trainedOn.rows.validation} early-stopping rows); gate ${
           m.gate.passed ? "passed" : "FAILED — trained by --skip-gate (stored)"
-        } (WFE ${m.gate.wfe === null ? "undefined" : fmt(m.gate.wfe, 2)}); win-rate prior ${
+        } (WFE ${m.gate.wfe === null ? "undefined" : fmt(m.gate.wfe, 2)})${familyText(m.family)}; win-rate prior ${
           fmt(m.winRatePrior.prior, 3)
         }; ` +
         `sizing ${m.sizing}\n    → ${m.path}`,

@@ -29,7 +29,7 @@
 import { balancedAccuracy, classificationReport, matthewsCorrelation } from "../metrics/classification.ts";
 import { crossSectionalIC, informationCoefficient, rankInformationCoefficient } from "../metrics/correlation.ts";
 import { meanSquaredError, predictionStd, r2Score } from "../metrics/regression.ts";
-import { accuracySignificance } from "../metrics/significance.ts";
+import { accuracySignificance, holmAdjusted } from "../metrics/significance.ts";
 import { bootstrapCorrelation, type BootstrapEstimate, bootstrapMean } from "../metrics/bootstrap.ts";
 import { correlationInterval, correlationPValue, correlationWithError } from "../metrics/driscoll_kraay.ts";
 import type { DiagnosticRecord } from "../store/store.ts";
@@ -388,6 +388,66 @@ export interface Edge {
   against: string;
   /** Rows the difference is computed on. */
   rows: number;
+}
+
+/** The one-sided level of an entry's verdict: its 95 % interval lies above 0. */
+export const VERDICT_LEVEL = 0.025;
+
+/** What {@link familyVerdicts} reads of an entry: its name and pooled verdict (a study entry or a stored run summary). */
+export interface VerdictOf {
+  name: string;
+  pooled: {
+    verdict: "edge" | "no-edge";
+    verdictOn: string;
+    edge: { pValue: number };
+    icDriscollKraay: { value: number; pValue: number };
+  };
+}
+
+/** An entry's verdict read as one of a study's tests (see {@link familyVerdicts}). */
+export interface FamilyVerdict {
+  /** Entries tested on the same rows (those with a defined p-value). */
+  tests: number;
+  /** The entry's one-sided p-value after Holm's correction over `tests`. */
+  adjustedP: number;
+  /** Whether its edge holds at a family-wise {@link VERDICT_LEVEL}: an `edge` verdict and adjustedP ≤ the level. */
+  holds: boolean;
+}
+
+/**
+ * An entry's verdict as a one-sided p-value: the bootstrap p of its edge over the strongest baseline, or for an IC
+ * verdict half the Driscoll–Kraay two-sided p on the side of the estimate.
+ */
+function verdictPValue(e: VerdictOf): number {
+  if (e.pooled.verdictOn !== "ic") return e.pooled.edge.pValue;
+  const { value, pValue } = e.pooled.icDriscollKraay;
+  return value > 0 ? pValue / 2 : 1 - pValue / 2;
+}
+
+/**
+ * Several entries on the same rows are several tests: the more entries, the likelier one shows an edge by chance.
+ * Holm's correction over the entries' one-sided p-values, per entry name (entries without a defined p-value are left
+ * out). A bootstrap p-value is at least 1/1001, so beyond about 25 entries no edge can hold.
+ */
+export function familyVerdicts(entries: readonly VerdictOf[]): Map<string, FamilyVerdict> {
+  const p = entries.map(verdictPValue);
+  const tests = p.filter(Number.isFinite).length;
+  const adjusted = holmAdjusted(p);
+  const out = new Map<string, FamilyVerdict>();
+  entries.forEach((e, i) => {
+    if (!Number.isFinite(adjusted[i])) return;
+    out.set(e.name, {
+      tests,
+      adjustedP: adjusted[i],
+      holds: e.pooled.verdict === "edge" && adjusted[i] <= VERDICT_LEVEL,
+    });
+  });
+  return out;
+}
+
+/** An adjusted p-value as the study note and `candor train` print it: "= 0.003", or "< 0.001". */
+export function adjustedPText(p: number): string {
+  return p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`;
 }
 
 /** The walk-forward-efficiency gate of an entry. */

@@ -33,7 +33,6 @@ import { auditFeatures } from "../leakage/audit.ts";
 import { assertPanelAdequate } from "../data/adequacy.ts";
 import type { ConfigurationFinding } from "../leakage/configuration.ts";
 import { plausibilityCheck } from "../metrics/plausibility.ts";
-import { holmAdjusted } from "../metrics/significance.ts";
 import type { Store } from "../store/store.ts";
 import { ConfigError, InterruptedError, LeakageError, RecordingError, ResumeRefusedError } from "../errors.ts";
 import { CANDOR_VERSION } from "../version.ts";
@@ -46,6 +45,7 @@ import {
   prepareStudyData,
   selectFeatures,
 } from "./data.ts";
+import { adjustedPText, familyVerdicts } from "./evaluate.ts";
 import { configurationGate, type FoldPlan, planFolds, plannedFitted } from "./plan.ts";
 import { trainerOf } from "./trainers/registry.ts";
 import type { OutOfFoldPredictions, StudyData } from "./trainers/contract.ts";
@@ -246,40 +246,20 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
   ];
 }
 
-/** The one-sided level of an entry's verdict: its 95 % interval lies above 0. */
-const VERDICT_LEVEL = 0.025;
-
 /**
- * An entry's verdict as a one-sided p-value: the bootstrap p of its edge over the strongest baseline, or for an IC
- * verdict half the Driscoll–Kraay two-sided p on the side of the estimate.
- */
-function verdictPValue(e: EntryReport): number {
-  if (e.pooled.verdictOn !== "ic") return e.pooled.edge.pValue;
-  const { value, pValue } = e.pooled.icDriscollKraay;
-  return value > 0 ? pValue / 2 : 1 - pValue / 2;
-}
-
-/**
- * Several entries on the same rows are several tests: the more entries, the likelier one shows an edge by chance. When
- * a study of two or more entries finds an edge, this note says which edges hold under Holm's correction at the level
- * of a single verdict (one-sided 2.5 %, family-wise), with the adjusted p-values. (A bootstrap p-value is at least
- * 1/1001, so beyond about 25 entries no edge can hold: the note then says so by its numbers.)
+ * When a study of two or more entries finds an edge, which of its edges hold under Holm's correction at the level of a
+ * single verdict (one-sided 2.5 %, family-wise), with the adjusted p-values ({@link familyVerdicts}).
  */
 function multipleComparisonNote(entries: readonly EntryReport[]): string | undefined {
-  const p = entries.map(verdictPValue);
-  const tested = p.filter(Number.isFinite).length;
+  const family = familyVerdicts(entries);
+  const tested = family.values().next().value?.tests ?? 0;
   if (tested < 2 || !entries.some((e) => e.pooled.verdict === "edge")) return undefined;
-  const adjusted = holmAdjusted(p);
-  const show = (x: number) => (x < 0.001 ? "< 0.001" : `= ${x.toFixed(3)}`);
-  const findings = entries.flatMap((e, i) =>
-    e.pooled.verdict === "edge" && Number.isFinite(adjusted[i])
-      ? [
-        `${e.name}'s edge ${adjusted[i] <= VERDICT_LEVEL ? "holds" : "does not hold"} (adjusted p ${
-          show(adjusted[i])
-        })`,
-      ]
-      : []
-  );
+  const findings = entries.flatMap((e) => {
+    const f = family.get(e.name);
+    return e.pooled.verdict === "edge" && f !== undefined
+      ? [`${e.name}'s edge ${f.holds ? "holds" : "does not hold"} (adjusted p ${adjustedPText(f.adjustedP)})`]
+      : [];
+  });
   return `${tested} entries tested on the same rows: each verdict is a one-sided test at 2.5 % (its 95 % interval ` +
     `above 0); with Holm's correction over the ${tested} tests (family-wise 2.5 %): ${findings.join("; ")}`;
 }

@@ -23,7 +23,7 @@ import type { ModelEntry, StudyConfig } from "../pipeline/config.ts";
 import type { PreparedStudy } from "../pipeline/study.ts";
 import type { FeatureSelection, Market } from "../pipeline/data.ts";
 import { configurationGate, type FoldPlan, MIN_FIT_DATES, rowsForDates } from "../pipeline/plan.ts";
-import type { Gate } from "../pipeline/evaluate.ts";
+import type { FamilyVerdict, Gate } from "../pipeline/evaluate.ts";
 import { targetDistribution } from "../pipeline/evaluate.ts";
 import { directionAccuracy, priorOf, shareUp } from "../pipeline/backtest.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
@@ -52,6 +52,8 @@ export interface EntryGate {
   gate: Gate;
   /** The entry's run in the study, when stored. */
   runId?: string;
+  /** Its verdict as one of the study's tests (Holm's correction over its entries), when the study had two or more. */
+  family?: FamilyVerdict;
 }
 
 /** The parts of a study production training reads: prices, features, dataset, plan. */
@@ -111,6 +113,8 @@ export interface ProductionModel {
   path: string;
   /** The manifest written there. */
   manifest: ModelManifest;
+  /** Its entry's verdict among the study's entries (Holm), when the study had two or more. */
+  family?: FamilyVerdict;
 }
 
 /** What production training did. */
@@ -363,7 +367,8 @@ async function register(
     await Deno.remove(path, { recursive: true }).catch(() => {});
     throw e;
   }
-  return { id, path, manifest };
+  const family = input.gates.get(name)?.family;
+  return { id, path, manifest, ...(family === undefined ? {} : { family }) };
 }
 
 /**

@@ -45,6 +45,7 @@ Deno.test("candor run --production registers the passing entry; backtest --run r
     assert.equal(out.models[0].gate.passed, true, out.models[0].gate.reason);
     assert.equal(out.production.models.length, 1);
     assert.equal(out.production.models[0].sizing, "hybrid(seed-aapl)");
+    assert.equal(out.production.models[0].family, undefined, "one entry is one test: no Holm reading");
     const runId = out.models[0].runId;
 
     const bt = await candor([
@@ -81,6 +82,59 @@ Deno.test("candor run --production registers the passing entry; backtest --run r
     const noFrom = await candor(["simulate", "--config", config]);
     assert.equal(noFrom.code, 2);
     assert.match(noFrom.stderr, /needs --from DATE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("candor run --production and train --study: each model says whether its edge holds among the study's entries (Holm)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "candor-cli-family-" });
+  try {
+    const db = join(dir, "runs.db");
+    const config = join(dir, "study.yaml");
+    await Deno.writeTextFile(
+      config,
+      "data: { synthetic: { symbols: 4, days: 450, seed: 2 } }\nvalidation: { folds: 2 }\n" +
+        "models: [{ name: lin, kind: logistic }, { name: rdg, kind: ridge }]\n",
+    );
+    const run = await candor([
+      "run",
+      "--config",
+      config,
+      "--db",
+      db,
+      "--production",
+      "--models-dir",
+      join(dir, "m"),
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    // Holm for two one-sided p-values, by hand: the smaller doubled, the larger raised to it.
+    const p = out.models.map((m: { pooled: { edge: { pValue: number } } }) => m.pooled.edge.pValue) as number[];
+    const low = Math.min(1, 2 * Math.min(...p)), high = Math.max(low, Math.max(...p));
+    const adjusted = p.map((x) => (x === Math.min(...p) ? low : high));
+    assert.equal(out.production.models.length, 2, JSON.stringify(out.production.refused));
+    for (const m of out.production.models) {
+      const i = out.models.findIndex((e: { name: string }) => e.name === m.name);
+      assert.equal(m.family.tests, 2);
+      assert.ok(Math.abs(m.family.adjustedP - adjusted[i]) < 1e-12, `${m.family.adjustedP} vs ${adjusted[i]}`);
+      assert.equal(m.family.holds, adjusted[i] <= 0.025);
+    }
+    // The same reading from the stored study, in words.
+    const train = await candor(["train", "--study", out.id, "--db", db, "--models-dir", join(dir, "m2")]);
+    assert.equal(train.code, 0, train.stderr);
+    for (const [i, m] of out.models.entries()) {
+      const words = adjusted[i] <= 0.025 ? "holds" : "does NOT hold";
+      const shown = adjusted[i] < 0.001 ? "< 0.001" : `= ${adjusted[i].toFixed(3)}`;
+      assert.ok(
+        train.stdout.includes(`${m.name} (`) &&
+          train.stdout.includes(
+            `its edge ${words} under Holm's correction over the study's 2 entries (adjusted p ${shown})`,
+          ),
+        train.stdout,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
