@@ -295,9 +295,12 @@ async function resolveConfig(values: Record<string, string | boolean | string[] 
 // train
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** How a model's edge reads among its study's entries (Holm's correction), or nothing for a one-entry study. */
+/**
+ * How a model's edge reads among its study's entries (Holm's correction); nothing for a one-entry study or an entry
+ * without an edge of its own (trained by --skip-gate: the gate's line says so).
+ */
 function familyText(f: FamilyVerdict | undefined): string {
-  if (f === undefined) return "";
+  if (f === undefined || !f.edge) return "";
   return f.holds
     ? `; its edge holds under Holm's correction over the study's ${f.tests} entries (adjusted p ${
       adjustedPText(f.adjustedP)

@@ -410,6 +410,8 @@ export interface FamilyVerdict {
   tests: number;
   /** The entry's one-sided p-value after Holm's correction over `tests`. */
   adjustedP: number;
+  /** Its own verdict was `edge` (Holm can only take an edge away; a `no-edge` entry has none to lose). */
+  edge: boolean;
   /** Whether its edge holds at a family-wise {@link VERDICT_LEVEL}: an `edge` verdict and adjustedP ≤ the level. */
   holds: boolean;
 }
@@ -436,11 +438,8 @@ export function familyVerdicts(entries: readonly VerdictOf[]): Map<string, Famil
   const out = new Map<string, FamilyVerdict>();
   entries.forEach((e, i) => {
     if (!Number.isFinite(adjusted[i])) return;
-    out.set(e.name, {
-      tests,
-      adjustedP: adjusted[i],
-      holds: e.pooled.verdict === "edge" && adjusted[i] <= VERDICT_LEVEL,
-    });
+    const edge = e.pooled.verdict === "edge";
+    out.set(e.name, { tests, adjustedP: adjusted[i], edge, holds: edge && adjusted[i] <= VERDICT_LEVEL });
   });
   return out;
 }

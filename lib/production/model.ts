@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { ConfigError, StoreError } from "../errors.ts";
 import type { StudyConfig } from "../pipeline/config.ts";
-import type { Gate, TargetStats } from "../pipeline/evaluate.ts";
+import type { FamilyVerdict, Gate, TargetStats } from "../pipeline/evaluate.ts";
 import type { FoldPrior } from "../pipeline/backtest.ts";
 import type { StudyData, Task, TrainedModel } from "../pipeline/trainers/contract.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
@@ -102,8 +102,11 @@ export interface ModelManifest {
   dataSource: string;
   /** candor version that trained it. */
   version: string;
-  /** The study whose gate allowed it. */
-  study: { id: string | null; runId: string | null; gate: Gate; skipGate: boolean };
+  /**
+   * The study whose gate allowed it (or was overridden: `skipGate`), and, from a study of two or more entries, its
+   * verdict among them under Holm's correction (absent in models trained before it was recorded).
+   */
+  study: { id: string | null; runId: string | null; gate: Gate; skipGate: boolean; family?: FamilyVerdict };
   /** ISO time it was trained. */
   createdAt: string;
 }

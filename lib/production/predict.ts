@@ -17,7 +17,8 @@
  * - **warnings**: stale data (the symbol's last price is before the as-of date), missing features (NaN in the row
  *   predicted from), a symbol the model never saw in training, a gap since training (more than
  *   {@link GAP_WARNING_DAYS} trading days between the model's last training price and the as-of date), a row that
- *   could not be predicted (a sequence model without enough history).
+ *   could not be predicted (a sequence model without enough history); and for the model, a gate its training
+ *   overrode (`--skip-gate`) or an edge that did not hold among its study's entries (Holm).
  *
  * Refused before anything is stored (ConfigError): a model id not in the store; a model whose feature definitions
  * differ from this candor's and cannot be loaded from the model (lib/production/features.ts); price files without
@@ -35,6 +36,7 @@ import { fingerprintFiles } from "../data/fingerprint.ts";
 import { panelReturns, toGrid } from "../backtest/panel.ts";
 import { trailingVolatility } from "../backtest/sizing.ts";
 import { prepareFeatureRows } from "../pipeline/data.ts";
+import { adjustedPText } from "../pipeline/evaluate.ts";
 import { portfolioLabel, rowSizingInputs, sizeBook, sizingLabel } from "../pipeline/sizing.ts";
 import type { Store } from "../store/store.ts";
 import type { NewProductionPredictions, ProductionPrediction } from "../store/production.ts";
@@ -74,7 +76,10 @@ export interface PredictOutput {
   predictions: SymbolPrediction[];
   /** What the numbers are. */
   conventions: { score: string; confidence: string; position: string; weight: string };
-  /** Model-level warnings (version, definitions loaded from the model, no out-of-sample track). */
+  /**
+   * Model-level warnings (version, definitions loaded from the model, no out-of-sample track, a gate overridden by
+   * `--skip-gate`, an edge that did not hold under Holm's correction over its study's entries).
+   */
   warnings: string[];
   /** The model's entry, kind and training window, for the printout. */
   about: { name: string; kind: string; trainedTo: string; lastPriceDate: string; version: string };
@@ -133,6 +138,17 @@ export async function predictLatest(
   const warnings: string[] = [];
   if (m.version !== CANDOR_VERSION) {
     warnings.push(`the model was trained with candor ${m.version}; this is ${CANDOR_VERSION}`);
+  }
+  if (m.study.skipGate) {
+    warnings.push(`trained despite a failed gate (--skip-gate): ${m.study.gate.reason}`);
+  }
+  const family = m.study.family;
+  if (family !== undefined && family.edge && !family.holds) {
+    warnings.push(
+      `its edge does not hold under Holm's correction over its study's ${family.tests} entries (adjusted p ${
+        adjustedPText(family.adjustedP)
+      }): the best of several entries can be a chance winner`,
+    );
   }
   const resolved = resolveSavedFeatures(m.features.builtIn, what);
   if (resolved.fromSaved.length > 0) {

@@ -327,7 +327,13 @@ async function register(
     dataFingerprint: study.market.fingerprint,
     dataSource: study.market.source,
     version: CANDOR_VERSION,
-    study: { id: input.studyId ?? null, runId: gate.runId ?? null, gate: gate.gate, skipGate: skipped },
+    study: {
+      id: input.studyId ?? null,
+      runId: gate.runId ?? null,
+      gate: gate.gate,
+      skipGate: skipped,
+      ...(gate.family === undefined ? {} : { family: gate.family }),
+    },
     createdAt: new Date().toISOString(),
   };
   try {
@@ -367,8 +373,7 @@ async function register(
     await Deno.remove(path, { recursive: true }).catch(() => {});
     throw e;
   }
-  const family = input.gates.get(name)?.family;
-  return { id, path, manifest, ...(family === undefined ? {} : { family }) };
+  return { id, path, manifest, ...(gate.family === undefined ? {} : { family: gate.family }) };
 }
 
 /**

@@ -120,6 +120,9 @@ Deno.test("candor run --production and train --study: each model says whether it
       assert.equal(m.family.tests, 2);
       assert.ok(Math.abs(m.family.adjustedP - adjusted[i]) < 1e-12, `${m.family.adjustedP} vs ${adjusted[i]}`);
       assert.equal(m.family.holds, adjusted[i] <= 0.025);
+      // Stored with the model, for `candor predict` to warn about an edge that does not hold.
+      const manifest = JSON.parse(await Deno.readTextFile(join(m.path, "model.json")));
+      assert.deepEqual(manifest.study.family, m.family);
     }
     // The same reading from the stored study, in words.
     const train = await candor(["train", "--study", out.id, "--db", db, "--models-dir", join(dir, "m2")]);

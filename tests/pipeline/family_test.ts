@@ -24,6 +24,7 @@ Deno.test("familyVerdicts: Holm over the entries' one-sided p-values; an edge ho
   const two = familyVerdicts([entry("x", "edge", 0.015), entry("y", "edge", 0.02)]);
   assert.equal(two.get("x")!.holds, false);
   assert.ok(Math.abs(two.get("x")!.adjustedP - 0.03) < 1e-15);
+  assert.deepEqual([...f.values()].map((v) => v.edge), [true, false, true]);
   // A no-edge verdict never holds, however small its p.
   assert.equal(familyVerdicts([entry("n", "no-edge", 0.001), entry("m", "edge", 0.5)]).get("n")!.holds, false);
 });

@@ -355,6 +355,38 @@ Deno.test("production: a failed gate refuses training with its numbers; --skip-g
     } finally {
       await again.close();
     }
+    // Predicting with it says, for the model, that its gate was overridden. Its study's Holm reading (written into
+    // its manifest here, as a study of three entries would have left it) adds nothing while the entry had no edge of
+    // its own, and warns once an edge it had does not survive the correction.
+    const manifestPath = join(out.models[0].path, "model.json");
+    const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+    const prices = join(dir, "prices");
+    const synth = await candor(
+      ["synth", "--out", prices, "--symbols", "4", "--days", "400", "--mode", "random-walk", "--seed", "3"],
+    );
+    assert.equal(synth.code, 0, synth.stderr);
+    const predict = async (family: Record<string, unknown>) => {
+      manifest.study.family = family;
+      await Deno.writeTextFile(manifestPath, JSON.stringify(manifest));
+      return await candor(["predict", "--model", "latest", "--data", prices, "--db", db, "--no-store"]);
+    };
+    const noEdge = await predict({ tests: 3, adjustedP: 1, edge: false, holds: false });
+    assert.equal(noEdge.code, 0, noEdge.stderr);
+    assert.match(noEdge.stdout, /^warning: trained despite a failed gate/m);
+    assert.ok(!noEdge.stdout.includes("Holm"), noEdge.stdout);
+    const predicted = await predict({ tests: 3, adjustedP: 0.041, edge: true, holds: false });
+    assert.equal(predicted.code, 0, predicted.stderr);
+    assert.match(
+      predicted.stdout,
+      /^warning: trained despite a failed gate \(--skip-gate\): no edge: accuracy edge over .* points \(95% CI /m,
+    );
+    assert.ok(
+      predicted.stdout.includes(
+        "warning: its edge does not hold under Holm's correction over its study's 3 entries (adjusted p = 0.041): " +
+          "the best of several entries can be a chance winner",
+      ),
+      predicted.stdout,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
