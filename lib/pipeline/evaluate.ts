@@ -421,9 +421,11 @@ export interface FamilyVerdict {
  * verdict half the Driscoll–Kraay two-sided p on the side of the estimate.
  */
 function verdictPValue(e: VerdictOf): number {
-  if (e.pooled.verdictOn !== "ic") return e.pooled.edge.pValue;
-  const { value, pValue } = e.pooled.icDriscollKraay;
-  return value > 0 ? pValue / 2 : 1 - pValue / 2;
+  // Optional reads: run summaries stored by earlier versions may lack a field (then the entry is not counted).
+  if (e.pooled.verdictOn !== "ic") return e.pooled.edge?.pValue ?? NaN;
+  const dk = e.pooled.icDriscollKraay;
+  if (dk === undefined) return NaN;
+  return dk.value > 0 ? dk.pValue / 2 : 1 - dk.pValue / 2;
 }
 
 /**
