@@ -4,25 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import pl from "nodejs-polars";
 import { assertPanelAdequate, checkPanelAdequacy, MIN_LEARNING_DATES } from "../../lib/data/adequacy.ts";
 import { ConfigError, DataError } from "../../lib/errors.ts";
-import { panelFromFrame, randomWalkPanel } from "../features/_panels.ts";
-
-/** A panel from a long frame; the price columns all equal `close` (a valid bar). */
-function panelOf(rows: { symbol: string; date: string; close: number }[]) {
-  const c = rows.map((r) => r.close);
-  return panelFromFrame(pl.DataFrame({
-    date: rows.map((r) => r.date),
-    symbol: rows.map((r) => r.symbol),
-    open: c,
-    high: c,
-    low: c,
-    close: c,
-    adj_close: c,
-    volume: rows.map(() => 1000),
-  }));
-}
+import { panelOfRows, randomWalkPanel } from "../features/_panels.ts";
 
 Deno.test("a long random walk is adequate: no problem, the numbers counted", () => {
   const panel = randomWalkPanel(3, 2, 300);
@@ -77,7 +61,7 @@ Deno.test("constant prices: one symbol among others, and the whole panel, with p
   const moving = dates.map((date, i) => ({ symbol: "MOVE", date, close: 10 + i }));
   const flat = dates.map((date) => ({ symbol: "FLAT", date, close: 7.5 }));
   const lone = [{ symbol: "ONE", date: dates[0], close: 3 }]; // one row: no return to be constant
-  const mixed = checkPanelAdequacy(panelOf([...flat, ...moving, ...lone]), { minDates: 1 });
+  const mixed = checkPanelAdequacy(panelOfRows([...flat, ...moving, ...lone]), { minDates: 1 });
   assert.deepEqual(mixed.constantSymbols, [
     { symbol: "FLAT", rows: 4, price: 7.5, firstDate: "2021-01-04", lastDate: "2021-01-07" },
   ]);
@@ -87,10 +71,10 @@ Deno.test("constant prices: one symbol among others, and the whole panel, with p
     `2021-01-07); their returns are all 0 and would be learned as "down"; drop them or fix their prices`,
   ]);
 
-  const allFlat = checkPanelAdequacy(panelOf(flat), { minDates: 1 });
+  const allFlat = checkPanelAdequacy(panelOfRows(flat), { minDates: 1 });
   assert.equal(allFlat.constantPanel, true);
   assert.match(allFlat.problems[0], /^constant prices: adj_close never changes for any of the 1 symbol\(s\): FLAT/);
-  assert.throws(() => assertPanelAdequate(panelOf(flat), { minDates: 1, source: "flat.csv" }), (e: unknown) => {
+  assert.throws(() => assertPanelAdequate(panelOfRows(flat), { minDates: 1, source: "flat.csv" }), (e: unknown) => {
     assert.ok(e instanceof DataError);
     assert.equal(e.found, "1 symbol(s), 4 date(s), 4 row(s), 1 with constant prices");
     return true;

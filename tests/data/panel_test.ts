@@ -5,26 +5,11 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { pl } from "../../lib/data/polars.ts";
-import { panelFromFrame, rowDatePositions } from "../../lib/data/panel.ts";
-
-function panelOf(rows: { symbol: string; date: string }[]) {
-  const n = rows.length;
-  const ones = Array.from({ length: n }, () => 1);
-  return panelFromFrame(pl.DataFrame({
-    date: rows.map((r) => r.date),
-    symbol: rows.map((r) => r.symbol),
-    open: ones,
-    high: ones,
-    low: ones,
-    close: ones,
-    adj_close: ones,
-    volume: ones,
-  }));
-}
+import { rowDatePositions } from "../../lib/data/panel.ts";
+import { panelOfRows } from "../features/_panels.ts";
 
 Deno.test("rowDatePositions: each row's index on the sorted union of dates", () => {
-  const panel = panelOf([
+  const panel = panelOfRows([
     { symbol: "A", date: "2020-01-02" },
     { symbol: "A", date: "2020-01-06" },
     { symbol: "B", date: "2020-01-03" },
@@ -49,7 +34,7 @@ Deno.test("rowDatePositions: property — positions index panel.dates back to ea
         const rows = days.flatMap((ks, s) =>
           [...ks].sort((a, b) => a - b).map((k) => ({ symbol: `S${s}`, date: day(k) }))
         );
-        const panel = panelOf(rows);
+        const panel = panelOfRows(rows);
         const expected = [...new Set(rows.map((r) => r.date))].sort();
         const at = rowDatePositions(panel);
         assert.deepStrictEqual(panel.dates, expected);

@@ -47,6 +47,24 @@ export function panelOf(
   return panelFromFrame(pl.concat(frames));
 }
 
+/**
+ * A panel from long rows (sorted by symbol, then date) whose price columns all equal `close` (a valid bar; 1 when not
+ * given) and volume 1000: for tests about dates, symbols and levels rather than bars.
+ */
+export function panelOfRows(rows: { symbol: string; date: string; close?: number }[]): Panel {
+  const c = rows.map((r) => r.close ?? 1);
+  return panelFromFrame(pl.DataFrame({
+    date: rows.map((r) => r.date),
+    symbol: rows.map((r) => r.symbol),
+    open: c,
+    high: c,
+    low: c,
+    close: c,
+    adj_close: c,
+    volume: rows.map(() => 1000),
+  }));
+}
+
 /** Wraps a frame (date, symbol, prices, extra numeric columns) into a Panel with lib/data's panelFromFrame. */
 export function panelFromFrame(frame: pl.DataFrame): Panel {
   const price = new Set<string>(PANEL_COLUMNS);
