@@ -7,6 +7,33 @@ import { join } from "node:path";
 import { candor } from "../_helpers/candor_cli.ts";
 import { openStore } from "../../lib/store/mod.ts";
 
+/**
+ * Writes `dir`/study.yaml — the small synthetic market, two folds, then `yaml` (the entries and any other keys) — and
+ * runs it as a user would with `candor run --production --json`, models in `dir`/m; returns the store, the config and
+ * the printed JSON.
+ */
+async function productionStudy(dir: string, yaml: string) {
+  const db = join(dir, "runs.db");
+  const config = join(dir, "study.yaml");
+  await Deno.writeTextFile(
+    config,
+    "data: { synthetic: { symbols: 4, days: 450, seed: 2 } }\nvalidation: { folds: 2 }\n" + yaml,
+  );
+  const run = await candor([
+    "run",
+    "--config",
+    config,
+    "--db",
+    db,
+    "--production",
+    "--models-dir",
+    join(dir, "m"),
+    "--json",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  return { db, config, out: JSON.parse(run.stdout) };
+}
+
 Deno.test("candor train/predict/backtest/sweep/simulate --help; unknown options name the nearest one", async () => {
   for (const cmd of ["train", "predict", "backtest", "sweep", "simulate"]) {
     const help = await candor([cmd, "--help"]);
@@ -22,26 +49,10 @@ Deno.test("candor train/predict/backtest/sweep/simulate --help; unknown options 
 Deno.test("candor run --production registers the passing entry; backtest --run re-sizes it; simulate matches the backtest", async () => {
   const dir = await Deno.makeTempDir({ prefix: "candor-cli-production-" });
   try {
-    const db = join(dir, "runs.db");
-    const config = join(dir, "study.yaml");
-    await Deno.writeTextFile(
-      config,
-      "data: { synthetic: { symbols: 4, days: 450, seed: 2 } }\nvalidation: { folds: 2 }\n" +
-        "models: [{ name: lin, kind: logistic }]\nbacktest: { sizing: seed-aapl }\n",
+    const { db, config, out } = await productionStudy(
+      dir,
+      "models: [{ name: lin, kind: logistic }]\nbacktest: { sizing: seed-aapl }\n",
     );
-    const run = await candor([
-      "run",
-      "--config",
-      config,
-      "--db",
-      db,
-      "--production",
-      "--models-dir",
-      join(dir, "m"),
-      "--json",
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout);
     assert.equal(out.models[0].gate.passed, true, out.models[0].gate.reason);
     assert.equal(out.production.models.length, 1);
     assert.equal(out.production.models[0].sizing, "hybrid(seed-aapl)");
@@ -90,26 +101,10 @@ Deno.test("candor run --production registers the passing entry; backtest --run r
 Deno.test("candor run --production and train --study: each model says whether its edge holds among the study's entries (Holm)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "candor-cli-family-" });
   try {
-    const db = join(dir, "runs.db");
-    const config = join(dir, "study.yaml");
-    await Deno.writeTextFile(
-      config,
-      "data: { synthetic: { symbols: 4, days: 450, seed: 2 } }\nvalidation: { folds: 2 }\n" +
-        "models: [{ name: lin, kind: logistic }, { name: rdg, kind: ridge }]\n",
+    const { db, out } = await productionStudy(
+      dir,
+      "models: [{ name: lin, kind: logistic }, { name: rdg, kind: ridge }]\n",
     );
-    const run = await candor([
-      "run",
-      "--config",
-      config,
-      "--db",
-      db,
-      "--production",
-      "--models-dir",
-      join(dir, "m"),
-      "--json",
-    ]);
-    assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout);
     // Holm for two one-sided p-values, by hand: the smaller doubled, the larger raised to it.
     const p = out.models.map((m: { pooled: { edge: { pValue: number } } }) => m.pooled.edge.pValue) as number[];
     const low = Math.min(1, 2 * Math.min(...p)), high = Math.max(low, Math.max(...p));
