@@ -318,7 +318,7 @@ function trainOutput(source: StudySource, r: ProductionResult, json: boolean): s
     kind: m.manifest.kind,
     path: m.path,
     gate: m.manifest.study.gate,
-    ...(m.family === undefined ? {} : { family: m.family }),
+    ...(m.manifest.study.family === undefined ? {} : { family: m.manifest.study.family }),
     skipGate: m.manifest.study.skipGate,
     trainedOn: m.manifest.trainedOn,
     winRatePrior: m.manifest.winRatePrior,

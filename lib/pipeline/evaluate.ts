@@ -393,14 +393,17 @@ export interface Edge {
 /** The one-sided level of an entry's verdict: its 95 % interval lies above 0. */
 export const VERDICT_LEVEL = 0.025;
 
-/** What {@link familyVerdicts} reads of an entry: its name and pooled verdict (a study entry or a stored run summary). */
+/**
+ * What {@link familyVerdicts} reads of an entry: its name and pooled verdict (a study entry or a stored run summary;
+ * summaries stored by earlier versions may lack the p-value fields, and such an entry is then not counted).
+ */
 export interface VerdictOf {
   name: string;
   pooled: {
     verdict: "edge" | "no-edge";
     verdictOn: string;
-    edge: { pValue: number };
-    icDriscollKraay: { value: number; pValue: number };
+    edge?: { pValue: number };
+    icDriscollKraay?: { value: number; pValue: number };
   };
 }
 
@@ -421,7 +424,6 @@ export interface FamilyVerdict {
  * verdict half the Driscoll–Kraay two-sided p on the side of the estimate.
  */
 function verdictPValue(e: VerdictOf): number {
-  // Optional reads: run summaries stored by earlier versions may lack a field (then the entry is not counted).
   if (e.pooled.verdictOn !== "ic") return e.pooled.edge?.pValue ?? NaN;
   const dk = e.pooled.icDriscollKraay;
   if (dk === undefined) return NaN;
@@ -444,6 +446,15 @@ export function familyVerdicts(entries: readonly VerdictOf[]): Map<string, Famil
     out.set(e.name, { tests, adjustedP: adjusted[i], edge, holds: edge && adjusted[i] <= VERDICT_LEVEL });
   });
   return out;
+}
+
+/**
+ * {@link familyVerdicts} of a study, when it tested two or more entries; empty otherwise (one test is no family): what
+ * the study's note and production training read.
+ */
+export function studyFamily(entries: readonly VerdictOf[]): Map<string, FamilyVerdict> {
+  const family = familyVerdicts(entries);
+  return (family.values().next().value?.tests ?? 0) >= 2 ? family : new Map();
 }
 
 /** An adjusted p-value as the study note and `candor train` print it: "= 0.003", or "< 0.001". */

@@ -45,7 +45,7 @@ import {
   prepareStudyData,
   selectFeatures,
 } from "./data.ts";
-import { adjustedPText, familyVerdicts } from "./evaluate.ts";
+import { adjustedPText, studyFamily } from "./evaluate.ts";
 import { configurationGate, type FoldPlan, planFolds, plannedFitted } from "./plan.ts";
 import { trainerOf } from "./trainers/registry.ts";
 import type { OutOfFoldPredictions, StudyData } from "./trainers/contract.ts";
@@ -248,12 +248,12 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
 
 /**
  * When a study of two or more entries finds an edge, which of its edges hold under Holm's correction at the level of a
- * single verdict (one-sided 2.5 %, family-wise), with the adjusted p-values ({@link familyVerdicts}).
+ * single verdict (one-sided 2.5 %, family-wise), with the adjusted p-values ({@link studyFamily}).
  */
 function multipleComparisonNote(entries: readonly EntryReport[]): string | undefined {
-  const family = familyVerdicts(entries);
-  const tested = family.values().next().value?.tests ?? 0;
-  if (tested < 2 || !entries.some((e) => e.pooled.verdict === "edge")) return undefined;
+  const family = studyFamily(entries);
+  if (family.size === 0 || !entries.some((e) => e.pooled.verdict === "edge")) return undefined;
+  const tested = family.values().next().value!.tests;
   const findings = entries.flatMap((e) => {
     const f = family.get(e.name);
     return e.pooled.verdict === "edge" && f !== undefined

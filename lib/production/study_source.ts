@@ -11,7 +11,7 @@
 import { ConfigError } from "../errors.ts";
 import { resolveStoredConfig, type StudyConfig, type StudyConfigInput } from "../pipeline/config.ts";
 import { selectFeatures } from "../pipeline/data.ts";
-import { type FamilyVerdict, familyVerdicts, type Gate, type VerdictOf } from "../pipeline/evaluate.ts";
+import { type Gate, studyFamily, type VerdictOf } from "../pipeline/evaluate.ts";
 import { prepareStudy, type StudyResult } from "../pipeline/study.ts";
 import type { Store } from "../store/store.ts";
 import type { OutOfFoldPredictions } from "../pipeline/trainers/contract.ts";
@@ -41,7 +41,7 @@ export function fromStudyResult(result: StudyResult, config: StudyConfig): Study
     features: report.features,
     plan,
   };
-  const family = familyOf(report.entries);
+  const family = studyFamily(report.entries);
   const gates = new Map<string, EntryGate>(
     report.entries.map((e) => [e.name, {
       gate: e.gate,
@@ -56,12 +56,6 @@ export function fromStudyResult(result: StudyResult, config: StudyConfig): Study
     oof: outOfFoldFrom(plan, data, result.predictions),
     ...(result.id === undefined ? {} : { studyId: result.id }),
   };
-}
-
-/** Holm's reading of a study's verdicts, for a study of two or more tested entries (none for one: no family). */
-function familyOf(entries: readonly VerdictOf[]): Map<string, FamilyVerdict> {
-  const family = familyVerdicts(entries);
-  return (family.values().next().value?.tests ?? 0) >= 2 ? family : new Map();
 }
 
 /** JSON with sorted keys (stored configurations may come back with their keys reordered). */
@@ -118,7 +112,7 @@ export async function fromStoredStudy(
     const pooled = (r.summary as { pooled?: VerdictOf["pooled"] } | null)?.pooled;
     return pooled === undefined ? [] : [{ name: r.entry!, pooled }];
   });
-  const family = familyOf(verdicts);
+  const family = studyFamily(verdicts);
   for (const r of runs) {
     const gate = (r.summary as { gate?: Gate } | null)?.gate;
     const f = family.get(r.entry!);

@@ -113,8 +113,6 @@ export interface ProductionModel {
   path: string;
   /** The manifest written there. */
   manifest: ModelManifest;
-  /** Its entry's verdict among the study's entries (Holm), when the study had two or more. */
-  family?: FamilyVerdict;
 }
 
 /** What production training did. */
@@ -373,7 +371,7 @@ async function register(
     await Deno.remove(path, { recursive: true }).catch(() => {});
     throw e;
   }
-  return { id, path, manifest, ...(gate.family === undefined ? {} : { family: gate.family }) };
+  return { id, path, manifest };
 }
 
 /**

@@ -42,8 +42,8 @@ Deno.test("familyVerdicts: IC verdicts use half the two-sided Driscoll–Kraay p
   assert.equal(g.has("u"), false);
   assert.equal(g.get("v")!.tests, 1);
   // Nor is a run summary stored without the field its verdict needs (an earlier version's record): no error either.
-  const legacy = { name: "old", pooled: { verdict: "edge", verdictOn: "accuracy-vs-strongest-baseline" } };
-  const h = familyVerdicts([legacy as unknown as VerdictOf, entry("w", "edge", 0.01)]);
+  const legacy: VerdictOf = { name: "old", pooled: { verdict: "edge", verdictOn: "accuracy-vs-strongest-baseline" } };
+  const h = familyVerdicts([legacy, entry("w", "edge", 0.01)]);
   assert.equal(h.has("old"), false);
   assert.equal(h.get("w")!.tests, 1);
 });
