@@ -308,21 +308,21 @@ function denseStackBackward(
 }
 
 /**
- * The part of an LSTM-style layer's forward pass that does not depend on its cell: x made time-major into `xt`, the
- * pre-activations Z (`gates` [T, B, 4H]) = bias + Xt·Wx for all steps in one product, hidden[0] = 0, then per step
- * Z_t += h_{t−1}·Wh (nothing to add at t = 0) and `step(t)`, the cell's element-wise pass, which must write h_t into
- * hidden[t + 1]. `at` gives the step the byte offsets of Z and hidden and the sizes of one step's blocks in each;
- * the same offsets are returned.
+ * The part of an LSTM-style layer's forward pass that does not depend on its cell, on the outputs it allocates: `xt`
+ * = x made time-major [T, B, F]; the pre-activations Z (`gates` [T, B, 4H]) = bias + Xt·Wx for all steps in one
+ * product; `hidden` [T + 1, B, H] with hidden[0] = 0; then per step Z_t += h_{t−1}·Wh (nothing to add at t = 0) and
+ * `step(t)`, the cell's element-wise pass, which must write h_t into hidden[t + 1]. `at` gives the step the byte
+ * offsets of Z and hidden and the sizes of one step's blocks in each; the same offsets are returned with the outputs.
  */
 function recurrentForward(
   heap: Heap,
   inputs: Record<string, tf.TensorInfo>,
-  outs: { gates: tf.TensorInfo; hidden: tf.TensorInfo; xt: tf.TensorInfo },
   step: (t: number, at: { Z: number; Hd: number; zStep: number; hStep: number }) => void,
-): { Hd: number; hStep: number } {
+): { gates: tf.TensorInfo; hidden: tf.TensorInfo; xt: tf.TensorInfo; Hd: number; hStep: number } {
   const { x, wx, wh, b } = inputs;
   const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
-  const [Wx, Wh, Z, Hd, XT] = [wx, wh, outs.gates, outs.hidden, outs.xt].map((t) => heap.at(t));
+  const gates = heap.output([T, B, G]), hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]);
+  const [Wx, Wh, Z, Hd, XT] = [wx, wh, gates, hidden, xt].map((t) => heap.at(t));
   const at = { Z, Hd, zStep: 4 * B * G, hStep: 4 * B * H };
   const k = heap.k;
   k.swap01(heap.at(x), XT, B, T, F);
@@ -333,7 +333,7 @@ function recurrentForward(
     if (t > 0) heap.gemm(false, false, B, G, H, Hd + t * at.hStep, H, Wh, G, 1, Z + t * at.zStep, G);
     step(t, at);
   }
-  return at;
+  return { gates, hidden, xt, Hd, hStep: at.hStep };
 }
 
 /**
@@ -381,15 +381,13 @@ function recurrentBackward(
  */
 function lstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>, sequences: boolean): tf.TensorInfo[] {
   const { x, wh } = inputs;
-  const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
+  const [B, T] = x.shape, H = wh.shape[0];
   const out = heap.output(sequences ? [B, T, H] : [B, H]);
-  const gates = heap.output([T, B, G]), cells = heap.output([T, B, H]), tanhc = heap.output([T, B, H]);
-  const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]);
+  const cells = heap.output([T, B, H]), tanhc = heap.output([T, B, H]);
   const [C, TC] = [heap.at(cells), heap.at(tanhc)];
-  const states = recurrentForward(
+  const { gates, hidden, xt, ...states } = recurrentForward(
     heap,
     inputs,
-    { gates, hidden, xt },
     (t, { Z, Hd, zStep, hStep }) =>
       heap.k.lstm_forward_step(
         Z + t * zStep,
@@ -420,11 +418,10 @@ function lstmBackward(
   inputGradient: boolean,
 ): tf.TensorInfo[] {
   const { dy, gates, cells, tanhc, wh, xt } = inputs;
-  const [B, H] = [xt.shape[1], wh.shape[0]];
+  const [T, B] = xt.shape, H = wh.shape[0];
   const DC = heap.at(heap.scratch([B, H]));
   heap.k.fill_rows(DC, 0, B, H);
   const [A, C, TC, DY] = [gates, cells, tanhc, dy].map((t) => heap.at(t));
-  const T = xt.shape[0];
   const grads = recurrentBackward(heap, inputs, inputGradient, (t, { DZ, DH, DB, zStep, hStep }) => {
     // dy reaches h_t at every step of a sequence output, and only the last step otherwise.
     const hasDy = sequences || t === T - 1;
@@ -456,15 +453,13 @@ function lstmBackward(
  */
 function slstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
   const { x, wh } = inputs;
-  const [B, T, F] = x.shape, H = wh.shape[0], G = 4 * H;
-  const out = heap.output([B, T, H]), gates = heap.output([T, B, G]);
+  const [B, T] = x.shape, H = wh.shape[0];
+  const out = heap.output([B, T, H]);
   const cells = heap.output([T, B, H]), norms = heap.output([T, B, H]), sf = heap.output([T, B, H]);
-  const hidden = heap.output([T + 1, B, H]), xt = heap.output([T, B, F]);
   const [C, N, SF, M] = [cells, norms, sf, heap.scratch([B, H])].map((t) => heap.at(t));
-  const states = recurrentForward(
+  const { gates, hidden, xt, ...states } = recurrentForward(
     heap,
     inputs,
-    { gates, hidden, xt },
     (t, { Z, Hd, zStep, hStep }) =>
       heap.k.slstm_forward_step(
         Z + t * zStep,
@@ -491,11 +486,10 @@ function slstmForward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.Ten
  */
 function slstmBackward(heap: Heap, inputs: Record<string, tf.TensorInfo>): tf.TensorInfo[] {
   const { dy, gates, cells, norms, sf, wh, xt } = inputs;
-  const [B, H] = [xt.shape[1], wh.shape[0]];
+  const [T, B] = xt.shape, H = wh.shape[0];
   const [DC, DN] = [heap.scratch([B, H]), heap.scratch([B, H])].map((t) => heap.at(t));
   for (const buf of [DC, DN]) heap.k.fill_rows(buf, 0, B, H);
   const [A, C, N, SF, DY] = [gates, cells, norms, sf, dy].map((t) => heap.at(t));
-  const T = xt.shape[0];
   const grads = recurrentBackward(
     heap,
     inputs,
