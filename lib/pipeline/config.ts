@@ -32,6 +32,7 @@ import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import {
   closedInterval,
   flag,
+  formatPath,
   integer,
   nonNegative,
   oneOf,
@@ -306,8 +307,11 @@ function refuseForeignSchemeKeys(input: unknown, scheme: string): void {
   }
 }
 
-/** Validates entries: kinds exist, names unique, settings valid for the kind, stacking bases resolvable; orders them. */
-function resolveEntries(entries: Parsed["models"], task: Task): ModelEntry[] {
+/**
+ * Validates entries: kinds exist, names unique, settings valid for the kind (and, for a new configuration, the kind's
+ * own checks), stacking bases resolvable; orders them.
+ */
+function resolveEntries(entries: Parsed["models"], task: Task, kindChecks: boolean): ModelEntry[] {
   const kinds = modelKinds();
   const resolved: ModelEntry[] = entries.map((e, i) => {
     const trainer = trainerOf(e.kind);
@@ -334,6 +338,11 @@ function resolveEntries(entries: Parsed["models"], task: Task): ModelEntry[] {
       throw new ConfigError(`models[${i}].base: ${e.kind} needs the names of the entries it combines`);
     }
     const settings = parseWith(trainer.settings, e.settings, ["models", i, "settings"]) as Record<string, unknown>;
+    const problems = kindChecks ? trainer.check?.(settings, task) ?? [] : [];
+    if (problems.length > 0) {
+      const lines = problems.map((p) => `${formatPath(["models", i, "settings", ...p.path])}: ${p.message}`);
+      throw new ConfigError(lines.length === 1 ? lines[0] : `invalid configuration:\n  ${lines.join("\n  ")}`);
+    }
     return {
       name: e.name ?? e.kind,
       kind: e.kind,
@@ -372,11 +381,13 @@ function resolveEntries(entries: Parsed["models"], task: Task): ModelEntry[] {
 /**
  * Fills defaults and validates a study configuration. The purge defaults to the horizon and may never be shorter (a
  * shorter purge lets training labels overlap the test window); feature names must be built-in; stacking needs a
- * walk-forward scheme.
+ * walk-forward scheme. Each model kind's own checks (`FoldTrainer.check`, e.g. XGBoost parameter names XGBoost
+ * would not use) are made too, except with `fromStore` (a configuration read back from the store, which ran as it
+ * was: {@link resolveStoredConfig}).
  *
  * @throws ConfigError naming the path of every problem
  */
-export function resolveStudyConfig(input: unknown = {}): StudyConfig {
+export function resolveStudyConfig(input: unknown = {}, options: { fromStore?: boolean } = {}): StudyConfig {
   if (typeof input === "object" && input !== null && RESOLVED.has(input)) return input as StudyConfig;
   const parsed = parseWith(StudyConfigSchema, input ?? {});
   const horizon = parsed.target.horizon;
@@ -412,7 +423,7 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
       }
     });
   }
-  const models = resolveEntries(parsed.models, taskOf(parsed.target.kind));
+  const models = resolveEntries(parsed.models, taskOf(parsed.target.kind), options.fromStore !== true);
   checkSizing(parsed.backtest.sizing, taskOf(parsed.target.kind));
   if (models.some((m) => m.base !== undefined) && !["anchored", "rolling"].includes(parsed.validation.scheme)) {
     throw new ConfigError(
@@ -432,15 +443,18 @@ export function resolveStudyConfig(input: unknown = {}): StudyConfig {
  * the defaults of keys added since).
  */
 export function resolveStoredConfig(stored: unknown): StudyConfig {
-  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) return resolveStudyConfig(stored);
+  const fromStore = { fromStore: true };
+  if (stored === null || typeof stored !== "object" || Array.isArray(stored)) {
+    return resolveStudyConfig(stored, fromStore);
+  }
   const s = stored as Record<string, unknown>;
   const v = s.validation as Record<string, unknown> | undefined;
-  if (v === undefined || v === null || typeof v !== "object") return resolveStudyConfig(s);
+  if (v === undefined || v === null || typeof v !== "object") return resolveStudyConfig(s, fromStore);
   const scheme = String(v.scheme ?? "anchored");
   const own = Object.fromEntries(
     Object.entries(v).filter(([key]) => SCHEME_KEYS[key] === undefined || SCHEME_KEYS[key].includes(scheme)),
   );
-  return resolveStudyConfig({ ...s, validation: own });
+  return resolveStudyConfig({ ...s, validation: own }, fromStore);
 }
 
 /** Configs produced by {@link resolveStudyConfig} (resolving one again returns it unchanged). */

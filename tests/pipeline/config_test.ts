@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   configToYaml,
   readStudyConfigFile,
+  resolveStoredConfig,
   resolveStudyConfig,
   setConfigValue,
   StudyConfigSchema,
@@ -227,4 +228,40 @@ Deno.test("neural settings accept exactly the tfjs backends the models know", as
     resolveStudyConfig({ models: [{ kind: "mlp", settings: { backend: "webgpu" } }] }).models[0].settings.backend,
     "webgpu",
   );
+});
+
+Deno.test("study config: XGBoost parameters XGBoost would not use, or candor sets, are refused before anything runs", () => {
+  const xgb = (params: Record<string, unknown>, target = "direction") => ({
+    target: { kind: target },
+    models: [{ kind: "xgboost", settings: { params } }],
+  });
+  refused(
+    xgb({ max_dept: 4 }),
+    /^models\[0\]\.settings\.params\.max_dept: XGBoost does not use this parameter \(did you mean "max_depth"\?\)/,
+  );
+  refused(xgb({ n_estimators: 100 }), /params\.n_estimators: .*not an XGBoost parameter: set settings\.numBoostRound/);
+  refused(xgb({ nthread: 4 }), /params\.nthread: set by candor from settings\.threads; remove it and set threads/);
+  refused(xgb({ random_state: 1 }), /params\.random_state: set by candor .*seed/);
+  refused(xgb({ objective: "binary:hinge" }), /params\.objective: set by candor: the objective follows target\.kind/);
+  refused(xgb({ max_depth: "abc" }), /params: XGBoost refused a value: .*max_depth.*'abc'/);
+  // Two problems, one line each.
+  refused(
+    xgb({ max_dept: 4, etaa: 0.1 }),
+    /invalid configuration:\n {2}models\[0\]\.settings\.params\.max_dept: .*\n {2}.*params\.etaa/,
+  );
+  // Used names pass, whichever of XGBoost's names they use: aliases, the loss for early stopping, a booster's own.
+  for (
+    const ok of [
+      { learning_rate: 0.1, reg_lambda: 2, min_split_loss: 0.1, max_bin: 64 },
+      { eval_metric: "auc", scale_pos_weight: 2 },
+      { booster: "dart", rate_drop: 0.1 },
+      { monotone_constraints: "(1,-1)" }, // depends on the data's columns: left to training
+    ]
+  ) {
+    assert.doesNotThrow(() => resolveStudyConfig(xgb(ok)), JSON.stringify(ok));
+  }
+  // A booster's parameters are its own: tree parameters mean nothing to the linear booster.
+  refused(xgb({ booster: "gblinear", max_depth: 4 }), /params\.max_depth: XGBoost does not use this parameter/);
+  // A configuration read back from the store ran as it was: resuming or re-backtesting it is not refused.
+  assert.doesNotThrow(() => resolveStoredConfig(xgb({ max_dept: 4 })));
 });

@@ -259,3 +259,20 @@ realDataTest(
     });
   },
 );
+
+Deno.test("study: xgboost's early stopping watches the entry's eval_metric when it sets one (logloss by default)", async () => {
+  const auc = { ...FAST_GBM, name: "gbm-auc", settings: { ...FAST_GBM.settings, params: { eval_metric: "auc" } } };
+  const r = await runStudy({ data: SMALL, validation: { folds: 2 }, models: [FAST_GBM, auc] });
+  const [plain, byAuc] = r.report.entries;
+  for (const f of plain.folds) {
+    const fit = f.fit as { metric?: string; bestScore?: number };
+    assert.equal(fit.metric, "logloss");
+    assert.ok(fit.bestScore! > 0 && fit.bestScore! < Math.log(2) + 0.05, `tail logloss ${fit.bestScore}`);
+  }
+  for (const f of byAuc.folds) {
+    const fit = f.fit as { metric?: string; bestScore?: number };
+    assert.equal(fit.metric, "auc");
+    // The planted market's signal ranks the tail better than chance, and an AUC is a probability.
+    assert.ok(fit.bestScore! > 0.5 && fit.bestScore! < 1, `tail AUC ${fit.bestScore}`);
+  }
+});

@@ -28,6 +28,7 @@ export const XGBOOST_SYMBOLS = {
   XGBoostVersion: { parameters: ["buffer", "buffer", "buffer"], result: "void" },
   XGBGetLastError: { parameters: [], result: "pointer" },
   XGBuildInfo: { parameters: ["buffer"], result: "i32" },
+  XGBGetGlobalConfig: { parameters: ["buffer"], result: "i32" },
   XGDMatrixCreateFromDense: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   XGDMatrixFree: { parameters: ["pointer"], result: "i32" },
   XGDMatrixSetFloatInfo: { parameters: ["pointer", "buffer", "buffer", "u64"], result: "i32" },

@@ -22,4 +22,5 @@ export {
   type XGBoostSymbols,
   xgboostVersion,
 } from "./library.ts";
+export { type ParamProbe, probeParams, unusedParams, usedParamNames } from "./params.ts";
 export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";

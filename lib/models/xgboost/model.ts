@@ -4,7 +4,8 @@
  * Design decisions:
  * - **Parameters are XGBoost's own names** (`objective`, `max_depth`, `eta`, `subsample`, `colsample_bytree`,
  *   `lambda`, `alpha`, `min_child_weight`, `tree_method`, `nthread`, `seed`, `eval_metric`, `num_class`, ...), passed
- *   through verbatim with `validate_parameters` on, so XGBoost itself warns about a misspelt name. `tree_method`
+ *   through verbatim; a name XGBoost did not use (misspelt, or not one of this booster's) is a note of the fit
+ *   report (params.ts applies XGBoost's own rule; `validate_parameters` is on, so XGBoost also prints it). `tree_method`
  *   defaults to `hist`. The seed is `params.seed`, else `fit`'s `opts.seed`, else 0.
  * - **Early stopping mirrors Python's `xgb.train(..., early_stopping_rounds=k)`**: the last metric of the validation
  *   set is evaluated after every round; training stops once it has not improved (strictly) for `k` rounds. The
@@ -31,6 +32,7 @@
  */
 
 import { assertMatrix, type Matrix } from "../../data/matrix.ts";
+import { unusedParams } from "./params.ts";
 import { ConfigError } from "../../errors.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 import {
@@ -236,6 +238,8 @@ export class XGBoostModel implements Model {
     metric?: string;
     history: number[];
     trainPredictions?: Float32Array;
+    /** The entry's parameter names XGBoost did not use (by its own rule; see params.ts). */
+    unused: string[];
   }> {
     const nthread = Number(params.find(([k]) => k === "nthread")?.[1] ?? -1);
     const dtrain = new DMatrix(X, { label: y, weight: opts.sampleWeight, nthread });
@@ -249,9 +253,16 @@ export class XGBoostModel implements Model {
       booster = Booster.create(dval ? [dtrain, dval] : [dtrain]);
       for (const [k, v] of params) booster.setParam(k, v);
       const history: number[] = [];
+      let unused: string[] = [];
       let best = Infinity, bestIter = 0, since = 0, maximize = false, metric: string | undefined;
       for (let i = 0; i < rounds; i++) {
         booster.updateOneIter(i, dtrain);
+        if (i === 0) {
+          unused = unusedParams(
+            booster,
+            Object.keys(this.options.params ?? {}).filter((k) => k !== "device"),
+          );
+        }
         if (dval && earlyStopping !== undefined) {
           const line = booster.evalOneIter(i, [dval], ["validation"]);
           const last = line.trim().split("\t").at(-1)!;
@@ -287,6 +298,7 @@ export class XGBoostModel implements Model {
         metric,
         history,
         trainPredictions,
+        unused,
       };
     };
     return run().catch((e) => {
@@ -389,6 +401,14 @@ export class XGBoostModel implements Model {
       : undefined;
     const trained = await this.#train(fitX, y, params, rounds, opts, o.earlyStoppingRounds, onRound, numClass <= 1);
     this.#booster = trained.booster;
+    if (trained.unused.length > 0) {
+      notes.push(
+        `XGBoost did not use ${trained.unused.length === 1 ? "parameter" : "parameters"} ${
+          trained.unused.join(", ")
+        }: ` +
+          `${trained.unused.length === 1 ? "it had" : "they had"} no effect (misspelt, or not one of this booster's)`,
+      );
+    }
     this.#state.bestIteration = trained.bestIteration;
     this.#state.bestScore = trained.bestScore;
     const names = fitX.columns;

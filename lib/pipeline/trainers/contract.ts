@@ -195,6 +195,14 @@ export interface FittedSpec {
   rows: "fit" | "validation";
 }
 
+/** A problem {@link FoldTrainer.check} found: where inside the entry's settings, and what is wrong. */
+export interface SettingProblem {
+  /** Path inside the settings, e.g. `["params", "max_dept"]`. */
+  path: (string | number)[];
+  /** What is wrong and what to do, e.g. `XGBoost does not use this parameter (did you mean "max_depth"?)`. */
+  message: string;
+}
+
 /** A model kind the study loop can train. Implement it in one file and add one line to ./registry.ts. */
 export interface FoldTrainer<S = Record<string, unknown>> {
   /** The registry key, e.g. `xgboost`. */
@@ -207,6 +215,12 @@ export interface FoldTrainer<S = Record<string, unknown>> {
   readonly settings: z.ZodType<S>;
   /** `out-of-fold`: combines other entries' out-of-sample predictions (named in the entry's `base`). */
   readonly consumes?: "out-of-fold";
+  /**
+   * Checks of valid-by-schema settings that need more than the schema (the study's task, the kind's native library),
+   * made when a new configuration is resolved, before anything is loaded or stored: one problem per item, its path
+   * inside the entry's settings. Not made again for a configuration read back from the store.
+   */
+  check?(settings: S, task: Task): SettingProblem[];
   /** The fitted things the configuration gate must check, and the rows each sees. */
   fitted(settings: S): FittedSpec[];
   /** The compute backend the kind will use (stored with the run), e.g. `xgboost-c`, `wasm`. */

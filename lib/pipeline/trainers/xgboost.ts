@@ -14,11 +14,12 @@ import { z } from "zod";
 import { takeRows } from "../../data/matrix.ts";
 import { XGBoostModel } from "../../models/xgboost/model.ts";
 import { openXGBoost } from "../../models/xgboost/library.ts";
+import { probeParams } from "../../models/xgboost/params.ts";
 import { ConfigError } from "../../errors.ts";
 import type { DiagnosticRecord } from "../../store/store.ts";
-import { closedInterval, integer, oneOf } from "../schema.ts";
+import { closedInterval, integer, oneOf, suggest } from "../schema.ts";
 import { join } from "node:path";
-import type { FoldFitReport, FoldTrainer, TrainedModel } from "./contract.ts";
+import type { FoldFitReport, FoldTrainer, SettingProblem, Task, TrainedModel } from "./contract.ts";
 import { fittedOn, pick32 } from "./inputs.ts";
 
 /** XGBoost parameters candor sets unless the entry overrides them (XGBoost's own names). */
@@ -36,8 +37,9 @@ const settings = z.strictObject({
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
     error: "expected XGBoost parameters under XGBoost's own names, e.g. { max_depth: 4, eta: 0.1 }",
   }).default({}).describe(
-    `XGBoost parameters merged over candor's defaults ${JSON.stringify(XGBOOST_DEFAULT_PARAMS)}; the objective ` +
-      "follows the target and the run's seed is used",
+    `XGBoost parameters (its own names) over candor's defaults ${JSON.stringify(XGBOOST_DEFAULT_PARAMS)}; ` +
+      "objective, seed and nthread are candor's; eval_metric, the early-stopping loss, defaults to logloss, " +
+      "mlogloss or rmse",
   ),
   numBoostRound: integer().default(400).describe("maximum boosting rounds"),
   earlyStoppingRounds: integer().default(30).describe("stop after this many rounds without a better tail loss"),
@@ -66,6 +68,10 @@ export interface XGBoostFoldReport extends FoldFitReport {
   device: unknown;
   /** XGBoost library version and path. */
   library: unknown;
+  /** The early-stopping loss (`eval_metric`: logloss, mlogloss, rmse unless the entry's params say) and its best value. */
+  metric?: string;
+  /** The best value of {@link XGBoostFoldReport.metric} on the fold's tail. */
+  bestScore?: number;
   /** Share of "up" calls on the training rows (binary). */
   trainPositiveShare?: number;
   /** Columns kept by SHAP selection. */
@@ -80,11 +86,45 @@ function noteKind(note: string): string {
   return "model-note";
 }
 
-function objectiveFor(task: string): Record<string, string | number> {
-  if (task === "binary") return { objective: "binary:logistic", eval_metric: "logloss" };
-  if (task === "multiclass") return { objective: "multi:softprob", num_class: 3, eval_metric: "mlogloss" };
-  return { objective: "reg:squarederror", eval_metric: "rmse" };
+/** The objective candor sets for a task, and the early-stopping loss it uses unless `params.eval_metric` says. */
+function objectiveFor(task: string): { objective: Record<string, string | number>; evalMetric: string } {
+  if (task === "binary") return { objective: { objective: "binary:logistic" }, evalMetric: "logloss" };
+  if (task === "multiclass") {
+    return { objective: { objective: "multi:softprob", num_class: 3 }, evalMetric: "mlogloss" };
+  }
+  return { objective: { objective: "reg:squarederror" }, evalMetric: "rmse" };
 }
+
+/** The booster's parameters: candor's defaults, the entry's, then what candor owns (objective, threads, seed). */
+function paramsFor(
+  s: XGBoostSettings,
+  task: Task,
+  threads: number,
+  seed: number,
+): Record<string, string | number | boolean> {
+  const { objective, evalMetric } = objectiveFor(task);
+  return { ...XGBOOST_DEFAULT_PARAMS, eval_metric: evalMetric, ...s.params, ...objective, nthread: threads, seed };
+}
+
+/** Arguments of Python's scikit-learn wrapper that are not XGBoost parameters, with candor's setting. */
+const WRAPPER_PARAMS: Readonly<Record<string, string>> = {
+  n_estimators: "an argument of Python's XGBClassifier, not an XGBoost parameter: set settings.numBoostRound",
+  early_stopping_rounds:
+    "an argument of Python's xgb.train, not an XGBoost parameter: set settings.earlyStoppingRounds",
+};
+
+/** Parameters candor sets itself, with what to do instead. */
+const OWNED_PARAMS: Readonly<Record<string, string>> = {
+  objective: "set by candor: the objective follows target.kind (binary:logistic, multi:softprob, reg:squarederror); " +
+    "remove it",
+  num_class: "set by candor: 3 classes for target.kind direction3; remove it",
+  seed: "set by candor: every fold is seeded from the study's seed; remove it and set seed",
+  random_state:
+    "set by candor (XGBoost's other name for seed): every fold is seeded from the study's seed; remove it " +
+    "and set seed",
+  nthread: "set by candor from settings.threads; remove it and set threads",
+  n_jobs: "set by candor from settings.threads (XGBoost's other name for nthread); remove it and set threads",
+};
 
 /** The `xgboost` kind. */
 export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
@@ -97,6 +137,29 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
     { name: "early-stopping tail", rows: "validation" },
     ...(s.selectTopK === undefined ? [] : [{ name: "SHAP feature selection", rows: "fit" as const }]),
   ],
+  check(s, task) {
+    const owned = Object.keys(s.params).filter((k) => k in OWNED_PARAMS);
+    if (owned.length > 0) return owned.map((k) => ({ path: ["params", k], message: OWNED_PARAMS[k] }));
+    const probe = probeParams(paramsFor(s, task, 1, 0), { waitPolicy: s.waitPolicy });
+    if (probe === undefined) return []; // no library here: training says so, with the install command
+    const problems: SettingProblem[] = [];
+    if (probe.refused !== undefined) {
+      problems.push({ path: ["params"], message: `XGBoost refused a value: ${probe.refused}` });
+    }
+    for (const k of probe.unused.filter((k) => k in s.params)) {
+      if (k in WRAPPER_PARAMS) {
+        problems.push({ path: ["params", k], message: WRAPPER_PARAMS[k] });
+        continue;
+      }
+      const near = suggest(k, probe.used);
+      problems.push({
+        path: ["params", k],
+        message: `XGBoost does not use this parameter${near === undefined ? "" : ` (did you mean "${near}"?)`}, so ` +
+          `it would change nothing while the stored configuration says it was set; remove or rename it`,
+      });
+    }
+    return problems;
+  },
   backend: (s) => {
     const lib = openXGBoost({ waitPolicy: s.waitPolicy });
     return Promise.resolve(`xgboost-c ${lib.version.join(".")} (OpenMP wait ${lib.waitPolicy.toLowerCase()})`);
@@ -104,13 +167,8 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
   async fit(input) {
     const { data, fold, entry, seed } = input;
     const s = entry.settings;
-    for (const k of ["objective", "num_class", "seed"]) {
-      if (k in s.params) {
-        throw new ConfigError(
-          `models: ${entry.name}.settings.params.${k} is set by candor (the objective follows target.kind, the ` +
-            `seed is the study's); remove it`,
-        );
-      }
+    for (const k of Object.keys(OWNED_PARAMS)) {
+      if (k in s.params) throw new ConfigError(`models: ${entry.name}.settings.params.${k}: ${OWNED_PARAMS[k]}`);
     }
     const { rows } = fold;
     const threads = s.threads ?? navigator.hardwareConcurrency ?? 2;
@@ -123,7 +181,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
       sampleWeight = Float32Array.from(yFit, (v) => (v > 0 ? wUp : wDown));
     }
     const model = new XGBoostModel({
-      params: { ...XGBOOST_DEFAULT_PARAMS, ...s.params, ...objectiveFor(data.task), nthread: threads, seed },
+      params: paramsFor(s, data.task, threads, seed),
       numBoostRound: s.numBoostRound,
       earlyStoppingRounds: s.earlyStoppingRounds,
       ...(data.task === "binary" ? { positiveShareBand: s.positiveShareBand as [number, number] } : {}),
@@ -187,6 +245,8 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
           notes: report.notes,
           device: d.device ?? null,
           library: d.library ?? null,
+          ...(typeof d.metric === "string" ? { metric: d.metric } : {}),
+          ...(typeof d.bestScore === "number" ? { bestScore: d.bestScore } : {}),
           ...(typeof d.trainPositiveShare === "number" ? { trainPositiveShare: d.trainPositiveShare } : {}),
           ...(d.selectedColumns === undefined ? {} : { selectedColumns: d.selectedColumns }),
         } satisfies XGBoostFoldReport,

@@ -1,0 +1,130 @@
+/**
+ * Which parameters XGBoost does not use. XGBoost takes any name: a misspelt one (`max_dept`) is accepted, does
+ * nothing, and with `validate_parameters` only prints a warning to stderr, so a configuration can say one thing while
+ * the model is another. These functions answer the question in code, by XGBoost's own rule (the one behind its
+ * "Parameters: { … } are not used" warning): after a booster is configured, a name is used when it is a key of one of
+ * the `*_param` objects anywhere in the booster's JSON configuration, a global setting (`XGBGetGlobalConfig`), or one
+ * of `eval_metric` and `num_output_group`, which XGBoost handles outside those objects. Reading XGBoost's log instead
+ * would mean replacing its log sink for the whole process.
+ *
+ * @module
+ */
+
+import { BackendUnavailableError } from "../../errors.ts";
+import { Booster, DMatrix } from "./booster.ts";
+import { openXGBoost, readCString, type WaitPolicy } from "./library.ts";
+
+/** A parameter value as XGBoostModel takes it. */
+type ParamValue = string | number | boolean;
+
+/** Names XGBoost uses outside the `*_param` objects of its configuration. */
+const HANDLED_OUTSIDE = ["eval_metric", "num_output_group"];
+
+/** The parameter names a configured booster (one that has run an update) uses. */
+export function usedParamNames(booster: Booster): Set<string> {
+  const names = new Set<string>(HANDLED_OUTSIDE);
+  const lib = openXGBoost();
+  const out = new BigUint64Array(1);
+  lib.check(lib.symbols.XGBGetGlobalConfig(out), "XGBGetGlobalConfig");
+  for (const k of Object.keys(JSON.parse(readCString(out[0])))) names.add(k);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const v of node) walk(v);
+    } else if (node !== null && typeof node === "object") {
+      for (const [k, v] of Object.entries(node)) {
+        if (k.endsWith("_param") && v !== null && typeof v === "object" && !Array.isArray(v)) {
+          for (const name of Object.keys(v)) names.add(name);
+        } else walk(v);
+      }
+    }
+  };
+  walk(booster.jsonConfig());
+  return names;
+}
+
+/** The names among `provided` that a configured booster does not use, in the order given. */
+export function unusedParams(booster: Booster, provided: Iterable<string>): string[] {
+  const used = usedParamNames(booster);
+  return [...new Set(provided)].filter((k) => !used.has(k));
+}
+
+/** What {@link probeParams} found. */
+export interface ParamProbe {
+  /** Names XGBoost would not use (in the order given). */
+  unused: string[];
+  /** The names it uses for this booster, objective and tree method (for suggestions). */
+  used: string[];
+  /** XGBoost's own message when it refused a value (one that does not depend on the data's columns). */
+  refused?: string;
+}
+
+/** Parameters whose valid values depend on the data's columns: left out of the probe, which has one column. */
+const COLUMN_DEPENDENT = new Set(["monotone_constraints", "interaction_constraints", "device"]);
+/** Parameters that decide which components (and so which parameters) a booster has. */
+const STRUCTURAL = new Set(["booster", "tree_method", "updater", "process_type", "objective", "num_class"]);
+
+/** XGBoost's message without the failed call's name, the log prefix, the source location or the stack trace. */
+function xgboostMessage(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split(/\n\s*Stack trace:/)[0]
+    .replace(/^\w+ failed: /, "").replace(/^\[[^\]]*\]\s*/, "").replace(/^\S+\.(?:cc|cu|h):\d+:\s*/, "").trim();
+}
+
+const probes = new Map<string, ParamProbe | undefined>();
+
+/**
+ * Configures a throwaway booster with `params` on 8 rows of one column (one round, about a millisecond) and reports
+ * the names XGBoost would not use and the first value it refuses. `undefined` when XGBoost's library is not installed
+ * (training says so, with the install command). Results are cached per parameter set.
+ *
+ * A refused value is reported only when the values that cannot depend on the data were refused; when only the
+ * structural parameters (booster, tree method, updater, objective) configure, the names are still checked.
+ */
+export function probeParams(
+  params: Readonly<Record<string, ParamValue>>,
+  opts: { waitPolicy?: WaitPolicy } = {},
+): ParamProbe | undefined {
+  const key = JSON.stringify(Object.entries(params));
+  if (probes.has(key)) return probes.get(key);
+  try {
+    openXGBoost(opts);
+  } catch (e) {
+    if (e instanceof BackendUnavailableError) return undefined;
+    throw e;
+  }
+  const entries = Object.entries(params).filter(([k]) => !COLUMN_DEPENDENT.has(k));
+  const configure = (subset: [string, ParamValue][]): Set<string> => {
+    const d = new DMatrix({ rows: 8, cols: 1, data: Float32Array.from({ length: 8 }, (_, i) => i) }, {
+      label: Float32Array.from({ length: 8 }, (_, i) => i % 2),
+      nthread: 1,
+    });
+    const b = Booster.create([d]);
+    try {
+      for (const [k, v] of subset) b.setParam(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+      b.setParam("nthread", "1");
+      b.setParam("validate_parameters", "0"); // this answer replaces XGBoost's printed warning
+      b.updateOneIter(0, d);
+      return usedParamNames(b);
+    } finally {
+      b.free();
+      d.free();
+    }
+  };
+  let used: Set<string> | undefined, refused: string | undefined;
+  try {
+    used = configure(entries);
+  } catch (e) {
+    refused = xgboostMessage(e);
+    try {
+      used = configure(entries.filter(([k]) => STRUCTURAL.has(k)));
+    } catch {
+      used = undefined; // the structure itself is refused: the message says why
+    }
+  }
+  const result: ParamProbe = {
+    unused: used === undefined ? [] : Object.keys(params).filter((k) => !COLUMN_DEPENDENT.has(k) && !used.has(k)),
+    used: used === undefined ? [] : [...used].sort(),
+    ...(refused === undefined ? {} : { refused }),
+  };
+  probes.set(key, result);
+  return result;
+}
