@@ -192,8 +192,23 @@ export class UnitStudentT {
   probSumBelow(a: number, b: number, c: number): number {
     if (a === 0) return this.cdf(c / b);
     const q = this.nodes();
+    // `cdf` inlined, with the table position linear in the node (one multiply-add instead of two divisions; equal to
+    // the divided form up to rounding): this loop runs 512 times per symbol and day of a synthetic market (25 M times
+    // for the default one), and took 0.13 s of it in the divided form, 0.08 s in this one.
+    const table = this.#table, last = table.length - 1, limit = UnitStudentT.LIMIT, step = UnitStudentT.STEP;
+    const base = (c / b + limit) / step, slope = a / b / step;
     let s = 0;
-    for (let j = 0; j < q.length; j++) s += this.cdf((c - a * q[j]) / b);
+    for (let j = 0; j < q.length; j++) {
+      const pos = base - slope * q[j];
+      if (pos <= 0) continue;
+      if (pos >= last) {
+        s += 1;
+        continue;
+      }
+      const i = pos | 0; // floor: 0 < pos < 2³¹
+      const lo = table[i];
+      s += lo + (pos - i) * (table[i + 1] - lo);
+    }
     return s / q.length;
   }
 }

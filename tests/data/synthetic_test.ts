@@ -376,6 +376,13 @@ Deno.test("probSumBelow: matches the Gaussian closed form for large ν and Monte
     const p = t5.probSumBelow(a, b, c);
     assert.ok(Math.abs(below / n - p) < 4 * Math.sqrt(p * (1 - p) / n), `${below / n} vs ${p}`);
   }
+  // The inlined loop is the definition, E over the nodes of F((c − a·z) / b), up to rounding, tails included.
+  const q = t5.nodes();
+  for (const [a, b, c] of [[0.8, 0.6, 0.2], [0.2, 1, 0.05], [3, 0.01, 0.4], [0.01, 3, -2], [50, 0.001, 0]]) {
+    let s = 0;
+    for (const z of q) s += t5.cdf((c - a * z) / b);
+    assert.ok(Math.abs(t5.probSumBelow(a, b, c) - s / q.length) < 1e-12, `${a},${b},${c}`);
+  }
 });
 
 Deno.test("bad options are refused with ConfigError", () => {
