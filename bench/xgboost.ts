@@ -8,6 +8,9 @@
  * - Prediction: 1 M rows × 50 features through candor's `predict` (in-place dense prediction), with Python's
  *   `inplace_predict` on the same model as reference. Target: ≤ 1 s.
  *
+ * - Threads: one against two at growing training sizes on the pipeline's parameters (the evidence behind the
+ *   pipeline's default thread count).
+ *
  * Sizes are chosen to finish in about two minutes on 2 cores. `BENCH_XGB_RUNS` overrides the number of paired runs.
  *
  * @module
@@ -18,6 +21,7 @@ import { type BenchResult, median, minMax, runPython } from "./lib.ts";
 import { XGBoostModel } from "../lib/models/xgboost/model.ts";
 import { xgboostVersion } from "../lib/models/xgboost/library.ts";
 import type { Matrix } from "../lib/data/matrix.ts";
+import { XGBOOST_DEFAULT_PARAMS } from "../lib/pipeline/trainers/xgboost.ts";
 
 const script = new URL("./reference/xgboost_train.py", import.meta.url).pathname;
 
@@ -170,7 +174,55 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+  results.push(...await threadCrossover());
   return results;
+}
+
+/**
+ * One thread against two on the pipeline's own parameters (hist, depth 3, eta 0.05, early stopping on a tail of a
+ * fifth as many rows, evaluated every round) at growing training sizes, 12 columns: the evidence behind
+ * `defaultThreads` (one thread below 25,000 training rows). Per-round time of 100 rounds, medians of interleaved runs;
+ * ratio = two-thread time / one-thread time (> 1: one thread faster).
+ */
+async function threadCrossover(): Promise<BenchResult[]> {
+  const runs = Number(Deno.env.get("BENCH_XGB_THREAD_RUNS") ?? 5);
+  const out: BenchResult[] = [];
+  for (const rows of [4_000, 16_000, 32_000, 128_000]) {
+    const train = dataset(rows, 12, 21), tail = dataset(Math.round(rows / 5), 12, 22);
+    const perRound: Record<number, number[]> = { 1: [], 2: [] };
+    for (let r = 0; r < runs; r++) {
+      for (const nthread of [1, 2]) {
+        const model = new XGBoostModel({
+          params: {
+            ...XGBOOST_DEFAULT_PARAMS,
+            objective: "binary:logistic",
+            eval_metric: "logloss",
+            nthread,
+            seed: 0,
+          },
+          numBoostRound: 100,
+          earlyStoppingRounds: 1000, // every round evaluated, none stopped early: the same work on both sides
+        });
+        const t0 = performance.now();
+        await model.fit(train.X, train.y, { validation: { X: tail.X, y: tail.y } });
+        perRound[nthread].push((performance.now() - t0) / 100);
+        model.dispose();
+      }
+    }
+    const one = median(perRound[1]), two = median(perRound[2]);
+    out.push({
+      name: `xgboost round at ${rows / 1000}k×12 rows (pipeline parameters, tail evaluated): 1 thread vs 2`,
+      value: one,
+      unit: "ms",
+      range: minMax(perRound[1]),
+      reference: two,
+      referenceRange: minMax(perRound[2]),
+      ratio: two / one,
+      notes: `ms per round over 100 rounds, medians of ${runs} interleaved runs; reference = 2 threads; ` +
+        `ratio > 1: one thread faster (the pipeline's default below 25,000 training rows)`,
+    });
+  }
+  return out;
 }
 
 if (import.meta.main) console.table(await run());

@@ -4,7 +4,7 @@
  * "Parameters: { … } are not used" warning on stderr, whose names must be exactly the probe's.
  */
 import assert from "node:assert/strict";
-import { probeParams } from "../../lib/models/xgboost/params.ts";
+import { defaultThreads, ONE_THREAD_BELOW_ROWS, probeParams } from "../../lib/models/xgboost/params.ts";
 import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
 
 type Params = Record<string, string | number | boolean>;
@@ -79,4 +79,13 @@ Deno.test("XGBoostModel: a parameter XGBoost did not use is a note of the fit re
     "XGBoost did not use parameters max_dept, etaa: they had no effect (misspelt, or not one of this booster's)",
   ]);
   assert.deepEqual(await fit({ max_depth: 2, learning_rate: 0.3 }), []);
+});
+
+Deno.test("defaultThreads: one thread below the measured crossover, every core from it", () => {
+  assert.equal(ONE_THREAD_BELOW_ROWS, 25_000);
+  assert.equal(defaultThreads(0, 8), 1);
+  assert.equal(defaultThreads(24_999, 8), 1);
+  assert.equal(defaultThreads(25_000, 8), 8);
+  assert.equal(defaultThreads(2_000_000, 2), 2);
+  assert.equal(defaultThreads(2_000_000, 0), 1);
 });

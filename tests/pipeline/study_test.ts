@@ -260,18 +260,26 @@ realDataTest(
   },
 );
 
-Deno.test("study: xgboost's early stopping watches the entry's eval_metric when it sets one (logloss by default)", async () => {
-  const auc = { ...FAST_GBM, name: "gbm-auc", settings: { ...FAST_GBM.settings, params: { eval_metric: "auc" } } };
+Deno.test("study: xgboost stops early on the entry's eval_metric (logloss by default) and trains small folds on one thread", async () => {
+  const auc = {
+    ...FAST_GBM,
+    name: "gbm-auc",
+    settings: { ...FAST_GBM.settings, params: { eval_metric: "auc" }, threads: 2 },
+  };
   const r = await runStudy({ data: SMALL, validation: { folds: 2 }, models: [FAST_GBM, auc] });
   const [plain, byAuc] = r.report.entries;
   for (const f of plain.folds) {
-    const fit = f.fit as { metric?: string; bestScore?: number };
+    const fit = f.fit as { metric?: string; bestScore?: number; threads?: number };
     assert.equal(fit.metric, "logloss");
+    // Fewer than 25,000 training rows (8 symbols × 900 days): one thread unless the entry says otherwise.
+    assert.ok(f.nTrain < 25_000, `${f.nTrain} training rows`);
+    assert.equal(fit.threads, 1);
     assert.ok(fit.bestScore! > 0 && fit.bestScore! < Math.log(2) + 0.05, `tail logloss ${fit.bestScore}`);
   }
   for (const f of byAuc.folds) {
     const fit = f.fit as { metric?: string; bestScore?: number };
     assert.equal(fit.metric, "auc");
+    assert.equal((f.fit as { threads?: number }).threads, 2);
     // The planted market's signal ranks the tail better than chance, and an AUC is a probability.
     assert.ok(fit.bestScore! > 0.5 && fit.bestScore! < 1, `tail AUC ${fit.bestScore}`);
   }

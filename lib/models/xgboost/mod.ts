@@ -22,5 +22,12 @@ export {
   type XGBoostSymbols,
   xgboostVersion,
 } from "./library.ts";
-export { type ParamProbe, probeParams, unusedParams, usedParamNames } from "./params.ts";
+export {
+  defaultThreads,
+  ONE_THREAD_BELOW_ROWS,
+  type ParamProbe,
+  probeParams,
+  unusedParams,
+  usedParamNames,
+} from "./params.ts";
 export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";

@@ -128,3 +128,17 @@ export function probeParams(
   probes.set(key, result);
   return result;
 }
+
+/**
+ * Training rows below which XGBoost trains faster on one thread than on two. Measured with the pipeline's parameters
+ * (hist, depth 3, early stopping on a fifth as many tail rows), `deno task bench xgboost`: each OpenMP region XGBoost
+ * opens per round wakes and waits for the other threads, a fixed cost that small fits do not repay (12 columns, 4k
+ * rows: one thread 2.2× faster; 16k: 1.16×; 32k: two threads 1.07× faster; 128k: 1.56×), and on a machine another process keeps
+ * busy every such wait can last a scheduler slice.
+ */
+export const ONE_THREAD_BELOW_ROWS = 25_000;
+
+/** XGBoost's thread count for a fit of `rows` training rows when none is set: one below {@link ONE_THREAD_BELOW_ROWS}, else every core. */
+export function defaultThreads(rows: number, cores: number = navigator.hardwareConcurrency ?? 2): number {
+  return rows < ONE_THREAD_BELOW_ROWS ? 1 : Math.max(1, cores);
+}

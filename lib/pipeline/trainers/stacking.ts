@@ -25,6 +25,7 @@ import { z } from "zod";
 import type { Matrix } from "../../data/matrix.ts";
 import { ElasticNet } from "../../models/linear/linear.ts";
 import { XGBoostModel } from "../../models/xgboost/model.ts";
+import { defaultThreads } from "../../models/xgboost/params.ts";
 import { metaFeatureNames, metaFeatures } from "../../models/stacking/stacking.ts";
 import type { Model } from "../../models/model.ts";
 import { ConfigError } from "../../errors.ts";
@@ -132,6 +133,7 @@ export const stackingTrainer: FoldTrainer<StackingSettings> = {
           ...XGBOOST_DEFAULT_PARAMS,
           objective: data.task === "binary" ? "binary:logistic" : "reg:squarederror",
           eval_metric: data.task === "binary" ? "logloss" : "rmse",
+          nthread: defaultThreads(rows.fit.length),
           seed,
         },
         numBoostRound: s.numBoostRound,

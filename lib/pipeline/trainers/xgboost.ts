@@ -14,7 +14,7 @@ import { z } from "zod";
 import { takeRows } from "../../data/matrix.ts";
 import { XGBoostModel } from "../../models/xgboost/model.ts";
 import { openXGBoost } from "../../models/xgboost/library.ts";
-import { probeParams } from "../../models/xgboost/params.ts";
+import { defaultThreads, probeParams } from "../../models/xgboost/params.ts";
 import { ConfigError } from "../../errors.ts";
 import type { DiagnosticRecord } from "../../store/store.ts";
 import { closedInterval, integer, oneOf, suggest } from "../schema.ts";
@@ -43,7 +43,10 @@ const settings = z.strictObject({
   ),
   numBoostRound: integer().default(400).describe("maximum boosting rounds"),
   earlyStoppingRounds: integer().default(30).describe("stop after this many rounds without a better tail loss"),
-  threads: integer().optional().describe("XGBoost threads (default: the machine's cores)"),
+  threads: integer().optional().describe(
+    "XGBoost threads (default: 1 for a fold of fewer than 25,000 training rows, where XGBoost's per-round thread " +
+      "synchronization costs more than a second core gains; else the machine's cores)",
+  ),
   waitPolicy: oneOf(["passive", "active"]).default("passive").describe(
     "OpenMP wait policy of XGBoost's threads (passive: idle threads sleep; active spins and can slow a busy " +
       "machine 30-fold); read once per process, when the library loads; OMP_WAIT_POLICY in the environment wins",
@@ -64,6 +67,8 @@ export type XGBoostSettings = z.output<typeof settings>;
 export interface XGBoostFoldReport extends FoldFitReport {
   /** Trees kept (the best iteration, or all rounds without early stopping). */
   trees: number;
+  /** XGBoost threads it trained with (`threads`, else the default for its training rows). */
+  threads: number;
   /** Where it trained. */
   device: unknown;
   /** XGBoost library version and path. */
@@ -171,7 +176,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
       if (k in s.params) throw new ConfigError(`models: ${entry.name}.settings.params.${k}: ${OWNED_PARAMS[k]}`);
     }
     const { rows } = fold;
-    const threads = s.threads ?? navigator.hardwareConcurrency ?? 2;
+    const threads = s.threads ?? defaultThreads(rows.fit.length);
     const yFit = pick32(data.y, rows.fit);
     let sampleWeight: Float32Array | undefined;
     if (s.classWeights === "balanced" && data.task === "binary") {
@@ -242,6 +247,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
           bestIteration: report.bestIteration,
           iterations: trees,
           trees,
+          threads,
           notes: report.notes,
           device: d.device ?? null,
           library: d.library ?? null,
