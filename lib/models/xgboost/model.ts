@@ -253,16 +253,12 @@ export class XGBoostModel implements Model {
       booster = Booster.create(dval ? [dtrain, dval] : [dtrain]);
       for (const [k, v] of params) booster.setParam(k, v);
       const history: number[] = [];
+      const given = Object.keys(this.options.params ?? {}).filter((k) => k !== "device"); // device: chooseDevice's
       let unused: string[] = [];
       let best = Infinity, bestIter = 0, since = 0, maximize = false, metric: string | undefined;
       for (let i = 0; i < rounds; i++) {
         booster.updateOneIter(i, dtrain);
-        if (i === 0) {
-          unused = unusedParams(
-            booster,
-            Object.keys(this.options.params ?? {}).filter((k) => k !== "device"),
-          );
-        }
+        if (i === 0) unused = unusedParams(booster, given);
         if (dval && earlyStopping !== undefined) {
           const line = booster.evalOneIter(i, [dval], ["validation"]);
           const last = line.trim().split("\t").at(-1)!;
@@ -402,11 +398,10 @@ export class XGBoostModel implements Model {
     const trained = await this.#train(fitX, y, params, rounds, opts, o.earlyStoppingRounds, onRound, numClass <= 1);
     this.#booster = trained.booster;
     if (trained.unused.length > 0) {
+      const [what, had] = trained.unused.length === 1 ? ["parameter", "it had"] : ["parameters", "they had"];
       notes.push(
-        `XGBoost did not use ${trained.unused.length === 1 ? "parameter" : "parameters"} ${
-          trained.unused.join(", ")
-        }: ` +
-          `${trained.unused.length === 1 ? "it had" : "they had"} no effect (misspelt, or not one of this booster's)`,
+        `XGBoost did not use ${what} ${trained.unused.join(", ")}: ${had} no effect (misspelt, or not one of this ` +
+          `booster's)`,
       );
     }
     this.#state.bestIteration = trained.bestIteration;
