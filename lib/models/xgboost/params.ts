@@ -13,9 +13,7 @@
 import { BackendUnavailableError } from "../../errors.ts";
 import { Booster, DMatrix } from "./booster.ts";
 import { openXGBoost, readCString, type WaitPolicy } from "./library.ts";
-
-/** A parameter value as XGBoostModel takes it. */
-type ParamValue = string | number | boolean;
+import type { XGBoostParamValue } from "./model.ts";
 
 /** Names XGBoost uses outside the `*_param` objects of its configuration. */
 const HANDLED_OUTSIDE = ["eval_metric", "num_output_group"];
@@ -58,8 +56,11 @@ export interface ParamProbe {
   refused?: string;
 }
 
-/** Parameters whose valid values depend on the data's columns: left out of the probe, which has one column. */
-const COLUMN_DEPENDENT = new Set(["monotone_constraints", "interaction_constraints", "device"]);
+/**
+ * Parameters left out of the probe: constraints, whose valid values depend on the data's columns (the probe has one),
+ * and `device`, which candor's device choice turns into XGBoost's own parameters.
+ */
+const LEFT_TO_TRAINING = new Set(["monotone_constraints", "interaction_constraints", "device"]);
 /** Parameters that decide which components (and so which parameters) a booster has. */
 const STRUCTURAL = new Set(["booster", "tree_method", "updater", "process_type", "objective", "num_class"]);
 
@@ -76,11 +77,12 @@ const probes = new Map<string, ParamProbe | undefined>();
  * the names XGBoost would not use and the first value it refuses. `undefined` when XGBoost's library is not installed
  * (training says so, with the install command). Results are cached per parameter set.
  *
- * A refused value is reported only when the values that cannot depend on the data were refused; when only the
- * structural parameters (booster, tree method, updater, objective) configure, the names are still checked.
+ * Constraints and `device` are left to training ({@link LEFT_TO_TRAINING}). When XGBoost refuses a value, the names
+ * are still checked, against a booster configured with the structural parameters alone (booster, tree method,
+ * updater, objective).
  */
 export function probeParams(
-  params: Readonly<Record<string, ParamValue>>,
+  params: Readonly<Record<string, XGBoostParamValue>>,
   opts: { waitPolicy?: WaitPolicy } = {},
 ): ParamProbe | undefined {
   const key = JSON.stringify(Object.entries(params));
@@ -91,8 +93,8 @@ export function probeParams(
     if (e instanceof BackendUnavailableError) return undefined;
     throw e;
   }
-  const entries = Object.entries(params).filter(([k]) => !COLUMN_DEPENDENT.has(k));
-  const configure = (subset: [string, ParamValue][]): Set<string> => {
+  const entries = Object.entries(params).filter(([k]) => !LEFT_TO_TRAINING.has(k));
+  const configure = (subset: [string, XGBoostParamValue][]): Set<string> => {
     const d = new DMatrix({ rows: 8, cols: 1, data: Float32Array.from({ length: 8 }, (_, i) => i) }, {
       label: Float32Array.from({ length: 8 }, (_, i) => i % 2),
       nthread: 1,
@@ -121,7 +123,7 @@ export function probeParams(
     }
   }
   const result: ParamProbe = {
-    unused: used === undefined ? [] : Object.keys(params).filter((k) => !COLUMN_DEPENDENT.has(k) && !used.has(k)),
+    unused: used === undefined ? [] : Object.keys(params).filter((k) => !LEFT_TO_TRAINING.has(k) && !used.has(k)),
     used: used === undefined ? [] : [...used].sort(),
     ...(refused === undefined ? {} : { refused }),
   };
@@ -132,9 +134,9 @@ export function probeParams(
 /**
  * Training rows below which XGBoost trains faster on one thread than on two. Measured with the pipeline's parameters
  * (hist, depth 3, early stopping on a fifth as many tail rows), `deno task bench xgboost`: each OpenMP region XGBoost
- * opens per round wakes and waits for the other threads, a fixed cost that small fits do not repay (12 columns, 4k
- * rows: one thread 2.2× faster; 16k: 1.16×; 32k: two threads 1.07× faster; 128k: 1.56×), and on a machine another process keeps
- * busy every such wait can last a scheduler slice.
+ * opens per round wakes and waits for the other threads, a fixed cost that small fits do not repay (12 columns; 4k
+ * rows: one thread 2.2× faster; 16k: 1.16×; 32k: two threads 1.07× faster; 128k: 1.56×), and on a machine another
+ * process keeps busy every such wait can last a scheduler slice.
  */
 export const ONE_THREAD_BELOW_ROWS = 25_000;
 
