@@ -94,6 +94,21 @@ function foldHealth(trained: string, prediction: string | undefined): string {
   return trained === "healthy" ? prediction : `${trained}; ${prediction}`;
 }
 
+/** The share of an entry's progress its folds take; pooling and the backtest take the rest. */
+const FOLDS_SHARE = 0.97;
+
+/** Where a fold is in its entry's plan, for progress; and how many folds train alongside it. */
+export interface FoldPosition {
+  /** The fold's place in the plan (0-based). */
+  i: number;
+  /** Folds in the plan. */
+  n: number;
+  /** Folds of the entry training at the same time, this one included (the trainer's `foldsAtOnce`); 1 if unset. */
+  atOnce?: number;
+  /** Progress within the fold ([0, 1], status); default: the entry's progress at (i + f) / n of its folds' share. */
+  progress?: (fraction: number, status: string) => void;
+}
+
 /**
  * Trains one fold of an entry, evaluates it beside the baselines and records it (fold, predictions, epochs,
  * diagnostics). `position` is the fold's place in the plan, for progress.
@@ -101,23 +116,26 @@ function foldHealth(trained: string, prediction: string | undefined): string {
 export async function trainFold(
   ctx: EntryContext,
   planned: PlannedFold,
-  position: { i: number; n: number },
+  position: FoldPosition,
 ): Promise<FoldResult> {
   const { entry, trainer, data, plan, recorder } = ctx;
   const width = data.task === "multiclass" ? data.classes : 1;
   const { i, n } = position;
+  const progress = position.progress ??
+    ((f: number, status: string) => ctx.onProgress(FOLDS_SHARE * (i + f) / n, status));
   const band = ctx.config.health.upShareBand;
   const warnings: string[] = [];
   ctx.onFold(planned.index);
   const t0 = performance.now();
-  ctx.onProgress(i / n, `fold ${i + 1}/${n}: training`);
+  progress(0, `fold ${i + 1}/${n}: training`);
   const out: FoldOutput = await trainer.fit({
     entry: { name: entry.name, kind: entry.kind, settings: entry.settings, base: entry.base, meta: entry.meta },
     data,
     fold: planned,
     seed: ctx.config.seed,
     oof: ctx.oof,
-    onProgress: (f, status) => ctx.onProgress((i + f) / n, `fold ${i + 1}: ${status}`),
+    onProgress: (f, status) => progress(f, `fold ${i + 1}: ${status}`),
+    ...(position.atOnce === undefined ? {} : { foldsAtOnce: position.atOnce }),
   });
   // The windows the fit actually used must lie inside the fold's training period (a bug here is a leak).
   configurationGate(data.horizon, { ...plan, folds: [planned] }, out.fitted);
@@ -197,12 +215,61 @@ export async function trainFold(
  */
 export async function trainEntry(ctx: EntryContext, stored: readonly FoldResult[] = []): Promise<EntryOutcome> {
   const done = new Set(stored.map((r) => r.report.index));
+  const todo = ctx.plan.folds.flatMap((planned, i) => (done.has(planned.index) ? [] : [{ planned, i }]));
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const atOnce = Math.min(todo.length, Math.max(1, ctx.trainer.foldsAtOnce?.(ctx.entry.settings, cores) ?? 1));
   const results: FoldResult[] = [...stored];
-  for (const [i, planned] of ctx.plan.folds.entries()) {
-    if (done.has(planned.index)) continue;
-    results.push(await trainFold(ctx, planned, { i, n: ctx.plan.folds.length }));
+  if (atOnce > 1) results.push(...await trainSideBySide(ctx, todo, atOnce, done.size));
+  else {
+    for (const { planned, i } of todo) results.push(await trainFold(ctx, planned, { i, n: ctx.plan.folds.length }));
   }
   return await finishEntry(ctx, results);
+}
+
+/** Thrown into a fold still training beside one that failed, to stop it at its next progress point. */
+class StoppedBesideFailure extends Error {}
+
+/**
+ * Trains `todo` with up to `atOnce` folds at a time (each fold's heavy work runs off this thread; see the trainer's
+ * `foldsAtOnce`). Largest training window first, so that the last fold to start is a short one. Results do not
+ * depend on the order. When a fold fails, the folds beside it are stopped at their next progress point (finished
+ * ones are stored), the failing fold is reported to `onFold`, and its error is thrown.
+ */
+async function trainSideBySide(
+  ctx: EntryContext,
+  todo: { planned: PlannedFold; i: number }[],
+  atOnce: number,
+  alreadyDone: number,
+): Promise<FoldResult[]> {
+  const n = ctx.plan.folds.length;
+  const queue = [...todo].sort((a, b) => b.planned.rows.fit.length - a.planned.rows.fit.length || a.i - b.i);
+  const fraction = new Map<number, number>();
+  const results: FoldResult[] = [];
+  let failure: { error: unknown; fold: number } | undefined;
+  const laneCtx: EntryContext = { ...ctx, onFold: () => {} };
+  const lane = async () => {
+    for (let next = queue.shift(); next !== undefined && failure === undefined; next = queue.shift()) {
+      const { planned, i } = next;
+      const progress = (f: number, status: string) => {
+        if (failure !== undefined) throw new StoppedBesideFailure(`fold ${i + 1} stopped: another fold failed`);
+        fraction.set(i, f);
+        let sum = alreadyDone;
+        for (const v of fraction.values()) sum += v;
+        ctx.onProgress(FOLDS_SHARE * sum / n, status);
+      };
+      try {
+        results.push(await trainFold(laneCtx, planned, { i, n, atOnce, progress }));
+      } catch (error) {
+        if (!(error instanceof StoppedBesideFailure)) failure ??= { error, fold: planned.index };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: atOnce }, lane));
+  if (failure !== undefined) {
+    ctx.onFold(failure.fold);
+    throw failure.error;
+  }
+  return results;
 }
 
 /**
@@ -221,7 +288,7 @@ export async function finishEntry(ctx: EntryContext, results: readonly FoldResul
   if (scores.length === 0) {
     throw new Error(`${entry.name}: no fold was predicted, nothing to evaluate`);
   }
-  ctx.onProgress(0.97, "pooling and backtesting");
+  ctx.onProgress(FOLDS_SHARE, "pooling and backtesting");
   const pooled = poolEntry(data, ctx.previous, scores, majority, {
     seed: ctx.config.seed,
     wfeThreshold: ctx.config.gate.wfeThreshold,

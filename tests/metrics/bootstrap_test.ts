@@ -5,6 +5,7 @@ import { uniformInt } from "pure-rand/distribution/uniformInt";
 import {
   bootstrapBlockLength,
   bootstrapCorrelation,
+  bootstrapDates,
   bootstrapMean,
   bootstrapSharpeDifference,
   circularBlockResamples,
@@ -52,6 +53,61 @@ Deno.test("bootstrap: replayed resamples are the draws themselves, whatever was 
     assert.deepEqual(draw(n, L, B, seed), expected, `first draw ${n}/${L}/${B}/${seed}`);
     assert.deepEqual(draw(n, L, B, seed), expected, `replay ${n}/${L}/${B}/${seed}`);
   }
+});
+
+Deno.test("bootstrap: read at some dates, the resamples are the full draws at those dates; mean and correlation unchanged", () => {
+  const n = 60, L = 6, B = 200;
+  const dates = Int32Array.from([0, 7, 8, 9, 33, 59]);
+  const full = Array.from(circularBlockResamples(n, L, B, 5), (w) => Array.from(w));
+  const gathered = Array.from(circularBlockResamples(n, L, B, 5, dates), (w) => Array.from(w));
+  assert.deepEqual(gathered, full.map((w) => Array.from(dates, (d) => w[d])));
+  // A row-level mean and a correlation observed on a few dates only: the same estimates, bit for bit, as the
+  // statistic written over every date (dates without rows weigh in with zero sums).
+  const rand = normals(8);
+  const dateOf = Int32Array.from({ length: 40 }, (_, i) => dates[i % dates.length]);
+  const x = Float64Array.from(dateOf, () => rand()), y = Float64Array.from(x, (v) => v + rand());
+  const sum = new Float64Array(n), cnt = new Float64Array(n);
+  dateOf.forEach((d, i) => {
+    sum[d] += x[i];
+    cnt[d]++;
+  });
+  const direct = bootstrapDates(n, 1, (w) => {
+    let num = 0, den = 0;
+    for (let d = 0; d < n; d++) {
+      if (w[d] === 0) continue;
+      num += w[d] * sum[d];
+      den += w[d] * cnt[d];
+    }
+    return den > 0 ? num / den : NaN;
+  }, { seed: 3 });
+  assert.deepStrictEqual(bootstrapMean(x, dateOf, n, 1, { seed: 3 }), direct);
+  const sx = new Float64Array(n), sy = new Float64Array(n), sxx = new Float64Array(n), syy = new Float64Array(n);
+  const sxy = new Float64Array(n);
+  dateOf.forEach((d, i) => {
+    sx[d] += x[i];
+    sy[d] += y[i];
+    sxx[d] += x[i] * x[i];
+    syy[d] += y[i] * y[i];
+    sxy[d] += x[i] * y[i];
+  });
+  const pearson = bootstrapDates(n, 1, (w) => {
+    let a = 0, b = 0, aa = 0, bb = 0, ab = 0, m = 0;
+    for (let d = 0; d < n; d++) {
+      if (w[d] === 0) continue;
+      a += w[d] * sx[d];
+      b += w[d] * sy[d];
+      aa += w[d] * sxx[d];
+      bb += w[d] * syy[d];
+      ab += w[d] * sxy[d];
+      m += w[d] * cnt[d];
+    }
+    if (m < 2) return NaN;
+    const cov = ab - (a * b) / m, va = aa - (a * a) / m, vb = bb - (b * b) / m;
+    return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : NaN;
+  }, { seed: 3 });
+  const r = bootstrapCorrelation(x, y, dateOf, n, 1, { seed: 3 });
+  assert.deepStrictEqual(r, pearson);
+  assert.ok(r.estimate > 0.4 && r.estimate < 1, `correlation ${r.estimate}`);
 });
 
 Deno.test("bootstrap: circular block resamples draw n dates, in runs of the block length, every date equally often", () => {

@@ -130,6 +130,21 @@ export class Booster {
     return b;
   }
 
+  /** Rebuilds a booster, model and configuration, from {@link Booster.serialize}'s bytes. */
+  static unserialize(bytes: Uint8Array): Booster {
+    const b = Booster.create();
+    try {
+      b.#lib.check(
+        b.#lib.symbols.XGBoosterUnserializeFromBuffer(b.handle, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length)),
+        "XGBoosterUnserializeFromBuffer",
+      );
+    } catch (e) {
+      b.free();
+      throw e;
+    }
+    return b;
+  }
+
   /** The live handle; throws after `free()`. */
   get handle(): Deno.PointerObject {
     if (!this.#handle) throw new XGBoostError("Booster used after free()");
@@ -231,6 +246,17 @@ export class Booster {
       "SaveModelToBuffer",
     );
     const p = pointerFrom(ptr[0], "SaveModelToBuffer");
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, Number(len[0])).slice(0));
+  }
+
+  /**
+   * The model and its whole configuration as bytes (XGBoost's serialization, what Python's pickle stores): exactly
+   * this booster again through {@link Booster.unserialize}, in this process or another with the same library.
+   */
+  serialize(): Uint8Array {
+    const len = new BigUint64Array(1), ptr = new BigUint64Array(1);
+    this.#lib.check(this.#lib.symbols.XGBoosterSerializeToBuffer(this.handle, len, ptr), "SerializeToBuffer");
+    const p = pointerFrom(ptr[0], "SerializeToBuffer");
     return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, Number(len[0])).slice(0));
   }
 

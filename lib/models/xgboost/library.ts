@@ -51,6 +51,8 @@ export const XGBOOST_SYMBOLS = {
   XGBoosterGetNumFeature: { parameters: ["pointer", "buffer"], result: "i32" },
   XGBoosterSaveModelToBuffer: { parameters: ["pointer", "buffer", "buffer", "buffer"], result: "i32" },
   XGBoosterLoadModelFromBuffer: { parameters: ["pointer", "buffer", "u64"], result: "i32" },
+  XGBoosterSerializeToBuffer: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  XGBoosterUnserializeFromBuffer: { parameters: ["pointer", "buffer", "u64"], result: "i32" },
   XGBoosterSaveJsonConfig: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   XGBoosterSetAttr: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   XGBoosterGetAttr: { parameters: ["pointer", "buffer", "buffer", "buffer"], result: "i32" },

@@ -32,7 +32,6 @@
  */
 
 import { assertMatrix, type Matrix } from "../../data/matrix.ts";
-import { unusedParams } from "./params.ts";
 import { ConfigError } from "../../errors.ts";
 import type { FitOptions, FitReport, Model, Target } from "../model.ts";
 import {
@@ -43,6 +42,7 @@ import {
   fitCalibrator,
 } from "../calibration/calibration.ts";
 import { Booster, DMatrix, PredictType } from "./booster.ts";
+import { boost, type Boosted, boostOffThread, type BoostSpec } from "./boost.ts";
 import { chooseDevice, type DeviceRequest } from "./device.ts";
 import { openXGBoost, XGBoostError } from "./library.ts";
 
@@ -51,6 +51,20 @@ export type XGBoostParamValue = string | number | boolean;
 
 /** Importance kinds XGBoost computes from its trees. */
 export type ImportanceType = "gain" | "weight" | "cover" | "total_gain" | "total_cover";
+
+/** {@link XGBoostModel.fit}'s options: the common ones, and where the boosting loop runs. */
+export interface XGBoostFitOptions extends FitOptions {
+  /**
+   * Boost on a thread of its own (a Worker) while this thread waits, so that several fits can run at once — the
+   * study loop trains folds side by side this way. The model is the same either way. Default false.
+   */
+  ownThread?: boolean;
+  /**
+   * With `ownThread`: move `X`'s buffer to that thread instead of copying it (one copy of the training matrix
+   * fewer). `X.data` is detached — unusable — once `fit` has been called. Default false.
+   */
+  moveX?: boolean;
+}
 
 /** Constructor options of {@link XGBoostModel}. */
 export interface XGBoostOptions {
@@ -114,8 +128,6 @@ interface SavedState {
   bestScore?: number;
   device: "cpu" | "cuda";
 }
-
-const MAXIMIZE_PREFIXES = ["auc", "aucpr", "map", "ndcg"];
 
 function paramString(v: XGBoostParamValue): string {
   return typeof v === "boolean" ? (v ? "1" : "0") : String(v);
@@ -222,95 +234,44 @@ export class XGBoostModel implements Model {
     return out;
   }
 
-  #train(
+  /** The boosting loop on `X`, `y` (see boost.ts), here or, with `ownThread`, on a thread of its own. */
+  #boost(
     X: Matrix,
     y: Target,
     params: Array<[string, string]>,
     rounds: number,
-    opts: FitOptions,
+    opts: XGBoostFitOptions,
     earlyStopping: number | undefined,
     onRound?: (i: number) => Promise<void>,
     wantTrainPredictions = false,
-  ): Promise<{
-    booster: Booster;
-    bestIteration: number;
-    bestScore?: number;
-    metric?: string;
-    history: number[];
-    trainPredictions?: Float32Array;
-    /** The entry's parameter names XGBoost did not use (by its own rule; see params.ts). */
-    unused: string[];
-  }> {
-    const nthread = Number(params.find(([k]) => k === "nthread")?.[1] ?? -1);
-    const dtrain = new DMatrix(X, { label: y, weight: opts.sampleWeight, nthread });
-    let dval: DMatrix | undefined;
-    let booster: Booster | undefined;
-    const run = async () => {
-      if (opts.validation && earlyStopping !== undefined) {
-        const v = opts.validation;
-        dval = new DMatrix(selectColumns(v.X, this.#state?.selected), { label: v.y, weight: v.sampleWeight, nthread });
-      }
-      booster = Booster.create(dval ? [dtrain, dval] : [dtrain]);
-      for (const [k, v] of params) booster.setParam(k, v);
-      const history: number[] = [];
-      const given = Object.keys(this.options.params ?? {}).filter((k) => k !== "device"); // device: chooseDevice's
-      let unused: string[] = [];
-      let best = Infinity, bestIter = 0, since = 0, maximize = false, metric: string | undefined;
-      for (let i = 0; i < rounds; i++) {
-        booster.updateOneIter(i, dtrain);
-        if (i === 0) unused = unusedParams(booster, given);
-        if (dval && earlyStopping !== undefined) {
-          const line = booster.evalOneIter(i, [dval], ["validation"]);
-          const last = line.trim().split("\t").at(-1)!;
-          const colon = last.lastIndexOf(":");
-          metric = last.slice(0, colon).replace(/^validation-/, "");
-          if (i === 0) maximize = metric !== "mape" && MAXIMIZE_PREFIXES.some((m) => metric!.startsWith(m));
-          const score = Number(last.slice(colon + 1));
-          history.push(score);
-          const s = maximize ? -score : score;
-          if (i === 0 || s < best) {
-            best = s;
-            bestIter = i;
-            since = 0;
-          } else if (++since >= earlyStopping) break;
-        } else bestIter = i;
-        if (onRound) await onRound(i);
-      }
-      const kept = bestIter + 1;
-      const total = booster.boostedRounds();
-      // Training-row predictions of the kept rounds (served from XGBoost's prediction cache when nothing is cut).
-      const trainPredictions = wantTrainPredictions
-        ? booster.predictDMatrix(dtrain, PredictType.value, kept < total ? kept : 0).values
-        : undefined;
-      if (kept < total) {
-        const cut = booster.slice(0, kept);
-        booster.free();
-        booster = cut;
-      }
-      return {
-        booster,
-        bestIteration: kept,
-        bestScore: metric === undefined ? undefined : (maximize ? -best : best),
-        metric,
-        history,
-        trainPredictions,
-        unused,
-      };
+    movable = false,
+  ): Promise<Boosted> {
+    const v = opts.validation;
+    const spec: BoostSpec = {
+      X,
+      label: Float32Array.from(y),
+      ...(opts.sampleWeight === undefined ? {} : { weight: Float32Array.from(opts.sampleWeight) }),
+      ...(v === undefined || earlyStopping === undefined ? {} : {
+        validation: {
+          X: selectColumns(v.X, this.#state?.selected),
+          label: Float32Array.from(v.y),
+          ...(v.sampleWeight === undefined ? {} : { weight: Float32Array.from(v.sampleWeight) }),
+        },
+      }),
+      params,
+      rounds,
+      ...(earlyStopping === undefined ? {} : { earlyStopping }),
+      given: Object.keys(this.options.params ?? {}).filter((k) => k !== "device"), // device: chooseDevice's
+      trainPredictions: wantTrainPredictions,
     };
-    return run().catch((e) => {
-      booster?.free();
-      throw e;
-    }).finally(() => {
-      dtrain.free();
-      dval?.free();
-    });
+    return opts.ownThread ? boostOffThread(spec, onRound, { moveX: movable }) : boost(spec, onRound);
   }
 
   /**
    * Fits the booster (and, when configured, SHAP feature selection, calibration and the bias check) on `X`, `y`.
    * `opts.validation` is used only for early stopping; `opts.sampleWeight` weights the training rows.
    */
-  async fit(X: Matrix, y: Target, opts: FitOptions = {}): Promise<FitReport> {
+  async fit(X: Matrix, y: Target, opts: XGBoostFitOptions = {}): Promise<FitReport> {
     const t0 = performance.now();
     assertMatrix(X, "XGBoostModel.fit X");
     checkTarget(y, X.rows, "XGBoostModel.fit");
@@ -368,7 +329,7 @@ export class XGBoostModel implements Model {
     let fitX = X;
     if (o.selectTopK !== undefined && o.selectTopK < X.cols) {
       const rounds = o.selectionRounds ?? Math.min(o.numBoostRound!, 100);
-      const pre = await this.#train(X, y, params, rounds, { sampleWeight: opts.sampleWeight }, undefined);
+      const pre = await this.#boost(X, y, params, rounds, { sampleWeight: opts.sampleWeight }, undefined);
       this.#booster = pre.booster;
       // Same naming as the final booster: `importance` (the gain fallback) looks features up by these names.
       if (validFeatureNames(X.columns)) this.#booster.setFeatureNames(X.columns);
@@ -395,7 +356,18 @@ export class XGBoostModel implements Model {
         }
       }
       : undefined;
-    const trained = await this.#train(fitX, y, params, rounds, opts, o.earlyStoppingRounds, onRound, numClass <= 1);
+    const movable = fitX !== X || opts.moveX === true; // a selection's copy is this fit's own
+    const trained = await this.#boost(
+      fitX,
+      y,
+      params,
+      rounds,
+      opts,
+      o.earlyStoppingRounds,
+      onRound,
+      numClass <= 1,
+      movable,
+    );
     this.#booster = trained.booster;
     if (trained.unused.length > 0) {
       const [what, had] = trained.unused.length === 1 ? ["parameter", "it had"] : ["parameters", "they had"];

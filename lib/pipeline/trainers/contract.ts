@@ -126,6 +126,11 @@ export interface FoldInput<S> {
   onProgress?: (fraction: number, status: string) => void;
   /** Keep the fitted model (`FoldOutput.model`) for production instead of freeing it after the fold. */
   keep?: boolean;
+  /**
+   * Folds of the entry training at the same time as this one, itself included ({@link FoldTrainer.foldsAtOnce}); 1 or
+   * absent: alone.
+   */
+  foldsAtOnce?: number;
 }
 
 /** Scores of other entries for every row of a dataset, for trainers that combine them (a stack's bases). */
@@ -223,6 +228,13 @@ export interface FoldTrainer<S = Record<string, unknown>> {
   check?(settings: S, task: Task): SettingProblem[];
   /** The fitted things the configuration gate must check, and the rows each sees. */
   fitted(settings: S): FittedSpec[];
+  /**
+   * How many folds of an entry may train at once on a machine with `cores` cores. For a kind whose fit does its heavy
+   * work off the main thread (XGBoost boosts each fold on a thread of its own), the loop trains that many folds side
+   * by side and tells each `fit` so (`FoldInput.foldsAtOnce`); the results must not depend on it. Absent: one at a
+   * time.
+   */
+  foldsAtOnce?(settings: S, cores: number): number;
   /** The compute backend the kind will use (stored with the run), e.g. `xgboost-c`, `wasm`. */
   backend(settings: S): Promise<string>;
   /** Trains on one fold and predicts its early-stopping tail and test rows (keeping the model with `keep`). */

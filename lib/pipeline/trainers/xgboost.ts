@@ -44,8 +44,13 @@ const settings = z.strictObject({
   numBoostRound: integer().default(400).describe("maximum boosting rounds"),
   earlyStoppingRounds: integer().default(30).describe("stop after this many rounds without a better tail loss"),
   threads: integer().optional().describe(
-    "XGBoost threads (default: 1 for a fold of fewer than 25,000 training rows, where XGBoost's per-round thread " +
-      "synchronization costs more than a second core gains; else the machine's cores)",
+    "XGBoost threads per fold (default: 1 when folds train side by side; a fold training alone: 1 below 25,000 " +
+      "training rows, where XGBoost's per-round thread synchronization costs more than a second core gains, else " +
+      "the machine's cores)",
+  ),
+  foldsAtOnce: integer().optional().describe(
+    "folds trained side by side, each boosting on a thread of its own (default: the machine's cores ÷ threads); " +
+      "each holds its fold's matrices in memory; 1 trains them one after another",
   ),
   waitPolicy: oneOf(["passive", "active"]).default("passive").describe(
     "OpenMP wait policy of XGBoost's threads (passive: idle threads sleep; active spins and can slow a busy " +
@@ -69,6 +74,8 @@ export interface XGBoostFoldReport extends FoldFitReport {
   trees: number;
   /** XGBoost threads it trained with (`threads`, else the default for its training rows). */
   threads: number;
+  /** Folds of the entry that trained side by side with it, itself included (absent in runs stored before). */
+  foldsAtOnce?: number;
   /** Where it trained. */
   device: unknown;
   /** XGBoost library version and path. */
@@ -165,6 +172,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
     }
     return problems;
   },
+  foldsAtOnce: (s, cores) => Math.max(1, s.foldsAtOnce ?? Math.floor(cores / (s.threads ?? 1))),
   backend: (s) => {
     const lib = openXGBoost({ waitPolicy: s.waitPolicy });
     return Promise.resolve(`xgboost-c ${lib.version.join(".")} (OpenMP wait ${lib.waitPolicy.toLowerCase()})`);
@@ -178,7 +186,8 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
       if (k in s.params) throw new ConfigError(`models: ${entry.name}.settings.params.${k}: ${OWNED_PARAMS[k]}`);
     }
     const { rows } = fold;
-    const threads = s.threads ?? defaultThreads(rows.fit.length);
+    const atOnce = input.foldsAtOnce ?? 1;
+    const threads = s.threads ?? (atOnce > 1 ? 1 : defaultThreads(rows.fit.length));
     const yFit = pick32(data.y, rows.fit);
     let sampleWeight: Float32Array | undefined;
     if (s.classWeights === "balanced" && data.task === "binary") {
@@ -202,6 +211,8 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
         ...(sampleWeight === undefined ? {} : { sampleWeight }),
         seed,
         onProgress: input.onProgress,
+        // Beside other folds: boost on a thread of its own (the fitting matrix, made here, moves there).
+        ...(atOnce > 1 ? { ownThread: true, moveX: true } : {}),
       });
       const test = rows.test.length === 0 ? new Float64Array(0) : model.predict(takeRows(data.X, rows.test));
       const validation = rows.validation.length === 0 ? new Float64Array(0) : model.predict(validationX);
@@ -250,6 +261,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
           iterations: trees,
           trees,
           threads,
+          foldsAtOnce: atOnce,
           notes: report.notes,
           device: d.device ?? null,
           library: d.library ?? null,

@@ -1,0 +1,255 @@
+/**
+ * The boosting loop: rounds of `XGBoosterUpdateOneIter`, the early-stopping tail evaluated after each, the kept
+ * rounds cut out — on the calling thread ({@link boost}) or on a thread of its own ({@link boostOffThread}).
+ *
+ * **Why a thread of its own, and why a Worker.** A fit on one XGBoost thread leaves the process's other cores idle;
+ * the study loop trains several folds at once by running each fold's loop on its own thread while the main thread
+ * waits. XGBoost 1.x keeps a booster's prediction cache per calling thread, so every call on one booster must come
+ * from one thread: an FFI call marked `nonblocking` runs on whichever thread of Deno's pool is free (measured: the
+ * fold models changed), a Worker is one thread for the booster's whole life. The Worker returns the booster
+ * serialized with its configuration (`XGBoosterSerializeToBuffer`, what Python's pickle uses); the caller rebuilds it,
+ * so prediction, SHAP and saving work as for a booster trained here.
+ *
+ * @module
+ */
+
+import type { Matrix } from "../../data/matrix.ts";
+import { Booster, DMatrix, PredictType } from "./booster.ts";
+import { unusedParams } from "./params.ts";
+import { XGBoostError } from "./library.ts";
+import { ConfigError } from "../../errors.ts";
+
+/** Metrics early stopping maximizes (by prefix, as Python's xgboost 1.7 decides it; `mape` is minimized). */
+const MAXIMIZE_PREFIXES = ["auc", "aucpr", "map", "ndcg"];
+
+/** What one boosting loop needs: plain data and parameters (it crosses to a Worker as is). */
+export interface BoostSpec {
+  /** Training features. */
+  X: Matrix;
+  /** Training labels. */
+  label: Float32Array;
+  /** Training row weights. */
+  weight?: Float32Array;
+  /** The early-stopping tail (used only with `earlyStopping`). */
+  validation?: { X: Matrix; label: Float32Array; weight?: Float32Array };
+  /** Parameters in the order they are set, XGBoost's names and string values. */
+  params: Array<[string, string]>;
+  /** Rounds at most. */
+  rounds: number;
+  /** Stop after this many rounds without a better tail score. */
+  earlyStopping?: number;
+  /** Parameter names the caller gave (the ones reported when XGBoost did not use them). */
+  given: string[];
+  /** Also return the training rows' predictions of the kept rounds. */
+  trainPredictions: boolean;
+}
+
+/** What the loop produced. */
+export interface Boosted {
+  /** The booster, cut to the kept rounds. */
+  booster: Booster;
+  /** Rounds kept (1-based best round, or every round without early stopping). */
+  bestIteration: number;
+  /** The tail's best score. */
+  bestScore?: number;
+  /** The early-stopping metric, e.g. `logloss`. */
+  metric?: string;
+  /** The tail's score after each round. */
+  history: number[];
+  /** Training-row predictions of the kept rounds. */
+  trainPredictions?: Float32Array;
+  /** The given parameter names XGBoost did not use (params.ts). */
+  unused: string[];
+}
+
+/**
+ * Frees the spec's arrays now that XGBoost holds its own copies (a training thread's spec is its own): detaching a
+ * buffer releases its memory at once, where dropping the last reference would wait for a garbage collection that an
+ * idle thread may never run — a whole-universe fold's matrix is over 100 MB.
+ */
+function releaseSpec(spec: BoostSpec): void {
+  const v = spec.validation;
+  for (const a of [spec.X.data, spec.label, spec.weight, v?.X.data, v?.label, v?.weight]) {
+    if (a !== undefined && a.buffer instanceof ArrayBuffer && !a.buffer.detached) a.buffer.transfer(0);
+  }
+}
+
+/** The XGBoost thread count in `params` (−1: XGBoost's default). */
+function threadsOf(params: Array<[string, string]>): number {
+  return Number(params.find(([k]) => k === "nthread")?.[1] ?? -1);
+}
+
+/**
+ * Runs the boosting loop on this thread. `onRound(i)` is awaited after round i (progress; throwing stops the loop).
+ * The matrices are freed before it returns; the booster is the caller's.
+ */
+export async function boost(
+  spec: BoostSpec,
+  onRound?: (i: number) => Promise<void> | void,
+  opts: { release?: boolean } = {},
+): Promise<Boosted> {
+  const nthread = threadsOf(spec.params);
+  const dtrain = new DMatrix(spec.X, { label: spec.label, weight: spec.weight, nthread });
+  let dval: DMatrix | undefined;
+  let booster: Booster | undefined;
+  try {
+    const v = spec.validation;
+    if (v && spec.earlyStopping !== undefined) {
+      dval = new DMatrix(v.X, { label: v.label, weight: v.weight, nthread });
+    }
+    if (opts.release) releaseSpec(spec);
+    booster = Booster.create(dval ? [dtrain, dval] : [dtrain]);
+    for (const [k, value] of spec.params) booster.setParam(k, value);
+    const history: number[] = [];
+    let unused: string[] = [];
+    let best = Infinity, bestIter = 0, since = 0, maximize = false, metric: string | undefined;
+    for (let i = 0; i < spec.rounds; i++) {
+      booster.updateOneIter(i, dtrain);
+      if (i === 0) unused = unusedParams(booster, spec.given);
+      if (dval && spec.earlyStopping !== undefined) {
+        const line = booster.evalOneIter(i, [dval], ["validation"]);
+        const last = line.trim().split("\t").at(-1)!;
+        const colon = last.lastIndexOf(":");
+        metric = last.slice(0, colon).replace(/^validation-/, "");
+        if (i === 0) maximize = metric !== "mape" && MAXIMIZE_PREFIXES.some((m) => metric!.startsWith(m));
+        const score = Number(last.slice(colon + 1));
+        history.push(score);
+        const s = maximize ? -score : score;
+        if (i === 0 || s < best) {
+          best = s;
+          bestIter = i;
+          since = 0;
+        } else if (++since >= spec.earlyStopping) break;
+      } else bestIter = i;
+      if (onRound) await onRound(i);
+    }
+    const kept = bestIter + 1;
+    const total = booster.boostedRounds();
+    // Training-row predictions of the kept rounds (served from XGBoost's prediction cache when nothing is cut).
+    const trainPredictions = spec.trainPredictions
+      ? booster.predictDMatrix(dtrain, PredictType.value, kept < total ? kept : 0).values
+      : undefined;
+    if (kept < total) {
+      const cut = booster.slice(0, kept);
+      booster.free();
+      booster = cut;
+    }
+    return {
+      booster,
+      bestIteration: kept,
+      bestScore: metric === undefined ? undefined : (maximize ? -best : best),
+      metric,
+      history,
+      trainPredictions,
+      unused,
+    };
+  } catch (e) {
+    booster?.free();
+    throw e;
+  } finally {
+    dtrain.free();
+    dval?.free();
+  }
+}
+
+/** A training thread's answer: progress after a round, the result, or the failure. */
+export type BoostMessage =
+  | { round: number }
+  | { done: Omit<Boosted, "booster"> & { booster: Uint8Array } }
+  | { error: { name: string; message: string } };
+
+/**
+ * Idle training threads, kept for the next loop (a new one costs about 25 ms of CPU: an isolate and its modules) and
+ * stopped after {@link IDLE_MS} without work: a live Worker keeps the process running, and the study loop starts a
+ * fold's next loop within milliseconds of the last one.
+ */
+const idle: { worker: Worker; timer: ReturnType<typeof setTimeout> }[] = [];
+const IDLE_MS = 100;
+
+function takeThread(): Worker {
+  const kept = idle.pop();
+  if (kept === undefined) return new Worker(new URL("./boost_worker.ts", import.meta.url), { type: "module" });
+  clearTimeout(kept.timer);
+  return kept.worker;
+}
+
+function releaseThread(worker: Worker): void {
+  worker.onmessage = null;
+  worker.onerror = null;
+  if (idle.length >= Math.max(1, navigator.hardwareConcurrency ?? 1)) return worker.terminate();
+  const kept = {
+    worker,
+    timer: setTimeout(() => {
+      idle.splice(idle.indexOf(kept), 1);
+      worker.terminate();
+    }, IDLE_MS),
+  };
+  idle.push(kept);
+}
+
+/** The buffers of `spec` that may move to the training thread: the labels and weights it made, and `X` if `moveX`. */
+function transferable(spec: BoostSpec, moveX: boolean): ArrayBuffer[] {
+  const whole = (a: Float32Array | undefined) =>
+    a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer
+      ? [a.buffer]
+      : [];
+  return [
+    ...(moveX ? whole(spec.X.data) : []),
+    ...whole(spec.label),
+    ...whole(spec.weight),
+    ...whole(spec.validation?.label),
+    ...whole(spec.validation?.weight),
+  ];
+}
+
+/**
+ * Runs the boosting loop on a thread of its own and rebuilds the booster here. Results are those of {@link boost}:
+ * the same library, parameters and data, and every call on the booster from one thread. `onRound(i)` is called here
+ * as rounds finish; if it throws, the thread is stopped and the error rethrown.
+ *
+ * `spec`'s labels and weights move to the thread (they are detached here); so does `spec.X`'s buffer with `moveX`
+ * (one copy of the training matrix fewer; `X` is unusable afterwards), otherwise it is copied.
+ */
+export function boostOffThread(
+  spec: BoostSpec,
+  onRound?: (i: number) => Promise<void> | void,
+  opts: { moveX?: boolean } = {},
+): Promise<Boosted> {
+  const worker = takeThread();
+  return new Promise<Boosted>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void, reuse: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (reuse) releaseThread(worker);
+      else worker.terminate();
+      fn();
+    };
+    worker.onmessage = async (e: MessageEvent<BoostMessage>) => {
+      const m = e.data;
+      if ("round" in m) {
+        try {
+          await onRound?.(m.round);
+        } catch (err) {
+          settle(() => reject(err), false);
+        }
+      } else if ("done" in m) {
+        settle(() => {
+          try {
+            resolve({ ...m.done, booster: Booster.unserialize(m.done.booster) });
+          } catch (err) {
+            reject(err);
+          }
+        }, true);
+      } else {
+        const { name, message } = m.error;
+        settle(() => reject(name === "ConfigError" ? new ConfigError(message) : new XGBoostError(message)), true);
+      }
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      settle(() => reject(new XGBoostError(`XGBoost's training thread failed: ${e.message}`)), false);
+    };
+    worker.postMessage(spec, transferable(spec, opts.moveX === true));
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * The boosting loop on a thread of its own (`boostOffThread`, what a study uses to train folds side by side) against
+ * the same loop on the calling thread (`boost`): the booster must be the same, bit for bit — with row and column
+ * subsampling on, so that XGBoost's random engine (one per thread) is exercised — and the thread's failures,
+ * interruptions and memory hand-over must behave as documented.
+ */
+import assert from "node:assert/strict";
+import { boost, boostOffThread, type BoostSpec } from "../../lib/models/xgboost/boost.ts";
+import { PredictType } from "../../lib/models/xgboost/booster.ts";
+import { XGBoostModel } from "../../lib/models/xgboost/model.ts";
+import { takeRows } from "../../lib/data/matrix.ts";
+import { XGBoostError } from "../../lib/models/xgboost/library.ts";
+import { classification } from "./_synthetic.ts";
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+const { X, label } = classification(3000, 6, 17, 0.3, 0.1);
+const PARAMS: Array<[string, string]> = [
+  ["objective", "binary:logistic"],
+  ["tree_method", "hist"],
+  ["max_depth", "3"],
+  ["eta", "0.1"],
+  ["subsample", "0.7"],
+  ["colsample_bytree", "0.6"],
+  ["nthread", "1"],
+  ["seed", "9"],
+];
+
+/** A fresh spec (the off-thread loop takes its arrays over). */
+function spec(rounds = 200): BoostSpec {
+  return {
+    X: takeRows(X, range(0, 2000)),
+    label: label.slice(0, 2000),
+    validation: { X: takeRows(X, range(2000, 2500)), label: label.slice(2000, 2500) },
+    params: PARAMS,
+    rounds,
+    earlyStopping: 15,
+    given: ["max_depth", "eta", "subsample", "colsample_bytree", "max_dept"],
+    trainPredictions: true,
+  };
+}
+
+const test = takeRows(X, range(2500, 3000));
+
+Deno.test("boost off thread: the same booster as on this thread, bit for bit, also on a reused thread", async () => {
+  const here = await boost(spec());
+  try {
+    const expected = here.booster.predictDense(test, PredictType.margin).values;
+    assert.ok(here.bestIteration > 5 && here.bestIteration < 200, `best iteration ${here.bestIteration}`);
+    assert.deepEqual(here.unused, ["max_dept"]);
+    for (let run = 0; run < 2; run++) { // the second run reuses the first one's idle thread
+      const there = await boostOffThread(spec());
+      try {
+        assert.equal(there.bestIteration, here.bestIteration);
+        assert.equal(there.bestScore, here.bestScore);
+        assert.equal(there.metric, "logloss");
+        assert.deepEqual(there.history, here.history);
+        assert.deepEqual(there.unused, here.unused);
+        assert.deepEqual(there.trainPredictions, here.trainPredictions);
+        assert.deepEqual(there.booster.predictDense(test, PredictType.margin).values, expected);
+        assert.equal(there.booster.boostedRounds(), here.bestIteration);
+        assert.deepEqual(there.booster.toJSONBytes(), here.booster.toJSONBytes());
+        // The configuration came along: the rebuilt booster trains on with the same parameters.
+        const config = there.booster.jsonConfig() as { learner: { generic_param: { seed: string } } };
+        assert.equal(config.learner.generic_param.seed, "9");
+      } finally {
+        there.booster.free();
+      }
+    }
+  } finally {
+    here.booster.free();
+  }
+});
+
+Deno.test("boost off thread: a throwing progress callback stops the thread and rejects with its error", async () => {
+  const seen: number[] = [];
+  const stop = new Error("stop here");
+  await assert.rejects(
+    () =>
+      boostOffThread(spec(), (i) => {
+        seen.push(i);
+        if (i === 3) throw stop;
+      }),
+    (e: unknown) => e === stop,
+  );
+  assert.deepEqual(seen.slice(0, 4), [0, 1, 2, 3]);
+  // A stopped thread is not reused; the next loop gets a working one.
+  const after = await boostOffThread(spec(5));
+  assert.equal(after.booster.boostedRounds(), after.bestIteration);
+  after.booster.free();
+});
+
+Deno.test("boost off thread: XGBoost's refusal comes back with its own message", async () => {
+  const bad = { ...spec(3), params: [...PARAMS, ["max_depth", "abc"]] as Array<[string, string]> };
+  await assert.rejects(
+    () => boostOffThread(bad),
+    (e: unknown) =>
+      e instanceof XGBoostError && /UpdateOneIter failed: .*Invalid Parameter format for max_depth/.test(e.message),
+  );
+});
+
+Deno.test("boost off thread: X is copied unless moved; labels are handed over", async () => {
+  const copied = spec(3);
+  (await boostOffThread(copied)).booster.free();
+  assert.equal(copied.X.data.length, 2000 * 6, "X copied: still usable");
+  assert.equal(copied.label.length, 0, "labels handed over: detached here");
+  const moved = spec(3);
+  (await boostOffThread(moved, undefined, { moveX: true })).booster.free();
+  assert.equal(moved.X.data.length, 0, "X moved: detached here");
+});
+
+Deno.test("XGBoostModel.fit with ownThread: the same model; the caller's X survives unless moveX", async () => {
+  const options = {
+    params: { objective: "binary:logistic", max_depth: 3, eta: 0.1, subsample: 0.7, nthread: 1, seed: 4 },
+    numBoostRound: 100,
+    earlyStoppingRounds: 10,
+  };
+  const fitX = takeRows(X, range(0, 2000)), y = label.subarray(0, 2000);
+  const validation = { X: takeRows(X, range(2000, 2500)), y: label.subarray(2000, 2500) };
+  const here = new XGBoostModel(options), there = new XGBoostModel(options);
+  const a = await here.fit(fitX, y, { validation });
+  const b = await there.fit(fitX, y, { validation, ownThread: true });
+  assert.equal(b.bestIteration, a.bestIteration);
+  assert.deepEqual(b.details?.trainPositiveShare, a.details?.trainPositiveShare);
+  assert.deepEqual(there.predict(test), here.predict(test));
+  assert.equal(fitX.data.length, 2000 * 6);
+  assert.equal(y.length, 2000, "the caller's labels are copied before they are handed over");
+  const moved = takeRows(X, range(0, 2000));
+  await there.fit(moved, y, { validation, ownThread: true, moveX: true });
+  assert.equal(moved.data.length, 0);
+  assert.deepEqual(there.predict(test), here.predict(test));
+  here.dispose();
+  there.dispose();
+});
