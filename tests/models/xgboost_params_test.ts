@@ -88,4 +88,9 @@ Deno.test("defaultThreads: one thread below the measured crossover, every core f
   assert.equal(defaultThreads(25_000, 8), 8);
   assert.equal(defaultThreads(2_000_000, 2), 2);
   assert.equal(defaultThreads(2_000_000, 0), 1);
+  // Fits side by side share the cores: 2 cores, 2 folds → 1 thread each; 64 cores, 5 folds → 12 each (64 ÷ 5 = 12.8).
+  assert.equal(defaultThreads(2_000_000, 2, 2), 1);
+  assert.equal(defaultThreads(2_000_000, 64, 5), 12);
+  assert.equal(defaultThreads(2_000_000, 3, 4), 1);
+  assert.equal(defaultThreads(24_999, 64, 2), 1);
 });

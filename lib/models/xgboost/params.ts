@@ -140,7 +140,15 @@ export function probeParams(
  */
 export const ONE_THREAD_BELOW_ROWS = 25_000;
 
-/** XGBoost's thread count for a fit of `rows` training rows when none is set: one below {@link ONE_THREAD_BELOW_ROWS}, else every core. */
-export function defaultThreads(rows: number, cores: number = navigator.hardwareConcurrency ?? 2): number {
-  return rows < ONE_THREAD_BELOW_ROWS ? 1 : Math.max(1, cores);
+/**
+ * XGBoost's thread count for a fit of `rows` training rows when none is set: one below {@link ONE_THREAD_BELOW_ROWS},
+ * else every core — of the machine, or, with `atOnce` fits running side by side, the cores each gets (⌊cores ÷
+ * atOnce⌋, at least one: on 2 cores two folds at once train on one thread each, on 64 cores five folds on 12 each).
+ */
+export function defaultThreads(
+  rows: number,
+  cores: number = navigator.hardwareConcurrency ?? 2,
+  atOnce = 1,
+): number {
+  return rows < ONE_THREAD_BELOW_ROWS ? 1 : Math.max(1, Math.floor(cores / Math.max(1, atOnce)));
 }

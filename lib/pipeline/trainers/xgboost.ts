@@ -44,13 +44,14 @@ const settings = z.strictObject({
   numBoostRound: integer().default(400).describe("maximum boosting rounds"),
   earlyStoppingRounds: integer().default(30).describe("stop after this many rounds without a better tail loss"),
   threads: integer().optional().describe(
-    "XGBoost threads per fold (default: 1 when folds train side by side; a fold training alone: 1 below 25,000 " +
-      "training rows, where XGBoost's per-round thread synchronization costs more than a second core gains, else " +
-      "the machine's cores)",
+    "XGBoost threads per fold (default: 1 below 25,000 training rows, where XGBoost's per-round thread " +
+      "synchronization costs more than a second core gains; else the cores each fold gets: the machine's cores ÷ the " +
+      "folds training at once, at least 1)",
   ),
   foldsAtOnce: integer().optional().describe(
-    "folds trained side by side, each boosting on a thread of its own (default: the machine's cores ÷ threads); " +
-      "each holds its fold's matrices in memory; 1 trains them one after another",
+    "most folds trained side by side, each boosting on a thread of its own (default: the machine's cores ÷ " +
+      "threads, or every core when threads is unset); each holds its fold's matrices in memory; 1 trains them one " +
+      "after another",
   ),
   waitPolicy: oneOf(["passive", "active"]).default("passive").describe(
     "OpenMP wait policy of XGBoost's threads (passive: idle threads sleep; active spins and can slow a busy " +
@@ -72,7 +73,7 @@ export type XGBoostSettings = z.output<typeof settings>;
 export interface XGBoostFoldReport extends FoldFitReport {
   /** Trees kept (the best iteration, or all rounds without early stopping). */
   trees: number;
-  /** XGBoost threads it trained with (`threads`, else the default for its training rows). */
+  /** XGBoost threads it trained with (`threads`, else the default for its training rows and the folds beside it). */
   threads: number;
   /** Folds of the entry that trained side by side with it, itself included (absent in runs stored before). */
   foldsAtOnce?: number;
@@ -187,7 +188,7 @@ export const xgboostTrainer: FoldTrainer<XGBoostSettings> = {
     }
     const { rows } = fold;
     const atOnce = input.foldsAtOnce ?? 1;
-    const threads = s.threads ?? (atOnce > 1 ? 1 : defaultThreads(rows.fit.length));
+    const threads = s.threads ?? defaultThreads(rows.fit.length, navigator.hardwareConcurrency ?? 1, atOnce);
     const yFit = pick32(data.y, rows.fit);
     let sampleWeight: Float32Array | undefined;
     if (s.classWeights === "balanced" && data.task === "binary") {
