@@ -117,27 +117,22 @@ export class Booster {
 
   /** Loads a model from the bytes of a JSON (or UBJSON / legacy binary) model file. */
   static fromBuffer(bytes: Uint8Array): Booster {
-    const b = Booster.create();
-    try {
-      b.#lib.check(
-        b.#lib.symbols.XGBoosterLoadModelFromBuffer(b.handle, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length)),
-        "XGBoosterLoadModelFromBuffer",
-      );
-    } catch (e) {
-      b.free();
-      throw e;
-    }
-    return b;
+    return Booster.#fromBytes(bytes, "XGBoosterLoadModelFromBuffer");
   }
 
   /** Rebuilds a booster, model and configuration, from {@link Booster.serialize}'s bytes. */
   static unserialize(bytes: Uint8Array): Booster {
+    return Booster.#fromBytes(bytes, "XGBoosterUnserializeFromBuffer");
+  }
+
+  /** A new booster filled from `bytes` by one of XGBoost's two readers; freed again if XGBoost refuses them. */
+  static #fromBytes(
+    bytes: Uint8Array,
+    reader: "XGBoosterLoadModelFromBuffer" | "XGBoosterUnserializeFromBuffer",
+  ): Booster {
     const b = Booster.create();
     try {
-      b.#lib.check(
-        b.#lib.symbols.XGBoosterUnserializeFromBuffer(b.handle, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length)),
-        "XGBoosterUnserializeFromBuffer",
-      );
+      b.#lib.check(b.#lib.symbols[reader](b.handle, bytes as Uint8Array<ArrayBuffer>, BigInt(bytes.length)), reader);
     } catch (e) {
       b.free();
       throw e;
