@@ -208,7 +208,7 @@ export type { PlausibilityFlag, PlausibilityInput, PlausibilityReport } from "./
 // Models
 export type { FitOptions, FitReport, Model, Target } from "./models/model.ts";
 export { XGBoostModel } from "./models/xgboost/model.ts";
-export type { FeatureImportance, ShapResult, XGBoostOptions } from "./models/xgboost/model.ts";
+export type { FeatureImportance, ShapResult, XGBoostFitOptions, XGBoostOptions } from "./models/xgboost/model.ts";
 export { openXGBoost, xgboostVersion } from "./models/xgboost/library.ts";
 export { type ParamProbe, probeParams } from "./models/xgboost/params.ts";
 export { ElasticNet, loadLinearModel, LogisticRegression, Ridge } from "./models/linear/linear.ts";

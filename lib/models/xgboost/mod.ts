@@ -8,6 +8,7 @@ export {
   type FeatureImportance,
   type ImportanceType,
   type ShapResult,
+  type XGBoostFitOptions,
   XGBoostModel,
   type XGBoostOptions,
   type XGBoostParamValue,
@@ -30,4 +31,5 @@ export {
   unusedParams,
   usedParamNames,
 } from "./params.ts";
+export { boost, type Boosted, boostOffThread, type BoostSpec } from "./boost.ts";
 export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";
