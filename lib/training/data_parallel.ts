@@ -31,7 +31,9 @@
  * Failure handling: a worker that throws (in its forward or backward pass, or while starting), or does not answer
  * within the timeout — which also covers a worker killed without reporting — fails the step with a
  * {@link WorkerError} naming the worker and the cause (never a hang); {@link GradientPool.close} terminates every
- * worker and is called by the loop in a `finally`, including after a NaN stop.
+ * worker and is called by the loop in a `finally`, including after a NaN stop. A worker stuck in synchronous code (an
+ * endless loop in a replica) cannot be stopped that way — Deno's `terminate()` takes effect when the thread returns
+ * to its event loop — so it keeps its core until the process exits; the run has already failed with the WorkerError.
  *
  * @module
  */

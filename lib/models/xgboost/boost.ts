@@ -80,13 +80,14 @@ function threadsOf(params: Array<[string, string]>): number {
 }
 
 /**
- * Runs the boosting loop on this thread. `onRound(i)` is awaited after round i (progress; throwing stops the loop).
- * The matrices are freed before it returns; the booster is the caller's.
+ * Runs the boosting loop on this thread. `onRound(i)` is awaited after round i (progress; throwing stops the loop), and
+ * a `stop` flag set to non-zero stops it there too ({@link BoostStopped}). The matrices are freed before it returns;
+ * the booster is the caller's. `release`: free the spec's arrays once XGBoost has its copies (a training thread's own).
  */
 export async function boost(
   spec: BoostSpec,
   onRound?: (i: number) => Promise<void> | void,
-  opts: { release?: boolean } = {},
+  opts: { release?: boolean; stop?: Int32Array } = {},
 ): Promise<Boosted> {
   const nthread = threadsOf(spec.params);
   const dtrain = new DMatrix(spec.X, { label: spec.label, weight: spec.weight, nthread });
@@ -122,6 +123,9 @@ export async function boost(
         } else if (++since >= spec.earlyStopping) break;
       } else bestIter = i;
       if (onRound) await onRound(i);
+      if (opts.stop !== undefined && Atomics.load(opts.stop, 0) !== 0) {
+        throw new BoostStopped(`stopped after round ${i}`);
+      }
     }
     const kept = bestIter + 1;
     const total = booster.boostedRounds();
@@ -157,6 +161,17 @@ export type BoostMessage =
   | { round: number }
   | { done: Omit<Boosted, "booster"> & { booster: Uint8Array } }
   | { error: { name: string; message: string } };
+
+/** What a training thread is sent: the loop's spec and the flag that stops it (1: stop after the current round). */
+export interface BoostRequest {
+  /** The boosting loop. */
+  spec: BoostSpec;
+  /** One Int32 on shared memory, set to 1 by the caller to stop the loop. */
+  stop: Int32Array;
+}
+
+/** Thrown by a loop stopped through its flag (see {@link boostOffThread}). */
+export class BoostStopped extends Error {}
 
 /**
  * Idle training threads, kept for the next loop (a new one costs about 25 ms of CPU: an isolate and its modules) and
@@ -205,7 +220,7 @@ function transferable(spec: BoostSpec, moveX: boolean): ArrayBuffer[] {
 /**
  * Runs the boosting loop on a thread of its own and rebuilds the booster here. Results are those of {@link boost}:
  * the same library, parameters and data, and every call on the booster from one thread. `onRound(i)` is called here
- * as rounds finish; if it throws, the thread is stopped and the error rethrown.
+ * as rounds finish; if it throws, the thread is stopped after the round in progress and the error rethrown.
  *
  * `spec`'s labels and weights move to the thread (they are detached here); so does `spec.X`'s buffer with `moveX`
  * (one copy of the training matrix fewer; `X` is unusable afterwards), otherwise it is copied.
@@ -216,13 +231,20 @@ export function boostOffThread(
   opts: { moveX?: boolean } = {},
 ): Promise<Boosted> {
   const worker = takeThread();
+  const stop = new Int32Array(new SharedArrayBuffer(4));
   return new Promise<Boosted>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void, reuse: boolean) => {
       if (settled) return;
       settled = true;
       if (reuse) releaseThread(worker);
-      else worker.terminate();
+      else {
+        // `terminate()` takes effect only when the thread returns to its event loop, which a boosting loop does not do
+        // until it ends (measured: a terminated Worker in a loop kept its core busy): the flag ends the loop after
+        // the round in progress, then the thread is gone.
+        Atomics.store(stop, 0, 1);
+        worker.terminate();
+      }
       fn();
     };
     worker.onmessage = async (e: MessageEvent<BoostMessage>) => {
@@ -250,6 +272,7 @@ export function boostOffThread(
       e.preventDefault();
       settle(() => reject(new XGBoostError(`XGBoost's training thread failed: ${e.message}`)), false);
     };
-    worker.postMessage(spec, transferable(spec, opts.moveX === true));
+    const request: BoostRequest = { spec, stop };
+    worker.postMessage(request, transferable(spec, opts.moveX === true));
   });
 }

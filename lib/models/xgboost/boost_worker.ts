@@ -7,15 +7,16 @@
 
 /// <reference lib="deno.worker" />
 
-import { boost, type BoostMessage, type BoostSpec } from "./boost.ts";
+import { boost, type BoostMessage, type BoostRequest } from "./boost.ts";
 
 function post(m: BoostMessage, transfer: ArrayBuffer[] = []): void {
   self.postMessage(m, transfer);
 }
 
-self.onmessage = async (e: MessageEvent<BoostSpec>) => {
+self.onmessage = async (e: MessageEvent<BoostRequest>) => {
   try {
-    const { booster, ...rest } = await boost(e.data, (round) => post({ round }), { release: true });
+    const { spec, stop } = e.data;
+    const { booster, ...rest } = await boost(spec, (round) => post({ round }), { release: true, stop });
     const bytes = booster.serialize();
     booster.free();
     const moved = [bytes.buffer as ArrayBuffer];
