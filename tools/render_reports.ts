@@ -128,7 +128,15 @@ export interface RenderOptions {
   executions?: "agree" | "once";
   /** Variables added to the kernel's environment (see {@link kernelEnvironment}). */
   env?: Record<string, string>;
+  /**
+   * Seconds a cell may run before nbconvert gives up on it (default: tools/nbconvert/candor_config.py's 600). An
+   * execution that times out is run once more (see {@link renderNotebook}).
+   */
+  cellTimeoutSeconds?: number;
 }
+
+/** nbclient's error when a cell runs past the timeout (0.5+: CellTimeoutError; older: "Cell execution timed out"). */
+const CELL_TIMEOUT = /CellTimeoutError|timed out/;
 
 /** At most this many executions of a notebook while looking for two that agree on every cell's output. */
 export const EXECUTION_ATTEMPTS = 4;
@@ -244,13 +252,17 @@ export async function renderNotebook(
   try {
     const runs: { path: string; outputs: OutputSummary; facts: Facts }[] = [];
     let accepted: (typeof runs)[number] | undefined;
-    const attempts = agree ? EXECUTION_ATTEMPTS : 1;
+    let attempts = agree ? EXECUTION_ATTEMPTS : 1;
+    let timedOut = false;
     for (let attempt = 1; attempt <= attempts && accepted === undefined; attempt++) {
       const output = `${name}.run${attempt}`;
       const executed = await run("jupyter", [
         "nbconvert",
         "--config",
         NBCONVERT_CONFIG,
+        ...(options.cellTimeoutSeconds === undefined
+          ? []
+          : [`--ExecutePreprocessor.timeout=${options.cellTimeoutSeconds}`]),
         "--to",
         "notebook",
         "--execute",
@@ -261,6 +273,14 @@ export async function renderNotebook(
         resolve(notebook),
       ], { cwd: dirname(resolve(notebook)), env });
       if (!executed) return fail("the `jupyter` command is missing");
+      if (executed.code !== 0 && !timedOut && CELL_TIMEOUT.test(executed.stderr)) {
+        // Deno's kernel has been seen to drop a cell's reply: the kernel idle and answering, nbconvert waiting for
+        // the reply until its cell timeout. One more execution, once; a second timeout is a failure.
+        timedOut = true;
+        attempts++;
+        console.error(`${basename(notebook)}: a cell timed out; executing again`);
+        continue;
+      }
       if (executed.code !== 0) return fail(nbconvertError(executed.stderr), undefined, attempt);
       const path = join(tmp, `${output}.ipynb`);
       const nb = JSON.parse(await Deno.readTextFile(path));

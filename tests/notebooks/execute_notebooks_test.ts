@@ -113,6 +113,44 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a cell that times out is executed once more: a lost reply costs one execution, a second timeout fails",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await scratchDir();
+    try {
+      // The first execution of this cell waits a minute (as a lost reply leaves nbconvert waiting); the second finds
+      // the marker the first left and returns at once.
+      const marker = join(dir, "first-execution");
+      await Deno.writeTextFile(
+        join(dir, "once.ipynb"),
+        notebookJson([
+          `const marker = ${JSON.stringify(marker)};\n` +
+          "try { Deno.statSync(marker); } catch {\n" +
+          '  Deno.writeTextFileSync(marker, "");\n' +
+          "  await new Promise((r) => setTimeout(r, 60_000));\n" +
+          "}\n" +
+          'console.log("done");',
+        ]),
+      );
+      const retried = await renderNotebook(join(dir, "once.ipynb"), join(dir, "out"), { cellTimeoutSeconds: 8 });
+      assert.ok(retried.ok, retried.error ?? "");
+      assert.ok(retried.seconds >= 8, `${retried.seconds} s: the first execution waited for its timeout`);
+      await Deno.writeTextFile(
+        join(dir, "always.ipynb"),
+        notebookJson(["await new Promise((r) => setTimeout(r, 60_000));"]),
+      );
+      const failed = await renderNotebook(join(dir, "always.ipynb"), join(dir, "out"), { cellTimeoutSeconds: 8 });
+      assert.equal(failed.ok, false);
+      assert.match(failed.error ?? "", /CellTimeoutError|timed out/);
+      assert.ok(failed.seconds >= 16 && failed.seconds < 60, `${failed.seconds} s: two executions, then the failure`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "the output barrier delivers every line a cell prints, in every execution",
   ignore: unavailable !== undefined,
   sanitizeResources: false,
@@ -761,7 +799,9 @@ for (const path of listNotebooks(join(REPO_ROOT, "notebooks"))) {
     async fn() {
       const out = await Deno.makeTempDir({ prefix: "candor-nbexec-test-" });
       try {
-        const result = await renderNotebook(path, out, { env: ENV });
+        // Chapter cells take seconds here: a cell still running after 3 minutes is the kernel's lost reply (see
+        // renderNotebook), executed again instead of waiting out nbconvert's 10-minute default.
+        const result = await renderNotebook(path, out, { env: ENV, cellTimeoutSeconds: 180 });
         assert.ok(result.ok, `${name} failed:\n${result.error}`);
         assert.equal(result.outputs?.errors, 0, `error outputs in cells ${result.outputs?.errorCells}`);
         assert.ok((result.outputs?.svgs ?? 0) > 0, "the notebook displays no chart");
