@@ -43,6 +43,7 @@ import {
 } from "../calibration/calibration.ts";
 import { Booster, DMatrix, PredictType } from "./booster.ts";
 import { boost, type Boosted, boostOffThread, type BoostSpec } from "./boost.ts";
+import { paramString } from "./params.ts";
 import { chooseDevice, type DeviceRequest } from "./device.ts";
 import { openXGBoost, XGBoostError } from "./library.ts";
 
@@ -127,10 +128,6 @@ interface SavedState {
   bestIteration?: number;
   bestScore?: number;
   device: "cpu" | "cuda";
-}
-
-function paramString(v: XGBoostParamValue): string {
-  return typeof v === "boolean" ? (v ? "1" : "0") : String(v);
 }
 
 function selectColumns(X: Matrix, cols: number[] | undefined): Matrix {

@@ -70,6 +70,11 @@ function xgboostMessage(e: unknown): string {
     .replace(/^\w+ failed: /, "").replace(/^\[[^\]]*\]\s*/, "").replace(/^\S+\.(?:cc|cu|h):\d+:\s*/, "").trim();
 }
 
+/** A parameter value as XGBoost takes it: a string, booleans as "1"/"0". */
+export function paramString(v: XGBoostParamValue): string {
+  return typeof v === "boolean" ? (v ? "1" : "0") : String(v);
+}
+
 const probes = new Map<string, ParamProbe | undefined>();
 
 /**
@@ -101,7 +106,7 @@ export function probeParams(
     });
     const b = Booster.create([d]);
     try {
-      for (const [k, v] of subset) b.setParam(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+      for (const [k, v] of subset) b.setParam(k, paramString(v));
       b.setParam("nthread", "1");
       b.setParam("validate_parameters", "0"); // this answer replaces XGBoost's printed warning
       b.updateOneIter(0, d);
