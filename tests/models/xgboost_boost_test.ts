@@ -130,6 +130,18 @@ Deno.test("XGBoostModel.fit with ownThread: the same model; the caller's X survi
   assert.deepEqual(there.predict(test), here.predict(test));
   here.dispose();
   there.dispose();
+  // SHAP selection's preliminary booster boosts on the fit's own thread too: the same columns, the same model, and
+  // the caller's X (which the preliminary booster reads) intact.
+  const selecting = { ...options, selectTopK: 3 };
+  const a3 = new XGBoostModel(selecting), b3 = new XGBoostModel(selecting);
+  const ra = await a3.fit(fitX, y, { validation });
+  const rb = await b3.fit(fitX, y, { validation, ownThread: true });
+  assert.deepEqual(rb.details?.selectedColumns, ra.details?.selectedColumns);
+  assert.equal((ra.details?.selectedColumns as number[]).length, 3);
+  assert.deepEqual(b3.predict(test), a3.predict(test));
+  assert.equal(fitX.data.length, 2000 * 6);
+  a3.dispose();
+  b3.dispose();
 });
 
 Deno.test({

@@ -326,7 +326,14 @@ export class XGBoostModel implements Model {
     let fitX = X;
     if (o.selectTopK !== undefined && o.selectTopK < X.cols) {
       const rounds = o.selectionRounds ?? Math.min(o.numBoostRound!, 100);
-      const pre = await this.#boost(X, y, params, rounds, { sampleWeight: opts.sampleWeight }, undefined);
+      const pre = await this.#boost(
+        X,
+        y,
+        params,
+        rounds,
+        { sampleWeight: opts.sampleWeight, ownThread: opts.ownThread }, // beside other fits too; X stays the caller's
+        undefined,
+      );
       this.#booster = pre.booster;
       // Same naming as the final booster: `importance` (the gain fallback) looks features up by these names.
       if (validFeatureNames(X.columns)) this.#booster.setFeatureNames(X.columns);
