@@ -14,7 +14,7 @@
  */
 
 import type { Matrix } from "../../data/matrix.ts";
-import { Booster, DMatrix, PredictType } from "./booster.ts";
+import { Booster, DMatrix, PredictType, quantileAvailable } from "./booster.ts";
 import { unusedParams } from "./params.ts";
 import { XGBoostError } from "./library.ts";
 import { ConfigError } from "../../errors.ts";
@@ -80,6 +80,19 @@ function threadsOf(params: Array<[string, string]>): number {
 }
 
 /**
+ * The bins of the QuantileDMatrix the loop trains on (`DMatrixOptions.maxBin` in booster.ts): the booster's `max_bin` (XGBoost's
+ * default 256) when it grows trees with `tree_method: "hist"` on the CPU and the library has QuantileDMatrix; otherwise
+ * undefined, and the loop trains on a plain DMatrix (other tree methods, `gblinear`, an explicit `updater`, a device).
+ */
+export function quantileBins(params: Array<[string, string]>): number | undefined {
+  const p = new Map(params);
+  if (p.get("tree_method") !== "hist" || !["gbtree", "dart", undefined].includes(p.get("booster"))) return undefined;
+  if (p.has("updater") || p.has("gpu_id") || (p.has("device") && p.get("device") !== "cpu")) return undefined;
+  if (!quantileAvailable()) return undefined;
+  return Number(p.get("max_bin") ?? 256);
+}
+
+/**
  * Runs the boosting loop on this thread. `onRound(i)` is awaited after round i (progress; throwing stops the loop), and
  * a `stop` flag set to non-zero stops it there too ({@link BoostStopped}). The matrices are freed before it returns;
  * the booster is the caller's. `release`: free the spec's arrays once XGBoost has its copies (a training thread's own).
@@ -90,7 +103,8 @@ export async function boost(
   opts: { release?: boolean; stop?: Int32Array } = {},
 ): Promise<Boosted> {
   const nthread = threadsOf(spec.params);
-  const dtrain = new DMatrix(spec.X, { label: spec.label, weight: spec.weight, nthread });
+  const maxBin = quantileBins(spec.params);
+  const dtrain = new DMatrix(spec.X, { label: spec.label, weight: spec.weight, nthread, maxBin });
   let dval: DMatrix | undefined;
   let booster: Booster | undefined;
   try {

@@ -33,6 +33,14 @@ export const XGBOOST_SYMBOLS = {
   XGDMatrixFree: { parameters: ["pointer"], result: "i32" },
   XGDMatrixSetFloatInfo: { parameters: ["pointer", "buffer", "buffer", "u64"], result: "i32" },
   XGDMatrixNumRow: { parameters: ["pointer", "buffer"], result: "i32" },
+  // QuantileDMatrix (XGBoost ≥ 1.7): optional, so an older library still opens and training falls back to DMatrix.
+  XGProxyDMatrixCreate: { parameters: ["buffer"], result: "i32", optional: true },
+  XGProxyDMatrixSetDataDense: { parameters: ["pointer", "buffer"], result: "i32", optional: true },
+  XGQuantileDMatrixCreateFromCallback: {
+    parameters: ["pointer", "pointer", "pointer", "function", "function", "buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
   XGBoosterCreate: { parameters: ["buffer", "u64", "buffer"], result: "i32" },
   XGBoosterFree: { parameters: ["pointer"], result: "i32" },
   XGBoosterSetParam: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },

@@ -31,5 +31,5 @@ export {
   unusedParams,
   usedParamNames,
 } from "./params.ts";
-export { boost, type Boosted, boostOffThread, type BoostSpec } from "./boost.ts";
+export { boost, type Boosted, boostOffThread, type BoostSpec, quantileBins } from "./boost.ts";
 export { chooseDevice, type DeviceChoice, type DeviceRequest, probeGpu } from "./device.ts";
