@@ -3,11 +3,13 @@
  *
  * Design:
  *
- * - **Parse with polars, validate vectorized, locate by walking.** Every file is read by polars with every column as
- *   text (so nothing is silently coerced), the files are concatenated with their file index and record index, and
- *   every rule is checked as one polars expression over all rows. Only when a rule fails do we walk that one file's
- *   text to turn the record index into an exact line number (quoted newlines included). Clean loads of hundreds of
- *   files therefore cost a few polars passes; errors stay precise.
+ * - **Parse with polars, validate vectorized, locate by walking.** Every file is read by polars, the numbers (prices,
+ *   volume, extra columns) parsed by its CSV reader as Float64 and the rest as text; the files are concatenated with
+ *   their file index and record index, and every rule is checked as one polars expression over all rows. When the
+ *   reader refuses a value, or any rule fails, the load is redone with every column read as text (so nothing is
+ *   silently coerced, and a message shows the value as written), and only then do we walk the failing file's text to
+ *   turn the record index into an exact line number (quoted newlines included). Clean loads of hundreds of files
+ *   therefore cost a few polars passes; errors stay precise.
  * - **One error, the first one.** When several rows are bad, the error names the first offending row in load order
  *   (files in the order given, folders sorted by name; rows in file order); when one row breaks several rules, the
  *   first rule in the list below wins. Nothing is returned and nothing is written on error.
@@ -49,7 +51,7 @@
  * infinite, or is text goes through the text path below (which locates the problem or drops the text column). Peak
  * resident memory added by a call is at most {@link LOAD_MEMORY_MULTIPLE} × the input (decompressed) +
  * {@link LOAD_MEMORY_OVERHEAD_BYTES}; measured December 2026 on 2 cores: the S&P 500 folder (455 files, 116 MB of CSV
- * text, 2.16 M rows) +0.81 GB (7.0×); a 20 MB file with 1,000 extra columns +94 MB (4.8×); a 24 MB file with 10,000
+ * text, 2.16 M rows) +0.53 GB (4.6×; +0.83 GB, 7.2×, when its numbers were read as text and parsed after); a 20 MB file with 1,000 extra columns +94 MB (4.8×); a 24 MB file with 10,000
  * extra columns refused by default at +40 MiB, and with the limit raised loaded at +154 MiB (6.5×) and loaded and
  * audited at +219 MiB (9.2×) (tests/data/wide_memory_test.ts checks the bound in a subprocess). The file that once
  * took 2.1 GB to load and drove `candor run` to 23.8 GB.
@@ -137,8 +139,8 @@ interface FileTable {
   /** canonical name → name as written in the file */
   written: Map<string, string>;
   /**
-   * All data columns Utf8 with canonical names, plus `symbol`, `__row` (0-based data record index) and `__file`
-   * (index in the load order).
+   * All data columns Utf8 (in a typed load prices, volume and extra columns Float64) with canonical names, plus
+   * `symbol`, `__row` (0-based data record index) and `__file` (index in the load order).
    */
   frame: pl.DataFrame;
   /** The file had no usable adj_close; it was filled from close. */
@@ -294,10 +296,10 @@ function typeName(dtype: pl.DataType): string {
  * Parquet columns as Utf8 text, after a type check: prices, volume and extra columns must be numbers (or text to
  * parse, as in a CSV), dates text, Date or Datetime, symbols text or integers. A price column of another type is a
  * DataError naming the column and its type; an extra column of another type (Boolean, List, Struct, Binary, ...) is
- * dropped with a warning, like a text column. With `typedExtras`, numeric extra columns become Float64 directly and
- * any other extra column abandons the typed attempt ({@link NeedsTextPath}).
+ * dropped with a warning, like a text column. With `typed`, numeric price, volume and extra columns become Float64
+ * directly and any other of those columns abandons the typed attempt ({@link NeedsTextPath}).
  */
-function parquetAsText(src: SourceFile, df: pl.DataFrame, warnings: string[], typedExtras: boolean): pl.DataFrame {
+function parquetAsText(src: SourceFile, df: pl.DataFrame, warnings: string[], typed: boolean): pl.DataFrame {
   const exprs: pl.Expr[] = [];
   df.columns.forEach((name, i) => {
     const dtype = df.dtypes[i];
@@ -319,9 +321,13 @@ function parquetAsText(src: SourceFile, df: pl.DataFrame, warnings: string[], ty
       if (family === "text" || family === "null" || (family === "number" && /Int/.test(dtype.variant))) {
         exprs.push(pl.col(name).cast(pl.Utf8));
       } else throw wrong("a text column of symbols");
-    } else if (typedExtras && !PANEL_NAMES.has(canonical)) {
-      if (family === "number" || family === "null") exprs.push(pl.col(name).cast(pl.Float64));
-      else throw new NeedsTextPath(); // text to parse, or a type to drop: the text path handles both
+    } else if (typed) {
+      if (family === "number" || family === "null") {
+        // A Float32 or Decimal price reads as the decimal it prints as, as the text path reads it (not the Float32's
+        // widened binary value, nor a division that may round otherwise).
+        const viaText = PANEL_NAMES.has(canonical) && (dtype.variant === "Float32" || dtype.variant === "Decimal");
+        exprs.push((viaText ? pl.col(name).cast(pl.Utf8) : pl.col(name)).cast(pl.Float64));
+      } else throw new NeedsTextPath(); // text to parse, or a type to drop: the text path handles both
     } else if (family === "number" || family === "text" || family === "null") {
       exprs.push(pl.col(name).cast(pl.Utf8));
     } else if (PANEL_NAMES.has(canonical)) {
@@ -341,7 +347,7 @@ async function readTable(
   src: SourceFile,
   index: number,
   choice: ColumnChoice,
-  typedExtras: boolean,
+  typed: boolean,
 ): Promise<FileTable | { skipped: string }> {
   const warnings: string[] = [];
   const bytes = await readPriceFileBytes(src);
@@ -403,8 +409,8 @@ async function readTable(
 
   // Wide files are read a batch of extra columns at a time (polars' reader needs memory per column and per chunk of
   // rows, far beyond the values themselves when there are thousands of columns), the price columns first.
-  const typed = typedExtras && chosen.length > 0;
-  const typedNames = new Set(typed ? chosen.map((c) => written.get(c)!) : []);
+  const numeric = [...NUMERIC_COLUMNS.filter((c) => written.has(c)), ...chosen];
+  const typedNames = new Set(typed ? numeric.map((c) => written.get(c)!) : []);
   const read = (cols: string[] | undefined, rowIndex: boolean): pl.DataFrame => {
     if (src.format === "parquet") {
       let part: pl.DataFrame;
@@ -413,7 +419,7 @@ async function readTable(
       } catch (e) {
         throw unreadableParquet(src, bytes, e);
       }
-      part = parquetAsText(src, part, warnings, typedExtras);
+      part = parquetAsText(src, part, warnings, typed);
       return rowIndex ? part.withRowIndex("__row") : part;
     }
     const dtypes = Object.fromEntries((cols ?? header).filter((w) => typedNames.has(w)).map((w) => [w, pl.Float64]));
@@ -721,14 +727,17 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
 }
 
 /**
- * One load. With `typedExtras`, extra columns are parsed as Float64 by the CSV reader itself (about a third less
- * memory than text, and no parse pass of ours); any problem in them throws {@link NeedsTextPath} so the caller can
- * redo the load as text, where every rule of the module doc is checked and located.
+ * One load. With `typed`, prices, volume and extra columns are parsed as Float64 by the CSV reader itself (less
+ * memory than text and no parse pass of ours: the S&P 500 folder's load peaked at 0.41 GB against 0.72 GB in a
+ * measurement of the reader alone); anything a rule would report in them, or a value the reader refuses, throws
+ * {@link NeedsTextPath} so the caller redoes the load as text, where every rule of the module doc is checked and
+ * located and the message shows the value as written. The reader accepts the numbers the text path's cast accepts
+ * (checked on 35 spellings; a leading space it reads where the text path trims, to the same number).
  */
 async function loadOnce(
   source: string | readonly string[],
   opts: LoadPanelOptions,
-  typedExtras: boolean,
+  typed: boolean,
 ): Promise<Panel> {
   const warnings: string[] = [];
   const choice = resolveColumnChoice(opts);
@@ -748,7 +757,7 @@ async function loadOnce(
     sources.map((s, i) => [s, i] as const),
     opts.concurrency ?? 8,
     async ([s, i]) => {
-      const table = await readTable(s, i, choice, typedExtras);
+      const table = await readTable(s, i, choice, typed);
       opts.onProgress?.(++filesRead, sources.length);
       return table;
     },
@@ -798,7 +807,9 @@ async function loadOnce(
   let all = tables.length === 1
     ? tables[0].frame
     : pl.concat(tables.map((t) => t.frame), { how: "diagonal", rechunk: true });
-  if (!all.columns.includes("adj_close")) all = all.withColumns(pl.lit(null).cast(pl.Utf8).alias("adj_close"));
+  if (!all.columns.includes("adj_close")) {
+    all = all.withColumns(pl.lit(null).cast(typed ? pl.Float64 : pl.Utf8).alias("adj_close"));
+  }
 
   // Symbols written in files may carry spaces; file-name symbols cannot.
   if (tables.some((t) => t.written.has("symbol"))) all = all.withColumns(trimmedText("symbol"));
@@ -808,14 +819,17 @@ async function loadOnce(
   // further down, a batch at a time.
   const parseNumbers = (cols: readonly string[]) =>
     all.withColumns(...cols.map((c) => pl.col(c).cast(pl.Float64, false).alias(num(c))));
-  all = parseNumbers(NUMERIC_COLUMNS);
-  const failed = all.select(
-    ...NUMERIC_COLUMNS.map((c) => pl.col(c).isNotNull().and(pl.col(num(c)).isNull()).sum().alias(c)),
-  ).toRecords()[0] as Record<string, number>;
-  const retry = NUMERIC_COLUMNS.filter((c) => failed[c] > 0);
-  if (retry.length > 0) {
-    all = all.withColumns(...retry.map(trimmedText));
-    all = parseNumbers(retry);
+  if (typed) all = all.withColumns(...NUMERIC_COLUMNS.map((c) => pl.col(c).alias(num(c)))); // read as numbers
+  else {
+    all = parseNumbers(NUMERIC_COLUMNS);
+    const failed = all.select(
+      ...NUMERIC_COLUMNS.map((c) => pl.col(c).isNotNull().and(pl.col(num(c)).isNull()).sum().alias(c)),
+    ).toRecords()[0] as Record<string, number>;
+    const retry = NUMERIC_COLUMNS.filter((c) => failed[c] > 0);
+    if (retry.length > 0) {
+      all = all.withColumns(...retry.map(trimmedText));
+      all = parseNumbers(retry);
+    }
   }
   const dateIsBad = pl.col("date").str.contains(ISO_DATE).not().or(pl.col("__date").isNull());
   // `__iso` is the date as written, cut to its calendar day when a time follows (the bar's own day, not UTC's).
@@ -889,6 +903,8 @@ async function loadOnce(
   ];
   const counts = all.select(...ranked.map((r, i) => r.rule.bad.fillNull(false).sum().alias(`r${i}`)))
     .toRecords()[0] as Record<string, number>;
+  // A typed load reports nothing itself: the text path shows each value as written.
+  if (typed && ranked.some((_, i) => counts[`r${i}`] > 0)) throw new NeedsTextPath();
   let first: Finding | undefined;
   ranked.forEach(({ rule, rank }, i) => {
     if (!(counts[`r${i}`] > 0)) return;
@@ -900,7 +916,7 @@ async function loadOnce(
   const numericExtras: string[] = [];
   for (let b = 0; b < extras.length; b += EXTRA_BATCH) {
     const names = extras.slice(b, b + EXTRA_BATCH);
-    const parsed = typedExtras ? typedExtraBatch(all, names) : parseExtraBatch(all, names, b, extraRank, warnings);
+    const parsed = typed ? typedExtraBatch(all, names) : parseExtraBatch(all, names, b, extraRank, warnings);
     if (parsed.first !== undefined) first = earlier(first, parsed.first);
     if (parsed.names.length > 0) extraFrames.push(parsed.frame);
     numericExtras.push(...parsed.names);

@@ -326,3 +326,49 @@ realDataTest("real data: one corrupted line in a copy of AAPL.csv.gz is reported
     });
   });
 });
+
+Deno.test("numbers read directly as Float64 equal the text path's: odd spellings, Float32 and Decimal Parquet prices", async () => {
+  // Clean files load on the typed path (the reader parses the numbers); a value a rule reports sends the load down the
+  // text path (which echoes it as written). Both must read every valid spelling as the same number, Number(text).
+  const spelled = [
+    ["2021-01-04", "+10", "11.", ".95e1", '"10.5"', " 10.4", "1e3"],
+    ["2021-01-05", "10.50", "1.15E1", "10", "11", "10.9", "1200"],
+  ];
+  const csvText = "date,open,high,low,close,adj_close,volume\n" + spelled.map((r) => r.join(",")).join("\n") + "\n";
+  const asNumber = (s: string) => Number(s.replaceAll('"', "").trim());
+  // A row that breaks a rule (a price of 0) takes the same file down the text path: the message shows "0.00".
+  const broken = csvText.replace("10.50", "0.00");
+  const f32 = pl.DataFrame({
+    date: ["2021-01-04", "2021-01-05"],
+    open: [1.1, 2.2],
+    high: [1.3, 2.3],
+    low: [1.0, 2.1],
+    close: [1.2, 2.2],
+    adj_close: [1.2, 2.2],
+    volume: [10, 20],
+  }).withColumns(pl.col(["open", "high", "low", "close", "adj_close"]).cast(pl.Float32));
+  const decimal = f32.withColumns(pl.col(["open", "high", "low", "close", "adj_close"]).cast(pl.Decimal(10, 2)));
+  await withFiles({ "ODD.csv": csvText, "BAD.csv": broken }, async (dir) => {
+    const panel = await loadPanel(join(dir, "ODD.csv"));
+    const names = ["open", "high", "low", "close", "adj_close", "volume"];
+    assert.deepEqual(
+      panel.frame.toRecords(),
+      spelled.map(([date, ...v]) => ({
+        date,
+        symbol: "ODD",
+        ...Object.fromEntries(names.map((n, i) => [n, asNumber(v[i])])),
+      })),
+    );
+    await assert.rejects(
+      loadPanel(join(dir, "BAD.csv")),
+      /non-positive price in open; expected a price > 0, found "0\.00"/,
+    );
+    f32.writeParquet(join(dir, "F32.parquet"));
+    decimal.writeParquet(join(dir, "DEC.parquet"));
+    for (const file of ["F32.parquet", "DEC.parquet"]) {
+      const p = await loadPanel(join(dir, file));
+      assert.deepEqual(p.frame.getColumn("open").toArray(), [1.1, 2.2], file); // not 1.100000023841858
+      assert.deepEqual(p.frame.getColumn("close").toArray(), [1.2, 2.2], file);
+    }
+  });
+});
