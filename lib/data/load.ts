@@ -51,10 +51,11 @@
  * infinite, or is text goes through the text path below (which locates the problem or drops the text column). Peak
  * resident memory added by a call is at most {@link LOAD_MEMORY_MULTIPLE} × the input (decompressed) +
  * {@link LOAD_MEMORY_OVERHEAD_BYTES}; measured December 2026 on 2 cores: the S&P 500 folder (455 files, 116 MB of CSV
- * text, 2.16 M rows) +0.53 GB (4.6×; +0.83 GB, 7.2×, when its numbers were read as text and parsed after); a 20 MB file with 1,000 extra columns +94 MB (4.8×); a 24 MB file with 10,000
- * extra columns refused by default at +40 MiB, and with the limit raised loaded at +154 MiB (6.5×) and loaded and
- * audited at +219 MiB (9.2×) (tests/data/wide_memory_test.ts checks the bound in a subprocess). The file that once
- * took 2.1 GB to load and drove `candor run` to 23.8 GB.
+ * text, 2.16 M rows) +0.53 GB (4.6×; +0.83 GB, 7.2×, when its numbers were read as text and parsed after); a 20 MB
+ * file with 1,000 extra columns +94 MB (4.8×); a 24 MB file with 10,000 extra columns refused by default at +40 MiB,
+ * and with the limit raised loaded at +154 MiB (6.5×) and loaded and audited at +219 MiB (9.2×)
+ * (tests/data/wide_memory_test.ts checks the bound in a subprocess). The file that once took 2.1 GB to load and drove
+ * `candor run` to 23.8 GB.
  *
  * @module
  */

@@ -80,9 +80,10 @@ function threadsOf(params: Array<[string, string]>): number {
 }
 
 /**
- * The bins of the QuantileDMatrix the loop trains on (`DMatrixOptions.maxBin` in booster.ts): the booster's `max_bin` (XGBoost's
- * default 256) when it grows trees with `tree_method: "hist"` on the CPU and the library has QuantileDMatrix; otherwise
- * undefined, and the loop trains on a plain DMatrix (other tree methods, `gblinear`, an explicit `updater`, a device).
+ * The bins of the QuantileDMatrix the loop trains on (`DMatrixOptions.maxBin` in booster.ts): the booster's `max_bin`
+ * (XGBoost's default 256) when it grows trees with `tree_method: "hist"` on the CPU and the library has
+ * QuantileDMatrix; otherwise undefined, and the loop trains on a plain DMatrix (other tree methods, `gblinear`, an
+ * explicit `updater`, a device).
  */
 export function quantileBins(params: Array<[string, string]>): number | undefined {
   const p = new Map(params);
