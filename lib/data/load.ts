@@ -815,14 +815,13 @@ async function loadOnce(
   // Symbols written in files may carry spaces; file-name symbols cannot.
   if (tables.some((t) => t.written.has("symbol"))) all = all.withColumns(trimmedText("symbol"));
 
-  // Parse the price columns and dates once, vectorized. A column whose cells do not all parse is trimmed (spaces
-  // around values are tolerated) and parsed again; clean files never pay for trimming. Extra columns are parsed
-  // further down, a batch at a time.
+  // Parse the price columns and dates once, vectorized (a typed load's numbers are Float64 already, which the cast
+  // keeps). A text column whose cells do not all parse is trimmed (spaces around values are tolerated) and parsed
+  // again; clean files never pay for trimming. Extra columns are parsed further down, a batch at a time.
   const parseNumbers = (cols: readonly string[]) =>
     all.withColumns(...cols.map((c) => pl.col(c).cast(pl.Float64, false).alias(num(c))));
-  if (typed) all = all.withColumns(...NUMERIC_COLUMNS.map((c) => pl.col(c).alias(num(c)))); // read as numbers
-  else {
-    all = parseNumbers(NUMERIC_COLUMNS);
+  all = parseNumbers(NUMERIC_COLUMNS);
+  if (!typed) {
     const failed = all.select(
       ...NUMERIC_COLUMNS.map((c) => pl.col(c).isNotNull().and(pl.col(num(c)).isNull()).sum().alias(c)),
     ).toRecords()[0] as Record<string, number>;
