@@ -180,3 +180,55 @@ Deno.test({
     assert.ok(busy < 0.25, `the process used ${busy} s of CPU in the second after the loop was stopped`);
   },
 });
+
+Deno.test("boost: the kept rounds' training predictions (read from cache snapshots) equal a fresh prediction", async () => {
+  // The loop copies the training rows' margins from XGBoost's prediction cache whenever the tail score improves and
+  // has XGBoost transform the last copy; a copy taken after a round that was not kept, a round added on top, or a
+  // cache that is not a plain sum of trees (dart) would show here against XGBoost's in-place prediction of the cut
+  // booster from the values.
+  const { X: all, label: y, target } = classification(4000, 6, 31, 0.35, 0.1);
+  const fit = takeRows(all, range(0, 3200)), tail = takeRows(all, range(3200, 4000));
+  const cases: Array<{ name: string; params: Array<[string, string]>; regression?: boolean; patience?: number }> = [
+    { name: "hist, subsampled", params: [["tree_method", "hist"], ["subsample", "0.7"], ["colsample_bytree", "0.6"]] },
+    { name: "hist, patience 3", params: [["tree_method", "hist"], ["eta", "0.3"]], patience: 3 },
+    { name: "approx", params: [["tree_method", "approx"], ["subsample", "0.8"]] },
+    { name: "exact, squared error", params: [["tree_method", "exact"]], regression: true },
+    { name: "hist, squared error", params: [["tree_method", "hist"], ["max_depth", "5"]], regression: true },
+    { name: "two trees a round", params: [["tree_method", "hist"], ["num_parallel_tree", "2"], ["subsample", "0.6"]] },
+    { name: "dart", params: [["tree_method", "hist"], ["booster", "dart"], ["rate_drop", "0.1"]] },
+  ];
+  let cut = 0;
+  for (const c of cases) {
+    for (const seed of ["1", "2"]) {
+      const objective = c.regression ? "reg:squarederror" : "binary:logistic";
+      const labels = c.regression ? target : y;
+      const out = await boost({
+        X: fit,
+        label: labels.slice(0, 3200),
+        weight: Float32Array.from({ length: 3200 }, (_, i) => 0.5 + (i % 7) / 7),
+        validation: { X: tail, label: labels.slice(3200) },
+        params: [
+          ["objective", objective],
+          ["max_depth", "3"],
+          ["eta", "0.1"],
+          ["nthread", "1"],
+          ["seed", seed],
+          ...c.params,
+        ],
+        rounds: 150,
+        earlyStopping: c.patience ?? 10,
+        given: [],
+        trainPredictions: true,
+      });
+      if (out.bestIteration < out.history.length) cut++;
+      assert.deepEqual(out.trainPredictions, out.booster.predictDense(fit).values, `${c.name}, seed ${seed}`);
+      out.booster.free();
+    }
+  }
+  assert.ok(cut >= 10, `early stopping cut rounds in ${cut} of 14 loops`);
+  // No early stopping: every round kept, the cache read as is.
+  const out = await boost({ ...spec(30), validation: undefined, earlyStopping: undefined });
+  assert.equal(out.bestIteration, 30);
+  assert.deepEqual(out.trainPredictions, out.booster.predictDense(takeRows(X, range(0, 2000))).values);
+  out.booster.free();
+});

@@ -297,12 +297,19 @@ export class Booster {
   }
 
   /**
-   * Predicts from a DMatrix (needed for SHAP contributions). With `iterationEnd` 0 (all rounds) predictions for a
-   * matrix the booster was trained on come from XGBoost's prediction cache at no cost.
+   * Predicts from a DMatrix (needed for SHAP contributions) with the rounds [`iterationBegin`, `iterationEnd`)
+   * (`iterationEnd` 0: through the last), starting from the matrix's `base_margin` when it has one. With
+   * `iterationEnd` 0 and `iterationBegin` 0, predictions for a matrix the booster was trained on come from XGBoost's
+   * prediction cache at the cost of a copy.
    */
-  predictDMatrix(d: DMatrix, type: number, iterationEnd = 0): { values: Float32Array; shape: number[] } {
-    const config = `{"type": ${type}, "training": false, "iteration_begin": 0, "iteration_end": ${iterationEnd}, ` +
-      `"strict_shape": false}`;
+  predictDMatrix(
+    d: DMatrix,
+    type: number,
+    iterationEnd = 0,
+    iterationBegin = 0,
+  ): { values: Float32Array; shape: number[] } {
+    const config = `{"type": ${type}, "training": false, "iteration_begin": ${iterationBegin}, ` +
+      `"iteration_end": ${iterationEnd}, "strict_shape": false}`;
     const shapePtr = new BigUint64Array(1), dim = new BigUint64Array(1), result = new BigUint64Array(1);
     this.#lib.check(
       this.#lib.symbols.XGBoosterPredictFromDMatrix(this.handle, d.handle, cString(config), shapePtr, dim, result),
