@@ -297,18 +297,18 @@ export class Booster {
   }
 
   /**
-   * Predicts from a DMatrix (needed for SHAP contributions) with the rounds [`iterationBegin`, `iterationEnd`)
-   * (`iterationEnd` 0: through the last), starting from the matrix's `base_margin` when it has one. With
-   * `iterationEnd` 0 and `iterationBegin` 0, predictions for a matrix the booster was trained on come from XGBoost's
-   * prediction cache at the cost of a copy.
+   * Predicts from a DMatrix (needed for SHAP contributions) with the rounds [`opts.iterationBegin` (default 0),
+   * `iterationEnd`) (`iterationEnd` 0: through the last), starting from the matrix's `base_margin` when it has one;
+   * into `opts.into` when given (its length must be the output's). With both 0, predictions for a matrix the booster
+   * was trained on come from XGBoost's prediction cache at the cost of a copy.
    */
   predictDMatrix(
     d: DMatrix,
     type: number,
     iterationEnd = 0,
-    iterationBegin = 0,
+    opts: { iterationBegin?: number; into?: Float32Array } = {},
   ): { values: Float32Array; shape: number[] } {
-    const config = `{"type": ${type}, "training": false, "iteration_begin": ${iterationBegin}, ` +
+    const config = `{"type": ${type}, "training": false, "iteration_begin": ${opts.iterationBegin ?? 0}, ` +
       `"iteration_end": ${iterationEnd}, "strict_shape": false}`;
     const shapePtr = new BigUint64Array(1), dim = new BigUint64Array(1), result = new BigUint64Array(1);
     this.#lib.check(
@@ -317,7 +317,7 @@ export class Booster {
     );
     const shape = copyShape(shapePtr[0], Number(dim[0]));
     const n = shape.reduce((a, b) => a * b, 1);
-    return { values: copyFloats(result[0], n), shape };
+    return { values: copyFloats(result[0], n, opts.into), shape };
   }
 
   /** Serializes the model as XGBoost JSON (the format Python's `Booster.save_model("x.json")` writes). */

@@ -231,11 +231,18 @@ export function addressOf(a: Float32Array): bigint {
   return p ? Deno.UnsafePointer.value(p) : 0n;
 }
 
-/** Copies `count` float32 values at `address` into a new Float32Array (XGBoost owns the source buffer). */
-export function copyFloats(address: bigint, count: number): Float32Array {
-  if (count === 0) return new Float32Array(0);
+/**
+ * Copies `count` float32 values at `address` into a new Float32Array, or into `into` (of that length) when given
+ * (XGBoost owns the source buffer).
+ */
+export function copyFloats(address: bigint, count: number, into?: Float32Array): Float32Array {
+  if (count === 0) return into ?? new Float32Array(0);
   const p = pointerFrom(address, "result buffer");
-  return new Float32Array(Deno.UnsafePointerView.getArrayBuffer(p, count * 4).slice(0));
+  const view = Deno.UnsafePointerView.getArrayBuffer(p, count * 4);
+  if (into === undefined) return new Float32Array(view.slice(0));
+  if (into.length !== count) throw new XGBoostError(`XGBoost returned ${count} values for ${into.length} places`);
+  into.set(new Float32Array(view));
+  return into;
 }
 
 /** Copies `count` uint64 values at `address` (shapes) into numbers. */
