@@ -236,11 +236,13 @@ export function addressOf(a: Float32Array): bigint {
  * (XGBoost owns the source buffer).
  */
 export function copyFloats(address: bigint, count: number, into?: Float32Array): Float32Array {
+  if (into !== undefined && into.length !== count) {
+    throw new XGBoostError(`XGBoost returned ${count} values for ${into.length} places`);
+  }
   if (count === 0) return into ?? new Float32Array(0);
   const p = pointerFrom(address, "result buffer");
   const view = Deno.UnsafePointerView.getArrayBuffer(p, count * 4);
   if (into === undefined) return new Float32Array(view.slice(0));
-  if (into.length !== count) throw new XGBoostError(`XGBoost returned ${count} values for ${into.length} places`);
   into.set(new Float32Array(view));
   return into;
 }
