@@ -12,6 +12,7 @@
 import { CandorError, ConfigError, LeakageError, RecordingError } from "../errors.ts";
 import { syntheticMarket } from "../data/synthetic.ts";
 import { writePanelCsv } from "../data/write.ts";
+import { ensureOutputDir } from "../data/files.ts";
 import { suggest } from "../pipeline/schema.ts";
 import { type CommandSpec, helpText, integerOption, parseCommand, UsageError } from "./args.ts";
 import { AUDIT_SPEC, auditCommand } from "./audit.ts";
@@ -96,6 +97,7 @@ async function synthCommand(args: string[]): Promise<number> {
   const symbols = integerOption(values.symbols, "symbols", 1);
   const days = integerOption(values.days, "days", 60);
   const seed = integerOption(values.seed, "seed", 0);
+  ensureOutputDir(values.out as string, "--out");
   const market = syntheticMarket({
     ...(symbols === undefined ? {} : { symbols }),
     ...(days === undefined ? {} : { days }),
@@ -109,6 +111,18 @@ async function synthCommand(args: string[]): Promise<number> {
     })`,
   );
   return 0;
+}
+
+/** An operating-system error from a file operation: Deno's (`Deno.errors.NotFound`, ...) or Node's (`code: "ENOENT"`). */
+function isFileSystemError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const d = Deno.errors;
+  if (
+    error instanceof d.NotFound || error instanceof d.PermissionDenied || error instanceof d.AlreadyExists ||
+    error instanceof d.NotADirectory || error instanceof d.IsADirectory || error instanceof d.FilesystemLoop
+  ) return true;
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  return typeof code === "string" && /^E[A-Z]+$/.test(code) && typeof syscall === "string";
 }
 
 /** Runs the CLI with `args` (without the program name) and returns the exit status. */
@@ -176,6 +190,12 @@ export async function main(args: string[]): Promise<number> {
     }
     if (error instanceof CandorError) {
       console.error(`candor: ${error.message}`);
+      return 1;
+    }
+    if (isFileSystemError(error)) {
+      // A file or folder the command reads or writes (the message names the operation and the path): exit 1 with the
+      // message, not a stack trace. Anything else is a bug and keeps its stack trace for the report.
+      console.error(`candor: ${(error as Error).message}`);
       return 1;
     }
     throw error;

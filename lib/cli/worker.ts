@@ -14,6 +14,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isPostgresUrl, openStore, redactUrl } from "../store/mod.ts";
 import { type CommandSpec, helpText, parseCommand, scalar, UsageError } from "./args.ts";
+import { ConfigError } from "../errors.ts";
 
 /** `candor worker`'s options. */
 export const WORKER_SPEC: CommandSpec = {
@@ -96,7 +97,14 @@ export async function workerCommand(args: string[]): Promise<number> {
   const cachedStudies = count(values["cached-studies"], "cached-studies", 1, 1);
   for (const m of (values.import as string[] | undefined) ?? []) {
     const url = /^[a-z][a-z0-9+.-]*:/i.test(m) && !isAbsolute(m) ? m : pathToFileURL(resolve(m)).href;
-    await import(url);
+    try {
+      await import(url);
+    } catch (e) {
+      // A missing file or a module that throws while loading: say which --import, not an uncaught stack trace.
+      throw new ConfigError(`--import ${m}: cannot load the module: ${(e as Error)?.message ?? String(e)}`, {
+        cause: e,
+      });
+    }
   }
   const { startWorker } = await import("../scaleout/worker.ts");
   const store = openStore(db);

@@ -24,7 +24,7 @@ import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
-import { DataError } from "../errors.ts";
+import { ConfigError, DataError } from "../errors.ts";
 
 const gunzipAsync = promisify(gunzip);
 
@@ -55,6 +55,39 @@ export function formatOf(path: string): PriceFileFormat | undefined {
 /** `AAPL.csv.gz` → `AAPL`. */
 export function symbolFromFileName(path: string): string {
   return basename(path).replace(/\.(csv\.gz|csv|parquet|pq)$/i, "");
+}
+
+/**
+ * Makes sure `dir` is a folder candor can write into (creating it and its parents), before any long work whose output
+ * goes there: a sweep, a production training, a synthetic market. Throws ConfigError naming `what` (the option the
+ * user set, e.g. "--out") and the reason — a file in the way, a parent that cannot be created, no permission, a
+ * read-only file system — instead of an uncaught `ENOENT` after the work is done. Checked by creating and removing an
+ * empty temporary file.
+ */
+export function ensureOutputDir(dir: string, what: string): void {
+  const fail = (e: unknown): never => {
+    const code = errorCode(e);
+    const reason = code === "EEXIST" || code === "ENOTDIR"
+      ? "a file is in the way (the path, or one of its parents, is not a folder)"
+      : code === "ENOENT"
+      ? "the file system does not let a folder be created there"
+      : code === "EACCES" || code === "EPERM"
+      ? "permission denied"
+      : code === "EROFS"
+      ? "read-only file system"
+      : `${code ?? "error"}: ${(e as Error)?.message ?? String(e)}`;
+    throw new ConfigError(`${what} ${dir}: cannot write there: ${reason}`, { cause: e });
+  };
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    fail(e);
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir, prefix: ".candor-write-check-" }));
+  } catch (e) {
+    fail(e);
+  }
 }
 
 /** Error code of a Node/Deno file-system error (`ENOENT`, `ELOOP`, ...), or undefined. */

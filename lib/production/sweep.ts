@@ -38,6 +38,7 @@ import type * as Yaml from "yaml";
 import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { pl } from "../data/polars.ts";
 import { ConfigError } from "../errors.ts";
+import { ensureOutputDir } from "../data/files.ts";
 import { type Panel, panelFromFrame } from "../data/panel.ts";
 import { rollingWindows, type SweepRow, writeSweep, yearlyWindows } from "../backtest/sweep.ts";
 import type { BacktestMetrics } from "../backtest/metrics.ts";
@@ -309,6 +310,9 @@ export function runSweepCells(
   return out;
 }
 
+/** Where sweeps write their folders unless told otherwise. */
+export const DEFAULT_SWEEP_DIR = "data/sweeps";
+
 /** Options of {@link assembleSweep} and {@link sweepRun}. */
 export interface SweepOutputOptions {
   /** Where the sweep-<timestamp> folder goes (default data/sweeps). */
@@ -352,7 +356,7 @@ export async function assembleSweep(
     pboOf(w, panel.dates.filter((d) => d >= w.start && d <= w.end), rows, returnsOf, windowOfRow, wi, grid.pboGroups)
   );
   if (opts.save === false) return { rows, deflation, pbo, stored };
-  const out = await writeSweep(rows, opts.outDir ?? "data/sweeps", {
+  const out = await writeSweep(rows, opts.outDir ?? DEFAULT_SWEEP_DIR, {
     options: { borrowBps, annualization: base.annualization },
     deflation: `deflatedSharpe: the trial registry's N = ${deflation.trials} (${deflationWords(deflation)}: every ` +
       `backtest tried on data ${stored.key.dataFingerprint}, target ${stored.key.targetKind} h=${stored.key.horizon}, ` +
@@ -393,6 +397,7 @@ export async function sweepRun(
   opts: SweepOutputOptions & { dataPath?: string } = {},
 ): Promise<SweepResult> {
   const plan = planSweep(await loadStoredRun(store, runId, opts.dataPath), grid);
+  if (opts.save !== false) ensureOutputDir(opts.outDir ?? DEFAULT_SWEEP_DIR, "sweep output folder (--out)");
   return await assembleSweep(store, plan, runSweepCells(plan), opts);
 }
 

@@ -19,6 +19,7 @@
 
 import { join } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { ensureOutputDir } from "../data/files.ts";
 import type { ModelEntry, StudyConfig } from "../pipeline/config.ts";
 import type { PreparedStudy } from "../pipeline/study.ts";
 import type { FeatureSelection, Market } from "../pipeline/data.ts";
@@ -228,6 +229,7 @@ export async function trainProduction(input: ProductionInput): Promise<Productio
   if (input.only !== undefined && refused.length > 0) {
     throw new ConfigError(`refusing to train ${input.only}: ${refused[0].reason}`);
   }
+  ensureOutputDir(input.modelsDir ?? DEFAULT_MODELS_DIR, "models folder (--models-dir)"); // before training, not after
   const fold = productionFold(data, config.validation, study.plan.folds.length);
   const progress = input.onProgress ?? (() => {});
   const trained = new Map<string, { model: TrainedModel; out: FoldOutput }>();

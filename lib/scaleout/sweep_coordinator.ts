@@ -33,9 +33,11 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Redis, RedisOptions as RedisClientOptions } from "ioredis";
 import { CandorError, ConfigError } from "../errors.ts";
+import { ensureOutputDir } from "../data/files.ts";
 import { loadStoredRun } from "../production/rebacktest.ts";
 import {
   assembleSweep,
+  DEFAULT_SWEEP_DIR,
   parseSweepGrid,
   planSweep,
   type SweepCellResult,
@@ -236,6 +238,7 @@ export async function sweepOnQueue(options: QueueSweepOptions): Promise<SweepRes
 
     const stored = await loadStoredRun(store, spec.runId, spec.dataPath);
     const plan = planSweep(stored, parseSweepGrid(spec.grid));
+    if (spec.save) ensureOutputDir(spec.outDir ?? DEFAULT_SWEEP_DIR, "sweep output folder (--out)");
     if (spec.dataPath === undefined && stored.config.data.kind === "files") {
       // Workers read the files themselves, from their own working directories: the path goes absolute.
       const path = stored.config.data.path;
