@@ -58,7 +58,12 @@ export function modelsCommand(args: string[]): number {
   const out: string[] = [];
   for (const r of rows) {
     out.push(`${r.kind} — ${r.summary}`, `  targets: ${r.tasks.join(", ")}`);
-    const t = table(["setting", "type", "default", "meaning"], { wordWrap: true, colWidths: [18, 28, 22, 60] });
+    // The setting column as wide as its longest name: the names are what users type, never cut.
+    const nameWidth = Math.max(9, ...r.settings.map((s) => s.name.length)) + 2;
+    const t = table(["setting", "type", "default", "meaning"], {
+      wordWrap: true,
+      colWidths: [nameWidth, 28, 22, 60],
+    });
     for (const s of r.settings) t.push([s.name, s.type, s.default ?? "—", s.description]);
     out.push(t.toString(), "");
   }

@@ -7,7 +7,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { CandorError } from "../errors.ts";
+import { CandorError, ConfigError } from "../errors.ts";
 import { isPostgresUrl, openStore, resolveStoreLocation } from "../store/mod.ts";
 import type { Store } from "../store/store.ts";
 import { readStudyReport } from "../pipeline/recorder.ts";
@@ -30,8 +30,9 @@ export function openExistingStore(location: string | undefined, options: { stale
 /** `candor runs`. */
 export const RUNS_SPEC: CommandSpec = {
   name: "runs",
-  summary: "List the stored studies, newest first: data source, target and horizon, entries and pooled results.",
-  usage: "runs [--limit N] [--status S] [--tag T] [--reap] [--json] [--db PATH]",
+  summary:
+    "List the stored studies, newest first: id and name, data source, target and horizon, entries and pooled results.",
+  usage: "runs [--limit N] [--status S] [--tag T] [--reap] [--stale-after SECONDS] [--json] [--db PATH]",
   details: "A running study whose process stopped sending heartbeats is shown as running (stale); --reap marks those " +
     "interrupted, so they can be resumed with candor run --resume ID.",
   options: [
@@ -149,10 +150,19 @@ export async function runsCommand(args: string[]): Promise<number> {
       return 0;
     }
     if (rows.length === 0) {
-      console.log("no studies stored yet: try candor demo");
+      const filters = [
+        ...(status === undefined ? [] : [`--status ${status}`]),
+        ...(values.tag === undefined ? [] : [`--tag ${values.tag}`]),
+      ];
+      const any = filters.length > 0 && (await store.listStudies({ limit: 1 })).length > 0;
+      console.log(
+        any
+          ? `no stored study matches ${filters.join(" ")} (candor runs without it lists the others)`
+          : "no studies stored yet: try candor demo",
+      );
       return 0;
     }
-    const t = table(["id", "created", "status", "data", "target", "symbols", "entries: pooled result"]);
+    const t = table(["id (name)", "created", "status", "data", "target", "symbols", "entries: pooled result"]);
     for (const r of rows) {
       const entries = r.entries.map((e) =>
         "headline" in e && e.headline !== undefined
@@ -162,7 +172,7 @@ export async function runsCommand(args: string[]): Promise<number> {
           : `${e.name} (${e.kind})`
       ).join("\n");
       t.push([
-        r.id,
+        r.name ? `${r.id}\n${r.name}` : r.id,
         new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "),
         r.status === "running" && r.liveness === "stale"
           ? "running (stale: process gone?)"
@@ -196,7 +206,7 @@ export async function showCommand(args: string[]): Promise<number> {
   try {
     const report = await readStudyReport(store, positionals[0]);
     if (report === undefined) {
-      throw new CandorError(`no study or run ${JSON.stringify(positionals[0])} in the store (candor runs lists them)`);
+      throw new ConfigError(`no study or run ${JSON.stringify(positionals[0])} in the store (candor runs lists them)`);
     }
     console.log(values.json ? JSON.stringify(studyJson(report), null, 2) : formatStudy(report));
     return 0;

@@ -37,7 +37,9 @@ const settings = z.strictObject({
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
     error: "expected XGBoost parameters under XGBoost's own names, e.g. { max_depth: 4, eta: 0.1 }",
   }).default({}).describe(
-    `XGBoost parameters (its own names) over candor's defaults ${JSON.stringify(XGBOOST_DEFAULT_PARAMS)}; ` +
+    `XGBoost parameters (its own names) over candor's defaults { ${
+      Object.entries(XGBOOST_DEFAULT_PARAMS).map(([k, v]) => `${k}: ${v}`).join(", ")
+    } }; ` +
       "objective, seed and nthread are candor's; eval_metric, the early-stopping loss, defaults to logloss, " +
       "mlogloss or rmse",
   ),

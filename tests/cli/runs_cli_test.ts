@@ -1,0 +1,35 @@
+/**
+ * `candor runs` and `candor show` as a user reads them: the study's name beside its id, a filter that matches nothing
+ * said as such (not "no studies stored yet"), and an unknown id refused with exit 2 like every other bad argument.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { candor } from "../_helpers/candor_cli.ts";
+
+Deno.test("candor runs shows names, says when a filter matches nothing; show refuses an unknown id with exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = join(dir, "runs.db");
+    const small = ["--symbols", "4", "--days", "450", "--folds", "2", "--model", "logistic"];
+    const demo = await candor(["demo", ...small, "--db", db, "--set", "name=momentum-check", "--json"]);
+    assert.equal(demo.code, 0, demo.stderr);
+    const id = JSON.parse(demo.stdout).id;
+
+    const runs = await candor(["runs", "--db", db]);
+    assert.equal(runs.code, 0, runs.stderr);
+    const row = runs.stdout.split("\n").findIndex((l) => l.includes(id));
+    assert.ok(row > 0, runs.stdout);
+    assert.match(runs.stdout.split("\n")[row + 1], /^│ momentum-check +│/, "the name under the id");
+
+    for (const [filter, words] of [[["--status", "failed"], "--status failed"], [["--tag", "nope"], "--tag nope"]]) {
+      const r = await candor(["runs", "--db", db, ...filter]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `no stored study matches ${words} (candor runs without it lists the others)`);
+    }
+    const show = await candor(["show", "study_NOPE", "--db", db]);
+    assert.equal(show.code, 2, show.stderr);
+    assert.match(show.stderr, /^candor: no study or run "study_NOPE" in the store \(candor runs lists them\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
