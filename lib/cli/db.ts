@@ -12,7 +12,8 @@
  */
 
 import { CandorError } from "../errors.ts";
-import { checkStore, type IntegrityReport, openStore, resolveStoreLocation } from "../store/mod.ts";
+import { existsSync } from "node:fs";
+import { checkStore, type IntegrityReport, isPostgresUrl, openStore, resolveStoreLocation } from "../store/mod.ts";
 import type { SqliteStore } from "../store/sqlite.ts";
 import type { PostgresStore } from "../store/postgres.ts";
 import { suggest } from "../pipeline/schema.ts";
@@ -91,6 +92,11 @@ export async function dbCommand(args: string[]): Promise<number> {
 }
 
 async function migrateCommand(where: string): Promise<number> {
+  if (!isPostgresUrl(where) && (where === ":memory:" || !existsSync(where))) {
+    throw new CandorError(
+      `no SQLite run store at ${where}: nothing to migrate (candor run or candor demo creates one at the current schema)`,
+    );
+  }
   const before = await checkStore(where);
   if (!before.ok) {
     console.log(formatIntegrityReport(before));

@@ -161,11 +161,24 @@ export async function main(args: string[]): Promise<number> {
       case "worker":
         return await workerCommand(rest);
       case undefined:
+        // No command is a usage error: the usage goes to stderr with exit 2, as for any other.
+        console.error(usage());
+        return 2;
       case "help":
       case "-h":
-      case "--help":
-        console.log(usage());
-        return command === undefined ? 2 : 0;
+      case "--help": {
+        if (rest.length === 0) {
+          console.log(usage());
+          return 0;
+        }
+        // `candor help run`: the command's own help, as `candor run --help` prints it.
+        const of = COMMANDS.find((c) => c.name === rest[0]);
+        if (of === undefined) {
+          const near = suggest(rest[0], COMMANDS.map((c) => c.name));
+          throw new UsageError(`no command ${JSON.stringify(rest[0])}${near ? ` (did you mean ${near}?)` : ""}`);
+        }
+        return await main([of.name, "--help"]);
+      }
       default: {
         const near = suggest(command, COMMANDS.map((c) => c.name));
         throw new UsageError(`unknown command ${JSON.stringify(command)}${near ? ` (did you mean ${near}?)` : ""}`);

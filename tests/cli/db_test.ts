@@ -116,7 +116,11 @@ Deno.test("candor db: usage errors suggest the nearest option or sub-command; a 
     () => db(["check", "--db", "/nonexistent/candor.db"]),
     (e: unknown) => e instanceof StoreError && /no SQLite run store at \/nonexistent\/candor\.db/.test(e.message),
   );
-  await assert.rejects(() => db(["migrate", "--db", "/nonexistent/candor.db"]), /no SQLite run store/);
+  await assert.rejects(
+    () => db(["migrate", "--db", "/nonexistent/candor.db"]),
+    /^CandorError: no SQLite run store at \/nonexistent\/candor\.db: nothing to migrate/,
+  );
+  await assert.rejects(() => Deno.stat("/nonexistent/candor.db"), Deno.errors.NotFound);
 });
 
 Deno.test("candor db migrate: an older store is brought to the current version, once", async () => {

@@ -159,6 +159,17 @@ Deno.test("candor COMMAND --help answers for every command; an unknown option or
   const cmd = await candor(["shwo"]);
   assert.equal(cmd.code, 2);
   assert.match(cmd.stderr, /unknown command "shwo" \(did you mean show\?\)/);
+  // `candor help run` is `candor run --help`; no command at all is a usage error (usage on stderr, exit 2).
+  const helpRun = await candor(["help", "run"]);
+  assert.equal(helpRun.code, 0, helpRun.stderr);
+  assert.equal(helpRun.stdout, (await candor(["run", "--help"])).stdout);
+  const bare = await candor([]);
+  assert.equal(bare.code, 2);
+  assert.equal(bare.stdout, "");
+  assert.match(bare.stderr, /^ {2}demo /m);
+  const helpTypo = await candor(["help", "shwo"]);
+  assert.equal(helpTypo.code, 2);
+  assert.match(helpTypo.stderr, /no command "shwo" \(did you mean show\?\)/);
 });
 
 Deno.test("candor run: flags are config keys and override the file; --set reaches any key; --dry-run trains and stores nothing", async () => {
