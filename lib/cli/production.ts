@@ -770,7 +770,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
             `difference ${e.maxDifference.toExponential(1)})`
           : `  MISMATCH: the daily net returns differ by up to ${e.maxDifference} — the backtest is not what trading ` +
             `day by day gives; do not trust it as a track record`,
-        ...e.warnings.map((w) => `  warning: ${w}`),
+        ...e.warnings.map((w) => (w.startsWith("note: ") ? `  ${w}` : `  warning: ${w}`)),
       );
     }
     console.log(lines.join("\n"));

@@ -217,7 +217,7 @@ function nextDayDirection(config: StudyConfig): boolean {
  */
 function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warnings: string[]): string[] {
   const flags: string[] = [];
-  const tooGood = (w: string) => /too good to be true|implausible/.test(w);
+  const tooGood = isTooGoodWarning;
   const flagged = new Set<string>(); // the entries the note is about: only those whose numbers raised a flag
   for (const { report: e } of entries) {
     const guard = plausibilityCheck({
@@ -239,13 +239,25 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
   );
   return [
     ...warnings.filter((w) => !tooGood(w)),
-    `note: this is the synthetic market with a planted signal (theoretical best next-day direction accuracy ${
-      (100 * market.theoreticalAccuracy).toFixed(1)
-    }%): the scores of ${
-      strong.join(", ")
-    } are expected here; on real daily stock returns numbers like these would mean a leak ` +
-    `(check with candor audit --data PATH)`,
+    syntheticMarketNote(market.theoreticalAccuracy, `the scores of ${strong.join(", ")} are expected here`),
   ];
+}
+
+/** Whether a warning is a too-good-to-be-true flag (a backtest's or the pooled numbers' plausibility check). */
+export function isTooGoodWarning(w: string): boolean {
+  return /too good to be true|implausible/.test(w);
+}
+
+/**
+ * The note that replaces too-good-to-be-true flags on the synthetic market with a planted signal, whose strong scores
+ * are expected (`expected` says which, e.g. "the scores of gbm (…) are expected here"); the study and the forward
+ * simulation both print it.
+ */
+export function syntheticMarketNote(theoreticalAccuracy: number, expected: string): string {
+  return `note: this is the synthetic market with a planted signal (theoretical best next-day direction accuracy ${
+    (100 * theoreticalAccuracy).toFixed(1)
+  }%): ${expected}; on real daily stock returns numbers like these would mean a leak ` +
+    `(check with candor audit --data PATH)`;
 }
 
 /**

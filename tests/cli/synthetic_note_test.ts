@@ -32,3 +32,37 @@ Deno.test("the synthetic market's note names the flagged entries only", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("candor simulate: on the synthetic market a strong forward Sharpe is the note; the same prices from files keep the warning", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const synthetic = join(dir, "synthetic.yaml"), files = join(dir, "files.yaml");
+    await Deno.writeTextFile(
+      synthetic,
+      "data: { synthetic: { symbols: 20 } }\nmodels: [{ name: gbm, kind: xgboost }]\n",
+    );
+    const synth = await candor(["synth", "--out", join(dir, "prices")]); // the same market (default seed) as files
+    assert.equal(synth.code, 0, synth.stderr);
+    await Deno.writeTextFile(
+      files,
+      `data: { kind: files, path: ${JSON.stringify(join(dir, "prices"))} }\nmodels: [{ name: gbm, kind: xgboost }]\n`,
+    );
+    const warningsOf = async (config: string) => {
+      const r = await candor(["simulate", "--config", config, "--from", "2017-01-03", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).entries[0].warnings as string[];
+    };
+    const onSynthetic = await warningsOf(synthetic);
+    assert.equal(onSynthetic.filter((w) => /too good to be true/.test(w)).length, 0, onSynthetic.join("\n"));
+    assert.equal(onSynthetic.length, 1, onSynthetic.join("\n"));
+    assert.match(
+      onSynthetic[0],
+      /^note: this is the synthetic market .*: gbm's forward Sharpe [\d.]+ is expected here/,
+    );
+    const onFiles = await warningsOf(files);
+    assert.ok(onFiles.some((w) => /too good to be true/.test(w)), onFiles.join("\n"));
+    assert.ok(!onFiles.some((w) => w.startsWith("note: this is the synthetic market")), onFiles.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
