@@ -14,7 +14,9 @@ import type * as Yaml from "yaml";
 import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError, InterruptedError } from "../errors.ts";
 import {
+  configDocument,
   configToYaml,
+  documentedData,
   readStudyConfigFile,
   resolveStudyConfig,
   setConfigValue,
@@ -66,23 +68,23 @@ export const RUN_FLAGS: readonly ConfigFlag[] = [
     name: "symbols",
     type: "string",
     value: "N",
-    key: "data.symbols",
-    description: "synthetic market: number of symbols (data.symbols, 20)",
+    key: "data.synthetic.symbols",
+    description: "synthetic market: number of symbols (data.synthetic.symbols, 20)",
   },
   {
     name: "days",
     type: "string",
     value: "D",
-    key: "data.days",
-    description: "synthetic market: trading days (data.days, 2520)",
+    key: "data.synthetic.days",
+    description: "synthetic market: trading days (data.synthetic.days, 2520)",
   },
   {
     name: "mode",
     type: "string",
     value: "M",
-    key: "data.mode",
+    key: "data.synthetic.mode",
     parse: String,
-    description: "synthetic market: planted or random-walk (data.mode)",
+    description: "synthetic market: planted or random-walk (data.synthetic.mode, planted)",
   },
   {
     name: "target",
@@ -298,7 +300,7 @@ const OTHER: OptionSpec[] = [
     description: "run store: SQLite path or postgres:// URL (default $CANDOR_DB, else data/candor.db)",
   },
   { name: "no-store", type: "boolean", description: "do not record the study" },
-  { name: "json", type: "boolean", description: "print the result as JSON" },
+  { name: "json", type: "boolean", description: "print the result (with --dry-run: the config and fold plan) as JSON" },
   {
     name: "production",
     type: "boolean",
@@ -309,18 +311,20 @@ const OTHER: OptionSpec[] = [
 ];
 
 function spec(kind: "run" | "demo"): CommandSpec {
-  const synthetic = new Set(["symbols", "days", "mode"]);
   const options = [
     ...RUN_FLAGS.filter((f) => kind === "run" || (f.name !== "data" && f.name !== "only")),
     ...OTHER.filter((o) => kind === "run" || o.name !== "config"),
-  ].filter((o) => kind === "run" || !synthetic.has(o.name) || true);
+  ];
+  const exitStatus = "Exit status: 0 done, 1 failure, 2 bad arguments or a refused configuration, 3 leaking features " +
+    "refused, 4 a failure that could not be recorded in the store, 130 / 143 interrupted by SIGINT / SIGTERM " +
+    "(recorded; continue with --resume ID).";
   return kind === "run"
     ? {
       name: "run",
       summary: "Run a study: one fold plan, every model entry on the same rows, compared and stored.",
       usage: "run [--config study.yaml] [--data PATH] [options]",
       details: "Every flag is a config key (shown in parentheses); flags override the file; --set reaches any key.\n" +
-        "Exit status: 0 done, 1 failure, 2 bad arguments or a refused configuration, 3 leaking features refused.",
+        exitStatus,
       options,
       examples: [
         "candor run --config study.yaml",
@@ -333,7 +337,8 @@ function spec(kind: "run" | "demo"): CommandSpec {
       name: "demo",
       summary: "The main job on the built-in synthetic market (20 symbols × 10 years with a planted signal).",
       usage: "demo [--symbols N] [--days D] [--mode planted|random-walk] [--seed S] [options]",
-      details: "Same options as candor run, on the synthetic market.",
+      details: "The options of candor run but --config, --data and --only: the demo always uses the synthetic " +
+        "market, whose flags set data.synthetic keys.\n" + exitStatus,
       options,
       examples: ["candor demo", "candor demo --mode random-walk", "candor demo --model xgboost,lstm --epochs 3"],
     };
@@ -344,14 +349,28 @@ export const RUN_SPEC: CommandSpec = spec("run");
 /** `demo`. */
 export const DEMO_SPEC: CommandSpec = spec("demo");
 
-/** Builds the raw config (file, then flags) a study resolves from. */
+/** True when `data` (as written) reads price files. */
+function readsFiles(data: unknown): boolean {
+  return data !== null && typeof data === "object" && "path" in data;
+}
+
+/**
+ * Builds the raw config a study resolves from: the file (or `stored`, the configuration of the study `run --resume`
+ * continues), then the flags over it, key by key (`--symbols` sets `data.synthetic.symbols` and keeps the file's other
+ * `data.synthetic` keys).
+ */
 export async function configFromArgs(
   kind: "run" | "demo",
   values: Record<string, string | boolean | string[] | undefined>,
+  stored?: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const config: Record<string, unknown> = typeof values.config === "string"
+  const config: Record<string, unknown> = stored !== undefined
+    ? structuredClone(stored)
+    : typeof values.config === "string"
     ? await readStudyConfigFile(values.config)
     : {};
+  // A saved resolved configuration may hold `data` in its tagged form: the flags set the documented keys.
+  if (config.data !== undefined) config.data = documentedData(config.data);
   const dataFlags = ["data", "only"].filter((k) => values[k] !== undefined);
   const synthFlags = ["symbols", "days", "mode"].filter((k) => values[k] !== undefined);
   if (kind === "demo" && dataFlags.length > 0) {
@@ -361,17 +380,21 @@ export async function configFromArgs(
     throw new UsageError(`--${synthFlags[0]} is for the synthetic market, not for price files (--data)`);
   }
   if (kind === "demo") {
-    config.data = { kind: "synthetic", ...(typeof values.seed === "string" ? { seed: scalar(values.seed) } : {}) };
-  } else if (values.data !== undefined) config.data = { kind: "files" };
-  else if (synthFlags.length > 0) config.data = { kind: "synthetic", ...(config.data as object ?? {}) };
-  else if (config.data === undefined && Deno.env.get("CANDOR_DATA")) {
-    config.data = { kind: "files", path: Deno.env.get("CANDOR_DATA") };
+    // The demo's --seed seeds the market too; a seed that is not one is refused once, as `seed`, below.
+    const seed = typeof values.seed === "string" ? scalar(values.seed) : undefined;
+    config.data = { synthetic: typeof seed === "number" && Number.isInteger(seed) && seed >= 0 ? { seed } : {} };
+  } else if (values.data !== undefined) config.data = {};
+  else if (synthFlags.length > 0 && readsFiles(config.data)) {
+    const source = stored !== undefined ? "the stored study" : values.config;
+    throw new UsageError(
+      `--${synthFlags[0]} is for the synthetic market, and ${source} reads price files (data.path); ` +
+        `drop --${synthFlags[0]}`,
+    );
+  } else if (config.data === undefined && synthFlags.length === 0 && Deno.env.get("CANDOR_DATA")) {
+    config.data = { path: Deno.env.get("CANDOR_DATA") };
   }
-  if (values.only !== undefined && (config.data as { kind?: string } | undefined)?.kind !== "files") {
-    const d = config.data as Record<string, unknown> | undefined;
-    if (d === undefined || !("path" in d)) {
-      throw new UsageError("--only selects symbols of price files; give --data PATH");
-    }
+  if (values.only !== undefined && values.data === undefined && !readsFiles(config.data)) {
+    throw new UsageError("--only selects symbols of price files; give --data PATH");
   }
   for (const f of RUN_FLAGS) {
     const v = values[f.name];
@@ -382,12 +405,22 @@ export async function configFromArgs(
     config.models = list(values.model).map((kind) => ({ name: kind, kind }));
   }
   if (typeof values.epochs === "string") {
-    const models = (config.models as Array<Record<string, unknown>> | undefined) ?? [];
+    const models = (config.models as Array<Record<string, unknown>> | undefined) ??
+      structuredClone(StudyConfigSchema.shape.models.parse(undefined)) as Array<Record<string, unknown>>;
     const epochs = scalar(values.epochs);
     const neural = ["mlp", "lstm", "lstm-regressor", "lstm-transformer", "xlstm"];
     const targets = models.filter((m) => neural.includes(String(m.kind)));
     if (targets.length === 0) {
-      throw new UsageError("--epochs is for neural entries (mlp, lstm, lstm-regressor, lstm-transformer, xlstm)");
+      const kinds = models.map((m) => String(m.kind)).join(", ");
+      throw new UsageError(
+        `--epochs is for neural entries (${neural.join(", ")}); ${
+          stored !== undefined
+            ? `the study's entries are ${kinds}`
+            : config.models === undefined
+            ? `the only entry is the default ${kinds} (--model chooses the kinds)`
+            : `the entries are ${kinds}`
+        }`,
+      );
     }
     for (const m of targets) m.settings = { ...(m.settings as object ?? {}), epochs };
   }
@@ -405,14 +438,38 @@ export async function configFromArgs(
   return config;
 }
 
-/** The fold plan of a resolved config, as a table (what `--dry-run` prints after the config). */
-async function dryRun(config: StudyConfig): Promise<string> {
+/**
+ * What `--dry-run` prints: the resolved config (documented shape, every default filled) and its fold plan as a table,
+ * or both as one JSON object (`--json`).
+ */
+async function dryRun(config: StudyConfig, json: boolean): Promise<string> {
   const { loadMarket, prepareStudyData, selectFeatures } = await import("../pipeline/data.ts");
   const { planFolds } = await import("../pipeline/plan.ts");
   const market = await loadMarket(config.data);
   const selection = selectFeatures(market.panel, config.features);
   const prepared = prepareStudyData(market.panel, selection, config.target);
   const plan = planFolds(prepared.data, config.validation);
+  if (json) {
+    const out = {
+      config: configDocument(config),
+      plan: {
+        scheme: plan.scheme,
+        purge: config.validation.purge,
+        symbols: market.panel.symbols.length,
+        dates: prepared.data.axis.length,
+        features: prepared.features,
+        folds: plan.folds.map((f) => ({
+          fold: f.index + 1,
+          fit: f.fold.train,
+          validation: f.fold.validation ?? [],
+          test: f.fold.test,
+          rows: { fit: f.rows.fit.length, validation: f.rows.validation.length, test: f.rows.test.length },
+        })),
+      },
+      notes: selection.notes,
+    };
+    return JSON.stringify(out, null, 2);
+  }
   const t = table(["fold", "fit", "early-stopping tail", "test", "fit rows", "tail rows", "test rows"]);
   const span = (w: { start: string; end: string }[] | undefined) =>
     w === undefined || w.length === 0 ? "—" : w.map((x) => `${x.start} → ${x.end}`).join(", ");
@@ -438,6 +495,16 @@ async function dryRun(config: StudyConfig): Promise<string> {
     ...selection.notes.map((n) => `note: ${n}`),
     "dry run: nothing trained or stored",
   ].join("\n");
+}
+
+/** The configuration of the study `run --resume ID` continues, in the documented shape (checked as resumable). */
+async function storedConfiguration(db: string | undefined, id: string): Promise<Record<string, unknown>> {
+  const store = openStore(db);
+  try {
+    return configDocument(storedStudyConfig(await resumableStudy(store, id)));
+  } finally {
+    await store.close();
+  }
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise. */
@@ -473,24 +540,30 @@ export async function runCommand(kind: "run" | "demo", args: string[]): Promise<
   }
   const resume = values.resume as string | undefined;
   const onQueue = values.queue !== undefined || values.attempts !== undefined;
-  // `run --resume ID` without configuration flags takes the stored configuration; `demo` always has its own, which
-  // must then be the stored one.
-  const storedConfig = resume !== undefined && kind === "run" && !CONFIG_FLAGS.some((f) => values[f] !== undefined);
-  let config: StudyConfig | undefined;
-  try {
-    if (!storedConfig) config = resolveStudyConfig(await configFromArgs(kind, values));
-  } catch (e) {
-    if (e instanceof ConfigError && !(e instanceof RefusedConfiguration)) throw new RefusedConfiguration(e.message);
-    throw e;
-  }
   if (resume !== undefined && values["dry-run"]) {
     throw new UsageError(`--dry-run trains nothing, and there is nothing to resume: drop --resume (candor show ID)`);
   }
   if (resume !== undefined && values["no-store"]) {
     throw new UsageError("--resume continues a study in the run store: drop --no-store");
   }
+  // `run --resume ID` without configuration flags takes the stored configuration; with flags but no --config, the flags
+  // apply over the stored configuration (and must leave it as it is: runStudy lists what differs). `demo` always has
+  // its own configuration, which must then be the stored one; on workers (--queue) the stored one is reattached as is.
+  const configFlags = CONFIG_FLAGS.some((f) => values[f] !== undefined);
+  const storedConfig = resume !== undefined && kind === "run" && !configFlags;
+  const overStored = resume !== undefined && kind === "run" && configFlags && values.config === undefined && !onQueue;
+  let config: StudyConfig | undefined;
+  try {
+    if (!storedConfig) {
+      const stored = overStored ? await storedConfiguration(values.db as string | undefined, resume!) : undefined;
+      config = resolveStudyConfig(await configFromArgs(kind, values, stored));
+    }
+  } catch (e) {
+    if (e instanceof ConfigError && !(e instanceof RefusedConfiguration)) throw new RefusedConfiguration(e.message);
+    throw e;
+  }
   if (config !== undefined && values["dry-run"]) {
-    console.log(await dryRun(config));
+    console.log(await dryRun(config, values.json === true));
     return 0;
   }
   if (values.production && values["no-store"]) {

@@ -55,16 +55,16 @@ export const NON_FEATURE_COLUMNS: readonly string[] = ["Dividends", "Stock Split
 /** The largest commission or slippage accepted, in basis points per unit of turnover (100 % of the traded value). */
 export const MAX_COST_BPS = 10_000;
 
+/** `data` for price files: `{ path, symbols }`. */
 const filesData = z.strictObject({
-  kind: z.literal("files"),
   path: text().describe("a .csv / .csv.gz / .parquet file or a folder of them"),
   symbols: z.array(text(), { error: "expected a list of symbols" }).optional().describe(
     "keep only these symbols (default: all)",
   ),
 });
 
-const syntheticData = z.strictObject({
-  kind: z.literal("synthetic"),
+/** `data.synthetic`: the built-in synthetic market. */
+const syntheticMarket = z.strictObject({
   symbols: integer().default(20).describe("number of symbols"),
   days: integer(60).default(2520).describe("trading days"),
   mode: oneOf(["planted", "random-walk"]).default("planted").describe(
@@ -77,18 +77,65 @@ const syntheticData = z.strictObject({
   ),
 });
 
-/** `data`: price files (`path`) or the built-in synthetic market (`synthetic`). */
+/**
+ * The data source a resolved configuration holds (and the store keeps): the documented `data` tagged by its kind,
+ * `{ kind: "files", path, symbols? }` or `{ kind: "synthetic", symbols, days, mode, seed, … }`.
+ */
+export type DataSource =
+  | ({ kind: "files" } & z.output<typeof filesData>)
+  | ({ kind: "synthetic" } & z.output<typeof syntheticMarket>);
+
+/**
+ * `data` as documented — `{ path, symbols }` or `{ synthetic: { … } }` — from the tagged form a resolved configuration
+ * holds ({@link DataSource}); anything else is returned as it is.
+ */
+export function documentedData(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("kind" in data)) return data;
+  const { kind, ...rest } = data as Record<string, unknown>;
+  if (kind === "files") return rest;
+  if (kind === "synthetic") return { synthetic: rest };
+  return data;
+}
+
+/**
+ * `data`: price files (`{ path, symbols }`) or the built-in synthetic market (`{ synthetic: { … } }`, the default).
+ * The tagged form of a resolved configuration (a stored study's) is read as the documented one, so problems are named
+ * by the documented keys (`data.synthetic.days`).
+ */
 const dataSchema = z.preprocess(
-  (v) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const o = v as Record<string, unknown>;
-    if ("kind" in o) return o;
-    if ("synthetic" in o) return { kind: "synthetic", ...(o.synthetic as object ?? {}) };
-    return { kind: "path" in o ? "files" : "synthetic", ...o };
-  },
-  z.discriminatedUnion("kind", [filesData, syntheticData], {
-    error: "expected { path: PRICES } or { synthetic: { symbols, days, mode, seed } }",
-  }),
+  documentedData,
+  z.strictObject({
+    path: filesData.shape.path.optional(),
+    symbols: z.array(text(), {
+      error: "expected a list of symbols (the number of symbols of the synthetic market is data.synthetic.symbols)",
+    }).optional(),
+    synthetic: syntheticMarket.optional(),
+  }, { error: "expected { path: PRICES } or { synthetic: { symbols, days, mode, seed } }" }).transform(
+    (d, ctx): DataSource => {
+      if (d.path !== undefined && d.synthetic !== undefined) {
+        ctx.issues.push({
+          code: "custom",
+          message: "expected price files (path) or the synthetic market (synthetic), not both",
+          input: undefined, // reported as written
+          path: [],
+        });
+        return z.NEVER;
+      }
+      if (d.path !== undefined) {
+        return { kind: "files", path: d.path, ...(d.symbols === undefined ? {} : { symbols: d.symbols }) };
+      }
+      if (d.symbols !== undefined) {
+        ctx.issues.push({
+          code: "custom",
+          message: "expected together with data.path (it keeps only these symbols of the price files)",
+          input: d.symbols,
+          path: ["symbols"],
+        });
+        return z.NEVER;
+      }
+      return { kind: "synthetic", ...(d.synthetic ?? syntheticMarket.parse({})) };
+    },
+  ),
 );
 
 const flatBand = z.union([
@@ -130,11 +177,15 @@ const validationSchema = z.strictObject({
   testGroups: integer().default(2).describe("cpcv: test groups per split k"),
 });
 
-const featureSet = z.union([oneOf(["base", "full"]), z.array(text(), { error: "expected a list of feature names" })]);
+const featureSet = z.union([oneOf(["base", "full"]), z.array(text(), { error: "expected a list of feature names" })], {
+  error: "expected base, full or a list of feature names",
+});
 
 const featuresObject = z.strictObject({
   set: featureSet.default("base").describe("built-in features: base (12), full (191) or a list of names"),
-  columns: z.union([oneOf(["all", "none"]), z.array(text())]).default("all").describe(
+  columns: z.union([oneOf(["all", "none"]), z.array(text())], {
+    error: "expected all, none or a list of column names",
+  }).default("all").describe(
     "extra numeric columns of the price files used as features: all, none, or a list",
   ),
   exclude: z.array(text()).default([]).describe(
@@ -194,7 +245,7 @@ const healthSchema = z.strictObject({
  */
 export const STUDY_CONFIG_PARTS: Readonly<Record<string, z.ZodObject>> = {
   "data (files)": filesData,
-  "data (synthetic)": syntheticData,
+  "data (synthetic)": syntheticMarket,
   target: targetSchema,
   validation: validationSchema,
   features: featuresObject,
@@ -509,7 +560,15 @@ export function setConfigValue(config: Record<string, unknown>, path: string, va
   });
 }
 
-/** The resolved config as YAML (what `--dry-run` prints and a user can save and run again). */
+/**
+ * The resolved config in the documented shape (`data` as `{ path, symbols }` or `{ synthetic: { … } }`): what
+ * `--dry-run` prints and a user can save and run again.
+ */
+export function configDocument(config: StudyConfig): Record<string, unknown> {
+  return { ...config, data: documentedData(config.data) };
+}
+
+/** The resolved config as YAML, in the documented shape ({@link configDocument}). */
 export function configToYaml(config: StudyConfig): string {
-  return YAML.stringify(config, { lineWidth: 120 });
+  return YAML.stringify(configDocument(config), { lineWidth: 120 });
 }

@@ -158,7 +158,10 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** One line per zod issue: `path: expected ..., found ...` (unknown keys name the allowed ones and the nearest). */
+/**
+ * One line per zod issue: `path: expected ..., found ...`. Unknown keys name the allowed ones and the nearest, or the
+ * key one level down they belong under (`data.days`: did you mean "synthetic.days"?).
+ */
 export function formatIssues(
   issues: readonly z.core.$ZodIssue[],
   input: unknown,
@@ -168,17 +171,26 @@ export function formatIssues(
   return issues.map((issue) => {
     const where = formatPath([...prefix, ...issue.path]);
     const at = where === "" ? "" : `${where}: `;
+    // What the failing schema saw (`parseWith` asks zod to report it): after a preprocess (`features: base`, the
+    // tagged `data` of a stored configuration) the raw input holds it elsewhere, or in another shape. Issues raised by
+    // hand carry none: the raw input at their path is what the user wrote.
+    const found = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
     if (issue.code === "unrecognized_keys") {
-      const allowed = allowedKeys(schemaAt(schema, issue.path), valueAt(input, issue.path)) ?? [];
+      const allowed = allowedKeys(schemaAt(schema, issue.path), found) ?? [];
       return issue.keys.map((k) => {
         const near = allowed.length > 0 ? levenshtein.closest(k, allowed) : undefined;
-        const hint = near !== undefined && similar(k, near) ? ` (did you mean "${near}"?)` : "";
+        // A key of an object one level down (`data.days` for `data.synthetic.days`) is named with its parent.
+        const parent = allowed.find((a) => allowedKeys(schemaAt(schema, [...issue.path, a]))?.includes(k));
+        const hint = near !== undefined && similar(k, near)
+          ? ` (did you mean "${near}"?)`
+          : parent !== undefined
+          ? ` (did you mean "${parent}.${k}"?)`
+          : "";
         return `${formatPath([...prefix, ...issue.path, k])}: unknown key${hint}; allowed here: ${
           allowed.join(", ") || "none"
         }`;
       }).join("\n");
     }
-    const found = valueAt(input, issue.path);
     const message = /^expected /.test(issue.message) ? issue.message : issue.message.replace(/^Invalid input: /, "");
     return `${at}${message}${found === undefined ? ", found nothing" : `, found ${shortJson(found)}`}`;
   });
@@ -205,7 +217,7 @@ export function parseWith<S extends z.ZodType>(
   input: unknown,
   prefix: readonly PropertyKey[] = [],
 ): z.output<S> {
-  const r = schema.safeParse(input);
+  const r = schema.safeParse(input, { reportInput: true });
   if (r.success) return r.data;
   const lines = formatIssues(r.error.issues, input, schema, prefix);
   throw new ConfigError(lines.length === 1 ? lines[0] : `invalid configuration:\n  ${lines.join("\n  ")}`);

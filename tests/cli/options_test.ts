@@ -11,7 +11,7 @@ const BAD: Array<{ args: string[]; message: RegExp }> = [
   { args: ["--folds", "1"], message: /validation\.folds: expected an integer ≥ 2, found 1/ },
   { args: ["--folds", "many"], message: /validation\.folds: expected an integer ≥ 2, found "many"/ },
   { args: ["--purge", "-1"], message: /validation\.purge: expected an integer ≥ 0, found -1/ },
-  { args: ["--symbols", "0"], message: /data\.symbols: expected a positive integer, found 0/ },
+  { args: ["--symbols", "0"], message: /data\.synthetic\.symbols: expected a positive integer, found 0/ },
   { args: ["--cost-bps", "-5"], message: /backtest\.costBps: expected a number in \[0, 10000\], found -5/ },
   { args: ["--cost-bps", "99999999"], message: /backtest\.costBps: expected a number in \[0, 10000\], found 99999999/ },
   { args: ["--lag", "0"], message: /backtest\.lag: expected a positive integer, found 0/ },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  configDocument,
   configToYaml,
   readStudyConfigFile,
   resolveStoredConfig,
@@ -82,7 +83,11 @@ Deno.test("study config: errors are path-precise, say what was expected and what
 });
 
 Deno.test("study config: unknown keys name the allowed ones and the nearest", () => {
-  refused({ horizon: 5 }, /^horizon: unknown key; allowed here: name, data, target, validation/);
+  // A key of a part, written at the top level, is named with its part.
+  refused(
+    { horizon: 5 },
+    /^horizon: unknown key \(did you mean "target\.horizon"\?\); allowed here: name, data, target, validation/,
+  );
   refused(
     { target: { horizn: 5 } },
     /target\.horizn: unknown key \(did you mean "horizon"\?\); allowed here: kind, horizon, flat/,
@@ -96,6 +101,68 @@ Deno.test("study config: unknown keys name the allowed ones and the nearest", ()
     /models\[0\]\.kind: unknown model kind "xgbost" \(did you mean "xgboost"\?\)/,
   );
   refused({ features: ["RET5", "RSI41"] }, /features\.set\[1\]: unknown feature "RSI41"/);
+});
+
+Deno.test("study config: data is { path, symbols } or { synthetic: { … } }, and its problems are named so", async () => {
+  const market = { kind: "synthetic", symbols: 20, days: 600, mode: "planted", seed: 42 };
+  assert.deepEqual(resolveStudyConfig({ data: { synthetic: { days: 600 } } }).data, market);
+  assert.deepEqual(resolveStudyConfig({ data: {} }).data, { ...market, days: 2520 });
+  assert.deepEqual(resolveStudyConfig({ data: { path: "p/", symbols: ["A"] } }).data, {
+    kind: "files",
+    path: "p/",
+    symbols: ["A"],
+  });
+  // The tagged form a resolved configuration holds (a stored study's) still reads.
+  assert.deepEqual(resolveStudyConfig({ data: { kind: "synthetic", days: 600 } }).data, market);
+
+  // The key as written, and the value found there.
+  refused({ data: { synthetic: { days: 10 } } }, /^data\.synthetic\.days: expected an integer ≥ 60, found 10$/);
+  refused(
+    { data: { synthetic: { signalStrength: 0 } } },
+    /^data\.synthetic\.signalStrength: expected a number > 0, found 0$/,
+  );
+  refused({ data: { kind: "synthetic", days: 10 } }, /^data\.synthetic\.days: expected an integer ≥ 60, found 10$/);
+  refused(
+    { data: { synthetic: { dayz: 600 } } },
+    /^data\.synthetic\.dayz: unknown key \(did you mean "days"\?\); allowed here: symbols, days, mode, seed,/,
+  );
+  // The market's keys belong under data.synthetic.
+  refused(
+    { data: { days: 600 } },
+    /^data\.days: unknown key \(did you mean "synthetic\.days"\?\); allowed here: path, symbols, synthetic$/,
+  );
+  refused(
+    { data: { symbols: 4 } },
+    /^data\.symbols: expected a list of symbols \(the number of symbols of the synthetic market is data\.synthetic\.symbols\), found 4$/,
+  );
+  refused({ data: { symbols: ["AAPL"] } }, /^data\.symbols: expected together with data\.path .*, found \["AAPL"\]$/);
+  refused(
+    { data: { path: "p/", synthetic: { days: 600 } } },
+    /^data: expected price files \(path\) or the synthetic market \(synthetic\), not both, found \{"path":"p\/","synthetic":\{"days":600\}\}$/,
+  );
+
+  // What --dry-run prints is the documented shape, and it reads back as the same configuration.
+  const YAML = await import("yaml");
+  const synthetic = resolveStudyConfig({ data: { synthetic: { symbols: 4, days: 600, drift: 0.001 } } });
+  assert.deepEqual(YAML.parse(configToYaml(synthetic)).data, {
+    synthetic: { symbols: 4, days: 600, mode: "planted", seed: 42, drift: 0.001 },
+  });
+  assert.deepEqual(resolveStudyConfig(YAML.parse(configToYaml(synthetic))), synthetic);
+  const files = resolveStudyConfig({ data: { path: "p/", symbols: ["A", "B"] } });
+  assert.deepEqual(YAML.parse(configToYaml(files)).data, { path: "p/", symbols: ["A", "B"] });
+  assert.deepEqual(configDocument(files).data, { path: "p/", symbols: ["A", "B"] });
+});
+
+Deno.test("study config: a value changed by a preprocess is quoted as found, not reported missing", () => {
+  // `features: NAME` reads as `{ set: NAME }`: the problem is at features.set, where the raw input holds nothing.
+  refused({ features: "basic" }, /^features\.set: expected base, full or a list of feature names, found "basic"$/);
+  refused(
+    { features: { set: "basic" } },
+    /^features\.set: expected base, full or a list of feature names, found "basic"$/,
+  );
+  refused({ features: { columns: 5 } }, /^features\.columns: expected all, none or a list of column names, found 5$/);
+  // A key that is really missing is still reported so.
+  refused({ models: [{ settings: {} }] }, /^models\[0\]\.kind: expected a string, found nothing$/);
 });
 
 Deno.test("study config: the purge may not be shorter than the horizon; scheme settings belong to their scheme", () => {
