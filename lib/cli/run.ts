@@ -10,6 +10,7 @@
 
 import type CliProgress from "cli-progress";
 import process from "node:process";
+import { existsSync } from "node:fs";
 import type * as Yaml from "yaml";
 import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError, InterruptedError } from "../errors.ts";
@@ -391,7 +392,15 @@ export async function configFromArgs(
         `drop --${synthFlags[0]}`,
     );
   } else if (config.data === undefined && synthFlags.length === 0 && Deno.env.get("CANDOR_DATA")) {
-    config.data = { path: Deno.env.get("CANDOR_DATA") };
+    const path = Deno.env.get("CANDOR_DATA")!;
+    // Said here, naming the variable: the loader's "not found" would not say where the path came from.
+    if (!existsSync(path)) {
+      throw new UsageError(
+        `CANDOR_DATA=${path}: no such file or folder; set it to a price file or a folder of them, give --data PATH, ` +
+          `or unset it for the synthetic market`,
+      );
+    }
+    config.data = { path };
   }
   if (values.only !== undefined && values.data === undefined && !readsFiles(config.data)) {
     throw new UsageError("--only selects symbols of price files; give --data PATH");

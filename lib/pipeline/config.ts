@@ -30,6 +30,7 @@ import { lazy, lazyNamespace, lazyPackage } from "../lazy_package.ts";
 import { ConfigError } from "../errors.ts";
 import { FEATURE_REGISTRY } from "../features/catalog.ts";
 import {
+  band,
   closedInterval,
   flag,
   formatPath,
@@ -233,7 +234,7 @@ const gateSchema = z.strictObject({
 });
 
 const healthSchema = z.strictObject({
-  upShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
+  upShareBand: band(0, 1).default([0.2, 0.8]).describe(
     "accepted share of 'up' calls per fold and pooled (direction3: the most-called class's share, held to the " +
       "upper end); outside it the entry is warned",
   ),

@@ -50,6 +50,13 @@ export function closedInterval(lo: number, hi: number): z.ZodNumber {
   return z.number({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 }
 
+/** A band `[low, high]` of numbers in [lo, hi] with low ≤ high (an inverted band would accept nothing). */
+export function band(lo: number, hi: number) {
+  return z.tuple([closedInterval(lo, hi), closedInterval(lo, hi)]).refine(([a, b]) => a <= b, {
+    error: "expected [low, high] with low ≤ high",
+  });
+}
+
 /** One of the given strings. */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T): z.ZodEnum<{ [K in T[number]]: K }> {
   return z.enum(values, { error: `expected one of ${values.join(", ")}` });
@@ -178,7 +185,7 @@ export function formatIssues(
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeys(schemaAt(schema, issue.path), found) ?? [];
       return issue.keys.map((k) => {
-        const near = allowed.length > 0 ? levenshtein.closest(k, allowed) : undefined;
+        const near = allowed.length > 0 ? nearest(k, allowed) : undefined;
         // A key of an object one level down (`data.days` for `data.synthetic.days`) is named with its parent.
         const parent = allowed.find((a) => allowedKeys(schemaAt(schema, [...issue.path, a]))?.includes(k));
         const hint = near !== undefined && similar(k, near)
@@ -201,10 +208,27 @@ export function similar(a: string, b: string): boolean {
   return levenshtein.distance(a.toLowerCase(), b.toLowerCase()) <= Math.max(2, Math.floor(a.length / 3));
 }
 
+/** Whether `b` is `a` with two adjacent characters swapped (`modle` → `model`), the commonest typing slip. */
+function transposed(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i + 1 < a.length && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
+/**
+ * The candidate nearest to `word`: one with two adjacent letters swapped first (Levenshtein counts a swap as two
+ * edits, so `--modle` would otherwise come out as `--mode`, one deletion away), else the closest by Levenshtein.
+ */
+function nearest(word: string, candidates: readonly string[]): string {
+  return candidates.find((c) => transposed(word.toLowerCase(), c.toLowerCase())) ??
+    levenshtein.closest(word, [...candidates]);
+}
+
 /** The nearest of `candidates` to `word`, when it is a likely misspelling; else undefined. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
-  const near = levenshtein.closest(word, [...candidates]);
+  const near = nearest(word, candidates);
   return similar(word, near) ? near : undefined;
 }
 

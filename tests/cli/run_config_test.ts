@@ -218,3 +218,12 @@ Deno.test("candor run --resume ID --epochs N: checked against the stored study's
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("candor run: a CANDOR_DATA that names nothing is refused naming the variable; --modle suggests --model", async () => {
+  const r = await candor(["run", "--dry-run"], { CANDOR_DATA: "/nonexistent/prices" });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^candor: CANDOR_DATA=\/nonexistent\/prices: no such file or folder; set it to a price file/);
+  const typo = await candor(["run", "--modle", "mlp"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown option --modle for candor run \(did you mean --model\?\)/);
+});

@@ -11,7 +11,7 @@ import {
 } from "../../lib/pipeline/config.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { modelKinds, trainerOf } from "../../lib/pipeline/trainers/registry.ts";
-import { describeSettings } from "../../lib/pipeline/schema.ts";
+import { describeSettings, suggest } from "../../lib/pipeline/schema.ts";
 
 import { ISSUE_YAML } from "./_issue_yaml.ts";
 
@@ -80,6 +80,16 @@ Deno.test("study config: errors are path-precise, say what was expected and what
   refused({ backtest: { lag: 0 } }, /^backtest\.lag: expected a positive integer, found 0$/);
   refused({ validation: { scheme: "kfold" } }, /validation\.scheme: expected one of anchored, rolling, three-way/);
   refused({ target: { kind: "price" } }, /target\.kind: expected one of direction, direction3, return, excess/);
+  // An inverted band would accept nothing (and warn on every fold): refused, with what was written.
+  refused(
+    { health: { upShareBand: [0.9, 0.1] } },
+    /^health\.upShareBand: expected \[low, high\] with low ≤ high, found \[0\.9,0\.1\]$/,
+  );
+  refused(
+    { models: [{ kind: "xgboost", settings: { positiveShareBand: [0.8, 0.2] } }] },
+    /^models\[0\]\.settings\.positiveShareBand: expected \[low, high\] with low ≤ high, found \[0\.8,0\.2\]$/,
+  );
+  assert.deepEqual(resolveStudyConfig({ health: { upShareBand: [0.5, 0.5] } }).health.upShareBand, [0.5, 0.5]);
 });
 
 Deno.test("study config: unknown keys name the allowed ones and the nearest", () => {
@@ -101,6 +111,16 @@ Deno.test("study config: unknown keys name the allowed ones and the nearest", ()
     /models\[0\]\.kind: unknown model kind "xgbost" \(did you mean "xgboost"\?\)/,
   );
   refused({ features: ["RET5", "RSI41"] }, /features\.set\[1\]: unknown feature "RSI41"/);
+  // Two swapped letters are the likelier slip than a letter too many: "modle" is "model", not "mode".
+  assert.equal(suggest("modle", ["mode", "model"]), "model");
+  assert.equal(suggest("MODLE", ["mode", "model"]), "model");
+  assert.equal(suggest("mdoe", ["model", "mode"]), "mode");
+  assert.equal(suggest("mod", ["mode", "model"]), "mode");
+  assert.equal(suggest("zzzzzz", ["mode", "model"]), undefined);
+  refused(
+    { target: { hroizon: 5 } },
+    /target\.hroizon: unknown key \(did you mean "horizon"\?\)/,
+  );
 });
 
 Deno.test("study config: data is { path, symbols } or { synthetic: { … } }, and its problems are named so", async () => {

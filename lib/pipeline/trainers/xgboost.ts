@@ -17,7 +17,7 @@ import { openXGBoost } from "../../models/xgboost/library.ts";
 import { defaultThreads, probeParams } from "../../models/xgboost/params.ts";
 import { ConfigError } from "../../errors.ts";
 import type { DiagnosticRecord } from "../../store/store.ts";
-import { closedInterval, integer, oneOf, suggest } from "../schema.ts";
+import { band, integer, oneOf, suggest } from "../schema.ts";
 import { join } from "node:path";
 import type { FoldFitReport, FoldTrainer, SettingProblem, Task, TrainedModel } from "./contract.ts";
 import { fittedOn, pick32 } from "./inputs.ts";
@@ -62,7 +62,7 @@ const settings = z.strictObject({
   classWeights: oneOf(["none", "balanced"]).default("none").describe(
     "binary: weight rows so both classes weigh the same in the fit (a cure for a sign-biased booster)",
   ),
-  positiveShareBand: z.tuple([closedInterval(0, 1), closedInterval(0, 1)]).default([0.2, 0.8]).describe(
+  positiveShareBand: band(0, 1).default([0.2, 0.8]).describe(
     "binary: accepted share of 'up' calls on the training rows; outside it the fold is warned",
   ),
   selectTopK: integer().optional().describe("keep the k features with the largest mean |SHAP| (fitted in the fold)"),
