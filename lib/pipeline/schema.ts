@@ -181,7 +181,12 @@ export function formatIssues(
     // What the failing schema saw (`parseWith` asks zod to report it): after a preprocess (`features: base`, the
     // tagged `data` of a stored configuration) the raw input holds it elsewhere, or in another shape. Issues raised by
     // hand carry none: the raw input at their path is what the user wrote.
-    const found = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+    let found = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+    // A discriminated union reports the whole object at the discriminator's path: the value found is the discriminator.
+    const discriminator = (issue as { discriminator?: unknown }).discriminator;
+    if (typeof discriminator === "string" && found !== null && typeof found === "object" && discriminator in found) {
+      found = (found as Record<string, unknown>)[discriminator];
+    }
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeys(schemaAt(schema, issue.path), found) ?? [];
       return issue.keys.map((k) => {

@@ -80,6 +80,12 @@ Deno.test("study config: errors are path-precise, say what was expected and what
   refused({ backtest: { lag: 0 } }, /^backtest\.lag: expected a positive integer, found 0$/);
   refused({ validation: { scheme: "kfold" } }, /validation\.scheme: expected one of anchored, rolling, three-way/);
   refused({ target: { kind: "price" } }, /target\.kind: expected one of direction, direction3, return, excess/);
+  // A discriminated union's failure quotes the discriminator found, not the whole object it was expanded into.
+  refused({ backtest: { sizing: "foo" } }, /^backtest\.sizing\.kind: expected a sizing rule: sign, .*, found "foo"$/);
+  refused(
+    { backtest: { sizing: { kind: "kely" } } },
+    /^backtest\.sizing\.kind: expected a sizing rule: .*, found "kely"$/,
+  );
   // An inverted band would accept nothing (and warn on every fold): refused, with what was written.
   refused(
     { health: { upShareBand: [0.9, 0.1] } },
