@@ -202,8 +202,8 @@ export const SWEEP_SPEC: CommandSpec = {
   name: "sweep",
   summary: "Sweep a stored run's predictions over costs, lags, sizing, windows and symbols; stored, CSV/JSON, PBO.",
   usage: "sweep --run ID --grid grid.yaml [--out DIR] [--data PATH] [--json] [--db PATH]\n" +
-    "       sweep --run ID --grid grid.yaml --queue redis://HOST:PORT --db postgres://… [--cells-per-job N]\n" +
-    "       sweep --resume sweepq_… --queue redis://HOST:PORT --db postgres://…",
+    "       candor sweep --run ID --grid grid.yaml --queue redis://HOST:PORT --db postgres://… [--cells-per-job N]\n" +
+    "       candor sweep --resume sweepq_… --queue redis://HOST:PORT --db postgres://…",
   details:
     "Grid keys: costBps, slippageBps, lags, sizing, windows (all | yearly | { rolling, step } | [{ start, end }]), " +
     "symbols (portfolio | each | [names]), borrowBps, pboGroups. Each cell's deflated Sharpe ratio uses every " +
@@ -489,7 +489,15 @@ export function sizingOverrides(
   if (typeof values.fraction === "string") {
     sizing[sizing.kind === "hybrid" ? "kellyFraction" : "fraction"] = scalar(values.fraction);
   }
-  if (typeof values["target-vol"] === "string") sizing.targetVol = scalar(values["target-vol"]);
+  if (typeof values["target-vol"] === "string") {
+    if (sizing.kind !== "vol-target") {
+      throw new UsageError(
+        `--target-vol is the vol-target rule's volatility target, and the sizing is ${sizing.kind}; ` +
+          `give --sizing vol-target with it`,
+      );
+    }
+    sizing.targetVol = scalar(values["target-vol"]);
+  }
   const wrapper: Record<string, unknown> = { ...o, sizing };
   for (const s of (values.set as string[] | undefined) ?? []) {
     const eq = s.indexOf("=");
