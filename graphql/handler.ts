@@ -309,9 +309,14 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
       costLimitPlugin(limits.maxCost),
       // Queries compiled to JavaScript (graphql-jit) run about twice as fast as graphql-js's interpreter here. The
       // plugin caches compiled queries per document without the operation name, so documents holding several
-      // operations keep the interpreter.
+      // operations keep the interpreter. Subscriptions keep it too: graphql-jit 0.8 hands a subscription field's
+      // resolver the request's variables in place of the field's arguments, so `studyProgress(id: "study_…")` written
+      // inline (or with a variable not named `id`) saw no id.
       useGraphQlJit({}, {
-        enableIf: (args) => args.document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length === 1,
+        enableIf: (args) => {
+          const ops = args.document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+          return ops.length === 1 && ops[0].operation !== OperationTypeNode.SUBSCRIPTION;
+        },
         onError: (result) =>
           log({ level: "warn", message: "graphql-jit could not compile a query", errors: result.errors }),
       }),

@@ -400,3 +400,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("progress: the id may be written inline or passed in a variable of any name (README's curl example)", async () => {
+  const store = openStore(":memory:");
+  try {
+    const handler = fastHandler(store, { refreshMs: 50, log: () => {} });
+    const study = await store.createStudy(sampleStudy());
+    const run = await store.createRun(sampleRun({ studyId: study, entry: "gbm" }));
+    const asked: [string, Record<string, unknown>][] = [
+      [`subscription { studyProgress(id: "${study}") { stage sealed } }`, {}],
+      [`subscription Follow($sid: ID!) { studyProgress(id: $sid) { stage sealed } }`, { sid: study }],
+      [`subscription { runProgress(id: "${run}") { stage sealed } }`, {}],
+    ];
+    for (const [doc, variables] of asked) {
+      const sub = await subscribe(handler.fetch, URL_, doc, variables);
+      const first = await sub.next(10_000);
+      assert.equal(first?.errors, undefined, `${doc}: ${JSON.stringify(first?.errors)}`);
+      const data = first?.data as Any;
+      assert.equal((data.studyProgress ?? data.runProgress).sealed, false, doc);
+      await sub.close();
+    }
+  } finally {
+    await store.close();
+  }
+});
