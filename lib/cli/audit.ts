@@ -10,8 +10,10 @@
  * {@link auditJson}.
  *
  * Exit status: 0 no leak (suspects allowed), 3 at least one feature is a `leak`, 2 bad arguments (an unknown
- * `--columns` name included), 1 unreadable or invalid input (the loader's error names file, line and column; a file
- * with more extra columns than the loader's limit says how many it found and how to choose them).
+ * `--columns` name included, and a `--horizon` the data is too short to audit — see `assertAuditableHorizon` in
+ * lib/leakage/audit.ts; the error names the longest series and the longest horizon it allows), 1 unreadable or
+ * invalid input (the loader's error names file, line and column; a file with more extra columns than the loader's
+ * limit says how many it found and how to choose them).
  *
  * @module
  */
@@ -29,7 +31,12 @@ export const AUDIT_SPEC: CommandSpec = {
   details: "Exit status: 0 no leak, 3 a feature leaks, 2 bad arguments, 1 bad input.",
   options: [
     { name: "data", type: "string", value: "PATH", description: "a CSV / CSV.gz / Parquet file or a folder of them" },
-    { name: "horizon", type: "string", value: "H", description: "target horizon in trading days (1)" },
+    {
+      name: "horizon",
+      type: "string",
+      value: "H",
+      description: "target horizon in trading days (1; at most a third of the longest series)",
+    },
     {
       name: "symbols",
       type: "string",
@@ -116,7 +123,7 @@ function columnsOption(value: string | undefined): ExtraColumnSelection {
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`--${name} expects a positive integer, got "${value}"`);
   }
   return Number(value);
@@ -162,7 +169,8 @@ export async function auditCommand(args: string[]): Promise<number> {
   const horizon = positiveInt(v.horizon, "horizon", 1);
   const symbols = positiveInt(v.symbols, "symbols", 3);
   const data = v.data;
-  // A ConfigError (an unknown --columns name) exits 2 and any other CandorError 1, through main's handler.
+  // A ConfigError (an unknown --columns name, a horizon the data is too short for) exits 2 and any other
+  // CandorError 1, through main's handler.
   const panel = await loadPanel(data, { columns: columnsOption(v.columns) });
   for (const w of panel.warnings) console.error(`warning: ${w}`);
   const report: AuditReport = auditFeatures(panel, {

@@ -14,13 +14,14 @@
 
 import type * as Yaml from "yaml";
 import { lazyNamespace, lazyPackage } from "../lazy_package.ts";
-import { ConfigError } from "../errors.ts";
+import { clipEcho, ConfigError } from "../errors.ts";
 import { resolveStudyConfig, setConfigValue, type StudyConfig } from "../pipeline/config.ts";
 import { runStudy, type StudyResult } from "../pipeline/study.ts";
 import { parseSizing, SIZING_KINDS, SIZING_PRESETS, sizingLabel } from "../pipeline/sizing.ts";
 import { adjustedPText, type FamilyVerdict } from "../pipeline/evaluate.ts";
 import { isPostgresUrl, openStore, redactUrl, resolveStoreLocation } from "../store/mod.ts";
 import type { Store } from "../store/store.ts";
+import { dayNumber } from "../store/validate.ts";
 import { DEFAULT_MODELS_DIR, type ProductionResult, trainProduction } from "../production/train.ts";
 import { fromStoredStudy, fromStudyResult, type StudySource } from "../production/study_source.ts";
 import { predictLatest, toBatch } from "../production/predict.ts";
@@ -395,6 +396,17 @@ export async function trainCommand(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * A date option's value, refused (exit 2) unless it is a calendar date YYYY-MM-DD: a month 1–12 and a day the month
+ * has, leap years included (2019-02-30 must not become 2019-03-01, nor 2019-13-45 a date past the data).
+ */
+function dateOption(name: string, value: string): string {
+  if (dayNumber(value) === undefined) {
+    throw new UsageError(`--${name} ${clipEcho(value)}: not a calendar date (expected YYYY-MM-DD)`);
+  }
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // predict
 // ---------------------------------------------------------------------------------------------------------------------
@@ -408,13 +420,14 @@ export async function predictCommand(args: string[]): Promise<number> {
   }
   if (values.model === undefined) throw new UsageError("candor predict needs --model ID (or latest)");
   if (values.data === undefined) throw new UsageError("candor predict needs --data PATH (the price files)");
+  const asOf = values["as-of"] === undefined ? undefined : dateOption("as-of", values["as-of"] as string);
   const store = openExistingStore(values.db as string | undefined);
   try {
     const r = await predictLatest({
       store,
       model: values.model as string,
       data: values.data as string,
-      ...(values["as-of"] === undefined ? {} : { asOf: values["as-of"] as string }),
+      ...(asOf === undefined ? {} : { asOf }),
     });
     const stored = values["no-store"] ? undefined : await store.appendProductionPredictions(toBatch(r));
     const { about, ...out } = r.output;
@@ -732,9 +745,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.from === undefined) throw new UsageError("candor simulate needs --from DATE (the first decision date)");
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.from as string)) {
-    throw new UsageError(`--from expects a date YYYY-MM-DD, found ${JSON.stringify(values.from)}`);
-  }
+  const from = dateOption("from", values.from as string);
   let every: number | undefined;
   if (values["retrain-every"] !== undefined) {
     const n = scalar(values["retrain-every"] as string);
@@ -746,7 +757,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const config = await resolveConfig(values);
   const r = await simulateProduction({
     config,
-    from: values.from as string,
+    from,
     ...(every === undefined ? {} : { retrainEvery: every }),
     ...(values.model === undefined ? {} : { only: values.model as string }),
     onProgress: (m) => Deno.stderr.isTerminal() && console.error(m),

@@ -102,7 +102,9 @@ export type ExtraColumnSelection = "all" | "none" | readonly string[];
 export interface LoadPanelOptions {
   /**
    * Keep only these symbols. In a folder, files named after other symbols are not read unless their header has a
-   * symbol/ticker column; rows of other symbols are dropped. A requested symbol that is found nowhere is an error.
+   * symbol/ticker column; rows of other symbols are dropped. A requested symbol that is found nowhere is an error
+   * naming it, the first symbols available and, for a symbol that differs only in case (`aapl`), the one the files
+   * use: symbols match exactly.
    */
   symbols?: readonly string[];
   /**
@@ -727,6 +729,33 @@ export async function loadPanel(source: string | readonly string[], opts: LoadPa
   }
 }
 
+/** Symbols of the files listed in a "requested symbols not found" error, before "… (N in all)". */
+const SYMBOLS_SHOWN = 10;
+
+/**
+ * The error for symbols asked for (`symbols`, `--only`) and found in no file name and no row: names each, suggests
+ * the symbol of the files it matches but for case (symbols are matched exactly), and lists the first symbols
+ * available so the spelling the files use can be seen.
+ */
+function symbolsNotFound(file: string, absent: readonly string[], available: readonly string[]): DataError {
+  const symbols = [...new Set(available)].sort();
+  const byLowerCase = new Map<string, string>();
+  for (const s of symbols) if (!byLowerCase.has(s.toLowerCase())) byLowerCase.set(s.toLowerCase(), s);
+  const named = absent.map((s) => {
+    const near = byLowerCase.get(s.toLowerCase());
+    return near === undefined ? s : `${s} (did you mean ${near}? symbols match exactly, case included)`;
+  });
+  const shown = symbols.slice(0, SYMBOLS_SHOWN).join(", ");
+  const list = symbols.length === 0
+    ? "the files hold no symbols"
+    : `symbols available: ${shown}${symbols.length > SYMBOLS_SHOWN ? `, … (${symbols.length} in all)` : ""}`;
+  return new DataError(`requested symbols not found: ${named.join(", ")}; ${list}`, {
+    file,
+    expected: "files or rows for every requested symbol",
+    found: `nothing for ${absent.join(", ")}`,
+  });
+}
+
 /**
  * One load. With `typed`, prices, volume and extra columns are parsed as Float64 by the CSV reader itself (less
  * memory than text and no parse pass of ours: the S&P 500 folder's load peaked at 0.41 GB against 0.72 GB in a
@@ -743,13 +772,17 @@ async function loadOnce(
   const warnings: string[] = [];
   const choice = resolveColumnChoice(opts);
   let sources = await listPriceFiles(source);
+  const sourceLabel = typeof source === "string" ? source : source.join(", ");
   const wanted = opts.symbols === undefined ? undefined : new Set(opts.symbols);
+  // Symbols of the files left unread because their name is not wanted (each holds only its name's symbol).
+  let unreadSymbols: string[] = [];
   if (wanted !== undefined) {
     const keep = await mapLimited(
       sources,
       opts.concurrency ?? 8,
       async (s) => s.explicit || wanted.has(s.fileSymbol) || await mayHoldOtherSymbols(s),
     );
+    unreadSymbols = sources.filter((_, i) => !keep[i]).map((s) => s.fileSymbol);
     sources = sources.filter((_, i) => keep[i]);
   }
 
@@ -768,10 +801,13 @@ async function loadOnce(
     if ("skipped" in r) warnings.push(r.skipped);
     else warnings.push(...r.warnings);
   }
-  const sourceLabel = typeof source === "string" ? source : source.join(", ");
 
   const tables = read.filter((t): t is FileTable => t !== undefined);
   if (tables.length === 0) {
+    // Price files were found, but none was read: named after other symbols than the ones asked for.
+    if (wanted !== undefined && unreadSymbols.length > 0) {
+      throw symbolsNotFound(sourceLabel, [...wanted], unreadSymbols);
+    }
     throw new DataError("no price files found", {
       file: sourceLabel,
       expected: "at least one file with date, open, high, low, close, volume columns",
@@ -865,16 +901,11 @@ async function loadOnce(
     });
   }
   if (wanted !== undefined) {
-    all = all.filter(pl.col("symbol").isIn([...wanted]));
-    const present = new Set(all.getColumn("symbol").unique().toArray() as string[]);
+    const inRows = all.getColumn("symbol").unique().toArray() as string[];
+    const present = new Set(inRows);
     const absent = [...wanted].filter((s) => !present.has(s));
-    if (absent.length > 0) {
-      throw new DataError("requested symbols not found", {
-        file: sourceLabel,
-        expected: "files or rows for every requested symbol",
-        found: `nothing for ${absent.join(", ")}`,
-      });
-    }
+    if (absent.length > 0) throw symbolsNotFound(sourceLabel, absent, [...inRows, ...unreadSymbols]);
+    all = all.filter(pl.col("symbol").isIn([...wanted]));
   }
 
   // Order rules need rows in (symbol, file, record) order. Files hold one symbol each and come sorted by name in the

@@ -29,7 +29,7 @@
  */
 
 import { pl } from "../data/polars.ts";
-import { ConfigError } from "../errors.ts";
+import { clipEcho, ConfigError } from "../errors.ts";
 import { loadPanel } from "../data/load.ts";
 import { type Panel, panelFromFrame } from "../data/panel.ts";
 import { fingerprintFiles } from "../data/fingerprint.ts";
@@ -39,6 +39,7 @@ import { prepareFeatureRows } from "../pipeline/data.ts";
 import { adjustedPText } from "../pipeline/evaluate.ts";
 import { portfolioLabel, rowSizingInputs, sizeBook, sizingLabel } from "../pipeline/sizing.ts";
 import type { Store } from "../store/store.ts";
+import { dayNumber } from "../store/validate.ts";
 import type { NewProductionPredictions, ProductionPrediction } from "../store/production.ts";
 import { CANDOR_VERSION } from "../version.ts";
 import { resolveSavedFeatures } from "./features.ts";
@@ -59,7 +60,7 @@ export interface PredictInput {
   model: string;
   /** Price files: a file or a folder. */
   data: string;
-  /** Predict as of this date: prices after it are ignored (ISO). */
+  /** Predict as of this date: prices after it are ignored (a calendar date YYYY-MM-DD, else a ConfigError). */
   asOf?: string;
 }
 
@@ -133,6 +134,10 @@ function conventions(m: ModelManifest): PredictOutput["conventions"] {
 export async function predictLatest(
   input: PredictInput,
 ): Promise<{ output: PredictOutput; fingerprint: string; source: string }> {
+  // Refused before anything is read: 2019-02-30 would otherwise cut the prices at 2019-02-28 without a word.
+  if (input.asOf !== undefined && dayNumber(input.asOf) === undefined) {
+    throw new ConfigError(`--as-of ${clipEcho(input.asOf)}: not a calendar date (expected YYYY-MM-DD)`);
+  }
   const { record, manifest: m } = await findModel(input.store, input.model);
   const what = `model ${m.id}`;
   const warnings: string[] = [];
@@ -159,12 +164,7 @@ export async function predictLatest(
     );
   }
   let panel = await loadPanel(input.data);
-  if (input.asOf !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(input.asOf)) {
-      throw new ConfigError(`--as-of: expected a date YYYY-MM-DD, found ${JSON.stringify(input.asOf)}`);
-    }
-    panel = truncate(panel, input.asOf);
-  }
+  if (input.asOf !== undefined) panel = truncate(panel, input.asOf);
   const asOf = panel.dates[panel.dates.length - 1];
   if (asOf < m.trainedOn.lastPriceDate) {
     throw new ConfigError(

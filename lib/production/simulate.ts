@@ -30,6 +30,7 @@ import { simulateForward } from "../backtest/simulator.ts";
 import type { BacktestMetrics } from "../backtest/metrics.ts";
 import type { StudyConfig } from "../pipeline/config.ts";
 import { isTooGoodWarning, prepareStudy, syntheticMarketNote } from "../pipeline/study.ts";
+import { dayNumber } from "../store/validate.ts";
 import { configurationGate, type FoldPlan, MIN_FIT_DATES, rowsForDates } from "../pipeline/plan.ts";
 import { backtestPredictions, directionAccuracy, type PredictionRows, priorOf, shareUp } from "../pipeline/backtest.ts";
 import { type BookInput, rowSizingInputs, sizeBook } from "../pipeline/sizing.ts";
@@ -142,6 +143,9 @@ export async function simulateProduction(input: SimulateInput): Promise<Simulati
   const names = config.models.map((m) => m.name);
   if (input.only !== undefined && !names.includes(input.only)) {
     throw new ConfigError(`--model: no entry ${JSON.stringify(input.only)} in the study; entries: ${names.join(", ")}`);
+  }
+  if (dayNumber(input.from) === undefined) {
+    throw new ConfigError(`from ${JSON.stringify(input.from)}: not a calendar date (expected YYYY-MM-DD)`);
   }
   if (input.retrainEvery !== undefined && !(Number.isInteger(input.retrainEvery) && input.retrainEvery >= 1)) {
     throw new ConfigError(`--retrain-every: expected an integer ≥ 1 (dates), found ${input.retrainEvery}`);

@@ -4,8 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import pl from "nodejs-polars";
 import { candor } from "../_helpers/candor_cli.ts";
 import { openStore } from "../../lib/store/mod.ts";
+import { ConfigError } from "../../lib/errors.ts";
+import { panelFromFrame } from "../../lib/data/panel.ts";
+import { syntheticMarket } from "../../lib/data/synthetic.ts";
+import { writePanelCsv } from "../../lib/data/write.ts";
+import { predictLatest } from "../../lib/production/predict.ts";
 
 /**
  * Writes `dir`/study.yaml — the small synthetic market, two folds, then `yaml` (the entries and any other keys) — and
@@ -133,6 +139,92 @@ Deno.test("candor run --production and train --study: each model says whether it
         train.stdout,
       );
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("candor predict --as-of and simulate --from take calendar dates only: 2019-13-45, 2019-02-30 and 2019-02-29 are refused, 2020-02-29 is taken", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "candor-cli-dates-" });
+  try {
+    // Weekdays from 2018-06-01 to 2020-05-28; the model is trained on the prices through 2020-01-31.
+    const market = syntheticMarket({ symbols: 4, days: 520, seed: 3, start: "2018-06-01" });
+    const train = join(dir, "train"), all = join(dir, "all"), db = join(dir, "runs.db");
+    writePanelCsv(
+      panelFromFrame(market.panel.frame.filter(pl.col("date").lessThanEquals(pl.lit("2020-01-31")))),
+      train,
+    );
+    writePanelCsv(market.panel, all);
+    const config = join(dir, "study.yaml");
+    await Deno.writeTextFile(
+      config,
+      `data: { path: ${all} }\nvalidation: { folds: 2 }\nmodels: [{ name: lin, kind: logistic }]\n`,
+    );
+    const run = await candor([
+      "run",
+      "--data",
+      train,
+      "--model",
+      "logistic",
+      "--folds",
+      "2",
+      "--skip-gate",
+      "--production",
+      "--models-dir",
+      join(dir, "m"),
+      "--db",
+      db,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+
+    for (const bad of ["2019-13-45", "2019-02-30", "2019-02-29", "2019-04-31", "2019-00-10", "20190101"]) {
+      const predict = await candor(["predict", "--model", "latest", "--data", all, "--as-of", bad, "--db", db]);
+      assert.equal(predict.code, 2, predict.stderr);
+      assert.match(
+        predict.stderr,
+        new RegExp(`^candor: --as-of ${bad}: not a calendar date \\(expected YYYY-MM-DD\\)`),
+      );
+      const simulate = await candor(["simulate", "--config", config, "--from", bad]);
+      assert.equal(simulate.code, 2, simulate.stderr);
+      assert.match(
+        simulate.stderr,
+        new RegExp(`^candor: --from ${bad}: not a calendar date \\(expected YYYY-MM-DD\\)`),
+      );
+    }
+    const store = openStore(db);
+    try {
+      const [model] = await store.listModels();
+      assert.equal((await store.listProductionPredictions([model.id])).length, 0, "nothing stored for a refused date");
+      // The library refuses it too, before the model is looked up.
+      await assert.rejects(
+        () => predictLatest({ store, model: "model_none", data: all, asOf: "2019-02-29" }),
+        (e) =>
+          e instanceof ConfigError && e.message === "--as-of 2019-02-29: not a calendar date (expected YYYY-MM-DD)",
+      );
+    } finally {
+      await store.close();
+    }
+
+    // 2020 is a leap year; 2020-02-29 is a Saturday, so the last prices on or before it are Friday's.
+    const leap = await candor([
+      "predict",
+      "--model",
+      "latest",
+      "--data",
+      all,
+      "--as-of",
+      "2020-02-29",
+      "--json",
+      "--db",
+      db,
+    ]);
+    assert.equal(leap.code, 0, leap.stderr);
+    const out = JSON.parse(leap.stdout);
+    assert.equal(out.asOf, "2020-02-28");
+    assert.ok(out.predictions.every((p: { date: string }) => p.date === "2020-02-28"));
+    const sim = await candor(["simulate", "--config", config, "--from", "2020-02-29", "--json"]);
+    assert.equal(sim.code, 0, sim.stderr);
+    assert.equal(JSON.parse(sim.stdout).from, "2020-03-02", "the first decision date on or after --from");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

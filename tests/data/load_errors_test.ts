@@ -309,6 +309,55 @@ Deno.test("an extra column with an occasional non-number is an error; infinities
   });
 });
 
+Deno.test("symbols asked for and found nowhere are named, with the symbols available and a case-insensitive match", async () => {
+  const csv = [HEADER, ...GOOD].join("\n") + "\n";
+  const gz = gzipSync(new TextEncoder().encode(csv));
+  const files: Record<string, string | Uint8Array> = { "AAPL.csv.gz": gz, "MSFT.csv": csv, "IBM.csv": csv };
+  // Twelve more symbols: the list stops after ten of the fifteen.
+  for (let i = 0; i < 12; i++) files[`S${String(i).padStart(2, "0")}.csv`] = csv;
+  // A file with a symbol column is read (it may hold any symbol); a file without price columns is skipped.
+  files["SUMMARY.csv"] = "symbol,rows\nAAPL,3\n";
+  await withFiles(files, async (dir) => {
+    const shown = "AAPL, IBM, MSFT, S00, S01, S02, S03, S04, S05, S06, … (15 in all)";
+    // No file is named after the symbol: the price files are there, so this is not "no price files found".
+    await assertDataError(loadPanel(dir, { symbols: ["ZZZZ"] }), {
+      file: dir,
+      found: "nothing for ZZZZ",
+      message: new RegExp(`: requested symbols not found: ZZZZ; symbols available: ${literal(shown)}; expected `),
+    });
+    await assertDataError(loadPanel(dir, { symbols: ["aapl", "ZZZZ"] }), {
+      file: dir,
+      found: "nothing for aapl, ZZZZ",
+      message: new RegExp(
+        `: requested symbols not found: aapl \\(did you mean AAPL\\? symbols match exactly, case included\\), ZZZZ; ` +
+          `symbols available: ${literal(shown)};`,
+      ),
+    });
+    // Some found: the ones read count among those available.
+    await assertDataError(loadPanel(dir, { symbols: ["MSFT", "ibm"] }), {
+      file: dir,
+      found: "nothing for ibm",
+      message: new RegExp(`not found: ibm \\(did you mean IBM\\? .*\\); symbols available: ${literal(shown)};`),
+    });
+    const ok = await loadPanel(dir, { symbols: ["AAPL", "IBM"] });
+    assert.deepEqual(ok.symbols, ["AAPL", "IBM"]);
+  });
+  // One explicit file: its rows' symbol is the one suggested.
+  await withFiles({ "AAPL.csv": [HEADER, ...GOOD].join("\n") }, async (dir) => {
+    const file = join(dir, "AAPL.csv");
+    await assertDataError(loadPanel(file, { symbols: ["Aapl"] }), {
+      file,
+      found: "nothing for Aapl",
+      message: /not found: Aapl \(did you mean AAPL\? symbols match exactly, case included\); symbols available: AAPL;/,
+    });
+  });
+});
+
+/** `text` as a regular expression matching it literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 Deno.test("missing paths, unsupported files, folders without price files, unknown symbols", async () => {
   await assertDataError(loadPanel("/nonexistent/candor/prices.csv"), {
     file: "/nonexistent/candor/prices.csv",

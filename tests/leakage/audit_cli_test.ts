@@ -80,6 +80,42 @@ Deno.test("candor audit: bad arguments exit 2 with usage; an unknown option name
   assert.equal((await capture(["--data", "/no/such/folder"])).status, 1, "unreadable input is 1, not 2");
 });
 
+Deno.test("candor audit: a horizon longer than the data is refused at once (exit 2); the longest one allowed still runs", async () => {
+  // Two symbols of 300 rows: the audit needs a series of at least 3h rows (two non-overlapping h-day periods with a
+  // target), so h ≤ 100; h = 101 leaves 2 × 199 rows with a target.
+  const dir = writeFolder(randomWalkPanel(43, 2, 300).frame);
+  try {
+    const start = performance.now();
+    const long = await capture(["--data", dir, "--horizon", "100000"]);
+    assert.equal(long.status, 2, long.err);
+    assert.ok(performance.now() - start < 20_000, "refused before the audit starts");
+    assert.match(
+      long.err,
+      /^candor: horizon 100000 leaves no row with a defined 100000-day target: the longest series, S00, has 300 row\(s\)\. The audit needs the target on at least 30 rows, and on two non-overlapping 100000-day periods of one series \(a series of at least 300000 rows\), to tell a leak from chance: use a horizon of at most 100, or more history/,
+    );
+    const few = await capture(["--data", dir, "--horizon", "101"]);
+    assert.equal(few.status, 2, few.err);
+    assert.match(
+      few.err,
+      /horizon 101 leaves too few rows with a defined 101-day target \(398 in all\): the longest series, S00, has 300 row\(s\), 199 of them with a target\. .*use a horizon of at most 100, or more history/,
+    );
+    assert.equal(long.out, "");
+    const max = await capture(["--data", dir, "--horizon", "100", "--symbols", "1", "--json"]);
+    assert.equal(max.status, 0, max.err);
+    const json = JSON.parse(max.out) as AuditJson;
+    assert.equal(json.horizon, 100);
+    assert.equal(json.controlReturns, 200);
+    assert.equal(json.features.length, FULL_FEATURES.length);
+    assert.deepEqual(json.leaking, []);
+    // Unsafe integers are refused as arguments.
+    const huge = await capture(["--data", dir, "--horizon", "99999999999999999999"]);
+    assert.equal(huge.status, 2);
+    assert.match(huge.err, /--horizon expects a positive integer, got "99999999999999999999"/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("candor audit: no colour when stdout is not a terminal, even without NO_COLOR", async () => {
   const panel = randomWalkPanel(7, 2, 300);
   const c = pl.col("adj_close");

@@ -3,11 +3,12 @@ import {
   auditFeatures,
   BASE_FEATURES,
   computeFeatures,
+  ConfigError,
   findLeakingFeatures,
   FULL_FEATURES,
   waveletDeviationFeature,
 } from "../../lib/mod.ts";
-import { correlationWithError, normalTail } from "../../lib/leakage/audit.ts";
+import { assertAuditableHorizon, correlationWithError, normalTail } from "../../lib/leakage/audit.ts";
 import type { AuditReport, FeatureDef, Panel } from "../../lib/mod.ts";
 import pl from "nodejs-polars";
 import { normal, panelFromFrame, randomWalkPanel, readRealPanel, uniform } from "../features/_panels.ts";
@@ -238,3 +239,90 @@ realDataTest(
     assert.equal(past.verdict, "ok", past.reasons.join("; "));
   },
 );
+
+/** A random-walk panel whose symbols keep only their first `rows[i]` rows (S00, S01, …). */
+function unevenPanel(rows: number[]): Panel {
+  const panel = randomWalkPanel(51, rows.length, Math.max(...rows));
+  const keep = rows.map((n, i) =>
+    pl.col("symbol").eq(pl.lit(`S${String(i).padStart(2, "0")}`)).and(
+      pl.col("date").lessThanEquals(pl.lit(panel.dates[n - 1])),
+    )
+  );
+  return panelFromFrame(panel.frame.filter(keep.reduce((a, b) => a.or(b))));
+}
+
+Deno.test("auditFeatures refuses a horizon the data is too short for, naming the longest series and the longest horizon allowed", () => {
+  // S00 has 90 rows, S01 40. At h the target exists on max(0, 90 − h) + max(0, 40 − h) rows; the audit needs 30 of
+  // them and a longest series of at least 3h rows (two non-overlapping h-day periods with a target): h ≤ 30.
+  const panel = unevenPanel([90, 40]);
+  assertAuditableHorizon(panel, 30); // 60 + 10 rows with a target, 90 ≥ 3 × 30
+  assert.throws(
+    () => assertAuditableHorizon(panel, 31),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      e.message.startsWith(
+        "horizon 31 leaves too few rows with a defined 31-day target (68 in all): the longest series, S00, has " +
+          "90 row(s), 59 of them with a target. The audit needs the target on at least 30 rows, and on two " +
+          "non-overlapping 31-day periods of one series (a series of at least 93 rows)",
+      ) && e.message.endsWith("use a horizon of at most 30, or more history"),
+  );
+  const start = performance.now();
+  assert.throws(
+    () => auditFeatures(panel, { features: FULL_FEATURES, horizon: 100_000 }),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      e.message.startsWith(
+        "horizon 100000 leaves no row with a defined 100000-day target: the longest series, S00, has 90 row(s). ",
+      ) && e.message.endsWith("use a horizon of at most 30, or more history"),
+  );
+  assert.ok(performance.now() - start < 5_000, "refused before any feature is computed");
+  // One symbol of 40 rows: 3h ≤ 40 allows h = 13, but only 40 − h ≥ 30 rows with a target leaves h ≤ 10.
+  const short = unevenPanel([40]);
+  assertAuditableHorizon(short, 10);
+  assert.throws(
+    () => assertAuditableHorizon(short, 11),
+    /^ConfigError: horizon 11 leaves too few rows with a defined 11-day target \(29 in all\): the longest series, S00, has 40 row\(s\), 29 of them with a target\. .*: use a horizon of at most 10, or more history$/,
+  );
+  // 20 rows hold at most 19 one-day targets: no horizon can be audited.
+  assert.throws(() => assertAuditableHorizon(unevenPanel([20]), 1), /too short to audit at any horizon/);
+});
+
+Deno.test("a moderate horizon: definitions equal to the target or to a return after t are still caught (h = 30, 300 days)", () => {
+  const panel = randomWalkPanel(52, 2, 300);
+  const C = pl.col("px_close");
+  const def = (name: string, expr: pl.Expr): FeatureDef => ({
+    kind: "expr",
+    name,
+    lookback: 0,
+    description: name,
+    expr,
+  });
+  const report = auditFeatures(panel, {
+    features: [
+      ...BASE_FEATURES,
+      def("TARGET_30", C.shift(-30).div(C).log()),
+      def("RETURN_3_AHEAD", C.shift(-3).div(C.shift(-2)).log()),
+      def("PAST_30", C.div(C.shift(30)).log()),
+    ],
+    columns: [],
+    horizon: 30,
+    symbols: 2,
+  });
+  const target = verdictOf(report, "TARGET_30");
+  assert.equal(target.verdict, "leak");
+  assert.ok(
+    target.reasons.some((r) => r.startsWith("equals the 30-day forward target (r = 1.000")),
+    target.reasons.join("; "),
+  );
+  assert.equal(target.statistics.identity?.quantity, "the 30-day forward target");
+  // Each symbol's last 30 rows have no target: 2 × (300 − 30) pairs.
+  assert.equal(target.statistics.identity?.n, 540);
+  const ahead = verdictOf(report, "RETURN_3_AHEAD");
+  assert.equal(ahead.verdict, "leak");
+  assert.equal(ahead.statistics.identity?.quantity, "the one-day return 3 day(s) ahead");
+  assert.ok(ahead.reasons.some((r) => r.startsWith("equals the one-day return 3 day(s) ahead (r = 1.000")));
+  // The past 30-day return is what the target was 30 days ago: known at t, never flagged.
+  const past = verdictOf(report, "PAST_30");
+  assert.equal(past.verdict, "ok", past.reasons.join("; "));
+  for (const d of BASE_FEATURES) assert.equal(verdictOf(report, d.name).verdict, "ok", d.name);
+});

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { resolveStudyConfig } from "../../lib/pipeline/config.ts";
 import { simulateProduction } from "../../lib/production/simulate.ts";
 import { type BookInput, sizeBook } from "../../lib/pipeline/sizing.ts";
-import { LeakageError } from "../../lib/errors.ts";
+import { ConfigError, LeakageError } from "../../lib/errors.ts";
 
 const BASE = {
   data: { synthetic: { symbols: 4, days: 420, seed: 9 } },
@@ -56,4 +56,14 @@ Deno.test("simulate: a sizer that reads tomorrow's returns is caught", async () 
     () => simulateProduction({ config, from: "2010-09-01", book: peeking }),
     (e) => e instanceof LeakageError && /look-ahead: the decision at \d{4}-\d{2}-\d{2}/.test(e.message),
   );
+});
+
+Deno.test("simulateProduction refuses a from that is not a calendar date, before preparing anything", async () => {
+  for (const from of ["2019-02-30", "2019-13-45", "2019-02-29"]) {
+    await assert.rejects(
+      () => simulateProduction({ config: resolveStudyConfig({}), from }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.message === `from "${from}": not a calendar date (expected YYYY-MM-DD)`,
+    );
+  }
 });
