@@ -581,7 +581,16 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
             limit,
             ...(metric === null ? {} : { orderBy: { metric, direction: args.direction ?? "desc" } }),
           };
-          return chargeList(ctx.guard, info, await ctx.loaders.trials.load({ sweepId: s.id, options }));
+          const trials = await ctx.loaders.trials.load({ sweepId: s.id, options });
+          // The store orders a metric no trial has as all-missing (cell order): a misspelt name must not pass for one.
+          if (metric !== null && trials.length > 0 && !trials.some((r) => metric in r.metrics)) {
+            throw badInput(
+              `orderBy: no trial of this sweep has a metric ${JSON.stringify(metric)}; its metrics: ${
+                Object.keys(trials[0].metrics).sort().join(", ")
+              }`,
+            );
+          }
+          return chargeList(ctx.guard, info, trials);
         },
       }),
     }),

@@ -22,7 +22,9 @@
 
 import { parseArgs } from "node:util";
 import process from "node:process";
-import { openStore } from "../lib/store/mod.ts";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { isPostgresUrl, openStore, resolveStoreLocation } from "../lib/store/mod.ts";
 import type { Store } from "../lib/store/store.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createGraphQLHandler, GRAPHQL_PATH } from "./handler.ts";
@@ -144,6 +146,8 @@ export interface ServeOptions {
   allowedOrigins: string[];
   /** From `--cache-mb`, else `CANDOR_GRAPHQL_CACHE_MB`; undefined keeps the default (32). */
   cacheMb?: number;
+  /** `--help` / `-h`: print the usage and exit. */
+  help?: boolean;
 }
 
 /**
@@ -153,6 +157,7 @@ export interface ServeOptions {
  * @throws ConfigError for a port outside 0–65535; TypeError (from parseArgs) for an unknown flag.
  */
 export function resolveServeOptions(args: readonly string[], env: Record<string, string | undefined>): ServeOptions {
+  const csv = (x: string | undefined) => (x ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   const { values } = parseArgs({
     args: [...args],
     strict: true,
@@ -164,18 +169,29 @@ export function resolveServeOptions(args: readonly string[], env: Record<string,
       "allow-host": { type: "string", multiple: true },
       "allow-origin": { type: "string", multiple: true },
       "cache-mb": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
-  const csv = (x: string | undefined) => (x ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const allowedHosts = [...(values["allow-host"] ?? []), ...csv(env.CANDOR_ALLOWED_HOSTS)];
+  for (const h of allowedHosts) {
+    // A Host header is a name and maybe a port: a URL here would never match one, so every request would be refused.
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h)) {
+      throw new ConfigError(
+        `--allow-host (CANDOR_ALLOWED_HOSTS) expects a host name as clients send it, e.g. dash.example.com or ` +
+          `dash.example.com:8443, got ${JSON.stringify(h)}${h.includes("://") ? ": drop the scheme" : ""}`,
+      );
+    }
+  }
   return {
     port: parsePort(values.port, "--port") ?? parsePort(env.PORT, "PORT") ?? DEFAULT_PORT,
     host: values.host || env.HOST || DEFAULT_HOST,
     db: values.db,
     token: env.CANDOR_GRAPHQL_TOKEN || undefined,
     insecure: values.insecure ?? false,
-    allowedHosts: [...(values["allow-host"] ?? []), ...csv(env.CANDOR_ALLOWED_HOSTS)],
+    allowedHosts,
     allowedOrigins: [...(values["allow-origin"] ?? []), ...csv(env.CANDOR_ALLOWED_ORIGINS)],
     ...cacheOption(values["cache-mb"] ?? (env.CANDOR_GRAPHQL_CACHE_MB || undefined)),
+    ...(values.help ? { help: true } : {}),
   };
 }
 
@@ -190,15 +206,81 @@ function cacheOption(value: string | undefined): { cacheMb?: number } {
   return { cacheMb: mb };
 }
 
+/** What `deno task serve --help` prints. */
+export const SERVE_USAGE = `Usage: deno task serve [--port N] [--host H] [--db PATH] [--insecure] [--allow-host NAME]...
+                       [--allow-origin URL]... [--cache-mb MB]
+
+The dashboard at http://HOST:PORT/, the GraphQL API and GraphiQL at /graphql, over the run store.
+
+Options:
+  --port N            TCP port (else PORT, else ${DEFAULT_PORT}; 0 picks a free one)
+  --host H            interface to bind (else HOST, else ${DEFAULT_HOST}); another interface needs CANDOR_GRAPHQL_TOKEN
+  --db PATH           run store: SQLite path or postgres:// URL (else CANDOR_DB, else data/candor.db)
+  --insecure          bind another interface without a token (a proxy in front authenticates)
+  --allow-host NAME   a Host name requests may use besides loopback and the bound host (repeatable; also
+                      CANDOR_ALLOWED_HOSTS, comma-separated)
+  --allow-origin URL  an origin allowed to call the API from a browser (CORS; repeatable; also CANDOR_ALLOWED_ORIGINS)
+  --cache-mb MB       answer cache while the store is unchanged (else CANDOR_GRAPHQL_CACHE_MB, else 32; 0: off)
+  -h, --help          this text
+
+Set CANDOR_GRAPHQL_TOKEN to require Authorization: Bearer <token> on every API request (and to enable mutations).
+Exit status: 0 stopped by SIGINT/SIGTERM, 1 the store or the port is unavailable, 2 bad arguments.`;
+
+/**
+ * Opens the store the server will read, before it listens: a Postgres store that cannot be reached is refused at once
+ * (not as a 500 on every query), and a SQLite path given with --db or CANDOR_DB whose folder does not exist is taken
+ * for a typo rather than created. A SQLite file not there yet is created empty, and said so.
+ */
+async function openServedStore(db: string | undefined): Promise<Store> {
+  const where = resolveStoreLocation(db);
+  if (!isPostgresUrl(where) && where !== ":memory:" && !existsSync(where)) {
+    const given = db !== undefined || (process.env.CANDOR_DB ?? "") !== "";
+    const folder = dirname(resolve(where));
+    if (given && !existsSync(folder)) {
+      throw new ConfigError(
+        `no run store at ${where}, and its folder ${folder} does not exist: check the path (--db or CANDOR_DB), ` +
+          `or create the folder to start an empty store there`,
+      );
+    }
+    console.error(
+      `candor serve: no run store at ${where} yet: starting with an empty one (studies run with --db ${where} ` +
+        `appear as they are written)`,
+    );
+  }
+  const store = openStore(where);
+  try {
+    await store.listStudies({ limit: 1 });
+    return store;
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const options = resolveServeOptions(args, process.env);
-  const server = await startServer({
-    ...options,
-    onListen: (url) =>
-      console.error(`candor dashboard on ${url.replace(/graphql$/, "")}, GraphQL API and GraphiQL on ${url}`),
-  });
+  if (options.help) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  const store = await openServedStore(options.db);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      ...options,
+      store,
+      onListen: (url) =>
+        console.error(`candor dashboard on ${url.replace(/graphql$/, "")}, GraphQL API and GraphiQL on ${url}`),
+    });
+  } catch (e) {
+    await store.close().catch(() => {});
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new Error(`port ${options.port} on ${options.host} is in use: pick another with --port (0: any free one)`);
+    }
+    throw e;
+  }
   const stop = () => {
-    server.shutdown().finally(() => Deno.exit(0));
+    server.shutdown().then(() => store.close()).finally(() => Deno.exit(0));
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

@@ -9,6 +9,7 @@ import { isLoopback, parsePort, resolveServeOptions, startServer } from "../../g
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 import { type GraphQLResponse, query } from "../_helpers/graphql_client.ts";
 import { recordProduction } from "./_production_fixture.ts";
+import { ConfigError } from "../../lib/errors.ts";
 
 /** A store on a temp file with: a succeeded run (2 folds, epochs, diagnostics, backtest) and a failed run. */
 async function populatedStore(): Promise<{ store: Store; dir: string; ok: string; failed: string }> {
@@ -501,6 +502,54 @@ Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags b
   );
   assert.throws(() => resolveServeOptions([], { PORT: "http" }), /PORT must be a TCP port/);
   assert.throws(() => resolveServeOptions(["--bogus"], {}), TypeError);
+  assert.equal(resolveServeOptions(["-h"], {}).help, true);
+  assert.equal(resolveServeOptions(["--help"], {}).help, true);
+  // Host names as clients send them; a URL would never match a Host header (every request refused).
+  assert.deepStrictEqual(
+    resolveServeOptions(["--allow-host", "[::1]:4000", "--allow-host", "dash.example.com:8443"], {}).allowedHosts,
+    ["[::1]:4000", "dash.example.com:8443"],
+  );
+  for (
+    const [args, env] of [[["--allow-host", "http://x.example"], {}], [[], { CANDOR_ALLOWED_HOSTS: "a.example/x" }]]
+  ) {
+    assert.throws(
+      () => resolveServeOptions(args as string[], env as Record<string, string>),
+      (e: unknown) =>
+        e instanceof ConfigError && /--allow-host \(CANDOR_ALLOWED_HOSTS\) expects a host name/.test(e.message),
+    );
+  }
+});
+
+Deno.test("graphql server: --help; a --db whose folder is missing and an unreachable Postgres are refused before listening", async () => {
+  const serve = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../graphql/server.ts", import.meta.url).pathname, ...args],
+      env: { NO_COLOR: "1", CANDOR_DB: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const help = await serve(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: deno task serve \[--port N\]/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const typo = await serve(["--port", "0", "--db", join(dir, "nope", "runs.db")]);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /no run store at .*nope\/runs\.db, and its folder .*nope does not exist/);
+    await assert.rejects(Deno.stat(join(dir, "nope")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const down = await serve(["--port", "0", "--db", "postgres://candor:s3cret@127.0.0.1:1/none"]);
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(down.stderr, /unavailable: connection refused/);
+  assert.ok(!down.stderr.includes("s3cret"), "the password stays masked");
 });
 
 Deno.test("graphql server: ports are validated", () => {

@@ -287,6 +287,18 @@ Deno.test("production: a sweep's trials by cell or by deflated Sharpe (undefined
 
     const missing = await query(handler, `{ sweep(id: "sweep_nope") { id } }`);
     assert.equal(missing.errors?.[0].extensions?.code, "NOT_FOUND");
+    const misspelt = await query(
+      handler,
+      `query ($id: ID!) { sweep(id: $id) { trials(orderBy: "deflatedSharp") { cell } } }`,
+      {
+        id: f.sweepId,
+      },
+    );
+    assert.equal(misspelt.errors?.[0].extensions?.code, "BAD_USER_INPUT");
+    assert.match(
+      misspelt.errors![0].message,
+      /no trial of this sweep has a metric "deflatedSharp"; its metrics: .*deflatedSharpe/,
+    );
     for (const args of [`orderBy: "sharpe') --"`, `limit: 0`, `limit: 1001`, `offset: -1`]) {
       const bad = await query(handler, `query ($id: ID!) { sweep(id: $id) { trials(${args}) { cell } } }`, {
         id: f.sweepId,
