@@ -73,6 +73,17 @@ function describe(e: unknown): Record<string, unknown> {
 }
 
 /**
+ * A code for the refusals that come without one: graphql-armor's depth, alias and directive limits (QUERY_TOO_COMPLEX,
+ * like the cost limit) and graphql-js's variable coercion — a required variable not given, or a value of the wrong type
+ * (BAD_USER_INPUT, like any other bad argument). Read from their messages, the only thing either library sets.
+ */
+function missingCode(message: string): string | undefined {
+  if (/^Syntax Error: (Query depth limit|Aliases limit|Directives limit) /.test(message)) return "QUERY_TOO_COMPLEX";
+  if (/^Variable "\$[_A-Za-z][_0-9A-Za-z]*" /.test(message)) return "BAD_USER_INPUT";
+  return undefined;
+}
+
+/**
  * Masks and annotates the errors of one result: intended errors keep their (truncated) message, others become
  * "Unexpected error" after being logged with `requestId`, their path and cause. Returns the errors to send.
  */
@@ -89,13 +100,14 @@ export function maskErrors(
       const extensions = originalError === undefined
         ? rest
         : { ...rest, originalError: { name: (originalError as { name?: unknown })?.name ?? "Error" } };
+      const code = extensions.code ?? missingCode(error.message);
       return new GraphQLError(truncateEcho(error.message), {
         nodes: error.nodes,
         source: error.source,
         positions: error.positions,
         path: error.path,
         originalError: error.originalError ?? undefined,
-        extensions: { ...extensions, requestId },
+        extensions: { ...extensions, ...(code === undefined ? {} : { code }), requestId },
       });
     }
     log({

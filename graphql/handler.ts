@@ -190,6 +190,15 @@ function costLimitPlugin(maxCost: number): Plugin {
   };
 }
 
+/**
+ * The credentials of an `Authorization: Bearer <token>` header ("" for any other header): the scheme name is matched
+ * without regard to case (RFC 7235 §2.1), the token exactly.
+ */
+function bearerToken(header: string | null): string {
+  const m = /^bearer +(.*)$/i.exec(header ?? "");
+  return m === null ? "" : m[1];
+}
+
 /** The error a mutation gets from a server without a token (whose schema has no mutations). */
 function noMutationsError(): GraphQLError {
   return new GraphQLError(
@@ -530,7 +539,7 @@ export function createGraphQLHandler(store: Store, options: GraphQLHandlerOption
     }
     if (
       options.token !== undefined &&
-      !sameSecret(request.headers.get("authorization") ?? "", `Bearer ${options.token}`)
+      !sameSecret(bearerToken(request.headers.get("authorization")), options.token)
     ) {
       return jsonResponse(
         401,

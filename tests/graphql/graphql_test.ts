@@ -573,7 +573,14 @@ Deno.test("graphql: with a token, API requests need the bearer header; the Graph
           body: JSON.stringify({ query: "{ runs { id } }" }),
         }),
       );
-    const refused: Record<string, string>[] = [{}, { authorization: "Bearer wrong!" }, { authorization: "s3cret" }];
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer wrong!" },
+      { authorization: "s3cret" },
+      { authorization: "Basic s3cret" },
+      { authorization: "Bearer S3CRET" }, // the token is exact; only the scheme's case is free
+      { authorization: "Bearers3cret" },
+    ];
     for (const headers of refused) {
       const res = await ask(headers);
       assert.equal(res.status, 401, JSON.stringify(headers));
@@ -584,6 +591,12 @@ Deno.test("graphql: with a token, API requests need the bearer header; the Graph
     const ok = await ask({ authorization: "Bearer s3cret" });
     assert.equal(ok.status, 200);
     assert.deepStrictEqual((await ok.json() as GraphQLResponse).data, { runs: [] });
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
+    for (const scheme of ["bearer", "BEARER"]) {
+      const res = await ask({ authorization: `${scheme} s3cret` });
+      assert.equal(res.status, 200, scheme);
+      await res.body?.cancel();
+    }
     const page = await handler.fetch(new Request("http://localhost/graphql", { headers: { accept: "text/html" } }));
     assert.equal(page.status, 200);
     await page.body?.cancel();

@@ -484,3 +484,42 @@ Deno.test("hardening: cached answers are reused only until another connection co
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("hardening: graphql-armor's limits answer QUERY_TOO_COMPLEX and a bad variable BAD_USER_INPUT, like other refusals", async () => {
+  const store = openStore(":memory:");
+  try {
+    const handler = createGraphQLHandler(store, { log: () => {} });
+    const ask = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await handler.fetch(
+        new Request("http://localhost/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query, variables }),
+        }),
+      );
+      return (await res.json() as GraphQLResponse).errors ?? [];
+    };
+    const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: runs { id }`).join(" ");
+    const directives = "@include(if: true) ".repeat(51);
+    // Depth 11: runs → study → runs → … (each level a field of the schema).
+    const deep = "{ runs { " + "study { runs { ".repeat(5) + "id" + " } }".repeat(5) + " } }";
+    for (
+      const [query, limit] of [[`{ ${aliases} }`, /Aliases limit of 15/], [
+        `{ runs ${directives} { id } }`,
+        /Directives limit of 50/,
+      ], [deep, /Query depth limit of 10/]] as const
+    ) {
+      const errors = await ask(query);
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(errors[0].message, limit);
+      assert.equal(errors[0].extensions?.code, "QUERY_TOO_COMPLEX", errors[0].message);
+    }
+    const missing = await ask(`query ($l: Int!) { runs(limit: $l) { id } }`);
+    assert.match(missing[0].message, /^Variable "\$l" of required type "Int!" was not provided/);
+    assert.equal(missing[0].extensions?.code, "BAD_USER_INPUT");
+    const wrong = await ask(`query ($l: Int) { runs(limit: $l) { id } }`, { l: "x" });
+    assert.equal(wrong[0].extensions?.code, "BAD_USER_INPUT");
+  } finally {
+    await store.close();
+  }
+});
