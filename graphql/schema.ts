@@ -458,6 +458,9 @@ export function buildSchema(options: SchemaOptions = {}): GraphQLSchema {
           multiplier: args.fold === null || args.fold === undefined ? LIST_SIZES.epochs : LIST_SIZES.epochsOfOneFold,
         }),
         resolve: async (r, { fold }, ctx, info) => {
+          if (fold !== null && fold !== undefined && fold < 0) {
+            throw badInput(`fold must be ≥ 0 (folds are numbered from 0), got ${fold}`);
+          }
           const all = await ctx.loaders.epochs.load(r.id);
           return chargeList(
             ctx.guard,

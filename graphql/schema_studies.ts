@@ -527,6 +527,7 @@ export function addStudyTypes(builder: Builder, refs: SharedRefs, entryRefs: Ent
         if (first < 1 || first > MAX_PREDICTION_PAGE) {
           throw badInput(`first must be between 1 and ${MAX_PREDICTION_PAGE}, got ${first}`);
         }
+        if (args.fold < 0) throw badInput(`fold must be ≥ 0 (folds are numbered from 0), got ${args.fold}`);
         const offset = decodePredictionCursor(args.after);
         const split = args.split ?? "test";
         const fold = (await ctx.loaders.predictionFolds.load(r.id)).find((f) =>

@@ -647,3 +647,18 @@ Deno.test("graphql: a document with several operations answers the one named, wh
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("graphql: a negative fold is a bad argument, not an empty answer", async () => {
+  const store = openStore(":memory:");
+  try {
+    const handler = createGraphQLHandler(store);
+    const id = await store.createRun(sampleRun());
+    for (const field of ["epochs(fold: -1) { epoch }", "predictions(fold: -1) { totalCount }"]) {
+      const r = await query(handler, `query ($id: ID!) { run(id: $id) { ${field} } }`, { id });
+      assert.equal(r.errors?.[0].extensions?.code, "BAD_USER_INPUT", JSON.stringify(r));
+      assert.match(r.errors![0].message, /fold must be ≥ 0 \(folds are numbered from 0\), got -1/);
+    }
+  } finally {
+    await store.close();
+  }
+});
