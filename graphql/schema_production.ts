@@ -90,6 +90,7 @@ interface DeflationView {
   runs: number | null;
   runBacktests: number | null;
   sweepTrials: number | null;
+  retired: number | null;
   trialSharpeVariance: number | null;
 }
 
@@ -174,7 +175,10 @@ function gateOf(m: StoredModel): ModelGate {
   };
 }
 
-/** A stored deflation (`{ trials, counted: { runs, runBacktests, sweepTrials }, trialSharpeVariance }`), or null. */
+/**
+ * A stored deflation (`{ trials, counted: { runs, runBacktests, sweepTrials, retired }, trialSharpeVariance }`; no
+ * `retired` before schema version 5), or null.
+ */
 function deflationOf(x: unknown): DeflationView | null {
   if (!isObject(x) || num(x.trials) === null) return null;
   const counted = isObject(x.counted) ? x.counted : {};
@@ -183,6 +187,7 @@ function deflationOf(x: unknown): DeflationView | null {
     runs: num(counted.runs),
     runBacktests: num(counted.runBacktests),
     sweepTrials: num(counted.sweepTrials),
+    retired: num(counted.retired),
     trialSharpeVariance: num(x.trialSharpeVariance),
   };
 }
@@ -366,6 +371,11 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       runs: t.int({ nullable: true, description: "Study entries counted.", resolve: (d) => d.runs }),
       runBacktests: t.int({ nullable: true, description: "Added backtests counted.", resolve: (d) => d.runBacktests }),
       sweepTrials: t.int({ nullable: true, description: "Sweep cells counted.", resolve: (d) => d.sweepTrials }),
+      retired: t.int({
+        nullable: true,
+        description: "Trials of deleted runs counted (null for a deflation stored before they were kept).",
+        resolve: (d) => d.retired,
+      }),
       trialSharpeVariance: t.float({
         nullable: true,
         description: "Sample variance (n − 1) of the trials' per-period Sharpe ratios.",
@@ -656,7 +666,11 @@ export function addProductionTypes(builder: Builder, refs: SharedRefs, studyRefs
       runs: t.exposeInt("runs", { description: "Succeeded study entries (each entry's backtest)." }),
       runBacktests: t.exposeInt("runBacktests", { description: "Backtests added to those runs." }),
       sweepTrials: t.exposeInt("sweepTrials", { description: "Cells of sweeps." }),
-      total: t.exposeInt("total"),
+      retired: t.exposeInt("retired", {
+        description: "Trials of deleted runs (a run's backtest and the backtests added to it), still counted: " +
+          "deleting never lowers N.",
+      }),
+      total: t.exposeInt("total", { description: "runs + runBacktests + sweepTrials + retired: N." }),
       sharpesDefined: t.int({
         description: "Trials whose Sharpe ratio is defined (they enter the variance).",
         resolve: (c) => c.sharpes.length,

@@ -16,8 +16,8 @@ import type { TrialCount } from "../store/production.ts";
 export interface Deflation {
   /** N: trials counted under the key, this one included. */
   trials: number;
-  /** How N splits: runs, backtests added to runs, sweep cells (this one's included). */
-  counted: { runs: number; runBacktests: number; sweepTrials: number };
+  /** How N splits: runs, backtests added to runs, sweep cells (this one's included), trials of deleted runs. */
+  counted: { runs: number; runBacktests: number; sweepTrials: number; retired: number };
   /** Variance of the trials' per-period Sharpe ratios (ddof 1), 0 with fewer than two. */
   trialSharpeVariance: number;
 }
@@ -45,6 +45,7 @@ export function deflationWith(
       runs: before.runs,
       runBacktests: before.runBacktests + (added.runBacktests ?? 0),
       sweepTrials: before.sweepTrials + (added.sweepTrials ?? 0),
+      retired: before.retired,
     },
     trialSharpeVariance: variance([...before.sharpes, ...newSharpes.filter(Number.isFinite)]),
   };
@@ -74,5 +75,6 @@ export function deflatedSharpeOf(
 export function deflationWords(d: Deflation): string {
   const c = d.counted;
   return `N = ${d.trials} trials on this data and target (${c.runs} study entr${c.runs === 1 ? "y" : "ies"}, ` +
-    `${c.runBacktests} re-sized backtest(s), ${c.sweepTrials} sweep cell(s))`;
+    `${c.runBacktests} re-sized backtest(s), ${c.sweepTrials} sweep cell(s)` +
+    `${c.retired > 0 ? `, ${c.retired} of deleted runs` : ""})`;
 }

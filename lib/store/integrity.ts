@@ -9,7 +9,8 @@
  * - **Postgres**: the server keeps its own pages consistent (checksums are a cluster setting), so the check is that
  *   the server answers with the credentials given, the schema version, and the store's own invariants; `full` also
  *   scans every JSON column for values stored as strings (what versions 1–2 wrote; version 3 repairs them).
- * - **Both**: no sealed study may have a running run.
+ * - **Both**: no sealed study may have a running run, and no retired trial (schema version 5) may belong to a run
+ *   still stored: the trial registry would count it twice.
  *
  * A damaged store is a report with `ok: false` and the problems found; a store that cannot be checked at all (no
  * file, an unreachable server, a refused login) is a {@link StoreError}.
@@ -75,6 +76,17 @@ const RUNNING_IN_SEALED =
 
 function runningInSealed(rows: Record<string, unknown>[]): string[] {
   return rows.map((r) => `run ${r.run_id} is running but its study ${r.study_id} is ${r.status}`);
+}
+
+/** SQL finding runs still stored whose trials were retired (written only by deleting the run; schema version 5). */
+const RETIRED_BUT_STORED =
+  `SELECT t.run_id AS run_id, count(*) AS n FROM retired_trials t JOIN runs r ON r.id = t.run_id
+     GROUP BY t.run_id ORDER BY t.run_id LIMIT 20`;
+
+function retiredButStored(rows: Record<string, unknown>[]): string[] {
+  return rows.map((r) =>
+    `run ${r.run_id} is still stored but ${r.n} trial(s) of it are retired: the trial registry counts them twice`
+  );
 }
 
 function pendingNote(version: number, latest: number): string[] {
@@ -153,6 +165,11 @@ function checkSqlite(path: string, options: CheckStoreOptions): IntegrityReport 
     if (report.problems.length === 0 && tables.has("studies") && tables.has("runs")) {
       step(() => {
         report.problems.push(...runningInSealed(db.prepare(RUNNING_IN_SEALED).all() as Record<string, unknown>[]));
+        if (tables.has("retired_trials")) {
+          report.problems.push(
+            ...retiredButStored(db.prepare(RETIRED_BUT_STORED).all() as Record<string, unknown>[]),
+          );
+        }
         const n = (t: string) => (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
         report.counts = { studies: n("studies"), runs: n("runs") };
       });
@@ -234,6 +251,7 @@ async function checkPostgres(url: string, options: CheckStoreOptions): Promise<I
       report.notes.push(...pendingNote(v as number, report.latestVersion));
       if (v >= 2) {
         report.problems.push(...runningInSealed(await tx.unsafe(RUNNING_IN_SEALED)));
+        if (v >= 5) report.problems.push(...retiredButStored(await tx.unsafe(RETIRED_BUT_STORED)));
         const [c] =
           await tx`SELECT (SELECT count(*) FROM studies)::integer AS s, (SELECT count(*) FROM runs)::integer AS r`;
         report.counts = { studies: c.s as number, runs: c.r as number };

@@ -1152,17 +1152,21 @@ export class PostgresStore implements Store {
       const trials = await tx`SELECT t.metrics, t.annualization FROM trials t JOIN sweeps s ON s.id = t.sweep_id
                               WHERE s.data_fingerprint = ${k.dataFingerprint} AND s.target_kind = ${k.targetKind}
                                 AND s.horizon = ${k.horizon}`;
+      const retired = await tx`SELECT sharpe FROM retired_trials
+                               WHERE data_fingerprint = ${k.dataFingerprint} AND target_kind = ${k.targetKind}
+                                 AND horizon = ${k.horizon} ORDER BY seq`;
       const sharpes: number[] = [];
       for (const r of [...runs, ...added, ...trials]) {
-        if (r.metrics === null || r.metrics === undefined) continue;
-        const s = perPeriodSharpe(parseMetrics(r.metrics as Record<string, number | null>), r.annualization as number);
-        if (s !== undefined) sharpes.push(s);
+        const s = trialSharpe(r);
+        if (s !== null) sharpes.push(s);
       }
+      for (const r of retired) if (r.sharpe !== null) sharpes.push(r.sharpe as number);
       return {
         runs: runs.length,
         runBacktests: added.length,
         sweepTrials: trials.length,
-        total: runs.length + added.length + trials.length,
+        retired: retired.length,
+        total: runs.length + added.length + trials.length + retired.length,
         sharpes,
       };
     });
@@ -1422,6 +1426,7 @@ export class PostgresStore implements Store {
     requireString(id, "id");
     await this.#write("deleteRun", async (tx) => {
       checkDeletable(await this.#state(tx, "run", id), "run", id);
+      await this.#retireTrials(tx, tx`r.id = ${id}`);
       // Folds, epochs, diagnostics, backtest, predictions and tags go with it (ON DELETE CASCADE).
       await tx`DELETE FROM runs WHERE id = ${id}`;
     });
@@ -1433,10 +1438,54 @@ export class PostgresStore implements Store {
       checkDeletable(await this.#state(tx, "study", id), "study", id);
       const running = await tx`SELECT id FROM runs WHERE study_id = ${id} AND status = 'running'`;
       for (const r of running) checkDeletable(await this.#state(tx, "run", r.id as string), "run", r.id as string);
+      await this.#retireTrials(tx, tx`r.study_id = ${id}`);
       // Its runs go with it, and their parts with them (ON DELETE CASCADE).
       await tx`DELETE FROM studies WHERE id = ${id}`;
     });
   }
+
+  /**
+   * Copies into `retired_trials` the trials `countTrials` counts for the runs `which` selects, which the caller deletes
+   * next in the same transaction: each succeeded run with a trial key (its own backtest's Sharpe ratio, or none) and
+   * each backtest added to it. The trial registry keeps counting them, so deleting never lowers N. The runs are
+   * locked first: a backtest being added to one of them concurrently either commits before they are read (and is
+   * retired) or waits and is then refused (its run is gone), never deleted uncounted.
+   */
+  async #retireTrials(tx: Tx, which: postgres.PendingQuery<postgres.Row[]>): Promise<void> {
+    const runs = await tx`SELECT r.id, r.data_fingerprint, r.config -> 'target' ->> 'kind' AS kind,
+                            r.config -> 'target' ->> 'horizon' AS horizon, b.metrics, b.annualization
+                          FROM runs r LEFT JOIN backtests b ON b.run_id = r.id
+                          WHERE r.status = 'succeeded' AND r.data_fingerprint IS NOT NULL AND ${which}
+                          ORDER BY r.created_at, r.id FOR UPDATE OF r`;
+    if (runs.length === 0) return;
+    const added = await tx`SELECT run_id, seq, metrics, annualization FROM run_backtests
+                           WHERE run_id = ANY(${runs.map((r) => r.id as string)}::text[]) ORDER BY seq`;
+    const now = this.#now();
+    for (const r of runs) {
+      // countTrials matches the target's kind and horizon as text against a key's kind and String(horizon), an
+      // integer ≥ 1: a run whose target reads otherwise is counted under no key, so there is nothing of it to retire.
+      const kind = r.kind as string | null;
+      const horizon = typeof r.horizon === "string" && /^[1-9][0-9]*$/.test(r.horizon) ? Number(r.horizon) : NaN;
+      if (kind === null || !Number.isSafeInteger(horizon)) continue;
+      const fingerprint = r.data_fingerprint as string;
+      await tx`INSERT INTO retired_trials (data_fingerprint, target_kind, horizon, source, run_id, backtest_seq, sharpe,
+                 retired_at)
+               VALUES (${fingerprint}, ${kind}, ${horizon}, 'run', ${r.id as string}, NULL, ${trialSharpe(r)}, ${now})`;
+      for (const b of added) {
+        if (b.run_id !== r.id) continue;
+        await tx`INSERT INTO retired_trials (data_fingerprint, target_kind, horizon, source, run_id, backtest_seq,
+                   sharpe, retired_at)
+                 VALUES (${fingerprint}, ${kind}, ${horizon}, 'run_backtest', ${r.id as string}, ${b.seq as number},
+                   ${trialSharpe(b)}, ${now})`;
+      }
+    }
+  }
+}
+
+/** The per-period Sharpe ratio of a counted trial's row (`metrics` as stored, `annualization`), or null when undefined. */
+function trialSharpe(r: Row): number | null {
+  if (r.metrics === null || r.metrics === undefined) return null;
+  return perPeriodSharpe(parseMetrics(r.metrics as Record<string, number | null>), r.annualization as number) ?? null;
 }
 
 // --- Studies and out-of-sample predictions (schema version 2): row mapping ---

@@ -24,7 +24,7 @@
  */
 
 import type { Migration } from "./sqlite_schema.ts";
-import { POSTGRES_PRODUCTION_MIGRATION } from "./schema_production.ts";
+import { POSTGRES_PRODUCTION_MIGRATION, POSTGRES_RETIRED_TRIALS_MIGRATION } from "./schema_production.ts";
 
 /** `column` as a `json` document: a JSON string holding a document's text (the old write path) is unwrapped. */
 function unwrapJsonb(column: string): string {
@@ -256,4 +256,6 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
   POSTGRES_PRODUCTION_MIGRATION,
+  // --- Version 5: trials of deleted runs stay counted (./schema_production.ts) ---
+  POSTGRES_RETIRED_TRIALS_MIGRATION,
 ];

@@ -15,6 +15,8 @@
  * - **Trials.** Every backtest that could have been picked as "the result" is a trial: each succeeded run (a model
  *   entry with its backtest), each backtest added to a run, each cell of a sweep. Trials are counted per data
  *   fingerprint and target (kind and horizon) — the count a deflated Sharpe ratio needs and a researcher forgets.
+ *   The count only grows: deleting a run or a study first retires its trials (schema version 5, `retired_trials`),
+ *   which stay counted with their Sharpe ratios; sweeps are never deleted (a deleted run leaves its sweeps' cells).
  *
  * @module
  */
@@ -232,11 +234,16 @@ export interface TrialCount {
   runBacktests: number;
   /** Cells of sweeps under this key. */
   sweepTrials: number;
-  /** runs + runBacktests + sweepTrials. */
+  /**
+   * Trials of deleted runs under this key (each run's own backtest and each backtest added to it), kept when the run
+   * or its study was deleted: deleting never lowers the count.
+   */
+  retired: number;
+  /** runs + runBacktests + sweepTrials + retired. */
   total: number;
   /**
-   * The per-period Sharpe ratio (annual Sharpe / √annualization) of every counted trial whose Sharpe is defined, for
-   * the trial variance of a deflated Sharpe ratio.
+   * The per-period Sharpe ratio (annual Sharpe / √annualization) of every counted trial whose Sharpe is defined, retired
+   * ones included, for the trial variance of a deflated Sharpe ratio.
    */
   sharpes: number[];
 }

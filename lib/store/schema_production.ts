@@ -1,6 +1,7 @@
 /**
- * Schema version 4 (production), for both backends: the model registry, production predictions, backtests added to
- * runs, sweeps and their trials. Kept in its own module so the migration list of each backend only appends it.
+ * Schema versions 4 (production) and 5 (retired trials), for both backends: the model registry, production
+ * predictions, backtests added to runs, sweeps and their trials, and the trials of deleted runs. Kept in their own
+ * module so the migration list of each backend only appends them.
  *
  * - `models`: one row per registered production model; its study and run are kept as references that survive their
  *   deletion (`ON DELETE SET NULL`), since a model in production outlives the records it was validated by.
@@ -11,6 +12,14 @@
  *   number; the run's own backtest in `backtests` is never touched.
  * - `sweeps` + `trials`: one sweep per `candor sweep`, one trial per cell with its coordinates and metrics; sweeps are
  *   indexed by the trial key (data fingerprint, target kind, horizon) the trial registry counts under.
+ *
+ * Version 5 (retired trials):
+ * - `retired_trials`: one row per trial of a deleted run, written by `deleteRun` / `deleteStudy` in the deleting
+ *   transaction: the trial key the run was counted under, what the trial was (`run`: the run's own backtest, or the
+ *   run without one; `run_backtest`: a backtest added to it, with its `seq`), the run id, its per-period Sharpe ratio
+ *   (NULL when undefined) and when it was retired. The trial registry counts them with the live trials, so deleting a
+ *   run never lowers N nor drops a Sharpe ratio from the trial variance of a deflated Sharpe ratio. No foreign keys:
+ *   the rows outlive the records they came from. Indexed by the trial key.
  *
  * @module
  */
@@ -233,5 +242,52 @@ export const POSTGRES_PRODUCTION_MIGRATION: Migration = {
       buy_and_hold json NOT NULL,
       PRIMARY KEY (sweep_id, cell)
     );
+  `,
+};
+
+/** SQLite: schema version 5. */
+export const SQLITE_RETIRED_TRIALS_MIGRATION: Migration = {
+  version: 5,
+  description: "retired trials: deleted runs stay counted by the trial registry",
+  sql: `
+    CREATE TABLE retired_trials (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      data_fingerprint TEXT NOT NULL,
+      target_kind TEXT NOT NULL,
+      horizon INTEGER NOT NULL CHECK (horizon >= 1),
+      source TEXT NOT NULL CHECK (source IN ('run', 'run_backtest')),
+      run_id TEXT NOT NULL,
+      backtest_seq INTEGER,
+      sharpe REAL,
+      retired_at INTEGER NOT NULL,
+      CHECK ((source = 'run_backtest') = (backtest_seq IS NOT NULL))
+    ) STRICT;
+    CREATE INDEX retired_trials_by_key ON retired_trials (data_fingerprint, target_kind, horizon);
+    CREATE UNIQUE INDEX retired_trials_once ON retired_trials (run_id, coalesce(backtest_seq, -1));
+  `,
+};
+
+/**
+ * Postgres: schema version 5 (same table and meaning). `horizon` is `bigint`: a trial key's horizon is any safe integer
+ * ≥ 1, and a run's target horizon is matched as written.
+ */
+export const POSTGRES_RETIRED_TRIALS_MIGRATION: Migration = {
+  version: 5,
+  description: SQLITE_RETIRED_TRIALS_MIGRATION.description,
+  sql: `
+    CREATE TABLE retired_trials (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      data_fingerprint text NOT NULL,
+      target_kind text NOT NULL,
+      horizon bigint NOT NULL CHECK (horizon >= 1),
+      source text NOT NULL CHECK (source IN ('run', 'run_backtest')),
+      run_id text NOT NULL,
+      backtest_seq bigint,
+      sharpe double precision,
+      retired_at bigint NOT NULL,
+      CHECK ((source = 'run_backtest') = (backtest_seq IS NOT NULL))
+    );
+    CREATE INDEX retired_trials_by_key ON retired_trials (data_fingerprint, target_kind, horizon);
+    CREATE UNIQUE INDEX retired_trials_once ON retired_trials (run_id, coalesce(backtest_seq, -1));
   `,
 };

@@ -1261,6 +1261,7 @@ export class SqliteStore implements Store {
     requireString(id, "id");
     await this.#write("deleteRun", (db) => {
       checkDeletable(this.#state(db, "run", id), "run", id);
+      this.#retireTrials(db, "r.id = ?", id);
       // Folds, epochs, diagnostics, backtest, predictions and tags go with it (ON DELETE CASCADE).
       db.prepare("DELETE FROM runs WHERE id = ?").run(id);
     });
@@ -1274,9 +1275,46 @@ export class SqliteStore implements Store {
         "SELECT id, entry FROM runs WHERE study_id = ? AND status = 'running' ORDER BY created_at, id",
       ).all(id) as { id: string; entry: string | null }[];
       for (const r of running) checkDeletable(this.#state(db, "run", r.id), "run", r.id);
+      this.#retireTrials(db, "r.study_id = ?", id);
       // Its runs go with it, and their parts with them (ON DELETE CASCADE).
       db.prepare("DELETE FROM studies WHERE id = ?").run(id);
     });
+  }
+
+  /**
+   * Copies into `retired_trials` the trials `countTrials` counts for the runs `where` selects, which the caller deletes
+   * next in the same transaction: each succeeded run with a trial key (its own backtest's Sharpe ratio, or none) and
+   * each backtest added to it. The trial registry keeps counting them, so deleting never lowers N.
+   */
+  #retireTrials(db: DatabaseSync, where: "r.id = ?" | "r.study_id = ?", id: string): void {
+    const runs = db.prepare(
+      `SELECT r.id AS id, r.data_fingerprint AS data_fingerprint, json_extract(r.config, '$.target.kind') AS kind,
+              json_extract(r.config, '$.target.horizon') AS horizon, b.metrics AS metrics,
+              b.annualization AS annualization
+         FROM runs r LEFT JOIN backtests b ON b.run_id = r.id
+         WHERE r.status = 'succeeded' AND r.data_fingerprint IS NOT NULL AND ${where}
+         ORDER BY r.created_at, r.id`,
+    ).all(id) as Row[];
+    if (runs.length === 0) return;
+    const added = db.prepare(
+      "SELECT seq, metrics, annualization FROM run_backtests WHERE run_id = ? ORDER BY seq",
+    );
+    const insert = db.prepare(
+      `INSERT INTO retired_trials (data_fingerprint, target_kind, horizon, source, run_id, backtest_seq, sharpe,
+         retired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = this.#now();
+    for (const r of runs) {
+      // countTrials matches `json_extract(...) = ?` against a key's string kind and integer horizon ≥ 1: a run whose
+      // target reads otherwise is counted under no key, so there is nothing of it to retire.
+      const { kind, horizon } = r;
+      if (typeof kind !== "string" || !Number.isSafeInteger(horizon) || (horizon as number) < 1) continue;
+      const key = [r.data_fingerprint as string, kind, horizon as number] as const;
+      insert.run(...key, "run", r.id as string, null, trialSharpe(r), now);
+      for (const b of added.all(r.id as string) as Row[]) {
+        insert.run(...key, "run_backtest", r.id as string, b.seq as number, trialSharpe(b), now);
+      }
+    }
   }
 
   // --- Production: models, production predictions, run backtests, sweeps and trials (schema version 4) ---
@@ -1561,21 +1599,31 @@ export class SqliteStore implements Store {
            JOIN sweeps s ON s.id = t.sweep_id
            WHERE s.data_fingerprint = ? AND s.target_kind = ? AND s.horizon = ?`,
       ).all(k.dataFingerprint, k.targetKind, k.horizon) as Row[];
+      const retired = db.prepare(
+        "SELECT sharpe FROM retired_trials WHERE data_fingerprint = ? AND target_kind = ? AND horizon = ? ORDER BY seq",
+      ).all(k.dataFingerprint, k.targetKind, k.horizon) as Row[];
       const sharpes: number[] = [];
       for (const r of [...runs, ...added, ...trials]) {
-        if (r.metrics === null || r.metrics === undefined) continue;
-        const s = perPeriodSharpe(parseMetrics(r.metrics as string), r.annualization as number);
-        if (s !== undefined) sharpes.push(s);
+        const s = trialSharpe(r);
+        if (s !== null) sharpes.push(s);
       }
+      for (const r of retired) if (r.sharpe !== null) sharpes.push(r.sharpe as number);
       return {
         runs: runs.length,
         runBacktests: added.length,
         sweepTrials: trials.length,
-        total: runs.length + added.length + trials.length,
+        retired: retired.length,
+        total: runs.length + added.length + trials.length + retired.length,
         sharpes,
       };
     }, true);
   }
+}
+
+/** The per-period Sharpe ratio of a counted trial's row (`metrics` as stored, `annualization`), or null when undefined. */
+function trialSharpe(r: Row): number | null {
+  if (r.metrics === null || r.metrics === undefined) return null;
+  return perPeriodSharpe(parseMetrics(r.metrics as string), r.annualization as number) ?? null;
 }
 
 /** Checks `listPredictions` options; returns the split filter or null. */

@@ -32,12 +32,15 @@
  * The rebuilds run with foreign keys off (a dropped parent table would otherwise cascade-delete its children), and
  * `PRAGMA foreign_key_check` must come back empty before the migration commits (see `migrate` in sqlite.ts).
  *
+ * Versions 4 (production tables) and 5 (`retired_trials`: trials of deleted runs, still counted by the trial registry)
+ * are described in schema_production.ts.
+ *
  * Tables are STRICT, so a wrong type is an error instead of a silent coercion.
  *
  * @module
  */
 
-import { SQLITE_PRODUCTION_MIGRATION } from "./schema_production.ts";
+import { SQLITE_PRODUCTION_MIGRATION, SQLITE_RETIRED_TRIALS_MIGRATION } from "./schema_production.ts";
 
 /** A schema migration. `version`s are consecutive from 1. */
 export interface Migration {
@@ -306,4 +309,6 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   // --- Version 4: production models and predictions, run backtests, sweeps and trials (./schema_production.ts) ---
   SQLITE_PRODUCTION_MIGRATION,
+  // --- Version 5: trials of deleted runs stay counted (./schema_production.ts) ---
+  SQLITE_RETIRED_TRIALS_MIGRATION,
 ];

@@ -571,10 +571,15 @@ export interface Store extends StoreDashboardReads, StoreStudyReads, ProductionS
   renameStudy(id: string, name: string | null): Promise<void>;
   /**
    * Deletes a run with its folds, epochs, diagnostics, backtest, predictions and tags, in one transaction. Refused for
-   * an unknown or running run (mark it interrupted first, so no live process keeps writing into a deleted run).
+   * an unknown or running run (mark it interrupted first, so no live process keeps writing into a deleted run). Its
+   * trials stay counted: in the same transaction, a succeeded run's own backtest and the backtests added to it are
+   * retired into the trial registry (`countTrials`), so N and the trial Sharpe ratios never shrink.
    */
   deleteRun(id: string): Promise<void>;
-  /** Deletes a study with all its runs and every part of them, in one transaction; refused like `deleteRun`. */
+  /**
+   * Deletes a study with all its runs and every part of them, in one transaction; refused like `deleteRun`. Its runs'
+   * trials stay counted, as for `deleteRun`.
+   */
   deleteStudy(id: string): Promise<void>;
 }
 

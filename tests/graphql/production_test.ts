@@ -313,11 +313,11 @@ Deno.test("production: a sweep's trials by cell or by deflated Sharpe (undefined
 Deno.test("production: trialCount is the registry's N and trial Sharpe variance on one data and target", async () => {
   const store = steppedStore();
   try {
-    await recordProduction(store);
+    const f = await recordProduction(store);
     const handler = createGraphQLHandler(store);
     const Q = `query ($fp: String!, $target: String!, $h: Int!) {
       trialCount(dataFingerprint: $fp, target: $target, horizon: $h) {
-        runs runBacktests sweepTrials total sharpesDefined trialSharpeVariance } }`;
+        runs runBacktests sweepTrials retired total sharpesDefined trialSharpeVariance } }`;
     const data = await ok(handler, Q, { fp: KEY.dataFingerprint, target: KEY.targetKind, h: KEY.horizon });
     const c = data.trialCount as Record<string, number>;
     assert.ok(Math.abs(c.trialSharpeVariance - 0.41 / 30) < 1e-12, String(c.trialSharpeVariance));
@@ -325,6 +325,7 @@ Deno.test("production: trialCount is the registry's N and trial Sharpe variance 
       runs: 1,
       runBacktests: 1,
       sweepTrials: 4,
+      retired: 0,
       total: 6,
       sharpesDefined: 6,
       trialSharpeVariance: 0,
@@ -335,9 +336,25 @@ Deno.test("production: trialCount is the registry's N and trial Sharpe variance 
       runs: 0,
       runBacktests: 0,
       sweepTrials: 0,
+      retired: 0,
       total: 0,
       sharpesDefined: 0,
       trialSharpeVariance: null,
+    });
+    // Deleting the run (its backtest and the one added to it) keeps N and the variance: they are retired, not lost.
+    await store.deleteRun(f.runId);
+    const after = (await ok(handler, Q, { fp: KEY.dataFingerprint, target: KEY.targetKind, h: KEY.horizon }))
+      .trialCount as Record<string, number>;
+    // The same Sharpe ratios in another order: equal up to rounding.
+    assert.ok(Math.abs(after.trialSharpeVariance - 0.41 / 30) < 1e-12, String(after.trialSharpeVariance));
+    assert.deepStrictEqual({ ...after, trialSharpeVariance: 0 }, {
+      runs: 0,
+      runBacktests: 0,
+      sweepTrials: 4,
+      retired: 2,
+      total: 6,
+      sharpesDefined: 6,
+      trialSharpeVariance: 0,
     });
     const bad = await query(handler, Q, { fp: KEY.dataFingerprint, target: KEY.targetKind, h: 0 });
     assert.equal(bad.errors?.[0].extensions?.code, "BAD_USER_INPUT");

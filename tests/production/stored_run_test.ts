@@ -155,7 +155,7 @@ Deno.test("the deflated Sharpe ratio falls as the number of trials grows (same S
       fc.integer({ min: 1, max: 500 }),
       (sharpe, v, n, extra) => {
         const m = { sharpe, periods: 500, skewness: 0, kurtosis: 3 };
-        const counted = { runs: n, runBacktests: 0, sweepTrials: 0 };
+        const counted = { runs: n, runBacktests: 0, sweepTrials: 0, retired: 0 };
         const a = deflatedSharpeOf(m, 252, { trials: n, counted, trialSharpeVariance: v });
         const b = deflatedSharpeOf(m, 252, { trials: n + extra, counted, trialSharpeVariance: v });
         return b < a || (a === 1 && b === 1) || (a === 0 && b === 0);

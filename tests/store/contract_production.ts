@@ -77,7 +77,7 @@ function sampleTrial(cell: number, sharpe: number): NewTrial {
   };
 }
 
-function sampleSweep(overrides: Partial<NewSweep> = {}): NewSweep {
+export function sampleSweep(overrides: Partial<NewSweep> = {}): NewSweep {
   return {
     runId: null,
     key: { dataFingerprint: "sha256:aa", targetKind: "direction", horizon: 1 },
@@ -115,7 +115,7 @@ async function refusedUnchanged(store: Store, runIds: string[], write: () => Pro
 }
 
 /** A succeeded run of a study on `fingerprint` with target (kind, horizon), with a backtest of the given Sharpe. */
-async function finishedRun(
+export async function finishedRun(
   store: Store,
   fingerprint: string,
   target: { kind: string; horizon: number },
@@ -376,6 +376,7 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
       runs: 0,
       runBacktests: 0,
       sweepTrials: 0,
+      retired: 0,
       total: 0,
       sharpes: [],
     });
@@ -404,5 +405,115 @@ export function productionContractTests(test: (name: string, fn: (store: Store) 
     const got = [...count.sharpes].sort();
     assert.equal(got.length, want.length);
     got.forEach((s, i) => assert.ok(Math.abs(s - want[i]) < 1e-12, `${s} vs ${want[i]}`));
+  });
+
+  test("deleteRun and deleteStudy keep every trial counted: N and the trial Sharpe ratios do not change", async (store) => {
+    const key = { dataFingerprint: "sha256:aa", targetKind: "direction", horizon: 1 };
+    const annual = Math.sqrt(252);
+    // Study A: r1 (per-period Sharpe 0.252) with two added backtests (0.1, and an undefined Sharpe), swept.
+    const r1 = await finishedRun(store, "sha256:aa", { kind: "direction", horizon: 1 }, 0.252 * annual);
+    await store.addRunBacktest(r1, sampleBacktest({ metrics: { sharpe: 0.1 * annual } }));
+    await store.addRunBacktest(r1, sampleBacktest({ metrics: { sharpe: NaN } }));
+    const sweepId = await store.createSweep(sampleSweep({ runId: r1 })); // cells 1.2, 0.3, undefined
+    // Study B: r2 (a trial whose Sharpe is undefined) with one added backtest (-0.05), and a failed run on the same
+    // data and target, which is no trial (its backtest's Sharpe of 5 must never be counted).
+    const config = { target: { kind: "direction", horizon: 1 }, validation: { scheme: "anchored" } };
+    const studyB = await store.createStudy(sampleStudy({ config, dataFingerprint: "sha256:aa" }));
+    const r2 = await store.createRun(
+      sampleRun({
+        config: { ...config, entry: { name: "gbm" } },
+        studyId: studyB,
+        entry: "gbm",
+        dataFingerprint: "sha256:aa",
+      }),
+    );
+    await store.putBacktest(r2, sampleBacktest({ metrics: { sharpe: NaN } }));
+    await store.finishRun(r2, { status: "succeeded", summary: {} });
+    await store.addRunBacktest(r2, sampleBacktest({ metrics: { sharpe: -0.05 * annual } }));
+    const failed = await store.createRun(
+      sampleRun({
+        config: { ...config, entry: { name: "mlp" } },
+        studyId: studyB,
+        entry: "mlp",
+        dataFingerprint: "sha256:aa",
+      }),
+    );
+    await store.putBacktest(failed, sampleBacktest({ metrics: { sharpe: 5 * annual } }));
+    await store.finishRun(failed, { status: "failed", error: { message: "diverged" } });
+    await store.finishStudy(studyB, { status: "succeeded" });
+    // Study C: another horizon, counted under its own key only.
+    const h5 = { ...key, horizon: 5 };
+    const r5 = await finishedRun(store, "sha256:aa", { kind: "direction", horizon: 5 }, 1 * annual);
+    const studyC = (await store.getRuns([r5]))[0].studyId!;
+
+    const close = (got: number[], want: number[]) => {
+      const g = [...got].sort((a, b) => a - b), w = [...want].sort((a, b) => a - b);
+      assert.equal(g.length, w.length, `${g} vs ${w}`);
+      g.forEach((s, i) => assert.ok(Math.abs(s - w[i]) < 1e-12, `${s} vs ${w[i]}`));
+    };
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const before = await store.countTrials(key);
+    assert.deepStrictEqual(
+      [before.runs, before.runBacktests, before.sweepTrials, before.retired, before.total],
+      [2, 3, 3, 0, 8],
+    );
+    close(before.sharpes, [0.252, 0.1, -0.05, 1.2 / annual, 0.3 / annual]);
+
+    await store.deleteRun(r1);
+    const afterRun = await store.countTrials(key);
+    // r1 and its two added backtests are retired; the sweep's cells stay live (the sweep outlives its run).
+    assert.deepStrictEqual(
+      [afterRun.runs, afterRun.runBacktests, afterRun.sweepTrials, afterRun.retired, afterRun.total],
+      [1, 1, 3, 3, 8],
+    );
+    assert.deepStrictEqual(sorted(afterRun.sharpes), sorted(before.sharpes));
+    const swept = await store.getSweep(sweepId);
+    assert.equal(swept?.sweep.runId, null);
+    assert.equal(swept?.trials.length, 3);
+
+    await store.deleteStudy(studyB);
+    const afterStudy = await store.countTrials(key);
+    // r2 and its added backtest are retired; the failed run is not a trial and adds nothing.
+    assert.deepStrictEqual(
+      [afterStudy.runs, afterStudy.runBacktests, afterStudy.sweepTrials, afterStudy.retired, afterStudy.total],
+      [0, 0, 3, 5, 8],
+    );
+    assert.deepStrictEqual(sorted(afterStudy.sharpes), sorted(before.sharpes));
+    assert.deepStrictEqual(await store.getRuns([r1, r2, failed]), []);
+
+    // The other key's trial moves from live to retired, and nothing of it reaches the first key.
+    const h5Before = await store.countTrials(h5);
+    assert.deepStrictEqual([h5Before.runs, h5Before.retired, h5Before.total], [1, 0, 1]);
+    await store.deleteStudy(studyC);
+    const h5After = await store.countTrials(h5);
+    assert.deepStrictEqual(
+      [h5After.runs, h5After.runBacktests, h5After.sweepTrials, h5After.retired, h5After.total],
+      [0, 0, 0, 1, 1],
+    );
+    assert.deepStrictEqual(h5After.sharpes, h5Before.sharpes);
+    close(h5After.sharpes, [1]);
+    assert.deepStrictEqual(await store.countTrials(key), afterStudy);
+  });
+
+  test("a refused delete retires nothing", async (store) => {
+    const key = { dataFingerprint: "sha256:aa", targetKind: "direction", horizon: 1 };
+    const config = { target: { kind: "direction", horizon: 1 }, validation: { scheme: "anchored" } };
+    const studyId = await store.createStudy(sampleStudy({ config, dataFingerprint: "sha256:aa" }));
+    const done = await store.createRun(
+      sampleRun({ config: { ...config, entry: { name: "gbm" } }, studyId, entry: "gbm", dataFingerprint: "sha256:aa" }),
+    );
+    await store.putBacktest(done, sampleBacktest({ metrics: { sharpe: 0.252 * Math.sqrt(252) } }));
+    await store.finishRun(done, { status: "succeeded", summary: {} });
+    await store.createRun(
+      sampleRun({ config: { ...config, entry: { name: "mlp" } }, studyId, entry: "mlp", dataFingerprint: "sha256:aa" }),
+    );
+    const before = await store.countTrials(key);
+    assert.deepStrictEqual([before.runs, before.retired, before.total], [1, 0, 1]);
+    await assert.rejects(() => store.deleteStudy(studyId), (e: unknown) => {
+      assert.ok(e instanceof StoreError);
+      assert.match((e as Error).message, new RegExp(`^deleteStudy: study ${studyId} is running`));
+      return true;
+    });
+    assert.deepStrictEqual(await store.countTrials(key), before);
   });
 }
