@@ -383,7 +383,7 @@ const STORIES: Record<string, (facts: Facts, real: boolean) => void> = {
     const n1 = 1 + grid.costs.length * grid.lags.length, n2 = n1 + grid.costs.length * grid.lags.length * grid.sizings;
     assert.equal(s1.trials, n1);
     assert.equal(s2.trials, n2);
-    assert.deepEqual(s2.counted, { runs: 1, runBacktests: 0, sweepTrials: n2 - 1 });
+    assert.deepEqual(s2.counted, { runs: 1, runBacktests: 0, sweepTrials: n2 - 1, retired: 0 });
     const rows1 = list(s1.rows, "sweep1.rows"), rows2 = list(s2.rows, "sweep2.rows");
     assert.equal(rows2.length, n2 - n1);
     for (const r of rows1) assert.equal(r.trials, n1);
