@@ -20,7 +20,9 @@
  *   return plus the next overnight gap) reaches 0.5–0.65, a trailing return plus 0.3 × tomorrow's return about 0.45.
  *   The target shifted by h or more days (the past h-day return) is legitimate and never flagged.
  *
- * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check plus
+ * **Precomputed columns** (numbers found in the input files, which cannot be recomputed) get the identity check — for a
+ * column whose values are all positive (a level, such as a price) also on its day-to-day log change ln(x_t / x_{t−1}),
+ * since tomorrow's close as a level correlates with no return while its change is the next day's return — plus
  * two statistical rules. Both measure correlations in standard errors, because a large correlation on a short sample
  * (or on overlapping h-day targets) is weak evidence. The standard error of r is the Driscoll–Kraay one (date-clustered
  * and Newey–West in time) of the slope of y on x, computed with the signal removed:
@@ -165,6 +167,12 @@ export interface FeatureStatistics {
   truncation?: { cuts: number; changed: number; firstOffendingDate?: string; cut?: string };
   /** The future quantity the feature is closest to (identity check): its |r| and, for a shifted target, the partial r. */
   identity?: { quantity: string; r: number; n: number; partialR?: number; partialP?: number };
+  /**
+   * Precomputed columns whose values are all positive (levels, such as prices): the future quantity the column's
+   * day-to-day log change ln(x_t / x_{t−1}) is closest to, by the same identity check. A past level's change is known at
+   * t; tomorrow's close, as a level, changes by exactly the next day's return.
+   */
+  levelChange?: { quantity: string; r: number; n: number; partialR?: number; partialP?: number };
   /** Correlation with the h-day forward target (the IC rules). */
   ic?: CorrelationStatistic;
   /**
@@ -896,6 +904,27 @@ function predictivenessCheck(
   return { verdict, reasons, notes, ic, statistics };
 }
 
+/**
+ * ln(x_t / x_{t−1}) within each symbol of a column whose finite values are all positive (a level), NaN on each symbol's
+ * first row and where either value is missing; undefined for a column with a value ≤ 0 (not a level) or fewer than 30
+ * changes.
+ */
+function levelChange(values: Float64Array, returns: ReturnSeries): Float64Array | undefined {
+  for (const v of values) if (v <= 0) return undefined; // NaN compares false: missing values do not count
+  const out = new Float64Array(values.length).fill(Number.NaN);
+  let defined = 0;
+  for (const { start, end } of returns.symbols) {
+    for (let i = start + 1; i < end; i++) {
+      const a = values[i - 1], b = values[i];
+      if (Number.isFinite(a) && Number.isFinite(b)) {
+        out[i] = Math.log(b / a);
+        defined++;
+      }
+    }
+  }
+  return defined >= 30 ? out : undefined;
+}
+
 /** Precomputed columns taken out of the panel per polars call (see {@link auditFeatures}). */
 const COLUMN_BATCH = 100;
 
@@ -1048,6 +1077,15 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
         const values = columnValues(series);
         const id = identityChecks([values], ctx)[0];
         const reasons = id.reasons;
+        // A level (a price, say) hides a leak from correlations with returns: check its day-to-day change as well.
+        const change = levelChange(values, ctx.returns);
+        const moved = change === undefined ? undefined : identityChecks([change], ctx)[0];
+        for (const r of moved?.reasons ?? []) {
+          reasons.push(
+            `as a level, its day-to-day log change ${r.replace(/: the feature is the answer shifted into t$/, "")}: ` +
+              "the column is a value from after t (a future price, say)",
+          );
+        }
         let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
         const p = predictivenessCheck(values, ctx);
         verdict = worst(verdict, p.verdict);
@@ -1058,7 +1096,11 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
           verdict,
           reasons,
           notes: verdict === "ok" ? p.notes : [],
-          statistics: { identity: id.closest, ...p.statistics },
+          statistics: {
+            identity: id.closest,
+            ...(moved?.closest === undefined ? {} : { levelChange: moved.closest }),
+            ...p.statistics,
+          },
           ic: p.ic,
         });
       }

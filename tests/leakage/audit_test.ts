@@ -219,6 +219,50 @@ Deno.test("synthetic: at h = 20 the trailing 19-day return (r ≈ 0.975 with the
   assert.ok(leak.reasons.some((r) => r.includes("the target of 19 day(s) earlier")), leak.reasons.join("; "));
 });
 
+Deno.test("synthetic: a future price as a level is a leak (its day-to-day change is a future return); past levels are ok", () => {
+  const panel = randomWalkPanel(31, 3, 500);
+  const c = pl.col("adj_close");
+  const frame = panel.frame.withColumns(
+    c.shift(-1).over("symbol").alias("next_close"), // tomorrow's close, as a level
+    c.shift(-3).over("symbol").alias("close_in_3"), // the close three days ahead
+    c.mul(2.5).alias("close_scaled"), // today's close in another currency: known at t
+    c.rollingMean(5).over("symbol").alias("sma5"), // a trailing average level
+    c.shift(1).over("symbol").alias("prev_close"),
+  );
+  for (const horizon of [1, 5]) {
+    const report = auditFeatures(panelFromFrame(frame), { horizon, symbols: 1, cuts: 1 });
+    for (const name of ["close_scaled", "sma5", "prev_close"]) {
+      const f = verdictOf(report, name);
+      assert.equal(f.verdict, "ok", `h = ${horizon}, ${name}: ${f.reasons.join("; ")}`);
+      // Checked as a level (its change is known at t: it may share returns with a shifted target, never one after t).
+      assert.ok(f.statistics.levelChange !== undefined, `h = ${horizon}, ${name}`);
+    }
+    for (const [name, ahead] of [["next_close", 1], ["close_in_3", 3]] as const) {
+      const f = verdictOf(report, name);
+      assert.equal(f.verdict, "leak", `h = ${horizon}, ${name}`);
+      // ln(C_{t+k} / C_{t+k−1}) is the one-day return k days ahead, exactly: at h = 1 the target itself (k = 1) or the
+      // target of k − 1 days later; at h = 5 one of the one-day returns after t the check lists.
+      const quantity = horizon === 5
+        ? `the one-day return ${ahead} day(s) ahead`
+        : ahead === 1
+        ? "the 1-day forward target"
+        : `the target of ${ahead - 1} day(s) later`;
+      assert.equal(f.statistics.levelChange!.quantity, quantity, `h = ${horizon}, ${name}`);
+      assert.ok(f.statistics.levelChange!.r > 0.999999, `h = ${horizon}, ${name}: ${f.statistics.levelChange!.r}`);
+      assert.ok(
+        f.reasons.some((r) => r.startsWith(`as a level, its day-to-day log change equals ${quantity} (r = 1.000`)),
+        f.reasons.join("; "),
+      );
+    }
+  }
+  // Not a level (a value ≤ 0): no change is checked.
+  const signed = auditFeatures(panelFromFrame(panel.frame.withColumns(c.mul(-1).alias("short_value"))), {
+    symbols: 1,
+    cuts: 1,
+  });
+  assert.equal(verdictOf(signed, "short_value").statistics.levelChange, undefined);
+});
+
 realDataTest(
   "real data: at h = 5 the target shifted 2 days into the past is a leak, the past 5-day return is not",
   async (dir) => {
