@@ -26,6 +26,17 @@ Deno.test("candor runs shows names, says when a filter matches nothing; show ref
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), `no stored study matches ${words} (candor runs without it lists the others)`);
     }
+    // The printout's only p-value is the edge's over the strongest baseline; the naive one (rows as if independent,
+    // against the coin flip) is an interval for contrast, its p-value only in the JSON.
+    const shown = await candor(["show", id, "--db", db]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.doesNotMatch(shown.stdout, /vs coin flip/);
+    assert.match(shown.stdout, /naive binomial, rows as if independent: [\d.]+%–[\d.]+%\)/);
+    assert.match(
+      shown.stdout,
+      /edge over [a-z ]+: [-+][\d.]+ points \(95% CI [-+][\d.]+ to [-+][\d.]+, p [<=] [\d.]+\)/,
+    );
+    assert.equal(typeof JSON.parse(demo.stdout).models[0].pooled.naive.pValue, "number");
     const show = await candor(["show", "study_NOPE", "--db", db]);
     assert.equal(show.code, 2, show.stderr);
     assert.match(show.stderr, /^candor: no study or run "study_NOPE" in the store \(candor runs lists them\)/);
