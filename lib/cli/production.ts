@@ -682,10 +682,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
       `Sweep of run ${r.stored.run.id} (${r.stored.run.entry ?? r.stored.run.model}): ${r.rows.length} cells; ` +
       `deflated Sharpe ratios with ${deflationWords(r.deflation)}`,
     ];
-    const top = [...r.rows].sort((a, b) => (b.metrics.sharpe || -Infinity) - (a.metrics.sharpe || -Infinity)).slice(
-      0,
-      10,
-    );
+    // Ranked by deflated Sharpe ratio (N counted), not raw Sharpe: the raw ranking puts the luckiest short windows on
+    // top, which is what deflation is for. Undefined ones last; raw Sharpe breaks ties.
+    const score = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x : -Infinity);
+    const top = [...r.rows].sort((a, b) =>
+      score(b.metrics.deflatedSharpe) - score(a.metrics.deflatedSharpe) ||
+      score(b.metrics.sharpe) - score(a.metrics.sharpe)
+    ).slice(0, 10);
     const t = table([
       "symbol",
       "window",
@@ -712,15 +715,14 @@ export async function sweepCommand(args: string[]): Promise<number> {
         fmt(x.buyAndHold.sharpe, 2),
       ]);
     }
-    lines.push(`the ${top.length} best cells by Sharpe:`, t.toString());
+    lines.push(`the ${top.length} best cells by deflated Sharpe ratio:`, t.toString());
     for (const p of r.pbo) {
       lines.push(
         `PBO ${p.window.start} → ${p.window.end}: ${
           p.pbo === null
             ? `not computed (${p.reason})`
-            : `${pct(p.pbo)} over ${p.cells} cells (CSCV, S = ${p.groups}; probability of an out-of-sample loss ${
-              pct(p.probabilityOfLoss!)
-            })`
+            : `${pct(p.pbo)} over ${p.cells} cells (CSCV, S = ${p.groups}; probability that the in-sample best ` +
+              `loses money out of sample, not that it trails buy & hold: ${pct(p.probabilityOfLoss!)})`
         }`,
       );
     }
