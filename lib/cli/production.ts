@@ -552,6 +552,7 @@ export async function backtestCommand(args: string[]): Promise<number> {
           entry: r.stored.run.entry,
           backtest: r.summary,
           deflatedSharpe: r.deflatedSharpe,
+          buyAndHoldDeflatedSharpe: r.buyAndHoldDeflatedSharpe,
           deflation: r.deflation,
           ...(r.seq === undefined ? {} : { stored: r.seq }),
           original: own === null
@@ -567,7 +568,9 @@ export async function backtestCommand(args: string[]): Promise<number> {
       `Run ${r.stored.run.id} (${r.stored.run.entry ?? r.stored.run.model}) re-sized without retraining: ` +
       `${r.summary.sizing}, ${r.summary.portfolio}`,
       ...formatBacktest(r.summary),
-      `  deflated Sharpe ${fmt(r.deflatedSharpe, 3)} with ${deflationWords(r.deflation)}`,
+      `  deflated Sharpe ${fmt(r.deflatedSharpe, 3)}, buy & hold's ${
+        fmt(r.buyAndHoldDeflatedSharpe, 3)
+      } (each against zero, not against the other) with ${deflationWords(r.deflation)}`,
     ];
     if (own !== null) {
       lines.push(

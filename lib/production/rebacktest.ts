@@ -181,6 +181,12 @@ export interface RebacktestResult {
   deflation: Deflation;
   /** Deflated Sharpe ratio under it. */
   deflatedSharpe: number;
+  /**
+   * Buy & hold's deflated Sharpe ratio under the same deflation: both test a Sharpe ratio against zero (the best of N
+   * luckless trials), so a long-biased book in a rising market scores high on market exposure alone; this is the
+   * number to read it beside.
+   */
+  buyAndHoldDeflatedSharpe: number;
   /** The stored backtest's sequence number (absent when not stored). */
   seq?: number;
 }
@@ -221,6 +227,7 @@ export async function rebacktestRun(
     record,
     deflation,
     deflatedSharpe: dsr,
+    buyAndHoldDeflatedSharpe: deflatedSharpeOf(result.buyAndHold.metrics, backtest.annualization, deflation),
     ...(seq === undefined ? {} : { seq }),
   };
 }

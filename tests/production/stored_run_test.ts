@@ -71,6 +71,22 @@ Deno.test("backtest --run: the sign re-backtest equals the library's long-short 
     assert.equal(details.rebacktestOf, runId);
     assert.equal(details.winRatePriors.length, 3);
     assert.equal(added.metrics.trials, 2, "the study entry and this backtest");
+    // Buy & hold's deflated Sharpe under the same N and trial variance, from the formula's inputs by hand: the number
+    // a long-biased book's deflated Sharpe is read beside (both test a Sharpe against zero).
+    const bh = seed.result.buyAndHold.metrics;
+    const expected = deflatedSharpe({
+      sharpe: bh.sharpe / Math.sqrt(252),
+      nTrials: 2,
+      trialSharpeVariance: seed.deflation.trialSharpeVariance,
+      nObs: bh.periods,
+      skew: bh.skewness,
+      kurtosis: bh.kurtosis,
+    });
+    assert.ok(Number.isFinite(expected));
+    assert.ok(
+      Math.abs(seed.buyAndHoldDeflatedSharpe - expected) < 1e-12,
+      `${seed.buyAndHoldDeflatedSharpe} vs ${expected}`,
+    );
     assert.deepEqual((await store.listBacktests([runId]))[0], own, "the run's own backtest is untouched");
     // Refusals: a rule the target cannot take, other price files, a run that does not exist.
     await assert.rejects(
