@@ -23,7 +23,8 @@ const pts = (x: Num): string => (finite(x) ? `${x >= 0 ? "+" : ""}${(100 * x).to
 /** A p-value. */
 const pval = (x: Num): string => (!finite(x) ? "—" : x < 1e-4 ? "< 0.0001" : `= ${x.toFixed(4)}`);
 
-const BASELINE_LABEL: Record<string, string> = {
+/** How each naive baseline is named in printouts. */
+export const BASELINE_LABEL: Record<string, string> = {
   coinFlip: "coin flip",
   alwaysLong: "always long",
   majorityClass: "majority",
@@ -147,7 +148,8 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
     }ICIR ${fmt(p.metrics.icir, 2)}), ${
       e.task === "multiclass"
         ? `calls down/flat/up ${[p.metrics.shareDown, p.metrics.shareFlat, p.metrics.shareUp].map(pct).join("/")}, ` +
-          `macro-F1 ${fmt(p.metrics.macroF1)}`
+          // Guessing each class at random in its share of the test rows has F1 = that share per class: macro-F1 1/3.
+          `macro-F1 ${fmt(p.metrics.macroF1)} (guessing in the class shares: 0.333)`
         : `share of "up" calls ${pct(p.metrics.shareUp)}`
     }`,
   );

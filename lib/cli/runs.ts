@@ -13,7 +13,7 @@ import type { Store } from "../store/store.ts";
 import { readStudyReport } from "../pipeline/recorder.ts";
 import type { StoredStudySummary } from "../pipeline/recorder.ts";
 import { type CommandSpec, helpText, parseCommand, scalar, table, UsageError } from "./args.ts";
-import { fmt, formatStudy, pct, studyJson } from "./format.ts";
+import { BASELINE_LABEL, fmt, formatStudy, pct, studyJson } from "./format.ts";
 
 /** Opens an existing store (never creates one). */
 export function openExistingStore(location: string | undefined, options: { staleAfterMs?: number } = {}): Store {
@@ -136,6 +136,7 @@ export async function runsCommand(args: string[]): Promise<number> {
             ...(c === undefined ? {} : {
               runId: c.runId,
               headline: c.headline,
+              baseline: c.baseline,
               verdict: c.verdict,
               gate: c.gate,
               sharpe: c.sharpe,
@@ -167,7 +168,13 @@ export async function runsCommand(args: string[]): Promise<number> {
       const entries = r.entries.map((e) =>
         "headline" in e && e.headline !== undefined
           ? `${e.name} (${e.kind}): ${
-            e.headline.metric === "ic" ? `IC ${fmt(e.headline.value)}` : pct(e.headline.value)
+            e.headline.metric === "ic"
+              ? `IC ${fmt(e.headline.value)} [${fmt(e.headline.ci[0])}, ${fmt(e.headline.ci[1])}] vs 0`
+              : `${pct(e.headline.value)} [${pct(e.headline.ci[0])}, ${pct(e.headline.ci[1])}]${
+                e.baseline === undefined
+                  ? ""
+                  : ` vs ${BASELINE_LABEL[e.baseline.name] ?? e.baseline.name} ${pct(e.baseline.value)}`
+              }`
           } ${e.verdict}`
           : `${e.name} (${e.kind})`
       ).join("\n");

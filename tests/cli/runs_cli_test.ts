@@ -20,6 +20,32 @@ Deno.test("candor runs shows names, says when a filter matches nothing; show ref
     const row = runs.stdout.split("\n").findIndex((l) => l.includes(id));
     assert.ok(row > 0, runs.stdout);
     assert.match(runs.stdout.split("\n")[row + 1], /^│ momentum-check +│/, "the name under the id");
+    // Each entry's pooled result with its interval and beside its strongest baseline, as the study printed them.
+    const entry = JSON.parse(demo.stdout).models[0];
+    const baseline = {
+      alwaysLong: "always long",
+      majorityClass: "majority",
+      majority: "majority",
+      previousSign: "previous sign",
+      coinFlip: "coin flip",
+    }[
+      entry.pooled.strongestBaseline as string
+    ];
+    const p = (x: number) => `${(100 * x).toFixed(1)}%`;
+    assert.ok(
+      runs.stdout.includes(
+        `logistic (logistic): ${p(entry.pooled.accuracy)} [${p(entry.pooled.accuracyCi[0])}, ${
+          p(entry.pooled.accuracyCi[1])
+        }] vs ${baseline} ${
+          p(
+            entry.pooled.baselines[
+              entry.pooled.strongestBaseline === "majorityClass" ? "majority" : entry.pooled.strongestBaseline
+            ],
+          )
+        } ${entry.pooled.verdict}`,
+      ),
+      runs.stdout,
+    );
 
     for (const [filter, words] of [[["--status", "failed"], "--status failed"], [["--tag", "nope"], "--tag nope"]]) {
       const r = await candor(["runs", "--db", db, ...filter]);
