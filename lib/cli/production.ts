@@ -264,7 +264,8 @@ export const SIMULATE_SPEC: CommandSpec = {
   name: "simulate",
   summary: "Walk production forward day by day (retraining on a schedule) beside the vectorized backtest.",
   usage: "simulate --config study.yaml --from DATE [--retrain-every N] [--model NAME] [options]",
-  details: "The model and the sizer see data up to t − 1 only; a sizer that looks ahead is caught (exit 3). The " +
+  details: "The decision at the close of t sees data up to that close only, and earns from the return after it (lag " +
+    "1); a sizer that looks ahead is caught (exit 3). The " +
     "daily returns must equal the vectorized backtest's (exit 1 otherwise): the check that production matches it.",
   options: [
     ...STUDY_OPTIONS,

@@ -14,10 +14,12 @@
  *
  * **Verdict.** The headline compares the model with the strongest baseline on the same rows: the difference of
  * accuracies, its 95 % interval and one-sided p-value by a paired circular block bootstrap over dates
- * (lib/metrics/bootstrap.ts: all symbols of a date together, blocks of max(h, ⌈n^{1/3}⌉) dates). `edge` when the
+ * (lib/metrics/bootstrap.ts: all symbols of a date together, blocks of max(2h, ⌈n^{1/3}⌉) dates). `edge` when the
  * interval's lower end is above 0, else `no-edge`. Regression targets are judged on the IC (forecast vs realized
- * target) against 0 by the same bootstrap; their direction accuracy against the baselines is reported beside it. The
- * binomial interval and p-value against the coin flip are kept, labelled as naive (rows assumed independent).
+ * target) against 0 by its Driscoll–Kraay interval (date-clustered, Newey–West over the overlap; the bootstrap interval
+ * is reported beside it); their direction accuracy against the baselines is reported too. The binomial interval and
+ * p-value against the coin flip are kept in the record, labelled as naive (rows assumed independent); the printout
+ * shows the interval only.
  *
  * **Walk-forward efficiency.** test edge / validation-tail edge, both over the same baseline (for regression: the IC
  * over 0), pooled over folds and per fold; undefined when the tail's edge is within 2 bootstrap standard errors of 0.
