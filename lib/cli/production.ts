@@ -790,6 +790,9 @@ export async function simulateCommand(args: string[]): Promise<number> {
       lines.push(
         `── ${e.name} (${e.kind}): ${e.predicted.rows} predictions ${e.predicted.start} → ${e.predicted.end}`,
         t.toString(),
+        `  Sharpe − buy & hold Sharpe: ${fmt(e.sharpeDifference.value, 2)} (95% CI ${
+          fmt(e.sharpeDifference.ci[0], 2)
+        } to ${fmt(e.sharpeDifference.ci[1], 2)}, block bootstrap over days)`,
         e.matches
           ? `  production matches the backtest: the daily net returns agree on ${e.datesCompared} dates (largest ` +
             `difference ${e.maxDifference.toExponential(1)})`

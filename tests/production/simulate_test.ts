@@ -31,6 +31,12 @@ Deno.test("simulate: day-by-day production equals the vectorized backtest (sign,
     assert.ok(e.matches, `${JSON.stringify(backtest)}: forward and vectorized differ by ${e.maxDifference}`);
     assert.ok(e.datesCompared > 100, String(e.datesCompared));
     assert.equal(e.forward.sharpe, e.vectorized.sharpe);
+    // The forward record beside buy & hold: the point estimate is the difference of the two Sharpe ratios over the
+    // same dates, inside its bootstrap interval.
+    const d = e.sharpeDifference;
+    assert.ok(Math.abs(d.value - (e.forward.sharpe - e.buyAndHold.sharpe)) < 1e-9, `${d.value} vs the metrics'`);
+    assert.ok(d.ci[0] < d.value && d.value < d.ci[1], JSON.stringify(d));
+    assert.match(d.method, /block/);
     assert.ok(e.predicted.start >= from);
     // One model per 40-date block from the first date on or after --from.
     assert.equal(r.retrains[0], r.from);
