@@ -94,6 +94,11 @@ function truncate(panel: Panel, asOf: string): Panel {
   return panelFromFrame(frame, { warnings: panel.warnings, extraColumns: panel.extraColumns });
 }
 
+/** A share as a percentage with one decimal ("—" when undefined). */
+function pct1(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—";
+}
+
 /** Words for the score and the confidence of a task. */
 function conventions(m: ModelManifest): PredictOutput["conventions"] {
   const h = m.target.horizon;
@@ -103,10 +108,12 @@ function conventions(m: ModelManifest): PredictOutput["conventions"] {
     const c = m.calibration;
     return {
       score: "P(up): the probability that the next h-day log return is > 0",
-      confidence: c === null
+      confidence: (c === null
         ? "probability of the called side, max(P(up), 1 − P(up)), as the model outputs it (not calibrated)"
         : `calibrated probability that the call is right: P(up) through the isotonic calibration of the entry's ` +
-          `out-of-fold predictions in the study (${c.rows} rows, ${c.from} → ${c.to}), for the side called`,
+          `out-of-fold predictions in the study (${c.rows} rows, ${c.from} → ${c.to}), for the side called`) +
+        // Read beside the naive rate: a confidence of 0.56 is no skill where always long was right 56 % of the time.
+        `; for scale, always long was right on ${pct1(m.winRatePrior.trainShareUp)} of the training rows`,
       position: `target position under ${sizing}`,
       weight,
     };

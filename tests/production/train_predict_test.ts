@@ -116,6 +116,15 @@ Deno.test("production: study → gate → train on all labelled data → predict
           const { output } = await predictLatest({ store, model: modelId, data: allPrices, asOf });
           assert.equal(output.asOf, asOf);
           assert.equal(output.predictions.length, 8);
+          // The confidence is read beside always long's rate on the training rows (the manifest's, as a percentage).
+          assert.ok(
+            output.conventions.confidence.endsWith(
+              `; for scale, always long was right on ${
+                (100 * manifest.winRatePrior.trainShareUp).toFixed(1)
+              }% of the training rows`,
+            ),
+            output.conventions.confidence,
+          );
           for (const p of output.predictions) {
             assert.equal(p.date, asOf);
             assert.ok(p.score > 0 && p.score < 1);
