@@ -141,11 +141,15 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
   out.push(
     `  IC ${fmt(p.ic.value)} (95% CI ${fmt(p.ic.ci[0])} to ${fmt(p.ic.ci[1])}, block bootstrap; Driscoll–Kraay SE ${
       fmt(p.icDriscollKraay?.se, 4)
-    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${fmt(p.metrics.meanIC)} (${
-      p.metrics.meanICLow === undefined // studies stored before the interval was computed
-        ? ""
-        : `95% CI ${fmt(p.metrics.meanICLow)} to ${fmt(p.metrics.meanICHigh)}; `
-    }ICIR ${fmt(p.metrics.icir, 2)}), ${
+    }), rank IC ${fmt(p.metrics.rankIc)}, mean cross-sectional rank IC ${
+      !finite(p.metrics.meanIC)
+        ? "— (undefined: it needs 5 symbols with a prediction on a date)"
+        : `${fmt(p.metrics.meanIC)} (${
+          p.metrics.meanICLow === undefined // studies stored before the interval was computed
+            ? ""
+            : `95% CI ${fmt(p.metrics.meanICLow)} to ${fmt(p.metrics.meanICHigh)}; `
+        }ICIR ${fmt(p.metrics.icir, 2)})`
+    }, ${
       e.task === "multiclass"
         ? `calls down/flat/up ${[p.metrics.shareDown, p.metrics.shareFlat, p.metrics.shareUp].map(pct).join("/")}, ` +
           // Guessing each class at random in its share of the test rows has F1 = that share per class: macro-F1 1/3.

@@ -22,3 +22,15 @@ Deno.test("macro-F1 of guessing in the class shares is 1/3 whatever the shares (
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /macro-F1 [\d.]+ \(guessing in the class shares: 0\.333\)/);
 });
+
+Deno.test("a mean cross-sectional rank IC that cannot be computed (under 5 symbols a date) says why", async () => {
+  const r = await candor([
+    "demo",
+    ...["--symbols", "3", "--days", "500", "--folds", "2", "--model", "logistic", "--no-store"],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /mean cross-sectional rank IC — \(undefined: it needs 5 symbols with a prediction on a date\)/,
+  );
+});
