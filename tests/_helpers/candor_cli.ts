@@ -14,9 +14,14 @@ export interface CandorResult {
 }
 
 /** Runs `candor <args>` with `NO_COLOR=1` plus `env`, stdout and stderr piped (so stderr is not a terminal). */
-export async function candor(args: string[], env: Record<string, string> = {}): Promise<CandorResult> {
+export function candor(args: string[], env: Record<string, string> = {}): Promise<CandorResult> {
+  return denoRun(MAIN, args, env);
+}
+
+/** Runs the script at `path` (`deno run -A path <args>`) the same way as {@link candor}. */
+export async function denoRun(path: string, args: string[], env: Record<string, string> = {}): Promise<CandorResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", path, ...args],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

@@ -9,6 +9,7 @@ import { isLoopback, parsePort, resolveServeOptions, startServer } from "../../g
 import { sampleBacktest, sampleFold, sampleRun } from "../store/contract.ts";
 import { type GraphQLResponse, query } from "../_helpers/graphql_client.ts";
 import { recordProduction } from "./_production_fixture.ts";
+import { denoRun } from "../_helpers/candor_cli.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 /** A store on a temp file with: a succeeded run (2 folds, epochs, diagnostics, backtest) and a failed run. */
@@ -521,19 +522,8 @@ Deno.test("graphql server: `deno task serve` defaults to 127.0.0.1:4000; flags b
 });
 
 Deno.test("graphql server: --help; a --db whose folder is missing and an unreachable Postgres are refused before listening", async () => {
-  const serve = async (args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../../graphql/server.ts", import.meta.url).pathname, ...args],
-      env: { NO_COLOR: "1", CANDOR_DB: "" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: new TextDecoder().decode(out.stdout),
-      stderr: new TextDecoder().decode(out.stderr),
-    };
-  };
+  const serve = (args: string[]) =>
+    denoRun(new URL("../../graphql/server.ts", import.meta.url).pathname, args, { CANDOR_DB: "" });
   const help = await serve(["--help"]);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /^Usage: deno task serve \[--port N\]/);
