@@ -116,7 +116,6 @@ import {
   correlationWithError,
   normalTail,
   pairedCorrelation,
-  pearson,
 } from "../metrics/driscoll_kraay.ts";
 
 // Re-exported: the auditor's correlation statistics live in lib/metrics (shared with the study's pooled IC).
@@ -545,48 +544,6 @@ function residualOn(y: Float64Array, on: Float64Array, also: Float64Array): Floa
   return out;
 }
 
-/**
- * Pearson correlation of x and y over the given rows ([start, end) pairs, in row order) where both are finite: the
- * sums of `pairedCorrelation`, taken in the same order, so the result is the same as over every row when y is NaN
- * outside those rows.
- */
-function correlationOnRows(x: Float64Array, y: Float64Array, rows: Int32Array): { r: number; n: number } {
-  // v − v is 0 exactly when v is finite (NaN and ±Infinity give NaN): Number.isFinite's test, cheaper in this loop.
-  let n = 0;
-  let sx = 0;
-  let sy = 0;
-  for (let k = 0; k < rows.length; k += 2) {
-    for (let i = rows[k], end = rows[k + 1]; i < end; i++) {
-      const a = x[i];
-      const b = y[i];
-      if (a - a === 0 && b - b === 0) {
-        n++;
-        sx += a;
-        sy += b;
-      }
-    }
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  let cxy = 0;
-  let cxx = 0;
-  let cyy = 0;
-  for (let k = 0; k < rows.length; k += 2) {
-    for (let i = rows[k], end = rows[k + 1]; i < end; i++) {
-      const a = x[i];
-      const b = y[i];
-      if (a - a === 0 && b - b === 0) {
-        const dx = a - mx;
-        const dy = b - my;
-        cxy += dx * dy;
-        cxx += dx * dx;
-        cyy += dy * dy;
-      }
-    }
-  }
-  return { r: pearson({ n, cxy, cxx, cyy, mx, my }), n };
-}
-
 /** A feature's target-identity finding: reasons (empty when none applies) and the closest future quantity. */
 interface IdentityFinding {
   reasons: string[];
@@ -608,7 +565,7 @@ function identityChecks(features: readonly Float64Array[], ctx: QuantityContext)
     for (let f = 0; f < features.length; f++) {
       const values = features[f];
       const finding = findings[f];
-      const { r, n } = correlationOnRows(values, quantity, rows);
+      const { r, n } = pairedCorrelation(values, quantity, rows);
       if (!Number.isNaN(r) && (finding.closest === undefined || Math.abs(r) > Math.abs(finding.closest.r))) {
         finding.closest = { quantity: q.label, r, n };
       }

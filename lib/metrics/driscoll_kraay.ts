@@ -34,16 +34,22 @@ export interface CenteredSums {
   my: number;
 }
 
-/** Two passes over the finite pairs: their means, then the centered sums. */
-export function centeredSums(x: ArrayLike<number>, y: ArrayLike<number>): CenteredSums {
+/**
+ * Two passes over the finite pairs: their means, then the centered sums. `rows`, [start, end) pairs in row order,
+ * limits both passes to those rows (the same sums, in the same order, as over every row with NaN outside them).
+ */
+export function centeredSums(x: ArrayLike<number>, y: ArrayLike<number>, rows?: Int32Array): CenteredSums {
+  const ranges = rows ?? [0, x.length];
   let n = 0;
   let sx = 0;
   let sy = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
-      n++;
-      sx += x[i];
-      sy += y[i];
+  for (let k = 0; k < ranges.length; k += 2) {
+    for (let i = ranges[k], end = ranges[k + 1]; i < end; i++) {
+      if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+        n++;
+        sx += x[i];
+        sy += y[i];
+      }
     }
   }
   const mx = sx / n;
@@ -51,13 +57,15 @@ export function centeredSums(x: ArrayLike<number>, y: ArrayLike<number>): Center
   let cxy = 0;
   let cxx = 0;
   let cyy = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
-      const dx = x[i] - mx;
-      const dy = y[i] - my;
-      cxy += dx * dy;
-      cxx += dx * dx;
-      cyy += dy * dy;
+  for (let k = 0; k < ranges.length; k += 2) {
+    for (let i = ranges[k], end = ranges[k + 1]; i < end; i++) {
+      if (Number.isFinite(x[i]) && Number.isFinite(y[i])) {
+        const dx = x[i] - mx;
+        const dy = y[i] - my;
+        cxy += dx * dy;
+        cxx += dx * dx;
+        cyy += dy * dy;
+      }
     }
   }
   return { n, cxy, cxx, cyy, mx, my };
@@ -68,9 +76,16 @@ export function pearson({ n, cxy, cxx, cyy }: CenteredSums): number {
   return n >= 30 && cxx > 0 && cyy > 0 ? cxy / Math.sqrt(cxx * cyy) : Number.NaN;
 }
 
-/** Pearson correlation over rows where both are finite; NaN when fewer than 30 pairs or a side is constant. */
-export function pairedCorrelation(x: ArrayLike<number>, y: ArrayLike<number>): { r: number; n: number } {
-  const sums = centeredSums(x, y);
+/**
+ * Pearson correlation over rows where both are finite (only `rows`, [start, end) pairs, when given); NaN when fewer
+ * than 30 pairs or a side is constant.
+ */
+export function pairedCorrelation(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows?: Int32Array,
+): { r: number; n: number } {
+  const sums = centeredSums(x, y, rows);
   return { r: pearson(sums), n: sums.n };
 }
 
