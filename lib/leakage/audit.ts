@@ -544,6 +544,9 @@ function residualOn(y: Float64Array, on: Float64Array, also: Float64Array): Floa
   return out;
 }
 
+/** What an identity reason concludes about a feature that equals a future quantity. */
+const IDENTITY_CONCLUSION = "the feature is the answer shifted into t";
+
 /** A feature's target-identity finding: reasons (empty when none applies) and the closest future quantity. */
 interface IdentityFinding {
   reasons: string[];
@@ -554,8 +557,13 @@ interface IdentityFinding {
  * The target-identity check (module doc) of several features at once. The future quantities number 2h + 3, so each is
  * materialized once for all the features given, and correlated only over the rows where it is defined (the last h
  * rows of each symbol and more have none): the cost is features × (2h + 3) × the rows with a target.
+ * `conclusions[i]` ends feature i's reasons (default: the feature is the answer shifted into t).
  */
-function identityChecks(features: readonly Float64Array[], ctx: QuantityContext): IdentityFinding[] {
+function identityChecks(
+  features: readonly Float64Array[],
+  ctx: QuantityContext,
+  conclusions: readonly string[] = features.map(() => IDENTITY_CONCLUSION),
+): IdentityFinding[] {
   const { dates, returns, scratch } = ctx;
   const findings: IdentityFinding[] = features.map(() => ({ reasons: [] }));
   for (const q of ctx.future) {
@@ -591,12 +599,12 @@ function identityChecks(features: readonly Float64Array[], ctx: QuantityContext)
           `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows) and follows its part after t once its part known ` +
             `at t is accounted for (partial r = ${partial.r.toFixed(3)}, ${
               formatStandardErrors(Math.abs(partial.r) / partial.se)
-            } standard errors, p ${formatPValue(p)}): the feature is the answer shifted into t`,
+            } standard errors, p ${formatPValue(p)}): ${conclusions[f]}`,
         );
         continue;
       }
       finding.reasons.push(
-        `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): the feature is the answer shifted into t`,
+        `equals ${q.label} (r = ${r.toFixed(3)} over ${n} rows): ${conclusions[f]}`,
       );
     }
   }
@@ -1032,17 +1040,17 @@ export function auditFeatures(panel: Panel, options: AuditOptions = {}): AuditRe
       for (const series of batch) {
         const c = series.name;
         const values = columnValues(series);
-        const id = identityChecks([values], ctx)[0];
-        const reasons = id.reasons;
-        // A level (a price, say) hides a leak from correlations with returns: check its day-to-day change as well.
+        // A level (a price, say) hides a leak from correlations with returns: its day-to-day change is checked too,
+        // in the same pass over the future quantities.
         const change = levelChange(values, ctx.returns);
-        const moved = change === undefined ? undefined : identityChecks([change], ctx)[0];
-        for (const r of moved?.reasons ?? []) {
-          reasons.push(
-            `as a level, its day-to-day log change ${r.replace(/: the feature is the answer shifted into t$/, "")}: ` +
-              "the column is a value from after t (a future price, say)",
-          );
-        }
+        const [id, moved] = change === undefined
+          ? identityChecks([values], ctx)
+          : identityChecks([values, change], ctx, [
+            IDENTITY_CONCLUSION,
+            "the column is a value from after t (a future price, say)",
+          ]);
+        const reasons = id.reasons;
+        for (const r of moved?.reasons ?? []) reasons.push(`as a level, its day-to-day log change ${r}`);
         let verdict: Verdict = reasons.length > 0 ? "leak" : "ok";
         const p = predictivenessCheck(values, ctx);
         verdict = worst(verdict, p.verdict);
