@@ -172,6 +172,14 @@ function entryText(e: EntryReport, theoretical: number | undefined): string {
   return out.join("\n");
 }
 
+/** The line that puts a Sharpe ratio beside buy & hold's: their difference with its block-bootstrap interval. */
+export function sharpeDifferenceLine(sd: BacktestSummary["sharpeDifference"]): string {
+  return `  Sharpe − buy & hold Sharpe: ${fmt(sd.value, 2)} (95% CI ${fmt(sd.ci[0], 2)} to ${
+    fmt(sd.ci[1], 2)
+  }, block ` +
+    `bootstrap over days)`;
+}
+
 /** The backtest lines of an entry: conventions, the strategy beside buy & hold, the Sharpe difference, CPCV paths. */
 export function formatBacktest(b: BacktestSummary): string[] {
   const out: string[] = [];
@@ -200,11 +208,7 @@ export function formatBacktest(b: BacktestSummary): string[] {
     }${borrow}, annualization ${b.annualization})`,
   );
   out.push(bt.toString());
-  const sd = b.sharpeDifference;
-  out.push(
-    `  Sharpe − buy & hold Sharpe: ${fmt(sd.value, 2)} (95% CI ${fmt(sd.ci[0], 2)} to ${fmt(sd.ci[1], 2)}, block ` +
-      `bootstrap over days)`,
-  );
+  out.push(sharpeDifferenceLine(b.sharpeDifference));
   if (b.paths !== undefined) {
     const s = b.paths.map((x) => x.metrics.sharpe).filter(finite).sort((a, c) => a - c);
     out.push(

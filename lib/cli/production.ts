@@ -42,7 +42,7 @@ import {
 } from "./args.ts";
 import { configFromArgs, progressBar, RefusedConfiguration, RUN_FLAGS } from "./run.ts";
 import { openExistingStore } from "./runs.ts";
-import { fmt, formatBacktest, formatStudy, pct } from "./format.ts";
+import { fmt, formatBacktest, formatStudy, pct, sharpeDifferenceLine } from "./format.ts";
 
 /** yaml, loaded on first use (lib/lazy_package.ts). */
 const YAML: typeof Yaml = lazyNamespace(lazyPackage<typeof Yaml>("yaml"));
@@ -790,9 +790,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
       lines.push(
         `── ${e.name} (${e.kind}): ${e.predicted.rows} predictions ${e.predicted.start} → ${e.predicted.end}`,
         t.toString(),
-        `  Sharpe − buy & hold Sharpe: ${fmt(e.sharpeDifference.value, 2)} (95% CI ${
-          fmt(e.sharpeDifference.ci[0], 2)
-        } to ${fmt(e.sharpeDifference.ci[1], 2)}, block bootstrap over days)`,
+        sharpeDifferenceLine(e.sharpeDifference),
         e.matches
           ? `  production matches the backtest: the daily net returns agree on ${e.datesCompared} dates (largest ` +
             `difference ${e.maxDifference.toExponential(1)})`

@@ -177,13 +177,7 @@ export function backtestOutcome(
   extra: { paths?: BacktestSummary["paths"]; priors?: FoldPrior[] } = {},
 ): { summary: BacktestSummary; record: BacktestRecord } {
   const b = ctx.backtest;
-  const sharpe = bootstrapSharpeDifference(
-    compact(main.netReturns),
-    compact(main.buyAndHold.netReturns),
-    ctx.horizon,
-    b.annualization,
-    { seed: ctx.seed },
-  );
+  const sharpe = sharpeDifference(main.netReturns, main.buyAndHold.netReturns, ctx.horizon, b.annualization, ctx.seed);
   const warnings = [...main.warnings];
   if (ctx.scheme === "purged-kfold") {
     warnings.push(
@@ -202,7 +196,7 @@ export function backtestOutcome(
     borrowBps: b.borrowBps,
     metrics: main.record.metrics,
     buyAndHold: main.record.buyAndHold,
-    sharpeDifference: { value: sharpe.estimate, ci: sharpe.ci, pValue: sharpe.pValue, method: sharpe.method },
+    sharpeDifference: sharpe,
     ...(extra.paths === undefined ? {} : { paths: extra.paths }),
     warnings,
   };
@@ -268,7 +262,26 @@ export function backtestEntry(input: EntryBacktestInput): { summary: BacktestSum
   return backtestOutcome(main, { ...ctx, seed: config.seed, scheme: plan.scheme }, { paths, priors });
 }
 
-/** Finite values of a per-date series (the backtest window), in order. */
-function compact(a: Float64Array): Float64Array {
-  return a.filter(Number.isFinite);
+/**
+ * Strategy Sharpe − buy & hold Sharpe over the dates where both have a net return (the backtest window), with its 95 %
+ * interval and one-sided p-value by a block bootstrap over days: what a backtest, and a forward simulation, report
+ * beside buy & hold.
+ */
+export function sharpeDifference(
+  net: Float64Array,
+  buyAndHold: Float64Array,
+  horizon: number,
+  annualization: number,
+  seed: number,
+): BacktestSummary["sharpeDifference"] {
+  const both: number[] = [];
+  for (let t = 0; t < net.length; t++) if (Number.isFinite(net[t]) && Number.isFinite(buyAndHold[t])) both.push(t);
+  const e = bootstrapSharpeDifference(
+    Float64Array.from(both, (t) => net[t]),
+    Float64Array.from(both, (t) => buyAndHold[t]),
+    horizon,
+    annualization,
+    { seed },
+  );
+  return { value: e.estimate, ci: e.ci, pValue: e.pValue, method: e.method };
 }

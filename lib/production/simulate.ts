@@ -29,11 +29,18 @@ import { panelReturns, toGrid } from "../backtest/panel.ts";
 import { simulateForward } from "../backtest/simulator.ts";
 import type { BacktestMetrics } from "../backtest/metrics.ts";
 import type { StudyConfig } from "../pipeline/config.ts";
+import type { BacktestSummary } from "../pipeline/records.ts";
 import { isTooGoodWarning, prepareStudy, syntheticMarketNote } from "../pipeline/study.ts";
 import { dayNumber } from "../store/validate.ts";
-import { bootstrapSharpeDifference } from "../metrics/bootstrap.ts";
 import { configurationGate, type FoldPlan, MIN_FIT_DATES, rowsForDates } from "../pipeline/plan.ts";
-import { backtestPredictions, directionAccuracy, type PredictionRows, priorOf, shareUp } from "../pipeline/backtest.ts";
+import {
+  backtestPredictions,
+  directionAccuracy,
+  type PredictionRows,
+  priorOf,
+  shareUp,
+  sharpeDifference,
+} from "../pipeline/backtest.ts";
 import { type BookInput, rowSizingInputs, sizeBook } from "../pipeline/sizing.ts";
 import { trainerOf } from "../pipeline/trainers/registry.ts";
 import type { PlannedFold, StudyData } from "../pipeline/trainers/contract.ts";
@@ -82,7 +89,7 @@ export interface SimulatedEntry {
    * Forward Sharpe − buy & hold Sharpe over the dates both have, with its 95 % interval and one-sided p-value by a
    * block bootstrap over days (as the study's backtest reports it): a forward track record beside its benchmark.
    */
-  sharpeDifference: { value: number; ci: [number, number]; pValue: number; method: string };
+  sharpeDifference: BacktestSummary["sharpeDifference"];
 }
 
 /** What a simulation produced. */
@@ -284,16 +291,6 @@ export async function simulateProduction(input: SimulateInput): Promise<Simulati
       if (d > maxDifference) maxDifference = d;
     }
     const sorted = [...rows.dates].sort();
-    const paired = [...forward.netReturns.keys()].filter((t) =>
-      Number.isFinite(forward.netReturns[t]) && Number.isFinite(forward.buyAndHold.netReturns[t])
-    );
-    const difference = bootstrapSharpeDifference(
-      paired.map((t) => forward.netReturns[t]),
-      paired.map((t) => forward.buyAndHold.netReturns[t]),
-      data.horizon,
-      b.annualization,
-      { seed: config.seed },
-    );
     entries.push({
       name,
       kind: config.models.find((m) => m.name === name)!.kind,
@@ -304,12 +301,13 @@ export async function simulateProduction(input: SimulateInput): Promise<Simulati
       maxDifference,
       datesCompared: compared,
       matches: maxDifference <= MATCH_TOLERANCE,
-      sharpeDifference: {
-        value: difference.estimate,
-        ci: difference.ci,
-        pValue: difference.pValue,
-        method: difference.method,
-      },
+      sharpeDifference: sharpeDifference(
+        forward.netReturns,
+        forward.buyAndHold.netReturns,
+        data.horizon,
+        b.annualization,
+        config.seed,
+      ),
       warnings: syntheticNoted([...new Set([...forward.warnings, ...vectorized.warnings])], name, forward.metrics),
     });
   }
