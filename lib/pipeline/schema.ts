@@ -190,10 +190,10 @@ export function formatIssues(
     if (issue.code === "unrecognized_keys") {
       const allowed = allowedKeys(schemaAt(schema, issue.path), found) ?? [];
       return issue.keys.map((k) => {
-        const near = allowed.length > 0 ? nearest(k, allowed) : undefined;
+        const near = suggest(k, allowed);
         // A key of an object one level down (`data.days` for `data.synthetic.days`) is named with its parent.
         const parent = allowed.find((a) => allowedKeys(schemaAt(schema, [...issue.path, a]))?.includes(k));
-        const hint = near !== undefined && similar(k, near)
+        const hint = near !== undefined
           ? ` (did you mean "${near}"?)`
           : parent !== undefined
           ? ` (did you mean "${parent}.${k}"?)`

@@ -217,7 +217,6 @@ function nextDayDirection(config: StudyConfig): boolean {
  */
 function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warnings: string[]): string[] {
   const flags: string[] = [];
-  const tooGood = isTooGoodWarning;
   const flagged = new Set<string>(); // the entries the note is about: only those whose numbers raised a flag
   for (const { report: e } of entries) {
     const guard = plausibilityCheck({
@@ -228,17 +227,17 @@ function plausibilityStep(entries: readonly EntryOutcome[], market: Market, warn
       meanIC: e.pooled.metrics.meanIC,
     });
     for (const flag of guard.flags) flags.push(`${e.name}: implausible ${flag.metric}: ${flag.reason}`);
-    if (guard.flags.length > 0 || e.warnings.some(tooGood)) flagged.add(e.name);
+    if (guard.flags.length > 0 || e.warnings.some(isTooGoodWarning)) flagged.add(e.name);
   }
   if (market.theoreticalAccuracy === undefined) return [...warnings, ...flags];
-  const folded = [...warnings.filter(tooGood), ...flags];
+  const folded = [...warnings.filter(isTooGoodWarning), ...flags];
   if (folded.length === 0) return [...warnings];
   const strong = entries.filter(({ report: e }) => flagged.has(e.name)).map(({ report: e }) =>
     `${e.name} (accuracy ${(100 * e.pooled.accuracy).toFixed(1)}%, rank IC ${e.pooled.metrics.rankIc.toFixed(3)}, ` +
     `Sharpe ${e.backtest.metrics.sharpe.toFixed(2)})`
   );
   return [
-    ...warnings.filter((w) => !tooGood(w)),
+    ...warnings.filter((w) => !isTooGoodWarning(w)),
     syntheticMarketNote(market.theoreticalAccuracy, `the scores of ${strong.join(", ")} are expected here`),
   ];
 }
