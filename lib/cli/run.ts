@@ -350,6 +350,11 @@ export const RUN_SPEC: CommandSpec = spec("run");
 /** `demo`. */
 export const DEMO_SPEC: CommandSpec = spec("demo");
 
+/** The entries a configuration without `models` resolves to, as a fresh copy flags may change. */
+function defaultModels(): Array<Record<string, unknown>> {
+  return structuredClone(StudyConfigSchema.shape.models.parse(undefined)) as Array<Record<string, unknown>>;
+}
+
 /** True when `data` (as written) reads price files. */
 function readsFiles(data: unknown): boolean {
   return data !== null && typeof data === "object" && "path" in data;
@@ -414,8 +419,7 @@ export async function configFromArgs(
     config.models = list(values.model).map((kind) => ({ name: kind, kind }));
   }
   if (typeof values.epochs === "string") {
-    const models = (config.models as Array<Record<string, unknown>> | undefined) ??
-      structuredClone(StudyConfigSchema.shape.models.parse(undefined)) as Array<Record<string, unknown>>;
+    const models = (config.models as Array<Record<string, unknown>> | undefined) ?? defaultModels();
     const epochs = scalar(values.epochs);
     const neural = ["mlp", "lstm", "lstm-regressor", "lstm-transformer", "xlstm"];
     const targets = models.filter((m) => neural.includes(String(m.kind)));
@@ -437,7 +441,7 @@ export async function configFromArgs(
   if (config.models === undefined && sets.some((s) => /^\s*models\s*[[.]/.test(s))) {
     // `--set models[0].settings.threads=1` with neither --model nor a file's models refines the default entry; without
     // this it would build a new entry holding only that key ("models[0].kind: expected a string").
-    config.models = structuredClone(StudyConfigSchema.shape.models.parse(undefined));
+    config.models = defaultModels();
   }
   for (const s of sets) {
     const eq = s.indexOf("=");
