@@ -95,8 +95,8 @@
  *
  * Cost: the truncation test evaluates the feature set `cuts + 1` times on the audited symbols only. The identity check
  * correlates each feature with 2h + 3 future quantities, each materialized once for a batch of features and read only
- * where it is defined: features × (2h + 3) × rows with a target (191 features on 3 symbols of 5,400 days: about 10 s
- * at h = 300, 25 s at h = 1000). The controlled lead test of precomputed columns fits 2h + 1 regressors per lead
+ * where it is defined: features × (2h + 3) × rows with a target (191 features on 3 symbols of 5,400 days, the whole
+ * `candor audit` command: about 7.5 s at h = 300, 20 s at h = 1000). The controlled lead test of precomputed columns fits 2h + 1 regressors per lead
  * quantity (h + 2 of them), so its cost grows with about the fourth power of the horizon (one column on 5 × 2,000 rows:
  * 0.2 s at h = 20, 30 s at h = 240, 7 minutes at h = 480; 2 cores). See {@link findLeakingFeatures} for the cheap
  * pre-run gate.
